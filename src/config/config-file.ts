@@ -1,0 +1,79 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LineCounter, isNode, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { policiesSchema, type Policies, type PolicyInput } from './policies.js';
+import { NrrError } from '../errors.js';
+
+export const CONFIG_FILE_NAME = 'nrr.config.yaml';
+
+const configSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    policies: policiesSchema.default(policiesSchema.parse({})),
+  })
+  .strict();
+
+export type WorkspaceConfig = z.infer<typeof configSchema>;
+
+/** Finds the config: an explicit path, else `nrr.config.yaml` in the data folder, else in the current folder. */
+export function findConfigFile(explicit: string | undefined, dataDir: string | undefined): string | undefined {
+  if (explicit) {
+    if (!existsSync(explicit)) throw new NrrError(`config file not found: ${explicit}`);
+    return resolve(explicit);
+  }
+  for (const dir of [dataDir, process.cwd()]) {
+    if (!dir) continue;
+    const p = join(dir, CONFIG_FILE_NAME);
+    if (existsSync(p)) return resolve(p);
+  }
+  return undefined;
+}
+
+/**
+ * Reads and validates a workspace config; every problem names the file, line and key.
+ * @example loadConfig('nrr.config.yaml').policies.snapshot // 'end'
+ */
+export function loadConfig(path: string | undefined): WorkspaceConfig {
+  if (!path) return configSchema.parse({});
+  return parseConfigText(readFileSync(path, 'utf8'), path);
+}
+
+export function parseConfigText(text: string, fileName: string): WorkspaceConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0];
+    throw new NrrError(`${fileName}${pos ? `:${pos.line}:${pos.col}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`);
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const parsed = configSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const path = issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k));
+    let node: unknown = doc.getIn(path, true);
+    // An unknown key has no value node of its own; point at its parent.
+    if (!isNode(node)) node = doc.getIn(path.slice(0, -1), true);
+    const offset = isNode(node) && node.range ? node.range[0] : undefined;
+    const where = offset !== undefined ? `:${lineCounter.linePos(offset).line}` : '';
+    const keys = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : '';
+    return `${fileName}${where}: ${path.join('.') || '(top level)'}: ${issue.message}${keys}`;
+  });
+  throw new NrrError(`invalid config:\n  ${problems.join('\n  ')}`);
+}
+
+/** Config policies overridden by whatever the caller set explicitly (CLI flags, library options). */
+export function mergePolicies(base: Policies, overrides: PolicyInput | undefined): Policies {
+  const merged = { ...base, ...stripUndefined(overrides ?? {}) };
+  const parsed = policiesSchema.safeParse(merged);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new NrrError(`invalid policy: ${msg}`);
+  }
+  return parsed.data;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

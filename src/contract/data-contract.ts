@@ -1,0 +1,58 @@
+/**
+ * The file data contract: which files a data folder holds and their columns.
+ * docs/data-contract.md documents the same contract for users.
+ */
+export type SourceName = 'subscriptions' | 'accounts' | 'usage' | 'fx_rates';
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly required: boolean;
+}
+
+export interface SourceSpec {
+  readonly name: SourceName;
+  readonly required: boolean;
+  /** Extra columns are kept (accounts) or reported as ignored (the others). */
+  readonly extraColumnsAreAttributes: boolean;
+  readonly columns: readonly ColumnSpec[];
+}
+
+const col = (name: string, required = false): ColumnSpec => ({ name, required });
+
+export const SOURCES: Record<SourceName, SourceSpec> = {
+  subscriptions: {
+    name: 'subscriptions',
+    required: true,
+    extraColumnsAreAttributes: false,
+    columns: [
+      col('account_id', true),
+      col('line_id'),
+      col('product'),
+      col('start_date', true),
+      col('end_date'),
+      col('amount', true),
+      col('interval'),
+      col('discount'),
+      col('currency'),
+    ],
+  },
+  accounts: { name: 'accounts', required: false, extraColumnsAreAttributes: true, columns: [col('account_id', true)] },
+  usage: {
+    name: 'usage',
+    required: false,
+    extraColumnsAreAttributes: false,
+    columns: [col('account_id', true), col('product'), col('month', true), col('amount', true), col('currency')],
+  },
+  fx_rates: {
+    name: 'fx_rates',
+    required: false,
+    extraColumnsAreAttributes: false,
+    columns: [col('currency', true), col('month', true), col('rate', true)],
+  },
+};
+
+/** The product name given to lines and usage without one. */
+export const DEFAULT_PRODUCT = 'default';
+
+/** Months since year 0 of the last month of an open-ended line: far beyond any report. */
+export const OPEN_END = 9_999_999;

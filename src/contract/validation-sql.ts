@@ -1,0 +1,184 @@
+import type { Dialect } from '../engine/dialect.js';
+import type { Policies } from '../config/policies.js';
+import { DEFAULT_PRODUCT, type SourceName } from './data-contract.js';
+
+/**
+ * Pure SQL builders that turn the raw text tables (`raw_<source>`, every value VARCHAR plus `__row`)
+ * into parsed views, the list of problems (`validation_issues`) and the typed tables the model reads.
+ */
+
+interface Rule {
+  readonly column: string;
+  /** True when the row breaks the rule; evaluated over `parsed_<source>`. */
+  readonly when: string;
+  readonly expected: string;
+  readonly severity?: 'error' | 'warning';
+}
+
+const blank = (c: string): string => `(${c} IS NULL OR trim(${c}) = '')`;
+
+export function sqlParsedViews(d: Dialect, p: Policies): string[] {
+  const q = d.quoteIdent;
+  const mi = (e: string): string => d.sqlMonthIndex(e);
+  const monthToDate = (c: string): string => d.sqlTryDate(`trim(${c}) || '-01'`);
+  const currency = (c: string): string => `CASE WHEN ${blank(c)} THEN ${d.quoteString(p.reporting_currency)} ELSE upper(trim(${c})) END`;
+  const product = (c: string): string => `CASE WHEN ${blank(c)} THEN ${d.quoteString(DEFAULT_PRODUCT)} ELSE trim(${c}) END`;
+  const iv = `lower(trim(${q('interval')}))`;
+  return [
+    `CREATE OR REPLACE VIEW parsed_fx_rates AS SELECT *,
+       ${currency('currency')} AS p_currency,
+       ${d.sqlRegexpMatches('trim(month)', '[0-9]{4}-[0-9]{2}')} AND ${monthToDate('month')} IS NOT NULL AS p_month_ok,
+       ${mi(monthToDate('month'))} AS p_month,
+       ${d.sqlTryRate('rate')} AS p_rate,
+       count(*) OVER (PARTITION BY upper(trim(currency)), trim(month)) AS p_dup_count,
+       min(__row) OVER (PARTITION BY upper(trim(currency)), trim(month)) AS p_first_row
+     FROM raw_fx_rates`,
+    // The first month from which each currency has a rate, over the rows that are themselves valid.
+    `CREATE OR REPLACE VIEW fx_first_month AS
+       SELECT p_currency AS currency, min(p_month) AS first_month FROM parsed_fx_rates
+       WHERE p_month_ok AND p_rate > 0 AND ${d.sqlRegexpMatches('p_currency', '[A-Z]{3}')} GROUP BY ALL`,
+    `CREATE OR REPLACE VIEW parsed_subscriptions AS SELECT s.*,
+       ${d.sqlTryDate('start_date')} AS p_start,
+       ${d.sqlTryDate('end_date')} AS p_end,
+       ${d.sqlTryMoney('amount')} AS p_amount,
+       ${d.sqlTryMoney('discount')} AS p_discount,
+       CASE WHEN ${blank(q('interval'))} THEN 1
+            WHEN ${iv} IN ('month', 'monthly') THEN 1
+            WHEN ${iv} IN ('quarter', 'quarterly') THEN 3
+            WHEN ${iv} IN ('year', 'yearly', 'annual', 'annually') THEN 12
+            WHEN ${d.sqlRegexpMatches(iv, '[0-9]{1,3} *months?')} THEN NULLIF(TRY_CAST(regexp_extract(${iv}, '[0-9]+') AS INTEGER), 0)
+       END AS p_interval,
+       ${currency('currency')} AS p_currency,
+       ${product('product')} AS p_product,
+       CASE WHEN ${blank('line_id')} THEN NULL ELSE min(__row) OVER (PARTITION BY trim(line_id)) END AS p_first_row
+     FROM raw_subscriptions s`,
+    `CREATE OR REPLACE VIEW parsed_usage AS SELECT *,
+       ${d.sqlRegexpMatches('trim(month)', '[0-9]{4}-[0-9]{2}')} AND ${monthToDate('month')} IS NOT NULL AS p_month_ok,
+       ${mi(monthToDate('month'))} AS p_month,
+       ${d.sqlTryMoney('amount')} AS p_amount,
+       ${currency('currency')} AS p_currency,
+       ${product('product')} AS p_product
+     FROM raw_usage`,
+    `CREATE OR REPLACE VIEW parsed_accounts AS SELECT *,
+       count(*) OVER (PARTITION BY trim(account_id)) AS p_dup_count,
+       min(__row) OVER (PARTITION BY trim(account_id)) AS p_first_row
+     FROM raw_accounts`,
+  ];
+}
+
+function rules(d: Dialect, p: Policies, hasAccountsFile: boolean): Record<SourceName, Rule[]> {
+  const rep = d.quoteString(p.reporting_currency);
+  const isoCode = (c: string): string => `NOT ${d.sqlRegexpMatches(c, '[A-Z]{3}')}`;
+  const rateMissing = (monthExpr: string): string =>
+    `p_currency <> ${rep} AND ${d.sqlRegexpMatches('p_currency', '[A-Z]{3}')} AND NOT EXISTS (SELECT 1 FROM fx_first_month f WHERE f.currency = p_currency AND f.first_month <= ${monthExpr})`;
+  const money = (c: string, pc: string, required: boolean): Rule[] => [
+    ...(required ? [{ column: c, when: blank(c), expected: 'a value (required)' }] : []),
+    { column: c, when: `NOT ${blank(c)} AND ${pc} IS NULL`, expected: 'a plain number such as 1200.50 (no currency symbols or thousands separators)' },
+    { column: c, when: `${pc} < 0`, expected: 'zero or more' },
+  ];
+  const month = (c: string): Rule[] => [
+    { column: c, when: blank(c), expected: 'a value (required)' },
+    { column: c, when: `NOT ${blank(c)} AND NOT p_month_ok`, expected: 'a month as YYYY-MM' },
+  ];
+  const accountId: Rule = { column: 'account_id', when: blank('account_id'), expected: 'a non-empty account id' };
+  const unknownAccount: Rule = {
+    column: 'account_id',
+    severity: 'warning',
+    when: hasAccountsFile
+      ? `NOT ${blank('account_id')} AND NOT EXISTS (SELECT 1 FROM raw_accounts a WHERE trim(a.account_id) = trim(src.account_id))`
+      : 'FALSE',
+    expected: 'an account listed in accounts (it will have no attributes)',
+  };
+  return {
+    subscriptions: [
+      accountId,
+      unknownAccount,
+      { column: 'start_date', when: blank('start_date'), expected: 'a value (required)' },
+      { column: 'start_date', when: `NOT ${blank('start_date')} AND p_start IS NULL`, expected: 'a date as YYYY-MM-DD' },
+      { column: 'end_date', when: `NOT ${blank('end_date')} AND p_end IS NULL`, expected: 'a date as YYYY-MM-DD, or empty for open-ended' },
+      { column: 'end_date', when: 'p_end < p_start', expected: 'a date on or after start_date (end is exclusive)' },
+      ...money('amount', 'p_amount', true),
+      { column: 'interval', when: 'p_interval IS NULL', expected: "month, quarter, year or 'N months'" },
+      ...money('discount', 'p_discount', false),
+      { column: 'discount', when: 'p_discount > p_amount', expected: 'no more than amount (discount is per interval)' },
+      { column: 'currency', when: isoCode('p_currency'), expected: 'a three-letter ISO currency code' },
+      {
+        column: 'currency',
+        when: `p_start IS NOT NULL AND ${rateMissing(d.sqlMonthIndex('p_start'))}`,
+        expected: `a rate in fx_rates for this currency in force at start_date (reporting currency ${p.reporting_currency})`,
+      },
+      { column: 'line_id', when: 'p_first_row IS NOT NULL AND p_first_row < __row', expected: 'a unique line_id (first used on row ' },
+    ],
+    accounts: [
+      accountId,
+      { column: 'account_id', when: `NOT ${blank('account_id')} AND p_first_row < __row`, expected: 'a unique account_id (first listed on row ' },
+    ],
+    usage: [
+      accountId,
+      unknownAccount,
+      ...month('month'),
+      ...money('amount', 'p_amount', true),
+      { column: 'currency', when: isoCode('p_currency'), expected: 'a three-letter ISO currency code' },
+      { column: 'currency', when: `p_month_ok AND ${rateMissing('p_month')}`, expected: `a rate in fx_rates for this currency in force in that month (reporting currency ${p.reporting_currency})` },
+    ],
+    fx_rates: [
+      { column: 'currency', when: blank('currency'), expected: 'a value (required)' },
+      { column: 'currency', when: `NOT ${blank('currency')} AND ${isoCode('p_currency')}`, expected: 'a three-letter ISO currency code' },
+      ...month('month'),
+      { column: 'rate', when: blank('rate'), expected: 'a value (required)' },
+      { column: 'rate', when: `NOT ${blank('rate')} AND (p_rate IS NULL OR p_rate <= 0)`, expected: 'a positive number' },
+      { column: 'rate', when: `p_currency = ${rep} AND p_rate <> 1`, expected: `1 (${p.reporting_currency} is the reporting currency)` },
+      { column: 'month', when: 'p_dup_count > 1 AND p_first_row < __row', expected: 'one rate per currency and month (first given on row ' },
+    ],
+  };
+}
+
+/** `validation_issues`: one row per broken rule per row, with the file's own row number. */
+export function sqlValidationIssues(
+  d: Dialect,
+  p: Policies,
+  files: Partial<Record<SourceName, string>>,
+): string {
+  const q = d.quoteIdent;
+  const selects: string[] = [];
+  const all = rules(d, p, files.accounts !== undefined);
+  for (const [source, list] of Object.entries(all) as [SourceName, Rule[]][]) {
+    const file = files[source];
+    if (file === undefined) continue;
+    for (const r of list) {
+      // Duplicates name the row that came first.
+      const expected = r.expected.endsWith('row ')
+        ? `${d.quoteString(r.expected)} || p_first_row || ')'`
+        : d.quoteString(r.expected);
+      selects.push(
+        `SELECT ${d.quoteString(source)} AS source, ${d.quoteString(file)} AS file, __row AS row, ${d.quoteString(r.column)} AS "column", ${q(r.column)} AS value, ${expected} AS expected, ${d.quoteString(r.severity ?? 'error')} AS severity FROM parsed_${source} AS src WHERE coalesce(${r.when}, FALSE)`,
+      );
+    }
+  }
+  const body = selects.length > 0 ? selects.join('\nUNION ALL\n') : `SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS file, NULL::BIGINT AS row, NULL::VARCHAR AS "column", NULL::VARCHAR AS value, NULL::VARCHAR AS expected, NULL::VARCHAR AS severity WHERE FALSE`;
+  return `CREATE OR REPLACE TABLE validation_issues AS ${body}`;
+}
+
+/** The typed tables the model reads, leaving out every row that has an error. */
+export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[]): string[] {
+  const ok = (source: SourceName): string =>
+    `NOT EXISTS (SELECT 1 FROM validation_issues v WHERE v.source = '${source}' AND v.severity = 'error' AND v.row = __row)`;
+  const attrs = attributeColumns.map((c) => `, ${d.quoteIdent(c)}`).join('');
+  return [
+    `CREATE OR REPLACE TABLE lines AS SELECT
+       __row AS row_no,
+       CASE WHEN line_id IS NULL OR trim(line_id) = '' THEN 'row ' || __row ELSE trim(line_id) END AS line_id,
+       trim(account_id) AS account_id, p_product AS product, p_start AS start_date, p_end AS end_date,
+       p_amount AS amount, coalesce(p_discount, 0) AS discount, p_interval AS interval_months, p_currency AS currency,
+       ${d.sqlDivideMoney('p_amount - coalesce(p_discount, 0)', 'p_interval')} AS mrr_local
+     FROM parsed_subscriptions WHERE ${ok('subscriptions')}`,
+    `CREATE OR REPLACE TABLE usage_charges AS SELECT
+       __row AS row_no, trim(account_id) AS account_id, p_product AS product, p_month AS month_index,
+       CAST(p_amount AS ${d.moneyType}) AS amount_local, p_currency AS currency
+     FROM parsed_usage WHERE ${ok('usage')}`,
+    `CREATE OR REPLACE TABLE fx_rates AS SELECT p_currency AS currency, p_month AS month_index, p_rate AS rate
+     FROM parsed_fx_rates WHERE ${ok('fx_rates')}`,
+    `CREATE OR REPLACE TABLE accounts AS SELECT trim(account_id) AS account_id${attrs}
+     FROM parsed_accounts WHERE ${ok('accounts')}`,
+  ];
+}

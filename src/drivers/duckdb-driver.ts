@@ -1,0 +1,43 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDbDialect } from '../engine/duckdb-dialect.js';
+import type { Driver, Row } from './driver.js';
+
+export interface DuckDbOptions {
+  /** A database file, or ':memory:' (default). */
+  path?: string;
+  threads?: number;
+  memoryLimit?: string;
+}
+
+/** Embedded DuckDB through @duckdb/node-api. */
+export class DuckDbDriver implements Driver {
+  readonly dialect = new DuckDbDialect();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  static async open(options: DuckDbOptions = {}): Promise<DuckDbDriver> {
+    const settings: Record<string, string> = {};
+    if (options.threads) settings['threads'] = String(options.threads);
+    if (options.memoryLimit) settings['memory_limit'] = options.memoryLimit;
+    const instance = await DuckDBInstance.create(options.path ?? ':memory:', settings);
+    const connection = await instance.connect();
+    return new DuckDbDriver(instance, connection);
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.connection.run(sql);
+  }
+
+  async query(sql: string): Promise<Row[]> {
+    const reader = await this.connection.runAndReadAll(sql);
+    return reader.getRowObjectsJson() as Row[];
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,39 @@
+/** The source formats a data folder may hold. */
+export type SourceFormat = 'csv' | 'parquet' | 'json';
+
+/**
+ * What the model needs from a SQL engine. A dialect only turns intent into SQL text; it never
+ * touches a connection. Engines that share SQL share a base; differences are these few methods.
+ */
+export interface Dialect {
+  readonly name: string;
+  /** Exact money: enough scale that a /12 or /36 normalisation is not rounded before output. */
+  readonly moneyType: string;
+  /** True when a scan can report each row's position in its file (for error messages). */
+  readonly supportsFileRowNumber: boolean;
+  quoteIdent(name: string): string;
+  quoteString(value: string): string;
+  /** A query returning every column of a source file as text, plus `__row` (1-based data row). */
+  sqlReadAsText(path: string, format: SourceFormat): string;
+  /** The column names of a source file, as a query returning `column_name`. */
+  sqlDescribe(path: string, format: SourceFormat): string;
+  /** Text → money, NULL when it is not a plain decimal number. */
+  sqlTryMoney(textExpr: string): string;
+  /** Text → exchange rate, NULL when not a number. */
+  sqlTryRate(textExpr: string): string;
+  /** Text 'YYYY-MM-DD' → DATE, NULL when it is not a real calendar date. */
+  sqlTryDate(textExpr: string): string;
+  /** DATE → months since year 0 (year × 12 + month − 1): months become plain integers. */
+  sqlMonthIndex(dateExpr: string): string;
+  /** The day before a DATE. */
+  sqlDayBefore(dateExpr: string): string;
+  /** Month index → 'YYYY-MM'. */
+  sqlMonthText(monthIndexExpr: string): string;
+  /** Money ÷ integer without going through floating point (truncated at the money type's scale). */
+  sqlDivideMoney(moneyExpr: string, intExpr: string): string;
+  /** Money × rate, back to the money type. */
+  sqlMultiplyMoney(moneyExpr: string, rateExpr: string): string;
+  sqlRegexpMatches(textExpr: string, pattern: string): string;
+  /** An ordered list aggregate. */
+  sqlListAgg(expr: string, orderBy: string): string;
+}

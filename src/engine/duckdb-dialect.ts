@@ -1,0 +1,86 @@
+import type { Dialect, SourceFormat } from './dialect.js';
+
+const MONEY = 'DECIMAL(38,12)';
+const RATE = 'DECIMAL(24,10)';
+
+/** DuckDB, the embedded default. */
+export class DuckDbDialect implements Dialect {
+  readonly name = 'duckdb';
+  readonly moneyType = MONEY;
+  readonly supportsFileRowNumber = true;
+
+  quoteIdent(name: string): string {
+    return `"${name.replaceAll('"', '""')}"`;
+  }
+
+  quoteString(value: string): string {
+    return `'${value.replaceAll("'", "''")}'`;
+  }
+
+  private sqlScan(path: string, format: SourceFormat, forRows: boolean): string {
+    const p = this.quoteString(path);
+    switch (format) {
+      case 'csv':
+        // All text: validation, not the CSV sniffer, decides what a value means.
+        return `read_csv(${p}, header = true, all_varchar = true, auto_detect = true, strict_mode = true, null_padding = false)`;
+      case 'parquet':
+        return `read_parquet(${p}${forRows ? ', file_row_number = true' : ''})`;
+      case 'json':
+        return `read_json_auto(${p})`;
+    }
+  }
+
+  sqlReadAsText(path: string, format: SourceFormat): string {
+    if (format === 'parquet') {
+      return `SELECT COLUMNS(c -> c <> 'file_row_number')::VARCHAR, file_row_number + 1 AS __row FROM ${this.sqlScan(path, format, true)}`;
+    }
+    // Insertion order is preserved by the scan, so the position is the row's place in the file.
+    return `SELECT COLUMNS(*)::VARCHAR, row_number() OVER () AS __row FROM ${this.sqlScan(path, format, false)}`;
+  }
+
+  sqlDescribe(path: string, format: SourceFormat): string {
+    return `SELECT column_name FROM (DESCRIBE SELECT * FROM ${this.sqlScan(path, format, false)})`;
+  }
+
+  sqlTryMoney(textExpr: string): string {
+    // Only plain decimals: '1e3', '1,200' or '$5' are rejected rather than guessed at.
+    return `CASE WHEN regexp_full_match(trim(${textExpr}), '[-+]?[0-9]+(\\.[0-9]+)?') THEN TRY_CAST(trim(${textExpr}) AS ${MONEY}) END`;
+  }
+
+  sqlTryRate(textExpr: string): string {
+    return `CASE WHEN regexp_full_match(trim(${textExpr}), '[-+]?[0-9]+(\\.[0-9]+)?') THEN TRY_CAST(trim(${textExpr}) AS ${RATE}) END`;
+  }
+
+  sqlTryDate(textExpr: string): string {
+    return `CASE WHEN regexp_full_match(trim(${textExpr}), '[0-9]{4}-[0-9]{2}-[0-9]{2}') THEN TRY_CAST(trim(${textExpr}) AS DATE) END`;
+  }
+
+  sqlMonthIndex(dateExpr: string): string {
+    return `(year(${dateExpr}) * 12 + month(${dateExpr}) - 1)`;
+  }
+
+  sqlDayBefore(dateExpr: string): string {
+    return `CAST(${dateExpr} - INTERVAL 1 DAY AS DATE)`;
+  }
+
+  sqlMonthText(monthIndexExpr: string): string {
+    return `printf('%04d-%02d', (${monthIndexExpr}) // 12, (${monthIndexExpr}) % 12 + 1)`;
+  }
+
+  sqlDivideMoney(moneyExpr: string, intExpr: string): string {
+    // DuckDB divides DECIMALs as DOUBLE; integer division on scaled HUGEINTs stays exact.
+    return `CAST(CAST(CAST((${moneyExpr}) * 1000000000000 AS HUGEINT) // (${intExpr}) AS DECIMAL(38,0)) * 0.000000000001::DECIMAL(13,12) AS ${MONEY})`;
+  }
+
+  sqlMultiplyMoney(moneyExpr: string, rateExpr: string): string {
+    return `CAST((${moneyExpr}) * CAST(${rateExpr} AS ${RATE}) AS ${MONEY})`;
+  }
+
+  sqlRegexpMatches(textExpr: string, pattern: string): string {
+    return `regexp_full_match(${textExpr}, ${this.quoteString(pattern)})`;
+  }
+
+  sqlListAgg(expr: string, orderBy: string): string {
+    return `list(${expr} ORDER BY ${orderBy})`;
+  }
+}

@@ -1,0 +1,113 @@
+import type { Policies } from '../config/policies.js';
+import { OPEN_END } from '../contract/data-contract.js';
+import type { Dialect } from './dialect.js';
+
+/**
+ * The revenue ledger, as pure SQL over the typed tables `lines`, `usage_charges` and `fx_rates`.
+ *
+ * MRR is piecewise constant: it changes only when a line starts or ends, a usage month begins or
+ * ends, or (with monthly FX) a rate changes. So the ledger is kept as ranges of months
+ * [from_month, to_month) with a constant level, never as one row per account × month.
+ * Months are integers (year × 12 + month − 1).
+ */
+
+/** The months a line is in force at each month's snapshot, as [first, end) month indexes. */
+export function sqlLineMonths(d: Dialect, p: Policies, start: string, end: string): { first: string; end: string } {
+  if (p.snapshot === 'end') {
+    // In force on the last day of M: start ≤ last day of M < end ⇔ month(start) ≤ M < month(end).
+    return { first: d.sqlMonthIndex(start), end: `coalesce(${d.sqlMonthIndex(end)}, ${OPEN_END})` };
+  }
+  // In force on the first day of M: start ≤ first day of M < end ⇔ month(start − 1 day) < M ≤ month(end − 1 day).
+  return {
+    first: `${d.sqlMonthIndex(d.sqlDayBefore(start))} + 1`,
+    end: `coalesce(${d.sqlMonthIndex(d.sqlDayBefore(end))} + 1, ${OPEN_END})`,
+  };
+}
+
+/** Ranges of each currency's rate: [from_month, to_month); the reporting currency is 1 for ever. */
+export function sqlFxPeriods(d: Dialect, p: Policies): string {
+  return `CREATE OR REPLACE TABLE fx_periods AS
+    SELECT currency, month_index AS from_month,
+           coalesce(lead(month_index) OVER (PARTITION BY currency ORDER BY month_index), ${OPEN_END}) AS to_month,
+           rate
+    FROM fx_rates WHERE currency <> ${d.quoteString(p.reporting_currency)}
+    UNION ALL
+    SELECT ${d.quoteString(p.reporting_currency)}, 0, ${OPEN_END}, 1`;
+}
+
+/**
+ * `mrr_contributions`: one row per line or usage charge with the months it counts in and its
+ * monthly value. `ckey` is the currency the value is held in: with FX at contract start the value
+ * is converted once and held in the reporting currency; with monthly FX it stays in its own
+ * currency and is converted month by month.
+ */
+export function sqlContributions(d: Dialect, p: Policies): string {
+  const m = sqlLineMonths(d, p, 'l.start_date', 'l.end_date');
+  const rep = d.quoteString(p.reporting_currency);
+  const rateAt = (alias: string, monthExpr: string): string =>
+    `(SELECT f.rate FROM fx_periods f WHERE f.currency = ${alias}.currency AND f.from_month <= ${monthExpr} AND ${monthExpr} < f.to_month)`;
+  const convert = (alias: string, valueExpr: string, monthExpr: string): { ckey: string; value: string } =>
+    p.fx === 'contract_start'
+      ? { ckey: rep, value: d.sqlMultiplyMoney(valueExpr, rateAt(alias, monthExpr)) }
+      : { ckey: `${alias}.currency`, value: valueExpr };
+  const lineValue = convert('l', 'l.mrr_local', d.sqlMonthIndex('l.start_date'));
+  const usageValue = convert('u', 'u.amount_local', 'u.month_index');
+  const usage =
+    p.usage === 'include'
+      ? `UNION ALL
+    SELECT 'usage', 'usage row ' || u.row_no, u.row_no, u.account_id, u.product, u.currency, ${usageValue.ckey},
+           u.month_index, u.month_index + 1, u.amount_local, ${usageValue.value}
+    FROM usage_charges u`
+      : '';
+  return `CREATE OR REPLACE TABLE mrr_contributions AS
+    SELECT * FROM (
+      SELECT 'line' AS source, l.line_id AS source_id, l.row_no, l.account_id, l.product, l.currency,
+             ${lineValue.ckey} AS ckey, ${m.first} AS from_month, ${m.end} AS to_month,
+             l.mrr_local AS value_local, ${lineValue.value} AS value
+      FROM lines l
+      ${usage}
+    ) WHERE from_month < to_month`;
+}
+
+/**
+ * Levels over month ranges for the given keys, from the contributions' start and end events:
+ * each key's level is the running sum of its deltas.
+ */
+function sqlLevelRanges(keys: readonly string[]): string {
+  const k = keys.join(', ');
+  return `
+    WITH events AS (
+      SELECT ${k}, from_month AS month_index, value AS delta FROM mrr_contributions
+      UNION ALL
+      SELECT ${k}, to_month, -value FROM mrr_contributions WHERE to_month < ${OPEN_END}
+    ), by_month AS (
+      SELECT ${k}, month_index, sum(delta) AS delta FROM events GROUP BY ALL
+    ), levels AS (
+      SELECT ${k}, month_index AS from_month,
+             coalesce(lead(month_index) OVER w, ${OPEN_END}) AS to_month,
+             sum(delta) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS level
+      FROM by_month
+      WINDOW w AS (PARTITION BY ${k} ORDER BY month_index)
+    )
+    SELECT * FROM levels WHERE level <> 0`;
+}
+
+/** `product_ranges`: account × product × currency key → level over [from_month, to_month). */
+export function sqlProductRanges(): string {
+  return `CREATE OR REPLACE TABLE product_ranges AS ${sqlLevelRanges(['account_id', 'product', 'ckey'])}`;
+}
+
+/**
+ * `account_currency_pieces`: account × currency key ranges split where the rate changes, with the
+ * level, the rate and the value in reporting currency.
+ */
+export function sqlAccountCurrencyPieces(d: Dialect): string {
+  return `CREATE OR REPLACE TABLE account_currency_pieces AS
+    WITH ranges AS (${sqlLevelRanges(['account_id', 'ckey'])})
+    SELECT r.account_id, r.ckey,
+           greatest(r.from_month, f.from_month) AS from_month,
+           least(r.to_month, f.to_month) AS to_month,
+           r.level, f.rate, ${d.sqlMultiplyMoney('r.level', 'f.rate')} AS value
+    FROM ranges r JOIN fx_periods f
+      ON f.currency = r.ckey AND f.from_month < r.to_month AND r.from_month < f.to_month`;
+}

@@ -1,0 +1,74 @@
+import type { Policies } from '../config/policies.js';
+import { OPEN_END } from '../contract/data-contract.js';
+import type { Dialect } from './dialect.js';
+
+/** Movement categories, in bridge order. */
+export const MOVEMENT_CATEGORIES = ['new', 'expansion', 'reactivation', 'contraction', 'churn'] as const;
+export type MovementCategory = (typeof MOVEMENT_CATEGORIES)[number];
+
+/**
+ * `account_changes`: one row per account × month in which its MRR changed, split into the
+ * movement (what customers bought or stopped buying) and the FX effect (revaluation of MRR held in
+ * both months). With a rate change, gains are valued at the new rate and losses at the old one, so
+ * new MRR is exactly the new month's MRR and churn exactly the last month's.
+ *
+ * Identity per row: mrr_after = mrr_before + movement + fx.
+ */
+export function sqlAccountChanges(d: Dialect, p: Policies): string {
+  const window = p.reactivation_window_months;
+  const isReturnNew = window === null ? 'FALSE' : `gap_months > ${window}`;
+  return `CREATE OR REPLACE TABLE account_changes AS
+    WITH points AS (
+      SELECT account_id, ckey, from_month AS month_index, level AS level_new, rate AS rate_new, value AS value_new,
+             NULL AS level_prev, NULL AS rate_prev, NULL AS value_prev
+      FROM account_currency_pieces
+      UNION ALL
+      SELECT account_id, ckey, to_month, NULL, NULL, NULL, level, rate, value
+      FROM account_currency_pieces WHERE to_month < ${OPEN_END}
+    ), per_currency AS (
+      SELECT account_id, month_index,
+             coalesce(max(value_new), 0) - coalesce(max(value_prev), 0) AS total,
+             CASE WHEN max(level_new) IS NOT NULL AND max(level_prev) IS NOT NULL
+                  THEN ${d.sqlMultiplyMoney('least(max(level_new), max(level_prev))', 'max(rate_new) - max(rate_prev)')}
+                  ELSE 0 END AS fx
+      FROM points GROUP BY account_id, ckey, month_index
+    ), per_account AS (
+      SELECT account_id, month_index,
+             CAST(sum(total - fx) AS ${d.moneyType}) AS movement, CAST(sum(fx) AS ${d.moneyType}) AS fx
+      FROM per_currency GROUP BY ALL
+      HAVING sum(total) <> 0 OR sum(fx) <> 0
+    ), running AS (
+      SELECT *,
+             sum(movement + fx) OVER (PARTITION BY account_id ORDER BY month_index ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS mrr_after,
+             month_index - lag(month_index) OVER (PARTITION BY account_id ORDER BY month_index) AS gap_months
+      FROM per_account
+    )
+    SELECT account_id, month_index, mrr_after - movement - fx AS mrr_before, mrr_after, movement, fx,
+           CASE
+             WHEN movement = 0 THEN 'fx'
+             WHEN mrr_after - movement - fx = 0 AND gap_months IS NULL THEN 'new'
+             WHEN mrr_after - movement - fx = 0 AND ${isReturnNew} THEN 'new'
+             WHEN mrr_after - movement - fx = 0 THEN 'reactivation'
+             WHEN mrr_after = 0 THEN 'churn'
+             WHEN movement > 0 THEN 'expansion'
+             ELSE 'contraction'
+           END AS category
+    FROM running`;
+}
+
+/** `account_ranges`: account → MRR over [from_month, to_month), only where MRR is above zero. */
+export function sqlAccountRanges(): string {
+  return `CREATE OR REPLACE TABLE account_ranges AS
+    SELECT * FROM (
+      SELECT account_id, month_index AS from_month,
+             coalesce(lead(month_index) OVER (PARTITION BY account_id ORDER BY month_index), ${OPEN_END}) AS to_month,
+             mrr_after AS mrr
+      FROM account_changes
+    ) WHERE mrr > 0`;
+}
+
+/** `account_first_revenue`: the month each account first had MRR (its cohort vintage). */
+export function sqlAccountFirstRevenue(): string {
+  return `CREATE OR REPLACE TABLE account_first_revenue AS
+    SELECT account_id, min(month_index) AS first_month FROM account_changes GROUP BY ALL`;
+}

@@ -1,0 +1,68 @@
+import { SOURCES, type SourceName } from '../contract/data-contract.js';
+import type { SourceFile } from '../contract/source-files.js';
+import type { Driver } from '../drivers/driver.js';
+import { NrrError } from '../errors.js';
+
+export interface LoadedSource {
+  readonly source: SourceName;
+  readonly file: string | undefined;
+  readonly columns: readonly string[];
+  /** Columns outside the contract: attributes for accounts, ignored (with a warning) elsewhere. */
+  readonly extraColumns: readonly string[];
+}
+
+/**
+ * Reads each source file into `raw_<source>`: every value as text plus `__row`, the row's place in
+ * its file (1 = first data row). Absent optional files become empty tables with the contract's columns.
+ */
+export async function loadRawSources(
+  driver: Driver,
+  files: Partial<Record<SourceName, SourceFile>>,
+): Promise<Record<SourceName, LoadedSource>> {
+  const d = driver.dialect;
+  const out = {} as Record<SourceName, LoadedSource>;
+  for (const spec of Object.values(SOURCES)) {
+    const f = files[spec.name];
+    const contract = spec.columns.map((c) => c.name);
+    if (!f) {
+      const cols = contract.map((c) => `NULL::VARCHAR AS ${d.quoteIdent(c)}`).join(', ');
+      await driver.exec(`CREATE OR REPLACE TABLE raw_${spec.name} AS SELECT ${cols}, NULL::BIGINT AS __row WHERE FALSE`);
+      out[spec.name] = { source: spec.name, file: undefined, columns: contract, extraColumns: [] };
+      continue;
+    }
+    let columns: string[];
+    try {
+      columns = (await driver.query(d.sqlDescribe(f.path, f.format))).map((r) => String(r['column_name']));
+    } catch (e) {
+      throw new NrrError(`${f.file}: cannot be read as ${f.format.toUpperCase()}: ${firstLine(e)}`);
+    }
+    const lower = new Map(columns.map((c) => [c.trim().toLowerCase(), c]));
+    const missing = spec.columns.filter((c) => c.required && !lower.has(c.name));
+    if (missing.length > 0) {
+      throw new NrrError(
+        `${f.file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c.name}'`).join(', ')} (found: ${columns.join(', ')}); see docs/data-contract.md`,
+      );
+    }
+    const contractSet = new Set(contract);
+    const extra = columns.filter((c) => !contractSet.has(c.trim().toLowerCase()) && c !== '__row');
+    const selectContract = contract.map((c) => {
+      const actual = lower.get(c);
+      return actual ? `${d.quoteIdent(actual)} AS ${d.quoteIdent(c)}` : `NULL::VARCHAR AS ${d.quoteIdent(c)}`;
+    });
+    const selectExtra = spec.extraColumnsAreAttributes ? extra.map((c) => d.quoteIdent(c)) : [];
+    try {
+      await driver.exec(
+        `CREATE OR REPLACE TABLE raw_${spec.name} AS SELECT ${[...selectContract, ...selectExtra, '__row'].join(', ')} FROM (${d.sqlReadAsText(f.path, f.format)})`,
+      );
+    } catch (e) {
+      throw new NrrError(`${f.file}: cannot be read: ${firstLine(e)}`);
+    }
+    out[spec.name] = { source: spec.name, file: f.file, columns, extraColumns: extra };
+  }
+  return out;
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n').slice(0, 3).join(' ').trim();
+}

@@ -1,0 +1,32 @@
+import { NrrError } from '../errors.js';
+
+export interface ValidationIssue {
+  readonly source: string;
+  readonly file: string;
+  readonly row: number;
+  readonly column: string;
+  readonly value: string | null;
+  readonly expected: string;
+  readonly severity: 'error' | 'warning';
+}
+
+export function formatIssue(i: ValidationIssue): string {
+  const value = i.value === null || i.value === '' ? '(empty)' : `'${i.value}'`;
+  return `${i.file} row ${i.row}, column ${i.column}: ${value}: expected ${i.expected}`;
+}
+
+/** Thrown when input is invalid and the caller did not ask to skip bad rows. */
+export class ValidationError extends NrrError {
+  override name = 'ValidationError';
+  constructor(
+    readonly issues: readonly ValidationIssue[],
+    readonly errorCount: number,
+  ) {
+    const shown = issues.map((i) => `  ${formatIssue(i)}`).join('\n');
+    const more = errorCount > issues.length ? `\n  … and ${errorCount - issues.length} more` : '';
+    super(
+      `the input has ${errorCount} invalid value${errorCount === 1 ? '' : 's'}; nothing was computed:\n${shown}${more}\n` +
+        `Fix the rows, or run with --skip-invalid to set them aside in a rejects file and go on.`,
+    );
+  }
+}

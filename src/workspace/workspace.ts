@@ -1,0 +1,263 @@
+import { findConfigFile, loadConfig, mergePolicies } from '../config/config-file.js';
+import type { Policies, PolicyInput } from '../config/policies.js';
+import { OPEN_END, type SourceName } from '../contract/data-contract.js';
+import { findSourceFiles } from '../contract/source-files.js';
+import { sqlParsedViews, sqlTypedTables, sqlValidationIssues } from '../contract/validation-sql.js';
+import type { Driver, Row } from '../drivers/driver.js';
+import { DuckDbDriver } from '../drivers/duckdb-driver.js';
+import { sqlAccountCurrencyPieces, sqlContributions, sqlFxPeriods, sqlProductRanges } from '../engine/ledger-model.js';
+import { sqlAccountChanges, sqlAccountFirstRevenue, sqlAccountRanges } from '../engine/movements-model.js';
+import { lastFullMonth, monthText } from '../engine/months.js';
+import { NrrError } from '../errors.js';
+import { loadRawSources, type LoadedSource } from './load-sources.js';
+import { silentProgress, type Progress } from './progress.js';
+import { ValidationError, type ValidationIssue } from './validation-report.js';
+
+export interface OpenOptions {
+  /** The data folder (see docs/data-contract.md). */
+  readonly data: string;
+  /** A workspace config; default `nrr.config.yaml` in the data folder or the current folder. */
+  readonly config?: string;
+  /** Policies that override the config's. */
+  readonly policies?: PolicyInput;
+  /** Set invalid rows aside (written to `rejectsFile`) instead of refusing to compute. */
+  readonly skipInvalid?: boolean;
+  /** Where rejected rows go with --skip-invalid; default `rejected.csv` in the current folder. */
+  readonly rejectsFile?: string;
+  /** How many problems a ValidationError lists (default 20); the count covers them all. */
+  readonly maxListedErrors?: number;
+  readonly progress?: Progress;
+  /** Today, for the default reporting month (tests pin it). */
+  readonly today?: Date;
+  /** A database to use instead of a fresh in-memory DuckDB. */
+  readonly driver?: Driver;
+}
+
+export interface SourceSummary {
+  readonly source: SourceName;
+  readonly file: string;
+  readonly rows: number;
+  readonly rejected: number;
+}
+
+/** What a run read: printed before every report. */
+export interface ReadSummary {
+  readonly sources: readonly SourceSummary[];
+  readonly accounts: number;
+  readonly lines: number;
+  readonly firstDate: string | null;
+  readonly lastDate: string | null;
+  readonly currencies: readonly string[];
+  readonly products: readonly string[];
+  readonly attributes: readonly string[];
+  readonly firstMonth: string | null;
+  readonly asOf: string;
+  readonly warnings: readonly ValidationIssue[];
+  readonly warningCount: number;
+  readonly rejectsFile: string | null;
+  readonly configFile: string | null;
+}
+
+/**
+ * A loaded, validated data folder with its revenue model built in an embedded database.
+ * @example
+ * const ws = await Workspace.open({ data: 'examples/acme' });
+ * const [m] = await metrics(ws, { month: '2024-12', window: 12 });
+ */
+export class Workspace {
+  private constructor(
+    readonly driver: Driver,
+    readonly policies: Policies,
+    readonly summary: ReadSummary,
+    /** The last month reported, as a month index. */
+    readonly asOfMonth: number,
+    readonly firstMonth: number | null,
+    readonly attributes: readonly string[],
+  ) {}
+
+  static async open(options: OpenOptions): Promise<Workspace> {
+    const progress = options.progress ?? silentProgress;
+    const files = findSourceFiles(options.data);
+    const configFile = findConfigFile(options.config, options.data);
+    const policies = mergePolicies(loadConfig(configFile).policies, options.policies);
+    const driver = options.driver ?? (await DuckDbDriver.open());
+    try {
+      progress.step('reading files');
+      const loaded = await loadRawSources(driver, files);
+      progress.step('validating');
+      const issues = await validate(driver, policies, loaded, options);
+      progress.step('building the MRR ledger');
+      const attributes = loaded.accounts.extraColumns;
+      for (const sql of sqlTypedTables(driver.dialect, attributes)) await driver.exec(sql);
+      await buildModel(driver, policies, progress);
+      const extent = await dataExtent(driver);
+      const cap = lastFullMonth(options.today ?? new Date());
+      const asOf = policies.as_of
+        ? Number(policies.as_of.slice(0, 4)) * 12 + Number(policies.as_of.slice(5)) - 1
+        : Math.min(extent.last ?? cap, cap);
+      const summary = await readSummary(driver, loaded, issues, asOf, extent.first, options, configFile);
+      progress.done();
+      return new Workspace(driver, policies, summary, asOf, extent.first, attributes);
+    } catch (e) {
+      progress.done();
+      if (!options.driver) driver.close();
+      throw e;
+    }
+  }
+
+  /** Runs a query of the model. */
+  query(sql: string): Promise<Row[]> {
+    return this.driver.query(sql);
+  }
+
+  close(): void {
+    this.driver.close();
+  }
+}
+
+async function validate(
+  driver: Driver,
+  policies: Policies,
+  loaded: Record<SourceName, LoadedSource>,
+  options: OpenOptions,
+): Promise<{ errors: number; warnings: ValidationIssue[]; warningCount: number; rejectsFile: string | null }> {
+  const d = driver.dialect;
+  for (const sql of sqlParsedViews(d, policies)) await driver.exec(sql);
+  const files: Partial<Record<SourceName, string>> = {};
+  for (const s of Object.values(loaded)) if (s.file) files[s.source] = s.file;
+  await driver.exec(sqlValidationIssues(d, policies, files));
+  const counts = await driver.query(
+    `SELECT count(*) FILTER (WHERE severity = 'error') AS errors, count(*) FILTER (WHERE severity = 'warning') AS warnings FROM validation_issues`,
+  );
+  const errors = Number(counts[0]!['errors']);
+  const warningCount = Number(counts[0]!['warnings']);
+  const list = async (severity: string, limit: number): Promise<ValidationIssue[]> =>
+    (
+      await driver.query(
+        `SELECT * FROM validation_issues WHERE severity = '${severity}' ORDER BY source, row, "column" LIMIT ${limit}`,
+      )
+    ).map((r) => ({
+      source: String(r['source']),
+      file: String(r['file']),
+      row: Number(r['row']),
+      column: String(r['column']),
+      value: r['value'] === null ? null : String(r['value']),
+      expected: String(r['expected']),
+      severity: severity as 'error' | 'warning',
+    }));
+  const warnings = await list('warning', 10);
+  for (const s of Object.values(loaded)) {
+    if (s.file && s.extraColumns.length > 0 && s.source !== 'accounts') {
+      warnings.push({
+        source: s.source,
+        file: s.file,
+        row: 0,
+        column: s.extraColumns.join(', '),
+        value: null,
+        expected: 'a column of the data contract (these columns are ignored)',
+        severity: 'warning',
+      });
+    }
+  }
+  if (!loaded.accounts.file) {
+    warnings.push({
+      source: 'accounts',
+      file: 'accounts',
+      row: 0,
+      column: 'account_id',
+      value: null,
+      expected: 'an accounts file (without one, accounts have no attributes)',
+      severity: 'warning',
+    });
+  }
+  let rejectsFile: string | null = null;
+  if (errors > 0) {
+    if (!options.skipInvalid) {
+      throw new ValidationError(await list('error', options.maxListedErrors ?? 20), errors);
+    }
+    rejectsFile = options.rejectsFile ?? 'rejected.csv';
+    await writeRejects(driver, loaded, rejectsFile);
+  }
+  return { errors, warnings, warningCount, rejectsFile };
+}
+
+async function writeRejects(driver: Driver, loaded: Record<SourceName, LoadedSource>, path: string): Promise<void> {
+  const d = driver.dialect;
+  const parts = Object.values(loaded)
+    .filter((s) => s.file)
+    .map(
+      (s) => `SELECT v.source, v.file, v.row,
+                string_agg(v."column" || ' = ' || coalesce('''' || v.value || '''', '(empty)') || ': expected ' || v.expected, '; ' ORDER BY v."column") AS reasons,
+                any_value(CAST(to_json(r) AS VARCHAR)) AS original_row
+         FROM validation_issues v JOIN raw_${s.source} r ON r.__row = v.row
+         WHERE v.source = ${d.quoteString(s.source)} AND v.severity = 'error' GROUP BY ALL`,
+    );
+  try {
+    await driver.exec(`COPY (${parts.join(' UNION ALL ')} ORDER BY source, row) TO ${d.quoteString(path)} (HEADER, DELIMITER ',')`);
+  } catch (e) {
+    throw new NrrError(`cannot write the rejects file ${path}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  }
+}
+
+async function buildModel(driver: Driver, p: Policies, progress: Progress): Promise<void> {
+  const d = driver.dialect;
+  await driver.exec(sqlFxPeriods(d, p));
+  await driver.exec(sqlContributions(d, p));
+  await driver.exec(sqlProductRanges());
+  progress.step('computing movements');
+  await driver.exec(sqlAccountCurrencyPieces(d));
+  await driver.exec(sqlAccountChanges(d, p));
+  await driver.exec(sqlAccountRanges());
+  await driver.exec(sqlAccountFirstRevenue());
+}
+
+async function dataExtent(driver: Driver): Promise<{ first: number | null; last: number | null }> {
+  const rows = await driver.query(`SELECT min(from_month) AS first, max(greatest(from_month, CASE WHEN to_month < ${OPEN_END} THEN to_month - 1 END)) AS last FROM mrr_contributions`);
+  const r = rows[0]!;
+  return { first: r['first'] === null ? null : Number(r['first']), last: r['last'] === null ? null : Number(r['last']) };
+}
+
+async function readSummary(
+  driver: Driver,
+  loaded: Record<SourceName, LoadedSource>,
+  issues: { warnings: ValidationIssue[]; warningCount: number; rejectsFile: string | null },
+  asOf: number,
+  first: number | null,
+  options: OpenOptions,
+  configFile: string | undefined,
+): Promise<ReadSummary> {
+  const sources: SourceSummary[] = [];
+  for (const s of Object.values(loaded)) {
+    if (!s.file) continue;
+    const r = await driver.query(
+      `SELECT (SELECT count(*) FROM raw_${s.source}) AS n,
+              (SELECT count(DISTINCT row) FROM validation_issues WHERE source = '${s.source}' AND severity = 'error') AS bad`,
+    );
+    sources.push({ source: s.source, file: s.file, rows: Number(r[0]!['n']), rejected: options.skipInvalid ? Number(r[0]!['bad']) : 0 });
+  }
+  const facts = (
+    await driver.query(`SELECT
+      (SELECT count(DISTINCT account_id) FROM lines) AS accounts,
+      (SELECT count(*) FROM lines) AS lines,
+      (SELECT CAST(min(start_date) AS VARCHAR) FROM lines) AS first_date,
+      (SELECT CAST(greatest(max(start_date), max(end_date)) AS VARCHAR) FROM lines) AS last_date,
+      (SELECT list(DISTINCT currency ORDER BY currency) FROM (SELECT currency FROM lines UNION ALL SELECT currency FROM usage_charges)) AS currencies,
+      (SELECT list(DISTINCT product ORDER BY product) FROM (SELECT product FROM lines UNION ALL SELECT product FROM usage_charges)) AS products`)
+  )[0]!;
+  return {
+    sources,
+    accounts: Number(facts['accounts']),
+    lines: Number(facts['lines']),
+    firstDate: (facts['first_date'] as string | null) ?? null,
+    lastDate: (facts['last_date'] as string | null) ?? null,
+    currencies: (facts['currencies'] as string[] | null) ?? [],
+    products: (facts['products'] as string[] | null) ?? [],
+    attributes: loaded.accounts.extraColumns,
+    firstMonth: first === null ? null : monthText(first),
+    asOf: monthText(asOf),
+    warnings: issues.warnings,
+    warningCount: issues.warningCount,
+    rejectsFile: issues.rejectsFile,
+    configFile: configFile ?? null,
+  };
+}
