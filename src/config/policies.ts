@@ -34,7 +34,7 @@ export const policiesSchema = z
     cohort_granularity: z.enum(['month', 'quarter', 'year']).default('quarter'),
     /** Groups with fewer starting accounts than this are flagged as too small to trust. */
     min_group_accounts: z.number().int().positive().default(30),
-    /** Last month reported (YYYY-MM). Default: the data's last month, but never after the last full month before today. */
+    /** Last month reported (YYYY-MM). Default: the last month in which a line starts or usage is billed, never after the last full month before today. */
     as_of: z
       .string()
       .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM')

@@ -7,16 +7,18 @@ export type Granularity = 'month' | 'quarter' | 'year';
 export type Grouping =
   | { readonly kind: 'all' }
   | { readonly kind: 'attribute'; readonly column: string }
+  | { readonly kind: 'account' }
   | { readonly kind: 'product' }
   | { readonly kind: 'acv_band' }
   | { readonly kind: 'cohort'; readonly granularity: Granularity };
 
 /** Names accepted by `--by` besides account attribute columns. */
-export const BUILT_IN_GROUPINGS = ['product', 'acv_band', 'cohort', 'cohort_month', 'cohort_quarter', 'cohort_year'] as const;
+export const BUILT_IN_GROUPINGS = ['account', 'product', 'acv_band', 'cohort', 'cohort_month', 'cohort_quarter', 'cohort_year'] as const;
 
 export function parseGrouping(by: string | undefined, p: Policies): Grouping {
   if (by === undefined || by === '' || by === 'all') return { kind: 'all' };
   if (by === 'product') return { kind: 'product' };
+  if (by === 'account') return { kind: 'account' };
   if (by === 'acv_band') return { kind: 'acv_band' };
   if (by === 'cohort') return { kind: 'cohort', granularity: p.cohort_granularity };
   if (by === 'cohort_month' || by === 'cohort_quarter' || by === 'cohort_year') {
@@ -53,6 +55,8 @@ export function sqlGroupLabel(d: Dialect, p: Policies, g: Grouping): { expr: str
   switch (g.kind) {
     case 'all':
       return { expr: `'all'`, joins: '' };
+    case 'account':
+      return { expr: 'u.account_id', joins: '' };
     case 'product':
       return { expr: 'u.product', joins: '' };
     case 'acv_band':

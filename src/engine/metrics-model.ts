@@ -5,7 +5,7 @@ import { sqlGroupLabel, type Grouping } from './grouping.js';
 /**
  * Retention metrics as pure SQL. Every query returns one row per target month × group with:
  * month_index, group_value, starting_mrr, ending_mrr, expansion, contraction, churn, fx,
- * starting_accounts, retained_accounts, nrr, grr, logo_retention.
+ * starting_accounts, retained_accounts, nrr, grr, logo_retention, largest_account_share.
  */
 
 const ratio = (num: string, den: string): string =>
@@ -57,7 +57,8 @@ export function sqlSnapshotMetrics(d: Dialect, p: Policies, months: readonly num
            count(*) FILTER (WHERE end_mrr > 0) AS retained_accounts,
            ${ratio('cc_end', 'start_mrr')} AS nrr,
            ${ratio('least(cc_end, start_mrr)', 'start_mrr')} AS grr,
-           CAST(count(*) FILTER (WHERE end_mrr > 0) AS DOUBLE) / count(*) AS logo_retention
+           CAST(count(*) FILTER (WHERE end_mrr > 0) AS DOUBLE) / count(*) AS logo_retention,
+           CAST(max(start_mrr) AS DOUBLE) / nullif(CAST(sum(start_mrr) AS DOUBLE), 0) AS largest_account_share
     FROM labelled GROUP BY ALL ORDER BY month_index, group_value`;
 }
 
@@ -106,6 +107,7 @@ export function sqlMovementMetrics(d: Dialect, p: Policies, months: readonly num
            count(*) FILTER (WHERE in_cohort AND end_mrr > 0) AS retained_accounts,
            ${ratio('start_mrr + expansion - contraction - churn', 'start_mrr')} AS nrr,
            greatest(${ratio('start_mrr - contraction - churn', 'start_mrr')}, 0) AS grr,
-           CAST(count(*) FILTER (WHERE in_cohort AND end_mrr > 0) AS DOUBLE) / nullif(count(*) FILTER (WHERE in_cohort), 0) AS logo_retention
+           CAST(count(*) FILTER (WHERE in_cohort AND end_mrr > 0) AS DOUBLE) / nullif(count(*) FILTER (WHERE in_cohort), 0) AS logo_retention,
+           CAST(max(start_mrr) AS DOUBLE) / nullif(CAST(sum(start_mrr) AS DOUBLE), 0) AS largest_account_share
     FROM labelled GROUP BY ALL ORDER BY month_index, group_value`;
 }

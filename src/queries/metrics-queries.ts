@@ -1,5 +1,5 @@
 import type { Policies } from '../config/policies.js';
-import { parseGrouping, type Grouping } from '../engine/grouping.js';
+import { BUILT_IN_GROUPINGS, parseGrouping, type Grouping } from '../engine/grouping.js';
 import { sqlMovementMetrics, sqlSnapshotMetrics } from '../engine/metrics-model.js';
 import { monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
@@ -28,6 +28,8 @@ export interface Metrics {
   readonly logo_retention: number | null;
   readonly starting_accounts: number;
   readonly retained_accounts: number;
+  /** The largest single unit's share of starting MRR: how much one account drives the figure. */
+  readonly largest_account_share: number | null;
   /** With the average method: the mean of the monthly NRRs before compounding. */
   readonly monthly_nrr_average?: number;
 }
@@ -37,7 +39,7 @@ export interface MetricsQuery {
   readonly month?: string;
   /** Window in months (1 = monthly, 3 = quarterly, 12 = trailing twelve months). */
   readonly window?: number;
-  /** Account attribute, `product`, `acv_band`, `cohort`, `cohort_month|quarter|year`. */
+  /** Account attribute, `account`, `product`, `acv_band`, `cohort`, `cohort_month|quarter|year`. */
   readonly by?: string;
   readonly method?: NrrMethod;
 }
@@ -63,15 +65,23 @@ export async function metricsSeries(
   const method = q.method ?? ws.policies.nrr_method;
   const g = checkGrouping(ws, parseGrouping(q.by, ws.policies));
   if (q.months.length === 0) return [];
+  const rows = await computeSeries(ws, q.months, window, method, g);
+  if (g.kind !== 'all') return rows;
+  // The whole company has a row for every month asked for, even when its cohort is empty.
+  const have = new Map(rows.map((r) => [r.month, r]));
+  return q.months.map((m) => have.get(monthText(m)) ?? emptyMetrics(monthText(m), window, method));
+}
+
+async function computeSeries(ws: Workspace, months: readonly number[], window: number, method: NrrMethod, g: Grouping): Promise<Metrics[]> {
   const d = ws.driver.dialect;
   if (method === 'snapshot') {
-    return (await ws.query(sqlSnapshotMetrics(d, ws.policies, q.months, window, g))).map((r) => toMetrics(r, window, method, g));
+    return (await ws.query(sqlSnapshotMetrics(d, ws.policies, months, window, g))).map((r) => toMetrics(r, window, method, g));
   }
   if (method === 'movements') {
     if (g.kind === 'product') throw new NrrError('--by product needs the snapshot method (movements are per account)');
-    return (await ws.query(sqlMovementMetrics(d, ws.policies, q.months, window, g))).map((r) => toMetrics(r, window, method, g));
+    return (await ws.query(sqlMovementMetrics(d, ws.policies, months, window, g))).map((r) => toMetrics(r, window, method, g));
   }
-  return averageOfMonthly(ws, q.months, window, g);
+  return averageOfMonthly(ws, months, window, g);
 }
 
 /** Average method: the mean of the W monthly ratios, compounded over the window. */
@@ -101,7 +111,7 @@ async function averageOfMonthly(ws: Workspace, months: readonly number[], window
 
 function checkGrouping(ws: Workspace, g: Grouping): Grouping {
   if (g.kind === 'attribute' && !ws.attributes.includes(g.column)) {
-    const known = [...ws.attributes, 'product', 'acv_band', 'cohort', 'cohort_month', 'cohort_quarter', 'cohort_year'];
+    const known = [...ws.attributes, ...BUILT_IN_GROUPINGS];
     throw new NrrError(`unknown attribute '${g.column}' for --by; choose one of: ${known.join(', ')}`);
   }
   return g;
@@ -125,6 +135,28 @@ function toMetrics(r: Row, window: number, method: NrrMethod, g: Grouping): Metr
     logo_retention: num(r['logo_retention']),
     starting_accounts: Number(r['starting_accounts']),
     retained_accounts: Number(r['retained_accounts']),
+    largest_account_share: num(r['largest_account_share']),
+  };
+}
+
+/** The metrics of an empty cohort: no starting MRR, ratios undefined. */
+export function emptyMetrics(month: string, window: number, method: NrrMethod): Metrics {
+  return {
+    month,
+    window,
+    method,
+    starting_mrr: Money.zero,
+    ending_mrr: Money.zero,
+    expansion: Money.zero,
+    contraction: Money.zero,
+    churn: Money.zero,
+    fx: Money.zero,
+    nrr: null,
+    grr: null,
+    logo_retention: null,
+    starting_accounts: 0,
+    retained_accounts: 0,
+    largest_account_share: null,
   };
 }
 

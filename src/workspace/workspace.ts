@@ -1,6 +1,6 @@
 import { findConfigFile, loadConfig, mergePolicies } from '../config/config-file.js';
 import type { Policies, PolicyInput } from '../config/policies.js';
-import { OPEN_END, type SourceName } from '../contract/data-contract.js';
+import type { SourceName } from '../contract/data-contract.js';
 import { findSourceFiles } from '../contract/source-files.js';
 import { sqlParsedViews, sqlTypedTables, sqlValidationIssues } from '../contract/validation-sql.js';
 import type { Driver, Row } from '../drivers/driver.js';
@@ -212,7 +212,9 @@ async function buildModel(driver: Driver, p: Policies, progress: Progress): Prom
 }
 
 async function dataExtent(driver: Driver): Promise<{ first: number | null; last: number | null }> {
-  const rows = await driver.query(`SELECT min(from_month) AS first, max(greatest(from_month, CASE WHEN to_month < ${OPEN_END} THEN to_month - 1 END)) AS last FROM mrr_contributions`);
+  // The latest month with fresh information is the last in which something starts or is billed;
+  // later end dates are scheduled renewals and open-ended lines run on for ever.
+  const rows = await driver.query(`SELECT min(from_month) AS first, max(from_month) AS last FROM mrr_contributions`);
   const r = rows[0]!;
   return { first: r['first'] === null ? null : Number(r['first']), last: r['last'] === null ? null : Number(r['last']) };
 }

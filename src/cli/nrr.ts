@@ -1,0 +1,292 @@
+#!/usr/bin/env node
+import { existsSync, realpathSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { PolicyInput } from '../config/policies.js';
+import { NrrError } from '../errors.js';
+import { monthIndex } from '../engine/months.js';
+import { Money, stringifyJson } from '../money.js';
+import { explainAccount } from '../queries/explain-queries.js';
+import { movements, mrrLedger } from '../queries/ledger-queries.js';
+import { metrics, type Metrics } from '../queries/metrics-queries.js';
+import { buildReport } from '../report/report-model.js';
+import { renderHtml } from '../report/render-html.js';
+import { renderMarkdown } from '../report/render-markdown.js';
+import { formatMoney } from '../report/format.js';
+import { ValidationError, formatIssue } from '../workspace/validation-report.js';
+import { Workspace } from '../workspace/workspace.js';
+import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
+import { spinnerProgress } from './spinner-progress.js';
+
+interface CommonOptions {
+  data: string;
+  config?: string;
+  asOf?: string;
+  snapshot?: 'end' | 'start';
+  usage?: 'include' | 'exclude';
+  fx?: 'contract_start' | 'monthly';
+  currency?: string;
+  reactivationWindow?: number;
+  skipInvalid?: boolean;
+  rejects?: string;
+  quiet?: boolean;
+}
+
+const positiveInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of 1 or more');
+  return n;
+};
+const month = (v: string): string => {
+  try {
+    monthIndex(v);
+  } catch {
+    throw new InvalidArgumentError('expected a month as YYYY-MM');
+  }
+  return v;
+};
+
+/** Options every command that reads data shares. */
+function withDataOptions(cmd: Command): Command {
+  return cmd
+    .option('-d, --data <dir>', 'data folder holding subscriptions, accounts, usage, fx_rates (see docs/data-contract.md)', '.')
+    .option('-c, --config <file>', 'workspace config (default: nrr.config.yaml in the data folder or the current folder)')
+    .option('--as-of <YYYY-MM>', 'last month to report (default: the data\'s last month, never after the last full month)', month)
+    .addOption(new Option('--snapshot <when>', "a month's MRR is what is in force at its end or its start").choices(['end', 'start']))
+    .addOption(new Option('--usage <policy>', 'count usage charges in MRR or not').choices(['include', 'exclude']))
+    .addOption(new Option('--fx <policy>', 'convert at the rate when a line starts, or each month').choices(['contract_start', 'monthly']))
+    .option('--currency <code>', 'reporting currency (ISO code)')
+    .option('--reactivation-window <months>', 'a return after more months at zero than this counts as new', positiveInt)
+    .option('--skip-invalid', 'set invalid rows aside in a rejects file and compute on the rest')
+    .option('--rejects <file>', 'where --skip-invalid writes rejected rows', 'rejected.csv')
+    .option('-q, --quiet', 'do not print what was read');
+}
+
+function policiesFrom(o: CommonOptions & { method?: PolicyInput['nrr_method'] }): PolicyInput {
+  return {
+    as_of: o.asOf,
+    snapshot: o.snapshot,
+    usage: o.usage,
+    fx: o.fx,
+    reporting_currency: o.currency?.toUpperCase(),
+    reactivation_window_months: o.reactivationWindow,
+    nrr_method: o.method,
+  };
+}
+
+async function open(o: CommonOptions & { method?: PolicyInput['nrr_method'] }): Promise<Workspace> {
+  const ws = await Workspace.open({
+    data: o.data,
+    config: o.config,
+    policies: policiesFrom(o),
+    skipInvalid: o.skipInvalid,
+    rejectsFile: o.rejects,
+    progress: spinnerProgress(),
+  });
+  if (!o.quiet) printRead(ws);
+  return ws;
+}
+
+function printRead(ws: Workspace): void {
+  const s = ws.summary;
+  const err = process.stderr;
+  err.write(
+    `read ${s.sources.map((x) => `${x.file} ${x.rows} rows${x.rejected ? ` (${x.rejected} rejected → ${s.rejectsFile})` : ''}`).join(', ')}\n` +
+      `     ${s.accounts} accounts, ${s.lines} lines, ${s.firstDate ?? '—'} → ${s.lastDate ?? '—'}, currencies ${s.currencies.join(', ') || '—'}, reporting month ${s.asOf}` +
+      `${s.configFile ? `, config ${s.configFile}` : ''}\n`,
+  );
+  for (const w of s.warnings) err.write(`warning: ${w.row > 0 ? formatIssue(w) : `${w.file}: ${w.column}: expected ${w.expected}`}\n`);
+  if (s.warningCount > s.warnings.filter((w) => w.row > 0).length) {
+    err.write(`warning: … ${s.warningCount - s.warnings.filter((w) => w.row > 0).length} more warnings\n`);
+  }
+}
+
+async function withWorkspace(o: CommonOptions & { method?: PolicyInput['nrr_method'] }, f: (ws: Workspace) => Promise<void>): Promise<void> {
+  const ws = await open(o);
+  try {
+    await f(ws);
+  } finally {
+    ws.close();
+  }
+}
+
+const formatOption = (def: string, choices: readonly string[]): Option =>
+  new Option('-f, --format <format>', 'output format').choices([...choices]).default(def);
+
+const metricColumns = [
+  'month',
+  'window',
+  'starting_mrr',
+  'ending_mrr',
+  'expansion',
+  'contraction',
+  'churn',
+  'fx',
+  'nrr',
+  'grr',
+  'logo_retention',
+  'starting_accounts',
+  'retained_accounts',
+] as const;
+
+/** Metrics as JSON: one object, or one per group carrying the group's value under the `--by` name. */
+function metricsJson(rows: readonly Metrics[], by: string | undefined): string {
+  if (!by) return stringifyJson(rows[0] ?? null) + '\n';
+  return stringifyJson(rows.map((r) => ({ [by]: r.group, ...r }))) + '\n';
+}
+
+export function buildProgram(): Command {
+  const program = new Command('nrr')
+    .description(
+      'Net revenue retention you can trust: contract lines → MRR ledger → movements → NRR/GRR by any slice.\n' +
+        'Reads a data folder (subscriptions, accounts, usage, fx_rates as CSV, Parquet or JSON) and computes on embedded DuckDB.',
+    )
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  nrr report --data examples/acme                       the one-screen report (Markdown)
+  nrr report --data examples/acme --format html > r.html
+  nrr metrics --data examples/acme --month 2025-12 --window 12 --by segment
+  nrr movements --data examples/acme --format csv > movements.csv
+  nrr explain ACC-0007 --data examples/acme             MRR history and the lines behind each movement
+
+Policies (end/start-of-month snapshot, usage, FX, reactivation window, NRR method) come from
+nrr.config.yaml or the flags; every report prints the ones it used. See docs/definitions.md.`,
+    );
+
+  withDataOptions(program.command('mrr').description('MRR per account and month (account_id, month, mrr)'))
+    .option('--by-product', 'one row per account, product and month')
+    .option('--account <id>', 'only this account')
+    .addOption(formatOption('table', ROW_FORMATS))
+    .action(async (o: CommonOptions & { byProduct?: boolean; account?: string; format: RowFormat }) =>
+      withWorkspace(o, async (ws) => {
+        const rows = await mrrLedger(ws, { byProduct: o.byProduct, account: o.account });
+        const cols = o.byProduct ? ['account_id', 'product', 'month', 'mrr'] : ['account_id', 'month', 'mrr'];
+        process.stdout.write(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
+      }),
+    );
+
+  withDataOptions(
+    program
+      .command('movements')
+      .description('one row per account-month with a movement: new, expansion, contraction, churn, reactivation'),
+  )
+    .option('--account <id>', 'only this account')
+    .addOption(new Option('--category <category>', 'only this category').choices(['new', 'expansion', 'reactivation', 'contraction', 'churn']))
+    .addOption(formatOption('table', ROW_FORMATS))
+    .action(async (o: CommonOptions & { account?: string; category?: 'new'; format: RowFormat }) =>
+      withWorkspace(o, async (ws) => {
+        const rows = await movements(ws, { account: o.account, category: o.category });
+        const cols = ['account_id', 'month', 'category', 'mrr_before', 'mrr_after', 'delta', 'fx'];
+        process.stdout.write(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
+      }),
+    );
+
+  withDataOptions(
+    program
+      .command('metrics')
+      .description('NRR, GRR, logo retention and the bridge for a window ending in a month')
+      .addHelpText(
+        'after',
+        `
+The cohort is the accounts with MRR at the end of month M−W. NRR = their MRR at the end of M ÷ at
+the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
+  --by takes an account attribute (a column of accounts), or account, product, acv_band,
+  cohort, cohort_month, cohort_quarter, cohort_year.`,
+      ),
+  )
+    .option('-m, --month <YYYY-MM>', 'last month of the window (default: the reporting month)', month)
+    .option('-w, --window <months>', 'window in months: 1 monthly, 3 quarterly, 12 trailing twelve months', positiveInt, 12)
+    .option('--by <attribute>', 'one result per group')
+    .addOption(new Option('--method <method>', 'NRR method').choices(['snapshot', 'movements', 'average']))
+    .addOption(formatOption('json', ROW_FORMATS))
+    .action(async (o: CommonOptions & { month?: string; window: number; by?: string; method?: 'snapshot'; format: RowFormat }) =>
+      withWorkspace(o, async (ws) => {
+        const rows = await metrics(ws, { month: o.month, window: o.window, by: o.by, method: o.method });
+        if (o.format === 'json') {
+          process.stdout.write(metricsJson(rows, o.by));
+        } else {
+          const cols = o.by ? ['group', ...metricColumns] : [...metricColumns];
+          process.stdout.write(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
+        }
+      }),
+    );
+
+  withDataOptions(program.command('report').description('the one-screen NRR report: headline, bridge, trend, groups vs benchmarks, cohorts, diagnostics'))
+    .option('--by <attribute...>', 'extra groupings besides ACV band, segment and product')
+    .addOption(new Option('--method <method>', 'NRR method').choices(['snapshot', 'movements', 'average']))
+    .addOption(formatOption('md', ['md', 'json', 'html']))
+    .option('-o, --out <file>', 'write to a file instead of standard output')
+    .action(async (o: CommonOptions & { by?: string[]; method?: 'snapshot'; format: 'md' | 'json' | 'html'; out?: string }) =>
+      withWorkspace(o, async (ws) => {
+        const report = await buildReport(ws, { by: o.by });
+        const text = o.format === 'json' ? stringifyJson(report) + '\n' : o.format === 'html' ? renderHtml(report) : renderMarkdown(report);
+        if (o.out) {
+          writeFileSync(o.out, text);
+          process.stderr.write(`wrote ${o.out}\n`);
+        } else process.stdout.write(text);
+      }),
+    );
+
+  withDataOptions(program.command('explain').description("an account's MRR history, its movements and the lines behind each").argument('<account>', 'account_id'))
+    .addOption(formatOption('table', ['table', 'json']))
+    .action(async (account: string, o: CommonOptions & { format: 'table' | 'json' }) =>
+      withWorkspace(o, async (ws) => {
+        const x = await explainAccount(ws, account);
+        if (o.format === 'json') {
+          process.stdout.write(stringifyJson(x) + '\n');
+          return;
+        }
+        const out: string[] = [`Account ${x.account_id}${Object.keys(x.attributes).length ? ` — ${Object.entries(x.attributes).map(([k, v]) => `${k}: ${v ?? '—'}`).join(', ')}` : ''}`, '', 'Source lines'];
+        out.push(
+          formatRows(
+            x.lines.map((l) => ({ ...l, months: l.first_month ? `${l.first_month} → ${l.last_month}` : 'never in force at a snapshot' })) as unknown as Record<string, never>[],
+            ['id', 'row', 'product', 'currency', 'months', 'mrr_local', 'mrr'],
+            'table',
+          ),
+          'Movements and their causes',
+        );
+        for (const m of x.movements) {
+          out.push(
+            `  ${m.month}  ${m.category.padEnd(12)} ${formatMoney(m.mrr_before)} → ${formatMoney(m.mrr_after)} (${m.delta.cmp(Money.zero) > 0 ? '+' : ''}${formatMoney(m.delta)}${m.fx.isZero() ? '' : `, FX ${formatMoney(m.fx)}`})`,
+          );
+          for (const l of m.lines) out.push(`      ${l.effect === 'started' ? '+' : '−'} ${l.id} (${l.product}) ${l.effect} ${formatMoney(l.mrr)}/month`);
+        }
+        out.push('', 'MRR history');
+        out.push(formatRows(x.history as unknown as Record<string, never>[], ['month', 'mrr'], 'table'));
+        process.stdout.write(out.join('\n') + '\n');
+      }),
+    );
+
+  return program;
+}
+
+/** Runs the CLI; user errors are printed without a stack trace. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().exitOverride().parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof ValidationError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof NrrError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`internal error: ${e instanceof Error ? (process.env['NRR_DEBUG'] ? e.stack : e.message) : String(e)}\n`);
+    return 70;
+  }
+}
+
+const script = process.argv[1];
+if (script !== undefined && existsSync(script) && realpathSync(script) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,61 @@
+import { sqlPeriodLabel, type Granularity } from '../engine/grouping.js';
+import { Money } from '../money.js';
+import type { Workspace } from '../workspace/workspace.js';
+
+export interface CohortRow {
+  /** First-revenue period: '2024-03', '2024-Q1' or '2024'. */
+  readonly cohort: string;
+  readonly accounts: number;
+  /** The cohort's MRR at the end of its first period. */
+  readonly starting_mrr: Money;
+  /** Revenue retention at the end of period k after the first (index 0 = 1.0), up to the reporting month. */
+  readonly retention: readonly (number | null)[];
+  /** Share of the cohort's accounts with MRR at the end of each period. */
+  readonly logo_retention: readonly number[];
+}
+
+const PERIOD_MONTHS: Record<Granularity, number> = { month: 1, quarter: 3, year: 12 };
+
+/**
+ * Cohort table: accounts grouped by the period of their first revenue; each cell is the cohort's
+ * MRR at the end of period k ÷ its MRR at the end of its first period.
+ * @example (await cohortTable(ws, 'quarter'))[0].retention[4] // a year on
+ */
+export async function cohortTable(ws: Workspace, granularity: Granularity = ws.policies.cohort_granularity): Promise<CohortRow[]> {
+  const d = ws.driver.dialect;
+  const g = PERIOD_MONTHS[granularity];
+  const rows = await ws.query(`
+    WITH acc AS (SELECT account_id, first_month // ${g} AS p, first_month FROM account_first_revenue WHERE first_month <= ${ws.asOfMonth}),
+    cells AS (
+      SELECT a.account_id, a.p, a.first_month, k, (a.p + k) * ${g} + ${g - 1} AS at_month
+      FROM acc a, range(0, (${ws.asOfMonth} // ${g}) - a.p + 1) AS t(k)
+      WHERE (a.p + k) * ${g} + ${g - 1} <= ${ws.asOfMonth} OR k = 0
+    ),
+    valued AS (
+      SELECT c.p, c.k, c.account_id, coalesce(r.mrr, 0) AS mrr
+      FROM cells c LEFT JOIN account_ranges r
+        ON r.account_id = c.account_id AND r.from_month <= least(c.at_month, ${ws.asOfMonth}) AND least(c.at_month, ${ws.asOfMonth}) < r.to_month
+    )
+    SELECT ${sqlPeriodLabel(d, granularity, `p * ${g}`)} AS cohort, p, k, count(*) AS accounts,
+           count(*) FILTER (WHERE mrr > 0) AS active, sum(mrr) AS mrr
+    FROM valued GROUP BY ALL ORDER BY p, k`);
+  const out = new Map<string, { accounts: number; start: Money; retention: (number | null)[]; logos: number[] }>();
+  for (const r of rows) {
+    const cohort = String(r['cohort']);
+    const mrr = Money.from(r['mrr']);
+    let c = out.get(cohort);
+    if (!c) {
+      c = { accounts: Number(r['accounts']), start: mrr, retention: [], logos: [] };
+      out.set(cohort, c);
+    }
+    c.retention.push(c.start.isZero() ? null : mrr.toNumber() / c.start.toNumber());
+    c.logos.push(Number(r['active']) / c.accounts);
+  }
+  return [...out].map(([cohort, c]) => ({
+    cohort,
+    accounts: c.accounts,
+    starting_mrr: c.start,
+    retention: c.retention,
+    logo_retention: c.logos,
+  }));
+}

@@ -1,0 +1,113 @@
+import type { Metrics } from '../queries/metrics-queries.js';
+import { formatMoney, formatPercent } from './format.js';
+import type { Report } from './report-model.js';
+
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const esc = (s: string): string => s.replaceAll('|', '\\|');
+  return [
+    `| ${head.map(esc).join(' | ')} |`,
+    `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+/** The report as Markdown: readable in a terminal, a pull request or a wiki. */
+export function renderMarkdown(r: Report): string {
+  const h = r.headline;
+  const line = (label: string, m: Metrics): string[] => [
+    label,
+    formatPercent(m.nrr),
+    formatPercent(m.grr),
+    formatPercent(m.logo_retention),
+    formatMoney(m.starting_mrr),
+    formatMoney(m.ending_mrr),
+    String(m.starting_accounts),
+  ];
+  const out: string[] = [];
+  out.push(`# Net revenue retention — as of ${r.as_of}`);
+  out.push('');
+  out.push(
+    `Read ${r.read.sources.map((s) => `${s.file} (${s.rows} rows${s.rejected ? `, ${s.rejected} rejected` : ''})`).join(', ')}: ` +
+      `${r.read.accounts} accounts, ${r.read.lines} lines, ${r.read.firstDate ?? '—'} → ${r.read.lastDate ?? '—'}, currencies ${r.read.currencies.join(', ') || '—'}.`,
+  );
+  out.push('');
+  out.push('## Headline');
+  out.push('');
+  out.push(
+    table(
+      ['Window', 'NRR', 'GRR', 'Logo retention', 'Starting MRR', 'Ending MRR', 'Accounts'],
+      [line('Trailing 12 months', h.t12m), line('Last quarter', h.quarterly), line('Last month', h.monthly)],
+    ),
+  );
+  out.push('');
+  out.push(`Monthly NRR ${formatPercent(h.monthly.nrr)} compounds to ${formatPercent(h.annualised_monthly_nrr)} a year.`);
+  out.push('');
+  out.push('## Bridge (trailing 12 months, starting cohort)');
+  out.push('');
+  const b = r.bridge;
+  const bridgeRows = [
+    ['Starting MRR', formatMoney(b.starting_mrr)],
+    ['+ Expansion', formatMoney(b.expansion)],
+    ['− Contraction', formatMoney(b.contraction)],
+    ['− Churn', formatMoney(b.churn)],
+  ];
+  if (!b.fx.isZero()) bridgeRows.push(['± FX', formatMoney(b.fx)]);
+  bridgeRows.push(['Ending MRR', formatMoney(b.ending_mrr)]);
+  out.push(table(['Step', 'Amount'], bridgeRows));
+  out.push('');
+  out.push('## Trend');
+  out.push('');
+  out.push(
+    table(
+      ['Month', 'T12M NRR', 'T12M GRR', 'Monthly NRR', 'Monthly GRR'],
+      r.series.map((s) => [s.month, formatPercent(s.t12m_nrr), formatPercent(s.t12m_grr), formatPercent(s.monthly_nrr), formatPercent(s.monthly_grr)]),
+    ),
+  );
+  for (const g of r.groups) {
+    out.push('');
+    out.push(`## By ${g.by} (trailing 12 months)`);
+    out.push('');
+    out.push(
+      table(
+        ['Group', 'NRR', 'GRR', 'Logo retention', 'Starting MRR', 'Accounts', 'Benchmark (median / top quartile)', 'Standing'],
+        g.rows.map((m) => [
+          m.group ?? '',
+          formatPercent(m.nrr),
+          formatPercent(m.grr),
+          formatPercent(m.logo_retention),
+          formatMoney(m.starting_mrr),
+          String(m.starting_accounts),
+          m.benchmark
+            ? `${m.benchmark.label}: ${formatPercent(m.benchmark.median[0], 0)}–${formatPercent(m.benchmark.median[1], 0)} / ${formatPercent(m.benchmark.top_quartile[0], 0)}–${formatPercent(m.benchmark.top_quartile[1], 0)}`
+            : '—',
+          m.benchmark?.standing ?? '—',
+        ]),
+      ),
+    );
+  }
+  out.push('');
+  out.push(`## Cohorts (revenue retention by ${r.cohorts.granularity} of first revenue)`);
+  out.push('');
+  const width = Math.min(12, Math.max(0, ...r.cohorts.rows.map((c) => c.retention.length)));
+  out.push(
+    table(
+      ['Cohort', 'Accounts', 'Starting MRR', ...Array.from({ length: width }, (_, k) => `+${k}`)],
+      r.cohorts.rows.map((c) => [
+        c.cohort,
+        String(c.accounts),
+        formatMoney(c.starting_mrr, 0),
+        ...Array.from({ length: width }, (_, k) => (k < c.retention.length ? formatPercent(c.retention[k], 0) : '')),
+      ]),
+    ),
+  );
+  out.push('');
+  out.push('## Diagnostics');
+  out.push('');
+  out.push(r.diagnostics.length === 0 ? 'Nothing to flag.' : r.diagnostics.map((d) => `- **${d.severity}**: ${d.message}`).join('\n'));
+  out.push('');
+  out.push('## Policies');
+  out.push('');
+  out.push(Object.entries(r.policies).map(([k, v]) => `- ${k}: ${v}`).join('\n'));
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,137 @@
+import { describePolicies } from '../config/policies.js';
+import { monthText } from '../engine/months.js';
+import type { Money } from '../money.js';
+import { cohortTable, type CohortRow } from '../queries/cohort-queries.js';
+import { annualise, metrics, metricsSeries, type Metrics } from '../queries/metrics-queries.js';
+import type { ReadSummary, Workspace } from '../workspace/workspace.js';
+import { benchmarkFor, compareToBenchmark, type BenchmarkComparison } from './benchmarks.js';
+import {
+  DEFAULT_THRESHOLDS,
+  diagnoseConcentration,
+  diagnoseConsecutiveDrops,
+  diagnoseSmallGroups,
+  diagnoseWeakGrr,
+  type Diagnostic,
+} from './diagnostics.js';
+
+export interface SeriesPoint {
+  readonly month: string;
+  readonly t12m_nrr: number | null;
+  readonly t12m_grr: number | null;
+  readonly monthly_nrr: number | null;
+  readonly monthly_grr: number | null;
+}
+
+export interface GroupRow extends Metrics {
+  readonly benchmark: BenchmarkComparison | null;
+}
+
+export interface Report {
+  readonly as_of: string;
+  readonly read: ReadSummary;
+  readonly policies: Record<string, string>;
+  readonly headline: {
+    readonly t12m: Metrics;
+    readonly quarterly: Metrics;
+    readonly monthly: Metrics;
+    /** Monthly NRR compounded over twelve months. */
+    readonly annualised_monthly_nrr: number | null;
+  };
+  /** Cohort bridge over the trailing twelve months: start → +expansion → −contraction → −churn (± FX) → end. */
+  readonly bridge: { readonly starting_mrr: Money; readonly expansion: Money; readonly contraction: Money; readonly churn: Money; readonly fx: Money; readonly ending_mrr: Money };
+  readonly series: readonly SeriesPoint[];
+  readonly groups: readonly { readonly by: string; readonly rows: readonly GroupRow[] }[];
+  readonly cohorts: { readonly granularity: string; readonly rows: readonly CohortRow[] };
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+const OWNER_COLUMNS = ['owner', 'csm', 'csm_owner', 'account_owner', 'am_owner', 'am'];
+
+export interface ReportOptions {
+  /** Extra groupings besides the defaults (ACV band, segment, product). */
+  readonly by?: readonly string[];
+  /** Months of trend to show (default 24). */
+  readonly seriesMonths?: number;
+}
+
+/**
+ * Everything a CFO or RevOps lead wants on one screen, as data; renderers turn it into Markdown,
+ * HTML or JSON.
+ */
+export async function buildReport(ws: Workspace, options: ReportOptions = {}): Promise<Report> {
+  const asOf = ws.asOfMonth;
+  const [t12m] = (await metrics(ws, { window: 12 })) as [Metrics];
+  const [quarterly] = (await metrics(ws, { window: 3 })) as [Metrics];
+  const [monthly] = (await metrics(ws, { window: 1 })) as [Metrics];
+
+  const first = ws.firstMonth ?? asOf;
+  const seriesStart = Math.max(first + 1, asOf - (options.seriesMonths ?? 24) + 1);
+  const months = Array.from({ length: Math.max(0, asOf - seriesStart + 1) }, (_, k) => seriesStart + k);
+  const t12 = new Map((await metricsSeries(ws, { months, window: 12 })).map((m) => [m.month, m]));
+  const mon = await metricsSeries(ws, { months, window: 1 });
+  const monMap = new Map(mon.map((m) => [m.month, m]));
+  const series: SeriesPoint[] = months.map((i) => {
+    const k = monthText(i);
+    return {
+      month: k,
+      t12m_nrr: i - 12 >= first ? (t12.get(k)?.nrr ?? null) : null,
+      t12m_grr: i - 12 >= first ? (t12.get(k)?.grr ?? null) : null,
+      monthly_nrr: monMap.get(k)?.nrr ?? null,
+      monthly_grr: monMap.get(k)?.grr ?? null,
+    };
+  });
+
+  const groupings = ['acv_band'];
+  if (ws.attributes.includes('segment')) groupings.push('segment');
+  if (ws.summary.products.length > 1) groupings.push('product');
+  for (const b of options.by ?? []) if (!groupings.includes(b)) groupings.push(b);
+  const groups = [];
+  const diagnostics: Diagnostic[] = [];
+  const t = { ...DEFAULT_THRESHOLDS, minGroupAccounts: ws.policies.min_group_accounts };
+  for (const by of groupings) {
+    const rows = await metrics(ws, { window: 12, by });
+    groups.push({
+      by,
+      rows: rows.map((r) => {
+        const b = r.nrr === null ? undefined : benchmarkFor(r.group ?? '');
+        return { ...r, benchmark: b && r.nrr !== null ? compareToBenchmark(r.nrr, b.key) : null };
+      }),
+    });
+    diagnostics.push(...diagnoseSmallGroups(by, rows, t));
+  }
+
+  diagnostics.unshift(...diagnoseWeakGrr(t12m, t));
+  const perAccount = await metrics(ws, { window: 12, by: 'account' });
+  const ownerAttribute = ws.policies.owner_attribute ?? OWNER_COLUMNS.find((c) => ws.attributes.includes(c));
+  const perOwner = ownerAttribute ? await metrics(ws, { window: 12, by: ownerAttribute }) : undefined;
+  diagnostics.unshift(
+    ...diagnoseConcentration(perAccount, perOwner, ownerAttribute, t),
+  );
+  diagnostics.unshift(...diagnoseConsecutiveDrops(mon));
+
+  const grain = ws.policies.cohort_granularity;
+  return {
+    as_of: monthText(asOf),
+    read: ws.summary,
+    policies: describePolicies(ws.policies),
+    headline: {
+      t12m,
+      quarterly,
+      monthly,
+      annualised_monthly_nrr: monthly.nrr === null ? null : annualise(monthly.nrr),
+    },
+    bridge: {
+      starting_mrr: t12m.starting_mrr,
+      expansion: t12m.expansion,
+      contraction: t12m.contraction,
+      churn: t12m.churn,
+      fx: t12m.fx,
+      ending_mrr: t12m.ending_mrr,
+    },
+    series,
+    groups,
+    cohorts: { granularity: grain, rows: await cohortTable(ws, grain) },
+    diagnostics,
+  };
+}
+
