@@ -44,7 +44,7 @@ export function parseConfigText(text: string, fileName: string): WorkspaceConfig
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
-    const pos = e.linePos?.[0];
+    const pos = lineCounter.linePos(e.pos[0]);
     throw new NrrError(`${fileName}${pos ? `:${pos.line}:${pos.col}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`);
   }
   const raw: unknown = doc.toJS() ?? {};

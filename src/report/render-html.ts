@@ -4,9 +4,14 @@ import type { Report, SeriesPoint } from './report-model.js';
 const esc = (s: string): string =>
   s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
-/** Trailing-12-month NRR and GRR over time as an SVG line chart. */
+/** NRR and GRR over time as an SVG line chart: trailing twelve months, or monthly on short histories. */
 function trendChart(series: readonly SeriesPoint[]): string {
-  const pts = series.filter((s) => s.t12m_nrr !== null);
+  const t12 = series.filter((s) => s.t12m_nrr !== null);
+  const useT12 = t12.length >= 2;
+  const pts = (useT12 ? t12 : series.filter((s) => s.monthly_nrr !== null)).map((s) =>
+    useT12 ? s : { ...s, t12m_nrr: s.monthly_nrr, t12m_grr: s.monthly_grr },
+  );
+  const name = useT12 ? 'T12M' : 'Monthly';
   if (pts.length < 2) return '<p>Not enough history for a trend.</p>';
   const W = 720, H = 240, L = 48, B = 28, T = 12;
   const values = pts.flatMap((p) => [p.t12m_nrr ?? 1, p.t12m_grr ?? 1]);
@@ -16,11 +21,11 @@ function trendChart(series: readonly SeriesPoint[]): string {
   const path = (f: (p: SeriesPoint) => number | null): string =>
     pts.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(f(p) ?? 1).toFixed(1)}`).join(' ');
   const ticks = [0.8, 0.9, 1.0, 1.1, 1.2].filter((v) => v > lo && v < hi);
-  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="Trailing twelve-month NRR and GRR">
+  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${name} NRR and GRR">
   ${ticks.map((v) => `<line x1="${L}" x2="${W - 8}" y1="${y(v)}" y2="${y(v)}" class="grid"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${formatPercent(v, 0)}</text>`).join('')}
   <path d="${path((p) => p.t12m_nrr)}" class="nrr"/><path d="${path((p) => p.t12m_grr)}" class="grr"/>
   ${pts.map((p, i) => (i % Math.ceil(pts.length / 8) === 0 || i === pts.length - 1 ? `<text x="${x(i)}" y="${H - 8}" text-anchor="middle">${p.month}</text>` : '')).join('')}
-</svg><p class="legend"><span class="k nrr"></span>T12M NRR <span class="k grr"></span>T12M GRR</p>`;
+</svg><p class="legend"><span class="k nrr"></span>${name} NRR <span class="k grr"></span>${name} GRR</p>`;
 }
 
 /** The bridge as a waterfall. */

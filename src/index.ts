@@ -1,0 +1,20 @@
+/** NRR Engine's library API. */
+export { Workspace, type OpenOptions, type ReadSummary, type SourceSummary } from './workspace/workspace.js';
+export { ValidationError, type ValidationIssue } from './workspace/validation-report.js';
+export type { Progress } from './workspace/progress.js';
+export { NrrError } from './errors.js';
+export { Money, stringifyJson } from './money.js';
+export { defaultPolicies, describePolicies, policiesSchema, type Policies, type PolicyInput } from './config/policies.js';
+export { loadConfig, parseConfigText, CONFIG_FILE_NAME } from './config/config-file.js';
+export { mrrLedger, movements, type MrrRow, type MovementRow } from './queries/ledger-queries.js';
+export { metrics, metricsSeries, annualise, nrrFromBridge, emptyMetrics, type Metrics, type MetricsQuery, type NrrMethod } from './queries/metrics-queries.js';
+export { cohortTable, type CohortRow } from './queries/cohort-queries.js';
+export { explainAccount, type AccountExplanation } from './queries/explain-queries.js';
+export { buildReport, type Report, type ReportOptions } from './report/report-model.js';
+export { renderMarkdown } from './report/render-markdown.js';
+export { renderHtml } from './report/render-html.js';
+export { BENCHMARKS, benchmarkFor, compareToBenchmark } from './report/benchmarks.js';
+export { MOVEMENT_CATEGORIES, type MovementCategory } from './engine/movements-model.js';
+export type { Dialect } from './engine/dialect.js';
+export type { Driver } from './drivers/driver.js';
+export { DuckDbDriver } from './drivers/duckdb-driver.js';

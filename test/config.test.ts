@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../src/config/config-file.js';
+import { describePolicies } from '../src/config/policies.js';
+
+describe('nrr.config.yaml', () => {
+  it('fills documented defaults', () => {
+    const c = parseConfigText('version: 1\n', 'nrr.config.yaml');
+    expect(c.policies).toMatchObject({ snapshot: 'end', usage: 'include', fx: 'contract_start', reporting_currency: 'USD', nrr_method: 'snapshot' });
+    expect(Object.keys(describePolicies(c.policies))).toEqual(['snapshot', 'usage', 'fx', 'reactivation', 'nrr_method', 'acv_bands']);
+  });
+
+  it('names the file, line and key of a bad value', () => {
+    expect(() => parseConfigText('version: 1\npolicies:\n  snapshot: middle\n', 'nrr.config.yaml')).toThrow(
+      /nrr\.config\.yaml:3: policies\.snapshot: .*"end".*"start"/s,
+    );
+  });
+
+  it('rejects unknown keys rather than ignoring them', () => {
+    expect(() => parseConfigText('policies:\n  snapshott: end\n', 'w.yaml')).toThrow(/w\.yaml:\d+: policies: .*snapshott/);
+  });
+
+  it('reports YAML syntax errors with a position', () => {
+    expect(() => parseConfigText('policies:\n  snapshot: [end\n', 'x.yaml')).toThrow(/x\.yaml:\d+:\d+: not valid YAML/);
+  });
+
+  it('checks ACV bands are ascending with one open band last', () => {
+    expect(() =>
+      parseConfigText('policies:\n  acv_bands:\n    - {name: a, below: 100}\n    - {name: b, below: 50}\n    - {name: c, below: null}\n', 'c.yaml'),
+    ).toThrow(/acv_bands\.1\.below: bands must be ascending/);
+    expect(() => parseConfigText('policies:\n  reporting_currency: usd\n', 'c.yaml')).toThrow(/ISO 4217/);
+  });
+});
