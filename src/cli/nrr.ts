@@ -4,15 +4,16 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { PolicyInput } from '../config/policies.js';
 import { NrrError } from '../errors.js';
-import { monthIndex } from '../engine/months.js';
+import { monthIndex, monthText } from '../engine/months.js';
 import { Money, stringifyJson } from '../money.js';
 import { explainAccount } from '../queries/explain-queries.js';
 import { movements, mrrLedger } from '../queries/ledger-queries.js';
-import { metrics, type Metrics } from '../queries/metrics-queries.js';
+import { metricsSeries, type Metrics } from '../queries/metrics-queries.js';
+import { cohortTable } from '../queries/cohort-queries.js';
 import { buildReport } from '../report/report-model.js';
 import { renderHtml } from '../report/render-html.js';
 import { renderMarkdown } from '../report/render-markdown.js';
-import { formatMoney } from '../report/format.js';
+import { formatMoney, formatPercent } from '../report/format.js';
 import { ValidationError, formatIssue } from '../workspace/validation-report.js';
 import { Workspace } from '../workspace/workspace.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
@@ -199,15 +200,20 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
       ),
   )
     .option('-m, --month <YYYY-MM>', 'last month of the window (default: the reporting month)', month)
+    .option('--from <YYYY-MM>', 'a time series: one result per month from this month to --month', month)
     .option('-w, --window <months>', 'window in months: 1 monthly, 3 quarterly, 12 trailing twelve months', positiveInt, 12)
     .option('--by <attribute>', 'one result per group')
     .addOption(new Option('--method <method>', 'NRR method').choices(['snapshot', 'movements', 'average']))
     .addOption(formatOption('json', ROW_FORMATS))
-    .action(async (o: CommonOptions & { month?: string; window: number; by?: string; method?: 'snapshot'; format: RowFormat }) =>
+    .action(async (o: CommonOptions & { month?: string; from?: string; window: number; by?: string; method?: 'snapshot'; format: RowFormat }) =>
       withWorkspace(o, async (ws) => {
-        const rows = await metrics(ws, { month: o.month, window: o.window, by: o.by, method: o.method });
+        const to = o.month ? monthIndex(o.month) : ws.asOfMonth;
+        const from = o.from ? monthIndex(o.from) : to;
+        if (from > to) throw new NrrError(`--from ${o.from} is after the window's last month ${monthText(to)}`);
+        const months = Array.from({ length: to - from + 1 }, (_, k) => from + k);
+        const rows = await metricsSeries(ws, { months, window: o.window, by: o.by, method: o.method });
         if (o.format === 'json') {
-          process.stdout.write(metricsJson(rows, o.by));
+          process.stdout.write(o.from ? stringifyJson(o.by ? rows.map((r) => ({ [o.by!]: r.group, ...r })) : rows) + '\n' : metricsJson(rows, o.by));
         } else {
           const cols = o.by ? ['group', ...metricColumns] : [...metricColumns];
           process.stdout.write(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
@@ -228,6 +234,28 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
           writeFileSync(o.out, text);
           process.stderr.write(`wrote ${o.out}\n`);
         } else process.stdout.write(text);
+      }),
+    );
+
+  withDataOptions(program.command('cohorts').description('cohort table: revenue retention by period of first revenue × periods since'))
+    .addOption(new Option('-g, --granularity <period>', 'cohort period').choices(['month', 'quarter', 'year']))
+    .addOption(formatOption('table', ROW_FORMATS))
+    .action(async (o: CommonOptions & { granularity?: 'month' | 'quarter' | 'year'; format: RowFormat }) =>
+      withWorkspace(o, async (ws) => {
+        const rows = await cohortTable(ws, o.granularity);
+        if (o.format === 'json') {
+          process.stdout.write(stringifyJson(rows) + '\n');
+          return;
+        }
+        const width = Math.max(0, ...rows.map((c) => c.retention.length));
+        const cols = ['cohort', 'accounts', 'starting_mrr', ...Array.from({ length: width }, (_, k) => `+${k}`)];
+        const flat = rows.map((c) => ({
+          cohort: c.cohort,
+          accounts: c.accounts,
+          starting_mrr: c.starting_mrr,
+          ...Object.fromEntries(c.retention.map((v, k) => [`+${k}`, o.format === 'csv' ? v : formatPercent(v, 1)])),
+        }));
+        process.stdout.write(formatRows(flat as unknown as Record<string, never>[], cols, o.format));
       }),
     );
 
