@@ -25,7 +25,7 @@ export function sqlParsedViews(d: Dialect, p: Policies): string[] {
   const product = (c: string): string => `CASE WHEN ${blank(c)} THEN ${d.quoteString(DEFAULT_PRODUCT)} ELSE trim(${c}) END`;
   const iv = `lower(trim(${q('interval')}))`;
   return [
-    `CREATE OR REPLACE VIEW parsed_fx_rates AS SELECT *,
+    `CREATE OR REPLACE TABLE parsed_fx_rates AS SELECT *,
        ${currency('currency')} AS p_currency,
        ${d.sqlRegexpMatches('trim(month)', '[0-9]{4}-[0-9]{2}')} AND ${monthToDate('month')} IS NOT NULL AS p_month_ok,
        ${mi(monthToDate('month'))} AS p_month,
@@ -34,10 +34,10 @@ export function sqlParsedViews(d: Dialect, p: Policies): string[] {
        min(__row) OVER (PARTITION BY upper(trim(currency)), trim(month)) AS p_first_row
      FROM raw_fx_rates`,
     // The first month from which each currency has a rate, over the rows that are themselves valid.
-    `CREATE OR REPLACE VIEW fx_first_month AS
+    `CREATE OR REPLACE TABLE fx_first_month AS
        SELECT p_currency AS currency, min(p_month) AS first_month FROM parsed_fx_rates
        WHERE p_month_ok AND p_rate > 0 AND ${d.sqlRegexpMatches('p_currency', '[A-Z]{3}')} GROUP BY ALL`,
-    `CREATE OR REPLACE VIEW parsed_subscriptions AS SELECT s.*,
+    `CREATE OR REPLACE TABLE parsed_subscriptions AS SELECT s.*,
        ${d.sqlTryDate('start_date')} AS p_start,
        ${d.sqlTryDate('end_date')} AS p_end,
        ${d.sqlTryMoney('amount')} AS p_amount,
@@ -52,14 +52,14 @@ export function sqlParsedViews(d: Dialect, p: Policies): string[] {
        ${product('product')} AS p_product,
        CASE WHEN ${blank('line_id')} THEN NULL ELSE min(__row) OVER (PARTITION BY trim(line_id)) END AS p_first_row
      FROM raw_subscriptions s`,
-    `CREATE OR REPLACE VIEW parsed_usage AS SELECT *,
+    `CREATE OR REPLACE TABLE parsed_usage AS SELECT *,
        ${d.sqlRegexpMatches('trim(month)', '[0-9]{4}-[0-9]{2}')} AND ${monthToDate('month')} IS NOT NULL AS p_month_ok,
        ${mi(monthToDate('month'))} AS p_month,
        ${d.sqlTryMoney('amount')} AS p_amount,
        ${currency('currency')} AS p_currency,
        ${product('product')} AS p_product
      FROM raw_usage`,
-    `CREATE OR REPLACE VIEW parsed_accounts AS SELECT *,
+    `CREATE OR REPLACE TABLE parsed_accounts AS SELECT *,
        count(*) OVER (PARTITION BY trim(account_id)) AS p_dup_count,
        min(__row) OVER (PARTITION BY trim(account_id)) AS p_first_row
      FROM raw_accounts`,
@@ -159,10 +159,19 @@ export function sqlValidationIssues(
   return `CREATE OR REPLACE TABLE validation_issues AS ${body}`;
 }
 
+/** The parsed tables are only needed until the typed tables exist. */
+export function sqlDropParsed(): string[] {
+  return ['parsed_fx_rates', 'fx_first_month', 'parsed_subscriptions', 'parsed_usage', 'parsed_accounts'].map(
+    (t) => `DROP TABLE IF EXISTS ${t}`,
+  );
+}
+
 /** The typed tables the model reads, leaving out every row that has an error. */
-export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[]): string[] {
+export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], hasErrors: boolean): string[] {
   const ok = (source: SourceName): string =>
-    `NOT EXISTS (SELECT 1 FROM validation_issues v WHERE v.source = '${source}' AND v.severity = 'error' AND v.row = __row)`;
+    hasErrors
+      ? `NOT EXISTS (SELECT 1 FROM validation_issues v WHERE v.source = '${source}' AND v.severity = 'error' AND v.row = __row)`
+      : 'TRUE';
   const attrs = attributeColumns.map((c) => `, ${d.quoteIdent(c)}`).join('');
   return [
     `CREATE OR REPLACE TABLE lines AS SELECT
@@ -170,7 +179,8 @@ export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[]):
        CASE WHEN line_id IS NULL OR trim(line_id) = '' THEN 'row ' || __row ELSE trim(line_id) END AS line_id,
        trim(account_id) AS account_id, p_product AS product, p_start AS start_date, p_end AS end_date,
        p_amount AS amount, coalesce(p_discount, 0) AS discount, p_interval AS interval_months, p_currency AS currency,
-       ${d.sqlDivideMoney('p_amount - coalesce(p_discount, 0)', 'p_interval')} AS mrr_local
+       CASE WHEN p_interval = 1 THEN p_amount - coalesce(p_discount, 0)
+            ELSE ${d.sqlDivideMoney('p_amount - coalesce(p_discount, 0)', 'p_interval')} END AS mrr_local
      FROM parsed_subscriptions WHERE ${ok('subscriptions')}`,
     `CREATE OR REPLACE TABLE usage_charges AS SELECT
        __row AS row_no, trim(account_id) AS account_id, p_product AS product, p_month AS month_index,

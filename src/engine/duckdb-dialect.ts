@@ -43,8 +43,11 @@ export class DuckDbDialect implements Dialect {
   }
 
   sqlTryMoney(textExpr: string): string {
-    // Only plain decimals: '1e3', '1,200' or '$5' are rejected rather than guessed at.
-    return `CASE WHEN regexp_full_match(trim(${textExpr}), '[-+]?[0-9]+(\\.[0-9]+)?') THEN TRY_CAST(trim(${textExpr}) AS ${MONEY}) END`;
+    // Only plain decimals: '1e3', '1,200' or '$5' are rejected rather than guessed at. Text to
+    // DECIMAL(38,…) is slow in DuckDB, so amounts that fit DECIMAL(18,6) take that path first.
+    const t = `trim(${textExpr})`;
+    return `CASE WHEN regexp_full_match(${t}, '[-+]?[0-9]{1,12}(\\.[0-9]{1,6})?') THEN CAST(TRY_CAST(${t} AS DECIMAL(18,6)) AS ${MONEY})
+                 WHEN regexp_full_match(${t}, '[-+]?[0-9]+(\\.[0-9]+)?') THEN TRY_CAST(${t} AS ${MONEY}) END`;
   }
 
   sqlTryRate(textExpr: string): string {
@@ -73,7 +76,8 @@ export class DuckDbDialect implements Dialect {
   }
 
   sqlMultiplyMoney(moneyExpr: string, rateExpr: string): string {
-    return `CAST((${moneyExpr}) * CAST(${rateExpr} AS ${RATE}) AS ${MONEY})`;
+    // Most values are in the reporting currency (rate 1): skip the 128-bit rescale for them.
+    return `CASE WHEN (${rateExpr}) = 1 THEN CAST(${moneyExpr} AS ${MONEY}) ELSE CAST((${moneyExpr}) * CAST(${rateExpr} AS ${RATE}) AS ${MONEY}) END`;
   }
 
   sqlRegexpMatches(textExpr: string, pattern: string): string {

@@ -44,27 +44,32 @@ export function sqlFxPeriods(d: Dialect, p: Policies): string {
 export function sqlContributions(d: Dialect, p: Policies): string {
   const m = sqlLineMonths(d, p, 'l.start_date', 'l.end_date');
   const rep = d.quoteString(p.reporting_currency);
-  const rateAt = (alias: string, monthExpr: string): string =>
-    `(SELECT f.rate FROM fx_periods f WHERE f.currency = ${alias}.currency AND f.from_month <= ${monthExpr} AND ${monthExpr} < f.to_month)`;
-  const convert = (alias: string, valueExpr: string, monthExpr: string): { ckey: string; value: string } =>
-    p.fx === 'contract_start'
-      ? { ckey: rep, value: d.sqlMultiplyMoney(valueExpr, rateAt(alias, monthExpr)) }
-      : { ckey: `${alias}.currency`, value: valueExpr };
-  const lineValue = convert('l', 'l.mrr_local', d.sqlMonthIndex('l.start_date'));
-  const usageValue = convert('u', 'u.amount_local', 'u.month_index');
+  // With FX at contract start a value is converted once, at the rate in force in its start month,
+  // and held in the reporting currency; with monthly FX it stays in its own currency.
+  const startRate = p.fx === 'contract_start';
+  const convert = (alias: string): { ckey: string; value: (v: string) => string } =>
+    startRate
+      ? { ckey: rep, value: (v) => d.sqlMultiplyMoney(v, `${alias}_fx.rate`) }
+      : { ckey: `${alias}.currency`, value: (v) => v };
+  const rateJoin = (alias: string, monthExpr: string): string =>
+    startRate
+      ? `LEFT JOIN fx_periods ${alias}_fx ON ${alias}_fx.currency = ${alias}.currency AND ${alias}_fx.from_month <= ${monthExpr} AND ${monthExpr} < ${alias}_fx.to_month`
+      : '';
+  const lineValue = convert('l');
+  const usageValue = convert('u');
   const usage =
     p.usage === 'include'
       ? `UNION ALL
     SELECT 'usage', 'usage row ' || u.row_no, u.row_no, u.account_id, u.product, u.currency, ${usageValue.ckey},
-           u.month_index, u.month_index + 1, u.amount_local, ${usageValue.value}
-    FROM usage_charges u`
+           u.month_index, u.month_index + 1, u.amount_local, ${usageValue.value('u.amount_local')}
+    FROM usage_charges u ${rateJoin('u', 'u.month_index')}`
       : '';
   return `CREATE OR REPLACE TABLE mrr_contributions AS
     SELECT * FROM (
       SELECT 'line' AS source, l.line_id AS source_id, l.row_no, l.account_id, l.product, l.currency,
              ${lineValue.ckey} AS ckey, ${m.first} AS from_month, ${m.end} AS to_month,
-             l.mrr_local AS value_local, ${lineValue.value} AS value
-      FROM lines l
+             l.mrr_local AS value_local, ${lineValue.value('l.mrr_local')} AS value
+      FROM lines l ${rateJoin('l', d.sqlMonthIndex('l.start_date'))}
       ${usage}
     ) WHERE from_month < to_month`;
 }

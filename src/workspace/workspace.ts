@@ -2,7 +2,7 @@ import { findConfigFile, loadConfig, mergePolicies } from '../config/config-file
 import type { Policies, PolicyInput } from '../config/policies.js';
 import type { SourceName } from '../contract/data-contract.js';
 import { findSourceFiles } from '../contract/source-files.js';
-import { sqlParsedViews, sqlTypedTables, sqlValidationIssues } from '../contract/validation-sql.js';
+import { sqlDropParsed, sqlParsedViews, sqlTypedTables, sqlValidationIssues } from '../contract/validation-sql.js';
 import type { Driver, Row } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
 import { sqlAccountCurrencyPieces, sqlContributions, sqlFxPeriods, sqlProductRanges } from '../engine/ledger-model.js';
@@ -88,14 +88,18 @@ export class Workspace {
       const issues = await validate(driver, policies, loaded, options);
       progress.step('building the MRR ledger');
       const attributes = loaded.accounts.extraColumns;
-      for (const sql of sqlTypedTables(driver.dialect, attributes)) await driver.exec(sql);
+      for (const sql of sqlTypedTables(driver.dialect, attributes, issues.errors > 0)) await driver.exec(sql);
+      const rowCounts = await countRows(driver, loaded);
+      // Text copies of the input are only needed until the typed tables exist: free their memory.
+      for (const sql of sqlDropParsed()) await driver.exec(sql);
+      for (const s of Object.values(loaded)) await driver.exec(`DROP TABLE IF EXISTS raw_${s.source}`);
       await buildModel(driver, policies, progress);
       const extent = await dataExtent(driver);
       const cap = lastFullMonth(options.today ?? new Date());
       const asOf = policies.as_of
         ? Number(policies.as_of.slice(0, 4)) * 12 + Number(policies.as_of.slice(5)) - 1
         : Math.min(extent.last ?? cap, cap);
-      const summary = await readSummary(driver, loaded, issues, asOf, extent.first, options, configFile);
+      const summary = await readSummary(driver, loaded, rowCounts, issues, asOf, extent.first, configFile);
       progress.done();
       return new Workspace(driver, policies, summary, asOf, extent.first, attributes);
     } catch (e) {
@@ -207,6 +211,7 @@ async function buildModel(driver: Driver, p: Policies, progress: Progress): Prom
   progress.step('computing movements');
   await driver.exec(sqlAccountCurrencyPieces(d));
   await driver.exec(sqlAccountChanges(d, p));
+  await driver.exec('DROP TABLE account_currency_pieces');
   await driver.exec(sqlAccountRanges());
   await driver.exec(sqlAccountFirstRevenue());
 }
@@ -219,15 +224,8 @@ async function dataExtent(driver: Driver): Promise<{ first: number | null; last:
   return { first: r['first'] === null ? null : Number(r['first']), last: r['last'] === null ? null : Number(r['last']) };
 }
 
-async function readSummary(
-  driver: Driver,
-  loaded: Record<SourceName, LoadedSource>,
-  issues: { warnings: ValidationIssue[]; warningCount: number; rejectsFile: string | null },
-  asOf: number,
-  first: number | null,
-  options: OpenOptions,
-  configFile: string | undefined,
-): Promise<ReadSummary> {
+/** Rows read and rows set aside, per source file. */
+async function countRows(driver: Driver, loaded: Record<SourceName, LoadedSource>): Promise<SourceSummary[]> {
   const sources: SourceSummary[] = [];
   for (const s of Object.values(loaded)) {
     if (!s.file) continue;
@@ -235,8 +233,20 @@ async function readSummary(
       `SELECT (SELECT count(*) FROM raw_${s.source}) AS n,
               (SELECT count(DISTINCT row) FROM validation_issues WHERE source = '${s.source}' AND severity = 'error') AS bad`,
     );
-    sources.push({ source: s.source, file: s.file, rows: Number(r[0]!['n']), rejected: options.skipInvalid ? Number(r[0]!['bad']) : 0 });
+    sources.push({ source: s.source, file: s.file, rows: Number(r[0]!['n']), rejected: Number(r[0]!['bad']) });
   }
+  return sources;
+}
+
+async function readSummary(
+  driver: Driver,
+  loaded: Record<SourceName, LoadedSource>,
+  sources: readonly SourceSummary[],
+  issues: { warnings: ValidationIssue[]; warningCount: number; rejectsFile: string | null },
+  asOf: number,
+  first: number | null,
+  configFile: string | undefined,
+): Promise<ReadSummary> {
   const facts = (
     await driver.query(`SELECT
       (SELECT count(DISTINCT account_id) FROM lines) AS accounts,
