@@ -13,10 +13,13 @@ export interface Dialect {
   readonly supportsFileRowNumber: boolean;
   quoteIdent(name: string): string;
   quoteString(value: string): string;
-  /** A query returning every column of a source file as text, plus `__row` (1-based data row). */
-  sqlReadAsText(path: string, format: SourceFormat): string;
-  /** The column names of a source file, as a query returning `column_name`. */
-  sqlDescribe(path: string, format: SourceFormat): string;
+  /**
+   * A query returning the given columns of a source file as text, plus `__row` (1-based data row).
+   * CSV is read strictly: a row with too many or too few fields is an error, never skipped.
+   */
+  sqlReadAsText(path: string, format: SourceFormat, columns: readonly string[]): string;
+  /** The column names of a Parquet or JSON file, as a query returning `column_name` (CSV headers are read by the loader). */
+  sqlDescribe(path: string, format: Exclude<SourceFormat, 'csv'>): string;
   /** Text → money, NULL when it is not a plain decimal number. */
   sqlTryMoney(textExpr: string): string;
   /** Text → exchange rate, NULL when not a number. */

@@ -17,29 +17,24 @@ export class DuckDbDialect implements Dialect {
     return `'${value.replaceAll("'", "''")}'`;
   }
 
-  private sqlScan(path: string, format: SourceFormat, forRows: boolean): string {
+  sqlReadAsText(path: string, format: SourceFormat, columns: readonly string[]): string {
     const p = this.quoteString(path);
+    const asText = `{${columns.map((c) => `${this.quoteString(c)}: 'VARCHAR'`).join(', ')}}`;
     switch (format) {
       case 'csv':
-        // All text: validation, not the CSV sniffer, decides what a value means.
-        return `read_csv(${p}, header = true, all_varchar = true, auto_detect = true, strict_mode = true, null_padding = false)`;
-      case 'parquet':
-        return `read_parquet(${p}${forRows ? ', file_row_number = true' : ''})`;
+        // No sniffing: the sniffer may read a ragged file as one column or skip bad rows.
+        return `SELECT *, row_number() OVER () AS __row FROM read_csv(${p}, header = true, auto_detect = false, columns = ${asText}, delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false)`;
       case 'json':
-        return `read_json_auto(${p})`;
+        // Declared VARCHAR, a JSON number keeps its text and a string loses its quotes.
+        return `SELECT *, row_number() OVER () AS __row FROM read_json(${p}, columns = ${asText})`;
+      case 'parquet':
+        return `SELECT COLUMNS(c -> c <> 'file_row_number')::VARCHAR, file_row_number + 1 AS __row FROM read_parquet(${p}, file_row_number = true)`;
     }
   }
 
-  sqlReadAsText(path: string, format: SourceFormat): string {
-    if (format === 'parquet') {
-      return `SELECT COLUMNS(c -> c <> 'file_row_number')::VARCHAR, file_row_number + 1 AS __row FROM ${this.sqlScan(path, format, true)}`;
-    }
-    // Insertion order is preserved by the scan, so the position is the row's place in the file.
-    return `SELECT COLUMNS(*)::VARCHAR, row_number() OVER () AS __row FROM ${this.sqlScan(path, format, false)}`;
-  }
-
-  sqlDescribe(path: string, format: SourceFormat): string {
-    return `SELECT column_name FROM (DESCRIBE SELECT * FROM ${this.sqlScan(path, format, false)})`;
+  sqlDescribe(path: string, format: Exclude<SourceFormat, 'csv'>): string {
+    const p = this.quoteString(path);
+    return `SELECT column_name FROM (DESCRIBE SELECT * FROM ${format === 'json' ? `read_json_auto(${p})` : `read_parquet(${p})`})`;
   }
 
   sqlTryMoney(textExpr: string): string {

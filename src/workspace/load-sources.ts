@@ -1,3 +1,5 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
 import { SOURCES, type SourceName } from '../contract/data-contract.js';
 import type { SourceFile } from '../contract/source-files.js';
 import type { Driver } from '../drivers/driver.js';
@@ -32,10 +34,15 @@ export async function loadRawSources(
     }
     let columns: string[];
     try {
-      columns = (await driver.query(d.sqlDescribe(f.path, f.format))).map((r) => String(r['column_name']));
+      columns =
+        f.format === 'csv'
+          ? csvHeader(f.path)
+          : (await driver.query(d.sqlDescribe(f.path, f.format))).map((r) => String(r['column_name']));
     } catch (e) {
       throw new NrrError(`${f.file}: cannot be read as ${f.format.toUpperCase()}: ${firstLine(e)}`);
     }
+    const dupes = columns.filter((c, i) => columns.indexOf(c) !== i);
+    if (dupes.length > 0) throw new NrrError(`${f.file}: the header repeats column ${dupes.map((c) => `'${c}'`).join(', ')}`);
     const lower = new Map(columns.map((c) => [c.trim().toLowerCase(), c]));
     const missing = spec.columns.filter((c) => c.required && !lower.has(c.name));
     if (missing.length > 0) {
@@ -52,7 +59,7 @@ export async function loadRawSources(
     const selectExtra = spec.extraColumnsAreAttributes ? extra.map((c) => d.quoteIdent(c)) : [];
     try {
       await driver.exec(
-        `CREATE OR REPLACE TABLE raw_${spec.name} AS SELECT ${[...selectContract, ...selectExtra, '__row'].join(', ')} FROM (${d.sqlReadAsText(f.path, f.format)})`,
+        `CREATE OR REPLACE TABLE raw_${spec.name} AS SELECT ${[...selectContract, ...selectExtra, '__row'].join(', ')} FROM (${d.sqlReadAsText(f.path, f.format, columns)})`,
       );
     } catch (e) {
       throw new NrrError(`${f.file}: cannot be read: ${firstLine(e)}`);
@@ -60,6 +67,24 @@ export async function loadRawSources(
     out[spec.name] = { source: spec.name, file: f.file, columns, extraColumns: extra };
   }
   return out;
+}
+
+/** The header row of a CSV file: its column names. */
+function csvHeader(path: string): string[] {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(65536);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const text = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '');
+    const end = text.search(/\r?\n/);
+    if (end < 0 && n === buf.length) throw new Error('no end to the header row in the first 64 KB');
+    const rows = parse(end < 0 ? text : text.slice(0, end), { relax_column_count: true }) as string[][];
+    const header = rows[0];
+    if (!header || header.every((h) => h.trim() === '')) throw new Error('the file is empty: expected a header row');
+    return header.map((h) => h.trim());
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function firstLine(e: unknown): string {
