@@ -103,16 +103,16 @@ export function sqlProductRanges(): string {
 }
 
 /**
- * `account_currency_pieces`: account × currency key ranges split where the rate changes, with the
- * level, the rate and the value in reporting currency.
+ * `mrr_pieces`: account × product × currency key ranges split where the rate changes, with the
+ * level, the rate and the value in reporting currency. Values are converted at this grain, the
+ * finest the ledger keeps, so every total (account, product, group) sums the same rounded values.
  */
-export function sqlAccountCurrencyPieces(d: Dialect): string {
-  return `CREATE OR REPLACE TABLE account_currency_pieces AS
-    WITH ranges AS (${sqlLevelRanges(['account_id', 'ckey'])})
-    SELECT r.account_id, r.ckey,
+export function sqlMrrPieces(d: Dialect): string {
+  return `CREATE OR REPLACE TABLE mrr_pieces AS
+    SELECT r.account_id, r.product, r.ckey,
            greatest(r.from_month, f.from_month) AS from_month,
            least(r.to_month, f.to_month) AS to_month,
            r.level, f.rate, ${d.sqlMultiplyMoney('r.level', 'f.rate')} AS value
-    FROM ranges r JOIN fx_periods f
+    FROM product_ranges r JOIN fx_periods f
       ON f.currency = r.ckey AND f.from_month < r.to_month AND r.from_month < f.to_month`;
 }

@@ -106,7 +106,7 @@ export function sqlMovementMetrics(d: Dialect, p: Policies, months: readonly num
            count(*) FILTER (WHERE in_cohort) AS starting_accounts,
            count(*) FILTER (WHERE in_cohort AND end_mrr > 0) AS retained_accounts,
            ${ratio('start_mrr + expansion - contraction - churn', 'start_mrr')} AS nrr,
-           greatest(${ratio('start_mrr - contraction - churn', 'start_mrr')}, 0) AS grr,
+           CASE WHEN sum(start_mrr) = 0 THEN NULL ELSE greatest(${ratio('start_mrr - contraction - churn', 'start_mrr')}, 0) END AS grr,
            CAST(count(*) FILTER (WHERE in_cohort AND end_mrr > 0) AS DOUBLE) / nullif(count(*) FILTER (WHERE in_cohort), 0) AS logo_retention,
            CAST(max(start_mrr) AS DOUBLE) / nullif(CAST(sum(start_mrr) AS DOUBLE), 0) AS largest_account_share
     FROM labelled GROUP BY ALL ORDER BY month_index, group_value`;

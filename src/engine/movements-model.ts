@@ -9,7 +9,7 @@ export type MovementCategory = (typeof MOVEMENT_CATEGORIES)[number];
 /**
  * `account_changes`: one row per account × month in which its MRR changed, split into the
  * movement (what customers bought or stopped buying) and the FX effect (revaluation of MRR held in
- * both months). With a rate change, gains are valued at the new rate and losses at the old one, so
+ * both months), worked out per product and currency and summed. With a rate change, gains are valued at the new rate and losses at the old one, so
  * new MRR is exactly the new month's MRR and churn exactly the last month's.
  *
  * Identity per row: mrr_after = mrr_before + movement + fx.
@@ -19,23 +19,23 @@ export function sqlAccountChanges(d: Dialect, p: Policies): string {
   const isReturnNew = window === null ? 'FALSE' : `gap_months > ${window}`;
   return `CREATE OR REPLACE TABLE account_changes AS
     WITH points AS (
-      SELECT account_id, ckey, from_month AS month_index, level AS level_new, rate AS rate_new, value AS value_new,
+      SELECT account_id, product, ckey, from_month AS month_index, level AS level_new, rate AS rate_new, value AS value_new,
              NULL AS level_prev, NULL AS rate_prev, NULL AS value_prev
-      FROM account_currency_pieces
+      FROM mrr_pieces
       UNION ALL
-      SELECT account_id, ckey, to_month, NULL, NULL, NULL, level, rate, value
-      FROM account_currency_pieces WHERE to_month < ${OPEN_END}
-    ), per_currency AS (
+      SELECT account_id, product, ckey, to_month, NULL, NULL, NULL, level, rate, value
+      FROM mrr_pieces WHERE to_month < ${OPEN_END}
+    ), per_piece AS (
       SELECT account_id, month_index,
              coalesce(max(value_new), 0) - coalesce(max(value_prev), 0) AS total,
              CASE WHEN max(level_new) IS NOT NULL AND max(level_prev) IS NOT NULL
                   THEN ${d.sqlMultiplyMoney('least(max(level_new), max(level_prev))', 'max(rate_new) - max(rate_prev)')}
                   ELSE 0 END AS fx
-      FROM points GROUP BY account_id, ckey, month_index
+      FROM points GROUP BY account_id, product, ckey, month_index
     ), per_account AS (
       SELECT account_id, month_index,
              CAST(sum(total - fx) AS ${d.moneyType}) AS movement, CAST(sum(fx) AS ${d.moneyType}) AS fx
-      FROM per_currency GROUP BY ALL
+      FROM per_piece GROUP BY ALL
       HAVING sum(total) <> 0 OR sum(fx) <> 0
     ), running AS (
       SELECT *,

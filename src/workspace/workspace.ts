@@ -5,7 +5,7 @@ import { findSourceFiles } from '../contract/source-files.js';
 import { sqlDropParsed, sqlParsedViews, sqlTypedTables, sqlValidationIssues } from '../contract/validation-sql.js';
 import type { Driver, Row } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
-import { sqlAccountCurrencyPieces, sqlContributions, sqlFxPeriods, sqlProductRanges } from '../engine/ledger-model.js';
+import { sqlMrrPieces, sqlContributions, sqlFxPeriods, sqlProductRanges } from '../engine/ledger-model.js';
 import { sqlAccountChanges, sqlAccountFirstRevenue, sqlAccountRanges } from '../engine/movements-model.js';
 import { lastFullMonth, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
@@ -209,9 +209,9 @@ async function buildModel(driver: Driver, p: Policies, progress: Progress): Prom
   await driver.exec(sqlContributions(d, p));
   await driver.exec(sqlProductRanges());
   progress.step('computing movements');
-  await driver.exec(sqlAccountCurrencyPieces(d));
+  await driver.exec(sqlMrrPieces(d));
   await driver.exec(sqlAccountChanges(d, p));
-  await driver.exec('DROP TABLE account_currency_pieces');
+  await driver.exec('DROP TABLE mrr_pieces');
   await driver.exec(sqlAccountRanges());
   await driver.exec(sqlAccountFirstRevenue());
 }
