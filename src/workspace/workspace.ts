@@ -209,7 +209,7 @@ async function buildModel(driver: Driver, p: Policies, progress: Progress): Prom
   await driver.exec(sqlContributions(d, p));
   await driver.exec(sqlProductRanges());
   progress.step('computing movements');
-  await driver.exec(sqlMrrPieces(d));
+  await driver.exec(sqlMrrPieces(d, p));
   await driver.exec(sqlAccountChanges(d, p));
   await driver.exec('DROP TABLE mrr_pieces');
   await driver.exec(sqlAccountRanges());
