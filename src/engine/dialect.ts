@@ -9,8 +9,6 @@ export interface Dialect {
   readonly name: string;
   /** Exact money: enough scale that a /12 or /36 normalisation is not rounded before output. */
   readonly moneyType: string;
-  /** True when a scan can report each row's position in its file (for error messages). */
-  readonly supportsFileRowNumber: boolean;
   quoteIdent(name: string): string;
   quoteString(value: string): string;
   /**
@@ -37,6 +35,4 @@ export interface Dialect {
   /** Money × rate, back to the money type. */
   sqlMultiplyMoney(moneyExpr: string, rateExpr: string): string;
   sqlRegexpMatches(textExpr: string, pattern: string): string;
-  /** An ordered list aggregate. */
-  sqlListAgg(expr: string, orderBy: string): string;
 }

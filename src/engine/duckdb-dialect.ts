@@ -7,7 +7,6 @@ const RATE = 'DECIMAL(24,10)';
 export class DuckDbDialect implements Dialect {
   readonly name = 'duckdb';
   readonly moneyType = MONEY;
-  readonly supportsFileRowNumber = true;
 
   quoteIdent(name: string): string {
     return `"${name.replaceAll('"', '""')}"`;
@@ -77,9 +76,5 @@ export class DuckDbDialect implements Dialect {
 
   sqlRegexpMatches(textExpr: string, pattern: string): string {
     return `regexp_full_match(${textExpr}, ${this.quoteString(pattern)})`;
-  }
-
-  sqlListAgg(expr: string, orderBy: string): string {
-    return `list(${expr} ORDER BY ${orderBy})`;
   }
 }
