@@ -1,0 +1,104 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { PolicyInput } from '../config/policies.js';
+import { monthIndex } from '../engine/months.js';
+import { formatIssue } from '../workspace/validation-report.js';
+import { Workspace, type OpenOptions } from '../workspace/workspace.js';
+import { spinnerProgress } from './spinner-progress.js';
+
+/** The data-folder options every command that reads data shares, and opening a workspace from them. */
+export interface CommonOptions {
+  data: string;
+  config?: string;
+  asOf?: string;
+  snapshot?: 'end' | 'start';
+  usage?: 'include' | 'exclude';
+  fx?: 'contract_start' | 'monthly';
+  currency?: string;
+  reactivationWindow?: number;
+  skipInvalid?: boolean;
+  rejects?: string;
+  quiet?: boolean;
+}
+
+export const positiveInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of 1 or more');
+  return n;
+};
+export const month = (v: string): string => {
+  try {
+    monthIndex(v);
+  } catch {
+    throw new InvalidArgumentError('expected a month as YYYY-MM');
+  }
+  return v;
+};
+
+/** Options every command that reads data shares. */
+export function withDataOptions(cmd: Command): Command {
+  return cmd
+    .option('-d, --data <dir>', 'data folder holding subscriptions, accounts, usage, fx_rates (see docs/data-contract.md)', '.')
+    .option('-c, --config <file>', 'workspace config (default: nrr.config.yaml in the data folder or the current folder)')
+    .option('--as-of <YYYY-MM>', 'last month to report (default: the data\'s last month, never after the last full month)', month)
+    .addOption(new Option('--snapshot <when>', "a month's MRR is what is in force at its end or its start").choices(['end', 'start']))
+    .addOption(new Option('--usage <policy>', 'count usage charges in MRR or not').choices(['include', 'exclude']))
+    .addOption(new Option('--fx <policy>', 'convert at the rate when a line starts, or each month').choices(['contract_start', 'monthly']))
+    .option('--currency <code>', 'reporting currency (ISO code)')
+    .option('--reactivation-window <months>', 'a return after more months at zero than this counts as new', positiveInt)
+    .option('--skip-invalid', 'set invalid rows aside in a rejects file and compute on the rest')
+    .option('--rejects <file>', 'where --skip-invalid writes rejected rows', 'rejected.csv')
+    .option('-q, --quiet', 'do not print what was read');
+}
+
+export function policiesFrom(o: CommonOptions & { method?: PolicyInput['nrr_method'] }): PolicyInput {
+  return {
+    as_of: o.asOf,
+    snapshot: o.snapshot,
+    usage: o.usage,
+    fx: o.fx,
+    reporting_currency: o.currency?.toUpperCase(),
+    reactivation_window_months: o.reactivationWindow,
+    nrr_method: o.method,
+  };
+}
+
+export async function open(
+  o: CommonOptions & { method?: PolicyInput['nrr_method'] },
+  extra: Partial<OpenOptions> = {},
+): Promise<Workspace> {
+  const ws = await Workspace.open({
+    ...extra,
+    data: o.data,
+    config: o.config,
+    policies: policiesFrom(o),
+    skipInvalid: o.skipInvalid,
+    rejectsFile: o.rejects,
+    progress: spinnerProgress(),
+  });
+  if (!o.quiet) printRead(ws);
+  return ws;
+}
+
+export function printRead(ws: Workspace): void {
+  const s = ws.summary;
+  const err = process.stderr;
+  err.write(
+    `read ${s.sources.map((x) => `${x.file} ${x.rows} rows${x.rejected ? ` (${x.rejected} rejected → ${s.rejectsFile})` : ''}`).join(', ')}\n` +
+      `     ${s.accounts} accounts, ${s.lines} lines, ${s.firstDate ?? '—'} → ${s.lastDate ?? '—'}, currencies ${s.currencies.join(', ') || '—'}, reporting month ${s.asOf}` +
+      `${s.configFile ? `, config ${s.configFile}` : ''}\n`,
+  );
+  for (const w of s.warnings) err.write(`warning: ${w.row > 0 ? formatIssue(w) : `${w.file}: ${w.column}: expected ${w.expected}`}\n`);
+  if (s.warningCount > s.warnings.filter((w) => w.row > 0).length) {
+    err.write(`warning: … ${s.warningCount - s.warnings.filter((w) => w.row > 0).length} more warnings\n`);
+  }
+}
+
+export async function withWorkspace(o: CommonOptions & { method?: PolicyInput['nrr_method'] }, f: (ws: Workspace) => Promise<void>): Promise<void> {
+  const ws = await open(o);
+  try {
+    await f(ws);
+  } finally {
+    ws.close();
+  }
+}
+
