@@ -1,0 +1,235 @@
+import { createWriteStream, mkdirSync, rmSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { SOURCES } from '../contract/data-contract.js';
+import { SIGNAL_SOURCES, type SignalColumnType } from '../contract/signal-contract.js';
+import { DuckDbDriver } from '../drivers/duckdb-driver.js';
+import { lastFullMonth, monthIndex, monthText } from '../engine/months.js';
+import { NrrError } from '../errors.js';
+import { simulateAccount, type DemoFile, type DemoRows, type SimulationContext } from './account-simulation.js';
+import { Calendar } from './calendar.js';
+import { CURRENCIES } from './demo-catalog.js';
+import { Random } from './random.js';
+
+/**
+ * `nrr generate`: a deterministic synthetic SaaS company in the file data contract, with its signal
+ * files. Accounts are simulated one at a time from their own random stream and streamed to disk, so
+ * memory stays flat however many there are; Parquet is written by DuckDB from the streamed CSV.
+ * The planted causes of churn, contraction and expansion are described in account-simulation.ts.
+ */
+export interface GenerateOptions {
+  readonly out: string;
+  /** Default 3,000. */
+  readonly accounts?: number;
+  /** Months of history, default 48. */
+  readonly months?: number;
+  /** Default 1. */
+  readonly seed?: number;
+  /** The last month (YYYY-MM); default the last full month before `today`. */
+  readonly end?: string;
+  readonly today?: Date;
+  readonly format?: 'csv' | 'parquet';
+  /** Called as accounts are written and files converted. */
+  readonly onProgress?: (label: string) => void;
+}
+
+export interface GeneratedFile {
+  readonly file: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+export interface GenerateResult {
+  readonly out: string;
+  readonly accounts: number;
+  readonly firstMonth: string;
+  readonly lastMonth: string;
+  readonly files: readonly GeneratedFile[];
+}
+
+const FILES: readonly DemoFile[] = [
+  'subscriptions',
+  'accounts',
+  'usage',
+  'product_usage',
+  'seats',
+  'onboarding',
+  'meetings',
+  'contacts',
+  'tickets',
+  'enrichment',
+  'opportunities',
+];
+
+/** The accounts file's columns: the id, then the attributes reports can group by. */
+export const DEMO_ACCOUNT_COLUMNS = [
+  'account_id',
+  'name',
+  'segment',
+  'industry',
+  'region',
+  'country',
+  'channel',
+  'deal_source',
+  'icp_fit',
+  'csm_owner',
+  'am_owner',
+  'signup_date',
+] as const;
+
+function header(file: DemoFile | 'fx_rates'): readonly string[] {
+  if (file === 'accounts') return DEMO_ACCOUNT_COLUMNS;
+  if (file in SOURCES) return SOURCES[file as keyof typeof SOURCES].columns.map((c) => c.name);
+  return SIGNAL_SOURCES[file as keyof typeof SIGNAL_SOURCES].columns.map((c) => c.name);
+}
+
+/** Parquet column types: dates, counts and money typed, everything else text. */
+function parquetType(file: DemoFile | 'fx_rates', column: string): string {
+  const revenue: Record<string, string> = {
+    'subscriptions.start_date': 'DATE',
+    'subscriptions.end_date': 'DATE',
+    'subscriptions.amount': 'DECIMAL(18,2)',
+    'subscriptions.discount': 'DECIMAL(18,2)',
+    'usage.amount': 'DECIMAL(18,2)',
+    'fx_rates.rate': 'DECIMAL(18,8)',
+    'accounts.icp_fit': 'INTEGER',
+    'accounts.signup_date': 'DATE',
+  };
+  const known = revenue[`${file}.${column}`];
+  if (known) return known;
+  const spec = SIGNAL_SOURCES[file as keyof typeof SIGNAL_SOURCES]?.columns.find((c) => c.name === column);
+  const bySignalType: Record<SignalColumnType, string> = {
+    text: 'VARCHAR',
+    date: 'DATE',
+    month: 'VARCHAR',
+    count: 'BIGINT',
+    amount: 'DECIMAL(18,2)',
+    score: 'INTEGER',
+    boolean: 'BOOLEAN',
+    currency: 'VARCHAR',
+  };
+  return spec ? bySignalType[spec.type] : 'VARCHAR';
+}
+
+/** Writes lines to a file stream, waiting when the stream's buffer is full. */
+class LineSink {
+  private readonly stream: WriteStream;
+  rows = 0;
+
+  constructor(readonly path: string, header: readonly string[]) {
+    this.stream = createWriteStream(path);
+    this.stream.write(header.join(',') + '\n');
+  }
+
+  async write(lines: readonly string[]): Promise<void> {
+    if (lines.length === 0) return;
+    this.rows += lines.length;
+    if (!this.stream.write(lines.join('\n') + '\n')) {
+      await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+    }
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.stream.once('error', reject);
+      this.stream.end(resolve);
+    });
+  }
+}
+
+const emptyRows = (): DemoRows => Object.fromEntries(FILES.map((f) => [f, []])) as unknown as DemoRows;
+
+/**
+ * Generates the demo company into `out`.
+ * @example await generateCompany({ out: 'demo', accounts: 3000, seed: 1 })
+ */
+export async function generateCompany(options: GenerateOptions): Promise<GenerateResult> {
+  const accounts = options.accounts ?? 3000;
+  const months = options.months ?? 48;
+  const seed = options.seed ?? 1;
+  const format = options.format ?? 'csv';
+  if (!Number.isInteger(accounts) || accounts < 1) throw new NrrError(`--accounts: expected a whole number of 1 or more, got ${accounts}`);
+  if (!Number.isInteger(months) || months < 13 || months > 240) throw new NrrError(`--months: expected a whole number from 13 to 240, got ${months}`);
+  if (!Number.isInteger(seed)) throw new NrrError(`--seed: expected a whole number, got ${seed}`);
+  const lastMonth = options.end ? monthIndex(options.end) : lastFullMonth(options.today ?? new Date());
+  const firstMonth = lastMonth - months + 1;
+  const cal = new Calendar(firstMonth, lastMonth);
+
+  mkdirSync(options.out, { recursive: true });
+  const staging = format === 'csv' ? options.out : join(options.out, '.staging');
+  mkdirSync(staging, { recursive: true });
+
+  // Exchange rates: a random walk per currency, one rate a month (USD per unit).
+  const fxRandom = new Random(seed, 0);
+  const perUsd = new Map<string, number[]>();
+  const fxLines: string[] = [];
+  for (const [code, start, volatility] of CURRENCIES) {
+    const path: number[] = [];
+    let x = start;
+    for (let m = firstMonth - 1; m <= lastMonth; m++) {
+      path.push(x);
+      fxLines.push(`${code},${monthText(m)},${(1 / x).toFixed(6)}`);
+      x *= Math.exp(fxRandom.normal(0, volatility) + 0.1 * Math.log(start / x));
+    }
+    perUsd.set(code, path);
+  }
+  // Signups grow 3.5 % a month, as a young company's do.
+  const weights: number[] = [];
+  for (let i = 0; i < months; i++) weights.push(Math.pow(1.035, i));
+  const total = weights.reduce((a, b) => a + b, 0);
+  let acc = 0;
+  const signupCdf = weights.map((w) => (acc += w / total));
+  const ctx: SimulationContext = {
+    seed,
+    cal,
+    signupCdf,
+    perUsd: (code, m) => (code === 'USD' ? 1 : perUsd.get(code)![Math.min(Math.max(m - firstMonth + 1, 0), months)]!),
+  };
+
+  const sinks = new Map<DemoFile | 'fx_rates', LineSink>();
+  for (const f of [...FILES, 'fx_rates'] as const) sinks.set(f, new LineSink(join(staging, `${f}.csv`), header(f)));
+  await sinks.get('fx_rates')!.write(fxLines);
+  const chunk = 1000;
+  for (let start = 0; start < accounts; start += chunk) {
+    const rows = emptyRows();
+    for (let i = start; i < Math.min(accounts, start + chunk); i++) simulateAccount(ctx, i, rows);
+    for (const f of FILES) await sinks.get(f)!.write(rows[f]);
+    options.onProgress?.(`generating accounts: ${Math.min(accounts, start + chunk).toLocaleString('en-US')} of ${accounts.toLocaleString('en-US')}`);
+  }
+  for (const s of sinks.values()) await s.close();
+
+  const files: GeneratedFile[] = [];
+  if (format === 'parquet') {
+    const driver = await DuckDbDriver.open({ memoryLimit: '2GB' });
+    try {
+      for (const [f, sink] of sinks) {
+        options.onProgress?.(`writing ${f}.parquet`);
+        const target = join(options.out, `${f}.parquet`);
+        const cols = header(f)
+          .map((c) => `CAST(${driver.dialect.quoteIdent(c)} AS ${parquetType(f, c)}) AS ${driver.dialect.quoteIdent(c)}`)
+          .join(', ');
+        await driver.exec(
+          `COPY (SELECT ${cols} FROM read_csv(${driver.dialect.quoteString(sink.path)}, header = true, all_varchar = true)) TO ${driver.dialect.quoteString(target)} (FORMAT parquet, COMPRESSION zstd)`,
+        );
+        files.push({ file: `${f}.parquet`, rows: sink.rows, bytes: statSync(target).size });
+      }
+    } finally {
+      driver.close();
+      rmSync(staging, { recursive: true, force: true });
+    }
+  } else {
+    for (const [f, sink] of sinks) files.push({ file: `${f}.csv`, rows: sink.rows, bytes: statSync(sink.path).size });
+  }
+  writeFileSync(join(options.out, 'nrr.config.yaml'), demoConfig(seed, accounts, months, monthText(lastMonth)));
+  return { out: options.out, accounts, firstMonth: monthText(firstMonth), lastMonth: monthText(lastMonth), files };
+}
+
+function demoConfig(seed: number, accounts: number, months: number, end: string): string {
+  return `# The demo company's workspace config (written by nrr generate --seed ${seed} --accounts ${accounts} --months ${months} --end ${end}).
+# Every policy not listed here takes its default; see docs/definitions.md.
+version: 1
+policies:
+  reporting_currency: USD
+  # Expansion concentrated in one owner is checked against the account managers.
+  owner_attribute: am_owner
+`;
+}
