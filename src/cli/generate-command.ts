@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { generateCompany } from '../generate/generate-company.js';
+import { DEFAULT_SEED, generateCompany } from '../generate/generate-company.js';
 import { month, positiveInt } from './common-options.js';
 import { spinnerProgress } from './spinner-progress.js';
 
@@ -17,7 +17,7 @@ export function registerGenerate(program: Command): void {
     .requiredOption('-o, --out <dir>', 'folder to write (created if needed; files in it are replaced)')
     .option('-n, --accounts <n>', 'accounts to simulate', positiveInt, 3000)
     .option('-m, --months <n>', 'months of history', positiveInt, 48)
-    .option('-s, --seed <n>', 'random seed: the same seed gives the same files, byte for byte', wholeNumber, 1)
+    .option('-s, --seed <n>', 'random seed: the same seed gives the same files, byte for byte', wholeNumber, DEFAULT_SEED)
     .option('--end <YYYY-MM>', 'last month of history (default: the last full month before today)', month)
     .addOption(new Option('-f, --format <format>', 'file format').choices(['csv', 'parquet']).default('csv'))
     .addHelpText(

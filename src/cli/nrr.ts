@@ -17,6 +17,9 @@ import { ValidationError } from '../workspace/validation-report.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
 import { month, positiveInt, type CommonOptions, withDataOptions, withWorkspace } from './common-options.js';
 import { registerGenerate } from './generate-command.js';
+import { spinnerProgress } from './spinner-progress.js';
+import { ensureDemo } from '../generate/demo-folder.js';
+import { DEFAULT_SEED } from '../generate/generate-company.js';
 import { registerInit } from './init-command.js';
 import { registerValidate } from './validate-command.js';
 
@@ -43,6 +46,19 @@ const metricColumns = [
 function metricsJson(rows: readonly Metrics[], by: string | undefined): string {
   if (!by) return stringifyJson(rows[0] ?? null) + '\n';
   return stringifyJson(rows.map((r) => ({ [by]: r.group, ...r }))) + '\n';
+}
+
+type ReportOptions = CommonOptions & { by?: string[]; method?: 'snapshot'; format: 'md' | 'json' | 'html'; out?: string };
+
+async function runReport(o: ReportOptions): Promise<void> {
+  await withWorkspace(o, async (ws) => {
+    const report = await buildReport(ws, { by: o.by });
+    const text = o.format === 'json' ? stringifyJson(report) + '\n' : o.format === 'html' ? renderHtml(report) : renderMarkdown(report);
+    if (o.out) {
+      writeFileSync(o.out, text);
+      process.stderr.write(`wrote ${o.out}\n`);
+    } else process.stdout.write(text);
+  });
 }
 
 export function buildProgram(): Command {
@@ -135,16 +151,31 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
     .addOption(new Option('--method <method>', 'NRR method').choices(['snapshot', 'movements', 'average']))
     .addOption(formatOption('md', ['md', 'json', 'html']))
     .option('-o, --out <file>', 'write to a file instead of standard output')
-    .action(async (o: CommonOptions & { by?: string[]; method?: 'snapshot'; format: 'md' | 'json' | 'html'; out?: string }) =>
-      withWorkspace(o, async (ws) => {
-        const report = await buildReport(ws, { by: o.by });
-        const text = o.format === 'json' ? stringifyJson(report) + '\n' : o.format === 'html' ? renderHtml(report) : renderMarkdown(report);
-        if (o.out) {
-          writeFileSync(o.out, text);
-          process.stderr.write(`wrote ${o.out}\n`);
-        } else process.stdout.write(text);
-      }),
-    );
+    .action(runReport);
+
+  withDataOptions(
+    program
+      .command('demo')
+      .description('the demo company: generated into a folder on first use (3,000 accounts, 48 months), then its report')
+      .option('--accounts <n>', 'accounts in the demo company', positiveInt, 3000)
+      .option('--seed <n>', 'random seed of the demo company', positiveInt, DEFAULT_SEED)
+      .option('--by <attribute...>', 'extra groupings besides ACV band, segment and product')
+      .addOption(new Option('--method <method>', 'NRR method').choices(['snapshot', 'movements', 'average']))
+      .addOption(formatOption('md', ['md', 'json', 'html']))
+      .option('-o, --out <file>', 'write the report to a file instead of standard output'),
+  )
+    .addHelpText('after', '\nThe data folder (--data, default demo) is generated when it is missing or was made for another month or size.\n  npm start            is  nrr demo --data demo')
+    .action(async (o: ReportOptions & { accounts: number; seed: number }) => {
+      const dir = o.data === '.' ? 'demo' : o.data;
+      const progress = spinnerProgress();
+      const started = performance.now();
+      const made = await ensureDemo(dir, { accounts: o.accounts, seed: o.seed, onProgress: (l) => progress.step(l) });
+      progress.done();
+      if (made && !o.quiet) {
+        process.stderr.write(`generated the demo company (${made.accounts.toLocaleString('en-US')} accounts, ${made.firstMonth} → ${made.lastMonth}) into ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+      }
+      await runReport({ ...o, data: dir });
+    });
 
   withDataOptions(program.command('cohorts').description('cohort table: revenue retention by period of first revenue × periods since'))
     .addOption(new Option('-g, --granularity <period>', 'cohort period').choices(['month', 'quarter', 'year']))

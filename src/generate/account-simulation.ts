@@ -100,7 +100,7 @@ export function simulateAccount(ctx: SimulationContext, index: number, out: Demo
   const baseEngagement = clamp(0.42 + 0.0045 * icp - (activationMissed ? 0.2 : 0) + r.normal(0, 0.08), 0.08, 0.97);
   let engagement = baseEngagement;
   let headcount = Math.max(3, Math.round(r.logNormal(seg.headcount, 0.6)));
-  let growth = r.normal(seg.headcountGrowth[0], seg.headcountGrowth[1]);
+  const growth = r.normal(seg.headcountGrowth[0], seg.headcountGrowth[1]);
   let fundingBoostUntil = -1;
   let fundingStage = r.int(0, 2);
   const [median, sigma, minSeats, maxSeats] = seg.seats;
@@ -226,7 +226,7 @@ export function simulateAccount(ctx: SimulationContext, index: number, out: Demo
 
   // Usage-billed API
   const apiFrom = r.chance(seg.apiAdoption) ? signupMonth + r.int(1, 15) : Number.MAX_SAFE_INTEGER;
-  let apiCalls = seats * r.logNormal(3500, 0.5);
+  let apiCalls = Math.pow(seats, 0.6) * r.logNormal(12000, 0.5);
   const apiPrice = API_PRICE_PER_THOUSAND * perUsd(signupMonth);
 
   // Fate
@@ -234,12 +234,12 @@ export function simulateAccount(ctx: SimulationContext, index: number, out: Demo
   let churnAt = -1; // month of a decided churn
   let declining = false;
   let dipUntil = -1;
+  let pull = 1;
   let adjacent = r.between(0, 0.2);
   let escalations: number[] = [];
   let churnedMonth = -1;
   let returnMonth = -1;
   let reactivations = 0;
-  let activeUsers = Math.round(demand * (0.55 + 0.45 * engagement));
 
   const risk = (m: number): number =>
     Math.exp(2.2 * (0.6 - engagement)) *
@@ -300,7 +300,9 @@ export function simulateAccount(ctx: SimulationContext, index: number, out: Demo
     const target = declining ? baseEngagement * 0.35 : m <= dipUntil ? baseEngagement * 0.6 : baseEngagement;
     engagement = clamp(engagement + 0.35 * (target - engagement) + r.normal(0, 0.04), 0.03, 1);
     demand *= factor;
-    activeUsers = Math.max(0, Math.min(seats, Math.round(demand * (0.55 + 0.45 * engagement) * r.between(0.95, 1.05))));
+    // Users stop logging in once the account has decided to leave (and, for a while, in a dip).
+    pull = declining ? pull * r.between(0.7, 0.85) : m <= dipUntil ? pull * r.between(0.8, 0.9) : Math.min(1, pull + 0.25);
+    const activeUsers = Math.max(0, Math.min(seats, Math.round(demand * (0.55 + 0.45 * engagement) * pull * r.between(0.95, 1.05))));
     const utilisation = activeUsers / seats;
     const day = (): number => cal.monthStart(m) + r.int(0, cal.daysIn(m) - 1);
 
@@ -381,7 +383,7 @@ export function simulateAccount(ctx: SimulationContext, index: number, out: Demo
     // Usage-billed API: calls grow with engagement
     let callsThisMonth = 0;
     if (m >= apiFrom) {
-      apiCalls *= Math.exp(0.009 + 0.03 * (engagement - 0.5) + r.normal(0, 0.035));
+      apiCalls *= Math.exp(0.013 + 0.03 * (engagement - 0.5) + r.normal(0, 0.035));
       callsThisMonth = Math.round(apiCalls);
       const amount = (callsThisMonth / 1000) * apiPrice;
       if (amount >= 0.01) out.usage.push(`${id},${API_PRODUCT},${cal.month(m)},${money(amount)},${currency}`);
@@ -405,7 +407,7 @@ export function simulateAccount(ctx: SimulationContext, index: number, out: Demo
       }
       if (churnAt < 0 && r.chance(seg.monthlyChurn * risk(m))) {
         churnAt = m + r.int(2, 4);
-        declining = r.chance(0.75);
+        declining = r.chance(0.8);
       }
       if (m === churnAt) {
         churnNow(m);
@@ -425,7 +427,7 @@ export function simulateAccount(ctx: SimulationContext, index: number, out: Demo
       opportunity('renewal', 'cs', acv(), close >= endDay ? 'open' : churn ? 'lost' : 'won', termEnd - r.int(90, 130), close);
       if (churn) {
         churnAt = cal.monthOf(termEnd);
-        declining = r.chance(0.75);
+        declining = r.chance(0.8);
       }
     }
     if (m === cal.monthOf(termEnd)) {
