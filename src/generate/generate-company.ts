@@ -191,7 +191,7 @@ export async function generateCompany(options: GenerateOptions): Promise<Generat
   const sinks = new Map<DemoFile | 'fx_rates', LineSink>();
   for (const f of [...FILES, 'fx_rates'] as const) sinks.set(f, new LineSink(join(staging, `${f}.csv`), header(f)));
   await sinks.get('fx_rates')!.write(fxLines);
-  const chunk = 1000;
+  const chunk = 200;
   for (let start = 0; start < accounts; start += chunk) {
     const rows = emptyRows();
     for (let i = start; i < Math.min(accounts, start + chunk); i++) simulateAccount(ctx, i, rows);
