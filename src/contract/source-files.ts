@@ -3,9 +3,10 @@ import { basename, extname, join } from 'node:path';
 import type { SourceFormat } from '../engine/dialect.js';
 import { NrrError } from '../errors.js';
 import { SOURCES, type SourceName } from './data-contract.js';
+import { SIGNAL_SOURCES, type SignalSourceName } from './signal-contract.js';
 
-export interface SourceFile {
-  readonly source: SourceName;
+export interface SourceFile<Name extends string = SourceName> {
+  readonly source: Name;
   readonly path: string;
   /** The file name as shown in messages. */
   readonly file: string;
@@ -19,12 +20,26 @@ const FORMATS: Record<string, SourceFormat> = { '.csv': 'csv', '.parquet': 'parq
  * @example findSourceFiles('demo').subscriptions?.format // 'parquet'
  */
 export function findSourceFiles(dataDir: string): Partial<Record<SourceName, SourceFile>> {
+  const required = new Set((Object.keys(SOURCES) as SourceName[]).filter((s) => SOURCES[s].required));
+  return findFiles(dataDir, Object.keys(SOURCES) as SourceName[], required);
+}
+
+/** The signal files present in a data folder (none is required). */
+export function findSignalFiles(dataDir: string): Partial<Record<SignalSourceName, SourceFile<SignalSourceName>>> {
+  return findFiles(dataDir, Object.keys(SIGNAL_SOURCES) as SignalSourceName[], new Set());
+}
+
+function findFiles<Name extends string>(
+  dataDir: string,
+  names: readonly Name[],
+  required: ReadonlySet<Name>,
+): Partial<Record<Name, SourceFile<Name>>> {
   if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {
     throw new NrrError(`data folder not found: ${dataDir}`);
   }
-  const found: Partial<Record<SourceName, SourceFile>> = {};
+  const found: Partial<Record<Name, SourceFile<Name>>> = {};
   const entries = readdirSync(dataDir);
-  for (const source of Object.keys(SOURCES) as SourceName[]) {
+  for (const source of names) {
     const matches = entries.filter((f) => {
       const ext = extname(f).toLowerCase();
       return ext in FORMATS && basename(f, extname(f)) === source;
@@ -35,7 +50,7 @@ export function findSourceFiles(dataDir: string): Partial<Record<SourceName, Sou
     const file = matches[0];
     if (file) {
       found[source] = { source, path: join(dataDir, file), file, format: FORMATS[extname(file).toLowerCase()]! };
-    } else if (SOURCES[source].required) {
+    } else if (required.has(source)) {
       throw new NrrError(`${dataDir}: no ${source} file (expected ${source}.csv, .parquet, .json or .jsonl)`);
     }
   }

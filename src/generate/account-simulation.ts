@@ -308,7 +308,7 @@ export function simulateAccount(ctx: SimulationContext, index: number, out: Demo
 
     // Sponsor: leaves now and then, far more often once churn is decided; a successor may follow
     if (sponsor && r.chance(declining ? 0.12 : 0.012)) {
-      sponsor.end = day();
+      sponsor.end = Math.max(day(), sponsor.start + 1);
       sponsor = null;
       sponsorLeftMonth = m;
       sponsorReturnMonth = r.chance(declining ? 0.2 : 0.6) ? m + r.int(1, 4) : -1;
@@ -317,7 +317,7 @@ export function simulateAccount(ctx: SimulationContext, index: number, out: Demo
     if (contacts.length < 12 && r.chance(0.01)) {
       const champ = contacts.find((c) => c.role === 'champion' && c.end === null);
       if (champ) {
-        champ.end = day();
+        champ.end = Math.max(day(), champ.start + 1);
         addContact('champion', champ.end + r.int(10, 60));
       }
     }

@@ -1,16 +1,24 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { SOURCES, type SourceName } from '../contract/data-contract.js';
+import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contract.js';
 import type { SourceFile } from '../contract/source-files.js';
 import type { Driver } from '../drivers/driver.js';
 import { NrrError } from '../errors.js';
 
-export interface LoadedSource {
-  readonly source: SourceName;
+export interface LoadedSource<Name extends string = SourceName> {
+  readonly source: Name;
   readonly file: string | undefined;
   readonly columns: readonly string[];
   /** Columns outside the contract: attributes for accounts, ignored (with a warning) elsewhere. */
   readonly extraColumns: readonly string[];
+}
+
+/** What loading needs to know of a file of the contract. */
+interface LoadSpec<Name extends string> {
+  readonly name: Name;
+  readonly columns: readonly { readonly name: string; readonly required: boolean }[];
+  readonly extraColumnsAreAttributes: boolean;
 }
 
 /**
@@ -21,52 +29,68 @@ export async function loadRawSources(
   driver: Driver,
   files: Partial<Record<SourceName, SourceFile>>,
 ): Promise<Record<SourceName, LoadedSource>> {
-  const d = driver.dialect;
   const out = {} as Record<SourceName, LoadedSource>;
-  for (const spec of Object.values(SOURCES)) {
-    const f = files[spec.name];
-    const contract = spec.columns.map((c) => c.name);
-    if (!f) {
-      const cols = contract.map((c) => `NULL::VARCHAR AS ${d.quoteIdent(c)}`).join(', ');
-      await driver.exec(`CREATE OR REPLACE TABLE raw_${spec.name} AS SELECT ${cols}, NULL::BIGINT AS __row WHERE FALSE`);
-      out[spec.name] = { source: spec.name, file: undefined, columns: contract, extraColumns: [] };
-      continue;
-    }
-    let columns: string[];
-    try {
-      columns =
-        f.format === 'csv'
-          ? csvHeader(f.path)
-          : (await driver.query(d.sqlDescribe(f.path, f.format))).map((r) => String(r['column_name']));
-    } catch (e) {
-      throw new NrrError(`${f.file}: cannot be read as ${f.format.toUpperCase()}: ${firstLine(e)}`);
-    }
-    const dupes = columns.filter((c, i) => columns.indexOf(c) !== i);
-    if (dupes.length > 0) throw new NrrError(`${f.file}: the header repeats column ${dupes.map((c) => `'${c}'`).join(', ')}`);
-    const lower = new Map(columns.map((c) => [c.trim().toLowerCase(), c]));
-    const missing = spec.columns.filter((c) => c.required && !lower.has(c.name));
-    if (missing.length > 0) {
-      throw new NrrError(
-        `${f.file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c.name}'`).join(', ')} (found: ${columns.join(', ')}); see docs/data-contract.md`,
-      );
-    }
-    const contractSet = new Set(contract);
-    const extra = columns.filter((c) => !contractSet.has(c.trim().toLowerCase()) && c !== '__row');
-    const selectContract = contract.map((c) => {
-      const actual = lower.get(c);
-      return actual ? `${d.quoteIdent(actual)} AS ${d.quoteIdent(c)}` : `NULL::VARCHAR AS ${d.quoteIdent(c)}`;
-    });
-    const selectExtra = spec.extraColumnsAreAttributes ? extra.map((c) => d.quoteIdent(c)) : [];
-    try {
-      await driver.exec(
-        `CREATE OR REPLACE TABLE raw_${spec.name} AS SELECT ${[...selectContract, ...selectExtra, '__row'].join(', ')} FROM (${d.sqlReadAsText(f.path, f.format, columns)})`,
-      );
-    } catch (e) {
-      throw new NrrError(`${f.file}: cannot be read: ${firstLine(e)}`);
-    }
-    out[spec.name] = { source: spec.name, file: f.file, columns, extraColumns: extra };
+  for (const spec of Object.values(SOURCES)) out[spec.name] = await loadRaw(driver, spec, files[spec.name]);
+  return out;
+}
+
+/** The same for the signal files; extra columns are ignored (with a warning). */
+export async function loadRawSignalSources(
+  driver: Driver,
+  files: Partial<Record<SignalSourceName, SourceFile<SignalSourceName>>>,
+): Promise<Record<SignalSourceName, LoadedSource<SignalSourceName>>> {
+  const out = {} as Record<SignalSourceName, LoadedSource<SignalSourceName>>;
+  for (const spec of Object.values(SIGNAL_SOURCES)) {
+    out[spec.name] = await loadRaw(driver, { ...spec, extraColumnsAreAttributes: false }, files[spec.name]);
   }
   return out;
+}
+
+async function loadRaw<Name extends string>(
+  driver: Driver,
+  spec: LoadSpec<Name>,
+  f: SourceFile<Name> | undefined,
+): Promise<LoadedSource<Name>> {
+  const d = driver.dialect;
+  const contract = spec.columns.map((c) => c.name);
+  if (!f) {
+    const cols = contract.map((c) => `NULL::VARCHAR AS ${d.quoteIdent(c)}`).join(', ');
+    await driver.exec(`CREATE OR REPLACE TABLE raw_${spec.name} AS SELECT ${cols}, NULL::BIGINT AS __row WHERE FALSE`);
+    return { source: spec.name, file: undefined, columns: contract, extraColumns: [] };
+  }
+  let columns: string[];
+  try {
+    columns =
+      f.format === 'csv'
+        ? csvHeader(f.path)
+        : (await driver.query(d.sqlDescribe(f.path, f.format))).map((r) => String(r['column_name']));
+  } catch (e) {
+    throw new NrrError(`${f.file}: cannot be read as ${f.format.toUpperCase()}: ${firstLine(e)}`);
+  }
+  const dupes = columns.filter((c, i) => columns.indexOf(c) !== i);
+  if (dupes.length > 0) throw new NrrError(`${f.file}: the header repeats column ${dupes.map((c) => `'${c}'`).join(', ')}`);
+  const lower = new Map(columns.map((c) => [c.trim().toLowerCase(), c]));
+  const missing = spec.columns.filter((c) => c.required && !lower.has(c.name));
+  if (missing.length > 0) {
+    throw new NrrError(
+      `${f.file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c.name}'`).join(', ')} (found: ${columns.join(', ')}); see docs/data-contract.md`,
+    );
+  }
+  const contractSet = new Set(contract);
+  const extra = columns.filter((c) => !contractSet.has(c.trim().toLowerCase()) && c !== '__row');
+  const selectContract = contract.map((c) => {
+    const actual = lower.get(c);
+    return actual ? `${d.quoteIdent(actual)} AS ${d.quoteIdent(c)}` : `NULL::VARCHAR AS ${d.quoteIdent(c)}`;
+  });
+  const selectExtra = spec.extraColumnsAreAttributes ? extra.map((c) => d.quoteIdent(c)) : [];
+  try {
+    await driver.exec(
+      `CREATE OR REPLACE TABLE raw_${spec.name} AS SELECT ${[...selectContract, ...selectExtra, '__row'].join(', ')} FROM (${d.sqlReadAsText(f.path, f.format, columns)})`,
+    );
+  } catch (e) {
+    throw new NrrError(`${f.file}: cannot be read: ${firstLine(e)}`);
+  }
+  return { source: spec.name, file: f.file, columns, extraColumns: extra };
 }
 
 /** The header row of a CSV file: its column names. */

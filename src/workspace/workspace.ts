@@ -1,7 +1,9 @@
 import { findConfigFile, loadConfig, mergePolicies } from '../config/config-file.js';
 import type { Policies, PolicyInput } from '../config/policies.js';
 import type { SourceName } from '../contract/data-contract.js';
-import { findSourceFiles } from '../contract/source-files.js';
+import type { SignalSourceName } from '../contract/signal-contract.js';
+import { sqlSignalIssues, sqlSignalTable } from '../contract/signal-validation-sql.js';
+import { findSignalFiles, findSourceFiles } from '../contract/source-files.js';
 import { sqlDropParsed, sqlParsedViews, sqlTypedTables, sqlValidationIssues } from '../contract/validation-sql.js';
 import type { Driver, Row } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
@@ -9,7 +11,7 @@ import { sqlMrrPieces, sqlContributions, sqlFxPeriods, sqlProductRanges } from '
 import { sqlAccountChanges, sqlAccountFirstRevenue, sqlAccountRanges } from '../engine/movements-model.js';
 import { lastFullMonth, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
-import { loadRawSources, type LoadedSource } from './load-sources.js';
+import { loadRawSignalSources, loadRawSources, type LoadedSource } from './load-sources.js';
 import { silentProgress, type Progress } from './progress.js';
 import { ValidationError, type ValidationIssue } from './validation-report.js';
 
@@ -31,10 +33,15 @@ export interface OpenOptions {
   readonly today?: Date;
   /** A database to use instead of a fresh in-memory DuckDB. */
   readonly driver?: Driver;
+  /**
+   * Also read and validate the signal files (product usage, seats, meetings, …) into typed
+   * `signal_<source>` tables. Off by default: revenue reports do not need them.
+   */
+  readonly signals?: boolean;
 }
 
 export interface SourceSummary {
-  readonly source: SourceName;
+  readonly source: SourceName | SignalSourceName;
   readonly file: string;
   readonly rows: number;
   readonly rejected: number;
@@ -73,6 +80,8 @@ export class Workspace {
     readonly asOfMonth: number,
     readonly firstMonth: number | null,
     readonly attributes: readonly string[],
+    /** The signal files read (with `signals: true`); their typed tables are `signal_<source>`. */
+    readonly signalSources: readonly SignalSourceName[],
   ) {}
 
   static async open(options: OpenOptions): Promise<Workspace> {
@@ -84,15 +93,20 @@ export class Workspace {
     try {
       progress.step('reading files');
       const loaded = await loadRawSources(driver, files);
+      const signals = options.signals ? await loadRawSignalSources(driver, findSignalFiles(options.data)) : null;
+      const all: LoadedSource<SourceName | SignalSourceName>[] = [...Object.values(loaded), ...Object.values(signals ?? {})];
       progress.step('validating');
-      const issues = await validate(driver, policies, loaded, options);
+      const issues = await validate(driver, policies, loaded, signals, all, options);
       progress.step('building the MRR ledger');
       const attributes = loaded.accounts.extraColumns;
       for (const sql of sqlTypedTables(driver.dialect, attributes, issues.errors > 0)) await driver.exec(sql);
-      const rowCounts = await countRows(driver, loaded);
+      for (const s of Object.values(signals ?? {})) {
+        await driver.exec(sqlSignalTable(driver.dialect, s.source, s.file !== undefined, issues.errors > 0));
+      }
+      const rowCounts = await countRows(driver, all);
       // Text copies of the input are only needed until the typed tables exist: free their memory.
       for (const sql of sqlDropParsed()) await driver.exec(sql);
-      for (const s of Object.values(loaded)) await driver.exec(`DROP TABLE IF EXISTS raw_${s.source}`);
+      for (const s of all) await driver.exec(`DROP TABLE IF EXISTS raw_${s.source}`);
       await buildModel(driver, policies, progress);
       const extent = await dataExtent(driver);
       const cap = lastFullMonth(options.today ?? new Date());
@@ -101,7 +115,8 @@ export class Workspace {
         : Math.min(extent.last ?? cap, cap);
       const summary = await readSummary(driver, loaded, rowCounts, issues, asOf, extent.first, configFile);
       progress.done();
-      return new Workspace(driver, policies, summary, asOf, extent.first, attributes);
+      const present = Object.values(signals ?? {}).filter((s) => s.file !== undefined).map((s) => s.source);
+      return new Workspace(driver, policies, summary, asOf, extent.first, attributes, present);
     } catch (e) {
       progress.done();
       if (!options.driver) driver.close();
@@ -123,6 +138,8 @@ async function validate(
   driver: Driver,
   policies: Policies,
   loaded: Record<SourceName, LoadedSource>,
+  signals: Record<SignalSourceName, LoadedSource<SignalSourceName>> | null,
+  all: readonly LoadedSource<SourceName | SignalSourceName>[],
   options: OpenOptions,
 ): Promise<{ errors: number; warnings: ValidationIssue[]; warningCount: number; rejectsFile: string | null }> {
   const d = driver.dialect;
@@ -130,6 +147,9 @@ async function validate(
   const files: Partial<Record<SourceName, string>> = {};
   for (const s of Object.values(loaded)) if (s.file) files[s.source] = s.file;
   await driver.exec(sqlValidationIssues(d, policies, files));
+  for (const s of Object.values(signals ?? {})) {
+    if (s.file) await driver.exec(sqlSignalIssues(d, s.source, s.file, loaded.accounts.file !== undefined));
+  }
   const counts = await driver.query(
     `SELECT count(*) FILTER (WHERE severity = 'error') AS errors, count(*) FILTER (WHERE severity = 'warning') AS warnings FROM validation_issues`,
   );
@@ -150,7 +170,7 @@ async function validate(
       severity: severity as 'error' | 'warning',
     }));
   const warnings = await list('warning', 10);
-  for (const s of Object.values(loaded)) {
+  for (const s of all) {
     if (s.file && s.extraColumns.length > 0 && s.source !== 'accounts') {
       warnings.push({
         source: s.source,
@@ -180,14 +200,14 @@ async function validate(
       throw new ValidationError(await list('error', options.maxListedErrors ?? 20), errors);
     }
     rejectsFile = options.rejectsFile ?? 'rejected.csv';
-    await writeRejects(driver, loaded, rejectsFile);
+    await writeRejects(driver, all, rejectsFile);
   }
   return { errors, warnings, warningCount, rejectsFile };
 }
 
-async function writeRejects(driver: Driver, loaded: Record<SourceName, LoadedSource>, path: string): Promise<void> {
+async function writeRejects(driver: Driver, loaded: readonly LoadedSource<string>[], path: string): Promise<void> {
   const d = driver.dialect;
-  const parts = Object.values(loaded)
+  const parts = loaded
     .filter((s) => s.file)
     .map(
       (s) => `SELECT v.source, v.file, v.row,
@@ -225,9 +245,9 @@ async function dataExtent(driver: Driver): Promise<{ first: number | null; last:
 }
 
 /** Rows read and rows set aside, per source file. */
-async function countRows(driver: Driver, loaded: Record<SourceName, LoadedSource>): Promise<SourceSummary[]> {
+async function countRows(driver: Driver, loaded: readonly LoadedSource<SourceName | SignalSourceName>[]): Promise<SourceSummary[]> {
   const sources: SourceSummary[] = [];
-  for (const s of Object.values(loaded)) {
+  for (const s of loaded) {
     if (!s.file) continue;
     const r = await driver.query(
       `SELECT (SELECT count(*) FROM raw_${s.source}) AS n,

@@ -1,0 +1,151 @@
+import type { Dialect } from '../engine/dialect.js';
+import { SIGNAL_SOURCES, type SignalColumnSpec, type SignalColumnType, type SignalSourceName } from './signal-contract.js';
+
+/**
+ * Pure SQL builders for the signal files: the rules every column's type implies, checked over the raw
+ * text table (`raw_<source>`), and the typed table (`signal_<source>`) later capabilities read.
+ */
+
+const blank = (c: string): string => `(${c} IS NULL OR trim(${c}) = '')`;
+
+/** The SQL type each column type becomes in the typed tables. */
+export function signalSqlType(d: Dialect, type: SignalColumnType): string {
+  const types: Record<SignalColumnType, string> = {
+    text: 'VARCHAR',
+    date: 'DATE',
+    month: 'DATE',
+    count: 'BIGINT',
+    amount: d.moneyType,
+    score: 'DOUBLE',
+    boolean: 'BOOLEAN',
+    currency: 'VARCHAR',
+  };
+  return types[type];
+}
+
+/** The parsed value of a raw text column, NULL when blank or not of its type. */
+function parsed(d: Dialect, col: SignalColumnSpec): string {
+  const c = d.quoteIdent(col.name);
+  const t = `trim(${c})`;
+  switch (col.type) {
+    case 'text':
+      return col.values ? `lower(${t})` : t;
+    case 'date':
+      return d.sqlTryDate(c);
+    case 'month':
+      return `CASE WHEN ${d.sqlRegexpMatches(t, '[0-9]{4}-[0-9]{2}')} THEN ${d.sqlTryDate(`${t} || '-01'`)} END`;
+    case 'count':
+      return `CASE WHEN ${d.sqlRegexpMatches(t, '[0-9]{1,18}')} THEN CAST(${t} AS BIGINT) END`;
+    case 'amount':
+      return d.sqlTryMoney(c);
+    case 'score':
+      return `CASE WHEN ${d.sqlRegexpMatches(t, '[0-9]+(\\.[0-9]+)?')} THEN CAST(${t} AS DOUBLE) END`;
+    case 'boolean':
+      return `CASE lower(${t}) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END`;
+    case 'currency':
+      return `upper(${t})`;
+  }
+}
+
+const EXPECTED: Record<SignalColumnType, string> = {
+  text: 'text',
+  date: 'a date as YYYY-MM-DD',
+  month: 'a month as YYYY-MM',
+  count: 'a whole number, zero or more',
+  amount: 'a plain number, zero or more, such as 1200.50 (no currency symbols or thousands separators)',
+  score: 'a number from 0 to 100',
+  boolean: 'true or false',
+  currency: 'a three-letter ISO currency code',
+};
+
+interface Rule {
+  readonly column: string;
+  readonly when: string;
+  /** SQL text expression for what was expected. */
+  readonly expected: string;
+  readonly severity: 'error' | 'warning';
+}
+
+function rules(d: Dialect, source: SignalSourceName, hasAccountsFile: boolean): Rule[] {
+  const spec = SIGNAL_SOURCES[source];
+  const q = d.quoteIdent;
+  const s = d.quoteString;
+  const out: Rule[] = [];
+  for (const col of spec.columns) {
+    const c = q(col.name);
+    if (col.required) out.push({ column: col.name, when: blank(c), expected: s('a value (required)'), severity: 'error' });
+    if (col.type !== 'text') {
+      const bad =
+        col.type === 'score'
+          ? `(${parsed(d, col)} IS NULL OR ${parsed(d, col)} > 100)`
+          : col.type === 'currency'
+            ? `NOT ${d.sqlRegexpMatches(parsed(d, col), '[A-Z]{3}')}`
+            : `${parsed(d, col)} IS NULL`;
+      out.push({ column: col.name, when: `NOT ${blank(c)} AND ${bad}`, expected: s(EXPECTED[col.type]), severity: 'error' });
+    }
+    if (col.values) {
+      const list = col.values.map((v) => s(v)).join(', ');
+      out.push({
+        column: col.name,
+        when: `NOT ${blank(c)} AND lower(trim(${c})) NOT IN (${list})`,
+        expected: s(`one of: ${col.values.join(', ')}`),
+        severity: 'error',
+      });
+    }
+  }
+  for (const [a, b] of spec.ordered ?? []) {
+    const ca = spec.columns.find((x) => x.name === a)!;
+    const cb = spec.columns.find((x) => x.name === b)!;
+    out.push({
+      column: b,
+      when: `${parsed(d, cb)} < ${parsed(d, ca)}`,
+      expected: s(`a date on or after ${a}`),
+      severity: 'error',
+    });
+  }
+  // A repeated key names the row that came first.
+  const allKeys = spec.key.map((k) => `NOT ${blank(q(k))}`).join(' AND ');
+  out.push({
+    column: spec.key.join(', '),
+    when: `${allKeys} AND __first_row < __row`,
+    expected: `${s(`a unique ${spec.key.join(' + ')} (first used on row `)} || __first_row || ')'`,
+    severity: 'error',
+  });
+  if (hasAccountsFile) {
+    out.push({
+      column: 'account_id',
+      when: `NOT ${blank('account_id')} AND NOT EXISTS (SELECT 1 FROM raw_accounts a WHERE trim(a.account_id) = trim(src.account_id))`,
+      expected: s('an account listed in accounts'),
+      severity: 'warning',
+    });
+  }
+  return out;
+}
+
+/** Rows of `validation_issues` for one signal file (insert into the table the revenue rules created). */
+export function sqlSignalIssues(d: Dialect, source: SignalSourceName, file: string, hasAccountsFile: boolean): string {
+  const q = d.quoteIdent;
+  const spec = SIGNAL_SOURCES[source];
+  const key = spec.key.map((k) => `lower(trim(${q(k)}))`).join(', ');
+  const selects = rules(d, source, hasAccountsFile).map((r) => {
+    const value = r.column.includes(', ') ? spec.key.map((k) => `coalesce(${q(k)}, '')`).join(` || ' + ' || `) : q(r.column);
+    return `SELECT ${d.quoteString(source)} AS source, ${d.quoteString(file)} AS file, __row AS row, ${d.quoteString(r.column)} AS "column", ${value} AS value, ${r.expected} AS expected, ${d.quoteString(r.severity)} AS severity FROM src WHERE coalesce(${r.when}, FALSE)`;
+  });
+  return `INSERT INTO validation_issues
+    WITH src AS (SELECT *, min(__row) OVER (PARTITION BY ${key}) AS __first_row FROM raw_${source})
+    ${selects.join('\nUNION ALL\n')}`;
+}
+
+/** `signal_<source>`: typed, trimmed, enumerations in lower case; rows with an error left out. */
+export function sqlSignalTable(d: Dialect, source: SignalSourceName, present: boolean, hasErrors: boolean): string {
+  const spec = SIGNAL_SOURCES[source];
+  const cols = spec.columns.map((c) => `CAST(${parsed(d, c)} AS ${signalSqlType(d, c.type)}) AS ${d.quoteIdent(c.name)}`);
+  if (!present) {
+    const empty = spec.columns.map((c) => `CAST(NULL AS ${signalSqlType(d, c.type)}) AS ${d.quoteIdent(c.name)}`);
+    return `CREATE OR REPLACE TABLE signal_${source} AS SELECT NULL::BIGINT AS row_no, ${empty.join(', ')} WHERE FALSE`;
+  }
+  const ok = hasErrors
+    ? `WHERE NOT EXISTS (SELECT 1 FROM validation_issues v WHERE v.source = ${d.quoteString(source)} AND v.severity = 'error' AND v.row = __row)`
+    : '';
+  return `CREATE OR REPLACE TABLE signal_${source} AS SELECT __row AS row_no, ${cols.join(', ')} FROM raw_${source} ${ok}`;
+}
