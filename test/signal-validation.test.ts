@@ -236,3 +236,14 @@ describe('nrr validate', () => {
     });
   });
 });
+
+describe('docs/data-contract.md', () => {
+  it('documents every signal file and column', () => {
+    const doc = readFileSync('docs/data-contract.md', 'utf8');
+    for (const s of Object.values(SIGNAL_SOURCES)) {
+      const section = doc.slice(doc.indexOf(`### \`${s.name}\``));
+      expect(section.length, s.name).toBeLessThan(doc.length);
+      for (const c of s.columns) expect(section, `${s.name}.${c.name}`).toContain(`| \`${c.name}\` | ${c.type} |`);
+    }
+  });
+});
