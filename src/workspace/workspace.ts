@@ -183,6 +183,18 @@ async function validate(
       });
     }
   }
+  const [subs] = await driver.query('SELECT count(*) AS n FROM raw_subscriptions');
+  if (Number(subs!['n']) === 0) {
+    warnings.push({
+      source: 'subscriptions',
+      file: loaded.subscriptions.file ?? 'subscriptions',
+      row: 0,
+      column: '(rows)',
+      value: null,
+      expected: 'at least one contract line: the file has a header and no rows, so every figure is empty (docs/data-contract.md)',
+      severity: 'warning',
+    });
+  }
   if (!loaded.accounts.file) {
     warnings.push({
       source: 'accounts',

@@ -1,0 +1,117 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { stringify } from 'yaml';
+import { CONFIG_FILE_NAME } from '../config/config-file.js';
+import { policiesSchema, type Policies } from '../config/policies.js';
+import { SOURCES, type SourceName } from '../contract/data-contract.js';
+import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contract.js';
+import { NrrError } from '../errors.js';
+
+/** Attribute columns suggested in a new accounts file; any other column works the same way. */
+export const SUGGESTED_ACCOUNT_COLUMNS = [
+  'account_id',
+  'name',
+  'segment',
+  'industry',
+  'region',
+  'country',
+  'channel',
+  'deal_source',
+  'icp_fit',
+  'csm_owner',
+  'am_owner',
+  'signup_date',
+] as const;
+
+/** What each policy means, its choices and default: the config is documented line by line. */
+const POLICY_DOCS: Record<keyof Policies, readonly string[]> = {
+  snapshot: [
+    "A month's MRR is the MRR in force on its last day (end) or its first day (start).",
+    'Contract dates: start inclusive, end exclusive. Choices: end | start.',
+  ],
+  usage: ['Usage charges (usage.csv) count in MRR in the month they are billed (include), or not at all (exclude).'],
+  fx: [
+    'Amounts in other currencies are converted at the rate in force when each line starts (contract_start)',
+    'or at each month’s rate (monthly); either way FX effects are reported apart, never as expansion',
+    'or contraction. Choices: contract_start | monthly.',
+  ],
+  reporting_currency: ['The ISO code every figure is reported in; fx_rates.csv gives each other currency’s rate to it.'],
+  reactivation_window_months: [
+    'Revenue returning after months at zero is reactivation; after more months than this it counts as new.',
+    'null: always reactivation.',
+  ],
+  nrr_method: [
+    'snapshot: accounts with MRR at the window’s start, their MRR at its end ÷ at its start (the default);',
+    'movements: (start + expansion − contraction − churn) ÷ start; average: the mean of monthly NRRs, compounded.',
+  ],
+  acv_bands: ['ACV bands by annualised MRR at the window’s start: upper bounds (exclusive), ascending; the last is open.'],
+  cohort_granularity: ['Cohort vintage for the cohort table and --by cohort. Choices: month | quarter | year.'],
+  min_group_accounts: ['Groups with fewer starting accounts than this are flagged as too small to trust.'],
+  as_of: [
+    'The last month reported, YYYY-MM. null: the last month in which a line starts or usage is billed,',
+    'never after the last full month before today.',
+  ],
+  owner_attribute: [
+    'The accounts column naming the owner, for the check that expansion is not concentrated in one owner.',
+    'null: use a column named owner or csm when there is one.',
+  ],
+};
+
+/** The text of a new `nrr.config.yaml`: every policy at its default, each explained above its line. */
+export function configTemplate(overrides: Partial<Policies> = {}): string {
+  const policies: Policies = { ...policiesSchema.parse({}), ...overrides };
+  const lines = [
+    '# NRR Engine workspace config. Every policy is at its default unless changed here;',
+    '# every report prints the policies it used. Definitions with examples: docs/definitions.md.',
+    'version: 1',
+    'policies:',
+  ];
+  for (const key of Object.keys(POLICY_DOCS) as (keyof Policies)[]) {
+    lines.push('');
+    for (const doc of POLICY_DOCS[key]) lines.push(`  # ${doc}`);
+    const yaml = stringify({ [key]: policies[key] }, { lineWidth: 0 }).trimEnd();
+    for (const l of yaml.split('\n')) lines.push(`  ${l}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export interface InitOptions {
+  /** The reporting currency to write into the config. */
+  readonly currency?: string;
+  /** Write the signal files' headers too (default true). */
+  readonly signals?: boolean;
+  /** Overwrite the files init writes when they exist. */
+  readonly force?: boolean;
+}
+
+/**
+ * A new workspace: a documented `nrr.config.yaml` and every contract file with its header only.
+ * @returns the files written
+ * @example initWorkspace('my-data', { currency: 'EUR' }) // ['nrr.config.yaml', 'subscriptions.csv', …]
+ */
+export function initWorkspace(dir: string, options: InitOptions = {}): string[] {
+  const currency = options.currency?.toUpperCase();
+  if (currency !== undefined && !/^[A-Z]{3}$/.test(currency)) {
+    throw new NrrError(`--currency: expected a three-letter ISO code such as USD, got '${options.currency}'`);
+  }
+  const files: [string, string][] = [[CONFIG_FILE_NAME, configTemplate(currency ? { reporting_currency: currency } : {})]];
+  for (const source of Object.keys(SOURCES) as SourceName[]) {
+    const cols = source === 'accounts' ? SUGGESTED_ACCOUNT_COLUMNS : SOURCES[source].columns.map((c) => c.name);
+    files.push([`${source}.csv`, cols.join(',') + '\n']);
+  }
+  if (options.signals !== false) {
+    for (const source of Object.keys(SIGNAL_SOURCES) as SignalSourceName[]) {
+      files.push([`${source}.csv`, SIGNAL_SOURCES[source].columns.map((c) => c.name).join(',') + '\n']);
+    }
+  }
+  if (existsSync(dir) && !options.force) {
+    const contract = new Set([...Object.keys(SOURCES), ...Object.keys(SIGNAL_SOURCES)]);
+    const clash = readdirSync(dir).filter((f) => f === CONFIG_FILE_NAME || contract.has(basename(f, extname(f))));
+    if (clash.length > 0) {
+      throw new NrrError(`${dir} already holds ${clash.join(', ')}; choose an empty folder, or --force to rewrite the files init writes`);
+    }
+  }
+  mkdirSync(dir, { recursive: true });
+  for (const [name, text] of files) writeFileSync(join(dir, name), text);
+  return files.map(([name]) => name);
+}
