@@ -32,7 +32,12 @@ function auc(points: readonly { score: number; positive: boolean }[]): number {
     let j = i;
     while (j < sorted.length && sorted[j]!.score === sorted[i]!.score) j++;
     const rank = (i + 1 + j) / 2;
-    for (let k = i; k < j; k++) if (sorted[k]!.positive) (rankSum += rank), positives++;
+    for (let k = i; k < j; k++) {
+      if (sorted[k]!.positive) {
+        rankSum += rank;
+        positives++;
+      }
+    }
     i = j;
   }
   const negatives = sorted.length - positives;
