@@ -4,6 +4,8 @@ import { LineCounter, isNode, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { policiesSchema, type Policies, type PolicyInput } from './policies.js';
 import { NrrError } from '../errors.js';
+import { healthConfigSchema } from '../health/health-config.js';
+import { tiersSchema } from '../accounts/tiering.js';
 
 export const CONFIG_FILE_NAME = 'nrr.config.yaml';
 
@@ -11,6 +13,10 @@ const configSchema = z
   .object({
     version: z.literal(1).default(1),
     policies: policiesSchema.default(policiesSchema.parse({})),
+    /** The health score's definition (src/health/health-config.ts); the built-in one when absent. */
+    health: healthConfigSchema.optional(),
+    /** Tiering rules (src/accounts/tiering.ts); Tier 1/2/3 by ARR and expansion readiness when absent. */
+    tiers: tiersSchema.optional(),
   })
   .strict();
 

@@ -11,6 +11,8 @@ import { sqlMrrPieces, sqlContributions, sqlFxPeriods, sqlProductRanges } from '
 import { sqlAccountChanges, sqlAccountFirstRevenue, sqlAccountRanges } from '../engine/movements-model.js';
 import { lastFullMonth, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
+import { resolveHealthConfig, type HealthConfig } from '../health/health-config.js';
+import { DEFAULT_TIERS, type Tiers } from '../accounts/tiering.js';
 import { loadRawSignalSources, loadRawSources, type LoadedSource } from './load-sources.js';
 import { silentProgress, type Progress } from './progress.js';
 import { ValidationError, type ValidationIssue } from './validation-report.js';
@@ -38,6 +40,11 @@ export interface OpenOptions {
    * `signal_<source>` tables. Off by default: revenue reports do not need them.
    */
   readonly signals?: boolean;
+}
+
+export interface Scoring {
+  readonly health: HealthConfig;
+  readonly tiers: Tiers;
 }
 
 export interface SourceSummary {
@@ -82,13 +89,17 @@ export class Workspace {
     readonly attributes: readonly string[],
     /** The signal files read (with `signals: true`); their typed tables are `signal_<source>`. */
     readonly signalSources: readonly SignalSourceName[],
+    /** The health score's definition and the tiering rules, from the config or built in. */
+    readonly scoring: Scoring,
   ) {}
 
   static async open(options: OpenOptions): Promise<Workspace> {
     const progress = options.progress ?? silentProgress;
     const files = findSourceFiles(options.data);
     const configFile = findConfigFile(options.config, options.data);
-    const policies = mergePolicies(loadConfig(configFile).policies, options.policies);
+    const config = loadConfig(configFile);
+    const policies = mergePolicies(config.policies, options.policies);
+    const scoring: Scoring = { health: resolveHealthConfig(config.health), tiers: config.tiers ?? DEFAULT_TIERS };
     const driver = options.driver ?? (await DuckDbDriver.open());
     try {
       progress.step('reading files');
@@ -116,7 +127,7 @@ export class Workspace {
       const summary = await readSummary(driver, loaded, rowCounts, issues, asOf, extent.first, configFile);
       progress.done();
       const present = Object.values(signals ?? {}).filter((s) => s.file !== undefined).map((s) => s.source);
-      return new Workspace(driver, policies, summary, asOf, extent.first, attributes, present);
+      return new Workspace(driver, policies, summary, asOf, extent.first, attributes, present, scoring);
     } catch (e) {
       progress.done();
       if (!options.driver) driver.close();

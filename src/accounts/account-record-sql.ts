@@ -1,0 +1,198 @@
+import type { Dialect } from '../engine/dialect.js';
+
+/**
+ * `account_records`: one row per account × snapshot date (table `record_snapshots(snapshot_date)`),
+ * joining billing with every signal file, computed only from what was known on that date:
+ * - lines count once they have started (a renewal signed in advance is not known before it starts);
+ * - usage weeks, tickets, meetings, milestones, enrichment and opportunities count when dated on or
+ *   before the snapshot; a ticket closed, a contact who left or an opportunity closed after it is
+ *   still open there;
+ * - `last_engaged` is a point-in-time field (the latest engagement when the file was exported): a
+ *   value after the snapshot says nothing about engagement before it and is treated as unknown.
+ * MRR is valued at the rate in force when each line starts, without usage (which is billed after
+ * the fact), so it is the contracted run-rate on the day.
+ */
+export function sqlAccountRecords(d: Dialect, attributes: readonly string[]): string {
+  const q = d.quoteIdent;
+  const attrs = attributes.map((a) => `, a.${q(a)}`).join('');
+  const days = (later: string, earlier: string): string => `date_diff('day', ${earlier}, ${later})`;
+  const inForce = (at: string): string => `k.start_date <= ${at} AND (k.end_date IS NULL OR k.end_date > ${at})`;
+  return `CREATE OR REPLACE TABLE account_records AS
+  WITH s AS (SELECT DISTINCT snapshot_date AS d FROM record_snapshots),
+  valued AS (
+    SELECT l.account_id, l.product, l.start_date, l.end_date, l.interval_months,
+           ${d.sqlMultiplyMoney('l.mrr_local', 'coalesce(f.rate, 1)')} AS mrr
+    FROM lines l LEFT JOIN fx_periods f
+      ON f.currency = l.currency AND f.from_month <= ${d.sqlMonthIndex('l.start_date')} AND ${d.sqlMonthIndex('l.start_date')} < f.to_month
+  ),
+  billing AS (
+    SELECT s.d, k.account_id,
+      coalesce(sum(k.mrr) FILTER (WHERE ${inForce('s.d')}), 0) AS mrr,
+      coalesce(sum(k.mrr) FILTER (WHERE ${inForce("s.d - INTERVAL 90 DAY")}), 0) AS mrr_90d_ago,
+      min(k.start_date) AS customer_since,
+      max(k.end_date) FILTER (WHERE ${inForce('s.d')} AND k.interval_months > 1) AS contract_end,
+      bool_or(${inForce('s.d')} AND k.interval_months = 1) AS monthly_terms,
+      list(DISTINCT k.product ORDER BY k.product) FILTER (WHERE ${inForce('s.d')}) AS products,
+      max(coalesce(k.end_date, DATE '9999-12-31')) FILTER (WHERE k.start_date <= s.d) AS last_end
+    FROM s JOIN valued k ON k.start_date <= s.d
+    GROUP BY ALL
+  ),
+  usage AS (
+    SELECT s.d, u.account_id,
+      avg(u.active_users) FILTER (WHERE u.week > s.d - INTERVAL 37 DAY) AS users_30d,
+      avg(u.active_users) FILTER (WHERE u.week > s.d - INTERVAL 97 DAY) AS users_90d,
+      avg(u.active_users) FILTER (WHERE u.week <= s.d - INTERVAL 97 DAY AND u.week > s.d - INTERVAL 187 DAY) AS users_prior_90d,
+      avg(u.active_users) FILTER (WHERE u.week <= s.d - INTERVAL 37 DAY AND u.week > s.d - INTERVAL 127 DAY) AS users_before_30d,
+      (CAST(coalesce(sum(u.key_events) FILTER (WHERE u.week > s.d - INTERVAL 37 DAY), 0) > 0 AS INTEGER)
+       + CAST(coalesce(sum(u.api_calls) FILTER (WHERE u.week > s.d - INTERVAL 37 DAY), 0) > 0 AS INTEGER)
+       + CAST(coalesce(sum(u.adjacent_feature_users) FILTER (WHERE u.week > s.d - INTERVAL 37 DAY), 0) > 0 AS INTEGER)) / 3.0 AS feature_breadth,
+      avg(u.adjacent_feature_users) FILTER (WHERE u.week > s.d - INTERVAL 37 DAY) AS adjacent_users_30d,
+      count(*) FILTER (WHERE u.week > s.d - INTERVAL 37 DAY) AS weeks_30d
+    -- A week counts once it is over: its Monday is at least six days before the snapshot.
+    FROM s JOIN signal_product_usage u ON u.week <= s.d - INTERVAL 6 DAY AND u.week > s.d - INTERVAL 187 DAY
+    GROUP BY ALL
+  ),
+  seat_months AS (
+    SELECT s.d, x.account_id, x.month, x.seats_purchased, x.seats_active,
+           row_number() OVER (PARTITION BY s.d, x.account_id ORDER BY x.month DESC) AS recency
+    FROM s JOIN signal_seats x ON x.month + INTERVAL 1 MONTH <= s.d + INTERVAL 1 DAY AND x.month > s.d - INTERVAL 14 MONTH
+  ),
+  seats AS (
+    SELECT d, account_id,
+      max(seats_purchased) FILTER (WHERE recency = 1) AS seats_purchased,
+      max(seats_active) FILTER (WHERE recency = 1) AS seats_active,
+      -- The run of months above 80 % utilisation that ends with the latest month.
+      coalesce(min(recency) FILTER (WHERE seats_purchased = 0 OR seats_active <= 0.8 * seats_purchased), max(recency) + 1) - 1 AS months_above_80
+    FROM seat_months GROUP BY ALL
+  ),
+  onboarding AS (
+    SELECT s.d, o.account_id,
+      max(CASE WHEN o.achieved_date <= s.d THEN 1 WHEN o.target_date <= s.d THEN 0 END) FILTER (WHERE o.milestone = 'activation') AS activation_achieved,
+      max(o.achieved_date) FILTER (WHERE o.milestone = 'first_value' AND o.achieved_date <= s.d) AS first_value_date,
+      max(o.target_date) FILTER (WHERE o.milestone = 'activation') AS activation_due
+    FROM s JOIN signal_onboarding o ON TRUE
+    GROUP BY ALL
+  ),
+  meetings AS (
+    SELECT s.d, m.account_id,
+      count(*) FILTER (WHERE m.status = 'held') AS reviews_held_12m,
+      count(*) FILTER (WHERE m.status IN ('held', 'skipped', 'cancelled')) AS reviews_due_12m,
+      count(*) FILTER (WHERE m.status IN ('skipped', 'cancelled') AND m.scheduled_date > s.d - INTERVAL 180 DAY) AS reviews_missed_180d
+    FROM s JOIN signal_meetings m ON m.type IN ('qbr', 'ebr') AND m.scheduled_date <= s.d AND m.scheduled_date > s.d - INTERVAL 365 DAY
+    GROUP BY ALL
+  ),
+  sponsors AS (
+    SELECT s.d, c.account_id,
+      bool_or(c.end_date IS NULL OR c.end_date > s.d) AS sponsor_present,
+      max(c.last_engaged) FILTER (WHERE (c.end_date IS NULL OR c.end_date > s.d) AND c.last_engaged <= s.d) AS sponsor_last_engaged,
+      max(c.end_date) FILTER (WHERE c.end_date <= s.d) AS sponsor_left_on,
+      count(*) FILTER (WHERE c.end_date <= s.d AND c.end_date > s.d - INTERVAL 365 DAY) AS sponsor_changes_12m
+    FROM s JOIN signal_contacts c ON c.role = 'executive_sponsor' AND c.start_date <= s.d
+    GROUP BY ALL
+  ),
+  tickets AS (
+    SELECT s.d, t.account_id,
+      count(*) FILTER (WHERE t.opened_date > s.d - INTERVAL 90 DAY) AS tickets_90d,
+      count(*) FILTER (WHERE t.opened_date <= s.d - INTERVAL 90 DAY) AS tickets_prior_90d,
+      count(*) FILTER (WHERE t.opened_date > s.d - INTERVAL 90 DAY AND t.escalated) AS escalations_90d,
+      max(t.opened_date) FILTER (WHERE t.escalated) AS last_escalation,
+      count(*) FILTER (WHERE t.closed_date IS NULL OR t.closed_date > s.d) AS open_tickets
+    FROM s JOIN signal_tickets t ON t.opened_date <= s.d AND t.opened_date > s.d - INTERVAL 180 DAY
+    GROUP BY ALL
+  ),
+  firmographics AS (
+    SELECT s.d, e.account_id,
+      arg_max(e.headcount, e.date) FILTER (WHERE e.headcount IS NOT NULL) AS headcount,
+      arg_max(e.headcount, e.date) FILTER (WHERE e.headcount IS NOT NULL AND e.date <= s.d - INTERVAL 365 DAY) AS headcount_12m_ago,
+      max(e.date) FILTER (WHERE e.funding_round IS NOT NULL AND e.funding_round <> '') AS last_funding_date,
+      arg_max(e.funding_round, e.date) FILTER (WHERE e.funding_round IS NOT NULL AND e.funding_round <> '') AS last_funding_round,
+      arg_max(e.funding_amount, e.date) FILTER (WHERE e.funding_round IS NOT NULL AND e.funding_round <> '') AS last_funding_amount
+    FROM s JOIN signal_enrichment e ON e.date <= s.d
+    GROUP BY ALL
+  ),
+  pipeline AS (
+    SELECT s.d, o.account_id,
+      sum(${d.sqlMultiplyMoney('o.amount', 'coalesce(f.rate, 1)')}) AS open_expansion_pipeline,
+      count(*) AS open_expansion_opportunities
+    FROM s JOIN signal_opportunities o
+      ON o.type = 'expansion' AND o.created_date <= s.d AND (o.close_date > s.d OR (o.stage = 'open' AND (o.close_date IS NULL OR o.close_date <= s.d)))
+    LEFT JOIN fx_periods f ON f.currency = coalesce(o.currency, 'USD') AND f.from_month <= ${d.sqlMonthIndex('s.d')} AND ${d.sqlMonthIndex('s.d')} < f.to_month
+    GROUP BY ALL
+  ),
+  recent AS (
+    SELECT s.d, c.account_id, arg_max(c.category, c.month_index) AS last_movement, max(c.month_index) AS last_movement_month
+    FROM s JOIN account_changes c ON c.month_index < ${d.sqlMonthIndex("s.d + INTERVAL 1 DAY")} AND c.category IS NOT NULL AND c.category <> 'fx'
+    GROUP BY ALL
+  ),
+  final AS (
+    SELECT b.d AS snapshot_date, b.account_id${attrs},
+      b.mrr, b.mrr * 12 AS arr, b.mrr > 0 AS active, b.customer_since, b.products,
+      CASE WHEN b.mrr_90d_ago > 0 THEN CAST(b.mrr AS DOUBLE) / CAST(b.mrr_90d_ago AS DOUBLE) - 1 END AS mrr_change_90d,
+      b.contract_end AS renewal_date,
+      CASE WHEN b.contract_end IS NOT NULL THEN ${days('b.contract_end', 'b.d')} END AS days_to_renewal,
+      coalesce(b.monthly_terms, FALSE) AS monthly_terms,
+      r.last_movement, r.last_movement_month,
+      st.seats_purchased, st.seats_active,
+      CASE WHEN st.seats_purchased > 0 THEN st.seats_active / st.seats_purchased END AS seat_utilisation,
+      st.months_above_80,
+      us.users_30d, us.users_90d,
+      CASE WHEN us.users_prior_90d > 0 THEN us.users_90d / us.users_prior_90d - 1 END AS usage_trend_90d,
+      CASE WHEN us.users_before_30d > 0 THEN us.users_30d / us.users_before_30d - 1 END AS usage_trend_30d,
+      CASE WHEN us.weeks_30d > 0 THEN us.feature_breadth END AS feature_breadth,
+      us.adjacent_users_30d,
+      ob.activation_achieved, ob.activation_due,
+      CASE WHEN ob.first_value_date IS NOT NULL THEN ${days('ob.first_value_date', 'b.customer_since')} END AS days_to_first_value,
+      mt.reviews_held_12m, mt.reviews_due_12m, coalesce(mt.reviews_missed_180d, 0) AS reviews_missed_180d,
+      CASE WHEN mt.reviews_due_12m > 0 THEN mt.reviews_held_12m / mt.reviews_due_12m END AS qbr_completion_12m,
+      coalesce(sp.sponsor_present, FALSE) AS sponsor_present,
+      CASE WHEN sp.sponsor_present THEN ${days('b.d', 'sp.sponsor_last_engaged')}
+           WHEN sp.sponsor_left_on IS NOT NULL THEN ${days('b.d', 'sp.sponsor_left_on')} END AS days_since_sponsor_engaged,
+      CASE WHEN NOT coalesce(sp.sponsor_present, FALSE) AND sp.sponsor_left_on IS NOT NULL THEN ${days('b.d', 'sp.sponsor_left_on')} END AS days_since_sponsor_left,
+      coalesce(sp.sponsor_changes_12m, 0) AS sponsor_changes_12m,
+      coalesce(t.tickets_90d, 0) AS tickets_90d,
+      coalesce(t.escalations_90d, 0) AS escalations_90d,
+      CASE WHEN coalesce(t.tickets_prior_90d, 0) > 0 THEN t.tickets_90d / t.tickets_prior_90d - 1
+           WHEN coalesce(t.tickets_90d, 0) = 0 THEN 0 ELSE 1 END AS ticket_trend_90d,
+      coalesce(t.open_tickets, 0) AS open_tickets,
+      CASE WHEN t.last_escalation > b.d - INTERVAL 90 DAY THEN ${days('b.d', 't.last_escalation')} END AS days_since_escalation,
+      fi.headcount,
+      CASE WHEN fi.headcount_12m_ago > 0 THEN fi.headcount / fi.headcount_12m_ago - 1 END AS headcount_change_12m,
+      fi.last_funding_round, fi.last_funding_amount,
+      CASE WHEN fi.last_funding_date IS NOT NULL THEN ${days('b.d', 'fi.last_funding_date')} END AS days_since_funding,
+      coalesce(pl.open_expansion_pipeline, 0) AS open_expansion_pipeline,
+      coalesce(pl.open_expansion_opportunities, 0) AS open_expansion_opportunities
+    FROM billing b
+    LEFT JOIN accounts a ON a.account_id = b.account_id
+    LEFT JOIN usage us ON us.d = b.d AND us.account_id = b.account_id
+    LEFT JOIN seats st ON st.d = b.d AND st.account_id = b.account_id
+    LEFT JOIN onboarding ob ON ob.d = b.d AND ob.account_id = b.account_id
+    LEFT JOIN meetings mt ON mt.d = b.d AND mt.account_id = b.account_id
+    LEFT JOIN sponsors sp ON sp.d = b.d AND sp.account_id = b.account_id
+    LEFT JOIN tickets t ON t.d = b.d AND t.account_id = b.account_id
+    LEFT JOIN firmographics fi ON fi.d = b.d AND fi.account_id = b.account_id
+    LEFT JOIN pipeline pl ON pl.d = b.d AND pl.account_id = b.account_id
+    LEFT JOIN recent r ON r.d = b.d AND r.account_id = b.account_id
+  )
+  SELECT * FROM final`;
+}
+
+/**
+ * `record_outcomes`: what happened to each account in the 90 days after each snapshot, from the
+ * contracted MRR of the lines (for judging scores against history): churned when none is left,
+ * contracted when less is left.
+ */
+export function sqlRecordOutcomes(d: Dialect, horizonDays: number): string {
+  const inForce = (at: string): string => `k.start_date <= ${at} AND (k.end_date IS NULL OR k.end_date > ${at})`;
+  return `CREATE OR REPLACE TABLE record_outcomes AS
+  WITH valued AS (
+    SELECT l.account_id, l.start_date, l.end_date,
+           ${d.sqlMultiplyMoney('l.mrr_local', 'coalesce(f.rate, 1)')} AS mrr
+    FROM lines l LEFT JOIN fx_periods f
+      ON f.currency = l.currency AND f.from_month <= ${d.sqlMonthIndex('l.start_date')} AND ${d.sqlMonthIndex('l.start_date')} < f.to_month
+  )
+  SELECT r.snapshot_date, r.account_id, r.mrr,
+         coalesce(sum(k.mrr) FILTER (WHERE ${inForce(`r.snapshot_date + INTERVAL ${horizonDays} DAY`)}), 0) AS mrr_after
+  FROM account_records r LEFT JOIN valued k ON k.account_id = r.account_id
+  WHERE r.active
+  GROUP BY ALL`;
+}

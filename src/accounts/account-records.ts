@@ -1,0 +1,180 @@
+import type { Row } from '../drivers/driver.js';
+import { monthText } from '../engine/months.js';
+import { NrrError } from '../errors.js';
+import { MEASURES, type MeasureName } from '../health/health-config.js';
+import { compareHealth, scoreHealth, type HealthChange, type HealthScore } from '../health/health-score.js';
+import { Money } from '../money.js';
+import type { Workspace } from '../workspace/workspace.js';
+import { sqlAccountRecords } from './account-record-sql.js';
+import { churnRisk, expansionReadiness, type ScoreInputs, type Scored } from './risk-scores.js';
+import { tierOf } from './tiering.js';
+
+/** One account as of a date: billing joined with every signal (see account-record-sql.ts). */
+export interface AccountRecord extends ScoreInputs {
+  readonly snapshot_date: string;
+  readonly account_id: string;
+  readonly attributes: Readonly<Record<string, string | null>>;
+  readonly mrr: Money;
+  readonly arr: Money;
+  readonly active: boolean;
+  readonly customer_since: string | null;
+  readonly products: readonly string[];
+  readonly renewal_date: string | null;
+  readonly monthly_terms: boolean;
+  readonly last_movement: string | null;
+  readonly last_movement_month: string | null;
+  readonly seats_purchased: number | null;
+  readonly seats_active: number | null;
+  readonly users_30d: number | null;
+  readonly users_90d: number | null;
+  readonly feature_breadth: number | null;
+  readonly days_to_first_value: number | null;
+  readonly reviews_held_12m: number | null;
+  readonly reviews_due_12m: number | null;
+  readonly qbr_completion_12m: number | null;
+  readonly sponsor_changes_12m: number;
+  readonly tickets_90d: number;
+  readonly ticket_trend_90d: number | null;
+  readonly open_tickets: number;
+  readonly days_since_escalation: number | null;
+  readonly headcount: number | null;
+  readonly last_funding_amount: Money | null;
+  readonly open_expansion_pipeline: Money;
+  /** The health score's measures, by name. */
+  readonly measures: Readonly<Record<MeasureName, number | null>>;
+}
+
+export interface ScoredAccount {
+  readonly record: AccountRecord;
+  readonly tier: string;
+  readonly health: HealthScore;
+  /** Against the snapshot `compare_days` earlier; null when the account had no record then. */
+  readonly change: HealthChange | null;
+  readonly risk: Scored;
+  readonly expansion: Scored;
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+function toRecord(row: Row, attributes: readonly string[]): AccountRecord {
+  const base = {
+    snapshot_date: String(row['snapshot_date']),
+    account_id: String(row['account_id']),
+    attributes: Object.fromEntries(attributes.map((a) => [a, text(row[a])])),
+    mrr: Money.from(row['mrr']),
+    arr: Money.from(row['arr']),
+    active: row['active'] === true,
+    customer_since: text(row['customer_since']),
+    products: (row['products'] as string[] | null) ?? [],
+    renewal_date: text(row['renewal_date']),
+    monthly_terms: row['monthly_terms'] === true,
+    last_movement: text(row['last_movement']),
+    last_movement_month: row['last_movement_month'] === null ? null : monthText(Number(row['last_movement_month'])),
+    seats_purchased: num(row['seats_purchased']),
+    seats_active: num(row['seats_active']),
+    seat_utilisation: num(row['seat_utilisation']),
+    months_above_80: num(row['months_above_80']),
+    users_30d: num(row['users_30d']),
+    users_90d: num(row['users_90d']),
+    usage_trend_90d: num(row['usage_trend_90d']),
+    usage_trend_30d: num(row['usage_trend_30d']),
+    feature_breadth: num(row['feature_breadth']),
+    adjacent_users_30d: num(row['adjacent_users_30d']),
+    activation_achieved: num(row['activation_achieved']),
+    activation_due: text(row['activation_due']),
+    days_to_first_value: num(row['days_to_first_value']),
+    reviews_held_12m: num(row['reviews_held_12m']),
+    reviews_due_12m: num(row['reviews_due_12m']),
+    reviews_missed_180d: Number(row['reviews_missed_180d'] ?? 0),
+    qbr_completion_12m: num(row['qbr_completion_12m']),
+    sponsor_present: row['sponsor_present'] === true,
+    days_since_sponsor_engaged: num(row['days_since_sponsor_engaged']),
+    days_since_sponsor_left: num(row['days_since_sponsor_left']),
+    sponsor_changes_12m: Number(row['sponsor_changes_12m'] ?? 0),
+    tickets_90d: Number(row['tickets_90d'] ?? 0),
+    escalations_90d: Number(row['escalations_90d'] ?? 0),
+    ticket_trend_90d: num(row['ticket_trend_90d']),
+    open_tickets: Number(row['open_tickets'] ?? 0),
+    days_since_escalation: num(row['days_since_escalation']),
+    headcount: num(row['headcount']),
+    headcount_change_12m: num(row['headcount_change_12m']),
+    last_funding_round: text(row['last_funding_round']),
+    last_funding_amount: row['last_funding_amount'] === null ? null : Money.from(row['last_funding_amount']),
+    days_since_funding: num(row['days_since_funding']),
+    open_expansion_pipeline: Money.from(row['open_expansion_pipeline']),
+    open_expansion_opportunities: Number(row['open_expansion_opportunities'] ?? 0),
+    mrr_change_90d: num(row['mrr_change_90d']),
+    days_to_renewal: num(row['days_to_renewal']),
+  };
+  const measures = Object.fromEntries(
+    (Object.keys(MEASURES) as MeasureName[]).map((m) => [m, (base as unknown as Record<string, unknown>)[m] as number | null]),
+  ) as Record<MeasureName, number | null>;
+  return { ...base, measures };
+}
+
+/** A date as YYYY-MM-DD, or the last day of a YYYY-MM month. */
+export function snapshotDate(asOf: string): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(asOf) && !Number.isNaN(Date.parse(asOf))) return asOf;
+  const m = /^(\d{4})-(\d{2})$/.exec(asOf);
+  if (m && Number(m[2]) >= 1 && Number(m[2]) <= 12) return new Date(Date.UTC(Number(m[1]), Number(m[2]), 0)).toISOString().slice(0, 10);
+  throw new NrrError(`not a date: '${asOf}' (expected YYYY-MM-DD, or YYYY-MM for the month's last day)`);
+}
+
+/** The default snapshot: the last day of the reporting month. */
+export function defaultSnapshot(ws: Workspace): string {
+  return snapshotDate(monthText(ws.asOfMonth));
+}
+
+/**
+ * Account records as of each date (YYYY-MM-DD), from what was known on that date.
+ * The workspace must be opened with `signals: true`.
+ * @example const recs = await accountRecords(ws, ['2026-06-30']);
+ */
+export async function accountRecords(ws: Workspace, dates: readonly string[], accountId?: string): Promise<AccountRecord[]> {
+  const [t] = await ws.query(`SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'signal_seats'`);
+  if (Number(t!['n']) === 0) throw new NrrError('account records need the signal files: open the workspace with signals: true');
+  const d = ws.driver.dialect;
+  await ws.driver.exec(
+    `CREATE OR REPLACE TABLE record_snapshots AS SELECT CAST(x AS DATE) AS snapshot_date FROM (VALUES ${dates.map((x) => `(${d.quoteString(snapshotDate(x))})`).join(', ')}) v(x)`,
+  );
+  await ws.driver.exec(sqlAccountRecords(d, ws.attributes));
+  const where = accountId === undefined ? '' : `WHERE account_id = ${d.quoteString(accountId)}`;
+  const rows = await ws.query(`SELECT * FROM account_records ${where} ORDER BY snapshot_date, account_id`);
+  return rows.map((r) => toRecord(r, ws.attributes));
+}
+
+const minusDays = (date: string, days: number): string => new Date(Date.parse(date) - days * 86_400_000).toISOString().slice(0, 10);
+
+/** Scores records: tier, health (with its change since `previous`), churn risk, expansion readiness. */
+export function scoreRecords(ws: Workspace, records: readonly AccountRecord[], previous: readonly AccountRecord[] = []): ScoredAccount[] {
+  const { health, tiers } = ws.scoring;
+  const segmentOf = (r: AccountRecord): string | null => r.attributes[health.segment_attribute] ?? null;
+  const before = new Map(previous.map((p) => [p.account_id, scoreHealth(p.measures, health, segmentOf(p))]));
+  return records.map((record) => {
+    const h = scoreHealth(record.measures, health, segmentOf(record));
+    const expansion = expansionReadiness(record);
+    const prev = before.get(record.account_id);
+    return {
+      record,
+      tier: tierOf(tiers, record.arr.toNumber(), expansion.score),
+      health: h,
+      change: prev ? compareHealth(prev, h) : null,
+      risk: churnRisk(record),
+      expansion,
+    };
+  });
+}
+
+/**
+ * Every account's record and scores as of a date (default: the reporting month's last day), with
+ * the health change since `compare_days` before.
+ */
+export async function scoreAccounts(ws: Workspace, options: { asOf?: string; accountId?: string; includeInactive?: boolean } = {}): Promise<ScoredAccount[]> {
+  const date = options.asOf ? snapshotDate(options.asOf) : defaultSnapshot(ws);
+  const earlier = minusDays(date, ws.scoring.health.compare_days);
+  const all = await accountRecords(ws, [earlier, date], options.accountId);
+  const now = all.filter((r) => r.snapshot_date === date && (options.includeInactive || r.active));
+  const then = all.filter((r) => r.snapshot_date === earlier && r.active);
+  return scoreRecords(ws, now, then);
+}
