@@ -24,6 +24,7 @@ export interface ScoreInputs {
   readonly last_funding_round: string | null;
   readonly adjacent_users_30d: number | null;
   readonly open_expansion_opportunities: number;
+  readonly monthly_terms: boolean;
 }
 
 export interface Reason {
@@ -37,15 +38,21 @@ export interface Scored {
   readonly level: 'high' | 'medium' | 'low';
   /** Largest first. */
   readonly reasons: readonly Reason[];
+  /** How the points were adjusted, when they were. */
+  readonly note?: string;
 }
 
 const pct = (x: number): string => `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(Math.round(x * 100))} %`;
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-function finish(reasons: Reason[]): Scored {
-  const kept = reasons.filter((r) => r.points > 0).sort((a, b) => b.points - a.points);
+function finish(reasons: Reason[], factor = 1, note?: string): Scored {
+  const kept = reasons
+    .filter((r) => r.points > 0)
+    .map((r) => (factor === 1 ? r : { points: r.points * factor, text: r.text }))
+    .sort((a, b) => b.points - a.points);
   const score = Math.min(100, kept.reduce((s, r) => s + r.points, 0));
-  return { score, level: score >= 40 ? 'high' : score >= 20 ? 'medium' : 'low', reasons: kept };
+  const level = score >= 40 ? 'high' : score >= 20 ? 'medium' : 'low';
+  return note && kept.length > 0 ? { score, level, reasons: kept, note } : { score, level, reasons: kept };
 }
 
 /**
@@ -56,12 +63,11 @@ function finish(reasons: Reason[]): Scored {
 export function churnRisk(r: ScoreInputs): Scored {
   const reasons: Reason[] = [];
   const renewal = r.days_to_renewal !== null && r.days_to_renewal <= 120 ? `, renewal in ${plural(r.days_to_renewal, 'day')}` : '';
-  if (r.usage_trend_90d !== null && r.usage_trend_90d <= -0.1) {
-    const points = Math.min(35, 10 + 50 * (-r.usage_trend_90d - 0.1));
-    reasons.push({ points, text: `usage ${pct(r.usage_trend_90d)} against the prior 90 days${renewal}` });
+  if (r.usage_trend_90d !== null && r.usage_trend_90d < -0.05) {
+    reasons.push({ points: Math.min(35, 60 * -r.usage_trend_90d), text: `usage ${pct(r.usage_trend_90d)} against the prior 90 days${renewal}` });
   }
-  if (r.usage_trend_30d !== null && r.usage_trend_30d <= -0.25) {
-    reasons.push({ points: 10, text: `usage ${pct(r.usage_trend_30d)} in the last 30 days against the 90 before` });
+  if (r.usage_trend_30d !== null && r.usage_trend_30d < -0.1) {
+    reasons.push({ points: Math.min(20, 30 * -r.usage_trend_30d), text: `usage ${pct(r.usage_trend_30d)} in the last 30 days against the 90 before` });
   }
   if (r.days_since_sponsor_left !== null && r.days_since_sponsor_left <= 180) {
     reasons.push({ points: 20, text: `executive sponsor left ${plural(r.days_since_sponsor_left, 'day')} ago, no successor` });
@@ -82,6 +88,12 @@ export function churnRisk(r: ScoreInputs): Scored {
   }
   if (r.mrr_change_90d !== null && r.mrr_change_90d <= -0.1) {
     reasons.push({ points: 8, text: `MRR ${pct(r.mrr_change_90d)} in 90 days` });
+  }
+  if (r.monthly_terms) {
+    reasons.push({ points: 6, text: 'monthly contract: it can end any month' });
+  } else if (r.days_to_renewal !== null && r.days_to_renewal > 180) {
+    // A committed contract cannot churn before its renewal: the signals matter less while it is far off.
+    return finish(reasons, 0.5, `points halved: renewal not for ${r.days_to_renewal} days`);
   }
   return finish(reasons);
 }

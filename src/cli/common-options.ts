@@ -34,12 +34,21 @@ export const month = (v: string): string => {
   return v;
 };
 
-/** Options every command that reads data shares. */
-export function withDataOptions(cmd: Command): Command {
+/** A month, or (for commands that work on a day) a date. */
+export const monthOrDate = (v: string): string => {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v))) return v;
+  return month(v);
+};
+
+/** Options every command that reads data shares; `asOfDate` lets --as-of take a day as well as a month. */
+export function withDataOptions(cmd: Command, opts: { asOfDate?: boolean } = {}): Command {
+  const asOf = opts.asOfDate
+    ? new Option('--as-of <date>', "the day to look from, YYYY-MM-DD (or YYYY-MM for the month's last day); default: the reporting month's last day").argParser(monthOrDate)
+    : new Option('--as-of <YYYY-MM>', "last month to report (default: the data's last month, never after the last full month)").argParser(month);
   return cmd
     .option('-d, --data <dir>', 'data folder holding subscriptions, accounts, usage, fx_rates (see docs/data-contract.md)', '.')
     .option('-c, --config <file>', 'workspace config (default: nrr.config.yaml in the data folder or the current folder)')
-    .option('--as-of <YYYY-MM>', 'last month to report (default: the data\'s last month, never after the last full month)', month)
+    .addOption(asOf)
     .addOption(new Option('--snapshot <when>', "a month's MRR is what is in force at its end or its start").choices(['end', 'start']))
     .addOption(new Option('--usage <policy>', 'count usage charges in MRR or not').choices(['include', 'exclude']))
     .addOption(new Option('--fx <policy>', 'convert at the rate when a line starts, or each month').choices(['contract_start', 'monthly']))
@@ -52,7 +61,7 @@ export function withDataOptions(cmd: Command): Command {
 
 export function policiesFrom(o: CommonOptions & { method?: PolicyInput['nrr_method'] }): PolicyInput {
   return {
-    as_of: o.asOf,
+    as_of: o.asOf?.slice(0, 7),
     snapshot: o.snapshot,
     usage: o.usage,
     fx: o.fx,

@@ -16,6 +16,7 @@ import { formatMoney, formatPercent } from '../report/format.js';
 import { ValidationError } from '../workspace/validation-report.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
 import { month, positiveInt, type CommonOptions, withDataOptions, withWorkspace } from './common-options.js';
+import { registerAccounts } from './accounts-command.js';
 import { registerGenerate } from './generate-command.js';
 import { spinnerProgress } from './spinner-progress.js';
 import { ensureDemo } from '../generate/demo-folder.js';
@@ -229,6 +230,7 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
       }),
     );
 
+  registerAccounts(program);
   registerGenerate(program);
   registerInit(program);
   registerValidate(program);

@@ -1,0 +1,223 @@
+import { Option, type Command } from 'commander';
+import { scoreAccounts, type ScoredAccount } from '../accounts/account-records.js';
+import { healthValidity, type ValidityReport } from '../accounts/health-validity.js';
+import { NrrError } from '../errors.js';
+import { Money, stringifyJson } from '../money.js';
+import { formatMoney } from '../report/format.js';
+import { open, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
+import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
+
+const SORTS = ['risk', 'arr', 'renewal', 'health', 'expansion'] as const;
+type Sort = (typeof SORTS)[number];
+
+const round1 = (x: number | null): number | null => (x === null ? null : Math.round(x * 10) / 10);
+const one = (x: number | null | undefined): string | null => (x === null || x === undefined ? null : x.toFixed(1));
+const percent = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
+
+/** One line per account for `nrr accounts`. */
+function summaryRow(s: ScoredAccount): Record<string, string | number | null | Money> {
+  const r = s.record;
+  return {
+    account_id: r.account_id,
+    name: r.attributes['name'] ?? null,
+    segment: r.attributes['segment'] ?? null,
+    tier: s.tier,
+    arr: r.arr,
+    health: one(s.health.score),
+    colour: s.health.colour,
+    health_change: one(s.change?.delta),
+    risk: one(s.risk.score),
+    risk_reason: s.risk.reasons[0]?.text ?? null,
+    expansion: one(s.expansion.score),
+    expansion_reason: s.expansion.reasons[0]?.text ?? null,
+    renewal_date: r.renewal_date ?? (r.monthly_terms ? 'monthly' : null),
+    days_to_renewal: r.days_to_renewal,
+  };
+}
+
+function sortAccounts(list: ScoredAccount[], by: Sort): ScoredAccount[] {
+  const key: Record<Sort, (s: ScoredAccount) => number> = {
+    risk: (s) => -s.risk.score,
+    arr: (s) => -s.record.arr.toNumber(),
+    renewal: (s) => s.record.days_to_renewal ?? Number.MAX_SAFE_INTEGER,
+    health: (s) => s.health.score ?? 101,
+    expansion: (s) => -s.expansion.score,
+  };
+  return [...list].sort((a, b) => key[by](a) - key[by](b) || a.record.account_id.localeCompare(b.record.account_id));
+}
+
+/** `nrr account ID` as text: the record, each score with its reasons. */
+function accountText(s: ScoredAccount): string {
+  const r = s.record;
+  const out: string[] = [];
+  const name = r.attributes['name'] ? ` — ${r.attributes['name']}` : '';
+  out.push(`${r.account_id}${name}, as of ${r.snapshot_date}`);
+  out.push(`  ${Object.entries(r.attributes).filter(([k, v]) => k !== 'name' && v !== null).map(([k, v]) => `${k} ${v}`).join(' · ')}`);
+  out.push('');
+  out.push(`Billing     MRR ${formatMoney(r.mrr)}  ARR ${formatMoney(r.arr)}  ${r.active ? '' : '(no revenue on this day)'}`);
+  out.push(`            products ${r.products.join(', ') || '—'}; customer since ${r.customer_since ?? '—'}; MRR change 90 days ${percent(r.mrr_change_90d)}`);
+  out.push(`            ${r.monthly_terms && !r.renewal_date ? 'monthly terms' : `renewal ${r.renewal_date ?? '—'}${r.days_to_renewal !== null ? ` (in ${r.days_to_renewal} days)` : ''}`}; last movement ${r.last_movement ?? '—'}${r.last_movement_month ? ` in ${r.last_movement_month}` : ''}`);
+  out.push(`Tier        ${s.tier}`);
+  out.push('');
+  const h = s.health;
+  const change = s.change?.delta != null ? ` (${s.change.delta >= 0 ? '+' : ''}${s.change.delta.toFixed(1)} since ${s.change.from?.toFixed(1)})` : '';
+  out.push(`Health      ${h.score === null ? '—' : h.score.toFixed(1)} ${h.colour ?? ''}${change}   definition: ${h.definition}${h.missing.length ? `; missing: ${h.missing.join(', ')}` : ''}`);
+  out.push(
+    formatRows(
+      h.measures.map((m) => ({
+        measure: m.measure,
+        group: m.group,
+        value: m.value === null ? '(missing)' : round3(m.value),
+        band: m.band,
+        points: m.points === null ? '—' : `${m.points.toFixed(1)} / ${m.weight}`,
+      })),
+      ['measure', 'group', 'value', 'band', 'points'],
+      'table',
+    ),
+  );
+  if (s.change && s.change.movers.length > 0) {
+    const v = (x: number | null): string => (x === null ? '—' : String(round3(x)));
+    out.push(`  moved by: ${s.change.movers.slice(0, 4).map((m) => `${m.measure} ${v(m.from)} → ${v(m.to)} (${m.delta >= 0 ? '+' : ''}${m.delta.toFixed(1)} pts)`).join('; ')}`);
+  }
+  out.push('');
+  for (const [label, sc] of [['Churn risk', s.risk], ['Expansion', s.expansion]] as const) {
+    out.push(`${label.padEnd(12)}${sc.score.toFixed(1)} (${sc.level})${sc.note ? `; ${sc.note}` : ''}`);
+    for (const reason of sc.reasons) out.push(`  +${reason.points.toFixed(1).padStart(5)}  ${reason.text}`);
+    if (sc.reasons.length === 0) out.push('  nothing points that way');
+  }
+  out.push('');
+  out.push('Signals');
+  const facts: [string, unknown][] = [
+    ['seats purchased / active', `${r.seats_purchased ?? '—'} / ${r.seats_active ?? '—'} (${percent(r.seat_utilisation)}; ${r.months_above_80 ?? 0} months above 80 %)`],
+    ['weekly active users, 30 / 90 days', `${round1(r.users_30d) ?? '—'} / ${round1(r.users_90d) ?? '—'}`],
+    ['usage trend 30 / 90 days', `${percent(r.usage_trend_30d)} / ${percent(r.usage_trend_90d)}`],
+    ['feature breadth', percent(r.feature_breadth)],
+    ['activation', r.activation_achieved === null ? 'not due yet' : r.activation_achieved ? 'reached' : `not reached (due ${r.activation_due})`],
+    ['days to first value', r.days_to_first_value ?? '—'],
+    ['business reviews held / due, 12 months', `${r.reviews_held_12m ?? 0} / ${r.reviews_due_12m ?? 0}`],
+    ['executive sponsor', r.sponsor_present ? `present, last engaged ${r.days_since_sponsor_engaged ?? '?'} days ago` : r.days_since_sponsor_left !== null ? `left ${r.days_since_sponsor_left} days ago` : 'none'],
+    ['sponsor changes, 12 months', r.sponsor_changes_12m],
+    ['tickets 90 days (escalated), open', `${r.tickets_90d} (${r.escalations_90d}), ${r.open_tickets}`],
+    ['headcount (12-month change)', `${r.headcount ?? '—'} (${percent(r.headcount_change_12m)})`],
+    ['last funding', r.last_funding_round ? `${r.last_funding_round}, ${r.days_since_funding} days ago` : '—'],
+    ['open expansion pipeline', `${formatMoney(r.open_expansion_pipeline)} (${r.open_expansion_opportunities})`],
+  ];
+  for (const [k, v] of facts) out.push(`  ${k.padEnd(40)} ${String(v)}`);
+  return out.join('\n') + '\n';
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+function validityText(v: ValidityReport, format: 'table' | 'md'): string {
+  const f: RowFormat = format === 'md' ? 'md' : 'table';
+  const rates = (rows: readonly { group: string; n: number; churn_rate: number | null; contraction_rate: number | null; loss_rate: number | null }[]) =>
+    formatRows(
+      rows.map((r) => ({ group: r.group, account_snapshots: r.n, churn_90d: percent(r.churn_rate), contraction_90d: percent(r.contraction_rate), either: percent(r.loss_rate) })),
+      ['group', 'account_snapshots', 'churn_90d', 'contraction_90d', 'either'],
+      f,
+    );
+  const out = [
+    `Health and risk scores against what happened in the ${v.horizon_days} days after each of ${v.snapshots.length} monthly snapshots (${v.snapshots[0]} … ${v.snapshots.at(-1)}).`,
+    '',
+    'By health colour',
+    rates([v.overall, ...v.by_colour]),
+    `Red accounts churned ${v.red_to_green_churn === null ? '—' : `${v.red_to_green_churn.toFixed(1)}×`} as often as green ones.`,
+    '',
+    'By tier',
+    rates(v.by_tier),
+    '',
+    'Predictive power (ROC AUC: 0.5 is chance, 1 is perfect; lift: loss rate of the top 10 % ÷ overall)',
+    formatRows(
+      v.scores.map((s) => ({ score: s.score === 'health' ? 'health (low = bad)' : 'churn risk', auc_churn: s.auc_churn?.toFixed(3) ?? '—', auc_churn_or_contraction: s.auc_loss?.toFixed(3) ?? '—', lift_top_decile: s.lift_top_decile?.toFixed(2) ?? '—' })),
+      ['score', 'auc_churn', 'auc_churn_or_contraction', 'lift_top_decile'],
+      f,
+    ),
+    '',
+    'Calibration of the churn risk score',
+    formatRows(
+      v.calibration.map((c) => ({ risk: c.bucket, account_snapshots: c.n, mean_risk: c.mean_risk?.toFixed(1) ?? '—', churn_90d: percent(c.churn_rate), churn_or_contraction: percent(c.loss_rate) })),
+      ['risk', 'account_snapshots', 'mean_risk', 'churn_90d', 'churn_or_contraction'],
+      f,
+    ),
+  ];
+  return out.join('\n') + '\n';
+}
+
+type AccountsOptions = CommonOptions & { tier?: string[]; health?: string[]; sort: Sort; limit?: number; format: RowFormat; all?: boolean };
+
+/** `nrr accounts`, `nrr account ID`, `nrr health validate`. */
+export function registerAccounts(program: Command): void {
+  withDataOptions(program.command('accounts').description('every account with its tier, health, churn risk and expansion readiness, and the top reason for each'), { asOfDate: true })
+    .option('--tier <tier...>', "only these tiers (e.g. 'Tier 1')")
+    .addOption(new Option('--health <colour...>', 'only these health colours').choices(['red', 'yellow', 'green']))
+    .addOption(new Option('--sort <key>', 'order').choices([...SORTS]).default('risk'))
+    .option('--limit <n>', 'at most this many rows', positiveInt)
+    .option('--all', 'include accounts without revenue on the day (churned)')
+    .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
+    .addHelpText(
+      'after',
+      `
+Health, tiers and their definitions come from nrr.config.yaml (health:, tiers:) or the built-in
+defaults (docs/health.md). Scores use only what was known on the --as-of day.
+
+Examples:
+  nrr accounts --data demo --health red --sort renewal --limit 20
+  nrr accounts --data demo --tier 'Tier 1' --sort expansion
+  nrr accounts --data demo --as-of 2026-03-31 --format csv > accounts.csv`,
+    )
+    .action(async (o: AccountsOptions) => {
+      const ws = await open(o, { signals: true });
+      try {
+        let list = await scoreAccounts(ws, { asOf: o.asOf, includeInactive: o.all });
+        if (o.tier) {
+          const known = new Set(ws.scoring.tiers.map((t) => t.name));
+          const unknown = o.tier.filter((t) => !known.has(t));
+          if (unknown.length) throw new NrrError(`--tier: unknown tier ${unknown.map((t) => `'${t}'`).join(', ')} (tiers: ${[...known].join(', ')})`);
+          list = list.filter((s) => o.tier!.includes(s.tier));
+        }
+        if (o.health) list = list.filter((s) => s.health.colour !== null && o.health!.includes(s.health.colour));
+        list = sortAccounts(list, o.sort);
+        if (o.limit) list = list.slice(0, o.limit);
+        if (o.format === 'json') {
+          process.stdout.write(stringifyJson(list) + '\n');
+          return;
+        }
+        const cols = ['account_id', 'name', 'segment', 'tier', 'arr', 'health', 'colour', 'health_change', 'risk', 'risk_reason', 'expansion', 'expansion_reason', 'renewal_date', 'days_to_renewal'];
+        const shown = o.format === 'table' ? cols.filter((c) => !['segment', 'health_change', 'expansion_reason'].includes(c)) : cols;
+        process.stdout.write(formatRows(list.map(summaryRow), shown, o.format) + '\n');
+      } finally {
+        ws.close();
+      }
+    });
+
+  withDataOptions(program.command('account').description("one account's whole record as of a day: billing, signals, health with every measure, risk and expansion with reasons"), { asOfDate: true })
+    .argument('<account>', 'account_id')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText('after', `\nExamples:\n  nrr account A0000042 --data demo\n  nrr account A0000042 --data demo --as-of 2026-01-31 --format json`)
+    .action(async (id: string, o: CommonOptions & { format: 'text' | 'json' }) => {
+      const ws = await open(o, { signals: true });
+      try {
+        const [s] = await scoreAccounts(ws, { asOf: o.asOf, accountId: id, includeInactive: true });
+        if (!s) throw new NrrError(`no account '${id}' with contract lines started by ${o.asOf ?? 'the reporting month'}`);
+        process.stdout.write(o.format === 'json' ? stringifyJson(s) + '\n' : accountText(s));
+      } finally {
+        ws.close();
+      }
+    });
+
+  const health = program.command('health').description('health score tools');
+  withDataOptions(health.command('validate').description('do the scores predict? churn and contraction in the next 90 days by health colour and tier, AUC, lift, calibration'))
+    .option('--months <n>', 'monthly snapshots of history to score', positiveInt, 12)
+    .option('--horizon <days>', 'days after each snapshot in which churn or contraction counts', positiveInt, 90)
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'md', 'json']).default('table'))
+    .addHelpText('after', `\nExamples:\n  nrr health validate --data demo\n  nrr health validate --data demo --months 18 --format json`)
+    .action(async (o: CommonOptions & { months: number; horizon: number; format: 'table' | 'md' | 'json' }) => {
+      const ws = await open(o, { signals: true });
+      try {
+        const v = await healthValidity(ws, { months: o.months, horizonDays: o.horizon });
+        process.stdout.write(o.format === 'json' ? stringifyJson(v) + '\n' : validityText(v, o.format));
+      } finally {
+        ws.close();
+      }
+    });
+}
