@@ -4,8 +4,8 @@ import type { Dialect } from '../engine/dialect.js';
  * `account_records`: one row per account × snapshot date (table `record_snapshots(snapshot_date)`),
  * joining billing with every signal file, computed only from what was known on that date:
  * - lines count once they have started (a renewal signed in advance is not known before it starts);
- * - usage weeks, tickets, meetings, milestones, enrichment and opportunities count when dated on or
- *   before the snapshot; a ticket closed, a contact who left or an opportunity closed after it is
+ * - usage weeks, tickets, meetings, milestones (from their due date or when reached, if earlier),
+ *   enrichment and opportunities count when dated on or before the snapshot; a ticket closed, a contact who left or an opportunity closed after it is
  *   still open there;
  * - `last_engaged` is a point-in-time field (the latest engagement when the file was exported): a
  *   value after the snapshot says nothing about engagement before it and is treated as unknown.
@@ -70,7 +70,8 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[]): st
       max(CASE WHEN o.achieved_date <= s.d THEN 1 WHEN o.target_date <= s.d THEN 0 END) FILTER (WHERE o.milestone = 'activation') AS activation_achieved,
       max(o.achieved_date) FILTER (WHERE o.milestone = 'first_value' AND o.achieved_date <= s.d) AS first_value_date,
       max(o.target_date) FILTER (WHERE o.milestone = 'activation') AS activation_due
-    FROM s JOIN signal_onboarding o ON TRUE
+    -- A milestone is known from its due date, or from when it was reached if that came first.
+    FROM s JOIN signal_onboarding o ON least(o.target_date, coalesce(o.achieved_date, o.target_date)) <= s.d
     GROUP BY ALL
   ),
   meetings AS (
