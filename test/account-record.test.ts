@@ -194,7 +194,7 @@ describe('as-of evaluation', () => {
   });
 
   it('sees the later rows from a later day', async () => {
-    const [a1] = await accountRecords(await openFolder(true), ['2024-08-31'], 'A1');
+    const [a1] = await accountRecords(await openFolder(true), ['2024-08-31'], { accountId: 'A1' });
     expect(a1!.mrr.value).toBe('1700'); // 1,000 + 200 + 500
     expect(a1!.headcount).toBe(300);
     expect(a1!.sponsor_present).toBe(true);

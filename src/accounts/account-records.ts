@@ -127,11 +127,10 @@ export function defaultSnapshot(ws: Workspace): string {
 }
 
 /**
- * Account records as of each date (YYYY-MM-DD), from what was known on that date.
+ * Builds the `account_records` table for the given dates (YYYY-MM-DD), from what was known on each.
  * The workspace must be opened with `signals: true`.
- * @example const recs = await accountRecords(ws, ['2026-06-30']);
  */
-export async function accountRecords(ws: Workspace, dates: readonly string[], accountId?: string): Promise<AccountRecord[]> {
+export async function buildAccountRecords(ws: Workspace, dates: readonly string[]): Promise<void> {
   const [t] = await ws.query(`SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'signal_seats'`);
   if (Number(t!['n']) === 0) throw new NrrError('account records need the signal files: open the workspace with signals: true');
   const d = ws.driver.dialect;
@@ -139,9 +138,36 @@ export async function accountRecords(ws: Workspace, dates: readonly string[], ac
     `CREATE OR REPLACE TABLE record_snapshots AS SELECT CAST(x AS DATE) AS snapshot_date FROM (VALUES ${dates.map((x) => `(${d.quoteString(snapshotDate(x))})`).join(', ')}) v(x)`,
   );
   await ws.driver.exec(sqlAccountRecords(d, ws.attributes));
-  const where = accountId === undefined ? '' : `WHERE account_id = ${d.quoteString(accountId)}`;
-  const rows = await ws.query(`SELECT * FROM account_records ${where} ORDER BY snapshot_date, account_id`);
+}
+
+/** Reads records from `account_records` (built by `buildAccountRecords`). */
+export async function readAccountRecords(
+  ws: Workspace,
+  options: { date?: string; accountId?: string; activeOnly?: boolean } = {},
+): Promise<AccountRecord[]> {
+  const d = ws.driver.dialect;
+  const where = [
+    ...(options.date === undefined ? [] : [`snapshot_date = CAST(${d.quoteString(options.date)} AS DATE)`]),
+    ...(options.accountId === undefined ? [] : [`account_id = ${d.quoteString(options.accountId)}`]),
+    ...(options.activeOnly ? ['active'] : []),
+  ];
+  const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+  const rows = await ws.query(`SELECT * FROM account_records ${filter} ORDER BY snapshot_date, account_id`);
   return rows.map((r) => toRecord(r, ws.attributes));
+}
+
+/**
+ * Account records as of each date (YYYY-MM-DD), from what was known on that date.
+ * The workspace must be opened with `signals: true`.
+ * @example const recs = await accountRecords(ws, ['2026-06-30']);
+ */
+export async function accountRecords(
+  ws: Workspace,
+  dates: readonly string[],
+  options: { accountId?: string; activeOnly?: boolean } = {},
+): Promise<AccountRecord[]> {
+  await buildAccountRecords(ws, dates);
+  return readAccountRecords(ws, options);
 }
 
 const minusDays = (date: string, days: number): string => new Date(Date.parse(date) - days * 86_400_000).toISOString().slice(0, 10);
@@ -173,7 +199,7 @@ export function scoreRecords(ws: Workspace, records: readonly AccountRecord[], p
 export async function scoreAccounts(ws: Workspace, options: { asOf?: string; accountId?: string; includeInactive?: boolean } = {}): Promise<ScoredAccount[]> {
   const date = options.asOf ? snapshotDate(options.asOf) : defaultSnapshot(ws);
   const earlier = minusDays(date, ws.scoring.health.compare_days);
-  const all = await accountRecords(ws, [earlier, date], options.accountId);
+  const all = await accountRecords(ws, [earlier, date], { accountId: options.accountId, activeOnly: !options.includeInactive });
   const now = all.filter((r) => r.snapshot_date === date && (options.includeInactive || r.active));
   const then = all.filter((r) => r.snapshot_date === earlier && r.active);
   return scoreRecords(ws, now, then);

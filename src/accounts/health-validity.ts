@@ -3,7 +3,7 @@ import { NrrError } from '../errors.js';
 import type { Colour } from '../health/health-score.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { sqlRecordOutcomes } from './account-record-sql.js';
-import { accountRecords, scoreRecords, snapshotDate } from './account-records.js';
+import { buildAccountRecords, readAccountRecords, scoreRecords, snapshotDate } from './account-records.js';
 import { lift, rocAuc } from './predictive-power.js';
 
 /**
@@ -75,26 +75,29 @@ export async function healthValidity(ws: Workspace, options: { months?: number; 
   const lastMonth = ws.asOfMonth - Math.ceil(horizon / 30);
   const dates: string[] = [];
   for (let m = lastMonth - months + 1; m <= lastMonth; m++) dates.push(snapshotDate(monthText(m)));
-  const records = await accountRecords(ws, dates);
+  await buildAccountRecords(ws, dates);
   await ws.driver.exec(sqlRecordOutcomes(ws.driver.dialect, horizon));
-  const outcomes = new Map(
-    (await ws.query('SELECT CAST(snapshot_date AS VARCHAR) AS d, account_id, mrr, mrr_after FROM record_outcomes')).map((r) => [
-      `${String(r['d'])}|${String(r['account_id'])}`,
-      { before: Number(r['mrr']), after: Number(r['mrr_after']) },
-    ]),
-  );
+  // One snapshot at a time: only the compact observations are kept, not every record.
   const obs: Observation[] = [];
-  for (const s of scoreRecords(ws, records.filter((r) => r.active))) {
-    const o = outcomes.get(`${s.record.snapshot_date}|${s.record.account_id}`);
-    if (!o) continue;
-    obs.push({
-      colour: s.health.colour,
-      tier: s.tier,
-      health: s.health.score,
-      risk: s.risk.score,
-      churned: o.after <= 0,
-      contracted: o.after > 0 && o.after < o.before - 1e-9,
-    });
+  for (const date of dates) {
+    const outcomes = new Map(
+      (await ws.query(`SELECT account_id, mrr, mrr_after FROM record_outcomes WHERE snapshot_date = CAST('${date}' AS DATE)`)).map((r) => [
+        String(r['account_id']),
+        { before: Number(r['mrr']), after: Number(r['mrr_after']) },
+      ]),
+    );
+    for (const s of scoreRecords(ws, await readAccountRecords(ws, { date, activeOnly: true }))) {
+      const o = outcomes.get(s.record.account_id);
+      if (!o) continue;
+      obs.push({
+        colour: s.health.colour,
+        tier: s.tier,
+        health: s.health.score,
+        risk: s.risk.score,
+        churned: o.after <= 0,
+        contracted: o.after > 0 && o.after < o.before - 1e-9,
+      });
+    }
   }
   if (obs.length === 0) throw new NrrError('no accounts with revenue in the snapshots: the data has too little history for a validity report');
   const colours: Colour[] = ['green', 'yellow', 'red'];

@@ -122,18 +122,31 @@ function rules(d: Dialect, source: SignalSourceName, hasAccountsFile: boolean): 
   return out;
 }
 
-/** Rows of `validation_issues` for one signal file (insert into the table the revenue rules created). */
-export function sqlSignalIssues(d: Dialect, source: SignalSourceName, file: string, hasAccountsFile: boolean): string {
+/**
+ * Rows of `validation_issues` for one signal file: one pass evaluates every rule on every row and
+ * keeps only rows that break one (`signal_check`), then each rule's rows are listed from that.
+ */
+export function sqlSignalIssues(d: Dialect, source: SignalSourceName, file: string, hasAccountsFile: boolean): string[] {
   const q = d.quoteIdent;
   const spec = SIGNAL_SOURCES[source];
-  const key = spec.key.map((k) => `lower(trim(${q(k)}))`).join(', ');
-  const selects = rules(d, source, hasAccountsFile).map((r) => {
+  const keyCols = spec.key.map((k) => `trim(${q(k)})`);
+  const keyJoin = spec.key.map((k, i) => `k.k${i} = trim(r.${q(k)})`).join(' AND ');
+  const list = rules(d, source, hasAccountsFile);
+  const flags = list.map((r, i) => `coalesce(${r.when}, FALSE) AS rule_${i}`).join(',\n         ');
+  const anyFlag = list.map((_r, i) => `rule_${i}`).join(' OR ');
+  // Repeated keys are found by aggregation (cheaper than a window over every row); usually there
+  // are none, and joining every row to an empty table costs next to nothing.
+  const repeated = `CREATE OR REPLACE TEMP TABLE signal_repeated AS
+    SELECT ${keyCols.map((k, i) => `${k} AS k${i}`).join(', ')}, min(__row) AS first_row FROM raw_${source} GROUP BY ALL HAVING count(*) > 1`;
+  const check = `CREATE OR REPLACE TEMP TABLE signal_check AS
+    WITH src AS (SELECT r.*, k.first_row AS __first_row FROM raw_${source} r LEFT JOIN signal_repeated k ON ${keyJoin}),
+    flagged AS (SELECT *, ${flags} FROM src)
+    SELECT * FROM flagged WHERE ${anyFlag}`;
+  const selects = list.map((r, i) => {
     const value = r.column.includes(', ') ? spec.key.map((k) => `coalesce(${q(k)}, '')`).join(` || ' + ' || `) : q(r.column);
-    return `SELECT ${d.quoteString(source)} AS source, ${d.quoteString(file)} AS file, __row AS row, ${d.quoteString(r.column)} AS "column", ${value} AS value, ${r.expected} AS expected, ${d.quoteString(r.severity)} AS severity FROM src WHERE coalesce(${r.when}, FALSE)`;
+    return `SELECT ${d.quoteString(source)} AS source, ${d.quoteString(file)} AS file, __row AS row, ${d.quoteString(r.column)} AS "column", ${value} AS value, ${r.expected} AS expected, ${d.quoteString(r.severity)} AS severity FROM signal_check WHERE rule_${i}`;
   });
-  return `INSERT INTO validation_issues
-    WITH src AS (SELECT *, min(__row) OVER (PARTITION BY ${key}) AS __first_row FROM raw_${source})
-    ${selects.join('\nUNION ALL\n')}`;
+  return [repeated, check, `INSERT INTO validation_issues ${selects.join('\nUNION ALL\n')}`, 'DROP TABLE signal_check', 'DROP TABLE signal_repeated'];
 }
 
 /** `signal_<source>`: typed, trimmed, enumerations in lower case; rows with an error left out. */

@@ -159,7 +159,7 @@ async function validate(
   for (const s of Object.values(loaded)) if (s.file) files[s.source] = s.file;
   await driver.exec(sqlValidationIssues(d, policies, files));
   for (const s of Object.values(signals ?? {})) {
-    if (s.file) await driver.exec(sqlSignalIssues(d, s.source, s.file, loaded.accounts.file !== undefined));
+    if (s.file) for (const sql of sqlSignalIssues(d, s.source, s.file, loaded.accounts.file !== undefined)) await driver.exec(sql);
   }
   const counts = await driver.query(
     `SELECT count(*) FILTER (WHERE severity = 'error') AS errors, count(*) FILTER (WHERE severity = 'warning') AS warnings FROM validation_issues`,
