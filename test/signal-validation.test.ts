@@ -164,9 +164,10 @@ describe('signal files: each rule names file, row, column, value and what was ex
   });
 
   it('a repeated key names the row that came first', async () => {
-    const err = await errorsOf(withRows('seats.csv', 'A1,2024-03,3,3', 'A2,2024-03,3,3', 'a1 ,2024-03,4,4'));
+    // Keys are compared trimmed and case-sensitively, as account ids are everywhere: 'a1' is another account.
+    const err = await errorsOf(withRows('seats.csv', 'A1,2024-03,3,3', 'A2,2024-03,3,3', 'A1 ,2024-03,4,4', 'a1,2024-03,1,1'));
     expect(err.errorCount).toBe(1);
-    expect(err.issues[0]).toMatchObject({ file: 'seats.csv', row: 3, column: 'account_id, month', value: 'a1  + 2024-03' });
+    expect(err.issues[0]).toMatchObject({ file: 'seats.csv', row: 3, column: 'account_id, month', value: 'A1  + 2024-03' });
     expect(err.issues[0]!.expected).toBe('a unique account_id + month (first used on row 1)');
   });
 
