@@ -18,3 +18,22 @@ export { MOVEMENT_CATEGORIES, type MovementCategory } from './engine/movements-m
 export type { Dialect } from './engine/dialect.js';
 export type { Driver } from './drivers/driver.js';
 export { DuckDbDriver } from './drivers/duckdb-driver.js';
+export { SIGNAL_SOURCES, type SignalSourceName, type SignalColumnSpec, type SignalSourceSpec } from './contract/signal-contract.js';
+export { generateCompany, DEFAULT_SEED, type GenerateOptions, type GenerateResult } from './generate/generate-company.js';
+export { initWorkspace, configTemplate } from './workspace/init-workspace.js';
+export {
+  accountRecords,
+  buildAccountRecords,
+  readAccountRecords,
+  scoreAccounts,
+  scoreRecords,
+  snapshotDate,
+  type AccountRecord,
+  type ScoredAccount,
+} from './accounts/account-records.js';
+export { churnRisk, expansionReadiness, type Scored, type Reason } from './accounts/risk-scores.js';
+export { DEFAULT_TIERS, tierOf, tiersSchema, type Tiers } from './accounts/tiering.js';
+export { healthValidity, type ValidityReport } from './accounts/health-validity.js';
+export { rocAuc, lift } from './accounts/predictive-power.js';
+export { DEFAULT_HEALTH, MEASURES, healthConfigSchema, resolveHealthConfig, type HealthConfig, type HealthDefinition, type MeasureName } from './health/health-config.js';
+export { scoreHealth, compareHealth, bandPoints, type HealthScore, type HealthChange, type MeasureScore } from './health/health-score.js';
