@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/config-file.js';
+import { loadConfig, parseConfigText } from '../src/config/config-file.js';
 import { policiesSchema } from '../src/config/policies.js';
 import { SOURCES } from '../src/contract/data-contract.js';
 import { SIGNAL_SOURCES } from '../src/contract/signal-contract.js';
@@ -32,6 +32,17 @@ describe('nrr init', () => {
       expect(at, key).toBeGreaterThan(0);
       expect(lines[at - 1], key).toMatch(/^ {2}# /);
     }
+  });
+
+  it('carries a commented health and tiers example that is a valid config once uncommented', () => {
+    const dir = newDir();
+    initWorkspace(dir);
+    const text = readFileSync(join(dir, 'nrr.config.yaml'), 'utf8');
+    const uncommented = text.replace(/^# (health:|tiers:| {2}.*)$/gm, '$1');
+    expect(uncommented).not.toEqual(text);
+    const c = parseConfigText(uncommented, 'nrr.config.yaml');
+    expect(c.health?.default?.measures.usage_trend_90d).toEqual({ healthy: 0, at_risk: -0.3, weight: 30, group: 'product' });
+    expect(c.tiers?.map((t) => t.name)).toEqual(['Tier 1', 'Tier 2', 'Tier 3']);
   });
 
   it('honours --currency, and refuses a code that is not one', () => {
@@ -86,6 +97,13 @@ describe('nrr init', () => {
       readFileSync(subs, 'utf8') +
         'A1,L1,core,2024-01-01,2025-01-01,1200,year,,\nA1,L2,core,2025-01-01,2026-01-01,1800,year,,\nA2,L3,core,2024-01-01,2024-07-01,50,month,,\n',
     );
+    const accounts = nrr('accounts', '--data', dir, '--as-of', '2024-06-30', '--sort', 'arr', '--format', 'csv', '-q');
+    expect(accounts.status, accounts.stderr).toBe(0);
+    // The signal files are empty, so no health measure is known: no score rather than a green one.
+    // A1's renewal is 185 days off; A2 is monthly, which is its only risk.
+    const [, a1, a2] = accounts.stdout.split('\n');
+    expect(a1).toBe('A1,,,Tier 3,1200,,,,0.0,,0.0,,2025-01-01,185');
+    expect(a2).toBe('A2,,,Tier 3,600,,,,6.0,monthly contract: it can end any month,0.0,,monthly,');
     const m = nrr('metrics', '--data', dir, '--month', '2024-12', '--window', '12', '--format', 'json', '-q');
     expect(m.status, m.stderr).toBe(0);
     const t12m = JSON.parse(m.stdout) as { starting_mrr: number; ending_mrr: number; churn: number; nrr: number };

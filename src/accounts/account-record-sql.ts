@@ -17,6 +17,8 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[]): st
   const attrs = attributes.map((a) => `, a.${q(a)}`).join('');
   const days = (later: string, earlier: string): string => `date_diff('day', ${earlier}, ${later})`;
   const inForce = (at: string): string => `k.start_date <= ${at} AND (k.end_date IS NULL OR k.end_date > ${at})`;
+  // No ticket for an account is a true zero when the tickets file has rows; without any it is unknown.
+  const known = (source: string, expr: string): string => `CASE WHEN EXISTS (SELECT 1 FROM signal_${source}) THEN ${expr} END`;
   return `CREATE OR REPLACE TABLE account_records AS
   WITH s AS (SELECT DISTINCT snapshot_date AS d FROM record_snapshots),
   valued AS (
@@ -143,18 +145,18 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[]): st
       us.adjacent_users_30d,
       ob.activation_achieved, ob.activation_due,
       CASE WHEN ob.first_value_date IS NOT NULL THEN ${days('ob.first_value_date', 'b.customer_since')} END AS days_to_first_value,
-      mt.reviews_held_12m, mt.reviews_due_12m, coalesce(mt.reviews_missed_180d, 0) AS reviews_missed_180d,
+      mt.reviews_held_12m, mt.reviews_due_12m, ${known('meetings', 'coalesce(mt.reviews_missed_180d, 0)')} AS reviews_missed_180d,
       CASE WHEN mt.reviews_due_12m > 0 THEN mt.reviews_held_12m / mt.reviews_due_12m END AS qbr_completion_12m,
       coalesce(sp.sponsor_present, FALSE) AS sponsor_present,
       CASE WHEN sp.sponsor_present THEN ${days('b.d', 'sp.sponsor_last_engaged')}
            WHEN sp.sponsor_left_on IS NOT NULL THEN ${days('b.d', 'sp.sponsor_left_on')} END AS days_since_sponsor_engaged,
       CASE WHEN NOT coalesce(sp.sponsor_present, FALSE) AND sp.sponsor_left_on IS NOT NULL THEN ${days('b.d', 'sp.sponsor_left_on')} END AS days_since_sponsor_left,
-      coalesce(sp.sponsor_changes_12m, 0) AS sponsor_changes_12m,
-      coalesce(t.tickets_90d, 0) AS tickets_90d,
-      coalesce(t.escalations_90d, 0) AS escalations_90d,
-      CASE WHEN coalesce(t.tickets_prior_90d, 0) > 0 THEN t.tickets_90d / t.tickets_prior_90d - 1
-           WHEN coalesce(t.tickets_90d, 0) = 0 THEN 0 ELSE 1 END AS ticket_trend_90d,
-      coalesce(t.open_tickets, 0) AS open_tickets,
+      ${known('contacts', 'coalesce(sp.sponsor_changes_12m, 0)')} AS sponsor_changes_12m,
+      ${known('tickets', 'coalesce(t.tickets_90d, 0)')} AS tickets_90d,
+      ${known('tickets', 'coalesce(t.escalations_90d, 0)')} AS escalations_90d,
+      ${known('tickets', `CASE WHEN coalesce(t.tickets_prior_90d, 0) > 0 THEN t.tickets_90d / t.tickets_prior_90d - 1
+           WHEN coalesce(t.tickets_90d, 0) = 0 THEN 0 ELSE 1 END`)} AS ticket_trend_90d,
+      ${known('tickets', 'coalesce(t.open_tickets, 0)')} AS open_tickets,
       CASE WHEN t.last_escalation > b.d - INTERVAL 90 DAY THEN ${days('b.d', 't.last_escalation')} END AS days_since_escalation,
       fi.headcount,
       CASE WHEN fi.headcount_12m_ago > 0 THEN fi.headcount / fi.headcount_12m_ago - 1 END AS headcount_change_12m,

@@ -32,10 +32,10 @@ export interface AccountRecord extends ScoreInputs {
   readonly reviews_held_12m: number | null;
   readonly reviews_due_12m: number | null;
   readonly qbr_completion_12m: number | null;
-  readonly sponsor_changes_12m: number;
-  readonly tickets_90d: number;
+  readonly sponsor_changes_12m: number | null;
+  readonly tickets_90d: number | null;
   readonly ticket_trend_90d: number | null;
-  readonly open_tickets: number;
+  readonly open_tickets: number | null;
   readonly days_since_escalation: number | null;
   readonly headcount: number | null;
   readonly last_funding_amount: Money | null;
@@ -86,16 +86,16 @@ function toRecord(row: Row, attributes: readonly string[]): AccountRecord {
     days_to_first_value: num(row['days_to_first_value']),
     reviews_held_12m: num(row['reviews_held_12m']),
     reviews_due_12m: num(row['reviews_due_12m']),
-    reviews_missed_180d: Number(row['reviews_missed_180d'] ?? 0),
+    reviews_missed_180d: num(row['reviews_missed_180d']),
     qbr_completion_12m: num(row['qbr_completion_12m']),
     sponsor_present: row['sponsor_present'] === true,
     days_since_sponsor_engaged: num(row['days_since_sponsor_engaged']),
     days_since_sponsor_left: num(row['days_since_sponsor_left']),
-    sponsor_changes_12m: Number(row['sponsor_changes_12m'] ?? 0),
-    tickets_90d: Number(row['tickets_90d'] ?? 0),
-    escalations_90d: Number(row['escalations_90d'] ?? 0),
+    sponsor_changes_12m: num(row['sponsor_changes_12m']),
+    tickets_90d: num(row['tickets_90d']),
+    escalations_90d: num(row['escalations_90d']),
     ticket_trend_90d: num(row['ticket_trend_90d']),
-    open_tickets: Number(row['open_tickets'] ?? 0),
+    open_tickets: num(row['open_tickets']),
     days_since_escalation: num(row['days_since_escalation']),
     headcount: num(row['headcount']),
     headcount_change_12m: num(row['headcount_change_12m']),

@@ -14,8 +14,8 @@ export interface ScoreInputs {
   readonly days_since_sponsor_left: number | null;
   readonly days_since_sponsor_engaged: number | null;
   readonly sponsor_present: boolean;
-  readonly reviews_missed_180d: number;
-  readonly escalations_90d: number;
+  readonly reviews_missed_180d: number | null;
+  readonly escalations_90d: number | null;
   readonly activation_achieved: number | null;
   readonly activation_due: string | null;
   readonly mrr_change_90d: number | null;
@@ -74,10 +74,10 @@ export function churnRisk(r: ScoreInputs): Scored {
   } else if (r.sponsor_present && r.days_since_sponsor_engaged !== null && r.days_since_sponsor_engaged > 90) {
     reasons.push({ points: 8, text: `executive sponsor last engaged ${r.days_since_sponsor_engaged} days ago` });
   }
-  if (r.reviews_missed_180d > 0) {
+  if (r.reviews_missed_180d !== null && r.reviews_missed_180d > 0) {
     reasons.push({ points: Math.min(16, 8 * r.reviews_missed_180d), text: `${plural(r.reviews_missed_180d, 'business review')} skipped or cancelled in 180 days` });
   }
-  if (r.escalations_90d > 0) {
+  if (r.escalations_90d !== null && r.escalations_90d > 0) {
     reasons.push({ points: Math.min(16, 4 + 6 * r.escalations_90d), text: `${plural(r.escalations_90d, 'escalated ticket')} in 90 days` });
   }
   if (r.activation_achieved === 0) {

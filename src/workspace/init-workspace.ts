@@ -72,8 +72,33 @@ export function configTemplate(overrides: Partial<Policies> = {}): string {
     const yaml = stringify({ [key]: policies[key] }, { lineWidth: 0 }).trimEnd();
     for (const l of yaml.split('\n')) lines.push(`  ${l}`);
   }
+  lines.push(
+    '',
+    '# The health score and the tiers use built-in definitions until these sections are added;',
+    '# docs/health.md explains every measure. Remove the leading "# " to start from this example:',
+    ...HEALTH_EXAMPLE.map((l) => `# ${l}`),
+  );
   return lines.join('\n') + '\n';
 }
+
+/** A starting point for `health:` and `tiers:`, written commented out. */
+export const HEALTH_EXAMPLE = [
+  'health:',
+  '  green: 70',
+  '  yellow: 40',
+  '  default:',
+  '    missing: reweight',
+  '    measures:',
+  '      usage_trend_90d: { healthy: 0, at_risk: -0.3, weight: 30, group: product }',
+  '      seat_utilisation: { healthy: 0.7, at_risk: 0.35, weight: 20, group: product }',
+  '      qbr_completion_12m: { healthy: 0.9, at_risk: 0.4, weight: 20, group: relationship }',
+  '      escalations_90d: { healthy: 0, at_risk: 2, weight: 15, group: support }',
+  '      activation_achieved: { healthy: 1, at_risk: 0, weight: 15, group: onboarding }',
+  'tiers:',
+  '  - { name: Tier 1, when: [{ min_arr: 100000 }] }',
+  '  - { name: Tier 2, when: [{ min_arr: 25000 }, { min_expansion_readiness: 50 }] }',
+  '  - { name: Tier 3 }',
+];
 
 export interface InitOptions {
   /** The reporting currency to write into the config. */
