@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rocAuc } from '../src/accounts/predictive-power.js';
 import { generateCompany, type GenerateResult } from '../src/generate/generate-company.js';
 import { metrics } from '../src/queries/metrics-queries.js';
 import { Workspace } from '../src/workspace/workspace.js';
@@ -21,27 +22,6 @@ function digests(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const f of readdirSync(dir).sort()) out[f] = createHash('sha256').update(readFileSync(join(dir, f))).digest('hex');
   return out;
-}
-
-/** ROC AUC by the Mann–Whitney statistic, ties counted as half. */
-function auc(points: readonly { score: number; positive: boolean }[]): number {
-  const sorted = [...points].sort((a, b) => a.score - b.score);
-  let rankSum = 0;
-  let positives = 0;
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j < sorted.length && sorted[j]!.score === sorted[i]!.score) j++;
-    const rank = (i + 1 + j) / 2;
-    for (let k = i; k < j; k++) {
-      if (sorted[k]!.positive) {
-        rankSum += rank;
-        positives++;
-      }
-    }
-    i = j;
-  }
-  const negatives = sorted.length - positives;
-  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }
 
 describe('nrr generate: determinism', () => {
@@ -187,8 +167,8 @@ describe('nrr generate: the demo company (3,000 accounts, default seed)', () => 
       FROM obs o`);
     const churned = rows.filter((r) => r['churned'] === true).length;
     expect(churned).toBeGreaterThan(200);
-    const usageAuc = auc(rows.map((r) => ({ score: -Number(r['usage_ratio']), positive: r['churned'] === true })));
-    const escalationAuc = auc(rows.map((r) => ({ score: r['escalated'] ? 1 : 0, positive: r['churned'] === true })));
+    const usageAuc = rocAuc(rows.map((r) => ({ score: -Number(r['usage_ratio']), positive: r['churned'] === true })));
+    const escalationAuc = rocAuc(rows.map((r) => ({ score: r['escalated'] ? 1 : 0, positive: r['churned'] === true })));
     expect(usageAuc).toBeGreaterThan(0.72);
     expect(usageAuc).toBeLessThan(0.9);
     expect(escalationAuc).toBeGreaterThan(0.55);
@@ -202,7 +182,7 @@ describe('nrr generate: the demo company (3,000 accounts, default seed)', () => 
                    lead(CAST(seats_purchased AS INT), 2) OVER (PARTITION BY account_id ORDER BY month) AS bought_later
                  FROM ${f('seats.csv')})
       SELECT used / bought AS utilisation, bought_later > bought AS expanded FROM s WHERE bought_later IS NOT NULL`);
-    const a = auc(rows.map((r) => ({ score: Number(r['utilisation']), positive: r['expanded'] === true })));
+    const a = rocAuc(rows.map((r) => ({ score: Number(r['utilisation']), positive: r['expanded'] === true })));
     expect(a).toBeGreaterThan(0.7);
     expect(a).toBeLessThan(0.97);
   });

@@ -56,3 +56,19 @@ export const DEFAULT_PRODUCT = 'default';
 
 /** Months since year 0 of the last month of an open-ended line: far beyond any report. */
 export const OPEN_END = 9_999_999;
+
+/** The account attributes the demo company has and `nrr init` suggests; any other column works the same way. */
+export const SUGGESTED_ACCOUNT_COLUMNS = [
+  'account_id',
+  'name',
+  'segment',
+  'industry',
+  'region',
+  'country',
+  'channel',
+  'deal_source',
+  'icp_fit',
+  'csm_owner',
+  'am_owner',
+  'signup_date',
+] as const;

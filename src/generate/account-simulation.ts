@@ -1,3 +1,5 @@
+import type { SourceName } from '../contract/data-contract.js';
+import type { SignalSourceName } from '../contract/signal-contract.js';
 import type { Calendar } from './calendar.js';
 import {
   ADD_ONS,
@@ -32,18 +34,7 @@ import { Random, clamp } from './random.js';
  * - **Expansion** follows seat utilisation above 80 %, which headcount growth and funding rounds drive;
  *   cross-sell follows users trying the features of a product the account does not own yet.
  */
-export type DemoFile =
-  | 'subscriptions'
-  | 'accounts'
-  | 'usage'
-  | 'product_usage'
-  | 'seats'
-  | 'onboarding'
-  | 'meetings'
-  | 'contacts'
-  | 'tickets'
-  | 'enrichment'
-  | 'opportunities';
+export type DemoFile = Exclude<SourceName, 'fx_rates'> | SignalSourceName;
 
 /** CSV lines (without the newline) per file. */
 export type DemoRows = Record<DemoFile, string[]>;

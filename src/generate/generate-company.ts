@@ -1,6 +1,6 @@
 import { createWriteStream, mkdirSync, rmSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { SOURCES } from '../contract/data-contract.js';
+import { SOURCES, SUGGESTED_ACCOUNT_COLUMNS } from '../contract/data-contract.js';
 import { SIGNAL_SOURCES, type SignalColumnType } from '../contract/signal-contract.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
 import { lastFullMonth, monthIndex, monthText } from '../engine/months.js';
@@ -64,20 +64,7 @@ const FILES: readonly DemoFile[] = [
 ];
 
 /** The accounts file's columns: the id, then the attributes reports can group by. */
-export const DEMO_ACCOUNT_COLUMNS = [
-  'account_id',
-  'name',
-  'segment',
-  'industry',
-  'region',
-  'country',
-  'channel',
-  'deal_source',
-  'icp_fit',
-  'csm_owner',
-  'am_owner',
-  'signup_date',
-] as const;
+export const DEMO_ACCOUNT_COLUMNS = SUGGESTED_ACCOUNT_COLUMNS;
 
 function header(file: DemoFile | 'fx_rates'): readonly string[] {
   if (file === 'accounts') return DEMO_ACCOUNT_COLUMNS;

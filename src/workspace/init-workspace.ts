@@ -3,25 +3,11 @@ import { basename, extname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { CONFIG_FILE_NAME } from '../config/config-file.js';
 import { policiesSchema, type Policies } from '../config/policies.js';
-import { SOURCES, type SourceName } from '../contract/data-contract.js';
+import { SOURCES, SUGGESTED_ACCOUNT_COLUMNS, type SourceName } from '../contract/data-contract.js';
 import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contract.js';
 import { NrrError } from '../errors.js';
 
-/** Attribute columns suggested in a new accounts file; any other column works the same way. */
-export const SUGGESTED_ACCOUNT_COLUMNS = [
-  'account_id',
-  'name',
-  'segment',
-  'industry',
-  'region',
-  'country',
-  'channel',
-  'deal_source',
-  'icp_fit',
-  'csm_owner',
-  'am_owner',
-  'signup_date',
-] as const;
+export { SUGGESTED_ACCOUNT_COLUMNS };
 
 /** What each policy means, its choices and default: the config is documented line by line. */
 const POLICY_DOCS: Record<keyof Policies, readonly string[]> = {
