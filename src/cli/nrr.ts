@@ -18,6 +18,7 @@ import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
 import { month, positiveInt, type CommonOptions, withDataOptions, withWorkspace } from './common-options.js';
 import { registerAccounts } from './accounts-command.js';
 import { registerGenerate } from './generate-command.js';
+import { registerPlaybooks } from './playbooks-command.js';
 import { spinnerProgress } from './spinner-progress.js';
 import { ensureDemo } from '../generate/demo-folder.js';
 import { DEFAULT_SEED } from '../generate/generate-company.js';
@@ -231,6 +232,7 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
     );
 
   registerAccounts(program);
+  registerPlaybooks(program);
   registerGenerate(program);
   registerInit(program);
   registerValidate(program);

@@ -6,6 +6,7 @@ import { policiesSchema, type Policies, type PolicyInput } from './policies.js';
 import { NrrError } from '../errors.js';
 import { healthConfigSchema } from '../health/health-config.js';
 import { tiersSchema } from '../accounts/tiering.js';
+import { playbooksSchema } from '../playbooks/playbook-config.js';
 
 export const CONFIG_FILE_NAME = 'nrr.config.yaml';
 
@@ -17,6 +18,8 @@ const configSchema = z
     health: healthConfigSchema.optional(),
     /** Tiering rules (src/accounts/tiering.ts); Tier 1/2/3 by ARR and expansion readiness when absent. */
     tiers: tiersSchema.optional(),
+    /** Playbooks (src/playbooks/playbook-config.ts); the built-in plays when absent. */
+    playbooks: playbooksSchema.optional(),
   })
   .strict();
 

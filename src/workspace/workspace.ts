@@ -13,6 +13,9 @@ import { lastFullMonth, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { resolveHealthConfig, type HealthConfig } from '../health/health-config.js';
 import { DEFAULT_TIERS, type Tiers } from '../accounts/tiering.js';
+import { DEFAULT_PLAYBOOKS, type Playbook } from '../playbooks/playbook-config.js';
+import { RuleError, compileRule } from '../playbooks/rule-expression.js';
+import { DuckDbDialect } from '../engine/duckdb-dialect.js';
 import { loadRawSignalSources, loadRawSources, type LoadedSource } from './load-sources.js';
 import { silentProgress, type Progress } from './progress.js';
 import { ValidationError, type ValidationIssue } from './validation-report.js';
@@ -45,7 +48,25 @@ export interface OpenOptions {
 export interface Scoring {
   readonly health: HealthConfig;
   readonly tiers: Tiers;
+  readonly playbooks: readonly Playbook[];
 }
+
+/** Every trigger must compile: a mistake is reported when the workspace opens, not when a play runs. */
+function checkPlaybooks(playbooks: readonly Playbook[], configFile: string | undefined): void {
+  for (const p of playbooks) {
+    for (const key of ['when', 'exit'] as const) {
+      const rule = p[key];
+      if (rule === undefined) continue;
+      try {
+        compileRule(rule, CHECK_DIALECT);
+      } catch (e) {
+        if (e instanceof RuleError) throw new NrrError(`${configFile ?? 'built-in playbooks'}: playbook '${p.name}', ${key}: ${e.message}`);
+        throw e;
+      }
+    }
+  }
+}
+const CHECK_DIALECT = new DuckDbDialect();
 
 export interface SourceSummary {
   readonly source: SourceName | SignalSourceName;
@@ -99,7 +120,12 @@ export class Workspace {
     const configFile = findConfigFile(options.config, options.data);
     const config = loadConfig(configFile);
     const policies = mergePolicies(config.policies, options.policies);
-    const scoring: Scoring = { health: resolveHealthConfig(config.health), tiers: config.tiers ?? DEFAULT_TIERS };
+    const scoring: Scoring = {
+      health: resolveHealthConfig(config.health),
+      tiers: config.tiers ?? DEFAULT_TIERS,
+      playbooks: config.playbooks ?? DEFAULT_PLAYBOOKS,
+    };
+    checkPlaybooks(scoring.playbooks, configFile);
     const driver = options.driver ?? (await DuckDbDriver.open());
     try {
       progress.step('reading files');

@@ -1,0 +1,119 @@
+import { scoreAccounts, snapshotDate, defaultSnapshot, type ScoredAccount } from '../accounts/account-records.js';
+import type { Workspace } from '../workspace/workspace.js';
+import type { Playbook } from './playbook-config.js';
+import { compileRule } from './rule-expression.js';
+import { FIELD_ALIASES, RULE_FIELDS } from './rule-fields.js';
+
+/**
+ * Who would enter each play on a day, and why: the rule's fields with their values, and the
+ * account's top risk or readiness reason. Nothing is opened or sent.
+ */
+export interface PlayEntry {
+  readonly playbook: string;
+  readonly account_id: string;
+  readonly name: string | null;
+  readonly tier: string;
+  readonly owner: string;
+  readonly task_type: string;
+  readonly priority: string;
+  readonly due_date: string;
+  /** `field = value` for every field the trigger reads. */
+  readonly because: string;
+  readonly top_reason: string | null;
+}
+
+export interface DryRun {
+  readonly date: string;
+  readonly plays: readonly { readonly playbook: Playbook; readonly entering: readonly PlayEntry[] }[];
+}
+
+/**
+ * Writes the scores of a day next to the records and defines `rule_inputs`, the one view rules read.
+ */
+export async function prepareRuleInputs(ws: Workspace, scored: readonly ScoredAccount[]): Promise<void> {
+  const d = ws.driver.dialect;
+  const tierNumber = new Map(ws.scoring.tiers.map((t, i) => [t.name, i + 1]));
+  await ws.driver.exec(
+    'CREATE OR REPLACE TABLE account_scores (snapshot_date DATE, account_id VARCHAR, tier_number INTEGER, health_score DOUBLE, health_colour VARCHAR, churn_risk DOUBLE, expansion_readiness DOUBLE)',
+  );
+  const num = (x: number | null): string => (x === null ? 'NULL' : String(x));
+  for (let i = 0; i < scored.length; i += 2000) {
+    const values = scored
+      .slice(i, i + 2000)
+      .map(
+        (s) =>
+          `(CAST(${d.quoteString(s.record.snapshot_date)} AS DATE), ${d.quoteString(s.record.account_id)}, ${tierNumber.get(s.tier) ?? 'NULL'}, ${num(s.health.score)}, ${s.health.colour ? d.quoteString(s.health.colour) : 'NULL'}, ${s.risk.score}, ${s.expansion.score})`,
+      );
+    if (values.length > 0) await ws.driver.exec(`INSERT INTO account_scores VALUES ${values.join(', ')}`);
+  }
+  const segment = ws.attributes.includes('segment') ? 'r.segment' : 'CAST(NULL AS VARCHAR) AS segment';
+  const attrs = ws.attributes.filter((a) => a !== 'segment').map((a) => `r.${d.quoteIdent(a)}`);
+  await ws.driver.exec(`CREATE OR REPLACE VIEW rule_inputs AS
+    SELECT r.snapshot_date, r.account_id, ${[segment, ...attrs].join(', ')},
+      CAST(r.mrr AS DOUBLE) AS mrr, CAST(r.arr AS DOUBLE) AS arr, r.mrr_change_90d, r.days_to_renewal, r.monthly_terms,
+      date_diff('day', r.customer_since, r.snapshot_date) AS days_since_start, len(r.products) AS product_count,
+      r.seat_utilisation, r.months_above_80, r.usage_trend_90d, r.usage_trend_30d, r.feature_breadth, r.adjacent_users_30d,
+      r.activation_achieved, r.days_to_first_value, r.qbr_completion_12m, r.reviews_missed_180d, r.sponsor_present,
+      r.days_since_sponsor_engaged, r.days_since_sponsor_left, r.sponsor_changes_12m, r.tickets_90d, r.escalations_90d,
+      r.open_tickets, r.headcount_change_12m, r.days_since_funding, CAST(r.open_expansion_pipeline AS DOUBLE) AS open_expansion_pipeline,
+      s.tier_number, s.health_score, s.health_colour, s.churn_risk, s.expansion_readiness
+    FROM account_records r JOIN account_scores s USING (snapshot_date, account_id)`);
+}
+
+/** The owner a play's task goes to: the account's CSM or AM, or a digital sequence. */
+export function ownerOf(p: Playbook, s: ScoredAccount, tierNumber: number): string {
+  const kind = typeof p.task.owner === 'string' ? p.task.owner : (p.task.owner.by_tier[String(tierNumber)] ?? 'csm');
+  const a = s.record.attributes;
+  if (kind === 'digital') return 'digital sequence';
+  if (kind === 'am') return a['am_owner'] ?? a['owner'] ?? 'unassigned AM';
+  return a['csm_owner'] ?? a['csm'] ?? a['owner'] ?? 'unassigned CSM';
+}
+
+const plusDays = (date: string, days: number): string => new Date(Date.parse(date) + days * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * The dry run: every play's entrants on a day (default: the reporting month's last day).
+ * @example (await dryRun(ws)).plays[0].entering.length
+ */
+export async function dryRun(ws: Workspace, options: { asOf?: string } = {}): Promise<DryRun> {
+  const date = options.asOf ? snapshotDate(options.asOf) : defaultSnapshot(ws);
+  const scored = await scoreAccounts(ws, { asOf: date });
+  await prepareRuleInputs(ws, scored);
+  const byId = new Map(scored.map((s) => [s.record.account_id, s]));
+  const tierNumber = new Map(ws.scoring.tiers.map((t, i) => [t.name, i + 1]));
+  const d = ws.driver.dialect;
+  const plays = [];
+  for (const p of ws.scoring.playbooks) {
+    const rule = compileRule(p.when, d);
+    const cols = rule.fields.map((f) => RULE_FIELDS[FIELD_ALIASES[f] ?? f]!.column);
+    const rows = await ws.query(
+      `SELECT account_id${cols.map((c, i) => `, ${c} AS f${i}`).join('')} FROM rule_inputs WHERE snapshot_date = CAST(${d.quoteString(date)} AS DATE) AND ${rule.sql} ORDER BY churn_risk DESC, arr DESC, account_id`,
+    );
+    const entering = rows.map((r): PlayEntry => {
+      const s = byId.get(String(r['account_id']))!;
+      const because = rule.fields.map((f, i) => `${f} = ${show(r[`f${i}`])}`).join(', ');
+      const top = p.task.type === 'expansion' ? s.expansion.reasons[0] : s.risk.reasons[0];
+      return {
+        playbook: p.name,
+        account_id: s.record.account_id,
+        name: s.record.attributes['name'] ?? null,
+        tier: s.tier,
+        owner: ownerOf(p, s, tierNumber.get(s.tier) ?? 3),
+        task_type: p.task.type,
+        priority: p.task.priority,
+        due_date: plusDays(date, p.task.due_days),
+        because,
+        top_reason: top?.text ?? null,
+      };
+    });
+    plays.push({ playbook: p, entering });
+  }
+  return { date, plays };
+}
+
+function show(v: unknown): string {
+  if (v === null || v === undefined) return 'unknown';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(3);
+  const n = Number(v);
+  return typeof v === 'string' && v !== '' && Number.isFinite(n) && !Number.isInteger(n) ? n.toFixed(3) : String(v);
+}

@@ -1,0 +1,95 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { NrrError, Workspace } from '../src/index.js';
+import { dryRun } from '../src/playbooks/dry-run.js';
+import { DEFAULT_PLAYBOOKS } from '../src/playbooks/playbook-config.js';
+import { csv, fixtureDir, removeDir } from './helpers/fixture-dir.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+/** Three accounts on 2024-06-30: big and full of seats; small and falling before renewal; quiet. */
+const FILES = {
+  'subscriptions.csv': csv(
+    'account_id,start_date,end_date,amount,interval',
+    'BIG,2024-01-01,2025-01-01,150000,year',
+    'SMALL,2023-09-01,2024-09-01,6000,year',
+    'QUIET,2024-01-01,,100,month',
+  ),
+  'accounts.csv': csv('account_id,name,csm_owner,am_owner', 'BIG,Big Co,Cara,Abe', 'SMALL,Small Co,Cara,Abe', 'QUIET,Quiet Co,Dev,Abe'),
+  'seats.csv': csv('account_id,month,seats_purchased,seats_active', 'BIG,2024-05,100,90', 'BIG,2024-06,100,95', 'SMALL,2024-06,10,4', 'QUIET,2024-06,5,3'),
+  'product_usage.csv': csv(
+    'account_id,week,active_users',
+    'SMALL,2024-01-08,10',
+    'SMALL,2024-05-06,4',
+    'QUIET,2024-01-08,3',
+    'QUIET,2024-05-06,3',
+  ),
+};
+
+const CONFIG = `version: 1
+playbooks:
+  - name: expansion
+    when: seat_utilization > 0.8 and tier in (1, 2)
+    task: { type: expansion, priority: high, due_days: 14, owner: { by_tier: { "1": am, "2": csm, "3": digital } } }
+  - name: save
+    when: days_to_renewal <= 90 and usage_trend_90d < -0.25
+    task: { type: save, priority: urgent, due_days: 7, owner: csm }
+`;
+
+async function open(config: string): Promise<Workspace> {
+  const dir = fixtureDir({ ...FILES, 'nrr.config.yaml': config });
+  dirs.push(dir);
+  return Workspace.open({ data: dir, signals: true, policies: { as_of: '2024-06' } });
+}
+
+describe('nrr playbooks dry-run', () => {
+  it('lists who enters each play, routed by tier, with the values that fired it', async () => {
+    const ws = await open(CONFIG);
+    try {
+      const run = await dryRun(ws, { asOf: '2024-06-30' });
+      expect(run.date).toBe('2024-06-30');
+      const [expansion, save] = run.plays;
+      expect(expansion!.entering.map((e) => e.account_id)).toEqual(['BIG']);
+      // ARR 150,000: Tier 1, routed to the AM; utilisation 95 %, two months above 80 %.
+      expect(expansion!.entering[0]).toMatchObject({
+        tier: 'Tier 1',
+        owner: 'Abe',
+        task_type: 'expansion',
+        priority: 'high',
+        due_date: '2024-07-14',
+        because: 'seat_utilisation = 0.950, tier = 1',
+        top_reason: 'seat utilisation 95 % for 2 months',
+      });
+      // SMALL renews on 2024-09-01 (63 days) and its users fell from 10 to 4 a week (−60 %).
+      expect(save!.entering.map((e) => e.account_id)).toEqual(['SMALL']);
+      expect(save!.entering[0]).toMatchObject({
+        owner: 'Cara',
+        due_date: '2024-07-07',
+        because: 'days_to_renewal = 63, usage_trend_90d = -0.600',
+        top_reason: 'usage −60 % against the prior 90 days, renewal in 63 days',
+      });
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('refuses a config whose trigger does not compile, naming the playbook and the position', async () => {
+    const bad = CONFIG.replace('seat_utilization > 0.8', 'seat_utilization >> 0.8');
+    const e = await open(bad).then(
+      (ws) => (ws.close(), undefined),
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(NrrError);
+    expect((e as Error).message).toMatch(/nrr\.config\.yaml: playbook 'expansion', when: expected a field or a value, found '>' at position 19/);
+  });
+
+  it('the built-in plays all compile and run', async () => {
+    const ws = await open('version: 1\n');
+    try {
+      const run = await dryRun(ws, { asOf: '2024-06-30' });
+      expect(run.plays.map((p) => p.playbook.name)).toEqual(DEFAULT_PLAYBOOKS.map((p) => p.name));
+    } finally {
+      ws.close();
+    }
+  });
+});
