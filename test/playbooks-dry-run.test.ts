@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { NrrError, Workspace } from '../src/index.js';
+import { backtest } from '../src/playbooks/backtest.js';
 import { dryRun } from '../src/playbooks/dry-run.js';
 import { DEFAULT_PLAYBOOKS } from '../src/playbooks/playbook-config.js';
 import { csv, fixtureDir, removeDir } from './helpers/fixture-dir.js';
@@ -88,6 +89,51 @@ describe('nrr playbooks dry-run', () => {
     try {
       const run = await dryRun(ws, { asOf: '2024-06-30' });
       expect(run.plays.map((p) => p.playbook.name)).toEqual(DEFAULT_PLAYBOOKS.map((p) => p.name));
+    } finally {
+      ws.close();
+    }
+  });
+});
+
+describe('nrr playbooks backtest', () => {
+  it('on a hand-made history: fires, precision, base rate, recall of lost ARR and lead time', async () => {
+    // C1's seats go idle in April and it leaves in mid-July; C2 dips in May and stays; C3 is never
+    // flagged and contracts from 200 to 150 in August.
+    const dir = fixtureDir({
+      'subscriptions.csv': csv(
+        'account_id,start_date,end_date,amount,interval',
+        'C1,2024-01-01,2024-07-15,100,month',
+        'C2,2024-01-01,,100,month',
+        'C3,2024-01-01,2024-08-01,200,month',
+        'C3,2024-08-01,,150,month',
+      ),
+      'seats.csv': csv(
+        'account_id,month,seats_purchased,seats_active',
+        'C1,2024-03,10,8',
+        'C1,2024-04,10,4',
+        'C1,2024-05,10,4',
+        'C1,2024-06,10,4',
+        'C2,2024-05,10,3',
+        'C2,2024-06,10,9',
+        'C3,2024-03,10,9',
+      ),
+      'nrr.config.yaml': 'version: 1\nplaybooks:\n  - name: idle-seats\n    when: seat_utilisation < 0.5\n    task: { type: save }\n',
+    });
+    dirs.push(dir);
+    const ws = await Workspace.open({ data: dir, signals: true, policies: { as_of: '2024-12' } });
+    try {
+      const b = await backtest(ws, { from: '2024-03', to: '2024-09' });
+      expect(b.snapshots).toBe(7);
+      const p = b.plays[0]!;
+      // Entries: C1 on 2024-04-30, C2 on 2024-05-31. Three month-ends later C1 is gone, C2 unchanged.
+      expect(p).toMatchObject({ playbook: 'idle-seats', target: 'loss', fires: 2, followed_by_churn: 1, followed_by_contraction: 0, precision: 0.5 });
+      // Account-months with a known outcome: C1 4 (3 of them before its churn), C2 7, C3 7 (3 before its contraction).
+      expect(p.base_rate).toBeCloseTo(6 / 18, 12);
+      // Lost ARR: C1 1,200 (flagged since 2024-04-30), C3 600 (never flagged).
+      expect(p.target_arr).toBe(1800);
+      expect(p.flagged_arr).toBe(1200);
+      expect(p.recall_arr).toBeCloseTo(2 / 3, 12);
+      expect(p.median_lead_days).toBe(92); // 2024-04-30 → 2024-07-31
     } finally {
       ws.close();
     }

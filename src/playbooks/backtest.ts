@@ -1,0 +1,163 @@
+import { buildAccountRecords, readAccountRecords, scoreRecords, snapshotDate, type AccountRecord } from '../accounts/account-records.js';
+import { monthIndex, monthText } from '../engine/months.js';
+import { NrrError } from '../errors.js';
+import type { Workspace } from '../workspace/workspace.js';
+import { prepareRuleInputs } from './dry-run.js';
+import type { Playbook } from './playbook-config.js';
+import { compileRule } from './rule-expression.js';
+
+/**
+ * `nrr playbooks backtest`: replays month-end snapshots, each seen as of its day, and asks of every
+ * play: when it fired, what followed in the next 90 days (precision); of the churned, contracted or
+ * expanded ARR, how much it had flagged beforehand, and how many days ahead (recall, lead time).
+ * Outcomes use contracted MRR (lines in force, without usage), compared three month-ends later.
+ */
+export interface PlayBacktest {
+  readonly playbook: string;
+  /** What the play is meant to catch: expansion for expansion tasks, churn or contraction for the rest. */
+  readonly target: 'expansion' | 'loss';
+  /** Entries: the account was not in the play at the month-end before. */
+  readonly fires: number;
+  readonly followed_by_churn: number;
+  readonly followed_by_contraction: number;
+  readonly followed_by_expansion: number;
+  /** Fires followed by the target within 90 days ÷ fires with a known outcome. */
+  readonly precision: number | null;
+  /** The target's rate over every account-month, for comparison. */
+  readonly base_rate: number | null;
+  /** Target ARR (lost, or gained) the play had flagged in the 90 days before ÷ all target ARR. */
+  readonly recall_arr: number | null;
+  readonly target_arr: number;
+  readonly flagged_arr: number;
+  /** Median days from the first flag to the event, over flagged events. */
+  readonly median_lead_days: number | null;
+}
+
+export interface Backtest {
+  readonly from: string;
+  readonly to: string;
+  readonly snapshots: number;
+  readonly plays: readonly PlayBacktest[];
+}
+
+const HORIZON = 3; // month-ends: about 90 days
+
+/**
+ * Replays the plays over month-ends from `from` to `to` (YYYY-MM; default the 12 months ending three
+ * months before the reporting month, so that every outcome is known).
+ */
+export async function backtest(ws: Workspace, options: { from?: string; to?: string } = {}): Promise<Backtest> {
+  const to = options.to ? monthIndex(options.to) : ws.asOfMonth - HORIZON;
+  const from = options.from ? monthIndex(options.from) : to - 11;
+  if (from > to) throw new NrrError(`--from ${monthText(from)} is after --to ${monthText(to)}`);
+  if (to - from > 59) throw new NrrError('at most 60 months at a time');
+  const months: number[] = [];
+  for (let m = from; m <= Math.min(to + HORIZON, ws.asOfMonth); m++) months.push(m);
+  const dates = months.map((m) => snapshotDate(monthText(m)));
+  await buildAccountRecords(ws, dates);
+
+  // Contracted MRR per account and month-end (0 when absent), from the records.
+  const mrr = new Map<string, number[]>();
+  const recordsByDate: AccountRecord[][] = [];
+  for (let i = 0; i < dates.length; i++) {
+    const recs = await readAccountRecords(ws, { date: dates[i]!, activeOnly: true });
+    recordsByDate.push(i <= to - from ? recs : []);
+    for (const r of recs) {
+      const row = mrr.get(r.account_id) ?? new Array<number>(dates.length).fill(0);
+      row[i] = r.mrr.toNumber();
+      mrr.set(r.account_id, row);
+    }
+  }
+
+  // Who is in each play at each replayed month-end.
+  const plays = ws.scoring.playbooks;
+  const inPlay: Set<string>[][] = plays.map(() => []);
+  const d = ws.driver.dialect;
+  for (let i = 0; i <= to - from; i++) {
+    await prepareRuleInputs(ws, scoreRecords(ws, recordsByDate[i]!));
+    for (const [k, p] of plays.entries()) {
+      const rule = compileRule(p.when, d);
+      const rows = await ws.query(`SELECT account_id FROM rule_inputs WHERE snapshot_date = CAST(${d.quoteString(dates[i]!)} AS DATE) AND ${rule.sql}`);
+      inPlay[k]!.push(new Set(rows.map((r) => String(r['account_id']))));
+    }
+    recordsByDate[i] = []; // scored: free the records
+  }
+
+  const outcome = (row: number[], i: number): 'churn' | 'contraction' | 'expansion' | 'same' | null => {
+    if (i + HORIZON >= dates.length) return null;
+    const before = row[i]!;
+    const after = row[i + HORIZON]!;
+    if (before <= 0) return null;
+    return after <= 0 ? 'churn' : after < before - 1e-9 ? 'contraction' : after > before + 1e-9 ? 'expansion' : 'same';
+  };
+  const hits = (o: ReturnType<typeof outcome>, target: 'expansion' | 'loss'): boolean =>
+    target === 'expansion' ? o === 'expansion' : o === 'churn' || o === 'contraction';
+
+  const result: PlayBacktest[] = plays.map((p: Playbook, k) => {
+    const target = p.task.type === 'expansion' ? 'expansion' : 'loss';
+    let fires = 0;
+    let known = 0;
+    let good = 0;
+    const followed = { churn: 0, contraction: 0, expansion: 0 };
+    let accountMonths = 0;
+    let targetMonths = 0;
+    for (let i = 0; i <= to - from; i++) {
+      for (const [account, row] of mrr) {
+        const o = outcome(row, i);
+        if (o === null) continue;
+        accountMonths++;
+        if (hits(o, target)) targetMonths++;
+        if (!inPlay[k]![i]!.has(account) || (i > 0 && inPlay[k]![i - 1]!.has(account))) continue;
+        fires++;
+        known++;
+        if (o !== 'same') followed[o]++;
+        if (hits(o, target)) good++;
+      }
+      // Entries whose outcome is not known yet still count as fires.
+      for (const account of inPlay[k]![i]!) {
+        const row = mrr.get(account);
+        if (row && outcome(row, i) === null && !(i > 0 && inPlay[k]![i - 1]!.has(account))) fires++;
+      }
+    }
+    // Recall: target events between consecutive month-ends, flagged if the account was in the play
+    // at one of the three month-ends before the event.
+    let targetArr = 0;
+    let flaggedArr = 0;
+    const leads: number[] = [];
+    for (const [account, row] of mrr) {
+      for (let j = 1; j < dates.length; j++) {
+        const before = row[j - 1]!;
+        const after = row[j]!;
+        if (before <= 0) continue;
+        const isTarget = target === 'expansion' ? after > before + 1e-9 : after < before - 1e-9;
+        if (!isTarget) continue;
+        // Only events that a replayed month-end could have flagged.
+        const window = [j - 3, j - 2, j - 1].filter((i) => i >= 0 && i <= to - from);
+        if (window.length === 0) continue;
+        const arr = Math.abs(after - before) * 12;
+        targetArr += arr;
+        const first = window.find((i) => inPlay[k]![i]!.has(account));
+        if (first !== undefined) {
+          flaggedArr += arr;
+          leads.push(Math.round((Date.parse(dates[j]!) - Date.parse(dates[first]!)) / 86_400_000));
+        }
+      }
+    }
+    leads.sort((a, b) => a - b);
+    return {
+      playbook: p.name,
+      target,
+      fires,
+      followed_by_churn: followed.churn,
+      followed_by_contraction: followed.contraction,
+      followed_by_expansion: followed.expansion,
+      precision: known > 0 ? good / known : null,
+      base_rate: accountMonths > 0 ? targetMonths / accountMonths : null,
+      recall_arr: targetArr > 0 ? flaggedArr / targetArr : null,
+      target_arr: targetArr,
+      flagged_arr: flaggedArr,
+      median_lead_days: leads.length > 0 ? leads[Math.floor((leads.length - 1) / 2)]! : null,
+    };
+  });
+  return { from: monthText(from), to: monthText(to), snapshots: to - from + 1, plays: result };
+}
