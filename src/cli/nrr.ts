@@ -19,6 +19,7 @@ import { month, positiveInt, type CommonOptions, withDataOptions, withWorkspace 
 import { registerAccounts } from './accounts-command.js';
 import { registerGenerate } from './generate-command.js';
 import { registerPlaybooks } from './playbooks-command.js';
+import { registerTasks } from './tasks-command.js';
 import { spinnerProgress } from './spinner-progress.js';
 import { ensureDemo } from '../generate/demo-folder.js';
 import { DEFAULT_SEED } from '../generate/generate-company.js';
@@ -233,6 +234,7 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
 
   registerAccounts(program);
   registerPlaybooks(program);
+  registerTasks(program);
   registerGenerate(program);
   registerInit(program);
   registerValidate(program);
@@ -261,7 +263,13 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 const script = process.argv[1];
 if (script !== undefined && existsSync(script) && realpathSync(script) === fileURLToPath(import.meta.url)) {
+  // A reader that stops early (`nrr tasks | head`) is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
+    // A command may have set a non-zero exit code of its own (e.g. failed deliveries).
+    if (code !== 0 || process.exitCode === undefined) process.exitCode = code;
   });
 }

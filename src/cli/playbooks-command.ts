@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { stringifyJson } from '../money.js';
 import { backtest } from '../playbooks/backtest.js';
 import { dryRun } from '../playbooks/dry-run.js';
+import { runPlaybooks } from '../playbooks/run-playbooks.js';
 import { month, open, withDataOptions, type CommonOptions } from './common-options.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
 
@@ -42,6 +43,62 @@ Examples:
             }
             process.stdout.write('\n');
           }
+        }
+      } finally {
+        ws.close();
+      }
+    });
+
+  withDataOptions(playbooks.command('run').description('open tasks for accounts entering a play, close them for those leaving, notify destinations'), {
+    asOfDate: true,
+  })
+    .option('--run-key <key>', "the run's idempotency key (default: the day and the rules' version); a key already run records nothing")
+    .option('--no-deliver', 'record tasks and events but send nothing (deliveries wait for the next run)')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'md', 'json']).default('table'))
+    .addHelpText(
+      'after',
+      `
+An account enters a play when its trigger holds and it is not in the play: a task opens for the
+owner, and the play's destinations (notify:) are told. It stays in the play, with no second task,
+until the exit rule holds (or, without one, the trigger stops holding); then its open task closes
+as 'exited'. After leaving it waits cooldown_days before it can enter again, and enters at most
+max_entries_per_year times. An owner gets at most playbook_settings.daily_budget_per_owner new
+tasks a day, most urgent and largest ARR first; the rest wait for the next day.
+
+State (tasks, members, fired events with the rules' version and reasons, deliveries) lives in
+playbook_settings.state_file (default .nrr/state.duckdb in the data folder). A run is recorded in
+one transaction: if it is stopped half-way, nothing is recorded and running it again does it all;
+once recorded, running it again only delivers what is still unsent. Exit code 1 when a delivery
+failed (it is retried by the next run).
+
+Examples:
+  nrr playbooks run --data demo
+  nrr playbooks run --data demo --as-of 2026-10-31 --format json
+  nrr tasks --data demo --owner "Cara Diaz" --status open`,
+    )
+    .action(async (o: CommonOptions & { runKey?: string; deliver: boolean; format: 'table' | 'md' | 'json' }) => {
+      const ws = await open(o, { signals: true });
+      try {
+        const r = await runPlaybooks(ws, { asOf: o.asOf, runKey: o.runKey, deliver: o.deliver });
+        if (o.format === 'json') process.stdout.write(stringifyJson(r) + '\n');
+        else {
+          process.stdout.write(
+            `Run ${r.run_key} as of ${r.date}, rules version ${r.config_version}${r.already_recorded ? ' — already recorded: nothing new opened or closed' : ''}\n` +
+              `State: ${r.state_file}\n\n`,
+          );
+          process.stdout.write(
+            formatRows(
+              r.plays.map((p) => ({ ...p })),
+              ['playbook', 'entered', 'exited', 'held_cooldown', 'held_yearly_limit', 'held_budget', 'open_tasks'],
+              o.format,
+            ) + '\n',
+          );
+          if (r.deliveries) process.stdout.write(`Deliveries: ${r.deliveries.sent} sent, ${r.deliveries.failed} failed\n`);
+        }
+        for (const e of r.deliveries?.errors ?? []) process.stderr.write(`delivery failed: ${e}\n`);
+        if ((r.deliveries?.failed ?? 0) > 0) {
+          process.stderr.write(`${r.deliveries!.failed} deliveries failed; the next run tries them again\n`);
+          process.exitCode = 1;
         }
       } finally {
         ws.close();

@@ -7,6 +7,7 @@ import { NrrError } from '../errors.js';
 import { healthConfigSchema } from '../health/health-config.js';
 import { tiersSchema } from '../accounts/tiering.js';
 import { playbooksSchema } from '../playbooks/playbook-config.js';
+import { playbookSettingsSchema } from '../playbooks/playbook-settings.js';
 
 export const CONFIG_FILE_NAME = 'nrr.config.yaml';
 
@@ -20,8 +21,24 @@ const configSchema = z
     tiers: tiersSchema.optional(),
     /** Playbooks (src/playbooks/playbook-config.ts); the built-in plays when absent. */
     playbooks: playbooksSchema.optional(),
+    /** Where play state lives, the daily budget per owner, and notification destinations (src/playbooks/playbook-settings.ts). */
+    playbook_settings: playbookSettingsSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const known = Object.keys(c.playbook_settings?.destinations ?? {});
+    (c.playbooks ?? []).forEach((p, i) =>
+      p.notify.forEach((name, j) => {
+        if (!known.includes(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['playbooks', i, 'notify', j],
+            message: `no destination '${name}' in playbook_settings.destinations (${known.length ? `known: ${known.join(', ')}` : 'none defined'})`,
+          });
+        }
+      }),
+    );
+  });
 
 export type WorkspaceConfig = z.infer<typeof configSchema>;
 

@@ -20,6 +20,26 @@ export interface PlayEntry {
   /** `field = value` for every field the trigger reads. */
   readonly because: string;
   readonly top_reason: string | null;
+  /** The trigger's fields with their values. */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** The account's risk (or, for expansion plays, readiness) reasons, strongest first. */
+  readonly reasons: readonly string[];
+  readonly arr: number;
+}
+
+/** A play on a day: who matches its trigger, and (when it has an exit rule) who matches that. */
+export interface PlayEvaluation {
+  readonly playbook: Playbook;
+  readonly entering: readonly PlayEntry[];
+  /** Accounts for which the exit rule holds; null when the play has none (leaving = no longer matching). */
+  readonly exiting: ReadonlySet<string> | null;
+}
+
+export interface Evaluation {
+  readonly date: string;
+  /** Every account's rule inputs on the day, by account id (what webhooks receive as the record). */
+  readonly inputs: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
+  readonly plays: readonly PlayEvaluation[];
 }
 
 export interface DryRun {
@@ -69,30 +89,39 @@ export function ownerOf(p: Playbook, s: ScoredAccount, tierNumber: number): stri
   return a['csm_owner'] ?? a['csm'] ?? a['owner'] ?? 'unassigned CSM';
 }
 
-const plusDays = (date: string, days: number): string => new Date(Date.parse(date) + days * 86_400_000).toISOString().slice(0, 10);
-
 /**
  * The dry run: every play's entrants on a day (default: the reporting month's last day).
  * @example (await dryRun(ws)).plays[0].entering.length
  */
 export async function dryRun(ws: Workspace, options: { asOf?: string } = {}): Promise<DryRun> {
-  const date = options.asOf ? snapshotDate(options.asOf) : defaultSnapshot(ws);
+  const e = await evaluatePlays(ws, options.asOf ? snapshotDate(options.asOf) : defaultSnapshot(ws));
+  return { date: e.date, plays: e.plays.map((p) => ({ playbook: p.playbook, entering: p.entering })) };
+}
+
+/** Scores every account on `date` and evaluates each play's trigger and exit rule against it. */
+export async function evaluatePlays(ws: Workspace, date: string): Promise<Evaluation> {
   const scored = await scoreAccounts(ws, { asOf: date });
   await prepareRuleInputs(ws, scored);
   const byId = new Map(scored.map((s) => [s.record.account_id, s]));
   const tierNumber = new Map(ws.scoring.tiers.map((t, i) => [t.name, i + 1]));
   const d = ws.driver.dialect;
-  const plays = [];
+  const onDay = `snapshot_date = CAST(${d.quoteString(date)} AS DATE)`;
+  const inputs = new Map<string, Record<string, unknown>>();
+  for (const r of await ws.query(`SELECT * EXCLUDE (snapshot_date) FROM rule_inputs WHERE ${onDay} ORDER BY account_id`)) {
+    inputs.set(String(r['account_id']), r);
+  }
+  const plays: PlayEvaluation[] = [];
   for (const p of ws.scoring.playbooks) {
     const rule = compileRule(p.when, d);
     const cols = rule.fields.map((f) => RULE_FIELDS[FIELD_ALIASES[f] ?? f]!.column);
     const rows = await ws.query(
-      `SELECT account_id${cols.map((c, i) => `, ${c} AS f${i}`).join('')} FROM rule_inputs WHERE snapshot_date = CAST(${d.quoteString(date)} AS DATE) AND ${rule.sql} ORDER BY churn_risk DESC, arr DESC, account_id`,
+      `SELECT account_id${cols.map((c, i) => `, ${c} AS f${i}`).join('')} FROM rule_inputs WHERE ${onDay} AND ${rule.sql} ORDER BY churn_risk DESC, arr DESC, account_id`,
     );
     const entering = rows.map((r): PlayEntry => {
       const s = byId.get(String(r['account_id']))!;
+      const values = Object.fromEntries(rule.fields.map((f, i) => [f, r[`f${i}`] ?? null]));
       const because = rule.fields.map((f, i) => `${f} = ${show(r[`f${i}`])}`).join(', ');
-      const top = p.task.type === 'expansion' ? s.expansion.reasons[0] : s.risk.reasons[0];
+      const reasons = (p.task.type === 'expansion' ? s.expansion.reasons : s.risk.reasons).map((x) => x.text);
       return {
         playbook: p.name,
         account_id: s.record.account_id,
@@ -103,13 +132,23 @@ export async function dryRun(ws: Workspace, options: { asOf?: string } = {}): Pr
         priority: p.task.priority,
         due_date: plusDays(date, p.task.due_days),
         because,
-        top_reason: top?.text ?? null,
+        top_reason: reasons[0] ?? null,
+        values,
+        reasons,
+        arr: Number(inputs.get(s.record.account_id)?.['arr'] ?? 0),
       };
     });
-    plays.push({ playbook: p, entering });
+    let exiting: Set<string> | null = null;
+    if (p.exit) {
+      const exit = compileRule(p.exit, d);
+      exiting = new Set((await ws.query(`SELECT account_id FROM rule_inputs WHERE ${onDay} AND ${exit.sql}`)).map((r) => String(r['account_id'])));
+    }
+    plays.push({ playbook: p, entering, exiting });
   }
-  return { date, plays };
+  return { date, inputs, plays };
 }
+
+export const plusDays = (date: string, days: number): string => new Date(Date.parse(date) + days * 86_400_000).toISOString().slice(0, 10);
 
 function show(v: unknown): string {
   if (v === null || v === undefined) return 'unknown';

@@ -23,10 +23,12 @@ export const playbookSchema = z
         owner: z.union([owner, z.object({ by_tier: z.record(z.string().regex(/^[1-9]$/), owner) }).strict()]).default('csm'),
       })
       .strict(),
-    /** Days after a task closes before the same account can enter again. */
+    /** Days after an account leaves the play before it can enter again. */
     cooldown_days: z.number().int().nonnegative().default(30),
     /** How many times an account may enter the play in a year. */
     max_entries_per_year: z.number().int().positive().default(4),
+    /** Destinations (`playbook_settings.destinations`) told of every entry and exit. */
+    notify: z.array(z.string()).default([]),
   })
   .strict();
 

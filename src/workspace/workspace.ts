@@ -15,6 +15,7 @@ import { resolveHealthConfig, type HealthConfig } from '../health/health-config.
 import { DEFAULT_TIERS, type Tiers } from '../accounts/tiering.js';
 import { DEFAULT_PLAYBOOKS, type Playbook } from '../playbooks/playbook-config.js';
 import { RuleError, compileRule } from '../playbooks/rule-expression.js';
+import { DEFAULT_PLAYBOOK_SETTINGS, configVersion, type PlaybookSettings } from '../playbooks/playbook-settings.js';
 import { DuckDbDialect } from '../engine/duckdb-dialect.js';
 import { loadRawSignalSources, loadRawSources, type LoadedSource } from './load-sources.js';
 import { silentProgress, type Progress } from './progress.js';
@@ -49,6 +50,9 @@ export interface Scoring {
   readonly health: HealthConfig;
   readonly tiers: Tiers;
   readonly playbooks: readonly Playbook[];
+  /** Where play state lives, the budget per owner, destinations; `version` hashes the rules. */
+  readonly playbookSettings: PlaybookSettings;
+  readonly playbookVersion: string;
 }
 
 /** Every trigger must compile: a mistake is reported when the workspace opens, not when a play runs. */
@@ -112,6 +116,8 @@ export class Workspace {
     readonly signalSources: readonly SignalSourceName[],
     /** The health score's definition and the tiering rules, from the config or built in. */
     readonly scoring: Scoring,
+    /** The data folder it was opened from. */
+    readonly dataDir: string,
   ) {}
 
   static async open(options: OpenOptions): Promise<Workspace> {
@@ -120,10 +126,14 @@ export class Workspace {
     const configFile = findConfigFile(options.config, options.data);
     const config = loadConfig(configFile);
     const policies = mergePolicies(config.policies, options.policies);
+    const playbooks = config.playbooks ?? DEFAULT_PLAYBOOKS;
+    const playbookSettings = config.playbook_settings ?? DEFAULT_PLAYBOOK_SETTINGS;
     const scoring: Scoring = {
       health: resolveHealthConfig(config.health),
       tiers: config.tiers ?? DEFAULT_TIERS,
-      playbooks: config.playbooks ?? DEFAULT_PLAYBOOKS,
+      playbooks,
+      playbookSettings,
+      playbookVersion: configVersion(playbooks, playbookSettings),
     };
     checkPlaybooks(scoring.playbooks, configFile);
     const driver = options.driver ?? (await DuckDbDriver.open());
@@ -153,7 +163,7 @@ export class Workspace {
       const summary = await readSummary(driver, loaded, rowCounts, issues, asOf, extent.first, configFile);
       progress.done();
       const present = Object.values(signals ?? {}).filter((s) => s.file !== undefined).map((s) => s.source);
-      return new Workspace(driver, policies, summary, asOf, extent.first, attributes, present, scoring);
+      return new Workspace(driver, policies, summary, asOf, extent.first, attributes, present, scoring, options.data);
     } catch (e) {
       progress.done();
       if (!options.driver) driver.close();

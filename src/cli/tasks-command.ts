@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { findConfigFile, loadConfig } from '../config/config-file.js';
+import { NrrError } from '../errors.js';
+import { stringifyJson } from '../money.js';
+import { DEFAULT_PLAYBOOK_SETTINGS, statePath } from '../playbooks/playbook-settings.js';
+import { PlaybookState, TASK_OUTCOMES, TASK_STATUSES, type TaskOutcome, type TaskStatus } from '../playbooks/playbook-state.js';
+import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
+
+interface StateOptions {
+  data: string;
+  config?: string;
+}
+
+/** The play state of a data folder, found through its config without reading the data. */
+async function openState(o: StateOptions): Promise<PlaybookState> {
+  const config = loadConfig(findConfigFile(o.config, o.data));
+  const path = statePath(o.data, config.playbook_settings ?? DEFAULT_PLAYBOOK_SETTINGS);
+  if (!existsSync(path)) throw new NrrError(`no play state at ${path} yet: run \`nrr playbooks run --data ${o.data}\` first`);
+  return PlaybookState.open(path);
+}
+
+const withStateOptions = (cmd: Command): Command =>
+  cmd
+    .option('-d, --data <dir>', 'data folder (its config says where the play state lives)', '.')
+    .option('-c, --config <file>', 'workspace config (default: nrr.config.yaml in the data folder or the current folder)');
+
+const COLUMNS = ['task_id', 'status', 'playbook', 'account_id', 'account_name', 'type', 'priority', 'owner', 'opened_on', 'due_date', 'closed_on', 'outcome', 'note', 'why'];
+
+/** `nrr tasks` and `nrr tasks done`. */
+export function registerTasks(program: Command): void {
+  const tasks = withStateOptions(program.command('tasks').description('tasks opened by `nrr playbooks run`: list them, or close one with its outcome'))
+    .option('--owner <name>', "only this owner's tasks (case-insensitive)")
+    .addOption(new Option('--status <status>', 'only tasks with this status').choices([...TASK_STATUSES, 'all']).default('open'))
+    .option('--playbook <name>', 'only this play')
+    .option('--account <id>', 'only this account')
+    .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
+    .addHelpText(
+      'after',
+      `
+Statuses: open; done (closed with an outcome); exited (the account left the play first).
+
+Examples:
+  nrr tasks --data demo                               open tasks, newest first
+  nrr tasks --data demo --owner "Cara Diaz" --format csv
+  nrr tasks --data demo --status all --account A-00042
+  nrr tasks done 17 --outcome won --note "signed 20 more seats" --data demo`,
+    )
+    .action(async (o: StateOptions & { owner?: string; status: TaskStatus | 'all'; playbook?: string; account?: string; format: RowFormat }) => {
+      const state = await openState(o);
+      try {
+        const list = await state.tasks({ owner: o.owner, status: o.status === 'all' ? undefined : o.status, playbook: o.playbook, account: o.account });
+        if (o.format === 'json') {
+          process.stdout.write(stringifyJson(list.map((t) => ({ ...t, reasons: JSON.parse(t.reasons) as unknown }))) + '\n');
+          return;
+        }
+        const rows = list.map((t) => ({ ...t, why: why(t.reasons) }));
+        if (o.format === 'table') for (const r of rows) r.why = r.why.length > 90 ? `${r.why.slice(0, 89)}…` : r.why;
+        if (o.format === 'table' && rows.length === 0) process.stdout.write(`no ${o.status === 'all' ? '' : `${o.status} `}tasks (state: ${state.path})\n`);
+        else process.stdout.write(formatRows(rows, o.format === 'table' ? COLUMNS.filter((c) => c !== 'note' && (c !== 'closed_on' || o.status !== 'open')) : COLUMNS, o.format) + (o.format === 'table' ? '\n' : ''));
+      } finally {
+        state.close();
+      }
+    });
+
+  tasks
+    .command('done')
+    .description('close a task with its outcome (takes --data and --config like `nrr tasks`)')
+    .argument('<id>', 'the task number')
+    .addOption(new Option('--outcome <outcome>', 'won (expanded, saved, activated), lost, no-change, not-needed').choices([...TASK_OUTCOMES]).makeOptionMandatory())
+    .option('--note <text>', 'what happened')
+    .option('--on <date>', 'the day it closed, YYYY-MM-DD (default: today)')
+    .action(async (id: string, _: unknown, cmd: Command) => {
+      // --data and --config belong to `nrr tasks`; they may be written before or after `done ID`.
+      const o = cmd.optsWithGlobals<StateOptions & { outcome: TaskOutcome; note?: string; on?: string }>();
+      const n = Number(id);
+      if (!Number.isInteger(n) || n < 1) throw new NrrError(`task id: expected a task number such as 17, got '${id}'`);
+      const on = o.on ?? new Date().toISOString().slice(0, 10);
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(on) || Number.isNaN(Date.parse(on))) throw new NrrError(`--on: expected a date as YYYY-MM-DD, got '${on}'`);
+      const state = await openState(o);
+      try {
+        const t = await state.closeTask(n, o.outcome, o.note, on);
+        process.stdout.write(`task ${t.task_id} (${t.playbook}, ${t.account_name ?? t.account_id}) done on ${t.closed_on}: ${t.outcome}\n`);
+      } finally {
+        state.close();
+      }
+    });
+}
+
+/** The reasons of a task in one line. */
+function why(reasons: string): string {
+  const r = JSON.parse(reasons) as { values?: Record<string, unknown>; top_reasons?: string[] };
+  const values = Object.entries(r.values ?? {}).map(([k, v]) => `${k} = ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(3) : String(v)}`);
+  return [...values, ...(r.top_reasons ?? []).slice(0, 1)].join('; ');
+}
