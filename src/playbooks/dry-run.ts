@@ -107,7 +107,12 @@ export async function evaluatePlays(ws: Workspace, date: string): Promise<Evalua
   const d = ws.driver.dialect;
   const onDay = `snapshot_date = CAST(${d.quoteString(date)} AS DATE)`;
   const inputs = new Map<string, Record<string, unknown>>();
+  // Whole-number columns arrive as strings (BIGINT); counts and days are numbers in a record.
+  const integers = (await ws.query('DESCRIBE rule_inputs'))
+    .filter((c) => /^(BIGINT|HUGEINT|INTEGER|UBIGINT)$/.test(String(c['column_type'])))
+    .map((c) => String(c['column_name']));
   for (const r of await ws.query(`SELECT * EXCLUDE (snapshot_date) FROM rule_inputs WHERE ${onDay} ORDER BY account_id`)) {
+    for (const k of integers) if (typeof r[k] === 'string' && Number.isSafeInteger(Number(r[k]))) r[k] = Number(r[k]);
     inputs.set(String(r['account_id']), r);
   }
   const plays: PlayEvaluation[] = [];
