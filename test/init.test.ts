@@ -8,6 +8,8 @@ import { SOURCES } from '../src/contract/data-contract.js';
 import { SIGNAL_SOURCES } from '../src/contract/signal-contract.js';
 import { SUGGESTED_ACCOUNT_COLUMNS, initWorkspace } from '../src/workspace/init-workspace.js';
 import { fixtureDir, removeDir } from './helpers/fixture-dir.js';
+import { DEFAULT_PLAYBOOKS } from '../src/playbooks/playbook-config.js';
+import { DEFAULT_PLAYBOOK_SETTINGS, configVersion } from '../src/playbooks/playbook-settings.js';
 
 const dirs: string[] = [];
 const newDir = (): string => {
@@ -38,11 +40,25 @@ describe('nrr init', () => {
     const dir = newDir();
     initWorkspace(dir);
     const text = readFileSync(join(dir, 'nrr.config.yaml'), 'utf8');
-    const uncommented = text.replace(/^# (health:|tiers:| {2}.*)$/gm, '$1');
+    const uncommented = uncommentBlock(text, '# health:');
     expect(uncommented).not.toEqual(text);
     const c = parseConfigText(uncommented, 'nrr.config.yaml');
     expect(c.health?.default?.measures.usage_trend_90d).toEqual({ healthy: 0, at_risk: -0.3, weight: 30, group: 'product' });
     expect(c.tiers?.map((t) => t.name)).toEqual(['Tier 1', 'Tier 2', 'Tier 3']);
+  });
+
+  it('writes the built-in plays as config, and a commented playbook_settings example that is valid once uncommented', () => {
+    const dir = newDir();
+    initWorkspace(dir);
+    const text = readFileSync(join(dir, 'nrr.config.yaml'), 'utf8');
+    const c = parseConfigText(text, 'nrr.config.yaml');
+    expect(c.playbooks).toEqual(DEFAULT_PLAYBOOKS);
+    // Same rules, same version: a workspace that has not changed a play runs the built-in rules.
+    expect(configVersion(c.playbooks!, DEFAULT_PLAYBOOK_SETTINGS)).toBe(configVersion(DEFAULT_PLAYBOOKS, DEFAULT_PLAYBOOK_SETTINGS));
+    const settings = parseConfigText(uncommentBlock(text, '# playbook_settings:'), 'nrr.config.yaml').playbook_settings!;
+    expect(Object.keys(settings.destinations)).toEqual(['crm', 'cs-alerts', 'outbox']);
+    expect(settings.destinations['crm']).toMatchObject({ type: 'webhook', secret_env: 'NRR_WEBHOOK_SECRET', retries: 4 });
+    expect(settings.daily_budget_per_owner).toBe(15);
   });
 
   it('honours --currency, and refuses a code that is not one', () => {
@@ -119,3 +135,12 @@ describe('nrr init', () => {
     expect(jan.nrr).toBe(1);
   });
 });
+
+/** The config text with the commented block starting at `first` uncommented. */
+function uncommentBlock(text: string, first: string): string {
+  const lines = text.split('\n');
+  let i = lines.indexOf(first);
+  expect(i, first).toBeGreaterThan(0);
+  for (; i < lines.length && lines[i]!.startsWith('# '); i++) lines[i] = lines[i]!.slice(2);
+  return lines.join('\n');
+}

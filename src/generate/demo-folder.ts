@@ -12,7 +12,7 @@ interface DemoStamp {
 }
 
 /** Bump when the generator's output changes, so that old demo folders are regenerated. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 3;
 const STAMP = '.nrr-demo.json';
 
 /**

@@ -9,6 +9,7 @@ import { simulateAccount, type DemoFile, type DemoRows, type SimulationContext }
 import { Calendar } from './calendar.js';
 import { CURRENCIES } from './demo-catalog.js';
 import { Random } from './random.js';
+import { playbooksSection } from '../workspace/init-workspace.js';
 
 /**
  * `nrr generate`: a deterministic synthetic SaaS company in the file data contract, with its signal
@@ -221,5 +222,14 @@ policies:
   reporting_currency: USD
   # Expansion concentrated in one owner is checked against the account managers.
   owner_attribute: am_owner
+
+${playbooksSection(['outbox']).join('\n')}
+
+# Tasks and fired events live in demo/.nrr/state.duckdb; every entry and exit is also appended to
+# demo/outbox/tasks.jsonl (nrr playbooks run --data demo).
+playbook_settings:
+  daily_budget_per_owner: 15
+  destinations:
+    outbox: { type: outbox, file: outbox/tasks.jsonl }
 `;
 }

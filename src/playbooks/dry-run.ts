@@ -124,7 +124,13 @@ export async function evaluatePlays(ws: Workspace, date: string): Promise<Evalua
     );
     const entering = rows.map((r): PlayEntry => {
       const s = byId.get(String(r['account_id']))!;
-      const values = Object.fromEntries(rule.fields.map((f, i) => [f, r[`f${i}`] ?? null]));
+      const values = Object.fromEntries(
+        rule.fields.map((f, i) => {
+          const v = r[`f${i}`] ?? null;
+          // BIGINT arrives as a string; a numeric field's value is a number.
+          return [f, RULE_FIELDS[FIELD_ALIASES[f] ?? f]!.type === 'number' && typeof v === 'string' && Number.isSafeInteger(Number(v)) ? Number(v) : v];
+        }),
+      );
       const because = rule.fields.map((f, i) => `${f} = ${show(r[`f${i}`])}`).join(', ');
       const reasons = (p.task.type === 'expansion' ? s.expansion.reasons : s.risk.reasons).map((x) => x.text);
       return {

@@ -10,6 +10,8 @@ const owner = z.enum(['csm', 'am', 'digital']);
 export const playbookSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9_-]+$/, 'lower-case letters, digits, _ and - only'),
+    /** What the play is for, in a sentence (shown with its tasks). */
+    description: z.string().optional(),
     /** The trigger: accounts for which it is true enter the play. */
     when: z.string().min(1),
     /** Accounts leave the play when this is true (default: when the trigger no longer holds). */
@@ -49,28 +51,33 @@ export type Playbook = z.infer<typeof playbookSchema>;
 export const DEFAULT_PLAYBOOKS: Playbook[] = playbooksSchema.parse([
   {
     name: 'expansion-seats',
+    description: 'Seats almost all in use on an annual or longer contract: talk about more seats before they hit the ceiling.',
     when: 'seat_utilisation > 0.8 and not monthly_terms',
     task: { type: 'expansion', priority: 'high', due_days: 14, owner: { by_tier: { '1': 'am', '2': 'am', '3': 'digital' } } },
     cooldown_days: 90,
   },
   {
     name: 'save-usage-drop',
+    description: 'Usage down more than 20 % against the prior 90 days with a renewal within 120 days: a save conversation.',
     when: 'usage_trend_90d < -0.2 and (days_to_renewal <= 120 or monthly_terms)',
     task: { type: 'save', priority: 'urgent', due_days: 7, owner: 'csm' },
     cooldown_days: 60,
   },
   {
     name: 'sponsor-change',
+    description: 'The executive sponsor left in the last 60 days with a renewal within 180 days: find and win the successor.',
     when: 'sponsor_left_days <= 60 and (days_to_renewal <= 180 or monthly_terms)',
     task: { type: 'risk', priority: 'high', due_days: 10, owner: 'csm' },
   },
   {
     name: 'onboarding-missed',
+    description: 'Past the activation milestone without reaching it, renewal within 120 days: get the account to first value.',
     when: 'activation_due and not activated and (days_to_renewal <= 120 or monthly_terms)',
     task: { type: 'onboarding', priority: 'high', due_days: 7, owner: 'csm' },
   },
   {
     name: 'qbr-skipped',
+    description: 'Two or more business reviews skipped or cancelled in 180 days before a renewal: re-engage.',
     when: 'reviews_missed_180d >= 2 and (days_to_renewal <= 120 or monthly_terms)',
     task: { type: 'risk', priority: 'normal', due_days: 21, owner: { by_tier: { '1': 'am', '2': 'csm', '3': 'csm' } } },
   },

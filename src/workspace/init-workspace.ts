@@ -6,6 +6,7 @@ import { policiesSchema, type Policies } from '../config/policies.js';
 import { SOURCES, SUGGESTED_ACCOUNT_COLUMNS, type SourceName } from '../contract/data-contract.js';
 import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contract.js';
 import { NrrError } from '../errors.js';
+import { DEFAULT_PLAYBOOKS } from '../playbooks/playbook-config.js';
 
 export { SUGGESTED_ACCOUNT_COLUMNS };
 
@@ -63,9 +64,54 @@ export function configTemplate(overrides: Partial<Policies> = {}): string {
     '# The health score and the tiers use built-in definitions until these sections are added;',
     '# docs/health.md explains every measure. Remove the leading "# " to start from this example:',
     ...HEALTH_EXAMPLE.map((l) => `# ${l}`),
+    '',
+    ...playbooksSection(),
+    '',
+    '# Play state, the daily budget per owner and notification destinations (docs/playbooks.md);',
+    '# remove the leading "# " and add `notify: [...]` to a play to use them:',
+    ...PLAYBOOK_SETTINGS_EXAMPLE.map((l) => `# ${l}`),
   );
   return lines.join('\n') + '\n';
 }
+
+/**
+ * The built-in plays written out as config, so that a workspace starts from them and changes them in
+ * git; `notify` names destinations for every play. The rules' version equals the built-in one's
+ * when nothing is changed and nothing notified.
+ */
+export function playbooksSection(notify: readonly string[] = []): string[] {
+  const lines = [
+    '# Playbooks: a trigger over the account record opens a task for the right owner. The rule language',
+    '# and every field are in docs/playbooks.md; `nrr playbooks backtest` shows what a threshold catches.',
+    'playbooks:',
+  ];
+  const scalar = (v: unknown): string => stringify(v, { lineWidth: 0 }).trimEnd();
+  for (const p of DEFAULT_PLAYBOOKS) {
+    const owner = typeof p.task.owner === 'string' ? p.task.owner : `{ by_tier: { ${Object.entries(p.task.owner.by_tier).map(([t, o]) => `"${t}": ${o}`).join(', ')} } }`;
+    lines.push(
+      `  - name: ${p.name}`,
+      ...(p.description ? [`    description: ${scalar(p.description)}`] : []),
+      `    when: ${scalar(p.when)}`,
+      ...(p.exit ? [`    exit: ${scalar(p.exit)}`] : []),
+      `    task: { type: ${p.task.type}, priority: ${p.task.priority}, due_days: ${p.task.due_days}, owner: ${owner} }`,
+      `    cooldown_days: ${p.cooldown_days}`,
+      `    max_entries_per_year: ${p.max_entries_per_year}`,
+      ...(notify.length ? [`    notify: [${notify.join(', ')}]`] : []),
+    );
+  }
+  return lines;
+}
+
+/** Where play state lives, the budget, and destinations: a commented example. */
+export const PLAYBOOK_SETTINGS_EXAMPLE = [
+  'playbook_settings:',
+  '  state_file: .nrr/state.duckdb        # tasks and fired events, relative to the data folder',
+  '  daily_budget_per_owner: 15           # new tasks per owner per day; the rest wait a day',
+  '  destinations:                        # named in a play\'s notify: [crm, cs-alerts, outbox]',
+  '    crm: { type: webhook, url: "https://crm.example.com/hooks/nrr", secret_env: NRR_WEBHOOK_SECRET }',
+  '    cs-alerts: { type: chat, url: "https://hooks.slack.com/services/T000/B000/XXXX" }',
+  '    outbox: { type: outbox, file: outbox/tasks.jsonl }',
+];
 
 /** A starting point for `health:` and `tiers:`, written commented out. */
 export const HEALTH_EXAMPLE = [
