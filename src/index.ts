@@ -37,3 +37,12 @@ export { healthValidity, type ValidityReport } from './accounts/health-validity.
 export { rocAuc, lift } from './accounts/predictive-power.js';
 export { DEFAULT_HEALTH, MEASURES, healthConfigSchema, resolveHealthConfig, type HealthConfig, type HealthDefinition, type MeasureName } from './health/health-config.js';
 export { scoreHealth, compareHealth, bandPoints, type HealthScore, type HealthChange, type MeasureScore } from './health/health-score.js';
+export { DEFAULT_PLAYBOOKS, playbooksSchema, type Playbook } from './playbooks/playbook-config.js';
+export { DEFAULT_PLAYBOOK_SETTINGS, configVersion, playbookSettingsSchema, statePath, type PlaybookSettings, type Destination } from './playbooks/playbook-settings.js';
+export { compileRule, RuleError } from './playbooks/rule-expression.js';
+export { RULE_FIELDS, FIELD_ALIASES } from './playbooks/rule-fields.js';
+export { dryRun, evaluatePlays, type DryRun, type PlayEntry } from './playbooks/dry-run.js';
+export { backtest, type Backtest, type PlayBacktest } from './playbooks/backtest.js';
+export { runPlaybooks, type RunResult, type RunOptions, type PlayRunSummary } from './playbooks/run-playbooks.js';
+export { PlaybookState, TASK_OUTCOMES, TASK_STATUSES, type Task, type PlayEvent, type Delivery, type TaskOutcome, type TaskStatus } from './playbooks/playbook-state.js';
+export { signPayload, verifySignature, chatMessage, type DeliverySummary } from './playbooks/deliver-actions.js';

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbDriver } from '../src/drivers/duckdb-driver.js';
 import { RuleError, compileRule } from '../src/playbooks/rule-expression.js';
+import { RULE_FIELDS } from '../src/playbooks/rule-fields.js';
 
 /**
  * The trigger language, evaluated by DuckDB on a small `rule_inputs` table: each case lists the
@@ -107,5 +109,13 @@ describe('malformed rules say what is wrong and where', () => {
     // In the rule language this is one text, x' OR TRUE OR 'y; in SQL it stays one string.
     expect(await selects("segment = 'x'' OR TRUE OR ''y'")).toEqual([]);
     expect((await db.query('SELECT count(*) AS n FROM rule_inputs'))[0]!['n']).toBe('4');
+  });
+});
+
+describe('docs/playbooks.md', () => {
+  it('names every field a rule may use', () => {
+    const doc = readFileSync(new URL('../docs/playbooks.md', import.meta.url), 'utf8');
+    const missing = Object.keys(RULE_FIELDS).filter((f) => !doc.includes(`\`${f}\``));
+    expect(missing).toEqual([]);
   });
 });
