@@ -11,4 +11,13 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The dashboard runs in the browser.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['document', 'window', 'location', 'history', 'sessionStorage', 'fetch', 'URLSearchParams', 'Intl', 'prompt', 'performance', 'echarts'].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
 );

@@ -20,6 +20,7 @@ import { registerAccounts } from './accounts-command.js';
 import { registerGenerate } from './generate-command.js';
 import { registerPlaybooks } from './playbooks-command.js';
 import { registerTasks } from './tasks-command.js';
+import { registerServe, serveWorkspace } from './serve-command.js';
 import { spinnerProgress } from './spinner-progress.js';
 import { ensureDemo } from '../generate/demo-folder.js';
 import { DEFAULT_SEED } from '../generate/generate-company.js';
@@ -165,10 +166,12 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
       .option('--by <attribute...>', 'extra groupings besides ACV band, segment and product')
       .addOption(new Option('--method <method>', 'NRR method').choices(['snapshot', 'movements', 'average']))
       .addOption(formatOption('md', ['md', 'json', 'html']))
-      .option('-o, --out <file>', 'write the report to a file instead of standard output'),
+      .option('-o, --out <file>', 'write the report to a file instead of standard output')
+      .option('--serve', 'then run the plays for the reporting day and serve the dashboard')
+      .option('-p, --port <port>', 'with --serve: port to listen on', positiveInt),
   )
-    .addHelpText('after', '\nThe data folder (--data, default demo) is generated when it is missing or was made for another month or size.\n  npm start            is  nrr demo --data demo')
-    .action(async (o: ReportOptions & { accounts: number; seed: number }) => {
+    .addHelpText('after', '\nThe data folder (--data, default demo) is generated when it is missing or was made for another month or size.\n  npm start            is  nrr demo --data demo --serve')
+    .action(async (o: ReportOptions & { accounts: number; seed: number; serve?: boolean; port?: number }) => {
       const dir = o.data === '.' ? 'demo' : o.data;
       const progress = spinnerProgress();
       const started = performance.now();
@@ -178,6 +181,7 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
         process.stderr.write(`generated the demo company (${made.accounts.toLocaleString('en-US')} accounts, ${made.firstMonth} → ${made.lastMonth}) into ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
       }
       await runReport({ ...o, data: dir });
+      if (o.serve) await serveWorkspace({ ...o, data: dir, quiet: true }, true);
     });
 
   withDataOptions(program.command('cohorts').description('cohort table: revenue retention by period of first revenue × periods since'))
@@ -235,6 +239,7 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
   registerAccounts(program);
   registerPlaybooks(program);
   registerTasks(program);
+  registerServe(program);
   registerGenerate(program);
   registerInit(program);
   registerValidate(program);

@@ -23,6 +23,15 @@ const configSchema = z
     playbooks: playbooksSchema.optional(),
     /** Where play state lives, the daily budget per owner, and notification destinations (src/playbooks/playbook-settings.ts). */
     playbook_settings: playbookSettingsSchema.optional(),
+    /** `nrr serve`: where it listens, and the environment variable holding its API token. */
+    serve: z
+      .object({
+        port: z.number().int().min(1).max(65535).default(4317),
+        host: z.string().min(1).default('127.0.0.1'),
+        token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').default('NRR_API_TOKEN'),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

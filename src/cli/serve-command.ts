@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import { findConfigFile, loadConfig } from '../config/config-file.js';
+import { runPlaybooks } from '../playbooks/run-playbooks.js';
+import { startServer } from '../serve/start-server.js';
+import { open, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
+
+export interface ServeCliOptions extends CommonOptions {
+  port?: number;
+  host?: string;
+}
+
+/**
+ * Opens the workspace (with its signal files), serves it and waits until the process is stopped.
+ * With `runPlays` the plays are run for the reporting day first (the demo, so every page has data).
+ */
+export async function serveWorkspace(o: ServeCliOptions, runPlays = false): Promise<void> {
+  const settings = loadConfig(findConfigFile(o.config, o.data)).serve;
+  const tokenEnv = settings?.token_env ?? 'NRR_API_TOKEN';
+  const token = process.env[tokenEnv] || undefined;
+  const ws = await open(o, { signals: true });
+  if (runPlays) {
+    const r = await runPlaybooks(ws, {});
+    if (!o.quiet) process.stderr.write(`playbooks: ${r.already_recorded ? 'already run' : 'ran'} for ${r.date}, ${r.plays.reduce((s, p) => s + p.open_tasks, 0)} open tasks\n`);
+  }
+  const server = await startServer(ws, { port: o.port ?? settings?.port ?? 4317, host: o.host ?? settings?.host ?? '127.0.0.1', token });
+  process.stdout.write(`\nDashboard: ${server.url}   (API: ${server.url}api/openapi.json${token ? `; token from ${tokenEnv}` : ''}) — Ctrl+C to stop\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      void server.close().then(() => {
+        ws.close();
+        resolve();
+      });
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+/** `nrr serve`. */
+export function registerServe(program: Command): void {
+  withDataOptions(program.command('serve').description('the dashboard and the JSON API for a data folder (docs/dashboard.md)'))
+    .option('-p, --port <port>', 'port to listen on (default 4317, or serve.port in the config)', positiveInt)
+    .option('--host <host>', 'address to listen on (default 127.0.0.1); anything but loopback needs a token')
+    .addHelpText(
+      'after',
+      `
+Pages: Overview, Segments, Cohorts, Accounts, Account, Playbooks. Each view's state is in its URL.
+API: /api/metrics, /api/movements, /api/cohorts, /api/accounts, /api/accounts/ID, /api/tasks,
+/api/playbooks; documented at /api/openapi.json.
+
+Auth: when the environment variable NRR_API_TOKEN (or the one named by serve.token_env in the
+config) is set, every /api request needs "Authorization: Bearer <token>". Without a token the
+server listens on loopback only.
+
+Examples:
+  nrr serve --data demo
+  NRR_API_TOKEN=s3cret nrr serve --data my-data --host 0.0.0.0 --port 8080`,
+    )
+    .action((o: ServeCliOptions) => serveWorkspace(o));
+}

@@ -1,0 +1,163 @@
+import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Hono, type Context } from 'hono';
+import { compress } from 'hono/compress';
+import type { z } from 'zod';
+import { monthIndex } from '../engine/months.js';
+import { NrrError } from '../errors.js';
+import { stringifyJson } from '../money.js';
+import type { Workspace } from '../workspace/workspace.js';
+import { QUERIES, describeIssues, openApiDocument, type QueryName } from './api-schemas.js';
+import { DashboardData, type AccountRow } from './dashboard-data.js';
+
+/**
+ * The HTTP API and the dashboard's files, on Web-standard Request/Response (Hono): tests call
+ * `app.request('/api/…')` in-process, `startServer` puts it on a port.
+ */
+export interface AppOptions {
+  /** When set, every /api request needs `Authorization: Bearer <token>`. */
+  readonly token?: string;
+}
+
+const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
+const ECHARTS = createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+
+class HttpError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 404,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The app for one open workspace.
+ * @example const app = createApp(ws); const res = await app.request('/api/metrics?window=12');
+ */
+export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
+  const data = new DashboardData(ws);
+  const app = new Hono();
+  const json = (c: Context, value: unknown) => c.body(stringifyJson(value, 0), 200, { 'content-type': 'application/json; charset=utf-8' });
+  const query = <K extends QueryName>(c: Context, name: K): z.infer<(typeof QUERIES)[K]> => {
+    const input = c.req.query();
+    const parsed = QUERIES[name].safeParse(input);
+    if (!parsed.success) throw new HttpError(400, describeIssues(parsed.error, input));
+    return parsed.data as z.infer<(typeof QUERIES)[K]>;
+  };
+  const checkMonth = (name: string, m: string | undefined): number | undefined => {
+    if (m === undefined) return undefined;
+    const i = monthIndex(m);
+    if (i > ws.asOfMonth) throw new HttpError(400, `${name}: ${m} is after the reporting month ${ws.summary.asOf}`);
+    return i;
+  };
+
+  app.use('*', compress());
+  app.use('/api/*', async (c, next) => {
+    if (options.token && !sameToken(c.req.header('authorization'), options.token)) {
+      return c.json({ error: 'this server needs a token: send Authorization: Bearer <token>' }, 401, { 'www-authenticate': 'Bearer' });
+    }
+    await next();
+  });
+
+  app.get('/api/openapi.json', (c) => c.json(openApiDocument('0.1.0')));
+  app.get('/api/summary', (c) => (query(c, 'none'), json(c, data.summary())));
+  app.get('/api/report', async (c) => (query(c, 'none'), json(c, await data.report())));
+  app.get('/api/metrics', async (c) => {
+    const q = query(c, 'metrics');
+    checkMonth('month', q.month);
+    if (q.by !== undefined) {
+      const allowed = data.summary()['group_by'] as string[];
+      if (!allowed.includes(q.by) && q.by !== 'cohort') throw new HttpError(400, `by: expected one of ${allowed.join(', ')}, got '${q.by}'`);
+    }
+    return json(c, await data.metrics(q));
+  });
+  app.get('/api/movements', async (c) => {
+    const q = query(c, 'movements');
+    const to = checkMonth('to', q.to) ?? ws.asOfMonth;
+    const from = checkMonth('from', q.from) ?? to - 11;
+    if (from > to) throw new HttpError(400, `from: ${q.from} is after to (${q.to ?? ws.summary.asOf})`);
+    const rows = await data.movements({ from, to, account: q.account, category: q.category as never });
+    return json(c, { from: q.from ?? null, to: q.to ?? ws.summary.asOf, total: rows.length, rows: rows.slice(0, q.limit) });
+  });
+  app.get('/api/cohorts', async (c) => {
+    const q = query(c, 'cohorts');
+    return json(c, { granularity: q.granularity, rows: await data.cohorts(q.granularity) });
+  });
+  app.get('/api/accounts', async (c) => {
+    const q = query(c, 'accounts');
+    const needle = q.q?.toLowerCase();
+    const rows = (await data.accounts()).filter(
+      (a) =>
+        (!q.tier || a.tier === q.tier || a.tier === `Tier ${q.tier}`) &&
+        (!q.health || a.health_colour === q.health) &&
+        (!q.segment || a.segment === q.segment) &&
+        (!q.owner || [a.csm_owner, a.am_owner].some((o) => o?.toLowerCase() === q.owner!.toLowerCase())) &&
+        (!needle || [a.account_id, a.name, a.csm_owner, a.am_owner].some((v) => v?.toLowerCase().includes(needle))),
+    );
+    const sorted = sortAccounts(rows, q.sort);
+    return json(c, { as_of: data.asOfDate, total: sorted.length, rows: sorted.slice(q.offset, q.offset + q.limit) });
+  });
+  app.get('/api/accounts/:id', async (c) => {
+    query(c, 'none');
+    try {
+      return json(c, await data.account(c.req.param('id')));
+    } catch (e) {
+      if (e instanceof NrrError) throw new HttpError(404, e.message);
+      throw e;
+    }
+  });
+  app.get('/api/tasks', async (c) => {
+    const q = query(c, 'tasks');
+    const rows = await data.tasks({ owner: q.owner, status: q.status === 'all' ? undefined : q.status, playbook: q.playbook, account: q.account });
+    return json(c, { total: rows.length, rows });
+  });
+  app.get('/api/playbooks', async (c) => (query(c, 'none'), json(c, await data.playbooks())));
+  app.get('/api/playbooks/backtest', async (c) => (query(c, 'none'), json(c, await data.backtest())));
+  app.all('/api/*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path} (see /api/openapi.json)` }, 404));
+
+  app.get('/vendor/echarts.min.js', (c) => c.body(readFileSync(ECHARTS), 200, { 'content-type': TYPES['.js']!, 'cache-control': 'max-age=86400' }));
+  app.get('*', (c) => {
+    // Files of the dashboard; every other path is a page of the single-page app.
+    const rel = normalize(c.req.path).replace(/^[/\\]+/, '');
+    const file = TYPES[extname(rel)] && !rel.includes('..') ? join(WEB_DIR, rel) : join(WEB_DIR, 'index.html');
+    try {
+      return c.body(readFileSync(file), 200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    } catch {
+      return c.text('not found', 404);
+    }
+  });
+
+  app.onError((e, c) => {
+    if (e instanceof HttpError) return c.json({ error: e.message }, e.status);
+    if (e instanceof NrrError) return c.json({ error: e.message }, 400);
+    process.stderr.write(`internal error on ${c.req.method} ${c.req.path}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return c.json({ error: 'internal error (logged by the server)' }, 500);
+  });
+  return app;
+}
+
+function sameToken(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!m) return false;
+  const a = Buffer.from(m[1]!.trim());
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const SORT_KEYS: Record<string, (a: AccountRow) => number> = {
+  risk: (a) => -a.churn_risk,
+  arr: (a) => -a.arr.toNumber(),
+  renewal: (a) => a.days_to_renewal ?? Number.MAX_SAFE_INTEGER,
+  health: (a) => a.health ?? 101,
+  expansion: (a) => -a.expansion_readiness,
+};
+
+function sortAccounts(rows: AccountRow[], by: string): AccountRow[] {
+  const key = SORT_KEYS[by]!;
+  return [...rows].sort((a, b) => key(a) - key(b) || b.arr.toNumber() - a.arr.toNumber() || a.account_id.localeCompare(b.account_id));
+}

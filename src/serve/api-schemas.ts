@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { MOVEMENT_CATEGORIES } from '../engine/movements-model.js';
+import { TASK_STATUSES } from '../playbooks/playbook-state.js';
+
+/**
+ * The API's query parameters: validated on every request (a 400 names the parameter, the value and
+ * what was expected) and published as OpenAPI from the same schemas.
+ */
+const month = z
+  .string()
+  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a month as YYYY-MM')
+  .describe('a month, YYYY-MM');
+const int = (min: number, max: number, def: number) =>
+  z.coerce
+    .number({ error: 'expected a whole number' })
+    .int('expected a whole number')
+    .min(min, `expected ${min} or more`)
+    .max(max, `expected ${max} or less`)
+    .default(def);
+
+export const ACCOUNT_SORTS = ['risk', 'arr', 'renewal', 'health', 'expansion'] as const;
+
+export const QUERIES = {
+  metrics: z
+    .object({
+      month: month.optional().describe("the window's last month (default: the reporting month)"),
+      window: int(1, 36, 12).describe('months in the window: 1 monthly, 3 quarterly, 12 trailing twelve months'),
+      by: z.string().min(1).optional().describe('an account attribute, product, acv_band, cohort_year or cohort_quarter'),
+    })
+    .strict(),
+  movements: z
+    .object({
+      from: month.optional().describe('first month (default: 12 months before the reporting month)'),
+      to: month.optional().describe('last month (default: the reporting month)'),
+      account: z.string().min(1).optional(),
+      category: z.enum(MOVEMENT_CATEGORIES).optional(),
+      limit: int(1, 100_000, 1000),
+    })
+    .strict(),
+  cohorts: z.object({ granularity: z.enum(['month', 'quarter', 'year']).default('quarter') }).strict(),
+  accounts: z
+    .object({
+      q: z.string().optional().describe('text in the id, name or owner'),
+      tier: z.string().optional(),
+      health: z.enum(['red', 'yellow', 'green']).optional(),
+      owner: z.string().optional(),
+      segment: z.string().optional(),
+      sort: z.enum(ACCOUNT_SORTS).default('risk'),
+      limit: int(1, 100_000, 100),
+      offset: int(0, 10_000_000, 0),
+    })
+    .strict(),
+  tasks: z
+    .object({
+      owner: z.string().optional(),
+      status: z.enum([...TASK_STATUSES, 'all']).default('open'),
+      playbook: z.string().optional(),
+      account: z.string().optional(),
+    })
+    .strict(),
+  none: z.object({}).strict(),
+} as const;
+
+export type QueryName = keyof typeof QUERIES;
+
+/** `name: problem, got 'value'` for each issue, in one line. */
+export function describeIssues(error: z.ZodError, input: Record<string, unknown>): string {
+  return error.issues
+    .map((i) => {
+      const key = String(i.path[0] ?? '');
+      if (i.code === 'unrecognized_keys') return `unknown parameter${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}`;
+      const got = input[key];
+      return `${key}: ${i.message}${got !== undefined ? `, got '${String(got)}'` : ''}`;
+    })
+    .join('; ');
+}
+
+interface Endpoint {
+  readonly path: string;
+  readonly query: QueryName;
+  readonly summary: string;
+}
+
+export const ENDPOINTS: readonly Endpoint[] = [
+  { path: '/api/summary', query: 'none', summary: 'What was read: months, accounts, currencies, attributes to group by, benchmarks, policies' },
+  { path: '/api/report', query: 'none', summary: 'The one-screen report: headline T12M/quarterly/monthly, bridge, 24-month trend, groups, cohorts, diagnostics' },
+  { path: '/api/metrics', query: 'metrics', summary: 'NRR, GRR, logo retention and the bridge for one window, overall or by a slice' },
+  { path: '/api/movements', query: 'movements', summary: 'Movements (new, expansion, contraction, churn, reactivation) per account and month' },
+  { path: '/api/cohorts', query: 'cohorts', summary: 'Revenue and logo retention by first-revenue cohort' },
+  { path: '/api/accounts', query: 'accounts', summary: 'Accounts on the reporting day: ARR, tier, health, churn risk, renewal, owners' },
+  { path: '/api/accounts/{id}', query: 'none', summary: 'One account: its record, health with reasons, MRR history, movements and source lines, tasks' },
+  { path: '/api/tasks', query: 'tasks', summary: 'Tasks opened by playbook runs' },
+  { path: '/api/playbooks', query: 'none', summary: 'Plays, open tasks per owner, recent fired events, outcomes' },
+  { path: '/api/playbooks/backtest', query: 'none', summary: 'Per play: fires, precision, recall of lost or gained ARR, lead time' },
+];
+
+/** The OpenAPI 3.1 document, from the same schemas that validate requests. */
+export function openApiDocument(version: string): Record<string, unknown> {
+  const paths: Record<string, unknown> = {};
+  for (const e of ENDPOINTS) {
+    const schema = z.toJSONSchema(QUERIES[e.query], { io: 'input' }) as { properties?: Record<string, Record<string, unknown>> };
+    const parameters: Record<string, unknown>[] = Object.entries(schema.properties ?? {}).map(([name, s]) => {
+      const { description, ...rest } = s;
+      return { name, in: 'query', required: false, description, schema: rest };
+    });
+    if (e.path.includes('{id}')) parameters.unshift({ name: 'id', in: 'path', required: true, description: 'account id', schema: { type: 'string' } });
+    paths[e.path] = {
+      get: {
+        summary: e.summary,
+        parameters,
+        security: [{ bearer: [] }, {}],
+        responses: {
+          '200': { description: 'JSON; money as exact decimal strings, ratios as fractions (1.015 = 101.5 %)' },
+          '400': { description: '{ "error": "month: expected a month as YYYY-MM, got \'2025-13\'" }' },
+          '401': { description: 'a token is set and the request has none, or another' },
+          ...(e.path.includes('{id}') ? { '404': { description: 'no such account' } } : {}),
+        },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'NRR Engine API', version, description: 'Net revenue retention, its decomposition, account health and playbooks, as JSON.' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths,
+  };
+}

@@ -1,0 +1,227 @@
+import { existsSync } from 'node:fs';
+import { defaultSnapshot, scoreAccounts, type ScoredAccount } from '../accounts/account-records.js';
+import type { MovementCategory } from '../engine/movements-model.js';
+import type { Money } from '../money.js';
+import { backtest, type Backtest } from '../playbooks/backtest.js';
+import { statePath } from '../playbooks/playbook-settings.js';
+import { PlaybookState, type PlayEvent, type Task, type TaskStatus } from '../playbooks/playbook-state.js';
+import { cohortTable, type CohortRow } from '../queries/cohort-queries.js';
+import { explainAccount, type AccountExplanation } from '../queries/explain-queries.js';
+import { movements, type MovementRow } from '../queries/ledger-queries.js';
+import { metrics, type Metrics } from '../queries/metrics-queries.js';
+import { buildReport, type Report } from '../report/report-model.js';
+import { BENCHMARKS } from '../report/benchmarks.js';
+import type { Workspace } from '../workspace/workspace.js';
+
+/**
+ * What the API serves, read from one open workspace. The workspace has one database connection and
+ * some answers build tables (the account records), so every read goes through one queue; answers
+ * that do not depend on the request's parameters are computed once and kept.
+ */
+export interface AccountRow {
+  readonly account_id: string;
+  readonly name: string | null;
+  readonly segment: string | null;
+  readonly tier: string;
+  readonly arr: Money;
+  readonly mrr: Money;
+  readonly health: number | null;
+  readonly health_colour: string | null;
+  readonly churn_risk: number;
+  readonly risk_reason: string | null;
+  readonly expansion_readiness: number;
+  readonly expansion_reason: string | null;
+  readonly renewal_date: string | null;
+  readonly days_to_renewal: number | null;
+  readonly monthly_terms: boolean;
+  readonly csm_owner: string | null;
+  readonly am_owner: string | null;
+}
+
+export interface AccountDetail {
+  readonly as_of: string;
+  /** Null when it is not a customer on the day (its history is still there). */
+  readonly account: AccountRow | null;
+  readonly scored: ScoredAccount | null;
+  readonly explanation: AccountExplanation;
+  readonly tasks: readonly Task[];
+}
+
+export interface PlaybooksPage {
+  readonly state_file: string;
+  readonly config_version: string;
+  readonly playbooks: readonly { name: string; description: string | null; when: string; exit: string | null; task_type: string; owner: unknown; notify: readonly string[] }[];
+  /** Open tasks per owner and play. */
+  readonly by_owner: readonly { owner: string; open: number; overdue: number; by_playbook: Record<string, number> }[];
+  readonly recent_events: readonly PlayEvent[];
+  readonly outcomes: readonly { playbook: string; done: number; won: number; lost: number; exited: number }[];
+}
+
+export class DashboardData {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly cache = new Map<string, Promise<unknown>>();
+  readonly asOfDate: string;
+
+  constructor(readonly ws: Workspace) {
+    this.asOfDate = defaultSnapshot(ws);
+  }
+
+  /** Runs `f` after every earlier read has finished. */
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(f, f);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** `f`'s answer, computed once per key (a failure is not kept). */
+  private once<T>(key: string, f: () => Promise<T>): Promise<T> {
+    let hit = this.cache.get(key) as Promise<T> | undefined;
+    if (!hit) {
+      hit = this.serial(f);
+      this.cache.set(key, hit);
+      hit.catch(() => this.cache.delete(key));
+      if (this.cache.size > 500) this.cache.delete(this.cache.keys().next().value!);
+    }
+    return hit;
+  }
+
+  summary(): Record<string, unknown> {
+    const s = this.ws.summary;
+    return {
+      as_of_month: s.asOf,
+      as_of_date: this.asOfDate,
+      first_month: s.firstMonth,
+      accounts: s.accounts,
+      lines: s.lines,
+      currencies: s.currencies,
+      reporting_currency: this.ws.policies.reporting_currency,
+      products: s.products,
+      attributes: this.ws.attributes,
+      group_by: ['acv_band', 'product', 'cohort_year', 'cohort_quarter', ...this.ws.attributes.filter((a) => a !== 'name')],
+      benchmarks: BENCHMARKS,
+      policies: this.ws.policies,
+    };
+  }
+
+  report(): Promise<Report> {
+    return this.once('report', () => buildReport(this.ws));
+  }
+
+  metrics(q: { month?: string; window: number; by?: string }): Promise<Metrics[]> {
+    return this.once(`metrics:${q.month}:${q.window}:${q.by}`, () => metrics(this.ws, q));
+  }
+
+  movements(q: { from?: number; to?: number; account?: string; category?: MovementCategory }): Promise<MovementRow[]> {
+    return this.once(`movements:${q.from}:${q.to}:${q.account}:${q.category}`, () => movements(this.ws, q));
+  }
+
+  cohorts(granularity: 'month' | 'quarter' | 'year'): Promise<CohortRow[]> {
+    return this.once(`cohorts:${granularity}`, () => cohortTable(this.ws, granularity));
+  }
+
+  private scored(): Promise<ScoredAccount[]> {
+    return this.once('scored', () => scoreAccounts(this.ws, { asOf: this.asOfDate }));
+  }
+
+  async accounts(): Promise<AccountRow[]> {
+    return (await this.scored()).map(accountRow);
+  }
+
+  /** One account: its row and scores when it is a customer on the day, its MRR history and lines always. */
+  async account(id: string): Promise<AccountDetail> {
+    const explanation = await this.once(`explain:${id}`, () => explainAccount(this.ws, id));
+    const scored = (await this.scored()).find((s) => s.record.account_id === id) ?? null;
+    return { as_of: this.asOfDate, account: scored ? accountRow(scored) : null, scored, explanation, tasks: await this.tasks({ account: id }) };
+  }
+
+  /** Tasks from the play state; none before the first `nrr playbooks run`. The file is opened per read so the CLI can write it meanwhile. */
+  async tasks(filter: { owner?: string; status?: TaskStatus; playbook?: string; account?: string } = {}): Promise<Task[]> {
+    return this.withState((s) => s.tasks(filter), []);
+  }
+
+  async playbooks(): Promise<PlaybooksPage> {
+    const sc = this.ws.scoring;
+    const base = {
+      state_file: statePath(this.ws.dataDir, sc.playbookSettings),
+      config_version: sc.playbookVersion,
+      playbooks: sc.playbooks.map((p) => ({
+        name: p.name,
+        description: p.description ?? null,
+        when: p.when,
+        exit: p.exit ?? null,
+        task_type: p.task.type,
+        owner: p.task.owner,
+        notify: p.notify,
+      })),
+    };
+    return this.withState(
+      async (s) => {
+        const all = await s.tasks();
+        const owners = new Map<string, { owner: string; open: number; overdue: number; by_playbook: Record<string, number> }>();
+        for (const t of all.filter((x) => x.status === 'open')) {
+          const o = owners.get(t.owner) ?? { owner: t.owner, open: 0, overdue: 0, by_playbook: {} };
+          o.open++;
+          if (t.due_date < this.asOfDate) o.overdue++;
+          o.by_playbook[t.playbook] = (o.by_playbook[t.playbook] ?? 0) + 1;
+          owners.set(t.owner, o);
+        }
+        const outcomes = sc.playbooks.map((p) => {
+          const mine = all.filter((t) => t.playbook === p.name);
+          return {
+            playbook: p.name,
+            done: mine.filter((t) => t.status === 'done').length,
+            won: mine.filter((t) => t.outcome === 'won').length,
+            lost: mine.filter((t) => t.outcome === 'lost').length,
+            exited: mine.filter((t) => t.status === 'exited').length,
+          };
+        });
+        return {
+          ...base,
+          by_owner: [...owners.values()].sort((a, b) => b.open - a.open || a.owner.localeCompare(b.owner)),
+          recent_events: (await s.events({ limit: 200 })).filter((e) => e.kind !== 'held').map((e) => ({ ...e, payload: null })),
+          outcomes,
+        };
+      },
+      { ...base, by_owner: [], recent_events: [], outcomes: [] },
+    );
+  }
+
+  backtest(): Promise<Backtest> {
+    return this.once('backtest', () => backtest(this.ws));
+  }
+
+  private async withState<T>(f: (s: PlaybookState) => Promise<T>, empty: T): Promise<T> {
+    const path = statePath(this.ws.dataDir, this.ws.scoring.playbookSettings);
+    if (!existsSync(path)) return empty;
+    const s = await PlaybookState.open(path);
+    try {
+      return await f(s);
+    } finally {
+      s.close();
+    }
+  }
+}
+
+function accountRow(s: ScoredAccount): AccountRow {
+  const r = s.record;
+  const a = r.attributes;
+  return {
+    account_id: r.account_id,
+    name: a['name'] ?? null,
+    segment: a['segment'] ?? null,
+    tier: s.tier,
+    arr: r.arr,
+    mrr: r.mrr,
+    health: s.health.score,
+    health_colour: s.health.colour,
+    churn_risk: s.risk.score,
+    risk_reason: s.risk.reasons[0]?.text ?? null,
+    expansion_readiness: s.expansion.score,
+    expansion_reason: s.expansion.reasons[0]?.text ?? null,
+    renewal_date: r.renewal_date,
+    days_to_renewal: r.days_to_renewal,
+    monthly_terms: r.monthly_terms,
+    csm_owner: a['csm_owner'] ?? a['csm'] ?? a['owner'] ?? null,
+    am_owner: a['am_owner'] ?? null,
+  };
+}
