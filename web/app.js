@@ -20,7 +20,7 @@ function money(v, compact = false) {
   if (v === null || v === undefined) return '—';
   const n = Number(v);
   const cur = summary?.reporting_currency ?? 'USD';
-  if (compact && Math.abs(n) >= 1000) {
+  if (compact) {
     return new Intl.NumberFormat('en-US', { style: 'currency', currency: cur, notation: 'compact', maximumFractionDigits: 2 }).format(n);
   }
   return new Intl.NumberFormat('en-US', { style: 'currency', currency: cur, minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(n);
@@ -84,6 +84,7 @@ document.addEventListener('click', (e) => {
     e.preventDefault();
     history.pushState(null, '', a.getAttribute('href'));
     route();
+    return;
   }
   const row = e.target.closest('tr[data-href]');
   if (row) {
@@ -206,10 +207,13 @@ async function overview() {
   chart(document.getElementById('bridge'), {
     tooltip: { trigger: 'axis', formatter: (ps) => `${ps[0].name}: ${money(steps.find((x) => x[0] === ps[0].name)?.[1] ?? Number(m.ending_mrr))}` },
     grid: { left: 72, right: 16, top: 16, bottom: 32 },
-    xAxis: { type: 'category', data: [...steps.map((x) => x[0]), 'End'] },
+    xAxis: { type: 'category', data: [...steps.map((x) => x[0]), 'End'], axisLabel: { interval: 0 } },
     yAxis: { type: 'value', axisLabel: { formatter: (v) => money(v, true) } },
     series: [
-      { type: 'bar', stack: 'w', data: [...base, 0], itemStyle: { color: 'transparent' }, emphasis: { disabled: true } },
+      {
+        type: 'bar', stack: 'w', data: [...base, 0], itemStyle: { color: 'transparent' }, emphasis: { disabled: true },
+        label: { show: true, position: 'top', formatter: (p) => { const v = [...steps.map((x) => x[1]), Number(m.ending_mrr)][p.dataIndex]; return `${p.dataIndex > 0 && p.dataIndex < steps.length && v > 0 ? '+' : ''}${money(v, true)}`; } },
+      },
       { type: 'bar', stack: 'w', data: [...up.map((v, i) => (i === 0 ? { value: v, itemStyle: { color: '#98a2b3' } } : v)), { value: Number(m.ending_mrr), itemStyle: { color: '#2f5bea' } }], itemStyle: { color: '#12805c' } },
       { type: 'bar', stack: 'w', data: [...down, 0], itemStyle: { color: '#c0262d' } },
     ],
