@@ -12,6 +12,11 @@ export default tseslint.config(
     },
   },
   {
+    // Scripts run in Node.
+    files: ['scripts/**/*.mjs'],
+    languageOptions: { globals: Object.fromEntries(['process', 'console', 'fetch', 'performance', 'URL'].map((g) => [g, 'readonly'])) },
+  },
+  {
     // The dashboard runs in the browser.
     files: ['web/**/*.js'],
     languageOptions: {

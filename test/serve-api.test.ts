@@ -44,7 +44,7 @@ describe('the API, in-process', () => {
 
     const bySegment = await metrics(ws, { window: 3, month: '2026-03', by: 'segment' });
     const r = await get('/api/metrics?window=3&month=2026-03&by=segment');
-    expect(r.body.map((x: { group: string; nrr: number }) => [x.group, x.nrr])).toEqual(bySegment.map((x) => [x.group, x.nrr]));
+    expect((r.body as unknown as { group: string; nrr: number }[]).map((x) => [x.group, x.nrr])).toEqual(bySegment.map((x) => [x.group, x.nrr]));
   });
 
   it('/api/accounts and /api/accounts/:id match the scored records', async () => {

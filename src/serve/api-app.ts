@@ -41,6 +41,7 @@ class HttpError extends Error {
  */
 export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   const data = new DashboardData(ws);
+  const sortCache = new Map<string, AccountRow[]>();
   const app = new Hono();
   const json = (c: Context, value: unknown) => c.body(stringifyJson(value, 0), 200, { 'content-type': 'application/json; charset=utf-8' });
   const query = <K extends QueryName>(c: Context, name: K): z.infer<(typeof QUERIES)[K]> => {
@@ -91,7 +92,9 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   app.get('/api/accounts', async (c) => {
     const q = query(c, 'accounts');
     const needle = q.q?.toLowerCase();
-    const rows = (await data.accounts()).filter(
+    let sorted = sortCache.get(q.sort);
+    if (!sorted) sortCache.set(q.sort, (sorted = sortAccounts(await data.accounts(), q.sort)));
+    const rows = sorted.filter(
       (a) =>
         (!q.tier || a.tier === q.tier || a.tier === `Tier ${q.tier}`) &&
         (!q.health || a.health_colour === q.health) &&
@@ -99,8 +102,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
         (!q.owner || [a.csm_owner, a.am_owner].some((o) => o?.toLowerCase() === q.owner!.toLowerCase())) &&
         (!needle || [a.account_id, a.name, a.csm_owner, a.am_owner].some((v) => v?.toLowerCase().includes(needle))),
     );
-    const sorted = sortAccounts(rows, q.sort);
-    return json(c, { as_of: data.asOfDate, total: sorted.length, rows: sorted.slice(q.offset, q.offset + q.limit) });
+    return json(c, { as_of: data.asOfDate, total: rows.length, rows: rows.slice(q.offset, q.offset + q.limit) });
   });
   app.get('/api/accounts/:id', async (c) => {
     query(c, 'none');
@@ -157,7 +159,10 @@ const SORT_KEYS: Record<string, (a: AccountRow) => number> = {
   expansion: (a) => -a.expansion_readiness,
 };
 
-function sortAccounts(rows: AccountRow[], by: string): AccountRow[] {
+/** Sorted by `by`, then by ARR and id. */
+function sortAccounts(rows: readonly AccountRow[], by: string): AccountRow[] {
   const key = SORT_KEYS[by]!;
-  return [...rows].sort((a, b) => key(a) - key(b) || b.arr.toNumber() - a.arr.toNumber() || a.account_id.localeCompare(b.account_id));
+  const keyed = rows.map((r) => ({ r, k: key(r), arr: r.arr.toNumber() }));
+  keyed.sort((a, b) => a.k - b.k || b.arr - a.arr || a.r.account_id.localeCompare(b.r.account_id));
+  return keyed.map((x) => x.r);
 }

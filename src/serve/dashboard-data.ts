@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { defaultSnapshot, scoreAccounts, type ScoredAccount } from '../accounts/account-records.js';
 import type { MovementCategory } from '../engine/movements-model.js';
 import type { Money } from '../money.js';
@@ -60,6 +60,7 @@ export interface PlaybooksPage {
 export class DashboardData {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly cache = new Map<string, Promise<unknown>>();
+  private stateCache: { stamp: string; read: Promise<{ tasks: Task[]; events: PlayEvent[] }> } | null = null;
   readonly asOfDate: string;
 
   constructor(readonly ws: Workspace) {
@@ -73,11 +74,11 @@ export class DashboardData {
     return next;
   }
 
-  /** `f`'s answer, computed once per key (a failure is not kept). */
-  private once<T>(key: string, f: () => Promise<T>): Promise<T> {
+  /** `f`'s answer, computed once per key (a failure is not kept); database work waits its turn. */
+  private once<T>(key: string, f: () => Promise<T>, database = true): Promise<T> {
     let hit = this.cache.get(key) as Promise<T> | undefined;
     if (!hit) {
-      hit = this.serial(f);
+      hit = database ? this.serial(f) : f();
       this.cache.set(key, hit);
       hit.catch(() => this.cache.delete(key));
       if (this.cache.size > 500) this.cache.delete(this.cache.keys().next().value!);
@@ -123,8 +124,9 @@ export class DashboardData {
     return this.once('scored', () => scoreAccounts(this.ws, { asOf: this.asOfDate }));
   }
 
-  async accounts(): Promise<AccountRow[]> {
-    return (await this.scored()).map(accountRow);
+  accounts(): Promise<AccountRow[]> {
+    // Not queued itself: it waits on scored(), which is.
+    return this.once('accounts', async () => (await this.scored()).map(accountRow), false);
   }
 
   /** One account: its row and scores when it is a customer on the day, its MRR history and lines always. */
@@ -134,9 +136,17 @@ export class DashboardData {
     return { as_of: this.asOfDate, account: scored ? accountRow(scored) : null, scored, explanation, tasks: await this.tasks({ account: id }) };
   }
 
-  /** Tasks from the play state; none before the first `nrr playbooks run`. The file is opened per read so the CLI can write it meanwhile. */
+  /** Tasks from the play state; none before the first `nrr playbooks run`. */
   async tasks(filter: { owner?: string; status?: TaskStatus; playbook?: string; account?: string } = {}): Promise<Task[]> {
-    return this.withState((s) => s.tasks(filter), []);
+    const { tasks } = await this.state();
+    const owner = filter.owner?.toLowerCase();
+    return tasks.filter(
+      (t) =>
+        (!owner || t.owner.toLowerCase() === owner) &&
+        (!filter.status || t.status === filter.status) &&
+        (!filter.playbook || t.playbook === filter.playbook) &&
+        (!filter.account || t.account_id === filter.account),
+    );
   }
 
   async playbooks(): Promise<PlaybooksPage> {
@@ -154,9 +164,8 @@ export class DashboardData {
         notify: p.notify,
       })),
     };
-    return this.withState(
-      async (s) => {
-        const all = await s.tasks();
+    return this.state().then(
+      ({ tasks: all, events }) => {
         const owners = new Map<string, { owner: string; open: number; overdue: number; by_playbook: Record<string, number> }>();
         for (const t of all.filter((x) => x.status === 'open')) {
           const o = owners.get(t.owner) ?? { owner: t.owner, open: 0, overdue: 0, by_playbook: {} };
@@ -178,11 +187,10 @@ export class DashboardData {
         return {
           ...base,
           by_owner: [...owners.values()].sort((a, b) => b.open - a.open || a.owner.localeCompare(b.owner)),
-          recent_events: (await s.events({ limit: 200 })).filter((e) => e.kind !== 'held').map((e) => ({ ...e, payload: null })),
+          recent_events: events,
           outcomes,
         };
       },
-      { ...base, by_owner: [], recent_events: [], outcomes: [] },
     );
   }
 
@@ -190,15 +198,28 @@ export class DashboardData {
     return this.once('backtest', () => backtest(this.ws));
   }
 
-  private async withState<T>(f: (s: PlaybookState) => Promise<T>, empty: T): Promise<T> {
+  /**
+   * Tasks and recent entries and exits, read again only when the state file has changed (the CLI
+   * may run plays or close tasks while the server runs); the file is open only while it is read.
+   */
+  private async state(): Promise<{ tasks: Task[]; events: PlayEvent[] }> {
     const path = statePath(this.ws.dataDir, this.ws.scoring.playbookSettings);
-    if (!existsSync(path)) return empty;
-    const s = await PlaybookState.open(path);
-    try {
-      return await f(s);
-    } finally {
-      s.close();
+    const stamp = [path, `${path}.wal`].map((f) => (existsSync(f) ? `${statSync(f).mtimeMs}:${statSync(f).size}` : '-')).join('|');
+    if (this.stateCache?.stamp !== stamp) {
+      const read = (async () => {
+        if (!existsSync(path)) return { tasks: [], events: [] };
+        const s = await PlaybookState.open(path);
+        try {
+          const events = (await s.events({ limit: 1000 })).filter((e) => e.kind !== 'held').slice(0, 200).map((e) => ({ ...e, payload: null }));
+          return { tasks: await s.tasks(), events };
+        } finally {
+          s.close();
+        }
+      })();
+      this.stateCache = { stamp, read };
+      read.catch(() => (this.stateCache = null));
     }
+    return this.stateCache.read;
   }
 }
 
