@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -252,7 +252,8 @@ describe('a run killed half-way and run again', () => {
       setTimeout(() => c.kill('SIGKILL'), delay);
       await new Promise((r) => c.on('exit', r));
     }
-    const again = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
+    // Run asynchronously: the receiver lives in this process and must keep answering.
+    const again = await runCli(args, env);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain('already recorded');
 
@@ -272,5 +273,16 @@ describe('a run killed half-way and run again', () => {
     const ids = hook.got.map((g) => String(g.headers['x-nrr-event-id']));
     expect(new Set(ids).size).toBe(3);
     expect(ids.length).toBeLessThanOrEqual(4);
-  }, 60_000);
+  }, 120_000);
 });
+
+function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, args, { env });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
