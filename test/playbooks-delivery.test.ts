@@ -9,9 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NrrError, Workspace } from '../src/index.js';
 import { signPayload, verifySignature } from '../src/playbooks/deliver-actions.js';
 import { runPlaybooks } from '../src/playbooks/run-playbooks.js';
-import { PlaybookState } from '../src/playbooks/playbook-state.js';
-import { statePath } from '../src/playbooks/playbook-settings.js';
 import { csv, fixtureDir, removeDir } from './helpers/fixture-dir.js';
+import { withState } from './helpers/play-state.js';
 
 const BIN = fileURLToPath(new URL('../dist/cli/nrr.js', import.meta.url));
 const dirs: string[] = [];
@@ -219,14 +218,6 @@ describe('chat and outbox delivery', () => {
   });
 });
 
-async function withState<T>(ws: Workspace, f: (s: PlaybookState) => Promise<T>): Promise<T> {
-  const s = await PlaybookState.open(statePath(ws.dataDir, ws.scoring.playbookSettings));
-  try {
-    return await f(s);
-  } finally {
-    s.close();
-  }
-}
 
 describe('a run killed half-way and run again', () => {
   it('fires nothing twice: no task or event twice, every delivery made, a repeat only of the one cut off', async () => {

@@ -1,9 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../src/index.js';
 import { runPlaybooks } from '../src/playbooks/run-playbooks.js';
-import { PlaybookState } from '../src/playbooks/playbook-state.js';
-import { statePath } from '../src/playbooks/playbook-settings.js';
 import { csv, fixtureDir, removeDir } from './helpers/fixture-dir.js';
+import { withState } from './helpers/play-state.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -39,14 +38,6 @@ async function open(config: string): Promise<Workspace> {
   return Workspace.open({ data: dir, signals: true, policies: { as_of: '2025-01' } });
 }
 
-async function withState<T>(ws: Workspace, f: (s: PlaybookState) => Promise<T>): Promise<T> {
-  const s = await PlaybookState.open(statePath(ws.dataDir, ws.scoring.playbookSettings));
-  try {
-    return await f(s);
-  } finally {
-    s.close();
-  }
-}
 
 const BIG_ONLY = `version: 1
 playbooks:
