@@ -4,7 +4,7 @@ import { DEFAULT_PRODUCT, type SourceName } from './data-contract.js';
 
 /**
  * Pure SQL builders that turn the raw text tables (`raw_<source>`, every value VARCHAR plus `__row`)
- * into parsed views, the list of problems (`validation_issues`) and the typed tables the model reads.
+ * into parsed tables, the list of problems (`validation_issues`) and the typed tables the model reads.
  */
 
 interface Rule {
@@ -17,52 +17,113 @@ interface Rule {
 
 const blank = (c: string): string => `(${c} IS NULL OR trim(${c}) = '')`;
 
-export function sqlParsedViews(d: Dialect, p: Policies): string[] {
+/** Which source files the data folder holds: rules that compare files depend on it. */
+export type SourceFiles = Partial<Record<SourceName, string>>;
+
+/**
+ * Keys that occur more than once, with the first row that used each: a hash aggregate rather
+ * than a window over every row, since duplicates are rare and the table may hold millions of rows.
+ */
+function sqlDuplicateKeys(table: string, keys: readonly string[]): string {
+  const k = keys.map((e, i) => `${e} AS k${i}`).join(', ');
+  return `SELECT ${k}, min(__row) AS first_row FROM ${table} GROUP BY ALL HAVING count(*) > 1`;
+}
+
+const joinKeys = (alias: string, keys: readonly string[]): string => keys.map((e, i) => `${alias}.k${i} = ${e}`).join(' AND ');
+
+/**
+ * `parsed_<source>`: per row, its file row (`__row`), the parsed values (`p_*`) and `p_flagged`,
+ * true when the row breaks any rule. The raw text is not copied: problems are rare, so the
+ * validation issues join the raw row back only for flagged rows.
+ */
+export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): string[] {
   const q = d.quoteIdent;
   const mi = (e: string): string => d.sqlMonthIndex(e);
   const monthToDate = (c: string): string => d.sqlTryDate(`trim(${c}) || '-01'`);
   const currency = (c: string): string => `CASE WHEN ${blank(c)} THEN ${d.quoteString(p.reporting_currency)} ELSE upper(trim(${c})) END`;
   const product = (c: string): string => `CASE WHEN ${blank(c)} THEN ${d.quoteString(DEFAULT_PRODUCT)} ELSE trim(${c}) END`;
   const iv = `lower(trim(${q('interval')}))`;
+  const all = rules(d, p, files.accounts !== undefined);
+  /** Every rule of the source, as one condition over the parsed columns. */
+  const flagged = (source: SourceName): string =>
+    all[source].length === 0 ? 'FALSE' : all[source].map((r) => `coalesce(${r.when}, FALSE)`).join('\n         OR ');
+  const known = (table: string): { expr: string; join: string } =>
+    files.accounts === undefined
+      ? { expr: 'TRUE', join: '' }
+      : {
+          expr: 'ka.k IS NOT NULL',
+          join: `LEFT JOIN (SELECT DISTINCT trim(account_id) AS k FROM raw_accounts) ka ON ka.k = trim(${table}.account_id)`,
+        };
+  /** Parses in a first step, checks the rules over the parsed values in a second, keeps only the parsed columns. */
+  const table = (source: SourceName, parse: string, keep: readonly string[]): string =>
+    `CREATE OR REPLACE TABLE parsed_${source} AS
+     WITH src AS (${parse})
+     SELECT __row, ${keep.join(', ')}, ${flagged(source)} AS p_flagged FROM src`;
+  const fxKeys = ['upper(trim(currency))', 'trim(month)'];
+  const lineKeys = ['trim(line_id)'];
+  const accountKeys = ['trim(account_id)'];
+  const subsKnown = known('s');
+  const usageKnown = known('u');
   return [
-    `CREATE OR REPLACE TABLE parsed_fx_rates AS SELECT *,
-       ${currency('currency')} AS p_currency,
-       ${d.sqlRegexpMatches('trim(month)', '[0-9]{4}-[0-9]{2}')} AND ${monthToDate('month')} IS NOT NULL AS p_month_ok,
-       ${mi(monthToDate('month'))} AS p_month,
-       ${d.sqlTryRate('rate')} AS p_rate,
-       count(*) OVER (PARTITION BY upper(trim(currency)), trim(month)) AS p_dup_count,
-       min(__row) OVER (PARTITION BY upper(trim(currency)), trim(month)) AS p_first_row
-     FROM raw_fx_rates`,
+    table(
+      'fx_rates',
+      `SELECT f.*,
+         ${currency('currency')} AS p_currency,
+         ${d.sqlRegexpMatches('trim(month)', '[0-9]{4}-[0-9]{2}')} AND ${monthToDate('month')} IS NOT NULL AS p_month_ok,
+         ${mi(monthToDate('month'))} AS p_month,
+         ${d.sqlTryRate('rate')} AS p_rate,
+         dup.first_row AS p_first_row
+       FROM raw_fx_rates f LEFT JOIN (${sqlDuplicateKeys('raw_fx_rates', fxKeys)}) dup ON ${joinKeys('dup', fxKeys)}`,
+      ['p_currency', 'p_month_ok', 'p_month', 'p_rate', 'p_first_row'],
+    ),
     // The first month from which each currency has a rate, over the rows that are themselves valid.
     `CREATE OR REPLACE TABLE fx_first_month AS
        SELECT p_currency AS currency, min(p_month) AS first_month FROM parsed_fx_rates
-       WHERE p_month_ok AND p_rate > 0 AND ${d.sqlRegexpMatches('p_currency', '[A-Z]{3}')} GROUP BY ALL`,
-    `CREATE OR REPLACE TABLE parsed_subscriptions AS SELECT s.*,
-       ${d.sqlTryDate('start_date')} AS p_start,
-       ${d.sqlTryDate('end_date')} AS p_end,
-       ${d.sqlTryMoney('amount')} AS p_amount,
-       ${d.sqlTryMoney('discount')} AS p_discount,
-       CASE WHEN ${blank(q('interval'))} THEN 1
-            WHEN ${iv} IN ('month', 'monthly') THEN 1
-            WHEN ${iv} IN ('quarter', 'quarterly') THEN 3
-            WHEN ${iv} IN ('year', 'yearly', 'annual', 'annually') THEN 12
-            WHEN ${d.sqlRegexpMatches(iv, '[0-9]{1,3} *months?')} THEN NULLIF(TRY_CAST(regexp_extract(${iv}, '[0-9]+') AS INTEGER), 0)
-       END AS p_interval,
-       ${currency('currency')} AS p_currency,
-       ${product('product')} AS p_product,
-       CASE WHEN ${blank('line_id')} THEN NULL ELSE min(__row) OVER (PARTITION BY trim(line_id)) END AS p_first_row
-     FROM raw_subscriptions s`,
-    `CREATE OR REPLACE TABLE parsed_usage AS SELECT *,
-       ${d.sqlRegexpMatches('trim(month)', '[0-9]{4}-[0-9]{2}')} AND ${monthToDate('month')} IS NOT NULL AS p_month_ok,
-       ${mi(monthToDate('month'))} AS p_month,
-       ${d.sqlTryMoney('amount')} AS p_amount,
-       ${currency('currency')} AS p_currency,
-       ${product('product')} AS p_product
-     FROM raw_usage`,
-    `CREATE OR REPLACE TABLE parsed_accounts AS SELECT *,
-       count(*) OVER (PARTITION BY trim(account_id)) AS p_dup_count,
-       min(__row) OVER (PARTITION BY trim(account_id)) AS p_first_row
-     FROM raw_accounts`,
+       WHERE NOT p_flagged GROUP BY ALL`,
+    table(
+      'subscriptions',
+      `SELECT s.*,
+         ${d.sqlTryDate('start_date')} AS p_start,
+         ${d.sqlTryDate('end_date')} AS p_end,
+         ${d.sqlTryMoney('amount')} AS p_amount,
+         ${d.sqlTryMoney('discount')} AS p_discount,
+         ${d.sqlTryMicros('amount')} - CASE WHEN ${blank('discount')} THEN 0 ELSE ${d.sqlTryMicros('discount')} END AS p_net_micros,
+         CASE WHEN ${blank(q('interval'))} THEN 1
+              WHEN ${iv} IN ('month', 'monthly') THEN 1
+              WHEN ${iv} IN ('quarter', 'quarterly') THEN 3
+              WHEN ${iv} IN ('year', 'yearly', 'annual', 'annually') THEN 12
+              WHEN ${d.sqlRegexpMatches(iv, '[0-9]{1,3} *months?')} THEN NULLIF(TRY_CAST(regexp_extract(${iv}, '[0-9]+') AS INTEGER), 0)
+         END AS p_interval,
+         ${currency('currency')} AS p_currency,
+         ${product('product')} AS p_product,
+         trim(s.account_id) AS p_account,
+         CASE WHEN ${blank('s.line_id')} THEN NULL ELSE trim(s.line_id) END AS p_line_id,
+         dup.first_row AS p_first_row,
+         ${subsKnown.expr} AS p_known_account
+       FROM raw_subscriptions s
+       LEFT JOIN (${sqlDuplicateKeys(`raw_subscriptions WHERE NOT ${blank('line_id')}`, lineKeys)}) dup ON ${joinKeys('dup', lineKeys.map((k) => k.replace('line_id', 's.line_id')))}
+       ${subsKnown.join}`,
+      ['p_start', 'p_end', 'p_amount', 'p_discount', 'p_net_micros', 'p_interval', 'p_currency', 'p_product', 'p_account', 'p_line_id', 'p_first_row', 'p_known_account'],
+    ),
+    table(
+      'usage',
+      `SELECT u.*,
+         ${d.sqlRegexpMatches('trim(month)', '[0-9]{4}-[0-9]{2}')} AND ${monthToDate('month')} IS NOT NULL AS p_month_ok,
+         ${mi(monthToDate('month'))} AS p_month,
+         ${d.sqlTryMoney('amount')} AS p_amount,
+         ${currency('currency')} AS p_currency,
+         ${product('product')} AS p_product,
+         trim(u.account_id) AS p_account,
+         ${usageKnown.expr} AS p_known_account
+       FROM raw_usage u ${usageKnown.join}`,
+      ['p_month_ok', 'p_month', 'p_amount', 'p_currency', 'p_product', 'p_account', 'p_known_account'],
+    ),
+    table(
+      'accounts',
+      `SELECT a.*, dup.first_row AS p_first_row
+       FROM raw_accounts a LEFT JOIN (${sqlDuplicateKeys(`raw_accounts WHERE NOT ${blank('account_id')}`, accountKeys)}) dup ON ${joinKeys('dup', accountKeys.map((k) => k.replace('account_id', 'a.account_id')))}`,
+      ['p_first_row'],
+    ),
   ];
 }
 
@@ -85,7 +146,7 @@ function rules(d: Dialect, p: Policies, hasAccountsFile: boolean): Record<Source
     column: 'account_id',
     severity: 'warning',
     when: hasAccountsFile
-      ? `NOT ${blank('account_id')} AND NOT EXISTS (SELECT 1 FROM raw_accounts a WHERE trim(a.account_id) = trim(src.account_id))`
+      ? `NOT ${blank('account_id')} AND NOT p_known_account`
       : 'FALSE',
     expected: 'an account listed in accounts (it will have no attributes)',
   };
@@ -128,34 +189,40 @@ function rules(d: Dialect, p: Policies, hasAccountsFile: boolean): Record<Source
       { column: 'rate', when: blank('rate'), expected: 'a value (required)' },
       { column: 'rate', when: `NOT ${blank('rate')} AND (p_rate IS NULL OR p_rate <= 0)`, expected: 'a positive number' },
       { column: 'rate', when: `p_currency = ${rep} AND p_rate <> 1`, expected: `1 (${p.reporting_currency} is the reporting currency)` },
-      { column: 'month', when: 'p_dup_count > 1 AND p_first_row < __row', expected: 'one rate per currency and month (first given on row ' },
+      { column: 'month', when: 'p_first_row < __row', expected: 'one rate per currency and month (first given on row ' },
     ],
   };
 }
 
-/** `validation_issues`: one row per broken rule per row, with the file's own row number. */
-export function sqlValidationIssues(
-  d: Dialect,
-  p: Policies,
-  files: Partial<Record<SourceName, string>>,
-): string {
+/**
+ * `validation_issues`: one row per broken rule per row, with the file's own row number. Only
+ * flagged rows are checked rule by rule, with their raw text joined back for the message.
+ */
+export function sqlValidationIssues(d: Dialect, p: Policies, files: SourceFiles): string {
   const q = d.quoteIdent;
+  const ctes: string[] = [];
   const selects: string[] = [];
   const all = rules(d, p, files.accounts !== undefined);
   for (const [source, list] of Object.entries(all) as [SourceName, Rule[]][]) {
     const file = files[source];
     if (file === undefined) continue;
+    ctes.push(
+      `flagged_${source} AS MATERIALIZED (SELECT * FROM parsed_${source} p JOIN raw_${source} r USING (__row) WHERE p.p_flagged)`,
+    );
     for (const r of list) {
       // Duplicates name the row that came first.
       const expected = r.expected.endsWith('row ')
         ? `${d.quoteString(r.expected)} || p_first_row || ')'`
         : d.quoteString(r.expected);
       selects.push(
-        `SELECT ${d.quoteString(source)} AS source, ${d.quoteString(file)} AS file, __row AS row, ${d.quoteString(r.column)} AS "column", ${q(r.column)} AS value, ${expected} AS expected, ${d.quoteString(r.severity ?? 'error')} AS severity FROM parsed_${source} AS src WHERE coalesce(${r.when}, FALSE)`,
+        `SELECT ${d.quoteString(source)} AS source, ${d.quoteString(file)} AS file, __row AS row, ${d.quoteString(r.column)} AS "column", ${q(r.column)} AS value, ${expected} AS expected, ${d.quoteString(r.severity ?? 'error')} AS severity FROM flagged_${source} AS src WHERE coalesce(${r.when}, FALSE)`,
       );
     }
   }
-  const body = selects.length > 0 ? selects.join('\nUNION ALL\n') : `SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS file, NULL::BIGINT AS row, NULL::VARCHAR AS "column", NULL::VARCHAR AS value, NULL::VARCHAR AS expected, NULL::VARCHAR AS severity WHERE FALSE`;
+  const body =
+    selects.length > 0
+      ? `WITH ${ctes.join(',\n')}\n${selects.join('\nUNION ALL\n')}`
+      : `SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS file, NULL::BIGINT AS row, NULL::VARCHAR AS "column", NULL::VARCHAR AS value, NULL::VARCHAR AS expected, NULL::VARCHAR AS severity WHERE FALSE`;
   return `CREATE OR REPLACE TABLE validation_issues AS ${body}`;
 }
 
@@ -175,20 +242,20 @@ export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], 
   const attrs = attributeColumns.map((c) => `, ${d.quoteIdent(c)}`).join('');
   return [
     `CREATE OR REPLACE TABLE lines AS SELECT
-       __row AS row_no,
-       CASE WHEN line_id IS NULL OR trim(line_id) = '' THEN 'row ' || __row ELSE trim(line_id) END AS line_id,
-       trim(account_id) AS account_id, p_product AS product, p_start AS start_date, p_end AS end_date,
+       __row AS row_no, coalesce(p_line_id, 'row ' || __row) AS line_id,
+       p_account AS account_id, p_product AS product, p_start AS start_date, p_end AS end_date,
        p_amount AS amount, coalesce(p_discount, 0) AS discount, p_interval AS interval_months, p_currency AS currency,
        CASE WHEN p_interval = 1 THEN p_amount - coalesce(p_discount, 0)
+            WHEN p_net_micros IS NOT NULL THEN ${d.sqlDivideMicros('p_net_micros', 'p_interval')}
             ELSE ${d.sqlDivideMoney('p_amount - coalesce(p_discount, 0)', 'p_interval')} END AS mrr_local
      FROM parsed_subscriptions WHERE ${ok('subscriptions')}`,
     `CREATE OR REPLACE TABLE usage_charges AS SELECT
-       __row AS row_no, trim(account_id) AS account_id, p_product AS product, p_month AS month_index,
+       __row AS row_no, p_account AS account_id, p_product AS product, p_month AS month_index,
        CAST(p_amount AS ${d.moneyType}) AS amount_local, p_currency AS currency
      FROM parsed_usage WHERE ${ok('usage')}`,
     `CREATE OR REPLACE TABLE fx_rates AS SELECT p_currency AS currency, p_month AS month_index, p_rate AS rate
      FROM parsed_fx_rates WHERE ${ok('fx_rates')}`,
     `CREATE OR REPLACE TABLE accounts AS SELECT trim(account_id) AS account_id${attrs}
-     FROM parsed_accounts WHERE ${ok('accounts')}`,
+     FROM raw_accounts WHERE ${ok('accounts')}`,
   ];
 }

@@ -20,6 +20,12 @@ export interface Dialect {
   sqlDescribe(path: string, format: Exclude<SourceFormat, 'csv'>): string;
   /** Text → money, NULL when it is not a plain decimal number. */
   sqlTryMoney(textExpr: string): string;
+  /**
+   * Text → money as a whole number of millionths (64-bit), NULL when it is not a plain decimal
+   * of at most 12 digits before the point and 6 after. Most amounts fit, and whole numbers divide
+   * exactly far faster than 128-bit decimals (see sqlDivideMicros).
+   */
+  sqlTryMicros(textExpr: string): string;
   /** Text → exchange rate, NULL when not a number. */
   sqlTryRate(textExpr: string): string;
   /** Text 'YYYY-MM-DD' → DATE, NULL when it is not a real calendar date. */
@@ -32,6 +38,8 @@ export interface Dialect {
   sqlMonthText(monthIndexExpr: string): string;
   /** Money ÷ integer without going through floating point (truncated at the money type's scale). */
   sqlDivideMoney(moneyExpr: string, intExpr: string): string;
+  /** Millionths ÷ integer → money, exactly as sqlDivideMoney would give for the same value. */
+  sqlDivideMicros(microsExpr: string, intExpr: string): string;
   /** Money × rate, back to the money type. */
   sqlMultiplyMoney(moneyExpr: string, rateExpr: string): string;
   sqlRegexpMatches(textExpr: string, pattern: string): string;

@@ -44,6 +44,14 @@ export class DuckDbDialect implements Dialect {
                  WHEN regexp_full_match(${t}, '[-+]?[0-9]+(\\.[0-9]+)?') THEN TRY_CAST(${t} AS ${MONEY}) END`;
   }
 
+  sqlTryMicros(textExpr: string): string {
+    // DECIMAL(18,6) holds the value exactly; its whole and fractional parts become 64-bit integers
+    // without the 128-bit arithmetic a DECIMAL(38,…) → BIGINT cast would need.
+    const t = `trim(${textExpr})`;
+    const v = `TRY_CAST(${t} AS DECIMAL(18,6))`;
+    return `CASE WHEN regexp_full_match(${t}, '[-+]?[0-9]{1,12}(\\.[0-9]{1,6})?') THEN CAST(trunc(${v}) AS BIGINT) * 1000000 + CAST((${v} - trunc(${v})) * 1000000 AS BIGINT) END`;
+  }
+
   sqlTryRate(textExpr: string): string {
     return `CASE WHEN regexp_full_match(trim(${textExpr}), '[-+]?[0-9]+(\\.[0-9]+)?') THEN TRY_CAST(trim(${textExpr}) AS ${RATE}) END`;
   }
@@ -67,6 +75,14 @@ export class DuckDbDialect implements Dialect {
   sqlDivideMoney(moneyExpr: string, intExpr: string): string {
     // DuckDB divides DECIMALs as DOUBLE; integer division on scaled HUGEINTs stays exact.
     return `CAST(CAST(CAST((${moneyExpr}) * 1000000000000 AS HUGEINT) // (${intExpr}) AS DECIMAL(38,0)) * 0.000000000001::DECIMAL(13,12) AS ${MONEY})`;
+  }
+
+  sqlDivideMicros(microsExpr: string, intExpr: string): string {
+    // m ÷ n = q millionths + s millionths of a millionth, with q = m // n and s = (m % n) × 10⁶ // n:
+    // both truncate toward zero, so the sum is the division truncated at the 12th decimal.
+    const m = `(${microsExpr})`;
+    const n = `(${intExpr})`;
+    return `CAST(CAST(${m} // ${n} AS DECIMAL(18,0)) * 0.000001::DECIMAL(7,6) + CAST(((${m} % ${n}) * 1000000) // ${n} AS DECIMAL(18,0)) * 0.000000000001::DECIMAL(13,12) AS ${MONEY})`;
   }
 
   sqlMultiplyMoney(moneyExpr: string, rateExpr: string): string {

@@ -4,7 +4,7 @@ import type { SourceName } from '../contract/data-contract.js';
 import type { SignalSourceName } from '../contract/signal-contract.js';
 import { sqlSignalIssues, sqlSignalTable } from '../contract/signal-validation-sql.js';
 import { findSignalFiles, findSourceFiles } from '../contract/source-files.js';
-import { sqlDropParsed, sqlParsedViews, sqlTypedTables, sqlValidationIssues } from '../contract/validation-sql.js';
+import { sqlDropParsed, sqlParsedTables, sqlTypedTables, sqlValidationIssues, type SourceFiles } from '../contract/validation-sql.js';
 import type { Driver, Row } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
 import { sqlMrrPieces, sqlContributions, sqlFxPeriods, sqlProductRanges } from '../engine/ledger-model.js';
@@ -190,9 +190,9 @@ async function validate(
   options: OpenOptions,
 ): Promise<{ errors: number; warnings: ValidationIssue[]; warningCount: number; rejectsFile: string | null }> {
   const d = driver.dialect;
-  for (const sql of sqlParsedViews(d, policies)) await driver.exec(sql);
-  const files: Partial<Record<SourceName, string>> = {};
+  const files: SourceFiles = {};
   for (const s of Object.values(loaded)) if (s.file) files[s.source] = s.file;
+  for (const sql of sqlParsedTables(d, policies, files)) await driver.exec(sql);
   await driver.exec(sqlValidationIssues(d, policies, files));
   for (const s of Object.values(signals ?? {})) {
     if (s.file) for (const sql of sqlSignalIssues(d, s.source, s.file, loaded.accounts.file !== undefined)) await driver.exec(sql);
