@@ -99,11 +99,13 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          trim(s.account_id) AS p_account,
          CASE WHEN ${blank('s.line_id')} THEN NULL ELSE trim(s.line_id) END AS p_line_id,
          dup.first_row AS p_first_row,
-         ${subsKnown.expr} AS p_known_account
+         ${subsKnown.expr} AS p_known_account,
+         fxf.first_month AS p_fx_first_month
        FROM raw_subscriptions s
+       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_first_month) fxf ON fxf.fx_currency = ${currency('s.currency')}
        LEFT JOIN (${sqlDuplicateKeys(`raw_subscriptions WHERE NOT ${blank('line_id')}`, lineKeys)}) dup ON ${joinKeys('dup', lineKeys.map((k) => k.replace('line_id', 's.line_id')))}
        ${subsKnown.join}`,
-      ['p_start', 'p_end', 'p_amount', 'p_discount', 'p_net_micros', 'p_interval', 'p_currency', 'p_product', 'p_account', 'p_line_id', 'p_first_row', 'p_known_account'],
+      ['p_start', 'p_end', 'p_amount', 'p_discount', 'p_net_micros', 'p_interval', 'p_currency', 'p_product', 'p_account', 'p_line_id', 'p_first_row', 'p_known_account', 'p_fx_first_month'],
     ),
     table(
       'usage',
@@ -114,9 +116,11 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          ${currency('currency')} AS p_currency,
          ${product('product')} AS p_product,
          trim(u.account_id) AS p_account,
-         ${usageKnown.expr} AS p_known_account
-       FROM raw_usage u ${usageKnown.join}`,
-      ['p_month_ok', 'p_month', 'p_amount', 'p_currency', 'p_product', 'p_account', 'p_known_account'],
+         ${usageKnown.expr} AS p_known_account,
+         fxf.first_month AS p_fx_first_month
+       FROM raw_usage u ${usageKnown.join}
+       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_first_month) fxf ON fxf.fx_currency = ${currency('u.currency')}`,
+      ['p_month_ok', 'p_month', 'p_amount', 'p_currency', 'p_product', 'p_account', 'p_known_account', 'p_fx_first_month'],
     ),
     table(
       'accounts',
@@ -131,7 +135,7 @@ function rules(d: Dialect, p: Policies, hasAccountsFile: boolean): Record<Source
   const rep = d.quoteString(p.reporting_currency);
   const isoCode = (c: string): string => `NOT ${d.sqlRegexpMatches(c, '[A-Z]{3}')}`;
   const rateMissing = (monthExpr: string): string =>
-    `p_currency <> ${rep} AND ${d.sqlRegexpMatches('p_currency', '[A-Z]{3}')} AND NOT EXISTS (SELECT 1 FROM fx_first_month f WHERE f.currency = p_currency AND f.first_month <= ${monthExpr})`;
+    `p_currency <> ${rep} AND ${d.sqlRegexpMatches('p_currency', '[A-Z]{3}')} AND (p_fx_first_month IS NULL OR p_fx_first_month > ${monthExpr})`;
   const money = (c: string, pc: string, required: boolean): Rule[] => [
     ...(required ? [{ column: c, when: blank(c), expected: 'a value (required)' }] : []),
     { column: c, when: `NOT ${blank(c)} AND ${pc} IS NULL`, expected: 'a plain number such as 1200.50 (no currency symbols or thousands separators)' },
