@@ -2,6 +2,8 @@ import Big from 'big.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Workspace, metrics, movements, mrrLedger, type Metrics, type MovementRow, type NrrMethod, type PolicyInput } from '../src/index.js';
+import { parseGrouping } from '../src/engine/grouping.js';
+import { sqlSnapshotMetrics } from '../src/engine/metrics-model.js';
 import { fixtureDir, removeDir } from './helpers/fixture-dir.js';
 
 /**
@@ -549,6 +551,16 @@ describe('properties over random data and policies', () => {
             expect(new B(mov!.starting_mrr.value).toFixed(), `${ctx} movements start`).toBe(ledgerTotal(q.month - q.window).toFixed());
             // With FX at contract start, snapshot ending MRR is the ledger's at M over the cohort, and no FX line.
             if (s.policies.fx === 'contract_start') expect(snap!.fx.value, ctx).toBe('0');
+            // With FX at contract start the snapshot reads the account ledger; the product ledger gives the same, to the digit.
+            if (s.policies.fx === 'contract_start') {
+              await ws.ensureProductRanges();
+              for (const by of [undefined, 'segment', 'cohort', 'acv_band']) {
+                const g = parseGrouping(by, ws.policies);
+                const run = (source: 'auto' | 'product'): Promise<unknown> =>
+                  ws.query(sqlSnapshotMetrics(ws.driver.dialect, ws.policies, [q.month], q.window, g, source));
+                expect(await run('auto'), `${ctx} by ${by ?? 'all'}: account vs product ledger`).toEqual(await run('product'));
+              }
+            }
             // The groups of a slice add up to the whole.
             for (const by of ['segment', 'account', 'cohort']) {
               const groups = await one('snapshot', by);

@@ -47,14 +47,23 @@ export function sqlContributions(d: Dialect, p: Policies): string {
   // With FX at contract start a value is converted once, at the rate in force in its start month,
   // and held in the reporting currency; with monthly FX it stays in its own currency.
   const startRate = p.fx === 'contract_start';
+  const lineStart = d.sqlMonthIndex('l.start_date');
   const convert = (alias: string): { ckey: string; value: (v: string) => string } =>
     startRate
       ? { ckey: rep, value: (v) => d.sqlMultiplyMoney(v, `${alias}_fx.rate`) }
       : { ckey: `${alias}.currency`, value: (v) => v };
+  // Rates are looked up once per currency and month that occurs, then joined on equality: a
+  // range join of every line against every rate period costs far more.
   const rateJoin = (alias: string, monthExpr: string): string =>
-    startRate
-      ? `LEFT JOIN fx_periods ${alias}_fx ON ${alias}_fx.currency = ${alias}.currency AND ${alias}_fx.from_month <= ${monthExpr} AND ${monthExpr} < ${alias}_fx.to_month`
-      : '';
+    startRate ? `LEFT JOIN start_rates ${alias}_fx ON ${alias}_fx.currency = ${alias}.currency AND ${alias}_fx.month_index = ${monthExpr}` : '';
+  const rates = startRate
+    ? `WITH start_rates AS (
+      SELECT k.currency, k.month_index, f.rate
+      FROM (SELECT DISTINCT currency, ${lineStart} AS month_index FROM lines l
+            UNION SELECT DISTINCT currency, month_index FROM usage_charges) k
+      JOIN fx_periods f ON f.currency = k.currency AND f.from_month <= k.month_index AND k.month_index < f.to_month
+    )`
+    : '';
   const lineValue = convert('l');
   const usageValue = convert('u');
   const usage =
@@ -65,11 +74,12 @@ export function sqlContributions(d: Dialect, p: Policies): string {
     FROM usage_charges u ${rateJoin('u', 'u.month_index')}`
       : '';
   return `CREATE OR REPLACE TABLE mrr_contributions AS
+    ${rates}
     SELECT * FROM (
       SELECT 'line' AS source, l.line_id AS source_id, l.row_no, l.account_id, l.product, l.currency,
              ${lineValue.ckey} AS ckey, ${m.first} AS from_month, ${m.end} AS to_month,
              l.mrr_local AS value_local, ${lineValue.value('l.mrr_local')} AS value
-      FROM lines l ${rateJoin('l', d.sqlMonthIndex('l.start_date'))}
+      FROM lines l ${rateJoin('l', lineStart)}
       ${usage}
     ) WHERE from_month < to_month`;
 }
@@ -95,6 +105,15 @@ function sqlLevelRanges(keys: readonly string[]): string {
       WINDOW w AS (PARTITION BY ${k} ORDER BY month_index)
     )
     SELECT * FROM levels WHERE level <> 0`;
+}
+
+/**
+ * With monthly FX the movements are worked out per product and currency, so `product_ranges` is
+ * built with the ledger; otherwise only per-product questions need it and it is built on first use
+ * (Workspace.ensureProductRanges).
+ */
+export function movementsNeedProductRanges(p: Policies): boolean {
+  return p.fx === 'monthly';
 }
 
 /** `product_ranges`: account × product × currency key → level over [from_month, to_month). */

@@ -11,19 +11,73 @@ import { sqlGroupLabel, type Grouping } from './grouping.js';
 const ratio = (num: string, den: string): string =>
   `CASE WHEN sum(${den}) = 0 THEN NULL ELSE CAST(sum(${num}) AS DOUBLE) / CAST(sum(${den}) AS DOUBLE) END`;
 
+/** Snapshot metrics need the per-product ledger for product groups and to keep monthly FX apart. */
+export function snapshotNeedsProductRanges(p: Policies, g: Grouping): boolean {
+  return p.fx === 'monthly' || g.kind === 'product';
+}
+
 /**
  * Snapshot (cohort) metrics: the units with MRR at the end of M−W, their MRR at the end of M.
  * FX is kept apart: each unit's end MRR is also valued at the start month's rates (`cc_end`), so
  * expansion, contraction and NRR are at constant currency and `fx` = ending − cc_end.
+ *
+ * With FX at contract start values are never revalued (cc_end = end), so outside product groups
+ * the units are read from the account ledger; otherwise from `product_ranges`, valued at the rates
+ * in force (see snapshotNeedsProductRanges).
  */
-export function sqlSnapshotMetrics(d: Dialect, p: Policies, months: readonly number[], window: number, g: Grouping): string {
-  const unitKeys = g.kind === 'product' ? 'r.account_id, r.product' : 'r.account_id';
-  const using = g.kind === 'product' ? 'month_index, account_id, product' : 'month_index, account_id';
+export function sqlSnapshotMetrics(
+  d: Dialect,
+  p: Policies,
+  months: readonly number[],
+  window: number,
+  g: Grouping,
+  /** `product` reads `product_ranges` even where the account ledger would do (tests compare the two). */
+  source: 'auto' | 'product' = 'auto',
+): string {
   const label = sqlGroupLabel(d, p, g);
-  const mul = (a: string, b: string): string => d.sqlMultiplyMoney(a, b);
+  const units = source === 'product' || snapshotNeedsProductRanges(p, g) ? sqlProductUnits(d, g, window) : sqlAccountUnits(window);
   return `
     WITH target AS (SELECT unnest([${months.join(', ')}]::INTEGER[]) AS month_index),
-    start_units AS (
+    ${units},
+    labelled AS (SELECT u.*, ${label.expr} AS group_value FROM units u ${label.joins})
+    SELECT month_index, group_value,
+           sum(start_mrr) AS starting_mrr,
+           sum(end_mrr) AS ending_mrr,
+           sum(CASE WHEN end_mrr > 0 AND cc_end > start_mrr THEN cc_end - start_mrr ELSE 0 END) AS expansion,
+           sum(CASE WHEN end_mrr > 0 AND cc_end < start_mrr THEN start_mrr - cc_end ELSE 0 END) AS contraction,
+           sum(CASE WHEN end_mrr > 0 THEN 0 ELSE start_mrr END) AS churn,
+           sum(end_mrr - cc_end) AS fx,
+           count(*) AS starting_accounts,
+           count(*) FILTER (WHERE end_mrr > 0) AS retained_accounts,
+           ${ratio('cc_end', 'start_mrr')} AS nrr,
+           ${ratio('least(cc_end, start_mrr)', 'start_mrr')} AS grr,
+           CAST(count(*) FILTER (WHERE end_mrr > 0) AS DOUBLE) / count(*) AS logo_retention,
+           CAST(max(start_mrr) AS DOUBLE) / nullif(CAST(sum(start_mrr) AS DOUBLE), 0) AS largest_account_share
+    FROM labelled GROUP BY ALL ORDER BY month_index, group_value`;
+}
+
+/** `units` per account from `account_ranges`, which holds MRR above zero only. */
+function sqlAccountUnits(window: number): string {
+  return `start_units AS (
+      SELECT t.month_index, r.account_id, r.mrr AS start_mrr
+      FROM target t JOIN account_ranges r ON r.from_month <= t.month_index - ${window} AND t.month_index - ${window} < r.to_month
+    ),
+    end_units AS (
+      SELECT t.month_index, r.account_id, r.mrr AS end_mrr
+      FROM target t JOIN account_ranges r ON r.from_month <= t.month_index AND t.month_index < r.to_month
+    ),
+    units AS (
+      SELECT s.*, coalesce(e.end_mrr, 0) AS end_mrr, coalesce(e.end_mrr, 0) AS cc_end
+      FROM start_units s LEFT JOIN end_units e USING (month_index, account_id)
+    )`;
+}
+
+/** `units` per account (or account × product) from `product_ranges` at the rates in force. */
+function sqlProductUnits(d: Dialect, g: Grouping, window: number): string {
+  const unitKeys = g.kind === 'product' ? 'r.account_id, r.product' : 'r.account_id';
+  const using = g.kind === 'product' ? 'month_index, account_id, product' : 'month_index, account_id';
+  const mul = (a: string, b: string): string => d.sqlMultiplyMoney(a, b);
+  return `start_units AS (
       SELECT t.month_index, ${unitKeys}, sum(${mul('r.level', 'f.rate')}) AS start_mrr
       FROM target t
       JOIN product_ranges r ON r.from_month <= t.month_index - ${window} AND t.month_index - ${window} < r.to_month
@@ -44,22 +98,7 @@ export function sqlSnapshotMetrics(d: Dialect, p: Policies, months: readonly num
       SELECT s.*, coalesce(e.end_mrr, 0) AS end_mrr,
              CASE WHEN coalesce(e.end_mrr, 0) > 0 THEN e.cc_end ELSE 0 END AS cc_end
       FROM start_units s LEFT JOIN end_units e USING (${using})
-    ),
-    labelled AS (SELECT u.*, ${label.expr} AS group_value FROM units u ${label.joins})
-    SELECT month_index, group_value,
-           sum(start_mrr) AS starting_mrr,
-           sum(end_mrr) AS ending_mrr,
-           sum(CASE WHEN end_mrr > 0 AND cc_end > start_mrr THEN cc_end - start_mrr ELSE 0 END) AS expansion,
-           sum(CASE WHEN end_mrr > 0 AND cc_end < start_mrr THEN start_mrr - cc_end ELSE 0 END) AS contraction,
-           sum(CASE WHEN end_mrr > 0 THEN 0 ELSE start_mrr END) AS churn,
-           sum(end_mrr - cc_end) AS fx,
-           count(*) AS starting_accounts,
-           count(*) FILTER (WHERE end_mrr > 0) AS retained_accounts,
-           ${ratio('cc_end', 'start_mrr')} AS nrr,
-           ${ratio('least(cc_end, start_mrr)', 'start_mrr')} AS grr,
-           CAST(count(*) FILTER (WHERE end_mrr > 0) AS DOUBLE) / count(*) AS logo_retention,
-           CAST(max(start_mrr) AS DOUBLE) / nullif(CAST(sum(start_mrr) AS DOUBLE), 0) AS largest_account_share
-    FROM labelled GROUP BY ALL ORDER BY month_index, group_value`;
+    )`;
 }
 
 /**

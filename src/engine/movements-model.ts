@@ -13,12 +13,25 @@ export type MovementCategory = (typeof MOVEMENT_CATEGORIES)[number];
  * new MRR is exactly the new month's MRR and churn exactly the last month's.
  *
  * Identity per row: mrr_after = mrr_before + movement + fx.
+ *
+ * With FX at contract start every value is already in the reporting currency and never
+ * revalued, so there is no FX effect: the changes come straight from the contributions' start
+ * and end events per account, without the per-product pieces.
  */
 export function sqlAccountChanges(d: Dialect, p: Policies): string {
   const window = p.reactivation_window_months;
   const isReturnNew = window === null ? 'FALSE' : `gap_months > ${window}`;
-  return `CREATE OR REPLACE TABLE account_changes AS
-    WITH points AS (
+  const perAccount =
+    p.fx === 'contract_start'
+      ? `WITH events AS (
+      SELECT account_id, from_month AS month_index, value AS delta FROM mrr_contributions
+      UNION ALL
+      SELECT account_id, to_month, -value FROM mrr_contributions WHERE to_month < ${OPEN_END}
+    ), per_account AS (
+      SELECT account_id, month_index, CAST(sum(delta) AS ${d.moneyType}) AS movement, CAST(0 AS ${d.moneyType}) AS fx
+      FROM events GROUP BY ALL
+      HAVING sum(delta) <> 0`
+      : `WITH points AS (
       SELECT account_id, product, ckey, from_month AS month_index, level AS level_new, rate AS rate_new, value AS value_new,
              NULL AS level_prev, NULL AS rate_prev, NULL AS value_prev
       FROM mrr_pieces
@@ -36,7 +49,9 @@ export function sqlAccountChanges(d: Dialect, p: Policies): string {
       SELECT account_id, month_index,
              CAST(sum(total - fx) AS ${d.moneyType}) AS movement, CAST(sum(fx) AS ${d.moneyType}) AS fx
       FROM per_piece GROUP BY ALL
-      HAVING sum(total) <> 0 OR sum(fx) <> 0
+      HAVING sum(total) <> 0 OR sum(fx) <> 0`;
+  return `CREATE OR REPLACE TABLE account_changes AS
+    ${perAccount}
     ), running AS (
       SELECT *,
              sum(movement + fx) OVER (PARTITION BY account_id ORDER BY month_index ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS mrr_after,

@@ -17,6 +17,7 @@ export async function mrrLedger(ws: Workspace, options: { byProduct?: boolean; a
   const d = ws.driver.dialect;
   const last = ws.asOfMonth + 1;
   const where = options.account ? `WHERE account_id = ${d.quoteString(options.account)}` : '';
+  if (options.byProduct) await ws.ensureProductRanges();
   const sql = options.byProduct
     ? `SELECT account_id, product, ${d.sqlMonthText('m')} AS month, sum(${d.sqlMultiplyMoney('r.level', 'f.rate')}) AS mrr
        FROM (SELECT *, unnest(range(from_month, least(to_month, ${last}))) AS m FROM product_ranges ${where}) r

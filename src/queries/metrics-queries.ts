@@ -1,6 +1,6 @@
 import type { Policies } from '../config/policies.js';
 import { BUILT_IN_GROUPINGS, parseGrouping, type Grouping } from '../engine/grouping.js';
-import { sqlMovementMetrics, sqlSnapshotMetrics } from '../engine/metrics-model.js';
+import { snapshotNeedsProductRanges, sqlMovementMetrics, sqlSnapshotMetrics } from '../engine/metrics-model.js';
 import { monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { Money } from '../money.js';
@@ -74,6 +74,7 @@ export async function metricsSeries(
 
 async function computeSeries(ws: Workspace, months: readonly number[], window: number, method: NrrMethod, g: Grouping): Promise<Metrics[]> {
   const d = ws.driver.dialect;
+  if (method !== 'movements' && snapshotNeedsProductRanges(ws.policies, g)) await ws.ensureProductRanges();
   if (method === 'snapshot') {
     return (await ws.query(sqlSnapshotMetrics(d, ws.policies, months, window, g))).map((r) => toMetrics(r, window, method, g));
   }

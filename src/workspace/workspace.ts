@@ -7,7 +7,7 @@ import { findSignalFiles, findSourceFiles } from '../contract/source-files.js';
 import { sqlDropParsed, sqlParsedTables, sqlTypedTables, sqlValidationIssues, type SourceFiles } from '../contract/validation-sql.js';
 import type { Driver, Row } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
-import { sqlMrrPieces, sqlContributions, sqlFxPeriods, sqlProductRanges } from '../engine/ledger-model.js';
+import { movementsNeedProductRanges, sqlMrrPieces, sqlContributions, sqlFxPeriods, sqlProductRanges } from '../engine/ledger-model.js';
 import { sqlAccountChanges, sqlAccountFirstRevenue, sqlAccountRanges } from '../engine/movements-model.js';
 import { lastFullMonth, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
@@ -163,12 +163,28 @@ export class Workspace {
       const summary = await readSummary(driver, loaded, rowCounts, issues, asOf, extent.first, configFile);
       progress.done();
       const present = Object.values(signals ?? {}).filter((s) => s.file !== undefined).map((s) => s.source);
-      return new Workspace(driver, policies, summary, asOf, extent.first, attributes, present, scoring, options.data);
+      const ws = new Workspace(driver, policies, summary, asOf, extent.first, attributes, present, scoring, options.data);
+      if (movementsNeedProductRanges(policies)) ws.productRanges = Promise.resolve();
+      return ws;
     } catch (e) {
       progress.done();
       if (!options.driver) driver.close();
       throw e;
     }
+  }
+
+  private productRanges: Promise<void> | null = null;
+
+  /**
+   * Builds `product_ranges` (the ledger per account × product) the first time a question needs
+   * it: reports by product, per-product MRR, metrics with monthly FX.
+   */
+  ensureProductRanges(): Promise<void> {
+    this.productRanges ??= this.driver.exec(sqlProductRanges()).catch((e: unknown) => {
+      this.productRanges = null;
+      throw e;
+    });
+    return this.productRanges;
   }
 
   /** Runs a query of the model. */
@@ -286,11 +302,12 @@ async function buildModel(driver: Driver, p: Policies, progress: Progress): Prom
   const d = driver.dialect;
   await driver.exec(sqlFxPeriods(d, p));
   await driver.exec(sqlContributions(d, p));
-  await driver.exec(sqlProductRanges());
+  const pieces = movementsNeedProductRanges(p);
+  if (pieces) await driver.exec(sqlProductRanges());
   progress.step('computing movements');
-  await driver.exec(sqlMrrPieces(d, p));
+  if (pieces) await driver.exec(sqlMrrPieces(d, p));
   await driver.exec(sqlAccountChanges(d, p));
-  await driver.exec('DROP TABLE mrr_pieces');
+  if (pieces) await driver.exec('DROP TABLE mrr_pieces');
   await driver.exec(sqlAccountRanges());
   await driver.exec(sqlAccountFirstRevenue());
 }
