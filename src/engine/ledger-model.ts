@@ -36,8 +36,9 @@ export function sqlFxPeriods(d: Dialect, p: Policies): string {
 }
 
 /**
- * `mrr_contributions`: one row per line or usage charge with the months it counts in and its
- * monthly value. `ckey` is the currency the value is held in: with FX at contract start the value
+ * `mrr_contributions`: one row per line or usage charge (`source` and its `row_no` in its file)
+ * with the months it counts in and its monthly value. Only what the model reads is kept: the
+ * line's id, currency and local value are in `lines` and `usage_charges`, by row. `ckey` is the currency the value is held in: with FX at contract start the value
  * is converted once and held in the reporting currency; with monthly FX it stays in its own
  * currency and is converted month by month.
  */
@@ -69,16 +70,16 @@ export function sqlContributions(d: Dialect, p: Policies): string {
   const usage =
     p.usage === 'include'
       ? `UNION ALL
-    SELECT 'usage', 'usage row ' || u.row_no, u.row_no, u.account_id, u.product, u.currency, ${usageValue.ckey},
-           u.month_index, u.month_index + 1, u.amount_local, ${usageValue.value('u.amount_local')}
+    SELECT 'usage', u.row_no, u.account_id, u.product, ${usageValue.ckey},
+           u.month_index, u.month_index + 1, ${usageValue.value('u.amount_local')}
     FROM usage_charges u ${rateJoin('u', 'u.month_index')}`
       : '';
   return `CREATE OR REPLACE TABLE mrr_contributions AS
     ${rates}
     SELECT * FROM (
-      SELECT 'line' AS source, l.line_id AS source_id, l.row_no, l.account_id, l.product, l.currency,
+      SELECT 'line' AS source, l.row_no, l.account_id, l.product,
              ${lineValue.ckey} AS ckey, ${m.first} AS from_month, ${m.end} AS to_month,
-             l.mrr_local AS value_local, ${lineValue.value('l.mrr_local')} AS value
+             ${lineValue.value('l.mrr_local')} AS value
       FROM lines l ${rateJoin('l', lineStart)}
       ${usage}
     ) WHERE from_month < to_month`;

@@ -51,11 +51,12 @@ export async function explainAccount(ws: Workspace, accountId: string): Promise<
   const attrs = await ws.query(`SELECT * FROM accounts WHERE account_id = ${id}`);
   const lineRows = await ws.query(`
     SELECT 'line' AS source, l.line_id AS id, l.row_no, l.product, l.currency, c.from_month, c.to_month, l.mrr_local, c.value
-    FROM lines l LEFT JOIN mrr_contributions c ON c.source = 'line' AND c.source_id = l.line_id
+    FROM lines l LEFT JOIN mrr_contributions c ON c.source = 'line' AND c.row_no = l.row_no
     WHERE l.account_id = ${id}
     UNION ALL
-    SELECT source, source_id, row_no, product, currency, from_month, to_month, value_local, value
-    FROM mrr_contributions WHERE source = 'usage' AND account_id = ${id}
+    SELECT 'usage', 'usage row ' || u.row_no, u.row_no, u.product, u.currency, c.from_month, c.to_month, u.amount_local, c.value
+    FROM usage_charges u JOIN mrr_contributions c ON c.source = 'usage' AND c.row_no = u.row_no
+    WHERE u.account_id = ${id}
     ORDER BY from_month NULLS LAST, id`);
   const lines: SourceLine[] = lineRows.map((r) => ({
     source: r['source'] as 'line' | 'usage',
@@ -70,10 +71,12 @@ export async function explainAccount(ws: Workspace, accountId: string): Promise<
     mrr: Money.from(r['value'] ?? '0'),
   }));
   const causes = await ws.query(`
-    SELECT c.month_index, m.source_id, CASE WHEN m.from_month = c.month_index THEN 'started' ELSE 'ended' END AS effect, m.product, m.value
+    SELECT c.month_index, coalesce(l.line_id, 'usage row ' || m.row_no) AS source_id,
+           CASE WHEN m.from_month = c.month_index THEN 'started' ELSE 'ended' END AS effect, m.product, m.value
     FROM account_changes c JOIN mrr_contributions m
       ON m.account_id = c.account_id AND (m.from_month = c.month_index OR m.to_month = c.month_index)
-    WHERE c.account_id = ${id} ORDER BY c.month_index, effect DESC, m.source_id`);
+    LEFT JOIN lines l ON m.source = 'line' AND l.row_no = m.row_no
+    WHERE c.account_id = ${id} ORDER BY c.month_index, effect DESC, source_id`);
   const moves = await movements(ws, { account: accountId });
   const first = attrs[0] ?? {};
   return {
