@@ -301,7 +301,7 @@ async function writeRejects(driver: Driver, loaded: readonly LoadedSource<string
 async function buildModel(driver: Driver, p: Policies, progress: Progress): Promise<void> {
   const d = driver.dialect;
   await driver.exec(sqlFxPeriods(d, p));
-  await driver.exec(sqlContributions(d, p));
+  for (const sql of sqlContributions(d, p)) await driver.exec(sql);
   const pieces = movementsNeedProductRanges(p);
   if (pieces) await driver.exec(sqlProductRanges());
   progress.step('computing movements');
