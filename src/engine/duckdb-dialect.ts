@@ -78,11 +78,12 @@ export class DuckDbDialect implements Dialect {
   }
 
   sqlDivideMicros(microsExpr: string, intExpr: string): string {
-    // m ÷ n = q millionths + s millionths of a millionth, with q = m // n and s = (m % n) × 10⁶ // n:
-    // both truncate toward zero, so the sum is the division truncated at the 12th decimal.
+    // m ÷ n in units of 10⁻¹² is q × 10⁶ + s, with q = m // n and s = (m % n) × 10⁶ // n: both
+    // truncate toward zero, so this is the division truncated at the 12th decimal. Only the sum is
+    // 128-bit; the divisions stay 64-bit, which is what makes it fast.
     const m = `(${microsExpr})`;
     const n = `(${intExpr})`;
-    return `CAST(CAST(${m} // ${n} AS DECIMAL(18,0)) * 0.000001::DECIMAL(7,6) + CAST(((${m} % ${n}) * 1000000) // ${n} AS DECIMAL(18,0)) * 0.000000000001::DECIMAL(13,12) AS ${MONEY})`;
+    return `CAST(CAST(CAST(${m} // ${n} AS HUGEINT) * 1000000 + ((${m} % ${n}) * 1000000) // ${n} AS DECIMAL(38,0)) * 0.000000000001::DECIMAL(13,12) AS ${MONEY})`;
   }
 
   sqlMultiplyMoney(moneyExpr: string, rateExpr: string): string {

@@ -1,0 +1,98 @@
+import Big from 'big.js';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckDbDriver } from '../src/drivers/duckdb-driver.js';
+import { Workspace, mrrLedger } from '../src/index.js';
+import { fixtureDir, removeDir } from './helpers/fixture-dir.js';
+
+/**
+ * Amounts are divided by their interval on two paths: whole millionths in 64 bits when the
+ * amount fits (12 digits before the point, 6 after), 128-bit decimals otherwise. Both must give
+ * the quotient truncated at the 12th decimal.
+ */
+
+const B = Big();
+B.DP = 12;
+B.RM = B.roundDown;
+
+/** The expected MRR: amount ÷ months, truncated at the 12th decimal. */
+const truncated = (amount: string, months: number): string => new B(amount).div(months).toFixed(12);
+
+describe('dividing money by the interval', () => {
+  let driver: DuckDbDriver;
+  beforeAll(async () => {
+    driver = await DuckDbDriver.open();
+  });
+  afterAll(() => driver.close());
+
+  it('whole millionths and 128-bit decimals agree with exact division, to the 12th decimal', async () => {
+    const d = driver.dialect;
+    const amountArb = fc.tuple(fc.bigInt({ min: -999_999_999_999_999_999n, max: 999_999_999_999_999_999n }), fc.integer({ min: 1, max: 999 }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(amountArb, { minLength: 1, maxLength: 50 }), async (cases) => {
+        const values = cases.map(([m, n]) => `(${m}::BIGINT, ${n})`).join(', ');
+        const rows = await driver.query(
+          `SELECT m, n, CAST(${d.sqlDivideMicros('m', 'n')} AS VARCHAR) AS fast,
+                  CAST(${d.sqlDivideMoney(`CAST(CAST(m AS DECIMAL(32,0)) * 0.000001::DECIMAL(7,6) AS ${d.moneyType})`, 'n')} AS VARCHAR) AS slow
+           FROM (VALUES ${values}) t(m, n)`,
+        );
+        for (const r of rows) {
+          const amount = new Big(String(r['m'])).div(1_000_000).toFixed(6);
+          const want = truncated(amount, Number(r['n']));
+          expect(new B(String(r['fast'])).toFixed(12), `${amount} ÷ ${r['n']} (millionths)`).toBe(want);
+          expect(new B(String(r['slow'])).toFixed(12), `${amount} ÷ ${r['n']} (decimals)`).toBe(want);
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('reads millionths only from plain decimals that fit', async () => {
+    const d = driver.dialect;
+    const cases: Array<[string, string | null]> = [
+      ['1200.5', '1200500000'],
+      [' 0.000001 ', '1'],
+      ['+7', '7000000'],
+      ['-12.345678', '-12345678'],
+      ['999999999999.999999', '999999999999999999'],
+      ['1.0000001', null], // 7 decimals: the decimal path
+      ['1000000000000', null], // 13 digits: the decimal path
+      ['1e3', null],
+      ['1,200', null],
+      ['', null],
+    ];
+    for (const [text, want] of cases) {
+      const [r] = await driver.query(`SELECT CAST(${d.sqlTryMicros(d.quoteString(text))} AS VARCHAR) AS m`);
+      expect(r!['m'], `'${text}'`).toBe(want);
+    }
+  });
+
+  it('a workspace gives the same MRR whichever path an amount takes', async () => {
+    // Q1 and Q2 are the same 100.1234567 a quarter: Q2's 7th decimal sends it down the decimal
+    // path, Q1 (100.123456) the millionths path. B has 13 digits before the point; M's MRR is over a
+    // million.
+    const dir = fixtureDir({
+      'subscriptions.csv': [
+        ['account_id', 'line_id', 'start_date', 'amount', 'interval', 'discount'],
+        ['Q1', 'q1', '2024-01-01', '100.123456', 'quarter', '0.000001'],
+        ['Q2', 'q2', '2024-01-01', '100.1234567', 'quarter', '0.0000007'],
+        ['B', 'b', '2024-01-01', '1000000000000.01', '7 months', ''],
+        ['M', 'm', '2024-01-01', '36000000.5', 'quarter', ''],
+      ],
+    });
+    try {
+      const ws = await Workspace.open({ data: dir, policies: { as_of: '2024-01' } });
+      try {
+        const mrr = new Map((await mrrLedger(ws)).map((r) => [r.account_id, r.mrr.value]));
+        expect(new B(mrr.get('Q1')!).toFixed(12)).toBe(truncated('100.123455', 3)); // 33.374485000000
+        expect(new B(mrr.get('Q2')!).toFixed(12)).toBe(truncated('100.123456', 3));
+        expect(new B(mrr.get('B')!).toFixed(12)).toBe(truncated('1000000000000.01', 7)); // 142857142857.144285714285
+        expect(new B(mrr.get('M')!).toFixed(12)).toBe(truncated('36000000.5', 3)); // above a million a month, on the millionths path
+      } finally {
+        ws.close();
+      }
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
