@@ -24,12 +24,16 @@ export type SourceFiles = Partial<Record<SourceName, string>>;
  * Keys that occur more than once, with the first row that used each: a hash aggregate rather
  * than a window over every row, since duplicates are rare and the table may hold millions of rows.
  */
-function sqlDuplicateKeys(table: string, keys: readonly string[]): string {
-  const k = keys.map((e, i) => `${e} AS k${i}`).join(', ');
-  return `SELECT ${k}, min(__row) AS first_row FROM ${table} GROUP BY ALL HAVING count(*) > 1`;
+function sqlDuplicateKeys(table: string, keys: (alias: string) => readonly string[], where: string): string {
+  const k = keys('r').map((e, i) => `${e} AS k${i}`).join(', ');
+  return `SELECT ${k}, min(r.__row) AS first_row FROM ${table} r WHERE ${where} GROUP BY ALL HAVING count(*) > 1`;
 }
 
-const joinKeys = (alias: string, keys: readonly string[]): string => keys.map((e, i) => `${alias}.k${i} = ${e}`).join(' AND ');
+/** `LEFT JOIN` of a source row (`alias`) to its duplicate keys, as `dup`. */
+function joinDuplicates(table: string, alias: string, keys: (alias: string) => readonly string[], where = 'TRUE'): string {
+  const on = keys(alias).map((e, i) => `dup.k${i} = ${e}`).join(' AND ');
+  return `LEFT JOIN (${sqlDuplicateKeys(table, keys, where)}) dup ON ${on}`;
+}
 
 /**
  * `parsed_<source>`: per row, its file row (`__row`), the parsed values (`p_*`) and `p_flagged`,
@@ -59,9 +63,9 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
     `CREATE OR REPLACE TABLE parsed_${source} AS
      WITH src AS (${parse})
      SELECT __row, ${keep.join(', ')}, ${flagged(source)} AS p_flagged FROM src`;
-  const fxKeys = ['upper(trim(currency))', 'trim(month)'];
-  const lineKeys = ['trim(line_id)'];
-  const accountKeys = ['trim(account_id)'];
+  const fxKeys = (a: string): string[] => [`upper(trim(${a}.currency))`, `trim(${a}.month)`];
+  const lineKeys = (a: string): string[] => [`trim(${a}.line_id)`];
+  const accountKeys = (a: string): string[] => [`trim(${a}.account_id)`];
   const subsKnown = known('s');
   const usageKnown = known('u');
   return [
@@ -73,7 +77,7 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          ${mi(monthToDate('month'))} AS p_month,
          ${d.sqlTryRate('rate')} AS p_rate,
          dup.first_row AS p_first_row
-       FROM raw_fx_rates f LEFT JOIN (${sqlDuplicateKeys('raw_fx_rates', fxKeys)}) dup ON ${joinKeys('dup', fxKeys)}`,
+       FROM raw_fx_rates f ${joinDuplicates('raw_fx_rates', 'f', fxKeys)}`,
       ['p_currency', 'p_month_ok', 'p_month', 'p_rate', 'p_first_row'],
     ),
     // The first month from which each currency has a rate, over the rows that are themselves valid.
@@ -103,7 +107,7 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          fxf.first_month AS p_fx_first_month
        FROM raw_subscriptions s
        LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_first_month) fxf ON fxf.fx_currency = ${currency('s.currency')}
-       LEFT JOIN (${sqlDuplicateKeys(`raw_subscriptions WHERE NOT ${blank('line_id')}`, lineKeys)}) dup ON ${joinKeys('dup', lineKeys.map((k) => k.replace('line_id', 's.line_id')))}
+       ${joinDuplicates('raw_subscriptions', 's', lineKeys, `NOT ${blank('r.line_id')}`)}
        ${subsKnown.join}`,
       ['p_start', 'p_end', 'p_amount', 'p_discount', 'p_net_micros', 'p_interval', 'p_currency', 'p_product', 'p_account', 'p_line_id', 'p_first_row', 'p_known_account', 'p_fx_first_month'],
     ),
@@ -125,7 +129,7 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
     table(
       'accounts',
       `SELECT a.*, dup.first_row AS p_first_row
-       FROM raw_accounts a LEFT JOIN (${sqlDuplicateKeys(`raw_accounts WHERE NOT ${blank('account_id')}`, accountKeys)}) dup ON ${joinKeys('dup', accountKeys.map((k) => k.replace('account_id', 'a.account_id')))}`,
+       FROM raw_accounts a ${joinDuplicates('raw_accounts', 'a', accountKeys, `NOT ${blank('r.account_id')}`)}`,
       ['p_first_row'],
     ),
   ];

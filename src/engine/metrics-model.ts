@@ -56,8 +56,8 @@ export function sqlSnapshotMetrics(
     FROM labelled GROUP BY ALL ORDER BY month_index, group_value`;
 }
 
-/** `units` per account from `account_ranges`, which holds MRR above zero only. */
-function sqlAccountUnits(window: number): string {
+/** `start_units` and `end_units`: each account's MRR at M−W and at M, from `account_ranges` (MRR above zero only). */
+function sqlAccountStartEnd(window: number): string {
   return `start_units AS (
       SELECT t.month_index, r.account_id, r.mrr AS start_mrr
       FROM target t JOIN account_ranges r ON r.from_month <= t.month_index - ${window} AND t.month_index - ${window} < r.to_month
@@ -65,7 +65,12 @@ function sqlAccountUnits(window: number): string {
     end_units AS (
       SELECT t.month_index, r.account_id, r.mrr AS end_mrr
       FROM target t JOIN account_ranges r ON r.from_month <= t.month_index AND t.month_index < r.to_month
-    ),
+    )`;
+}
+
+/** `units` per account from the account ledger: nothing is revalued, so cc_end = end. */
+function sqlAccountUnits(window: number): string {
+  return `${sqlAccountStartEnd(window)},
     units AS (
       SELECT s.*, coalesce(e.end_mrr, 0) AS end_mrr, coalesce(e.end_mrr, 0) AS cc_end
       FROM start_units s LEFT JOIN end_units e USING (month_index, account_id)
@@ -110,14 +115,7 @@ export function sqlMovementMetrics(d: Dialect, p: Policies, months: readonly num
   const label = sqlGroupLabel(d, p, g);
   return `
     WITH target AS (SELECT unnest([${months.join(', ')}]::INTEGER[]) AS month_index),
-    start_units AS (
-      SELECT t.month_index, r.account_id, r.mrr AS start_mrr
-      FROM target t JOIN account_ranges r ON r.from_month <= t.month_index - ${window} AND t.month_index - ${window} < r.to_month
-    ),
-    end_units AS (
-      SELECT t.month_index, r.account_id, r.mrr AS end_mrr
-      FROM target t JOIN account_ranges r ON r.from_month <= t.month_index AND t.month_index < r.to_month
-    ),
+    ${sqlAccountStartEnd(window)},
     moved AS (
       SELECT t.month_index, c.account_id,
              sum(CASE WHEN c.category IN ('expansion', 'reactivation') THEN c.movement ELSE 0 END) AS expansion,
