@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DuckDbDriver, NrrError, ValidationError, Workspace, metrics, mrrLedger, type OpenOptions, type ValidationIssue } from '../src/index.js';
@@ -574,6 +574,132 @@ describe('other formats', () => {
       const err = await openError(dir);
       expect(err).toBeInstanceOf(ValidationError);
       expect((err as ValidationError).issues).toEqual([expect.objectContaining({ file: 'subscriptions.parquet', row: 3, column: 'start_date', value: '2024-13-01' })]);
+    } finally {
+      driver.close();
+      removeDir(dir);
+    }
+  });
+});
+
+describe('typed Parquet columns', () => {
+  /** Lines as (account, start, end, amount, discount, interval, currency): amounts as exact text. */
+  const LINES: ReadonlyArray<readonly [string, string, string | null, string, string | null, string, string]> = [
+    ['T1', '2024-01-15', null, '1200.00', null, 'year', 'USD'],
+    ['T1', '2024-03-01', '2024-09-01', '90.10', '15.05', 'quarter', 'EUR'],
+    ['T2', '2024-02-29', '2024-07-01', '1234567.891', '0.001', '7 months', 'USD'],
+    ['T3', '2024-01-01', null, '2000000000000.5', null, 'month', 'USD'],
+    ['T4', '2024-05-31', '2024-06-30', '0', null, 'month', 'USD'],
+  ];
+  const SIDE_FILES = {
+    'accounts.csv': csv('account_id,segment', 'T1,smb', 'T2,smb', 'T3,smb', 'T4,smb'),
+    'fx_rates.csv': csv('currency,month,rate', 'EUR,2024-01,1.10', 'EUR,2024-04,1.2345'),
+  };
+  const sqlText = (v: string | null): string => (v === null ? 'NULL' : `'${v}'`);
+
+  /** The lines as a Parquet file whose dates are DATE and whose amount and discount are `moneyType`. */
+  async function writeTyped(dir: string, moneyType: string): Promise<void> {
+    const driver = await DuckDbDriver.open();
+    try {
+      const rows = LINES.map(
+        (l, i) =>
+          `('${l[0]}', 'L${i + 1}', DATE '${l[1]}', ${l[2] === null ? 'NULL::DATE' : `DATE '${l[2]}'`}, CAST(${sqlText(l[3])} AS ${moneyType}), CAST(${sqlText(l[4])} AS ${moneyType}), '${l[5]}', '${l[6]}')`,
+      );
+      const path = join(dir, 'subscriptions.parquet').replaceAll("'", "''");
+      await driver.exec(
+        `COPY (SELECT * FROM (VALUES ${rows.join(', ')}) AS t(account_id, line_id, start_date, end_date, amount, discount, "interval", currency)) TO '${path}' (FORMAT parquet)`,
+      );
+    } finally {
+      driver.close();
+    }
+  }
+
+  async function ledgerOf(dir: string): Promise<string[]> {
+    const ws = await openIn(dir);
+    try {
+      return (await mrrLedger(ws, {})).map((r) => `${r.account_id} ${r.month} ${r.mrr.value}`);
+    } finally {
+      ws.close();
+    }
+  }
+
+  it('give the same ledger, to the last digit, as the same lines written as text', async () => {
+    const text = fixtureDir({
+      ...SIDE_FILES,
+      'subscriptions.csv': csv(
+        'account_id,line_id,start_date,end_date,amount,discount,interval,currency',
+        ...LINES.map((l, i) => [l[0], `L${i + 1}`, l[1], l[2] ?? '', l[3], l[4] ?? '', l[5], l[6]].join(',')),
+      ),
+    });
+    try {
+      const expected = await ledgerOf(text);
+      // 1,234,567.891 − 0.001 over 7 months, and two trillion a month: neither fits in millionths the easy way.
+      expect(expected).toContain('T2 2024-02 176366.841428571428');
+      expect(expected).toContain('T3 2024-01 2000000000000.5');
+      // Exact decimals of every width money holds, with 6 or fewer places (64-bit millionths) and more.
+      for (const type of ['DECIMAL(18,3)', 'DECIMAL(38,3)', 'DECIMAL(38,10)', 'DECIMAL(26,12)', 'VARCHAR']) {
+        const dir = fixtureDir(SIDE_FILES);
+        try {
+          await writeTyped(dir, type);
+          expect(await ledgerOf(dir), type).toEqual(expected);
+        } finally {
+          removeDir(dir);
+        }
+      }
+    } finally {
+      removeDir(text);
+    }
+  });
+
+  it('take whole numbers as money, and floating point through its text', async () => {
+    for (const [type, amount, mrr] of [
+      ['INTEGER', '1200', '100'],
+      ['BIGINT', '1200', '100'],
+      ['DECIMAL(15,3)', '1200.125', '100.010416666666'],
+      ['DOUBLE', '1200.5', '100.041666666666'],
+    ] as const) {
+      const dir = fixtureDir({ 'accounts.csv': csv('account_id', 'T1') });
+      const driver = await DuckDbDriver.open();
+      try {
+        const path = join(dir, 'subscriptions.parquet').replaceAll("'", "''");
+        await driver.exec(
+          `COPY (SELECT 'T1' AS account_id, DATE '2024-01-01' AS start_date, CAST('${amount}' AS ${type}) AS amount, 'year' AS "interval") TO '${path}' (FORMAT parquet)`,
+        );
+        expect(await ledgerOf(dir), type).toContain(`T1 2024-01 ${mrr}`);
+      } finally {
+        driver.close();
+        removeDir(dir);
+      }
+    }
+  });
+
+  it('break the same rules as text, with the value shown as text', async () => {
+    const dir = fixtureDir({ 'accounts.csv': csv('account_id', 'T1', 'T2', 'T3', 'T4') });
+    const driver = await DuckDbDriver.open();
+    try {
+      const path = join(dir, 'subscriptions.parquet').replaceAll("'", "''");
+      await driver.exec(`COPY (SELECT * FROM (VALUES
+          ('T1', DATE '2024-01-01', NULL::DATE, -5.50::DECIMAL(18,2), NULL::DECIMAL(18,2)),
+          ('T2', NULL::DATE, NULL::DATE, 10.00::DECIMAL(18,2), NULL::DECIMAL(18,2)),
+          ('T3', DATE '2024-03-01', DATE '2024-02-01', 10.00::DECIMAL(18,2), 12.00::DECIMAL(18,2)),
+          ('T4', DATE '2024-03-01', NULL::DATE, NULL::DECIMAL(18,2), NULL::DECIMAL(18,2))
+        ) AS t(account_id, start_date, end_date, amount, discount)) TO '${path}' (FORMAT parquet)`);
+      const err = await openError(dir);
+      expect(err).toBeInstanceOf(ValidationError);
+      const found = (err as ValidationError).issues.map((i) => [i.row, i.column, i.value, i.expected]);
+      expect(found).toEqual([
+        [1, 'amount', '-5.50', 'zero or more'],
+        [2, 'start_date', null, 'a value (required)'],
+        [3, 'discount', '12.00', 'no more than amount (discount is per interval)'],
+        [3, 'end_date', '2024-02-01', 'a date on or after start_date (end is exclusive)'],
+        [4, 'amount', null, 'a value (required)'],
+      ]);
+      // Set aside with --skip-invalid, each rejected row is written out whole, as read.
+      const rejects = join(dir, 'rejects.csv');
+      const ws = await openIn(dir, { skipInvalid: true, rejectsFile: rejects });
+      ws.close();
+      const text = readFileSync(rejects, 'utf8');
+      expect(text.trim().split('\n')).toHaveLength(5);
+      expect(text).toContain('"amount"":-5.50');
     } finally {
       driver.close();
       removeDir(dir);

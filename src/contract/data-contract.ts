@@ -2,11 +2,15 @@
  * The file data contract: which files a data folder holds and their columns.
  * docs/data-contract.md documents the same contract for users.
  */
+import type { ColumnKind } from '../engine/dialect.js';
+
 export type SourceName = 'subscriptions' | 'accounts' | 'usage' | 'fx_rates';
 
 export interface ColumnSpec {
   readonly name: string;
   readonly required: boolean;
+  /** Dates and money may come typed in a Parquet file; everything else is read as text. */
+  readonly kind: ColumnKind;
 }
 
 export interface SourceSpec {
@@ -17,7 +21,7 @@ export interface SourceSpec {
   readonly columns: readonly ColumnSpec[];
 }
 
-const col = (name: string, required = false): ColumnSpec => ({ name, required });
+const col = (name: string, required = false, kind: ColumnKind = 'text'): ColumnSpec => ({ name, required, kind });
 
 export const SOURCES: Record<SourceName, SourceSpec> = {
   subscriptions: {
@@ -28,11 +32,11 @@ export const SOURCES: Record<SourceName, SourceSpec> = {
       col('account_id', true),
       col('line_id'),
       col('product'),
-      col('start_date', true),
-      col('end_date'),
-      col('amount', true),
+      col('start_date', true, 'date'),
+      col('end_date', false, 'date'),
+      col('amount', true, 'money'),
       col('interval'),
-      col('discount'),
+      col('discount', false, 'money'),
       col('currency'),
     ],
   },
@@ -41,7 +45,7 @@ export const SOURCES: Record<SourceName, SourceSpec> = {
     name: 'usage',
     required: false,
     extraColumnsAreAttributes: false,
-    columns: [col('account_id', true), col('product'), col('month', true), col('amount', true), col('currency')],
+    columns: [col('account_id', true), col('product'), col('month', true), col('amount', true, 'money'), col('currency')],
   },
   fx_rates: {
     name: 'fx_rates',

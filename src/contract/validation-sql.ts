@@ -1,4 +1,4 @@
-import type { Dialect } from '../engine/dialect.js';
+import type { Dialect, NativeColumn } from '../engine/dialect.js';
 import type { Policies } from '../config/policies.js';
 import { DEFAULT_PRODUCT, type SourceName } from './data-contract.js';
 
@@ -15,10 +15,46 @@ interface Rule {
   readonly severity?: 'error' | 'warning';
 }
 
-const blank = (c: string): string => `(${c} IS NULL OR trim(${c}) = '')`;
+/** A source file that was read: its name, for messages, and the columns it holds in their own type. */
+export interface SourceRead {
+  readonly file: string;
+  readonly native: Readonly<Record<string, NativeColumn>>;
+}
 
 /** Which source files the data folder holds: rules that compare files depend on it. */
-export type SourceFiles = Partial<Record<SourceName, string>>;
+export type SourceFiles = Partial<Record<SourceName, SourceRead>>;
+
+/** Reads the columns of a raw table: text is parsed; a typed column (see load-sources) is taken as it is. */
+interface ColumnReader {
+  /** True when the value is missing: NULL, or text of blanks. */
+  blank(c: string): string;
+  date(c: string): string;
+  money(c: string): string;
+  micros(c: string): string;
+  /** The value as text, for messages. */
+  text(c: string): string;
+}
+
+const textBlank = (c: string): string => `(${c} IS NULL OR trim(${c}) = '')`;
+
+function columnReader(d: Dialect, read: SourceRead | undefined): ColumnReader {
+  const native = read?.native ?? {};
+  // `s.amount` and `"amount"` name the column `amount`.
+  const of = (c: string): NativeColumn | undefined => native[c.replace(/^.*\./, '').replaceAll('"', '')];
+  return {
+    blank: (c) => (of(c) ? `(${c} IS NULL)` : textBlank(c)),
+    date: (c) => (of(c)?.type === 'date' ? c : d.sqlTryDate(c)),
+    money: (c) => {
+      const n = of(c);
+      return n && n.type !== 'date' ? d.sqlNativeMoney(c) : d.sqlTryMoney(c);
+    },
+    micros: (c) => {
+      const n = of(c);
+      return n && n.type !== 'date' ? d.sqlNativeMicros(c, n) : d.sqlTryMicros(c);
+    },
+    text: (c) => (of(c) ? d.sqlText(c) : c),
+  };
+}
 
 /**
  * Keys that occur more than once, with the first row that used each: a hash aggregate rather
@@ -47,7 +83,10 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   const currency = (c: string): string => `CASE WHEN ${blank(c)} THEN ${d.quoteString(p.reporting_currency)} ELSE upper(trim(${c})) END`;
   const product = (c: string): string => `CASE WHEN ${blank(c)} THEN ${d.quoteString(DEFAULT_PRODUCT)} ELSE trim(${c}) END`;
   const iv = `lower(trim(${q('interval')}))`;
-  const all = rules(d, p, files.accounts !== undefined);
+  const all = rules(d, p, files);
+  const subs = columnReader(d, files.subscriptions);
+  const usage = columnReader(d, files.usage);
+  const blank = textBlank;
   /** Every rule of the source, as one condition over the parsed columns. */
   const flagged = (source: SourceName): string =>
     all[source].length === 0 ? 'FALSE' : all[source].map((r) => `coalesce(${r.when}, FALSE)`).join('\n         OR ');
@@ -87,11 +126,11 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
     table(
       'subscriptions',
       `SELECT s.*,
-         ${d.sqlTryDate('start_date')} AS p_start,
-         ${d.sqlTryDate('end_date')} AS p_end,
-         ${d.sqlTryMoney('amount')} AS p_amount,
-         ${d.sqlTryMoney('discount')} AS p_discount,
-         ${d.sqlTryMicros('amount')} - CASE WHEN ${blank('discount')} THEN 0 ELSE ${d.sqlTryMicros('discount')} END AS p_net_micros,
+         ${subs.date('start_date')} AS p_start,
+         ${subs.date('end_date')} AS p_end,
+         ${subs.money('amount')} AS p_amount,
+         ${subs.money('discount')} AS p_discount,
+         ${subs.micros('amount')} - CASE WHEN ${subs.blank('discount')} THEN 0 ELSE ${subs.micros('discount')} END AS p_net_micros,
          CASE WHEN ${blank(q('interval'))} THEN 1
               WHEN ${iv} IN ('month', 'monthly') THEN 1
               WHEN ${iv} IN ('quarter', 'quarterly') THEN 3
@@ -116,7 +155,7 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
       `SELECT u.*,
          ${d.sqlRegexpMatches('trim(month)', '[0-9]{4}-[0-9]{2}')} AND ${monthToDate('month')} IS NOT NULL AS p_month_ok,
          ${mi(monthToDate('month'))} AS p_month,
-         ${d.sqlTryMoney('amount')} AS p_amount,
+         ${usage.money('amount')} AS p_amount,
          ${currency('currency')} AS p_currency,
          ${product('product')} AS p_product,
          trim(u.account_id) AS p_account,
@@ -135,12 +174,16 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   ];
 }
 
-function rules(d: Dialect, p: Policies, hasAccountsFile: boolean): Record<SourceName, Rule[]> {
+function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, Rule[]> {
+  const hasAccountsFile = files.accounts !== undefined;
+  const blank = textBlank;
+  const subsBlank = columnReader(d, files.subscriptions).blank;
+  const usageBlank = columnReader(d, files.usage).blank;
   const rep = d.quoteString(p.reporting_currency);
   const isoCode = (c: string): string => `NOT ${d.sqlRegexpMatches(c, '[A-Z]{3}')}`;
   const rateMissing = (monthExpr: string): string =>
     `p_currency <> ${rep} AND ${d.sqlRegexpMatches('p_currency', '[A-Z]{3}')} AND (p_fx_first_month IS NULL OR p_fx_first_month > ${monthExpr})`;
-  const money = (c: string, pc: string, required: boolean): Rule[] => [
+  const money = (blank: (c: string) => string, c: string, pc: string, required: boolean): Rule[] => [
     ...(required ? [{ column: c, when: blank(c), expected: 'a value (required)' }] : []),
     { column: c, when: `NOT ${blank(c)} AND ${pc} IS NULL`, expected: 'a plain number such as 1200.50 (no currency symbols or thousands separators)' },
     { column: c, when: `${pc} < 0`, expected: 'zero or more' },
@@ -162,13 +205,13 @@ function rules(d: Dialect, p: Policies, hasAccountsFile: boolean): Record<Source
     subscriptions: [
       accountId,
       unknownAccount,
-      { column: 'start_date', when: blank('start_date'), expected: 'a value (required)' },
-      { column: 'start_date', when: `NOT ${blank('start_date')} AND p_start IS NULL`, expected: 'a date as YYYY-MM-DD' },
-      { column: 'end_date', when: `NOT ${blank('end_date')} AND p_end IS NULL`, expected: 'a date as YYYY-MM-DD, or empty for open-ended' },
+      { column: 'start_date', when: subsBlank('start_date'), expected: 'a value (required)' },
+      { column: 'start_date', when: `NOT ${subsBlank('start_date')} AND p_start IS NULL`, expected: 'a date as YYYY-MM-DD' },
+      { column: 'end_date', when: `NOT ${subsBlank('end_date')} AND p_end IS NULL`, expected: 'a date as YYYY-MM-DD, or empty for open-ended' },
       { column: 'end_date', when: 'p_end < p_start', expected: 'a date on or after start_date (end is exclusive)' },
-      ...money('amount', 'p_amount', true),
+      ...money(subsBlank, 'amount', 'p_amount', true),
       { column: 'interval', when: 'p_interval IS NULL', expected: "month, quarter, year or 'N months'" },
-      ...money('discount', 'p_discount', false),
+      ...money(subsBlank, 'discount', 'p_discount', false),
       { column: 'discount', when: 'p_discount > p_amount', expected: 'no more than amount (discount is per interval)' },
       { column: 'currency', when: isoCode('p_currency'), expected: 'a three-letter ISO currency code' },
       {
@@ -186,7 +229,7 @@ function rules(d: Dialect, p: Policies, hasAccountsFile: boolean): Record<Source
       accountId,
       unknownAccount,
       ...month('month'),
-      ...money('amount', 'p_amount', true),
+      ...money(usageBlank, 'amount', 'p_amount', true),
       { column: 'currency', when: isoCode('p_currency'), expected: 'a three-letter ISO currency code' },
       { column: 'currency', when: `p_month_ok AND ${rateMissing('p_month')}`, expected: `a rate in fx_rates for this currency in force in that month (reporting currency ${p.reporting_currency})` },
     ],
@@ -210,10 +253,12 @@ export function sqlValidationIssues(d: Dialect, p: Policies, files: SourceFiles)
   const q = d.quoteIdent;
   const ctes: string[] = [];
   const selects: string[] = [];
-  const all = rules(d, p, files.accounts !== undefined);
+  const all = rules(d, p, files);
   for (const [source, list] of Object.entries(all) as [SourceName, Rule[]][]) {
-    const file = files[source];
-    if (file === undefined) continue;
+    const read = files[source];
+    if (read === undefined) continue;
+    const file = read.file;
+    const columns = columnReader(d, read);
     ctes.push(
       `flagged_${source} AS MATERIALIZED (SELECT * FROM parsed_${source} p JOIN raw_${source} r USING (__row) WHERE p.p_flagged)`,
     );
@@ -223,7 +268,7 @@ export function sqlValidationIssues(d: Dialect, p: Policies, files: SourceFiles)
         ? `${d.quoteString(r.expected)} || p_first_row || ')'`
         : d.quoteString(r.expected);
       selects.push(
-        `SELECT ${d.quoteString(source)} AS source, ${d.quoteString(file)} AS file, __row AS row, ${d.quoteString(r.column)} AS "column", ${q(r.column)} AS value, ${expected} AS expected, ${d.quoteString(r.severity ?? 'error')} AS severity FROM flagged_${source} AS src WHERE coalesce(${r.when}, FALSE)`,
+        `SELECT ${d.quoteString(source)} AS source, ${d.quoteString(file)} AS file, __row AS row, ${d.quoteString(r.column)} AS "column", ${columns.text(q(r.column))} AS value, ${expected} AS expected, ${d.quoteString(r.severity ?? 'error')} AS severity FROM flagged_${source} AS src WHERE coalesce(${r.when}, FALSE)`,
       );
     }
   }

@@ -1,6 +1,18 @@
 /** The source formats a data folder may hold. */
 export type SourceFormat = 'csv' | 'parquet' | 'json';
 
+/** What a contract column holds: text to be parsed, a date, or an amount of money. */
+export type ColumnKind = 'text' | 'date' | 'money';
+
+/**
+ * A column a typed file (Parquet) already holds in a type the engine can take as it is, with
+ * nothing to parse: a calendar date, an exact decimal, or a whole number.
+ */
+export type NativeColumn =
+  | { readonly type: 'date' }
+  | { readonly type: 'decimal'; readonly precision: number; readonly scale: number }
+  | { readonly type: 'integer' };
+
 /**
  * What the model needs from a SQL engine. A dialect only turns intent into SQL text; it never
  * touches a connection. Engines that share SQL share a base; differences are these few methods.
@@ -16,8 +28,21 @@ export interface Dialect {
    * CSV is read strictly: a row with too many or too few fields is an error, never skipped.
    */
   sqlReadAsText(path: string, format: SourceFormat, columns: readonly string[]): string;
-  /** The column names of a Parquet or JSON file, as a query returning `column_name` (CSV headers are read by the loader). */
+  /**
+   * The same for a Parquet file, except that the columns in `native` keep their own type: an
+   * engine reads typed dates and decimals far faster than it parses their text.
+   */
+  sqlReadParquet(path: string, native: ReadonlySet<string>): string;
+  /** The columns of a Parquet or JSON file, as a query returning `column_name` and `column_type` (CSV headers are read by the loader). */
   sqlDescribe(path: string, format: Exclude<SourceFormat, 'csv'>): string;
+  /**
+   * A file column's type, as `sqlDescribe` names it, when it holds `kind` exactly and can be
+   * taken as it is; null when its text must be parsed instead (floating point, a decimal with
+   * more places than money keeps, timestamps…), so that such values meet the same rules as text.
+   */
+  nativeColumn(columnType: string, kind: Exclude<ColumnKind, 'text'>): NativeColumn | null;
+  /** Any value → its text, as shown in messages. */
+  sqlText(expr: string): string;
   /** Text → money, NULL when it is not a plain decimal number. */
   sqlTryMoney(textExpr: string): string;
   /**
@@ -26,6 +51,10 @@ export interface Dialect {
    * exactly far faster than 128-bit decimals (see sqlDivideMicros).
    */
   sqlTryMicros(textExpr: string): string;
+  /** A native decimal or whole-number column → money. */
+  sqlNativeMoney(expr: string): string;
+  /** A native decimal or whole-number column → millionths as in sqlTryMicros, NULL when it does not fit. */
+  sqlNativeMicros(expr: string, native: NativeColumn): string;
   /** Text → exchange rate, NULL when not a number. */
   sqlTryRate(textExpr: string): string;
   /** Text 'YYYY-MM-DD' → DATE, NULL when it is not a real calendar date. */

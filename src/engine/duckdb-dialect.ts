@@ -1,7 +1,15 @@
-import type { Dialect, SourceFormat } from './dialect.js';
+import type { ColumnKind, Dialect, NativeColumn, SourceFormat } from './dialect.js';
 
 const MONEY = 'DECIMAL(38,12)';
 const RATE = 'DECIMAL(24,10)';
+/** Digits of money before and after the point. */
+const MONEY_WHOLE_DIGITS = 26;
+const MONEY_SCALE = 12;
+/** Whole-number types every value of which fits money. */
+const INTEGER_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT']);
+
+/** A DECIMAL(18,6) value → its millionths as BIGINT, with 64-bit arithmetic only. */
+const micros18 = (v: string): string => `CAST(trunc(${v}) AS BIGINT) * 1000000 + CAST((${v} - trunc(${v})) * 1000000 AS BIGINT)`;
 
 /** DuckDB, the embedded default. */
 export class DuckDbDialect implements Dialect {
@@ -27,13 +35,37 @@ export class DuckDbDialect implements Dialect {
         // Declared VARCHAR, a JSON number keeps its text and a string loses its quotes.
         return `SELECT *, row_number() OVER () AS __row FROM read_json(${p}, columns = ${asText})`;
       case 'parquet':
-        return `SELECT COLUMNS(c -> c <> 'file_row_number')::VARCHAR, file_row_number + 1 AS __row FROM read_parquet(${p}, file_row_number = true)`;
+        return this.sqlReadParquet(path, new Set());
     }
+  }
+
+  sqlReadParquet(path: string, native: ReadonlySet<string>): string {
+    const p = this.quoteString(path);
+    const keep = [...native].map((c) => this.quoteString(c)).join(', ');
+    const others = native.size === 0 ? `c <> 'file_row_number'` : `c <> 'file_row_number' AND c NOT IN (${keep})`;
+    const typed = native.size === 0 ? '' : `COLUMNS(c -> c IN (${keep})), `;
+    return `SELECT ${typed}COLUMNS(c -> ${others})::VARCHAR, file_row_number + 1 AS __row FROM read_parquet(${p}, file_row_number = true)`;
   }
 
   sqlDescribe(path: string, format: Exclude<SourceFormat, 'csv'>): string {
     const p = this.quoteString(path);
-    return `SELECT column_name FROM (DESCRIBE SELECT * FROM ${format === 'json' ? `read_json_auto(${p})` : `read_parquet(${p})`})`;
+    return `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM ${format === 'json' ? `read_json_auto(${p})` : `read_parquet(${p})`})`;
+  }
+
+  nativeColumn(columnType: string, kind: Exclude<ColumnKind, 'text'>): NativeColumn | null {
+    const t = columnType.trim().toUpperCase();
+    if (kind === 'date') return t === 'DATE' ? { type: 'date' } : null;
+    if (INTEGER_TYPES.has(t)) return { type: 'integer' };
+    const m = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
+    if (!m) return null;
+    const precision = Number(m[1]);
+    const scale = Number(m[2]);
+    // More places than money keeps would be rounded by the cast: such values go through their text.
+    return scale <= MONEY_SCALE && precision - scale <= MONEY_WHOLE_DIGITS ? { type: 'decimal', precision, scale } : null;
+  }
+
+  sqlText(expr: string): string {
+    return `CAST(${expr} AS VARCHAR)`;
   }
 
   sqlTryMoney(textExpr: string): string {
@@ -48,8 +80,27 @@ export class DuckDbDialect implements Dialect {
     // DECIMAL(18,6) holds the value exactly; its whole and fractional parts become 64-bit integers
     // without the 128-bit arithmetic a DECIMAL(38,…) → BIGINT cast would need.
     const t = `trim(${textExpr})`;
-    const v = `TRY_CAST(${t} AS DECIMAL(18,6))`;
-    return `CASE WHEN regexp_full_match(${t}, '[-+]?[0-9]{1,12}(\\.[0-9]{1,6})?') THEN CAST(trunc(${v}) AS BIGINT) * 1000000 + CAST((${v} - trunc(${v})) * 1000000 AS BIGINT) END`;
+    return `CASE WHEN regexp_full_match(${t}, '[-+]?[0-9]{1,12}(\\.[0-9]{1,6})?') THEN ${micros18(`TRY_CAST(${t} AS DECIMAL(18,6))`)} END`;
+  }
+
+  sqlNativeMoney(expr: string): string {
+    return `CAST(${expr} AS ${MONEY})`;
+  }
+
+  sqlNativeMicros(expr: string, native: NativeColumn): string {
+    // Within 12 digits before the point and 6 after, as for text; a DECIMAL(18,6) holds it exactly.
+    const small = `abs(${expr}) < 1000000000000`;
+    switch (native.type) {
+      case 'integer':
+        return `CASE WHEN ${small} THEN CAST(${expr} AS BIGINT) * 1000000 END`;
+      case 'decimal':
+        if (native.scale > 6) return 'NULL::BIGINT';
+        return native.precision - native.scale <= 12
+          ? micros18(`CAST(${expr} AS DECIMAL(18,6))`)
+          : `CASE WHEN ${small} THEN ${micros18(`CAST(${expr} AS DECIMAL(18,6))`)} END`;
+      case 'date':
+        throw new Error('a date is not money');
+    }
   }
 
   sqlTryRate(textExpr: string): string {

@@ -4,6 +4,7 @@ import { SOURCES, type SourceName } from '../contract/data-contract.js';
 import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contract.js';
 import type { SourceFile } from '../contract/source-files.js';
 import type { Driver } from '../drivers/driver.js';
+import type { ColumnKind, NativeColumn } from '../engine/dialect.js';
 import { NrrError } from '../errors.js';
 
 export interface LoadedSource<Name extends string = SourceName> {
@@ -12,18 +13,24 @@ export interface LoadedSource<Name extends string = SourceName> {
   readonly columns: readonly string[];
   /** Columns outside the contract: attributes for accounts, ignored (with a warning) elsewhere. */
   readonly extraColumns: readonly string[];
+  /** Contract columns `raw_<source>` holds in their own type (dates and money from Parquet); the rest are text. */
+  readonly native: Readonly<Record<string, NativeColumn>>;
+  /** A view reads the file where it lies (Parquet); a table holds a text copy (CSV, JSON, no file). */
+  readonly relation: 'view' | 'table';
 }
 
 /** What loading needs to know of a file of the contract. */
 interface LoadSpec<Name extends string> {
   readonly name: Name;
-  readonly columns: readonly { readonly name: string; readonly required: boolean }[];
+  readonly columns: readonly { readonly name: string; readonly required: boolean; readonly kind?: ColumnKind }[];
   readonly extraColumnsAreAttributes: boolean;
 }
 
 /**
- * Reads each source file into `raw_<source>`: every value as text plus `__row`, the row's place in
- * its file (1 = first data row). Absent optional files become empty tables with the contract's columns.
+ * Makes `raw_<source>` of each source file: every value as text plus `__row`, the row's place in its
+ * file (1 = first data row). Parquet is read where it lies, through a view, and its typed dates and
+ * money keep their type; CSV and JSON are copied into a table. Absent optional files become empty
+ * tables with the contract's columns.
  */
 export async function loadRawSources(
   driver: Driver,
@@ -56,14 +63,18 @@ async function loadRaw<Name extends string>(
   if (!f) {
     const cols = contract.map((c) => `NULL::VARCHAR AS ${d.quoteIdent(c)}`).join(', ');
     await driver.exec(`CREATE OR REPLACE TABLE raw_${spec.name} AS SELECT ${cols}, NULL::BIGINT AS __row WHERE FALSE`);
-    return { source: spec.name, file: undefined, columns: contract, extraColumns: [] };
+    return { source: spec.name, file: undefined, columns: contract, extraColumns: [], native: {}, relation: 'table' };
   }
   let columns: string[];
+  let types = new Map<string, string>();
   try {
-    columns =
-      f.format === 'csv'
-        ? csvHeader(f.path)
-        : (await driver.query(d.sqlDescribe(f.path, f.format))).map((r) => String(r['column_name']));
+    if (f.format === 'csv') {
+      columns = csvHeader(f.path);
+    } else {
+      const described = await driver.query(d.sqlDescribe(f.path, f.format));
+      columns = described.map((r) => String(r['column_name']));
+      types = new Map(described.map((r) => [String(r['column_name']), String(r['column_type'])]));
+    }
   } catch (e) {
     throw new NrrError(`${f.file}: cannot be read as ${f.format.toUpperCase()}: ${firstLine(e)}`);
   }
@@ -83,14 +94,38 @@ async function loadRaw<Name extends string>(
     return actual ? `${d.quoteIdent(actual)} AS ${d.quoteIdent(c)}` : `NULL::VARCHAR AS ${d.quoteIdent(c)}`;
   });
   const selectExtra = spec.extraColumnsAreAttributes ? extra.map((c) => d.quoteIdent(c)) : [];
+  // Typed dates and money in a Parquet file are taken as they are: nothing to parse.
+  const native: Record<string, NativeColumn> = {};
+  const nativeActual = new Set<string>();
+  if (f.format === 'parquet') {
+    for (const c of spec.columns) {
+      const actual = lower.get(c.name);
+      const type = actual === undefined ? undefined : types.get(actual);
+      if (c.kind === undefined || c.kind === 'text' || actual === undefined || type === undefined) continue;
+      const n = d.nativeColumn(type, c.kind);
+      if (n) {
+        native[c.name] = n;
+        nativeActual.add(actual);
+      }
+    }
+  }
+  const relation = f.format === 'parquet' ? 'view' : 'table';
+  const read = f.format === 'parquet' ? d.sqlReadParquet(f.path, nativeActual) : d.sqlReadAsText(f.path, f.format, columns);
   try {
     await driver.exec(
-      `CREATE OR REPLACE TABLE raw_${spec.name} AS SELECT ${[...selectContract, ...selectExtra, '__row'].join(', ')} FROM (${d.sqlReadAsText(f.path, f.format, columns)})`,
+      `CREATE OR REPLACE ${relation === 'view' ? 'VIEW' : 'TABLE'} raw_${spec.name} AS SELECT ${[...selectContract, ...selectExtra, '__row'].join(', ')} FROM (${read})`,
     );
+    // A view reads nothing yet: count its rows so that a file that cannot be read fails here.
+    if (relation === 'view') await driver.query(`SELECT count(*) AS n FROM raw_${spec.name}`);
   } catch (e) {
     throw new NrrError(`${f.file}: cannot be read: ${firstLine(e)}`);
   }
-  return { source: spec.name, file: f.file, columns, extraColumns: extra };
+  return { source: spec.name, file: f.file, columns, extraColumns: extra, native, relation };
+}
+
+/** Removes `raw_<source>` once the typed tables exist. */
+export function sqlDropRaw(s: LoadedSource<string>): string {
+  return `DROP ${s.relation === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS raw_${s.source}`;
 }
 
 /** The header row of a CSV file: its column names. */

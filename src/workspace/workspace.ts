@@ -17,7 +17,7 @@ import { DEFAULT_PLAYBOOKS, type Playbook } from '../playbooks/playbook-config.j
 import { RuleError, compileRule } from '../playbooks/rule-expression.js';
 import { DEFAULT_PLAYBOOK_SETTINGS, configVersion, type PlaybookSettings } from '../playbooks/playbook-settings.js';
 import { DuckDbDialect } from '../engine/duckdb-dialect.js';
-import { loadRawSignalSources, loadRawSources, type LoadedSource } from './load-sources.js';
+import { loadRawSignalSources, loadRawSources, sqlDropRaw, type LoadedSource } from './load-sources.js';
 import { silentProgress, type Progress } from './progress.js';
 import { ValidationError, type ValidationIssue } from './validation-report.js';
 
@@ -153,7 +153,7 @@ export class Workspace {
       const rowCounts = await countRows(driver, all);
       // Text copies of the input are only needed until the typed tables exist: free their memory.
       for (const sql of sqlDropParsed()) await driver.exec(sql);
-      for (const s of all) await driver.exec(`DROP TABLE IF EXISTS raw_${s.source}`);
+      for (const s of all) await driver.exec(sqlDropRaw(s));
       await buildModel(driver, policies, progress);
       const extent = await dataExtent(driver);
       const cap = lastFullMonth(options.today ?? new Date());
@@ -207,7 +207,7 @@ async function validate(
 ): Promise<{ errors: number; warnings: ValidationIssue[]; warningCount: number; rejectsFile: string | null }> {
   const d = driver.dialect;
   const files: SourceFiles = {};
-  for (const s of Object.values(loaded)) if (s.file) files[s.source] = s.file;
+  for (const s of Object.values(loaded)) if (s.file) files[s.source] = { file: s.file, native: s.native };
   for (const sql of sqlParsedTables(d, policies, files)) await driver.exec(sql);
   await driver.exec(sqlValidationIssues(d, policies, files));
   for (const s of Object.values(signals ?? {})) {
