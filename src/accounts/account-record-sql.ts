@@ -22,10 +22,8 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[]): st
   return `CREATE OR REPLACE TABLE account_records AS
   WITH s AS (SELECT DISTINCT snapshot_date AS d FROM record_snapshots),
   valued AS (
-    SELECT l.account_id, l.product, l.start_date, l.end_date, l.interval_months,
-           ${d.sqlMultiplyMoney('l.mrr_local', 'coalesce(f.rate, 1)')} AS mrr
-    FROM lines l LEFT JOIN fx_periods f
-      ON f.currency = l.currency AND f.from_month <= ${d.sqlMonthIndex('l.start_date')} AND ${d.sqlMonthIndex('l.start_date')} < f.to_month
+    SELECT l.account_id, l.product, l.start_date, l.end_date, l.interval_months, l.mrr_start_rate AS mrr
+    FROM lines l
   ),
   billing AS (
     SELECT s.d, k.account_id,
@@ -184,14 +182,11 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[]): st
  * contracted MRR of the lines (for judging scores against history): churned when none is left,
  * contracted when less is left.
  */
-export function sqlRecordOutcomes(d: Dialect, horizonDays: number): string {
+export function sqlRecordOutcomes(horizonDays: number): string {
   const inForce = (at: string): string => `k.start_date <= ${at} AND (k.end_date IS NULL OR k.end_date > ${at})`;
   return `CREATE OR REPLACE TABLE record_outcomes AS
   WITH valued AS (
-    SELECT l.account_id, l.start_date, l.end_date,
-           ${d.sqlMultiplyMoney('l.mrr_local', 'coalesce(f.rate, 1)')} AS mrr
-    FROM lines l LEFT JOIN fx_periods f
-      ON f.currency = l.currency AND f.from_month <= ${d.sqlMonthIndex('l.start_date')} AND ${d.sqlMonthIndex('l.start_date')} < f.to_month
+    SELECT l.account_id, l.start_date, l.end_date, l.mrr_start_rate AS mrr FROM lines l
   )
   SELECT r.snapshot_date, r.account_id, r.mrr,
          coalesce(sum(k.mrr) FILTER (WHERE ${inForce(`r.snapshot_date + INTERVAL ${horizonDays} DAY`)}), 0) AS mrr_after

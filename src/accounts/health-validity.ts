@@ -76,7 +76,7 @@ export async function healthValidity(ws: Workspace, options: { months?: number; 
   const dates: string[] = [];
   for (let m = lastMonth - months + 1; m <= lastMonth; m++) dates.push(snapshotDate(monthText(m)));
   await buildAccountRecords(ws, dates);
-  await ws.driver.exec(sqlRecordOutcomes(ws.driver.dialect, horizon));
+  await ws.driver.exec(sqlRecordOutcomes(horizon));
   // One snapshot at a time: only the compact observations are kept, not every record.
   const obs: Observation[] = [];
   for (const date of dates) {

@@ -1,4 +1,6 @@
 import type { Dialect, NativeColumn } from '../engine/dialect.js';
+import { sqlFxLookups, sqlFxPeriods, sqlRateAt } from '../engine/fx-model.js';
+import { sqlLineMonths, sqlLineMrrLocal } from '../engine/ledger-model.js';
 import type { Policies } from '../config/policies.js';
 import { DEFAULT_PRODUCT, type SourceName } from './data-contract.js';
 
@@ -71,6 +73,12 @@ function joinDuplicates(table: string, alias: string, keys: (alias: string) => r
   return `LEFT JOIN (${sqlDuplicateKeys(table, keys, where)}) dup ON ${on}`;
 }
 
+/** The parsed columns of `parsed_subscriptions`; with the ledger's, they become `lines` (sqlTypedTables). */
+const SUBSCRIPTION_COLUMNS = [
+  'p_start', 'p_end', 'p_amount', 'p_discount', 'p_net_micros', 'p_interval', 'p_currency', 'p_product', 'p_account',
+  'p_line_id', 'p_first_row', 'p_known_account', 'p_fx_first_month',
+] as const;
+
 /**
  * `parsed_<source>`: per row, its file row (`__row`), the parsed values (`p_*`) and `p_flagged`,
  * true when the row breaks any rule. The raw text is not copied: problems are rare, so the
@@ -78,6 +86,7 @@ function joinDuplicates(table: string, alias: string, keys: (alias: string) => r
  */
 export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): string[] {
   const q = d.quoteIdent;
+  const blank = textBlank;
   const mi = (e: string): string => d.sqlMonthIndex(e);
   const monthToDate = (c: string): string => d.sqlTryDate(`trim(${c}) || '-01'`);
   const currency = (c: string): string => `CASE WHEN ${blank(c)} THEN ${d.quoteString(p.reporting_currency)} ELSE upper(trim(${c})) END`;
@@ -86,7 +95,6 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   const all = rules(d, p, files);
   const subs = columnReader(d, files.subscriptions);
   const usage = columnReader(d, files.usage);
-  const blank = textBlank;
   /** Every rule of the source, as one condition over the parsed columns. */
   const flagged = (source: SourceName): string =>
     all[source].length === 0 ? 'FALSE' : all[source].map((r) => `coalesce(${r.when}, FALSE)`).join('\n         OR ');
@@ -97,11 +105,23 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
           expr: 'ka.k IS NOT NULL',
           join: `LEFT JOIN (SELECT DISTINCT trim(account_id) AS k FROM raw_accounts) ka ON ka.k = trim(${table}.account_id)`,
         };
-  /** Parses in a first step, checks the rules over the parsed values in a second, keeps only the parsed columns. */
-  const table = (source: SourceName, parse: string, keep: readonly string[]): string =>
+  /**
+   * Parses in a first step, checks the rules over the parsed values in a second, keeps only the
+   * parsed columns; `ledger` adds what the revenue ledger needs of each row, worked out in the same pass.
+   */
+  const table = (source: SourceName, parse: string, keep: readonly string[], ledger?: { columns: string; from: string }): string =>
     `CREATE OR REPLACE TABLE parsed_${source} AS
-     WITH src AS (${parse})
-     SELECT __row, ${keep.join(', ')}, ${flagged(source)} AS p_flagged FROM src`;
+     WITH src AS (${parse}), checked AS (SELECT *, ${flagged(source)} AS p_flagged FROM src)
+     SELECT __row, ${keep.join(', ')}, p_flagged${ledger ? `, ${ledger.columns} FROM ${ledger.from}` : ' FROM checked'}`;
+  // Each line's months and values, for the ledger: parsed rows are lines once the rows with errors are gone.
+  const months = sqlLineMonths(d, p, 'c.p_start', 'c.p_end');
+  const startRate = sqlRateAt(d, p, 'c', 'c.p_currency', mi('c.p_start'));
+  const mrrLocal = sqlLineMrrLocal(d, 'c.p_amount', 'c.p_discount', 'c.p_net_micros', 'c.p_interval');
+  const lineLedger = {
+    columns: `${months.first} AS p_from_month, ${months.end} AS p_to_month, ${mrrLocal} AS p_mrr_local,
+       ${d.sqlMultiplyMoney(mrrLocal, startRate.rate)} AS p_mrr_start_rate`,
+    from: `checked c ${startRate.joins}`,
+  };
   const fxKeys = (a: string): string[] => [`upper(trim(${a}.currency))`, `trim(${a}.month)`];
   const lineKeys = (a: string): string[] => [`trim(${a}.line_id)`];
   const accountKeys = (a: string): string[] => [`trim(${a}.account_id)`];
@@ -119,10 +139,12 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
        FROM raw_fx_rates f ${joinDuplicates('raw_fx_rates', 'f', fxKeys)}`,
       ['p_currency', 'p_month_ok', 'p_month', 'p_rate', 'p_first_row'],
     ),
-    // The first month from which each currency has a rate, over the rows that are themselves valid.
-    `CREATE OR REPLACE TABLE fx_first_month AS
-       SELECT p_currency AS currency, min(p_month) AS first_month FROM parsed_fx_rates
-       WHERE NOT p_flagged GROUP BY ALL`,
+    // The rates are typed before the other files are parsed: each line is valued as it is read.
+    // Every rule of fx_rates is an error, so a flagged row is a row with an error.
+    `CREATE OR REPLACE TABLE fx_rates AS SELECT p_currency AS currency, p_month AS month_index, p_rate AS rate
+     FROM parsed_fx_rates WHERE NOT p_flagged`,
+    sqlFxPeriods(d, p),
+    ...sqlFxLookups(d, p),
     table(
       'subscriptions',
       `SELECT s.*,
@@ -140,15 +162,16 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          ${currency('currency')} AS p_currency,
          ${product('product')} AS p_product,
          trim(s.account_id) AS p_account,
-         CASE WHEN ${blank('s.line_id')} THEN NULL ELSE trim(s.line_id) END AS p_line_id,
+         CASE WHEN ${blank('s.line_id')} THEN 'row ' || s.__row ELSE trim(s.line_id) END AS p_line_id,
          dup.first_row AS p_first_row,
          ${subsKnown.expr} AS p_known_account,
          fxf.first_month AS p_fx_first_month
        FROM raw_subscriptions s
-       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_first_month) fxf ON fxf.fx_currency = ${currency('s.currency')}
+       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('s.currency')}
        ${joinDuplicates('raw_subscriptions', 's', lineKeys, `NOT ${blank('r.line_id')}`)}
        ${subsKnown.join}`,
-      ['p_start', 'p_end', 'p_amount', 'p_discount', 'p_net_micros', 'p_interval', 'p_currency', 'p_product', 'p_account', 'p_line_id', 'p_first_row', 'p_known_account', 'p_fx_first_month'],
+      SUBSCRIPTION_COLUMNS.map((c) => `c.${c}`),
+      lineLedger,
     ),
     table(
       'usage',
@@ -162,7 +185,7 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          ${usageKnown.expr} AS p_known_account,
          fxf.first_month AS p_fx_first_month
        FROM raw_usage u ${usageKnown.join}
-       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_first_month) fxf ON fxf.fx_currency = ${currency('u.currency')}`,
+       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('u.currency')}`,
       ['p_month_ok', 'p_month', 'p_amount', 'p_currency', 'p_product', 'p_account', 'p_known_account', 'p_fx_first_month'],
     ),
     table(
@@ -281,33 +304,46 @@ export function sqlValidationIssues(d: Dialect, p: Policies, files: SourceFiles)
 
 /** The parsed tables are only needed until the typed tables exist. */
 export function sqlDropParsed(): string[] {
-  return ['parsed_fx_rates', 'fx_first_month', 'parsed_subscriptions', 'parsed_usage', 'parsed_accounts'].map(
-    (t) => `DROP TABLE IF EXISTS ${t}`,
-  );
+  return ['parsed_fx_rates', 'parsed_subscriptions', 'parsed_usage', 'parsed_accounts'].map((t) => `DROP TABLE IF EXISTS ${t}`);
 }
 
-/** The typed tables the model reads, leaving out every row that has an error. */
+/**
+ * The typed tables the model reads, leaving out every row that has an error. `fx_rates` was typed
+ * before the lines were parsed (sqlParsedTables). `lines` is `parsed_subscriptions` itself: its
+ * rows with errors deleted, the checking columns dropped, the rest renamed (no copy of the data).
+ */
 export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], hasErrors: boolean): string[] {
-  const ok = (source: SourceName): string =>
-    hasErrors
-      ? `NOT EXISTS (SELECT 1 FROM validation_issues v WHERE v.source = '${source}' AND v.severity = 'error' AND v.row = __row)`
-      : 'TRUE';
+  const errorRows = (source: SourceName): string =>
+    `SELECT v.row FROM validation_issues v WHERE v.source = '${source}' AND v.severity = 'error'`;
+  const ok = (source: SourceName): string => (hasErrors ? `__row NOT IN (${errorRows(source)})` : 'TRUE');
   const attrs = attributeColumns.map((c) => `, ${d.quoteIdent(c)}`).join('');
+  const renames: Record<string, string> = {
+    __row: 'row_no',
+    p_line_id: 'line_id',
+    p_account: 'account_id',
+    p_product: 'product',
+    p_start: 'start_date',
+    p_end: 'end_date',
+    p_amount: 'amount',
+    p_discount: 'discount',
+    p_interval: 'interval_months',
+    p_currency: 'currency',
+    p_mrr_local: 'mrr_local',
+    p_from_month: 'from_month',
+    p_to_month: 'to_month',
+    p_mrr_start_rate: 'mrr_start_rate',
+  };
+  const checking = ['p_net_micros', 'p_first_row', 'p_known_account', 'p_fx_first_month', 'p_flagged'];
   return [
-    `CREATE OR REPLACE TABLE lines AS SELECT
-       __row AS row_no, coalesce(p_line_id, 'row ' || __row) AS line_id,
-       p_account AS account_id, p_product AS product, p_start AS start_date, p_end AS end_date,
-       p_amount AS amount, coalesce(p_discount, 0) AS discount, p_interval AS interval_months, p_currency AS currency,
-       CASE WHEN p_interval = 1 THEN p_amount - coalesce(p_discount, 0)
-            WHEN p_net_micros IS NOT NULL THEN ${d.sqlDivideMicros('p_net_micros', 'p_interval')}
-            ELSE ${d.sqlDivideMoney('p_amount - coalesce(p_discount, 0)', 'p_interval')} END AS mrr_local
-     FROM parsed_subscriptions WHERE ${ok('subscriptions')}`,
+    ...(hasErrors ? [`DELETE FROM parsed_subscriptions WHERE __row IN (${errorRows('subscriptions')})`] : []),
+    ...checking.map((c) => `ALTER TABLE parsed_subscriptions DROP COLUMN ${c}`),
+    ...Object.entries(renames).map(([from, to]) => `ALTER TABLE parsed_subscriptions RENAME COLUMN ${from} TO ${to}`),
+    'DROP TABLE IF EXISTS lines',
+    'ALTER TABLE parsed_subscriptions RENAME TO lines',
     `CREATE OR REPLACE TABLE usage_charges AS SELECT
        __row AS row_no, p_account AS account_id, p_product AS product, p_month AS month_index,
        CAST(p_amount AS ${d.moneyType}) AS amount_local, p_currency AS currency
      FROM parsed_usage WHERE ${ok('usage')}`,
-    `CREATE OR REPLACE TABLE fx_rates AS SELECT p_currency AS currency, p_month AS month_index, p_rate AS rate
-     FROM parsed_fx_rates WHERE ${ok('fx_rates')}`,
     `CREATE OR REPLACE TABLE accounts AS SELECT trim(account_id) AS account_id${attrs}
      FROM raw_accounts WHERE ${ok('accounts')}`,
   ];

@@ -1,6 +1,7 @@
 import type { Policies } from '../config/policies.js';
 import { OPEN_END } from '../contract/data-contract.js';
 import type { Dialect } from './dialect.js';
+import { sqlRateAt } from './fx-model.js';
 
 /**
  * The revenue ledger, as pure SQL over the typed tables `lines`, `usage_charges` and `fx_rates`.
@@ -24,63 +25,42 @@ export function sqlLineMonths(d: Dialect, p: Policies, start: string, end: strin
   };
 }
 
-/** Ranges of each currency's rate: [from_month, to_month); the reporting currency is 1 for ever. */
-export function sqlFxPeriods(d: Dialect, p: Policies): string {
-  return `CREATE OR REPLACE TABLE fx_periods AS
-    SELECT currency, month_index AS from_month,
-           coalesce(lead(month_index) OVER (PARTITION BY currency ORDER BY month_index), ${OPEN_END}) AS to_month,
-           rate
-    FROM fx_rates WHERE currency <> ${d.quoteString(p.reporting_currency)}
-    UNION ALL
-    SELECT ${d.quoteString(p.reporting_currency)}, 0, ${OPEN_END}, 1`;
+/**
+ * A contract line's MRR in its own currency: (amount − discount) ÷ months in the interval, exact
+ * to the money type's scale. Amounts that fit are divided as 64-bit millionths (`netMicros`), the
+ * rest as 128-bit decimals; both give the same digits.
+ */
+export function sqlLineMrrLocal(d: Dialect, amount: string, discount: string, netMicros: string, interval: string): string {
+  const net = `${amount} - coalesce(${discount}, 0)`;
+  return `CASE WHEN ${interval} = 1 THEN ${net}
+               WHEN ${netMicros} IS NOT NULL THEN ${d.sqlDivideMicros(netMicros, interval)}
+               ELSE ${d.sqlDivideMoney(net, interval)} END`;
 }
 
 /**
  * `mrr_contributions`: one row per line or usage charge (`source` and its `row_no` in its file)
- * with the months it counts in and its monthly value. Only what the model reads is kept: the
- * line's id, currency and local value are in `lines` and `usage_charges`, by row. `ckey` is the currency the value is held in: with FX at contract start the value
- * is converted once and held in the reporting currency; with monthly FX it stays in its own
- * currency and is converted month by month.
+ * with the months it counts in and its monthly value. A view: each line's months and values are
+ * worked out as it is parsed and kept in `lines` (from_month, to_month, mrr_local,
+ * mrr_start_rate). `ckey` is the currency the value is held in: with FX at contract start a value
+ * is converted once, at the rate in force in its start month, and held in the reporting currency;
+ * with monthly FX it stays in its own currency and is converted month by month.
  */
-export function sqlContributions(d: Dialect, p: Policies): string[] {
-  const m = sqlLineMonths(d, p, 'l.start_date', 'l.end_date');
+export function sqlContributions(d: Dialect, p: Policies): string {
   const rep = d.quoteString(p.reporting_currency);
-  // With FX at contract start a value is converted once, at the rate in force in its start month,
-  // and held in the reporting currency; with monthly FX it stays in its own currency.
   const startRate = p.fx === 'contract_start';
-  const lineStart = d.sqlMonthIndex('l.start_date');
-  const convert = (alias: string): { ckey: string; value: (v: string) => string } =>
-    startRate
-      ? { ckey: rep, value: (v) => d.sqlMultiplyMoney(v, `${alias}_fx.rate`) }
-      : { ckey: `${alias}.currency`, value: (v) => v };
-  // Rates are looked up once per currency and month that occurs, then joined on equality: a
-  // range join of every line against every rate period costs far more.
-  const rateJoin = (alias: string, monthExpr: string): string =>
-    startRate ? `LEFT JOIN start_rates ${alias}_fx ON ${alias}_fx.currency = ${alias}.currency AND ${alias}_fx.month_index = ${monthExpr}` : '';
-  // (A table of its own: as a CTE of the statement below it costs twice as much.)
-  const rates = `CREATE OR REPLACE TABLE start_rates AS
-      SELECT k.currency, k.month_index, f.rate
-      FROM (SELECT DISTINCT currency, ${lineStart} AS month_index FROM lines l
-            UNION SELECT DISTINCT currency, month_index FROM usage_charges) k
-      JOIN fx_periods f ON f.currency = k.currency AND f.from_month <= k.month_index AND k.month_index < f.to_month`;
-  const lineValue = convert('l');
-  const usageValue = convert('u');
+  const rate = sqlRateAt(d, p, 'u', 'u.currency', 'u.month_index');
   const usage =
     p.usage === 'include'
       ? `UNION ALL
-    SELECT 'usage', u.row_no, u.account_id, u.product, ${usageValue.ckey},
-           u.month_index, u.month_index + 1, ${usageValue.value('u.amount_local')}
-    FROM usage_charges u ${rateJoin('u', 'u.month_index')}`
+    SELECT 'usage', u.row_no, u.account_id, u.product, ${startRate ? rep : 'u.currency'},
+           u.month_index, u.month_index + 1, ${startRate ? d.sqlMultiplyMoney('u.amount_local', rate.rate) : 'u.amount_local'}
+    FROM usage_charges u ${startRate ? rate.joins : ''}`
       : '';
-  const contributions = `CREATE OR REPLACE TABLE mrr_contributions AS
-    SELECT * FROM (
-      SELECT 'line' AS source, l.row_no, l.account_id, l.product,
-             ${lineValue.ckey} AS ckey, ${m.first} AS from_month, ${m.end} AS to_month,
-             ${lineValue.value('l.mrr_local')} AS value
-      FROM lines l ${rateJoin('l', lineStart)}
-      ${usage}
-    ) WHERE from_month < to_month`;
-  return startRate ? [rates, contributions] : [contributions];
+  return `CREATE OR REPLACE VIEW mrr_contributions AS
+    SELECT 'line' AS source, row_no, account_id, product, ${startRate ? rep : 'currency'} AS ckey, from_month, to_month,
+           ${startRate ? 'mrr_start_rate' : 'mrr_local'} AS value
+    FROM lines WHERE from_month < to_month
+    ${usage}`;
 }
 
 /**

@@ -7,7 +7,7 @@ import { findSignalFiles, findSourceFiles } from '../contract/source-files.js';
 import { sqlDropParsed, sqlParsedTables, sqlTypedTables, sqlValidationIssues, type SourceFiles } from '../contract/validation-sql.js';
 import type { Driver, Row } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
-import { movementsNeedProductRanges, sqlMrrPieces, sqlContributions, sqlFxPeriods, sqlProductRanges } from '../engine/ledger-model.js';
+import { movementsNeedProductRanges, sqlMrrPieces, sqlContributions, sqlProductRanges } from '../engine/ledger-model.js';
 import { sqlAccountChanges, sqlAccountFirstRevenue, sqlAccountRanges } from '../engine/movements-model.js';
 import { lastFullMonth, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
@@ -300,8 +300,7 @@ async function writeRejects(driver: Driver, loaded: readonly LoadedSource<string
 
 async function buildModel(driver: Driver, p: Policies, progress: Progress): Promise<void> {
   const d = driver.dialect;
-  await driver.exec(sqlFxPeriods(d, p));
-  for (const sql of sqlContributions(d, p)) await driver.exec(sql);
+  await driver.exec(sqlContributions(d, p));
   const pieces = movementsNeedProductRanges(p);
   if (pieces) await driver.exec(sqlProductRanges());
   progress.step('computing movements');
