@@ -47,6 +47,68 @@ describe('dividing money by the interval', () => {
     );
   });
 
+  it('the 64-bit lane divides as sqlDivideMicros does, or says it cannot', async () => {
+    const d = driver.dialect;
+    const amountArb = fc.tuple(fc.bigInt({ min: -999_999_999_999_999_999n, max: 999_999_999_999_999_999n }), fc.integer({ min: 1, max: 999 }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(amountArb, { minLength: 1, maxLength: 50 }), async (cases) => {
+        const values = cases.map(([m, n]) => `(${m}::BIGINT, ${n})`).join(', ');
+        const rows = await driver.query(
+          `SELECT m, n, CAST(${d.sqlDividePicos('m', 'n')} AS VARCHAR) AS picos, CAST(${d.sqlDivideMicros('m', 'n')} AS VARCHAR) AS money
+           FROM (VALUES ${values}) t(m, n)`,
+        );
+        for (const r of rows) {
+          const money = new Big(String(r['money']));
+          if (money.abs().gte(900_000)) {
+            expect(r['picos'], `${r['m']} ÷ ${r['n']}`).toBeNull();
+          } else {
+            expect(new Big(String(r['picos'])).div(1e12).toFixed(12), `${r['m']} ÷ ${r['n']}`).toBe(money.toFixed(12));
+          }
+        }
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('the 64-bit lane multiplies by a rate exactly as the decimals do, rounding half up', async () => {
+    const d = driver.dialect;
+    const H = Big();
+    H.DP = 12;
+    H.RM = H.roundHalfUp;
+    // Values to 900,000.00 in units of 10⁻¹²; rates with up to 10 decimals, small and large.
+    const picosArb = fc.oneof(
+      fc.bigInt({ min: 0n, max: 899_999_999_999_999_999n }),
+      fc.constantFrom(0n, 1n, 4_999_999_999n, 5_000_000_000n, 899_999_999_999_999_999n),
+    );
+    const rateArb = fc.oneof(
+      fc.bigInt({ min: 1n, max: 30_000_000_000n }),
+      fc.bigInt({ min: 1n, max: 8_999_999_999_999_999_999n }),
+      fc.constantFrom(1n, 5_000_000_000n, 10_000_000_000n, 1_500_000_000_000n),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(picosArb, rateArb), { minLength: 1, maxLength: 50 }), async (cases) => {
+        const values = cases.map(([p, r]) => `(${p}::BIGINT, ${r}::HUGEINT)`).join(', ');
+        const rows = await driver.query(
+          `WITH t AS (SELECT p, CAST(CAST(r AS DECIMAL(38,0)) * 0.0000000001::DECIMAL(11,10) AS DECIMAL(24,10)) AS rate FROM (VALUES ${values}) v(p, r))
+           SELECT p, CAST(rate AS VARCHAR) AS rate,
+                  CAST(${d.sqlPicosToMoney(d.sqlMultiplyPicos('p', d.sqlRateE10('rate')))} AS VARCHAR) AS fast,
+                  CAST(${d.sqlMultiplyMoney(d.sqlPicosToMoney('p'), 'rate')} AS VARCHAR) AS slow
+           FROM t`,
+        );
+        for (const r of rows) {
+          const exact = new H(String(r['p'])).div(1e12).times(String(r['rate']));
+          const label = `${String(r['p'])}e-12 × ${String(r['rate'])}`;
+          expect(new Big(String(r['slow'])).toFixed(12), label).toBe(exact.round(12, H.roundHalfUp).toFixed(12));
+          // The lane declines only values whose product with the rate's whole part + 1 reaches 900,000.
+          const bound = new Big(String(r['p'])).times(new Big(String(r['rate'])).round(0, Big.roundDown).plus(1));
+          if (r['fast'] === null) expect(bound.gte(9e17), label).toBe(true);
+          else expect(new Big(String(r['fast'])).toFixed(12), label).toBe(new Big(String(r['slow'])).toFixed(12));
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it('reads millionths only from plain decimals that fit', async () => {
     const d = driver.dialect;
     const cases: Array<[string, string | null]> = [

@@ -1,6 +1,6 @@
 import type { Dialect, NativeColumn } from '../engine/dialect.js';
 import { sqlFxLookups, sqlFxPeriods, sqlRateAt } from '../engine/fx-model.js';
-import { sqlLineMonths, sqlLineMrrLocal } from '../engine/ledger-model.js';
+import { sqlLineMonths, sqlLineValues } from '../engine/ledger-model.js';
 import type { Policies } from '../config/policies.js';
 import { DEFAULT_PRODUCT, type SourceName } from './data-contract.js';
 
@@ -109,19 +109,20 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
    * Parses in a first step, checks the rules over the parsed values in a second, keeps only the
    * parsed columns; `ledger` adds what the revenue ledger needs of each row, worked out in the same pass.
    */
-  const table = (source: SourceName, parse: string, keep: readonly string[], ledger?: { columns: string; from: string }): string =>
+  const table = (source: SourceName, parse: string, keep: readonly string[], ledger?: { ctes: string; last: string; columns: string }): string =>
     `CREATE OR REPLACE TABLE parsed_${source} AS
-     WITH src AS (${parse}), checked AS (SELECT *, ${flagged(source)} AS p_flagged FROM src)
-     SELECT __row, ${keep.join(', ')}, p_flagged${ledger ? `, ${ledger.columns} FROM ${ledger.from}` : ' FROM checked'}`;
+     WITH src AS (${parse}), checked AS (SELECT *, ${flagged(source)} AS p_flagged FROM src)${ledger ? `, ${ledger.ctes}` : ''}
+     SELECT __row, ${keep.join(', ')}, p_flagged${ledger ? `, ${ledger.columns} FROM ${ledger.last}` : ' FROM checked'}`;
   // Each line's months and values, for the ledger: parsed rows are lines once the rows with errors are gone.
   const months = sqlLineMonths(d, p, 'c.p_start', 'c.p_end');
   const startRate = sqlRateAt(d, p, 'c', 'c.p_currency', mi('c.p_start'));
-  const mrrLocal = sqlLineMrrLocal(d, 'c.p_amount', 'c.p_discount', 'c.p_net_micros', 'c.p_interval');
-  const lineLedger = {
-    columns: `${months.first} AS p_from_month, ${months.end} AS p_to_month, ${mrrLocal} AS p_mrr_local,
-       ${d.sqlMultiplyMoney(mrrLocal, startRate.rate)} AS p_mrr_start_rate`,
-    from: `checked c ${startRate.joins}`,
-  };
+  const values = sqlLineValues(
+    d,
+    { amount: 'p_amount', discount: 'p_discount', netMicros: 'p_net_micros', interval: 'p_interval', rate: startRate.rate, rateE10: startRate.rateE10 },
+    { relation: `checked c ${startRate.joins}`, alias: 'c' },
+    `, ${months.first} AS p_from_month, ${months.end} AS p_to_month`,
+  );
+  const lineLedger = { ctes: values.ctes, last: values.last, columns: `p_from_month, p_to_month, ${values.columns}` };
   const fxKeys = (a: string): string[] => [`upper(trim(${a}.currency))`, `trim(${a}.month)`];
   const lineKeys = (a: string): string[] => [`trim(${a}.line_id)`];
   const accountKeys = (a: string): string[] => [`trim(${a}.account_id)`];
@@ -170,7 +171,7 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
        LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('s.currency')}
        ${joinDuplicates('raw_subscriptions', 's', lineKeys, `NOT ${blank('r.line_id')}`)}
        ${subsKnown.join}`,
-      SUBSCRIPTION_COLUMNS.map((c) => `c.${c}`),
+      SUBSCRIPTION_COLUMNS,
       lineLedger,
     ),
     table(

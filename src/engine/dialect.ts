@@ -71,5 +71,21 @@ export interface Dialect {
   sqlDivideMicros(microsExpr: string, intExpr: string): string;
   /** Money × rate, back to the money type. */
   sqlMultiplyMoney(moneyExpr: string, rateExpr: string): string;
+  /**
+   * The fast lane of money arithmetic, in whole units of 10⁻¹² (the money type's scale) held in
+   * 64 bits. Each returns NULL where its value would not fit, and the caller falls back to the
+   * exact decimals, which give the same digits.
+   */
+  /** Millionths ÷ integer → units of 10⁻¹², truncated (as sqlDivideMicros); NULL from 9 × 10¹⁷ (900,000.00). */
+  sqlDividePicos(microsExpr: string, intExpr: string): string;
+  /** A rate → whole units of 10⁻¹⁰ (the rate type's scale); NULL when negative or from 900,000,000. */
+  sqlRateE10(rateExpr: string): string;
+  /**
+   * Units of 10⁻¹² × rate in units of 10⁻¹⁰ → units of 10⁻¹², rounded as sqlMultiplyMoney rounds;
+   * for values ≥ 0, and NULL unless value × (whole part of the rate + 1) is under 900,000.00.
+   */
+  sqlMultiplyPicos(picosExpr: string, rateE10Expr: string): string;
+  /** Units of 10⁻¹² → money. */
+  sqlPicosToMoney(picosExpr: string): string;
   sqlRegexpMatches(textExpr: string, pattern: string): string;
 }

@@ -5,6 +5,8 @@ const RATE = 'DECIMAL(24,10)';
 /** Digits of money before and after the point. */
 const MONEY_WHOLE_DIGITS = 26;
 const MONEY_SCALE = 12;
+/** The fast lane's bound, in units of 10⁻¹²: 900,000.00 (see sqlDividePicos). */
+const PICOS_LIMIT = 900_000_000_000_000_000;
 /** Whole-number types every value of which fits money. */
 const INTEGER_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT']);
 
@@ -140,6 +142,41 @@ export class DuckDbDialect implements Dialect {
   sqlMultiplyMoney(moneyExpr: string, rateExpr: string): string {
     // Most values are in the reporting currency (rate 1): skip the 128-bit rescale for them.
     return `CASE WHEN (${rateExpr}) = 1 THEN CAST(${moneyExpr} AS ${MONEY}) ELSE CAST((${moneyExpr}) * CAST(${rateExpr} AS ${RATE}) AS ${MONEY}) END`;
+  }
+
+  sqlDividePicos(microsExpr: string, intExpr: string): string {
+    // As sqlDivideMicros, with q × 10⁶ + s kept in 64 bits while q is under 9 × 10¹¹.
+    const m = `(${microsExpr})`;
+    const n = `(${intExpr})`;
+    return `CASE WHEN abs(${m} // ${n}) < ${PICOS_LIMIT / 1_000_000} THEN (${m} // ${n}) * 1000000 + ((${m} % ${n}) * 1000000) // ${n} END`;
+  }
+
+  sqlRateE10(rateExpr: string): string {
+    const r = `(${rateExpr})`;
+    return `CASE WHEN ${r} >= 0 AND ${r} < 900000000 THEN CAST(${r} * 10000000000 AS BIGINT) END`;
+  }
+
+  sqlMultiplyPicos(picosExpr: string, rateE10Expr: string): string {
+    // p × r ÷ 10¹⁰, rounded half up, in 64 bits. With r = rh·10¹⁰ + rl, p = ph·10¹⁰ + pl and
+    // pl = a1·10⁵ + a0: p·r ÷ 10¹⁰ = p·rh + ph·rl + (a1·rl·10⁵ + a0·rl) ÷ 10¹⁰, where x = a1·rl
+    // and y = a0·rl are under 10¹⁵, so x·10⁵ + y is split as x // 10⁵ and z = (x % 10⁵)·10⁵ + y.
+    // Every product stays under 9 × 10¹⁸, and the result under 9 × 10¹⁷, while p·(rh + 1) < 9 × 10¹⁷; beyond, NULL.
+    const p = `(${picosExpr})`;
+    const r = `(${rateE10Expr})`;
+    const e10 = '10000000000';
+    const rh = `(${r} // ${e10})`;
+    const rl = `(${r} % ${e10})`;
+    const ph = `(${p} // ${e10})`;
+    const pl = `(${p} % ${e10})`;
+    const x = `((${pl} // 100000) * ${rl})`;
+    const y = `((${pl} % 100000) * ${rl})`;
+    const z = `((${x} % 100000) * 100000 + ${y})`;
+    const fits = `${p} >= 0 AND ${r} >= 0 AND ${p} < ${PICOS_LIMIT} // (${rh} + 1)`;
+    return `CASE WHEN ${fits} THEN ${p} * ${rh} + ${ph} * ${rl} + ${x} // 100000 + ${z} // ${e10} + CASE WHEN ${z} % ${e10} >= 5000000000 THEN 1 ELSE 0 END END`;
+  }
+
+  sqlPicosToMoney(picosExpr: string): string {
+    return `CAST(CAST(${picosExpr} AS DECIMAL(18,0)) * 0.000000000001::DECIMAL(13,12) AS ${MONEY})`;
   }
 
   sqlRegexpMatches(textExpr: string, pattern: string): string {

@@ -29,10 +29,11 @@ export function sqlFxPeriods(d: Dialect, p: Policies): string {
 export function sqlFxLookups(d: Dialect, p: Policies): string[] {
   return [
     `CREATE OR REPLACE TABLE fx_bounds AS
-       SELECT currency, min(month_index) AS first_month, max(month_index) AS last_month, arg_max(rate, month_index) AS last_rate
-       FROM fx_rates GROUP BY ALL`,
+       SELECT *, ${d.sqlRateE10('last_rate')} AS last_rate_e10 FROM (
+         SELECT currency, min(month_index) AS first_month, max(month_index) AS last_month, arg_max(rate, month_index) AS last_rate
+         FROM fx_rates GROUP BY ALL)`,
     `CREATE OR REPLACE TABLE fx_month_rates AS
-       SELECT currency, unnest(range(from_month, to_month)) AS month_index, rate
+       SELECT currency, unnest(range(from_month, to_month)) AS month_index, rate, ${d.sqlRateE10('rate')} AS rate_e10
        FROM fx_periods WHERE to_month < ${OPEN_END} AND currency <> ${d.quoteString(p.reporting_currency)}`,
   ];
 }
@@ -40,7 +41,7 @@ export function sqlFxLookups(d: Dialect, p: Policies): string[] {
 /**
  * The rate in force for a currency in a month, by the lookups of sqlFxLookups: `joins` go in the
  * FROM clause (named after `alias`), `rate` is NULL when the currency has no rate yet, and 1 for
- * the reporting currency.
+ * the reporting currency; `rateE10` is the same rate for Dialect.sqlMultiplyPicos.
  */
 export function sqlRateAt(
   d: Dialect,
@@ -48,7 +49,7 @@ export function sqlRateAt(
   alias: string,
   currencyExpr: string,
   monthExpr: string,
-): { readonly joins: string; readonly rate: string } {
+): { readonly joins: string; readonly rate: string; readonly rateE10: string } {
   const b = `${alias}_fxb`;
   const m = `${alias}_fxm`;
   return {
@@ -57,5 +58,8 @@ export function sqlRateAt(
     rate: `CASE WHEN ${currencyExpr} = ${d.quoteString(p.reporting_currency)} THEN 1
                 WHEN ${monthExpr} >= ${b}.last_month THEN ${b}.last_rate
                 ELSE ${m}.rate END`,
+    rateE10: `CASE WHEN ${currencyExpr} = ${d.quoteString(p.reporting_currency)} THEN 10000000000
+                   WHEN ${monthExpr} >= ${b}.last_month THEN ${b}.last_rate_e10
+                   ELSE ${m}.rate_e10 END`,
   };
 }

@@ -26,15 +26,39 @@ export function sqlLineMonths(d: Dialect, p: Policies, start: string, end: strin
 }
 
 /**
- * A contract line's MRR in its own currency: (amount − discount) ÷ months in the interval, exact
- * to the money type's scale. Amounts that fit are divided as 64-bit millionths (`netMicros`), the
- * rest as 128-bit decimals; both give the same digits.
+ * A contract line's MRR in its own currency and at the rate in force in its start month, as the
+ * steps of a query over `from` (a relation, named `alias`, with the parsed values named below;
+ * `extra` adds columns over it, and the rest of the relation is left out): `ctes` to append
+ * to a WITH clause, the last of them named `last`, whose `columns` give p_mrr_local and
+ * p_mrr_start_rate. MRR is (amount − discount) ÷ months in the interval, exact to the money
+ * type's scale. Lines under 900,000 a month take the dialect's 64-bit lane (sqlDividePicos,
+ * sqlMultiplyPicos); the rest 128-bit decimals. Both give the same digits.
  */
-export function sqlLineMrrLocal(d: Dialect, amount: string, discount: string, netMicros: string, interval: string): string {
-  const net = `${amount} - coalesce(${discount}, 0)`;
-  return `CASE WHEN ${interval} = 1 THEN ${net}
-               WHEN ${netMicros} IS NOT NULL THEN ${d.sqlDivideMicros(netMicros, interval)}
-               ELSE ${d.sqlDivideMoney(net, interval)} END`;
+export function sqlLineValues(
+  d: Dialect,
+  v: { readonly amount: string; readonly discount: string; readonly netMicros: string; readonly interval: string; readonly rate: string; readonly rateE10: string },
+  from: { readonly relation: string; readonly alias: string },
+  extra: string,
+): { readonly ctes: string; readonly last: string; readonly columns: string } {
+  const net = `${v.amount} - coalesce(${v.discount}, 0)`;
+  const exact = `CASE WHEN ${v.interval} = 1 THEN ${net} ELSE ${d.sqlDivideMoney(net, v.interval)} END`;
+  return {
+    ctes: `line_picos AS (
+       SELECT ${from.alias}.*, ${d.sqlDividePicos(v.netMicros, v.interval)} AS p_mrr_picos, ${v.rate} AS p_start_rate,
+              ${v.rateE10} AS p_start_rate_e10${extra}
+       FROM ${from.relation}
+     ), line_values AS (
+       SELECT *,
+              CASE WHEN p_mrr_picos IS NOT NULL THEN ${d.sqlPicosToMoney('p_mrr_picos')} ELSE ${exact} END AS p_mrr_local,
+              ${d.sqlMultiplyPicos('p_mrr_picos', 'p_start_rate_e10')} AS p_start_picos
+       FROM line_picos
+     )`,
+    last: 'line_values',
+    columns: `p_mrr_local,
+       CASE WHEN p_start_rate = 1 THEN p_mrr_local
+            WHEN p_start_picos IS NOT NULL THEN ${d.sqlPicosToMoney('p_start_picos')}
+            ELSE ${d.sqlMultiplyMoney('p_mrr_local', 'p_start_rate')} END AS p_mrr_start_rate`,
+  };
 }
 
 /**

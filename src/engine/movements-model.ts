@@ -12,7 +12,8 @@ export type MovementCategory = (typeof MOVEMENT_CATEGORIES)[number];
  * both months), worked out per product and currency and summed. With a rate change, gains are valued at the new rate and losses at the old one, so
  * new MRR is exactly the new month's MRR and churn exactly the last month's.
  *
- * Identity per row: mrr_after = mrr_before + movement + fx.
+ * Identity per row: mrr_after = mrr_before + movement + fx. `next_change_month` is the month of
+ * the account's next row (OPEN_END after its last), so each row also gives a range of the ledger.
  *
  * With FX at contract start every value is already in the reporting currency and never
  * revalued, so there is no FX effect: the changes come straight from the contributions' start
@@ -55,10 +56,12 @@ export function sqlAccountChanges(d: Dialect, p: Policies): string {
     ), running AS (
       SELECT *,
              sum(movement + fx) OVER (PARTITION BY account_id ORDER BY month_index ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS mrr_after,
-             month_index - lag(month_index) OVER (PARTITION BY account_id ORDER BY month_index) AS gap_months
+             month_index - lag(month_index) OVER (PARTITION BY account_id ORDER BY month_index) AS gap_months,
+             coalesce(lead(month_index) OVER (PARTITION BY account_id ORDER BY month_index), ${OPEN_END}) AS next_change_month
       FROM per_account
     )
     SELECT account_id, month_index, mrr_after - movement - fx AS mrr_before, mrr_after, movement, fx,
+           next_change_month, gap_months IS NULL AS first_change,
            CASE
              WHEN movement = 0 THEN 'fx'
              WHEN mrr_after - movement - fx = 0 AND gap_months IS NULL THEN 'new'
@@ -71,19 +74,18 @@ export function sqlAccountChanges(d: Dialect, p: Policies): string {
     FROM running`;
 }
 
-/** `account_ranges`: account → MRR over [from_month, to_month), only where MRR is above zero. */
+/**
+ * `account_ranges`: account → MRR over [from_month, to_month), only where MRR is above zero. A view:
+ * each change row of `account_changes` already knows the month of the account's next change.
+ */
 export function sqlAccountRanges(): string {
-  return `CREATE OR REPLACE TABLE account_ranges AS
-    SELECT * FROM (
-      SELECT account_id, month_index AS from_month,
-             coalesce(lead(month_index) OVER (PARTITION BY account_id ORDER BY month_index), ${OPEN_END}) AS to_month,
-             mrr_after AS mrr
-      FROM account_changes
-    ) WHERE mrr > 0`;
+  return `CREATE OR REPLACE VIEW account_ranges AS
+    SELECT account_id, month_index AS from_month, next_change_month AS to_month, mrr_after AS mrr
+    FROM account_changes WHERE mrr_after > 0`;
 }
 
-/** `account_first_revenue`: the month each account first had MRR (its cohort vintage). */
+/** `account_first_revenue`: the month each account first had MRR (its cohort vintage): its first change. */
 export function sqlAccountFirstRevenue(): string {
   return `CREATE OR REPLACE TABLE account_first_revenue AS
-    SELECT account_id, min(month_index) AS first_month FROM account_changes GROUP BY ALL`;
+    SELECT account_id, month_index AS first_month FROM account_changes WHERE first_change`;
 }
