@@ -98,13 +98,9 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   /** Every rule of the source, as one condition over the parsed columns. */
   const flagged = (source: SourceName): string =>
     all[source].length === 0 ? 'FALSE' : all[source].map((r) => `coalesce(${r.when}, FALSE)`).join('\n         OR ');
-  const known = (table: string): { expr: string; join: string } =>
-    files.accounts === undefined
-      ? { expr: 'TRUE', join: '' }
-      : {
-          expr: 'ka.k IS NOT NULL',
-          join: `LEFT JOIN (SELECT DISTINCT trim(account_id) AS k FROM raw_accounts) ka ON ka.k = trim(${table}.account_id)`,
-        };
+  /** Whether an account id (trimmed) is listed in accounts: a semi-join, so ids repeated there cannot repeat the row. */
+  const known = (id: string): string =>
+    files.accounts === undefined ? 'TRUE' : `${id} IN (SELECT trim(account_id) FROM raw_accounts WHERE account_id IS NOT NULL)`;
   /**
    * Parses in a first step, checks the rules over the parsed values in a second, keeps only the
    * parsed columns; `ledger` adds what the revenue ledger needs of each row, worked out in the same pass.
@@ -126,8 +122,6 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   const fxKeys = (a: string): string[] => [`upper(trim(${a}.currency))`, `trim(${a}.month)`];
   const lineKeys = (a: string): string[] => [`trim(${a}.line_id)`];
   const accountKeys = (a: string): string[] => [`trim(${a}.account_id)`];
-  const subsKnown = known('s');
-  const usageKnown = known('u');
   return [
     table(
       'fx_rates',
@@ -162,15 +156,14 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          END AS p_interval,
          ${currency('currency')} AS p_currency,
          ${product('product')} AS p_product,
-         trim(s.account_id) AS p_account,
-         CASE WHEN ${blank('s.line_id')} THEN 'row ' || s.__row ELSE trim(s.line_id) END AS p_line_id,
+         s.t_account AS p_account,
+         CASE WHEN s.t_line IS NULL OR s.t_line = '' THEN 'row ' || s.__row ELSE s.t_line END AS p_line_id,
          dup.first_row AS p_first_row,
-         ${subsKnown.expr} AS p_known_account,
+         ${known('s.t_account')} AS p_known_account,
          fxf.first_month AS p_fx_first_month
-       FROM raw_subscriptions s
+       FROM (SELECT *, trim(account_id) AS t_account, trim(line_id) AS t_line FROM raw_subscriptions) s
        LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('s.currency')}
-       ${joinDuplicates('raw_subscriptions', 's', lineKeys, `NOT ${blank('r.line_id')}`)}
-       ${subsKnown.join}`,
+       LEFT JOIN (${sqlDuplicateKeys('raw_subscriptions', lineKeys, `NOT ${blank('r.line_id')}`)}) dup ON dup.k0 = s.t_line`,
       SUBSCRIPTION_COLUMNS,
       lineLedger,
     ),
@@ -183,9 +176,9 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          ${currency('currency')} AS p_currency,
          ${product('product')} AS p_product,
          trim(u.account_id) AS p_account,
-         ${usageKnown.expr} AS p_known_account,
+         ${known('trim(u.account_id)')} AS p_known_account,
          fxf.first_month AS p_fx_first_month
-       FROM raw_usage u ${usageKnown.join}
+       FROM raw_usage u
        LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('u.currency')}`,
       ['p_month_ok', 'p_month', 'p_amount', 'p_currency', 'p_product', 'p_account', 'p_known_account', 'p_fx_first_month'],
     ),
