@@ -359,8 +359,8 @@ async function runBench(o: BenchOptions): Promise<BenchResult> {
     const engineModel = p.ledger + p.movements + p.metrics;
     const rows: Timing[] = [
       row('read', 'read', p.read),
-      row('validate', 'validate', p.validate),
-      row('ledger', 'MRR ledger (with typed tables)', p.ledger),
+      row('validate', 'validate, and value each line', p.validate),
+      row('ledger', 'typed tables and MRR ledger', p.ledger),
       row('movements', 'movements', p.movements),
       row('metrics', `T${WINDOW}M metrics by segment`, p.metrics),
       row('pipeline', 'whole pipeline', pipeline.whole),

@@ -75,7 +75,7 @@ function joinDuplicates(table: string, alias: string, keys: (alias: string) => r
 
 /** The parsed columns of `parsed_subscriptions`; with the ledger's, they become `lines` (sqlTypedTables). */
 const SUBSCRIPTION_COLUMNS = [
-  'p_start', 'p_end', 'p_amount', 'p_discount', 'p_net_micros', 'p_interval', 'p_currency', 'p_product', 'p_account',
+  'p_start', 'p_end', 'p_amount', 'p_discount', 'p_interval', 'p_currency', 'p_product', 'p_account',
   'p_line_id', 'p_first_row', 'p_known_account', 'p_fx_first_month',
 ] as const;
 
@@ -148,7 +148,10 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          ${subs.money('amount')} AS p_amount,
          ${subs.money('discount')} AS p_discount,
          ${subs.micros('amount')} - CASE WHEN ${subs.blank('discount')} THEN 0 ELSE ${subs.micros('discount')} END AS p_net_micros,
-         CASE WHEN ${blank(q('interval'))} THEN 1
+         CASE WHEN ${q('interval')} = 'month' THEN 1
+              WHEN ${q('interval')} = 'year' THEN 12
+              WHEN ${q('interval')} = 'quarter' THEN 3
+              WHEN ${blank(q('interval'))} THEN 1
               WHEN ${iv} IN ('month', 'monthly') THEN 1
               WHEN ${iv} IN ('quarter', 'quarterly') THEN 3
               WHEN ${iv} IN ('year', 'yearly', 'annual', 'annually') THEN 12
@@ -327,7 +330,7 @@ export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], 
     p_to_month: 'to_month',
     p_mrr_start_rate: 'mrr_start_rate',
   };
-  const checking = ['p_net_micros', 'p_first_row', 'p_known_account', 'p_fx_first_month', 'p_flagged'];
+  const checking = ['p_first_row', 'p_known_account', 'p_fx_first_month', 'p_flagged'];
   return [
     ...(hasErrors ? [`DELETE FROM parsed_subscriptions WHERE __row IN (${errorRows('subscriptions')})`] : []),
     ...checking.map((c) => `ALTER TABLE parsed_subscriptions DROP COLUMN ${c}`),
