@@ -5,8 +5,9 @@ import type { Policies } from '../config/policies.js';
 import { DEFAULT_PRODUCT, type SourceName } from './data-contract.js';
 
 /**
- * Pure SQL builders that turn the raw text tables (`raw_<source>`, every value VARCHAR plus `__row`)
- * into parsed tables, the list of problems (`validation_issues`) and the typed tables the model reads.
+ * Pure SQL builders that turn the raw tables (`raw_<source>`: every value as text, except the
+ * typed dates and money of a Parquet file, plus `__row`) into parsed tables, the list of problems
+ * (`validation_issues`) and the typed tables the model reads.
  */
 
 interface Rule {
@@ -82,7 +83,10 @@ const SUBSCRIPTION_COLUMNS = [
 /**
  * `parsed_<source>`: per row, its file row (`__row`), the parsed values (`p_*`) and `p_flagged`,
  * true when the row breaks any rule. The raw text is not copied: problems are rare, so the
- * validation issues join the raw row back only for flagged rows.
+ * validation issues join the raw row back only for flagged rows. Subscription rows also carry
+ * what the ledger needs of them (months in force, MRR in their own currency and at their start
+ * rate): `lines` is this table once the rows with errors are gone. So the typed rates
+ * (`fx_rates`, `fx_periods` and the lookups of engine/fx-model.ts) are made here, before the lines.
  */
 export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): string[] {
   const q = d.quoteIdent;
