@@ -48,7 +48,7 @@ export interface Dialect {
   /**
    * Text → money as a whole number of millionths (64-bit), NULL when it is not a plain decimal
    * of at most 12 digits before the point and 6 after. Most amounts fit, and whole numbers divide
-   * exactly far faster than 128-bit decimals (see sqlDivideMicros).
+   * exactly far faster than 128-bit decimals (see sqlDividePicos).
    */
   sqlTryMicros(textExpr: string): string;
   /** A native decimal or whole-number column → money. */
@@ -67,16 +67,12 @@ export interface Dialect {
   sqlMonthText(monthIndexExpr: string): string;
   /** Money ÷ integer without going through floating point (truncated at the money type's scale). */
   sqlDivideMoney(moneyExpr: string, intExpr: string): string;
-  /** Millionths ÷ integer → money, exactly as sqlDivideMoney would give for the same value. */
-  sqlDivideMicros(microsExpr: string, intExpr: string): string;
   /** Money × rate, back to the money type. */
   sqlMultiplyMoney(moneyExpr: string, rateExpr: string): string;
-  /**
-   * The fast lane of money arithmetic, in whole units of 10⁻¹² (the money type's scale) held in
-   * 64 bits. Each returns NULL where its value would not fit, and the caller falls back to the
-   * exact decimals, which give the same digits.
-   */
-  /** Millionths ÷ integer → units of 10⁻¹², truncated (as sqlDivideMicros); NULL from 9 × 10¹⁷ (900,000.00). */
+  // The fast lane of money arithmetic, in whole units of 10⁻¹² (the money type's scale) held in
+  // 64 bits. Each returns NULL where its value would not fit, and the caller falls back to the
+  // exact decimals (sqlDivideMoney, sqlMultiplyMoney), which give the same digits.
+  /** Millionths ÷ integer → units of 10⁻¹², truncated as sqlDivideMoney truncates; NULL from 9 × 10¹⁷ (900,000.00). */
   sqlDividePicos(microsExpr: string, intExpr: string): string;
   /** A rate → whole units of 10⁻¹⁰ (the rate type's scale); NULL when negative or from 900,000,000. */
   sqlRateE10(rateExpr: string): string;

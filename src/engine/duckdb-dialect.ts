@@ -130,22 +130,15 @@ export class DuckDbDialect implements Dialect {
     return `CAST(CAST(CAST((${moneyExpr}) * 1000000000000 AS HUGEINT) // (${intExpr}) AS DECIMAL(38,0)) * 0.000000000001::DECIMAL(13,12) AS ${MONEY})`;
   }
 
-  sqlDivideMicros(microsExpr: string, intExpr: string): string {
-    // m ÷ n in units of 10⁻¹² is q × 10⁶ + s, with q = m // n and s = (m % n) × 10⁶ // n: both
-    // truncate toward zero, so this is the division truncated at the 12th decimal. Only the sum is
-    // 128-bit; the divisions stay 64-bit, which is what makes it fast.
-    const m = `(${microsExpr})`;
-    const n = `(${intExpr})`;
-    return `CAST(CAST(CAST(${m} // ${n} AS HUGEINT) * 1000000 + ((${m} % ${n}) * 1000000) // ${n} AS DECIMAL(38,0)) * 0.000000000001::DECIMAL(13,12) AS ${MONEY})`;
-  }
-
   sqlMultiplyMoney(moneyExpr: string, rateExpr: string): string {
     // Most values are in the reporting currency (rate 1): skip the 128-bit rescale for them.
     return `CASE WHEN (${rateExpr}) = 1 THEN CAST(${moneyExpr} AS ${MONEY}) ELSE CAST((${moneyExpr}) * CAST(${rateExpr} AS ${RATE}) AS ${MONEY}) END`;
   }
 
   sqlDividePicos(microsExpr: string, intExpr: string): string {
-    // As sqlDivideMicros, with q × 10⁶ + s kept in 64 bits while q is under 9 × 10¹¹.
+    // m ÷ n in units of 10⁻¹² is q × 10⁶ + s, with q = m // n and s = (m % n) × 10⁶ // n: both
+    // truncate toward zero, so this is the division truncated at the 12th decimal, in 64 bits
+    // while q is under 9 × 10¹¹.
     const m = `(${microsExpr})`;
     const n = `(${intExpr})`;
     return `CASE WHEN abs(${m} // ${n}) < ${PICOS_LIMIT / 1_000_000} THEN (${m} // ${n}) * 1000000 + ((${m} % ${n}) * 1000000) // ${n} END`;
