@@ -251,6 +251,22 @@ describe('row rules: subscriptions', () => {
       phrase: 'a unique line_id (first used on row 1)',
     });
   });
+
+  it('every later use of a line_id is an error naming its first use; ids are trimmed, blank ids are not compared', async () => {
+    const err = await validationError(
+      subs(
+        'A2,,core,2024-01-01,,100,month,,', // row 2: blank id, becomes 'row 2'
+        'A2, L9 ,core,2024-01-01,,100,month,,', // row 3: first use of L9
+        'A3,,core,2024-01-01,,100,month,,', // row 4: blank again, not a duplicate
+        'A3,L9,core,2024-01-01,,100,month,,', // row 5: L9 again
+        'A2,L9 ,core,2024-01-01,,100,month,,', // row 6: and again
+      ),
+    );
+    expect(err.issues.map((i) => [i.row, i.column, i.value, i.expected])).toEqual([
+      [5, 'line_id', 'L9', 'a unique line_id (first used on row 3)'],
+      [6, 'line_id', 'L9 ', 'a unique line_id (first used on row 3)'],
+    ]);
+  });
 });
 
 describe('row rules: usage, fx_rates, accounts', () => {

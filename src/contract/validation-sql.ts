@@ -77,8 +77,24 @@ function joinDuplicates(table: string, alias: string, keys: (alias: string) => r
 /** The parsed columns of `parsed_subscriptions`; with the ledger's, they become `lines` (sqlTypedTables). */
 const SUBSCRIPTION_COLUMNS = [
   'p_start', 'p_end', 'p_amount', 'p_discount', 'p_interval', 'p_currency', 'p_product', 'p_account',
-  'p_line_id', 'p_first_row', 'p_known_account', 'p_fx_first_month',
+  'p_line_id', 'p_line_given', 'p_first_row', 'p_known_account', 'p_fx_first_month',
 ] as const;
+
+/** Columns of `parsed_subscriptions` that only serve the checks: dropped when it becomes `lines`. */
+const SUBSCRIPTION_CHECK_COLUMNS = ['p_line_given', 'p_first_row', 'p_known_account', 'p_fx_first_month', 'p_flagged'] as const;
+
+/**
+ * Duplicate line ids, found once the lines are parsed: a hash aggregate over the parsed ids,
+ * already trimmed and in memory, instead of a second read of the file before the parse. Only
+ * given ids count (a blank id is the row's own 'row N'). A later use of an id is flagged and
+ * names the row that used it first; the first use is left as it is.
+ */
+function sqlFlagDuplicateLineIds(): string {
+  return `UPDATE parsed_subscriptions p SET p_first_row = dup.first_row, p_flagged = TRUE
+    FROM (SELECT p_line_id AS line_id, min(__row) AS first_row FROM parsed_subscriptions
+          WHERE p_line_given GROUP BY p_line_id HAVING count(*) > 1) dup
+    WHERE p.p_line_given AND p.p_line_id = dup.line_id AND p.__row > dup.first_row`;
+}
 
 /**
  * `parsed_<source>`: per row, its file row (`__row`), the parsed values (`p_*`) and `p_flagged`,
@@ -87,6 +103,7 @@ const SUBSCRIPTION_COLUMNS = [
  * what the ledger needs of them (months in force, MRR in their own currency and at their start
  * rate): `lines` is this table once the rows with errors are gone. So the typed rates
  * (`fx_rates`, `fx_periods` and the lookups of engine/fx-model.ts) are made here, before the lines.
+ * Duplicate line ids are flagged after the parse (sqlFlagDuplicateLineIds).
  */
 export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): string[] {
   const q = d.quoteIdent;
@@ -124,7 +141,6 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   );
   const lineLedger = { ctes: values.ctes, last: values.last, columns: `p_from_month, p_to_month, ${values.columns}` };
   const fxKeys = (a: string): string[] => [`upper(trim(${a}.currency))`, `trim(${a}.month)`];
-  const lineKeys = (a: string): string[] => [`trim(${a}.line_id)`];
   const accountKeys = (a: string): string[] => [`trim(${a}.account_id)`];
   return [
     table(
@@ -165,15 +181,16 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          ${product('product')} AS p_product,
          s.t_account AS p_account,
          CASE WHEN s.t_line IS NULL OR s.t_line = '' THEN 'row ' || s.__row ELSE s.t_line END AS p_line_id,
-         dup.first_row AS p_first_row,
+         coalesce(s.t_line <> '', FALSE) AS p_line_given,
+         NULL::BIGINT AS p_first_row,
          ${known('s.t_account')} AS p_known_account,
          fxf.first_month AS p_fx_first_month
        FROM (SELECT *, trim(account_id) AS t_account, trim(line_id) AS t_line FROM raw_subscriptions) s
-       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('s.currency')}
-       LEFT JOIN (${sqlDuplicateKeys('raw_subscriptions', lineKeys, `NOT ${blank('r.line_id')}`)}) dup ON dup.k0 = s.t_line`,
+       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('s.currency')}`,
       SUBSCRIPTION_COLUMNS,
       lineLedger,
     ),
+    sqlFlagDuplicateLineIds(),
     table(
       'usage',
       `SELECT u.*,
@@ -334,10 +351,9 @@ export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], 
     p_to_month: 'to_month',
     p_mrr_start_rate: 'mrr_start_rate',
   };
-  const checking = ['p_first_row', 'p_known_account', 'p_fx_first_month', 'p_flagged'];
   return [
     ...(hasErrors ? [`DELETE FROM parsed_subscriptions WHERE __row IN (${errorRows('subscriptions')})`] : []),
-    ...checking.map((c) => `ALTER TABLE parsed_subscriptions DROP COLUMN ${c}`),
+    ...SUBSCRIPTION_CHECK_COLUMNS.map((c) => `ALTER TABLE parsed_subscriptions DROP COLUMN ${c}`),
     ...Object.entries(renames).map(([from, to]) => `ALTER TABLE parsed_subscriptions RENAME COLUMN ${from} TO ${to}`),
     'DROP TABLE IF EXISTS lines',
     'ALTER TABLE parsed_subscriptions RENAME TO lines',
