@@ -186,6 +186,36 @@ describe('the account record, measure by measure', () => {
   });
 });
 
+describe('open expansion pipeline in the reporting currency', () => {
+  it('takes an opportunity without a currency, or in the reporting currency, as it is, and converts the rest at the rate of the day', async () => {
+    const dir = fixtureDir({
+      'subscriptions.csv': csv('account_id,start_date,amount,currency', 'A1,2024-01-01,100,EUR'),
+      'accounts.csv': csv('account_id,segment', 'A1,smb'),
+      // Reporting in EUR: a USD is worth 0.9 EUR; a GBP 1.2 EUR, then 1.25 from June.
+      'fx_rates.csv': csv('currency,month,rate', 'USD,2024-01,0.9', 'GBP,2024-01,1.2', 'GBP,2024-06,1.25'),
+      'opportunities.csv': csv(
+        'opportunity_id,account_id,type,sourced_by,amount,currency,stage,created_date,close_date',
+        'O1,A1,expansion,cs,1000,,open,2024-03-01,', // reporting currency: 1000
+        'O2,A1,expansion,cs,500,eur,open,2024-03-01,', // 500
+        'O3,A1,expansion,cs,1000,USD,open,2024-03-01,', // 1000 × 0.9 = 900
+        'O4,A1,expansion,cs,100,GBP,open,2024-02-01,', // at June's rate on the day: 125
+        'O5,A1,renewal,cs,7000,USD,open,2024-03-01,', // not expansion
+      ),
+    });
+    const ws = await Workspace.open({ data: dir, signals: true, policies: { as_of: '2024-06', reporting_currency: 'EUR' } });
+    try {
+      const [a1] = await accountRecords(ws, [D]);
+      expect(a1!.open_expansion_pipeline.value).toBe('2525');
+      expect(a1!.open_expansion_opportunities).toBe(4);
+      const [may] = await accountRecords(ws, ['2024-05-31']);
+      expect(may!.open_expansion_pipeline.value).toBe('2520'); // GBP at 1.2 then
+    } finally {
+      ws.close();
+      removeDir(dir);
+    }
+  });
+});
+
 describe('as-of evaluation', () => {
   it('ignores every row dated after the day: the record is the same with or without them', async () => {
     const without = await accountRecords(await openFolder(false), [D]);

@@ -10,6 +10,7 @@ import { csv, fixtureDir, removeDir, type FileContent } from './helpers/fixture-
 const GOOD: Record<string, string> = {
   'subscriptions.csv': csv('account_id,start_date,amount', 'A1,2024-01-01,100', 'A2,2024-01-01,200'),
   'accounts.csv': csv('account_id,segment', 'A1,smb', 'A2,smb'),
+  'fx_rates.csv': csv('currency,month,rate', 'EUR,2024-02,1.1'),
   'product_usage.csv': csv(
     'account_id,week,active_users,key_events,api_calls,adjacent_feature_users',
     'A1,2024-03-04,10,120,0,2',
@@ -153,6 +154,8 @@ describe('signal files: each rule names file, row, column, value and what was ex
     ['a boolean', withRows('tickets.csv', 'T1,A1,2024-03-01,,high,yes'), { file: 'tickets.csv', row: 1, column: 'escalated', value: 'yes', phrase: 'true or false' }],
     ['an enumeration', withRows('meetings.csv', 'M1,A1,lunch,2024-03-15,held'), { file: 'meetings.csv', row: 1, column: 'type', value: 'lunch', phrase: 'one of: kickoff, qbr, ebr, check_in' }],
     ['a currency', withRows('opportunities.csv', 'O1,A1,expansion,cs,10,euro,won,2024-02-01,2024-03-01'), { file: 'opportunities.csv', row: 1, column: 'currency', value: 'euro', phrase: 'a three-letter ISO currency code' }],
+    ['a currency without a rate', withRows('opportunities.csv', 'O1,A1,expansion,cs,10,gbp,won,2024-02-01,2024-03-01'), { file: 'opportunities.csv', row: 1, column: 'currency', value: 'gbp', phrase: 'a rate in fx_rates for this currency in force at created_date (reporting currency USD)' }],
+    ['a currency created before its first rate', withRows('opportunities.csv', 'O1,A1,expansion,cs,10,EUR,open,2024-01-31,'), { file: 'opportunities.csv', row: 1, column: 'currency', value: 'EUR', phrase: 'a rate in fx_rates for this currency in force at created_date' }],
     ['dates out of order', withRows('tickets.csv', 'T1,A1,2024-03-05,2024-03-01,high,false'), { file: 'tickets.csv', row: 1, column: 'closed_date', value: '2024-03-01', phrase: 'a date on or after opened_date' }],
   ];
   it.each(cases)('%s', async (_name, over, x) => {
@@ -225,7 +228,7 @@ describe('nrr validate', () => {
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/product_usage\.csv\s*│\s*3\s*│\s*0/);
-      expect(r.stdout).toContain('all 10 files pass the data contract (8 signal files)');
+      expect(r.stdout).toContain('all 11 files pass the data contract (8 signal files)');
     });
   });
 

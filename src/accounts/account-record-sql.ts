@@ -10,9 +10,11 @@ import type { Dialect } from '../engine/dialect.js';
  * - `last_engaged` is a point-in-time field (the latest engagement when the file was exported): a
  *   value after the snapshot says nothing about engagement before it and is treated as unknown.
  * MRR is valued at the rate in force when each line starts, without usage (which is billed after
- * the fact), so it is the contracted run-rate on the day.
+ * the fact), so it is the contracted run-rate on the day. Open expansion pipeline is converted at
+ * the rate in force on the snapshot day (validation makes sure one is in force from the
+ * opportunity's created_date on); without a currency it is in the reporting currency.
  */
-export function sqlAccountRecords(d: Dialect, attributes: readonly string[]): string {
+export function sqlAccountRecords(d: Dialect, attributes: readonly string[], reportingCurrency: string): string {
   const q = d.quoteIdent;
   const attrs = attributes.map((a) => `, a.${q(a)}`).join('');
   const days = (later: string, earlier: string): string => `date_diff('day', ${earlier}, ${later})`;
@@ -113,11 +115,12 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[]): st
   ),
   pipeline AS (
     SELECT s.d, o.account_id,
-      sum(${d.sqlMultiplyMoney('o.amount', 'coalesce(f.rate, 1)')}) AS open_expansion_pipeline,
+      sum(CASE WHEN coalesce(o.currency, '') IN ('', ${d.quoteString(reportingCurrency)}) THEN o.amount
+               ELSE ${d.sqlMultiplyMoney('o.amount', 'f.rate')} END) AS open_expansion_pipeline,
       count(*) AS open_expansion_opportunities
     FROM s JOIN signal_opportunities o
       ON o.type = 'expansion' AND o.created_date <= s.d AND (o.close_date > s.d OR (o.stage = 'open' AND (o.close_date IS NULL OR o.close_date <= s.d)))
-    LEFT JOIN fx_periods f ON f.currency = coalesce(o.currency, 'USD') AND f.from_month <= ${d.sqlMonthIndex('s.d')} AND ${d.sqlMonthIndex('s.d')} < f.to_month
+    LEFT JOIN fx_periods f ON f.currency = o.currency AND f.from_month <= ${d.sqlMonthIndex('s.d')} AND ${d.sqlMonthIndex('s.d')} < f.to_month
     GROUP BY ALL
   ),
   recent AS (

@@ -137,7 +137,7 @@ export async function buildAccountRecords(ws: Workspace, dates: readonly string[
   await ws.driver.exec(
     `CREATE OR REPLACE TABLE record_snapshots AS SELECT CAST(x AS DATE) AS snapshot_date FROM (VALUES ${dates.map((x) => `(${d.quoteString(snapshotDate(x))})`).join(', ')}) v(x)`,
   );
-  await ws.driver.exec(sqlAccountRecords(d, ws.attributes));
+  await ws.driver.exec(sqlAccountRecords(d, ws.attributes, ws.policies.reporting_currency));
 }
 
 /** Reads records from `account_records` (built by `buildAccountRecords`). */

@@ -21,7 +21,7 @@ export type SignalColumnType =
   | 'month'
   /** A whole number, zero or more. */
   | 'count'
-  /** A plain decimal number, zero or more (money in the row's currency, or USD without one). */
+  /** A plain decimal number, zero or more (money in the row's currency, or the reporting currency without one). */
   | 'amount'
   /** 0 to 100. */
   | 'score'
@@ -49,6 +49,11 @@ export interface SignalSourceSpec {
   readonly key: readonly string[];
   /** Pairs [earlier, later] of date columns that must be in order when both are present. */
   readonly ordered?: readonly (readonly [string, string])[];
+  /**
+   * Money in the row's `currency` (empty: the reporting currency) is converted with fx_rates; a
+   * rate for it must be in force on this date column's day.
+   */
+  readonly fxAt?: string;
 }
 
 const c = (
@@ -164,6 +169,7 @@ export const SIGNAL_SOURCES: Record<SignalSourceName, SignalSourceSpec> = {
     grain: 'one row per CRM opportunity',
     key: ['opportunity_id'],
     ordered: [['created_date', 'close_date']],
+    fxAt: 'created_date',
     columns: [
       c('opportunity_id', 'text', true, 'a unique id'),
       accountId,

@@ -24,8 +24,8 @@ export function signalSqlType(d: Dialect, type: SignalColumnType): string {
 }
 
 /** The parsed value of a raw text column, NULL when blank or not of its type. */
-function parsed(d: Dialect, col: SignalColumnSpec): string {
-  const c = d.quoteIdent(col.name);
+function parsed(d: Dialect, col: SignalColumnSpec, alias?: string): string {
+  const c = alias === undefined ? d.quoteIdent(col.name) : `${alias}.${d.quoteIdent(col.name)}`;
   const t = `trim(${c})`;
   switch (col.type) {
     case 'text':
@@ -58,6 +58,13 @@ const EXPECTED: Record<SignalColumnType, string> = {
   currency: 'a three-letter ISO currency code',
 };
 
+/** The source's column of type currency (a source with fxAt has one). */
+function currencyColumn(source: SignalSourceName): SignalColumnSpec {
+  const col = SIGNAL_SOURCES[source].columns.find((x) => x.type === 'currency');
+  if (col === undefined) throw new Error(`${source} converts money but has no currency column`);
+  return col;
+}
+
 interface Rule {
   readonly column: string;
   readonly when: string;
@@ -66,7 +73,7 @@ interface Rule {
   readonly severity: 'error' | 'warning';
 }
 
-function rules(d: Dialect, source: SignalSourceName, hasAccountsFile: boolean): Rule[] {
+function rules(d: Dialect, source: SignalSourceName, hasAccountsFile: boolean, reportingCurrency: string): Rule[] {
   const spec = SIGNAL_SOURCES[source];
   const q = d.quoteIdent;
   const s = d.quoteString;
@@ -103,6 +110,19 @@ function rules(d: Dialect, source: SignalSourceName, hasAccountsFile: boolean): 
       severity: 'error',
     });
   }
+  if (spec.fxAt !== undefined) {
+    // Converted at the rate in force on each day from fxAt on: the currency's first rate must be in
+    // force by then. `__fx_first_month` is joined in by sqlSignalIssues.
+    const currency = parsed(d, currencyColumn(source));
+    const at = parsed(d, spec.columns.find((x) => x.name === spec.fxAt)!);
+    out.push({
+      column: 'currency',
+      when: `${d.sqlRegexpMatches(currency, '[A-Z]{3}')} AND ${currency} <> ${s(reportingCurrency)} AND ${at} IS NOT NULL
+        AND (__fx_first_month IS NULL OR __fx_first_month > ${d.sqlMonthIndex(at)})`,
+      expected: s(`a rate in fx_rates for this currency in force at ${spec.fxAt} (reporting currency ${reportingCurrency})`),
+      severity: 'error',
+    });
+  }
   // A repeated key names the row that came first.
   const allKeys = spec.key.map((k) => `NOT ${blank(q(k))}`).join(' AND ');
   out.push({
@@ -126,20 +146,33 @@ function rules(d: Dialect, source: SignalSourceName, hasAccountsFile: boolean): 
  * Rows of `validation_issues` for one signal file: one pass evaluates every rule on every row and
  * keeps only rows that break one (`signal_check`), then each rule's rows are listed from that.
  */
-export function sqlSignalIssues(d: Dialect, source: SignalSourceName, file: string, hasAccountsFile: boolean): string[] {
+export function sqlSignalIssues(
+  d: Dialect,
+  source: SignalSourceName,
+  file: string,
+  hasAccountsFile: boolean,
+  reportingCurrency: string,
+): string[] {
   const q = d.quoteIdent;
   const spec = SIGNAL_SOURCES[source];
   const keyCols = spec.key.map((k) => `trim(${q(k)})`);
   const keyJoin = spec.key.map((k, i) => `k.k${i} = trim(r.${q(k)})`).join(' AND ');
-  const list = rules(d, source, hasAccountsFile);
+  const list = rules(d, source, hasAccountsFile, reportingCurrency);
   const flags = list.map((r, i) => `coalesce(${r.when}, FALSE) AS rule_${i}`).join(',\n         ');
   const anyFlag = list.map((_r, i) => `rule_${i}`).join(' OR ');
   // Repeated keys are found by aggregation (cheaper than a window over every row); usually there
   // are none, and joining every row to an empty table costs next to nothing.
   const repeated = `CREATE OR REPLACE TEMP TABLE signal_repeated AS
     SELECT ${keyCols.map((k, i) => `${k} AS k${i}`).join(', ')}, min(__row) AS first_row FROM raw_${source} GROUP BY ALL HAVING count(*) > 1`;
+  const fx =
+    spec.fxAt === undefined
+      ? { column: '', join: '' }
+      : {
+          column: ', fxb.first_month AS __fx_first_month',
+          join: `LEFT JOIN fx_bounds fxb ON fxb.currency = ${parsed(d, currencyColumn(source), 'r')}`,
+        };
   const check = `CREATE OR REPLACE TEMP TABLE signal_check AS
-    WITH src AS (SELECT r.*, k.first_row AS __first_row FROM raw_${source} r LEFT JOIN signal_repeated k ON ${keyJoin}),
+    WITH src AS (SELECT r.*, k.first_row AS __first_row${fx.column} FROM raw_${source} r LEFT JOIN signal_repeated k ON ${keyJoin} ${fx.join}),
     flagged AS (SELECT *, ${flags} FROM src)
     SELECT * FROM flagged WHERE ${anyFlag}`;
   const selects = list.map((r, i) => {

@@ -50,6 +50,9 @@ export interface GenerateResult {
 /** The seed of the demo company: its segments land in their benchmark bands at the default size. */
 export const DEFAULT_SEED = 2;
 
+/** Months of exchange rates before the data's first month (the loop below gives the month just before). */
+const FX_MONTHS_BEFORE = 6;
+
 const FILES: readonly DemoFile[] = [
   'subscriptions',
   'accounts',
@@ -149,13 +152,16 @@ export async function generateCompany(options: GenerateOptions): Promise<Generat
   const staging = format === 'csv' ? options.out : join(options.out, '.staging');
   mkdirSync(staging, { recursive: true });
 
-  // Exchange rates: a random walk per currency, one rate a month (USD per unit).
+  // Exchange rates: a random walk per currency, one rate a month (USD per unit). The starting rate
+  // is also given for the months before the data, so that an opportunity opened before the first
+  // contract (up to four months ahead) has a rate.
   const fxRandom = new Random(seed, 0);
   const perUsd = new Map<string, number[]>();
   const fxLines: string[] = [];
   for (const [code, start, volatility] of CURRENCIES) {
     const path: number[] = [];
     let x = start;
+    for (let m = firstMonth - FX_MONTHS_BEFORE; m < firstMonth - 1; m++) fxLines.push(`${code},${monthText(m)},${(1 / x).toFixed(6)}`);
     for (let m = firstMonth - 1; m <= lastMonth; m++) {
       path.push(x);
       fxLines.push(`${code},${monthText(m)},${(1 / x).toFixed(6)}`);

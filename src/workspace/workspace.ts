@@ -211,7 +211,7 @@ async function validate(
   for (const sql of sqlParsedTables(d, policies, files)) await driver.exec(sql);
   await driver.exec(sqlValidationIssues(d, policies, files));
   for (const s of Object.values(signals ?? {})) {
-    if (s.file) for (const sql of sqlSignalIssues(d, s.source, s.file, loaded.accounts.file !== undefined)) await driver.exec(sql);
+    if (s.file) for (const sql of sqlSignalIssues(d, s.source, s.file, loaded.accounts.file !== undefined, policies.reporting_currency)) await driver.exec(sql);
   }
   const counts = await driver.query(
     `SELECT count(*) FILTER (WHERE severity = 'error') AS errors, count(*) FILTER (WHERE severity = 'warning') AS warnings FROM validation_issues`,
