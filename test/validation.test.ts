@@ -139,7 +139,7 @@ describe('row rules: subscriptions', () => {
     });
   });
 
-  it.each(['2024-02-30', '01/02/2024', '2024/01/02', '2024-1-2', '2024-01-01 00:00:00'])('a bad start date %j', async (date) => {
+  it.each(['2024-02-30', '01/02/2024', '2024/01/02', '2024-1-2', '2024-01-01 13:45:00', '2024-01-01T00:00:00+01:00', '2024-02-30 00:00:00'])('a bad start date %j', async (date) => {
     await expectOneError(subs(`A2,L2,core,${date},,100,month,,`), {
       file: 'subscriptions.csv',
       row: 2,
@@ -147,6 +147,20 @@ describe('row rules: subscriptions', () => {
       value: date,
       phrase: 'a date as YYYY-MM-DD',
     });
+  });
+
+  it('a timestamp at midnight is its day', async () => {
+    const dates = ['2024-01-01 00:00:00', '2024-01-01T00:00', '2024-01-01T00:00:00.000Z', '2024-01-01 00:00:00+00'];
+    const dir = dataDir(subs(...dates.map((date, i) => `A2,T${i},core,${date},2024-03-01 00:00:00,100,month,,`)));
+    try {
+      const ws = await openIn(dir);
+      const rows = await mrrLedger(ws, { account: 'A2' });
+      // Four lines of 100 in January and February; none in March (the end date is exclusive).
+      expect(rows.map((r) => `${r.month} ${r.mrr.value}`)).toEqual(['2024-01 400', '2024-02 400']);
+      ws.close();
+    } finally {
+      removeDir(dir);
+    }
   });
 
   it('a bad end date', async () => {
@@ -685,6 +699,36 @@ describe('typed Parquet columns', () => {
         driver.close();
         removeDir(dir);
       }
+    }
+  });
+
+  it('take a TIMESTAMP at midnight as its day, and reject one with a time of day', async () => {
+    const dir = fixtureDir({ 'accounts.csv': csv('account_id', 'T1', 'T2') });
+    const driver = await DuckDbDriver.open();
+    try {
+      const path = join(dir, 'subscriptions.parquet').replaceAll("'", "''");
+      const write = (end: string): Promise<void> =>
+        driver.exec(`COPY (SELECT * FROM (VALUES
+            ('T1', TIMESTAMP '2024-01-01 00:00:00', ${end}, 1200, 'year'),
+            ('T2', TIMESTAMP '2024-02-01 00:00:00', NULL::TIMESTAMP, 50, 'month')
+          ) AS t(account_id, start_date, end_date, amount, "interval")) TO '${path}' (FORMAT parquet)`);
+      await write(`TIMESTAMP '2024-04-01 00:00:00'`);
+      const ledger = await ledgerOf(dir);
+      expect(ledger.filter((r) => r.startsWith('T1'))).toEqual(['T1 2024-01 100', 'T1 2024-02 100', 'T1 2024-03 100']);
+      expect(ledger.filter((r) => r.startsWith('T2'))).toHaveLength(11); // open-ended from February to December
+      expect(ledger).toContain('T2 2024-02 50');
+      await write(`TIMESTAMP '2024-04-01 09:30:00'`);
+      const err = await openIn(dir).then(
+        (ws) => (ws.close(), undefined),
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).issues).toEqual([
+        expect.objectContaining({ row: 1, column: 'end_date', value: '2024-04-01 09:30:00', expected: 'a date as YYYY-MM-DD, or empty for open-ended' }),
+      ]);
+    } finally {
+      driver.close();
+      removeDir(dir);
     }
   });
 

@@ -57,7 +57,7 @@ export interface Dialect {
   sqlNativeMicros(expr: string, native: NativeColumn): string;
   /** Text → exchange rate, NULL when not a number. */
   sqlTryRate(textExpr: string): string;
-  /** Text 'YYYY-MM-DD' → DATE, NULL when it is not a real calendar date. */
+  /** Text 'YYYY-MM-DD' (or that day at midnight, as a timestamp prints) → DATE, NULL when it is not a real calendar date. */
   sqlTryDate(textExpr: string): string;
   /** DATE → months since year 0 (year × 12 + month − 1): months become plain integers. */
   sqlMonthIndex(dateExpr: string): string;
