@@ -765,6 +765,46 @@ describe('typed Parquet columns', () => {
       removeDir(dir);
     }
   });
+
+  it('refuse a file rewritten while it is read, rather than mix rows of two versions', async () => {
+    const dir = fixtureDir({ 'accounts.csv': csv('account_id', 'T1') });
+    const inner = await DuckDbDriver.open();
+    const path = join(dir, 'subscriptions.parquet').replaceAll("'", "''");
+    const write = (rows: number): Promise<void> =>
+      inner.exec(`COPY (SELECT 'T1' AS account_id, 'L' || i AS line_id, DATE '2024-01-01' AS start_date, 100 AS amount
+                  FROM range(${rows}) t(i)) TO '${path}' (FORMAT parquet)`);
+    await write(2);
+    // A real DuckDB driver whose file is rewritten by another writer once the lines are parsed.
+    let rewritten = false;
+    const driver = {
+      dialect: inner.dialect,
+      query: (sql: string) => inner.query(sql),
+      close: () => undefined,
+      exec: async (sql: string): Promise<void> => {
+        await inner.exec(sql);
+        if (!rewritten && sql.includes('TABLE parsed_subscriptions AS')) {
+          rewritten = true;
+          await write(3);
+        }
+      },
+    };
+    try {
+      const err = await openIn(dir, { driver }).then(
+        (ws) => (ws.close(), undefined),
+        (e: unknown) => e,
+      );
+      expect(rewritten).toBe(true);
+      expect(err).toBeInstanceOf(NrrError);
+      expect((err as Error).message).toContain('subscriptions.parquet: the file changed while it was being read');
+      // Unchanged, the same file opens.
+      const ws = await openIn(dir);
+      expect(ws.summary.lines).toBe(3);
+      ws.close();
+    } finally {
+      inner.close();
+      removeDir(dir);
+    }
+  });
 });
 
 describe('skipInvalid', () => {

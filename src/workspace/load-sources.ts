@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { SOURCES, type SourceName } from '../contract/data-contract.js';
 import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contract.js';
@@ -17,6 +17,38 @@ export interface LoadedSource<Name extends string = SourceName> {
   readonly native: Readonly<Record<string, NativeColumn>>;
   /** A view reads the file where it lies (Parquet); a table holds a text copy (CSV, JSON, no file). */
   readonly relation: 'view' | 'table';
+  /** For a view: the file's path, size and modification time when it was opened (see checkUnchanged). */
+  readonly stamp?: FileStamp;
+}
+
+interface FileStamp {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+function stampOf(path: string): FileStamp {
+  const st = statSync(path);
+  return { path, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+/**
+ * A file read through a view is read more than once (its row count, the parse, the rejects). If it
+ * was rewritten in between, the rows could come from two versions: refuse rather than mix them.
+ */
+export function checkUnchanged(sources: readonly LoadedSource<string>[]): void {
+  for (const s of sources) {
+    if (s.stamp === undefined) continue;
+    let now: FileStamp | null;
+    try {
+      now = stampOf(s.stamp.path);
+    } catch {
+      now = null;
+    }
+    if (now === null || now.size !== s.stamp.size || now.mtimeMs !== s.stamp.mtimeMs) {
+      throw new NrrError(`${s.file}: the file changed while it was being read, so its rows could come from two versions; nothing was computed. Run again once it is completely written.`);
+    }
+  }
 }
 
 /** What loading needs to know of a file of the contract. */
@@ -64,6 +96,13 @@ async function loadRaw<Name extends string>(
     const cols = contract.map((c) => `NULL::VARCHAR AS ${d.quoteIdent(c)}`).join(', ');
     await driver.exec(`CREATE OR REPLACE TABLE raw_${spec.name} AS SELECT ${cols}, NULL::BIGINT AS __row WHERE FALSE`);
     return { source: spec.name, file: undefined, columns: contract, extraColumns: [], native: {}, relation: 'table' };
+  }
+  // Before anything is read of a file that will be read through a view.
+  let stamp: FileStamp | undefined;
+  try {
+    stamp = f.format === 'parquet' ? stampOf(f.path) : undefined;
+  } catch {
+    stamp = undefined; // not readable: reading it below says so
   }
   let columns: string[];
   let types = new Map<string, string>();
@@ -120,7 +159,7 @@ async function loadRaw<Name extends string>(
   } catch (e) {
     throw new NrrError(`${f.file}: cannot be read: ${firstLine(e)}`);
   }
-  return { source: spec.name, file: f.file, columns, extraColumns: extra, native, relation };
+  return { source: spec.name, file: f.file, columns, extraColumns: extra, native, relation, ...(stamp ? { stamp } : {}) };
 }
 
 /** Removes `raw_<source>` once the typed tables exist. */

@@ -17,7 +17,7 @@ import { DEFAULT_PLAYBOOKS, type Playbook } from '../playbooks/playbook-config.j
 import { RuleError, compileRule } from '../playbooks/rule-expression.js';
 import { DEFAULT_PLAYBOOK_SETTINGS, configVersion, type PlaybookSettings } from '../playbooks/playbook-settings.js';
 import { DuckDbDialect } from '../engine/duckdb-dialect.js';
-import { loadRawSignalSources, loadRawSources, sqlDropRaw, type LoadedSource } from './load-sources.js';
+import { checkUnchanged, loadRawSignalSources, loadRawSources, sqlDropRaw, type LoadedSource } from './load-sources.js';
 import { silentProgress, type Progress } from './progress.js';
 import { ValidationError, type ValidationIssue } from './validation-report.js';
 
@@ -151,6 +151,7 @@ export class Workspace {
         await driver.exec(sqlSignalTable(driver.dialect, s.source, s.file !== undefined, issues.errors > 0));
       }
       const rowCounts = await countRows(driver, all);
+      checkUnchanged(all);
       // Text copies of the input are only needed until the typed tables exist: free their memory.
       for (const sql of sqlDropParsed()) await driver.exec(sql);
       for (const s of all) await driver.exec(sqlDropRaw(s));
