@@ -14,8 +14,9 @@ import { renderHtml } from '../report/render-html.js';
 import { renderMarkdown } from '../report/render-markdown.js';
 import { formatMoney, formatPercent } from '../report/format.js';
 import { ValidationError } from '../workspace/validation-report.js';
+import type { Workspace } from '../workspace/workspace.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
-import { month, positiveInt, type CommonOptions, withDataOptions, withWorkspace } from './common-options.js';
+import { month, open, positiveInt, type CommonOptions, withDataOptions, withWorkspace } from './common-options.js';
 import { registerAccounts } from './accounts-command.js';
 import { registerGenerate } from './generate-command.js';
 import { registerPlaybooks } from './playbooks-command.js';
@@ -55,14 +56,17 @@ function metricsJson(rows: readonly Metrics[], by: string | undefined): string {
 type ReportOptions = CommonOptions & { by?: string[]; method?: 'snapshot'; format: 'md' | 'json' | 'html'; out?: string };
 
 async function runReport(o: ReportOptions): Promise<void> {
-  await withWorkspace(o, async (ws) => {
-    const report = await buildReport(ws, { by: o.by });
-    const text = o.format === 'json' ? stringifyJson(report) + '\n' : o.format === 'html' ? renderHtml(report) : renderMarkdown(report);
-    if (o.out) {
-      writeFileSync(o.out, text);
-      process.stderr.write(`wrote ${o.out}\n`);
-    } else process.stdout.write(text);
-  });
+  await withWorkspace(o, (ws) => writeReport(ws, o));
+}
+
+/** The report of an open workspace, to standard output or --out. */
+async function writeReport(ws: Workspace, o: ReportOptions): Promise<void> {
+  const report = await buildReport(ws, { by: o.by });
+  const text = o.format === 'json' ? stringifyJson(report) + '\n' : o.format === 'html' ? renderHtml(report) : renderMarkdown(report);
+  if (o.out) {
+    writeFileSync(o.out, text);
+    process.stderr.write(`wrote ${o.out}\n`);
+  } else process.stdout.write(text);
 }
 
 export function buildProgram(): Command {
@@ -180,8 +184,19 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
       if (made && !o.quiet) {
         process.stderr.write(`generated the demo company (${made.accounts.toLocaleString('en-US')} accounts, ${made.firstMonth} → ${made.lastMonth}) into ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
       }
-      await runReport({ ...o, data: dir });
-      if (o.serve) await serveWorkspace({ ...o, data: dir, quiet: true }, true);
+      if (!o.serve) {
+        await runReport({ ...o, data: dir });
+        return;
+      }
+      // One workspace, with the signal files the dashboard needs, for the report and the server.
+      const ws = await open({ ...o, data: dir }, { signals: true });
+      try {
+        await writeReport(ws, o);
+      } catch (e) {
+        ws.close();
+        throw e;
+      }
+      await serveWorkspace({ ...o, data: dir, quiet: true }, true, ws);
     });
 
   withDataOptions(program.command('cohorts').description('cohort table: revenue retention by period of first revenue × periods since'))

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { runPlaybooks } from '../playbooks/run-playbooks.js';
 import { startServer } from '../serve/start-server.js';
+import type { Workspace } from '../workspace/workspace.js';
 import { open, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
 
 export interface ServeCliOptions extends CommonOptions {
@@ -10,14 +11,15 @@ export interface ServeCliOptions extends CommonOptions {
 }
 
 /**
- * Opens the workspace (with its signal files), serves it and waits until the process is stopped.
- * With `runPlays` the plays are run for the reporting day first (the demo, so every page has data).
+ * Opens the workspace (with its signal files) unless one is given, serves it and waits until the
+ * process is stopped; then closes it. With `runPlays` the plays are run for the reporting day
+ * first (the demo, so every page has data).
  */
-export async function serveWorkspace(o: ServeCliOptions, runPlays = false): Promise<void> {
+export async function serveWorkspace(o: ServeCliOptions, runPlays = false, opened?: Workspace): Promise<void> {
   const settings = loadConfig(findConfigFile(o.config, o.data)).serve;
   const tokenEnv = settings?.token_env ?? 'NRR_API_TOKEN';
   const token = process.env[tokenEnv] || undefined;
-  const ws = await open(o, { signals: true });
+  const ws = opened ?? (await open(o, { signals: true }));
   if (runPlays) {
     const r = await runPlaybooks(ws, {});
     if (!o.quiet) process.stderr.write(`playbooks: ${r.already_recorded ? 'already run' : 'ran'} for ${r.date}, ${r.plays.reduce((s, p) => s + p.open_tasks, 0)} open tasks\n`);
