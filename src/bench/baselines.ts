@@ -20,6 +20,15 @@ export function sqlSingleScan(d: Dialect, dir: string): string {
 }
 
 /**
+ * One rule the pipeline cannot skip, alone: no line_id used twice, as a hash aggregate over the
+ * ids read from the file. It shows how far below any validating pipeline the single scan lies.
+ */
+export function sqlLineIdCheck(d: Dialect, dir: string): string {
+  return `SELECT count(*) AS repeated FROM (
+    SELECT line_id FROM read_parquet(${d.quoteString(join(dir, 'subscriptions.parquet'))}) GROUP BY line_id HAVING count(*) > 1)`;
+}
+
+/**
  * The textbook month spine, the way dbt's mrr-playbook builds it: one row per account × month
  * from each account's first to last month, the lines in force at each month end joined on and
  * summed, lag() over the account to classify movements, then T12M NRR by segment read off the

@@ -8,7 +8,7 @@ import { metrics, type Metrics } from '../queries/metrics-queries.js';
 import type { Progress } from '../workspace/progress.js';
 import { Workspace } from '../workspace/workspace.js';
 import { generateBenchData, LAST_MONTH } from './bench-data.js';
-import { spineSteps, sqlSingleScan } from './baselines.js';
+import { spineSteps, sqlLineIdCheck, sqlSingleScan } from './baselines.js';
 
 /**
  * `npm run bench`: generates contract data, times the engine's pipeline phase by phase with peak
@@ -276,7 +276,7 @@ async function runSingleScan(
   dir: string,
   o: BenchOptions,
   sampler: RssSampler,
-): Promise<{ seconds: number; threads: number; memoryLimit: string; version: string }> {
+): Promise<{ seconds: number; lineIdCheck: number; threads: number; memoryLimit: string; version: string }> {
   collectGarbage();
   const driver = await DuckDbDriver.open(driverOptions(o));
   try {
@@ -287,9 +287,13 @@ async function runSingleScan(
     const t = now();
     await driver.query(sqlSingleScan(driver.dialect, dir));
     const seconds = (now() - t) / 1000;
+    sampler.enter(['line_id check']);
+    const t2 = now();
+    await driver.query(sqlLineIdCheck(driver.dialect, dir));
+    const lineIdCheck = (now() - t2) / 1000;
     sampler.enter([]);
     const s = settings[0]!;
-    return { seconds, threads: Number(s['threads']), memoryLimit: String(s['memory_limit']), version: String(s['version']) };
+    return { seconds, lineIdCheck, threads: Number(s['threads']), memoryLimit: String(s['memory_limit']), version: String(s['version']) };
   } finally {
     driver.close();
   }
@@ -373,6 +377,7 @@ async function runBench(o: BenchOptions): Promise<BenchResult> {
       },
       row('product ledger', '(after) per-product ledger, on first use', pipeline.productLedger),
       row('single scan', 'baseline single scan', scan.seconds),
+      row('line_id check', '  one rule alone: unique line_id', scan.lineIdCheck),
       row('spine', 'baseline month spine', spine.whole),
       {
         key: 'spine model',
@@ -510,6 +515,7 @@ function formatBench(r: BenchResult): string {
     `pipeline ÷ single scan: ${times(r.ratios.pipelineOverSingleScan)} · month spine ÷ pipeline: ${times(r.ratios.spineOverPipelineModel)} (ledger + movements + metrics), ${times(r.ratios.spineOverPipelineWhole)} (whole) · peak RSS of the run ${r.peakRssMb} MB`,
     '',
     ...targets,
+    `(one rule alone, unique line_id over the file's ids, takes ${times(r.rows.find((x) => x.key === 'line_id check')!.seconds / scan)} the single scan)`,
     '',
     ...spine,
     '',
