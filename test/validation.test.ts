@@ -64,6 +64,11 @@ interface Expected {
   phrase: string;
 }
 
+/** Writes the rows of a SELECT to `subscriptions.parquet` in the folder, through a real DuckDB. */
+function writeSubscriptionsParquet(driver: DuckDbDriver, dir: string, select: string): Promise<void> {
+  return driver.exec(`COPY (${select}) TO ${driver.dialect.quoteString(join(dir, 'subscriptions.parquet'))} (FORMAT parquet)`);
+}
+
 /** Exactly one error, and it says where and what. */
 async function expectOneError(files: Record<string, FileContent>, x: Expected): Promise<void> {
   const err = await validationError(files);
@@ -570,13 +575,12 @@ describe('other formats', () => {
     const dir = fixtureDir({ 'accounts.csv': csv('account_id,segment', 'P1,smb', 'P2,smb') });
     const driver = await DuckDbDriver.open();
     try {
-      const path = join(dir, 'subscriptions.parquet').replaceAll("'", "''");
-      await driver.exec(`COPY (
+      await writeSubscriptionsParquet(driver, dir, `
           SELECT * FROM (VALUES
             ('P1', 'P-1', 'core', DATE '2024-01-01', NULL::DATE, 1200.00::DECIMAL(18,2), 'year', NULL::DECIMAL(18,2), 'USD'),
             ('P2', 'P-2', 'core', DATE '2024-03-15', DATE '2024-06-15', 90.00::DECIMAL(18,2), 'quarter', 15.00::DECIMAL(18,2), NULL)
           ) AS t(account_id, line_id, product, start_date, end_date, amount, "interval", discount, currency)
-        ) TO '${path}' (FORMAT parquet)`);
+        `);
       expect(existsSync(join(dir, 'subscriptions.parquet'))).toBe(true);
       const ws = await openIn(dir);
       expect(ws.summary.sources[0]).toMatchObject({ file: 'subscriptions.parquet', rows: 2, rejected: 0 });
@@ -599,8 +603,7 @@ describe('other formats', () => {
     const dir = fixtureDir({});
     const driver = await DuckDbDriver.open();
     try {
-      const path = join(dir, 'subscriptions.parquet').replaceAll("'", "''");
-      await driver.exec(`COPY (SELECT * FROM (VALUES ('P1', '2024-01-01', '10'), ('P2', '2024-01-01', '10'), ('P3', '2024-13-01', '10')) AS t(account_id, start_date, amount)) TO '${path}' (FORMAT parquet)`);
+      await writeSubscriptionsParquet(driver, dir, `SELECT * FROM (VALUES ('P1', '2024-01-01', '10'), ('P2', '2024-01-01', '10'), ('P3', '2024-13-01', '10')) AS t(account_id, start_date, amount)`);
       const err = await openError(dir);
       expect(err).toBeInstanceOf(ValidationError);
       expect((err as ValidationError).issues).toEqual([expect.objectContaining({ file: 'subscriptions.parquet', row: 3, column: 'start_date', value: '2024-13-01' })]);
@@ -634,10 +637,7 @@ describe('typed Parquet columns', () => {
         (l, i) =>
           `('${l[0]}', 'L${i + 1}', DATE '${l[1]}', ${l[2] === null ? 'NULL::DATE' : `DATE '${l[2]}'`}, CAST(${sqlText(l[3])} AS ${moneyType}), CAST(${sqlText(l[4])} AS ${moneyType}), '${l[5]}', '${l[6]}')`,
       );
-      const path = join(dir, 'subscriptions.parquet').replaceAll("'", "''");
-      await driver.exec(
-        `COPY (SELECT * FROM (VALUES ${rows.join(', ')}) AS t(account_id, line_id, start_date, end_date, amount, discount, "interval", currency)) TO '${path}' (FORMAT parquet)`,
-      );
+      await writeSubscriptionsParquet(driver, dir, `SELECT * FROM (VALUES ${rows.join(', ')}) AS t(account_id, line_id, start_date, end_date, amount, discount, "interval", currency)`);
     } finally {
       driver.close();
     }
@@ -690,10 +690,7 @@ describe('typed Parquet columns', () => {
       const dir = fixtureDir({ 'accounts.csv': csv('account_id', 'T1') });
       const driver = await DuckDbDriver.open();
       try {
-        const path = join(dir, 'subscriptions.parquet').replaceAll("'", "''");
-        await driver.exec(
-          `COPY (SELECT 'T1' AS account_id, DATE '2024-01-01' AS start_date, CAST('${amount}' AS ${type}) AS amount, 'year' AS "interval") TO '${path}' (FORMAT parquet)`,
-        );
+        await writeSubscriptionsParquet(driver, dir, `SELECT 'T1' AS account_id, DATE '2024-01-01' AS start_date, CAST('${amount}' AS ${type}) AS amount, 'year' AS "interval"`);
         expect(await ledgerOf(dir), type).toContain(`T1 2024-01 ${mrr}`);
       } finally {
         driver.close();
@@ -706,22 +703,18 @@ describe('typed Parquet columns', () => {
     const dir = fixtureDir({ 'accounts.csv': csv('account_id', 'T1', 'T2') });
     const driver = await DuckDbDriver.open();
     try {
-      const path = join(dir, 'subscriptions.parquet').replaceAll("'", "''");
       const write = (end: string): Promise<void> =>
-        driver.exec(`COPY (SELECT * FROM (VALUES
+        writeSubscriptionsParquet(driver, dir, `SELECT * FROM (VALUES
             ('T1', TIMESTAMP '2024-01-01 00:00:00', ${end}, 1200, 'year'),
             ('T2', TIMESTAMP '2024-02-01 00:00:00', NULL::TIMESTAMP, 50, 'month')
-          ) AS t(account_id, start_date, end_date, amount, "interval")) TO '${path}' (FORMAT parquet)`);
+          ) AS t(account_id, start_date, end_date, amount, "interval")`);
       await write(`TIMESTAMP '2024-04-01 00:00:00'`);
       const ledger = await ledgerOf(dir);
       expect(ledger.filter((r) => r.startsWith('T1'))).toEqual(['T1 2024-01 100', 'T1 2024-02 100', 'T1 2024-03 100']);
       expect(ledger.filter((r) => r.startsWith('T2'))).toHaveLength(11); // open-ended from February to December
       expect(ledger).toContain('T2 2024-02 50');
       await write(`TIMESTAMP '2024-04-01 09:30:00'`);
-      const err = await openIn(dir).then(
-        (ws) => (ws.close(), undefined),
-        (e: unknown) => e,
-      );
+      const err = await openError(dir);
       expect(err).toBeInstanceOf(ValidationError);
       expect((err as ValidationError).issues).toEqual([
         expect.objectContaining({ row: 1, column: 'end_date', value: '2024-04-01 09:30:00', expected: 'a date as YYYY-MM-DD, or empty for open-ended' }),
@@ -736,13 +729,12 @@ describe('typed Parquet columns', () => {
     const dir = fixtureDir({ 'accounts.csv': csv('account_id', 'T1', 'T2', 'T3', 'T4') });
     const driver = await DuckDbDriver.open();
     try {
-      const path = join(dir, 'subscriptions.parquet').replaceAll("'", "''");
-      await driver.exec(`COPY (SELECT * FROM (VALUES
+      await writeSubscriptionsParquet(driver, dir, `SELECT * FROM (VALUES
           ('T1', DATE '2024-01-01', NULL::DATE, -5.50::DECIMAL(18,2), NULL::DECIMAL(18,2)),
           ('T2', NULL::DATE, NULL::DATE, 10.00::DECIMAL(18,2), NULL::DECIMAL(18,2)),
           ('T3', DATE '2024-03-01', DATE '2024-02-01', 10.00::DECIMAL(18,2), 12.00::DECIMAL(18,2)),
           ('T4', DATE '2024-03-01', NULL::DATE, NULL::DECIMAL(18,2), NULL::DECIMAL(18,2))
-        ) AS t(account_id, start_date, end_date, amount, discount)) TO '${path}' (FORMAT parquet)`);
+        ) AS t(account_id, start_date, end_date, amount, discount)`);
       const err = await openError(dir);
       expect(err).toBeInstanceOf(ValidationError);
       const found = (err as ValidationError).issues.map((i) => [i.row, i.column, i.value, i.expected]);
@@ -769,10 +761,9 @@ describe('typed Parquet columns', () => {
   it('refuse a file rewritten while it is read, rather than mix rows of two versions', async () => {
     const dir = fixtureDir({ 'accounts.csv': csv('account_id', 'T1') });
     const inner = await DuckDbDriver.open();
-    const path = join(dir, 'subscriptions.parquet').replaceAll("'", "''");
     const write = (rows: number): Promise<void> =>
-      inner.exec(`COPY (SELECT 'T1' AS account_id, 'L' || i AS line_id, DATE '2024-01-01' AS start_date, 100 AS amount
-                  FROM range(${rows}) t(i)) TO '${path}' (FORMAT parquet)`);
+      writeSubscriptionsParquet(inner, dir, `SELECT 'T1' AS account_id, 'L' || i AS line_id, DATE '2024-01-01' AS start_date, 100 AS amount
+                  FROM range(${rows}) t(i)`);
     await write(2);
     // A real DuckDB driver whose file is rewritten by another writer once the lines are parsed.
     let rewritten = false;
@@ -789,10 +780,7 @@ describe('typed Parquet columns', () => {
       },
     };
     try {
-      const err = await openIn(dir, { driver }).then(
-        (ws) => (ws.close(), undefined),
-        (e: unknown) => e,
-      );
+      const err = await openError(dir, { driver });
       expect(rewritten).toBe(true);
       expect(err).toBeInstanceOf(NrrError);
       expect((err as Error).message).toContain('subscriptions.parquet: the file changed while it was being read');

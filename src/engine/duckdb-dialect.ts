@@ -7,9 +7,9 @@ const MONEY_WHOLE_DIGITS = 26;
 const MONEY_SCALE = 12;
 /** The fast lane's bound, in units of 10⁻¹²: 900,000.00 (see sqlDividePicos). */
 const PICOS_LIMIT = 900_000_000_000_000_000;
+/** 'YYYY-MM-DD', alone or at midnight: ' 00:00:00', 'T00:00', '…00:00:00.000', with 'Z' or a zero offset. */
+const DATE_TEXT = '[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]00:00(:00(\\.0+)?)?(Z|[+-]00(:?00)?)?)?';
 /** Whole-number types every value of which fits money. */
-/** 'YYYY-MM-DD' then midnight: ' 00:00:00', 'T00:00', '…00:00:00.000', with 'Z' or a zero offset. */
-const MIDNIGHT_TIMESTAMP = '[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]00:00(:00(\\.0+)?)?(Z|[+-]00(:?00)?)?';
 const INTEGER_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT']);
 
 /** A DECIMAL(18,6) value → its millionths as BIGINT, with 64-bit arithmetic only. */
@@ -114,8 +114,7 @@ export class DuckDbDialect implements Dialect {
   sqlTryDate(textExpr: string): string {
     // A timestamp at midnight (UTC, if it names a zone) is that day: warehouse exports print dates so.
     const t = `trim(${textExpr})`;
-    return `CASE WHEN regexp_full_match(${t}, '[0-9]{4}-[0-9]{2}-[0-9]{2}') THEN TRY_CAST(${t} AS DATE)
-                 WHEN regexp_full_match(${t}, '${MIDNIGHT_TIMESTAMP}') THEN TRY_CAST(left(${t}, 10) AS DATE) END`;
+    return `CASE WHEN regexp_full_match(${t}, '${DATE_TEXT}') THEN TRY_CAST(left(${t}, 10) AS DATE) END`;
   }
 
   sqlMonthIndex(dateExpr: string): string {
