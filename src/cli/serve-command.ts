@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { runPlaybooks } from '../playbooks/run-playbooks.js';
+import { checkTokenStrength, normaliseAllowedHost } from '../serve/http-security.js';
 import { startServer } from '../serve/start-server.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { open, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
@@ -8,6 +9,8 @@ import { open, positiveInt, withDataOptions, type CommonOptions } from './common
 export interface ServeCliOptions extends CommonOptions {
   port?: number;
   host?: string;
+  allowHost?: string[];
+  cacheMb?: number;
 }
 
 /**
@@ -19,12 +22,21 @@ export async function serveWorkspace(o: ServeCliOptions, runPlays = false, opene
   const settings = loadConfig(findConfigFile(o.config, o.data)).serve;
   const tokenEnv = settings?.token_env ?? 'NRR_API_TOKEN';
   const token = process.env[tokenEnv] || undefined;
+  if (token !== undefined) checkTokenStrength(token, tokenEnv);
+  const allowedHosts = [...(settings?.allowed_hosts ?? []), ...(o.allowHost ?? [])];
+  allowedHosts.forEach(normaliseAllowedHost);
   const ws = opened ?? (await open(o, { signals: true }));
   if (runPlays) {
     const r = await runPlaybooks(ws, {});
     if (!o.quiet) process.stderr.write(`playbooks: ${r.already_recorded ? 'already run' : 'ran'} for ${r.date}, ${r.plays.reduce((s, p) => s + p.open_tasks, 0)} open tasks\n`);
   }
-  const server = await startServer(ws, { port: o.port ?? settings?.port ?? 4317, host: o.host ?? settings?.host ?? '127.0.0.1', token });
+  const server = await startServer(ws, {
+    port: o.port ?? settings?.port ?? 4317,
+    host: o.host ?? settings?.host ?? '127.0.0.1',
+    token,
+    allowedHosts,
+    cacheBytes: Math.round((o.cacheMb ?? settings?.cache_mb ?? 64) * 1024 * 1024),
+  });
   process.stdout.write(`\nDashboard: ${server.url}   (API: ${server.url}api/openapi.json${token ? `; token from ${tokenEnv}` : ''}) — Ctrl+C to stop\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -43,6 +55,8 @@ export function registerServe(program: Command): void {
   withDataOptions(program.command('serve').description('the dashboard and the JSON API for a data folder (docs/dashboard.md)'))
     .option('-p, --port <port>', 'port to listen on (default 4317, or serve.port in the config)', positiveInt)
     .option('--host <host>', 'address to listen on (default 127.0.0.1); anything but loopback needs a token')
+    .option('--allow-host <name>', 'without a token, also answer requests addressed to this host name (repeatable; serve.allowed_hosts)', (v: string, all: string[] = []) => [...all, v])
+    .option('--cache-mb <megabytes>', 'memory kept for API answers (default 64, or serve.cache_mb)', positiveInt)
     .addHelpText(
       'after',
       `
@@ -51,12 +65,14 @@ API: /api/metrics, /api/movements, /api/cohorts, /api/accounts, /api/accounts/ID
 /api/playbooks; documented at /api/openapi.json.
 
 Auth: when the environment variable NRR_API_TOKEN (or the one named by serve.token_env in the
-config) is set, every /api request needs "Authorization: Bearer <token>". Without a token the
-server listens on loopback only.
+config) is set, every /api request needs "Authorization: Bearer <token>" (a token has at least
+16 characters; 10 wrong ones from an address in a minute get 429). Without a token the server
+listens on loopback only and answers only requests addressed to localhost, 127.0.0.1 or [::1]
+(plus --allow-host names); any other Host gets 421.
 
 Examples:
   nrr serve --data demo
-  NRR_API_TOKEN=s3cret nrr serve --data my-data --host 0.0.0.0 --port 8080`,
+  NRR_API_TOKEN=$(openssl rand -hex 24) nrr serve --data my-data --host 0.0.0.0 --port 8080`,
     )
     .action((o: ServeCliOptions) => serveWorkspace(o));
 }

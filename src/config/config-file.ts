@@ -29,6 +29,10 @@ const configSchema = z
         port: z.number().int().min(1).max(65535).default(4317),
         host: z.string().min(1).default('127.0.0.1'),
         token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').default('NRR_API_TOKEN'),
+        /** Host names answered without a token besides localhost, 127.0.0.1 and [::1] (docs/dashboard.md). */
+        allowed_hosts: z.array(z.string().min(1)).default([]),
+        /** Megabytes of API answers kept in memory. */
+        cache_mb: z.number().positive().max(65536).default(64),
       })
       .strict()
       .optional(),

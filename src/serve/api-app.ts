@@ -1,34 +1,50 @@
-import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Big from 'big.js';
 import { Hono, type Context } from 'hono';
 import { compress } from 'hono/compress';
 import type { z } from 'zod';
 import { monthIndex } from '../engine/months.js';
 import { NrrError } from '../errors.js';
-import { stringifyJson } from '../money.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { AnswerCache } from './answer-cache.js';
 import { QUERIES, describeIssues, openApiDocument, type QueryName } from './api-schemas.js';
 import { DashboardData, type AccountRow } from './dashboard-data.js';
+import { FailureLimiter } from './failure-limiter.js';
+import { DEFAULT_ALLOWED_HOSTS, SECURITY_HEADERS, bearerMatches, checkTokenStrength, hostAllowed } from './http-security.js';
 
 /**
  * The HTTP API and the dashboard's files, on Web-standard Request/Response (Hono): tests call
  * `app.request('/api/…')` in-process, `startServer` puts it on a port.
  */
 export interface AppOptions {
-  /** When set, every /api request needs `Authorization: Bearer <token>`. */
+  /** When set, every /api request needs `Authorization: Bearer <token>`; at least 16 characters. */
   readonly token?: string;
+  /**
+   * Without a token, only requests whose `Host` names one of these (any port) are answered, so a
+   * web page on another name that resolves to this machine (DNS rebinding) gets nothing.
+   * Default: localhost, 127.0.0.1, [::1].
+   */
+  readonly allowedHosts?: readonly string[];
+  /** Bytes of answers kept in memory (default 64 MiB); one answer above an eighth of it is not kept. */
+  readonly cacheBytes?: number;
+  /** Wrong tokens allowed per client address and minute before a 429 (default 10). */
+  readonly tokenFailures?: FailureLimiter;
 }
+
+/** The default bound of the answer cache. */
+export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
 const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 const ECHARTS = createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
 
 class HttpError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404,
+    readonly status: 400 | 404,
     message: string,
   ) {
     super(message);
@@ -40,10 +56,19 @@ class HttpError extends Error {
  * @example const app = createApp(ws); const res = await app.request('/api/metrics?window=12');
  */
 export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
+  const { token } = options;
+  if (token !== undefined) checkTokenStrength(token, 'the API token');
+  const allowedHosts = options.allowedHosts ?? DEFAULT_ALLOWED_HOSTS;
+  const failures = options.tokenFailures ?? new FailureLimiter(10, 60_000);
+  const answers = new AnswerCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES);
   const data = new DashboardData(ws);
   const sortCache = new Map<string, AccountRow[]>();
   const app = new Hono();
-  const json = (c: Context, value: unknown) => c.body(stringifyJson(value, 0), 200, { 'content-type': 'application/json; charset=utf-8' });
+  const jsonText = (c: Context, text: string) => c.body(text, 200, JSON_TYPE);
+  const json = (c: Context, value: unknown) => jsonText(c, toJson(value));
+  /** The answer for this request's path and validated parameters, from the cache or computed. */
+  const cached = async (c: Context, params: unknown, compute: () => Promise<unknown>) =>
+    jsonText(c, await answers.get(`${c.req.path}?${JSON.stringify(params)}`, async () => toJson(await compute())));
   const query = <K extends QueryName>(c: Context, name: K): z.infer<(typeof QUERIES)[K]> => {
     const input = c.req.query();
     const parsed = QUERIES[name].safeParse(input);
@@ -57,12 +82,33 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     return i;
   };
 
+  app.use('*', async (c, next) => {
+    await next();
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(k, v);
+  });
+  app.use('*', async (c, next) => {
+    if (token) return next();
+    const host = c.req.header('host') ?? new URL(c.req.url).host;
+    if (!hostAllowed(host, allowedHosts)) {
+      return c.text(`421 Misdirected Request: this server answers only requests addressed to ${allowedHosts.join(', ')} (see --allow-host in docs/dashboard.md)\n`, 421);
+    }
+    return next();
+  });
   app.use('*', compress());
   app.use('/api/*', async (c, next) => {
-    if (options.token && !sameToken(c.req.header('authorization'), options.token)) {
+    if (!token) return next();
+    const client = clientAddress(c);
+    const wait = failures.retryAfterMs(client);
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      return c.json({ error: `too many wrong tokens from this address: try again in ${seconds} s` }, 429, { 'retry-after': String(seconds) });
+    }
+    const header = c.req.header('authorization');
+    if (!bearerMatches(header, token)) {
+      if (header !== undefined) failures.fail(client);
       return c.json({ error: 'this server needs a token: send Authorization: Bearer <token>' }, 401, { 'www-authenticate': 'Bearer' });
     }
-    await next();
+    return next();
   });
 
   app.get('/api/openapi.json', (c) => c.json(openApiDocument('0.1.0')));
@@ -75,15 +121,17 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
       const allowed = data.summary()['group_by'] as string[];
       if (!allowed.includes(q.by) && q.by !== 'cohort') throw new HttpError(400, `by: expected one of ${allowed.join(', ')}, got '${q.by}'`);
     }
-    return json(c, await data.metrics(q));
+    return cached(c, q, () => data.metrics(q));
   });
   app.get('/api/movements', async (c) => {
     const q = query(c, 'movements');
     const to = checkMonth('to', q.to) ?? ws.asOfMonth;
     const from = checkMonth('from', q.from) ?? to - 11;
     if (from > to) throw new HttpError(400, `from: ${q.from} is after to (${q.to ?? ws.summary.asOf})`);
-    const rows = await data.movements({ from, to, account: q.account, category: q.category as never });
-    return json(c, { from: q.from ?? null, to: q.to ?? ws.summary.asOf, total: rows.length, rows: rows.slice(0, q.limit) });
+    return cached(c, q, async () => {
+      const rows = await data.movements({ from, to, account: q.account, category: q.category as never });
+      return { from: q.from ?? null, to: q.to ?? ws.summary.asOf, total: rows.length, rows: rows.slice(0, q.limit) };
+    });
   });
   app.get('/api/cohorts', async (c) => {
     const q = query(c, 'cohorts');
@@ -106,12 +154,16 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   });
   app.get('/api/accounts/:id', async (c) => {
     query(c, 'none');
+    const id = c.req.param('id');
+    let explanation: string;
     try {
-      return json(c, await data.account(c.req.param('id')));
+      // The explanation is kept as text; the row, scores and tasks are read fresh (tasks change).
+      explanation = await answers.get(`explain?${id}`, async () => toJson(await data.explanation(id)));
     } catch (e) {
       if (e instanceof NrrError) throw new HttpError(404, e.message);
       throw e;
     }
+    return jsonText(c, `${toJson(await data.accountState(id)).slice(0, -1)},"explanation":${explanation}}`);
   });
   app.get('/api/tasks', async (c) => {
     const q = query(c, 'tasks');
@@ -119,7 +171,12 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     return json(c, { total: rows.length, rows });
   });
   app.get('/api/playbooks', async (c) => (query(c, 'none'), json(c, await data.playbooks())));
-  app.get('/api/playbooks/backtest', async (c) => (query(c, 'none'), json(c, await data.backtest())));
+  app.get('/api/playbooks/backtest', async (c) => {
+    query(c, 'none');
+    const bt = await data.backtest();
+    // The backtest sums ARR as numbers: sent, like all money, as decimal text (to the cent).
+    return json(c, { ...bt, plays: bt.plays.map((p) => ({ ...p, target_arr: cents(p.target_arr), flagged_arr: cents(p.flagged_arr) })) });
+  });
   app.all('/api/*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path} (see /api/openapi.json)` }, 404));
 
   app.get('/vendor/echarts.min.js', (c) => c.body(readFileSync(ECHARTS), 200, { 'content-type': TYPES['.js']!, 'cache-control': 'max-age=86400' }));
@@ -143,17 +200,25 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   return app;
 }
 
-function sameToken(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!m) return false;
-  const a = Buffer.from(m[1]!.trim());
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+/**
+ * JSON text of an answer: money (Money, whose toJSON is its decimal text) as exact decimal strings,
+ * as the OpenAPI document says; bigint as text.
+ */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+const cents = (x: number): string => new Big(x).toFixed(2, Big.roundHalfUp);
+
+/** The peer's address on a real socket (@hono/node-server passes it as env.incoming); 'local' in-process. */
+function clientAddress(c: Context): string {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? 'local';
 }
 
 const SORT_KEYS: Record<string, (a: AccountRow) => number> = {
   risk: (a) => -a.churn_risk,
-  arr: (a) => -a.arr.toNumber(),
+  arr: () => 0, // by ARR: the tie-break below, exact
   renewal: (a) => a.days_to_renewal ?? Number.MAX_SAFE_INTEGER,
   health: (a) => a.health ?? 101,
   expansion: (a) => -a.expansion_readiness,
@@ -162,7 +227,7 @@ const SORT_KEYS: Record<string, (a: AccountRow) => number> = {
 /** Sorted by `by`, then by ARR and id. */
 function sortAccounts(rows: readonly AccountRow[], by: string): AccountRow[] {
   const key = SORT_KEYS[by]!;
-  const keyed = rows.map((r) => ({ r, k: key(r), arr: r.arr.toNumber() }));
-  keyed.sort((a, b) => a.k - b.k || b.arr - a.arr || a.r.account_id.localeCompare(b.r.account_id));
+  const keyed = rows.map((r) => ({ r, k: key(r) }));
+  keyed.sort((a, b) => a.k - b.k || b.r.arr.cmp(a.r.arr) || a.r.account_id.localeCompare(b.r.account_id));
   return keyed.map((x) => x.r);
 }

@@ -16,7 +16,9 @@ import type { Workspace } from '../workspace/workspace.js';
 /**
  * What the API serves, read from one open workspace. The workspace has one database connection and
  * some answers build tables (the account records), so every read goes through one queue; answers
- * that do not depend on the request's parameters are computed once and kept.
+ * that do not depend on the request's parameters are computed once and kept here. Answers that do
+ * (metrics, movements, an account's explanation) are not: the API keeps their JSON text in a cache
+ * bounded in bytes (answer-cache.ts).
  */
 export interface AccountRow {
   readonly account_id: string;
@@ -81,7 +83,6 @@ export class DashboardData {
       hit = database ? this.serial(f) : f();
       this.cache.set(key, hit);
       hit.catch(() => this.cache.delete(key));
-      if (this.cache.size > 500) this.cache.delete(this.cache.keys().next().value!);
     }
     return hit;
   }
@@ -109,11 +110,11 @@ export class DashboardData {
   }
 
   metrics(q: { month?: string; window: number; by?: string }): Promise<Metrics[]> {
-    return this.once(`metrics:${q.month}:${q.window}:${q.by}`, () => metrics(this.ws, q));
+    return this.serial(() => metrics(this.ws, q));
   }
 
   movements(q: { from?: number; to?: number; account?: string; category?: MovementCategory }): Promise<MovementRow[]> {
-    return this.once(`movements:${q.from}:${q.to}:${q.account}:${q.category}`, () => movements(this.ws, q));
+    return this.serial(() => movements(this.ws, q));
   }
 
   cohorts(granularity: 'month' | 'quarter' | 'year'): Promise<CohortRow[]> {
@@ -131,9 +132,19 @@ export class DashboardData {
 
   /** One account: its row and scores when it is a customer on the day, its MRR history and lines always. */
   async account(id: string): Promise<AccountDetail> {
-    const explanation = await this.once(`explain:${id}`, () => explainAccount(this.ws, id));
+    const explanation = await this.explanation(id);
+    return { ...(await this.accountState(id)), explanation };
+  }
+
+  /** An account's MRR history, movements and source lines; an NrrError when it has none. */
+  explanation(id: string): Promise<AccountExplanation> {
+    return this.serial(() => explainAccount(this.ws, id));
+  }
+
+  /** An account's row, scores and tasks on the day: `account` without its explanation. */
+  async accountState(id: string): Promise<Omit<AccountDetail, 'explanation'>> {
     const scored = (await this.scored()).find((s) => s.record.account_id === id) ?? null;
-    return { as_of: this.asOfDate, account: scored ? accountRow(scored) : null, scored, explanation, tasks: await this.tasks({ account: id }) };
+    return { as_of: this.asOfDate, account: scored ? accountRow(scored) : null, scored, tasks: await this.tasks({ account: id }) };
   }
 
   /** Tasks from the play state; none before the first `nrr playbooks run`. */

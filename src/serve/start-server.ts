@@ -2,12 +2,20 @@ import { serve, type ServerType } from '@hono/node-server';
 import { NrrError } from '../errors.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { createApp } from './api-app.js';
+import { DEFAULT_ALLOWED_HOSTS, normaliseAllowedHost } from './http-security.js';
 
 export interface ServeOptions {
   readonly port: number;
   readonly host: string;
-  /** Needed to listen on anything but loopback. */
+  /** Needed to listen on anything but loopback; at least 16 characters. */
   readonly token?: string;
+  /**
+   * Without a token: host names answered besides localhost, 127.0.0.1, [::1] and the address
+   * listened on (any port); requests addressed to any other name get a 421.
+   */
+  readonly allowedHosts?: readonly string[];
+  /** Bytes of API answers kept in memory (default 64 MiB). */
+  readonly cacheBytes?: number;
 }
 
 export interface RunningServer {
@@ -26,7 +34,8 @@ export async function startServer(ws: Workspace, options: ServeOptions): Promise
   if (!options.token && !LOOPBACK.test(options.host)) {
     throw new NrrError(`refusing to listen on ${options.host} without a token: set NRR_API_TOKEN (or serve.token_env in the config), or listen on 127.0.0.1`);
   }
-  const app = createApp(ws, { token: options.token });
+  const allowedHosts = [...new Set([...DEFAULT_ALLOWED_HOSTS, options.host, ...(options.allowedHosts ?? [])].map(normaliseAllowedHost))];
+  const app = createApp(ws, { token: options.token, allowedHosts, cacheBytes: options.cacheBytes });
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s));
     s.once('error', (e: NodeJS.ErrnoException) =>
