@@ -75,6 +75,10 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     // The trend and the bridge are drawn.
     expect(await page.locator('#trend canvas').count()).toBe(1);
     expect(await page.locator('#bridge canvas').count()).toBe(1);
+    // Tooltips render under the Content-Security-Policy too (any violation is logged as an error).
+    await page.hover('#trend canvas', { position: { x: 300, y: 150 } });
+    await page.hover('#bridge canvas', { position: { x: 120, y: 200 } });
+    await page.screenshot({ path: join(SHOTS, 'overview-tooltip.png') });
 
     await page.selectOption('select[data-param="window"]', '3');
     await page.waitForFunction(() => location.search.includes('window=3'));

@@ -66,7 +66,9 @@ async function api(path) {
 // ---------- charts ----------
 function chart(el, option) {
   const c = echarts.init(el, null, { renderer: 'canvas' });
-  c.setOption({ textStyle: { fontFamily: 'system-ui, sans-serif' }, animation: false, ...option });
+  // Tooltips drawn on the canvas: ECharts' HTML tooltips carry inline styles, which the CSP refuses.
+  const tooltip = option.tooltip ? { tooltip: { renderMode: 'richText', ...option.tooltip } } : {};
+  c.setOption({ textStyle: { fontFamily: 'system-ui, sans-serif' }, animation: false, ...option, ...tooltip });
   charts.push(c);
   return c;
 }
@@ -355,11 +357,11 @@ async function account(id) {
     <div class="muted"><a href="/accounts" data-link>← Accounts</a></div>
     <h1 data-account-name>${esc(name)} <span class="muted">${esc(id)}</span></h1>
     <div class="muted">${Object.entries(ex.attributes).filter(([k, v]) => k !== 'name' && v).map(([k, v]) => `${esc(k)} ${esc(v)}`).join(' · ')}</div>
-    <div class="tiles" style="margin-top:12px">
+    <div class="tiles spaced">
       <div class="tile"><div class="label">ARR on ${esc(d.as_of)}</div><div class="value" data-metric="account-arr">${a ? money(a.arr) : 'not a customer'}</div><div class="sub">${a ? esc(a.tier) : ''}</div></div>
       <div class="tile"><div class="label">Health</div><div class="value">${a ? `${num(a.health)} ${pill(a.health_colour)}` : '—'}</div><div class="sub">${s ? esc(s.health.definition) : ''}</div></div>
       <div class="tile"><div class="label">Churn risk</div><div class="value">${a ? num(a.churn_risk) : '—'}</div><div class="sub">${s ? esc(s.risk.level) : ''}</div></div>
-      <div class="tile"><div class="label">Renewal</div><div class="value" style="font-size:20px">${a ? esc(a.renewal_date ?? (a.monthly_terms ? 'monthly' : '—')) : '—'}</div><div class="sub">${a?.days_to_renewal != null ? `in ${a.days_to_renewal} days` : ''}</div></div>
+      <div class="tile"><div class="label">Renewal</div><div class="value small">${a ? esc(a.renewal_date ?? (a.monthly_terms ? 'monthly' : '—')) : '—'}</div><div class="sub">${a?.days_to_renewal != null ? `in ${a.days_to_renewal} days` : ''}</div></div>
     </div>
     <div class="card section"><h2>MRR history and movements</h2><div id="history" class="chart"></div></div>
     ${s ? `<div class="grid2 even">
@@ -404,7 +406,7 @@ async function playbooks() {
   $page.innerHTML = `
     <h1>Playbooks</h1>
     <div class="muted">Rules version ${esc(d.config_version)} · ${open} open tasks · state ${esc(d.state_file)}</div>
-    <div class="card section" style="margin-top:12px"><h2>Plays</h2><table id="plays"><thead><tr><th>play</th><th>trigger</th><th>task</th><th class="num">open</th><th class="num">done</th><th class="num">won</th><th class="num">exited</th></tr></thead><tbody>${d.playbooks
+    <div class="card section spaced"><h2>Plays</h2><table id="plays"><thead><tr><th>play</th><th>trigger</th><th>task</th><th class="num">open</th><th class="num">done</th><th class="num">won</th><th class="num">exited</th></tr></thead><tbody>${d.playbooks
       .map((p) => {
         const o = d.outcomes.find((x) => x.playbook === p.name) ?? { done: 0, won: 0, exited: 0 };
         const openN = d.by_owner.reduce((s, x) => s + (x.by_playbook[p.name] ?? 0), 0);
@@ -413,7 +415,7 @@ async function playbooks() {
       .join('')}</tbody></table></div>
     <div class="grid2 even">
       <div class="card"><h2>Open tasks per owner</h2><div id="owners" class="chart tall"></div></div>
-      <div class="card"><h2>Recent entries and exits</h2><div class="table-wrap" style="max-height:420px"><table><thead><tr><th>day</th><th>event</th><th>play</th><th>account</th></tr></thead><tbody>${d.recent_events
+      <div class="card"><h2>Recent entries and exits</h2><div class="table-wrap short"><table><thead><tr><th>day</th><th>event</th><th>play</th><th>account</th></tr></thead><tbody>${d.recent_events
         .slice(0, 100)
         .map((e) => `<tr><td>${esc(e.on_date)}</td><td>${esc(e.kind)}</td><td>${esc(e.playbook)}</td><td><a href="/accounts/${encodeURIComponent(e.account_id)}" data-link>${esc(e.account_id)}</a></td></tr>`)
         .join('') || '<tr><td colspan="4" class="muted">No runs yet: nrr playbooks run</td></tr>'}</tbody></table></div></div>
