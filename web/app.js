@@ -1,5 +1,6 @@
 // NRR Engine dashboard: a single-page app over the JSON API. Each view's state (page, month,
 // window, grouping, filters, sort, account) lives in the URL, so a link shows the same view.
+import { compareDecimal, formatDecimal, formatMoney, formatMoneyCompact, multiplyDecimal, negateDecimal } from './money-format.js';
 
 const $page = document.getElementById('page');
 const PAGES = [
@@ -16,15 +17,16 @@ let summary = null;
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 /** A fraction as a percent with one decimal: 1.0434 → "104.3 %". */
 const pct = (x) => (x === null || x === undefined ? '—' : `${(Number(x) * 100).toFixed(1)} %`);
-function money(v, compact = false) {
-  if (v === null || v === undefined) return '—';
-  const n = Number(v);
+/** Money from the API (exact decimal text) in the reporting currency: to the cent, or compact. */
+function money(text, compact = false) {
+  if (text === null || text === undefined) return '—';
   const cur = summary?.reporting_currency ?? 'USD';
-  if (compact) {
-    return new Intl.NumberFormat('en-US', { style: 'currency', currency: cur, notation: 'compact', maximumFractionDigits: 2 }).format(n);
-  }
-  return new Intl.NumberFormat('en-US', { style: 'currency', currency: cur, minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(n);
+  return compact ? formatMoneyCompact(text, cur) : formatMoney(text, cur);
 }
+/** A chart axis tick (a position the chart chose, not an amount from the data), compact. */
+const axisMoney = (n) => new Intl.NumberFormat('en-US', { style: 'currency', currency: summary?.reporting_currency ?? 'USD', notation: 'compact', maximumFractionDigits: 2 }).format(n);
+/** Where an amount sits on a chart; never shown as text (labels and tooltips format the decimal). */
+const plot = (text) => Number(text);
 const num = (x, d = 1) => (x === null || x === undefined ? '—' : Number(x).toFixed(d));
 const pill = (colour) => (colour ? `<span class="pill ${esc(colour)}">${esc(colour)}</span>` : '—');
 
@@ -145,7 +147,7 @@ async function overview() {
   const bench = p.get('benchmark') ?? 'mid-market';
   const [report, [m]] = await Promise.all([api('/api/report'), api(`/api/metrics?month=${month}&window=${window}`)]);
   const b = summary.benchmarks.find((x) => x.key === bench) ?? summary.benchmarks[0];
-  const arr = Number(m.ending_mrr) * 12;
+  const arr = multiplyDecimal(m.ending_mrr, 12);
   $page.innerHTML = `
     <h1>Net revenue retention</h1>
     <div class="muted">${window === 12 ? 'Trailing twelve months' : window === 3 ? 'Quarter' : 'Month'} ending ${esc(month)}: the accounts that paid at the start, and what they pay now.</div>
@@ -158,7 +160,7 @@ async function overview() {
       <div class="tile"><div class="label">NRR</div><div class="value" data-metric="nrr">${pct(m.nrr)}</div><div class="sub">median ${pct(b.median[0])}–${pct(b.median[1])} · top quartile ${pct(b.topQuartile[0])}+</div></div>
       <div class="tile"><div class="label">GRR</div><div class="value" data-metric="grr">${pct(m.grr)}</div><div class="sub">revenue kept before expansion</div></div>
       <div class="tile"><div class="label">Logo retention</div><div class="value" data-metric="logo">${pct(m.logo_retention)}</div><div class="sub">${m.retained_accounts.toLocaleString('en-US')} of ${m.starting_accounts.toLocaleString('en-US')} accounts</div></div>
-      <div class="tile"><div class="label">Cohort ARR now</div><div class="value" data-metric="arr">${money(arr, true)}</div><div class="sub">from ${money(Number(m.starting_mrr) * 12, true)} at the start</div></div>
+      <div class="tile"><div class="label">Cohort ARR now</div><div class="value" data-metric="arr">${money(arr, true)}</div><div class="sub">from ${money(multiplyDecimal(m.starting_mrr, 12), true)} at the start</div></div>
     </div>
     <div class="grid2">
       <div class="card"><h2>T12M NRR and GRR, monthly values</h2><div id="trend" class="chart"></div></div>
@@ -186,17 +188,18 @@ async function overview() {
     ],
   });
   const steps = [
-    ['Start', Number(m.starting_mrr)],
-    ['Expansion', Number(m.expansion)],
-    ['Contraction', -Number(m.contraction)],
-    ['Churn', -Number(m.churn)],
-    ['FX', Number(m.fx)],
-  ].filter(([k, v]) => k !== 'FX' || v !== 0);
+    ['Start', m.starting_mrr],
+    ['Expansion', m.expansion],
+    ['Contraction', negateDecimal(m.contraction)],
+    ['Churn', negateDecimal(m.churn)],
+    ['FX', m.fx],
+  ].filter(([k, v]) => k !== 'FX' || compareDecimal(v, '0') !== 0);
   let level = 0;
   const base = [];
   const up = [];
   const down = [];
-  steps.forEach(([k, v], i) => {
+  steps.forEach(([k, text], i) => {
+    const v = plot(text);
     if (i === 0) {
       base.push(0); up.push(v); down.push(0); level = v;
     } else if (v >= 0) {
@@ -207,16 +210,16 @@ async function overview() {
     void k;
   });
   chart(document.getElementById('bridge'), {
-    tooltip: { trigger: 'axis', formatter: (ps) => `${ps[0].name}: ${money(steps.find((x) => x[0] === ps[0].name)?.[1] ?? Number(m.ending_mrr))}` },
+    tooltip: { trigger: 'axis', formatter: (ps) => `${ps[0].name}: ${money(steps.find((x) => x[0] === ps[0].name)?.[1] ?? m.ending_mrr)}` },
     grid: { left: 72, right: 16, top: 16, bottom: 32 },
     xAxis: { type: 'category', data: [...steps.map((x) => x[0]), 'End'], axisLabel: { interval: 0 } },
-    yAxis: { type: 'value', axisLabel: { formatter: (v) => money(v, true) } },
+    yAxis: { type: 'value', axisLabel: { formatter: axisMoney } },
     series: [
       {
         type: 'bar', stack: 'w', data: [...base, 0], itemStyle: { color: 'transparent' }, emphasis: { disabled: true },
-        label: { show: true, position: 'top', formatter: (p) => { const v = [...steps.map((x) => x[1]), Number(m.ending_mrr)][p.dataIndex]; return `${p.dataIndex > 0 && p.dataIndex < steps.length && v > 0 ? '+' : ''}${money(v, true)}`; } },
+        label: { show: true, position: 'top', formatter: (p) => { const v = [...steps.map((x) => x[1]), m.ending_mrr][p.dataIndex]; return `${p.dataIndex > 0 && p.dataIndex < steps.length && compareDecimal(v, '0') > 0 ? '+' : ''}${money(v, true)}`; } },
       },
-      { type: 'bar', stack: 'w', data: [...up.map((v, i) => (i === 0 ? { value: v, itemStyle: { color: '#98a2b3' } } : v)), { value: Number(m.ending_mrr), itemStyle: { color: '#2f5bea' } }], itemStyle: { color: '#12805c' } },
+      { type: 'bar', stack: 'w', data: [...up.map((v, i) => (i === 0 ? { value: v, itemStyle: { color: '#98a2b3' } } : v)), { value: plot(m.ending_mrr), itemStyle: { color: '#2f5bea' } }], itemStyle: { color: '#12805c' } },
       { type: 'bar', stack: 'w', data: [...down, 0], itemStyle: { color: '#c0262d' } },
     ],
   });
@@ -230,8 +233,9 @@ async function segments() {
   const sort = p.get('sort') ?? 'starting_mrr';
   const dir = p.get('dir') ?? 'desc';
   const rows = await api(`/api/metrics?window=${window}&by=${encodeURIComponent(by)}`);
-  const key = (r) => (sort === 'group' ? r.group : Number(r[sort] ?? -Infinity));
-  rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) * (dir === 'asc' ? 1 : -1));
+  // Ratios and counts are numbers, money is decimal text (compared exactly), missing is lowest.
+  const cmp = (a, b) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : typeof a === 'number' ? Math.sign(a - b) : sort === 'group' ? (a < b ? -1 : 1) : compareDecimal(a, b));
+  rows.sort((a, b) => cmp(a[sort] ?? null, b[sort] ?? null) * (dir === 'asc' ? 1 : -1));
   const small = (r) => r.starting_accounts < 10;
   const cols = [
     ['group', by, false],
@@ -382,18 +386,18 @@ async function account(id) {
       .map((m) => `<tr><td>${esc(m.month)}</td><td>${esc(m.category)}</td><td class="num">${money(m.mrr_before)}</td><td class="num">${money(m.mrr_after)}</td><td class="num">${money(m.delta)}</td><td class="wrap">${esc((m.lines ?? []).map((l) => `${l.id} ${l.effect}`).join(', '))}</td></tr>`)
       .join('')}</tbody></table></div>
     <div class="card section"><h2>Source lines</h2><table><thead><tr><th>source</th><th>id</th><th class="num">file row</th><th>product</th><th>first month</th><th>last month</th><th class="num">MRR (own currency)</th><th class="num">MRR</th></tr></thead><tbody>${ex.lines
-      .map((l) => `<tr><td>${esc(l.source)}</td><td>${esc(l.id)}</td><td class="num">${esc(l.row)}</td><td>${esc(l.product)}</td><td>${esc(l.first_month ?? '—')}</td><td>${esc(l.last_month ?? '—')}</td><td class="num">${esc(l.currency)} ${num(l.mrr_local, 2)}</td><td class="num">${money(l.mrr)}</td></tr>`)
+      .map((l) => `<tr><td>${esc(l.source)}</td><td>${esc(l.id)}</td><td class="num">${esc(l.row)}</td><td>${esc(l.product)}</td><td>${esc(l.first_month ?? '—')}</td><td>${esc(l.last_month ?? '—')}</td><td class="num">${esc(l.currency)} ${formatDecimal(l.mrr_local, 2)}</td><td class="num">${money(l.mrr)}</td></tr>`)
       .join('')}</tbody></table></div>`;
   const h = ex.history;
   chart(document.getElementById('history'), {
-    tooltip: { trigger: 'axis', valueFormatter: (v) => money(v) },
+    tooltip: { trigger: 'axis', formatter: (ps) => `${ps[0].name}: ${money(h[ps[0].dataIndex].mrr)}` },
     grid: { left: 72, right: 16, top: 16, bottom: 32 },
     xAxis: { type: 'category', data: h.map((x) => x.month) },
-    yAxis: { type: 'value', axisLabel: { formatter: (v) => money(v, true) } },
+    yAxis: { type: 'value', axisLabel: { formatter: axisMoney } },
     series: [
       {
-        name: 'MRR', type: 'line', step: 'end', data: h.map((x) => Number(x.mrr)), areaStyle: { opacity: 0.08 },
-        markPoint: { symbolSize: 36, data: ex.movements.map((m) => ({ coord: [m.month, Number(m.mrr_after)], value: m.category.slice(0, 3) })) },
+        name: 'MRR', type: 'line', step: 'end', data: h.map((x) => plot(x.mrr)), areaStyle: { opacity: 0.08 },
+        markPoint: { symbolSize: 36, data: ex.movements.map((m) => ({ coord: [m.month, plot(m.mrr_after)], value: m.category.slice(0, 3) })) },
       },
     ],
   });

@@ -28,8 +28,8 @@ export interface AppOptions {
    * Default: localhost, 127.0.0.1, [::1].
    */
   readonly allowedHosts?: readonly string[];
-  /** Bytes of answers kept in memory (default 64 MiB); one answer above an eighth of it is not kept. */
-  readonly cacheBytes?: number;
+  /** Where answers are kept (default: 64 MiB; one answer above an eighth of it is not kept). */
+  readonly answerCache?: AnswerCache;
   /** Wrong tokens allowed per client address and minute before a 429 (default 10). */
   readonly tokenFailures?: FailureLimiter;
 }
@@ -60,7 +60,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   if (token !== undefined) checkTokenStrength(token, 'the API token');
   const allowedHosts = options.allowedHosts ?? DEFAULT_ALLOWED_HOSTS;
   const failures = options.tokenFailures ?? new FailureLimiter(10, 60_000);
-  const answers = new AnswerCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES);
+  const answers = options.answerCache ?? new AnswerCache(DEFAULT_CACHE_BYTES);
   const data = new DashboardData(ws);
   const sortCache = new Map<string, AccountRow[]>();
   const app = new Hono();

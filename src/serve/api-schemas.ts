@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MOVEMENT_CATEGORIES } from '../engine/movements-model.js';
 import { TASK_STATUSES } from '../playbooks/playbook-state.js';
+import { ENDPOINT_RESPONSES, RESPONSE_SCHEMAS } from './api-responses.js';
 
 /**
  * The API's query parameters: validated on every request (a 400 names the parameter, the value and
@@ -110,9 +111,14 @@ export function openApiDocument(version: string): Record<string, unknown> {
         parameters,
         security: [{ bearer: [] }, {}],
         responses: {
-          '200': { description: 'JSON; money as exact decimal strings, ratios as fractions (1.015 = 101.5 %)' },
+          '200': {
+            description: 'JSON; money as exact decimal strings, ratios as fractions (1.015 = 101.5 %)',
+            ...(ENDPOINT_RESPONSES[e.path] ? { content: { 'application/json': { schema: ENDPOINT_RESPONSES[e.path] } } } : {}),
+          },
           '400': { description: '{ "error": "month: expected a month as YYYY-MM, got \'2025-13\'" }' },
           '401': { description: 'a token is set and the request has none, or another' },
+          '421': { description: 'no token is set and the request is addressed to a host name not on the allow-list' },
+          '429': { description: 'too many wrong tokens from this address; Retry-After says when to try again' },
           ...(e.path.includes('{id}') ? { '404': { description: 'no such account' } } : {}),
         },
       },
@@ -121,7 +127,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
   return {
     openapi: '3.1.0',
     info: { title: 'NRR Engine API', version, description: 'Net revenue retention, its decomposition, account health and playbooks, as JSON.' },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: RESPONSE_SCHEMAS },
     paths,
   };
 }

@@ -1,7 +1,8 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { NrrError } from '../errors.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { createApp } from './api-app.js';
+import { AnswerCache } from './answer-cache.js';
+import { DEFAULT_CACHE_BYTES, createApp } from './api-app.js';
 import { DEFAULT_ALLOWED_HOSTS, normaliseAllowedHost } from './http-security.js';
 
 export interface ServeOptions {
@@ -35,7 +36,7 @@ export async function startServer(ws: Workspace, options: ServeOptions): Promise
     throw new NrrError(`refusing to listen on ${options.host} without a token: set NRR_API_TOKEN (or serve.token_env in the config), or listen on 127.0.0.1`);
   }
   const allowedHosts = [...new Set([...DEFAULT_ALLOWED_HOSTS, options.host, ...(options.allowedHosts ?? [])].map(normaliseAllowedHost))];
-  const app = createApp(ws, { token: options.token, allowedHosts, cacheBytes: options.cacheBytes });
+  const app = createApp(ws, { token: options.token, allowedHosts, answerCache: new AnswerCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES) });
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s));
     s.once('error', (e: NodeJS.ErrnoException) =>

@@ -1,0 +1,111 @@
+/**
+ * The API's answers as JSON Schema, published in the OpenAPI document. Money is always `Money`:
+ * exact decimal text with every digit the engine computed; ratios are fractions (`Ratio`).
+ * test/serve-api.test.ts checks every endpoint's answer against these.
+ */
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const nullable = (type: string): Schema => ({ type: [type, 'null'] });
+const array = (items: Schema): Schema => ({ type: 'array', items });
+const object = (properties: Record<string, Schema>, extra: Schema = {}): Schema => ({ type: 'object', properties, required: Object.keys(properties), ...extra });
+const money = ref('Money');
+const ratio = ref('Ratio');
+const text = { type: 'string' };
+const int = { type: 'integer' };
+
+export const RESPONSE_SCHEMAS: Record<string, Schema> = {
+  Money: {
+    type: 'string',
+    pattern: '^-?\\d+(\\.\\d+)?$',
+    description: 'An exact decimal amount as text, never rounded (up to 12 places): parse it as a decimal, not a float.',
+    examples: ['1234567.123456789012', '-250', '0'],
+  },
+  NullableMoney: { anyOf: [money, { type: 'null' }] },
+  Ratio: { type: ['number', 'null'], description: 'A fraction: 1.015 means 101.5 %. Null when its base is empty.' },
+  Metrics: object(
+    {
+      month: text,
+      window: int,
+      starting_mrr: money,
+      ending_mrr: money,
+      expansion: money,
+      contraction: money,
+      churn: money,
+      fx: money,
+      nrr: ratio,
+      grr: ratio,
+      logo_retention: ratio,
+      starting_accounts: int,
+      retained_accounts: int,
+      largest_account_share: ratio,
+    },
+    { description: 'One window, overall or for one `group` (present when sliced).' },
+  ),
+  Movement: object({ account_id: text, month: text, category: text, mrr_before: money, mrr_after: money, delta: money, fx: money }),
+  Cohort: object({ cohort: text, accounts: int, starting_mrr: money, retention: array(ratio), logo_retention: array({ type: 'number' }) }),
+  AccountRow: object({
+    account_id: text,
+    name: nullable('string'),
+    segment: nullable('string'),
+    tier: text,
+    arr: money,
+    mrr: money,
+    health: nullable('number'),
+    health_colour: nullable('string'),
+    churn_risk: { type: 'number' },
+    expansion_readiness: { type: 'number' },
+    renewal_date: nullable('string'),
+    days_to_renewal: nullable('integer'),
+  }),
+  AccountRecord: object({ account_id: text, mrr: money, arr: money, last_funding_amount: ref('NullableMoney'), open_expansion_pipeline: money }),
+  AccountExplanation: object({
+    account_id: text,
+    lines: array(object({ source: text, id: text, row: int, product: text, currency: text, mrr_local: money, mrr: money })),
+    history: array(object({ month: text, mrr: money })),
+    movements: array({ allOf: [ref('Movement'), object({ lines: array(object({ id: text, effect: text, product: text, mrr: money })) })] }),
+  }),
+  AccountDetail: object({
+    as_of: text,
+    account: { anyOf: [ref('AccountRow'), { type: 'null' }] },
+    scored: { anyOf: [object({ record: ref('AccountRecord'), tier: text }), { type: 'null' }] },
+    explanation: ref('AccountExplanation'),
+    tasks: array({ type: 'object' }),
+  }),
+  Report: object({
+    as_of: text,
+    headline: object({ t12m: ref('Metrics'), quarterly: ref('Metrics'), monthly: ref('Metrics'), annualised_monthly_nrr: ratio }),
+    bridge: object({ starting_mrr: money, expansion: money, contraction: money, churn: money, fx: money, ending_mrr: money }),
+    series: array(object({ month: text, t12m_nrr: ratio, t12m_grr: ratio, monthly_nrr: ratio, monthly_grr: ratio })),
+    groups: array(object({ by: text, rows: array(ref('Metrics')) })),
+    cohorts: object({ granularity: text, rows: array(ref('Cohort')) }),
+    diagnostics: array(object({ id: text, severity: text, message: text })),
+  }),
+  Backtest: object({
+    from: text,
+    to: text,
+    snapshots: int,
+    plays: array(
+      object({
+        playbook: text,
+        fires: int,
+        precision: ratio,
+        base_rate: ratio,
+        recall_arr: ratio,
+        target_arr: { ...money, description: 'ARR of the events the play aims at, to the cent' },
+        flagged_arr: { ...money, description: 'the part of it the play had flagged, to the cent' },
+      }),
+    ),
+  }),
+};
+
+/** The 200 answer of each endpoint. */
+export const ENDPOINT_RESPONSES: Record<string, Schema> = {
+  '/api/report': ref('Report'),
+  '/api/metrics': array(ref('Metrics')),
+  '/api/movements': object({ from: nullable('string'), to: text, total: int, rows: array(ref('Movement')) }),
+  '/api/cohorts': object({ granularity: text, rows: array(ref('Cohort')) }),
+  '/api/accounts': object({ as_of: text, total: int, rows: array(ref('AccountRow')) }),
+  '/api/accounts/{id}': ref('AccountDetail'),
+  '/api/playbooks/backtest': ref('Backtest'),
+};
