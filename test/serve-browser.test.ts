@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Workspace, cohortTable, explainAccount, generateCompany, metrics, scoreAccounts } from '../src/index.js';
+import { Workspace, cohortTable, explainAccount, generateCompany, metrics, scoreAccounts, type Money } from '../src/index.js';
+import { formatMoney } from '../src/report/format.js';
 import { runPlaybooks } from '../src/playbooks/run-playbooks.js';
 import { PlaybookState } from '../src/playbooks/playbook-state.js';
 import { statePath } from '../src/playbooks/playbook-settings.js';
@@ -31,7 +32,9 @@ const errors: string[] = [];
 const timings: string[] = [];
 
 const pct = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
-const usd = (x: number): string => new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(x);
+/** As the engine writes money (from its decimal text), with the dollar sign: what the page must show. */
+const usd = (m: Money): string => `$${formatMoney(m)}`;
+const compactUsd = (x: number): string => new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', notation: 'compact', maximumFractionDigits: 2 }).format(x);
 
 async function open(path: string, shot: string): Promise<void> {
   const started = performance.now();
@@ -72,6 +75,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     expect(await page.textContent('[data-metric="nrr"]')).toBe(pct(m!.nrr));
     expect(await page.textContent('[data-metric="grr"]')).toBe(pct(m!.grr));
     expect(await page.textContent('[data-metric="logo"]')).toBe(pct(m!.logo_retention));
+    expect(await page.textContent('[data-metric="arr"]')).toBe(compactUsd(m!.ending_mrr.times(12).toNumber()));
     // The trend and the bridge are drawn.
     expect(await page.locator('#trend canvas').count()).toBe(1);
     expect(await page.locator('#bridge canvas').count()).toBe(1);
@@ -119,7 +123,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     const first = page.locator('#accounts tbody tr').first();
     const id = byArr[0]!.record.account_id;
     expect(await first.getAttribute('data-account')).toBe(id);
-    expect(await first.locator('[data-arr]').textContent()).toBe(usd(byArr[0]!.record.arr.toNumber()));
+    expect(await first.locator('[data-arr]').textContent()).toBe(usd(byArr[0]!.record.arr));
 
     await page.selectOption('select[data-param="health"]', 'red');
     await page.waitForFunction(() => location.search.includes('health=red'));
@@ -131,7 +135,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     await page.locator('#accounts tbody tr').first().locator('a').click();
     await page.waitForFunction((want) => location.pathname === want, `/accounts/${id}`);
     await page.waitForSelector('body[data-ready="true"]');
-    expect(await page.textContent('[data-metric="account-arr"]')).toBe(usd(byArr[0]!.record.arr.toNumber()));
+    expect(await page.textContent('[data-metric="account-arr"]')).toBe(usd(byArr[0]!.record.arr));
     const explained = await explainAccount(ws, id);
     expect(await page.locator('#movements tbody tr').count()).toBe(explained.movements.length);
     expect(await page.locator('#history canvas').count()).toBe(1);

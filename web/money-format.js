@@ -66,7 +66,7 @@ export function formatMoney(text, currency = 'USD') {
 const UNITS = ['', 'K', 'M', 'B', 'T'];
 
 /**
- * Money in a few characters: at most two decimals of thousands, millions, billions…
+ * Money in a few characters: two decimals of units, thousands, millions, billions… (as Intl's compact notation).
  * @example formatMoneyCompact('7563412.5', 'USD') // '$7.56M'
  */
 export function formatMoneyCompact(text, currency = 'USD') {
@@ -78,8 +78,7 @@ export function formatMoneyCompact(text, currency = 'USD') {
     k++; // 999,999.99 rounds to 1000.00K: say 1M
     units = roundUnits({ units: d.units, scale: d.scale + 3 * k }, 2);
   }
-  const number = digits(units, 2).replace(/\.?0+$/, '');
-  return withCurrency(d.negative && units !== 0n, `${number}${UNITS[k]}`, currency);
+  return withCurrency(d.negative && units !== 0n, `${digits(units, 2)}${UNITS[k]}`, currency);
 }
 
 /**
