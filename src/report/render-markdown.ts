@@ -2,12 +2,28 @@ import type { Metrics } from '../queries/metrics-queries.js';
 import { formatMoney, formatPercent } from './format.js';
 import type { Report } from './report-model.js';
 
+/**
+ * A value as Markdown text that shows as itself: no HTML (`<script>` becomes `&lt;script&gt;`, an
+ * entity like `&amp;` stays literal), no table cell break (`|`), no code span, link, image or
+ * emphasis (backslash before `` ` * [ ] \ `` and a word-edge `_`), no line break. Every value from
+ * the data (account, segment and product names, attribute values, file names) goes through it.
+ * @example escapeMarkdown('<b>A|B</b>') // '&lt;b&gt;A\\|B&lt;/b&gt;'
+ */
+export function escapeMarkdown(value: string): string {
+  return value
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/&(?=#?\w+;)/g, '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replace(/[\\`*[\]|]/g, '\\$&')
+    .replace(/(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g, '\\_');
+}
+
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
-  const esc = (s: string): string => s.replaceAll('|', '\\|');
   return [
-    `| ${head.map(esc).join(' | ')} |`,
+    `| ${head.map(escapeMarkdown).join(' | ')} |`,
     `| ${head.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
-    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+    ...rows.map((r) => `| ${r.map(escapeMarkdown).join(' | ')} |`),
   ].join('\n');
 }
 
@@ -27,8 +43,8 @@ export function renderMarkdown(r: Report): string {
   out.push(`# Net revenue retention — as of ${r.as_of}`);
   out.push('');
   out.push(
-    `Read ${r.read.sources.map((s) => `${s.file} (${s.rows} rows${s.rejected ? `, ${s.rejected} rejected` : ''})`).join(', ')}: ` +
-      `${r.read.accounts} accounts, ${r.read.lines} lines, ${r.read.firstDate ?? '—'} → ${r.read.lastDate ?? '—'}, currencies ${r.read.currencies.join(', ') || '—'}.`,
+    `Read ${r.read.sources.map((s) => `${escapeMarkdown(s.file)} (${s.rows} rows${s.rejected ? `, ${s.rejected} rejected` : ''})`).join(', ')}: ` +
+      `${r.read.accounts} accounts, ${r.read.lines} lines, ${r.read.firstDate ?? '—'} → ${r.read.lastDate ?? '—'}, currencies ${escapeMarkdown(r.read.currencies.join(', ')) || '—'}.`,
   );
   out.push('');
   out.push('## Headline');
@@ -65,7 +81,7 @@ export function renderMarkdown(r: Report): string {
   );
   for (const g of r.groups) {
     out.push('');
-    out.push(`## By ${g.by} (trailing 12 months)`);
+    out.push(`## By ${escapeMarkdown(g.by)} (trailing 12 months)`);
     out.push('');
     out.push(
       table(
@@ -103,11 +119,11 @@ export function renderMarkdown(r: Report): string {
   out.push('');
   out.push('## Diagnostics');
   out.push('');
-  out.push(r.diagnostics.length === 0 ? 'Nothing to flag.' : r.diagnostics.map((d) => `- **${d.severity}**: ${d.message}`).join('\n'));
+  out.push(r.diagnostics.length === 0 ? 'Nothing to flag.' : r.diagnostics.map((d) => `- **${d.severity}**: ${escapeMarkdown(d.message)}`).join('\n'));
   out.push('');
   out.push('## Policies');
   out.push('');
-  out.push(Object.entries(r.policies).map(([k, v]) => `- ${k}: ${v}`).join('\n'));
+  out.push(Object.entries(r.policies).map(([k, v]) => `- ${escapeMarkdown(k)}: ${escapeMarkdown(String(v))}`).join('\n'));
   out.push('');
   return out.join('\n');
 }
