@@ -90,7 +90,8 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     if (token) return next();
     const host = c.req.header('host') ?? new URL(c.req.url).host;
     if (!hostAllowed(host, allowedHosts)) {
-      return c.text(`421 Misdirected Request: this server answers only requests addressed to ${allowedHosts.join(', ')} (see --allow-host in docs/dashboard.md)\n`, 421);
+      // The reason, not the list: configured names may be internal ones.
+      return c.text('421 Misdirected Request: this server answers only requests addressed to its own names (localhost, 127.0.0.1, [::1]; nrr serve --allow-host adds one)\n', 421);
     }
     return next();
   });
