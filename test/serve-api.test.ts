@@ -153,6 +153,18 @@ describe('auth', () => {
 /** A request as it arrives on a socket from `address` (what @hono/node-server passes as env). */
 const from = (address: string) => ({ incoming: { socket: { remoteAddress: address } } });
 
+/** The status of GET /api/summary on 127.0.0.1:port sent with this exact Host header (fetch may not send one). */
+function statusWithHost(port: number | string, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/api/summary', headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('Host allow-list without a token (DNS rebinding)', () => {
   it('answers loopback names with any port, IPv6 included, and refuses every other name with a 421', async () => {
     for (const host of ['localhost', 'localhost:4317', 'LOCALHOST:80', 'localhost.:4317', '127.0.0.1', '127.0.0.1:4317', '[::1]', '[::1]:4317']) {
@@ -193,15 +205,7 @@ describe('Host allow-list without a token (DNS rebinding)', () => {
   it('on a real socket: a request whose Host is evil.example gets a 421, localhost a 200', async () => {
     const s = await startServer(ws, { port: 0, host: '127.0.0.1' });
     const port = new URL(s.url).port;
-    const status = (host: string) =>
-      new Promise<number>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port, path: '/api/summary', headers: { host } }, (res) => {
-          res.resume();
-          resolve(res.statusCode!);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+    const status = (host: string) => statusWithHost(port, host);
     try {
       expect(await status('evil.example')).toBe(421);
       expect(await status(`evil.example:${port}`)).toBe(421);
@@ -231,14 +235,7 @@ describe('Host allow-list without a token (DNS rebinding)', () => {
         });
         child.once('exit', (code) => reject(new Error(`nrr serve exited with ${code}`)));
       });
-      const status = await new Promise<number>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port, path: '/api/summary', headers: { host: 'evil.example' } }, (res) => {
-          res.resume();
-          resolve(res.statusCode!);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+      const status = await statusWithHost(port, 'evil.example');
       expect(status).toBeGreaterThanOrEqual(400);
       expect(status).toBeLessThan(500);
     } finally {
