@@ -121,9 +121,9 @@ export function snapshotDate(asOf: string): string {
   throw new NrrError(`not a date: '${asOf}' (expected YYYY-MM-DD, or YYYY-MM for the month's last day)`);
 }
 
-/** The default snapshot: the last day of the reporting month. */
+/** The default snapshot of live views: today, or the day pinned by --as-of / the end of a pinned as_of month. */
 export function defaultSnapshot(ws: Workspace): string {
-  return snapshotDate(monthText(ws.asOfMonth));
+  return ws.dates.liveDate;
 }
 
 /**
@@ -193,7 +193,7 @@ export function scoreRecords(ws: Workspace, records: readonly AccountRecord[], p
 }
 
 /**
- * Every account's record and scores as of a date (default: the reporting month's last day), with
+ * Every account's record and scores as of a date (default: the workspace's live date, see `defaultSnapshot`), with
  * the health change since `compare_days` before.
  */
 export async function scoreAccounts(ws: Workspace, options: { asOf?: string; accountId?: string; includeInactive?: boolean } = {}): Promise<ScoredAccount[]> {

@@ -1,6 +1,6 @@
 import type { Metrics } from '../queries/metrics-queries.js';
 import { formatMoney, formatPercent } from './format.js';
-import type { Report } from './report-model.js';
+import { reportTitle, type Report } from './report-model.js';
 
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const esc = (s: string): string => s.replaceAll('|', '\\|');
@@ -24,8 +24,9 @@ export function renderMarkdown(r: Report): string {
     String(m.starting_accounts),
   ];
   const out: string[] = [];
-  out.push(`# Net revenue retention — as of ${r.as_of}`);
+  out.push(`# ${reportTitle(r)}`);
   out.push('');
+  for (const note of r.date_notes) out.push(`> **Warning:** ${note}`, '');
   out.push(
     `Read ${r.read.sources.map((s) => `${s.file} (${s.rows} rows${s.rejected ? `, ${s.rejected} rejected` : ''})`).join(', ')}: ` +
       `${r.read.accounts} accounts, ${r.read.lines} lines, ${r.read.firstDate ?? '—'} → ${r.read.lastDate ?? '—'}, currencies ${r.read.currencies.join(', ') || '—'}.`,
