@@ -17,7 +17,8 @@ let app: ReturnType<typeof createApp>;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nrr-serve-'));
   await generateCompany({ out: dir, accounts: 400, months: 30, seed: 11, end: '2026-06' });
-  ws = await Workspace.open({ data: dir, signals: true });
+  // Today pinned the day after the data's last month: that month is the reporting month, live views look from today.
+  ws = await Workspace.open({ data: dir, signals: true, today: new Date('2026-07-01T00:00:00Z') });
   await runPlaybooks(ws, {});
   app = createApp(ws);
 }, 120_000);
