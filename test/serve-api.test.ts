@@ -33,6 +33,19 @@ async function get(path: string, init?: RequestInit): Promise<{ status: number; 
 }
 
 describe('the API, in-process', () => {
+  it('/api/summary: the last full month is reported, live views look from today, the data is current', async () => {
+    const { status, body } = await get('/api/summary');
+    expect(status).toBe(200);
+    expect([body['as_of_month'], body['as_of_date'], body['today'], body['partial'], body['stale'], body['date_notes']]).toEqual([
+      '2026-06',
+      '2026-07-01',
+      '2026-07-01',
+      false,
+      null,
+      [],
+    ]);
+  });
+
   it('/api/metrics gives the engine’s numbers, overall and by a slice, with every digit', async () => {
     const [m] = await metrics(ws, { window: 12 });
     const res = await app.request('/api/metrics?window=12');
