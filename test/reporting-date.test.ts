@@ -105,6 +105,7 @@ describe('a partial month', () => {
     await expect(open(dir, { policies: { as_of: '2026-11' } })).rejects.toThrow(NrrError);
     await expect(open(dir, { policies: { as_of: '2026-11' } })).rejects.toThrow(/2026-11 is not over yet \(today is 2026-11-12.*--allow-partial/);
     expect(() => checkFullMonth(monthIndex('2026-11'), '2026-11-12', false, '--month')).toThrow(/--month 2026-11 is not over yet/);
+    expect(() => checkFullMonth(monthIndex('2027-01'), '2026-11-12', false, '--month')).toThrow(/--month 2027-01 has not begun .*--allow-partial/);
     expect(() => checkFullMonth(monthIndex('2026-10'), '2026-11-12', false, '--month')).not.toThrow();
     expect(() => checkFullMonth(monthIndex('2026-11'), '2026-11-12', true, '--month')).not.toThrow();
   });

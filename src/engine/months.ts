@@ -50,8 +50,9 @@ export function daysBetween(from: string, to: string): number {
 export function checkFullMonth(index: number, today: string, allowPartial: boolean, what: string): void {
   const full = lastFullMonth(new Date(`${today}T00:00:00Z`));
   if (index <= full || allowPartial) return;
+  const state = index === full + 1 ? 'is not over yet' : 'has not begun';
   throw new NrrError(
-    `${what} ${monthText(index)} is not over yet (today is ${today}; the last full month is ${monthText(full)}): ` +
+    `${what} ${monthText(index)} ${state} (today is ${today}; the last full month is ${monthText(full)}): ` +
       `its figures would be partial. Report ${monthText(full)} or earlier, or pass --allow-partial to report it marked as partial`,
   );
 }
