@@ -123,7 +123,7 @@ describe('a partial month', () => {
 });
 
 describe('a stale export', () => {
-  const subs = (end: string): string => csv('account_id,start_date,end_date,amount', `A1,2026-01-01,${end},100`);
+  const subs = (start: string): string => csv('account_id,start_date,end_date,amount', `A1,${start},,100`);
 
   it('is named when the latest dated row is more than 45 days before the end of the reporting month', async () => {
     // Reporting month 2026-10 ends 2026-10-31: 45 days before is 2026-09-16.
@@ -143,15 +143,19 @@ describe('a stale export', () => {
     expect(renderMarkdown(report)).toContain('the data looks like an export from 2026-09-15');
   });
 
-  it('counts a line’s end, a usage month (its last day) and the signal files’ dates', async () => {
-    // Lines running past the reporting month are current.
-    expect((await open(folder(CURRENT))).summary.latestDate).toBe('2026-12-15');
+  it('dates a line by its start, a usage month by its last day, a signal row by what was observed', async () => {
+    // A line's end is known in advance: lines still running do not make an old export current.
+    const current = await open(folder(CURRENT));
+    expect(current.summary.latestDate).toBe('2026-06-01');
+    expect(current.summary.stale?.days).toBe(152); // 2026-06-01 → 2026-10-31
     const usage = await open(folder({ 'subscriptions.csv': subs('2026-09-15'), 'usage.csv': csv('account_id,month,amount', 'A1,2026-09,5') }));
     expect(usage.summary.latestDate).toBe('2026-09-30');
     expect(usage.summary.stale).toBeNull();
     const withTickets = {
       'subscriptions.csv': subs('2026-09-15'),
       'tickets.csv': csv('ticket_id,account_id,opened_date,closed_date,priority,escalated', 'T1,A1,2026-08-01,2026-10-20,low,false'),
+      // A meeting still to come was known at the export: its date is not the export's.
+      'meetings.csv': csv('meeting_id,account_id,type,scheduled_date,status', 'M1,A1,qbr,2026-12-01,scheduled'),
     };
     const signals = await open(folder(withTickets), { signals: true });
     expect(signals.summary.latestDate).toBe('2026-10-20');
@@ -214,11 +218,11 @@ describe('the CLI', () => {
   });
 
   it('says on stderr, even with --quiet, that stale data looks like an old export', () => {
-    const dir = folder({ 'subscriptions.csv': csv('account_id,start_date,end_date,amount', 'A1,2024-01-01,2024-07-01,100') });
+    const dir = folder({ 'subscriptions.csv': csv('account_id,start_date,end_date,amount', 'A1,2024-01-01,,100', 'A2,2024-06-30,2025-06-30,100') });
     const r = nrr('2026-11-12', 'mrr', '--data', dir, '-q');
     expect(r.status).toBe(0);
-    expect(r.stderr).toContain('warning: the latest dated row in the files is 2024-07-01');
-    expect(r.stderr).toContain('--as-of 2024-06');
+    expect(r.stderr).toContain('warning: the latest dated row in the files is 2024-06-30');
+    expect(r.stderr).toContain('--as-of 2024-06 ');
   });
 
   it('accounts counts days to renewal from today, or from the day given to --as-of', () => {

@@ -1,7 +1,7 @@
 import { findConfigFile, loadConfig, mergePolicies } from '../config/config-file.js';
 import type { Policies, PolicyInput } from '../config/policies.js';
 import type { SourceName } from '../contract/data-contract.js';
-import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contract.js';
+import type { SignalSourceName } from '../contract/signal-contract.js';
 import { sqlSignalIssues, sqlSignalTable } from '../contract/signal-validation-sql.js';
 import { findSignalFiles, findSourceFiles } from '../contract/source-files.js';
 import { sqlDropParsed, sqlParsedTables, sqlTypedTables, sqlValidationIssues, type SourceFiles } from '../contract/validation-sql.js';
@@ -379,19 +379,30 @@ function reportingDates(options: OpenOptions, policies: Policies): ReportingDate
 }
 
 /**
- * The latest dated row across the files: the latest date in any date column of the subscriptions,
- * usage and signal files (a month counts as its last day). Dates after the export (a contract's end,
- * a meeting still to come) count too: a file that knows them is taken to be current.
+ * The date of each signal row: the day something was observed or happened. Scheduled dates (a
+ * milestone's target, a meeting still to come, an expected close) and the end of a role are left
+ * out: an export written long ago holds them too.
+ */
+const OBSERVED: Record<SignalSourceName, readonly string[]> = {
+  product_usage: ['week'],
+  seats: ['last_day(month)'],
+  onboarding: ['achieved_date'],
+  meetings: [`CASE WHEN status <> 'scheduled' THEN scheduled_date END`],
+  contacts: ['start_date', 'last_engaged'],
+  tickets: ['opened_date', 'closed_date'],
+  enrichment: ['date'],
+  opportunities: ['created_date', `CASE WHEN stage <> 'open' THEN close_date END`],
+};
+
+/**
+ * The latest dated row across the files: a line's start, a usage month (its last day), an observed
+ * signal date. A line's end is not the date of its row: contract ends are known in advance.
  */
 async function freshness(driver: Driver, signals: readonly SignalSourceName[]): Promise<string | null> {
   const parts = [
-    'SELECT greatest(max(start_date), max(end_date)) AS d FROM lines',
+    'SELECT max(start_date) AS d FROM lines',
     `SELECT max(last_day(make_date(CAST(month_index // 12 AS INTEGER), CAST(month_index % 12 + 1 AS INTEGER), 1))) AS d FROM usage_charges`,
-    ...signals.flatMap((s) =>
-      SIGNAL_SOURCES[s].columns
-        .filter((c) => c.type === 'date' || c.type === 'month')
-        .map((c) => `SELECT max(${c.type === 'month' ? `last_day(${c.name})` : c.name}) AS d FROM signal_${s}`),
-    ),
+    ...signals.flatMap((s) => OBSERVED[s].map((e) => `SELECT max(${e}) AS d FROM signal_${s}`)),
   ];
   const [r] = await driver.query(`SELECT CAST(max(d) AS VARCHAR) AS d FROM (${parts.join(' UNION ALL ')})`);
   return (r?.['d'] as string | null) ?? null;
