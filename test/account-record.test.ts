@@ -322,7 +322,7 @@ describe('nrr health validate', () => {
     const dir = fixtureDir({}, 'nrr-demo-');
     dirs.push(dir);
     await generateCompany({ out: dir, end: '2026-10' });
-    const ws = await Workspace.open({ data: dir, signals: true });
+    const ws = await Workspace.open({ data: dir, signals: true, policies: { as_of: '2026-10' } });
     workspaces.push(ws);
     const v = await healthValidity(ws);
     expect(v.snapshots).toHaveLength(12);

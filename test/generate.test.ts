@@ -45,7 +45,7 @@ describe('nrr generate: determinism', () => {
     expect(readdirSync(pq).filter((f) => f.endsWith('.csv'))).toEqual([]);
     const results = [];
     for (const data of [csv, pq]) {
-      const ws = await Workspace.open({ data });
+      const ws = await Workspace.open({ data, policies: { as_of: '2025-06' } });
       try {
         results.push((await metrics(ws, { window: 12, by: 'segment' })).map((m) => [m.group, m.starting_mrr.toString(), m.ending_mrr.toString(), m.churn.toString()]));
       } finally {
@@ -64,7 +64,8 @@ describe('nrr generate: the demo company (3,000 accounts, default seed)', () => 
   beforeAll(async () => {
     dir = tempDir();
     result = await generateCompany({ out: dir, end: END });
-    ws = await Workspace.open({ data: dir, signals: true });
+    // Today pinned in the month after END: the default reporting month is END, the last full month.
+    ws = await Workspace.open({ data: dir, signals: true, today: new Date('2026-11-02T00:00:00Z') });
   }, 120_000);
   afterAll(() => ws?.close());
 
@@ -79,6 +80,8 @@ describe('nrr generate: the demo company (3,000 accounts, default seed)', () => 
     }
     expect(ws.summary.sources.every((s) => s.rejected === 0)).toBe(true);
     expect(ws.summary.asOf).toBe(END);
+    expect(ws.summary.partial).toBe(false);
+    expect(ws.summary.stale).toBeNull(); // the demo runs to its last month: not a stale export
     expect(ws.summary.accounts).toBe(3000);
   });
 

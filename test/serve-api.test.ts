@@ -24,7 +24,8 @@ let app: ReturnType<typeof createApp>;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nrr-serve-'));
   await generateCompany({ out: dir, accounts: 400, months: 30, seed: 11, end: '2026-06' });
-  ws = await Workspace.open({ data: dir, signals: true });
+  // Today pinned the day after the data's last month: that month is the reporting month, live views look from today.
+  ws = await Workspace.open({ data: dir, signals: true, today: new Date('2026-07-01T00:00:00Z') });
   await runPlaybooks(ws, {});
   app = createApp(ws);
 }, 120_000);
@@ -39,6 +40,19 @@ async function get(path: string, init?: RequestInit): Promise<{ status: number; 
 }
 
 describe('the API, in-process', () => {
+  it('/api/summary: the last full month is reported, live views look from today, the data is current', async () => {
+    const { status, body } = await get('/api/summary');
+    expect(status).toBe(200);
+    expect([body['as_of_month'], body['as_of_date'], body['today'], body['partial'], body['stale'], body['date_notes']]).toEqual([
+      '2026-06',
+      '2026-07-01',
+      '2026-07-01',
+      false,
+      null,
+      [],
+    ]);
+  });
+
   it('/api/metrics gives the engine’s numbers, overall and by a slice, with every digit', async () => {
     const [m] = await metrics(ws, { window: 12 });
     const res = await app.request('/api/metrics?window=12');

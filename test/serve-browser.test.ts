@@ -50,7 +50,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     mkdirSync(SHOTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'nrr-browser-'));
     await generateCompany({ out: dir, accounts: 400, months: 30, seed: 11, end: '2026-06' });
-    ws = await Workspace.open({ data: dir, signals: true });
+    ws = await Workspace.open({ data: dir, signals: true, policies: { as_of: '2026-06' } });
     await runPlaybooks(ws, {});
     server = await startServer(ws, { port: 0, host: '127.0.0.1' });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });

@@ -109,7 +109,13 @@ async function route() {
   document.body.dataset.ready = 'false';
   try {
     summary ??= await api('/api/summary');
-    document.getElementById('asof').textContent = `as of ${summary.as_of_date} · ${summary.accounts.toLocaleString('en-US')} accounts · ${summary.reporting_currency}`;
+    const asof = document.getElementById('asof');
+    asof.textContent = `as of ${summary.as_of_date} · reporting month ${summary.as_of_month}${summary.partial ? ' (partial)' : ''} · ${summary.accounts.toLocaleString('en-US')} accounts · ${summary.reporting_currency}`;
+    // A partial month or a stale-looking export is said on every page.
+    if (summary.date_notes.length) {
+      asof.textContent += ` · warning: ${summary.date_notes.join(' ')}`;
+      asof.classList.add('date-warning');
+    }
     await (page ?? PAGES[0]).render();
   } catch (e) {
     $page.innerHTML = `<div class="error">${esc(e.message)}</div>`;

@@ -1,5 +1,5 @@
 import type { Row } from '../drivers/driver.js';
-import { monthText } from '../engine/months.js';
+import { monthEnd, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { MEASURES, type MeasureName } from '../health/health-config.js';
 import { compareHealth, scoreHealth, type HealthChange, type HealthScore } from '../health/health-score.js';
@@ -117,13 +117,13 @@ function toRecord(row: Row, attributes: readonly string[]): AccountRecord {
 export function snapshotDate(asOf: string): string {
   if (/^\d{4}-\d{2}-\d{2}$/.test(asOf) && !Number.isNaN(Date.parse(asOf))) return asOf;
   const m = /^(\d{4})-(\d{2})$/.exec(asOf);
-  if (m && Number(m[2]) >= 1 && Number(m[2]) <= 12) return new Date(Date.UTC(Number(m[1]), Number(m[2]), 0)).toISOString().slice(0, 10);
+  if (m && Number(m[2]) >= 1 && Number(m[2]) <= 12) return monthEnd(monthIndex(asOf));
   throw new NrrError(`not a date: '${asOf}' (expected YYYY-MM-DD, or YYYY-MM for the month's last day)`);
 }
 
-/** The default snapshot: the last day of the reporting month. */
+/** The default snapshot of live views: today, or the day pinned by --as-of / the end of a pinned as_of month. */
 export function defaultSnapshot(ws: Workspace): string {
-  return snapshotDate(monthText(ws.asOfMonth));
+  return ws.dates.liveDate;
 }
 
 /**
@@ -193,7 +193,7 @@ export function scoreRecords(ws: Workspace, records: readonly AccountRecord[], p
 }
 
 /**
- * Every account's record and scores as of a date (default: the reporting month's last day), with
+ * Every account's record and scores as of a date (default: the workspace's live date, see `defaultSnapshot`), with
  * the health change since `compare_days` before.
  */
 export async function scoreAccounts(ws: Workspace, options: { asOf?: string; accountId?: string; includeInactive?: boolean } = {}): Promise<ScoredAccount[]> {

@@ -1,8 +1,9 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { PolicyInput } from '../config/policies.js';
-import { monthIndex } from '../engine/months.js';
+import { monthEndedBy, monthIndex, monthText } from '../engine/months.js';
+import { NrrError } from '../errors.js';
 import { formatIssue } from '../workspace/validation-report.js';
-import { Workspace, type OpenOptions } from '../workspace/workspace.js';
+import { Workspace, dateNotes, type OpenOptions } from '../workspace/workspace.js';
 import { spinnerProgress } from './spinner-progress.js';
 
 /** The data-folder options every command that reads data shares, and opening a workspace from them. */
@@ -18,6 +19,7 @@ export interface CommonOptions {
   skipInvalid?: boolean;
   rejects?: string;
   quiet?: boolean;
+  allowPartial?: boolean;
 }
 
 export const positiveInt = (v: string): number => {
@@ -43,8 +45,8 @@ export const monthOrDate = (v: string): string => {
 /** Options every command that reads data shares; `asOfDate` lets --as-of take a day as well as a month. */
 export function withDataOptions(cmd: Command, opts: { asOfDate?: boolean } = {}): Command {
   const asOf = opts.asOfDate
-    ? new Option('--as-of <date>', "the day to look from, YYYY-MM-DD (or YYYY-MM for the month's last day); default: the reporting month's last day").argParser(monthOrDate)
-    : new Option('--as-of <YYYY-MM>', "last month to report (default: the data's last month, never after the last full month)").argParser(month);
+    ? new Option('--as-of <date>', "the day to look from, YYYY-MM-DD (or YYYY-MM for the month's last day); default: today").argParser(monthOrDate)
+    : new Option('--as-of <YYYY-MM>', 'last month to report (default: the last full month before today)').argParser(month);
   return cmd
     .option('-d, --data <dir>', 'data folder holding subscriptions, accounts, usage, fx_rates (see docs/data-contract.md)', '.')
     .option('-c, --config <file>', 'workspace config (default: nrr.config.yaml in the data folder or the current folder)')
@@ -56,12 +58,30 @@ export function withDataOptions(cmd: Command, opts: { asOfDate?: boolean } = {})
     .option('--reactivation-window <months>', 'a return after more months at zero than this counts as new', positiveInt)
     .option('--skip-invalid', 'set invalid rows aside in a rejects file and compute on the rest')
     .option('--rejects <file>', 'where --skip-invalid writes rejected rows', 'rejected.csv')
-    .option('-q, --quiet', 'do not print what was read');
+    .option('-q, --quiet', 'do not print what was read')
+    .option('--allow-partial', 'accept a month that is not over yet; every output marks it partial');
 }
+
+/**
+ * Today: the NRR_TODAY environment variable (YYYY-MM-DD) when set, so that scripts and tests can
+ * pin the day; else the clock.
+ */
+export function today(): Date {
+  const pinned = process.env['NRR_TODAY'];
+  if (!pinned) return new Date();
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(pinned) || Number.isNaN(Date.parse(pinned))) {
+    throw new NrrError(`NRR_TODAY: not a date: '${pinned}' (expected YYYY-MM-DD)`);
+  }
+  return new Date(`${pinned}T00:00:00Z`);
+}
+
+/** A day given to --as-of (not a month). */
+const isDay = (v: string | undefined): v is string => v !== undefined && v.length === 10;
 
 export function policiesFrom(o: CommonOptions & { method?: PolicyInput['nrr_method'] }): PolicyInput {
   return {
-    as_of: o.asOf?.slice(0, 7),
+    // A day pins live views; the months it reports are those over by its end.
+    as_of: isDay(o.asOf) ? monthText(monthEndedBy(o.asOf)) : o.asOf,
     snapshot: o.snapshot,
     usage: o.usage,
     fx: o.fx,
@@ -82,9 +102,13 @@ export async function open(
     policies: policiesFrom(o),
     skipInvalid: o.skipInvalid,
     rejectsFile: o.rejects,
+    today: today(),
+    day: isDay(o.asOf) ? o.asOf : undefined,
+    allowPartial: o.allowPartial,
     progress: spinnerProgress(),
   });
   if (!o.quiet) printRead(ws);
+  printDateWarnings(ws);
   return ws;
 }
 
@@ -96,10 +120,16 @@ export function printRead(ws: Workspace): void {
       `     ${s.accounts} accounts, ${s.lines} lines, ${s.firstDate ?? '—'} → ${s.lastDate ?? '—'}, currencies ${s.currencies.join(', ') || '—'}, reporting month ${s.asOf}` +
       `${s.configFile ? `, config ${s.configFile}` : ''}\n`,
   );
+
   for (const w of s.warnings) err.write(`warning: ${w.row > 0 ? formatIssue(w) : `${w.file}: ${w.column}: expected ${w.expected}`}\n`);
   if (s.warningCount > s.warnings.filter((w) => w.row > 0).length) {
     err.write(`warning: … ${s.warningCount - s.warnings.filter((w) => w.row > 0).length} more warnings\n`);
   }
+}
+
+/** A partial reporting month and a stale-looking export are said even with --quiet. */
+export function printDateWarnings(ws: Workspace): void {
+  for (const note of dateNotes(ws.summary)) process.stderr.write(`warning: ${note}\n`);
 }
 
 export async function withWorkspace(o: CommonOptions & { method?: PolicyInput['nrr_method'] }, f: (ws: Workspace) => Promise<void>): Promise<void> {

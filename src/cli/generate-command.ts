@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_SEED, generateCompany } from '../generate/generate-company.js';
-import { month, positiveInt } from './common-options.js';
+import { month, positiveInt, today } from './common-options.js';
 import { spinnerProgress } from './spinner-progress.js';
 
 const wholeNumber = (v: string): number => {
@@ -45,6 +45,7 @@ Examples:
           months: o.months,
           seed: o.seed,
           end: o.end,
+          today: today(),
           format: o.format,
           onProgress: (label) => progress.step(label),
         });

@@ -3,7 +3,7 @@ import { existsSync, realpathSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { NrrError } from '../errors.js';
-import { monthIndex, monthText } from '../engine/months.js';
+import { checkFullMonth, dayText, monthIndex, monthText } from '../engine/months.js';
 import { Money, stringifyJson } from '../money.js';
 import { explainAccount } from '../queries/explain-queries.js';
 import { movements, mrrLedger } from '../queries/ledger-queries.js';
@@ -14,9 +14,9 @@ import { renderHtml } from '../report/render-html.js';
 import { renderMarkdown } from '../report/render-markdown.js';
 import { formatMoney, formatPercent } from '../report/format.js';
 import { ValidationError } from '../workspace/validation-report.js';
-import type { Workspace } from '../workspace/workspace.js';
+import { partialNote, type Workspace } from '../workspace/workspace.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
-import { month, open, positiveInt, type CommonOptions, withDataOptions, withWorkspace } from './common-options.js';
+import { month, open, positiveInt, today, type CommonOptions, withDataOptions, withWorkspace } from './common-options.js';
 import { registerAccounts } from './accounts-command.js';
 import { registerGenerate } from './generate-command.js';
 import { registerPlaybooks } from './playbooks-command.js';
@@ -138,21 +138,29 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
     .option('--by <attribute>', 'one result per group')
     .addOption(new Option('--method <method>', 'NRR method').choices(['snapshot', 'movements', 'average']))
     .addOption(formatOption('json', ROW_FORMATS))
-    .action(async (o: CommonOptions & { month?: string; from?: string; window: number; by?: string; method?: 'snapshot'; format: RowFormat }) =>
-      withWorkspace(o, async (ws) => {
+    .action(async (o: CommonOptions & { month?: string; from?: string; window: number; by?: string; method?: 'snapshot'; format: RowFormat }) => {
+      // A month that is not over is refused before any file is read.
+      if (o.month) checkFullMonth(monthIndex(o.month), dayText(today()), o.allowPartial ?? false, '--month');
+      await withWorkspace(o, async (ws) => {
         const to = o.month ? monthIndex(o.month) : ws.asOfMonth;
         const from = o.from ? monthIndex(o.from) : to;
         if (from > to) throw new NrrError(`--from ${o.from} is after the window's last month ${monthText(to)}`);
         const months = Array.from({ length: to - from + 1 }, (_, k) => from + k);
-        const rows = await metricsSeries(ws, { months, window: o.window, by: o.by, method: o.method });
+        // Every result says whether its month is over; a partial one is also named on stderr and in a column.
+        const rows = (await metricsSeries(ws, { months, window: o.window, by: o.by, method: o.method })).map((r) => ({
+          ...r,
+          partial: monthIndex(r.month) > ws.dates.lastFullMonth,
+        }));
+        const partial = rows.some((r) => r.partial);
+        if (partial && ws.asOfMonth <= ws.dates.lastFullMonth) process.stderr.write(`warning: ${partialNote(monthText(to), ws.dates.today)}\n`);
         if (o.format === 'json') {
           process.stdout.write(o.from ? stringifyJson(o.by ? rows.map((r) => ({ [o.by!]: r.group, ...r })) : rows) + '\n' : metricsJson(rows, o.by));
         } else {
-          const cols = o.by ? ['group', ...metricColumns] : [...metricColumns];
+          const cols = [...(o.by ? ['group'] : []), ...metricColumns, ...(partial ? ['partial'] : [])];
           process.stdout.write(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
         }
-      }),
-    );
+      });
+    });
 
   withDataOptions(program.command('report').description('the one-screen NRR report: headline, bridge, trend, groups vs benchmarks, cohorts, diagnostics'))
     .option('--by <attribute...>', 'extra groupings besides ACV band, segment and product')
@@ -179,7 +187,7 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
       const dir = o.data === '.' ? 'demo' : o.data;
       const progress = spinnerProgress();
       const started = performance.now();
-      const made = await ensureDemo(dir, { accounts: o.accounts, seed: o.seed, onProgress: (l) => progress.step(l) });
+      const made = await ensureDemo(dir, { accounts: o.accounts, seed: o.seed, today: today(), onProgress: (l) => progress.step(l) });
       progress.done();
       if (made && !o.quiet) {
         process.stderr.write(`generated the demo company (${made.accounts.toLocaleString('en-US')} accounts, ${made.firstMonth} → ${made.lastMonth}) into ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);

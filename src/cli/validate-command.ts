@@ -30,7 +30,7 @@ Examples:
         for (const w of s.warnings) warnings.set(w.file, (warnings.get(w.file) ?? 0) + 1);
         const files = s.sources.map((x) => ({ file: x.file, rows: x.rows, rejected: x.rejected, warnings: warnings.get(x.file) ?? 0 }));
         if (o.format === 'json') {
-          process.stdout.write(stringifyJson({ ok: true, files, warnings: s.warnings, warning_count: s.warningCount }) + '\n');
+          process.stdout.write(stringifyJson({ ok: true, files, warnings: s.warnings, warning_count: s.warningCount, latest_date: s.latestDate, stale: s.stale }) + '\n');
           return;
         }
         process.stdout.write(formatRows(files, ['file', 'rows', 'rejected', 'warnings'], 'table') + '\n');

@@ -34,7 +34,11 @@ export const policiesSchema = z
     cohort_granularity: z.enum(['month', 'quarter', 'year']).default('quarter'),
     /** Groups with fewer starting accounts than this are flagged as too small to trust. */
     min_group_accounts: z.number().int().positive().default(30),
-    /** Last month reported (YYYY-MM). Default: the last month in which a line starts or usage is billed, never after the last full month before today. */
+    /**
+     * Last month reported (YYYY-MM); also pins the day live views look from to its last day.
+     * Default (null): the last full month before today, and live views look from today.
+     * A month that is not over yet is refused unless partial months are allowed (`--allow-partial`).
+     */
     as_of: z
       .string()
       .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM')

@@ -90,7 +90,7 @@ export function ownerOf(p: Playbook, s: ScoredAccount, tierNumber: number): stri
 }
 
 /**
- * The dry run: every play's entrants on a day (default: the reporting month's last day).
+ * The dry run: every play's entrants on a day (default: the workspace's live day, today unless pinned).
  * @example (await dryRun(ws)).plays[0].entering.length
  */
 export async function dryRun(ws: Workspace, options: { asOf?: string } = {}): Promise<DryRun> {

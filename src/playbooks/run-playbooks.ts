@@ -38,7 +38,7 @@ export interface RunResult {
 }
 
 export interface RunOptions extends DeliveryOptions {
-  /** The day to run for (YYYY-MM-DD, or YYYY-MM for its last day); default the reporting month's last day. */
+  /** The day to run for (YYYY-MM-DD, or YYYY-MM for its last day); default the workspace's live day (today, or a pinned day). */
   readonly asOf?: string;
   /** Default `<day>/<rules version>`; a scheduler may pass its own. */
   readonly runKey?: string;

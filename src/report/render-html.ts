@@ -1,5 +1,5 @@
 import { formatMoney, formatPercent } from './format.js';
-import type { Report, SeriesPoint } from './report-model.js';
+import { reportTitle, type Report, type SeriesPoint } from './report-model.js';
 
 const esc = (s: string): string =>
   s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
@@ -67,7 +67,7 @@ export function renderHtml(r: Report): string {
   const h = r.headline;
   const kpi = (label: string, v: string, sub: string): string => `<div class="kpi"><div class="v">${v}</div><div class="l">${label}</div><div class="s">${sub}</div></div>`;
   const width = Math.min(12, Math.max(0, ...r.cohorts.rows.map((c) => c.retention.length)));
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>NRR report — ${esc(r.as_of)}</title>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>NRR report — ${esc(r.as_of)}${r.partial ? ' (partial)' : ''}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1080px;color:#1d2433;padding:0 16px}
 h1{font-size:22px}h2{font-size:16px;margin-top:28px;border-bottom:1px solid #dde2ea;padding-bottom:4px}
@@ -78,7 +78,8 @@ svg{width:100%;max-width:720px;font-size:11px;fill:#4a5568}.grid{stroke:#e2e8f0}
 rect.total{fill:#4a5568}rect.up{fill:#2f855a}rect.down{fill:#c53030}.legend .k{display:inline-block;width:12px;height:3px;margin:0 4px 3px 12px}.legend .k.nrr{background:#2b6cb0}.legend .k.grr{background:#c05621}
 .warning{color:#9c4221}.muted{color:#718096;font-size:12px}
 </style></head><body>
-<h1>Net revenue retention — as of ${esc(r.as_of)}</h1>
+<h1>${esc(reportTitle(r))}</h1>
+${r.date_notes.map((n) => `<p class="warning"><strong>Warning:</strong> ${esc(n)}</p>`).join('\n')}
 <p class="muted">${r.read.accounts} accounts, ${r.read.lines} lines, ${esc(r.read.firstDate ?? '—')} → ${esc(r.read.lastDate ?? '—')}; currencies ${esc(r.read.currencies.join(', '))}.</p>
 <div class="kpis">
 ${kpi('NRR, trailing 12 months', formatPercent(h.t12m.nrr), `GRR ${formatPercent(h.t12m.grr)} · logos ${formatPercent(h.t12m.logo_retention)}`)}

@@ -1,6 +1,6 @@
 import type { Metrics } from '../queries/metrics-queries.js';
 import { formatMoney, formatPercent } from './format.js';
-import type { Report } from './report-model.js';
+import { reportTitle, type Report } from './report-model.js';
 
 /**
  * A value as Markdown text that shows as itself: no HTML (`<script>` becomes `&lt;script&gt;`, an
@@ -40,8 +40,9 @@ export function renderMarkdown(r: Report): string {
     String(m.starting_accounts),
   ];
   const out: string[] = [];
-  out.push(`# Net revenue retention — as of ${r.as_of}`);
+  out.push(`# ${reportTitle(r)}`);
   out.push('');
+  for (const note of r.date_notes) out.push(`> **Warning:** ${note}`, '');
   out.push(
     `Read ${r.read.sources.map((s) => `${escapeMarkdown(s.file)} (${s.rows} rows${s.rejected ? `, ${s.rejected} rejected` : ''})`).join(', ')}: ` +
       `${r.read.accounts} accounts, ${r.read.lines} lines, ${r.read.firstDate ?? '—'} → ${r.read.lastDate ?? '—'}, currencies ${escapeMarkdown(r.read.currencies.join(', ')) || '—'}.`,

@@ -3,7 +3,7 @@ import { monthText } from '../engine/months.js';
 import type { Money } from '../money.js';
 import { cohortTable, type CohortRow } from '../queries/cohort-queries.js';
 import { annualise, metrics, metricsSeries, type Metrics } from '../queries/metrics-queries.js';
-import type { ReadSummary, Workspace } from '../workspace/workspace.js';
+import { dateNotes, type ReadSummary, type Workspace } from '../workspace/workspace.js';
 import { benchmarkFor, compareToBenchmark, type BenchmarkComparison } from './benchmarks.js';
 import {
   DEFAULT_THRESHOLDS,
@@ -28,6 +28,10 @@ export interface GroupRow extends Metrics {
 
 export interface Report {
   readonly as_of: string;
+  /** The reporting month is not over yet (`--allow-partial`): every figure ending in it is partial. */
+  readonly partial: boolean;
+  /** A partial month and a stale-looking export, said at the head of the report. */
+  readonly date_notes: readonly string[];
   readonly read: ReadSummary;
   readonly policies: Record<string, string>;
   readonly headline: {
@@ -43,6 +47,11 @@ export interface Report {
   readonly groups: readonly { readonly by: string; readonly rows: readonly GroupRow[] }[];
   readonly cohorts: { readonly granularity: string; readonly rows: readonly CohortRow[] };
   readonly diagnostics: readonly Diagnostic[];
+}
+
+/** The report's title: its month, marked when the month is not over. */
+export function reportTitle(r: Report): string {
+  return `Net revenue retention — as of ${r.as_of}${r.partial ? ` (partial month, to ${r.read.today})` : ''}`;
 }
 
 const OWNER_COLUMNS = ['owner', 'csm', 'csm_owner', 'account_owner', 'am_owner', 'am'];
@@ -112,6 +121,8 @@ export async function buildReport(ws: Workspace, options: ReportOptions = {}): P
   const grain = ws.policies.cohort_granularity;
   return {
     as_of: monthText(asOf),
+    partial: ws.summary.partial,
+    date_notes: dateNotes(ws.summary),
     read: ws.summary,
     policies: describePolicies(ws.policies),
     headline: {

@@ -11,7 +11,7 @@ import { movements, type MovementRow } from '../queries/ledger-queries.js';
 import { metrics, type Metrics } from '../queries/metrics-queries.js';
 import { buildReport, type Report } from '../report/report-model.js';
 import { BENCHMARKS } from '../report/benchmarks.js';
-import type { Workspace } from '../workspace/workspace.js';
+import { dateNotes, type Workspace } from '../workspace/workspace.js';
 
 /**
  * What the API serves, read from one open workspace. The workspace has one database connection and
@@ -92,6 +92,11 @@ export class DashboardData {
     return {
       as_of_month: s.asOf,
       as_of_date: this.asOfDate,
+      today: s.today,
+      partial: s.partial,
+      latest_date: s.latestDate,
+      stale: s.stale,
+      date_notes: dateNotes(s),
       first_month: s.firstMonth,
       accounts: s.accounts,
       lines: s.lines,

@@ -35,8 +35,8 @@ const POLICY_DOCS: Record<keyof Policies, readonly string[]> = {
   cohort_granularity: ['Cohort vintage for the cohort table and --by cohort. Choices: month | quarter | year.'],
   min_group_accounts: ['Groups with fewer starting accounts than this are flagged as too small to trust.'],
   as_of: [
-    'The last month reported, YYYY-MM. null: the last month in which a line starts or usage is billed,',
-    'never after the last full month before today.',
+    'The last month reported, YYYY-MM; it also pins the day live views look from (its last day).',
+    'null: the last full month before today, and live views look from today. A later month needs --allow-partial.',
   ],
   owner_attribute: [
     'The accounts column naming the owner, for the check that expansion is not concentrated in one owner.',

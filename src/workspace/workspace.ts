@@ -9,7 +9,7 @@ import type { Driver, Row } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
 import { movementsNeedProductRanges, sqlMrrPieces, sqlContributions, sqlProductRanges } from '../engine/ledger-model.js';
 import { sqlAccountChanges, sqlAccountFirstRevenue, sqlAccountRanges } from '../engine/movements-model.js';
-import { lastFullMonth, monthText } from '../engine/months.js';
+import { checkFullMonth, dayText, daysBetween, lastFullMonth, monthEnd, monthEndedBy, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { resolveHealthConfig, type HealthConfig } from '../health/health-config.js';
 import { DEFAULT_TIERS, type Tiers } from '../accounts/tiering.js';
@@ -35,8 +35,15 @@ export interface OpenOptions {
   /** How many problems a ValidationError lists (default 20); the count covers them all. */
   readonly maxListedErrors?: number;
   readonly progress?: Progress;
-  /** Today, for the default reporting month (tests pin it). */
+  /** Today, for the default reporting month and the day live views look from (tests pin it). */
   readonly today?: Date;
+  /**
+   * The day live views (account records, playbooks, tasks, the dashboard) look from, YYYY-MM-DD.
+   * Default: today, or the last day of a pinned `as_of` month.
+   */
+  readonly day?: string;
+  /** Accept a reporting month that is not over yet (its figures are marked partial). */
+  readonly allowPartial?: boolean;
   /** A database to use instead of a fresh in-memory DuckDB. */
   readonly driver?: Driver;
   /**
@@ -95,6 +102,38 @@ export interface ReadSummary {
   readonly warningCount: number;
   readonly rejectsFile: string | null;
   readonly configFile: string | null;
+  /** The day the run took as today (YYYY-MM-DD). */
+  readonly today: string;
+  /** The reporting month is not over yet (only with `allowPartial`): its figures are partial. */
+  readonly partial: boolean;
+  /** The latest dated row across the files read (see `freshness`), or null without one. */
+  readonly latestDate: string | null;
+  /** Set when the data looks like an old export: printed by every surface. */
+  readonly stale: StaleData | null;
+}
+
+/** The data ends long before the reporting month does: it looks like an export from `latest_date`. */
+export interface StaleData {
+  readonly latest_date: string;
+  /** The end of the reporting month (or today, when that month is not over). */
+  readonly reference_date: string;
+  readonly days: number;
+  readonly message: string;
+}
+
+/** How far the latest dated row may lie before the end of the reporting month without a warning. */
+export const STALE_AFTER_DAYS = 45;
+
+/** The dates a workspace looks from. */
+export interface ReportingDates {
+  /** Today (YYYY-MM-DD), real or pinned. */
+  readonly today: string;
+  /** The last month over before today, as a month index. */
+  readonly lastFullMonth: number;
+  /** The day live views look from: `day`, else the end of a pinned `as_of` month, else today. */
+  readonly liveDate: string;
+  /** The reporting month is after the last full month. */
+  readonly partial: boolean;
 }
 
 /**
@@ -118,6 +157,8 @@ export class Workspace {
     readonly scoring: Scoring,
     /** The data folder it was opened from. */
     readonly dataDir: string,
+    /** Today, the day live views look from, and whether the reporting month is partial. */
+    readonly dates: ReportingDates,
   ) {}
 
   static async open(options: OpenOptions): Promise<Workspace> {
@@ -136,6 +177,7 @@ export class Workspace {
       playbookVersion: configVersion(playbooks, playbookSettings),
     };
     checkPlaybooks(scoring.playbooks, configFile);
+    const dates = reportingDates(options, policies);
     const driver = options.driver ?? (await DuckDbDriver.open());
     try {
       progress.step('reading files');
@@ -157,14 +199,18 @@ export class Workspace {
       for (const s of all) await driver.exec(sqlDropRaw(s));
       await buildModel(driver, policies, progress);
       const extent = await dataExtent(driver);
-      const cap = lastFullMonth(options.today ?? new Date());
-      const asOf = policies.as_of
-        ? Number(policies.as_of.slice(0, 4)) * 12 + Number(policies.as_of.slice(5)) - 1
-        : Math.min(extent.last ?? cap, cap);
-      const summary = await readSummary(driver, loaded, rowCounts, issues, asOf, extent.first, configFile);
+      const asOf = dates.asOf;
+      const latest = await freshness(driver, Object.values(signals ?? {}).filter((s) => s.file !== undefined).map((s) => s.source));
+      const summary = {
+        ...(await readSummary(driver, loaded, rowCounts, issues, asOf, extent.first, configFile)),
+        today: dates.today,
+        partial: dates.partial,
+        latestDate: latest,
+        stale: staleness(latest, asOf, dates.today),
+      };
       progress.done();
       const present = Object.values(signals ?? {}).filter((s) => s.file !== undefined).map((s) => s.source);
-      const ws = new Workspace(driver, policies, summary, asOf, extent.first, attributes, present, scoring, options.data);
+      const ws = new Workspace(driver, policies, summary, asOf, extent.first, attributes, present, scoring, options.data, dates);
       if (movementsNeedProductRanges(policies)) ws.productRanges = Promise.resolve();
       return ws;
     } catch (e) {
@@ -312,12 +358,83 @@ async function buildModel(driver: Driver, p: Policies, progress: Progress): Prom
   await driver.exec(sqlAccountFirstRevenue());
 }
 
-async function dataExtent(driver: Driver): Promise<{ first: number | null; last: number | null }> {
-  // The latest month with fresh information is the last in which something starts or is billed;
-  // later end dates are scheduled renewals and open-ended lines run on for ever.
-  const rows = await driver.query(`SELECT min(from_month) AS first, max(from_month) AS last FROM mrr_contributions`);
+async function dataExtent(driver: Driver): Promise<{ first: number | null }> {
+  const rows = await driver.query(`SELECT min(from_month) AS first FROM mrr_contributions`);
   const r = rows[0]!;
-  return { first: r['first'] === null ? null : Number(r['first']), last: r['last'] === null ? null : Number(r['last']) };
+  return { first: r['first'] === null ? null : Number(r['first']) };
+}
+
+/**
+ * The reporting month and the live day. The reporting month is `as_of` (flag or config) or the last
+ * full month before today; a month that is not over yet is refused unless partial months are allowed.
+ */
+function reportingDates(options: OpenOptions, policies: Policies): ReportingDates & { asOf: number } {
+  const today = dayText(options.today ?? new Date());
+  const full = lastFullMonth(new Date(`${today}T00:00:00Z`));
+  const asOf = policies.as_of ? monthIndex(policies.as_of) : full;
+  checkFullMonth(asOf, today, options.allowPartial ?? false, 'the reporting month (as_of or --as-of)');
+  const pinned = policies.as_of ? monthEnd(asOf) : today;
+  const liveDate = options.day ?? (pinned < today ? pinned : today);
+  return { today, lastFullMonth: full, liveDate, partial: asOf > full, asOf };
+}
+
+/**
+ * The date of each signal row: the day something was observed or happened. Scheduled dates (a
+ * milestone's target, a meeting still to come, an expected close) and the end of a role are left
+ * out: an export written long ago holds them too.
+ */
+const OBSERVED: Record<SignalSourceName, readonly string[]> = {
+  product_usage: ['week'],
+  seats: ['last_day(month)'],
+  onboarding: ['achieved_date'],
+  meetings: [`CASE WHEN status <> 'scheduled' THEN scheduled_date END`],
+  contacts: ['start_date', 'last_engaged'],
+  tickets: ['opened_date', 'closed_date'],
+  enrichment: ['date'],
+  opportunities: ['created_date', `CASE WHEN stage <> 'open' THEN close_date END`],
+};
+
+/**
+ * The latest dated row across the files: a line's start, a usage month (its last day), an observed
+ * signal date. A line's end is not the date of its row: contract ends are known in advance.
+ */
+async function freshness(driver: Driver, signals: readonly SignalSourceName[]): Promise<string | null> {
+  const parts = [
+    'SELECT max(start_date) AS d FROM lines',
+    `SELECT max(last_day(make_date(CAST(month_index // 12 AS INTEGER), CAST(month_index % 12 + 1 AS INTEGER), 1))) AS d FROM usage_charges`,
+    ...signals.flatMap((s) => OBSERVED[s].map((e) => `SELECT max(${e}) AS d FROM signal_${s}`)),
+  ];
+  const [r] = await driver.query(`SELECT CAST(max(d) AS VARCHAR) AS d FROM (${parts.join(' UNION ALL ')})`);
+  return (r?.['d'] as string | null) ?? null;
+}
+
+/** The note every output of a partial month carries. */
+export function partialNote(month: string, today: string): string {
+  return `${month} is a partial month: it is not over (today is ${today}), so its figures count only what is known so far`;
+}
+
+/** What every surface says about the dates of a run: a partial reporting month, a stale-looking export. */
+export function dateNotes(s: ReadSummary): string[] {
+  return [...(s.partial ? [partialNote(s.asOf, s.today)] : []), ...(s.stale ? [s.stale.message] : [])];
+}
+
+/** A warning when the latest dated row lies more than STALE_AFTER_DAYS before the reporting month's end. */
+export function staleness(latest: string | null, asOf: number, today: string): StaleData | null {
+  if (latest === null) return null;
+  const end = monthEnd(asOf);
+  const reference = end < today ? end : today;
+  const days = daysBetween(latest, reference);
+  if (days <= STALE_AFTER_DAYS) return null;
+  const month = monthText(monthEndedBy(latest));
+  return {
+    latest_date: latest,
+    reference_date: reference,
+    days,
+    message:
+      `the latest dated row in the files is ${latest}, ${days} days before ${reference} (the end of the reporting month ${monthText(asOf)}): ` +
+      `the data looks like an export from ${latest}. If it is, pass --as-of ${month} (or as_of: '${month}' in the config) to report as of then, ` +
+      `and --as-of ${latest} to the account, playbook and task commands`,
+  };
 }
 
 /** Rows read and rows set aside, per source file. */
@@ -342,7 +459,7 @@ async function readSummary(
   asOf: number,
   first: number | null,
   configFile: string | undefined,
-): Promise<ReadSummary> {
+): Promise<Omit<ReadSummary, 'today' | 'partial' | 'latestDate' | 'stale'>> {
   const facts = (
     await driver.query(`SELECT
       (SELECT count(DISTINCT account_id) FROM lines) AS accounts,
