@@ -257,10 +257,11 @@ describe('a run killed half-way and run again', () => {
     } finally {
       ws.close();
     }
-    // Each event reached the receiver; only the one cut off by the kill may have come twice.
+    // Each event reached the receiver; only the one cut off by the kill and the one before it
+    // (whose result is recorded while the next request is under way) may have come twice.
     const ids = hook.got.map((g) => String(g.headers['x-nrr-event-id']));
     expect(new Set(ids).size).toBe(3);
-    expect(ids.length).toBeLessThanOrEqual(4);
+    expect(ids.length).toBeLessThanOrEqual(5);
   }, 120_000);
 });
 

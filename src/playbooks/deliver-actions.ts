@@ -73,6 +73,7 @@ export async function deliverPending(stateFile: string, settings: PlaybookSettin
         const out = { sent: 0, failed: 0, deferred: 0, errors: [] as string[] };
         const dest = settings.destinations[name];
         let waitReason = '';
+        let previous: Promise<void> = Promise.resolve();
         for (const d of list) {
           if (!waitReason && results.failure) waitReason = 'the play state could not be written';
           if (!waitReason && Date.now() >= deadline) waitReason = `the run's delivery time (delivery_time_limit_ms: ${settings.delivery_time_limit_ms}) ran out`;
@@ -85,9 +86,13 @@ export async function deliverPending(stateFile: string, settings: PlaybookSettin
           else if (dest.type === 'outbox') r = appendOutbox(outboxPath(dataDir, dest.file), d.payload, outboxes);
           else r = await post(dest, d.payload, options, deadline);
           const recorded = results.add({ event_id: d.event_id, destination: name, ok: r.ok, attempts: r.attempts, error: r.error });
-          // A request is not repeated by a crash once its result is recorded: wait for that before
-          // the next one. An outbox needs no wait (it never takes an event twice).
-          if (dest?.type !== 'outbox') await recorded;
+          // A crash repeats only requests whose result is not yet recorded: the previous result is
+          // recorded while this request is under way, and waited for before the next one, so at
+          // most two per destination. An outbox needs no wait (it never takes an event twice).
+          if (dest?.type !== 'outbox') {
+            await previous;
+            previous = recorded;
+          }
           if (r.ok) out.sent++;
           else {
             out.failed++;
