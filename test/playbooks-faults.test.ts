@@ -217,14 +217,15 @@ describe('kill -9 at random points of runs', () => {
   }, 180_000);
 });
 
-describe('readers while a run is active', () => {
-  it('6 simultaneous `nrr tasks` and /api/tasks all succeed while a run delivers', async () => {
+describe('two runs and many readers at once', () => {
+  it('6 simultaneous `nrr tasks` and /api/tasks all succeed while two runs record and deliver; each event is sent once', async () => {
     expect(existsSync(BIN), 'build first: npm run build').toBe(true);
     let firstRequest: () => void = () => undefined;
     const started = new Promise<void>((r) => (firstRequest = r));
     const slow = await receiver(() => (firstRequest(), 'ok'), 100);
     const dir = company(40, config({ crm: webhook(slow.url, ', retries: 0') }));
-    const running = runCli(['playbooks', 'run', '--data', dir, '--as-of', '2024-06-30'], { ...process.env, ...ENV });
+    const args = ['playbooks', 'run', '--data', dir, '--as-of', '2024-06-30'];
+    const runs = [runCli(args, { ...process.env, ...ENV }), runCli(args, { ...process.env, ...ENV })];
     await started;
     const ws = await open(dir);
     try {
@@ -243,11 +244,53 @@ describe('readers while a run is active', () => {
     } finally {
       ws.close();
     }
-    // The readers did not end the run: it delivered everything.
-    const done = await running;
-    expect(done.status, done.stderr).toBe(0);
-    expect(done.stdout).toContain('Deliveries: 40 sent, 0 failed');
+    // The readers did not stop the runs; one recorded the day, the other found it recorded; the
+    // deliveries were claimed by one run at a time, so each event reached the receiver once.
+    const done = await Promise.all(runs);
+    for (const d of done) expect(d.status, d.stderr).toBe(0);
+    expect(done.filter((d) => d.stdout.includes('already recorded')).length).toBe(1);
+    const sent = done.map((d) => Number(/Deliveries: (\d+) sent, 0 failed/.exec(d.stdout)?.[1]));
+    expect(sent[0]! + sent[1]!).toBe(40);
+    expect(slow.answered.length).toBe(40);
     expect(new Set(slow.answered).size).toBe(40);
+  }, 120_000);
+});
+
+describe('a full disk', () => {
+  const limited = process.platform === 'linux' && existsSync('/bin/bash');
+  it.skipIf(!limited)('an append cut short by the file size limit is taken back, the file left whole, and the event written by the next run', async () => {
+    expect(existsSync(BIN), 'build first: npm run build').toBe(true);
+    const dir = company(3, config({ jsonl: '{ type: outbox, file: out/events.jsonl }' }));
+    const file = join(dir, 'out/events.jsonl');
+    mkdirSync(join(dir, 'out'));
+    // 4 MiB less 200 bytes of earlier events: the next record crosses the limit set below.
+    const LIMIT = 4096 * 1024;
+    const line = (i: number, pad: number): string => `{"event_id":"earlier-${i}","pad":"${'x'.repeat(pad)}"}\n`;
+    const lines: string[] = [];
+    let size = 0;
+    for (let i = 0; size < LIMIT - 200 - 100_100; i++) (lines.push(line(i, 100_000)), (size += Buffer.byteLength(lines.at(-1)!)));
+    lines.push(line(lines.length, LIMIT - 200 - size - Buffer.byteLength(line(lines.length, 0))));
+    const before = lines.join('');
+    expect(Buffer.byteLength(before)).toBe(LIMIT - 200);
+    writeFileSync(file, before);
+    // bash counts `ulimit -f` in KiB: no process of this run may write past 4 MiB in any file.
+    const script = `ulimit -f 4096 && exec "${process.execPath}" "${BIN}" playbooks run --data "${dir}" --as-of 2024-06-30 -q`;
+    const full = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const c = spawn('/bin/bash', ['-c', script]);
+      let stderr = '';
+      c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      c.on('exit', (status) => resolve({ status, stderr }));
+    });
+    expect(full.status).toBe(1);
+    expect(full.stderr).toMatch(/events\.jsonl: only 200 of \d+ bytes could be written \(is the disk full\?\); the record was taken back/);
+    expect(full.stderr).toContain('jsonl: 2 deliveries deferred to the next run: jsonl failed earlier in this run');
+    expect(readFileSync(file, 'utf8')).toBe(before);
+
+    const again = await runCli(['playbooks', 'run', '--data', dir, '--as-of', '2024-06-30', '-q']);
+    expect(again.status, again.stderr).toBe(0);
+    const added = readFileSync(file, 'utf8').slice(before.length).trimEnd().split('\n');
+    const ids = await inState(dir, async (s) => (await s.events()).filter((e) => e.kind === 'enter').map((e) => e.event_id));
+    expect(added.map((l) => (JSON.parse(l) as { event_id: string }).event_id).sort()).toEqual(ids.sort());
   }, 120_000);
 });
 
