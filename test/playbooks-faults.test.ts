@@ -268,7 +268,10 @@ describe('a full disk', () => {
     const line = (i: number, pad: number): string => `{"event_id":"earlier-${i}","pad":"${'x'.repeat(pad)}"}\n`;
     const lines: string[] = [];
     let size = 0;
-    for (let i = 0; size < LIMIT - 200 - 100_100; i++) (lines.push(line(i, 100_000)), (size += Buffer.byteLength(lines.at(-1)!)));
+    while (size < LIMIT - 200 - 100_100) {
+      lines.push(line(lines.length, 100_000));
+      size += Buffer.byteLength(lines.at(-1)!);
+    }
     lines.push(line(lines.length, LIMIT - 200 - size - Buffer.byteLength(line(lines.length, 0))));
     const before = lines.join('');
     expect(Buffer.byteLength(before)).toBe(LIMIT - 200);
