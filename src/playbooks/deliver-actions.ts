@@ -61,55 +61,75 @@ export async function deliverPending(stateFile: string, settings: PlaybookSettin
   const claimer = newClaimer();
   const due = await PlaybookState.using(stateFile, {}, (s) => s.claimUnsent(claimer, settings.delivery_time_limit_ms + LEASE_MARGIN_MS));
   if (due.length === 0) return { sent: 0, failed: 0, deferred: 0, errors: [] };
-  const deadline = Date.now() + settings.delivery_time_limit_ms;
-  const results = new ResultLog(stateFile);
-  const byDestination = new Map<string, (Delivery & { payload: string })[]>();
-  for (const d of due) byDestination.set(d.destination, [...(byDestination.get(d.destination) ?? []), d]);
-  const outboxes = new Map<string, Set<string>>();
-  let parts: { sent: number; failed: number; deferred: number; errors: string[] }[];
+  const run: RunContext = { settings, dataDir, options, deadline: Date.now() + settings.delivery_time_limit_ms, results: new ResultLog(stateFile), outboxes: new Map() };
+  const byDestination = new Map<string, Due[]>();
+  for (const d of due) {
+    const list = byDestination.get(d.destination);
+    if (list) list.push(d);
+    else byDestination.set(d.destination, [d]);
+  }
+  let parts: DestinationSummary[];
   try {
-    parts = await Promise.all(
-      [...byDestination].map(async ([name, list]) => {
-        const out = { sent: 0, failed: 0, deferred: 0, errors: [] as string[] };
-        const dest = settings.destinations[name];
-        let waitReason = '';
-        let previous: Promise<void> = Promise.resolve();
-        for (const d of list) {
-          if (!waitReason && results.failure) waitReason = 'the play state could not be written';
-          if (!waitReason && Date.now() >= deadline) waitReason = `the run's delivery time (delivery_time_limit_ms: ${settings.delivery_time_limit_ms}) ran out`;
-          if (waitReason) {
-            out.deferred++;
-            continue;
-          }
-          let r: Attempt;
-          if (!dest) r = { ok: false, attempts: 0, error: 'no such destination in playbook_settings.destinations', destinationDown: true };
-          else if (dest.type === 'outbox') r = appendOutbox(outboxPath(dataDir, dest.file), d.payload, outboxes);
-          else r = await post(dest, d.payload, options, deadline);
-          const recorded = results.add({ event_id: d.event_id, destination: name, ok: r.ok, attempts: r.attempts, error: r.error });
-          // A crash repeats only requests whose result is not yet recorded: the previous result is
-          // recorded while this request is under way, and waited for before the next one, so at
-          // most two per destination. An outbox needs no wait (it never takes an event twice).
-          if (dest?.type !== 'outbox') {
-            await previous;
-            previous = recorded;
-          }
-          if (r.ok) out.sent++;
-          else {
-            out.failed++;
-            out.errors.push(`${name}: event ${d.event_id}: ${r.error}`);
-            if (r.destinationDown) waitReason = `${name} failed earlier in this run`;
-          }
-        }
-        if (out.deferred > 0) out.errors.push(`${name}: ${out.deferred} deliver${out.deferred === 1 ? 'y' : 'ies'} deferred to the next run: ${waitReason}`);
-        return out;
-      }),
-    );
-    await results.flush();
+    parts = await Promise.all([...byDestination].map(([name, list]) => deliverTo(name, list, run)));
+    await run.results.flush();
   } finally {
     await PlaybookState.using(stateFile, {}, (s) => s.releaseClaims(claimer));
   }
   const sum = (k: 'sent' | 'failed' | 'deferred'): number => parts.reduce((n, p) => n + p[k], 0);
   return { sent: sum('sent'), failed: sum('failed'), deferred: sum('deferred'), errors: parts.flatMap((p) => p.errors) };
+}
+
+type Due = Delivery & { payload: string };
+type DestinationSummary = { sent: number; failed: number; deferred: number; errors: string[] };
+
+interface RunContext {
+  readonly settings: PlaybookSettings;
+  readonly dataDir: string;
+  readonly options: DeliveryOptions;
+  /** When the run's delivery time runs out (ms since the epoch). */
+  readonly deadline: number;
+  readonly results: ResultLog;
+  /** The event ids each outbox file holds, read once per run. */
+  readonly outboxes: Map<string, Set<string>>;
+}
+
+/**
+ * One destination's deliveries, in order. After a failure that says the destination is down,
+ * the rest are deferred to the next run; so are those left when the run's time runs out.
+ */
+async function deliverTo(name: string, list: readonly Due[], run: RunContext): Promise<DestinationSummary> {
+  const out: DestinationSummary = { sent: 0, failed: 0, deferred: 0, errors: [] };
+  const dest = run.settings.destinations[name];
+  let waitReason = '';
+  let previous: Promise<void> = Promise.resolve();
+  for (const d of list) {
+    if (!waitReason && run.results.failure) waitReason = 'the play state could not be written';
+    if (!waitReason && Date.now() >= run.deadline) waitReason = `the run's delivery time (delivery_time_limit_ms: ${run.settings.delivery_time_limit_ms}) ran out`;
+    if (waitReason) {
+      out.deferred++;
+      continue;
+    }
+    let r: Attempt;
+    if (!dest) r = { ok: false, attempts: 0, error: 'no such destination in playbook_settings.destinations', destinationDown: true };
+    else if (dest.type === 'outbox') r = appendOutbox(outboxPath(run.dataDir, dest.file), d.payload, run.outboxes);
+    else r = await post(dest, d.payload, run.options, run.deadline);
+    const recorded = run.results.add({ event_id: d.event_id, destination: name, ok: r.ok, attempts: r.attempts, error: r.error });
+    // A crash repeats only requests whose result is not yet recorded: the previous result is
+    // recorded while this request is under way, and waited for before the next one, so at most
+    // two per destination. An outbox needs no wait (it never takes an event twice).
+    if (dest?.type !== 'outbox') {
+      await previous;
+      previous = recorded;
+    }
+    if (r.ok) out.sent++;
+    else {
+      out.failed++;
+      out.errors.push(`${name}: event ${d.event_id}: ${r.error}`);
+      if (r.destinationDown) waitReason = `${name} failed earlier in this run`;
+    }
+  }
+  if (out.deferred > 0) out.errors.push(`${name}: ${out.deferred} deliver${out.deferred === 1 ? 'y' : 'ies'} deferred to the next run: ${waitReason}`);
+  return out;
 }
 
 /**
