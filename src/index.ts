@@ -46,3 +46,4 @@ export { backtest, type Backtest, type PlayBacktest } from './playbooks/backtest
 export { runPlaybooks, type RunResult, type RunOptions, type PlayRunSummary } from './playbooks/run-playbooks.js';
 export { PlaybookState, TASK_OUTCOMES, TASK_STATUSES, type Task, type PlayEvent, type Delivery, type TaskOutcome, type TaskStatus } from './playbooks/playbook-state.js';
 export { signPayload, verifySignature, chatMessage, type DeliverySummary } from './playbooks/deliver-actions.js';
+export { escapeSlackText } from './playbooks/deliver-actions.js';

@@ -84,7 +84,7 @@ describe('webhook delivery', () => {
     try {
       const r = await runPlaybooks(ws, { asOf: '2024-06-30', env: { NRR_TEST_SECRET: SECRET }, sleep: async (ms) => void waits.push(ms) });
       expect(r.plays[0]!.entered).toBe(3);
-      expect(r.deliveries).toEqual({ sent: 3, failed: 0, errors: [] });
+      expect(r.deliveries).toEqual({ sent: 3, failed: 0, deferred: 0, errors: [] });
       // The first event needed three attempts: waits of 100 then 200 ms.
       expect(waits).toEqual([100, 200]);
       expect(hook.got.length).toBe(5);
@@ -134,10 +134,10 @@ describe('webhook delivery', () => {
       accept = true;
       const second = await runPlaybooks(ws, { asOf: '2024-06-30', env });
       expect(second.already_recorded).toBe(true);
-      expect(second.deliveries).toEqual({ sent: 3, failed: 0, errors: [] });
+      expect(second.deliveries).toEqual({ sent: 3, failed: 0, deferred: 0, errors: [] });
       expect(hook.got.length).toBe(6);
       // Nothing left to send: a third run sends nothing.
-      expect((await runPlaybooks(ws, { asOf: '2024-06-30', env })).deliveries).toEqual({ sent: 0, failed: 0, errors: [] });
+      expect((await runPlaybooks(ws, { asOf: '2024-06-30', env })).deliveries).toEqual({ sent: 0, failed: 0, deferred: 0, errors: [] });
     } finally {
       ws.close();
     }
@@ -150,8 +150,11 @@ describe('webhook delivery', () => {
       const r = await runPlaybooks(ws, { asOf: '2024-06-30', env: {} });
       expect(r.deliveries!.errors[0]).toMatch(/the environment variable NRR_TEST_SECRET \(the webhook's signing secret\) is not set/);
       const again = await runPlaybooks(ws, { asOf: '2024-06-30', env: { NRR_TEST_SECRET: SECRET } });
-      expect(again.deliveries!.failed).toBe(3);
+      // The first delivery fails after its retries; the destination's other two wait for the next
+      // run instead of each waiting out the same failure.
+      expect(again.deliveries).toMatchObject({ sent: 0, failed: 1, deferred: 2 });
       expect(again.deliveries!.errors[0]).toMatch(/http:\/\/127\.0\.0\.1:9\/hook: .*\(after 2 attempts\)/);
+      expect(again.deliveries!.errors[1]).toBe('crm: 2 deliveries deferred to the next run: crm failed earlier in this run');
     } finally {
       ws.close();
     }
@@ -170,11 +173,12 @@ describe('chat and outbox delivery', () => {
     const ws = await open(dir);
     try {
       const r = await runPlaybooks(ws, { asOf: '2024-06-30' });
-      expect(r.deliveries).toEqual({ sent: 9, failed: 0, errors: [] });
+      expect(r.deliveries).toEqual({ sent: 9, failed: 0, deferred: 0, errors: [] });
       const big = chat.got.map((g) => JSON.parse(g.body) as { text: string; blocks: { type: string; text: { type: string; text: string } }[] }).find((m) => m.text.includes('BIG'))!;
       expect(big.text).toBe('*full-seats*: Big Co (BIG) → expansion task for Cara, high, due 2024-07-14');
       expect(big.blocks[0]!.type).toBe('section');
-      expect(big.blocks[0]!.text.text).toContain('• when seat_utilisation > 0.8');
+      // The trigger's `>` is escaped for Slack mrkdwn, which shows it as `>`.
+      expect(big.blocks[0]!.text.text).toContain('• when seat_utilisation &gt; 0.8');
 
       const jsonl = () => readFileSync(join(dir, 'out/events.jsonl'), 'utf8').trim().split('\n');
       const sheet = () => parseCsv(readFileSync(join(dir, 'out/events.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
@@ -190,15 +194,8 @@ describe('chat and outbox delivery', () => {
       writeFileSync(join(dir, 'out/events.jsonl'), readFileSync(join(dir, 'out/events.jsonl'), 'utf8').trimEnd().slice(0, -10));
       const again = await runPlaybooks(ws, { asOf: '2024-06-30' });
       expect(again.deliveries!.sent).toBe(9);
-      const lines = jsonl();
-      // Two whole lines kept, the torn one left as it was, and the third event written again once.
-      const ids = lines.flatMap((l) => {
-        try {
-          return [(JSON.parse(l) as { event_id: string }).event_id];
-        } catch {
-          return [];
-        }
-      });
+      // The torn last line was cut off and its event written again once: three whole lines.
+      const ids = jsonl().map((l) => (JSON.parse(l) as { event_id: string }).event_id);
       expect(ids.length).toBe(3);
       expect(new Set(ids).size).toBe(3);
       expect(sheet().length).toBe(3);
@@ -260,10 +257,11 @@ describe('a run killed half-way and run again', () => {
     } finally {
       ws.close();
     }
-    // Each event reached the receiver; only the one cut off by the kill may have come twice.
+    // Each event reached the receiver; only the one cut off by the kill and the one before it
+    // (whose result is recorded while the next request is under way) may have come twice.
     const ids = hook.got.map((g) => String(g.headers['x-nrr-event-id']));
     expect(new Set(ids).size).toBe(3);
-    expect(ids.length).toBeLessThanOrEqual(4);
+    expect(ids.length).toBeLessThanOrEqual(5);
   }, 120_000);
 });
 

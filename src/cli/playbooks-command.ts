@@ -68,8 +68,11 @@ tasks a day, most urgent and largest ARR first; the rest wait for the next day.
 State (tasks, members, fired events with the rules' version and reasons, deliveries) lives in
 playbook_settings.state_file (default .nrr/state.duckdb in the data folder). A run is recorded in
 one transaction: if it is stopped half-way, nothing is recorded and running it again does it all;
-once recorded, running it again only delivers what is still unsent. Exit code 1 when a delivery
-failed (it is retried by the next run).
+once recorded, running it again only delivers what is still unsent. Deliveries are sent with the
+state closed (\`nrr tasks\` works meanwhile); a destination that times out or fails has its other
+deliveries deferred to the next run, and a run delivers for at most
+playbook_settings.delivery_time_limit_ms. Exit code 1 when a delivery failed or was deferred (the
+next run tries it again).
 
 Examples:
   nrr playbooks run --data demo
@@ -93,11 +96,15 @@ Examples:
               o.format,
             ) + '\n',
           );
-          if (r.deliveries) process.stdout.write(`Deliveries: ${r.deliveries.sent} sent, ${r.deliveries.failed} failed\n`);
+          if (r.deliveries) {
+            const d = r.deliveries;
+            process.stdout.write(`Deliveries: ${d.sent} sent, ${d.failed} failed${d.deferred > 0 ? `, ${d.deferred} deferred to the next run` : ''}\n`);
+          }
         }
         for (const e of r.deliveries?.errors ?? []) process.stderr.write(`delivery failed: ${e}\n`);
-        if ((r.deliveries?.failed ?? 0) > 0) {
-          process.stderr.write(`${r.deliveries!.failed} deliveries failed; the next run tries them again\n`);
+        const unsent = (r.deliveries?.failed ?? 0) + (r.deliveries?.deferred ?? 0);
+        if (unsent > 0) {
+          process.stderr.write(`${unsent} deliveries not made; the next run tries them again\n`);
           process.exitCode = 1;
         }
       } finally {

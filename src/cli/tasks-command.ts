@@ -13,12 +13,15 @@ interface StateOptions {
   config?: string;
 }
 
-/** The play state of a data folder, found through its config without reading the data. */
-async function openState(o: StateOptions): Promise<PlaybookState> {
+/**
+ * The play state of a data folder, found through its config without reading the data. Listing
+ * opens it read-only, so any number of readers work at once; each waits while a run writes.
+ */
+async function openState(o: StateOptions, readOnly: boolean): Promise<PlaybookState> {
   const config = loadConfig(findConfigFile(o.config, o.data));
   const path = statePath(o.data, config.playbook_settings ?? DEFAULT_PLAYBOOK_SETTINGS);
   if (!existsSync(path)) throw new NrrError(`no play state at ${path} yet: run \`nrr playbooks run --data ${o.data}\` first`);
-  return PlaybookState.open(path);
+  return PlaybookState.open(path, { readOnly });
 }
 
 const withStateOptions = (cmd: Command): Command =>
@@ -48,7 +51,7 @@ Examples:
   nrr tasks done 17 --outcome won --note "signed 20 more seats" --data demo`,
     )
     .action(async (o: StateOptions & { owner?: string; status: TaskStatus | 'all'; playbook?: string; account?: string; format: RowFormat }) => {
-      const state = await openState(o);
+      const state = await openState(o, true);
       try {
         const list = await state.tasks({ owner: o.owner, status: o.status === 'all' ? undefined : o.status, playbook: o.playbook, account: o.account });
         if (o.format === 'json') {
@@ -78,7 +81,7 @@ Examples:
       if (!Number.isInteger(n) || n < 1) throw new NrrError(`task id: expected a task number such as 17, got '${id}'`);
       const on = o.on ?? today().toISOString().slice(0, 10);
       if (!/^\d{4}-\d{2}-\d{2}$/.test(on) || Number.isNaN(Date.parse(on))) throw new NrrError(`--on: expected a date as YYYY-MM-DD, got '${on}'`);
-      const state = await openState(o);
+      const state = await openState(o, false);
       try {
         const t = await state.closeTask(n, o.outcome, o.note, on);
         process.stdout.write(`task ${t.task_id} (${t.playbook}, ${t.account_name ?? t.account_id}) done on ${t.closed_on}: ${t.outcome}\n`);

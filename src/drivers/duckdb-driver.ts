@@ -7,6 +7,8 @@ export interface DuckDbOptions {
   path?: string;
   threads?: number;
   memoryLimit?: string;
+  /** Open the file read-only: several processes may read it at once, none may write it meanwhile. */
+  readOnly?: boolean;
 }
 
 /** Embedded DuckDB through @duckdb/node-api. */
@@ -22,6 +24,7 @@ export class DuckDbDriver implements Driver {
     const settings: Record<string, string> = {};
     if (options.threads) settings['threads'] = String(options.threads);
     if (options.memoryLimit) settings['memory_limit'] = options.memoryLimit;
+    if (options.readOnly) settings['access_mode'] = 'READ_ONLY';
     const instance = await DuckDBInstance.create(options.path ?? ':memory:', settings);
     const connection = await instance.connect();
     return new DuckDbDriver(instance, connection);

@@ -1,17 +1,24 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
+import { NrrError } from '../errors.js';
 import { outboxPath, type Destination, type PlaybookSettings } from './playbook-settings.js';
-import type { PlaybookState } from './playbook-state.js';
+import { PlaybookState, newClaimer, type Delivery, type DeliveryResult } from './playbook-state.js';
 
 /**
  * Delivers fired events to the destinations their play names: a webhook (JSON, HMAC-signed), a
- * chat webhook (Slack-compatible), or an outbox file (JSONL or CSV). Each delivery is retried with
- * exponential backoff; what still fails stays unsent and is tried again by the next run. Every
- * delivery carries its event id, so a receiver can drop a repeat (an event whose delivery was cut
- * off by a crash is sent again); an outbox never holds an event twice.
+ * chat webhook (Slack-compatible), or an outbox file (JSONL or CSV).
+ *
+ * The play state is never held while sending: the run claims the unsent deliveries in one short
+ * transaction, sends them with the state closed, and records each result in short transactions.
+ * Destinations are served side by side, each in order. A delivery is retried with exponential
+ * backoff; when it still fails on a network error, a timeout or a 5xx, the destination's other
+ * deliveries wait for the next run instead of each waiting out the timeout, and the whole run
+ * spends at most `delivery_time_limit_ms` delivering. Every delivery carries its event id, so a
+ * receiver can drop a repeat (a delivery whose result a crash kept from being recorded is sent
+ * again); an outbox never holds an event twice.
  */
 export interface DeliveryOptions {
   /** The HTTP client (default: the global fetch). */
@@ -25,7 +32,9 @@ export interface DeliveryOptions {
 export interface DeliverySummary {
   readonly sent: number;
   readonly failed: number;
-  /** `destination: event: problem` for each failure. */
+  /** Not tried in this run (their destination failed earlier in it, or time ran out); the next run sends them. */
+  readonly deferred: number;
+  /** `destination: event: problem` for each failure, `destination: N deliveries deferred …` for each deferral. */
   readonly errors: readonly string[];
 }
 
@@ -41,28 +50,134 @@ interface Payload {
   readonly reasons: { trigger?: string; values?: Record<string, unknown>; top_reasons?: string[]; exit?: string };
 }
 
-/** Sends every unsent delivery (this run's, and earlier runs' failures). */
-export async function deliverPending(state: PlaybookState, settings: PlaybookSettings, dataDir: string, options: DeliveryOptions = {}): Promise<DeliverySummary> {
-  const errors: string[] = [];
-  let sent = 0;
-  const outboxes = new Map<string, Set<string>>();
-  for (const d of await state.unsent()) {
-    const dest = settings.destinations[d.destination];
-    let result: Attempt;
-    if (!dest) result = { ok: false, attempts: 0, error: 'no such destination in playbook_settings.destinations' };
-    else if (dest.type === 'outbox') result = appendOutbox(outboxPath(dataDir, dest.file), d.payload, outboxes);
-    else result = await post(dest, d.payload, options);
-    await state.markDelivery(d.event_id, d.destination, result);
-    if (result.ok) sent++;
-    else errors.push(`${d.destination}: event ${d.event_id}: ${result.error}`);
+/** A claim outlives the run's delivery time by this much before another run may take it over. */
+const LEASE_MARGIN_MS = 600_000;
+
+/**
+ * Sends every unsent delivery (this run's, and earlier runs' failures) that no other live run is
+ * sending, with the state file `stateFile` open only to claim them and to record results.
+ */
+export async function deliverPending(stateFile: string, settings: PlaybookSettings, dataDir: string, options: DeliveryOptions = {}): Promise<DeliverySummary> {
+  const claimer = newClaimer();
+  const due = await PlaybookState.using(stateFile, {}, (s) => s.claimUnsent(claimer, settings.delivery_time_limit_ms + LEASE_MARGIN_MS));
+  if (due.length === 0) return { sent: 0, failed: 0, deferred: 0, errors: [] };
+  const run: RunContext = { settings, dataDir, options, deadline: Date.now() + settings.delivery_time_limit_ms, results: new ResultLog(stateFile), outboxes: new Map() };
+  const byDestination = new Map<string, Due[]>();
+  for (const d of due) {
+    const list = byDestination.get(d.destination);
+    if (list) list.push(d);
+    else byDestination.set(d.destination, [d]);
   }
-  return { sent, failed: errors.length, errors };
+  let parts: DestinationSummary[];
+  try {
+    parts = await Promise.all([...byDestination].map(([name, list]) => deliverTo(name, list, run)));
+    await run.results.flush();
+  } finally {
+    await PlaybookState.using(stateFile, {}, (s) => s.releaseClaims(claimer));
+  }
+  const sum = (k: 'sent' | 'failed' | 'deferred'): number => parts.reduce((n, p) => n + p[k], 0);
+  return { sent: sum('sent'), failed: sum('failed'), deferred: sum('deferred'), errors: parts.flatMap((p) => p.errors) };
+}
+
+type Due = Delivery & { payload: string };
+type DestinationSummary = { sent: number; failed: number; deferred: number; errors: string[] };
+
+interface RunContext {
+  readonly settings: PlaybookSettings;
+  readonly dataDir: string;
+  readonly options: DeliveryOptions;
+  /** When the run's delivery time runs out (ms since the epoch). */
+  readonly deadline: number;
+  readonly results: ResultLog;
+  /** The event ids each outbox file holds, read once per run. */
+  readonly outboxes: Map<string, Set<string>>;
+}
+
+/**
+ * One destination's deliveries, in order. After a failure that says the destination is down,
+ * the rest are deferred to the next run; so are those left when the run's time runs out.
+ */
+async function deliverTo(name: string, list: readonly Due[], run: RunContext): Promise<DestinationSummary> {
+  const out: DestinationSummary = { sent: 0, failed: 0, deferred: 0, errors: [] };
+  const dest = run.settings.destinations[name];
+  let waitReason = '';
+  let previous: Promise<void> = Promise.resolve();
+  for (const d of list) {
+    if (!waitReason && run.results.failure) waitReason = 'the play state could not be written';
+    if (!waitReason && Date.now() >= run.deadline) waitReason = `the run's delivery time (delivery_time_limit_ms: ${run.settings.delivery_time_limit_ms}) ran out`;
+    if (waitReason) {
+      out.deferred++;
+      continue;
+    }
+    let r: Attempt;
+    if (!dest) r = { ok: false, attempts: 0, error: 'no such destination in playbook_settings.destinations', destinationDown: true };
+    else if (dest.type === 'outbox') r = appendOutbox(outboxPath(run.dataDir, dest.file), d.payload, run.outboxes);
+    else r = await post(dest, d.payload, run.options, run.deadline);
+    const recorded = run.results.add({ event_id: d.event_id, destination: name, ok: r.ok, attempts: r.attempts, error: r.error });
+    // A crash repeats only requests whose result is not yet recorded: the previous result is
+    // recorded while this request is under way, and waited for before the next one, so at most
+    // two per destination. An outbox needs no wait (it never takes an event twice).
+    if (dest?.type !== 'outbox') {
+      await previous;
+      previous = recorded;
+    }
+    if (r.ok) out.sent++;
+    else {
+      out.failed++;
+      out.errors.push(`${name}: event ${d.event_id}: ${r.error}`);
+      if (r.destinationDown) waitReason = `${name} failed earlier in this run`;
+    }
+  }
+  if (out.deferred > 0) out.errors.push(`${name}: ${out.deferred} deliver${out.deferred === 1 ? 'y' : 'ies'} deferred to the next run: ${waitReason}`);
+  return out;
+}
+
+/**
+ * Records results as they come, several per short transaction: the state is opened only while
+ * a batch is written, so readers and other runs get their turn between batches.
+ */
+class ResultLog {
+  private queue: { result: DeliveryResult; done: () => void }[] = [];
+  private writing: Promise<void> | null = null;
+  /** Why a batch could not be written; from then on nothing more is sent in this run. */
+  failure: Error | null = null;
+
+  constructor(private readonly stateFile: string) {}
+
+  /** Resolves once the result is written (or could not be: see `failure`). */
+  add(result: DeliveryResult): Promise<void> {
+    return new Promise((done) => {
+      this.queue.push({ result, done });
+      this.writing ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0);
+      try {
+        if (!this.failure) await PlaybookState.using(this.stateFile, {}, (s) => s.recordDeliveries(batch.map((b) => b.result)));
+      } catch (e) {
+        this.failure = e instanceof Error ? e : new Error(String(e));
+      }
+      batch.forEach((b) => b.done());
+    }
+    this.writing = null;
+  }
+
+  /** Waits until every result is written; throws if one could not be (those are sent again). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+    if (this.failure) throw new NrrError(`deliveries were made but not all of their results could be recorded (the next run sends those again): ${this.failure.message}`);
+  }
 }
 
 interface Attempt {
   ok: boolean;
   attempts: number;
   error?: string;
+  /** The destination itself is failing (network, timeout, 5xx, configuration): its other deliveries wait. */
+  destinationDown?: boolean;
 }
 
 /**
@@ -85,19 +200,23 @@ export function verifySignature(secret: string, signature: string, timestamp: st
 
 const RETRYABLE = (status: number): boolean => status === 408 || status === 425 || status === 429 || status >= 500;
 
-async function post(dest: Extract<Destination, { type: 'webhook' | 'chat' }>, payloadText: string, options: DeliveryOptions): Promise<Attempt> {
+async function post(dest: Extract<Destination, { type: 'webhook' | 'chat' }>, payloadText: string, options: DeliveryOptions, deadline: number): Promise<Attempt> {
   const doFetch = options.fetch ?? fetch;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const payload = JSON.parse(payloadText) as Payload;
   let secret: string | undefined;
   if (dest.type === 'webhook') {
     secret = (options.env ?? process.env)[dest.secret_env];
-    if (!secret) return { ok: false, attempts: 0, error: `the environment variable ${dest.secret_env} (the webhook's signing secret) is not set` };
+    if (!secret) return { ok: false, attempts: 0, error: `the environment variable ${dest.secret_env} (the webhook's signing secret) is not set`, destinationDown: true };
   }
   const body = dest.type === 'webhook' ? payloadText : JSON.stringify(chatMessage(payload));
   let error = '';
   const tries = dest.retries + 1;
-  for (let attempt = 1; attempt <= tries; attempt++) {
+  let attempt = 0;
+  while (attempt < tries) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    attempt++;
     let wait = dest.backoff_ms * 2 ** (attempt - 1);
     try {
       const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'nrr-engine', 'x-nrr-event-id': payload.event_id };
@@ -106,7 +225,7 @@ async function post(dest: Extract<Destination, { type: 'webhook' | 'chat' }>, pa
         headers['x-nrr-timestamp'] = ts;
         headers['x-nrr-signature'] = signPayload(secret, ts, body);
       }
-      const res = await doFetch(dest.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(dest.timeout_ms) });
+      const res = await doFetch(dest.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(Math.min(dest.timeout_ms, left)) });
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return { ok: true, attempts: attempt };
       error = `HTTP ${res.status} from ${dest.url}`;
@@ -116,20 +235,33 @@ async function post(dest: Extract<Destination, { type: 'webhook' | 'chat' }>, pa
     } catch (e) {
       error = `${dest.url}: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`;
     }
-    if (attempt < tries) await sleep(Math.min(wait, 60_000));
+    wait = Math.min(wait, 60_000);
+    if (attempt < tries && Date.now() + wait < deadline) await sleep(wait);
+    else if (attempt < tries) break;
   }
-  return { ok: false, attempts: tries, error: `${error} (after ${tries} attempts)` };
+  const cut = attempt < tries ? "; the run's delivery time ran out" : '';
+  return { ok: false, attempts: attempt, error: `${error || 'not sent'} (after ${attempt} attempt${attempt === 1 ? '' : 's'}${cut})`, destinationDown: true };
 }
 
-/** A Slack-compatible message: `text` for notifications, one section block for the body. */
+/**
+ * Text for Slack mrkdwn: `&`, `<` and `>` become `&amp;`, `&lt;` and `&gt;`, the escaping Slack
+ * asks for, so a value can never be a mention (`<!channel>`), a link with a disguised label
+ * (`<http://evil|bank>`) or a command; Slack shows the characters as they were.
+ * @example escapeSlackText('<!channel> & co') // '&lt;!channel&gt; &amp; co'
+ */
+export function escapeSlackText(value: string): string {
+  return value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+/** A Slack-compatible message: `text` for notifications, one section block for the body; every value escaped. */
 export function chatMessage(p: Payload): { text: string; blocks: unknown[] } {
-  const name = String(p.account['name'] ?? p.account['account_id']);
-  const who = `${name} (${String(p.account['account_id'])})`;
+  const v = (x: unknown): string => escapeSlackText(String(x ?? ''));
+  const who = `${v(p.account['name'] ?? p.account['account_id'])} (${v(p.account['account_id'])})`;
   const text =
     p.kind === 'enter' && p.task
-      ? `*${p.playbook}*: ${who} → ${p.task.type} task for ${p.task.owner}, ${p.task.priority}, due ${p.task.due_date}`
-      : `*${p.playbook}*: ${who} left the play (${p.reasons.exit ?? ''})`;
-  const why = p.kind === 'enter' ? [`when ${p.reasons.trigger ?? ''}`, ...(p.reasons.top_reasons ?? [])].map((r) => `• ${r}`).join('\n') : '';
+      ? `*${v(p.playbook)}*: ${who} → ${v(p.task.type)} task for ${v(p.task.owner)}, ${v(p.task.priority)}, due ${v(p.task.due_date)}`
+      : `*${v(p.playbook)}*: ${who} left the play (${v(p.reasons.exit)})`;
+  const why = p.kind === 'enter' ? [`when ${p.reasons.trigger ?? ''}`, ...(p.reasons.top_reasons ?? [])].map((r) => `• ${v(r)}`).join('\n') : '';
   return {
     text,
     blocks: [{ type: 'section', text: { type: 'mrkdwn', text: why ? `${text}\n${why}` : text } }],
@@ -149,7 +281,6 @@ function appendOutbox(file: string, payloadText: string, cache: Map<string, Set<
     }
     const p = JSON.parse(payloadText) as Payload;
     if (!seen.has(p.event_id)) {
-      mkdirSync(dirname(file), { recursive: true });
       if (csv) {
         const row = {
           event_id: p.event_id,
@@ -166,30 +297,97 @@ function appendOutbox(file: string, payloadText: string, cache: Map<string, Set<
           config_version: p.config_version,
           reasons: p.kind === 'enter' ? [`when ${p.reasons.trigger ?? ''}`, ...(p.reasons.top_reasons ?? [])].join('; ') : (p.reasons.exit ?? ''),
         };
-        appendFileSync(file, stringifyCsv([row], { header: !existsSync(file), columns: CSV_COLUMNS }));
-      } else appendFileSync(file, payloadText + '\n');
+        appendRecord(file, stringifyCsv([row], { columns: CSV_COLUMNS }), stringifyCsv([CSV_COLUMNS]));
+      } else appendRecord(file, payloadText + '\n');
       seen.add(p.event_id);
     }
     return { ok: true, attempts: 1 };
   } catch (e) {
-    return { ok: false, attempts: 1, error: `${file}: ${e instanceof Error ? e.message : String(e)}` };
+    return { ok: false, attempts: 1, error: `${file}: ${e instanceof Error ? e.message : String(e)}`, destinationDown: true };
   }
 }
 
+/**
+ * Appends one whole record in one write (with the header first when the file is empty). A write
+ * cut short (a full disk) is taken back at once; if even that fails, or the process dies in the
+ * middle, the next run finds the torn record and removes it (`existingEventIds`).
+ */
+function appendRecord(file: string, record: string, header = ''): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const fd = openSync(file, 'a');
+  try {
+    const size = fstatSync(fd).size;
+    const bytes = Buffer.from(size === 0 ? header + record : record);
+    let written = 0;
+    try {
+      written = writeSync(fd, bytes, 0, bytes.length);
+    } finally {
+      if (written !== bytes.length) {
+        try {
+          ftruncateSync(fd, size);
+        } catch {
+          // Left for the next run to repair.
+        }
+      }
+    }
+    if (written !== bytes.length) throw new Error(`only ${written} of ${bytes.length} bytes could be written (is the disk full?); the record was taken back`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The event ids an outbox holds. A torn last record (a write cut short by a crash or a full disk)
+ * is cut off first, keeping every whole record; its event is then written again. Only the last
+ * record may be torn: any other damage is reported and the file left as it is.
+ */
 function existingEventIds(file: string, csv: boolean): Set<string> {
-  if (!existsSync(file)) return new Set();
-  const text = readFileSync(file, 'utf8');
-  if (csv) return new Set((parseCsv(text, { columns: true, relax_column_count: true }) as Record<string, string>[]).map((r) => r['event_id'] ?? ''));
+  let bytes: Buffer;
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a regular file: an outbox must be a file of its own');
+    bytes = readFileSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
+    throw e;
+  }
+  const whole = csv ? wholeCsvLength(bytes) : bytes.lastIndexOf(0x0a) + 1;
+  if (whole < bytes.length) {
+    truncateSync(file, whole);
+    bytes = bytes.subarray(0, whole);
+  }
   const ids = new Set<string>();
-  for (const line of text.split('\n')) {
+  if (csv) {
+    const rows = parseCsv(bytes, { relax_column_count: true }) as string[][];
+    const [header = [], ...records] = rows;
+    const at = header.indexOf('event_id');
+    records.forEach((r, i) => {
+      if (r.length !== header.length) throw new Error(`record ${i + 1} has ${r.length} fields, the header ${header.length}: only a torn last record is repaired, so the file is left as it is`);
+      ids.add(r[at] ?? '');
+    });
+    return ids;
+  }
+  for (const line of bytes.toString('utf8').split('\n')) {
     try {
       const id = (JSON.parse(line) as { event_id?: unknown }).event_id;
       if (typeof id === 'string') ids.add(id);
     } catch {
-      // A line cut short by a crash: its event was not delivered and is written again.
+      // A line cut short by a crash of an earlier version: its event was written again after it.
     }
   }
-  // A crash can also leave the file without its final newline.
-  if (text.length > 0 && !text.endsWith('\n')) appendFileSync(file, '\n');
   return ids;
+}
+
+/**
+ * The length of a CSV file's whole records: up to the last line end outside quotes. What follows
+ * it (a record without its line end, or with a quoted field never closed) is a torn record.
+ */
+function wholeCsvLength(bytes: Buffer): number {
+  let quoted = false;
+  let end = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x22) quoted = !quoted;
+    else if (b === 0x0a && !quoted) end = i + 1;
+  }
+  return end;
 }

@@ -40,6 +40,11 @@ export const playbookSettingsSchema = z
     state_file: z.string().min(1).default('.nrr/state.duckdb'),
     /** At most this many new tasks per owner per day (a digital sequence has no limit); the rest wait. */
     daily_budget_per_owner: z.number().int().positive().default(15),
+    /**
+     * At most this long of a run is spent delivering; what is left waits for the next run. Within
+     * it, each request still has its destination's `timeout_ms`.
+     */
+    delivery_time_limit_ms: z.number().int().positive().max(86_400_000).default(600_000),
     destinations: z.record(z.string().regex(/^[a-z0-9_-]+$/, 'lower-case letters, digits, _ and - only'), destinationSchema).default({}),
   })
   .strict();

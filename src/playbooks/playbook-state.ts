@@ -1,5 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import type { Row } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
 import { NrrError } from '../errors.js';
@@ -9,6 +11,12 @@ import { NrrError } from '../errors.js';
  * opened for them, every fired event with the rules' version and its reasons, and each event's
  * deliveries. Runs record everything of a run in one transaction, so a run that stops half-way
  * leaves nothing behind, and its run key makes running it again a no-op.
+ *
+ * DuckDB lets one process hold a file read-write, or several processes hold it read-only, never
+ * both. So the state is opened only for short sessions (never across the network): readers open
+ * it read-only, writers read-write, and each waits (with backoff, up to `waitMs`) while the other
+ * kind holds it. The file carries a marker table (`nrr_state_meta`): a file that exists and is not
+ * this database is refused, never replaced and never worked around in memory.
  */
 export const TASK_STATUSES = ['open', 'done', 'exited'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -74,6 +82,36 @@ const SCHEMA = [
      attempts INTEGER NOT NULL, last_error VARCHAR, delivered_at TIMESTAMP, PRIMARY KEY (event_id, destination))`,
 ];
 
+/** What the marker table says; a state without one (version 1) is recognised by its tables. */
+const FORMAT = 'nrr-playbook-state';
+export const STATE_VERSION = 2;
+const META = 'nrr_state_meta';
+const V1_TABLES = ['play_runs', 'play_members', 'play_tasks', 'play_events', 'play_deliveries'];
+/** From version 1: deliveries are claimed by the run sending them (see `claimUnsent`). */
+const MIGRATIONS = [
+  'ALTER TABLE play_deliveries ADD COLUMN IF NOT EXISTS claimed_by VARCHAR',
+  'ALTER TABLE play_deliveries ADD COLUMN IF NOT EXISTS claimed_until_ms BIGINT',
+];
+
+/** How long an open waits while another process holds the state (default 30 s). */
+export const STATE_WAIT_MS = 30_000;
+
+export interface StateOpenOptions {
+  /** Read only: several readers may hold the state at once (`nrr tasks`, the API). */
+  readonly readOnly?: boolean;
+  /** Waits this long for a process holding the state to let go (default `STATE_WAIT_MS`). */
+  readonly waitMs?: number;
+}
+
+/** The result of sending one delivery. */
+export interface DeliveryResult {
+  readonly event_id: string;
+  readonly destination: string;
+  readonly ok: boolean;
+  readonly attempts: number;
+  readonly error?: string;
+}
+
 /** A value as a SQL literal: NULL, a number, or a quoted string. */
 export function sqlValue(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return 'NULL';
@@ -91,21 +129,36 @@ export class PlaybookState {
   ) {}
 
   /**
-   * Opens (creating if needed) the state database.
-   * @example const state = await PlaybookState.open('demo/.nrr/state.duckdb')
+   * Opens the state database; read-write opens create it when it does not exist.
+   * @example const state = await PlaybookState.open('demo/.nrr/state.duckdb', { readOnly: true })
    */
-  static async open(path: string): Promise<PlaybookState> {
-    mkdirSync(dirname(path), { recursive: true });
-    let db: DuckDbDriver;
-    try {
-      db = await DuckDbDriver.open({ path, threads: 1 });
-    } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      if (/lock/i.test(msg)) throw new NrrError(`the playbook state ${path} is in use by another nrr process; try again when it has finished`);
-      throw new NrrError(`cannot open the playbook state ${path}: ${msg.split('\n')[0]}`);
+  static async open(path: string, options: StateOpenOptions = {}): Promise<PlaybookState> {
+    const readOnly = options.readOnly ?? false;
+    if (!isDuckDbFile(path)) {
+      if (readOnly) throw new NrrError(`no play state at ${path} yet: run \`nrr playbooks run\` first`);
+      await createState(path);
     }
-    for (const sql of SCHEMA) await db.exec(sql);
+    const db = await openWaiting(path, readOnly, options.waitMs ?? STATE_WAIT_MS);
+    try {
+      await checkMarker(db, path, readOnly);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
     return new PlaybookState(db, path);
+  }
+
+  /**
+   * Opens the state, runs `f`, and closes it: the way to hold it no longer than needed.
+   * @example const tasks = await PlaybookState.using(file, { readOnly: true }, (s) => s.tasks())
+   */
+  static async using<T>(path: string, options: StateOpenOptions, f: (state: PlaybookState) => Promise<T>): Promise<T> {
+    const state = await PlaybookState.open(path, options);
+    try {
+      return await f(state);
+    } finally {
+      state.close();
+    }
   }
 
   query(sql: string): Promise<Row[]> {
@@ -131,6 +184,12 @@ export class PlaybookState {
 
   async hasRun(runKey: string): Promise<boolean> {
     return (await this.db.query(`SELECT 1 FROM play_runs WHERE run_key = ${sqlValue(runKey)}`)).length > 0;
+  }
+
+  /** The day of the latest recorded run, or null before the first. */
+  async lastRunDate(): Promise<string | null> {
+    const [last] = await this.db.query('SELECT CAST(max(as_of) AS VARCHAR) AS d FROM play_runs');
+    return last?.['d'] ? String(last['d']) : null;
   }
 
   async members(): Promise<{ playbook: string; account_id: string; entered_on: string; task_id: number | null }[]> {
@@ -189,12 +248,50 @@ export class PlaybookState {
     return rows.map((r) => ({ ...r, attempts: Number(r['attempts']) }) as unknown as Delivery);
   }
 
-  async markDelivery(eventId: string, destination: string, result: { ok: boolean; attempts: number; error?: string }): Promise<void> {
-    await this.db.exec(
-      `UPDATE play_deliveries SET status = ${sqlValue(result.ok ? 'sent' : 'failed')}, attempts = attempts + ${result.attempts},
-         last_error = ${sqlValue(result.error ?? null)}, delivered_at = ${result.ok ? 'current_timestamp' : 'NULL'}
-       WHERE event_id = ${sqlValue(eventId)} AND destination = ${sqlValue(destination)}`,
-    );
+  /**
+   * Claims every unsent delivery that no live run has claimed, for `leaseMs`, and returns them
+   * oldest first. A claim of a run that has died (its process is gone, or the lease ran out) is
+   * taken over, so two runs at once never send the same delivery and a killed run's deliveries
+   * are sent by the next one.
+   */
+  async claimUnsent(claimer: string, leaseMs: number): Promise<(Delivery & { payload: string })[]> {
+    return this.transaction(async () => {
+      const now = Date.now();
+      const held = await this.db.query(
+        "SELECT DISTINCT claimed_by FROM play_deliveries WHERE status <> 'sent' AND claimed_by IS NOT NULL",
+      );
+      const dead = held.map((r) => String(r['claimed_by'])).filter((c) => c !== claimer && !claimerAlive(c));
+      const free = [`claimed_by IS NULL`, `claimed_until_ms < ${now}`, `claimed_by = ${sqlValue(claimer)}`, ...dead.map((c) => `claimed_by = ${sqlValue(c)}`)];
+      await this.db.exec(
+        `UPDATE play_deliveries SET claimed_by = ${sqlValue(claimer)}, claimed_until_ms = ${now + leaseMs}
+         WHERE status <> 'sent' AND (${free.join(' OR ')})`,
+      );
+      const rows = await this.db.query(
+        `SELECT d.event_id, d.destination, d.status, d.attempts, d.last_error, e.payload
+         FROM play_deliveries d JOIN play_events e USING (event_id)
+         WHERE d.claimed_by = ${sqlValue(claimer)} AND d.status <> 'sent' ORDER BY e.on_date, d.event_id, d.destination`,
+      );
+      return rows.map((r) => ({ ...r, attempts: Number(r['attempts']) }) as unknown as Delivery & { payload: string });
+    });
+  }
+
+  /** Records what sending did, in one short transaction, and lets go of those claims. */
+  async recordDeliveries(results: readonly DeliveryResult[]): Promise<void> {
+    if (results.length === 0) return;
+    await this.transaction(async () => {
+      for (const r of results) {
+        await this.db.exec(
+          `UPDATE play_deliveries SET status = ${sqlValue(r.ok ? 'sent' : 'failed')}, attempts = attempts + ${r.attempts},
+             last_error = ${sqlValue(r.error ?? null)}, delivered_at = ${r.ok ? 'current_timestamp' : 'NULL'}, claimed_by = NULL, claimed_until_ms = NULL
+           WHERE event_id = ${sqlValue(r.event_id)} AND destination = ${sqlValue(r.destination)}`,
+        );
+      }
+    });
+  }
+
+  /** Lets go of this run's remaining claims (deliveries deferred to the next run). */
+  async releaseClaims(claimer: string): Promise<void> {
+    await this.db.exec(`UPDATE play_deliveries SET claimed_by = NULL, claimed_until_ms = NULL WHERE claimed_by = ${sqlValue(claimer)}`);
   }
 
   /**
@@ -220,4 +317,149 @@ export class PlaybookState {
   close(): void {
     this.db.close();
   }
+}
+
+/** A run's claim name: host, process id and a random part (two runs in one process differ). */
+export function newClaimer(): string {
+  return `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+}
+
+/** False when the claim's process is known to be gone (same host, no such process). */
+function claimerAlive(claimer: string): boolean {
+  const [host, pid] = claimer.split('/');
+  if (host !== hostname()) return true;
+  return processAlive(Number(pid));
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * True when `path` is a DuckDB file, false when nothing is there; anything else (a folder, a
+ * device, a file of other content) is refused, since it is not ours to overwrite.
+ */
+function isDuckDbFile(path: string): boolean {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new NrrError(`the playbook state ${path} is not a regular file (${st.isDirectory() ? 'a folder' : 'a device, pipe or socket'}): playbook_settings.state_file must name a database file of its own (default .nrr/state.duckdb)`);
+    size = st.size;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if (e instanceof NrrError) throw e;
+    throw new NrrError(`cannot read the playbook state ${path}: ${(e as Error).message}`);
+  }
+  // A DuckDB file has "DUCK" at bytes 8-11 (after a checksum).
+  const head = Buffer.alloc(12);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, 12, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (size < 12 || head.subarray(8, 12).toString('latin1') !== 'DUCK') {
+    throw new NrrError(
+      `the playbook state ${path} is not a play state database (${size === 0 ? 'it is empty' : 'it is not a DuckDB file'}); nothing was changed. ` +
+        'Point playbook_settings.state_file at a file of its own, or move this file away',
+    );
+  }
+  return true;
+}
+
+/**
+ * Creates the database under a temporary name and links it into place, so `path` is never a
+ * half-made state (a run killed while creating it leaves only the temporary file) and a state
+ * created at the same time by another run is kept.
+ */
+async function createState(path: string): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  const prefix = `${basename(path)}.creating-`;
+  for (const f of readdirSync(dirname(path))) {
+    if (f.startsWith(prefix) && !processAlive(Number(f.slice(prefix.length).split('-')[0]))) rmSync(join(dirname(path), f), { force: true });
+  }
+  const tmp = `${path}.creating-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    const db = await DuckDbDriver.open({ path: tmp, threads: 1 });
+    try {
+      for (const sql of SCHEMA) await db.exec(sql);
+      for (const sql of MIGRATIONS) await db.exec(sql);
+      await db.exec(`CREATE TABLE ${META} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`);
+      await db.exec(`INSERT INTO ${META} VALUES ('format', '${FORMAT}'), ('version', '${STATE_VERSION}')`);
+      await db.exec('CHECKPOINT');
+    } finally {
+      db.close();
+    }
+    try {
+      linkSync(tmp, path);
+    } catch (e) {
+      // EEXIST: another run created it first, and theirs is kept. Without hard links, rename.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' && !existsSync(path)) renameSync(tmp, path);
+    }
+  } catch (e) {
+    throw new NrrError(`cannot create the playbook state ${path}: ${(e as Error).message.split('\n')[0]}`);
+  } finally {
+    rmSync(tmp, { force: true });
+    rmSync(`${tmp}.wal`, { force: true });
+  }
+}
+
+const LOCKED = /Could not set lock|Conflicting lock/i;
+
+/** Opens the file, waiting with backoff while another process holds it in the other mode. */
+async function openWaiting(path: string, readOnly: boolean, waitMs: number): Promise<DuckDbDriver> {
+  const deadline = Date.now() + waitMs;
+  let pause = 10;
+  for (;;) {
+    try {
+      return await DuckDbDriver.open({ path, threads: 1, readOnly });
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (!LOCKED.test(msg)) throw new NrrError(`cannot open the playbook state ${path}: ${msg.split('\n')[0]}`);
+      if (Date.now() >= deadline) {
+        throw new NrrError(`the playbook state ${path} stayed in use by another nrr process for ${Math.round(waitMs / 1000)} s; try again when it has finished`);
+      }
+      await new Promise((r) => setTimeout(r, pause * (0.5 + Math.random())));
+      pause = Math.min(pause * 2, 250);
+    }
+  }
+}
+
+/** Refuses a DuckDB file that is not the play state; brings an older state up to date. */
+async function checkMarker(db: DuckDbDriver, path: string, readOnly: boolean): Promise<void> {
+  const tables = new Set((await db.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")).map((r) => String(r['table_name'])));
+  let version = 1;
+  if (tables.has(META)) {
+    const meta = new Map((await db.query(`SELECT key, value FROM ${META}`)).map((r) => [String(r['key']), String(r['value'])]));
+    if (meta.get('format') !== FORMAT) throw notState(path, `its ${META} says '${meta.get('format') ?? ''}'`);
+    version = Number(meta.get('version'));
+    if (!(version >= 1)) throw notState(path, `its ${META} has no version`);
+    if (version > STATE_VERSION) throw new NrrError(`the playbook state ${path} was written by a newer nrr (state version ${version}; this one reads up to ${STATE_VERSION}): upgrade nrr`);
+  } else if (!V1_TABLES.every((t) => tables.has(t))) {
+    throw notState(path, tables.size === 0 ? 'the database is empty' : `it holds ${[...tables].sort().slice(0, 5).join(', ')}${tables.size > 5 ? ', …' : ''}`);
+  }
+  if (version === STATE_VERSION || readOnly) return;
+  await db.exec('BEGIN TRANSACTION');
+  try {
+    for (const sql of MIGRATIONS) await db.exec(sql);
+    await db.exec(`CREATE TABLE IF NOT EXISTS ${META} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`);
+    await db.exec(`INSERT OR REPLACE INTO ${META} VALUES ('format', '${FORMAT}'), ('version', '${STATE_VERSION}')`);
+    await db.exec('COMMIT');
+  } catch (e) {
+    await db.exec('ROLLBACK');
+    throw e;
+  }
+}
+
+function notState(path: string, why: string): NrrError {
+  return new NrrError(
+    `the playbook state ${path} is a DuckDB database but not nrr's play state (${why}; no ${META} marker); nothing was changed. ` +
+      'Point playbook_settings.state_file at a file of its own, or move this file away',
+  );
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { defaultSnapshot, snapshotDate } from '../accounts/account-records.js';
 import { NrrError } from '../errors.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -12,8 +13,10 @@ import { PlaybookState, sqlValue } from './playbook-state.js';
  * `nrr playbooks run`: evaluates every play on a day and records, in one transaction of the play
  * state, who enters (a task opens), who leaves (the open task closes as `exited`), and who qualifies
  * but waits (cooldown, yearly limit, owner's daily budget). Then it delivers the fired events to
- * the plays' destinations. A run key (default: the day and the rules' version) makes a run
- * idempotent: running it again records nothing and only delivers what is still unsent.
+ * the plays' destinations, with the state closed while it sends (see deliver-actions). A run key
+ * (default: the day and the rules' version) makes a run idempotent: running it again records
+ * nothing and only delivers what is still unsent. The plays are evaluated before the state is
+ * opened for writing, so the state is held only for the recording transaction.
  */
 export interface PlayRunSummary {
   readonly playbook: string;
@@ -58,27 +61,35 @@ export async function runPlaybooks(ws: Workspace, options: RunOptions = {}): Pro
   const version = ws.scoring.playbookVersion;
   const runKey = options.runKey ?? `${date}/${version}`;
   const file = statePath(ws.dataDir, ws.scoring.playbookSettings);
-  const state = await PlaybookState.open(file);
-  try {
-    const already = await state.hasRun(runKey);
-    let plays: PlayRunSummary[];
-    if (already) {
-      plays = await summarise(state, ws.scoring.playbooks, runKey);
-    } else {
-      const [last] = await state.query('SELECT CAST(max(as_of) AS VARCHAR) AS d FROM play_runs');
-      const lastDate = last?.['d'] ? String(last['d']) : null;
-      if (lastDate !== null && lastDate > date) {
-        throw new NrrError(`runs go forward in time: the last run recorded in ${file} was as of ${lastDate}, after ${date}`);
-      }
-      const evaluation = await evaluatePlays(ws, date);
-      await state.transaction(() => record(state, ws, evaluation, runKey));
-      plays = await summarise(state, ws.scoring.playbooks, runKey);
-    }
-    const deliveries = options.deliver === false ? null : await deliverPending(state, ws.scoring.playbookSettings, ws.dataDir, options);
-    return { run_key: runKey, date, config_version: version, state_file: file, already_recorded: already, plays, deliveries };
-  } finally {
-    state.close();
+  const forward = (last: string | null): void => {
+    if (last !== null && last > date) throw new NrrError(`runs go forward in time: the last run recorded in ${file} was as of ${last}, after ${date}`);
+  };
+  // A quick read-only look first: the plays are evaluated with the state closed.
+  let already = false;
+  if (existsSync(file)) {
+    already = await PlaybookState.using(file, { readOnly: true }, async (s) => {
+      if (await s.hasRun(runKey)) return true;
+      forward(await s.lastRunDate());
+      return false;
+    });
   }
+  let plays: PlayRunSummary[];
+  if (already) {
+    plays = await PlaybookState.using(file, { readOnly: true }, (s) => summarise(s, ws.scoring.playbooks, runKey));
+  } else {
+    const evaluation = await evaluatePlays(ws, date);
+    plays = await PlaybookState.using(file, {}, async (s) => {
+      // Another run may have recorded this key, or a later day, since the look above.
+      if (await s.hasRun(runKey)) already = true;
+      else {
+        forward(await s.lastRunDate());
+        await s.transaction(() => record(s, ws, evaluation, runKey));
+      }
+      return summarise(s, ws.scoring.playbooks, runKey);
+    });
+  }
+  const deliveries = options.deliver === false ? null : await deliverPending(file, ws.scoring.playbookSettings, ws.dataDir, options);
+  return { run_key: runKey, date, config_version: version, state_file: file, already_recorded: already, plays, deliveries };
 }
 
 const key = (playbook: string, account: string): string => `${playbook}\u0000${account}`;
@@ -131,7 +142,7 @@ async function record(state: PlaybookState, ws: Workspace, e: Evaluation, runKey
     rows.events.push(
       `(${sqlValue(id)}, ${sqlValue(runKey)}, ${sqlValue(kind)}, ${sqlValue(p.name)}, ${sqlValue(account)}, ${sqlValue(taskId)}, CAST(${sqlValue(date)} AS DATE), ${sqlValue(version)}, ${sqlValue(JSON.stringify(reasons))}, ${sqlValue(full)})`,
     );
-    if (full !== null) for (const d of p.notify) rows.deliveries.push(`(${sqlValue(id)}, ${sqlValue(d)}, 'pending', 0, NULL, NULL)`);
+    if (full !== null) for (const d of p.notify) rows.deliveries.push(`(${sqlValue(id)}, ${sqlValue(d)}, 'pending', 0, NULL, NULL, NULL, NULL)`);
   };
   const common = (kind: string, p: Playbook, account: string) => ({
     kind,

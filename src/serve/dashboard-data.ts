@@ -224,7 +224,7 @@ export class DashboardData {
     if (this.stateCache?.stamp !== stamp) {
       const read = (async () => {
         if (!existsSync(path)) return { tasks: [], events: [] };
-        const s = await PlaybookState.open(path);
+        const s = await PlaybookState.open(path, { readOnly: true });
         try {
           const events = (await s.events({ limit: 1000 })).filter((e) => e.kind !== 'held').slice(0, 200).map((e) => ({ ...e, payload: null }));
           return { tasks: await s.tasks(), events };
