@@ -13,6 +13,7 @@ import { buildReport } from '../report/report-model.js';
 import { renderHtml } from '../report/render-html.js';
 import { renderMarkdown } from '../report/render-markdown.js';
 import { formatMoney, formatPercent } from '../report/format.js';
+import { metricsWarnings } from '../report/diagnostics.js';
 import { ValidationError } from '../workspace/validation-report.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
@@ -45,6 +46,11 @@ const metricColumns = [
   'logo_retention',
   'starting_accounts',
   'retained_accounts',
+  'small_group',
+  'nrr_plausible',
+  'median_acv',
+  'overlap_lines',
+  'overlap_mrr',
 ] as const;
 
 /** Metrics as JSON: one object, or one per group carrying the group's value under the `--by` name. */
@@ -145,6 +151,7 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
         if (from > to) throw new NrrError(`--from ${o.from} is after the window's last month ${monthText(to)}`);
         const months = Array.from({ length: to - from + 1 }, (_, k) => from + k);
         const rows = await metricsSeries(ws, { months, window: o.window, by: o.by, method: o.method });
+        if (!o.quiet) for (const w of metricsWarnings(rows, o.method ?? ws.policies.nrr_method, ws.policies.min_group_accounts)) process.stderr.write(`warning: ${w}\n`);
         if (o.format === 'json') {
           process.stdout.write(o.from ? stringifyJson(o.by ? rows.map((r) => ({ [o.by!]: r.group, ...r })) : rows) + '\n' : metricsJson(rows, o.by));
         } else {
