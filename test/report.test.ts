@@ -109,7 +109,7 @@ describe('diagnostics', () => {
     const tiny = m({ group: 'Growth', starting_accounts: 2, small_group: true, nrr: 1.05, nrr_plausible: true });
     expect(metricsWarnings([tiny], 'snapshot', 30)).toEqual([]);
     expect(metricsWarnings([tiny], 'movements', 30)[0]).toContain('movements come from 2 starting accounts');
-    expect(metricsWarnings([{ ...tiny, smallest_monthly_cohort: 1 }], 'average', 30)[0]).toContain('cohorts of as few as 1 accounts');
+    expect(metricsWarnings([{ ...tiny, smallest_monthly_cohort: 1 }], 'average', 30)[0]).toContain('cohorts of as few as 1 account,');
     expect(metricsWarnings([{ ...tiny, starting_accounts: 40, small_group: false }], 'average', 30)).toEqual([]);
   });
 

@@ -168,8 +168,8 @@ export function diagnoseTinyCohort(label: string, method: NrrMethod, m: Metrics,
   const n = m.smallest_monthly_cohort ?? m.starting_accounts;
   const why =
     method === 'average'
-      ? `its monthly ratios rest on cohorts of as few as ${n} accounts, and compounding them multiplies their noise`
-      : `its movements come from ${n} starting accounts`;
+      ? `its monthly ratios rest on cohorts of as few as ${n} account${n === 1 ? '' : 's'}, and compounding them multiplies their noise`
+      : `its movements come from ${n} starting account${n === 1 ? '' : 's'}`;
   return [
     {
       id: 'tiny_cohort',
