@@ -89,7 +89,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     expect(await page.inputValue('select[data-param="month"]')).toBe('2026-03');
   });
 
-  it('Segments lists every group with its NRR, and warns on small groups', async () => {
+  it('Segments lists every group with its NRR, and marks small groups and implausible NRR', async () => {
     const groups = await metrics(ws, { window: 12, by: 'segment' });
     await open('/segments?by=segment&sort=nrr&dir=desc', 'segments');
     const rows = page.locator('#segments tbody tr');
@@ -97,8 +97,11 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     const best = [...groups].filter((g) => g.nrr !== null).sort((a, b) => b.nrr! - a.nrr!)[0]!;
     expect(await rows.first().locator('td').first().textContent()).toContain(best.group);
     expect(await rows.first().locator('[data-nrr]').textContent()).toBe(pct(best.nrr));
-    const small = groups.filter((g) => g.starting_accounts < 10).length;
-    expect(await page.locator('#segments .warn-text').count()).toBe(small);
+    // One threshold everywhere: the rows the engine marks small_group (min_group_accounts), and only those.
+    const small = groups.filter((g) => g.small_group).length;
+    expect(small).toBeGreaterThan(0);
+    expect(await page.locator('#segments [data-flag="small_group"]').count()).toBe(small);
+    expect(await page.locator('#segments [data-flag="implausible"]').count()).toBe(groups.filter((g) => g.nrr_plausible === false).length);
   });
 
   it('Cohorts draws the heatmap of every cohort', async () => {

@@ -27,6 +27,18 @@ function money(v, compact = false) {
 }
 const num = (x, d = 1) => (x === null || x === undefined ? '—' : Number(x).toFixed(d));
 const pill = (colour) => (colour ? `<span class="pill ${esc(colour)}">${esc(colour)}</span>` : '—');
+/**
+ * The plausibility marks of a metrics object (one threshold everywhere: the workspace's
+ * min_group_accounts policy decides small_group on the server): a small group, an NRR outside its
+ * window's plausible range.
+ */
+function flags(m) {
+  const min = summary?.policies?.min_group_accounts;
+  const out = [];
+  if (m.small_group) out.push(`<span class="warn-text" data-flag="small_group" title="fewer than ${esc(min)} starting accounts: one account moves the figure">⚠ small group</span>`);
+  if (m.nrr_plausible === false) out.push(`<span class="warn-text" data-flag="implausible" title="outside the plausible range for this window: check the data (lines never ended?) before using it">⚠ implausible</span>`);
+  return out.join(' ');
+}
 
 // ---------- URL state ----------
 const params = () => new URLSearchParams(location.search);
@@ -153,7 +165,7 @@ async function overview() {
       ${select('benchmark', summary.benchmarks.map((x) => [x.key, x.label]), b.key, 'Benchmark')}
     </div>
     <div class="tiles">
-      <div class="tile"><div class="label">NRR</div><div class="value" data-metric="nrr">${pct(m.nrr)}</div><div class="sub">median ${pct(b.median[0])}–${pct(b.median[1])} · top quartile ${pct(b.topQuartile[0])}+</div></div>
+      <div class="tile"><div class="label">NRR</div><div class="value" data-metric="nrr">${pct(m.nrr)}</div><div class="sub">median ${pct(b.median[0])}–${pct(b.median[1])} · top quartile ${pct(b.topQuartile[0])}+</div>${flags(m) ? `<div class="sub">${flags(m)}</div>` : ''}${m.overlap_lines ? `<div class="sub warn-text" data-flag="overlap">${m.overlap_lines} line${m.overlap_lines === 1 ? '' : 's'} (${money(m.overlap_mrr)} MRR) look like upgrades never ended</div>` : ''}</div>
       <div class="tile"><div class="label">GRR</div><div class="value" data-metric="grr">${pct(m.grr)}</div><div class="sub">revenue kept before expansion</div></div>
       <div class="tile"><div class="label">Logo retention</div><div class="value" data-metric="logo">${pct(m.logo_retention)}</div><div class="sub">${m.retained_accounts.toLocaleString('en-US')} of ${m.starting_accounts.toLocaleString('en-US')} accounts</div></div>
       <div class="tile"><div class="label">Cohort ARR now</div><div class="value" data-metric="arr">${money(arr, true)}</div><div class="sub">from ${money(Number(m.starting_mrr) * 12, true)} at the start</div></div>
@@ -230,7 +242,6 @@ async function segments() {
   const rows = await api(`/api/metrics?window=${window}&by=${encodeURIComponent(by)}`);
   const key = (r) => (sort === 'group' ? r.group : Number(r[sort] ?? -Infinity));
   rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) * (dir === 'asc' ? 1 : -1));
-  const small = (r) => r.starting_accounts < 10;
   const cols = [
     ['group', by, false],
     ['starting_accounts', 'accounts', true],
@@ -241,6 +252,7 @@ async function segments() {
     ['expansion', 'expansion', true],
     ['churn', 'churn', true],
     ['largest_account_share', 'largest account', true],
+    ['overlap_lines', 'lines never ended?', true],
   ];
   $page.innerHTML = `
     <h1>Segments</h1>
@@ -251,10 +263,10 @@ async function segments() {
       .map(([k, t, n]) => `<th class="sortable ${n ? 'num' : ''} ${k === sort ? `sorted ${dir}` : ''}" data-sort="${k}">${esc(t)}</th>`)
       .join('')}</tr></thead><tbody>${rows
       .map(
-        (r) => `<tr><td>${esc(r.group)}${small(r) ? ` <span class="warn-text" title="fewer than 10 accounts: one account moves the figure">⚠ small group</span>` : ''}</td>
+        (r) => `<tr><td>${esc(r.group)} ${flags(r)}</td>
         <td class="num">${r.starting_accounts}</td><td class="num">${money(r.starting_mrr)}</td><td class="num" data-nrr>${pct(r.nrr)}</td>
         <td class="num">${pct(r.grr)}</td><td class="num">${pct(r.logo_retention)}</td><td class="num">${money(r.expansion)}</td><td class="num">${money(r.churn)}</td>
-        <td class="num">${pct(r.largest_account_share)}</td></tr>`,
+        <td class="num">${pct(r.largest_account_share)}</td><td class="num">${r.overlap_lines ? `<span class="warn-text">${r.overlap_lines}</span>` : '0'}</td></tr>`,
       )
       .join('')}</tbody></table></div>`;
   bindControls();
