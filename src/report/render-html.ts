@@ -59,6 +59,7 @@ function bridgeChart(r: Report): string {
 
 /** A plausibility mark (' ⚠ small group'), in warning colour; nothing when empty. */
 const mark = (text: string): string => (text ? ` <span class="warning">${esc(text.trim())}</span>` : '');
+const marks = (m: Parameters<typeof plausibilityMarks>[0]): string => mark(plausibilityMarks(m).nrr) + mark(plausibilityMarks(m).group);
 
 function heat(v: number | null | undefined): string {
   if (v === null || v === undefined) return '';
@@ -85,9 +86,9 @@ rect.total{fill:#4a5568}rect.up{fill:#2f855a}rect.down{fill:#c53030}.legend .k{d
 <h1>Net revenue retention — as of ${esc(r.as_of)}</h1>
 <p class="muted">${r.read.accounts} accounts, ${r.read.lines} lines, ${esc(r.read.firstDate ?? '—')} → ${esc(r.read.lastDate ?? '—')}; currencies ${esc(r.read.currencies.join(', '))}.</p>
 <div class="kpis">
-${kpi('NRR, trailing 12 months', formatPercent(h.t12m.nrr) + mark(plausibilityMarks(h.t12m).nrr + plausibilityMarks(h.t12m).group), `GRR ${formatPercent(h.t12m.grr)} · logos ${formatPercent(h.t12m.logo_retention)}`)}
-${kpi('NRR, last quarter', formatPercent(h.quarterly.nrr), `GRR ${formatPercent(h.quarterly.grr)}`)}
-${kpi('NRR, last month', formatPercent(h.monthly.nrr), `annualised ${formatPercent(h.annualised_monthly_nrr)}`)}
+${kpi('NRR, trailing 12 months', formatPercent(h.t12m.nrr) + marks(h.t12m), `GRR ${formatPercent(h.t12m.grr)} · logos ${formatPercent(h.t12m.logo_retention)}`)}
+${kpi('NRR, last quarter', formatPercent(h.quarterly.nrr) + marks(h.quarterly), `GRR ${formatPercent(h.quarterly.grr)}`)}
+${kpi('NRR, last month', formatPercent(h.monthly.nrr) + marks(h.monthly), `annualised ${formatPercent(h.annualised_monthly_nrr)}`)}
 ${kpi('Starting → ending MRR', formatMoney(h.t12m.ending_mrr, 0), `from ${formatMoney(h.t12m.starting_mrr, 0)}`)}
 </div>
 <h2>Trend</h2>${trendChart(r.series)}
