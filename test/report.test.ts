@@ -111,6 +111,13 @@ describe('diagnostics', () => {
     expect(metricsWarnings([tiny], 'movements', 30)[0]).toContain('movements come from 2 starting accounts');
     expect(metricsWarnings([{ ...tiny, smallest_monthly_cohort: 1 }], 'average', 30)[0]).toContain('cohorts of as few as 1 account,');
     expect(metricsWarnings([{ ...tiny, starting_accounts: 40, small_group: false }], 'average', 30)).toEqual([]);
+    // No starting MRR, no figure to doubt; per account, the rows are the detail, not a figure.
+    expect(metricsWarnings([{ ...tiny, starting_accounts: 0, nrr: null, nrr_plausible: null }], 'movements', 30)).toEqual([]);
+    expect(metricsWarnings([tiny], 'movements', 30, 'account')).toEqual([]);
+    // Many rows: three examples and a count.
+    const many = metricsWarnings(Array.from({ length: 8 }, (_, i) => ({ ...tiny, group: `g${i}` })), 'movements', 30);
+    expect(many).toHaveLength(4);
+    expect(many[3]).toBe('… and 5 more (small_group and nrr_plausible in the output)');
   });
 
   it('flag groups too small, or resting on one account', () => {

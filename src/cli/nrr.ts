@@ -151,7 +151,7 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
         if (from > to) throw new NrrError(`--from ${o.from} is after the window's last month ${monthText(to)}`);
         const months = Array.from({ length: to - from + 1 }, (_, k) => from + k);
         const rows = await metricsSeries(ws, { months, window: o.window, by: o.by, method: o.method });
-        for (const w of metricsWarnings(rows, o.method ?? ws.policies.nrr_method, ws.policies.min_group_accounts)) process.stderr.write(`warning: ${w}\n`);
+        for (const w of metricsWarnings(rows, o.method ?? ws.policies.nrr_method, ws.policies.min_group_accounts, o.by)) process.stderr.write(`warning: ${w}\n`);
         if (o.format === 'json') {
           process.stdout.write(o.from ? stringifyJson(o.by ? rows.map((r) => ({ [o.by!]: r.group, ...r })) : rows) + '\n' : metricsJson(rows, o.by));
         } else {

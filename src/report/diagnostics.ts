@@ -164,7 +164,8 @@ export function diagnoseImplausibleNrr(label: string, m: Metrics, contributors: 
  * rests on a handful of accounts, and the average compounds monthly ratios of cohorts that small.
  */
 export function diagnoseTinyCohort(label: string, method: NrrMethod, m: Metrics, t: Pick<DiagnosticThresholds, 'minGroupAccounts'>): Diagnostic[] {
-  if (method === 'snapshot' || !m.small_group) return [];
+  // No starting MRR (an account new in the window, under the movements method): no figure to doubt.
+  if (method === 'snapshot' || !m.small_group || m.nrr === null) return [];
   const n = m.smallest_monthly_cohort ?? m.starting_accounts;
   const why =
     method === 'average'
@@ -203,9 +204,11 @@ export function diagnoseSmallGroups(by: string, groups: readonly Metrics[], t: D
 
 /**
  * What `nrr metrics` says on standard error beside its rows: tiny cohorts under the movements and
- * average methods, and NRR outside its plausible range.
+ * average methods, and NRR outside its plausible range. Nothing for `--by account`: one account is
+ * the detail behind a figure, not a figure (its row still carries small_group and nrr_plausible).
  */
-export function metricsWarnings(rows: readonly Metrics[], method: NrrMethod, minGroupAccounts: number): string[] {
+export function metricsWarnings(rows: readonly Metrics[], method: NrrMethod, minGroupAccounts: number, by?: string): string[] {
+  if (by === 'account') return [];
   const all = rows.flatMap((m) => {
     const label = `${m.month}${m.group === undefined ? '' : ` '${m.group}'`}`;
     return [...diagnoseTinyCohort(label, method, m, { minGroupAccounts }), ...diagnoseImplausibleNrr(label, m, [])].map((d) => d.message);
