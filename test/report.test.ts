@@ -206,7 +206,7 @@ describe('lines that look like upgrades never ended', () => {
   it('are a warning of the report with the fix', async () => {
     const r = await buildReport(ws);
     const d = r.diagnostics.find((x) => x.id === 'upgrade_overlap');
-    expect(d?.message).toContain('1 line in 1 account look like upgrades never ended');
+    expect(d?.message).toContain('1 line in 1 account looks like an upgrade never ended');
     expect(d?.message).toContain('100.00 MRR, 5.56% of MRR in 2024-12');
     expect(d?.message).toContain('U1: U1-old → U1-new');
     expect(d?.message).toContain('end the old line on the day the new one starts');

@@ -132,7 +132,7 @@ export function diagnoseOverlaps(o: OverlapSummary): Diagnostic[] {
       id: 'upgrade_overlap',
       severity: 'warning',
       message:
-        `${o.lines} line${o.lines === 1 ? '' : 's'} in ${o.accounts} account${o.accounts === 1 ? '' : 's'} look like upgrades never ended ` +
+        `${o.lines} line${o.lines === 1 ? '' : 's'} in ${o.accounts} account${o.accounts === 1 ? '' : 's'} ${o.lines === 1 ? 'looks like an upgrade' : 'look like upgrades'} never ended ` +
         `(a later line of the same product, worth as much or more, beside it for ${o.min_months}+ months): ` +
         `${formatMoney(o.mrr)} MRR, ${o.share_of_mrr === null ? '—' : pct2(o.share_of_mrr)} of MRR in ${o.month}, counted twice if they are upgrades. ` +
         `Largest: ${ex}. Fix: end the old line on the day the new one starts (its end_date = the new line's start_date).`,
