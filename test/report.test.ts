@@ -12,6 +12,7 @@ import { formatMoney, formatPercent } from '../src/report/format.js';
 import { Money, stringifyJson } from '../src/money.js';
 import { emptyMetrics, isPlausibleNrr, metrics, plausibleNrrRange, type Metrics } from '../src/queries/metrics-queries.js';
 import { suspectOverlaps } from '../src/queries/plausibility-queries.js';
+import { cohortTable } from '../src/queries/cohort-queries.js';
 import { buildReport, type GroupRow, type Report } from '../src/report/report-model.js';
 import { renderMarkdown } from '../src/report/render-markdown.js';
 import { renderHtml } from '../src/report/render-html.js';
@@ -282,8 +283,17 @@ describe('plausibility in the report', () => {
         ['Enterprise', true],
         ['Growth', true],
       ]);
-      // The whole company has four starting accounts: not below 4.
+      // The whole company has four starting accounts: not below 4; nor is its one cohort of four.
       expect((await metrics(ws4, { window: 12 }))[0]!.small_group).toBe(false);
+      expect((await cohortTable(ws4, 'quarter')).map((c) => [c.cohort, c.accounts, c.small_group])).toEqual([['2023-Q1', 4, false]]);
+      const { ws: ws5, dir: dir5 } = await openFixture(files, { min_group_accounts: 5 });
+      try {
+        expect((await cohortTable(ws5, 'quarter')).map((c) => c.small_group)).toEqual([true]);
+        expect(renderMarkdown(await buildReport(ws5))).toMatch(/\| 2023-Q1 ⚠ small group \| 4 \|/);
+      } finally {
+        ws5.close();
+        removeDir(dir5);
+      }
     } finally {
       ws4.close();
       removeDir(dir4);

@@ -108,6 +108,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     const cohorts = await cohortTable(ws, 'quarter');
     await open('/cohorts?granularity=quarter', 'cohorts');
     expect(await page.getAttribute('#heatmap', 'data-cohorts')).toBe(String(cohorts.length));
+    expect(await page.locator('[data-flag="small_group"]').count()).toBe(cohorts.filter((c) => c.small_group).length);
     expect(await page.locator('#heatmap canvas').count()).toBeGreaterThan(0);
   });
 

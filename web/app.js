@@ -306,7 +306,7 @@ async function cohorts() {
     <div class="card section"><div id="heatmap" class="chart tall" data-cohorts="${rows.length}"></div></div>
     <div class="table-wrap"><table><thead><tr><th>cohort</th><th class="num">accounts</th><th class="num">starting MRR</th>${Array.from({ length: width }, (_, k) => `<th class="num">+${k}</th>`).join('')}</tr></thead>
     <tbody>${rows
-      .map((r) => `<tr><td>${esc(r.cohort)}</td><td class="num">${r.accounts}</td><td class="num">${money(r.starting_mrr)}</td>${Array.from({ length: width }, (_, k) => `<td class="num">${r.retention[k] === undefined ? '' : pct(r.retention[k])}</td>`).join('')}</tr>`)
+      .map((r) => `<tr><td>${esc(r.cohort)} ${flags({ small_group: r.small_group })}</td><td class="num">${r.accounts}</td><td class="num">${money(r.starting_mrr)}</td>${Array.from({ length: width }, (_, k) => `<td class="num">${r.retention[k] === undefined ? '' : pct(r.retention[k])}</td>`).join('')}</tr>`)
       .join('')}</tbody></table></div>`;
   bindControls();
   chart(document.getElementById('heatmap'), {

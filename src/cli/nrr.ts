@@ -217,10 +217,11 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
           return;
         }
         const width = Math.max(0, ...rows.map((c) => c.retention.length));
-        const cols = ['cohort', 'accounts', 'starting_mrr', ...Array.from({ length: width }, (_, k) => `+${k}`)];
+        const cols = ['cohort', 'accounts', 'small_group', 'starting_mrr', ...Array.from({ length: width }, (_, k) => `+${k}`)];
         const flat = rows.map((c) => ({
           cohort: c.cohort,
           accounts: c.accounts,
+          small_group: c.small_group,
           starting_mrr: c.starting_mrr,
           ...Object.fromEntries(c.retention.map((v, k) => [`+${k}`, o.format === 'csv' ? v : formatPercent(v, 1)])),
         }));

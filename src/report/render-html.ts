@@ -107,7 +107,7 @@ ${g.rows
   .join('\n')}
 <h2>Cohorts (revenue retention by ${esc(r.cohorts.granularity)} of first revenue)</h2>
 <table><tr><th>Cohort</th><th>Accounts</th>${Array.from({ length: width }, (_, k) => `<th>+${k}</th>`).join('')}</tr>
-${r.cohorts.rows.map((c) => `<tr><td>${esc(c.cohort)}</td><td>${c.accounts}</td>${Array.from({ length: width }, (_, k) => `<td${heat(c.retention[k])}>${k < c.retention.length ? formatPercent(c.retention[k], 0) : ''}</td>`).join('')}</tr>`).join('\n')}</table>
+${r.cohorts.rows.map((c) => `<tr><td>${esc(c.cohort)}${mark(plausibilityMarks({ small_group: c.small_group, nrr_plausible: null }).group)}</td><td>${c.accounts}</td>${Array.from({ length: width }, (_, k) => `<td${heat(c.retention[k])}>${k < c.retention.length ? formatPercent(c.retention[k], 0) : ''}</td>`).join('')}</tr>`).join('\n')}</table>
 <h2>Diagnostics</h2>
 ${r.diagnostics.length === 0 ? '<p>Nothing to flag.</p>' : `<ul>${r.diagnostics.map((d) => `<li class="${d.severity}">${esc(d.message)}</li>`).join('')}</ul>`}
 <p class="muted">${esc(plausibilityRules(r))}</p>

@@ -93,7 +93,7 @@ export function renderMarkdown(r: Report): string {
     table(
       ['Cohort', 'Accounts', 'Starting MRR', ...Array.from({ length: width }, (_, k) => `+${k}`)],
       r.cohorts.rows.map((c) => [
-        c.cohort,
+        c.cohort + plausibilityMarks({ small_group: c.small_group, nrr_plausible: null }).group,
         String(c.accounts),
         formatMoney(c.starting_mrr, 0),
         ...Array.from({ length: width }, (_, k) => (k < c.retention.length ? formatPercent(c.retention[k], 0) : '')),
