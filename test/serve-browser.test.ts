@@ -9,6 +9,7 @@ import { PlaybookState } from '../src/playbooks/playbook-state.js';
 import { statePath } from '../src/playbooks/playbook-settings.js';
 import { startServer, type RunningServer } from '../src/serve/start-server.js';
 import { removeDir } from './helpers/fixture-dir.js';
+import { benchmarkForAcv } from '../src/report/benchmarks.js';
 
 /**
  * The dashboard end to end in Debian's Chromium (never a downloaded browser): every page opens,
@@ -72,6 +73,8 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     expect(await page.textContent('[data-metric="nrr"]')).toBe(pct(m!.nrr));
     expect(await page.textContent('[data-metric="grr"]')).toBe(pct(m!.grr));
     expect(await page.textContent('[data-metric="logo"]')).toBe(pct(m!.logo_retention));
+    // The benchmark is the one of the cohort's median ACV, as in the report.
+    expect(await page.inputValue('select[data-param="benchmark"]')).toBe(benchmarkForAcv(m!.median_acv!).key);
     // The trend and the bridge are drawn.
     expect(await page.locator('#trend canvas').count()).toBe(1);
     expect(await page.locator('#bridge canvas').count()).toBe(1);

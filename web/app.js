@@ -152,8 +152,10 @@ async function overview() {
   const p = params();
   const month = p.get('month') ?? summary.as_of_month;
   const window = Number(p.get('window') ?? 12);
-  const bench = p.get('benchmark') ?? 'mid-market';
   const [report, [m]] = await Promise.all([api('/api/report'), api(`/api/metrics?month=${month}&window=${window}`)]);
+  // By default the benchmark of the cohort's median ACV (never a name); the selector overrides it.
+  const byAcv = m.median_acv === null ? null : summary.acv_benchmark_bands.find((x) => x.below === null || Number(m.median_acv) < x.below)?.key;
+  const bench = p.get('benchmark') ?? byAcv ?? 'mid-market';
   const b = summary.benchmarks.find((x) => x.key === bench) ?? summary.benchmarks[0];
   const arr = Number(m.ending_mrr) * 12;
   $page.innerHTML = `
