@@ -143,46 +143,62 @@ describe('money output', () => {
 
 const SUBS = ['account_id', 'line_id', 'product', 'start_date', 'end_date', 'amount', 'interval'];
 
-async function openFixture(files: Record<string, FileContent>, policies: PolicyInput = {}): Promise<{ ws: Workspace; dir: string }> {
+/** Runs `f` on a workspace over `files` (reporting month 2024-12), then closes and removes it. */
+async function withFixture<T>(files: Record<string, FileContent>, policies: PolicyInput, f: (ws: Workspace) => Promise<T>): Promise<T> {
   const dir = fixtureDir(files, 'nrr-plaus-');
-  const ws = await Workspace.open({ data: dir, policies: { as_of: '2024-12', ...policies }, today: new Date('2025-06-15T00:00:00Z') });
-  return { ws, dir };
+  try {
+    const ws = await Workspace.open({ data: dir, policies: { as_of: '2024-12', ...policies }, today: new Date('2025-06-15T00:00:00Z') });
+    try {
+      return await f(ws);
+    } finally {
+      ws.close();
+    }
+  } finally {
+    removeDir(dir);
+  }
 }
 
-describe('lines that look like upgrades never ended', () => {
-  let ws: Workspace;
-  let dir: string;
+/** A workspace over `files` for the tests of one describe block, open from beforeAll to afterAll. */
+function fixtureWorkspace(files: Record<string, FileContent>, policies: PolicyInput = {}): () => Workspace {
+  let ws: Workspace | undefined;
+  let dir: string | undefined;
   beforeAll(async () => {
-    ({ ws, dir } = await openFixture({
-      'subscriptions.csv': [
-        SUBS,
-        // U1: a bigger line of the same product from June, the old one never ended → suspect.
-        ['U1', 'U1-old', 'core', '2024-01-01', null, 100, 'month'],
-        ['U1', 'U1-new', 'core', '2024-06-01', null, 200, 'month'],
-        ['U2', 'U2-a', 'core', '2024-01-01', null, 400, 'month'],
-        // U3: seats co-termed to the contract's end date → an add-on, not an upgrade.
-        ['U3', 'U3-base', 'core', '2024-01-01', '2026-01-01', 100, 'month'],
-        ['U3', 'U3-seats', 'core', '2024-03-01', '2026-01-01', 150, 'month'],
-        // U4: a smaller later line → an add-on.
-        ['U4', 'U4-base', 'core', '2024-01-01', null, 400, 'month'],
-        ['U4', 'U4-addon', 'core', '2024-05-01', null, 50, 'month'],
-        // U5: together for two months only by 2024-12 (November and December) → not yet.
-        ['U5', 'U5-old', 'core', '2024-01-01', null, 100, 'month'],
-        ['U5', 'U5-new', 'core', '2024-11-01', null, 100, 'month'],
-        // U6: another product beside the first → cross-sell.
-        ['U6', 'U6-core', 'core', '2024-01-01', null, 100, 'month'],
-        ['U6', 'U6-analytics', 'analytics', '2024-02-01', null, 100, 'month'],
-      ],
-      'accounts.csv': [['account_id', 'segment'], ['U1', 'Enterprise'], ['U2', 'SMB'], ['U3', 'SMB'], ['U4', 'SMB'], ['U5', 'SMB'], ['U6', 'SMB']],
-    }));
+    dir = fixtureDir(files, 'nrr-plaus-');
+    ws = await Workspace.open({ data: dir, policies: { as_of: '2024-12', ...policies }, today: new Date('2025-06-15T00:00:00Z') });
   });
   afterAll(() => {
     ws?.close();
     if (dir) removeDir(dir);
   });
+  return () => ws!;
+}
+
+describe('lines that look like upgrades never ended', () => {
+  const workspace = fixtureWorkspace({
+    'subscriptions.csv': [
+      SUBS,
+      // U1: a bigger line of the same product from June, the old one never ended → suspect.
+      ['U1', 'U1-old', 'core', '2024-01-01', null, 100, 'month'],
+      ['U1', 'U1-new', 'core', '2024-06-01', null, 200, 'month'],
+      ['U2', 'U2-a', 'core', '2024-01-01', null, 400, 'month'],
+      // U3: seats co-termed to the contract's end date → an add-on, not an upgrade.
+      ['U3', 'U3-base', 'core', '2024-01-01', '2026-01-01', 100, 'month'],
+      ['U3', 'U3-seats', 'core', '2024-03-01', '2026-01-01', 150, 'month'],
+      // U4: a smaller later line → an add-on.
+      ['U4', 'U4-base', 'core', '2024-01-01', null, 400, 'month'],
+      ['U4', 'U4-addon', 'core', '2024-05-01', null, 50, 'month'],
+      // U5: together for two months only by 2024-12 (November and December) → not yet.
+      ['U5', 'U5-old', 'core', '2024-01-01', null, 100, 'month'],
+      ['U5', 'U5-new', 'core', '2024-11-01', null, 100, 'month'],
+      // U6: another product beside the first → cross-sell.
+      ['U6', 'U6-core', 'core', '2024-01-01', null, 100, 'month'],
+      ['U6', 'U6-analytics', 'analytics', '2024-02-01', null, 100, 'month'],
+    ],
+    'accounts.csv': [['account_id', 'segment'], ['U1', 'Enterprise'], ['U2', 'SMB'], ['U3', 'SMB'], ['U4', 'SMB'], ['U5', 'SMB'], ['U6', 'SMB']],
+  });
 
   it('are counted with their MRR share, an example and the fix', async () => {
-    const o = await suspectOverlaps(ws);
+    const o = await suspectOverlaps(workspace());
     expect(o.lines).toBe(1);
     expect(o.accounts).toBe(1);
     expect(o.mrr.value).toBe('100');
@@ -190,14 +206,14 @@ describe('lines that look like upgrades never ended', () => {
     expect(o.share_of_mrr).toBeCloseTo(100 / 1800, 12);
     expect(o.examples).toEqual([{ account_id: 'U1', product: 'core', line_id: 'U1-old', mrr: new Money('100'), replaced_by: 'U1-new', end_at: '2024-06-01' }]);
     // A month later U5 has been together three months and is suspect too.
-    expect((await suspectOverlaps(ws, { month: '2025-01' })).examples.map((l) => l.line_id).sort()).toEqual(['U1-old', 'U5-old']);
+    expect((await suspectOverlaps(workspace(), { month: '2025-01' })).examples.map((l) => l.line_id).sort()).toEqual(['U1-old', 'U5-old']);
   });
 
   it('are fields of every metrics object, per group of the starting cohort', async () => {
-    const [all] = await metrics(ws, { window: 6 });
+    const [all] = await metrics(workspace(), { window: 6 });
     expect(all!.overlap_lines).toBe(1);
     expect(all!.overlap_mrr.value).toBe('100');
-    const bySegment = await metrics(ws, { window: 6, by: 'segment' });
+    const bySegment = await metrics(workspace(), { window: 6, by: 'segment' });
     expect(bySegment.map((r) => [r.group, r.overlap_lines, r.overlap_mrr.value])).toEqual([
       ['Enterprise', 1, '100'],
       ['SMB', 0, '0'],
@@ -205,7 +221,7 @@ describe('lines that look like upgrades never ended', () => {
   });
 
   it('are a warning of the report with the fix', async () => {
-    const r = await buildReport(ws);
+    const r = await buildReport(workspace());
     const d = r.diagnostics.find((x) => x.id === 'upgrade_overlap');
     expect(d?.message).toContain('1 line in 1 account looks like an upgrade never ended');
     expect(d?.message).toContain('100.00 MRR, 5.56% of MRR in 2024-12');
@@ -217,8 +233,6 @@ describe('lines that look like upgrades never ended', () => {
 });
 
 describe('plausibility in the report', () => {
-  let ws: Workspace;
-  let dir: string;
   let report: Report;
   const files: Record<string, FileContent> = {
     'subscriptions.csv': [
@@ -235,13 +249,9 @@ describe('plausibility in the report', () => {
     'accounts.csv': [['account_id', 'segment'], ['P1', 'Growth'], ['E1', 'Enterprise'], ['E2', 'Enterprise'], ['E3', 'Enterprise']],
   };
   const row = (r: Report, by: string, group: string): GroupRow => r.groups.find((g) => g.by === by)!.rows.find((x) => x.group === group)!;
+  const workspace = fixtureWorkspace(files, { min_group_accounts: 3 });
   beforeAll(async () => {
-    ({ ws, dir } = await openFixture(files, { min_group_accounts: 3 }));
-    report = await buildReport(ws);
-  });
-  afterAll(() => {
-    ws?.close();
-    if (dir) removeDir(dir);
+    report = await buildReport(workspace());
   });
 
   it('marks a 292 % NRR implausible, never top quartile, and names the account behind it', () => {
@@ -266,7 +276,7 @@ describe('plausibility in the report', () => {
   });
 
   it('follows the benchmark: mapping of the config where it names the group', async () => {
-    const r = await buildReport(ws, { benchmarks: { segment: { Enterprise: 'enterprise' } } });
+    const r = await buildReport(workspace(), { benchmarks: { segment: { Enterprise: 'enterprise' } } });
     expect(row(r, 'segment', 'Enterprise').benchmark).toMatchObject({ benchmark: 'enterprise', matched_by: 'config', standing: 'below median' });
     expect(row(r, 'segment', 'Growth').benchmark).toMatchObject({ benchmark: 'smb', matched_by: 'acv', standing: 'implausible' });
   });
@@ -276,8 +286,7 @@ describe('plausibility in the report', () => {
     expect(row(report, 'segment', 'Enterprise').small_group).toBe(false);
     expect(row(report, 'segment', 'Growth').small_group).toBe(true);
     expect(report.diagnostics.filter((x) => x.id === 'small_group').map((x) => x.message.split(':')[0])).toContain("segment 'Growth'");
-    const { ws: ws4, dir: dir4 } = await openFixture(files, { min_group_accounts: 4 });
-    try {
+    await withFixture(files, { min_group_accounts: 4 }, async (ws4) => {
       const bySegment = await metrics(ws4, { window: 12, by: 'segment' });
       expect(bySegment.map((r) => [r.group, r.small_group])).toEqual([
         ['Enterprise', true],
@@ -286,18 +295,11 @@ describe('plausibility in the report', () => {
       // The whole company has four starting accounts: not below 4; nor is its one cohort of four.
       expect((await metrics(ws4, { window: 12 }))[0]!.small_group).toBe(false);
       expect((await cohortTable(ws4, 'quarter')).map((c) => [c.cohort, c.accounts, c.small_group])).toEqual([['2023-Q1', 4, false]]);
-      const { ws: ws5, dir: dir5 } = await openFixture(files, { min_group_accounts: 5 });
-      try {
-        expect((await cohortTable(ws5, 'quarter')).map((c) => c.small_group)).toEqual([true]);
-        expect(renderMarkdown(await buildReport(ws5))).toMatch(/\| 2023-Q1 ⚠ small group \| 4 \|/);
-      } finally {
-        ws5.close();
-        removeDir(dir5);
-      }
-    } finally {
-      ws4.close();
-      removeDir(dir4);
-    }
+    });
+    await withFixture(files, { min_group_accounts: 5 }, async (ws5) => {
+      expect((await cohortTable(ws5, 'quarter')).map((c) => c.small_group)).toEqual([true]);
+      expect(renderMarkdown(await buildReport(ws5))).toMatch(/\| 2023-Q1 ⚠ small group \| 4 \|/);
+    });
   });
 
   it('marks small groups and implausible NRR in Markdown and HTML', () => {
@@ -311,15 +313,11 @@ describe('plausibility in the report', () => {
   });
 
   it('warns when the average method compounds a tiny cohort', async () => {
-    const { ws: wsAvg, dir: dirAvg } = await openFixture(files, { min_group_accounts: 3, nrr_method: 'average' });
-    try {
+    await withFixture(files, { min_group_accounts: 3, nrr_method: 'average' }, async (wsAvg) => {
       const r = await buildReport(wsAvg);
       const growth = r.diagnostics.find((x) => x.id === 'tiny_cohort' && x.message.startsWith("segment 'Growth'"));
       expect(growth?.message).toContain('NRR by the average method on a tiny cohort (fewer than 3 accounts)');
       expect(r.diagnostics.some((x) => x.id === 'tiny_cohort' && x.message.startsWith("segment 'Enterprise'"))).toBe(false);
-    } finally {
-      wsAvg.close();
-      removeDir(dirAvg);
-    }
+    });
   });
 });
