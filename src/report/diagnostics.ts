@@ -180,6 +180,8 @@ export function diagnoseTinyCohort(label: string, method: NrrMethod, m: Metrics,
   ];
 }
 
+const accounts = (n: number): string => `${n} starting account${n === 1 ? '' : 's'}`;
+
 /** Groups whose figure rests on too few accounts (`small_group`, one threshold everywhere), or on one account. */
 export function diagnoseSmallGroups(by: string, groups: readonly Metrics[], t: DiagnosticThresholds): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -189,7 +191,7 @@ export function diagnoseSmallGroups(by: string, groups: readonly Metrics[], t: D
       out.push({
         id: 'small_group',
         severity: 'info',
-        message: `${by} '${g.group}': only ${g.smallest_monthly_cohort ?? g.starting_accounts} starting accounts (fewer than ${t.minGroupAccounts}); its NRR is too noisy to trust.`,
+        message: `${by} '${g.group}': only ${accounts(g.smallest_monthly_cohort ?? g.starting_accounts)} (fewer than ${t.minGroupAccounts}); its NRR is too noisy to trust.`,
       });
     } else if (share > t.singleAccountShare) {
       out.push({

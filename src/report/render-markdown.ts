@@ -120,6 +120,6 @@ export function plausibilityRules(r: Report): string {
   const ranges = p.nrr_ranges.map((x) => `${x.window} month${x.window === 1 ? '' : 's'} ${formatPercent(x.low, 0)}–${formatPercent(x.high, 0)}`).join(', ');
   return (
     `Checks: ⚠ small group = fewer than ${p.min_group_accounts} starting accounts; ⚠ implausible = NRR outside ${ranges} (not ranked against benchmarks); ` +
-    `a monthly drop counts from ${formatPercent(p.material_drop, 2)} (percentage points); benchmarks are matched by median ACV at cohort start unless the config's benchmark: names the group.`
+    `a monthly drop counts from ${(p.material_drop * 100).toFixed(2)} percentage point; benchmarks are matched by median ACV at cohort start unless the config's benchmark: names the group.`
   );
 }
