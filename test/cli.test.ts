@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, cpSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, cpSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +34,32 @@ describe('nrr CLI', () => {
     const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
     expect(rows.map((x) => x['segment'])).toEqual(['enterprise', 'mid-market', 'smb']);
     expect(rows.find((x) => x['segment'] === 'smb')?.['churn']).toBe(700);
+  });
+
+  it('metrics --format json objects carry small_group, one threshold (min_group_accounts) at its edge', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nrr-cli-small-'));
+    cpSync(GOLDEN, dir, { recursive: true });
+    // Starting accounts at 2024-01: enterprise 1, mid-market 2, smb 5.
+    writeFileSync(join(dir, 'nrr.config.yaml'), 'policies:\n  min_group_accounts: 2\n');
+    const r = nrr('metrics', '--data', dir, '--as-of', '2024-12', '--window', '11', '--by', 'segment', '--format', 'json');
+    expect(r.status).toBe(0);
+    const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
+    expect(rows.map((x) => [x['segment'], x['starting_accounts'], x['small_group']])).toEqual([
+      ['enterprise', 1, true],
+      ['mid-market', 2, false],
+      ['smb', 5, false],
+    ]);
+    const one = JSON.parse(nrr('metrics', '--data', dir, '--as-of', '2024-12', '--window', '11').stdout) as Record<string, unknown>;
+    expect(one['small_group']).toBe(false);
+    const csv = nrr('metrics', '--data', dir, '--as-of', '2024-12', '--window', '11', '--by', 'segment', '--format', 'csv').stdout.split('\n');
+    const head = csv[0]!.split(',');
+    expect(csv[1]!.split(',')[head.indexOf('small_group')]).toBe('true');
+    expect(csv[2]!.split(',')[head.indexOf('small_group')]).toBe('false');
+    // The movements method warns on the tiny enterprise cohort.
+    const mv = nrr('metrics', '--data', dir, '--as-of', '2024-12', '--window', '11', '--by', 'segment', '--method', 'movements');
+    expect(mv.stderr).toContain("warning: 2024-12 'enterprise': NRR by the movements method on a tiny cohort (fewer than 2 accounts)");
+    expect(mv.stderr).not.toContain("'smb': NRR by the movements method");
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('movements as CSV has the documented columns, one row per account-month', () => {

@@ -29,4 +29,16 @@ describe('nrr.config.yaml', () => {
     ).toThrow(/acv_bands\.1\.below: bands must be ascending/);
     expect(() => parseConfigText('policies:\n  reporting_currency: usd\n', 'c.yaml')).toThrow(/ISO 4217/);
   });
+
+  it('reads a benchmark: mapping and names the line, key and choices of a bad one', () => {
+    const c = parseConfigText('benchmark:\n  segment:\n    Enterprise: enterprise\n    Partners: none\n', 'b.yaml');
+    expect(c.benchmark).toEqual({ segment: { Enterprise: 'enterprise', Partners: 'none' } });
+    expect(() => parseConfigText('benchmark:\n  segment:\n    Enterprise: enterprize\n', 'b.yaml')).toThrow(
+      'b.yaml:3: benchmark.segment.Enterprise: "enterprize" is not a benchmark; use one of: enterprise, mid-market, smb, product-led, usage-based, none',
+    );
+    expect(() => parseConfigText('benchmark:\n  segment: smb\n', 'b.yaml')).toThrow(
+      /b\.yaml:2: benchmark\.segment: a map from group value to benchmark, e\.g\. \{ Enterprise: enterprise, SMB: smb \}/,
+    );
+    expect(() => parseConfigText('benchmark: smb\n', 'b.yaml')).toThrow(/b\.yaml:1: benchmark: a map from grouping to \{ group value: benchmark \}/);
+  });
 });

@@ -10,6 +10,7 @@ import { PlaybookState } from '../src/playbooks/playbook-state.js';
 import { statePath } from '../src/playbooks/playbook-settings.js';
 import { startServer, type RunningServer } from '../src/serve/start-server.js';
 import { removeDir } from './helpers/fixture-dir.js';
+import { benchmarkForAcv } from '../src/report/benchmarks.js';
 
 /**
  * The dashboard end to end in Debian's Chromium (never a downloaded browser): every page opens,
@@ -76,6 +77,8 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     expect(await page.textContent('[data-metric="grr"]')).toBe(pct(m!.grr));
     expect(await page.textContent('[data-metric="logo"]')).toBe(pct(m!.logo_retention));
     expect(await page.textContent('[data-metric="arr"]')).toBe(compactUsd(m!.ending_mrr.times(12).toNumber()));
+    // The benchmark is the one of the cohort's median ACV, as in the report.
+    expect(await page.inputValue('select[data-param="benchmark"]')).toBe(benchmarkForAcv(m!.median_acv!).key);
     // The trend and the bridge are drawn.
     expect(await page.locator('#trend canvas').count()).toBe(1);
     expect(await page.locator('#bridge canvas').count()).toBe(1);
@@ -97,7 +100,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     expect(await page.inputValue('select[data-param="month"]')).toBe('2026-03');
   });
 
-  it('Segments lists every group with its NRR, and warns on small groups', async () => {
+  it('Segments lists every group with its NRR, and marks small groups and implausible NRR', async () => {
     const groups = await metrics(ws, { window: 12, by: 'segment' });
     await open('/segments?by=segment&sort=nrr&dir=desc', 'segments');
     const rows = page.locator('#segments tbody tr');
@@ -105,14 +108,18 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     const best = [...groups].filter((g) => g.nrr !== null).sort((a, b) => b.nrr! - a.nrr!)[0]!;
     expect(await rows.first().locator('td').first().textContent()).toContain(best.group);
     expect(await rows.first().locator('[data-nrr]').textContent()).toBe(pct(best.nrr));
-    const small = groups.filter((g) => g.starting_accounts < 10).length;
-    expect(await page.locator('#segments .warn-text').count()).toBe(small);
+    // One threshold everywhere: the rows the engine marks small_group (min_group_accounts), and only those.
+    const small = groups.filter((g) => g.small_group).length;
+    expect(small).toBeGreaterThan(0);
+    expect(await page.locator('#segments [data-flag="small_group"]').count()).toBe(small);
+    expect(await page.locator('#segments [data-flag="implausible"]').count()).toBe(groups.filter((g) => g.nrr_plausible === false).length);
   });
 
   it('Cohorts draws the heatmap of every cohort', async () => {
     const cohorts = await cohortTable(ws, 'quarter');
     await open('/cohorts?granularity=quarter', 'cohorts');
     expect(await page.getAttribute('#heatmap', 'data-cohorts')).toBe(String(cohorts.length));
+    expect(await page.locator('[data-flag="small_group"]').count()).toBe(cohorts.filter((c) => c.small_group).length);
     expect(await page.locator('#heatmap canvas').count()).toBeGreaterThan(0);
   });
 

@@ -29,6 +29,18 @@ const axisMoney = (n) => new Intl.NumberFormat('en-US', { style: 'currency', cur
 const plot = (text) => Number(text);
 const num = (x, d = 1) => (x === null || x === undefined ? '—' : Number(x).toFixed(d));
 const pill = (colour) => (colour ? `<span class="pill ${esc(colour)}">${esc(colour)}</span>` : '—');
+/**
+ * The plausibility marks of a metrics object (one threshold everywhere: the workspace's
+ * min_group_accounts policy decides small_group on the server): a small group, an NRR outside its
+ * window's plausible range.
+ */
+function flags(m) {
+  const min = summary?.policies?.min_group_accounts;
+  const out = [];
+  if (m.small_group) out.push(`<span class="warn-text" data-flag="small_group" title="fewer than ${esc(min)} starting accounts: one account moves the figure">⚠ small group</span>`);
+  if (m.nrr_plausible === false) out.push(`<span class="warn-text" data-flag="implausible" title="outside the plausible range for this window: check the data (lines never ended?) before using it">⚠ implausible</span>`);
+  return out.join(' ');
+}
 
 // ---------- URL state ----------
 const params = () => new URLSearchParams(location.search);
@@ -150,8 +162,10 @@ async function overview() {
   const p = params();
   const month = p.get('month') ?? summary.as_of_month;
   const window = Number(p.get('window') ?? 12);
-  const bench = p.get('benchmark') ?? 'mid-market';
   const [report, [m]] = await Promise.all([api('/api/report'), api(`/api/metrics?month=${month}&window=${window}`)]);
+  // By default the benchmark of the cohort's median ACV (never a name); the selector overrides it.
+  const byAcv = m.median_acv === null ? null : summary.acv_benchmark_bands.find((x) => x.below === null || Number(m.median_acv) < x.below)?.key;
+  const bench = p.get('benchmark') ?? byAcv ?? 'mid-market';
   const b = summary.benchmarks.find((x) => x.key === bench) ?? summary.benchmarks[0];
   const arr = multiplyDecimal(m.ending_mrr, 12);
   $page.innerHTML = `
@@ -163,7 +177,7 @@ async function overview() {
       ${select('benchmark', summary.benchmarks.map((x) => [x.key, x.label]), b.key, 'Benchmark')}
     </div>
     <div class="tiles">
-      <div class="tile"><div class="label">NRR</div><div class="value" data-metric="nrr">${pct(m.nrr)}</div><div class="sub">median ${pct(b.median[0])}–${pct(b.median[1])} · top quartile ${pct(b.topQuartile[0])}+</div></div>
+      <div class="tile"><div class="label">NRR</div><div class="value" data-metric="nrr">${pct(m.nrr)}</div><div class="sub">median ${pct(b.median[0])}–${pct(b.median[1])} · top quartile ${pct(b.topQuartile[0])}+</div>${flags(m) ? `<div class="sub">${flags(m)}</div>` : ''}${m.overlap_lines ? `<div class="sub warn-text" data-flag="overlap">${m.overlap_lines} line${m.overlap_lines === 1 ? '' : 's'} (${money(m.overlap_mrr)} MRR) look like upgrades never ended</div>` : ''}</div>
       <div class="tile"><div class="label">GRR</div><div class="value" data-metric="grr">${pct(m.grr)}</div><div class="sub">revenue kept before expansion</div></div>
       <div class="tile"><div class="label">Logo retention</div><div class="value" data-metric="logo">${pct(m.logo_retention)}</div><div class="sub">${m.retained_accounts.toLocaleString('en-US')} of ${m.starting_accounts.toLocaleString('en-US')} accounts</div></div>
       <div class="tile"><div class="label">Cohort ARR now</div><div class="value" data-metric="arr">${money(arr, true)}</div><div class="sub">from ${money(multiplyDecimal(m.starting_mrr, 12), true)} at the start</div></div>
@@ -242,7 +256,6 @@ async function segments() {
   // Ratios and counts are numbers, money is decimal text (compared exactly), missing is lowest.
   const cmp = (a, b) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : typeof a === 'number' ? Math.sign(a - b) : sort === 'group' ? (a < b ? -1 : 1) : compareDecimal(a, b));
   rows.sort((a, b) => cmp(a[sort] ?? null, b[sort] ?? null) * (dir === 'asc' ? 1 : -1));
-  const small = (r) => r.starting_accounts < 10;
   const cols = [
     ['group', by, false],
     ['starting_accounts', 'accounts', true],
@@ -253,6 +266,7 @@ async function segments() {
     ['expansion', 'expansion', true],
     ['churn', 'churn', true],
     ['largest_account_share', 'largest account', true],
+    ['overlap_lines', 'lines never ended?', true],
   ];
   $page.innerHTML = `
     <h1>Segments</h1>
@@ -263,10 +277,10 @@ async function segments() {
       .map(([k, t, n]) => `<th class="sortable ${n ? 'num' : ''} ${k === sort ? `sorted ${dir}` : ''}" data-sort="${k}">${esc(t)}</th>`)
       .join('')}</tr></thead><tbody>${rows
       .map(
-        (r) => `<tr><td>${esc(r.group)}${small(r) ? ` <span class="warn-text" title="fewer than 10 accounts: one account moves the figure">⚠ small group</span>` : ''}</td>
+        (r) => `<tr><td>${esc(r.group)} ${flags(r)}</td>
         <td class="num">${r.starting_accounts}</td><td class="num">${money(r.starting_mrr)}</td><td class="num" data-nrr>${pct(r.nrr)}</td>
         <td class="num">${pct(r.grr)}</td><td class="num">${pct(r.logo_retention)}</td><td class="num">${money(r.expansion)}</td><td class="num">${money(r.churn)}</td>
-        <td class="num">${pct(r.largest_account_share)}</td></tr>`,
+        <td class="num">${pct(r.largest_account_share)}</td><td class="num">${r.overlap_lines ? `<span class="warn-text">${r.overlap_lines}</span>` : '0'}</td></tr>`,
       )
       .join('')}</tbody></table></div>`;
   bindControls();
@@ -306,7 +320,7 @@ async function cohorts() {
     <div class="card section"><div id="heatmap" class="chart tall" data-cohorts="${rows.length}"></div></div>
     <div class="table-wrap"><table><thead><tr><th>cohort</th><th class="num">accounts</th><th class="num">starting MRR</th>${Array.from({ length: width }, (_, k) => `<th class="num">+${k}</th>`).join('')}</tr></thead>
     <tbody>${rows
-      .map((r) => `<tr><td>${esc(r.cohort)}</td><td class="num">${r.accounts}</td><td class="num">${money(r.starting_mrr)}</td>${Array.from({ length: width }, (_, k) => `<td class="num">${r.retention[k] === undefined ? '' : pct(r.retention[k])}</td>`).join('')}</tr>`)
+      .map((r) => `<tr><td>${esc(r.cohort)} ${flags({ small_group: r.small_group })}</td><td class="num">${r.accounts}</td><td class="num">${money(r.starting_mrr)}</td>${Array.from({ length: width }, (_, k) => `<td class="num">${r.retention[k] === undefined ? '' : pct(r.retention[k])}</td>`).join('')}</tr>`)
       .join('')}</tbody></table></div>`;
   bindControls();
   chart(document.getElementById('heatmap'), {

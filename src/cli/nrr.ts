@@ -13,6 +13,7 @@ import { buildReport } from '../report/report-model.js';
 import { renderHtml } from '../report/render-html.js';
 import { renderMarkdown } from '../report/render-markdown.js';
 import { formatMoney, formatPercent } from '../report/format.js';
+import { metricsWarnings } from '../report/diagnostics.js';
 import { ValidationError } from '../workspace/validation-report.js';
 import { partialNote, type Workspace } from '../workspace/workspace.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
@@ -45,6 +46,11 @@ const metricColumns = [
   'logo_retention',
   'starting_accounts',
   'retained_accounts',
+  'small_group',
+  'nrr_plausible',
+  'median_acv',
+  'overlap_lines',
+  'overlap_mrr',
 ] as const;
 
 /** Metrics as JSON: one object, or one per group carrying the group's value under the `--by` name. */
@@ -153,6 +159,7 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
         }));
         const partial = rows.some((r) => r.partial);
         if (partial && ws.asOfMonth <= ws.dates.lastFullMonth) process.stderr.write(`warning: ${partialNote(monthText(to), ws.dates.today)}\n`);
+        for (const w of metricsWarnings(rows, o.method ?? ws.policies.nrr_method, ws.policies.min_group_accounts, o.by)) process.stderr.write(`warning: ${w}\n`);
         if (o.format === 'json') {
           process.stdout.write(o.from ? stringifyJson(o.by ? rows.map((r) => ({ [o.by!]: r.group, ...r })) : rows) + '\n' : metricsJson(rows, o.by));
         } else {
@@ -218,10 +225,11 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
           return;
         }
         const width = Math.max(0, ...rows.map((c) => c.retention.length));
-        const cols = ['cohort', 'accounts', 'starting_mrr', ...Array.from({ length: width }, (_, k) => `+${k}`)];
+        const cols = ['cohort', 'accounts', 'small_group', 'starting_mrr', ...Array.from({ length: width }, (_, k) => `+${k}`)];
         const flat = rows.map((c) => ({
           cohort: c.cohort,
           accounts: c.accounts,
+          small_group: c.small_group,
           starting_mrr: c.starting_mrr,
           ...Object.fromEntries(c.retention.map((v, k) => [`+${k}`, o.format === 'csv' ? v : formatPercent(v, 1)])),
         }));

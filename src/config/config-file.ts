@@ -8,8 +8,28 @@ import { healthConfigSchema } from '../health/health-config.js';
 import { tiersSchema } from '../accounts/tiering.js';
 import { playbooksSchema } from '../playbooks/playbook-config.js';
 import { playbookSettingsSchema } from '../playbooks/playbook-settings.js';
+import { BENCHMARK_KEYS } from '../report/benchmarks.js';
 
 export const CONFIG_FILE_NAME = 'nrr.config.yaml';
+
+const benchmarkChoices = [...BENCHMARK_KEYS, 'none'] as const;
+
+/**
+ * `benchmark:`: per grouping (an account attribute such as `segment`, or `product`, `acv_band`…),
+ * the benchmark each named group is compared with, or `none`; unnamed groups go by ACV band.
+ * @example benchmark: { segment: { Enterprise: enterprise, Self-serve: product-led, Partners: none } }
+ */
+const benchmarkMappingSchema = z.record(
+  z.string().min(1, 'a grouping name such as segment'),
+  z.record(
+    z.string().min(1, 'a group value'),
+    z.enum(benchmarkChoices, {
+      error: (issue) => `${JSON.stringify(issue.input)} is not a benchmark; use one of: ${benchmarkChoices.join(', ')}`,
+    }),
+    { error: 'a map from group value to benchmark, e.g. { Enterprise: enterprise, SMB: smb }' },
+  ),
+  { error: 'a map from grouping to { group value: benchmark }, e.g. { segment: { Enterprise: enterprise } }' },
+);
 
 const configSchema = z
   .object({
@@ -23,6 +43,8 @@ const configSchema = z
     playbooks: playbooksSchema.optional(),
     /** Where play state lives, the daily budget per owner, and notification destinations (src/playbooks/playbook-settings.ts). */
     playbook_settings: playbookSettingsSchema.optional(),
+    /** Which benchmark each group is compared with; by ACV band when absent. */
+    benchmark: benchmarkMappingSchema.optional(),
     /** `nrr serve`: where it listens, and the environment variable holding its API token. */
     serve: z
       .object({

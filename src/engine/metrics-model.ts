@@ -5,7 +5,8 @@ import { sqlGroupLabel, type Grouping } from './grouping.js';
 /**
  * Retention metrics as pure SQL. Every query returns one row per target month × group with:
  * month_index, group_value, starting_mrr, ending_mrr, expansion, contraction, churn, fx,
- * starting_accounts, retained_accounts, nrr, grr, logo_retention, largest_account_share.
+ * starting_accounts, retained_accounts, nrr, grr, logo_retention, largest_account_share and
+ * median_start_mrr (the median unit's starting MRR, for matching a group to an ACV benchmark).
  */
 
 const ratio = (num: string, den: string): string =>
@@ -52,7 +53,8 @@ export function sqlSnapshotMetrics(
            ${ratio('cc_end', 'start_mrr')} AS nrr,
            ${ratio('least(cc_end, start_mrr)', 'start_mrr')} AS grr,
            CAST(count(*) FILTER (WHERE end_mrr > 0) AS DOUBLE) / count(*) AS logo_retention,
-           CAST(max(start_mrr) AS DOUBLE) / nullif(CAST(sum(start_mrr) AS DOUBLE), 0) AS largest_account_share
+           CAST(max(start_mrr) AS DOUBLE) / nullif(CAST(sum(start_mrr) AS DOUBLE), 0) AS largest_account_share,
+           median(start_mrr) AS median_start_mrr
     FROM labelled GROUP BY ALL ORDER BY month_index, group_value`;
 }
 
@@ -145,6 +147,7 @@ export function sqlMovementMetrics(d: Dialect, p: Policies, months: readonly num
            ${ratio('start_mrr + expansion - contraction - churn', 'start_mrr')} AS nrr,
            CASE WHEN sum(start_mrr) = 0 THEN NULL ELSE greatest(${ratio('start_mrr - contraction - churn', 'start_mrr')}, 0) END AS grr,
            CAST(count(*) FILTER (WHERE in_cohort AND end_mrr > 0) AS DOUBLE) / nullif(count(*) FILTER (WHERE in_cohort), 0) AS logo_retention,
-           CAST(max(start_mrr) AS DOUBLE) / nullif(CAST(sum(start_mrr) AS DOUBLE), 0) AS largest_account_share
+           CAST(max(start_mrr) AS DOUBLE) / nullif(CAST(sum(start_mrr) AS DOUBLE), 0) AS largest_account_share,
+           median(start_mrr) FILTER (WHERE in_cohort) AS median_start_mrr
     FROM labelled GROUP BY ALL ORDER BY month_index, group_value`;
 }

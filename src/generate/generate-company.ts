@@ -229,6 +229,11 @@ policies:
   # Expansion concentrated in one owner is checked against the account managers.
   owner_attribute: am_owner
 
+# Groups are compared with the benchmark of their median ACV; self-serve is sold product-led, which
+# no ACV says, so it is named here (docs/definitions.md, Plausibility diagnostics).
+benchmark:
+  segment: { self-serve: product-led }
+
 ${playbooksSection(['outbox']).join('\n')}
 
 # Tasks and fired events live in demo/.nrr/state.duckdb; every entry and exit is also appended to

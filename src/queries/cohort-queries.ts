@@ -12,6 +12,8 @@ export interface CohortRow {
   readonly retention: readonly (number | null)[];
   /** Share of the cohort's accounts with MRR at the end of each period. */
   readonly logo_retention: readonly number[];
+  /** Fewer accounts than the `min_group_accounts` policy: its retention is too noisy to trust. */
+  readonly small_group: boolean;
 }
 
 const PERIOD_MONTHS: Record<Granularity, number> = { month: 1, quarter: 3, year: 12 };
@@ -57,5 +59,6 @@ export async function cohortTable(ws: Workspace, granularity: Granularity = ws.p
     starting_mrr: c.start,
     retention: c.retention,
     logo_retention: c.logos,
+    small_group: c.accounts < ws.policies.min_group_accounts,
   }));
 }

@@ -2,6 +2,7 @@ import type { Policies } from '../config/policies.js';
 import { BUILT_IN_GROUPINGS, parseGrouping, type Grouping } from '../engine/grouping.js';
 import { snapshotNeedsProductRanges, sqlMovementMetrics, sqlSnapshotMetrics } from '../engine/metrics-model.js';
 import { monthIndex, monthText } from '../engine/months.js';
+import { sqlSuspectOverlapsByGroup } from '../engine/plausibility-model.js';
 import { NrrError } from '../errors.js';
 import { Money } from '../money.js';
 import type { Row } from '../drivers/driver.js';
@@ -32,6 +33,46 @@ export interface Metrics {
   readonly largest_account_share: number | null;
   /** With the average method: the mean of the monthly NRRs before compounding. */
   readonly monthly_nrr_average?: number;
+  /** With the average method: the fewest starting accounts behind any of the monthly ratios. */
+  readonly smallest_monthly_cohort?: number;
+  /**
+   * Fewer starting accounts than the `min_group_accounts` policy (with the average method, in any
+   * of the monthly cohorts): the figure is too noisy to trust.
+   */
+  readonly small_group: boolean;
+  /** Whether NRR lies in the plausible range for its window (plausibleNrrRange); null without NRR. */
+  readonly nrr_plausible: boolean | null;
+  /** The median starting unit's MRR × 12: what the group is compared with an ACV benchmark by. */
+  readonly median_acv: Money | null;
+  /** Lines of cohort accounts that look like upgrades never ended (sqlSuspectOverlaps), and their MRR at the window's end. */
+  readonly overlap_lines: number;
+  readonly overlap_mrr: Money;
+}
+
+/**
+ * The NRR a window can plausibly show, as fractions [low, high]: beyond it the figure more likely
+ * says something about the data (lines never ended, a bad amount) than about customers.
+ * Monthly 80 %–125 %, quarterly 70 %–150 %, half-year 60 %–175 %, trailing twelve months
+ * 50 %–200 %; a window between two of these takes the wider one; beyond twelve months the
+ * twelve-month range compounded (0.5^(W/12) to 2^(W/12)).
+ * @example plausibleNrrRange(12) // [0.5, 2]
+ */
+export function plausibleNrrRange(window: number): readonly [number, number] {
+  const table: readonly (readonly [number, number, number])[] = [
+    [1, 0.8, 1.25],
+    [3, 0.7, 1.5],
+    [6, 0.6, 1.75],
+    [12, 0.5, 2],
+  ];
+  const hit = table.find(([w]) => window <= w);
+  return hit ? [hit[1], hit[2]] : [0.5 ** (window / 12), 2 ** (window / 12)];
+}
+
+/** Whether an NRR lies in its window's plausible range (bounds included); null when there is no NRR. */
+export function isPlausibleNrr(nrr: number | null, window: number): boolean | null {
+  if (nrr === null) return null;
+  const [lo, hi] = plausibleNrrRange(window);
+  return nrr >= lo && nrr <= hi;
 }
 
 export interface MetricsQuery {
@@ -65,22 +106,41 @@ export async function metricsSeries(
   const method = q.method ?? ws.policies.nrr_method;
   const g = checkGrouping(ws, parseGrouping(q.by, ws.policies));
   if (q.months.length === 0) return [];
-  const rows = await computeSeries(ws, q.months, window, method, g);
+  const rows = withOverlaps(await computeSeries(ws, q.months, window, method, g), await overlapsByGroup(ws, q.months, window, g));
   if (g.kind !== 'all') return rows;
   // The whole company has a row for every month asked for, even when its cohort is empty.
   const have = new Map(rows.map((r) => [r.month, r]));
   return q.months.map((m) => have.get(monthText(m)) ?? emptyMetrics(monthText(m), window, method));
 }
 
+type OverlapCounts = Map<string, { lines: number; mrr: Money }>;
+
+async function overlapsByGroup(ws: Workspace, months: readonly number[], window: number, g: Grouping): Promise<OverlapCounts> {
+  const rows = await ws.query(sqlSuspectOverlapsByGroup(ws.driver.dialect, ws.policies, months, window, g));
+  return new Map(
+    rows.map((r) => [
+      `${monthText(Number(r['month_index']))}|${g.kind === 'all' ? '' : String(r['group_value'])}`,
+      { lines: Number(r['overlap_lines']), mrr: Money.from(r['overlap_mrr']) },
+    ]),
+  );
+}
+
+function withOverlaps(rows: readonly Metrics[], overlaps: OverlapCounts): Metrics[] {
+  return rows.map((m) => {
+    const o = overlaps.get(`${m.month}|${m.group ?? ''}`);
+    return o ? { ...m, overlap_lines: o.lines, overlap_mrr: o.mrr } : m;
+  });
+}
+
 async function computeSeries(ws: Workspace, months: readonly number[], window: number, method: NrrMethod, g: Grouping): Promise<Metrics[]> {
   const d = ws.driver.dialect;
   if (method !== 'movements' && snapshotNeedsProductRanges(ws.policies, g)) await ws.ensureProductRanges();
   if (method === 'snapshot') {
-    return (await ws.query(sqlSnapshotMetrics(d, ws.policies, months, window, g))).map((r) => toMetrics(r, window, method, g));
+    return (await ws.query(sqlSnapshotMetrics(d, ws.policies, months, window, g))).map((r) => toMetrics(r, window, method, g, ws.policies));
   }
   if (method === 'movements') {
     if (g.kind === 'product') throw new NrrError('--by product needs the snapshot method (movements are per account)');
-    return (await ws.query(sqlMovementMetrics(d, ws.policies, months, window, g))).map((r) => toMetrics(r, window, method, g));
+    return (await ws.query(sqlMovementMetrics(d, ws.policies, months, window, g))).map((r) => toMetrics(r, window, method, g, ws.policies));
   }
   return averageOfMonthly(ws, months, window, g);
 }
@@ -88,9 +148,9 @@ async function computeSeries(ws: Workspace, months: readonly number[], window: n
 /** Average method: the mean of the W monthly ratios, compounded over the window. */
 async function averageOfMonthly(ws: Workspace, months: readonly number[], window: number, g: Grouping): Promise<Metrics[]> {
   const d = ws.driver.dialect;
-  const base = (await ws.query(sqlSnapshotMetrics(d, ws.policies, months, window, g))).map((r) => toMetrics(r, window, 'average', g));
+  const base = (await ws.query(sqlSnapshotMetrics(d, ws.policies, months, window, g))).map((r) => toMetrics(r, window, 'average', g, ws.policies));
   const monthlyMonths = [...new Set(months.flatMap((m) => Array.from({ length: window }, (_, k) => m - k)))];
-  const monthly = (await ws.query(sqlSnapshotMetrics(d, ws.policies, monthlyMonths, 1, g))).map((r) => toMetrics(r, 1, 'average', g));
+  const monthly = (await ws.query(sqlSnapshotMetrics(d, ws.policies, monthlyMonths, 1, g))).map((r) => toMetrics(r, 1, 'average', g, ws.policies));
   const byKey = new Map(monthly.map((m) => [`${m.month}|${m.group ?? ''}`, m]));
   return base.map((b) => {
     const end = monthIndex(b.month);
@@ -101,11 +161,17 @@ async function averageOfMonthly(ws: Workspace, months: readonly number[], window
       parts.length === 0 ? null : parts.reduce((s, m) => s + f(m), 0) / parts.length;
     const nrrMean = mean((m) => m.nrr ?? 0);
     const grrMean = mean((m) => m.grr ?? 0);
+    const nrr = nrrMean === null ? null : nrrMean ** window;
+    // Compounding multiplies the noise of every monthly ratio: the smallest monthly cohort decides.
+    const smallest = Math.min(b.starting_accounts, ...parts.map((m) => m.starting_accounts));
     return {
       ...b,
-      nrr: nrrMean === null ? null : nrrMean ** window,
+      nrr,
       grr: grrMean === null ? null : grrMean ** window,
       ...(nrrMean === null ? {} : { monthly_nrr_average: nrrMean }),
+      smallest_monthly_cohort: smallest,
+      small_group: smallest < ws.policies.min_group_accounts,
+      nrr_plausible: isPlausibleNrr(nrr, window),
     };
   });
 }
@@ -118,8 +184,10 @@ function checkGrouping(ws: Workspace, g: Grouping): Grouping {
   return g;
 }
 
-function toMetrics(r: Row, window: number, method: NrrMethod, g: Grouping): Metrics {
+function toMetrics(r: Row, window: number, method: NrrMethod, g: Grouping, p: Policies): Metrics {
   const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+  const nrr = num(r['nrr']);
+  const median = r['median_start_mrr'];
   return {
     month: monthText(Number(r['month_index'])),
     window,
@@ -131,12 +199,17 @@ function toMetrics(r: Row, window: number, method: NrrMethod, g: Grouping): Metr
     contraction: Money.from(r['contraction']),
     churn: Money.from(r['churn']),
     fx: Money.from(r['fx']),
-    nrr: num(r['nrr']),
+    nrr,
     grr: num(r['grr']),
     logo_retention: num(r['logo_retention']),
     starting_accounts: Number(r['starting_accounts']),
     retained_accounts: Number(r['retained_accounts']),
     largest_account_share: num(r['largest_account_share']),
+    small_group: Number(r['starting_accounts']) < p.min_group_accounts,
+    nrr_plausible: isPlausibleNrr(nrr, window),
+    median_acv: median === null || median === undefined ? null : Money.from(median).times(12),
+    overlap_lines: 0,
+    overlap_mrr: Money.zero,
   };
 }
 
@@ -158,6 +231,12 @@ export function emptyMetrics(month: string, window: number, method: NrrMethod): 
     starting_accounts: 0,
     retained_accounts: 0,
     largest_account_share: null,
+    // No account is fewer than any threshold (min_group_accounts is at least 1).
+    small_group: true,
+    nrr_plausible: null,
+    median_acv: null,
+    overlap_lines: 0,
+    overlap_mrr: Money.zero,
   };
 }
 

@@ -1,4 +1,5 @@
-import { formatMoney, formatPercent } from './format.js';
+import { benchmarkBasis, formatMoney, formatPercent, plausibilityMarks } from './format.js';
+import { plausibilityRules } from './render-markdown.js';
 import { reportTitle, type Report, type SeriesPoint } from './report-model.js';
 
 const esc = (s: string): string =>
@@ -56,6 +57,10 @@ function bridgeChart(r: Report): string {
   return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="MRR bridge">${bars.join('')}</svg>`;
 }
 
+/** A plausibility mark (' ⚠ small group'), in warning colour; nothing when empty. */
+const mark = (text: string): string => (text ? ` <span class="warning">${esc(text.trim())}</span>` : '');
+const marks = (m: Parameters<typeof plausibilityMarks>[0]): string => mark(plausibilityMarks(m).nrr) + mark(plausibilityMarks(m).group);
+
 function heat(v: number | null | undefined): string {
   if (v === null || v === undefined) return '';
   const g = Math.max(0, Math.min(1, (v - 0.6) / 0.7));
@@ -82,9 +87,9 @@ rect.total{fill:#4a5568}rect.up{fill:#2f855a}rect.down{fill:#c53030}.legend .k{d
 ${r.date_notes.map((n) => `<p class="warning"><strong>Warning:</strong> ${esc(n)}</p>`).join('\n')}
 <p class="muted">${r.read.accounts} accounts, ${r.read.lines} lines, ${esc(r.read.firstDate ?? '—')} → ${esc(r.read.lastDate ?? '—')}; currencies ${esc(r.read.currencies.join(', '))}.</p>
 <div class="kpis">
-${kpi('NRR, trailing 12 months', formatPercent(h.t12m.nrr), `GRR ${formatPercent(h.t12m.grr)} · logos ${formatPercent(h.t12m.logo_retention)}`)}
-${kpi('NRR, last quarter', formatPercent(h.quarterly.nrr), `GRR ${formatPercent(h.quarterly.grr)}`)}
-${kpi('NRR, last month', formatPercent(h.monthly.nrr), `annualised ${formatPercent(h.annualised_monthly_nrr)}`)}
+${kpi('NRR, trailing 12 months', formatPercent(h.t12m.nrr) + marks(h.t12m), `GRR ${formatPercent(h.t12m.grr)} · logos ${formatPercent(h.t12m.logo_retention)}`)}
+${kpi('NRR, last quarter', formatPercent(h.quarterly.nrr) + marks(h.quarterly), `GRR ${formatPercent(h.quarterly.grr)}`)}
+${kpi('NRR, last month', formatPercent(h.monthly.nrr) + marks(h.monthly), `annualised ${formatPercent(h.annualised_monthly_nrr)}`)}
 ${kpi('Starting → ending MRR', formatMoney(h.t12m.ending_mrr, 0), `from ${formatMoney(h.t12m.starting_mrr, 0)}`)}
 </div>
 <h2>Trend</h2>${trendChart(r.series)}
@@ -96,16 +101,17 @@ ${r.groups
     (g) => `<h2>By ${esc(g.by)} (trailing 12 months)</h2><table><tr><th>Group</th><th>NRR</th><th>GRR</th><th>Logos</th><th>Starting MRR</th><th>Accounts</th><th>Benchmark median / top quartile</th><th>Standing</th></tr>
 ${g.rows
   .map(
-    (m) => `<tr><td>${esc(m.group ?? '')}</td><td>${formatPercent(m.nrr)}</td><td>${formatPercent(m.grr)}</td><td>${formatPercent(m.logo_retention)}</td><td>${formatMoney(m.starting_mrr)}</td><td>${m.starting_accounts}</td><td>${m.benchmark ? `${formatPercent(m.benchmark.median[0], 0)}–${formatPercent(m.benchmark.median[1], 0)} / ${formatPercent(m.benchmark.top_quartile[0], 0)}–${formatPercent(m.benchmark.top_quartile[1], 0)}` : '—'}</td><td>${esc(m.benchmark?.standing ?? '—')}</td></tr>`,
+    (m) => `<tr><td>${esc(m.group ?? '')}${mark(plausibilityMarks(m).group)}</td><td>${formatPercent(m.nrr)}${mark(plausibilityMarks(m).nrr)}</td><td>${formatPercent(m.grr)}</td><td>${formatPercent(m.logo_retention)}</td><td>${formatMoney(m.starting_mrr)}</td><td>${m.starting_accounts}</td><td>${m.benchmark ? `${esc(benchmarkBasis(m.benchmark).trim())} ${formatPercent(m.benchmark.median[0], 0)}–${formatPercent(m.benchmark.median[1], 0)} / ${formatPercent(m.benchmark.top_quartile[0], 0)}–${formatPercent(m.benchmark.top_quartile[1], 0)}` : '—'}</td><td>${esc(m.benchmark?.standing ?? '—')}</td></tr>`,
   )
   .join('\n')}</table>`,
   )
   .join('\n')}
 <h2>Cohorts (revenue retention by ${esc(r.cohorts.granularity)} of first revenue)</h2>
 <table><tr><th>Cohort</th><th>Accounts</th>${Array.from({ length: width }, (_, k) => `<th>+${k}</th>`).join('')}</tr>
-${r.cohorts.rows.map((c) => `<tr><td>${esc(c.cohort)}</td><td>${c.accounts}</td>${Array.from({ length: width }, (_, k) => `<td${heat(c.retention[k])}>${k < c.retention.length ? formatPercent(c.retention[k], 0) : ''}</td>`).join('')}</tr>`).join('\n')}</table>
+${r.cohorts.rows.map((c) => `<tr><td>${esc(c.cohort)}${mark(plausibilityMarks({ small_group: c.small_group, nrr_plausible: null }).group)}</td><td>${c.accounts}</td>${Array.from({ length: width }, (_, k) => `<td${heat(c.retention[k])}>${k < c.retention.length ? formatPercent(c.retention[k], 0) : ''}</td>`).join('')}</tr>`).join('\n')}</table>
 <h2>Diagnostics</h2>
 ${r.diagnostics.length === 0 ? '<p>Nothing to flag.</p>' : `<ul>${r.diagnostics.map((d) => `<li class="${d.severity}">${esc(d.message)}</li>`).join('')}</ul>`}
+<p class="muted">${esc(plausibilityRules(r))}</p>
 <h2>Policies</h2><ul class="muted">${Object.entries(r.policies).map(([k, v]) => `<li>${esc(k)}: ${esc(v)}</li>`).join('')}</ul>
 </body></html>
 `;

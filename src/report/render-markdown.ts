@@ -1,5 +1,5 @@
 import type { Metrics } from '../queries/metrics-queries.js';
-import { formatMoney, formatPercent } from './format.js';
+import { benchmarkBasis, formatMoney, formatPercent, plausibilityMarks } from './format.js';
 import { reportTitle, type Report } from './report-model.js';
 
 /**
@@ -31,8 +31,8 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
 export function renderMarkdown(r: Report): string {
   const h = r.headline;
   const line = (label: string, m: Metrics): string[] => [
-    label,
-    formatPercent(m.nrr),
+    label + plausibilityMarks(m).group,
+    formatPercent(m.nrr) + plausibilityMarks(m).nrr,
     formatPercent(m.grr),
     formatPercent(m.logo_retention),
     formatMoney(m.starting_mrr),
@@ -88,14 +88,14 @@ export function renderMarkdown(r: Report): string {
       table(
         ['Group', 'NRR', 'GRR', 'Logo retention', 'Starting MRR', 'Accounts', 'Benchmark (median / top quartile)', 'Standing'],
         g.rows.map((m) => [
-          m.group ?? '',
-          formatPercent(m.nrr),
+          (m.group ?? '') + plausibilityMarks(m).group,
+          formatPercent(m.nrr) + plausibilityMarks(m).nrr,
           formatPercent(m.grr),
           formatPercent(m.logo_retention),
           formatMoney(m.starting_mrr),
           String(m.starting_accounts),
           m.benchmark
-            ? `${m.benchmark.label}: ${formatPercent(m.benchmark.median[0], 0)}–${formatPercent(m.benchmark.median[1], 0)} / ${formatPercent(m.benchmark.top_quartile[0], 0)}–${formatPercent(m.benchmark.top_quartile[1], 0)}`
+            ? `${m.benchmark.label}${benchmarkBasis(m.benchmark)}: ${formatPercent(m.benchmark.median[0], 0)}–${formatPercent(m.benchmark.median[1], 0)} / ${formatPercent(m.benchmark.top_quartile[0], 0)}–${formatPercent(m.benchmark.top_quartile[1], 0)}`
             : '—',
           m.benchmark?.standing ?? '—',
         ]),
@@ -110,7 +110,7 @@ export function renderMarkdown(r: Report): string {
     table(
       ['Cohort', 'Accounts', 'Starting MRR', ...Array.from({ length: width }, (_, k) => `+${k}`)],
       r.cohorts.rows.map((c) => [
-        c.cohort,
+        c.cohort + plausibilityMarks({ small_group: c.small_group, nrr_plausible: null }).group,
         String(c.accounts),
         formatMoney(c.starting_mrr, 0),
         ...Array.from({ length: width }, (_, k) => (k < c.retention.length ? formatPercent(c.retention[k], 0) : '')),
@@ -122,9 +122,21 @@ export function renderMarkdown(r: Report): string {
   out.push('');
   out.push(r.diagnostics.length === 0 ? 'Nothing to flag.' : r.diagnostics.map((d) => `- **${d.severity}**: ${escapeMarkdown(d.message)}`).join('\n'));
   out.push('');
+  out.push(plausibilityRules(r));
+  out.push('');
   out.push('## Policies');
   out.push('');
   out.push(Object.entries(r.policies).map(([k, v]) => `- ${escapeMarkdown(k)}: ${escapeMarkdown(String(v))}`).join('\n'));
   out.push('');
   return out.join('\n');
+}
+
+/** The thresholds behind the marks, in one sentence (Markdown and HTML print the same). */
+export function plausibilityRules(r: Report): string {
+  const p = r.plausibility;
+  const ranges = p.nrr_ranges.map((x) => `${x.window} month${x.window === 1 ? '' : 's'} ${formatPercent(x.low, 0)}–${formatPercent(x.high, 0)}`).join(', ');
+  return (
+    `Checks: ⚠ small group = fewer than ${p.min_group_accounts} starting accounts; ⚠ implausible = NRR outside ${ranges} (not ranked against benchmarks); ` +
+    `a monthly drop counts from ${(p.material_drop * 100).toFixed(2)} percentage point; benchmarks are matched by median ACV at cohort start unless the config's benchmark: names the group.`
+  );
 }

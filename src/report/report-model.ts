@@ -1,15 +1,20 @@
+import { loadConfig } from '../config/config-file.js';
 import { describePolicies } from '../config/policies.js';
 import { monthText } from '../engine/months.js';
 import type { Money } from '../money.js';
 import { cohortTable, type CohortRow } from '../queries/cohort-queries.js';
-import { annualise, metrics, metricsSeries, type Metrics } from '../queries/metrics-queries.js';
+import { annualise, metrics, metricsSeries, plausibleNrrRange, type Metrics } from '../queries/metrics-queries.js';
+import { suspectOverlaps, topContributors, type OverlapSummary } from '../queries/plausibility-queries.js';
 import { dateNotes, type ReadSummary, type Workspace } from '../workspace/workspace.js';
-import { benchmarkFor, compareToBenchmark, type BenchmarkComparison } from './benchmarks.js';
+import { chooseBenchmark, compareToBenchmark, type BenchmarkComparison, type BenchmarkMapping } from './benchmarks.js';
 import {
   DEFAULT_THRESHOLDS,
   diagnoseConcentration,
   diagnoseConsecutiveDrops,
+  diagnoseImplausibleNrr,
+  diagnoseOverlaps,
   diagnoseSmallGroups,
+  diagnoseTinyCohort,
   diagnoseWeakGrr,
   type Diagnostic,
 } from './diagnostics.js';
@@ -47,6 +52,16 @@ export interface Report {
   readonly groups: readonly { readonly by: string; readonly rows: readonly GroupRow[] }[];
   readonly cohorts: { readonly granularity: string; readonly rows: readonly CohortRow[] };
   readonly diagnostics: readonly Diagnostic[];
+  /** The rules behind the plausibility diagnostics, and what they found. */
+  readonly plausibility: {
+    /** Groups (and headline cohorts) with fewer starting accounts than this are `small_group`. */
+    readonly min_group_accounts: number;
+    /** Plausible NRR per window, as fractions. */
+    readonly nrr_ranges: readonly { readonly window: number; readonly low: number; readonly high: number }[];
+    /** A drop in monthly NRR smaller than this (fraction) is not a drop. */
+    readonly material_drop: number;
+    readonly overlaps: OverlapSummary;
+  };
 }
 
 /** The report's title: its month, marked when the month is not over. */
@@ -61,6 +76,8 @@ export interface ReportOptions {
   readonly by?: readonly string[];
   /** Months of trend to show (default 24). */
   readonly seriesMonths?: number;
+  /** Which benchmark each group is compared with (the config's `benchmark:`); by ACV band otherwise. */
+  readonly benchmarks?: BenchmarkMapping;
 }
 
 /**
@@ -94,20 +111,41 @@ export async function buildReport(ws: Workspace, options: ReportOptions = {}): P
   if (ws.attributes.includes('segment')) groupings.push('segment');
   if (ws.summary.products.length > 1) groupings.push('product');
   for (const b of options.by ?? []) if (!groupings.includes(b)) groupings.push(b);
+  const mapping = options.benchmarks ?? loadConfig(ws.summary.configFile ?? undefined).benchmark;
+  const method = ws.policies.nrr_method;
   const groups = [];
   const diagnostics: Diagnostic[] = [];
+  const plausibility: Diagnostic[] = [];
   const t = { ...DEFAULT_THRESHOLDS, minGroupAccounts: ws.policies.min_group_accounts };
   for (const by of groupings) {
     const rows = await metrics(ws, { window: 12, by });
     groups.push({
       by,
       rows: rows.map((r) => {
-        const b = r.nrr === null ? undefined : benchmarkFor(r.group ?? '');
-        return { ...r, benchmark: b && r.nrr !== null ? compareToBenchmark(r.nrr, b.key) : null };
+        const b = r.nrr === null ? null : chooseBenchmark(by, r.group ?? '', r.median_acv, mapping);
+        return { ...r, benchmark: b && r.nrr !== null ? { ...compareToBenchmark(r.nrr, b.key, r.nrr_plausible !== false), matched_by: b.matched_by } : null };
       }),
     });
     diagnostics.push(...diagnoseSmallGroups(by, rows, t));
+    for (const r of rows) {
+      const label = `${by} '${r.group}'`;
+      if (r.nrr_plausible === false) {
+        plausibility.push(...diagnoseImplausibleNrr(label, r, await topContributors(ws, { window: 12, by, group: r.group })));
+      }
+      diagnostics.push(...diagnoseTinyCohort(label, method, r, t));
+    }
   }
+  const headlines: [string, Metrics][] = [
+    ['Trailing 12 months', t12m],
+    ['Last quarter', quarterly],
+    ['Last month', monthly],
+  ];
+  for (const [label, m] of headlines.reverse()) {
+    if (m.nrr_plausible === false) plausibility.unshift(...diagnoseImplausibleNrr(label, m, await topContributors(ws, { window: m.window })));
+    diagnostics.unshift(...diagnoseTinyCohort(label, method, m, t));
+  }
+  const overlaps = await suspectOverlaps(ws);
+  plausibility.unshift(...diagnoseOverlaps(overlaps));
 
   diagnostics.unshift(...diagnoseWeakGrr(t12m, t));
   const perAccount = await metrics(ws, { window: 12, by: 'account' });
@@ -116,7 +154,8 @@ export async function buildReport(ws: Workspace, options: ReportOptions = {}): P
   diagnostics.unshift(
     ...diagnoseConcentration(perAccount, perOwner, ownerAttribute, t),
   );
-  diagnostics.unshift(...diagnoseConsecutiveDrops(mon));
+  diagnostics.unshift(...diagnoseConsecutiveDrops(mon, t));
+  diagnostics.unshift(...plausibility);
 
   const grain = ws.policies.cohort_granularity;
   return {
@@ -143,6 +182,15 @@ export async function buildReport(ws: Workspace, options: ReportOptions = {}): P
     groups,
     cohorts: { granularity: grain, rows: await cohortTable(ws, grain) },
     diagnostics,
+    plausibility: {
+      min_group_accounts: ws.policies.min_group_accounts,
+      nrr_ranges: [1, 3, 6, 12].map((w) => {
+        const [low, high] = plausibleNrrRange(w);
+        return { window: w, low, high };
+      }),
+      material_drop: t.materialDrop,
+      overlaps,
+    },
   };
 }
 

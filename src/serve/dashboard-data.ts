@@ -10,7 +10,7 @@ import { explainAccount, type AccountExplanation } from '../queries/explain-quer
 import { movements, type MovementRow } from '../queries/ledger-queries.js';
 import { metrics, type Metrics } from '../queries/metrics-queries.js';
 import { buildReport, type Report } from '../report/report-model.js';
-import { BENCHMARKS } from '../report/benchmarks.js';
+import { ACV_BENCHMARK_BANDS, BENCHMARKS } from '../report/benchmarks.js';
 import { dateNotes, type Workspace } from '../workspace/workspace.js';
 
 /**
@@ -106,6 +106,8 @@ export class DashboardData {
       attributes: this.ws.attributes,
       group_by: ['acv_band', 'product', 'cohort_year', 'cohort_quarter', ...this.ws.attributes.filter((a) => a !== 'name')],
       benchmarks: BENCHMARKS,
+      /** The ACV band (below, in the reporting currency a year) that picks each benchmark by default. */
+      acv_benchmark_bands: ACV_BENCHMARK_BANDS,
       policies: this.ws.policies,
     };
   }
