@@ -14,7 +14,7 @@ export { buildReport, type Report, type ReportOptions } from './report/report-mo
 export { renderMarkdown } from './report/render-markdown.js';
 export { renderHtml } from './report/render-html.js';
 export { BENCHMARKS, benchmarkFor, compareToBenchmark } from './report/benchmarks.js';
-export { MOVEMENT_CATEGORIES, type MovementCategory } from './engine/movements-model.js';
+export { MOVEMENT_CATEGORIES, MOVEMENT_CAUSES, type ChangeCause, type MovementCategory } from './engine/movements-model.js';
 export type { Dialect } from './engine/dialect.js';
 export type { Driver } from './drivers/driver.js';
 export { DuckDbDriver } from './drivers/duckdb-driver.js';
