@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Money, Workspace, explainAccount, metrics, movements } from '../src/index.js';
+import { renderHtml } from '../src/report/render-html.js';
+import { renderMarkdown } from '../src/report/render-markdown.js';
+import { buildReport } from '../src/report/report-model.js';
 import { csv, fixtureDir, removeDir } from './helpers/fixture-dir.js';
 
 /**
@@ -129,6 +132,12 @@ describe.each(['contract_start', 'monthly'] as const)('usage outside every contr
     ]);
     expect(a.movements.find((m) => m.month === '2024-04')).toMatchObject({ category: 'churn', cause: 'mixed' });
     expect((await explainAccount(ws, 'U')).usage_set_aside).toEqual([]);
+    if (fx === 'contract_start') {
+      const report = await buildReport(ws);
+      const said = '4 usage charge(s) of 2 account(s), 110.00 USD in all';
+      expect(renderMarkdown(report)).toContain(said);
+      expect(renderHtml(report)).toContain(said);
+    }
   });
 
   it('the churn is in the bridge as churn, not as contraction', async () => {

@@ -1,5 +1,6 @@
 import { formatMoney, formatPercent } from './format.js';
 import type { Report, SeriesPoint } from './report-model.js';
+import { usageSetAsideText } from './render-markdown.js';
 
 const esc = (s: string): string =>
   s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
@@ -80,7 +81,7 @@ rect.total{fill:#4a5568}rect.up{fill:#2f855a}rect.down{fill:#c53030}.legend .k{d
 </style></head><body>
 <h1>Net revenue retention — as of ${esc(r.as_of)}</h1>
 <p class="muted">${r.read.accounts} accounts, ${r.read.lines} lines, ${esc(r.read.firstDate ?? '—')} → ${esc(r.read.lastDate ?? '—')}; currencies ${esc(r.read.currencies.join(', '))}.</p>
-<div class="kpis">
+${r.read.usageSetAside.charges > 0 ? `<p class="warning">${esc(usageSetAsideText(r))}</p>\n` : ''}<div class="kpis">
 ${kpi('NRR, trailing 12 months', formatPercent(h.t12m.nrr), `GRR ${formatPercent(h.t12m.grr)} · logos ${formatPercent(h.t12m.logo_retention)}`)}
 ${kpi('NRR, last quarter', formatPercent(h.quarterly.nrr), `GRR ${formatPercent(h.quarterly.grr)}`)}
 ${kpi('NRR, last month', formatPercent(h.monthly.nrr), `annualised ${formatPercent(h.annualised_monthly_nrr)}`)}

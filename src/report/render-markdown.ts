@@ -30,6 +30,7 @@ export function renderMarkdown(r: Report): string {
     `Read ${r.read.sources.map((s) => `${s.file} (${s.rows} rows${s.rejected ? `, ${s.rejected} rejected` : ''})`).join(', ')}: ` +
       `${r.read.accounts} accounts, ${r.read.lines} lines, ${r.read.firstDate ?? '—'} → ${r.read.lastDate ?? '—'}, currencies ${r.read.currencies.join(', ') || '—'}.`,
   );
+  if (r.read.usageSetAside.charges > 0) out.push('', `⚠ ${usageSetAsideText(r)}`);
   out.push('');
   out.push('## Headline');
   out.push('');
@@ -110,4 +111,13 @@ export function renderMarkdown(r: Report): string {
   out.push(Object.entries(r.policies).map(([k, v]) => `- ${k}: ${v}`).join('\n'));
   out.push('');
   return out.join('\n');
+}
+
+/** The usage that is not MRR, said in the report as in the CLI's warning (docs/definitions.md#usage). */
+export function usageSetAsideText(r: Report): string {
+  const u = r.read.usageSetAside;
+  return (
+    `${u.charges} usage charge(s) of ${u.accounts} account(s), ${formatMoney(u.amount)} ${u.currency} in all, ` +
+    'fall in months outside every contract line of their account and are not MRR (`nrr explain <account>` lists them).'
+  );
 }

@@ -8,6 +8,8 @@ export interface UsageSetAside {
   readonly accounts: number;
   /** Their total in the reporting currency, each at its month's rate. */
   readonly amount: Money;
+  /** The reporting currency. */
+  readonly currency: string;
 }
 
 /**
@@ -24,7 +26,7 @@ export async function usageSetAside(
     await driver.query(`SELECT count(*) AS n, count(DISTINCT account_id) AS accounts, CAST(coalesce(sum(amount), 0) AS VARCHAR) AS amount,
                                min(account_id) AS example FROM usage_set_aside`)
   )[0]!;
-  const summary: UsageSetAside = { charges: Number(r['n']), accounts: Number(r['accounts']), amount: Money.from(r['amount']) };
+  const summary: UsageSetAside = { charges: Number(r['n']), accounts: Number(r['accounts']), amount: Money.from(r['amount']), currency };
   if (summary.charges === 0) return { summary, warnings: [] };
   return {
     summary,
