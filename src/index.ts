@@ -2,6 +2,7 @@
 export { Workspace, type OpenOptions, type ReadSummary, type SourceSummary } from './workspace/workspace.js';
 export { ValidationError, type ValidationIssue } from './workspace/validation-report.js';
 export type { Progress } from './workspace/progress.js';
+export type { UsageSetAside } from './workspace/usage-set-aside.js';
 export { NrrError } from './errors.js';
 export { Money, stringifyJson } from './money.js';
 export { defaultPolicies, describePolicies, policiesSchema, type Policies, type PolicyInput } from './config/policies.js';
@@ -9,7 +10,7 @@ export { loadConfig, parseConfigText, CONFIG_FILE_NAME } from './config/config-f
 export { mrrLedger, movements, type MrrRow, type MovementRow } from './queries/ledger-queries.js';
 export { metrics, metricsSeries, annualise, nrrFromBridge, emptyMetrics, type Metrics, type MetricsQuery, type NrrMethod } from './queries/metrics-queries.js';
 export { cohortTable, type CohortRow } from './queries/cohort-queries.js';
-export { explainAccount, type AccountExplanation } from './queries/explain-queries.js';
+export { explainAccount, type AccountExplanation, type UsageSetAsideRow } from './queries/explain-queries.js';
 export { buildReport, type Report, type ReportOptions } from './report/report-model.js';
 export { renderMarkdown } from './report/render-markdown.js';
 export { renderHtml } from './report/render-html.js';
