@@ -2,6 +2,7 @@
 export { Workspace, type OpenOptions, type ReadSummary, type SourceSummary } from './workspace/workspace.js';
 export { ValidationError, type ValidationIssue } from './workspace/validation-report.js';
 export type { Progress } from './workspace/progress.js';
+export type { UsageSetAside } from './workspace/usage-set-aside.js';
 export { NrrError } from './errors.js';
 export { Money, stringifyJson } from './money.js';
 export { defaultPolicies, describePolicies, policiesSchema, type Policies, type PolicyInput } from './config/policies.js';
@@ -9,12 +10,12 @@ export { loadConfig, parseConfigText, CONFIG_FILE_NAME } from './config/config-f
 export { mrrLedger, movements, type MrrRow, type MovementRow } from './queries/ledger-queries.js';
 export { metrics, metricsSeries, annualise, nrrFromBridge, emptyMetrics, plausibleNrrRange, isPlausibleNrr, type Metrics, type MetricsQuery, type NrrMethod } from './queries/metrics-queries.js';
 export { cohortTable, type CohortRow } from './queries/cohort-queries.js';
-export { explainAccount, type AccountExplanation } from './queries/explain-queries.js';
+export { explainAccount, type AccountExplanation, type UsageSetAsideRow } from './queries/explain-queries.js';
 export { buildReport, type Report, type ReportOptions } from './report/report-model.js';
 export { renderMarkdown } from './report/render-markdown.js';
 export { renderHtml } from './report/render-html.js';
 export { BENCHMARKS, benchmarkForAcv, chooseBenchmark, compareToBenchmark, type BenchmarkMapping } from './report/benchmarks.js';
-export { MOVEMENT_CATEGORIES, type MovementCategory } from './engine/movements-model.js';
+export { MOVEMENT_CATEGORIES, MOVEMENT_CAUSES, type ChangeCause, type MovementCategory } from './engine/movements-model.js';
 export type { Dialect } from './engine/dialect.js';
 export type { Driver } from './drivers/driver.js';
 export { DuckDbDriver } from './drivers/duckdb-driver.js';

@@ -65,10 +65,11 @@ describe('nrr CLI', () => {
   it('movements as CSV has the documented columns, one row per account-month', () => {
     const r = nrr('movements', '--data', GOLDEN, '--as-of', '2024-12', '--format', 'csv');
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toBe('account_id,month,category,mrr_before,mrr_after,delta,fx');
-    expect(lines).toContain('A6,2024-03,churn,500,0,-500,0');
-    expect(lines).toContain('A6,2024-04,reactivation,0,500,500,0');
-    expect(lines).toContain('A4,2024-05,expansion,400,600,200,0');
+    expect(lines[0]).toBe('account_id,month,category,cause,mrr_before,mrr_after,delta,usage_delta,fx');
+    expect(lines).toContain('A6,2024-03,churn,contract,500,0,-500,0,0');
+    expect(lines).toContain('A6,2024-04,reactivation,contract,0,500,500,0,0');
+    expect(lines).toContain('A4,2024-05,expansion,contract,400,600,200,0,0');
+    expect(lines).toContain('A10,2024-03,expansion,usage,100,150,50,50,0');
     const keys = lines.slice(1).map((l) => l.split(',').slice(0, 2).join('|'));
     expect(new Set(keys).size).toBe(keys.length);
   });

@@ -85,6 +85,24 @@ describe('nrr generate: the demo company (3,000 accounts, default seed)', () => 
     expect(ws.summary.accounts).toBe(3000);
   });
 
+  it('bills usage only beside a contract line, so an account that leaves churns with its whole MRR', async () => {
+    expect(ws.summary.usageSetAside.charges).toBe(0);
+    // No churn follows a contraction larger than itself a month before (the mark of usage billed
+    // after the lines ended: the lines' MRR booked as contraction, the last usage as churn).
+    const [r] = await ws.query(`
+      SELECT count(*) AS churns, count(*) FILTER (WHERE p.category = 'contraction' AND -p.movement > -c.movement) AS after_larger_contraction
+      FROM account_changes c LEFT JOIN account_changes p ON p.account_id = c.account_id AND p.month_index = c.month_index - 1
+      WHERE c.category = 'churn'`);
+    expect(Number(r!['churns'])).toBeGreaterThan(300);
+    expect(Number(r!['after_larger_contraction'])).toBe(0);
+    // Usage moves MRR on its own in many months, and churns of accounts with usage are mixed.
+    const causes = Object.fromEntries(
+      (await ws.query(`SELECT cause, count(*) AS n FROM account_changes WHERE category <> 'fx' GROUP BY cause`)).map((x) => [x['cause'], Number(x['n'])]),
+    );
+    expect(causes['usage']).toBeGreaterThan(1000);
+    expect(causes['contract']).toBeGreaterThan(1000);
+  });
+
   it("lands each segment's trailing-12-month NRR in its benchmark band", async () => {
     const bands: Record<string, [number, number]> = {
       enterprise: [1.15, 1.25],

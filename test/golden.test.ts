@@ -300,7 +300,7 @@ describe('golden data set, other policies', () => {
       expect((await movements(ws, { account: 'A6' })).map(fmt)).toEqual(['A6 2024-01 new +500', 'A6 2024-04 churn -500', 'A6 2024-05 reactivation +500']);
       // A5: term1 ends 04-10 (last in force on 04-01), term2 from 04-20 first on 05-01: still no gap.
       expect((await movements(ws, { account: 'A5' })).map(fmt)).toEqual(['A5 2024-01 new +300']);
-      // Usage counts in the month billed under either snapshot.
+      // Usage counts in the month consumed under either snapshot (beside A10-base, in force all along).
       expect((await movements(ws, { account: 'A10' })).map(fmt)).toEqual([
         'A10 2024-01 new +100',
         'A10 2024-03 expansion +50',

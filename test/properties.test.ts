@@ -211,6 +211,7 @@ async function withScenario(s: Scenario, f: (ws: Workspace) => Promise<void>): P
 const round12 = (x: Dec): Dec => x.round(12, B.roundHalfUp);
 
 interface Contribution {
+  source: 'line' | 'usage';
   account: string;
   product: string;
   ckey: string;
@@ -224,8 +225,10 @@ interface ReferenceModel {
   mrr: Map<string, Map<number, Dec>>;
   /** account|product → month → MRR. */
   productMrr: Map<string, Map<number, Dec>>;
-  /** account changes up to as_of: the movement, the FX effect and the category. */
-  changes: { account: string; month: number; before: Dec; after: Dec; movement: Dec; fx: Dec; category: string }[];
+  /** account changes up to as_of: the movement, its usage part, the FX effect, the category and the cause. */
+  changes: { account: string; month: number; before: Dec; after: Dec; movement: Dec; usage: Dec; fx: Dec; category: string; cause: string }[];
+  /** Usage charges set aside (outside every line of their account), by index in s.usage. */
+  setAside: number[];
 }
 
 function reference(s: Scenario): ReferenceModel {
@@ -249,25 +252,42 @@ function reference(s: Scenario): ReferenceModel {
     if (from >= to) continue;
     const c = cur(l.currency);
     if (s.policies.fx === 'contract_start') {
-      contributions.push({ account: l.account, product: l.product, ckey: 'USD', from, to, value: round12(local.times(rateAt(c, monthOfDay(l.start)))) });
+      contributions.push({ source: 'line', account: l.account, product: l.product, ckey: 'USD', from, to, value: round12(local.times(rateAt(c, monthOfDay(l.start)))) });
     } else {
-      contributions.push({ account: l.account, product: l.product, ckey: c, from, to, value: local });
+      contributions.push({ source: 'line', account: l.account, product: l.product, ckey: c, from, to, value: local });
     }
   }
+  // Usage is MRR only in a month in which its account has a line in force (any amount), unless
+  // the account has no line at all.
+  const lineMonths = contributions.filter((c) => c.source === 'line');
+  const setAside: number[] = [];
   if (s.policies.usage === 'include') {
-    for (const u of s.usage) {
+    s.usage.forEach((u, i) => {
+      const hasLine = s.lines.some((l) => l.account === u.account);
+      if (hasLine && !lineMonths.some((c) => c.account === u.account && c.from <= u.month && u.month < c.to)) {
+        setAside.push(i);
+        return;
+      }
       const c = cur(u.currency);
       const value = s.policies.fx === 'contract_start' ? round12(new B(u.amount).times(rateAt(c, u.month))) : new B(u.amount);
-      contributions.push({ account: u.account, product: u.product, ckey: s.policies.fx === 'contract_start' ? 'USD' : c, from: u.month, to: u.month + 1, value });
-    }
+      contributions.push({ source: 'usage', account: u.account, product: u.product, ckey: s.policies.fx === 'contract_start' ? 'USD' : c, from: u.month, to: u.month + 1, value });
+    });
   }
-  const level = (account: string, ckey: string, month: number, product?: string): Dec =>
+  const level = (account: string, ckey: string, month: number, product?: string, source?: 'line' | 'usage'): Dec =>
     contributions
-      .filter((c) => c.account === account && c.ckey === ckey && (product === undefined || c.product === product) && c.from <= month && month < c.to)
+      .filter(
+        (c) =>
+          c.account === account &&
+          c.ckey === ckey &&
+          (product === undefined || c.product === product) &&
+          (source === undefined || c.source === source) &&
+          c.from <= month &&
+          month < c.to,
+      )
       .reduce((sum, c) => sum.plus(c.value), ZERO);
   const ckeys = ['USD', 'EUR'];
   const first = M2023_01 - 1;
-  const model: ReferenceModel = { mrr: new Map(), productMrr: new Map(), changes: [] };
+  const model: ReferenceModel = { mrr: new Map(), productMrr: new Map(), changes: [], setAside };
   for (const account of s.accounts) {
     const byMonth = new Map<number, Dec>();
     let lastChange: number | null = null;
@@ -275,6 +295,10 @@ function reference(s: Scenario): ReferenceModel {
       let total = ZERO;
       let fx = ZERO;
       let prevTotal = ZERO;
+      // The movement's usage part: a usage change valued at the new rate when the level rises, the old one when it falls.
+      let usage = ZERO;
+      let usageChanged = false;
+      let linesChanged = false;
       // Converted per product and currency (the ledger's finest grain), then summed.
       for (const product of PRODUCTS) {
         for (const c of ckeys) {
@@ -286,6 +310,12 @@ function reference(s: Scenario): ReferenceModel {
           if (lNew.gt(0) && lPrev.gt(0)) {
             fx = fx.plus(round12((lNew.lt(lPrev) ? lNew : lPrev).times(rateAt(c, m).minus(rateAt(c, m - 1)))));
           }
+          const u = level(account, c, m, product, 'usage').minus(level(account, c, m - 1, product, 'usage'));
+          if (!u.eq(0)) {
+            usageChanged = true;
+            usage = usage.plus(round12(u.times(lNew.gte(lPrev) ? rateAt(c, m) : rateAt(c, m - 1))));
+          }
+          if (!level(account, c, m, product, 'line').eq(level(account, c, m - 1, product, 'line'))) linesChanged = true;
         }
       }
       if (total.gt(0)) byMonth.set(m, total);
@@ -305,7 +335,10 @@ function reference(s: Scenario): ReferenceModel {
               : movement.gt(0)
                 ? 'expansion'
                 : 'contraction';
-        model.changes.push({ account, month: m, before: prevTotal, after: total, movement, fx, category });
+        const usagePart = movement.eq(0) || !usageChanged ? ZERO : !linesChanged ? movement : usage;
+        const parts = [!fx.eq(0), !usagePart.eq(0), !movement.minus(usagePart).eq(0)].filter(Boolean).length;
+        const cause = movement.eq(0) ? 'fx' : parts > 1 ? 'mixed' : !usagePart.eq(0) ? 'usage' : 'contract';
+        model.changes.push({ account, month: m, before: prevTotal, after: total, movement, usage: usagePart, fx, category, cause });
         lastChange = m;
       }
     }
@@ -377,14 +410,23 @@ describe('properties over random data and policies', () => {
           for (const [ap, months] of model.productMrr) for (const [m, v] of months) wantP.set(`${ap}|${monthText(m)}`, v.toFixed());
           expect(normalise(gotP)).toEqual(normalise(wantP));
           // Every account-month with a change: movement, FX effect, category
-          const got2 = [...(await movements(ws)).map((r) => [r.account_id, r.month, r.category, r.mrr_before.value, r.mrr_after.value, r.delta.value, r.fx.value].join(' '))];
+          const got2 = [
+            ...(await movements(ws)).map((r) =>
+              [r.account_id, r.month, r.category, r.cause, r.mrr_before.value, r.mrr_after.value, r.delta.value, r.usage_delta.value, r.fx.value].join(' '),
+            ),
+          ];
           for (const r of await fxOnlyRows(ws)) got2.push([r.account_id, r.month, 'fx', r.fx].join(' '));
           const want2 = model.changes.map((c) =>
             c.category === 'fx'
               ? [c.account, monthText(c.month), 'fx', c.fx.toFixed()].join(' ')
-              : [c.account, monthText(c.month), c.category, c.before.toFixed(), c.after.toFixed(), c.movement.toFixed(), c.fx.toFixed()].join(' '),
+              : [c.account, monthText(c.month), c.category, c.cause, c.before.toFixed(), c.after.toFixed(), c.movement.toFixed(), c.usage.toFixed(), c.fx.toFixed()].join(' '),
           );
           expect(got2.map(canon).sort()).toEqual(want2.map(canon).sort());
+          // The usage set aside: the same charges, and the warning says how many.
+          const usageRows = s.usage.map((_, i) => i + 1);
+          const setAside = (await ws.query('SELECT row_no FROM usage_set_aside ORDER BY row_no')).map((r) => Number(r['row_no']));
+          expect(setAside).toEqual(model.setAside.map((i) => usageRows[i]!));
+          expect(ws.summary.usageSetAside.charges).toBe(model.setAside.length);
         });
       }),
       fcOptions,
@@ -452,7 +494,7 @@ describe('properties over random data and policies', () => {
     );
   }, TIMEOUT);
 
-  it('movement rows are never zero and their category fits mrr_before → mrr_after', async () => {
+  it('movement rows are never zero, their category fits mrr_before → mrr_after and their cause their parts', async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb(), async (s) => {
         await withScenario(s, async (ws) => {
@@ -491,8 +533,17 @@ describe('properties over random data and policies', () => {
             if (s.policies.fx === 'contract_start') expect(r.fx.value, where).toBe('0');
             // The movement's sign is its category's; FX never decides it.
             expect(sign(delta), where).toBe(['new', 'reactivation', 'expansion'].includes(r.category) ? 1 : -1);
+            // The cause names the parts that are not zero: usage, the lines' rest, the FX effect.
+            const usage = new B(r.usage_delta.value);
+            const parts = { usage: !usage.eq(0), contract: !delta.minus(usage).eq(0), fx: !r.fx.isZero() };
+            const named = Object.entries(parts).filter(([, v]) => v).map(([k]) => k);
+            expect(r.cause, `${where} ${named.join('+')}`).toBe(named.length > 1 ? 'mixed' : named[0]);
+            if (s.policies.usage === 'exclude') expect(r.cause, where).toBe('contract');
             seen.add(r.account_id);
           }
+          // Months with no movement (an FX effect only) are the ones, and the only ones, whose cause is 'fx'.
+          const fxRows = await ws.query(`SELECT count(*) FILTER (WHERE (cause = 'fx') <> (movement = 0 AND fx <> 0)) AS bad FROM account_changes`);
+          expect(Number(fxRows[0]!['bad'])).toBe(0);
         });
       }),
       fcOptions,

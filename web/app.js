@@ -402,8 +402,8 @@ async function account(id) {
             .join('')}</tbody></table>`
         : '<p class="muted">No tasks.</p>'
     }</div>
-    <div class="card section"><h2>Movements and the lines behind them</h2><table id="movements"><thead><tr><th>month</th><th>category</th><th class="num">MRR before</th><th class="num">after</th><th class="num">change</th><th>lines</th></tr></thead><tbody>${ex.movements
-      .map((m) => `<tr><td>${esc(m.month)}</td><td>${esc(m.category)}</td><td class="num">${money(m.mrr_before)}</td><td class="num">${money(m.mrr_after)}</td><td class="num">${money(m.delta)}</td><td class="wrap">${esc((m.lines ?? []).map((l) => `${l.id} ${l.effect}`).join(', '))}</td></tr>`)
+    <div class="card section"><h2>Movements and the lines behind them</h2><table id="movements"><thead><tr><th>month</th><th>category</th><th>cause</th><th class="num">MRR before</th><th class="num">after</th><th class="num">change</th><th>lines</th></tr></thead><tbody>${ex.movements
+      .map((m) => `<tr><td>${esc(m.month)}</td><td>${esc(m.category)}</td><td>${esc(m.cause)}</td><td class="num">${money(m.mrr_before)}</td><td class="num">${money(m.mrr_after)}</td><td class="num">${money(m.delta)}</td><td class="wrap">${esc((m.lines ?? []).map((l) => `${l.id} ${l.effect}`).join(', '))}</td></tr>`)
       .join('')}</tbody></table></div>
     <div class="card section"><h2>Source lines</h2><table><thead><tr><th>source</th><th>id</th><th class="num">file row</th><th>product</th><th>first month</th><th>last month</th><th class="num">MRR (own currency)</th><th class="num">MRR</th></tr></thead><tbody>${ex.lines
       .map((l) => `<tr><td>${esc(l.source)}</td><td>${esc(l.id)}</td><td class="num">${esc(l.row)}</td><td>${esc(l.product)}</td><td>${esc(l.first_month ?? '—')}</td><td>${esc(l.last_month ?? '—')}</td><td class="num">${esc(l.currency)} ${formatDecimal(l.mrr_local, 2)}</td><td class="num">${money(l.mrr)}</td></tr>`)

@@ -120,7 +120,7 @@ nrr.config.yaml or the flags; every report prints the ones it used. See docs/def
     .action(async (o: CommonOptions & { account?: string; category?: 'new'; format: RowFormat }) =>
       withWorkspace(o, async (ws) => {
         const rows = await movements(ws, { account: o.account, category: o.category });
-        const cols = ['account_id', 'month', 'category', 'mrr_before', 'mrr_after', 'delta', 'fx'];
+        const cols = ['account_id', 'month', 'category', 'cause', 'mrr_before', 'mrr_after', 'delta', 'usage_delta', 'fx'];
         process.stdout.write(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
       }),
     );
@@ -253,11 +253,17 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
             ['id', 'row', 'product', 'currency', 'months', 'mrr_local', 'mrr'],
             'table',
           ),
-          'Movements and their causes',
         );
+        if (x.usage_set_aside.length > 0) {
+          out.push(
+            'Usage set aside (not MRR: no contract line of the account in force in its month)',
+            formatRows(x.usage_set_aside as unknown as Record<string, never>[], ['row', 'product', 'month', 'currency', 'amount_local', 'amount'], 'table'),
+          );
+        }
+        out.push('Movements and their causes');
         for (const m of x.movements) {
           out.push(
-            `  ${m.month}  ${m.category.padEnd(12)} ${formatMoney(m.mrr_before)} → ${formatMoney(m.mrr_after)} (${m.delta.cmp(Money.zero) > 0 ? '+' : ''}${formatMoney(m.delta)}${m.fx.isZero() ? '' : `, FX ${formatMoney(m.fx)}`})`,
+            `  ${m.month}  ${m.category.padEnd(12)} ${m.cause.padEnd(8)} ${formatMoney(m.mrr_before)} → ${formatMoney(m.mrr_after)} (${m.delta.cmp(Money.zero) > 0 ? '+' : ''}${formatMoney(m.delta)}${m.fx.isZero() ? '' : `, FX ${formatMoney(m.fx)}`})`,
           );
           for (const l of m.lines) out.push(`      ${l.effect === 'started' ? '+' : '−'} ${l.id} (${l.product}) ${l.effect} ${formatMoney(l.mrr)}/month`);
         }

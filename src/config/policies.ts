@@ -8,7 +8,7 @@ export const policiesSchema = z
   .object({
     /** MRR of a month is the MRR in force on its last day (`end`) or on its first day (`start`). */
     snapshot: z.enum(['end', 'start']).default('end'),
-    /** Usage charges count in MRR in the month they are billed (`include`) or not at all. */
+    /** Usage charges count in MRR in the month consumed, beside a contract line (`include`), or not at all. */
     usage: z.enum(['include', 'exclude']).default('include'),
     /** Convert at the rate in force in the month a line starts, or at each month's rate. */
     fx: z.enum(['contract_start', 'monthly']).default('contract_start'),
@@ -74,7 +74,7 @@ export const defaultPolicies: Policies = policiesSchema.parse({});
 export function describePolicies(p: Policies): Record<string, string> {
   return {
     snapshot: p.snapshot === 'end' ? 'MRR in force at the end of each month' : 'MRR in force at the start of each month',
-    usage: p.usage === 'include' ? 'usage revenue counted in the month billed' : 'usage revenue excluded',
+    usage: p.usage === 'include' ? 'usage revenue counted in the month consumed, when a contract line is in force' : 'usage revenue excluded',
     fx:
       p.fx === 'contract_start'
         ? `converted to ${p.reporting_currency} at the rate in force when each line starts`

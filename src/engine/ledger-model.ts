@@ -62,12 +62,39 @@ export function sqlLineValues(
 }
 
 /**
+ * `usage_set_aside`: the usage charges that are not MRR because their month is outside every
+ * contract line of their account. A usage charge is MRR only in a month in which its account has
+ * a contract line in force at the month's snapshot (whatever the line's amount); an account with
+ * no line at all is billed on usage alone and keeps all its usage. So a final charge for use in
+ * the month a contract ends, or after it, cannot turn the account's churn into a contraction
+ * followed by a small churn; usage before the first line or between two contracts is set aside
+ * too. One row per charge, with its value in the reporting currency at its month's rate; empty
+ * with `usage: exclude` (then no usage is MRR). Needs `lines`, `usage_charges` and the FX lookups.
+ * @example SELECT count(*), sum(amount) FROM usage_set_aside  -- what the ReadSummary reports
+ */
+export function sqlUsageSetAside(d: Dialect, p: Policies): string {
+  const rate = sqlRateAt(d, p, 'u', 'u.currency', 'u.month_index');
+  // One hash join on the account and a flag per charge: cheaper than a correlated range lookup.
+  return `CREATE OR REPLACE TABLE usage_set_aside AS
+    WITH outside AS (
+      SELECT u.row_no FROM usage_charges u JOIN lines l ON l.account_id = u.account_id
+      WHERE ${p.usage === 'include' ? 'TRUE' : 'FALSE'}
+      GROUP BY u.row_no
+      HAVING NOT bool_or(l.from_month <= u.month_index AND u.month_index < l.to_month)
+    )
+    SELECT u.row_no, u.account_id, u.product, u.month_index, u.currency, u.amount_local,
+           ${d.sqlMultiplyMoney('u.amount_local', rate.rate)} AS amount
+    FROM usage_charges u JOIN outside o ON o.row_no = u.row_no ${rate.joins}`;
+}
+
+/**
  * `mrr_contributions`: one row per line or usage charge (`source` and its `row_no` in its file)
  * with the months it counts in and its monthly value. A view: each line's months and values are
  * worked out as it is parsed and kept in `lines` (from_month, to_month, mrr_local,
  * mrr_start_rate). `ckey` is the currency the value is held in: with FX at contract start a value
  * is converted once, at the rate in force in its start month, and held in the reporting currency;
- * with monthly FX it stays in its own currency and is converted month by month.
+ * with monthly FX it stays in its own currency and is converted month by month. Usage charges in
+ * `usage_set_aside` (sqlUsageSetAside) are left out.
  */
 export function sqlContributions(d: Dialect, p: Policies): string {
   const rep = d.quoteString(p.reporting_currency);
@@ -78,7 +105,8 @@ export function sqlContributions(d: Dialect, p: Policies): string {
       ? `UNION ALL
     SELECT 'usage', u.row_no, u.account_id, u.product, ${startRate ? rep : 'u.currency'},
            u.month_index, u.month_index + 1, ${startRate ? d.sqlMultiplyMoney('u.amount_local', rate.rate) : 'u.amount_local'}
-    FROM usage_charges u ${startRate ? rate.joins : ''}`
+    FROM usage_charges u ${startRate ? rate.joins : ''}
+    WHERE u.row_no NOT IN (SELECT row_no FROM usage_set_aside)`
       : '';
   return `CREATE OR REPLACE VIEW mrr_contributions AS
     SELECT 'line' AS source, row_no, account_id, product, ${startRate ? rep : 'currency'} AS ckey, from_month, to_month,

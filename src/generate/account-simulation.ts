@@ -371,13 +371,15 @@ export function simulateAccount(ctx: SimulationContext, index: number, out: Demo
       opportunity('expansion', r.chance(0.5) ? 'cs' : 'sales', monthly(PLATFORM, Math.ceil(seats * 0.2), uplift) * 12, 'lost', when - r.int(30, 90), when);
     }
 
-    // Usage-billed API: calls grow with engagement
+    // Usage-billed API: calls grow with engagement. A charge's month is the month the calls were
+    // made, and only months with a contract line in force at their end are billed: the use in the
+    // month a contract ends is waived, so no charge outlives the contract (docs/demo-company.md).
     let callsThisMonth = 0;
     if (m >= apiFrom) {
       apiCalls *= Math.exp(0.013 + 0.03 * (engagement - 0.5) + r.normal(0, 0.035));
       callsThisMonth = Math.round(apiCalls);
       const amount = (callsThisMonth / 1000) * apiPrice;
-      if (amount >= 0.01) out.usage.push(`${id},${API_PRODUCT},${cal.month(m)},${money(amount)},${currency}`);
+      if (amount >= 0.01 && m !== churnAt) out.usage.push(`${id},${API_PRODUCT},${cal.month(m)},${money(amount)},${currency}`);
     }
 
     // Signals of the month

@@ -26,10 +26,23 @@ export interface MovementCause extends MovementRow {
   readonly lines: readonly { id: string; effect: 'started' | 'ended'; product: string; mrr: Money }[];
 }
 
+/** A usage charge that is not MRR: in a month outside every contract line of its account. */
+export interface UsageSetAsideRow {
+  /** Row in the usage file. */
+  readonly row: number;
+  readonly product: string;
+  readonly month: string;
+  readonly currency: string;
+  readonly amount_local: Money;
+  /** In the reporting currency, at the rate of its month. */
+  readonly amount: Money;
+}
+
 export interface AccountExplanation {
   readonly account_id: string;
   readonly attributes: Record<string, string | null>;
   readonly lines: readonly SourceLine[];
+  readonly usage_set_aside: readonly UsageSetAsideRow[];
   readonly history: readonly MrrRow[];
   readonly movements: readonly MovementCause[];
 }
@@ -77,6 +90,9 @@ export async function explainAccount(ws: Workspace, accountId: string): Promise<
       ON m.account_id = c.account_id AND (m.from_month = c.month_index OR m.to_month = c.month_index)
     LEFT JOIN lines l ON m.source = 'line' AND l.row_no = m.row_no
     WHERE c.account_id = ${id} ORDER BY c.month_index, effect DESC, source_id`);
+  const setAside = await ws.query(
+    `SELECT row_no, product, month_index, currency, amount_local, amount FROM usage_set_aside WHERE account_id = ${id} ORDER BY month_index, row_no`,
+  );
   const moves = await movements(ws, { account: accountId });
   const first = attrs[0] ?? {};
   return {
@@ -87,6 +103,14 @@ export async function explainAccount(ws: Workspace, accountId: string): Promise<
         .map(([k, v]) => [k, v === null ? null : String(v)]),
     ),
     lines,
+    usage_set_aside: setAside.map((r) => ({
+      row: Number(r['row_no']),
+      product: String(r['product']),
+      month: monthText(Number(r['month_index'])),
+      currency: String(r['currency']),
+      amount_local: Money.from(r['amount_local']),
+      amount: Money.from(r['amount']),
+    })),
     history: await mrrLedger(ws, { account: accountId }),
     movements: moves.map((m) => ({
       ...m,

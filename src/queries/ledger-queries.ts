@@ -1,5 +1,5 @@
 import { Money } from '../money.js';
-import type { MovementCategory } from '../engine/movements-model.js';
+import type { ChangeCause, MovementCategory } from '../engine/movements-model.js';
 import type { Workspace } from '../workspace/workspace.js';
 
 export interface MrrRow {
@@ -45,6 +45,10 @@ export interface MovementRow {
   readonly delta: Money;
   /** Revaluation of MRR held in another currency in the same month (monthly FX policy only). */
   readonly fx: Money;
+  /** What changed the MRR: `contract` lines only, `usage` only, or `mixed` (lines and usage, or a movement with an FX effect). */
+  readonly cause: ChangeCause;
+  /** The part of `delta` that is usage; the rest is the contract lines'. */
+  readonly usage_delta: Money;
 }
 
 /** One row per account-month with a movement, up to the reporting month. */
@@ -58,7 +62,7 @@ export async function movements(
   if (options.account) where.push(`account_id = ${d.quoteString(options.account)}`);
   if (options.category) where.push(`category = ${d.quoteString(options.category)}`);
   const rows = await ws.query(
-    `SELECT account_id, ${d.sqlMonthText('month_index')} AS month, category, mrr_before, mrr_after, movement AS delta, fx
+    `SELECT account_id, ${d.sqlMonthText('month_index')} AS month, category, mrr_before, mrr_after, movement AS delta, fx, cause, usage_movement
      FROM account_changes WHERE ${where.join(' AND ')} ORDER BY account_id, month_index`,
   );
   return rows.map((r) => ({
@@ -69,5 +73,7 @@ export async function movements(
     mrr_after: Money.from(r['mrr_after']),
     delta: Money.from(r['delta']),
     fx: Money.from(r['fx']),
+    cause: r['cause'] as ChangeCause,
+    usage_delta: Money.from(r['usage_movement']),
   }));
 }

@@ -1,5 +1,5 @@
 import { benchmarkBasis, formatMoney, formatPercent, plausibilityMarks } from './format.js';
-import { plausibilityRules } from './render-markdown.js';
+import { plausibilityRules, usageSetAsideText } from './render-markdown.js';
 import { reportTitle, type Report, type SeriesPoint } from './report-model.js';
 
 const esc = (s: string): string =>
@@ -86,7 +86,7 @@ rect.total{fill:#4a5568}rect.up{fill:#2f855a}rect.down{fill:#c53030}.legend .k{d
 <h1>${esc(reportTitle(r))}</h1>
 ${r.date_notes.map((n) => `<p class="warning"><strong>Warning:</strong> ${esc(n)}</p>`).join('\n')}
 <p class="muted">${r.read.accounts} accounts, ${r.read.lines} lines, ${esc(r.read.firstDate ?? '—')} → ${esc(r.read.lastDate ?? '—')}; currencies ${esc(r.read.currencies.join(', '))}.</p>
-<div class="kpis">
+${r.read.usageSetAside.charges > 0 ? `<p class="warning">${esc(usageSetAsideText(r))}</p>\n` : ''}<div class="kpis">
 ${kpi('NRR, trailing 12 months', formatPercent(h.t12m.nrr) + marks(h.t12m), `GRR ${formatPercent(h.t12m.grr)} · logos ${formatPercent(h.t12m.logo_retention)}`)}
 ${kpi('NRR, last quarter', formatPercent(h.quarterly.nrr) + marks(h.quarterly), `GRR ${formatPercent(h.quarterly.grr)}`)}
 ${kpi('NRR, last month', formatPercent(h.monthly.nrr) + marks(h.monthly), `annualised ${formatPercent(h.annualised_monthly_nrr)}`)}

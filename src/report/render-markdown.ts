@@ -47,6 +47,7 @@ export function renderMarkdown(r: Report): string {
     `Read ${r.read.sources.map((s) => `${escapeMarkdown(s.file)} (${s.rows} rows${s.rejected ? `, ${s.rejected} rejected` : ''})`).join(', ')}: ` +
       `${r.read.accounts} accounts, ${r.read.lines} lines, ${r.read.firstDate ?? '—'} → ${r.read.lastDate ?? '—'}, currencies ${escapeMarkdown(r.read.currencies.join(', ')) || '—'}.`,
   );
+  if (r.read.usageSetAside.charges > 0) out.push('', `⚠ ${usageSetAsideText(r)}`);
   out.push('');
   out.push('## Headline');
   out.push('');
@@ -138,5 +139,14 @@ export function plausibilityRules(r: Report): string {
   return (
     `Checks: ⚠ small group = fewer than ${p.min_group_accounts} starting accounts; ⚠ implausible = NRR outside ${ranges} (not ranked against benchmarks); ` +
     `a monthly drop counts from ${(p.material_drop * 100).toFixed(2)} percentage point; benchmarks are matched by median ACV at cohort start unless the config's benchmark: names the group.`
+  );
+}
+
+/** The usage that is not MRR, said in the report as in the CLI's warning (docs/definitions.md#usage). */
+export function usageSetAsideText(r: Report): string {
+  const u = r.read.usageSetAside;
+  return (
+    `${u.charges} usage charge(s) of ${u.accounts} account(s), ${formatMoney(u.amount)} ${u.currency} in all, ` +
+    'fall in months outside every contract line of their account and are not MRR (`nrr explain <account>` lists them).'
   );
 }

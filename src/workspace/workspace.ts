@@ -7,7 +7,7 @@ import { findSignalFiles, findSourceFiles } from '../contract/source-files.js';
 import { sqlDropParsed, sqlParsedTables, sqlTypedTables, sqlValidationIssues, type SourceFiles } from '../contract/validation-sql.js';
 import type { Driver, Row } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
-import { movementsNeedProductRanges, sqlMrrPieces, sqlContributions, sqlProductRanges } from '../engine/ledger-model.js';
+import { movementsNeedProductRanges, sqlMrrPieces, sqlContributions, sqlProductRanges, sqlUsageSetAside } from '../engine/ledger-model.js';
 import { sqlAccountChanges, sqlAccountFirstRevenue, sqlAccountRanges } from '../engine/movements-model.js';
 import { checkFullMonth, dayText, daysBetween, lastFullMonth, monthEnd, monthEndedBy, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
@@ -19,6 +19,7 @@ import { DEFAULT_PLAYBOOK_SETTINGS, configVersion, type PlaybookSettings } from 
 import { DuckDbDialect } from '../engine/duckdb-dialect.js';
 import { checkUnchanged, loadRawSignalSources, loadRawSources, sqlDropRaw, type LoadedSource } from './load-sources.js';
 import { silentProgress, type Progress } from './progress.js';
+import { usageSetAside, type UsageSetAside } from './usage-set-aside.js';
 import { ValidationError, type ValidationIssue } from './validation-report.js';
 
 export interface OpenOptions {
@@ -100,6 +101,8 @@ export interface ReadSummary {
   readonly asOf: string;
   readonly warnings: readonly ValidationIssue[];
   readonly warningCount: number;
+  /** Usage charges that are not MRR: outside every contract line of their account (also a warning). */
+  readonly usageSetAside: UsageSetAside;
   readonly rejectsFile: string | null;
   readonly configFile: string | null;
   /** The day the run took as today (YYYY-MM-DD). */
@@ -202,7 +205,7 @@ export class Workspace {
       const asOf = dates.asOf;
       const latest = await freshness(driver, Object.values(signals ?? {}).filter((s) => s.file !== undefined).map((s) => s.source));
       const summary = {
-        ...(await readSummary(driver, loaded, rowCounts, issues, asOf, extent.first, configFile)),
+        ...(await readSummary(driver, loaded, rowCounts, issues, asOf, extent.first, configFile, policies.reporting_currency)),
         today: dates.today,
         partial: dates.partial,
         latestDate: latest,
@@ -347,6 +350,7 @@ async function writeRejects(driver: Driver, loaded: readonly LoadedSource<string
 
 async function buildModel(driver: Driver, p: Policies, progress: Progress): Promise<void> {
   const d = driver.dialect;
+  await driver.exec(sqlUsageSetAside(d, p));
   await driver.exec(sqlContributions(d, p));
   const pieces = movementsNeedProductRanges(p);
   if (pieces) await driver.exec(sqlProductRanges());
@@ -459,7 +463,9 @@ async function readSummary(
   asOf: number,
   first: number | null,
   configFile: string | undefined,
+  currency: string,
 ): Promise<Omit<ReadSummary, 'today' | 'partial' | 'latestDate' | 'stale'>> {
+  const setAside = await usageSetAside(driver, loaded.usage.file, currency);
   const facts = (
     await driver.query(`SELECT
       (SELECT count(DISTINCT account_id) FROM lines) AS accounts,
@@ -480,8 +486,9 @@ async function readSummary(
     attributes: loaded.accounts.extraColumns,
     firstMonth: first === null ? null : monthText(first),
     asOf: monthText(asOf),
-    warnings: issues.warnings,
+    warnings: [...issues.warnings, ...setAside.warnings],
     warningCount: issues.warningCount,
+    usageSetAside: setAside.summary,
     rejectsFile: issues.rejectsFile,
     configFile: configFile ?? null,
   };
