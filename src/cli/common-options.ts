@@ -17,6 +17,7 @@ export interface CommonOptions {
   reactivationWindow?: number;
   skipInvalid?: boolean;
   rejects?: string;
+  force?: boolean;
   quiet?: boolean;
 }
 
@@ -55,7 +56,8 @@ export function withDataOptions(cmd: Command, opts: { asOfDate?: boolean } = {})
     .option('--currency <code>', 'reporting currency (ISO code)')
     .option('--reactivation-window <months>', 'a return after more months at zero than this counts as new', positiveInt)
     .option('--skip-invalid', 'set invalid rows aside in a rejects file and compute on the rest')
-    .option('--rejects <file>', 'where --skip-invalid writes rejected rows', 'rejected.csv')
+    .option('--rejects <file>', 'where --skip-invalid writes rejected rows (default: rejected.csv in the data folder)')
+    .option('--force', 'replace an output file (--rejects, -o) that nrr did not write')
     .option('-q, --quiet', 'do not print what was read');
 }
 
@@ -82,6 +84,7 @@ export async function open(
     policies: policiesFrom(o),
     skipInvalid: o.skipInvalid,
     rejectsFile: o.rejects,
+    force: o.force,
     progress: spinnerProgress(),
   });
   if (!o.quiet) printRead(ws);
