@@ -1,3 +1,5 @@
+import { fstatSync, writeSync, type Stats } from 'node:fs';
+import { isatty } from 'node:tty';
 import { NrrError } from '../errors.js';
 import { fsErrorText } from '../workspace/owned-files.js';
 
@@ -50,11 +52,43 @@ export function reportOutputError(e: OutputError): number {
   return e.exitCode;
 }
 
+/** Writes all of `chunk` to `fd`: a short write (a size limit or a disk filling up) goes on until it fails. */
+function writeAllSync(fd: number, chunk: Buffer): void {
+  let off = 0;
+  while (off < chunk.length) {
+    const n = writeSync(fd, chunk, off, chunk.length - off);
+    if (n <= 0) throw Object.assign(new Error('nothing written'), { code: 'EIO' });
+    off += n;
+  }
+}
+
 /**
  * Makes a failed standard output end the process with a non-zero code, whoever wrote to it; a
  * failed standard error is ignored (there is nowhere left to say so) and the exit code still tells.
  */
 export function guardStandardStreams(): void {
+  // Output redirected to a file or a device is written synchronously by Node, which takes a short
+  // write for a whole one: past a size limit (ulimit -f) or the last free block the rest of the
+  // chunk would vanish with no error. Write every byte or fail.
+  if (!isatty(1)) {
+    let st: Stats | null = null;
+    try {
+      st = fstatSync(1);
+    } catch {
+      // Not open: the first write says so.
+    }
+    if (st && (st.isFile() || st.isCharacterDevice())) {
+      (process.stdout as unknown as { _write: (c: Buffer | string, e: BufferEncoding, cb: (e?: Error | null) => void) => void })._write = (chunk, encoding, cb) => {
+        try {
+          writeAllSync(1, typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk);
+        } catch (e) {
+          cb(e as Error);
+          return;
+        }
+        cb();
+      };
+    }
+  }
   process.stdout.on('error', (e) => {
     process.exitCode = reportOutputError(stdoutFailure(e));
   });
