@@ -248,7 +248,7 @@ describe('user mistakes are user errors (exit 1 or 2, never 70)', () => {
     expect(c.stderr).toContain('is a named pipe (FIFO)');
   });
 
-  it('a folder where a file is expected, and a file where a folder is expected', () => {
+  it('a folder where a file is expected, a file where a folder is expected, a day that is not in the calendar', () => {
     const dir = tempDir();
     cpSync(GOLDEN, dir, { recursive: true });
     const cases: [string[], string][] = [
@@ -258,6 +258,8 @@ describe('user mistakes are user errors (exit 1 or 2, never 70)', () => {
       [['generate', '--out', join(dir, 'subscriptions.csv'), '--accounts', '5'], `${join(dir, 'subscriptions.csv')} is not a folder`],
       [['init', join(dir, 'subscriptions.csv', 'x')], 'a part of the path is not a folder (ENOTDIR)'],
       [['validate', '--data', join(dir, 'subscriptions.csv')], 'data folder not found'],
+      // Date.parse takes 30 February for 1 March; the database does not.
+      [['accounts', '--data', GOLDEN, '--as-of', '2024-02-30'], "expected a day of the calendar as YYYY-MM-DD, got '2024-02-30'"],
     ];
     for (const [args, message] of cases) {
       const r = nrr(args);

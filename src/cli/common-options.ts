@@ -35,9 +35,13 @@ export const month = (v: string): string => {
   return v;
 };
 
+/** Whether `v` is a day of the calendar as YYYY-MM-DD (Date.parse takes 2024-02-30 as 1 March). */
+export const isCalendarDay = (v: string): boolean => /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v)) && new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) === v;
+
 /** A month, or (for commands that work on a day) a date. */
 export const monthOrDate = (v: string): string => {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v))) return v;
+  if (isCalendarDay(v)) return v;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new InvalidArgumentError(`expected a day of the calendar as YYYY-MM-DD, got '${v}'`);
   return month(v);
 };
 
