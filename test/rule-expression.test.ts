@@ -68,16 +68,17 @@ describe('operators', () => {
   });
 });
 
+const error = (rule: string): RuleError => {
+  try {
+    compileRule(rule, db.dialect);
+  } catch (e) {
+    expect(e).toBeInstanceOf(RuleError);
+    return e as RuleError;
+  }
+  throw new Error(`expected an error for ${rule.slice(0, 80)}`);
+};
+
 describe('malformed rules say what is wrong and where', () => {
-  const error = (rule: string): RuleError => {
-    try {
-      compileRule(rule, db.dialect);
-    } catch (e) {
-      expect(e).toBeInstanceOf(RuleError);
-      return e as RuleError;
-    }
-    throw new Error(`expected an error for ${rule}`);
-  };
   it.each([
     ['seat_utilizaton > 0.8', 0, "unknown field 'seat_utilizaton' (did you mean seat_utilization?)"],
     ['tier > 1 and', 12, 'the rule ends too soon'],
@@ -113,23 +114,13 @@ describe('malformed rules say what is wrong and where', () => {
 });
 
 describe('deep nesting is a rule error, not a stack overflow', () => {
-  const deep = (rule: string): RuleError => {
-    try {
-      compileRule(rule, db.dialect);
-    } catch (e) {
-      expect(e).toBeInstanceOf(RuleError);
-      return e as RuleError;
-    }
-    throw new Error(`compiled: ${rule.slice(0, 40)}…`);
-  };
-
   it.each([
     ['3,000 parentheses', `${'('.repeat(3000)}tier = 1${')'.repeat(3000)}`],
     ['5,000 nots', `${'not '.repeat(5000)}tier = 1`],
     ['a chain of 5,000 ands', Array.from({ length: 5000 }, () => 'tier = 1').join(' and ')],
     ['a chain of 5,000 ors', Array.from({ length: 5000 }, () => 'tier = 1').join(' or ')],
   ])('%s', (_, rule) => {
-    expect(deep(rule).problem).toBe(`the rule nests more than ${MAX_RULE_DEPTH} levels deep (parentheses, 'not's and chains of and/or); split it into simpler conditions`);
+    expect(error(rule).problem).toBe(`the rule nests more than ${MAX_RULE_DEPTH} levels deep (parentheses, 'not's and chains of and/or); split it into simpler conditions`);
   });
 
   it('a rule just inside the limit compiles and selects what it says', async () => {
