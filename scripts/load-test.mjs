@@ -1,14 +1,22 @@
 // Local load test of `nrr serve` on the demo company: requests per second and latency per endpoint.
-// Usage: npm run load-test [-- --seconds 5 --concurrency 16]
+// Usage: npm run load-test [-- --seconds 5 --concurrency 16 --data demo]
+// The demo company is generated into --data when it is missing or stale; a folder holding data files
+// that nrr did not write is refused and left as it is.
 import { parseArgs } from 'node:util';
-import { Workspace } from '../dist/index.js';
+import { NrrError, Workspace } from '../dist/index.js';
 import { ensureDemo } from '../dist/generate/demo-folder.js';
 import { startServer } from '../dist/serve/start-server.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '16' }, data: { type: 'string', default: 'demo' } } });
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
-await ensureDemo(values.data, {});
+try {
+  await ensureDemo(values.data, {});
+} catch (e) {
+  if (!(e instanceof NrrError)) throw e;
+  console.error(`error: ${e.message}`);
+  process.exit(1);
+}
 const ws = await Workspace.open({ data: values.data, signals: true });
 const server = await startServer(ws, { port: 0, host: '127.0.0.1' });
 const base = server.url.replace(/\/$/, '');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbDriver } from '../src/drivers/duckdb-driver.js';
-import { RuleError, compileRule } from '../src/playbooks/rule-expression.js';
+import { MAX_RULE_DEPTH, RuleError, compileRule } from '../src/playbooks/rule-expression.js';
 import { RULE_FIELDS } from '../src/playbooks/rule-fields.js';
 
 /**
@@ -68,16 +68,17 @@ describe('operators', () => {
   });
 });
 
+const error = (rule: string): RuleError => {
+  try {
+    compileRule(rule, db.dialect);
+  } catch (e) {
+    expect(e).toBeInstanceOf(RuleError);
+    return e as RuleError;
+  }
+  throw new Error(`expected an error for ${rule.slice(0, 80)}`);
+};
+
 describe('malformed rules say what is wrong and where', () => {
-  const error = (rule: string): RuleError => {
-    try {
-      compileRule(rule, db.dialect);
-    } catch (e) {
-      expect(e).toBeInstanceOf(RuleError);
-      return e as RuleError;
-    }
-    throw new Error(`expected an error for ${rule}`);
-  };
   it.each([
     ['seat_utilizaton > 0.8', 0, "unknown field 'seat_utilizaton' (did you mean seat_utilization?)"],
     ['tier > 1 and', 12, 'the rule ends too soon'],
@@ -109,6 +110,24 @@ describe('malformed rules say what is wrong and where', () => {
     // In the rule language this is one text, x' OR TRUE OR 'y; in SQL it stays one string.
     expect(await selects("segment = 'x'' OR TRUE OR ''y'")).toEqual([]);
     expect((await db.query('SELECT count(*) AS n FROM rule_inputs'))[0]!['n']).toBe('4');
+  });
+});
+
+describe('deep nesting is a rule error, not a stack overflow', () => {
+  it.each([
+    ['3,000 parentheses', `${'('.repeat(3000)}tier = 1${')'.repeat(3000)}`],
+    ['5,000 nots', `${'not '.repeat(5000)}tier = 1`],
+    ['a chain of 5,000 ands', Array.from({ length: 5000 }, () => 'tier = 1').join(' and ')],
+    ['a chain of 5,000 ors', Array.from({ length: 5000 }, () => 'tier = 1').join(' or ')],
+  ])('%s', (_, rule) => {
+    expect(error(rule).problem).toBe(`the rule nests more than ${MAX_RULE_DEPTH} levels deep (parentheses, 'not's and chains of and/or); split it into simpler conditions`);
+  });
+
+  it('a rule just inside the limit compiles and selects what it says', async () => {
+    // 99 parentheses around one condition, and an even number of nots.
+    expect(await selects(`${'('.repeat(MAX_RULE_DEPTH - 1)}tier = 2${')'.repeat(MAX_RULE_DEPTH - 1)}`)).toEqual(['B', 'D']);
+    expect(await selects(`${'not '.repeat(MAX_RULE_DEPTH - 2)}tier = 2`)).toEqual(['B', 'D']);
+    expect(await selects(Array.from({ length: 50 }, (_, k) => `tier != ${k + 10}`).join(' and ') + ' and tier = 1')).toEqual(['A']);
   });
 });
 

@@ -18,6 +18,7 @@ export interface CommonOptions {
   reactivationWindow?: number;
   skipInvalid?: boolean;
   rejects?: string;
+  force?: boolean;
   quiet?: boolean;
   allowPartial?: boolean;
 }
@@ -36,9 +37,13 @@ export const month = (v: string): string => {
   return v;
 };
 
+/** Whether `v` is a day of the calendar as YYYY-MM-DD (Date.parse takes 2024-02-30 as 1 March). */
+export const isCalendarDay = (v: string): boolean => /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v)) && new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) === v;
+
 /** A month, or (for commands that work on a day) a date. */
 export const monthOrDate = (v: string): string => {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v))) return v;
+  if (isCalendarDay(v)) return v;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new InvalidArgumentError(`expected a day of the calendar as YYYY-MM-DD, got '${v}'`);
   return month(v);
 };
 
@@ -57,7 +62,8 @@ export function withDataOptions(cmd: Command, opts: { asOfDate?: boolean } = {})
     .option('--currency <code>', 'reporting currency (ISO code)')
     .option('--reactivation-window <months>', 'a return after more months at zero than this counts as new', positiveInt)
     .option('--skip-invalid', 'set invalid rows aside in a rejects file and compute on the rest')
-    .option('--rejects <file>', 'where --skip-invalid writes rejected rows', 'rejected.csv')
+    .option('--rejects <file>', 'where --skip-invalid writes rejected rows (default: rejected.csv in the data folder)')
+    .option('--force', 'replace an output file (--rejects, -o) that nrr did not write')
     .option('-q, --quiet', 'do not print what was read')
     .option('--allow-partial', 'accept a month that is not over yet; every output marks it partial');
 }
@@ -105,6 +111,7 @@ export async function open(
     today: today(),
     day: isDay(o.asOf) ? o.asOf : undefined,
     allowPartial: o.allowPartial,
+    force: o.force,
     progress: spinnerProgress(),
   });
   if (!o.quiet) printRead(ws);

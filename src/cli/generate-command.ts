@@ -14,7 +14,8 @@ export function registerGenerate(program: Command): void {
   program
     .command('generate')
     .description('generate a realistic synthetic SaaS company (revenue and signal files) into a data folder')
-    .requiredOption('-o, --out <dir>', 'folder to write (created if needed; files in it are replaced)')
+    .requiredOption('-o, --out <dir>', 'folder to write (created if needed); data files in it that nrr did not write are refused')
+    .option('--force', 'replace data files in the folder even when nrr did not write them')
     .option('-n, --accounts <n>', 'accounts to simulate', positiveInt, 3000)
     .option('-m, --months <n>', 'months of history', positiveInt, 48)
     .option('-s, --seed <n>', 'random seed: the same seed gives the same files, byte for byte', wholeNumber, DEFAULT_SEED)
@@ -32,10 +33,11 @@ expansion; docs/data-contract.md describes them.
 
 Examples:
   nrr generate --out demo                                   3,000 accounts, 48 months, CSV
+  nrr generate --out demo --seed 7                          again into the same folder: it replaces only its own files
   nrr generate --out big --accounts 1000000 --format parquet
   nrr report --data demo`,
     )
-    .action(async (o: { out: string; accounts: number; months: number; seed: number; end?: string; format: 'csv' | 'parquet' }) => {
+    .action(async (o: { out: string; accounts: number; months: number; seed: number; end?: string; format: 'csv' | 'parquet'; force?: boolean }) => {
       const progress = spinnerProgress();
       const started = performance.now();
       try {
@@ -47,6 +49,7 @@ Examples:
           end: o.end,
           today: today(),
           format: o.format,
+          force: o.force,
           onProgress: (label) => progress.step(label),
         });
         progress.done();

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { existsSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { NrrError } from '../errors.js';
@@ -28,6 +28,8 @@ import { ensureDemo } from '../generate/demo-folder.js';
 import { DEFAULT_SEED } from '../generate/generate-company.js';
 import { registerInit } from './init-command.js';
 import { registerValidate } from './validate-command.js';
+import { guardStandardStreams, OutputError, reportOutputError, writeStdout } from './standard-output.js';
+import { writeFileWhole } from '../workspace/owned-files.js';
 
 const formatOption = (def: string, choices: readonly string[]): Option =>
   new Option('-f, --format <format>', 'output format').choices([...choices]).default(def);
@@ -70,9 +72,9 @@ async function writeReport(ws: Workspace, o: ReportOptions): Promise<void> {
   const report = await buildReport(ws, { by: o.by });
   const text = o.format === 'json' ? stringifyJson(report) + '\n' : o.format === 'html' ? renderHtml(report) : renderMarkdown(report);
   if (o.out) {
-    writeFileSync(o.out, text);
+    await writeFileWhole(o.out, text, { force: o.force, option: '-o' });
     process.stderr.write(`wrote ${o.out}\n`);
-  } else process.stdout.write(text);
+  } else await writeStdout(text);
 }
 
 export function buildProgram(): Command {
@@ -105,7 +107,7 @@ nrr.config.yaml or the flags; every report prints the ones it used. See docs/def
       withWorkspace(o, async (ws) => {
         const rows = await mrrLedger(ws, { byProduct: o.byProduct, account: o.account });
         const cols = o.byProduct ? ['account_id', 'product', 'month', 'mrr'] : ['account_id', 'month', 'mrr'];
-        process.stdout.write(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
+        await writeStdout(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
       }),
     );
 
@@ -121,7 +123,7 @@ nrr.config.yaml or the flags; every report prints the ones it used. See docs/def
       withWorkspace(o, async (ws) => {
         const rows = await movements(ws, { account: o.account, category: o.category });
         const cols = ['account_id', 'month', 'category', 'cause', 'mrr_before', 'mrr_after', 'delta', 'usage_delta', 'fx'];
-        process.stdout.write(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
+        await writeStdout(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
       }),
     );
 
@@ -161,10 +163,10 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
         if (partial && ws.asOfMonth <= ws.dates.lastFullMonth) process.stderr.write(`warning: ${partialNote(monthText(to), ws.dates.today)}\n`);
         for (const w of metricsWarnings(rows, o.method ?? ws.policies.nrr_method, ws.policies.min_group_accounts, o.by)) process.stderr.write(`warning: ${w}\n`);
         if (o.format === 'json') {
-          process.stdout.write(o.from ? stringifyJson(o.by ? rows.map((r) => ({ [o.by!]: r.group, ...r })) : rows) + '\n' : metricsJson(rows, o.by));
+          await writeStdout(o.from ? stringifyJson(o.by ? rows.map((r) => ({ [o.by!]: r.group, ...r })) : rows) + '\n' : metricsJson(rows, o.by));
         } else {
           const cols = [...(o.by ? ['group'] : []), ...metricColumns, ...(partial ? ['partial'] : [])];
-          process.stdout.write(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
+          await writeStdout(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
         }
       });
     });
@@ -189,13 +191,17 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
       .option('--serve', 'then run the plays for the reporting day and serve the dashboard')
       .option('-p, --port <port>', 'with --serve: port to listen on', positiveInt),
   )
-    .addHelpText('after', '\nThe data folder (--data, default demo) is generated when it is missing or was made for another month or size.\n  npm start            is  nrr demo --data demo --serve')
+    .addHelpText(
+      'after',
+      '\nThe data folder (--data, default demo) is generated when it is missing or was made for another month or size.\n' +
+        'A folder holding data files that nrr did not write (your own subscriptions.csv, …) is refused and left as it is;\n' +
+        '--force generates over them.\n  npm start            is  nrr demo --data demo --serve',
+    )
     .action(async (o: ReportOptions & { accounts: number; seed: number; serve?: boolean; port?: number }) => {
       const dir = o.data === '.' ? 'demo' : o.data;
       const progress = spinnerProgress();
       const started = performance.now();
-      const made = await ensureDemo(dir, { accounts: o.accounts, seed: o.seed, today: today(), onProgress: (l) => progress.step(l) });
-      progress.done();
+      const made = await ensureDemo(dir, { accounts: o.accounts, seed: o.seed, today: today(), onProgress: (l) => progress.step(l), force: o.force }).finally(() => progress.done());
       if (made && !o.quiet) {
         process.stderr.write(`generated the demo company (${made.accounts.toLocaleString('en-US')} accounts, ${made.firstMonth} → ${made.lastMonth}) into ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
       }
@@ -221,7 +227,7 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
       withWorkspace(o, async (ws) => {
         const rows = await cohortTable(ws, o.granularity);
         if (o.format === 'json') {
-          process.stdout.write(stringifyJson(rows) + '\n');
+          await writeStdout(stringifyJson(rows) + '\n');
           return;
         }
         const width = Math.max(0, ...rows.map((c) => c.retention.length));
@@ -233,7 +239,7 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
           starting_mrr: c.starting_mrr,
           ...Object.fromEntries(c.retention.map((v, k) => [`+${k}`, o.format === 'csv' ? v : formatPercent(v, 1)])),
         }));
-        process.stdout.write(formatRows(flat as unknown as Record<string, never>[], cols, o.format));
+        await writeStdout(formatRows(flat as unknown as Record<string, never>[], cols, o.format));
       }),
     );
 
@@ -243,7 +249,7 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
       withWorkspace(o, async (ws) => {
         const x = await explainAccount(ws, account);
         if (o.format === 'json') {
-          process.stdout.write(stringifyJson(x) + '\n');
+          await writeStdout(stringifyJson(x) + '\n');
           return;
         }
         const out: string[] = [`Account ${x.account_id}${Object.keys(x.attributes).length ? ` — ${Object.entries(x.attributes).map(([k, v]) => `${k}: ${v ?? '—'}`).join(', ')}` : ''}`, '', 'Source lines'];
@@ -269,7 +275,7 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
         }
         out.push('', 'MRR history');
         out.push(formatRows(x.history as unknown as Record<string, never>[], ['month', 'mrr'], 'table'));
-        process.stdout.write(out.join('\n') + '\n');
+        await writeStdout(out.join('\n') + '\n');
       }),
     );
 
@@ -290,6 +296,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof OutputError) return reportOutputError(e);
     if (e instanceof ValidationError) {
       process.stderr.write(`error: ${e.message}\n`);
       return 2;
@@ -305,11 +312,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 const script = process.argv[1];
 if (script !== undefined && existsSync(script) && realpathSync(script) === fileURLToPath(import.meta.url)) {
-  // A reader that stops early (`nrr tasks | head`) is not an error.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
+  guardStandardStreams();
   main(process.argv.slice(2)).then((code) => {
     // A command may have set a non-zero exit code of its own (e.g. failed deliveries).
     if (code !== 0 || process.exitCode === undefined) process.exitCode = code;

@@ -21,16 +21,35 @@ function exact(v: Cell): string {
   return v === null || v === undefined ? '' : String(v);
 }
 
+/** A number written as text ("-12.5", "1e3"): a spreadsheet reads it as a number, never as a formula. */
+const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * A text cell a spreadsheet would run as a formula (it starts with = + - @, a tab or a carriage
+ * return) gets a leading apostrophe, as OWASP recommends against CSV injection; numbers, money and
+ * text that is a plain number are left exact, so that -12.5 stays the number -12.5.
+ * @example spreadsheetSafe('=HYPERLINK("http://x")') // "'=HYPERLINK(\"http://x\")"
+ */
+export function spreadsheetSafe(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) && !NUMBER_TEXT.test(text) ? `'${text}` : text;
+}
+
+/** A CSV cell: every digit of numbers and money; text neutralised for spreadsheets. */
+function csvCell(v: Cell): string {
+  return typeof v === 'string' ? spreadsheetSafe(v) : exact(v);
+}
+
 /**
  * Rows in the format asked for. Table and Markdown round money to cents for reading; CSV and JSON
- * keep every digit the engine computed.
+ * keep every digit the engine computed. CSV text cells (and headers) that a spreadsheet would read
+ * as a formula are neutralised (`spreadsheetSafe`); JSON gives every text exactly.
  */
 export function formatRows(rows: readonly Record<string, Cell>[], columns: readonly string[], format: RowFormat): string {
   switch (format) {
     case 'json':
       return stringifyJson(rows) + '\n';
     case 'csv':
-      return stringify(rows.map((r) => columns.map((c) => exact(r[c]))), { header: true, columns: [...columns] });
+      return stringify(rows.map((r) => columns.map((c) => csvCell(r[c]))), { header: true, columns: columns.map(spreadsheetSafe) });
     case 'md': {
       const lines = [`| ${columns.join(' | ')} |`, `| ${columns.map(() => '---').join(' | ')} |`];
       for (const r of rows) lines.push(`| ${columns.map((c) => human(r[c]).replaceAll('|', '\\|')).join(' | ')} |`);

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { checkRegularFile } from '../input-file.js';
 import { join, resolve } from 'node:path';
 import { LineCounter, isNode, parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -97,6 +98,7 @@ export function findConfigFile(explicit: string | undefined, dataDir: string | u
  */
 export function loadConfig(path: string | undefined): WorkspaceConfig {
   if (!path) return configSchema.parse({});
+  checkRegularFile(path);
   return parseConfigText(readFileSync(path, 'utf8'), path);
 }
 

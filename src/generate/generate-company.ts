@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, rmSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdtempSync, renameSync, rmSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { SOURCES, SUGGESTED_ACCOUNT_COLUMNS } from '../contract/data-contract.js';
 import { SIGNAL_SOURCES, type SignalColumnType } from '../contract/signal-contract.js';
@@ -10,6 +10,8 @@ import { Calendar } from './calendar.js';
 import { CURRENCIES } from './demo-catalog.js';
 import { Random } from './random.js';
 import { playbooksSection } from '../workspace/init-workspace.js';
+import { CONFIG_FILE_NAME } from '../config/config-file.js';
+import { dataFilesIn, foreignFiles, forgetWritten, fsErrorText, prepareDataFolder, recordWritten } from '../workspace/owned-files.js';
 
 /**
  * `nrr generate`: a deterministic synthetic SaaS company in the file data contract, with its signal
@@ -31,6 +33,8 @@ export interface GenerateOptions {
   readonly format?: 'csv' | 'parquet';
   /** Called as accounts are written and files converted. */
   readonly onProgress?: (label: string) => void;
+  /** Replace data files in `out` that nrr did not write (they are refused otherwise). */
+  readonly force?: boolean;
 }
 
 export interface GeneratedFile {
@@ -104,29 +108,42 @@ function parquetType(file: DemoFile | 'fx_rates', column: string): string {
   return spec ? bySignalType[spec.type] : 'VARCHAR';
 }
 
-/** Writes lines to a file stream, waiting when the stream's buffer is full. */
+/** Writes lines to a file stream, waiting when the stream's buffer is full; a write error (a full disk) fails the next call. */
 class LineSink {
   private readonly stream: WriteStream;
+  private error: Error | null = null;
   rows = 0;
 
   constructor(readonly path: string, header: readonly string[]) {
     this.stream = createWriteStream(path);
+    this.stream.on('error', (e) => (this.error ??= e));
     this.stream.write(header.join(',') + '\n');
   }
 
   async write(lines: readonly string[]): Promise<void> {
+    if (this.error) throw this.error;
     if (lines.length === 0) return;
     this.rows += lines.length;
     if (!this.stream.write(lines.join('\n') + '\n')) {
-      await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+      await new Promise<void>((resolve) => {
+        this.stream.once('drain', resolve);
+        this.stream.once('error', () => resolve());
+      });
     }
+    if (this.error) throw this.error;
   }
 
   close(): Promise<void> {
     return new Promise((resolve, reject) => {
+      if (this.error) return reject(this.error);
       this.stream.once('error', reject);
-      this.stream.end(resolve);
+      this.stream.end(() => (this.error ? reject(this.error) : resolve()));
     });
+  }
+
+  /** Stops writing after a failure elsewhere. */
+  destroy(): void {
+    this.stream.destroy();
   }
 }
 
@@ -148,10 +165,37 @@ export async function generateCompany(options: GenerateOptions): Promise<Generat
   const firstMonth = lastMonth - months + 1;
   const cal = new Calendar(firstMonth, lastMonth);
 
-  mkdirSync(options.out, { recursive: true });
-  const staging = format === 'csv' ? options.out : join(options.out, '.staging');
-  mkdirSync(staging, { recursive: true });
+  prepareDataFolder(options.out, { force: options.force, forceDoes: 'generate over them' });
+  // Every file is made in a hidden folder inside `out`, then moved into place once all are complete:
+  // a failure (a full disk) leaves the folder as it was.
+  let staging: string;
+  try {
+    staging = mkdtempSync(join(options.out, '.nrr-generate-'));
+  } catch (e) {
+    throw new NrrError(`cannot write into ${options.out}: ${fsErrorText(e)}`);
+  }
+  try {
+    return await generateInto(options, staging, { accounts, months, seed, format, firstMonth, lastMonth, cal });
+  } catch (e) {
+    if (e instanceof NrrError) throw e;
+    throw new NrrError(`cannot generate into ${options.out}: ${fsErrorText(e)}; the folder was left as it was`);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
 
+interface Plan {
+  readonly accounts: number;
+  readonly months: number;
+  readonly seed: number;
+  readonly format: 'csv' | 'parquet';
+  readonly firstMonth: number;
+  readonly lastMonth: number;
+  readonly cal: Calendar;
+}
+
+async function generateInto(options: GenerateOptions, staging: string, plan: Plan): Promise<GenerateResult> {
+  const { accounts, months, seed, format, firstMonth, lastMonth, cal } = plan;
   // Exchange rates: a random walk per currency, one rate a month (USD per unit). The starting rate
   // is also given for the months before the data, so that an opportunity opened before the first
   // contract (up to four months ahead) has a rate.
@@ -184,15 +228,20 @@ export async function generateCompany(options: GenerateOptions): Promise<Generat
 
   const sinks = new Map<DemoFile | 'fx_rates', LineSink>();
   for (const f of [...FILES, 'fx_rates'] as const) sinks.set(f, new LineSink(join(staging, `${f}.csv`), header(f)));
-  await sinks.get('fx_rates')!.write(fxLines);
-  const chunk = 200;
-  for (let start = 0; start < accounts; start += chunk) {
-    const rows = emptyRows();
-    for (let i = start; i < Math.min(accounts, start + chunk); i++) simulateAccount(ctx, i, rows);
-    for (const f of FILES) await sinks.get(f)!.write(rows[f]);
-    options.onProgress?.(`generating accounts: ${Math.min(accounts, start + chunk).toLocaleString('en-US')} of ${accounts.toLocaleString('en-US')}`);
+  try {
+    await sinks.get('fx_rates')!.write(fxLines);
+    const chunk = 200;
+    for (let start = 0; start < accounts; start += chunk) {
+      const rows = emptyRows();
+      for (let i = start; i < Math.min(accounts, start + chunk); i++) simulateAccount(ctx, i, rows);
+      for (const f of FILES) await sinks.get(f)!.write(rows[f]);
+      options.onProgress?.(`generating accounts: ${Math.min(accounts, start + chunk).toLocaleString('en-US')} of ${accounts.toLocaleString('en-US')}`);
+    }
+    for (const s of sinks.values()) await s.close();
+  } catch (e) {
+    for (const s of sinks.values()) s.destroy();
+    throw e;
   }
-  for (const s of sinks.values()) await s.close();
 
   const files: GeneratedFile[] = [];
   if (format === 'parquet') {
@@ -200,23 +249,30 @@ export async function generateCompany(options: GenerateOptions): Promise<Generat
     try {
       for (const [f, sink] of sinks) {
         options.onProgress?.(`writing ${f}.parquet`);
-        const target = join(options.out, `${f}.parquet`);
+        const target = join(staging, `${f}.parquet`);
         const cols = header(f)
           .map((c) => `CAST(${driver.dialect.quoteIdent(c)} AS ${parquetType(f, c)}) AS ${driver.dialect.quoteIdent(c)}`)
           .join(', ');
         await driver.exec(
           `COPY (SELECT ${cols} FROM read_csv(${driver.dialect.quoteString(sink.path)}, header = true, all_varchar = true)) TO ${driver.dialect.quoteString(target)} (FORMAT parquet, COMPRESSION zstd)`,
         );
+        rmSync(sink.path);
         files.push({ file: `${f}.parquet`, rows: sink.rows, bytes: statSync(target).size });
       }
     } finally {
       driver.close();
-      rmSync(staging, { recursive: true, force: true });
     }
   } else {
     for (const [f, sink] of sinks) files.push({ file: `${f}.csv`, rows: sink.rows, bytes: statSync(sink.path).size });
   }
-  writeFileSync(join(options.out, 'nrr.config.yaml'), demoConfig(seed, accounts, months, monthText(lastMonth)));
+  writeFileSync(join(staging, CONFIG_FILE_NAME), demoConfig(seed, accounts, months, monthText(lastMonth)));
+  const names = [...files.map((f) => f.file), CONFIG_FILE_NAME];
+  // Files of another format that an earlier generate wrote would be read beside the new ones.
+  const stale = dataFilesIn(options.out).filter((n) => !names.includes(n) && foreignFiles(options.out, [n]).length === 0);
+  for (const n of names) renameSync(join(staging, n), join(options.out, n));
+  for (const n of stale) rmSync(join(options.out, n), { force: true });
+  forgetWritten(options.out, stale);
+  recordWritten(options.out, names);
   return { out: options.out, accounts, firstMonth: monthText(firstMonth), lastMonth: monthText(lastMonth), files };
 }
 

@@ -37,6 +37,13 @@ interface Token {
 
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'is', 'null', 'true', 'false']);
 
+/**
+ * How deep a rule may nest: parentheses, `not`s and chains of and/or each add a level. Far above any
+ * real trigger, and far below what would exhaust the parser's stack or the database's expression depth.
+ */
+export const MAX_RULE_DEPTH = 100;
+const TOO_DEEP = `the rule nests more than ${MAX_RULE_DEPTH} levels deep (parentheses, 'not's and chains of and/or); split it into simpler conditions`;
+
 /** A mistake in a rule, with the position (0-based) of the offending text. */
 export class RuleError extends NrrError {
   constructor(
@@ -109,6 +116,7 @@ function isValue(t: Token | undefined): boolean {
 
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(
     private readonly src: string,
     private readonly tokens: Token[],
@@ -157,9 +165,18 @@ class Parser {
   private not(): Node {
     if (this.isWord('not')) {
       const pos = this.next().pos;
-      return { kind: 'not', arg: this.not(), pos };
+      return this.nested(pos, () => ({ kind: 'not', arg: this.not(), pos }));
     }
     return this.compare();
+  }
+  /** Parses one level deeper, refusing a rule deeper than MAX_RULE_DEPTH before the stack runs out. */
+  private nested(pos: number, parse: () => Node): Node {
+    if (++this.depth > MAX_RULE_DEPTH) throw new RuleError(this.src, pos, TOO_DEEP);
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
   }
   private compare(): Node {
     const left = this.primary();
@@ -214,9 +231,11 @@ class Parser {
       }
       case 'punct':
         if (t.text === '(') {
-          const inner = this.or();
-          this.expect(')', "')'");
-          return inner;
+          return this.nested(t.pos, () => {
+            const inner = this.or();
+            this.expect(')', "')'");
+            return inner;
+          });
         }
         break;
       default:
@@ -263,6 +282,7 @@ export interface CompiledRule {
  */
 export function compileRule(expression: string, d: Dialect): CompiledRule {
   const tree = new Parser(expression, tokenize(expression)).parse();
+  checkDepth(tree, expression);
   const fields = new Set<string>();
   const typeOf = (node: Node): FieldType => {
     switch (node.kind) {
@@ -341,6 +361,17 @@ export function compileRule(expression: string, d: Dialect): CompiledRule {
     }
   };
   return { sql: `coalesce(${sql(tree)}, FALSE)`, fields: [...fields] };
+}
+
+/** A long chain of and/or nests as deep as parentheses do; measured without recursion. */
+function checkDepth(tree: Node, expression: string): void {
+  const stack: [Node, number][] = [[tree, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (depth > MAX_RULE_DEPTH) throw new RuleError(expression, node.pos, TOO_DEEP);
+    const children = node.kind === 'not' ? [node.arg] : node.kind === 'and' || node.kind === 'or' || node.kind === 'compare' ? [node.left, node.right] : node.kind === 'in' || node.kind === 'isnull' ? [node.arg] : [];
+    for (const c of children) stack.push([c, depth + 1]);
+  }
 }
 
 function describe(node: Node, type: FieldType): string {

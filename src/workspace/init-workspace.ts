@@ -1,11 +1,10 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { CONFIG_FILE_NAME } from '../config/config-file.js';
 import { policiesSchema, type Policies } from '../config/policies.js';
 import { SOURCES, SUGGESTED_ACCOUNT_COLUMNS, type SourceName } from '../contract/data-contract.js';
 import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contract.js';
 import { NrrError } from '../errors.js';
+import { prepareDataFolder, writeOwnedFiles } from './owned-files.js';
 import { DEFAULT_PLAYBOOKS } from '../playbooks/playbook-config.js';
 
 export { SUGGESTED_ACCOUNT_COLUMNS };
@@ -161,14 +160,7 @@ export function initWorkspace(dir: string, options: InitOptions = {}): string[] 
       files.push([`${source}.csv`, SIGNAL_SOURCES[source].columns.map((c) => c.name).join(',') + '\n']);
     }
   }
-  if (existsSync(dir) && !options.force) {
-    const contract = new Set([...Object.keys(SOURCES), ...Object.keys(SIGNAL_SOURCES)]);
-    const clash = readdirSync(dir).filter((f) => f === CONFIG_FILE_NAME || contract.has(basename(f, extname(f))));
-    if (clash.length > 0) {
-      throw new NrrError(`${dir} already holds ${clash.join(', ')}; choose an empty folder, or --force to rewrite the files init writes`);
-    }
-  }
-  mkdirSync(dir, { recursive: true });
-  for (const [name, text] of files) writeFileSync(join(dir, name), text);
+  prepareDataFolder(dir, { force: options.force, forceDoes: 'rewrite the files init writes (nothing else is touched)' });
+  writeOwnedFiles(dir, files);
   return files.map(([name]) => name);
 }

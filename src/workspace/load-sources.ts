@@ -6,6 +6,7 @@ import type { SourceFile } from '../contract/source-files.js';
 import type { Driver } from '../drivers/driver.js';
 import type { ColumnKind, NativeColumn } from '../engine/dialect.js';
 import { NrrError } from '../errors.js';
+import { checkRegularFile } from '../input-file.js';
 
 export interface LoadedSource<Name extends string = SourceName> {
   readonly source: Name;
@@ -97,6 +98,7 @@ async function loadRaw<Name extends string>(
     await driver.exec(`CREATE OR REPLACE TABLE raw_${spec.name} AS SELECT ${cols}, NULL::BIGINT AS __row WHERE FALSE`);
     return { source: spec.name, file: undefined, columns: contract, extraColumns: [], native: {}, relation: 'table' };
   }
+  checkRegularFile(f.path, f.file);
   // Before anything is read of a file that will be read through a view.
   let stamp: FileStamp | undefined;
   try {

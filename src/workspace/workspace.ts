@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { findConfigFile, loadConfig, mergePolicies } from '../config/config-file.js';
 import type { Policies, PolicyInput } from '../config/policies.js';
 import type { SourceName } from '../contract/data-contract.js';
@@ -17,6 +18,8 @@ import { DEFAULT_PLAYBOOKS, type Playbook } from '../playbooks/playbook-config.j
 import { RuleError, compileRule } from '../playbooks/rule-expression.js';
 import { DEFAULT_PLAYBOOK_SETTINGS, configVersion, type PlaybookSettings } from '../playbooks/playbook-settings.js';
 import { DuckDbDialect } from '../engine/duckdb-dialect.js';
+import { checkDataFolder } from '../input-file.js';
+import { replaceFile } from './owned-files.js';
 import { checkUnchanged, loadRawSignalSources, loadRawSources, sqlDropRaw, type LoadedSource } from './load-sources.js';
 import { silentProgress, type Progress } from './progress.js';
 import { usageSetAside, type UsageSetAside } from './usage-set-aside.js';
@@ -31,8 +34,10 @@ export interface OpenOptions {
   readonly policies?: PolicyInput;
   /** Set invalid rows aside (written to `rejectsFile`) instead of refusing to compute. */
   readonly skipInvalid?: boolean;
-  /** Where rejected rows go with --skip-invalid; default `rejected.csv` in the current folder. */
+  /** Where rejected rows go with --skip-invalid; default `rejected.csv` in the data folder. */
   readonly rejectsFile?: string;
+  /** Replace a rejects file that nrr did not write (see owned-files.ts); without it such a file is refused. */
+  readonly force?: boolean;
   /** How many problems a ValidationError lists (default 20); the count covers them all. */
   readonly maxListedErrors?: number;
   readonly progress?: Progress;
@@ -166,6 +171,7 @@ export class Workspace {
 
   static async open(options: OpenOptions): Promise<Workspace> {
     const progress = options.progress ?? silentProgress;
+    checkDataFolder(options.data);
     const files = findSourceFiles(options.data);
     const configFile = findConfigFile(options.config, options.data);
     const config = loadConfig(configFile);
@@ -324,13 +330,13 @@ async function validate(
     if (!options.skipInvalid) {
       throw new ValidationError(await list('error', options.maxListedErrors ?? 20), errors);
     }
-    rejectsFile = options.rejectsFile ?? 'rejected.csv';
-    await writeRejects(driver, all, rejectsFile);
+    rejectsFile = options.rejectsFile ?? join(options.data, 'rejected.csv');
+    await writeRejects(driver, all, rejectsFile, options.force);
   }
   return { errors, warnings, warningCount, rejectsFile };
 }
 
-async function writeRejects(driver: Driver, loaded: readonly LoadedSource<string>[], path: string): Promise<void> {
+async function writeRejects(driver: Driver, loaded: readonly LoadedSource<string>[], path: string, force?: boolean): Promise<void> {
   const d = driver.dialect;
   const parts = loaded
     .filter((s) => s.file)
@@ -341,11 +347,11 @@ async function writeRejects(driver: Driver, loaded: readonly LoadedSource<string
          FROM validation_issues v JOIN raw_${s.source} r ON r.__row = v.row
          WHERE v.source = ${d.quoteString(s.source)} AND v.severity = 'error' GROUP BY ALL`,
     );
-  try {
-    await driver.exec(`COPY (${parts.join(' UNION ALL ')} ORDER BY source, row) TO ${d.quoteString(path)} (HEADER, DELIMITER ',')`);
-  } catch (e) {
-    throw new NrrError(`cannot write the rejects file ${path}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
-  }
+  // Written whole under a temporary name, never over a file of the user's (owned-files.ts).
+  await replaceFile(path, (tmp) => driver.exec(`COPY (${parts.join(' UNION ALL ')} ORDER BY source, row) TO ${d.quoteString(tmp)} (FORMAT csv, HEADER, DELIMITER ',')`), {
+    force,
+    option: '--rejects',
+  });
 }
 
 async function buildModel(driver: Driver, p: Policies, progress: Progress): Promise<void> {
