@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { SOURCES, type SourceName } from '../contract/data-contract.js';
+import { SOURCES, type ContractForm, type SourceName } from '../contract/data-contract.js';
 import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contract.js';
 import type { SourceFile } from '../contract/source-files.js';
 import type { Driver } from '../drivers/driver.js';
@@ -56,6 +56,7 @@ interface LoadSpec<Name extends string> {
   readonly name: Name;
   readonly columns: readonly { readonly name: string; readonly required: boolean; readonly kind?: ColumnKind }[];
   readonly extraColumnsAreAttributes: boolean;
+  readonly forms?: readonly ContractForm[];
 }
 
 /**
@@ -126,6 +127,7 @@ async function loadRaw<Name extends string>(
       `${f.file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c.name}'`).join(', ')} (found: ${columns.join(', ')}); see docs/data-contract.md`,
     );
   }
+  checkForms(f.file, spec.forms ?? [], lower, columns);
   const contractSet = new Set(contract);
   const extra = columns.filter((c) => !contractSet.has(c.trim().toLowerCase()) && c !== '__row');
   const selectContract = contract.map((c) => {
@@ -160,6 +162,28 @@ async function loadRaw<Name extends string>(
     throw new NrrError(`${f.file}: cannot be read: ${firstLine(e)}`);
   }
   return { source: spec.name, file: f.file, columns, extraColumns: extra, native, relation, ...(stamp ? { stamp } : {}) };
+}
+
+/**
+ * A file gives a value in exactly one of its forms (subscriptions: amount with interval, or mrr):
+ * columns of two forms are refused, naming them, rather than one of them being silently ignored.
+ */
+function checkForms(file: string, forms: readonly ContractForm[], lower: ReadonlyMap<string, string>, columns: readonly string[]): void {
+  if (forms.length === 0) return;
+  const used = forms.filter((form) => form.columns.some((c) => lower.has(c)));
+  const quoted = (cs: readonly string[]): string => cs.map((c) => `'${c}'`).join(', ');
+  if (used.length > 1) {
+    const given = used.flatMap((form) => form.columns.filter((c) => lower.has(c)));
+    throw new NrrError(
+      `${file}: columns ${quoted(given)} give the same value in two forms (${used.map((form) => form.label).join('; ')}); keep the columns of one form only; see docs/data-contract.md`,
+    );
+  }
+  const form = used[0];
+  const first = form?.columns[0];
+  if (form === undefined || (first !== undefined && !lower.has(first))) {
+    const needed = form === undefined ? forms.map((x) => `'${x.columns[0]}'`).join(' or ') : `'${first}'`;
+    throw new NrrError(`${file}: missing required column ${needed} (found: ${columns.join(', ')}); see docs/data-contract.md`);
+  }
 }
 
 /** Removes `raw_<source>` once the typed tables exist. */

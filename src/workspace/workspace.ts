@@ -208,7 +208,7 @@ async function validate(
 ): Promise<{ errors: number; warnings: ValidationIssue[]; warningCount: number; rejectsFile: string | null }> {
   const d = driver.dialect;
   const files: SourceFiles = {};
-  for (const s of Object.values(loaded)) if (s.file) files[s.source] = { file: s.file, native: s.native };
+  for (const s of Object.values(loaded)) if (s.file) files[s.source] = { file: s.file, native: s.native, columns: s.columns };
   for (const sql of sqlParsedTables(d, policies, files)) await driver.exec(sql);
   await driver.exec(sqlValidationIssues(d, policies, files));
   for (const s of Object.values(signals ?? {})) {
