@@ -1,0 +1,186 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../src/config/config-file.js';
+import { DuckDbDriver, NrrError, ValidationError, Workspace, mrrLedger, type OpenOptions } from '../src/index.js';
+import { csv, fixtureDir, removeDir, type FileContent } from './helpers/fixture-dir.js';
+
+/**
+ * The contract forms real exports use (docs/data-contract.md): MRR given as it is, weekly prices,
+ * timestamps with a time of day and an offset, and the messages for values that are none of these.
+ */
+
+const ACCOUNTS = csv('account_id', 'A1', 'A2', 'A3');
+
+async function open(files: Record<string, FileContent>, options: Partial<OpenOptions> = {}): Promise<{ ws: Workspace; dir: string }> {
+  const dir = fixtureDir({ 'accounts.csv': ACCOUNTS, ...files });
+  try {
+    return { ws: await Workspace.open({ data: dir, policies: { as_of: '2024-06' }, ...options }), dir };
+  } catch (e) {
+    removeDir(dir);
+    throw e;
+  }
+}
+
+/** The ledger as 'account month mrr' lines, with `options` (policies…) for opening. */
+async function ledger(files: Record<string, FileContent>, options: Partial<OpenOptions> = {}): Promise<string[]> {
+  const { ws, dir } = await open(files, options);
+  try {
+    return (await mrrLedger(ws, {})).map((r) => `${r.account_id} ${r.month} ${r.mrr.value}`);
+  } finally {
+    ws.close();
+    removeDir(dir);
+  }
+}
+
+/** What opening throws. */
+async function failure(files: Record<string, FileContent>, options: Partial<OpenOptions> = {}): Promise<unknown> {
+  return open(files, options).then(
+    ({ ws, dir }) => {
+      ws.close();
+      removeDir(dir);
+      return undefined;
+    },
+    (e: unknown) => e,
+  );
+}
+
+describe('subscriptions with mrr instead of amount + interval', () => {
+  it('takes mrr as the monthly value, with a discount deducted as monthly', async () => {
+    const rows = await ledger({
+      'subscriptions.csv': csv(
+        'account_id,line_id,product,start_date,end_date,mrr,currency',
+        'A1,L1,core,2024-01-01,2024-03-01,1234.56,',
+        'A2,L2,core,2024-02-01,,99.99,USD',
+      ),
+    });
+    expect(rows).toContain('A1 2024-01 1234.56');
+    expect(rows).toContain('A1 2024-02 1234.56');
+    expect(rows.filter((r) => r.startsWith('A1'))).toHaveLength(2); // ends 1 March, exclusive
+    expect(rows).toContain('A2 2024-02 99.99');
+    const discounted = await ledger({
+      'subscriptions.csv': csv('account_id,start_date,mrr,discount', 'A1,2024-01-01,100,12.50'),
+    });
+    expect(discounted).toContain('A1 2024-01 87.5');
+  });
+
+  it('refuses a file with both forms, naming the columns', async () => {
+    const e = await failure({
+      'subscriptions.csv': csv('account_id,start_date,amount,interval,mrr', 'A1,2024-01-01,1200,year,100'),
+    });
+    expect(e).toBeInstanceOf(NrrError);
+    expect((e as Error).message).toContain("subscriptions.csv: columns 'amount', 'interval', 'mrr' give the same value in two forms");
+    const intervalOnly = await failure({ 'subscriptions.csv': csv('account_id,start_date,interval,mrr', 'A1,2024-01-01,year,100') });
+    expect((intervalOnly as Error).message).toContain("columns 'interval', 'mrr' give the same value in two forms");
+  });
+
+  it('refuses a file with neither form', async () => {
+    const e = await failure({ 'subscriptions.csv': csv('account_id,start_date,price', 'A1,2024-01-01,100') });
+    expect(e).toBeInstanceOf(NrrError);
+    expect((e as Error).message).toContain("subscriptions.csv: missing required column 'amount' or 'mrr'");
+  });
+
+  it('checks mrr as it checks amount', async () => {
+    const e = await failure({ 'subscriptions.csv': csv('account_id,start_date,mrr,discount', 'A1,2024-01-01,,', 'A2,2024-01-01,$5,', 'A3,2024-01-01,10,20') });
+    expect(e).toBeInstanceOf(ValidationError);
+    expect((e as ValidationError).issues.map((i) => [i.row, i.column, i.expected])).toEqual([
+      [1, 'mrr', 'a value (required)'],
+      [2, 'mrr', 'a plain number such as 1200.50 (no currency symbols or thousands separators)'],
+      [3, 'discount', 'no more than mrr (with mrr, discount is monthly)'],
+    ]);
+  });
+});
+
+describe('weekly intervals', () => {
+  it('are × 52 ÷ 12 a month, exact to 12 decimal places', async () => {
+    const rows = await ledger({
+      'subscriptions.csv': csv(
+        'account_id,line_id,start_date,amount,interval,discount',
+        'A1,W1,2024-01-01,12,week,', // 12 × 52 ÷ 12 = 52
+        'A2,W2,2024-01-01,100,2 weeks,', // 100 × 52 ÷ 24 = 216.666…, truncated at the 12th place
+        'A3,W3,2024-01-01,1000000.01,weekly,3', // beyond the 64-bit lane: (1000000.01 − 3) × 13 ÷ 3
+      ),
+    });
+    expect(rows).toContain('A1 2024-01 52');
+    expect(rows).toContain('A2 2024-01 216.666666666666');
+    expect(rows).toContain('A3 2024-01 4333320.376666666666');
+  });
+
+  it('refuses 0 weeks and words it does not know', async () => {
+    const e = await failure({ 'subscriptions.csv': csv('account_id,start_date,amount,interval', 'A1,2024-01-01,10,0 weeks', 'A2,2024-01-01,10,fortnight') });
+    expect((e as ValidationError).issues.map((i) => [i.row, i.column, i.expected])).toEqual([
+      [1, 'interval', "month, quarter, year, week, 'N months' or 'N weeks'"],
+      [2, 'interval', "month, quarter, year, week, 'N months' or 'N weeks'"],
+    ]);
+  });
+});
+
+describe('timestamps', () => {
+  const subs = (...dates: string[]): Record<string, string> => ({
+    'subscriptions.csv': csv('account_id,line_id,start_date,mrr', ...dates.map((d, i) => `A1,L${i},${d},10`)),
+  });
+
+  it('with a time of day and no offset are that day', async () => {
+    expect(await ledger(subs('2024-03-05 14:30:00', '2024-03-31T23:59', '2024-03-05 14:30:00.123456'))).toEqual(['A1 2024-03 30', 'A1 2024-04 30', 'A1 2024-05 30', 'A1 2024-06 30']);
+  });
+
+  it('with an offset become a date in the timezone policy, across midnight', async () => {
+    // 23:30 at −02:00 on 31 January is 01:30 UTC on 1 February; in São Paulo (UTC−3) it is 22:30 on 31 January.
+    const late = subs('2024-01-31T23:30:00-02:00');
+    expect((await ledger(late))[0]).toBe('A1 2024-02 10');
+    expect((await ledger(late, { policies: { as_of: '2024-06', timezone: 'America/Sao_Paulo' } }))[0]).toBe('A1 2024-01 10');
+    // 16:00 UTC on 31 January is 01:00 on 1 February in Tokyo (UTC+9).
+    const utc = subs('2024-01-31T16:00:00Z', '2024-01-31 16:00:00 UTC', '2024-01-31T17:00+0100', '2024-01-31T16:00:00.5z');
+    expect((await ledger(utc))[0]).toBe('A1 2024-01 40');
+    expect((await ledger(utc, { policies: { as_of: '2024-06', timezone: 'Asia/Tokyo' } }))[0]).toBe('A1 2024-02 40');
+  });
+
+  it('in Parquet TIMESTAMPTZ columns are read the same way', async () => {
+    const dir = fixtureDir({ 'accounts.csv': ACCOUNTS });
+    const driver = await DuckDbDriver.open();
+    try {
+      await driver.exec(`COPY (SELECT 'A1' AS account_id, TIMESTAMPTZ '2024-01-31 16:00:00+00' AS start_date, 10 AS mrr)
+        TO ${driver.dialect.quoteString(join(dir, 'subscriptions.parquet'))} (FORMAT parquet)`);
+      const at = async (timezone: string): Promise<string | undefined> => {
+        const ws = await Workspace.open({ data: dir, policies: { as_of: '2024-06', timezone } });
+        try {
+          return (await mrrLedger(ws, {}))[0]?.month;
+        } finally {
+          ws.close();
+        }
+      };
+      expect(await at('UTC')).toBe('2024-01');
+      expect(await at('Asia/Tokyo')).toBe('2024-02');
+    } finally {
+      driver.close();
+      removeDir(dir);
+    }
+  });
+
+  it('that cannot be read say which part is wrong', async () => {
+    const e = await failure(
+      subs('2024-13-05', '2024-02-30 10:00', '2024-03-05T25:00:00Z', '2024-03-05 14:30:00 EST', '2024-03-05T14:30:00+25:00', '05/03/2024', '2024-03-05 2pm'),
+    );
+    expect(e).toBeInstanceOf(ValidationError);
+    const detail = (e as ValidationError).issues.map((i) => `${i.row} ${i.value}: ${i.expected.split('; ')[1] ?? ''}`);
+    expect(detail).toEqual([
+      '1 2024-13-05: month 13 out of range',
+      '2 2024-02-30 10:00: day 30 out of range for 2024-02',
+      '3 2024-03-05T25:00:00Z: time of day 25:00:00 invalid',
+      "4 2024-03-05 14:30:00 EST: unknown offset 'EST' (expected Z, UTC or ±HH:MM)",
+      "5 2024-03-05T14:30:00+25:00: unknown offset '+25:00' (expected Z, UTC or ±HH:MM)",
+      '6 05/03/2024: not in the form YYYY-MM-DD',
+      "7 2024-03-05 2pm: time of day ' 2pm' not as HH:MM or HH:MM:SS",
+    ]);
+    expect((e as ValidationError).issues[0]!.expected).toMatch(/^a date as YYYY-MM-DD/);
+  });
+
+  it('the timezone policy must be an IANA time zone', async () => {
+    expect(() => parseConfigText('version: 1\npolicies:\n  timezone: Mars/Olympus\n', 'nrr.config.yaml')).toThrow(
+      'nrr.config.yaml:3: policies.timezone: an IANA time zone name such as UTC or Europe/Paris',
+    );
+    expect(parseConfigText('version: 1\npolicies:\n  timezone: Europe/Paris\n', 'nrr.config.yaml').policies.timezone).toBe('Europe/Paris');
+    const e = await failure(subs('2024-01-01'), { policies: { timezone: "UTC'; DROP TABLE lines; --" } });
+    expect(e).toBeInstanceOf(NrrError);
+    expect((e as Error).message).toContain('timezone: an IANA time zone name');
+  });
+});
