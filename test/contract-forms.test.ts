@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/config/config-file.js';
@@ -183,4 +184,50 @@ describe('timestamps', () => {
     expect(e).toBeInstanceOf(NrrError);
     expect((e as Error).message).toContain('timezone: an IANA time zone name');
   });
+});
+
+describe('how a file is delimited and what is said when it does not parse', () => {
+  it('reads a semicolon- or tab-delimited file as the comma-delimited one', async () => {
+    const rows = ['account_id;line_id;start_date;amount;interval', 'A1;L1;2024-01-01;1200;year', 'A2;L2;2024-02-01;"50;5";month'];
+    const semicolon = await failure({ 'subscriptions.csv': csv(...rows) });
+    // The quoted '50;5' is one value, read as such (and refused as a number): the file was split on ';'.
+    expect((semicolon as ValidationError).issues.map((i) => [i.row, i.column, i.value])).toEqual([[2, 'amount', '50;5']]);
+    expect(await ledger({ 'subscriptions.csv': csv(...rows.slice(0, 2)) })).toContain('A1 2024-01 100');
+    const tab = csv('account_id\tstart_date\tmrr', 'A1\t2024-01-01\t99.5');
+    expect(await ledger({ 'subscriptions.csv': tab })).toContain('A1 2024-01 99.5');
+  });
+
+  it('says which data row breaks the separator of the header', async () => {
+    const e = await failure({ 'subscriptions.csv': csv('account_id;start_date;mrr', 'A1;2024-01-01;10', 'A2,2024-01-01,10') });
+    expect(e).toBeInstanceOf(NrrError);
+    expect((e as Error).message).toBe(
+      "subscriptions.csv: cannot be read as CSV: data row 2 has 1 field where the header has 3: expected one value per column, separated by ';' as in the header",
+    );
+  });
+
+  const engineText = /CSV Error|Line:|Possible|Invalid Input|Conversion Error|strict_mode|read_csv|read_json|read_parquet/;
+  it.each([
+    ['an extra field', 'subscriptions.csv', csv('account_id,start_date,mrr', 'A1,2024-01-01,10', 'A2,2024-01-01,10,x'), 'cannot be read as CSV: data row 2 has 4 fields where the header has 3: expected one value per column, separated by \',\' as in the header, and a value that holds the separator in double quotes'],
+    ['a quoted value spanning lines before the bad row', 'subscriptions.csv', csv('account_id,line_id,start_date,mrr', 'A1,"two', 'lines",2024-01-01,10', 'A2,L2,2024-01-01'), 'data row 2 has 3 fields where the header has 4'],
+    ['an unclosed quote', 'subscriptions.csv', csv('account_id,start_date,mrr', 'A1,2024-01-01,10', '"A2,2024-01-01,10'), 'cannot be read as CSV: data row 2 has a quoted value that is not closed'],
+    ['a quote inside a value', 'subscriptions.csv', csv('account_id,start_date,mrr', 'A1,"x"y,10'), 'cannot be read as CSV: data row 1 has a quoted value that is not closed'],
+    ['broken JSON', 'subscriptions.json', '[{"account_id": "A1", "start_date": "2024-01-01", "mrr": 1}, {"account_id":', 'subscriptions.json: cannot be read as JSON (unexpected end of data): expected an array of objects'],
+    ['a file that is not Parquet', 'subscriptions.parquet', 'account_id,start_date,mrr\n', 'subscriptions.parquet: cannot be read as Parquet: the file is not a Parquet file'],
+  ])('%s: names the file and the data row, without the engine’s text', async (_, name, content, phrase) => {
+    const e = await failure({ [name]: content });
+    expect(e).toBeInstanceOf(NrrError);
+    expect((e as Error).message).toContain(phrase);
+    expect((e as Error).message).not.toMatch(engineText);
+  });
+});
+
+it('a CSV that is not UTF-8 is refused naming the data row', async () => {
+  const dir = fixtureDir({ 'accounts.csv': ACCOUNTS });
+  try {
+    writeFileSync(join(dir, 'subscriptions.csv'), Buffer.from('account_id,start_date,mrr\nA1,2024-01-01,1\nR\xe9my,2024-01-01,1\n', 'latin1'));
+    const e = await Workspace.open({ data: dir }).then(() => undefined, (x: unknown) => x);
+    expect((e as Error).message).toBe('subscriptions.csv: cannot be read as CSV: data row 2 is not UTF-8 text: expected the file saved as UTF-8');
+  } finally {
+    removeDir(dir);
+  }
 });

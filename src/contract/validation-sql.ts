@@ -41,6 +41,8 @@ const WEEK_NUMERATOR = 13;
 const WEEK_DENOMINATOR = 3;
 /** Millionths below this × 13 still fit 64 bits; larger weekly amounts take the exact 128-bit lane. */
 const WEEK_MICROS_LIMIT = '700000000000000000';
+/** A weekly amount × 13 must still fit money (26 digits before the point); a larger one is refused. */
+const WEEK_AMOUNT_LIMIT = '1000000000000000000000000';
 
 /** Which source files the data folder holds: rules that compare files depend on it. */
 export type SourceFiles = Partial<Record<SourceName, SourceRead>>;
@@ -155,7 +157,8 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   const months = sqlLineMonths(d, p, 'c.p_start', 'c.p_end');
   const startRate = sqlRateAt(d, p, 'c', 'c.p_currency', mi('c.p_start'));
   // A weekly price is × 13 ÷ (3 N) a month: the amounts are multiplied (exactly) before the division.
-  const perWeek = (e: string): string => `CASE WHEN p_weeks IS NULL THEN ${e} ELSE ${e} * ${WEEK_NUMERATOR} END`;
+  const perWeek = (e: string): string =>
+    `CASE WHEN p_weeks IS NULL THEN ${e} WHEN abs(${e}) < ${WEEK_AMOUNT_LIMIT} THEN ${e} * ${WEEK_NUMERATOR} END`;
   const values = sqlLineValues(
     d,
     {
@@ -295,7 +298,12 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
       },
       { column: 'end_date', when: 'p_end < p_start', expected: 'a date on or after start_date (end is exclusive)' },
       ...money(subsBlank, value, 'p_amount', true),
-      ...(mrrForm ? [] : [{ column: 'interval', when: 'p_interval IS NULL', expected: "month, quarter, year, week, 'N months' or 'N weeks'" }]),
+      ...(mrrForm
+        ? []
+        : [
+            { column: 'interval', when: 'p_interval IS NULL', expected: "month, quarter, year, week, 'N months' or 'N weeks'" },
+            { column: 'amount', when: `p_weeks IS NOT NULL AND abs(p_amount) >= ${WEEK_AMOUNT_LIMIT}`, expected: 'less than 10^24 for a price per week' },
+          ]),
       ...money(subsBlank, 'discount', 'p_discount', false),
       mrrForm
         ? { column: 'discount', when: 'p_discount > p_amount', expected: 'no more than mrr (with mrr, discount is monthly)' }

@@ -28,9 +28,10 @@ export interface Dialect {
   quoteString(value: string): string;
   /**
    * A query returning the given columns of a source file as text, plus `__row` (1-based data row).
-   * CSV is read strictly: a row with too many or too few fields is an error, never skipped.
+   * CSV is read strictly: a row with too many or too few fields is an error, never skipped. Its
+   * fields are separated by `delimiter` (default ',').
    */
-  sqlReadAsText(path: string, format: SourceFormat, columns: readonly string[]): string;
+  sqlReadAsText(path: string, format: SourceFormat, columns: readonly string[], delimiter?: string): string;
   /**
    * The same for a Parquet file, except that the columns in `native` keep their own type: an
    * engine reads typed dates and decimals far faster than it parses their text.

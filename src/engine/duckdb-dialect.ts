@@ -46,13 +46,13 @@ export class DuckDbDialect implements Dialect {
     return `'${value.replaceAll("'", "''")}'`;
   }
 
-  sqlReadAsText(path: string, format: SourceFormat, columns: readonly string[]): string {
+  sqlReadAsText(path: string, format: SourceFormat, columns: readonly string[], delimiter = ','): string {
     const p = this.quoteString(path);
     const asText = `{${columns.map((c) => `${this.quoteString(c)}: 'VARCHAR'`).join(', ')}}`;
     switch (format) {
       case 'csv':
         // No sniffing: the sniffer may read a ragged file as one column or skip bad rows.
-        return `SELECT *, row_number() OVER () AS __row FROM read_csv(${p}, header = true, auto_detect = false, columns = ${asText}, delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false)`;
+        return `SELECT *, row_number() OVER () AS __row FROM read_csv(${p}, header = true, auto_detect = false, columns = ${asText}, delim = ${this.quoteString(delimiter)}, quote = '"', escape = '"', strict_mode = true, null_padding = false)`;
       case 'json':
         // Declared VARCHAR, a JSON number keeps its text and a string loses its quotes.
         return `SELECT *, row_number() OVER () AS __row FROM read_json(${p}, columns = ${asText})`;
@@ -166,11 +166,11 @@ export class DuckDbDialect implements Dialect {
     const hhmm = `${part(1)} || ':' || ${part(2)} || CASE WHEN ${part(3)} <> '' THEN ':' || ${part(3)} ELSE '' END`;
     return `CASE
       WHEN NOT regexp_full_match(${t}, '[0-9]{4}-[0-9]{2}-[0-9]{2}(.*)') THEN 'not in the form YYYY-MM-DD'
-      WHEN CAST(substr(${t}, 6, 2) AS INTEGER) NOT BETWEEN 1 AND 12 THEN 'month ' || substr(${t}, 6, 2) || ' out of range'
+      WHEN TRY_CAST(substr(${t}, 6, 2) AS INTEGER) NOT BETWEEN 1 AND 12 THEN 'month ' || substr(${t}, 6, 2) || ' out of range'
       WHEN TRY_CAST(left(${t}, 10) AS DATE) IS NULL THEN 'day ' || substr(${t}, 9, 2) || ' out of range for ' || left(${t}, 7)
       WHEN length(${t}) = 10 THEN NULL
       WHEN NOT regexp_matches(${t}, '^.{10}[T ][0-9]{2}:[0-9]{2}') THEN 'time of day ''' || substr(${t}, 11) || ''' not as HH:MM or HH:MM:SS'
-      WHEN CAST(${part(1)} AS INTEGER) > 23 OR CAST(${part(2)} AS INTEGER) > 59 OR coalesce(TRY_CAST(${part(3)} AS INTEGER), 0) > 59
+      WHEN TRY_CAST(${part(1)} AS INTEGER) > 23 OR TRY_CAST(${part(2)} AS INTEGER) > 59 OR coalesce(TRY_CAST(${part(3)} AS INTEGER), 0) > 59
         THEN 'time of day ' || ${hhmm} || ' invalid'
       WHEN ${part(4)} <> '' AND NOT regexp_full_match(${part(4)}, '${OFFSET_TEXT}')
         THEN 'unknown offset ''' || trim(${part(4)}) || ''' (expected Z, UTC or ±HH:MM)'

@@ -106,17 +106,18 @@ async function loadRaw<Name extends string>(
     stamp = undefined; // not readable: reading it below says so
   }
   let columns: string[];
+  let delimiter = ',';
   let types = new Map<string, string>();
-  try {
-    if (f.format === 'csv') {
-      columns = csvHeader(f.path);
-    } else {
+  if (f.format === 'csv') {
+    ({ columns, delimiter } = csvHeader(f.file, f.path));
+  } else {
+    try {
       const described = await driver.query(d.sqlDescribe(f.path, f.format));
       columns = described.map((r) => String(r['column_name']));
       types = new Map(described.map((r) => [String(r['column_name']), String(r['column_type'])]));
+    } catch (e) {
+      throw new NrrError(readFailure(f.file, f.format, delimiter, e));
     }
-  } catch (e) {
-    throw new NrrError(`${f.file}: cannot be read as ${f.format.toUpperCase()}: ${firstLine(e)}`);
   }
   const dupes = columns.filter((c, i) => columns.indexOf(c) !== i);
   if (dupes.length > 0) throw new NrrError(`${f.file}: the header repeats column ${dupes.map((c) => `'${c}'`).join(', ')}`);
@@ -151,7 +152,7 @@ async function loadRaw<Name extends string>(
     }
   }
   const relation = f.format === 'parquet' ? 'view' : 'table';
-  const read = f.format === 'parquet' ? d.sqlReadParquet(f.path, nativeActual) : d.sqlReadAsText(f.path, f.format, columns);
+  const read = f.format === 'parquet' ? d.sqlReadParquet(f.path, nativeActual) : d.sqlReadAsText(f.path, f.format, columns, delimiter);
   try {
     await driver.exec(
       `CREATE OR REPLACE ${relation === 'view' ? 'VIEW' : 'TABLE'} raw_${spec.name} AS SELECT ${[...selectContract, ...selectExtra, '__row'].join(', ')} FROM (${read})`,
@@ -159,7 +160,7 @@ async function loadRaw<Name extends string>(
     // A view reads nothing yet: count its rows so that a file that cannot be read fails here.
     if (relation === 'view') await driver.query(`SELECT count(*) AS n FROM raw_${spec.name}`);
   } catch (e) {
-    throw new NrrError(`${f.file}: cannot be read: ${firstLine(e)}`);
+    throw new NrrError(readFailure(f.file, f.format, delimiter, e));
   }
   return { source: spec.name, file: f.file, columns, extraColumns: extra, native, relation, ...(stamp ? { stamp } : {}) };
 }
@@ -191,25 +192,74 @@ export function sqlDropRaw(s: LoadedSource<string>): string {
   return `DROP ${s.relation === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS raw_${s.source}`;
 }
 
-/** The header row of a CSV file: its column names. */
-function csvHeader(path: string): string[] {
+/** Field separators a CSV export may use, in order of preference when the header splits equally. */
+const DELIMITERS = [',', ';', '\t', '|'] as const;
+
+const delimiterName = (delimiter: string): string => (delimiter === '\t' ? 'tabs' : `'${delimiter}'`);
+
+/**
+ * The header row of a CSV file: its column names, and the separator between them. Exports from
+ * spreadsheets in many locales separate fields with ';', and some with tabs: the separator that
+ * splits the header into the most columns is the file's (a comma when none splits it).
+ */
+function csvHeader(file: string, path: string): { columns: string[]; delimiter: string } {
+  let text: string;
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(65536);
     const n = readSync(fd, buf, 0, buf.length, 0);
-    const text = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '');
+    text = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '');
     const end = text.search(/\r?\n/);
-    if (end < 0 && n === buf.length) throw new Error('no end to the header row in the first 64 KB');
-    const rows = parse(end < 0 ? text : text.slice(0, end), { relax_column_count: true }) as string[][];
-    const header = rows[0];
-    if (!header || header.every((h) => h.trim() === '')) throw new Error('the file is empty: expected a header row');
-    return header.map((h) => h.trim());
+    if (end < 0 && n === buf.length) throw new NrrError(`${file}: cannot be read as CSV: no end to the header row in the first 64 KB`);
+    if (end >= 0) text = text.slice(0, end);
   } finally {
     closeSync(fd);
   }
+  let best: { columns: string[]; delimiter: string } | null = null;
+  for (const delimiter of DELIMITERS) {
+    let rows: string[][];
+    try {
+      rows = parse(text, { relax_column_count: true, delimiter }) as string[][];
+    } catch {
+      continue; // not this separator (a quote out of place for it)
+    }
+    const header = rows[0] ?? [];
+    if (best === null || header.length > best.columns.length) best = { columns: header.map((h) => h.trim()), delimiter };
+  }
+  if (best === null) {
+    throw new NrrError(`${file}: the header row cannot be read as CSV: expected column names separated by commas, a name with a comma or a quote in double quotes`);
+  }
+  if (best.columns.every((h) => h === '')) throw new NrrError(`${file}: cannot be read as CSV: the file is empty: expected a header row`);
+  return best;
 }
 
-function firstLine(e: unknown): string {
+/**
+ * What the engine's error on reading a file means, in the terms of the file: its data rows
+ * (1 = the first row after the header) and what was expected. The engine's own text is not shown.
+ */
+export function readFailure(file: string, format: 'csv' | 'parquet' | 'json', delimiter: string, e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n').slice(0, 3).join(' ').trim();
+  if (format === 'parquet') {
+    return `${file}: cannot be read as Parquet: the file is not a Parquet file, or is damaged or incomplete (write it again)`;
+  }
+  if (format === 'json') {
+    const reason = /Malformed JSON[^:]*: ([^.\n]+)/.exec(msg)?.[1];
+    return `${file}: cannot be read as JSON${reason ? ` (${reason})` : ''}: expected an array of objects, or one object per line, with the contract's columns as keys`;
+  }
+  // DuckDB counts the header as line 1: line N is data row N − 1.
+  const line = /CSV Error on Line: (\d+)/.exec(msg)?.[1];
+  const cannot = `${file}: cannot be read as CSV: `;
+  const row = line === undefined ? 'a row' : `data row ${Number(line) - 1}`;
+  const sep = `separated by ${delimiterName(delimiter)} as in the header`;
+  const fields = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(msg);
+  if (fields) {
+    const [, expected, found] = fields;
+    const more = Number(found) > Number(expected);
+    return `${cannot}${row} has ${found} field${found === '1' ? '' : 's'} where the header has ${expected}: expected one value per column, ${sep}${more ? ', and a value that holds the separator in double quotes' : ''}`;
+  }
+  if (/unterminated quote/i.test(msg)) {
+    return `${cannot}${row} has a quoted value that is not closed: expected a value that starts with " to end with " (a " inside it written as "")`;
+  }
+  if (/not utf-8|invalid unicode/i.test(msg)) return `${cannot}${row} is not UTF-8 text: expected the file saved as UTF-8`;
+  return `${cannot}${line === undefined ? 'the file' : row} does not parse: expected values ${sep}, a value holding the separator, a quote or a line break in double quotes`;
 }
