@@ -24,6 +24,8 @@ export interface SourceSpec {
    * first column is then required; columns of the other forms are refused.
    */
   readonly forms?: readonly ContractForm[];
+  /** Columns of a form other than the first: read like `columns`, left out of templates (`nrr init`, the demo). */
+  readonly alternatives?: readonly ColumnSpec[];
 }
 
 /** One way of giving a value: `amount` with `interval`, or `mrr`. */
@@ -51,10 +53,10 @@ export const SOURCES: Record<SourceName, SourceSpec> = {
       col('end_date', false, 'date'),
       col('amount', false, 'money'),
       col('interval'),
-      col('mrr', false, 'money'),
       col('discount', false, 'money'),
       col('currency'),
     ],
+    alternatives: [col('mrr', false, 'money')],
     forms: [
       { columns: ['amount', 'interval'], label: 'amount per billing interval (amount, with interval)' },
       { columns: ['mrr'], label: 'monthly recurring revenue as it is (mrr)' },

@@ -70,7 +70,9 @@ export async function loadRawSources(
   files: Partial<Record<SourceName, SourceFile>>,
 ): Promise<Record<SourceName, LoadedSource>> {
   const out = {} as Record<SourceName, LoadedSource>;
-  for (const spec of Object.values(SOURCES)) out[spec.name] = await loadRaw(driver, spec, files[spec.name]);
+  for (const spec of Object.values(SOURCES)) {
+    out[spec.name] = await loadRaw(driver, { ...spec, columns: [...spec.columns, ...(spec.alternatives ?? [])] }, files[spec.name]);
+  }
   return out;
 }
 
