@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { accountRecords } from '../src/accounts/account-records.js';
 import { parseConfigText } from '../src/config/config-file.js';
 import { DuckDbDriver, NrrError, ValidationError, Workspace, mrrLedger, type OpenOptions } from '../src/index.js';
 import { csv, fixtureDir, removeDir, type FileContent } from './helpers/fixture-dir.js';
@@ -230,4 +231,103 @@ it('a CSV that is not UTF-8 is refused naming the data row', async () => {
   } finally {
     removeDir(dir);
   }
+});
+
+describe('signal files as other exports write them', () => {
+  const SUBS = csv('account_id,start_date,mrr', 'A1,2024-01-01,100', 'A2,2024-01-01,100');
+
+  async function withSignals<T>(files: Record<string, FileContent>, f: (ws: Workspace) => Promise<T>, timezone = 'UTC'): Promise<T> {
+    const { ws, dir } = await open({ 'subscriptions.csv': SUBS, ...files }, { signals: true, policies: { as_of: '2024-06', timezone } });
+    try {
+      return await f(ws);
+    } finally {
+      ws.close();
+      removeDir(dir);
+    }
+  }
+
+  it('reads the synonyms of enumerations and booleans as the contract values', async () => {
+    const files = {
+      'tickets.csv': csv(
+        'ticket_id,account_id,opened_date,closed_date,priority,escalated',
+        'T1,A1,2024-03-01,,Medium,Yes',
+        'T2,A1,2024-03-01,,critical,0',
+        'T3,A1,2024-03-01,,LOWEST,n',
+      ),
+      'meetings.csv': csv('meeting_id,account_id,type,scheduled_date,status', 'M1,A1,Check-in,2024-03-15,Completed', 'M2,A1,QBR,2024-03-16,No Show', 'M3,A1,qbr,2024-03-17,canceled'),
+      'opportunities.csv': csv(
+        'opportunity_id,account_id,type,sourced_by,amount,currency,stage,created_date,close_date',
+        'O1,A1,Upsell,cs,100,,Closed Won,2024-02-01,2024-03-01',
+        'O2,A1,New Business,sales,100,,closed_lost,2024-02-01,2024-03-01',
+      ),
+    };
+    await withSignals(files, async (ws) => {
+      const rows = async (sql: string): Promise<string> => (await ws.query(sql)).map((r) => Object.values(r).join(' ')).join('; ');
+      expect(await rows('SELECT priority, escalated FROM signal_tickets ORDER BY row_no')).toBe('normal true; urgent false; low false');
+      expect(await rows('SELECT type, status FROM signal_meetings ORDER BY row_no')).toBe('check_in held; qbr skipped; qbr cancelled');
+      expect(await rows('SELECT type, stage FROM signal_opportunities ORDER BY row_no')).toBe('expansion won; new lost');
+    });
+  });
+
+  it('names the synonyms when a value is none of them', async () => {
+    const e = await failure({
+      'subscriptions.csv': SUBS,
+      'tickets.csv': csv('ticket_id,account_id,opened_date,closed_date,priority,escalated', 'T1,A1,2024-03-01,,p2,true'),
+    }, { signals: true });
+    expect((e as ValidationError).issues.map((i) => [i.row, i.column, i.value, i.expected])).toEqual([
+      [1, 'priority', 'p2', 'one of: low, normal, high, urgent (or medium, lowest, highest, critical)'],
+    ]);
+  });
+
+  it('reads signal dates with a time and an offset in the timezone policy', async () => {
+    // 22:30 at −05:00 on 31 March is 03:30 UTC on 1 April, and 23:30 on 31 March in New York (summer time, −04:00).
+    const files = { 'tickets.csv': csv('ticket_id,account_id,opened_date,closed_date,priority,escalated', 'T1,A1,2024-03-31T22:30:00-05:00,,low,false') };
+    const opened = (ws: Workspace): Promise<unknown> => ws.query('SELECT CAST(opened_date AS VARCHAR) AS d FROM signal_tickets').then((r) => r[0]!['d']);
+    expect(await withSignals(files, opened)).toBe('2024-04-01');
+    expect(await withSignals(files, opened, 'America/New_York')).toBe('2024-03-31');
+  });
+
+  it('takes product usage without active_users', async () => {
+    const files = { 'product_usage.csv': csv('account_id,week,key_events', 'A1,2024-06-03,5', 'A1,2024-06-10,7') };
+    const [r] = await withSignals(files, (ws) => accountRecords(ws, ['2024-06-30'], { accountId: 'A1' }));
+    expect(r!.users_30d).toBeNull();
+    expect(r!.feature_breadth).toBeCloseTo(1 / 3, 12); // key events only
+  });
+
+  describe('weeks without a product-usage row', () => {
+    const HEADER = 'account_id,week,active_users';
+    /** Mondays from 2024-01-01, `n` of them, with users `f(k)`, skipping those that give null. */
+    const weeks = (account: string, n: number, f: (k: number) => number | null): string[] =>
+      Array.from({ length: n }, (_, k) => [k, f(k)] as const)
+        .filter(([, u]) => u !== null)
+        .map(([k, u]) => `${account},${new Date(Date.UTC(2024, 0, 1 + 7 * k)).toISOString().slice(0, 10)},${u}`);
+    const record = async (rows: string[]) => {
+      const [r] = await withSignals({ 'product_usage.csv': csv(HEADER, ...rows) }, (ws) => accountRecords(ws, ['2024-06-30'], { accountId: 'A1' }));
+      return r!;
+    };
+
+    it('count as weeks of zeros: leaving them out or writing 0 gives the same record', async () => {
+      // A1 active every other week (10 users); A2 keeps the file running to 2024-06-24.
+      const users = (k: number): number => (k % 2 === 0 ? 10 : 0);
+      const written = await record([...weeks('A1', 26, users), ...weeks('A2', 26, () => 1)]);
+      const omitted = await record([...weeks('A1', 26, (k) => (users(k) === 0 ? null : 10)), ...weeks('A2', 26, () => 1)]);
+      expect(omitted).toEqual(written);
+      // The last 30 days (weeks 21 to 25: 27 May … 24 June): 0 + 10 + 0 + 10 + 0 over 5 weeks.
+      expect(omitted.users_30d).toBe(4);
+    });
+
+    it('show usage that stopped as a drop to zero, not as no data', async () => {
+      // A1 has 10 users a week until 2024-03-25, then nothing; A2 keeps the file running.
+      const r = await record([...weeks('A1', 13, () => 10), ...weeks('A2', 26, () => 1)]);
+      expect(r.users_90d).toBe(0);
+      expect(r.usage_trend_90d).toBe(-1);
+    });
+
+    it('after the file’s last week are unknown, not zeros', async () => {
+      // The file ends 2024-04-01: the weeks after it are not in the export yet.
+      const r = await record([...weeks('A1', 14, () => 10), ...weeks('A2', 14, () => 1)]);
+      expect(r.users_30d).toBeNull(); // no week of the last 30 days is in the file
+      expect(r.users_90d).toBe(10); // only 2024-04-01 of the last 90 days is: 10 users
+    });
+  });
 });
