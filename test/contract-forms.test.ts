@@ -210,6 +210,7 @@ describe('how a file is delimited and what is said when it does not parse', () =
   it.each([
     ['an extra field', 'subscriptions.csv', csv('account_id,start_date,mrr', 'A1,2024-01-01,10', 'A2,2024-01-01,10,x'), 'cannot be read as CSV: data row 2 has 4 fields where the header has 3: expected one value per column, separated by \',\' as in the header, and a value that holds the separator in double quotes'],
     ['a quoted value spanning lines before the bad row', 'subscriptions.csv', csv('account_id,line_id,start_date,mrr', 'A1,"two', 'lines",2024-01-01,10', 'A2,L2,2024-01-01'), 'data row 2 has 3 fields where the header has 4'],
+    ['a blank line before the bad row (not a data row)', 'subscriptions.csv', csv('account_id,start_date,mrr', 'A1,2024-01-01,10', '', 'A2,2024-01-01,10', 'A3,2024-01-01,1,2'), 'data row 3 has 4 fields where the header has 3'],
     ['an unclosed quote', 'subscriptions.csv', csv('account_id,start_date,mrr', 'A1,2024-01-01,10', '"A2,2024-01-01,10'), 'cannot be read as CSV: data row 2 has a quoted value that is not closed'],
     ['a quote inside a value', 'subscriptions.csv', csv('account_id,start_date,mrr', 'A1,"x"y,10'), 'cannot be read as CSV: data row 1 has a quoted value that is not closed'],
     ['broken JSON', 'subscriptions.json', '[{"account_id": "A1", "start_date": "2024-01-01", "mrr": 1}, {"account_id":', 'subscriptions.json: cannot be read as JSON (unexpected end of data): expected an array of objects'],
@@ -330,4 +331,9 @@ describe('signal files as other exports write them', () => {
       expect(r.users_90d).toBe(10); // only 2024-04-01 of the last 90 days is: 10 users
     });
   });
+});
+
+it('numbers data rows past blank lines the same in rule errors as in read errors', async () => {
+  const e = await failure({ 'subscriptions.csv': csv('account_id,start_date,mrr', 'A1,2024-01-01,10', '', 'A2,2024-01-01,x') });
+  expect((e as ValidationError).issues.map((i) => [i.row, i.value])).toEqual([[2, 'x']]);
 });

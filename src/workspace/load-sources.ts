@@ -118,7 +118,7 @@ async function loadRaw<Name extends string>(
       columns = described.map((r) => String(r['column_name']));
       types = new Map(described.map((r) => [String(r['column_name']), String(r['column_type'])]));
     } catch (e) {
-      throw new NrrError(readFailure(f.file, f.format, delimiter, e));
+      throw new NrrError(readFailure(f, delimiter, e));
     }
   }
   const dupes = columns.filter((c, i) => columns.indexOf(c) !== i);
@@ -162,7 +162,7 @@ async function loadRaw<Name extends string>(
     // A view reads nothing yet: count its rows so that a file that cannot be read fails here.
     if (relation === 'view') await driver.query(`SELECT count(*) AS n FROM raw_${spec.name}`);
   } catch (e) {
-    throw new NrrError(readFailure(f.file, f.format, delimiter, e));
+    throw new NrrError(readFailure(f, delimiter, e));
   }
   return { source: spec.name, file: f.file, columns, extraColumns: extra, native, relation, ...(stamp ? { stamp } : {}) };
 }
@@ -187,6 +187,39 @@ function checkForms(file: string, forms: readonly ContractForm[], lower: Readonl
     const needed = form === undefined ? forms.map((x) => `'${x.columns[0]}'`).join(' or ') : `'${first}'`;
     throw new NrrError(`${file}: missing required column ${needed} (found: ${columns.join(', ')}); see docs/data-contract.md`);
   }
+}
+
+/**
+ * The data row of the engine's CSV "line": it counts records from the header (1), blank lines
+ * included, while data rows (as `__row` numbers them) skip blank lines. Only read for an error.
+ */
+function dataRowOfLine(path: string, line: number): number {
+  let record = 1;
+  let blanks = 0;
+  let quoted = false;
+  let empty = true;
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    let at = 0;
+    for (let n = readSync(fd, buf, 0, buf.length, at); n > 0 && record < line; n = readSync(fd, buf, 0, buf.length, at)) {
+      at += n;
+      for (let i = 0; i < n && record < line; i++) {
+        const c = buf[i];
+        if (c === 0x22) quoted = !quoted; // "" inside a quoted value toggles twice
+        if (c === 0x0a && !quoted) {
+          if (empty && record > 1) blanks++;
+          record++;
+          empty = true;
+        } else if (c !== 0x0d) {
+          empty = false;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return line - 1 - blanks;
 }
 
 /** Removes `raw_<source>` once the typed tables exist. */
@@ -239,7 +272,8 @@ function csvHeader(file: string, path: string): { columns: string[]; delimiter: 
  * What the engine's error on reading a file means, in the terms of the file: its data rows
  * (1 = the first row after the header) and what was expected. The engine's own text is not shown.
  */
-export function readFailure(file: string, format: 'csv' | 'parquet' | 'json', delimiter: string, e: unknown): string {
+function readFailure(f: SourceFile<string>, delimiter: string, e: unknown): string {
+  const { file, format } = f;
   const msg = e instanceof Error ? e.message : String(e);
   if (format === 'parquet') {
     return `${file}: cannot be read as Parquet: the file is not a Parquet file, or is damaged or incomplete (write it again)`;
@@ -248,10 +282,9 @@ export function readFailure(file: string, format: 'csv' | 'parquet' | 'json', de
     const reason = /Malformed JSON[^:]*: ([^.\n]+)/.exec(msg)?.[1];
     return `${file}: cannot be read as JSON${reason ? ` (${reason})` : ''}: expected an array of objects, or one object per line, with the contract's columns as keys`;
   }
-  // DuckDB counts the header as line 1: line N is data row N − 1.
   const line = /CSV Error on Line: (\d+)/.exec(msg)?.[1];
   const cannot = `${file}: cannot be read as CSV: `;
-  const row = line === undefined ? 'a row' : `data row ${Number(line) - 1}`;
+  const row = line === undefined ? 'a row' : `data row ${dataRowOfLine(f.path, Number(line))}`;
   const sep = `separated by ${delimiterName(delimiter)} as in the header`;
   const fields = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(msg);
   if (fields) {
