@@ -71,7 +71,7 @@ export const policiesSchema = z
 
 /** A time zone name both Node's ICU and DuckDB's accept: letters, '/', '_', '-', '+' and digits, known to Intl. */
 function isTimeZone(name: string): boolean {
-  if (!/^[A-Za-z][A-Za-z0-9_+\-]*(\/[A-Za-z0-9_+\-]+)*$/.test(name)) return false;
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(name)) return false;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
     return true;
