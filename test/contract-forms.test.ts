@@ -198,6 +198,14 @@ describe('how a file is delimited and what is said when it does not parse', () =
     expect(await ledger({ 'subscriptions.csv': tab })).toContain('A1 2024-01 99.5');
   });
 
+  it('names a decimal comma, as semicolon-separated exports write it', async () => {
+    const e = await failure({ 'subscriptions.csv': csv('account_id;start_date;mrr', 'A1;2024-01-01;1234,56', 'A2;2024-01-01;1,200') });
+    expect((e as ValidationError).issues.map((i) => i.expected)).toEqual([
+      'a plain number such as 1200.50 (no currency symbols or thousands separators); a decimal comma: write 1234.56',
+      'a plain number such as 1200.50 (no currency symbols or thousands separators)', // a thousands separator, perhaps
+    ]);
+  });
+
   it('says which data row breaks the separator of the header', async () => {
     const e = await failure({ 'subscriptions.csv': csv('account_id;start_date;mrr', 'A1;2024-01-01;10', 'A2,2024-01-01,10') });
     expect(e).toBeInstanceOf(NrrError);

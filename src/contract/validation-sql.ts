@@ -268,9 +268,20 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
     `p_currency <> ${rep} AND ${d.sqlRegexpMatches('p_currency', '[A-Z]{3}')} AND (p_fx_first_month IS NULL OR p_fx_first_month > ${monthExpr})`;
   const money = (blank: (c: string) => string, c: string, pc: string, required: boolean): Rule[] => [
     ...(required ? [{ column: c, when: blank(c), expected: 'a value (required)' }] : []),
-    { column: c, when: `NOT ${blank(c)} AND ${pc} IS NULL`, expected: 'a plain number such as 1200.50 (no currency symbols or thousands separators)' },
+    {
+      column: c,
+      when: `NOT ${blank(c)} AND ${pc} IS NULL`,
+      expected: 'a plain number such as 1200.50 (no currency symbols or thousands separators)',
+      detail: decimalComma(c),
+    },
     { column: c, when: `${pc} < 0`, expected: 'zero or more' },
   ];
+  // Semicolon-separated exports often write decimals with a comma: say so, with the value to write.
+  // Three digits after the comma ('1,200') may be a thousands separator: no guess then.
+  const decimalComma = (c: string): string => {
+    const t = `trim(${d.sqlText(d.quoteIdent(c))})`;
+    return `CASE WHEN ${d.sqlRegexpMatches(t, '[0-9]+,([0-9]{1,2}|[0-9]{4,6})')} THEN 'a decimal comma: write ' || replace(${t}, ',', '.') END`;
+  };
   const month = (c: string): Rule[] => [
     { column: c, when: blank(c), expected: 'a value (required)' },
     { column: c, when: `NOT ${blank(c)} AND NOT p_month_ok`, expected: 'a month as YYYY-MM' },
