@@ -20,13 +20,9 @@ const BASE: Record<string, string[]> = {
   ],
   'accounts.csv': ['account_id,name,segment', 'A1,One,enterprise', 'A2,Two,smb', 'A3,Three,smb'],
   'fx_rates.csv': ['currency,month,rate', 'EUR,2024-01,1.1'],
-  'product_usage.csv': [
-    'account_id,week,active_users,key_events,api_calls,adjacent_feature_users',
-    'A1,2024-01-08,10,50,0,0', // the 90 days before the last 90
-    'A1,2024-02-05,10,50,0,0',
-    'A1,2024-04-01,8,40,0,0', // the last 90 days
-    'A1,2024-06-03,6,5,0,2', // the last 30 days: key events and adjacent users, no API
-  ],
+  // Every week from 2024-01-08 to 2024-06-24, the last one over by the day: a week left out would
+  // count as a week of zeros (docs/data-contract.md#product_usage).
+  'product_usage.csv': ['account_id,week,active_users,key_events,api_calls,adjacent_feature_users', ...weeklyUsage()],
   'seats.csv': ['account_id,month,seats_purchased,seats_active', 'A1,2024-04,20,15', 'A1,2024-05,20,17', 'A1,2024-06,20,18'],
   'onboarding.csv': [
     'account_id,milestone,target_date,achieved_date',
@@ -58,6 +54,20 @@ const BASE: Record<string, string[]> = {
     'O0,A1,expansion,cs,999,USD,lost,2024-03-01,2024-04-01', // closed before the day
   ],
 };
+
+/**
+ * A1's weeks: 7 of 11 users then 9, 9, 9, 8, 8 (the 90 days before the last 90: 120 ÷ 12 = 10); seven
+ * of 8 and one of 5 from 2024-04-01 (the 90 days before the last 30: 43 + 61 = 104 ÷ 13 = 8); five of
+ * 6 from 2024-05-27 (the last 30 days: 6; the last 90: 91 ÷ 13 = 7), with key events and 2 adjacent
+ * users, no API.
+ */
+function weeklyUsage(): string[] {
+  const users = [11, 11, 11, 11, 11, 11, 11, 9, 9, 9, 8, 8, 8, 8, 8, 8, 8, 8, 8, 5, 6, 6, 6, 6, 6];
+  return users.map((n, k) => {
+    const week = new Date(Date.UTC(2024, 0, 8 + 7 * k)).toISOString().slice(0, 10);
+    return k < 20 ? `A1,${week},${n},${5 * n},0,0` : `A1,${week},${n},5,0,2`;
+  });
+}
 
 const FUTURE: Record<string, string[]> = {
   'subscriptions.csv': ['A1,L5,platform,2024-07-01,2025-01-01,6000,year,,USD', 'A3,L6,platform,2024-07-15,,300,month,,USD'],
@@ -120,7 +130,7 @@ describe('the account record, measure by measure', () => {
 
   it('usage: trends against the 90 days before, feature breadth', () => {
     const a1 = recs.get('A1')!;
-    expect(a1.users_90d).toBe(7); // weeks of 2024-04-01 (8) and 2024-06-03 (6)
+    expect(a1.users_90d).toBe(7); // 91 users over the 13 weeks from 2024-04-01
     expect(a1.usage_trend_90d).toBeCloseTo(-0.3, 12); // 7 against 10
     expect(a1.users_30d).toBe(6);
     expect(a1.usage_trend_30d).toBeCloseTo(-0.25, 12); // 6 against 8

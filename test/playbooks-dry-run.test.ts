@@ -18,12 +18,14 @@ const FILES = {
   ),
   'accounts.csv': csv('account_id,name,csm_owner,am_owner', 'BIG,Big Co,Cara,Abe', 'SMALL,Small Co,Cara,Abe', 'QUIET,Quiet Co,Dev,Abe'),
   'seats.csv': csv('account_id,month,seats_purchased,seats_active', 'BIG,2024-05,100,90', 'BIG,2024-06,100,95', 'SMALL,2024-06,10,4', 'QUIET,2024-06,5,3'),
+  // Every week from 2024-01-08 to 2024-06-24 (a week left out would count as no users): SMALL has
+  // 10 users a week until 2024-03-25, then 4; QUIET 3 throughout.
   'product_usage.csv': csv(
     'account_id,week,active_users',
-    'SMALL,2024-01-08,10',
-    'SMALL,2024-05-06,4',
-    'QUIET,2024-01-08,3',
-    'QUIET,2024-05-06,3',
+    ...Array.from({ length: 25 }, (_, k) => new Date(Date.UTC(2024, 0, 8 + 7 * k)).toISOString().slice(0, 10)).flatMap((week, k) => [
+      `SMALL,${week},${k < 12 ? 10 : 4}`,
+      `QUIET,${week},3`,
+    ]),
   ),
 };
 

@@ -4,7 +4,7 @@ import type { Dialect } from '../engine/dialect.js';
  * `account_records`: one row per account × snapshot date (table `record_snapshots(snapshot_date)`),
  * joining billing with every signal file, computed only from what was known on that date:
  * - lines count once they have started (a renewal signed in advance is not known before it starts);
- * - usage weeks, tickets, meetings, milestones (from their due date or when reached, if earlier),
+ * - usage weeks (a week without a row, after the account's first, is a week of zeros), tickets, meetings, milestones (from their due date or when reached, if earlier),
  *   enrichment and opportunities count when dated on or before the snapshot; a ticket closed, a contact who left or an opportunity closed after it is
  *   still open there;
  * - `last_engaged` is a point-in-time field (the latest engagement when the file was exported): a
@@ -19,6 +19,14 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
   const attrs = attributes.map((a) => `, a.${q(a)}`).join('');
   const days = (later: string, earlier: string): string => `date_diff('day', ${earlier}, ${later})`;
   const inForce = (at: string): string => `k.start_date <= ${at} AND (k.end_date IS NULL OR k.end_date > ${at})`;
+  /** Weekly slots (first_week + 7k, up to last_week) in (after, upTo]: the weeks a window averages over. */
+  const slots = (after: string, upTo: string): string => {
+    const n = (x: string): string => `CASE WHEN ${x} < f.first_week THEN 0 ELSE date_diff('day', f.first_week, ${x}) // 7 + 1 END`;
+    return `greatest(0, ${n(`least(${upTo}, l.last_week)`)} - ${n(after)})`;
+  };
+  /** A weekly count's average over a window's weeks, a week without a row counting as 0 (when the file gives the column). */
+  const weekly = (column: string, given: string, filter: string, after: string, upTo: string): string =>
+    `CASE WHEN g.${given} THEN coalesce(sum(u.${column}) FILTER (WHERE ${filter}), 0) / nullif(${slots(after, upTo)}, 0) END`;
   // No ticket for an account is a true zero when the tickets file has rows; without any it is unknown.
   const known = (source: string, expr: string): string => `CASE WHEN EXISTS (SELECT 1 FROM signal_${source}) THEN ${expr} END`;
   return `CREATE OR REPLACE TABLE account_records AS
@@ -39,20 +47,30 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
     FROM s JOIN valued k ON k.start_date <= s.d
     GROUP BY ALL
   ),
+  -- Weeks with no activity (docs/data-contract.md#product_usage): from an account's first week in the
+  -- file to the file's latest week over by the snapshot, a 7-day slot without a row counts as zeros.
+  usage_first AS (SELECT account_id, min(week) AS first_week FROM signal_product_usage GROUP BY ALL),
+  -- A count column the file gives (any value) is 0 in a week without a row; one it does not give stays unknown.
+  usage_given AS (SELECT count(active_users) > 0 AS users, count(adjacent_feature_users) > 0 AS adjacent FROM signal_product_usage),
+  usage_last AS (
+    SELECT s.d, max(u.week) AS last_week FROM s JOIN signal_product_usage u ON u.week <= s.d - INTERVAL 6 DAY GROUP BY ALL
+  ),
   usage AS (
-    SELECT s.d, u.account_id,
-      avg(u.active_users) FILTER (WHERE u.week > s.d - INTERVAL 37 DAY) AS users_30d,
-      avg(u.active_users) FILTER (WHERE u.week > s.d - INTERVAL 97 DAY) AS users_90d,
-      avg(u.active_users) FILTER (WHERE u.week <= s.d - INTERVAL 97 DAY AND u.week > s.d - INTERVAL 187 DAY) AS users_prior_90d,
-      avg(u.active_users) FILTER (WHERE u.week <= s.d - INTERVAL 37 DAY AND u.week > s.d - INTERVAL 127 DAY) AS users_before_30d,
+    SELECT s.d, f.account_id,
+      ${weekly('active_users', 'users', 'u.week > s.d - INTERVAL 37 DAY', 's.d - INTERVAL 37 DAY', 's.d - INTERVAL 6 DAY')} AS users_30d,
+      ${weekly('active_users', 'users', 'u.week > s.d - INTERVAL 97 DAY', 's.d - INTERVAL 97 DAY', 's.d - INTERVAL 6 DAY')} AS users_90d,
+      ${weekly('active_users', 'users', 'u.week <= s.d - INTERVAL 97 DAY AND u.week > s.d - INTERVAL 187 DAY', 's.d - INTERVAL 187 DAY', 's.d - INTERVAL 97 DAY')} AS users_prior_90d,
+      ${weekly('active_users', 'users', 'u.week <= s.d - INTERVAL 37 DAY AND u.week > s.d - INTERVAL 127 DAY', 's.d - INTERVAL 127 DAY', 's.d - INTERVAL 37 DAY')} AS users_before_30d,
       (CAST(coalesce(sum(u.key_events) FILTER (WHERE u.week > s.d - INTERVAL 37 DAY), 0) > 0 AS INTEGER)
        + CAST(coalesce(sum(u.api_calls) FILTER (WHERE u.week > s.d - INTERVAL 37 DAY), 0) > 0 AS INTEGER)
        + CAST(coalesce(sum(u.adjacent_feature_users) FILTER (WHERE u.week > s.d - INTERVAL 37 DAY), 0) > 0 AS INTEGER)) / 3.0 AS feature_breadth,
-      avg(u.adjacent_feature_users) FILTER (WHERE u.week > s.d - INTERVAL 37 DAY) AS adjacent_users_30d,
-      count(*) FILTER (WHERE u.week > s.d - INTERVAL 37 DAY) AS weeks_30d
+      ${weekly('adjacent_feature_users', 'adjacent', 'u.week > s.d - INTERVAL 37 DAY', 's.d - INTERVAL 37 DAY', 's.d - INTERVAL 6 DAY')} AS adjacent_users_30d,
+      ${slots('s.d - INTERVAL 37 DAY', 's.d - INTERVAL 6 DAY')} AS weeks_30d
     -- A week counts once it is over: its Monday is at least six days before the snapshot.
-    FROM s JOIN signal_product_usage u ON u.week <= s.d - INTERVAL 6 DAY AND u.week > s.d - INTERVAL 187 DAY
-    GROUP BY ALL
+    FROM s JOIN usage_last l ON l.d = s.d JOIN usage_first f ON f.first_week <= l.last_week CROSS JOIN usage_given g
+    LEFT JOIN signal_product_usage u
+      ON u.account_id = f.account_id AND u.week <= s.d - INTERVAL 6 DAY AND u.week > s.d - INTERVAL 187 DAY
+    GROUP BY s.d, f.account_id, f.first_week, l.last_week, g.users, g.adjacent
   ),
   seat_months AS (
     SELECT s.d, x.account_id, x.month, x.seats_purchased, x.seats_active,

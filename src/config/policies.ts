@@ -44,6 +44,14 @@ export const policiesSchema = z
       .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM')
       .nullable()
       .default(null),
+    /**
+     * The time zone (IANA name) in which a timestamp with an offset becomes a date:
+     * 2024-03-05T23:30:00Z is 5 March in UTC, 6 March in Europe/Paris.
+     */
+    timezone: z
+      .string()
+      .refine(isTimeZone, 'an IANA time zone name such as UTC or Europe/Paris')
+      .default('UTC'),
     /** Account attribute that names the owner, for the concentration diagnostic. */
     owner_attribute: z.string().nullable().default(null),
   })
@@ -64,6 +72,17 @@ export const policiesSchema = z
       if (b.below !== null) prev = b.below;
     });
   });
+
+/** A time zone name both Node's ICU and DuckDB's accept: letters, '/', '_', '-', '+' and digits, known to Intl. */
+function isTimeZone(name: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(name)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type Policies = z.infer<typeof policiesSchema>;
 export type PolicyInput = z.input<typeof policiesSchema>;
@@ -89,5 +108,7 @@ export function describePolicies(p: Policies): Record<string, string> {
       average: 'average of monthly ratios, compounded over the window',
     }[p.nrr_method],
     acv_bands: p.acv_bands.map((b) => (b.below === null ? b.name : `${b.name} < ${b.below}`)).join('; '),
+    // Printed when it is not the default, so that reports of data without timestamps read as before.
+    ...(p.timezone === 'UTC' ? {} : { timezone: `timestamps with an offset become dates in ${p.timezone}` }),
   };
 }

@@ -19,7 +19,24 @@ export interface SourceSpec {
   /** Extra columns are kept (accounts) or reported as ignored (the others). */
   readonly extraColumnsAreAttributes: boolean;
   readonly columns: readonly ColumnSpec[];
+  /**
+   * Columns that give the same value in different forms: a file uses exactly one form, whose
+   * first column is then required; columns of the other forms are refused.
+   */
+  readonly forms?: readonly ContractForm[];
+  /** Columns of a form other than the first: read like `columns`, left out of templates (`nrr init`, the demo). */
+  readonly alternatives?: readonly ColumnSpec[];
 }
+
+/** One way of giving a value: `amount` with `interval`, or `mrr`. */
+export interface ContractForm {
+  readonly columns: readonly string[];
+  /** As the form is named in messages. */
+  readonly label: string;
+}
+
+/** The form of a subscriptions file: an amount per billing interval, or MRR as it is. */
+export type SubscriptionForm = 'amount' | 'mrr';
 
 const col = (name: string, required = false, kind: ColumnKind = 'text'): ColumnSpec => ({ name, required, kind });
 
@@ -34,10 +51,15 @@ export const SOURCES: Record<SourceName, SourceSpec> = {
       col('product'),
       col('start_date', true, 'date'),
       col('end_date', false, 'date'),
-      col('amount', true, 'money'),
+      col('amount', false, 'money'),
       col('interval'),
       col('discount', false, 'money'),
       col('currency'),
+    ],
+    alternatives: [col('mrr', false, 'money')],
+    forms: [
+      { columns: ['amount', 'interval'], label: 'amount per billing interval (amount, with interval)' },
+      { columns: ['mrr'], label: 'monthly recurring revenue as it is (mrr)' },
     ],
   },
   accounts: { name: 'accounts', required: false, extraColumnsAreAttributes: true, columns: [col('account_id', true)] },

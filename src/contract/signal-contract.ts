@@ -25,7 +25,7 @@ export type SignalColumnType =
   | 'amount'
   /** 0 to 100. */
   | 'score'
-  /** true or false. */
+  /** true or false (also yes/no, y/n, 1/0, in any case). */
   | 'boolean'
   /** A three-letter ISO code. */
   | 'currency';
@@ -34,8 +34,13 @@ export interface SignalColumnSpec {
   readonly name: string;
   readonly type: SignalColumnType;
   readonly required: boolean;
-  /** The allowed values (compared in lower case), when the column is an enumeration. */
+  /**
+   * The allowed values, when the column is an enumeration. A value is compared in lower case with
+   * blanks and hyphens as underscores ('Check-in' is check_in), after `synonyms`.
+   */
   readonly values?: readonly string[];
+  /** Other exports' words for the allowed values (after the same normalisation): 'medium' → 'normal'. */
+  readonly synonyms?: Readonly<Record<string, string>>;
   /** What the column means, for docs and `nrr init`. */
   readonly meaning: string;
 }
@@ -62,7 +67,8 @@ const c = (
   required: boolean,
   meaning: string,
   values?: readonly string[],
-): SignalColumnSpec => (values ? { name, type, required, meaning, values } : { name, type, required, meaning });
+  synonyms?: Readonly<Record<string, string>>,
+): SignalColumnSpec => ({ name, type, required, meaning, ...(values ? { values } : {}), ...(synonyms ? { synonyms } : {}) });
 
 const accountId = c('account_id', 'text', true, 'the account, as in accounts and subscriptions');
 
@@ -75,15 +81,29 @@ export const OPPORTUNITY_TYPES = ['new', 'expansion', 'renewal'] as const;
 export const OPPORTUNITY_SOURCES = ['cs', 'sales', 'partner', 'marketing'] as const;
 export const OPPORTUNITY_STAGES = ['open', 'won', 'lost'] as const;
 
+/**
+ * Words other exports use for the allowed values (Freshdesk and Jira priorities, Salesforce stages
+ * and types, US spellings), after lower case and blanks/hyphens as underscores. docs/data-contract.md lists them.
+ */
+export const SIGNAL_SYNONYMS = {
+  ticketPriority: { medium: 'normal', lowest: 'low', highest: 'urgent', critical: 'urgent' },
+  meetingType: { checkin: 'check_in', kick_off: 'kickoff' },
+  meetingStatus: { completed: 'held', done: 'held', no_show: 'skipped', canceled: 'cancelled', planned: 'scheduled' },
+  contactRole: { sponsor: 'executive_sponsor', exec_sponsor: 'executive_sponsor' },
+  milestone: { kick_off: 'kickoff', go_live: 'activation' },
+  opportunityType: { new_business: 'new', upsell: 'expansion', cross_sell: 'expansion' },
+  opportunityStage: { closed_won: 'won', closed_lost: 'lost' },
+} as const satisfies Record<string, Readonly<Record<string, string>>>;
+
 export const SIGNAL_SOURCES: Record<SignalSourceName, SignalSourceSpec> = {
   product_usage: {
     name: 'product_usage',
-    grain: 'one row per account and week',
+    grain: 'one row per account and week; a week without a row, after the account’s first, had no activity (zeros)',
     key: ['account_id', 'week'],
     columns: [
       accountId,
       c('week', 'date', true, 'the first day (Monday) of the week'),
-      c('active_users', 'count', true, 'distinct users active in the week'),
+      c('active_users', 'count', false, 'distinct users active in the week'),
       c('key_events', 'count', false, 'uses of the key features that deliver the product’s value'),
       c('api_calls', 'count', false, 'API calls made in the week'),
       c('adjacent_feature_users', 'count', false, 'users of features of a product the account does not buy yet'),
@@ -106,7 +126,7 @@ export const SIGNAL_SOURCES: Record<SignalSourceName, SignalSourceSpec> = {
     key: ['account_id', 'milestone'],
     columns: [
       accountId,
-      c('milestone', 'text', true, 'the milestone', MILESTONES),
+      c('milestone', 'text', true, 'the milestone', MILESTONES, SIGNAL_SYNONYMS.milestone),
       c('target_date', 'date', true, 'when the milestone was due'),
       c('achieved_date', 'date', false, 'when it was reached; empty if not (yet) reached'),
     ],
@@ -118,9 +138,9 @@ export const SIGNAL_SOURCES: Record<SignalSourceName, SignalSourceSpec> = {
     columns: [
       c('meeting_id', 'text', true, 'a unique id'),
       accountId,
-      c('type', 'text', true, 'kickoff, qbr (quarterly business review), ebr (executive business review) or check_in', MEETING_TYPES),
+      c('type', 'text', true, 'kickoff, qbr (quarterly business review), ebr (executive business review) or check_in', MEETING_TYPES, SIGNAL_SYNONYMS.meetingType),
       c('scheduled_date', 'date', true, 'the day it was (or is) scheduled for'),
-      c('status', 'text', true, 'scheduled (still to come), held, skipped (the customer did not come) or cancelled', MEETING_STATUSES),
+      c('status', 'text', true, 'scheduled (still to come), held, skipped (the customer did not come) or cancelled', MEETING_STATUSES, SIGNAL_SYNONYMS.meetingStatus),
     ],
   },
   contacts: {
@@ -132,7 +152,7 @@ export const SIGNAL_SOURCES: Record<SignalSourceName, SignalSourceSpec> = {
       c('contact_id', 'text', true, 'a unique id'),
       accountId,
       c('name', 'text', false, 'the person'),
-      c('role', 'text', true, 'executive_sponsor, champion, admin or user', CONTACT_ROLES),
+      c('role', 'text', true, 'executive_sponsor, champion, admin or user', CONTACT_ROLES, SIGNAL_SYNONYMS.contactRole),
       c('start_date', 'date', true, 'when they took the role'),
       c('end_date', 'date', false, 'when they left it; empty if still in it'),
       c('last_engaged', 'date', false, 'the last meeting, call or email reply with them'),
@@ -148,7 +168,7 @@ export const SIGNAL_SOURCES: Record<SignalSourceName, SignalSourceSpec> = {
       accountId,
       c('opened_date', 'date', true, 'when it was opened'),
       c('closed_date', 'date', false, 'when it was closed; empty if open'),
-      c('priority', 'text', true, 'low, normal, high or urgent', TICKET_PRIORITIES),
+      c('priority', 'text', true, 'low, normal, high or urgent', TICKET_PRIORITIES, SIGNAL_SYNONYMS.ticketPriority),
       c('escalated', 'boolean', true, 'true if it was escalated beyond the first line'),
     ],
   },
@@ -173,11 +193,11 @@ export const SIGNAL_SOURCES: Record<SignalSourceName, SignalSourceSpec> = {
     columns: [
       c('opportunity_id', 'text', true, 'a unique id'),
       accountId,
-      c('type', 'text', true, 'new, expansion or renewal', OPPORTUNITY_TYPES),
+      c('type', 'text', true, 'new, expansion or renewal', OPPORTUNITY_TYPES, SIGNAL_SYNONYMS.opportunityType),
       c('sourced_by', 'text', true, 'who found it: cs, sales, partner or marketing', OPPORTUNITY_SOURCES),
       c('amount', 'amount', true, 'annual contract value at stake, in currency'),
       c('currency', 'currency', false, 'ISO code; empty means the reporting currency'),
-      c('stage', 'text', true, 'open, won or lost', OPPORTUNITY_STAGES),
+      c('stage', 'text', true, 'open, won or lost', OPPORTUNITY_STAGES, SIGNAL_SYNONYMS.opportunityStage),
       c('created_date', 'date', true, 'when it was opened'),
       c('close_date', 'date', false, 'when it was won or lost, or is expected to close'),
     ],

@@ -1,5 +1,6 @@
 import type { Dialect } from '../engine/dialect.js';
 import { SIGNAL_SOURCES, type SignalColumnSpec, type SignalColumnType, type SignalSourceName } from './signal-contract.js';
+import { DATE_EXPECTED } from './validation-sql.js';
 
 /**
  * Pure SQL builders for the signal files: the rules every column's type implies, checked over the raw
@@ -23,15 +24,23 @@ export function signalSqlType(d: Dialect, type: SignalColumnType): string {
   return types[type];
 }
 
+/** An enumeration's value: lower case, blanks and hyphens as underscores, then its synonyms. */
+function enumValue(d: Dialect, col: SignalColumnSpec, t: string): string {
+  const norm = `regexp_replace(lower(${t}), '[ -]+', '_', 'g')`;
+  const synonyms = Object.entries(col.synonyms ?? {});
+  if (synonyms.length === 0) return norm;
+  return `CASE ${norm} ${synonyms.map(([from, to]) => `WHEN ${d.quoteString(from)} THEN ${d.quoteString(to)}`).join(' ')} ELSE ${norm} END`;
+}
+
 /** The parsed value of a raw text column, NULL when blank or not of its type. */
-function parsed(d: Dialect, col: SignalColumnSpec, alias?: string): string {
+function parsed(d: Dialect, col: SignalColumnSpec, alias?: string, timeZone = 'UTC'): string {
   const c = alias === undefined ? d.quoteIdent(col.name) : `${alias}.${d.quoteIdent(col.name)}`;
   const t = `trim(${c})`;
   switch (col.type) {
     case 'text':
-      return col.values ? `lower(${t})` : t;
+      return col.values ? enumValue(d, col, t) : t;
     case 'date':
-      return d.sqlTryDate(c);
+      return d.sqlTryDate(c, timeZone);
     case 'month':
       return `CASE WHEN ${d.sqlRegexpMatches(t, '[0-9]{4}-[0-9]{2}')} THEN ${d.sqlTryDate(`${t} || '-01'`)} END`;
     case 'count':
@@ -41,7 +50,7 @@ function parsed(d: Dialect, col: SignalColumnSpec, alias?: string): string {
     case 'score':
       return `CASE WHEN ${d.sqlRegexpMatches(t, '[0-9]+(\\.[0-9]+)?')} THEN CAST(${t} AS DOUBLE) END`;
     case 'boolean':
-      return `CASE lower(${t}) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END`;
+      return `CASE WHEN lower(${t}) IN ('true', 'yes', 'y', '1', 't') THEN TRUE WHEN lower(${t}) IN ('false', 'no', 'n', '0', 'f') THEN FALSE END`;
     case 'currency':
       return `upper(${t})`;
   }
@@ -49,12 +58,12 @@ function parsed(d: Dialect, col: SignalColumnSpec, alias?: string): string {
 
 const EXPECTED: Record<SignalColumnType, string> = {
   text: 'text',
-  date: 'a date as YYYY-MM-DD',
+  date: DATE_EXPECTED,
   month: 'a month as YYYY-MM',
   count: 'a whole number, zero or more',
   amount: 'a plain number, zero or more, such as 1200.50 (no currency symbols or thousands separators)',
   score: 'a number from 0 to 100',
-  boolean: 'true or false',
+  boolean: 'true or false (or yes/no, 1/0)',
   currency: 'a three-letter ISO currency code',
 };
 
@@ -73,10 +82,11 @@ interface Rule {
   readonly severity: 'error' | 'warning';
 }
 
-function rules(d: Dialect, source: SignalSourceName, hasAccountsFile: boolean, reportingCurrency: string): Rule[] {
+function rules(d: Dialect, source: SignalSourceName, hasAccountsFile: boolean, reportingCurrency: string, timeZone: string): Rule[] {
   const spec = SIGNAL_SOURCES[source];
   const q = d.quoteIdent;
   const s = d.quoteString;
+  const pv = (col: SignalColumnSpec, alias?: string): string => parsed(d, col, alias, timeZone);
   const out: Rule[] = [];
   for (const col of spec.columns) {
     const c = q(col.name);
@@ -84,18 +94,20 @@ function rules(d: Dialect, source: SignalSourceName, hasAccountsFile: boolean, r
     if (col.type !== 'text') {
       const bad =
         col.type === 'score'
-          ? `(${parsed(d, col)} IS NULL OR ${parsed(d, col)} > 100)`
+          ? `(${pv(col)} IS NULL OR ${pv(col)} > 100)`
           : col.type === 'currency'
-            ? `NOT ${d.sqlRegexpMatches(parsed(d, col), '[A-Z]{3}')}`
-            : `${parsed(d, col)} IS NULL`;
-      out.push({ column: col.name, when: `NOT ${blank(c)} AND ${bad}`, expected: s(EXPECTED[col.type]), severity: 'error' });
+            ? `NOT ${d.sqlRegexpMatches(pv(col), '[A-Z]{3}')}`
+            : `${pv(col)} IS NULL`;
+      // A date says which part of it is wrong.
+      const expected = col.type === 'date' ? `${s(EXPECTED.date)} || coalesce('; ' || (${d.sqlDateProblem(c)}), '')` : s(EXPECTED[col.type]);
+      out.push({ column: col.name, when: `NOT ${blank(c)} AND ${bad}`, expected, severity: 'error' });
     }
     if (col.values) {
       const list = col.values.map((v) => s(v)).join(', ');
       out.push({
         column: col.name,
-        when: `NOT ${blank(c)} AND lower(trim(${c})) NOT IN (${list})`,
-        expected: s(`one of: ${col.values.join(', ')}`),
+        when: `NOT ${blank(c)} AND ${pv(col)} NOT IN (${list})`,
+        expected: s(`one of: ${col.values.join(', ')}${col.synonyms ? ` (or ${Object.keys(col.synonyms).join(', ')})` : ''}`),
         severity: 'error',
       });
     }
@@ -105,7 +117,7 @@ function rules(d: Dialect, source: SignalSourceName, hasAccountsFile: boolean, r
     const cb = spec.columns.find((x) => x.name === b)!;
     out.push({
       column: b,
-      when: `${parsed(d, cb)} < ${parsed(d, ca)}`,
+      when: `${pv(cb)} < ${pv(ca)}`,
       expected: s(`a date on or after ${a}`),
       severity: 'error',
     });
@@ -113,8 +125,8 @@ function rules(d: Dialect, source: SignalSourceName, hasAccountsFile: boolean, r
   if (spec.fxAt !== undefined) {
     // Converted at the rate in force on each day from fxAt on: the currency's first rate must be in
     // force by then. `__fx_first_month` is joined in by sqlSignalIssues.
-    const currency = parsed(d, currencyColumn(source));
-    const at = parsed(d, spec.columns.find((x) => x.name === spec.fxAt)!);
+    const currency = pv(currencyColumn(source));
+    const at = pv(spec.columns.find((x) => x.name === spec.fxAt)!);
     out.push({
       column: 'currency',
       when: `${d.sqlRegexpMatches(currency, '[A-Z]{3}')} AND ${currency} <> ${s(reportingCurrency)} AND ${at} IS NOT NULL
@@ -152,12 +164,13 @@ export function sqlSignalIssues(
   file: string,
   hasAccountsFile: boolean,
   reportingCurrency: string,
+  timeZone = 'UTC',
 ): string[] {
   const q = d.quoteIdent;
   const spec = SIGNAL_SOURCES[source];
   const keyCols = spec.key.map((k) => `trim(${q(k)})`);
   const keyJoin = spec.key.map((k, i) => `k.k${i} = trim(r.${q(k)})`).join(' AND ');
-  const list = rules(d, source, hasAccountsFile, reportingCurrency);
+  const list = rules(d, source, hasAccountsFile, reportingCurrency, timeZone);
   const flags = list.map((r, i) => `coalesce(${r.when}, FALSE) AS rule_${i}`).join(',\n         ');
   const anyFlag = list.map((_r, i) => `rule_${i}`).join(' OR ');
   // Repeated keys are found by aggregation (cheaper than a window over every row); usually there
@@ -169,7 +182,7 @@ export function sqlSignalIssues(
       ? { column: '', join: '' }
       : {
           column: ', fxb.first_month AS __fx_first_month',
-          join: `LEFT JOIN fx_bounds fxb ON fxb.currency = ${parsed(d, currencyColumn(source), 'r')}`,
+          join: `LEFT JOIN fx_bounds fxb ON fxb.currency = ${parsed(d, currencyColumn(source), 'r', timeZone)}`,
         };
   const check = `CREATE OR REPLACE TEMP TABLE signal_check AS
     WITH src AS (SELECT r.*, k.first_row AS __first_row${fx.column} FROM raw_${source} r LEFT JOIN signal_repeated k ON ${keyJoin} ${fx.join}),
@@ -182,10 +195,14 @@ export function sqlSignalIssues(
   return [repeated, check, `INSERT INTO validation_issues ${selects.join('\nUNION ALL\n')}`, 'DROP TABLE signal_check', 'DROP TABLE signal_repeated'];
 }
 
-/** `signal_<source>`: typed, trimmed, enumerations in lower case; rows with an error left out. */
-export function sqlSignalTable(d: Dialect, source: SignalSourceName, present: boolean, hasErrors: boolean): string {
+/**
+ * `signal_<source>`: typed, trimmed, enumerations in their contract value (synonyms resolved); rows
+ * with an error left out. Weeks missing from product_usage are left missing: the account record
+ * counts them as weeks of zeros (account-record-sql), so the rule holds as of any day.
+ */
+export function sqlSignalTable(d: Dialect, source: SignalSourceName, present: boolean, hasErrors: boolean, timeZone = 'UTC'): string {
   const spec = SIGNAL_SOURCES[source];
-  const cols = spec.columns.map((c) => `CAST(${parsed(d, c)} AS ${signalSqlType(d, c.type)}) AS ${d.quoteIdent(c.name)}`);
+  const cols = spec.columns.map((c) => `CAST(${parsed(d, c, undefined, timeZone)} AS ${signalSqlType(d, c.type)}) AS ${d.quoteIdent(c.name)}`);
   if (!present) {
     const empty = spec.columns.map((c) => `CAST(NULL AS ${signalSqlType(d, c.type)}) AS ${d.quoteIdent(c.name)}`);
     return `CREATE OR REPLACE TABLE signal_${source} AS SELECT NULL::BIGINT AS row_no, ${empty.join(', ')} WHERE FALSE`;

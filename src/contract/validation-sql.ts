@@ -2,7 +2,7 @@ import type { Dialect, NativeColumn } from '../engine/dialect.js';
 import { sqlFxLookups, sqlFxPeriods, sqlRateAt } from '../engine/fx-model.js';
 import { sqlLineMonths, sqlLineValues } from '../engine/ledger-model.js';
 import type { Policies } from '../config/policies.js';
-import { DEFAULT_PRODUCT, type SourceName } from './data-contract.js';
+import { DEFAULT_PRODUCT, type SourceName, type SubscriptionForm } from './data-contract.js';
 
 /**
  * Pure SQL builders that turn the raw tables (`raw_<source>`: every value as text, except the
@@ -15,14 +15,34 @@ interface Rule {
   /** True when the row breaks the rule; evaluated over `parsed_<source>`. */
   readonly when: string;
   readonly expected: string;
+  /** A text expression over the raw row that says what exactly is wrong, appended to `expected` when not NULL. */
+  readonly detail?: string;
   readonly severity?: 'error' | 'warning';
 }
+
+/** What a date column expects; sqlDateProblem says which part of a value is wrong. */
+export const DATE_EXPECTED = 'a date as YYYY-MM-DD (a time and offset may follow, as in 2024-03-05T14:30:00Z)';
 
 /** A source file that was read: its name, for messages, and the columns it holds in their own type. */
 export interface SourceRead {
   readonly file: string;
   readonly native: Readonly<Record<string, NativeColumn>>;
+  /** The file's own column names; they say which form a subscriptions file uses. */
+  readonly columns?: readonly string[];
 }
+
+/** The form of a subscriptions file: `mrr` when it has that column (load-sources refuses two forms). */
+export function subscriptionForm(read: SourceRead | undefined): SubscriptionForm {
+  return read?.columns?.some((c) => c.trim().toLowerCase() === 'mrr') ? 'mrr' : 'amount';
+}
+
+/** The weekly price → MRR factor, 52 ÷ 12 = 13 ÷ 3: an amount per N weeks is × 13 ÷ (3 N) a month. */
+const WEEK_NUMERATOR = 13;
+const WEEK_DENOMINATOR = 3;
+/** Millionths below this × 13 still fit 64 bits; larger weekly amounts take the exact 128-bit lane. */
+const WEEK_MICROS_LIMIT = '700000000000000000';
+/** A weekly amount × 13 must still fit money (26 digits before the point); a larger one is refused. */
+const WEEK_AMOUNT_LIMIT = '1000000000000000000000000';
 
 /** Which source files the data folder holds: rules that compare files depend on it. */
 export type SourceFiles = Partial<Record<SourceName, SourceRead>>;
@@ -40,20 +60,21 @@ interface ColumnReader {
 
 const textBlank = (c: string): string => `(${c} IS NULL OR trim(${c}) = '')`;
 
-function columnReader(d: Dialect, read: SourceRead | undefined): ColumnReader {
+function columnReader(d: Dialect, read: SourceRead | undefined, timeZone = 'UTC'): ColumnReader {
   const native = read?.native ?? {};
   // `s.amount` and `"amount"` name the column `amount`.
   const of = (c: string): NativeColumn | undefined => native[c.replace(/^.*\./, '').replaceAll('"', '')];
+  const isMoney = (n: NativeColumn | undefined): n is NativeColumn => n?.type === 'decimal' || n?.type === 'integer';
   return {
     blank: (c) => (of(c) ? `(${c} IS NULL)` : textBlank(c)),
-    date: (c) => (of(c)?.type === 'date' ? c : d.sqlTryDate(c)),
-    money: (c) => {
+    date: (c) => {
       const n = of(c);
-      return n && n.type !== 'date' ? d.sqlNativeMoney(c) : d.sqlTryMoney(c);
+      return n && !isMoney(n) ? d.sqlNativeDate(c, n, timeZone) : d.sqlTryDate(c, timeZone);
     },
+    money: (c) => (isMoney(of(c)) ? d.sqlNativeMoney(c) : d.sqlTryMoney(c)),
     micros: (c) => {
       const n = of(c);
-      return n && n.type !== 'date' ? d.sqlNativeMicros(c, n) : d.sqlTryMicros(c);
+      return isMoney(n) ? d.sqlNativeMicros(c, n) : d.sqlTryMicros(c);
     },
     text: (c) => (of(c) ? d.sqlText(c) : c),
   };
@@ -76,7 +97,7 @@ function joinDuplicates(table: string, alias: string, keys: (alias: string) => r
 
 /** The parsed columns of `parsed_subscriptions`; with the ledger's, they become `lines` (sqlTypedTables). */
 const SUBSCRIPTION_COLUMNS = [
-  'p_start', 'p_end', 'p_amount', 'p_discount', 'p_interval', 'p_currency', 'p_product', 'p_account',
+  'p_start', 'p_end', 'p_amount', 'p_discount', 'p_interval', 'p_weeks', 'p_currency', 'p_product', 'p_account',
   'p_line_id', 'p_line_given', 'p_first_row', 'p_known_account', 'p_fx_first_month',
 ] as const;
 
@@ -114,8 +135,10 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   const product = (c: string): string => `CASE WHEN ${blank(c)} THEN ${d.quoteString(DEFAULT_PRODUCT)} ELSE trim(${c}) END`;
   const iv = `lower(trim(${q('interval')}))`;
   const all = rules(d, p, files);
-  const subs = columnReader(d, files.subscriptions);
-  const usage = columnReader(d, files.usage);
+  const subs = columnReader(d, files.subscriptions, p.timezone);
+  const usage = columnReader(d, files.usage, p.timezone);
+  const mrrForm = subscriptionForm(files.subscriptions) === 'mrr';
+  const value = mrrForm ? 'mrr' : 'amount';
   /** Every rule of the source, as one condition over the parsed columns. */
   const flagged = (source: SourceName): string =>
     all[source].length === 0 ? 'FALSE' : all[source].map((r) => `coalesce(${r.when}, FALSE)`).join('\n         OR ');
@@ -133,9 +156,19 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   // Each line's months and values, for the ledger: parsed rows are lines once the rows with errors are gone.
   const months = sqlLineMonths(d, p, 'c.p_start', 'c.p_end');
   const startRate = sqlRateAt(d, p, 'c', 'c.p_currency', mi('c.p_start'));
+  // A weekly price is × 13 ÷ (3 N) a month: the amounts are multiplied (exactly) before the division.
+  const perWeek = (e: string): string =>
+    `CASE WHEN p_weeks IS NULL THEN ${e} WHEN abs(${e}) < ${WEEK_AMOUNT_LIMIT} THEN ${e} * ${WEEK_NUMERATOR} END`;
   const values = sqlLineValues(
     d,
-    { amount: 'p_amount', discount: 'p_discount', netMicros: 'p_net_micros', interval: 'p_interval', rate: startRate.rate, rateE10: startRate.rateE10 },
+    {
+      amount: `(${perWeek('p_amount')})`,
+      discount: `(${perWeek('p_discount')})`,
+      netMicros: `(CASE WHEN p_weeks IS NULL THEN p_net_micros WHEN abs(p_net_micros) < ${WEEK_MICROS_LIMIT} THEN p_net_micros * ${WEEK_NUMERATOR} END)`,
+      interval: `coalesce(${WEEK_DENOMINATOR} * p_weeks, p_interval)`,
+      rate: startRate.rate,
+      rateE10: startRate.rateE10,
+    },
     { relation: `checked c ${startRate.joins}`, alias: 'c' },
     `, ${months.first} AS p_from_month, ${months.end} AS p_to_month`,
   );
@@ -165,10 +198,10 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
       `SELECT s.*,
          ${subs.date('start_date')} AS p_start,
          ${subs.date('end_date')} AS p_end,
-         ${subs.money('amount')} AS p_amount,
+         ${subs.money(value)} AS p_amount,
          ${subs.money('discount')} AS p_discount,
-         ${subs.micros('amount')} - CASE WHEN ${subs.blank('discount')} THEN 0 ELSE ${subs.micros('discount')} END AS p_net_micros,
-         CASE WHEN ${q('interval')} = 'month' THEN 1
+         ${subs.micros(value)} - CASE WHEN ${subs.blank('discount')} THEN 0 ELSE ${subs.micros('discount')} END AS p_net_micros,
+         ${mrrForm ? '1' : `CASE WHEN ${q('interval')} = 'month' THEN 1
               WHEN ${q('interval')} = 'year' THEN 12
               WHEN ${q('interval')} = 'quarter' THEN 3
               WHEN ${blank(q('interval'))} THEN 1
@@ -176,7 +209,13 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
               WHEN ${iv} IN ('quarter', 'quarterly') THEN 3
               WHEN ${iv} IN ('year', 'yearly', 'annual', 'annually') THEN 12
               WHEN ${d.sqlRegexpMatches(iv, '[0-9]{1,3} *months?')} THEN NULLIF(TRY_CAST(regexp_extract(${iv}, '[0-9]+') AS INTEGER), 0)
-         END AS p_interval,
+              -- A weekly term covers its whole months, at least one (the account record reads terms in months).
+              WHEN ${iv} IN ('week', 'weekly') THEN 1
+              WHEN ${d.sqlRegexpMatches(iv, '[0-9]{1,3} *weeks?')} THEN CASE WHEN TRY_CAST(regexp_extract(${iv}, '[0-9]+') AS INTEGER) > 0 THEN greatest(1, TRY_CAST(regexp_extract(${iv}, '[0-9]+') AS INTEGER) * 12 // 52) END
+         END`} AS p_interval,
+         ${mrrForm ? 'NULL::INTEGER' : `CASE WHEN ${iv} IN ('week', 'weekly') THEN 1
+              WHEN ${d.sqlRegexpMatches(iv, '[0-9]{1,3} *weeks?')} THEN NULLIF(TRY_CAST(regexp_extract(${iv}, '[0-9]+') AS INTEGER), 0)
+         END`} AS p_weeks,
          ${currency('currency')} AS p_currency,
          ${product('product')} AS p_product,
          s.t_account AS p_account,
@@ -219,6 +258,9 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
   const hasAccountsFile = files.accounts !== undefined;
   const blank = textBlank;
   const subsBlank = columnReader(d, files.subscriptions).blank;
+  const mrrForm = subscriptionForm(files.subscriptions) === 'mrr';
+  const value = mrrForm ? 'mrr' : 'amount';
+  const dateDetail = (c: string): string => d.sqlDateProblem(columnReader(d, files.subscriptions).text(d.quoteIdent(c)));
   const usageBlank = columnReader(d, files.usage).blank;
   const rep = d.quoteString(p.reporting_currency);
   const isoCode = (c: string): string => `NOT ${d.sqlRegexpMatches(c, '[A-Z]{3}')}`;
@@ -226,9 +268,20 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
     `p_currency <> ${rep} AND ${d.sqlRegexpMatches('p_currency', '[A-Z]{3}')} AND (p_fx_first_month IS NULL OR p_fx_first_month > ${monthExpr})`;
   const money = (blank: (c: string) => string, c: string, pc: string, required: boolean): Rule[] => [
     ...(required ? [{ column: c, when: blank(c), expected: 'a value (required)' }] : []),
-    { column: c, when: `NOT ${blank(c)} AND ${pc} IS NULL`, expected: 'a plain number such as 1200.50 (no currency symbols or thousands separators)' },
+    {
+      column: c,
+      when: `NOT ${blank(c)} AND ${pc} IS NULL`,
+      expected: 'a plain number such as 1200.50 (no currency symbols or thousands separators)',
+      detail: decimalComma(c),
+    },
     { column: c, when: `${pc} < 0`, expected: 'zero or more' },
   ];
+  // Semicolon-separated exports often write decimals with a comma: say so, with the value to write.
+  // Three digits after the comma ('1,200') may be a thousands separator: no guess then.
+  const decimalComma = (c: string): string => {
+    const t = `trim(${d.sqlText(d.quoteIdent(c))})`;
+    return `CASE WHEN ${d.sqlRegexpMatches(t, '[0-9]+,([0-9]{1,2}|[0-9]{4,6})')} THEN 'a decimal comma: write ' || replace(${t}, ',', '.') END`;
+  };
   const month = (c: string): Rule[] => [
     { column: c, when: blank(c), expected: 'a value (required)' },
     { column: c, when: `NOT ${blank(c)} AND NOT p_month_ok`, expected: 'a month as YYYY-MM' },
@@ -247,13 +300,25 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
       accountId,
       unknownAccount,
       { column: 'start_date', when: subsBlank('start_date'), expected: 'a value (required)' },
-      { column: 'start_date', when: `NOT ${subsBlank('start_date')} AND p_start IS NULL`, expected: 'a date as YYYY-MM-DD' },
-      { column: 'end_date', when: `NOT ${subsBlank('end_date')} AND p_end IS NULL`, expected: 'a date as YYYY-MM-DD, or empty for open-ended' },
+      { column: 'start_date', when: `NOT ${subsBlank('start_date')} AND p_start IS NULL`, expected: DATE_EXPECTED, detail: dateDetail('start_date') },
+      {
+        column: 'end_date',
+        when: `NOT ${subsBlank('end_date')} AND p_end IS NULL`,
+        expected: `${DATE_EXPECTED}, or empty for open-ended`,
+        detail: dateDetail('end_date'),
+      },
       { column: 'end_date', when: 'p_end < p_start', expected: 'a date on or after start_date (end is exclusive)' },
-      ...money(subsBlank, 'amount', 'p_amount', true),
-      { column: 'interval', when: 'p_interval IS NULL', expected: "month, quarter, year or 'N months'" },
+      ...money(subsBlank, value, 'p_amount', true),
+      ...(mrrForm
+        ? []
+        : [
+            { column: 'interval', when: 'p_interval IS NULL', expected: "month, quarter, year, week, 'N months' or 'N weeks'" },
+            { column: 'amount', when: `p_weeks IS NOT NULL AND abs(p_amount) >= ${WEEK_AMOUNT_LIMIT}`, expected: 'less than 10^24 for a price per week' },
+          ]),
       ...money(subsBlank, 'discount', 'p_discount', false),
-      { column: 'discount', when: 'p_discount > p_amount', expected: 'no more than amount (discount is per interval)' },
+      mrrForm
+        ? { column: 'discount', when: 'p_discount > p_amount', expected: 'no more than mrr (with mrr, discount is monthly)' }
+        : { column: 'discount', when: 'p_discount > p_amount', expected: 'no more than amount (discount is per interval)' },
       { column: 'currency', when: isoCode('p_currency'), expected: 'a three-letter ISO currency code' },
       {
         column: 'currency',
@@ -304,10 +369,12 @@ export function sqlValidationIssues(d: Dialect, p: Policies, files: SourceFiles)
       `flagged_${source} AS MATERIALIZED (SELECT * FROM parsed_${source} p JOIN raw_${source} r USING (__row) WHERE p.p_flagged)`,
     );
     for (const r of list) {
-      // Duplicates name the row that came first.
+      // Duplicates name the row that came first; a detail says what exactly is wrong.
       const expected = r.expected.endsWith('row ')
         ? `${d.quoteString(r.expected)} || p_first_row || ')'`
-        : d.quoteString(r.expected);
+        : r.detail === undefined
+          ? d.quoteString(r.expected)
+          : `${d.quoteString(r.expected)} || coalesce('; ' || (${r.detail}), '')`;
       selects.push(
         `SELECT ${d.quoteString(source)} AS source, ${d.quoteString(file)} AS file, __row AS row, ${d.quoteString(r.column)} AS "column", ${columns.text(q(r.column))} AS value, ${expected} AS expected, ${d.quoteString(r.severity ?? 'error')} AS severity FROM flagged_${source} AS src WHERE coalesce(${r.when}, FALSE)`,
       );
@@ -345,6 +412,7 @@ export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], 
     p_amount: 'amount',
     p_discount: 'discount',
     p_interval: 'interval_months',
+    p_weeks: 'interval_weeks',
     p_currency: 'currency',
     p_mrr_local: 'mrr_local',
     p_from_month: 'from_month',

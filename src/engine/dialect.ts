@@ -10,6 +10,9 @@ export type ColumnKind = 'text' | 'date' | 'money';
  */
 export type NativeColumn =
   | { readonly type: 'date' }
+  /** A timestamp without a zone (a wall-clock time) or with one (an instant). */
+  | { readonly type: 'timestamp' }
+  | { readonly type: 'timestamptz' }
   | { readonly type: 'decimal'; readonly precision: number; readonly scale: number }
   | { readonly type: 'integer' };
 
@@ -25,9 +28,10 @@ export interface Dialect {
   quoteString(value: string): string;
   /**
    * A query returning the given columns of a source file as text, plus `__row` (1-based data row).
-   * CSV is read strictly: a row with too many or too few fields is an error, never skipped.
+   * CSV is read strictly: a row with too many or too few fields is an error, never skipped. Its
+   * fields are separated by `delimiter` (default ',').
    */
-  sqlReadAsText(path: string, format: SourceFormat, columns: readonly string[]): string;
+  sqlReadAsText(path: string, format: SourceFormat, columns: readonly string[], delimiter?: string): string;
   /**
    * The same for a Parquet file, except that the columns in `native` keep their own type: an
    * engine reads typed dates and decimals far faster than it parses their text.
@@ -57,8 +61,20 @@ export interface Dialect {
   sqlNativeMicros(expr: string, native: NativeColumn): string;
   /** Text → exchange rate, NULL when not a number. */
   sqlTryRate(textExpr: string): string;
-  /** Text 'YYYY-MM-DD' (or that day at midnight, as a timestamp prints) → DATE, NULL when it is not a real calendar date. */
-  sqlTryDate(textExpr: string): string;
+  /**
+   * Text 'YYYY-MM-DD', or a timestamp ('YYYY-MM-DD HH:MM[:SS[.f]]', 'T' or a blank between, with
+   * or without an offset: 'Z', 'UTC', '±HH[:MM]') → DATE, NULL when it is not a real calendar date
+   * and time. A timestamp with an offset is an instant: its date is the day it falls on in
+   * `timeZone` (an IANA name, default UTC). One without is a wall-clock time: its date is its day.
+   */
+  sqlTryDate(textExpr: string, timeZone?: string): string;
+  /** A native date or timestamp column → DATE, as sqlTryDate reads its text. */
+  sqlNativeDate(expr: string, native: NativeColumn, timeZone?: string): string;
+  /**
+   * Why a text is not a date as sqlTryDate reads it ('month 13 out of range', 'time of day 25:00
+   * invalid', "unknown offset 'EST'"…), as a text expression; NULL when it is one.
+   */
+  sqlDateProblem(textExpr: string): string;
   /** DATE → months since year 0 (year × 12 + month − 1): months become plain integers. */
   sqlMonthIndex(dateExpr: string): string;
   /** The day before a DATE. */

@@ -7,10 +7,28 @@ const MONEY_WHOLE_DIGITS = 26;
 const MONEY_SCALE = 12;
 /** The fast lane's bound, in units of 10⁻¹²: 900,000.00 (see sqlDividePicos). */
 const PICOS_LIMIT = 900_000_000_000_000_000;
-/** 'YYYY-MM-DD', alone or at midnight: ' 00:00:00', 'T00:00', '…00:00:00.000', with 'Z' or a zero offset. */
-const DATE_TEXT = '[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]00:00(:00(\\.0+)?)?(Z|[+-]00(:?00)?)?)?';
+/** 'YYYY-MM-DD'. */
+const DATE_TEXT = '[0-9]{4}-[0-9]{2}-[0-9]{2}';
+/** That day at a time: 'T' or a blank, HH:MM, optional seconds and fraction (a valid time of day). */
+const TIME_TEXT = '[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?';
+/** An offset from UTC as exports write it: 'Z', 'UTC', 'GMT', '±HH', '±HHMM', '±HH:MM' (up to ±14:59). */
+const OFFSET_TEXT = ' ?(Z|z|UTC|GMT|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)';
+/** Timestamp types a Parquet file may hold, without and with a zone. */
+const TIMESTAMP_TYPES = new Set(['TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS', 'DATETIME']);
+const TIMESTAMPTZ_TYPES = new Set(['TIMESTAMP WITH TIME ZONE', 'TIMESTAMPTZ']);
 /** Whole-number types every value of which fits money. */
 const INTEGER_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT']);
+
+/**
+ * A timestamp with an offset (matching TIME_TEXT and OFFSET_TEXT) as DuckDB's cast reads it:
+ * 'YYYY-MM-DD HH:MM:SS[.f]±HH[:MM]'. The cast alone refuses '14:30Z', 'z' and a blank before the offset.
+ */
+const instantText = (t: string): string => {
+  const part = (name: string): string =>
+    `regexp_extract(${t}, '^(.{10})[T ]([0-9]{2}:[0-9]{2})(:[0-9]{2}(?:\\.[0-9]+)?)? ?(.*)$', ['d', 'hm', 's', 'o']).${name}`;
+  return `${part('d')} || ' ' || ${part('hm')} || CASE WHEN ${part('s')} = '' THEN ':00' ELSE ${part('s')} END
+    || CASE WHEN upper(${part('o')}) IN ('Z', 'UTC', 'GMT') THEN '+00' ELSE ${part('o')} END`;
+};
 
 /** A DECIMAL(18,6) value → its millionths as BIGINT, with 64-bit arithmetic only. */
 const micros18 = (v: string): string => `CAST(trunc(${v}) AS BIGINT) * 1000000 + CAST((${v} - trunc(${v})) * 1000000 AS BIGINT)`;
@@ -28,13 +46,13 @@ export class DuckDbDialect implements Dialect {
     return `'${value.replaceAll("'", "''")}'`;
   }
 
-  sqlReadAsText(path: string, format: SourceFormat, columns: readonly string[]): string {
+  sqlReadAsText(path: string, format: SourceFormat, columns: readonly string[], delimiter = ','): string {
     const p = this.quoteString(path);
     const asText = `{${columns.map((c) => `${this.quoteString(c)}: 'VARCHAR'`).join(', ')}}`;
     switch (format) {
       case 'csv':
         // No sniffing: the sniffer may read a ragged file as one column or skip bad rows.
-        return `SELECT *, row_number() OVER () AS __row FROM read_csv(${p}, header = true, auto_detect = false, columns = ${asText}, delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false)`;
+        return `SELECT *, row_number() OVER () AS __row FROM read_csv(${p}, header = true, auto_detect = false, columns = ${asText}, delim = ${this.quoteString(delimiter)}, quote = '"', escape = '"', strict_mode = true, null_padding = false)`;
       case 'json':
         // Declared VARCHAR, a JSON number keeps its text and a string loses its quotes.
         return `SELECT *, row_number() OVER () AS __row FROM read_json(${p}, columns = ${asText})`;
@@ -58,7 +76,11 @@ export class DuckDbDialect implements Dialect {
 
   nativeColumn(columnType: string, kind: Exclude<ColumnKind, 'text'>): NativeColumn | null {
     const t = columnType.trim().toUpperCase();
-    if (kind === 'date') return t === 'DATE' ? { type: 'date' } : null;
+    if (kind === 'date') {
+      if (t === 'DATE') return { type: 'date' };
+      if (TIMESTAMP_TYPES.has(t)) return { type: 'timestamp' };
+      return TIMESTAMPTZ_TYPES.has(t) ? { type: 'timestamptz' } : null;
+    }
     if (INTEGER_TYPES.has(t)) return { type: 'integer' };
     const m = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
     if (!m) return null;
@@ -103,6 +125,8 @@ export class DuckDbDialect implements Dialect {
           ? micros18(`CAST(${expr} AS DECIMAL(18,6))`)
           : `CASE WHEN ${small} THEN ${micros18(`CAST(${expr} AS DECIMAL(18,6))`)} END`;
       case 'date':
+      case 'timestamp':
+      case 'timestamptz':
         throw new Error('a date is not money');
     }
   }
@@ -111,10 +135,46 @@ export class DuckDbDialect implements Dialect {
     return `CASE WHEN regexp_full_match(trim(${textExpr}), '[-+]?[0-9]+(\\.[0-9]+)?') THEN TRY_CAST(trim(${textExpr}) AS ${RATE}) END`;
   }
 
-  sqlTryDate(textExpr: string): string {
-    // A timestamp at midnight (UTC, if it names a zone) is that day: warehouse exports print dates so.
+  sqlTryDate(textExpr: string, timeZone = 'UTC'): string {
+    // Plain dates first: most files hold nothing else. The time of day is checked by the pattern
+    // (DuckDB's cast would take '24:00' as the next day and '+25:00' as an offset).
     const t = `trim(${textExpr})`;
-    return `CASE WHEN regexp_full_match(${t}, '${DATE_TEXT}') THEN TRY_CAST(left(${t}, 10) AS DATE) END`;
+    return `CASE WHEN regexp_full_match(${t}, '${DATE_TEXT}') THEN TRY_CAST(${t} AS DATE)
+                 WHEN regexp_full_match(${t}, '${DATE_TEXT}${TIME_TEXT}') THEN TRY_CAST(left(${t}, 10) AS DATE)
+                 WHEN regexp_full_match(${t}, '${DATE_TEXT}${TIME_TEXT}${OFFSET_TEXT}')
+                   THEN CAST(timezone(${this.quoteString(timeZone)}, TRY_CAST(${instantText(t)} AS TIMESTAMPTZ)) AS DATE) END`;
+  }
+
+  sqlNativeDate(expr: string, native: NativeColumn, timeZone = 'UTC'): string {
+    switch (native.type) {
+      case 'date':
+        return expr;
+      case 'timestamp':
+        return `CAST(${expr} AS DATE)`;
+      case 'timestamptz':
+        return `CAST(timezone(${this.quoteString(timeZone)}, ${expr}) AS DATE)`;
+      default:
+        throw new Error('money is not a date');
+    }
+  }
+
+  sqlDateProblem(textExpr: string): string {
+    // Only rows already found wrong are diagnosed, so this need not be fast.
+    const t = `trim(${textExpr})`;
+    const time = `regexp_extract(${t}, '^.{10}[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\\.[0-9]{1,9})?)?(.*)$', `;
+    const part = (i: number): string => `${time}${i})`;
+    const hhmm = `${part(1)} || ':' || ${part(2)} || CASE WHEN ${part(3)} <> '' THEN ':' || ${part(3)} ELSE '' END`;
+    return `CASE
+      WHEN NOT regexp_full_match(${t}, '[0-9]{4}-[0-9]{2}-[0-9]{2}(.*)') THEN 'not in the form YYYY-MM-DD'
+      WHEN TRY_CAST(substr(${t}, 6, 2) AS INTEGER) NOT BETWEEN 1 AND 12 THEN 'month ' || substr(${t}, 6, 2) || ' out of range'
+      WHEN TRY_CAST(left(${t}, 10) AS DATE) IS NULL THEN 'day ' || substr(${t}, 9, 2) || ' out of range for ' || left(${t}, 7)
+      WHEN length(${t}) = 10 THEN NULL
+      WHEN NOT regexp_matches(${t}, '^.{10}[T ][0-9]{2}:[0-9]{2}') THEN 'time of day ''' || substr(${t}, 11) || ''' not as HH:MM or HH:MM:SS'
+      WHEN TRY_CAST(${part(1)} AS INTEGER) > 23 OR TRY_CAST(${part(2)} AS INTEGER) > 59 OR coalesce(TRY_CAST(${part(3)} AS INTEGER), 0) > 59
+        THEN 'time of day ' || ${hhmm} || ' invalid'
+      WHEN ${part(4)} <> '' AND NOT regexp_full_match(${part(4)}, '${OFFSET_TEXT}')
+        THEN 'unknown offset ''' || trim(${part(4)}) || ''' (expected Z, UTC or ±HH:MM)'
+    END`;
   }
 
   sqlMonthIndex(dateExpr: string): string {

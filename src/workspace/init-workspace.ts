@@ -37,6 +37,10 @@ const POLICY_DOCS: Record<keyof Policies, readonly string[]> = {
     'The last month reported, YYYY-MM; it also pins the day live views look from (its last day).',
     'null: the last full month before today, and live views look from today. A later month needs --allow-partial.',
   ],
+  timezone: [
+    'The time zone (IANA name) in which a date with a time and an offset, such as 2024-03-05T23:30:00Z,',
+    'becomes a date (6 March in Europe/Paris). A time without an offset is read as that day.',
+  ],
   owner_attribute: [
     'The accounts column naming the owner, for the check that expansion is not concentrated in one owner.',
     'null: use a column named owner or csm when there is one.',

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { SOURCES, type SourceName } from '../contract/data-contract.js';
+import { SOURCES, type ContractForm, type SourceName } from '../contract/data-contract.js';
 import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contract.js';
 import type { SourceFile } from '../contract/source-files.js';
 import type { Driver } from '../drivers/driver.js';
@@ -57,6 +57,7 @@ interface LoadSpec<Name extends string> {
   readonly name: Name;
   readonly columns: readonly { readonly name: string; readonly required: boolean; readonly kind?: ColumnKind }[];
   readonly extraColumnsAreAttributes: boolean;
+  readonly forms?: readonly ContractForm[];
 }
 
 /**
@@ -70,7 +71,9 @@ export async function loadRawSources(
   files: Partial<Record<SourceName, SourceFile>>,
 ): Promise<Record<SourceName, LoadedSource>> {
   const out = {} as Record<SourceName, LoadedSource>;
-  for (const spec of Object.values(SOURCES)) out[spec.name] = await loadRaw(driver, spec, files[spec.name]);
+  for (const spec of Object.values(SOURCES)) {
+    out[spec.name] = await loadRaw(driver, { ...spec, columns: [...spec.columns, ...(spec.alternatives ?? [])] }, files[spec.name]);
+  }
   return out;
 }
 
@@ -107,17 +110,18 @@ async function loadRaw<Name extends string>(
     stamp = undefined; // not readable: reading it below says so
   }
   let columns: string[];
+  let delimiter = ',';
   let types = new Map<string, string>();
-  try {
-    if (f.format === 'csv') {
-      columns = csvHeader(f.path);
-    } else {
+  if (f.format === 'csv') {
+    ({ columns, delimiter } = csvHeader(f.file, f.path));
+  } else {
+    try {
       const described = await driver.query(d.sqlDescribe(f.path, f.format));
       columns = described.map((r) => String(r['column_name']));
       types = new Map(described.map((r) => [String(r['column_name']), String(r['column_type'])]));
+    } catch (e) {
+      throw new NrrError(readFailure(f, delimiter, e));
     }
-  } catch (e) {
-    throw new NrrError(`${f.file}: cannot be read as ${f.format.toUpperCase()}: ${firstLine(e)}`);
   }
   const dupes = columns.filter((c, i) => columns.indexOf(c) !== i);
   if (dupes.length > 0) throw new NrrError(`${f.file}: the header repeats column ${dupes.map((c) => `'${c}'`).join(', ')}`);
@@ -128,6 +132,7 @@ async function loadRaw<Name extends string>(
       `${f.file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c.name}'`).join(', ')} (found: ${columns.join(', ')}); see docs/data-contract.md`,
     );
   }
+  checkForms(f.file, spec.forms ?? [], lower, columns);
   const contractSet = new Set(contract);
   const extra = columns.filter((c) => !contractSet.has(c.trim().toLowerCase()) && c !== '__row');
   const selectContract = contract.map((c) => {
@@ -151,7 +156,7 @@ async function loadRaw<Name extends string>(
     }
   }
   const relation = f.format === 'parquet' ? 'view' : 'table';
-  const read = f.format === 'parquet' ? d.sqlReadParquet(f.path, nativeActual) : d.sqlReadAsText(f.path, f.format, columns);
+  const read = f.format === 'parquet' ? d.sqlReadParquet(f.path, nativeActual) : d.sqlReadAsText(f.path, f.format, columns, delimiter);
   try {
     await driver.exec(
       `CREATE OR REPLACE ${relation === 'view' ? 'VIEW' : 'TABLE'} raw_${spec.name} AS SELECT ${[...selectContract, ...selectExtra, '__row'].join(', ')} FROM (${read})`,
@@ -159,9 +164,64 @@ async function loadRaw<Name extends string>(
     // A view reads nothing yet: count its rows so that a file that cannot be read fails here.
     if (relation === 'view') await driver.query(`SELECT count(*) AS n FROM raw_${spec.name}`);
   } catch (e) {
-    throw new NrrError(`${f.file}: cannot be read: ${firstLine(e)}`);
+    throw new NrrError(readFailure(f, delimiter, e));
   }
   return { source: spec.name, file: f.file, columns, extraColumns: extra, native, relation, ...(stamp ? { stamp } : {}) };
+}
+
+/**
+ * A file gives a value in exactly one of its forms (subscriptions: amount with interval, or mrr):
+ * columns of two forms are refused, naming them, rather than one of them being silently ignored.
+ */
+function checkForms(file: string, forms: readonly ContractForm[], lower: ReadonlyMap<string, string>, columns: readonly string[]): void {
+  if (forms.length === 0) return;
+  const used = forms.filter((form) => form.columns.some((c) => lower.has(c)));
+  const quoted = (cs: readonly string[]): string => cs.map((c) => `'${c}'`).join(', ');
+  if (used.length > 1) {
+    const given = used.flatMap((form) => form.columns.filter((c) => lower.has(c)));
+    throw new NrrError(
+      `${file}: columns ${quoted(given)} give the same value in two forms (${used.map((form) => form.label).join('; ')}); keep the columns of one form only; see docs/data-contract.md`,
+    );
+  }
+  const form = used[0];
+  const first = form?.columns[0];
+  if (form === undefined || (first !== undefined && !lower.has(first))) {
+    const needed = form === undefined ? forms.map((x) => `'${x.columns[0]}'`).join(' or ') : `'${first}'`;
+    throw new NrrError(`${file}: missing required column ${needed} (found: ${columns.join(', ')}); see docs/data-contract.md`);
+  }
+}
+
+/**
+ * The data row of the engine's CSV "line": it counts records from the header (1), blank lines
+ * included, while data rows (as `__row` numbers them) skip blank lines. Only read for an error.
+ */
+function dataRowOfLine(path: string, line: number): number {
+  let record = 1;
+  let blanks = 0;
+  let quoted = false;
+  let empty = true;
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    let at = 0;
+    for (let n = readSync(fd, buf, 0, buf.length, at); n > 0 && record < line; n = readSync(fd, buf, 0, buf.length, at)) {
+      at += n;
+      for (let i = 0; i < n && record < line; i++) {
+        const c = buf[i];
+        if (c === 0x22) quoted = !quoted; // "" inside a quoted value toggles twice
+        if (c === 0x0a && !quoted) {
+          if (empty && record > 1) blanks++;
+          record++;
+          empty = true;
+        } else if (c !== 0x0d) {
+          empty = false;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return line - 1 - blanks;
 }
 
 /** Removes `raw_<source>` once the typed tables exist. */
@@ -169,25 +229,74 @@ export function sqlDropRaw(s: LoadedSource<string>): string {
   return `DROP ${s.relation === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS raw_${s.source}`;
 }
 
-/** The header row of a CSV file: its column names. */
-function csvHeader(path: string): string[] {
+/** Field separators a CSV export may use, in order of preference when the header splits equally. */
+const DELIMITERS = [',', ';', '\t', '|'] as const;
+
+const delimiterName = (delimiter: string): string => (delimiter === '\t' ? 'tabs' : `'${delimiter}'`);
+
+/**
+ * The header row of a CSV file: its column names, and the separator between them. Exports from
+ * spreadsheets in many locales separate fields with ';', and some with tabs: the separator that
+ * splits the header into the most columns is the file's (a comma when none splits it).
+ */
+function csvHeader(file: string, path: string): { columns: string[]; delimiter: string } {
+  let text: string;
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(65536);
     const n = readSync(fd, buf, 0, buf.length, 0);
-    const text = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '');
+    text = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '');
     const end = text.search(/\r?\n/);
-    if (end < 0 && n === buf.length) throw new Error('no end to the header row in the first 64 KB');
-    const rows = parse(end < 0 ? text : text.slice(0, end), { relax_column_count: true }) as string[][];
-    const header = rows[0];
-    if (!header || header.every((h) => h.trim() === '')) throw new Error('the file is empty: expected a header row');
-    return header.map((h) => h.trim());
+    if (end < 0 && n === buf.length) throw new NrrError(`${file}: cannot be read as CSV: no end to the header row in the first 64 KB`);
+    if (end >= 0) text = text.slice(0, end);
   } finally {
     closeSync(fd);
   }
+  let best: { columns: string[]; delimiter: string } | null = null;
+  for (const delimiter of DELIMITERS) {
+    let rows: string[][];
+    try {
+      rows = parse(text, { relax_column_count: true, delimiter }) as string[][];
+    } catch {
+      continue; // not this separator (a quote out of place for it)
+    }
+    const header = rows[0] ?? [];
+    if (best === null || header.length > best.columns.length) best = { columns: header.map((h) => h.trim()), delimiter };
+  }
+  if (best === null) {
+    throw new NrrError(`${file}: the header row cannot be read as CSV: expected column names separated by commas, a name with a comma or a quote in double quotes`);
+  }
+  if (best.columns.every((h) => h === '')) throw new NrrError(`${file}: cannot be read as CSV: the file is empty: expected a header row`);
+  return best;
 }
 
-function firstLine(e: unknown): string {
+/**
+ * What the engine's error on reading a file means, in the terms of the file: its data rows
+ * (1 = the first row after the header) and what was expected. The engine's own text is not shown.
+ */
+function readFailure(f: SourceFile<string>, delimiter: string, e: unknown): string {
+  const { file, format } = f;
   const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n').slice(0, 3).join(' ').trim();
+  if (format === 'parquet') {
+    return `${file}: cannot be read as Parquet: the file is not a Parquet file, or is damaged or incomplete (write it again)`;
+  }
+  if (format === 'json') {
+    const reason = /Malformed JSON[^:]*: ([^.\n]+)/.exec(msg)?.[1];
+    return `${file}: cannot be read as JSON${reason ? ` (${reason})` : ''}: expected an array of objects, or one object per line, with the contract's columns as keys`;
+  }
+  const line = /CSV Error on Line: (\d+)/.exec(msg)?.[1];
+  const cannot = `${file}: cannot be read as CSV: `;
+  const row = line === undefined ? 'a row' : `data row ${dataRowOfLine(f.path, Number(line))}`;
+  const sep = `separated by ${delimiterName(delimiter)} as in the header`;
+  const fields = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(msg);
+  if (fields) {
+    const [, expected, found] = fields;
+    const more = Number(found) > Number(expected);
+    return `${cannot}${row} has ${found} field${found === '1' ? '' : 's'} where the header has ${expected}: expected one value per column, ${sep}${more ? ', and a value that holds the separator in double quotes' : ''}`;
+  }
+  if (/unterminated quote/i.test(msg)) {
+    return `${cannot}${row} has a quoted value that is not closed: expected a value that starts with " to end with " (a " inside it written as "")`;
+  }
+  if (/not utf-8|invalid unicode/i.test(msg)) return `${cannot}${row} is not UTF-8 text: expected the file saved as UTF-8`;
+  return `${cannot}${line === undefined ? 'the file' : row} does not parse: expected values ${sep}, a value holding the separator, a quote or a line break in double quotes`;
 }

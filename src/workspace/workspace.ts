@@ -199,7 +199,7 @@ export class Workspace {
       const attributes = loaded.accounts.extraColumns;
       for (const sql of sqlTypedTables(driver.dialect, attributes, issues.errors > 0)) await driver.exec(sql);
       for (const s of Object.values(signals ?? {})) {
-        await driver.exec(sqlSignalTable(driver.dialect, s.source, s.file !== undefined, issues.errors > 0));
+        await driver.exec(sqlSignalTable(driver.dialect, s.source, s.file !== undefined, issues.errors > 0, policies.timezone));
       }
       const rowCounts = await countRows(driver, all);
       checkUnchanged(all);
@@ -263,11 +263,11 @@ async function validate(
 ): Promise<{ errors: number; warnings: ValidationIssue[]; warningCount: number; rejectsFile: string | null }> {
   const d = driver.dialect;
   const files: SourceFiles = {};
-  for (const s of Object.values(loaded)) if (s.file) files[s.source] = { file: s.file, native: s.native };
+  for (const s of Object.values(loaded)) if (s.file) files[s.source] = { file: s.file, native: s.native, columns: s.columns };
   for (const sql of sqlParsedTables(d, policies, files)) await driver.exec(sql);
   await driver.exec(sqlValidationIssues(d, policies, files));
   for (const s of Object.values(signals ?? {})) {
-    if (s.file) for (const sql of sqlSignalIssues(d, s.source, s.file, loaded.accounts.file !== undefined, policies.reporting_currency)) await driver.exec(sql);
+    if (s.file) for (const sql of sqlSignalIssues(d, s.source, s.file, loaded.accounts.file !== undefined, policies.reporting_currency, policies.timezone)) await driver.exec(sql);
   }
   const counts = await driver.query(
     `SELECT count(*) FILTER (WHERE severity = 'error') AS errors, count(*) FILTER (WHERE severity = 'warning') AS warnings FROM validation_issues`,
