@@ -152,11 +152,11 @@ function sameToken(header: string | undefined, token: string): boolean {
 }
 
 const SORT_KEYS: Record<string, (a: AccountRow) => number> = {
-  risk: (a) => -a.churn_risk,
+  risk: (a) => -(a.churn_risk ?? -1), // not scored: after every score
   arr: (a) => -a.arr.toNumber(),
   renewal: (a) => a.days_to_renewal ?? Number.MAX_SAFE_INTEGER,
   health: (a) => a.health ?? 101,
-  expansion: (a) => -a.expansion_readiness,
+  expansion: (a) => -(a.expansion_readiness ?? -1),
 };
 
 /** Sorted by `by`, then by ARR and id. */
