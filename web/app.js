@@ -436,10 +436,10 @@ async function playbooks() {
   const el = document.getElementById('backtest');
   if (!el) return;
   el.className = '';
-  el.innerHTML = `<p class="muted">${bt.snapshots} month-ends, ${esc(bt.from)} … ${esc(bt.to)}; outcomes within 90 days.</p><table id="backtest-table"><thead><tr><th>play</th><th>catches</th><th class="num">fires</th><th class="num">precision</th><th class="num">base rate</th><th class="num">lift</th><th class="num">recall of ARR</th><th class="num">median lead</th></tr></thead><tbody>${bt.plays
+  el.innerHTML = `<p class="muted">${bt.snapshots} month-ends, ${esc(bt.from)} … ${esc(bt.to)}; outcomes within 90 days.</p><table id="backtest-table"><thead><tr><th>play</th><th>catches</th><th class="num">fires</th><th class="num">precision</th><th class="num">base rate</th><th class="num">lift (95 %)</th><th class="num">recall of ARR</th><th class="num">median lead</th><th>verdict</th></tr></thead><tbody>${bt.plays
     .map(
-      (p) => `<tr><td>${esc(p.playbook)}</td><td>${p.target === 'loss' ? 'churn or contraction' : 'expansion'}</td><td class="num">${p.fires}</td><td class="num" data-precision="${esc(p.playbook)}">${pct(p.precision)}</td><td class="num">${pct(p.base_rate)}</td>
-      <td class="num">${p.precision !== null && p.base_rate ? `${(p.precision / p.base_rate).toFixed(1)}×` : '—'}</td><td class="num">${pct(p.recall_arr)}</td><td class="num">${p.median_lead_days ?? '—'} d</td></tr>`,
+      (p) => `<tr><td>${esc(p.playbook)}</td><td>${p.target === 'loss' ? 'churn or contraction' : 'expansion'}</td><td class="num">${p.fires}</td><td class="num" data-precision="${esc(p.playbook)}">${pct(p.precision)} <span class="muted">(${p.hits} of ${p.fires_known})</span></td><td class="num">${pct(p.base_rate)}</td>
+      <td class="num">${p.lift === null ? '—' : `${p.lift.toFixed(1)}×${p.lift_low !== null && p.lift_high !== null ? ` <span class="muted">(${p.lift_low.toFixed(1)}–${p.lift_high.toFixed(1)})</span>` : ''}`}</td><td class="num">${pct(p.recall_arr)}</td><td class="num">${p.median_lead_days ?? '—'} d</td><td class="wrap">${esc(p.verdict)}</td></tr>`,
     )
     .join('')}</tbody></table>`;
 }
