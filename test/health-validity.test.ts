@@ -174,6 +174,8 @@ describe('accounts without signal data', () => {
     expect(v.snapshots).toEqual(['2024-03-31']);
     expect(v.overall).toMatchObject({ n: 8, churned: 2 });
     expect(v.not_scored).toEqual({ health: 4, risk: 4 });
+    expect(v.by_colour.at(-1)).toMatchObject({ group: 'not scored', n: 4, churned: 0 });
+    expect(v.by_colour.reduce((n, c) => n + c.n, 0)).toBe(8);
     const risk = v.scores.find((s) => s.score === 'risk' && s.outcome === 'churn')!;
     expect(risk).toMatchObject({ positives: 2, negatives: 2, total: 4, auc: 0.5, judged: false, verdict: 'too few churn cases (2) to judge' });
     expect(v.calibration.reduce((n, c) => n + c.n, 0)).toBe(4);

@@ -187,7 +187,8 @@ export async function healthValidity(
     interval: { method: 'percentile bootstrap, accounts resampled with replacement', level: 0.95, resamples, seed },
     overall: rates('all', obs),
     not_scored: { health: obs.length - withHealth.length, risk: obs.length - withRisk.length },
-    by_colour: byColour,
+    // Account-snapshots without a colour (not scored) get a row of their own, so the rows add up.
+    by_colour: obs.some((o) => o.colour === null) ? [...byColour, rates('not scored', obs.filter((o) => o.colour === null))] : byColour,
     red_to_green_churn: colourComparison.ratio,
     colours: colourComparison,
     by_tier: tiers.map((t) => rates(t, obs.filter((o) => o.tier === t))),
