@@ -5,6 +5,7 @@ import { scoreAccounts } from '../src/accounts/account-records.js';
 import { compareColours, healthValidity } from '../src/accounts/health-validity.js';
 import { MIN_EVENTS, bootstrapIntervals, lift, rankingFigures, rankingVerdict, rocAuc, type ClusteredScore } from '../src/accounts/predictive-power.js';
 import { Workspace } from '../src/index.js';
+import { createApp } from '../src/serve/api-app.js';
 import { csv, fixtureDir, removeDir } from './helpers/fixture-dir.js';
 
 const BIN = join(process.cwd(), 'dist/cli/nrr.js');
@@ -179,6 +180,18 @@ describe('accounts without signal data', () => {
     const risk = v.scores.find((s) => s.score === 'risk' && s.outcome === 'churn')!;
     expect(risk).toMatchObject({ positives: 2, negatives: 2, total: 4, auc: 0.5, judged: false, verdict: 'too few churn cases (2) to judge' });
     expect(v.calibration.reduce((n, c) => n + c.n, 0)).toBe(4);
+  });
+
+  it('the API gives them no score and says why, and sorts them after every scored account', async () => {
+    const ws = await Workspace.open({ data: noSignalFolder(), signals: true, policies: { as_of: '2024-03' } });
+    workspaces.push(ws);
+    const app = createApp(ws);
+    const list = (await (await app.request('/api/accounts?sort=risk')).json()) as { rows: { account_id: string; churn_risk: number | null; risk_reason: string | null }[] };
+    expect(list.rows.slice(0, 4).map((r) => r.churn_risk !== null)).toEqual([true, true, true, true]);
+    const n1 = list.rows.find((r) => r.account_id === 'N1')!;
+    expect(n1).toMatchObject({ churn_risk: null, risk_reason: 'not scored: no signal data' });
+    const one = (await (await app.request('/api/accounts/N1')).json()) as { scored: { risk: { score: number | null; not_scored?: string } } };
+    expect(one.scored.risk).toMatchObject({ score: null, not_scored: 'no signal data' });
   });
 
   it('nrr account says "not scored: no signal data", never a risk of 0', () => {
