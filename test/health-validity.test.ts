@@ -81,6 +81,11 @@ describe('95 % bootstrap intervals', () => {
     expect(f.auc_high! - f.auc_low!).toBeCloseTo(once.auc_high! - once.auc_low!, 12);
   });
 
+  it('refuse a number of resamples that is not a whole number from 0 to 100000, with a clear error', () => {
+    expect(() => bootstrapIntervals(4, [() => 1], { resamples: -1 })).toThrow('--resamples: expected 0 to 100000, got -1');
+    expect(bootstrapIntervals(4, [() => 1], { resamples: 0 })).toEqual([{ low: null, high: null }]);
+  });
+
   it('a mean of draws: the share of draws landing on account 0 is about 1/4, within its interval', () => {
     const [i] = bootstrapIntervals(4, [(w) => w[0]! / 4], { resamples: 2000 });
     // w[0] is Binomial(4, 1/4): 0, ¼, ½ … its 2.5 % and 97.5 % quantiles are 0 and ¾.

@@ -121,7 +121,6 @@ export async function healthValidity(
   const resamples = options.resamples ?? DEFAULT_RESAMPLES;
   const seed = options.seed ?? DEFAULT_SEED;
   if (!Number.isInteger(months) || months < 1 || months > 60) throw new NrrError(`--months: expected 1 to 60, got ${months}`);
-  if (!Number.isInteger(resamples) || resamples < 0 || resamples > 100_000) throw new NrrError(`--resamples: expected 0 to 100000, got ${resamples}`);
   const lastMonth = ws.asOfMonth - Math.ceil(horizon / 30);
   const dates: string[] = [];
   for (let m = lastMonth - months + 1; m <= lastMonth; m++) dates.push(snapshotDate(monthText(m)));

@@ -1,3 +1,4 @@
+import { NrrError } from '../errors.js';
 import { Random } from '../generate/random.js';
 
 /**
@@ -182,7 +183,7 @@ export function bootstrapIntervals(
   options: BootstrapOptions = {},
 ): Interval[] {
   const resamples = options.resamples ?? DEFAULT_RESAMPLES;
-  if (!Number.isInteger(resamples) || resamples < 0) throw new RangeError(`resamples: expected a whole number ≥ 0, got ${resamples}`);
+  if (!Number.isInteger(resamples) || resamples < 0 || resamples > 100_000) throw new NrrError(`--resamples: expected 0 to 100000, got ${resamples}`);
   if (clusters === 0 || resamples === 0) return statistics.map(() => ({ low: null, high: null }));
   const random = new Random(options.seed ?? DEFAULT_SEED);
   const weights: Weights = new Uint32Array(clusters);
