@@ -323,8 +323,8 @@ describe('nrr health validate', () => {
     const v = await healthValidity(ws, { months: 1 });
     expect(v.snapshots).toEqual(['2024-03-31']);
     expect(v.overall).toMatchObject({ n: 3, churn_rate: 1 / 3, contraction_rate: 0 });
-    const risk = v.scores.find((s) => s.score === 'risk')!;
-    expect(risk.auc_churn).toBe(1);
+    const risk = v.scores.find((s) => s.score === 'risk' && s.outcome === 'churn')!;
+    expect(risk).toMatchObject({ auc: 1, positives: 1, negatives: 2, judged: false, verdict: 'too few churn cases (1) to judge' });
     expect(v.calibration.reduce((n, c) => n + c.n, 0)).toBe(3);
   });
 
@@ -340,10 +340,17 @@ describe('nrr health validate', () => {
     expect(v.by_tier.reduce((n, c) => n + c.n, 0)).toBe(v.overall.n);
     expect(v.overall.n).toBeGreaterThan(15_000);
     expect(v.red_to_green_churn!).toBeGreaterThanOrEqual(3);
-    const risk = v.scores.find((s) => s.score === 'risk')!;
-    expect(risk.auc_churn!).toBeGreaterThanOrEqual(0.75);
-    expect(risk.auc_churn!).toBeLessThan(0.95); // the planted signals are noisy
-    expect(risk.lift_top_decile!).toBeGreaterThan(2);
+    expect(v.colours.verdict).toMatch(/^red accounts churned [\d.]+× as often as green ones \(red \d+ of \d+, green \d+ of \d+\)$/);
+    expect(v.not_scored).toEqual({ health: 0, risk: 0 }); // every demo account has signal data
+    const risk = v.scores.find((s) => s.score === 'risk' && s.outcome === 'churn')!;
+    expect(risk.positives).toBe(v.overall.churned);
+    expect(risk.auc!).toBeGreaterThanOrEqual(0.75);
+    expect(risk.auc!).toBeLessThan(0.95); // the planted signals are noisy
+    expect(risk.auc_low!).toBeGreaterThan(0.5);
+    expect(risk.verdict).toBe('ranks churn better than chance');
+    const loss = v.scores.find((s) => s.score === 'risk' && s.outcome === 'churn_or_contraction')!;
+    expect(loss.positives).toBe(v.overall.lost);
+    expect(loss.lift_top_decile!).toBeGreaterThan(2);
     // Calibration: the churn rate rises with the risk bucket.
     const rates = v.calibration.filter((c) => c.n >= 100).map((c) => c.churn_rate!);
     expect(rates).toEqual([...rates].sort((a, b) => a - b));

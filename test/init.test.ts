@@ -115,11 +115,12 @@ describe('nrr init', () => {
     );
     const accounts = nrr('accounts', '--data', dir, '--as-of', '2024-06-30', '--sort', 'arr', '--format', 'csv', '-q');
     expect(accounts.status, accounts.stderr).toBe(0);
-    // The signal files are empty, so no health measure is known: no score rather than a green one.
-    // A1's renewal is 185 days off; A2 is monthly, which is its only risk.
+    // The signal files are empty, so no account has signal data: not scored (health, risk and
+    // readiness empty, the reason says why) rather than a green health or a risk of 0. A2's monthly
+    // terms alone do not make a risk score. A1's renewal is 185 days off.
     const [, a1, a2] = accounts.stdout.split('\n');
-    expect(a1).toBe('A1,,,Tier 3,1200,,,,0.0,,0.0,,2025-01-01,185');
-    expect(a2).toBe('A2,,,Tier 3,600,,,,6.0,monthly contract: it can end any month,0.0,,monthly,');
+    expect(a1).toBe('A1,,,Tier 3,1200,,,,,not scored: no signal data,,not scored: no signal data,2025-01-01,185');
+    expect(a2).toBe('A2,,,Tier 3,600,,,,,not scored: no signal data,,not scored: no signal data,monthly,');
     const m = nrr('metrics', '--data', dir, '--month', '2024-12', '--window', '12', '--format', 'json', '-q');
     expect(m.status, m.stderr).toBe(0);
     const t12m = JSON.parse(m.stdout) as { starting_mrr: number; ending_mrr: number; churn: number; nrr: number };

@@ -136,6 +136,14 @@ describe('nrr playbooks backtest', () => {
       expect(p.flagged_arr).toBe(1200);
       expect(p.recall_arr).toBeCloseTo(2 / 3, 12);
       expect(p.median_lead_days).toBe(92); // 2024-04-30 → 2024-07-31
+      // The counts behind each figure: 1 hit of 2 known fires, 6 cases of 18 account-months, 2 lost-ARR events.
+      expect(p).toMatchObject({ hits: 1, fires_known: 2, target_cases: 6, account_months: 18, target_events: 2 });
+      expect(p.lift).toBeCloseTo(0.5 / (6 / 18), 12);
+      expect(p.lift_low!).toBeLessThanOrEqual(p.lift!);
+      expect(p.lift_high!).toBeGreaterThanOrEqual(p.lift!);
+      expect(p.judged).toBe(false);
+      expect(p.verdict).toBe('too few fires followed by churn or contraction (1) to judge');
+      expect(b.min_events).toBe(20);
     } finally {
       ws.close();
     }

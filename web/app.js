@@ -376,15 +376,19 @@ async function account(id) {
   const s = d.scored;
   const ex = d.explanation;
   const name = ex.attributes.name ?? id;
-  const reasons = (sc) => (sc.reasons.length ? sc.reasons.map((r) => `<li>+${num(r.points)} ${esc(r.text)}</li>`).join('') : '<li class="muted">nothing points that way</li>');
+  const reasons = (sc) =>
+    sc.not_scored
+      ? `<li class="muted" data-not-scored>not scored: ${esc(sc.not_scored)}</li>`
+      : sc.reasons.length ? sc.reasons.map((r) => `<li>+${num(r.points)} ${esc(r.text)}</li>`).join('') : '<li class="muted">nothing points that way</li>';
+  const scoreText = (sc, value) => (sc?.not_scored ? 'not scored' : num(value));
   $page.innerHTML = `
     <div class="muted"><a href="/accounts" data-link>← Accounts</a></div>
     <h1 data-account-name>${esc(name)} <span class="muted">${esc(id)}</span></h1>
     <div class="muted">${Object.entries(ex.attributes).filter(([k, v]) => k !== 'name' && v).map(([k, v]) => `${esc(k)} ${esc(v)}`).join(' · ')}</div>
     <div class="tiles spaced">
       <div class="tile"><div class="label">ARR on ${esc(d.as_of)}</div><div class="value" data-metric="account-arr">${a ? money(a.arr) : 'not a customer'}</div><div class="sub">${a ? esc(a.tier) : ''}</div></div>
-      <div class="tile"><div class="label">Health</div><div class="value">${a ? `${num(a.health)} ${pill(a.health_colour)}` : '—'}</div><div class="sub">${s ? esc(s.health.definition) : ''}</div></div>
-      <div class="tile"><div class="label">Churn risk</div><div class="value">${a ? num(a.churn_risk) : '—'}</div><div class="sub">${s ? esc(s.risk.level) : ''}</div></div>
+      <div class="tile"><div class="label">Health</div><div class="value">${a ? (s?.health.not_scored ? 'not scored' : `${num(a.health)} ${pill(a.health_colour)}`) : '—'}</div><div class="sub">${s ? esc(s.health.not_scored ? `no score: ${s.health.not_scored}` : s.health.definition) : ''}</div></div>
+      <div class="tile"><div class="label">Churn risk</div><div class="value" data-metric="account-risk">${a ? scoreText(s?.risk, a.churn_risk) : '—'}</div><div class="sub">${s ? esc(s.risk.not_scored ? `no score: ${s.risk.not_scored}` : s.risk.level) : ''}</div></div>
       <div class="tile"><div class="label">Renewal</div><div class="value small">${a ? esc(a.renewal_date ?? (a.monthly_terms ? 'monthly' : '—')) : '—'}</div><div class="sub">${a?.days_to_renewal != null ? `in ${a.days_to_renewal} days` : ''}</div></div>
     </div>
     <div class="card section"><h2>MRR history and movements</h2><div id="history" class="chart"></div></div>
@@ -392,8 +396,8 @@ async function account(id) {
       <div class="card"><h2>Health score: how it is made</h2><table><thead><tr><th>measure</th><th>group</th><th class="num">value</th><th>band</th><th class="num">points</th></tr></thead><tbody>${s.health.measures
         .map((m) => `<tr><td>${esc(m.measure)}</td><td>${esc(m.group)}</td><td class="num">${m.value === null ? 'missing' : num(m.value, 3)}</td><td>${esc(m.band)}</td><td class="num">${m.points === null ? '—' : `${num(m.points)} / ${m.weight}`}</td></tr>`)
         .join('')}</tbody></table></div>
-      <div class="card"><h2>Churn risk ${num(s.risk.score)}</h2><ul>${reasons(s.risk)}</ul>${s.risk.note ? `<p class="muted">${esc(s.risk.note)}</p>` : ''}
-        <h2>Expansion readiness ${num(s.expansion.score)}</h2><ul>${reasons(s.expansion)}</ul></div>
+      <div class="card"><h2>Churn risk ${scoreText(s.risk, s.risk.score)}</h2><ul>${reasons(s.risk)}</ul>${s.risk.note ? `<p class="muted">${esc(s.risk.note)}</p>` : ''}
+        <h2>Expansion readiness ${scoreText(s.expansion, s.expansion.score)}</h2><ul>${reasons(s.expansion)}</ul></div>
     </div>` : ''}
     <div class="card section"><h2>Tasks</h2>${
       d.tasks.length
@@ -458,10 +462,10 @@ async function playbooks() {
   const el = document.getElementById('backtest');
   if (!el) return;
   el.className = '';
-  el.innerHTML = `<p class="muted">${bt.snapshots} month-ends, ${esc(bt.from)} … ${esc(bt.to)}; outcomes within 90 days.</p><table id="backtest-table"><thead><tr><th>play</th><th>catches</th><th class="num">fires</th><th class="num">precision</th><th class="num">base rate</th><th class="num">lift</th><th class="num">recall of ARR</th><th class="num">median lead</th></tr></thead><tbody>${bt.plays
+  el.innerHTML = `<p class="muted">${bt.snapshots} month-ends, ${esc(bt.from)} … ${esc(bt.to)}; outcomes within 90 days.</p><table id="backtest-table"><thead><tr><th>play</th><th>catches</th><th class="num">fires</th><th class="num">precision</th><th class="num">base rate</th><th class="num">lift (95 %)</th><th class="num">recall of ARR</th><th class="num">median lead</th><th>verdict</th></tr></thead><tbody>${bt.plays
     .map(
-      (p) => `<tr><td>${esc(p.playbook)}</td><td>${p.target === 'loss' ? 'churn or contraction' : 'expansion'}</td><td class="num">${p.fires}</td><td class="num" data-precision="${esc(p.playbook)}">${pct(p.precision)}</td><td class="num">${pct(p.base_rate)}</td>
-      <td class="num">${p.precision !== null && p.base_rate ? `${(p.precision / p.base_rate).toFixed(1)}×` : '—'}</td><td class="num">${pct(p.recall_arr)}</td><td class="num">${p.median_lead_days ?? '—'} d</td></tr>`,
+      (p) => `<tr><td>${esc(p.playbook)}</td><td>${p.target === 'loss' ? 'churn or contraction' : 'expansion'}</td><td class="num">${p.fires}</td><td class="num" data-precision="${esc(p.playbook)}">${pct(p.precision)} <span class="muted">(${p.hits} of ${p.fires_known})</span></td><td class="num">${pct(p.base_rate)}</td>
+      <td class="num">${p.lift === null ? '—' : `${p.lift.toFixed(1)}×${p.lift_low !== null && p.lift_high !== null ? ` <span class="muted">(${p.lift_low.toFixed(1)}–${p.lift_high.toFixed(1)})</span>` : ''}`}</td><td class="num">${pct(p.recall_arr)}</td><td class="num">${p.median_lead_days ?? '—'} d</td><td class="wrap">${esc(p.verdict)}</td></tr>`,
     )
     .join('')}</tbody></table>`;
 }

@@ -182,7 +182,12 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
       fi.last_funding_round, fi.last_funding_amount,
       CASE WHEN fi.last_funding_date IS NOT NULL THEN ${days('b.d', 'fi.last_funding_date')} END AS days_since_funding,
       coalesce(pl.open_expansion_pipeline, 0) AS open_expansion_pipeline,
-      coalesce(pl.open_expansion_opportunities, 0) AS open_expansion_opportunities
+      coalesce(pl.open_expansion_opportunities, 0) AS open_expansion_opportunities,
+      -- The signal files with rows of this account known on the day (list_distinct drops the NULLs).
+      list_sort(list_distinct([${[
+        ['us', 'product_usage'], ['st', 'seats'], ['ob', 'onboarding'], ['mt', 'meetings'],
+        ['sp', 'contacts'], ['t', 'tickets'], ['fi', 'enrichment'], ['pl', 'opportunities'],
+      ].map(([alias, source]) => `CASE WHEN ${alias}.account_id IS NOT NULL THEN '${source}' END`).join(', ')}])) AS signal_sources
     FROM billing b
     LEFT JOIN accounts a ON a.account_id = b.account_id
     LEFT JOIN usage us ON us.d = b.d AND us.account_id = b.account_id

@@ -1,12 +1,13 @@
+import type { SignalSourceName } from '../contract/signal-contract.js';
 import type { Row } from '../drivers/driver.js';
 import { monthEnd, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
-import { MEASURES, type MeasureName } from '../health/health-config.js';
+import { MEASURES, type HealthConfig, type MeasureName } from '../health/health-config.js';
 import { compareHealth, scoreHealth, type HealthChange, type HealthScore } from '../health/health-score.js';
 import { Money } from '../money.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { sqlAccountRecords } from './account-record-sql.js';
-import { churnRisk, expansionReadiness, type ScoreInputs, type Scored } from './risk-scores.js';
+import { EXPANSION_SOURCES, NO_SIGNAL_DATA, RISK_SOURCES, churnRisk, expansionReadiness, scoreIfSignals, type ScoreInputs, type Scored } from './risk-scores.js';
 import { tierOf } from './tiering.js';
 
 /** One account as of a date: billing joined with every signal (see account-record-sql.ts). */
@@ -42,13 +43,35 @@ export interface AccountRecord extends ScoreInputs {
   readonly open_expansion_pipeline: Money;
   /** The health score's measures, by name. */
   readonly measures: Readonly<Record<MeasureName, number | null>>;
+  /** The signal files with rows of this account known on the day (within the windows the record reads). */
+  readonly signal_sources: readonly SignalSourceName[];
 }
+
+/** Where each health measure comes from: a signal file, or the contract lines. */
+const MEASURE_SOURCES: Record<MeasureName, SignalSourceName | 'billing'> = {
+  usage_trend_90d: 'product_usage',
+  usage_trend_30d: 'product_usage',
+  feature_breadth: 'product_usage',
+  seat_utilisation: 'seats',
+  qbr_completion_12m: 'meetings',
+  days_since_sponsor_engaged: 'contacts',
+  sponsor_changes_12m: 'contacts',
+  escalations_90d: 'tickets',
+  tickets_90d: 'tickets',
+  ticket_trend_90d: 'tickets',
+  activation_achieved: 'onboarding',
+  days_to_first_value: 'onboarding',
+  headcount_change_12m: 'enrichment',
+  days_since_funding: 'enrichment',
+  mrr_change_90d: 'billing',
+  days_to_renewal: 'billing',
+};
 
 export interface ScoredAccount {
   readonly record: AccountRecord;
   readonly tier: string;
   readonly health: HealthScore;
-  /** Against the snapshot `compare_days` earlier; null when the account had no record then. */
+  /** Against the snapshot `compare_days` earlier; null when the account had no record then, or is not scored then or now. */
   readonly change: HealthChange | null;
   readonly risk: Scored;
   readonly expansion: Scored;
@@ -106,6 +129,7 @@ function toRecord(row: Row, attributes: readonly string[]): AccountRecord {
     open_expansion_opportunities: Number(row['open_expansion_opportunities'] ?? 0),
     mrr_change_90d: num(row['mrr_change_90d']),
     days_to_renewal: num(row['days_to_renewal']),
+    signal_sources: (row['signal_sources'] as SignalSourceName[] | null) ?? [],
   };
   const measures = Object.fromEntries(
     (Object.keys(MEASURES) as MeasureName[]).map((m) => [m, (base as unknown as Record<string, unknown>)[m] as number | null]),
@@ -140,6 +164,16 @@ export async function buildAccountRecords(ws: Workspace, dates: readonly string[
   await ws.driver.exec(sqlAccountRecords(d, ws.attributes, ws.policies.reporting_currency));
 }
 
+/** The signal files that have rows (a file with its header only has none). */
+export async function signalFilesWithRows(ws: Workspace): Promise<Set<SignalSourceName>> {
+  const found = new Set<SignalSourceName>();
+  for (const source of ws.signalSources) {
+    const [r] = await ws.query(`SELECT EXISTS (SELECT 1 FROM signal_${source}) AS any`);
+    if (r!['any'] === true) found.add(source);
+  }
+  return found;
+}
+
 /** Reads records from `account_records` (built by `buildAccountRecords`). */
 export async function readAccountRecords(
   ws: Workspace,
@@ -172,21 +206,39 @@ export async function accountRecords(
 
 const minusDays = (date: string, days: number): string => new Date(Date.parse(date) - days * 86_400_000).toISOString().slice(0, 10);
 
-/** Scores records: tier, health (with its change since `previous`), churn risk, expansion readiness. */
+/**
+ * Health of a record, or "not scored: no signal data" (score and colour null) when none of the
+ * measures the definition scores has data of the account's own: a known zero (no ticket in a tickets
+ * file that has rows) or a `missing_value` alone does not make a score.
+ */
+function healthOf(record: AccountRecord, config: HealthConfig, segment: string | null): HealthScore {
+  const h = scoreHealth(record.measures, config, segment);
+  const own = h.measures.some((m) => {
+    const source = MEASURE_SOURCES[m.measure];
+    return m.value !== null && (source === 'billing' || record.signal_sources.includes(source));
+  });
+  return own ? h : { ...h, score: null, colour: null, not_scored: NO_SIGNAL_DATA };
+}
+
+/**
+ * Scores records: tier, health (with its change since `previous`), churn risk, expansion readiness.
+ * An account with no signal data of its own is not scored ("not scored: no signal data"), never
+ * scored 0; its tier then follows ARR alone.
+ */
 export function scoreRecords(ws: Workspace, records: readonly AccountRecord[], previous: readonly AccountRecord[] = []): ScoredAccount[] {
   const { health, tiers } = ws.scoring;
   const segmentOf = (r: AccountRecord): string | null => r.attributes[health.segment_attribute] ?? null;
-  const before = new Map(previous.map((p) => [p.account_id, scoreHealth(p.measures, health, segmentOf(p))]));
+  const before = new Map(previous.map((p) => [p.account_id, healthOf(p, health, segmentOf(p))]));
   return records.map((record) => {
-    const h = scoreHealth(record.measures, health, segmentOf(record));
-    const expansion = expansionReadiness(record);
+    const h = healthOf(record, health, segmentOf(record));
+    const expansion: Scored = scoreIfSignals(record.signal_sources, EXPANSION_SOURCES, () => expansionReadiness(record));
     const prev = before.get(record.account_id);
     return {
       record,
-      tier: tierOf(tiers, record.arr.toNumber(), expansion.score),
+      tier: tierOf(tiers, record.arr.toNumber(), expansion.score ?? 0),
       health: h,
-      change: prev ? compareHealth(prev, h) : null,
-      risk: churnRisk(record),
+      change: prev && !prev.not_scored && !h.not_scored ? compareHealth(prev, h) : null,
+      risk: scoreIfSignals(record.signal_sources, RISK_SOURCES, () => churnRisk(record)),
       expansion,
     };
   });

@@ -4,6 +4,8 @@
  * articles name; `nrr health validate` measures how well they predict on the workspace's own history.
  */
 
+import type { SignalSourceName } from '../contract/signal-contract.js';
+
 /** The record fields the scores read (null when unknown). */
 export interface ScoreInputs {
   readonly usage_trend_90d: number | null;
@@ -33,19 +35,36 @@ export interface Reason {
 }
 
 export interface Scored {
-  /** 0–100. */
-  readonly score: number;
-  readonly level: 'high' | 'medium' | 'low';
+  /** 0–100; null when not scored (see `not_scored`). */
+  readonly score: number | null;
+  readonly level: 'high' | 'medium' | 'low' | null;
   /** Largest first. */
   readonly reasons: readonly Reason[];
   /** How the points were adjusted, when they were. */
   readonly note?: string;
+  /** Why there is no score: 'no signal data'. */
+  readonly not_scored?: string;
+}
+
+/** A score computed from the signals (never null). */
+export type Computed = Scored & { readonly score: number; readonly level: 'high' | 'medium' | 'low' };
+
+/** Why an account is not scored: none of the signal files a score reads has a row of it on the day. */
+export const NO_SIGNAL_DATA = 'no signal data';
+
+/** The signal files each score reads; billing alone (monthly terms, MRR change) does not make a score. */
+export const RISK_SOURCES: readonly SignalSourceName[] = ['product_usage', 'seats', 'onboarding', 'meetings', 'contacts', 'tickets'];
+export const EXPANSION_SOURCES: readonly SignalSourceName[] = ['product_usage', 'seats', 'enrichment', 'opportunities'];
+
+/** The score, or "not scored: no signal data" when the account has no row in any of `sources`. */
+export function scoreIfSignals(has: readonly SignalSourceName[], sources: readonly SignalSourceName[], score: () => Computed): Scored {
+  return sources.some((s) => has.includes(s)) ? score() : { score: null, level: null, reasons: [], not_scored: NO_SIGNAL_DATA };
 }
 
 const pct = (x: number): string => `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(Math.round(x * 100))} %`;
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-function finish(reasons: Reason[], factor = 1, note?: string): Scored {
+function finish(reasons: Reason[], factor = 1, note?: string): Computed {
   const kept = reasons
     .filter((r) => r.points > 0)
     .map((r) => (factor === 1 ? r : { points: r.points * factor, text: r.text }))
@@ -60,7 +79,7 @@ function finish(reasons: Reason[], factor = 1, note?: string): Scored {
  * @example churnRisk({ ...inputs, usage_trend_90d: -0.41, days_to_renewal: 54 }).reasons[0].text
  *   // 'usage −41 % against the prior 90 days, renewal in 54 days'
  */
-export function churnRisk(r: ScoreInputs): Scored {
+export function churnRisk(r: ScoreInputs): Computed {
   const reasons: Reason[] = [];
   const renewal = r.days_to_renewal !== null && r.days_to_renewal <= 120 ? `, renewal in ${plural(r.days_to_renewal, 'day')}` : '';
   if (r.usage_trend_90d !== null && r.usage_trend_90d < -0.05) {
@@ -99,7 +118,7 @@ export function churnRisk(r: ScoreInputs): Scored {
 }
 
 /** Expansion readiness. */
-export function expansionReadiness(r: ScoreInputs): Scored {
+export function expansionReadiness(r: ScoreInputs): Computed {
   const reasons: Reason[] = [];
   if (r.seat_utilisation !== null && r.seat_utilisation > 0.8) {
     const months = r.months_above_80 ?? 1;

@@ -1,6 +1,9 @@
 import { Option, type Command } from 'commander';
-import { scoreAccounts, type ScoredAccount } from '../accounts/account-records.js';
-import { healthValidity, type ValidityReport } from '../accounts/health-validity.js';
+import { scoreAccounts, signalFilesWithRows, type ScoredAccount } from '../accounts/account-records.js';
+import type { Scored } from '../accounts/risk-scores.js';
+import type { SignalSourceName } from '../contract/signal-contract.js';
+import { healthValidity, type OutcomeRates, type ValidityReport } from '../accounts/health-validity.js';
+import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS } from '../accounts/predictive-power.js';
 import { NrrError } from '../errors.js';
 import { Money, stringifyJson } from '../money.js';
 import { formatMoney } from '../report/format.js';
@@ -13,6 +16,9 @@ type Sort = (typeof SORTS)[number];
 const round1 = (x: number | null): number | null => (x === null ? null : Math.round(x * 10) / 10);
 const one = (x: number | null | undefined): string | null => (x === null || x === undefined ? null : x.toFixed(1));
 const percent = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
+
+/** The top reason of a score, or why there is none. */
+const topReason = (sc: Scored): string | null => (sc.not_scored ? `not scored: ${sc.not_scored}` : (sc.reasons[0]?.text ?? null));
 
 /** One line per account for `nrr accounts`. */
 function summaryRow(s: ScoredAccount): Record<string, string | number | null | Money> {
@@ -27,9 +33,9 @@ function summaryRow(s: ScoredAccount): Record<string, string | number | null | M
     colour: s.health.colour,
     health_change: one(s.change?.delta),
     risk: one(s.risk.score),
-    risk_reason: s.risk.reasons[0]?.text ?? null,
+    risk_reason: topReason(s.risk),
     expansion: one(s.expansion.score),
-    expansion_reason: s.expansion.reasons[0]?.text ?? null,
+    expansion_reason: topReason(s.expansion),
     renewal_date: r.renewal_date ?? (r.monthly_terms ? 'monthly' : null),
     days_to_renewal: r.days_to_renewal,
   };
@@ -37,18 +43,20 @@ function summaryRow(s: ScoredAccount): Record<string, string | number | null | M
 
 function sortAccounts(list: ScoredAccount[], by: Sort): ScoredAccount[] {
   const key: Record<Sort, (s: ScoredAccount) => number> = {
-    risk: (s) => -s.risk.score,
+    risk: (s) => -(s.risk.score ?? -1), // not scored: after every score
     arr: (s) => -s.record.arr.toNumber(),
     renewal: (s) => s.record.days_to_renewal ?? Number.MAX_SAFE_INTEGER,
     health: (s) => s.health.score ?? 101,
-    expansion: (s) => -s.expansion.score,
+    expansion: (s) => -(s.expansion.score ?? -1),
   };
   return [...list].sort((a, b) => key[by](a) - key[by](b) || a.record.account_id.localeCompare(b.record.account_id));
 }
 
 /** `nrr account ID` as text: the record, each score with its reasons. */
-function accountText(s: ScoredAccount): string {
+function accountText(s: ScoredAccount, filesWithRows: ReadonlySet<SignalSourceName>): string {
   const r = s.record;
+  const has = (source: SignalSourceName): boolean => r.signal_sources.includes(source);
+  const hasFile = (source: SignalSourceName): boolean => filesWithRows.has(source);
   const out: string[] = [];
   const name = r.attributes['name'] ? ` — ${r.attributes['name']}` : '';
   out.push(`${r.account_id}${name}, as of ${r.snapshot_date}`);
@@ -61,7 +69,8 @@ function accountText(s: ScoredAccount): string {
   out.push('');
   const h = s.health;
   const change = s.change?.delta != null ? ` (${s.change.delta >= 0 ? '+' : ''}${s.change.delta.toFixed(1)} since ${s.change.from?.toFixed(1)})` : '';
-  out.push(`Health      ${h.score === null ? '—' : h.score.toFixed(1)} ${h.colour ?? ''}${change}   definition: ${h.definition}${h.missing.length ? `; missing: ${h.missing.join(', ')}` : ''}`);
+  const healthScore = h.not_scored ? `not scored: ${h.not_scored}` : h.score === null ? '— (every measure missing)' : `${h.score.toFixed(1)} ${h.colour ?? ''}`;
+  out.push(`Health      ${healthScore}${change}   definition: ${h.definition}${h.missing.length ? `; missing: ${h.missing.join(', ')}` : ''}`);
   out.push(
     formatRows(
       h.measures.map((m) => ({
@@ -81,6 +90,10 @@ function accountText(s: ScoredAccount): string {
   }
   out.push('');
   for (const [label, sc] of [['Churn risk', s.risk], ['Expansion', s.expansion]] as const) {
+    if (sc.score === null) {
+      out.push(`${label.padEnd(12)}not scored: ${sc.not_scored ?? 'no data'}`);
+      continue;
+    }
     out.push(`${label.padEnd(12)}${sc.score.toFixed(1)} (${sc.level})${sc.note ? `; ${sc.note}` : ''}`);
     for (const reason of sc.reasons) out.push(`  +${reason.points.toFixed(1).padStart(5)}  ${reason.text}`);
     if (sc.reasons.length === 0) out.push('  nothing points that way');
@@ -88,55 +101,92 @@ function accountText(s: ScoredAccount): string {
   out.push('');
   out.push('Signals');
   const facts: [string, unknown][] = [
-    ['seats purchased / active', `${r.seats_purchased ?? '—'} / ${r.seats_active ?? '—'} (${percent(r.seat_utilisation)}; ${r.months_above_80 ?? 0} months above 80 %)`],
-    ['weekly active users, 30 / 90 days', `${round1(r.users_30d) ?? '—'} / ${round1(r.users_90d) ?? '—'}`],
+    ['seats purchased / active', r.seats_purchased === null ? NO_DATA : `${r.seats_purchased} / ${r.seats_active ?? '—'} (${percent(r.seat_utilisation)}; ${r.months_above_80 ?? 0} months above 80 %)`],
+    ['weekly active users, 30 / 90 days', r.users_90d === null && r.users_30d === null ? NO_DATA : `${round1(r.users_30d) ?? '—'} / ${round1(r.users_90d) ?? '—'}`],
     ['usage trend 30 / 90 days', `${percent(r.usage_trend_30d)} / ${percent(r.usage_trend_90d)}`],
     ['feature breadth', percent(r.feature_breadth)],
-    ['activation', r.activation_achieved === null ? 'not due yet' : r.activation_achieved ? 'reached' : `not reached (due ${r.activation_due})`],
+    ['activation', r.activation_achieved === null ? (has('onboarding') ? 'not due yet' : NO_DATA) : r.activation_achieved ? 'reached' : `not reached (due ${r.activation_due})`],
     ['days to first value', r.days_to_first_value ?? '—'],
-    ['business reviews held / due, 12 months', `${r.reviews_held_12m ?? 0} / ${r.reviews_due_12m ?? 0}`],
-    ['executive sponsor', r.sponsor_present ? `present, last engaged ${r.days_since_sponsor_engaged ?? '?'} days ago` : r.days_since_sponsor_left !== null ? `left ${r.days_since_sponsor_left} days ago` : 'none'],
+    ['business reviews held / due, 12 months', r.reviews_missed_180d === null ? `${NO_DATA} (no meetings file)` : `${r.reviews_held_12m ?? 0} / ${r.reviews_due_12m ?? 0}`],
+    [
+      'executive sponsor',
+      r.sponsor_present
+        ? `present, last engaged ${r.days_since_sponsor_engaged === null ? '(no data)' : `${r.days_since_sponsor_engaged} days ago`}`
+        : r.days_since_sponsor_left !== null
+          ? `left ${r.days_since_sponsor_left} days ago`
+          : r.sponsor_changes_12m === null
+            ? `${NO_DATA} (no contacts file)`
+            : 'none on record',
+    ],
     ['sponsor changes, 12 months', r.sponsor_changes_12m ?? '—'],
     ['tickets 90 days (escalated), open', r.tickets_90d === null ? '— (no tickets file)' : `${r.tickets_90d} (${r.escalations_90d}), ${r.open_tickets}`],
     ['headcount (12-month change)', `${r.headcount ?? '—'} (${percent(r.headcount_change_12m)})`],
     ['last funding', r.last_funding_round ? `${r.last_funding_round}, ${r.days_since_funding} days ago` : '—'],
-    ['open expansion pipeline', `${formatMoney(r.open_expansion_pipeline)} (${r.open_expansion_opportunities})`],
+    ['open expansion pipeline', has('opportunities') || hasFile('opportunities') ? `${formatMoney(r.open_expansion_pipeline)} (${r.open_expansion_opportunities})` : NO_DATA],
   ];
   for (const [k, v] of facts) out.push(`  ${k.padEnd(40)} ${String(v)}`);
   return out.join('\n') + '\n';
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+const NO_DATA = 'no data';
+
+/** "0.712 (0.650–0.771)", or "—". */
+function withInterval(x: number | null, low: number | null, high: number | null, digits: number): string {
+  if (x === null) return '—';
+  return low === null || high === null ? x.toFixed(digits) : `${x.toFixed(digits)} (${low.toFixed(digits)}–${high.toFixed(digits)})`;
+}
 
 function validityText(v: ValidityReport, format: 'table' | 'md'): string {
   const f: RowFormat = format === 'md' ? 'md' : 'table';
-  const rates = (rows: readonly { group: string; n: number; churn_rate: number | null; contraction_rate: number | null; loss_rate: number | null }[]) =>
+  const rates = (rows: readonly OutcomeRates[]) =>
     formatRows(
-      rows.map((r) => ({ group: r.group, account_snapshots: r.n, churn_90d: percent(r.churn_rate), contraction_90d: percent(r.contraction_rate), either: percent(r.loss_rate) })),
-      ['group', 'account_snapshots', 'churn_90d', 'contraction_90d', 'either'],
+      rows.map((r) => ({
+        group: r.group,
+        account_snapshots: r.n,
+        churned: r.churned,
+        churn_90d: percent(r.churn_rate),
+        contracted: r.contracted,
+        contraction_90d: percent(r.contraction_rate),
+        either: percent(r.loss_rate),
+      })),
+      ['group', 'account_snapshots', 'churned', 'churn_90d', 'contracted', 'contraction_90d', 'either'],
       f,
     );
+  const notScored = v.not_scored.health + v.not_scored.risk > 0
+    ? [`Not scored (no signal data), so left out of that score's figures: ${v.not_scored.health} account-snapshots for health, ${v.not_scored.risk} for risk.`]
+    : [];
   const out = [
     `Health and risk scores against what happened in the ${v.horizon_days} days after each of ${v.snapshots.length} monthly snapshots (${v.snapshots[0]} … ${v.snapshots.at(-1)}).`,
+    `Counts are account-snapshots. Intervals: 95 %, ${v.interval.method} (${v.interval.resamples} resamples, seed ${v.interval.seed}). No verdict from fewer than ${v.min_events} cases.`,
+    ...notScored,
     '',
     'By health colour',
     rates([v.overall, ...v.by_colour]),
-    `Red accounts churned ${v.red_to_green_churn === null ? '—' : `${v.red_to_green_churn.toFixed(1)}×`} as often as green ones.`,
+    `${v.colours.verdict.charAt(0).toUpperCase()}${v.colours.verdict.slice(1)}.`,
     '',
     'By tier',
     rates(v.by_tier),
     '',
-    'Predictive power (ROC AUC: 0.5 is chance, 1 is perfect; lift: loss rate of the top 10 % ÷ overall)',
+    'Predictive power (ROC AUC: 0.5 is chance, 1 is perfect; lift: rate of the outcome in the top 10 % by score ÷ overall)',
     formatRows(
-      v.scores.map((s) => ({ score: s.score === 'health' ? 'health (low = bad)' : 'churn risk', auc_churn: s.auc_churn?.toFixed(3) ?? '—', auc_churn_or_contraction: s.auc_loss?.toFixed(3) ?? '—', lift_top_decile: s.lift_top_decile?.toFixed(2) ?? '—' })),
-      ['score', 'auc_churn', 'auc_churn_or_contraction', 'lift_top_decile'],
+      v.scores.map((s) => ({
+        score: s.score === 'health' ? 'health (low = bad)' : 'churn risk',
+        outcome: s.outcome === 'churn' ? 'churn' : 'churn or contraction',
+        positives: s.positives,
+        negatives: s.negatives,
+        'auc (95 %)': withInterval(s.auc, s.auc_low, s.auc_high, 3),
+        'lift top decile (95 %)': withInterval(s.lift_top_decile, s.lift_low, s.lift_high, 2),
+        verdict: s.verdict,
+      })),
+      ['score', 'outcome', 'positives', 'negatives', 'auc (95 %)', 'lift top decile (95 %)', 'verdict'],
       f,
     ),
     '',
     'Calibration of the churn risk score',
     formatRows(
-      v.calibration.map((c) => ({ risk: c.bucket, account_snapshots: c.n, mean_risk: c.mean_risk?.toFixed(1) ?? '—', churn_90d: percent(c.churn_rate), churn_or_contraction: percent(c.loss_rate) })),
-      ['risk', 'account_snapshots', 'mean_risk', 'churn_90d', 'churn_or_contraction'],
+      v.calibration.map((c) => ({ risk: c.bucket, account_snapshots: c.n, mean_risk: c.mean_risk?.toFixed(1) ?? '—', churned: c.churned, churn_90d: percent(c.churn_rate), lost: c.lost, churn_or_contraction: percent(c.loss_rate) })),
+      ['risk', 'account_snapshots', 'mean_risk', 'churned', 'churn_90d', 'lost', 'churn_or_contraction'],
       f,
     ),
   ];
@@ -199,7 +249,7 @@ Examples:
       try {
         const [s] = await scoreAccounts(ws, { asOf: o.asOf, accountId: id, includeInactive: true });
         if (!s) throw new NrrError(`no account '${id}' with contract lines started by ${o.asOf ?? 'the reporting month'}`);
-        process.stdout.write(o.format === 'json' ? stringifyJson(s) + '\n' : accountText(s));
+        process.stdout.write(o.format === 'json' ? stringifyJson(s) + '\n' : accountText(s, await signalFilesWithRows(ws)));
       } finally {
         ws.close();
       }
@@ -209,12 +259,24 @@ Examples:
   withDataOptions(health.command('validate').description('do the scores predict? churn and contraction in the next 90 days by health colour and tier, AUC, lift, calibration'))
     .option('--months <n>', 'monthly snapshots of history to score', positiveInt, 12)
     .option('--horizon <days>', 'days after each snapshot in which churn or contraction counts', positiveInt, 90)
+    .option('--resamples <n>', 'bootstrap resamples behind each 95 % interval', positiveInt, DEFAULT_RESAMPLES)
+    .option('--seed <n>', 'seed of the bootstrap: the same seed gives the same intervals', positiveInt, DEFAULT_SEED)
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'md', 'json']).default('table'))
-    .addHelpText('after', `\nExamples:\n  nrr health validate --data demo\n  nrr health validate --data demo --months 18 --format json`)
-    .action(async (o: CommonOptions & { months: number; horizon: number; format: 'table' | 'md' | 'json' }) => {
+    .addHelpText(
+      'after',
+      `
+Every rate and AUC comes with the number of cases behind it; AUC and lift with a 95 % interval
+(percentile bootstrap over accounts). Below ${MIN_EVENTS} cases of an outcome no verdict is given.
+Accounts with no signal data are not scored and left out of a score's figures (docs/health.md).
+
+Examples:
+  nrr health validate --data demo
+  nrr health validate --data demo --months 18 --format json`,
+    )
+    .action(async (o: CommonOptions & { months: number; horizon: number; resamples: number; seed: number; format: 'table' | 'md' | 'json' }) => {
       const ws = await open(o, { signals: true });
       try {
-        const v = await healthValidity(ws, { months: o.months, horizonDays: o.horizon });
+        const v = await healthValidity(ws, { months: o.months, horizonDays: o.horizon, resamples: o.resamples, seed: o.seed });
         process.stdout.write(o.format === 'json' ? stringifyJson(v) + '\n' : validityText(v, o.format));
       } finally {
         ws.close();

@@ -1,9 +1,10 @@
 import { Option, type Command } from 'commander';
+import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS } from '../accounts/predictive-power.js';
 import { stringifyJson } from '../money.js';
-import { backtest } from '../playbooks/backtest.js';
+import { backtest, type PlayBacktest } from '../playbooks/backtest.js';
 import { dryRun } from '../playbooks/dry-run.js';
 import { runPlaybooks } from '../playbooks/run-playbooks.js';
-import { month, open, withDataOptions, type CommonOptions } from './common-options.js';
+import { month, open, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
 
 /** `nrr playbooks …`. */
@@ -115,6 +116,8 @@ Examples:
   withDataOptions(playbooks.command('backtest').description('replay month-ends: per play, fires, precision, recall of churned/expanded ARR, lead time'))
     .option('--from <YYYY-MM>', 'first month-end to replay (default: 12 months ending --to)', month)
     .option('--to <YYYY-MM>', 'last month-end to replay (default: three months before the reporting month)', month)
+    .option('--resamples <n>', 'bootstrap resamples behind each 95 % interval', positiveInt, DEFAULT_RESAMPLES)
+    .option('--seed <n>', 'seed of the bootstrap: the same seed gives the same intervals', positiveInt, DEFAULT_SEED)
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'md', 'json']).default('table'))
     .addHelpText(
       'after',
@@ -122,35 +125,44 @@ Examples:
 Each month-end is seen as of its day. Precision: fires followed within 90 days by what the play is
 for (churn or contraction; expansion for expansion plays), against the base rate over every
 account-month. Recall: the churned, contracted or expanded ARR the play had flagged in the 90 days
-before, and the median lead time.
+before, and the median lead time. Every figure gives the cases behind it; lift has a 95 % interval
+(percentile bootstrap over accounts); below ${MIN_EVENTS} hits no verdict is given.
 
 Examples:
   nrr playbooks backtest --data demo
   nrr playbooks backtest --data demo --from 2025-06 --to 2026-06 --format json`,
     )
-    .action(async (o: CommonOptions & { from?: string; to?: string; format: 'table' | 'md' | 'json' }) => {
+    .action(async (o: CommonOptions & { from?: string; to?: string; resamples: number; seed: number; format: 'table' | 'md' | 'json' }) => {
       const ws = await open(o, { signals: true });
       try {
-        const b = await backtest(ws, { from: o.from, to: o.to });
+        const b = await backtest(ws, { from: o.from, to: o.to, resamples: o.resamples, seed: o.seed });
         if (o.format === 'json') {
           process.stdout.write(stringifyJson(b) + '\n');
           return;
         }
         const pct = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
-        process.stdout.write(`Playbooks replayed over ${b.snapshots} month-ends, ${b.from} … ${b.to}; outcomes within 90 days.\n\n`);
+        const lift = (p: PlayBacktest): string =>
+          p.lift === null ? '—' : `${p.lift.toFixed(1)}×${p.lift_low !== null && p.lift_high !== null ? ` (${p.lift_low.toFixed(1)}–${p.lift_high.toFixed(1)})` : ''}`;
+        process.stdout.write(`Playbooks replayed over ${b.snapshots} month-ends, ${b.from} … ${b.to}; outcomes within 90 days.\n`);
+        process.stdout.write(
+          `Counts: hits are fires followed by what the play catches, of the fires whose outcome is known; cases are account-months followed by it. ` +
+            `Lift: 95 % interval, ${b.interval.method} (${b.interval.resamples} resamples, seed ${b.interval.seed}). No verdict from fewer than ${b.min_events} hits.\n\n`,
+        );
         process.stdout.write(
           formatRows(
             b.plays.map((p) => ({
               playbook: p.playbook,
               catches: p.target === 'loss' ? 'churn or contraction' : 'expansion',
               fires: p.fires,
+              hits: `${p.hits} of ${p.fires_known}`,
               precision: pct(p.precision),
-              base_rate: pct(p.base_rate),
-              lift: p.precision !== null && p.base_rate ? `${(p.precision / p.base_rate).toFixed(1)}×` : '—',
-              recall_arr: pct(p.recall_arr),
+              base_rate: `${pct(p.base_rate)} (${p.target_cases} of ${p.account_months})`,
+              'lift (95 %)': lift(p),
+              recall_arr: `${pct(p.recall_arr)} (${p.target_events} events)`,
               median_lead_days: p.median_lead_days,
+              verdict: p.verdict,
             })),
-            ['playbook', 'catches', 'fires', 'precision', 'base_rate', 'lift', 'recall_arr', 'median_lead_days'],
+            ['playbook', 'catches', 'fires', 'hits', 'precision', 'base_rate', 'lift (95 %)', 'recall_arr', 'median_lead_days', 'verdict'],
             o.format,
           ) + '\n',
         );

@@ -26,6 +26,8 @@ export interface HealthScore {
   readonly missing: readonly MeasureName[];
   /** Points per group, out of the group's weight. */
   readonly groups: Readonly<Record<string, { points: number; weight: number }>>;
+  /** Why there is no score although measures were scored: 'no signal data' (see account-records.ts). */
+  readonly not_scored?: string;
 }
 
 /** Points of one measure: all at `healthy` or beyond, none at `at_risk` or beyond, linear between. */

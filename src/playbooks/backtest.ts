@@ -1,5 +1,6 @@
 import { buildAccountRecords, readAccountRecords, scoreRecords, snapshotDate, type AccountRecord } from '../accounts/account-records.js';
 import { monthIndex, monthText } from '../engine/months.js';
+import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS, bootstrapIntervals, type BootstrapOptions, type Weights } from '../accounts/predictive-power.js';
 import { NrrError } from '../errors.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { prepareRuleInputs } from './dry-run.js';
@@ -11,6 +12,8 @@ import { compileRule } from './rule-expression.js';
  * play: when it fired, what followed in the next 90 days (precision); of the churned, contracted or
  * expanded ARR, how much it had flagged beforehand, and how many days ahead (recall, lead time).
  * Outcomes use contracted MRR (lines in force, without usage), compared three month-ends later.
+ * Every figure carries the number of cases behind it; lift carries a 95 % interval (percentile
+ * bootstrap over accounts); below MIN_EVENTS fires followed by the target no verdict is drawn.
  */
 export interface PlayBacktest {
   readonly playbook: string;
@@ -21,10 +24,26 @@ export interface PlayBacktest {
   readonly followed_by_churn: number;
   readonly followed_by_contraction: number;
   readonly followed_by_expansion: number;
+  /** Fires whose outcome is known (three month-ends later), and of them those followed by the target. */
+  readonly fires_known: number;
+  readonly hits: number;
   /** Fires followed by the target within 90 days ÷ fires with a known outcome. */
   readonly precision: number | null;
+  /** Account-months with a known outcome, and of them those followed by the target. */
+  readonly account_months: number;
+  readonly target_cases: number;
   /** The target's rate over every account-month, for comparison. */
   readonly base_rate: number | null;
+  /** Precision ÷ base rate, with its 95 % interval. */
+  readonly lift: number | null;
+  readonly lift_low: number | null;
+  readonly lift_high: number | null;
+  /** Whether there were at least MIN_EVENTS hits and target cases, so that a verdict may be drawn. */
+  readonly judged: boolean;
+  /** "fires before churn or contraction more often than the base rate", or "too few …". */
+  readonly verdict: string;
+  /** Target events (changes between month-ends) behind the recall. */
+  readonly target_events: number;
   /** Target ARR (lost, or gained) the play had flagged in the 90 days before ÷ all target ARR. */
   readonly recall_arr: number | null;
   readonly target_arr: number;
@@ -37,6 +56,10 @@ export interface Backtest {
   readonly from: string;
   readonly to: string;
   readonly snapshots: number;
+  /** Hits below which no verdict is drawn. */
+  readonly min_events: number;
+  /** How the intervals were made. */
+  readonly interval: { readonly method: string; readonly level: 0.95; readonly resamples: number; readonly seed: number };
   readonly plays: readonly PlayBacktest[];
 }
 
@@ -46,7 +69,9 @@ const HORIZON = 3; // month-ends: about 90 days
  * Replays the plays over month-ends from `from` to `to` (YYYY-MM; default the 12 months ending three
  * months before the reporting month, so that every outcome is known).
  */
-export async function backtest(ws: Workspace, options: { from?: string; to?: string } = {}): Promise<Backtest> {
+export async function backtest(ws: Workspace, options: { from?: string; to?: string } & BootstrapOptions = {}): Promise<Backtest> {
+  const resamples = options.resamples ?? DEFAULT_RESAMPLES;
+  const seed = options.seed ?? DEFAULT_SEED;
   const to = options.to ? monthIndex(options.to) : ws.asOfMonth - HORIZON;
   const from = options.from ? monthIndex(options.from) : to - 11;
   if (from > to) throw new NrrError(`--from ${monthText(from)} is after --to ${monthText(to)}`);
@@ -93,25 +118,28 @@ export async function backtest(ws: Workspace, options: { from?: string; to?: str
   const hits = (o: ReturnType<typeof outcome>, target: 'expansion' | 'loss'): boolean =>
     target === 'expansion' ? o === 'expansion' : o === 'churn' || o === 'contraction';
 
-  const result: PlayBacktest[] = plays.map((p: Playbook, k) => {
+  // Per account (the bootstrap's clusters): known fires, hits, account-months and target cases.
+  const accounts = mrr.size;
+  const perAccount = () => ({ known: new Float64Array(accounts), good: new Float64Array(accounts), months: new Float64Array(accounts), cases: new Float64Array(accounts) });
+  const counts = plays.map(perAccount);
+  const result = plays.map((p: Playbook, k): Omit<PlayBacktest, 'lift_low' | 'lift_high' | 'verdict'> => {
     const target = p.task.type === 'expansion' ? 'expansion' : 'loss';
+    const c = counts[k]!;
     let fires = 0;
-    let known = 0;
-    let good = 0;
     const followed = { churn: 0, contraction: 0, expansion: 0 };
-    let accountMonths = 0;
-    let targetMonths = 0;
     for (let i = 0; i <= to - from; i++) {
+      let a = -1;
       for (const [account, row] of mrr) {
+        a++;
         const o = outcome(row, i);
         if (o === null) continue;
-        accountMonths++;
-        if (hits(o, target)) targetMonths++;
+        c.months[a]!++;
+        if (hits(o, target)) c.cases[a]!++;
         if (!inPlay[k]![i]!.has(account) || (i > 0 && inPlay[k]![i - 1]!.has(account))) continue;
         fires++;
-        known++;
+        c.known[a]!++;
         if (o !== 'same') followed[o]++;
-        if (hits(o, target)) good++;
+        if (hits(o, target)) c.good[a]!++;
       }
       // Entries whose outcome is not known yet still count as fires.
       for (const account of inPlay[k]![i]!) {
@@ -122,6 +150,7 @@ export async function backtest(ws: Workspace, options: { from?: string; to?: str
     // Recall: target events between consecutive month-ends, flagged if the account was in the play
     // at one of the three month-ends before the event.
     let targetArr = 0;
+    let targetEvents = 0;
     let flaggedArr = 0;
     const leads: number[] = [];
     for (const [account, row] of mrr) {
@@ -136,6 +165,7 @@ export async function backtest(ws: Workspace, options: { from?: string; to?: str
         if (window.length === 0) continue;
         const arr = Math.abs(after - before) * 12;
         targetArr += arr;
+        targetEvents++;
         const first = window.find((i) => inPlay[k]![i]!.has(account));
         if (first !== undefined) {
           flaggedArr += arr;
@@ -144,6 +174,10 @@ export async function backtest(ws: Workspace, options: { from?: string; to?: str
       }
     }
     leads.sort((a, b) => a - b);
+    const sum = (x: Float64Array): number => x.reduce((s, v) => s + v, 0);
+    const [known, good, accountMonths, targetMonths] = [sum(c.known), sum(c.good), sum(c.months), sum(c.cases)];
+    const precision = known > 0 ? good / known : null;
+    const baseRate = accountMonths > 0 ? targetMonths / accountMonths : null;
     return {
       playbook: p.name,
       target,
@@ -151,13 +185,55 @@ export async function backtest(ws: Workspace, options: { from?: string; to?: str
       followed_by_churn: followed.churn,
       followed_by_contraction: followed.contraction,
       followed_by_expansion: followed.expansion,
-      precision: known > 0 ? good / known : null,
-      base_rate: accountMonths > 0 ? targetMonths / accountMonths : null,
+      fires_known: known,
+      hits: good,
+      precision,
+      account_months: accountMonths,
+      target_cases: targetMonths,
+      base_rate: baseRate,
+      lift: precision !== null && baseRate ? precision / baseRate : null,
+      judged: good >= MIN_EVENTS && targetMonths >= MIN_EVENTS,
+      target_events: targetEvents,
       recall_arr: targetArr > 0 ? flaggedArr / targetArr : null,
       target_arr: targetArr,
       flagged_arr: flaggedArr,
       median_lead_days: leads.length > 0 ? leads[Math.floor((leads.length - 1) / 2)]! : null,
     };
   });
-  return { from: monthText(from), to: monthText(to), snapshots: to - from + 1, plays: result };
+  // Lift on a resample: Σ w·hits ÷ Σ w·known fires, over Σ w·target cases ÷ Σ w·account-months.
+  const weightedLift = (c: (typeof counts)[number], w: Weights): number | null => {
+    let [known, good, months, cases] = [0, 0, 0, 0];
+    for (let a = 0; a < w.length; a++) {
+      known += w[a]! * c.known[a]!;
+      good += w[a]! * c.good[a]!;
+      months += w[a]! * c.months[a]!;
+      cases += w[a]! * c.cases[a]!;
+    }
+    return known > 0 && cases > 0 ? good / known / (cases / months) : null;
+  };
+  const intervals = bootstrapIntervals(accounts, counts.map((c) => (w: Weights) => weightedLift(c, w)), { resamples, seed });
+  const withIntervals: PlayBacktest[] = result.map((r, k) => {
+    const { low, high } = intervals[k]!;
+    const what = r.target === 'expansion' ? 'expansion' : 'churn or contraction';
+    const verdict = !r.judged
+      ? r.hits < MIN_EVENTS
+        ? `too few fires followed by ${what} (${r.hits}) to judge`
+        : `too few ${what} cases (${r.target_cases}) to judge`
+      : low === null || high === null
+        ? 'no interval: cannot judge'
+        : low > 1
+          ? `fires before ${what} more often than the base rate`
+          : high < 1
+            ? `fires before ${what} less often than the base rate`
+            : 'not distinguishable from the base rate';
+    return { ...r, lift_low: low, lift_high: high, verdict };
+  });
+  return {
+    from: monthText(from),
+    to: monthText(to),
+    snapshots: to - from + 1,
+    min_events: MIN_EVENTS,
+    interval: { method: 'percentile bootstrap, accounts resampled with replacement', level: 0.95, resamples, seed },
+    plays: withIntervals,
+  };
 }

@@ -218,11 +218,11 @@ function clientAddress(c: Context): string {
 }
 
 const SORT_KEYS: Record<string, (a: AccountRow) => number> = {
-  risk: (a) => -a.churn_risk,
+  risk: (a) => -(a.churn_risk ?? -1), // not scored: after every score
   arr: () => 0, // by ARR: the tie-break below, exact
   renewal: (a) => a.days_to_renewal ?? Number.MAX_SAFE_INTEGER,
   health: (a) => a.health ?? 101,
-  expansion: (a) => -a.expansion_readiness,
+  expansion: (a) => -(a.expansion_readiness ?? -1),
 };
 
 /** Sorted by `by`, then by ARR and id. */

@@ -29,9 +29,9 @@ export interface AccountRow {
   readonly mrr: Money;
   readonly health: number | null;
   readonly health_colour: string | null;
-  readonly churn_risk: number;
+  readonly churn_risk: number | null;
   readonly risk_reason: string | null;
-  readonly expansion_readiness: number;
+  readonly expansion_readiness: number | null;
   readonly expansion_reason: string | null;
   readonly renewal_date: string | null;
   readonly days_to_renewal: number | null;
@@ -254,9 +254,9 @@ function accountRow(s: ScoredAccount): AccountRow {
     health: s.health.score,
     health_colour: s.health.colour,
     churn_risk: s.risk.score,
-    risk_reason: s.risk.reasons[0]?.text ?? null,
+    risk_reason: s.risk.not_scored ? `not scored: ${s.risk.not_scored}` : (s.risk.reasons[0]?.text ?? null),
     expansion_readiness: s.expansion.score,
-    expansion_reason: s.expansion.reasons[0]?.text ?? null,
+    expansion_reason: s.expansion.not_scored ? `not scored: ${s.expansion.not_scored}` : (s.expansion.reasons[0]?.text ?? null),
     renewal_date: r.renewal_date,
     days_to_renewal: r.days_to_renewal,
     monthly_terms: r.monthly_terms,
