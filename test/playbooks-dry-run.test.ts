@@ -98,6 +98,27 @@ describe('nrr playbooks dry-run', () => {
 });
 
 describe('nrr playbooks backtest', () => {
+  it('on an old export ends its snapshots before the last month the data covers, not before today', async () => {
+    // The files end on 2024-06-30 and today is 2026-12-02: the data looks like an export from then,
+    // and C1's line "ending" in 2024-07 tells nothing of 2026. The last snapshot with a known outcome
+    // is three month-ends before 2024-06.
+    const dir = fixtureDir({
+      'subscriptions.csv': csv('account_id,start_date,end_date,amount,interval', 'C1,2023-01-01,2024-07-01,100,month', 'C2,2024-06-30,,100,month'),
+      'seats.csv': csv('account_id,month,seats_purchased,seats_active', 'C1,2024-06,10,2'),
+    });
+    dirs.push(dir);
+    const ws = await Workspace.open({ data: dir, signals: true, today: new Date('2026-12-02T00:00:00Z') });
+    try {
+      expect(ws.summary.asOf).toBe('2026-11');
+      expect(ws.summary.stale?.latest_date).toBe('2024-06-30');
+      const b = await backtest(ws);
+      expect(b.to).toBe('2024-03');
+      expect(b.from).toBe('2023-04');
+    } finally {
+      ws.close();
+    }
+  });
+
   it('on a hand-made history: fires, precision, base rate, recall of lost ARR and lead time', async () => {
     // C1's seats go idle in April and it leaves in mid-July; C2 dips in May and stays; C3 is never
     // flagged and contracts from 200 to 150 in August.

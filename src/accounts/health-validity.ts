@@ -1,7 +1,7 @@
 import { monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import type { Colour } from '../health/health-score.js';
-import type { Workspace } from '../workspace/workspace.js';
+import { outcomesKnownThrough, type Workspace } from '../workspace/workspace.js';
 import { sqlRecordOutcomes } from './account-record-sql.js';
 import { buildAccountRecords, readAccountRecords, scoreRecords, snapshotDate } from './account-records.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS, rankingFigures, rankingVerdict, type BootstrapOptions, type RankingFigures } from './predictive-power.js';
@@ -110,7 +110,8 @@ export function compareColours(red: OutcomeRates, green: OutcomeRates): ColourCo
 
 /**
  * The validity report over `months` monthly snapshots, the last one `horizonDays` before the
- * reporting month's end so that every outcome is known.
+ * reporting month's end (or, for an old export, before the last month its data covers) so that every
+ * outcome is known.
  */
 export async function healthValidity(
   ws: Workspace,
@@ -121,7 +122,7 @@ export async function healthValidity(
   const resamples = options.resamples ?? DEFAULT_RESAMPLES;
   const seed = options.seed ?? DEFAULT_SEED;
   if (!Number.isInteger(months) || months < 1 || months > 60) throw new NrrError(`--months: expected 1 to 60, got ${months}`);
-  const lastMonth = ws.asOfMonth - Math.ceil(horizon / 30);
+  const lastMonth = outcomesKnownThrough(ws) - Math.ceil(horizon / 30);
   const dates: string[] = [];
   for (let m = lastMonth - months + 1; m <= lastMonth; m++) dates.push(snapshotDate(monthText(m)));
   await buildAccountRecords(ws, dates);

@@ -2,7 +2,7 @@ import { buildAccountRecords, readAccountRecords, scoreRecords, snapshotDate, ty
 import { monthIndex, monthText } from '../engine/months.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS, bootstrapIntervals, type BootstrapOptions, type Weights } from '../accounts/predictive-power.js';
 import { NrrError } from '../errors.js';
-import type { Workspace } from '../workspace/workspace.js';
+import { outcomesKnownThrough, type Workspace } from '../workspace/workspace.js';
 import { prepareRuleInputs } from './dry-run.js';
 import type { Playbook } from './playbook-config.js';
 import { compileRule } from './rule-expression.js';
@@ -67,17 +67,19 @@ const HORIZON = 3; // month-ends: about 90 days
 
 /**
  * Replays the plays over month-ends from `from` to `to` (YYYY-MM; default the 12 months ending three
- * months before the reporting month, so that every outcome is known).
+ * months before the reporting month, or before the last month an old export covers, so that every
+ * outcome is known).
  */
 export async function backtest(ws: Workspace, options: { from?: string; to?: string } & BootstrapOptions = {}): Promise<Backtest> {
   const resamples = options.resamples ?? DEFAULT_RESAMPLES;
   const seed = options.seed ?? DEFAULT_SEED;
-  const to = options.to ? monthIndex(options.to) : ws.asOfMonth - HORIZON;
+  const known = outcomesKnownThrough(ws);
+  const to = options.to ? monthIndex(options.to) : known - HORIZON;
   const from = options.from ? monthIndex(options.from) : to - 11;
   if (from > to) throw new NrrError(`--from ${monthText(from)} is after --to ${monthText(to)}`);
   if (to - from > 59) throw new NrrError('at most 60 months at a time');
   const months: number[] = [];
-  for (let m = from; m <= Math.min(to + HORIZON, ws.asOfMonth); m++) months.push(m);
+  for (let m = from; m <= Math.min(to + HORIZON, options.to ? ws.asOfMonth : known); m++) months.push(m);
   const dates = months.map((m) => snapshotDate(monthText(m)));
   await buildAccountRecords(ws, dates);
 

@@ -428,6 +428,19 @@ export function dateNotes(s: ReadSummary): string[] {
   return [...(s.partial ? [partialNote(s.asOf, s.today)] : []), ...(s.stale ? [s.stale.message] : [])];
 }
 
+/**
+ * The last month whose outcomes the data can show: the reporting month, or, when the data looks like
+ * an old export and no reporting month was pinned, the last month over by its latest dated row. Health validity and playbook backtests
+ * end their snapshots a horizon before it, so that a renewal the export could not show yet is never
+ * read as churn.
+ * @example outcomesKnownThrough(ws) // 2024-06 as a month index for an export whose last row is 2024-06-30
+ */
+export function outcomesKnownThrough(ws: { readonly asOfMonth: number; readonly summary: ReadSummary; readonly policies: Policies }): number {
+  const stale = ws.summary.stale;
+  // A reporting month the user pinned (--as-of, as_of) is taken at its word.
+  return stale && ws.policies.as_of === null ? Math.min(ws.asOfMonth, monthEndedBy(stale.latest_date)) : ws.asOfMonth;
+}
+
 /** A warning when the latest dated row lies more than STALE_AFTER_DAYS before the reporting month's end. */
 export function staleness(latest: string | null, asOf: number, today: string): StaleData | null {
   if (latest === null) return null;
