@@ -1,6 +1,7 @@
 import type { Dialect } from '../engine/dialect.js';
 import { SIGNAL_SOURCES, type SignalColumnSpec, type SignalColumnType, type SignalSourceName } from './signal-contract.js';
 import { DATE_EXPECTED } from './validation-sql.js';
+import { CONTROL_EXPECTED, sqlControlDetail, sqlHasControl } from './value-rules-sql.js';
 
 /**
  * Pure SQL builders for the signal files: the rules every column's type implies, checked over the raw
@@ -111,6 +112,11 @@ function rules(d: Dialect, source: SignalSourceName, hasAccountsFile: boolean, r
         severity: 'error',
       });
     }
+  }
+  // Every column is read as text: none may hold a control character.
+  for (const col of spec.columns) {
+    const c = q(col.name);
+    out.push({ column: col.name, when: sqlHasControl(d, c), expected: `${s(CONTROL_EXPECTED)} || '; ' || ${sqlControlDetail(d, c)}`, severity: 'error' });
   }
   for (const [a, b] of spec.ordered ?? []) {
     const ca = spec.columns.find((x) => x.name === a)!;

@@ -7,6 +7,7 @@ import type { Driver } from '../drivers/driver.js';
 import type { ColumnKind, NativeColumn } from '../engine/dialect.js';
 import { NrrError } from '../errors.js';
 import { checkRegularFile } from '../input-file.js';
+import { ID_COLUMNS, isReservedColumn, spelledColumn, sqlNormalId, type IdSource } from '../contract/value-rules-sql.js';
 
 export interface LoadedSource<Name extends string = SourceName> {
   readonly source: Name;
@@ -123,6 +124,12 @@ async function loadRaw<Name extends string>(
       throw new NrrError(readFailure(f, delimiter, e));
     }
   }
+  const reserved = columns.filter(isReservedColumn);
+  if (reserved.length > 0) {
+    throw new NrrError(
+      `${f.file}: column ${reserved.map((c) => `'${c}'`).join(', ')}: names starting with '__' are reserved for the engine's own columns (such as the row number); rename the column`,
+    );
+  }
   const dupes = columns.filter((c, i) => columns.indexOf(c) !== i);
   if (dupes.length > 0) throw new NrrError(`${f.file}: the header repeats column ${dupes.map((c) => `'${c}'`).join(', ')}`);
   const lower = new Map(columns.map((c) => [c.trim().toLowerCase(), c]));
@@ -134,10 +141,16 @@ async function loadRaw<Name extends string>(
   }
   checkForms(f.file, spec.forms ?? [], lower, columns);
   const contractSet = new Set(contract);
-  const extra = columns.filter((c) => !contractSet.has(c.trim().toLowerCase()) && c !== '__row');
-  const selectContract = contract.map((c) => {
+  const extra = columns.filter((c) => !contractSet.has(c.trim().toLowerCase()));
+  const selectContract = contract.flatMap((c) => {
     const actual = lower.get(c);
-    return actual ? `${d.quoteIdent(actual)} AS ${d.quoteIdent(c)}` : `NULL::VARCHAR AS ${d.quoteIdent(c)}`;
+    if (!actual) return [`NULL::VARCHAR AS ${d.quoteIdent(c)}`];
+    if (!ID_COLUMNS.has(c)) return [`${d.quoteIdent(actual)} AS ${d.quoteIdent(c)}`];
+    // An id is held in its normal form; a spelling that differs from it by more than spaces is kept
+    // beside it, for the near-duplicate warning (sqlNearDuplicateIds).
+    const raw = d.quoteIdent(actual);
+    const normal = `CASE WHEN ${d.sqlRegexpMatches(raw, '[ -~]*')} THEN trim(${raw}) ELSE ${sqlNormalId(d, raw)} END`;
+    return [`${normal} AS ${d.quoteIdent(c)}`, `CASE WHEN trim(${raw}) <> ${normal} THEN ${raw} END AS ${d.quoteIdent(spelledColumn(c))}`];
   });
   const selectExtra = spec.extraColumnsAreAttributes ? extra.map((c) => d.quoteIdent(c)) : [];
   // Typed dates and money in a Parquet file are taken as they are: nothing to parse.
@@ -299,4 +312,14 @@ function readFailure(f: SourceFile<string>, delimiter: string, e: unknown): stri
   }
   if (/not utf-8|invalid unicode/i.test(msg)) return `${cannot}${row} is not UTF-8 text: expected the file saved as UTF-8`;
   return `${cannot}${line === undefined ? 'the file' : row} does not parse: expected values ${sep}, a value holding the separator, a quote or a line break in double quotes`;
+}
+
+/** The id columns each loaded file holds, for the near-duplicate warning (sqlNearDuplicateIds). */
+export function idSources(sources: readonly LoadedSource<string>[]): IdSource[] {
+  return sources.flatMap((s) => {
+    if (s.file === undefined) return [];
+    const given = new Set(s.columns.map((c) => c.trim().toLowerCase()));
+    const columns = [...ID_COLUMNS].filter((c) => given.has(c));
+    return columns.length === 0 ? [] : [{ source: s.source, file: s.file, columns }];
+  });
 }
