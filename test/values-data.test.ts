@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Money, stringifyJson } from '../src/index.js';
+import { Money, NrrError, ValidationError, Workspace, stringifyJson, type ValidationIssue } from '../src/index.js';
+import { csv, fixtureDir, removeDir } from './helpers/fixture-dir.js';
 
 /**
  * Values are data, never markers (docs/data-contract.md#values-are-data): no text in the data can
@@ -28,5 +29,82 @@ describe('stringifyJson', () => {
 
   it('leaves out undefined fields, writes null for them in arrays and bigint as text', () => {
     expect(stringifyJson({ a: undefined, b: [undefined, 2n], c: new Date(0) }, 0)).toBe('{"b":[null,"2"],"c":"1970-01-01T00:00:00.000Z"}');
+  });
+});
+
+const SUBS = 'account_id,line_id,product,start_date,end_date,amount,interval,discount,currency';
+
+/** Opens a data folder made of these files; the error it throws, or the workspace's warnings. */
+async function open(files: Record<string, string>): Promise<{ error?: unknown; warnings?: readonly ValidationIssue[]; mrr?: string[] }> {
+  const dir = fixtureDir(files);
+  try {
+    const ws = await Workspace.open({ data: dir, policies: { as_of: '2024-03' } });
+    try {
+      const rows = await ws.query('SELECT account_id, count(*) AS n FROM lines GROUP BY account_id ORDER BY account_id');
+      return { warnings: ws.summary.warnings, mrr: rows.map((r) => `${String(r['account_id'])}:${String(r['n'])}`) };
+    } finally {
+      ws.close();
+    }
+  } catch (e) {
+    return { error: e };
+  } finally {
+    removeDir(dir);
+  }
+}
+
+describe('control characters', () => {
+  it('refuses an account named \\0money999\\0 with its file, row and column', async () => {
+    const { error } = await open({
+      'subscriptions.csv': csv(SUBS, 'A1,L1,core,2024-01-01,,100,month,,'),
+      'accounts.csv': csv('account_id,name', 'A1,ok', 'A2,\u0000money999\u0000'),
+    });
+    expect(error).toBeInstanceOf(ValidationError);
+    const issues = (error as ValidationError).issues;
+    expect(issues).toEqual([
+      expect.objectContaining({ file: 'accounts.csv', row: 2, column: 'name', value: '\u0000money999\u0000', expected: expect.stringContaining('found U+0000') }),
+    ]);
+    expect((error as ValidationError).message).toContain("accounts.csv row 2, column name: '\\u0000money999\\u0000'");
+  });
+
+  it('refuses C0 and C1 controls in ids and values of every file, and keeps tab and line breaks in values', async () => {
+    const { error } = await open({
+      'subscriptions.csv': csv(SUBS, 'A\u0001,L1,core,2024-01-01,,100,month,,', 'A2,L2,"co\u0085re",2024-01-01,,100,month,,', 'A3,L3,"two\nlines\tok",2024-01-01,,100,month,,'),
+      'usage.csv': csv('account_id,product,month,amount,currency', 'A2,co\u007Fre,2024-02,10,'),
+      'fx_rates.csv': csv('currency,month,rate', 'EUR,2024-01\u001B,1.1'),
+    });
+    const found = (error as ValidationError).issues.filter((i) => i.expected.startsWith('text without control')).map((i) => `${i.file}:${i.row}:${i.column}`);
+    expect(found.sort()).toEqual(['fx_rates.csv:1:month', 'subscriptions.csv:1:account_id', 'subscriptions.csv:2:product', 'usage.csv:1:product']);
+  });
+});
+
+describe('column names', () => {
+  it("refuses a column named __row, naming the file and the column", async () => {
+    const { error } = await open({
+      'subscriptions.csv': csv(SUBS, 'A1,L1,core,2024-01-01,,100,month,,'),
+      'accounts.csv': csv('account_id,__row', 'A1,7'),
+    });
+    expect(error).toBeInstanceOf(NrrError);
+    expect((error as Error).message).toMatch(/^accounts\.csv: column '__row': names starting with '__' are reserved/);
+  });
+});
+
+describe('id normalisation', () => {
+  it('reads ids differing by a tab, a zero-width space or NFC as one account, and warns naming both spellings', async () => {
+    const { warnings, mrr } = await open({
+      'subscriptions.csv': csv(SUBS, 'A1\t,L1,core,2024-01-01,,100,month,,', 'A1\u200B,L2,core,2024-01-01,,100,month,,', 'Caf\u0065\u0301,L3,core,2024-01-01,,100,month,,'),
+      'accounts.csv': csv('account_id', 'A1', 'Caf\u00e9'),
+    });
+    expect(mrr).toEqual(['A1:2', 'Caf\u00e9:1']);
+    const near = (warnings ?? []).filter((w) => w.expected.startsWith('one spelling of each id'));
+    expect(near.map((w) => [w.row, w.value, w.expected.includes("read as 'A1'") || w.expected.includes("read as 'Caf\u00e9'")])).toEqual([
+      [1, 'A1\t', true],
+      [2, 'A1\u200B', true],
+      [3, 'Caf\u0065\u0301', true],
+    ]);
+  });
+
+  it('finds a repeated line id written once with a zero-width space', async () => {
+    const { error } = await open({ 'subscriptions.csv': csv(SUBS, 'A1,L1,core,2024-01-01,,100,month,,', 'A1,\uFEFFL1,core,2024-02-01,,100,month,,') });
+    expect((error as ValidationError).issues.map((i) => [i.row, i.column, i.expected])).toEqual([[2, 'line_id', 'a unique line_id (first used on row 1)']]);
   });
 });
