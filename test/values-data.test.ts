@@ -1,7 +1,15 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseCsv } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Money, NrrError, ValidationError, Workspace, stringifyJson, type ValidationIssue } from '../src/index.js';
+import { runPlaybooks } from '../src/playbooks/run-playbooks.js';
 import { csv, fixtureDir, removeDir } from './helpers/fixture-dir.js';
+
+const BIN = fileURLToPath(new URL('../dist/cli/nrr.js', import.meta.url));
 
 /**
  * Values are data, never markers (docs/data-contract.md#values-are-data): no text in the data can
@@ -106,5 +114,57 @@ describe('id normalisation', () => {
   it('finds a repeated line id written once with a zero-width space', async () => {
     const { error } = await open({ 'subscriptions.csv': csv(SUBS, 'A1,L1,core,2024-01-01,,100,month,,', 'A1,\uFEFFL1,core,2024-02-01,,100,month,,') });
     expect((error as ValidationError).issues.map((i) => [i.row, i.column, i.expected])).toEqual([[2, 'line_id', 'a unique line_id (first used on row 1)']]);
+  });
+});
+
+describe('the CSV outbox of plays', () => {
+  it('neutralises text a spreadsheet would run as a formula, as --format csv does; the JSONL outbox keeps it exact', async () => {
+    const name = '=HYPERLINK("http://evil.example","click")';
+    const dir = fixtureDir({
+      'subscriptions.csv': csv('account_id,start_date,amount,interval', 'S1,2024-01-01,300,month'),
+      'accounts.csv': csv('account_id,name,csm_owner', `S1,"${name.replaceAll('"', '""')}",@cara`),
+      'seats.csv': csv('account_id,month,seats_purchased,seats_active', 'S1,2024-06,10,9'),
+      'nrr.config.yaml': [
+        'version: 1',
+        'playbook_settings:',
+        '  destinations:',
+        '    sheet: { type: outbox, file: out/events.csv }',
+        '    jsonl: { type: outbox, file: out/events.jsonl }',
+        'playbooks:',
+        '  - name: full-seats',
+        '    when: seat_utilisation > 0.8',
+        '    task: { type: expansion, priority: high, due_days: 14, owner: csm }',
+        '    notify: [sheet, jsonl]',
+        '',
+      ].join('\n'),
+    });
+    try {
+      const ws = await Workspace.open({ data: dir, signals: true, policies: { as_of: '2024-06' } });
+      try {
+        const r = await runPlaybooks(ws, { asOf: '2024-06-30' });
+        expect(r.deliveries?.failed).toBe(0);
+      } finally {
+        ws.close();
+      }
+      const rows = parseCsv(readFileSync(join(dir, 'out/events.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+      expect(rows.map((x) => [x['account_name'], x['owner'], x['account_id']])).toEqual([[`'${name}`, "'@cara", 'S1']]);
+      const event = JSON.parse(readFileSync(join(dir, 'out/events.jsonl'), 'utf8').trim()) as { account: { name: string } };
+      expect(event.account.name).toBe(name);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+describe('nrr tasks done --on', () => {
+  it('refuses a day that is not in the calendar as a user error, not an internal one', () => {
+    const dir = fixtureDir({ 'subscriptions.csv': csv('account_id,start_date,amount,interval', 'S1,2024-01-01,300,month') });
+    try {
+      const r = spawnSync(process.execPath, [BIN, 'tasks', 'done', '1', '--outcome', 'won', '--on', '2024-02-30', '--data', dir], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+      expect(r.stderr).toContain("--on: expected a date as YYYY-MM-DD, got '2024-02-30'");
+      expect([1, 2]).toContain(r.status);
+    } finally {
+      removeDir(dir);
+    }
   });
 });
