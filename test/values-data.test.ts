@@ -168,3 +168,39 @@ describe('nrr tasks done --on', () => {
     }
   });
 });
+
+describe('JSON amounts', () => {
+  const line = (amount: string, id = '"A1"'): string => `{"account_id":${id},"start_date":"2024-01-01","amount":${amount},"interval":"month"}`;
+
+  it('keeps every digit a JSON number was written with, in amounts and ids', async () => {
+    const { mrr } = await open({ 'subscriptions.json': `[${line('1234567.123456789123')},\n${line('100', '12345678901234567890')}]` });
+    expect(mrr).toEqual(['12345678901234567890:1', 'A1:1']);
+    const dir = fixtureDir({ 'subscriptions.jsonl': `${line('1234567.123456789123')}\n${line('0.000000000001', '"A2"')}\n` });
+    try {
+      const ws = await Workspace.open({ data: dir, policies: { as_of: '2024-01' } });
+      try {
+        const rows = await ws.query('SELECT account_id, CAST(amount AS VARCHAR) AS amount FROM lines ORDER BY account_id');
+        expect(rows.map((r) => [r['account_id'], r['amount']])).toEqual([
+          ['A1', '1234567.123456789123'],
+          ['A2', '0.000000000001'],
+        ]);
+      } finally {
+        ws.close();
+      }
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('refuses an exponent and more places than money keeps, in JSON as in CSV', async () => {
+    const json = await open({ 'subscriptions.json': `[${line('1e3')},${line('1.1234567890123')},${line('"2.5E2"')}]` });
+    const csvFolder = await open({ 'subscriptions.csv': csv('account_id,start_date,amount,interval', 'A1,2024-01-01,1e3,month', 'A1,2024-01-01,1.1234567890123,month', 'A1,2024-01-01,2.5E2,month') });
+    const said = (e: unknown): string[] => (e as ValidationError).issues.map((i) => `${i.row} ${i.column} ${i.value} ${i.expected}`);
+    expect(said(json.error)).toEqual(said(csvFolder.error));
+    expect(said(json.error)).toEqual([
+      '1 amount 1e3 a plain number such as 1200.50 (no currency symbols or thousands separators)',
+      '2 amount 1.1234567890123 at most 12 places after the decimal point (money keeps 12)',
+      '3 amount 2.5E2 a plain number such as 1200.50 (no currency symbols or thousands separators)',
+    ]);
+  });
+});

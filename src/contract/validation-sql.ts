@@ -276,6 +276,8 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
       detail: decimalComma(c),
     },
     { column: c, when: `${pc} < 0`, expected: 'zero or more' },
+    // Money keeps 12 places: a digit beyond them would be rounded away, so the value is refused.
+    { column: c, when: `${pc} IS NOT NULL AND ${d.sqlRegexpMatches(`trim(${d.sqlText(d.quoteIdent(c))})`, '[-+]?[0-9]*\\.[0-9]{12}[0-9]*[1-9][0-9]*')}`, expected: 'at most 12 places after the decimal point (money keeps 12)' },
   ];
   // Semicolon-separated exports often write decimals with a comma: say so, with the value to write.
   // Three digits after the comma ('1,200') may be a thousands separator: no guess then.

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { SOURCES, type ContractForm, type SourceName } from '../contract/data-contract.js';
 import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contract.js';
@@ -176,6 +176,13 @@ async function loadRaw<Name extends string>(
     );
     // A view reads nothing yet: count its rows so that a file that cannot be read fails here.
     if (relation === 'view') await driver.query(`SELECT count(*) AS n FROM raw_${spec.name}`);
+    if (f.format === 'json') {
+      const rawColumn = (key: string): string | undefined => {
+        const c = key.trim().toLowerCase();
+        return contractSet.has(c) && lower.get(c) === key ? c : spec.extraColumnsAreAttributes && extra.includes(key) ? key : undefined;
+      };
+      await restoreJsonLiterals(driver, `raw_${spec.name}`, f.path, rawColumn);
+    }
   } catch (e) {
     throw new NrrError(readFailure(f, delimiter, e));
   }
@@ -322,4 +329,75 @@ export function idSources(sources: readonly LoadedSource<string>[]): IdSource[] 
     const columns = [...ID_COLUMNS].filter((c) => given.has(c));
     return columns.length === 0 ? [] : [{ source: s.source, file: s.file, columns }];
   });
+}
+
+/** A JSON number that the engine's reader gives back with the same digits: no exponent, at most 15 significant digits, 6 places. */
+const PLAIN_JSON_NUMBER = /^-?(0|[1-9]\d{0,14})(\.\d{1,6})?$/;
+
+interface JsonLiteral {
+  readonly row: number;
+  readonly key: string;
+  readonly literal: string;
+}
+
+/**
+ * The number literals of a JSON or JSONL file that the engine would read through a double (and so
+ * could round: 1234567.1234567891234) or print otherwise (1e3), with their record (1 = first) and key.
+ * Only values of a record's own keys count; nested values are not columns.
+ */
+export function jsonNumberLiterals(text: string): JsonLiteral[] {
+  const out: JsonLiteral[] = [];
+  const recordDepth = text.trimStart().startsWith('[') ? 1 : 0;
+  let depth = 0;
+  let row = 0;
+  let key: string | null = null;
+  let expectKey = false;
+  for (let i = 0; i < text.length; ) {
+    const ch = text[i]!;
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (expectKey && depth === recordDepth + 1) {
+        key = JSON.parse(text.slice(i, j + 1)) as string;
+        expectKey = false;
+      }
+      i = j + 1;
+    } else if (ch === '{' || ch === '[') {
+      if (ch === '{' && depth === recordDepth) row++;
+      depth++;
+      if (ch === '{' && depth === recordDepth + 1) expectKey = true;
+      i++;
+    } else if (ch === '}' || ch === ']') {
+      depth--;
+      i++;
+    } else if (ch === ',') {
+      if (depth === recordDepth + 1) expectKey = true;
+      i++;
+    } else if (ch === '-' || (ch >= '0' && ch <= '9')) {
+      let j = i + 1;
+      while (j < text.length && /[0-9eE+\-.]/.test(text[j]!)) j++;
+      const literal = text.slice(i, j);
+      const digits = literal.replace(/[^0-9]/g, '').replace(/^0+/, '').length;
+      if (depth === recordDepth + 1 && key !== null && (!PLAIN_JSON_NUMBER.test(literal) || digits > 15)) out.push({ row, key, literal });
+      i = j;
+    } else i++;
+  }
+  return out;
+}
+
+/**
+ * Puts back the literal text of the JSON numbers the engine read through a double, so that an amount
+ * keeps every digit it was written with (or is refused for its places or its exponent, as in CSV).
+ */
+async function restoreJsonLiterals(driver: Driver, table: string, path: string, columnOf: (key: string) => string | undefined): Promise<void> {
+  const d = driver.dialect;
+  const byColumn = new Map<string, JsonLiteral[]>();
+  for (const l of jsonNumberLiterals(readFileSync(path, 'utf8'))) {
+    const c = columnOf(l.key);
+    if (c !== undefined) byColumn.set(c, [...(byColumn.get(c) ?? []), l]);
+  }
+  for (const [c, list] of byColumn) {
+    const values = list.map((l) => `(${l.row}, ${d.quoteString(l.literal)})`).join(', ');
+    await driver.exec(`UPDATE ${table} SET ${d.quoteIdent(c)} = v.literal FROM (VALUES ${values}) v(r, literal) WHERE __row = v.r`);
+  }
 }
