@@ -3,7 +3,7 @@ import { sqlFxLookups, sqlFxPeriods, sqlRateAt } from '../engine/fx-model.js';
 import { sqlLineMonths, sqlLineValues } from '../engine/ledger-model.js';
 import type { Policies } from '../config/policies.js';
 import { DEFAULT_PRODUCT, SOURCES, type SourceName, type SubscriptionForm } from './data-contract.js';
-import { CONTROL_EXPECTED, sqlControlDetail, sqlHasControl } from './value-rules-sql.js';
+import { CONTROL_EXPECTED, ID_COLUMNS, sqlControlDetail, sqlHasControl, sqlIdAsWritten } from './value-rules-sql.js';
 
 /**
  * Pure SQL builders that turn the raw tables (`raw_<source>`: every value as text, except the
@@ -398,7 +398,7 @@ export function sqlValidationIssues(d: Dialect, p: Policies, files: SourceFiles)
           ? d.quoteString(r.expected)
           : `${d.quoteString(r.expected)} || coalesce('; ' || (${r.detail}), '')`;
       selects.push(
-        `SELECT ${d.quoteString(source)} AS source, ${d.quoteString(file)} AS file, __row AS row, ${d.quoteString(r.column)} AS "column", ${columns.text(q(r.column))} AS value, ${expected} AS expected, ${d.quoteString(r.severity ?? 'error')} AS severity FROM flagged_${source} AS src WHERE coalesce(${r.when}, FALSE)`,
+        `SELECT ${d.quoteString(source)} AS source, ${d.quoteString(file)} AS file, __row AS row, ${d.quoteString(r.column)} AS "column", ${ID_COLUMNS.has(r.column) ? sqlIdAsWritten(d, r.column) : columns.text(q(r.column))} AS value, ${expected} AS expected, ${d.quoteString(r.severity ?? 'error')} AS severity FROM flagged_${source} AS src WHERE coalesce(${r.when}, FALSE)`,
       );
     }
   }

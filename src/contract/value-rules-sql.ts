@@ -46,7 +46,7 @@ export function isReservedColumn(name: string): boolean {
 /** Columns that hold ids, in every file that has them: read in their normal form (sqlNormalId). */
 export const ID_COLUMNS: ReadonlySet<string> = new Set(['account_id', 'line_id']);
 
-/** The raw table's column that keeps an id's own spelling when it differs from its normal form by more than spaces. */
+/** The raw table's column that keeps an id's own spelling when it differs from its normal form (NULL when not). */
 export function spelledColumn(idColumn: string): string {
   return `__spelled_${idColumn}`;
 }
@@ -56,6 +56,12 @@ export interface IdSource {
   readonly source: string;
   readonly file: string;
   readonly columns: readonly string[];
+}
+
+/** An id column's value as it was written, for messages: its own spelling, not its normal form. */
+export function sqlIdAsWritten(d: Dialect, column: string, alias?: string): string {
+  const at = (c: string): string => (alias === undefined ? d.quoteIdent(c) : `${alias}.${d.quoteIdent(c)}`);
+  return `coalesce(${at(spelledColumn(column))}, ${at(column)})`;
 }
 
 /**
@@ -73,8 +79,8 @@ export function sqlNearDuplicateIds(d: Dialect, sources: readonly IdSource[]): s
   if (parts.length === 0) return null;
   return `INSERT INTO validation_issues
     WITH ids AS (${parts.join('\nUNION ALL\n')}),
-    odd AS (SELECT * FROM ids WHERE spelled IS NOT NULL),
-    twice AS (SELECT col, id FROM ids WHERE id IN (SELECT id FROM odd) GROUP BY col, id HAVING count(DISTINCT coalesce(spelled, trim(id))) > 1)
+    odd AS (SELECT * FROM ids WHERE trim(spelled) <> id),
+    twice AS (SELECT col, id FROM ids WHERE id IN (SELECT id FROM odd) GROUP BY col, id HAVING count(DISTINCT coalesce(trim(spelled), id)) > 1)
     SELECT o.source, o.file, o.row, o.col, o.spelled,
       'one spelling of each id: read as ''' || o.id || ''', which is also spelled differently (ids are compared without surrounding white space and zero-width characters)',
       'warning'

@@ -98,7 +98,8 @@ async function loadRaw<Name extends string>(
   const d = driver.dialect;
   const contract = spec.columns.map((c) => c.name);
   if (!f) {
-    const cols = contract.map((c) => `NULL::VARCHAR AS ${d.quoteIdent(c)}`).join(', ');
+    const ids = contract.filter((c) => ID_COLUMNS.has(c)).map((c) => `NULL::VARCHAR AS ${d.quoteIdent(spelledColumn(c))}`);
+    const cols = [...contract.map((c) => `NULL::VARCHAR AS ${d.quoteIdent(c)}`), ...ids].join(', ');
     await driver.exec(`CREATE OR REPLACE TABLE raw_${spec.name} AS SELECT ${cols}, NULL::BIGINT AS __row WHERE FALSE`);
     return { source: spec.name, file: undefined, columns: contract, extraColumns: [], native: {}, relation: 'table' };
   }
@@ -144,13 +145,14 @@ async function loadRaw<Name extends string>(
   const extra = columns.filter((c) => !contractSet.has(c.trim().toLowerCase()));
   const selectContract = contract.flatMap((c) => {
     const actual = lower.get(c);
-    if (!actual) return [`NULL::VARCHAR AS ${d.quoteIdent(c)}`];
+    const spelled = d.quoteIdent(spelledColumn(c));
+    if (!actual) return [`NULL::VARCHAR AS ${d.quoteIdent(c)}`, ...(ID_COLUMNS.has(c) ? [`NULL::VARCHAR AS ${spelled}`] : [])];
     if (!ID_COLUMNS.has(c)) return [`${d.quoteIdent(actual)} AS ${d.quoteIdent(c)}`];
-    // An id is held in its normal form; a spelling that differs from it by more than spaces is kept
-    // beside it, for the near-duplicate warning (sqlNearDuplicateIds).
+    // An id is held in its normal form; its own spelling, when it differs, is kept beside it for
+    // messages and for the near-duplicate warning (sqlNearDuplicateIds).
     const raw = d.quoteIdent(actual);
     const normal = `CASE WHEN ${d.sqlRegexpMatches(raw, '[ -~]*')} THEN trim(${raw}) ELSE ${sqlNormalId(d, raw)} END`;
-    return [`${normal} AS ${d.quoteIdent(c)}`, `CASE WHEN trim(${raw}) <> ${normal} THEN ${raw} END AS ${d.quoteIdent(spelledColumn(c))}`];
+    return [`${normal} AS ${d.quoteIdent(c)}`, `CASE WHEN ${raw} <> ${normal} THEN ${raw} END AS ${spelled}`];
   });
   const selectExtra = spec.extraColumnsAreAttributes ? extra.map((c) => d.quoteIdent(c)) : [];
   // Typed dates and money in a Parquet file are taken as they are: nothing to parse.
