@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseCsv } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Money, NrrError, ValidationError, Workspace, stringifyJson, type ValidationIssue } from '../src/index.js';
+import { Money, NrrError, ValidationError, Workspace, metrics, stringifyJson, type ValidationIssue } from '../src/index.js';
 import { runPlaybooks } from '../src/playbooks/run-playbooks.js';
 import { csv, fixtureDir, removeDir } from './helpers/fixture-dir.js';
 
@@ -202,5 +202,33 @@ describe('JSON amounts', () => {
       '2 amount 1.1234567890123 at most 12 places after the decimal point (money keeps 12)',
       '3 amount 2.5E2 a plain number such as 1200.50 (no currency symbols or thousands separators)',
     ]);
+  });
+});
+
+describe('money totals', () => {
+  const folder = (a1: string, a2: string): Record<string, string> => ({
+    'subscriptions.csv': csv('account_id,start_date,amount,interval', `A1,2023-01-01,${a1},month`, `A2,2023-01-01,${a2},month`),
+  });
+
+  it('refuses amounts whose totals would overflow money, naming the largest accounts', async () => {
+    const { error } = await open(folder('99999999999999999999999999', '600000000000000000000000'));
+    expect(error).toBeInstanceOf(NrrError);
+    expect((error as Error).message).toMatch(/^money totals would overflow: .*about 1\.0e\+26.*the largest accounts: A1 \(about 1\.0e\+26 a month\), A2 \(about 6\.0e\+23 a month\)/);
+  });
+
+  it('totals amounts just below the limit exactly, to the last cent', async () => {
+    const dir = fixtureDir(folder('400000000000000000000.5', '499999999999999999999.25'));
+    try {
+      const ws = await Workspace.open({ data: dir, policies: { as_of: '2024-06' } });
+      try {
+        const [m] = await metrics(ws, { window: 12 });
+        expect(m!.starting_mrr.value).toBe('899999999999999999999.75');
+        expect(m!.ending_mrr.value).toBe('899999999999999999999.75');
+      } finally {
+        ws.close();
+      }
+    } finally {
+      removeDir(dir);
+    }
   });
 });

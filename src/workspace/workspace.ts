@@ -21,6 +21,7 @@ import { DEFAULT_PLAYBOOK_SETTINGS, configVersion, type PlaybookSettings } from 
 import { DuckDbDialect } from '../engine/duckdb-dialect.js';
 import { checkDataFolder } from '../input-file.js';
 import { replaceFile } from './owned-files.js';
+import { checkMoneyTotals } from './money-limit.js';
 import { checkUnchanged, idSources, loadRawSignalSources, loadRawSources, sqlDropRaw, type LoadedSource } from './load-sources.js';
 import { silentProgress, type Progress } from './progress.js';
 import { usageSetAside, type UsageSetAside } from './usage-set-aside.js';
@@ -199,6 +200,7 @@ export class Workspace {
       progress.step('building the MRR ledger');
       const attributes = loaded.accounts.extraColumns;
       for (const sql of sqlTypedTables(driver.dialect, attributes, issues.errors > 0)) await driver.exec(sql);
+      await checkMoneyTotals(driver);
       for (const s of Object.values(signals ?? {})) {
         await driver.exec(sqlSignalTable(driver.dialect, s.source, s.file !== undefined, issues.errors > 0, policies.timezone));
       }
