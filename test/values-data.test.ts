@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -216,6 +216,24 @@ describe('money totals', () => {
     expect((error as Error).message).toMatch(/^money totals would overflow: .*about 1\.0e\+26.*the largest accounts: A1 \(about 1\.0e\+26 a month\), A2 \(about 6\.0e\+23 a month\)/);
   });
 
+  it('divides an amount above 10^14 by its interval exactly (it overflowed before)', async () => {
+    const dir = fixtureDir({
+      'subscriptions.csv': csv('account_id,start_date,amount,interval', 'A1,2024-01-01,99999999999999999999.5,year', 'A2,2024-01-01,99999999999999999999.5,weekly'),
+    });
+    try {
+      const ws = await Workspace.open({ data: dir, policies: { as_of: '2024-01' } });
+      try {
+        const rows = await ws.query('SELECT account_id, CAST(mrr_local AS VARCHAR) AS mrr FROM lines ORDER BY account_id');
+        // ÷ 12, and × 13 ÷ 3 for a weekly price; truncated at the 12th place.
+        expect(rows.map((r) => r['mrr'])).toEqual(['8333333333333333333.291666666666', '433333333333333333331.166666666666']);
+      } finally {
+        ws.close();
+      }
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it('totals amounts just below the limit exactly, to the last cent', async () => {
     const dir = fixtureDir(folder('400000000000000000000.5', '499999999999999999999.25'));
     try {
@@ -231,4 +249,46 @@ describe('money totals', () => {
       removeDir(dir);
     }
   });
+});
+
+describe('every row is kept or rejected with a reason', () => {
+  const HOSTILE = ['\u0000', 'x\u0001y', '=HYPERLINK("http://e","x")', '+1', '@cara', '-x', '\tA', 'A\r', '<!channel>', 'a,"b"', 'A\u200B', '\u00A0A', 'B\u0085', '\u0000money999\u0000', '', '   '];
+  const ID = fc.oneof(fc.constantFrom('A1', 'A2', 'A3 ', 'A\u200B1'), fc.constantFrom(...HOSTILE));
+  const AMOUNT = fc.constantFrom('100', '12.5', '0', '1e3', '-5', '1.1234567890123', 'abc', '', '99999999999999999999', '=1+1', '1\u0000');
+  const DATE = fc.constantFrom('2024-01-01', '2024-02-30', '2024-03-05T10:00:00Z', '', 'x\u0000', '2023-12-31');
+  const INTERVAL = fc.constantFrom('month', 'year', '3 months', 'weekly', 'fortnight', '', 'month\u0001');
+  const TEXT = fc.oneof(fc.constantFrom('core', 'addon'), fc.constantFrom(...HOSTILE), fc.string({ maxLength: 6 }));
+  const ROW = fc.tuple(ID, TEXT, TEXT, DATE, DATE, AMOUNT, INTERVAL);
+  /** Every field quoted, so any text (separators, quotes, line breaks) stays one field. */
+  const line = (cells: readonly string[]): string => cells.map((c) => `"${c.replaceAll('"', '""')}"`).join(',');
+
+  it('over random rows of good and hostile values: kept rows + rejected rows = every row, each once', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(ROW, { minLength: 1, maxLength: 12 }), async (rows) => {
+        const dir = fixtureDir({
+          'subscriptions.csv': [line(['account_id', 'line_id', 'product', 'start_date', 'end_date', 'amount', 'interval']), ...rows.map(line)].join('\n') + '\n',
+          'accounts.csv': csv('account_id,name', 'A1,"=cmd|\' /C calc\'!A0"', 'A2,plain'),
+        });
+        try {
+          const ws = await Workspace.open({ data: dir, skipInvalid: true, policies: { as_of: '2024-06' } });
+          let kept: number[];
+          try {
+            kept = (await ws.query('SELECT row_no FROM lines')).map((r) => Number(r['row_no']));
+          } finally {
+            ws.close();
+          }
+          const rejectsPath = join(dir, 'rejected.csv');
+          const rejects = existsSync(rejectsPath)
+            ? (parseCsv(readFileSync(rejectsPath, 'utf8'), { columns: true }) as Record<string, string>[]).filter((r) => r['source'] === 'subscriptions')
+            : [];
+          for (const r of rejects) expect(r['reasons']).toMatch(/^[a-z_]+ = .*: expected .+/s);
+          const rejected = rejects.map((r) => Number(r['row']));
+          expect([...kept, ...rejected].sort((a, b) => a - b)).toEqual(rows.map((_, i) => i + 1));
+        } finally {
+          removeDir(dir);
+        }
+      }),
+      { numRuns: 20 },
+    );
+  }, 120_000);
 });
