@@ -67,22 +67,37 @@ function trimZeros(t: string): string {
 
 /**
  * JSON text in which every Money is written as a JSON number with all its digits, never rounded
- * through a float on the way out.
+ * through a float on the way out; bigint as text. Otherwise the same text as JSON.stringify. The
+ * value is walked here rather than marked in-band, so no string in the data can pass for an amount.
  */
 export function stringifyJson(value: unknown, indent = 2): string {
-  const placeholders: string[] = [];
-  const text = JSON.stringify(
-    value,
-    function (this: unknown, key: string, v: unknown) {
-      const raw = (this as Record<string, unknown>)[key];
-      if (raw instanceof Money) {
-        placeholders.push(raw.value);
-        return `\u0000money${placeholders.length - 1}\u0000`;
-      }
-      if (typeof v === 'bigint') return v.toString();
-      return v;
-    },
-    indent,
-  );
-  return text.replace(/"\\u0000money(\d+)\\u0000"/g, (_, i: string) => placeholders[Number(i)]!);
+  return jsonOf({ '': value }, '', '', ' '.repeat(indent)) ?? 'undefined';
+}
+
+/** The JSON text of `holder[key]`, or undefined when JSON.stringify would leave it out. */
+function jsonOf(holder: object, key: string, at: string, step: string): string | undefined {
+  let v: unknown = (holder as Record<string, unknown>)[key];
+  if (v instanceof Money) return v.value;
+  if (typeof v === 'bigint') return JSON.stringify(v.toString());
+  if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+    v = (v as { toJSON: (k: string) => unknown }).toJSON(key);
+    if (v instanceof Money) return v.value;
+    if (typeof v === 'bigint') return JSON.stringify(v.toString());
+  }
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  const inner = at + step;
+  const open = step === '' ? '' : `\n${inner}`;
+  const sep = step === '' ? ',' : `,\n${inner}`;
+  const close = step === '' ? '' : `\n${at}`;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '[]';
+    const items = v.map((_, i) => jsonOf(v as object, String(i), inner, step) ?? 'null');
+    return `[${open}${items.join(sep)}${close}]`;
+  }
+  const fields: string[] = [];
+  for (const k of Object.keys(v)) {
+    const text = jsonOf(v, k, inner, step);
+    if (text !== undefined) fields.push(`${JSON.stringify(k)}:${step === '' ? '' : ' '}${text}`);
+  }
+  return fields.length === 0 ? '{}' : `{${open}${fields.join(sep)}${close}}`;
 }

@@ -153,8 +153,8 @@ describe('nrr playbooks backtest', () => {
       // Account-months with a known outcome: C1 4 (3 of them before its churn), C2 7, C3 7 (3 before its contraction).
       expect(p.base_rate).toBeCloseTo(6 / 18, 12);
       // Lost ARR: C1 1,200 (flagged since 2024-04-30), C3 600 (never flagged).
-      expect(p.target_arr).toBe(1800);
-      expect(p.flagged_arr).toBe(1200);
+      expect(p.target_arr.value).toBe('1800');
+      expect(p.flagged_arr.value).toBe('1200');
       expect(p.recall_arr).toBeCloseTo(2 / 3, 12);
       expect(p.median_lead_days).toBe(92); // 2024-04-30 → 2024-07-31
       // The counts behind each figure: 1 hit of 2 known fires, 6 cases of 18 account-months, 2 lost-ARR events.

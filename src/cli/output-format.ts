@@ -2,6 +2,7 @@ import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
 import { Money, stringifyJson } from '../money.js';
 import { formatMoney } from '../report/format.js';
+import { spreadsheetSafe } from '../spreadsheet-cell.js';
 
 export const ROW_FORMATS = ['table', 'csv', 'json', 'md'] as const;
 export type RowFormat = (typeof ROW_FORMATS)[number];
@@ -21,18 +22,7 @@ function exact(v: Cell): string {
   return v === null || v === undefined ? '' : String(v);
 }
 
-/** A number written as text ("-12.5", "1e3"): a spreadsheet reads it as a number, never as a formula. */
-const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-/**
- * A text cell a spreadsheet would run as a formula (it starts with = + - @, a tab or a carriage
- * return) gets a leading apostrophe, as OWASP recommends against CSV injection; numbers, money and
- * text that is a plain number are left exact, so that -12.5 stays the number -12.5.
- * @example spreadsheetSafe('=HYPERLINK("http://x")') // "'=HYPERLINK(\"http://x\")"
- */
-export function spreadsheetSafe(text: string): string {
-  return /^[=+\-@\t\r]/.test(text) && !NUMBER_TEXT.test(text) ? `'${text}` : text;
-}
+export { spreadsheetSafe } from '../spreadsheet-cell.js';
 
 /** A CSV cell: every digit of numbers and money; text neutralised for spreadsheets. */
 function csvCell(v: Cell): string {

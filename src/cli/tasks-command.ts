@@ -6,7 +6,7 @@ import { stringifyJson } from '../money.js';
 import { DEFAULT_PLAYBOOK_SETTINGS, statePath } from '../playbooks/playbook-settings.js';
 import { PlaybookState, TASK_OUTCOMES, TASK_STATUSES, type TaskOutcome, type TaskStatus } from '../playbooks/playbook-state.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
-import { today } from './common-options.js';
+import { isCalendarDay, today } from './common-options.js';
 
 interface StateOptions {
   data: string;
@@ -80,7 +80,7 @@ Examples:
       const n = Number(id);
       if (!Number.isInteger(n) || n < 1) throw new NrrError(`task id: expected a task number such as 17, got '${id}'`);
       const on = o.on ?? today().toISOString().slice(0, 10);
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(on) || Number.isNaN(Date.parse(on))) throw new NrrError(`--on: expected a date as YYYY-MM-DD, got '${on}'`);
+      if (!isCalendarDay(on)) throw new NrrError(`--on: expected a date as YYYY-MM-DD, got '${on}'`);
       const state = await openState(o, false);
       try {
         const t = await state.closeTask(n, o.outcome, o.note, on);

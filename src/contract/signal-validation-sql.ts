@@ -1,6 +1,7 @@
 import type { Dialect } from '../engine/dialect.js';
 import { SIGNAL_SOURCES, type SignalColumnSpec, type SignalColumnType, type SignalSourceName } from './signal-contract.js';
 import { DATE_EXPECTED } from './validation-sql.js';
+import { CONTROL_EXPECTED, ID_COLUMNS, sqlControlDetail, sqlHasControl, sqlIdAsWritten } from './value-rules-sql.js';
 
 /**
  * Pure SQL builders for the signal files: the rules every column's type implies, checked over the raw
@@ -112,6 +113,11 @@ function rules(d: Dialect, source: SignalSourceName, hasAccountsFile: boolean, r
       });
     }
   }
+  // Every column is read as text: none may hold a control character.
+  for (const col of spec.columns) {
+    const c = q(col.name);
+    out.push({ column: col.name, when: sqlHasControl(d, c), expected: `${s(CONTROL_EXPECTED)} || '; ' || ${sqlControlDetail(d, c)}`, severity: 'error' });
+  }
   for (const [a, b] of spec.ordered ?? []) {
     const ca = spec.columns.find((x) => x.name === a)!;
     const cb = spec.columns.find((x) => x.name === b)!;
@@ -189,7 +195,8 @@ export function sqlSignalIssues(
     flagged AS (SELECT *, ${flags} FROM src)
     SELECT * FROM flagged WHERE ${anyFlag}`;
   const selects = list.map((r, i) => {
-    const value = r.column.includes(', ') ? spec.key.map((k) => `coalesce(${q(k)}, '')`).join(` || ' + ' || `) : q(r.column);
+    const asWritten = (c: string): string => (ID_COLUMNS.has(c) ? sqlIdAsWritten(d, c) : q(c));
+    const value = r.column.includes(', ') ? spec.key.map((k) => `coalesce(${asWritten(k)}, '')`).join(` || ' + ' || `) : asWritten(r.column);
     return `SELECT ${d.quoteString(source)} AS source, ${d.quoteString(file)} AS file, __row AS row, ${d.quoteString(r.column)} AS "column", ${value} AS value, ${r.expected} AS expected, ${d.quoteString(r.severity)} AS severity FROM signal_check WHERE rule_${i}`;
   });
   return [repeated, check, `INSERT INTO validation_issues ${selects.join('\nUNION ALL\n')}`, 'DROP TABLE signal_check', 'DROP TABLE signal_repeated'];

@@ -2,7 +2,8 @@ import type { Dialect, NativeColumn } from '../engine/dialect.js';
 import { sqlFxLookups, sqlFxPeriods, sqlRateAt } from '../engine/fx-model.js';
 import { sqlLineMonths, sqlLineValues } from '../engine/ledger-model.js';
 import type { Policies } from '../config/policies.js';
-import { DEFAULT_PRODUCT, type SourceName, type SubscriptionForm } from './data-contract.js';
+import { DEFAULT_PRODUCT, SOURCES, type SourceName, type SubscriptionForm } from './data-contract.js';
+import { CONTROL_EXPECTED, ID_COLUMNS, sqlControlDetail, sqlHasControl, sqlIdAsWritten } from './value-rules-sql.js';
 
 /**
  * Pure SQL builders that turn the raw tables (`raw_<source>`: every value as text, except the
@@ -275,6 +276,8 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
       detail: decimalComma(c),
     },
     { column: c, when: `${pc} < 0`, expected: 'zero or more' },
+    // Money keeps 12 places: a digit beyond them would be rounded away, so the value is refused.
+    { column: c, when: `${pc} IS NOT NULL AND ${d.sqlRegexpMatches(`trim(${d.sqlText(d.quoteIdent(c))})`, '[-+]?[0-9]*\\.[0-9]{12}[0-9]*[1-9][0-9]*')}`, expected: 'at most 12 places after the decimal point (money keeps 12)' },
   ];
   // Semicolon-separated exports often write decimals with a comma: say so, with the value to write.
   // Three digits after the comma ('1,200') may be a thousands separator: no guess then.
@@ -295,7 +298,7 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
       : 'FALSE',
     expected: 'an account listed in accounts (it will have no attributes)',
   };
-  return {
+  const out: Record<SourceName, Rule[]> = {
     subscriptions: [
       accountId,
       unknownAccount,
@@ -349,6 +352,25 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
       { column: 'month', when: 'p_first_row < __row', expected: 'one rate per currency and month (first given on row ' },
     ],
   };
+  for (const source of Object.keys(out) as SourceName[]) out[source].push(...controlRules(d, source, files[source]));
+  return out;
+}
+
+/**
+ * No control character in any text column of the file: its contract columns and, for accounts, its
+ * attributes. Typed columns of a Parquet file hold no text.
+ */
+function controlRules(d: Dialect, source: SourceName, read: SourceRead | undefined): Rule[] {
+  if (read === undefined) return [];
+  const spec = SOURCES[source];
+  const contract = [...spec.columns, ...(spec.alternatives ?? [])].map((c) => c.name);
+  const given = new Set((read.columns ?? []).map((c) => c.trim().toLowerCase()));
+  const extra = spec.extraColumnsAreAttributes ? (read.columns ?? []).filter((c) => !contract.includes(c.trim().toLowerCase())) : [];
+  const text = [...contract.filter((c) => given.has(c) && read.native[c] === undefined), ...extra];
+  return text.map((c) => {
+    const q = d.quoteIdent(c);
+    return { column: c, when: sqlHasControl(d, q), expected: CONTROL_EXPECTED, detail: sqlControlDetail(d, q) };
+  });
 }
 
 /**
@@ -376,7 +398,7 @@ export function sqlValidationIssues(d: Dialect, p: Policies, files: SourceFiles)
           ? d.quoteString(r.expected)
           : `${d.quoteString(r.expected)} || coalesce('; ' || (${r.detail}), '')`;
       selects.push(
-        `SELECT ${d.quoteString(source)} AS source, ${d.quoteString(file)} AS file, __row AS row, ${d.quoteString(r.column)} AS "column", ${columns.text(q(r.column))} AS value, ${expected} AS expected, ${d.quoteString(r.severity ?? 'error')} AS severity FROM flagged_${source} AS src WHERE coalesce(${r.when}, FALSE)`,
+        `SELECT ${d.quoteString(source)} AS source, ${d.quoteString(file)} AS file, __row AS row, ${d.quoteString(r.column)} AS "column", ${ID_COLUMNS.has(r.column) ? sqlIdAsWritten(d, r.column) : columns.text(q(r.column))} AS value, ${expected} AS expected, ${d.quoteString(r.severity ?? 'error')} AS severity FROM flagged_${source} AS src WHERE coalesce(${r.when}, FALSE)`,
       );
     }
   }

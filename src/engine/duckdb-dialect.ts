@@ -191,7 +191,12 @@ export class DuckDbDialect implements Dialect {
 
   sqlDivideMoney(moneyExpr: string, intExpr: string): string {
     // DuckDB divides DECIMALs as DOUBLE; integer division on scaled HUGEINTs stays exact.
-    return `CAST(CAST(CAST((${moneyExpr}) * 1000000000000 AS HUGEINT) // (${intExpr}) AS DECIMAL(38,0)) * 0.000000000001::DECIMAL(13,12) AS ${MONEY})`;
+    // Scaling by 10¹² stays within DECIMAL(38,12) below 10¹⁴; larger amounts are scaled as whole
+    // and fractional parts, in 128-bit integers (up to 10²⁶ × 10¹² < 2¹²⁷).
+    const m = `(${moneyExpr})`;
+    const picos = `CASE WHEN abs(${m}) < 100000000000000 THEN CAST(${m} * 1000000000000 AS HUGEINT)
+      ELSE CAST(trunc(${m}) AS HUGEINT) * 1000000000000 + CAST((${m} - trunc(${m})) * 1000000000000 AS HUGEINT) END`;
+    return `CAST(CAST((${picos}) // (${intExpr}) AS DECIMAL(38,0)) * 0.000000000001::DECIMAL(13,12) AS ${MONEY})`;
   }
 
   sqlMultiplyMoney(moneyExpr: string, rateExpr: string): string {

@@ -1,6 +1,8 @@
 import { buildAccountRecords, readAccountRecords, scoreRecords, snapshotDate, type AccountRecord } from '../accounts/account-records.js';
+import Big from 'big.js';
 import { monthIndex, monthText } from '../engine/months.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS, bootstrapIntervals, type BootstrapOptions, type Weights } from '../accounts/predictive-power.js';
+import { Money } from '../money.js';
 import { NrrError } from '../errors.js';
 import { outcomesKnownThrough, type Workspace } from '../workspace/workspace.js';
 import { prepareRuleInputs } from './dry-run.js';
@@ -46,8 +48,9 @@ export interface PlayBacktest {
   readonly target_events: number;
   /** Target ARR (lost, or gained) the play had flagged in the 90 days before ÷ all target ARR. */
   readonly recall_arr: number | null;
-  readonly target_arr: number;
-  readonly flagged_arr: number;
+  /** Exact, from the records' MRR (never summed as floats). */
+  readonly target_arr: Money;
+  readonly flagged_arr: Money;
   /** Median days from the first flag to the event, over flagged events. */
   readonly median_lead_days: number | null;
 }
@@ -85,6 +88,8 @@ export async function backtest(ws: Workspace, options: { from?: string; to?: str
 
   // Contracted MRR per account and month-end (0 when absent), from the records.
   const mrr = new Map<string, number[]>();
+  const exactMrr = new Map<string, Money[]>(); // the same, exact, for the ARR sums
+
   const recordsByDate: AccountRecord[][] = [];
   for (let i = 0; i < dates.length; i++) {
     const recs = await readAccountRecords(ws, { date: dates[i]!, activeOnly: true });
@@ -93,6 +98,9 @@ export async function backtest(ws: Workspace, options: { from?: string; to?: str
       const row = mrr.get(r.account_id) ?? new Array<number>(dates.length).fill(0);
       row[i] = r.mrr.toNumber();
       mrr.set(r.account_id, row);
+      const exact = exactMrr.get(r.account_id) ?? new Array<Money>(dates.length).fill(Money.zero);
+      exact[i] = r.mrr;
+      exactMrr.set(r.account_id, exact);
     }
   }
 
@@ -151,9 +159,9 @@ export async function backtest(ws: Workspace, options: { from?: string; to?: str
     }
     // Recall: target events between consecutive month-ends, flagged if the account was in the play
     // at one of the three month-ends before the event.
-    let targetArr = 0;
+    let targetArr = Money.zero;
     let targetEvents = 0;
-    let flaggedArr = 0;
+    let flaggedArr = Money.zero;
     const leads: number[] = [];
     for (const [account, row] of mrr) {
       for (let j = 1; j < dates.length; j++) {
@@ -165,12 +173,14 @@ export async function backtest(ws: Workspace, options: { from?: string; to?: str
         // Only events that a replayed month-end could have flagged.
         const window = [j - 3, j - 2, j - 1].filter((i) => i >= 0 && i <= to - from);
         if (window.length === 0) continue;
-        const arr = Math.abs(after - before) * 12;
-        targetArr += arr;
+        const exact = exactMrr.get(account)!;
+        const change = exact[j]!.minus(exact[j - 1]!);
+        const arr = (change.cmp(Money.zero) < 0 ? Money.zero.minus(change) : change).times(12);
+        targetArr = targetArr.plus(arr);
         targetEvents++;
         const first = window.find((i) => inPlay[k]![i]!.has(account));
         if (first !== undefined) {
-          flaggedArr += arr;
+          flaggedArr = flaggedArr.plus(arr);
           leads.push(Math.round((Date.parse(dates[j]!) - Date.parse(dates[first]!)) / 86_400_000));
         }
       }
@@ -196,7 +206,7 @@ export async function backtest(ws: Workspace, options: { from?: string; to?: str
       lift: precision !== null && baseRate ? precision / baseRate : null,
       judged: good >= MIN_EVENTS && targetMonths >= MIN_EVENTS,
       target_events: targetEvents,
-      recall_arr: targetArr > 0 ? flaggedArr / targetArr : null,
+      recall_arr: targetArr.cmp(Money.zero) > 0 ? new Big(flaggedArr.value).div(targetArr.value).toNumber() : null,
       target_arr: targetArr,
       flagged_arr: flaggedArr,
       median_lead_days: leads.length > 0 ? leads[Math.floor((leads.length - 1) / 2)]! : null,

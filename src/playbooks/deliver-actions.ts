@@ -3,6 +3,7 @@ import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync,
 import { dirname } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
+import { spreadsheetSafe } from '../spreadsheet-cell.js';
 import { NrrError } from '../errors.js';
 import { outboxPath, type Destination, type PlaybookSettings } from './playbook-settings.js';
 import { PlaybookState, newClaimer, type Delivery, type DeliveryResult } from './playbook-state.js';
@@ -297,7 +298,9 @@ function appendOutbox(file: string, payloadText: string, cache: Map<string, Set<
           config_version: p.config_version,
           reasons: p.kind === 'enter' ? [`when ${p.reasons.trigger ?? ''}`, ...(p.reasons.top_reasons ?? [])].join('; ') : (p.reasons.exit ?? ''),
         };
-        appendRecord(file, stringifyCsv([row], { columns: CSV_COLUMNS }), stringifyCsv([CSV_COLUMNS]));
+        // Text a spreadsheet would run as a formula is neutralised, as in `--format csv`.
+        const safe = Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' ? spreadsheetSafe(v) : v]));
+        appendRecord(file, stringifyCsv([safe], { columns: CSV_COLUMNS }), stringifyCsv([CSV_COLUMNS]));
       } else appendRecord(file, payloadText + '\n');
       seen.add(p.event_id);
     }

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Big from 'big.js';
 import { Hono, type Context } from 'hono';
 import { compress } from 'hono/compress';
 import type { z } from 'zod';
@@ -176,7 +175,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     query(c, 'none');
     const bt = await data.backtest();
     // The backtest sums ARR as numbers: sent, like all money, as decimal text (to the cent).
-    return json(c, { ...bt, plays: bt.plays.map((p) => ({ ...p, target_arr: cents(p.target_arr), flagged_arr: cents(p.flagged_arr) })) });
+    return json(c, { ...bt, plays: bt.plays.map((p) => ({ ...p, target_arr: p.target_arr.toFixed(2), flagged_arr: p.flagged_arr.toFixed(2) })) });
   });
   app.all('/api/*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path} (see /api/openapi.json)` }, 404));
 
@@ -208,8 +207,6 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
-
-const cents = (x: number): string => new Big(x).toFixed(2, Big.roundHalfUp);
 
 /** The peer's address on a real socket (@hono/node-server passes it as env.incoming); 'local' in-process. */
 function clientAddress(c: Context): string {

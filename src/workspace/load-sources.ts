@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { SOURCES, type ContractForm, type SourceName } from '../contract/data-contract.js';
 import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contract.js';
@@ -7,6 +7,8 @@ import type { Driver } from '../drivers/driver.js';
 import type { ColumnKind, NativeColumn } from '../engine/dialect.js';
 import { NrrError } from '../errors.js';
 import { checkRegularFile } from '../input-file.js';
+import { jsonNumberLiterals, type JsonLiteral } from './json-literals.js';
+import { ID_COLUMNS, isReservedColumn, spelledColumn, sqlNormalId, type IdSource } from '../contract/value-rules-sql.js';
 
 export interface LoadedSource<Name extends string = SourceName> {
   readonly source: Name;
@@ -97,7 +99,8 @@ async function loadRaw<Name extends string>(
   const d = driver.dialect;
   const contract = spec.columns.map((c) => c.name);
   if (!f) {
-    const cols = contract.map((c) => `NULL::VARCHAR AS ${d.quoteIdent(c)}`).join(', ');
+    const ids = contract.filter((c) => ID_COLUMNS.has(c)).map((c) => `NULL::VARCHAR AS ${d.quoteIdent(spelledColumn(c))}`);
+    const cols = [...contract.map((c) => `NULL::VARCHAR AS ${d.quoteIdent(c)}`), ...ids].join(', ');
     await driver.exec(`CREATE OR REPLACE TABLE raw_${spec.name} AS SELECT ${cols}, NULL::BIGINT AS __row WHERE FALSE`);
     return { source: spec.name, file: undefined, columns: contract, extraColumns: [], native: {}, relation: 'table' };
   }
@@ -123,6 +126,12 @@ async function loadRaw<Name extends string>(
       throw new NrrError(readFailure(f, delimiter, e));
     }
   }
+  const reserved = columns.filter(isReservedColumn);
+  if (reserved.length > 0) {
+    throw new NrrError(
+      `${f.file}: column ${reserved.map((c) => `'${c}'`).join(', ')}: names starting with '__' are reserved for the engine's own columns (such as the row number); rename the column`,
+    );
+  }
   const dupes = columns.filter((c, i) => columns.indexOf(c) !== i);
   if (dupes.length > 0) throw new NrrError(`${f.file}: the header repeats column ${dupes.map((c) => `'${c}'`).join(', ')}`);
   const lower = new Map(columns.map((c) => [c.trim().toLowerCase(), c]));
@@ -134,10 +143,17 @@ async function loadRaw<Name extends string>(
   }
   checkForms(f.file, spec.forms ?? [], lower, columns);
   const contractSet = new Set(contract);
-  const extra = columns.filter((c) => !contractSet.has(c.trim().toLowerCase()) && c !== '__row');
-  const selectContract = contract.map((c) => {
+  const extra = columns.filter((c) => !contractSet.has(c.trim().toLowerCase()));
+  const selectContract = contract.flatMap((c) => {
     const actual = lower.get(c);
-    return actual ? `${d.quoteIdent(actual)} AS ${d.quoteIdent(c)}` : `NULL::VARCHAR AS ${d.quoteIdent(c)}`;
+    const spelled = d.quoteIdent(spelledColumn(c));
+    if (!actual) return [`NULL::VARCHAR AS ${d.quoteIdent(c)}`, ...(ID_COLUMNS.has(c) ? [`NULL::VARCHAR AS ${spelled}`] : [])];
+    if (!ID_COLUMNS.has(c)) return [`${d.quoteIdent(actual)} AS ${d.quoteIdent(c)}`];
+    // An id is held in its normal form; its own spelling, when it differs, is kept beside it for
+    // messages and for the near-duplicate warning (sqlNearDuplicateIds).
+    const raw = d.quoteIdent(actual);
+    const normal = `CASE WHEN ${d.sqlRegexpMatches(raw, '[ -~]*')} THEN trim(${raw}) ELSE ${sqlNormalId(d, raw)} END`;
+    return [`${normal} AS ${d.quoteIdent(c)}`, `CASE WHEN ${raw} <> ${normal} THEN ${raw} END AS ${spelled}`];
   });
   const selectExtra = spec.extraColumnsAreAttributes ? extra.map((c) => d.quoteIdent(c)) : [];
   // Typed dates and money in a Parquet file are taken as they are: nothing to parse.
@@ -163,6 +179,13 @@ async function loadRaw<Name extends string>(
     );
     // A view reads nothing yet: count its rows so that a file that cannot be read fails here.
     if (relation === 'view') await driver.query(`SELECT count(*) AS n FROM raw_${spec.name}`);
+    if (f.format === 'json') {
+      const rawColumn = (key: string): string | undefined => {
+        const c = key.trim().toLowerCase();
+        return contractSet.has(c) && lower.get(c) === key ? c : spec.extraColumnsAreAttributes && extra.includes(key) ? key : undefined;
+      };
+      await restoreJsonLiterals(driver, `raw_${spec.name}`, f.path, rawColumn);
+    }
   } catch (e) {
     throw new NrrError(readFailure(f, delimiter, e));
   }
@@ -299,4 +322,31 @@ function readFailure(f: SourceFile<string>, delimiter: string, e: unknown): stri
   }
   if (/not utf-8|invalid unicode/i.test(msg)) return `${cannot}${row} is not UTF-8 text: expected the file saved as UTF-8`;
   return `${cannot}${line === undefined ? 'the file' : row} does not parse: expected values ${sep}, a value holding the separator, a quote or a line break in double quotes`;
+}
+
+/** The id columns each loaded file holds, for the near-duplicate warning (sqlNearDuplicateIds). */
+export function idSources(sources: readonly LoadedSource<string>[]): IdSource[] {
+  return sources.flatMap((s) => {
+    if (s.file === undefined) return [];
+    const given = new Set(s.columns.map((c) => c.trim().toLowerCase()));
+    const columns = [...ID_COLUMNS].filter((c) => given.has(c));
+    return columns.length === 0 ? [] : [{ source: s.source, file: s.file, columns }];
+  });
+}
+
+/**
+ * Puts back the literal text of the JSON numbers the engine read through a double, so that an amount
+ * keeps every digit it was written with (or is refused for its places or its exponent, as in CSV).
+ */
+async function restoreJsonLiterals(driver: Driver, table: string, path: string, columnOf: (key: string) => string | undefined): Promise<void> {
+  const d = driver.dialect;
+  const byColumn = new Map<string, JsonLiteral[]>();
+  for (const l of jsonNumberLiterals(readFileSync(path, 'utf8'))) {
+    const c = columnOf(l.key);
+    if (c !== undefined) byColumn.set(c, [...(byColumn.get(c) ?? []), l]);
+  }
+  for (const [c, list] of byColumn) {
+    const values = list.map((l) => `(${l.row}, ${d.quoteString(l.literal)})`).join(', ');
+    await driver.exec(`UPDATE ${table} SET ${d.quoteIdent(c)} = v.literal FROM (VALUES ${values}) v(r, literal) WHERE __row = v.r`);
+  }
 }

@@ -10,8 +10,16 @@ export interface ValidationIssue {
   readonly severity: 'error' | 'warning';
 }
 
+/** Characters a terminal would not show, or would act on: written as \uXXXX in messages. */
+const INVISIBLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u00A0\u200B-\u200D\u2060\uFEFF]/g;
+
+/** A value as a message shows it: invisible and control characters as \uXXXX escapes. */
+export function visibleValue(value: string): string {
+  return value.replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+}
+
 export function formatIssue(i: ValidationIssue): string {
-  const value = i.value === null || i.value === '' ? '(empty)' : `'${i.value}'`;
+  const value = i.value === null || i.value === '' ? '(empty)' : `'${visibleValue(i.value)}'`;
   return `${i.file} row ${i.row}, column ${i.column}: ${value}: expected ${i.expected}`;
 }
 

@@ -6,6 +6,7 @@ import type { SignalSourceName } from '../contract/signal-contract.js';
 import { sqlSignalIssues, sqlSignalTable } from '../contract/signal-validation-sql.js';
 import { findSignalFiles, findSourceFiles } from '../contract/source-files.js';
 import { sqlDropParsed, sqlParsedTables, sqlTypedTables, sqlValidationIssues, type SourceFiles } from '../contract/validation-sql.js';
+import { sqlNearDuplicateIds } from '../contract/value-rules-sql.js';
 import type { Driver, Row } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
 import { movementsNeedProductRanges, sqlMrrPieces, sqlContributions, sqlProductRanges, sqlUsageSetAside } from '../engine/ledger-model.js';
@@ -20,7 +21,8 @@ import { DEFAULT_PLAYBOOK_SETTINGS, configVersion, type PlaybookSettings } from 
 import { DuckDbDialect } from '../engine/duckdb-dialect.js';
 import { checkDataFolder } from '../input-file.js';
 import { replaceFile } from './owned-files.js';
-import { checkUnchanged, loadRawSignalSources, loadRawSources, sqlDropRaw, type LoadedSource } from './load-sources.js';
+import { checkMoneyTotals } from './money-limit.js';
+import { checkUnchanged, idSources, loadRawSignalSources, loadRawSources, sqlDropRaw, type LoadedSource } from './load-sources.js';
 import { silentProgress, type Progress } from './progress.js';
 import { usageSetAside, type UsageSetAside } from './usage-set-aside.js';
 import { ValidationError, type ValidationIssue } from './validation-report.js';
@@ -198,6 +200,7 @@ export class Workspace {
       progress.step('building the MRR ledger');
       const attributes = loaded.accounts.extraColumns;
       for (const sql of sqlTypedTables(driver.dialect, attributes, issues.errors > 0)) await driver.exec(sql);
+      await checkMoneyTotals(driver);
       for (const s of Object.values(signals ?? {})) {
         await driver.exec(sqlSignalTable(driver.dialect, s.source, s.file !== undefined, issues.errors > 0, policies.timezone));
       }
@@ -269,6 +272,8 @@ async function validate(
   for (const s of Object.values(signals ?? {})) {
     if (s.file) for (const sql of sqlSignalIssues(d, s.source, s.file, loaded.accounts.file !== undefined, policies.reporting_currency, policies.timezone)) await driver.exec(sql);
   }
+  const nearDuplicates = sqlNearDuplicateIds(d, idSources(all));
+  if (nearDuplicates) await driver.exec(nearDuplicates);
   const counts = await driver.query(
     `SELECT count(*) FILTER (WHERE severity = 'error') AS errors, count(*) FILTER (WHERE severity = 'warning') AS warnings FROM validation_issues`,
   );
