@@ -18,17 +18,24 @@ export const OVERLAP_MIN_MONTHS = 3;
  * Values are MRR at the rate in force when each line starts (`lines.mrr_start_rate`).
  */
 export function sqlSuspectOverlaps(months: readonly number[], minMonths: number = OVERLAP_MIN_MONTHS): string {
+  // Only accounts with two or more lines of one product in force at M can hold a pair: finding
+  // those by a hash count first keeps the self-join off the single-line majority.
   return `
-    WITH target AS (SELECT unnest([${months.join(', ')}]::INTEGER[]) AS month_index)
-    SELECT t.month_index, e.account_id, e.product, e.line_id, e.mrr_start_rate AS mrr,
+    WITH target AS (SELECT unnest([${months.join(', ')}]::INTEGER[]) AS month_index),
+    in_force AS (
+      SELECT t.month_index, x.account_id, x.product, x.line_id, x.start_date, x.end_date, x.from_month, x.mrr_start_rate
+      FROM target t JOIN lines x ON x.from_month <= t.month_index AND t.month_index < x.to_month
+    ),
+    shared AS (SELECT month_index, account_id, product FROM in_force GROUP BY ALL HAVING count(*) > 1),
+    candidates AS (SELECT f.* FROM in_force f SEMI JOIN shared s USING (month_index, account_id, product))
+    SELECT e.month_index, e.account_id, e.product, e.line_id, e.mrr_start_rate AS mrr,
            arg_min(l.line_id, l.start_date) AS replaced_by, CAST(min(l.start_date) AS VARCHAR) AS end_at
-    FROM target t
-    JOIN lines e ON e.from_month <= t.month_index AND t.month_index < e.to_month
-    JOIN lines l ON l.account_id = e.account_id AND l.product = e.product AND l.start_date > e.start_date
+    FROM candidates e
+    JOIN candidates l ON l.month_index = e.month_index AND l.account_id = e.account_id AND l.product = e.product
+      AND l.start_date > e.start_date
       AND l.mrr_start_rate >= e.mrr_start_rate
       AND (l.end_date IS NULL OR e.end_date IS NULL OR l.end_date <> e.end_date)
-      AND l.from_month <= t.month_index AND t.month_index < l.to_month
-      AND t.month_index - l.from_month + 1 >= ${minMonths}
+      AND e.month_index - l.from_month + 1 >= ${minMonths}
     GROUP BY ALL`;
 }
 
