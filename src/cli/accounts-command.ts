@@ -6,6 +6,7 @@ import { Money, stringifyJson } from '../money.js';
 import { formatMoney } from '../report/format.js';
 import { open, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
+import { writeStdout } from './standard-output.js';
 
 const SORTS = ['risk', 'arr', 'renewal', 'health', 'expansion'] as const;
 type Sort = (typeof SORTS)[number];
@@ -14,14 +15,20 @@ const round1 = (x: number | null): number | null => (x === null ? null : Math.ro
 const one = (x: number | null | undefined): string | null => (x === null || x === undefined ? null : x.toFixed(1));
 const percent = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
 
-/** One line per account for `nrr accounts`. */
-function summaryRow(s: ScoredAccount): Record<string, string | number | null | Money> {
+/** Account attributes that name an owner: csm_owner, am_owner, account_owner, owner, csm, am… */
+export const ownerColumns = (attributes: readonly string[]): string[] => attributes.filter((a) => /(^|_)owner$|^(csm|am)$/i.test(a));
+
+/** One line per account for `nrr accounts`: one column per meaning (a renewal date; its term apart). */
+function summaryRow(s: ScoredAccount, owners: readonly string[]): Record<string, string | number | null | Money> {
   const r = s.record;
   return {
     account_id: r.account_id,
     name: r.attributes['name'] ?? null,
     segment: r.attributes['segment'] ?? null,
+    ...Object.fromEntries(owners.map((o) => [o, r.attributes[o] ?? null])),
+    status: r.active ? 'active' : 'churned',
     tier: s.tier,
+    mrr: r.mrr,
     arr: r.arr,
     health: one(s.health.score),
     colour: s.health.colour,
@@ -30,20 +37,56 @@ function summaryRow(s: ScoredAccount): Record<string, string | number | null | M
     risk_reason: s.risk.reasons[0]?.text ?? null,
     expansion: one(s.expansion.score),
     expansion_reason: s.expansion.reasons[0]?.text ?? null,
-    renewal_date: r.renewal_date ?? (r.monthly_terms ? 'monthly' : null),
+    term: !r.active ? null : r.renewal_date ? 'contract' : r.monthly_terms ? 'monthly' : null,
+    renewal_date: r.renewal_date,
     days_to_renewal: r.days_to_renewal,
   };
+}
+
+/** `--where ATTR=VALUE` → [attribute, value]; the attribute must be a column of accounts. */
+function parseWhere(w: string, attributes: readonly string[]): [string, string] {
+  const at = w.indexOf('=');
+  if (at < 1) throw new NrrError(`--where: expected ATTRIBUTE=VALUE such as segment=smb, got '${w}'`);
+  const attr = w.slice(0, at).trim();
+  if (!attributes.includes(attr)) throw new NrrError(`--where: no account attribute '${attr}' (attributes: ${attributes.join(', ') || 'none: no accounts file'})`);
+  return [attr, w.slice(at + 1)];
+}
+
+/** The filters of `nrr accounts`: owner (any owner column), segment, --where, status. Matching is on text, case-insensitive. */
+export function filterAccounts(
+  list: readonly ScoredAccount[],
+  attributes: readonly string[],
+  f: { owner?: string; segment?: string; where?: readonly string[]; status: 'active' | 'churned' | 'all' },
+): ScoredAccount[] {
+  const same = (a: string | null | undefined, b: string): boolean => a !== null && a !== undefined && a.trim().toLowerCase() === b.trim().toLowerCase();
+  const owners = ownerColumns(attributes);
+  const tests: ((s: ScoredAccount) => boolean)[] = [];
+  if (f.owner !== undefined) {
+    if (owners.length === 0) throw new NrrError(`--owner: the accounts have no owner column (such as csm_owner or account_owner); attributes: ${attributes.join(', ') || 'none'}`);
+    tests.push((s) => owners.some((o) => same(s.record.attributes[o], f.owner!)));
+  }
+  if (f.segment !== undefined) {
+    if (!attributes.includes('segment')) throw new NrrError(`--segment: the accounts have no segment column; attributes: ${attributes.join(', ') || 'none'}`);
+    tests.push((s) => same(s.record.attributes['segment'], f.segment!));
+  }
+  for (const w of f.where ?? []) {
+    const [attr, value] = parseWhere(w, attributes);
+    tests.push((s) => same(s.record.attributes[attr], value));
+  }
+  if (f.status !== 'all') tests.push((s) => s.record.active === (f.status === 'active'));
+  return list.filter((s) => tests.every((t) => t(s)));
 }
 
 function sortAccounts(list: ScoredAccount[], by: Sort): ScoredAccount[] {
   const key: Record<Sort, (s: ScoredAccount) => number> = {
     risk: (s) => -s.risk.score,
-    arr: (s) => -s.record.arr.toNumber(),
+    arr: () => 0,
     renewal: (s) => s.record.days_to_renewal ?? Number.MAX_SAFE_INTEGER,
     health: (s) => s.health.score ?? 101,
     expansion: (s) => -s.expansion.score,
   };
-  return [...list].sort((a, b) => key[by](a) - key[by](b) || a.record.account_id.localeCompare(b.record.account_id));
+  // ARR is compared as Money, never as a float.
+  return [...list].sort((a, b) => (by === 'arr' ? b.record.arr.cmp(a.record.arr) : key[by](a) - key[by](b)) || a.record.account_id.localeCompare(b.record.account_id));
 }
 
 /** `nrr account ID` as text: the record, each score with its reasons. */
@@ -143,7 +186,7 @@ function validityText(v: ValidityReport, format: 'table' | 'md'): string {
   return out.join('\n') + '\n';
 }
 
-type AccountsOptions = CommonOptions & { tier?: string[]; health?: string[]; sort: Sort; limit?: number; format: RowFormat; all?: boolean };
+type AccountsOptions = CommonOptions & { tier?: string[]; health?: string[]; sort: Sort; limit?: number; format: RowFormat; all?: boolean; owner?: string; segment?: string; where?: string[]; status: 'active' | 'churned' | 'all' };
 
 /** `nrr accounts`, `nrr account ID`, `nrr health validate`. */
 export function registerAccounts(program: Command): void {
@@ -152,7 +195,11 @@ export function registerAccounts(program: Command): void {
     .addOption(new Option('--health <colour...>', 'only these health colours').choices(['red', 'yellow', 'green']))
     .addOption(new Option('--sort <key>', 'order').choices([...SORTS]).default('risk'))
     .option('--limit <n>', 'at most this many rows', positiveInt)
-    .option('--all', 'include accounts without revenue on the day (churned)')
+    .option('--owner <name>', 'only accounts with this owner in any owner column (csm_owner, am_owner, owner…), case-insensitive')
+    .option('--segment <segment>', 'only this segment (case-insensitive)')
+    .option('--where <attr=value>', 'only accounts whose attribute has this value (case-insensitive); repeatable', (v: string, prev: string[] = []) => [...prev, v])
+    .addOption(new Option('--status <status>', 'active (revenue on the day), churned (none), or all').choices(['active', 'churned', 'all']).default('active'))
+    .option('--all', 'the same as --status all')
     .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
     .addHelpText(
       'after',
@@ -163,12 +210,20 @@ defaults (docs/health.md). Scores use only what was known on the --as-of day.
 Examples:
   nrr accounts --data demo --health red --sort renewal --limit 20
   nrr accounts --data demo --tier 'Tier 1' --sort expansion
-  nrr accounts --data demo --as-of 2026-03-31 --format csv > accounts.csv`,
+  nrr accounts --data demo --owner 'Maya Patel' --format csv
+  nrr accounts --data demo --segment enterprise --where region=EMEA --status all
+  nrr accounts --data demo --as-of 2026-03-31 --format csv > accounts.csv
+
+Columns: account_id, name, segment, every owner column of the accounts file, status, tier, mrr, arr,
+health, colour, risk and expansion with their top reasons, term (contract or monthly), renewal_date
+and days_to_renewal. CSV and JSON carry money with every digit; a table rounds it to cents.`,
     )
     .action(async (o: AccountsOptions) => {
       const ws = await open(o, { signals: true });
       try {
-        let list = await scoreAccounts(ws, { asOf: o.asOf, includeInactive: o.all });
+        const status = o.all ? 'all' : o.status;
+        let list = await scoreAccounts(ws, { asOf: o.asOf, includeInactive: status !== 'active' });
+        list = filterAccounts(list, ws.attributes, { owner: o.owner, segment: o.segment, where: o.where, status });
         if (o.tier) {
           const known = new Set(ws.scoring.tiers.map((t) => t.name));
           const unknown = o.tier.filter((t) => !known.has(t));
@@ -179,12 +234,14 @@ Examples:
         list = sortAccounts(list, o.sort);
         if (o.limit) list = list.slice(0, o.limit);
         if (o.format === 'json') {
-          process.stdout.write(stringifyJson(list) + '\n');
+          await writeStdout(stringifyJson(list) + '\n');
           return;
         }
-        const cols = ['account_id', 'name', 'segment', 'tier', 'arr', 'health', 'colour', 'health_change', 'risk', 'risk_reason', 'expansion', 'expansion_reason', 'renewal_date', 'days_to_renewal'];
-        const shown = o.format === 'table' ? cols.filter((c) => !['segment', 'health_change', 'expansion_reason'].includes(c)) : cols;
-        process.stdout.write(formatRows(list.map(summaryRow), shown, o.format) + '\n');
+        const owners = ownerColumns(ws.attributes);
+        const cols = ['account_id', 'name', 'segment', ...owners, 'status', 'tier', 'mrr', 'arr', 'health', 'colour', 'health_change', 'risk', 'risk_reason', 'expansion', 'expansion_reason', 'term', 'renewal_date', 'days_to_renewal'];
+        const shown = o.format === 'table' ? cols.filter((c) => !['segment', 'status', 'mrr', 'health_change', 'expansion_reason', ...owners.slice(1)].includes(c)) : cols;
+        if (list.length === 0 && o.format === 'table') process.stderr.write('no accounts match\n');
+        await writeStdout(formatRows(list.map((s) => summaryRow(s, owners)), shown, o.format));
       } finally {
         ws.close();
       }
