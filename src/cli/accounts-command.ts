@@ -4,9 +4,9 @@ import { healthValidity, type ValidityReport } from '../accounts/health-validity
 import { NrrError } from '../errors.js';
 import { Money, stringifyJson } from '../money.js';
 import { formatMoney } from '../report/format.js';
-import { open, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
+import { open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
-import { writeStdout } from './standard-output.js';
+import { writeOutput } from './standard-output.js';
 
 const SORTS = ['risk', 'arr', 'renewal', 'health', 'expansion'] as const;
 type Sort = (typeof SORTS)[number];
@@ -138,8 +138,8 @@ function accountText(s: ScoredAccount): string {
     ['activation', r.activation_achieved === null ? 'not due yet' : r.activation_achieved ? 'reached' : `not reached (due ${r.activation_due})`],
     ['days to first value', r.days_to_first_value ?? '—'],
     ['business reviews held / due, 12 months', `${r.reviews_held_12m ?? 0} / ${r.reviews_due_12m ?? 0}`],
-    ['executive sponsor', r.sponsor_present ? `present, last engaged ${r.days_since_sponsor_engaged ?? '?'} days ago` : r.days_since_sponsor_left !== null ? `left ${r.days_since_sponsor_left} days ago` : 'none'],
-    ['sponsor changes, 12 months', r.sponsor_changes_12m ?? '—'],
+    ['executive sponsor', r.sponsor_present ? `present, last engaged ${r.days_since_sponsor_engaged ?? '?'} days ago` : r.days_since_sponsor_left !== null ? `left ${r.days_since_sponsor_left} days ago` : r.sponsor_changes_12m === null ? '— (no contacts file)' : 'no executive sponsor in the contacts file'],
+    ['sponsor changes, 12 months', r.sponsor_changes_12m ?? '— (no contacts file)'],
     ['tickets 90 days (escalated), open', r.tickets_90d === null ? '— (no tickets file)' : `${r.tickets_90d} (${r.escalations_90d}), ${r.open_tickets}`],
     ['headcount (12-month change)', `${r.headcount ?? '—'} (${percent(r.headcount_change_12m)})`],
     ['last funding', r.last_funding_round ? `${r.last_funding_round}, ${r.days_since_funding} days ago` : '—'],
@@ -201,6 +201,7 @@ export function registerAccounts(program: Command): void {
     .addOption(new Option('--status <status>', 'active (revenue on the day), churned (none), or all').choices(['active', 'churned', 'all']).default('active'))
     .option('--all', 'the same as --status all')
     .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
+    .addOption(outOption())
     .addHelpText(
       'after',
       `
@@ -234,14 +235,14 @@ and days_to_renewal. CSV and JSON carry money with every digit; a table rounds i
         list = sortAccounts(list, o.sort);
         if (o.limit) list = list.slice(0, o.limit);
         if (o.format === 'json') {
-          await writeStdout(stringifyJson(list) + '\n');
+          await writeOutput(o, stringifyJson(list) + '\n');
           return;
         }
         const owners = ownerColumns(ws.attributes);
         const cols = ['account_id', 'name', 'segment', ...owners, 'status', 'tier', 'mrr', 'arr', 'health', 'colour', 'health_change', 'risk', 'risk_reason', 'expansion', 'expansion_reason', 'term', 'renewal_date', 'days_to_renewal'];
         const shown = o.format === 'table' ? cols.filter((c) => !['segment', 'status', 'mrr', 'health_change', 'expansion_reason', ...owners.slice(1)].includes(c)) : cols;
         if (list.length === 0 && o.format === 'table') process.stderr.write('no accounts match\n');
-        await writeStdout(formatRows(list.map((s) => summaryRow(s, owners)), shown, o.format));
+        await writeOutput(o, formatRows(list.map((s) => summaryRow(s, owners)), shown, o.format));
       } finally {
         ws.close();
       }
@@ -250,13 +251,14 @@ and days_to_renewal. CSV and JSON carry money with every digit; a table rounds i
   withDataOptions(program.command('account').description("one account's whole record as of a day: billing, signals, health with every measure, risk and expansion with reasons"), { asOfDate: true })
     .argument('<account>', 'account_id')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(outOption())
     .addHelpText('after', `\nExamples:\n  nrr account A0000042 --data demo\n  nrr account A0000042 --data demo --as-of 2026-01-31 --format json`)
     .action(async (id: string, o: CommonOptions & { format: 'text' | 'json' }) => {
       const ws = await open(o, { signals: true });
       try {
         const [s] = await scoreAccounts(ws, { asOf: o.asOf, accountId: id, includeInactive: true });
         if (!s) throw new NrrError(`no account '${id}' with contract lines started by ${o.asOf ?? 'the reporting month'}`);
-        process.stdout.write(o.format === 'json' ? stringifyJson(s) + '\n' : accountText(s));
+        await writeOutput(o, o.format === 'json' ? stringifyJson(s) + '\n' : accountText(s));
       } finally {
         ws.close();
       }

@@ -3,9 +3,10 @@ import { stringifyJson } from '../money.js';
 import { backtest } from '../playbooks/backtest.js';
 import { dryRun, dryRunRows } from '../playbooks/dry-run.js';
 import { runPlaybooks } from '../playbooks/run-playbooks.js';
-import { month, open, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
+import { month, open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
 import { plural } from './plural-text.js';
-import { writeStdout } from './standard-output.js';
+import { runEffectLines } from './effect-lines.js';
+import { writeOutput } from './standard-output.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
 
 /** `nrr playbooks …`. */
@@ -13,6 +14,7 @@ export function registerPlaybooks(program: Command): void {
   const playbooks = program.command('playbooks').description('playbooks: rules that open the right task for the right owner (docs/playbooks.md)');
   withDataOptions(playbooks.command('dry-run').description('what `nrr playbooks run` would do now: who enters, who is already in, who waits (cooldown, yearly limit, budget), who leaves; nothing is opened or sent'), { asOfDate: true })
     .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
+    .addOption(outOption())
     .option('--limit <n>', 'at most this many rows per play and action in a table', positiveInt, 10)
     .addHelpText(
       'after',
@@ -40,7 +42,7 @@ Examples:
         const rows = dryRunRows(run);
         const cols = ['playbook', 'account_id', 'action', 'name', 'tier', 'owner', 'priority', 'due_date', 'task_id', 'reason', 'because'];
         if (o.format === 'json' || o.format === 'csv') {
-          await writeStdout(formatRows(rows as never[], cols, o.format));
+          await writeOutput(o, formatRows(rows as never[], cols, o.format));
           return;
         }
         const out: string[] = [`Plays as of ${run.date} (dry run: nothing is opened or sent; state ${run.state_file ?? 'not created yet'})`];
@@ -59,7 +61,7 @@ Examples:
             if (list.length > o.limit) out.push(`  … and ${list.length - o.limit} more (--limit, or --format csv for all)`);
           }
         }
-        await writeStdout(out.join('\n') + '\n');
+        await writeOutput(o, out.join('\n') + '\n');
       } finally {
         ws.close();
       }
@@ -93,7 +95,7 @@ next run tries it again).
 Examples:
   nrr playbooks run --data demo
   nrr playbooks run --data demo --as-of 2026-10-31 --format json
-  nrr tasks --data demo --owner "Cara Diaz" --status open`,
+  nrr tasks --data demo --owner "Maya Patel" --status open`,
     )
     .action(async (o: CommonOptions & { runKey?: string; deliver: boolean; format: 'table' | 'md' | 'json' }) => {
       const ws = await open(o, { signals: true });
@@ -110,13 +112,14 @@ Examples:
               r.plays.map((p) => ({ ...p })),
               ['playbook', 'entered', 'exited', 'held_cooldown', 'held_yearly_limit', 'held_budget', 'open_tasks'],
               o.format,
-            ) + '\n',
+            ),
           );
           if (r.deliveries) {
             const d = r.deliveries;
-            process.stdout.write(`Deliveries: ${d.sent} sent, ${d.failed} failed${d.deferred > 0 ? `, ${d.deferred} deferred to the next run` : ''}\n`);
+            process.stdout.write(`\nDeliveries: ${d.sent} sent, ${d.failed} failed${d.deferred > 0 ? `, ${d.deferred} deferred to the next run` : ''}\n`);
           }
         }
+        for (const line of runEffectLines(r, o.quiet ?? false)) process.stderr.write(`${line}\n`);
         for (const e of r.deliveries?.errors ?? []) process.stderr.write(`delivery failed: ${e}\n`);
         const unsent = (r.deliveries?.failed ?? 0) + (r.deliveries?.deferred ?? 0);
         if (unsent > 0) {

@@ -5,6 +5,8 @@ import { checkTokenStrength, normaliseAllowedHost } from '../serve/http-security
 import { startServer } from '../serve/start-server.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { open, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
+import { runEffectLines } from './effect-lines.js';
+import { plural } from './plural-text.js';
 
 export interface ServeCliOptions extends CommonOptions {
   port?: number;
@@ -28,7 +30,8 @@ export async function serveWorkspace(o: ServeCliOptions, runPlays = false, opene
   const ws = opened ?? (await open(o, { signals: true }));
   if (runPlays) {
     const r = await runPlaybooks(ws, {});
-    if (!o.quiet) process.stderr.write(`playbooks: ${r.already_recorded ? 'already run' : 'ran'} for ${r.date}, ${r.plays.reduce((s, p) => s + p.open_tasks, 0)} open tasks\n`);
+    for (const line of runEffectLines(r, o.quiet ?? false)) process.stderr.write(`${line}\n`);
+    process.stderr.write(`playbooks: ${r.already_recorded ? 'already run' : 'ran'} for ${r.date}, ${plural(r.plays.reduce((s, p) => s + p.open_tasks, 0), 'open task')}\n`);
   }
   const server = await startServer(ws, {
     port: o.port ?? settings?.port ?? 4317,

@@ -7,7 +7,7 @@ import { deliverPending, type DeliveryOptions, type DeliverySummary } from './de
 import { evaluatePlays, type Evaluation } from './dry-run.js';
 import { decidePlays, readStateView } from './play-decisions.js';
 import type { Playbook } from './playbook-config.js';
-import { statePath } from './playbook-settings.js';
+import { outboxPath, statePath } from './playbook-settings.js';
 import { PlaybookState, sqlValue } from './playbook-state.js';
 
 /**
@@ -39,6 +39,16 @@ export interface RunResult {
   readonly already_recorded: boolean;
   readonly plays: readonly PlayRunSummary[];
   readonly deliveries: DeliverySummary | null;
+  /** What this invocation did, one entry per effect (empty when the run key was already recorded). */
+  readonly effects: RunEffects;
+}
+
+/** The side effects of one invocation of a run: tasks opened and closed, deliveries made by destination. */
+export interface RunEffects {
+  readonly opened: readonly { readonly task_id: number; readonly playbook: string; readonly account_id: string; readonly owner: string }[];
+  readonly closed: readonly { readonly task_id: number; readonly playbook: string; readonly account_id: string }[];
+  /** Per destination: deliveries sent in this invocation; an outbox's are lines appended to its file. */
+  readonly delivered: readonly { readonly destination: string; readonly type: string; readonly file: string | null; readonly count: number }[];
 }
 
 export interface RunOptions extends DeliveryOptions {
@@ -72,6 +82,7 @@ export async function runPlaybooks(ws: Workspace, options: RunOptions = {}): Pro
     });
   }
   let plays: PlayRunSummary[];
+  let tasks: Pick<RunEffects, 'opened' | 'closed'> = { opened: [], closed: [] };
   if (already) {
     plays = await PlaybookState.using(file, { readOnly: true }, (s) => summarise(s, ws.scoring.playbooks, runKey));
   } else {
@@ -82,12 +93,45 @@ export async function runPlaybooks(ws: Workspace, options: RunOptions = {}): Pro
       else {
         forward(await s.lastRunDate());
         await s.transaction(() => record(s, ws, evaluation, runKey));
+        tasks = await taskEffects(s, runKey);
       }
       return summarise(s, ws.scoring.playbooks, runKey);
     });
   }
-  const deliveries = options.deliver === false ? null : await deliverPending(file, ws.scoring.playbookSettings, ws.dataDir, options);
-  return { run_key: runKey, date, config_version: version, state_file: file, already_recorded: already, plays, deliveries };
+  let deliveries: DeliverySummary | null = null;
+  let delivered: RunEffects['delivered'] = [];
+  if (options.deliver !== false) {
+    const unsent = await PlaybookState.using(file, { readOnly: true }, async (s) => new Set((await s.unsent()).map((d) => `${d.event_id}\u0000${d.destination}`)));
+    deliveries = await deliverPending(file, ws.scoring.playbookSettings, ws.dataDir, options);
+    delivered = unsent.size === 0 ? [] : await PlaybookState.using(file, { readOnly: true }, (s) => deliveredNow(s, unsent, ws));
+  }
+  return { run_key: runKey, date, config_version: version, state_file: file, already_recorded: already, plays, deliveries, effects: { ...tasks, delivered } };
+}
+
+/** The tasks a run key opened, and those its exits closed. */
+async function taskEffects(state: PlaybookState, runKey: string): Promise<Pick<RunEffects, 'opened' | 'closed'>> {
+  const opened = await state.query(`SELECT task_id, playbook, account_id, owner FROM play_tasks WHERE run_key = ${sqlValue(runKey)} ORDER BY task_id`);
+  const closed = await state.query(
+    `SELECT e.task_id, e.playbook, e.account_id FROM play_events e JOIN play_tasks t USING (task_id)
+     WHERE e.run_key = ${sqlValue(runKey)} AND e.kind = 'exit' AND t.status = 'exited' AND t.closed_on = e.on_date ORDER BY e.task_id`,
+  );
+  return {
+    opened: opened.map((r) => ({ task_id: Number(r['task_id']), playbook: String(r['playbook']), account_id: String(r['account_id']), owner: String(r['owner']) })),
+    closed: closed.map((r) => ({ task_id: Number(r['task_id']), playbook: String(r['playbook']), account_id: String(r['account_id']) })),
+  };
+}
+
+/** Of the deliveries unsent before delivering, those sent now, counted by destination. */
+async function deliveredNow(state: PlaybookState, unsent: ReadonlySet<string>, ws: Workspace): Promise<RunEffects['delivered']> {
+  const counts = new Map<string, number>();
+  for (const d of await state.deliveries()) {
+    if (d.status === 'sent' && unsent.has(`${d.event_id}\u0000${d.destination}`)) counts.set(d.destination, (counts.get(d.destination) ?? 0) + 1);
+  }
+  const destinations = ws.scoring.playbookSettings.destinations;
+  return [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([destination, count]) => {
+    const dest = destinations[destination];
+    return { destination, type: dest?.type ?? 'unknown', file: dest?.type === 'outbox' ? outboxPath(ws.dataDir, dest.file) : null, count };
+  });
 }
 
 const eventId = (runKey: string, kind: string, playbook: string, account: string): string =>
