@@ -3,9 +3,10 @@ import { scoreAccounts, type ScoredAccount } from '../accounts/account-records.j
 import { healthValidity, type ValidityReport } from '../accounts/health-validity.js';
 import { NrrError } from '../errors.js';
 import { Money, stringifyJson } from '../money.js';
-import { formatMoney } from '../report/format.js';
+import { formatMoney, formatPercent } from '../report/format.js';
 import { open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
+import { plural } from './plural-text.js';
 import { writeOutput } from './standard-output.js';
 
 const SORTS = ['risk', 'arr', 'renewal', 'health', 'expansion'] as const;
@@ -14,6 +15,8 @@ type Sort = (typeof SORTS)[number];
 const round1 = (x: number | null): number | null => (x === null ? null : Math.round(x * 10) / 10);
 const one = (x: number | null | undefined): string | null => (x === null || x === undefined ? null : x.toFixed(1));
 const percent = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
+/** A ratio for people, as the report writes it: 112.4%. */
+const pct = (x: number | null): string => formatPercent(x, 1);
 
 /** Account attributes that name an owner: csm_owner, am_owner, account_owner, owner, csm, am… */
 export const ownerColumns = (attributes: readonly string[]): string[] => attributes.filter((a) => /(^|_)owner$|^(csm|am)$/i.test(a));
@@ -98,8 +101,8 @@ function accountText(s: ScoredAccount): string {
   out.push(`  ${Object.entries(r.attributes).filter(([k, v]) => k !== 'name' && v !== null).map(([k, v]) => `${k} ${v}`).join(' · ')}`);
   out.push('');
   out.push(`Billing     MRR ${formatMoney(r.mrr)}  ARR ${formatMoney(r.arr)}  ${r.active ? '' : '(no revenue on this day)'}`);
-  out.push(`            products ${r.products.join(', ') || '—'}; customer since ${r.customer_since ?? '—'}; MRR change 90 days ${percent(r.mrr_change_90d)}`);
-  out.push(`            ${r.monthly_terms && !r.renewal_date ? 'monthly terms' : `renewal ${r.renewal_date ?? '—'}${r.days_to_renewal !== null ? ` (in ${r.days_to_renewal} days)` : ''}`}; last movement ${r.last_movement ?? '—'}${r.last_movement_month ? ` in ${r.last_movement_month}` : ''}`);
+  out.push(`            products ${r.products.join(', ') || '—'}; customer since ${r.customer_since ?? '—'}; MRR change 90 days ${pct(r.mrr_change_90d)}`);
+  out.push(`            ${r.monthly_terms && !r.renewal_date ? 'monthly terms' : `renewal ${r.renewal_date ?? '—'}${r.days_to_renewal !== null ? ` (in ${plural(r.days_to_renewal, 'day')})` : ''}`}; last movement ${r.last_movement ?? '—'}${r.last_movement_month ? ` in ${r.last_movement_month}` : ''}`);
   out.push(`Tier        ${s.tier}`);
   out.push('');
   const h = s.health;
@@ -131,18 +134,18 @@ function accountText(s: ScoredAccount): string {
   out.push('');
   out.push('Signals');
   const facts: [string, unknown][] = [
-    ['seats purchased / active', `${r.seats_purchased ?? '—'} / ${r.seats_active ?? '—'} (${percent(r.seat_utilisation)}; ${r.months_above_80 ?? 0} months above 80 %)`],
+    ['seats purchased / active', `${r.seats_purchased ?? '—'} / ${r.seats_active ?? '—'} (${pct(r.seat_utilisation)}; ${plural(r.months_above_80 ?? 0, 'month')} above 80%)`],
     ['weekly active users, 30 / 90 days', `${round1(r.users_30d) ?? '—'} / ${round1(r.users_90d) ?? '—'}`],
-    ['usage trend 30 / 90 days', `${percent(r.usage_trend_30d)} / ${percent(r.usage_trend_90d)}`],
-    ['feature breadth', percent(r.feature_breadth)],
+    ['usage trend 30 / 90 days', `${pct(r.usage_trend_30d)} / ${pct(r.usage_trend_90d)}`],
+    ['feature breadth', pct(r.feature_breadth)],
     ['activation', r.activation_achieved === null ? 'not due yet' : r.activation_achieved ? 'reached' : `not reached (due ${r.activation_due})`],
     ['days to first value', r.days_to_first_value ?? '—'],
     ['business reviews held / due, 12 months', `${r.reviews_held_12m ?? 0} / ${r.reviews_due_12m ?? 0}`],
-    ['executive sponsor', r.sponsor_present ? `present, last engaged ${r.days_since_sponsor_engaged ?? '?'} days ago` : r.days_since_sponsor_left !== null ? `left ${r.days_since_sponsor_left} days ago` : r.sponsor_changes_12m === null ? '— (no contacts file)' : 'no executive sponsor in the contacts file'],
+    ['executive sponsor', r.sponsor_present ? `present, last engaged ${r.days_since_sponsor_engaged === null ? '? days' : plural(r.days_since_sponsor_engaged, 'day')} ago` : r.days_since_sponsor_left !== null ? `left ${plural(r.days_since_sponsor_left, 'day')} ago` : r.sponsor_changes_12m === null ? '— (no contacts file)' : 'no executive sponsor in the contacts file'],
     ['sponsor changes, 12 months', r.sponsor_changes_12m ?? '— (no contacts file)'],
     ['tickets 90 days (escalated), open', r.tickets_90d === null ? '— (no tickets file)' : `${r.tickets_90d} (${r.escalations_90d}), ${r.open_tickets}`],
-    ['headcount (12-month change)', `${r.headcount ?? '—'} (${percent(r.headcount_change_12m)})`],
-    ['last funding', r.last_funding_round ? `${r.last_funding_round}, ${r.days_since_funding} days ago` : '—'],
+    ['headcount (12-month change)', `${r.headcount ?? '—'} (${pct(r.headcount_change_12m)})`],
+    ['last funding', r.last_funding_round ? `${r.last_funding_round}, ${r.days_since_funding === null ? '?' : plural(r.days_since_funding, 'day')} ago` : '—'],
     ['open expansion pipeline', `${formatMoney(r.open_expansion_pipeline)} (${r.open_expansion_opportunities})`],
   ];
   for (const [k, v] of facts) out.push(`  ${k.padEnd(40)} ${String(v)}`);

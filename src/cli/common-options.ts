@@ -4,6 +4,7 @@ import { monthEndedBy, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { formatIssue } from '../workspace/validation-report.js';
 import { Workspace, dateNotes, type OpenOptions } from '../workspace/workspace.js';
+import { plural } from './plural-text.js';
 import { spinnerProgress } from './spinner-progress.js';
 
 /** The data-folder options every command that reads data shares, and opening a workspace from them. */
@@ -149,8 +150,8 @@ export function printRead(ws: Workspace): void {
   const s = ws.summary;
   const err = process.stderr;
   err.write(
-    `read ${s.sources.map((x) => `${x.file} ${x.rows} rows${x.rejected ? ` (${x.rejected} rejected → ${s.rejectsFile})` : ''}`).join(', ')}\n` +
-      `     ${s.accounts} accounts, ${s.lines} lines, ${s.firstDate ?? '—'} → ${s.lastDate ?? '—'}, currencies ${s.currencies.join(', ') || '—'}, reporting month ${s.asOf}` +
+    `read ${s.sources.map((x) => `${x.file} ${plural(x.rows, 'row')}${x.rejected ? ` (${x.rejected} rejected → ${s.rejectsFile})` : ''}`).join(', ')}\n` +
+      `     ${plural(s.accounts, 'account')}, ${plural(s.lines, 'line')}, ${s.firstDate ?? '—'} → ${s.lastDate ?? '—'}, currencies ${s.currencies.join(', ') || '—'}, reporting month ${s.asOf}` +
       `${s.configFile ? `, config ${s.configFile}` : ''}\n`,
   );
 

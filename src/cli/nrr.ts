@@ -22,7 +22,7 @@ import { registerAccounts } from './accounts-command.js';
 import { registerGenerate } from './generate-command.js';
 import { registerPlaybooks } from './playbooks-command.js';
 import { registerTasks } from './tasks-command.js';
-import { registerServe, serveWorkspace } from './serve-command.js';
+import { ensurePortFree, registerServe, servePort, serveWorkspace } from './serve-command.js';
 import { spinnerProgress } from './spinner-progress.js';
 import { ensureDemo } from '../generate/demo-folder.js';
 import { DEFAULT_SEED } from '../generate/generate-company.js';
@@ -231,6 +231,10 @@ Examples:
     )
     .action(async (o: ReportOptions & { accounts: number; seed: number; serve?: boolean; port?: number }) => {
       const dir = o.data === '.' ? 'demo' : o.data;
+      if (o.serve && existsSync(dir)) {
+        const { port, host } = servePort({ ...o, data: dir });
+        await ensurePortFree(port, host);
+      } else if (o.serve) await ensurePortFree(o.port ?? 4317, '127.0.0.1');
       const progress = spinnerProgress();
       const started = performance.now();
       const made = await ensureDemo(dir, { accounts: o.accounts, seed: o.seed, today: today(), onProgress: (l) => progress.step(l), force: o.force }).finally(() => progress.done());
