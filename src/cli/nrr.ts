@@ -114,6 +114,7 @@ nrr.config.yaml or the flags; every report prints the ones it used. See docs/def
   withDataOptions(program.command('mrr').description('MRR per account and month (account_id, month, mrr)'))
     .option('--by-product', 'one row per account, product and month')
     .option('--account <id>', 'only this account')
+    .addHelpText('after', `\nExamples:\n  nrr mrr --data demo --account A0000042\n  nrr mrr --data demo --by-product --format csv > mrr.csv`)
     .addOption(formatOption('table', ROW_FORMATS))
     .addOption(outOption())
     .action(async (o: CommonOptions & { byProduct?: boolean; account?: string; format: RowFormat }) =>
@@ -131,6 +132,7 @@ nrr.config.yaml or the flags; every report prints the ones it used. See docs/def
   )
     .option('--account <id>', 'only this account')
     .addOption(new Option('--category <category>', 'only this category').choices(['new', 'expansion', 'reactivation', 'contraction', 'churn']))
+    .addHelpText('after', `\nExamples:\n  nrr movements --data demo --category churn\n  nrr movements --data demo --account A0000042 --format json`)
     .addOption(formatOption('table', ROW_FORMATS))
     .addOption(outOption())
     .action(async (o: CommonOptions & { account?: string; category?: 'new'; format: RowFormat }) =>
@@ -227,7 +229,7 @@ Examples:
       'after',
       '\nThe data folder (--data, default demo) is generated when it is missing or was made for another month or size.\n' +
         'A folder holding data files that nrr did not write (your own subscriptions.csv, …) is refused and left as it is;\n' +
-        '--force generates over them.\n  npm start            is  nrr demo --data demo --serve',
+        '--force generates over them.\n\nExamples:\n  nrr demo                                   the demo company (into demo/) and its report\n  nrr demo --serve                           then its plays and its dashboard; npm start is nrr demo --data demo --serve\n  nrr demo --data small-demo --accounts 300 --format html -o demo.html',
     )
     .action(async (o: ReportOptions & { accounts: number; seed: number; serve?: boolean; port?: number }) => {
       const dir = o.data === '.' ? 'demo' : o.data;
@@ -258,6 +260,7 @@ Examples:
 
   withDataOptions(program.command('cohorts').description('cohort table: revenue retention by period of first revenue × periods since'))
     .addOption(new Option('-g, --granularity <period>', 'cohort period').choices(['month', 'quarter', 'year']))
+    .addHelpText('after', `\nExamples:\n  nrr cohorts --data demo --granularity quarter\n  nrr cohorts --data demo --granularity year --format csv -o cohorts.csv`)
     .addOption(formatOption('table', ROW_FORMATS))
     .addOption(outOption())
     .action(async (o: CommonOptions & { granularity?: 'month' | 'quarter' | 'year'; format: RowFormat }) =>

@@ -94,7 +94,7 @@ next run tries it again).
 
 Examples:
   nrr playbooks run --data demo
-  nrr playbooks run --data demo --as-of 2026-10-31 --format json
+  nrr playbooks run --data demo --no-deliver --format json
   nrr tasks --data demo --owner "Maya Patel" --status open`,
     )
     .action(async (o: CommonOptions & { runKey?: string; deliver: boolean; format: 'table' | 'md' | 'json' }) => {

@@ -82,6 +82,7 @@ Examples:
     .addOption(new Option('--outcome <outcome>', 'won (expanded, saved, activated), lost, no-change, not-needed').choices([...TASK_OUTCOMES]).makeOptionMandatory())
     .option('--note <text>', 'what happened')
     .option('--on <date>', 'the day it closed, YYYY-MM-DD (default: today)')
+    .addHelpText('after', `\nExamples:\n  nrr tasks done 17 --outcome won --note "signed 20 more seats" --data demo\n  nrr tasks done 3 --outcome not-needed --data demo`)
     .action(async (id: string, _: unknown, cmd: Command) => {
       // --data and --config belong to `nrr tasks`; they may be written before or after `done ID`.
       const o = cmd.optsWithGlobals<StateOptions & { outcome: TaskOutcome; note?: string; on?: string }>();
