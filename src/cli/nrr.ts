@@ -208,7 +208,7 @@ Examples:
 Examples:
   nrr report --data demo
   nrr report --data demo --by region --format html -o report.html
-  nrr report --data demo --as-of 2025-12 --method movements --format json > report.json`,
+  nrr report --data demo --as-of 2025-12 --format json > report.json`,
     )
     .action(runReport);
 
