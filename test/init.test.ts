@@ -118,8 +118,9 @@ describe('nrr init', () => {
     // The signal files are empty, so no health measure is known: no score rather than a green one.
     // A1's renewal is 185 days off; A2 is monthly, which is its only risk.
     const [, a1, a2] = accounts.stdout.split('\n');
-    expect(a1).toBe('A1,,,Tier 3,1200,,,,0.0,,0.0,,2025-01-01,185');
-    expect(a2).toBe('A2,,,Tier 3,600,,,,6.0,monthly contract: it can end any month,0.0,,monthly,');
+    // Columns: account_id, name, segment, csm_owner, am_owner, status, tier, mrr, arr, health…, term, renewal_date, days_to_renewal.
+    expect(a1).toBe('A1,,,,,active,Tier 3,100,1200,,,,0.0,,0.0,,contract,2025-01-01,185');
+    expect(a2).toBe('A2,,,,,active,Tier 3,50,600,,,,6.0,monthly contract: it can end any month,0.0,,monthly,,');
     const m = nrr('metrics', '--data', dir, '--month', '2024-12', '--window', '12', '--format', 'json', '-q');
     expect(m.status, m.stderr).toBe(0);
     const t12m = JSON.parse(m.stdout) as { starting_mrr: number; ending_mrr: number; churn: number; nrr: number };
