@@ -1,4 +1,3 @@
-import Big from 'big.js';
 import type { Row } from '../drivers/driver.js';
 import { monthEnd, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
@@ -55,17 +54,6 @@ export interface ScoredAccount {
   readonly expansion: Scored;
 }
 
-/**
- * ARR = MRR × 12, exact. MRR is held to 12 decimal places, and an annual amount ÷ 12 is truncated
- * there (320,632.79 ÷ 12 = 26,719.399166666666…), so × 12 falls short by under 10⁻¹¹ a line
- * (320,632.789999999992). Rounding half-up to 8 places gives back the amount billed while keeping
- * every digit an amount in currency and an FX rate can carry.
- * @example annualised(new Money('26719.399166666666')).value // '320632.79'
- */
-export function annualised(mrr: Money): Money {
-  return new Money(new Big(mrr.value).times(12).round(8, Big.roundHalfUp).toFixed());
-}
-
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
@@ -75,7 +63,7 @@ function toRecord(row: Row, attributes: readonly string[]): AccountRecord {
     account_id: String(row['account_id']),
     attributes: Object.fromEntries(attributes.map((a) => [a, text(row[a])])),
     mrr: Money.from(row['mrr']),
-    arr: annualised(Money.from(row['mrr'])),
+    arr: Money.from(row['arr']),
     active: row['active'] === true,
     customer_since: text(row['customer_since']),
     products: (row['products'] as string[] | null) ?? [],

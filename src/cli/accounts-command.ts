@@ -65,11 +65,11 @@ export function filterAccounts(
   const owners = ownerColumns(attributes);
   const tests: ((s: ScoredAccount) => boolean)[] = [];
   if (f.owner !== undefined) {
-    if (owners.length === 0) throw new NrrError(`--owner: the accounts have no owner column (such as csm_owner or account_owner); attributes: ${attributes.join(', ') || 'none'}`);
+    if (owners.length === 0) throw new NrrError(`--owner: the accounts have no owner column (such as csm_owner or account_owner); attributes: ${attributes.join(', ') || 'none: no accounts file'}`);
     tests.push((s) => owners.some((o) => same(s.record.attributes[o], f.owner!)));
   }
   if (f.segment !== undefined) {
-    if (!attributes.includes('segment')) throw new NrrError(`--segment: the accounts have no segment column; attributes: ${attributes.join(', ') || 'none'}`);
+    if (!attributes.includes('segment')) throw new NrrError(`--segment: the accounts have no segment column; attributes: ${attributes.join(', ') || 'none: no accounts file'}`);
     tests.push((s) => same(s.record.attributes['segment'], f.segment!));
   }
   for (const w of f.where ?? []) {
