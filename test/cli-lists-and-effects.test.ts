@@ -101,8 +101,10 @@ describe('nrr account: no data is not "none"', () => {
 });
 
 describe('nrr tasks -q', () => {
-  it('is accepted', () => {
+  it('is accepted; before the first run the list is empty, not an error', () => {
     const dir = folder(ACCOUNTS);
+    const before = nrr('tasks', '--data', dir, '-q', '--format', 'json');
+    expect([before.status, before.stdout, before.stderr]).toEqual([0, '[]\n', '']);
     expect(nrr('playbooks', 'run', '--data', dir, '-q', '--no-deliver').status).toBe(0);
     const r = nrr('tasks', '--data', dir, '-q');
     expect(r.stderr).not.toContain('unknown option');

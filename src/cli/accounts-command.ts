@@ -81,9 +81,8 @@ export function filterAccounts(
 }
 
 function sortAccounts(list: ScoredAccount[], by: Sort): ScoredAccount[] {
-  const key: Record<Sort, (s: ScoredAccount) => number> = {
+  const key: Record<Exclude<Sort, 'arr'>, (s: ScoredAccount) => number> = {
     risk: (s) => -s.risk.score,
-    arr: () => 0,
     renewal: (s) => s.record.days_to_renewal ?? Number.MAX_SAFE_INTEGER,
     health: (s) => s.health.score ?? 101,
     expansion: (s) => -s.expansion.score,

@@ -59,6 +59,13 @@ Examples:
   nrr tasks done 17 --outcome won --note "signed 20 more seats" --data demo`,
     )
     .action(async (o: StateOptions & { owner?: string; status: TaskStatus | 'all'; playbook?: string; account?: string; format: RowFormat }) => {
+      // Before the first run there are no tasks: an empty list, and how to get some.
+      const path = statePath(o.data, loadConfig(findConfigFile(o.config, o.data)).playbook_settings ?? DEFAULT_PLAYBOOK_SETTINGS);
+      if (!existsSync(path)) {
+        if (!o.quiet) process.stderr.write(`no tasks yet: no play state at ${path}; \`nrr playbooks run --data ${o.data}\` opens them\n`);
+        await writeOutput(o, o.format === 'json' ? '[]\n' : o.format === 'table' ? `no tasks yet (no play state at ${path})\n` : formatRows([], COLUMNS, o.format));
+        return;
+      }
       const state = await openState(o, true);
       try {
         const list = await state.tasks({ owner: o.owner, status: o.status === 'all' ? undefined : o.status, playbook: o.playbook, account: o.account });
