@@ -15,7 +15,7 @@ function nrr(...args: string[]): { stdout: string; stderr: string; status: numbe
 
 describe('nrr CLI', () => {
   it('metrics prints the documented JSON keys as fractions', () => {
-    const r = nrr('metrics', '--data', GOLDEN, '--as-of', '2024-12', '--month', '2024-12', '--window', '11');
+    const r = nrr('metrics', '--data', GOLDEN, '--as-of', '2024-12', '--month', '2024-12', '--window', '11', '--format', 'json');
     expect(r.status).toBe(0);
     const m = JSON.parse(r.stdout) as Record<string, number>;
     for (const k of ['starting_mrr', 'ending_mrr', 'expansion', 'contraction', 'churn', 'nrr', 'grr', 'logo_retention', 'starting_accounts', 'retained_accounts']) {
@@ -30,7 +30,7 @@ describe('nrr CLI', () => {
   });
 
   it('metrics --by gives one object per group carrying its value', () => {
-    const r = nrr('metrics', '--data', GOLDEN, '--as-of', '2024-12', '--window', '11', '--by', 'segment');
+    const r = nrr('metrics', '--data', GOLDEN, '--as-of', '2024-12', '--window', '11', '--by', 'segment', '--format', 'json');
     const rows = JSON.parse(r.stdout) as Record<string, unknown>[];
     expect(rows.map((x) => x['segment'])).toEqual(['enterprise', 'mid-market', 'smb']);
     expect(rows.find((x) => x['segment'] === 'smb')?.['churn']).toBe(700);
@@ -49,14 +49,14 @@ describe('nrr CLI', () => {
       ['mid-market', 2, false],
       ['smb', 5, false],
     ]);
-    const one = JSON.parse(nrr('metrics', '--data', dir, '--as-of', '2024-12', '--window', '11').stdout) as Record<string, unknown>;
+    const one = JSON.parse(nrr('metrics', '--data', dir, '--as-of', '2024-12', '--window', '11', '--format', 'json').stdout) as Record<string, unknown>;
     expect(one['small_group']).toBe(false);
     const csv = nrr('metrics', '--data', dir, '--as-of', '2024-12', '--window', '11', '--by', 'segment', '--format', 'csv').stdout.split('\n');
     const head = csv[0]!.split(',');
     expect(csv[1]!.split(',')[head.indexOf('small_group')]).toBe('true');
     expect(csv[2]!.split(',')[head.indexOf('small_group')]).toBe('false');
     // The movements method warns on the tiny enterprise cohort.
-    const mv = nrr('metrics', '--data', dir, '--as-of', '2024-12', '--window', '11', '--by', 'segment', '--method', 'movements');
+    const mv = nrr('metrics', '--data', dir, '--as-of', '2024-12', '--window', '11', '--by', 'segment', '--method', 'movements', '--format', 'json');
     expect(mv.stderr).toContain("warning: 2024-12 'enterprise': NRR by the movements method on a tiny cohort (fewer than 2 accounts)");
     expect(mv.stderr).not.toContain("'smb': NRR by the movements method");
     rmSync(dir, { recursive: true, force: true });

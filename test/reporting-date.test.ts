@@ -181,7 +181,7 @@ describe('the CLI', () => {
 
   it('metrics reports the last full month before today without --as-of or --month', () => {
     const dir = folder(CURRENT);
-    const r = nrr('2026-11-12', 'metrics', '--data', dir, '--window', '3', '-q');
+    const r = nrr('2026-11-12', 'metrics', '--data', dir, '--window', '3', '-q', '--format', 'json');
     expect(r.status).toBe(0);
     const m = JSON.parse(r.stdout) as { month: string; churn: number; ending_mrr: number; partial: boolean };
     expect([m.month, m.churn, m.ending_mrr, m.partial]).toEqual(['2026-10', 300, 1500, false]);
@@ -196,7 +196,7 @@ describe('the CLI', () => {
     const future = nrr('2026-11-12', 'metrics', '--data', dir, '--month', '2027-03');
     expect(future.status).not.toBe(0);
     expect(future.stderr).toContain('--allow-partial');
-    const allowed = nrr('2026-11-12', 'metrics', '--data', dir, '--month', '2026-11', '--window', '1', '--allow-partial', '-q');
+    const allowed = nrr('2026-11-12', 'metrics', '--data', dir, '--month', '2026-11', '--window', '1', '--allow-partial', '-q', '--format', 'json');
     expect(allowed.status).toBe(0);
     expect((JSON.parse(allowed.stdout) as { partial: boolean }).partial).toBe(true);
     expect(allowed.stderr).toContain('2026-11 is a partial month');

@@ -32,12 +32,18 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
   return `CREATE OR REPLACE TABLE account_records AS
   WITH s AS (SELECT DISTINCT snapshot_date AS d FROM record_snapshots),
   valued AS (
-    SELECT l.account_id, l.product, l.start_date, l.end_date, l.interval_months, l.mrr_start_rate AS mrr
+    SELECT l.account_id, l.product, l.start_date, l.end_date, l.interval_months, l.mrr_start_rate AS mrr,
+      -- ARR from the amount billed where that is exact (reporting currency, a term dividing a year):
+      -- 320,632.79 a year is ARR 320,632.79, not 12 × its MRR truncated at the 12th decimal.
+      CASE WHEN l.amount IS NOT NULL AND l.interval_months > 0 AND 12 % l.interval_months = 0 AND l.mrr_start_rate = l.mrr_local
+           THEN CAST((l.amount - coalesce(l.discount, 0)) * (12 // l.interval_months) AS ${d.moneyType})
+           ELSE l.mrr_start_rate * 12 END AS arr
     FROM lines l
   ),
   billing AS (
     SELECT s.d, k.account_id,
       coalesce(sum(k.mrr) FILTER (WHERE ${inForce('s.d')}), 0) AS mrr,
+      coalesce(sum(k.arr) FILTER (WHERE ${inForce('s.d')}), 0) AS arr,
       coalesce(sum(k.mrr) FILTER (WHERE ${inForce("s.d - INTERVAL 90 DAY")}), 0) AS mrr_90d_ago,
       min(k.start_date) AS customer_since,
       max(k.end_date) FILTER (WHERE ${inForce('s.d')} AND k.interval_months > 1) AS contract_end,
@@ -148,7 +154,7 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
   ),
   final AS (
     SELECT b.d AS snapshot_date, b.account_id${attrs},
-      b.mrr, b.mrr * 12 AS arr, b.mrr > 0 AS active, b.customer_since, b.products,
+      b.mrr, b.arr, b.mrr > 0 AS active, b.customer_since, b.products,
       CASE WHEN b.mrr_90d_ago > 0 THEN CAST(b.mrr AS DOUBLE) / CAST(b.mrr_90d_ago AS DOUBLE) - 1 END AS mrr_change_90d,
       b.contract_end AS renewal_date,
       CASE WHEN b.contract_end IS NOT NULL THEN ${days('b.contract_end', 'b.d')} END AS days_to_renewal,

@@ -6,9 +6,11 @@ import { healthValidity, type OutcomeRates, type ValidityReport } from '../accou
 import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS } from '../accounts/predictive-power.js';
 import { NrrError } from '../errors.js';
 import { Money, stringifyJson } from '../money.js';
-import { formatMoney } from '../report/format.js';
-import { open, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
+import { formatMoney, formatPercent } from '../report/format.js';
+import { open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
+import { plural } from './plural-text.js';
+import { writeOutput } from './standard-output.js';
 
 const SORTS = ['risk', 'arr', 'renewal', 'health', 'expansion'] as const;
 type Sort = (typeof SORTS)[number];
@@ -16,18 +18,26 @@ type Sort = (typeof SORTS)[number];
 const round1 = (x: number | null): number | null => (x === null ? null : Math.round(x * 10) / 10);
 const one = (x: number | null | undefined): string | null => (x === null || x === undefined ? null : x.toFixed(1));
 const percent = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
+/** A ratio for people, as the report writes it: 112.4%. */
+const pct = (x: number | null): string => formatPercent(x, 1);
 
 /** The top reason of a score, or why there is none. */
 const topReason = (sc: Scored): string | null => (sc.not_scored ? `not scored: ${sc.not_scored}` : (sc.reasons[0]?.text ?? null));
 
-/** One line per account for `nrr accounts`. */
-function summaryRow(s: ScoredAccount): Record<string, string | number | null | Money> {
+/** Account attributes that name an owner: csm_owner, am_owner, account_owner, owner, csm, am… */
+export const ownerColumns = (attributes: readonly string[]): string[] => attributes.filter((a) => /(^|_)owner$|^(csm|am)$/i.test(a));
+
+/** One line per account for `nrr accounts`: one column per meaning (a renewal date; its term apart). */
+function summaryRow(s: ScoredAccount, owners: readonly string[]): Record<string, string | number | null | Money> {
   const r = s.record;
   return {
     account_id: r.account_id,
     name: r.attributes['name'] ?? null,
     segment: r.attributes['segment'] ?? null,
+    ...Object.fromEntries(owners.map((o) => [o, r.attributes[o] ?? null])),
+    status: r.active ? 'active' : 'churned',
     tier: s.tier,
+    mrr: r.mrr,
     arr: r.arr,
     health: one(s.health.score),
     colour: s.health.colour,
@@ -36,20 +46,55 @@ function summaryRow(s: ScoredAccount): Record<string, string | number | null | M
     risk_reason: topReason(s.risk),
     expansion: one(s.expansion.score),
     expansion_reason: topReason(s.expansion),
-    renewal_date: r.renewal_date ?? (r.monthly_terms ? 'monthly' : null),
+    term: !r.active ? null : r.renewal_date ? 'contract' : r.monthly_terms ? 'monthly' : null,
+    renewal_date: r.renewal_date,
     days_to_renewal: r.days_to_renewal,
   };
 }
 
+/** `--where ATTR=VALUE` → [attribute, value]; the attribute must be a column of accounts. */
+function parseWhere(w: string, attributes: readonly string[]): [string, string] {
+  const at = w.indexOf('=');
+  if (at < 1) throw new NrrError(`--where: expected ATTRIBUTE=VALUE such as segment=smb, got '${w}'`);
+  const attr = w.slice(0, at).trim();
+  if (!attributes.includes(attr)) throw new NrrError(`--where: no account attribute '${attr}' (attributes: ${attributes.join(', ') || 'none: no accounts file'})`);
+  return [attr, w.slice(at + 1)];
+}
+
+/** The filters of `nrr accounts`: owner (any owner column), segment, --where, status. Matching is on text, case-insensitive. */
+export function filterAccounts(
+  list: readonly ScoredAccount[],
+  attributes: readonly string[],
+  f: { owner?: string; segment?: string; where?: readonly string[]; status: 'active' | 'churned' | 'all' },
+): ScoredAccount[] {
+  const same = (a: string | null | undefined, b: string): boolean => a !== null && a !== undefined && a.trim().toLowerCase() === b.trim().toLowerCase();
+  const owners = ownerColumns(attributes);
+  const tests: ((s: ScoredAccount) => boolean)[] = [];
+  if (f.owner !== undefined) {
+    if (owners.length === 0) throw new NrrError(`--owner: the accounts have no owner column (such as csm_owner or account_owner); attributes: ${attributes.join(', ') || 'none: no accounts file'}`);
+    tests.push((s) => owners.some((o) => same(s.record.attributes[o], f.owner!)));
+  }
+  if (f.segment !== undefined) {
+    if (!attributes.includes('segment')) throw new NrrError(`--segment: the accounts have no segment column; attributes: ${attributes.join(', ') || 'none: no accounts file'}`);
+    tests.push((s) => same(s.record.attributes['segment'], f.segment!));
+  }
+  for (const w of f.where ?? []) {
+    const [attr, value] = parseWhere(w, attributes);
+    tests.push((s) => same(s.record.attributes[attr], value));
+  }
+  if (f.status !== 'all') tests.push((s) => s.record.active === (f.status === 'active'));
+  return list.filter((s) => tests.every((t) => t(s)));
+}
+
 function sortAccounts(list: ScoredAccount[], by: Sort): ScoredAccount[] {
-  const key: Record<Sort, (s: ScoredAccount) => number> = {
+  const key: Record<Exclude<Sort, 'arr'>, (s: ScoredAccount) => number> = {
     risk: (s) => -(s.risk.score ?? -1), // not scored: after every score
-    arr: (s) => -s.record.arr.toNumber(),
     renewal: (s) => s.record.days_to_renewal ?? Number.MAX_SAFE_INTEGER,
     health: (s) => s.health.score ?? 101,
     expansion: (s) => -(s.expansion.score ?? -1),
   };
-  return [...list].sort((a, b) => key[by](a) - key[by](b) || a.record.account_id.localeCompare(b.record.account_id));
+  // ARR is compared as Money, never as a float.
+  return [...list].sort((a, b) => (by === 'arr' ? b.record.arr.cmp(a.record.arr) : key[by](a) - key[by](b)) || a.record.account_id.localeCompare(b.record.account_id));
 }
 
 /** `nrr account ID` as text: the record, each score with its reasons. */
@@ -63,8 +108,8 @@ function accountText(s: ScoredAccount, filesWithRows: ReadonlySet<SignalSourceNa
   out.push(`  ${Object.entries(r.attributes).filter(([k, v]) => k !== 'name' && v !== null).map(([k, v]) => `${k} ${v}`).join(' · ')}`);
   out.push('');
   out.push(`Billing     MRR ${formatMoney(r.mrr)}  ARR ${formatMoney(r.arr)}  ${r.active ? '' : '(no revenue on this day)'}`);
-  out.push(`            products ${r.products.join(', ') || '—'}; customer since ${r.customer_since ?? '—'}; MRR change 90 days ${percent(r.mrr_change_90d)}`);
-  out.push(`            ${r.monthly_terms && !r.renewal_date ? 'monthly terms' : `renewal ${r.renewal_date ?? '—'}${r.days_to_renewal !== null ? ` (in ${r.days_to_renewal} days)` : ''}`}; last movement ${r.last_movement ?? '—'}${r.last_movement_month ? ` in ${r.last_movement_month}` : ''}`);
+  out.push(`            products ${r.products.join(', ') || '—'}; customer since ${r.customer_since ?? '—'}; MRR change 90 days ${pct(r.mrr_change_90d)}`);
+  out.push(`            ${r.monthly_terms && !r.renewal_date ? 'monthly terms' : `renewal ${r.renewal_date ?? '—'}${r.days_to_renewal !== null ? ` (in ${plural(r.days_to_renewal, 'day')})` : ''}`}; last movement ${r.last_movement ?? '—'}${r.last_movement_month ? ` in ${r.last_movement_month}` : ''}`);
   out.push(`Tier        ${s.tier}`);
   out.push('');
   const h = s.health;
@@ -101,27 +146,27 @@ function accountText(s: ScoredAccount, filesWithRows: ReadonlySet<SignalSourceNa
   out.push('');
   out.push('Signals');
   const facts: [string, unknown][] = [
-    ['seats purchased / active', r.seats_purchased === null ? NO_DATA : `${r.seats_purchased} / ${r.seats_active ?? '—'} (${percent(r.seat_utilisation)}; ${r.months_above_80 ?? 0} months above 80 %)`],
+    ['seats purchased / active', r.seats_purchased === null ? NO_DATA : `${r.seats_purchased} / ${r.seats_active ?? '—'} (${pct(r.seat_utilisation)}; ${plural(r.months_above_80 ?? 0, 'month')} above 80%)`],
     ['weekly active users, 30 / 90 days', r.users_90d === null && r.users_30d === null ? NO_DATA : `${round1(r.users_30d) ?? '—'} / ${round1(r.users_90d) ?? '—'}`],
-    ['usage trend 30 / 90 days', `${percent(r.usage_trend_30d)} / ${percent(r.usage_trend_90d)}`],
-    ['feature breadth', percent(r.feature_breadth)],
+    ['usage trend 30 / 90 days', `${pct(r.usage_trend_30d)} / ${pct(r.usage_trend_90d)}`],
+    ['feature breadth', pct(r.feature_breadth)],
     ['activation', r.activation_achieved === null ? (has('onboarding') ? 'not due yet' : NO_DATA) : r.activation_achieved ? 'reached' : `not reached (due ${r.activation_due})`],
     ['days to first value', r.days_to_first_value ?? '—'],
     ['business reviews held / due, 12 months', r.reviews_missed_180d === null ? `${NO_DATA} (no meetings file)` : `${r.reviews_held_12m ?? 0} / ${r.reviews_due_12m ?? 0}`],
     [
       'executive sponsor',
       r.sponsor_present
-        ? `present, last engaged ${r.days_since_sponsor_engaged === null ? '(no data)' : `${r.days_since_sponsor_engaged} days ago`}`
+        ? `present, last engaged ${r.days_since_sponsor_engaged === null ? '(no data)' : `${plural(r.days_since_sponsor_engaged, 'day')} ago`}`
         : r.days_since_sponsor_left !== null
-          ? `left ${r.days_since_sponsor_left} days ago`
+          ? `left ${plural(r.days_since_sponsor_left, 'day')} ago`
           : r.sponsor_changes_12m === null
             ? `${NO_DATA} (no contacts file)`
-            : 'none on record',
+            : 'no executive sponsor in the contacts file',
     ],
-    ['sponsor changes, 12 months', r.sponsor_changes_12m ?? '—'],
-    ['tickets 90 days (escalated), open', r.tickets_90d === null ? '— (no tickets file)' : `${r.tickets_90d} (${r.escalations_90d}), ${r.open_tickets}`],
-    ['headcount (12-month change)', `${r.headcount ?? '—'} (${percent(r.headcount_change_12m)})`],
-    ['last funding', r.last_funding_round ? `${r.last_funding_round}, ${r.days_since_funding} days ago` : '—'],
+    ['sponsor changes, 12 months', r.sponsor_changes_12m ?? `${NO_DATA} (no contacts file)`],
+    ['tickets 90 days (escalated), open', r.tickets_90d === null ? `${NO_DATA} (no tickets file)` : `${r.tickets_90d} (${r.escalations_90d}), ${r.open_tickets}`],
+    ['headcount (12-month change)', `${r.headcount ?? '—'} (${pct(r.headcount_change_12m)})`],
+    ['last funding', r.last_funding_round ? `${r.last_funding_round}, ${r.days_since_funding === null ? '?' : plural(r.days_since_funding, 'day')} ago` : '—'],
     ['open expansion pipeline', has('opportunities') || hasFile('opportunities') ? `${formatMoney(r.open_expansion_pipeline)} (${r.open_expansion_opportunities})` : NO_DATA],
   ];
   for (const [k, v] of facts) out.push(`  ${k.padEnd(40)} ${String(v)}`);
@@ -193,7 +238,7 @@ function validityText(v: ValidityReport, format: 'table' | 'md'): string {
   return out.join('\n') + '\n';
 }
 
-type AccountsOptions = CommonOptions & { tier?: string[]; health?: string[]; sort: Sort; limit?: number; format: RowFormat; all?: boolean };
+type AccountsOptions = CommonOptions & { tier?: string[]; health?: string[]; sort: Sort; limit?: number; format: RowFormat; all?: boolean; owner?: string; segment?: string; where?: string[]; status: 'active' | 'churned' | 'all' };
 
 /** `nrr accounts`, `nrr account ID`, `nrr health validate`. */
 export function registerAccounts(program: Command): void {
@@ -202,8 +247,13 @@ export function registerAccounts(program: Command): void {
     .addOption(new Option('--health <colour...>', 'only these health colours').choices(['red', 'yellow', 'green']))
     .addOption(new Option('--sort <key>', 'order').choices([...SORTS]).default('risk'))
     .option('--limit <n>', 'at most this many rows', positiveInt)
-    .option('--all', 'include accounts without revenue on the day (churned)')
+    .option('--owner <name>', 'only accounts with this owner in any owner column (csm_owner, am_owner, owner…), case-insensitive')
+    .option('--segment <segment>', 'only this segment (case-insensitive)')
+    .option('--where <attr=value>', 'only accounts whose attribute has this value (case-insensitive); repeatable', (v: string, prev: string[] = []) => [...prev, v])
+    .addOption(new Option('--status <status>', 'active (revenue on the day), churned (none), or all').choices(['active', 'churned', 'all']).default('active'))
+    .option('--all', 'the same as --status all')
     .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
+    .addOption(outOption())
     .addHelpText(
       'after',
       `
@@ -213,12 +263,20 @@ defaults (docs/health.md). Scores use only what was known on the --as-of day.
 Examples:
   nrr accounts --data demo --health red --sort renewal --limit 20
   nrr accounts --data demo --tier 'Tier 1' --sort expansion
-  nrr accounts --data demo --as-of 2026-03-31 --format csv > accounts.csv`,
+  nrr accounts --data demo --owner 'Maya Patel' --format csv
+  nrr accounts --data demo --segment enterprise --where region=EMEA --status all
+  nrr accounts --data demo --as-of 2026-03-31 --format csv > accounts.csv
+
+Columns: account_id, name, segment, every owner column of the accounts file, status, tier, mrr, arr,
+health, colour, risk and expansion with their top reasons, term (contract or monthly), renewal_date
+and days_to_renewal. CSV and JSON carry money with every digit; a table rounds it to cents.`,
     )
     .action(async (o: AccountsOptions) => {
       const ws = await open(o, { signals: true });
       try {
-        let list = await scoreAccounts(ws, { asOf: o.asOf, includeInactive: o.all });
+        const status = o.all ? 'all' : o.status;
+        let list = await scoreAccounts(ws, { asOf: o.asOf, includeInactive: status !== 'active' });
+        list = filterAccounts(list, ws.attributes, { owner: o.owner, segment: o.segment, where: o.where, status });
         if (o.tier) {
           const known = new Set(ws.scoring.tiers.map((t) => t.name));
           const unknown = o.tier.filter((t) => !known.has(t));
@@ -229,12 +287,14 @@ Examples:
         list = sortAccounts(list, o.sort);
         if (o.limit) list = list.slice(0, o.limit);
         if (o.format === 'json') {
-          process.stdout.write(stringifyJson(list) + '\n');
+          await writeOutput(o, stringifyJson(list) + '\n');
           return;
         }
-        const cols = ['account_id', 'name', 'segment', 'tier', 'arr', 'health', 'colour', 'health_change', 'risk', 'risk_reason', 'expansion', 'expansion_reason', 'renewal_date', 'days_to_renewal'];
-        const shown = o.format === 'table' ? cols.filter((c) => !['segment', 'health_change', 'expansion_reason'].includes(c)) : cols;
-        process.stdout.write(formatRows(list.map(summaryRow), shown, o.format) + '\n');
+        const owners = ownerColumns(ws.attributes);
+        const cols = ['account_id', 'name', 'segment', ...owners, 'status', 'tier', 'mrr', 'arr', 'health', 'colour', 'health_change', 'risk', 'risk_reason', 'expansion', 'expansion_reason', 'term', 'renewal_date', 'days_to_renewal'];
+        const shown = o.format === 'table' ? cols.filter((c) => !['segment', 'status', 'mrr', 'health_change', 'expansion_reason', ...owners.slice(1)].includes(c)) : cols;
+        if (list.length === 0 && o.format === 'table') process.stderr.write('no accounts match\n');
+        await writeOutput(o, formatRows(list.map((s) => summaryRow(s, owners)), shown, o.format));
       } finally {
         ws.close();
       }
@@ -243,13 +303,14 @@ Examples:
   withDataOptions(program.command('account').description("one account's whole record as of a day: billing, signals, health with every measure, risk and expansion with reasons"), { asOfDate: true })
     .argument('<account>', 'account_id')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(outOption())
     .addHelpText('after', `\nExamples:\n  nrr account A0000042 --data demo\n  nrr account A0000042 --data demo --as-of 2026-01-31 --format json`)
     .action(async (id: string, o: CommonOptions & { format: 'text' | 'json' }) => {
       const ws = await open(o, { signals: true });
       try {
         const [s] = await scoreAccounts(ws, { asOf: o.asOf, accountId: id, includeInactive: true });
         if (!s) throw new NrrError(`no account '${id}' with contract lines started by ${o.asOf ?? 'the reporting month'}`);
-        process.stdout.write(o.format === 'json' ? stringifyJson(s) + '\n' : accountText(s, await signalFilesWithRows(ws)));
+        await writeOutput(o, o.format === 'json' ? stringifyJson(s) + '\n' : accountText(s, await signalFilesWithRows(ws)));
       } finally {
         ws.close();
       }

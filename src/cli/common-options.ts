@@ -4,6 +4,7 @@ import { monthEndedBy, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { formatIssue } from '../workspace/validation-report.js';
 import { Workspace, dateNotes, type OpenOptions } from '../workspace/workspace.js';
+import { plural } from './plural-text.js';
 import { spinnerProgress } from './spinner-progress.js';
 
 /** The data-folder options every command that reads data shares, and opening a workspace from them. */
@@ -21,6 +22,8 @@ export interface CommonOptions {
   force?: boolean;
   quiet?: boolean;
   allowPartial?: boolean;
+  /** -o: the output to a file (commands that take it). */
+  out?: string;
 }
 
 export const positiveInt = (v: string): number => {
@@ -47,20 +50,28 @@ export const monthOrDate = (v: string): string => {
   return month(v);
 };
 
-/** Options every command that reads data shares; `asOfDate` lets --as-of take a day as well as a month. */
-export function withDataOptions(cmd: Command, opts: { asOfDate?: boolean } = {}): Command {
+/**
+ * Options every command that reads data shares; `asOfDate` lets --as-of take a day as well as a
+ * month; `policies: false` leaves out the flags that only change how MRR is computed (--snapshot,
+ * --usage, --fx, --reactivation-window), for commands that compute none (validate).
+ */
+export function withDataOptions(cmd: Command, opts: { asOfDate?: boolean; policies?: boolean } = {}): Command {
   const asOf = opts.asOfDate
     ? new Option('--as-of <date>', "the day to look from, YYYY-MM-DD (or YYYY-MM for the month's last day); default: today").argParser(monthOrDate)
     : new Option('--as-of <YYYY-MM>', 'last month to report (default: the last full month before today)').argParser(month);
-  return cmd
+  cmd
     .option('-d, --data <dir>', 'data folder holding subscriptions, accounts, usage, fx_rates (see docs/data-contract.md)', '.')
     .option('-c, --config <file>', 'workspace config (default: nrr.config.yaml in the data folder or the current folder)')
-    .addOption(asOf)
-    .addOption(new Option('--snapshot <when>', "a month's MRR is what is in force at its end or its start").choices(['end', 'start']))
-    .addOption(new Option('--usage <policy>', 'count usage charges in MRR or not').choices(['include', 'exclude']))
-    .addOption(new Option('--fx <policy>', 'convert at the rate when a line starts, or each month').choices(['contract_start', 'monthly']))
-    .option('--currency <code>', 'reporting currency (ISO code)')
-    .option('--reactivation-window <months>', 'a return after more months at zero than this counts as new', positiveInt)
+    .addOption(asOf);
+  if (opts.policies !== false) {
+    cmd
+      .addOption(new Option('--snapshot <when>', "a month's MRR is what is in force at its end or its start").choices(['end', 'start']))
+      .addOption(new Option('--usage <policy>', 'count usage charges in MRR or not').choices(['include', 'exclude']))
+      .addOption(new Option('--fx <policy>', 'convert at the rate when a line starts, or each month').choices(['contract_start', 'monthly']));
+  }
+  cmd.option('--currency <code>', 'reporting currency (ISO code)');
+  if (opts.policies !== false) cmd.option('--reactivation-window <months>', 'a return after more months at zero than this counts as new', positiveInt);
+  return cmd
     .option('--skip-invalid', 'set invalid rows aside in a rejects file and compute on the rest')
     .option('--rejects <file>', 'where --skip-invalid writes rejected rows (default: rejected.csv in the data folder)')
     .option('--force', 'replace an output file (--rejects, -o) that nrr did not write')
@@ -100,6 +111,8 @@ export function policiesFrom(o: CommonOptions & { method?: PolicyInput['nrr_meth
 export async function open(
   o: CommonOptions & { method?: PolicyInput['nrr_method'] },
   extra: Partial<OpenOptions> = {},
+  /** Whether a workspace without contract lines is opened (validate) rather than refused. */
+  emptyOk = false,
 ): Promise<Workspace> {
   const ws = await Workspace.open({
     ...extra,
@@ -114,17 +127,31 @@ export async function open(
     force: o.force,
     progress: spinnerProgress(),
   });
+  if (ws.summary.lines === 0 && !emptyOk) {
+    ws.close();
+    throw new NrrError(noLinesYet(o.data));
+  }
   if (!o.quiet) printRead(ws);
   printDateWarnings(ws);
   return ws;
+}
+
+/** What an empty workspace (right after `nrr init`) is told instead of a report of zeros. */
+export function noLinesYet(dir: string): string {
+  return (
+    `no contract lines yet in ${dir}: subscriptions.csv has no rows.\n` +
+    `next: put your contract lines into subscriptions.csv (columns: docs/data-contract.md), then run\n` +
+    `  nrr validate --data ${dir}\n  nrr report --data ${dir}\n` +
+    `or try the demo company: nrr demo`
+  );
 }
 
 export function printRead(ws: Workspace): void {
   const s = ws.summary;
   const err = process.stderr;
   err.write(
-    `read ${s.sources.map((x) => `${x.file} ${x.rows} rows${x.rejected ? ` (${x.rejected} rejected → ${s.rejectsFile})` : ''}`).join(', ')}\n` +
-      `     ${s.accounts} accounts, ${s.lines} lines, ${s.firstDate ?? '—'} → ${s.lastDate ?? '—'}, currencies ${s.currencies.join(', ') || '—'}, reporting month ${s.asOf}` +
+    `read ${s.sources.map((x) => `${x.file} ${plural(x.rows, 'row')}${x.rejected ? ` (${x.rejected} rejected → ${s.rejectsFile})` : ''}`).join(', ')}\n` +
+      `     ${plural(s.accounts, 'account')}, ${plural(s.lines, 'line')}, ${s.firstDate ?? '—'} → ${s.lastDate ?? '—'}, currencies ${s.currencies.join(', ') || '—'}, reporting month ${s.asOf}` +
       `${s.configFile ? `, config ${s.configFile}` : ''}\n`,
   );
 
@@ -148,3 +175,6 @@ export async function withWorkspace(o: CommonOptions & { method?: PolicyInput['n
   }
 }
 
+
+/** `-o, --out FILE`: the output to a file instead of standard output (see writeOutput). */
+export const outOption = (): Option => new Option('-o, --out <file>', 'write to a file instead of standard output');

@@ -17,19 +17,18 @@ import { metricsWarnings } from '../report/diagnostics.js';
 import { ValidationError } from '../workspace/validation-report.js';
 import { partialNote, type Workspace } from '../workspace/workspace.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
-import { month, open, positiveInt, today, type CommonOptions, withDataOptions, withWorkspace } from './common-options.js';
+import { month, open, outOption, positiveInt, today, type CommonOptions, withDataOptions, withWorkspace } from './common-options.js';
 import { registerAccounts } from './accounts-command.js';
 import { registerGenerate } from './generate-command.js';
 import { registerPlaybooks } from './playbooks-command.js';
 import { registerTasks } from './tasks-command.js';
-import { registerServe, serveWorkspace } from './serve-command.js';
+import { ensurePortFree, registerServe, servePort, serveWorkspace } from './serve-command.js';
 import { spinnerProgress } from './spinner-progress.js';
 import { ensureDemo } from '../generate/demo-folder.js';
 import { DEFAULT_SEED } from '../generate/generate-company.js';
 import { registerInit } from './init-command.js';
 import { registerValidate } from './validate-command.js';
-import { guardStandardStreams, OutputError, reportOutputError, writeStdout } from './standard-output.js';
-import { writeFileWhole } from '../workspace/owned-files.js';
+import { guardStandardStreams, OutputError, reportOutputError, writeOutput } from './standard-output.js';
 
 const formatOption = (def: string, choices: readonly string[]): Option =>
   new Option('-f, --format <format>', 'output format').choices([...choices]).default(def);
@@ -55,6 +54,9 @@ const metricColumns = [
   'overlap_mrr',
 ] as const;
 
+/** The metrics that are ratios: fractions in CSV and JSON, percentages in a table. */
+const RATIO_COLUMNS = ['nrr', 'grr', 'logo_retention'] as const;
+
 /** Metrics as JSON: one object, or one per group carrying the group's value under the `--by` name. */
 function metricsJson(rows: readonly Metrics[], by: string | undefined): string {
   if (!by) return stringifyJson(rows[0] ?? null) + '\n';
@@ -71,10 +73,7 @@ async function runReport(o: ReportOptions): Promise<void> {
 async function writeReport(ws: Workspace, o: ReportOptions): Promise<void> {
   const report = await buildReport(ws, { by: o.by });
   const text = o.format === 'json' ? stringifyJson(report) + '\n' : o.format === 'html' ? renderHtml(report) : renderMarkdown(report);
-  if (o.out) {
-    await writeFileWhole(o.out, text, { force: o.force, option: '-o' });
-    process.stderr.write(`wrote ${o.out}\n`);
-  } else await writeStdout(text);
+  await writeOutput(o, text);
 }
 
 export function buildProgram(): Command {
@@ -88,26 +87,41 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       `
+Start here:
+  nrr init my-data                                      a workspace for your own exports
+  nrr validate --data my-data                           every file checked, row by row
+  nrr demo                                              or: the demo company and its report
+
 Examples:
-  nrr report --data examples/acme                       the one-screen report (Markdown)
-  nrr report --data examples/acme --format html > r.html
-  nrr metrics --data examples/acme --month 2025-12 --window 12 --by segment
-  nrr movements --data examples/acme --format csv > movements.csv
-  nrr explain ACC-0007 --data examples/acme             MRR history and the lines behind each movement
+  nrr report --data demo                                the one-screen report (Markdown)
+  nrr report --data demo --format html -o r.html
+  nrr metrics --data demo --month 2025-12 --window 12 --by segment
+  nrr movements --data demo --format csv > movements.csv
+  nrr explain A0000042 --data demo                      MRR history and the lines behind each movement
+
+Conventions (docs/cli.md): -d/--data, -f/--format, -q/--quiet, -o/--out, --as-of on every command
+that takes them; rows print as a table unless --format asks for csv, json or md; tables show money
+to the cent and ratios as percentages (112.4%), CSV and JSON give every digit and ratios as fractions.
 
 Policies (end/start-of-month snapshot, usage, FX, reactivation window, NRR method) come from
 nrr.config.yaml or the flags; every report prints the ones it used. See docs/definitions.md.`,
     );
 
+  // A new user's first two commands come first in --help.
+  registerInit(program);
+  registerValidate(program);
+
   withDataOptions(program.command('mrr').description('MRR per account and month (account_id, month, mrr)'))
     .option('--by-product', 'one row per account, product and month')
     .option('--account <id>', 'only this account')
+    .addHelpText('after', `\nExamples:\n  nrr mrr --data demo --account A0000042\n  nrr mrr --data demo --by-product --format csv > mrr.csv`)
     .addOption(formatOption('table', ROW_FORMATS))
+    .addOption(outOption())
     .action(async (o: CommonOptions & { byProduct?: boolean; account?: string; format: RowFormat }) =>
       withWorkspace(o, async (ws) => {
         const rows = await mrrLedger(ws, { byProduct: o.byProduct, account: o.account });
         const cols = o.byProduct ? ['account_id', 'product', 'month', 'mrr'] : ['account_id', 'month', 'mrr'];
-        await writeStdout(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
+        await writeOutput(o, formatRows(rows as unknown as Record<string, never>[], cols, o.format));
       }),
     );
 
@@ -118,12 +132,14 @@ nrr.config.yaml or the flags; every report prints the ones it used. See docs/def
   )
     .option('--account <id>', 'only this account')
     .addOption(new Option('--category <category>', 'only this category').choices(['new', 'expansion', 'reactivation', 'contraction', 'churn']))
+    .addHelpText('after', `\nExamples:\n  nrr movements --data demo --category churn\n  nrr movements --data demo --account A0000042 --format json`)
     .addOption(formatOption('table', ROW_FORMATS))
+    .addOption(outOption())
     .action(async (o: CommonOptions & { account?: string; category?: 'new'; format: RowFormat }) =>
       withWorkspace(o, async (ws) => {
         const rows = await movements(ws, { account: o.account, category: o.category });
         const cols = ['account_id', 'month', 'category', 'cause', 'mrr_before', 'mrr_after', 'delta', 'usage_delta', 'fx'];
-        await writeStdout(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
+        await writeOutput(o, formatRows(rows as unknown as Record<string, never>[], cols, o.format));
       }),
     );
 
@@ -135,9 +151,16 @@ nrr.config.yaml or the flags; every report prints the ones it used. See docs/def
         'after',
         `
 The cohort is the accounts with MRR at the end of month M−W. NRR = their MRR at the end of M ÷ at
-the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
+the end of M−W (snapshot). A table shows ratios as percentages (101.5%); CSV and JSON as
+fractions (1.015).
   --by takes an account attribute (a column of accounts), or account, product, acv_band,
-  cohort, cohort_month, cohort_quarter, cohort_year.`,
+  cohort, cohort_month, cohort_quarter, cohort_year.
+
+Examples:
+  nrr metrics --data demo
+  nrr metrics --data demo --month 2025-12 --window 3 --by segment
+  nrr metrics --data demo --from 2025-01 --window 12 --format csv > nrr-trend.csv
+  nrr metrics --data demo --format json`,
       ),
   )
     .option('-m, --month <YYYY-MM>', 'last month of the window (default: the reporting month)', month)
@@ -145,7 +168,8 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
     .option('-w, --window <months>', 'window in months: 1 monthly, 3 quarterly, 12 trailing twelve months', positiveInt, 12)
     .option('--by <attribute>', 'one result per group')
     .addOption(new Option('--method <method>', 'NRR method').choices(['snapshot', 'movements', 'average']))
-    .addOption(formatOption('json', ROW_FORMATS))
+    .addOption(formatOption('table', ROW_FORMATS))
+    .addOption(outOption())
     .action(async (o: CommonOptions & { month?: string; from?: string; window: number; by?: string; method?: 'snapshot'; format: RowFormat }) => {
       // A month that is not over is refused before any file is read.
       if (o.month) checkFullMonth(monthIndex(o.month), dayText(today()), o.allowPartial ?? false, '--month');
@@ -163,10 +187,12 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
         if (partial && ws.asOfMonth <= ws.dates.lastFullMonth) process.stderr.write(`warning: ${partialNote(monthText(to), ws.dates.today)}\n`);
         for (const w of metricsWarnings(rows, o.method ?? ws.policies.nrr_method, ws.policies.min_group_accounts, o.by)) process.stderr.write(`warning: ${w}\n`);
         if (o.format === 'json') {
-          await writeStdout(o.from ? stringifyJson(o.by ? rows.map((r) => ({ [o.by!]: r.group, ...r })) : rows) + '\n' : metricsJson(rows, o.by));
+          await writeOutput(o, o.from ? stringifyJson(o.by ? rows.map((r) => ({ [o.by!]: r.group, ...r })) : rows) + '\n' : metricsJson(rows, o.by));
         } else {
           const cols = [...(o.by ? ['group'] : []), ...metricColumns, ...(partial ? ['partial'] : [])];
-          await writeStdout(formatRows(rows as unknown as Record<string, never>[], cols, o.format));
+          // People read ratios as percentages; CSV keeps the fractions.
+          const shown = o.format === 'csv' ? rows : rows.map((r) => ({ ...r, ...Object.fromEntries(RATIO_COLUMNS.map((c) => [c, formatPercent(r[c], 1)])) }));
+          await writeOutput(o, formatRows(shown as unknown as Record<string, never>[], cols, o.format));
         }
       });
     });
@@ -176,6 +202,14 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
     .addOption(new Option('--method <method>', 'NRR method').choices(['snapshot', 'movements', 'average']))
     .addOption(formatOption('md', ['md', 'json', 'html']))
     .option('-o, --out <file>', 'write to a file instead of standard output')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  nrr report --data demo
+  nrr report --data demo --by region --format html -o report.html
+  nrr report --data demo --as-of 2025-12 --format json > report.json`,
+    )
     .action(runReport);
 
   withDataOptions(
@@ -195,10 +229,14 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
       'after',
       '\nThe data folder (--data, default demo) is generated when it is missing or was made for another month or size.\n' +
         'A folder holding data files that nrr did not write (your own subscriptions.csv, …) is refused and left as it is;\n' +
-        '--force generates over them.\n  npm start            is  nrr demo --data demo --serve',
+        '--force generates over them.\n\nExamples:\n  nrr demo                                   the demo company (into demo/) and its report\n  nrr demo --serve                           then its plays and its dashboard; npm start is nrr demo --data demo --serve\n  nrr demo --data small-demo --accounts 300 --format html -o demo.html',
     )
     .action(async (o: ReportOptions & { accounts: number; seed: number; serve?: boolean; port?: number }) => {
       const dir = o.data === '.' ? 'demo' : o.data;
+      if (o.serve && existsSync(dir)) {
+        const { port, host } = servePort({ ...o, data: dir });
+        await ensurePortFree(port, host);
+      } else if (o.serve) await ensurePortFree(o.port ?? 4317, '127.0.0.1');
       const progress = spinnerProgress();
       const started = performance.now();
       const made = await ensureDemo(dir, { accounts: o.accounts, seed: o.seed, today: today(), onProgress: (l) => progress.step(l), force: o.force }).finally(() => progress.done());
@@ -217,17 +255,19 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
         ws.close();
         throw e;
       }
-      await serveWorkspace({ ...o, data: dir, quiet: true }, true, ws);
+      await serveWorkspace({ ...o, data: dir }, true, ws);
     });
 
   withDataOptions(program.command('cohorts').description('cohort table: revenue retention by period of first revenue × periods since'))
     .addOption(new Option('-g, --granularity <period>', 'cohort period').choices(['month', 'quarter', 'year']))
+    .addHelpText('after', `\nExamples:\n  nrr cohorts --data demo --granularity quarter\n  nrr cohorts --data demo --granularity year --format csv -o cohorts.csv`)
     .addOption(formatOption('table', ROW_FORMATS))
+    .addOption(outOption())
     .action(async (o: CommonOptions & { granularity?: 'month' | 'quarter' | 'year'; format: RowFormat }) =>
       withWorkspace(o, async (ws) => {
         const rows = await cohortTable(ws, o.granularity);
         if (o.format === 'json') {
-          await writeStdout(stringifyJson(rows) + '\n');
+          await writeOutput(o, stringifyJson(rows) + '\n');
           return;
         }
         const width = Math.max(0, ...rows.map((c) => c.retention.length));
@@ -239,17 +279,25 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
           starting_mrr: c.starting_mrr,
           ...Object.fromEntries(c.retention.map((v, k) => [`+${k}`, o.format === 'csv' ? v : formatPercent(v, 1)])),
         }));
-        await writeStdout(formatRows(flat as unknown as Record<string, never>[], cols, o.format));
+        await writeOutput(o, formatRows(flat as unknown as Record<string, never>[], cols, o.format));
       }),
     );
 
   withDataOptions(program.command('explain').description("an account's MRR history, its movements and the lines behind each").argument('<account>', 'account_id'))
     .addOption(formatOption('table', ['table', 'json']))
+    .addOption(outOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  nrr explain A0000042 --data demo
+  nrr explain A0000042 --data demo --as-of 2025-12 --format json`,
+    )
     .action(async (account: string, o: CommonOptions & { format: 'table' | 'json' }) =>
       withWorkspace(o, async (ws) => {
         const x = await explainAccount(ws, account);
         if (o.format === 'json') {
-          await writeStdout(stringifyJson(x) + '\n');
+          await writeOutput(o, stringifyJson(x) + '\n');
           return;
         }
         const out: string[] = [`Account ${x.account_id}${Object.keys(x.attributes).length ? ` — ${Object.entries(x.attributes).map(([k, v]) => `${k}: ${v ?? '—'}`).join(', ')}` : ''}`, '', 'Source lines'];
@@ -275,7 +323,7 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
         }
         out.push('', 'MRR history');
         out.push(formatRows(x.history as unknown as Record<string, never>[], ['month', 'mrr'], 'table'));
-        await writeStdout(out.join('\n') + '\n');
+        await writeOutput(o, out.join('\n') + '\n');
       }),
     );
 
@@ -284,8 +332,6 @@ the end of M−W (snapshot). Ratios are fractions: 1.015 is 101.5%.
   registerTasks(program);
   registerServe(program);
   registerGenerate(program);
-  registerInit(program);
-  registerValidate(program);
   return program;
 }
 

@@ -2,49 +2,67 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS } from '../accounts/predictive-power.js';
 import { stringifyJson } from '../money.js';
 import { backtest, type PlayBacktest } from '../playbooks/backtest.js';
-import { dryRun } from '../playbooks/dry-run.js';
+import { dryRun, dryRunRows } from '../playbooks/dry-run.js';
 import { runPlaybooks } from '../playbooks/run-playbooks.js';
-import { month, open, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
+import { month, open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
+import { plural } from './plural-text.js';
+import { runEffectLines } from './effect-lines.js';
+import { writeOutput } from './standard-output.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
 
 /** `nrr playbooks …`. */
 export function registerPlaybooks(program: Command): void {
   const playbooks = program.command('playbooks').description('playbooks: rules that open the right task for the right owner (docs/playbooks.md)');
-  withDataOptions(playbooks.command('dry-run').description('who would enter each play on a day, and why; nothing is opened or sent'), { asOfDate: true })
+  withDataOptions(playbooks.command('dry-run').description('what `nrr playbooks run` would do now: who enters, who is already in, who waits (cooldown, yearly limit, budget), who leaves; nothing is opened or sent'), { asOfDate: true })
     .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
-    .option('--limit <n>', 'at most this many accounts per play in a table', (v) => Number(v), 10)
+    .addOption(outOption())
+    .option('--limit <n>', 'at most this many rows per play and action in a table', positiveInt, 10)
     .addHelpText(
       'after',
       `
+The dry run reads the play state (read-only) and decides as \`run\` does, with the same code: an
+account matching a trigger is 'already_open' when it is in the play, 'held_by_cooldown' or
+'held_by_yearly_limit' when it left too recently or entered too often, 'held_by_budget' when its
+owner already has playbook_settings.daily_budget_per_owner new tasks that day, else 'enter'; a member
+whose exit rule holds (or whose trigger no longer holds) has 'exit'. CSV and JSON give one row per
+play and account with playbook, account_id and action.
+
 Plays come from nrr.config.yaml (playbooks:) or the built-in ones; a trigger is a rule such as
   seat_utilisation > 0.8 and tier in (1, 2)
   days_to_renewal <= 60 and usage_trend_90d < -0.25
 
 Examples:
   nrr playbooks dry-run --data demo
-  nrr playbooks dry-run --data demo --as-of 2026-06-30 --format csv > entering.csv`,
+  nrr playbooks dry-run --data demo --format json
+  nrr playbooks dry-run --data demo --as-of 2026-06-30 --format csv > plays.csv`,
     )
     .action(async (o: CommonOptions & { format: RowFormat; limit: number }) => {
       const ws = await open(o, { signals: true });
       try {
         const run = await dryRun(ws, { asOf: o.asOf });
-        const all = run.plays.flatMap((p) => p.entering);
-        const cols = ['playbook', 'account_id', 'name', 'tier', 'owner', 'task_type', 'priority', 'due_date', 'because', 'top_reason'];
-        if (o.format === 'json') {
-          process.stdout.write(stringifyJson(run) + '\n');
-        } else if (o.format === 'csv') {
-          process.stdout.write(formatRows(all as never[], cols, 'csv'));
-        } else {
-          process.stdout.write(`Plays as of ${run.date} (dry run: nothing is opened or sent)\n\n`);
-          for (const p of run.plays) {
-            process.stdout.write(`${p.playbook.name}: ${p.entering.length} account${p.entering.length === 1 ? '' : 's'} would enter   when ${p.playbook.when}\n`);
-            if (p.entering.length > 0) {
-              process.stdout.write(formatRows(p.entering.slice(0, o.limit) as never[], cols.filter((c) => c !== 'playbook' && c !== 'task_type'), o.format) + '\n');
-              if (p.entering.length > o.limit) process.stdout.write(`… and ${p.entering.length - o.limit} more (--limit, or --format csv for all)\n`);
-            }
-            process.stdout.write('\n');
+        const rows = dryRunRows(run);
+        const cols = ['playbook', 'account_id', 'action', 'name', 'tier', 'owner', 'priority', 'due_date', 'task_id', 'reason', 'because'];
+        if (o.format === 'json' || o.format === 'csv') {
+          await writeOutput(o, formatRows(rows as never[], cols, o.format));
+          return;
+        }
+        const out: string[] = [`Plays as of ${run.date} (dry run: nothing is opened or sent; state ${run.state_file ?? 'not created yet'})`];
+        if (run.already_recorded) out.push(`A run for ${run.date} with these rules is already recorded: \`nrr playbooks run\` records nothing new today.`);
+        for (const p of run.plays) {
+          const mine = rows.filter((r) => r.playbook === p.playbook.name);
+          const n = (a: string): number => mine.filter((r) => r.action === a).length;
+          out.push(
+            '',
+            `${p.playbook.name}: ${plural(n('enter'), 'account')} would enter, ${n('already_open')} already open, ${n('held_by_budget')} held by budget, ${n('held_by_cooldown')} by cooldown, ${n('held_by_yearly_limit')} by yearly limit, ${n('exit')} would exit   when ${p.playbook.when}`,
+          );
+          for (const action of ['enter', 'held_by_budget', 'held_by_cooldown', 'held_by_yearly_limit', 'exit'] as const) {
+            const list = mine.filter((r) => r.action === action);
+            if (list.length === 0) continue;
+            out.push(`  ${action}:`, formatRows(list.slice(0, o.limit) as never[], cols.filter((c) => c !== 'playbook' && c !== 'action'), o.format).trimEnd());
+            if (list.length > o.limit) out.push(`  … and ${list.length - o.limit} more (--limit, or --format csv for all)`);
           }
         }
+        await writeOutput(o, out.join('\n') + '\n');
       } finally {
         ws.close();
       }
@@ -77,8 +95,8 @@ next run tries it again).
 
 Examples:
   nrr playbooks run --data demo
-  nrr playbooks run --data demo --as-of 2026-10-31 --format json
-  nrr tasks --data demo --owner "Cara Diaz" --status open`,
+  nrr playbooks run --data demo --no-deliver --format json
+  nrr tasks --data demo --owner "Maya Patel" --status open`,
     )
     .action(async (o: CommonOptions & { runKey?: string; deliver: boolean; format: 'table' | 'md' | 'json' }) => {
       const ws = await open(o, { signals: true });
@@ -95,13 +113,14 @@ Examples:
               r.plays.map((p) => ({ ...p })),
               ['playbook', 'entered', 'exited', 'held_cooldown', 'held_yearly_limit', 'held_budget', 'open_tasks'],
               o.format,
-            ) + '\n',
+            ),
           );
           if (r.deliveries) {
             const d = r.deliveries;
-            process.stdout.write(`Deliveries: ${d.sent} sent, ${d.failed} failed${d.deferred > 0 ? `, ${d.deferred} deferred to the next run` : ''}\n`);
+            process.stdout.write(`\nDeliveries: ${d.sent} sent, ${d.failed} failed${d.deferred > 0 ? `, ${d.deferred} deferred to the next run` : ''}\n`);
           }
         }
+        for (const line of runEffectLines(r, o.quiet ?? false)) process.stderr.write(`${line}\n`);
         for (const e of r.deliveries?.errors ?? []) process.stderr.write(`delivery failed: ${e}\n`);
         const unsent = (r.deliveries?.failed ?? 0) + (r.deliveries?.deferred ?? 0);
         if (unsent > 0) {

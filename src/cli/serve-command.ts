@@ -1,10 +1,14 @@
+import { createServer } from 'node:net';
 import type { Command } from 'commander';
+import { NrrError } from '../errors.js';
 import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { runPlaybooks } from '../playbooks/run-playbooks.js';
 import { checkTokenStrength, normaliseAllowedHost } from '../serve/http-security.js';
 import { startServer } from '../serve/start-server.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { open, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
+import { runEffectLines } from './effect-lines.js';
+import { plural } from './plural-text.js';
 
 export interface ServeCliOptions extends CommonOptions {
   port?: number;
@@ -25,14 +29,19 @@ export async function serveWorkspace(o: ServeCliOptions, runPlays = false, opene
   if (token !== undefined) checkTokenStrength(token, tokenEnv);
   const allowedHosts = [...(settings?.allowed_hosts ?? []), ...(o.allowHost ?? [])];
   allowedHosts.forEach(normaliseAllowedHost);
+  const port = o.port ?? settings?.port ?? 4317;
+  const host = o.host ?? settings?.host ?? '127.0.0.1';
+  // A port in use is said before any data file is read.
+  if (!opened) await ensurePortFree(port, host);
   const ws = opened ?? (await open(o, { signals: true }));
   if (runPlays) {
     const r = await runPlaybooks(ws, {});
-    if (!o.quiet) process.stderr.write(`playbooks: ${r.already_recorded ? 'already run' : 'ran'} for ${r.date}, ${r.plays.reduce((s, p) => s + p.open_tasks, 0)} open tasks\n`);
+    for (const line of runEffectLines(r, o.quiet ?? false)) process.stderr.write(`${line}\n`);
+    process.stderr.write(`playbooks: ${r.already_recorded ? 'already run' : 'ran'} for ${r.date}, ${plural(r.plays.reduce((s, p) => s + p.open_tasks, 0), 'open task')}\n`);
   }
   const server = await startServer(ws, {
-    port: o.port ?? settings?.port ?? 4317,
-    host: o.host ?? settings?.host ?? '127.0.0.1',
+    port,
+    host,
     token,
     allowedHosts,
     cacheBytes: Math.round((o.cacheMb ?? settings?.cache_mb ?? 64) * 1024 * 1024),
@@ -48,6 +57,33 @@ export async function serveWorkspace(o: ServeCliOptions, runPlays = false, opene
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+/**
+ * Fails with a clear error when `port` cannot be listened on at `host` (in use, or not allowed),
+ * by listening on it for a moment.
+ * @example await ensurePortFree(4317, '127.0.0.1')
+ */
+export async function ensurePortFree(port: number, host: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        new NrrError(
+          e.code === 'EADDRINUSE'
+            ? `port ${port} on ${host} is already in use: stop what listens there, or pass --port (or serve.port in the config)`
+            : `cannot listen on ${host}:${port}: ${e.code ?? e.message}`,
+        ),
+      ),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
+/** The port and host `serve` would listen on, from the flags or the config. */
+export function servePort(o: ServeCliOptions): { port: number; host: string } {
+  const settings = loadConfig(findConfigFile(o.config, o.data)).serve;
+  return { port: o.port ?? settings?.port ?? 4317, host: o.host ?? settings?.host ?? '127.0.0.1' };
 }
 
 /** `nrr serve`. */

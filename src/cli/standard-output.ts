@@ -1,7 +1,7 @@
 import { fstatSync, writeSync, type Stats } from 'node:fs';
 import { isatty } from 'node:tty';
 import { NrrError } from '../errors.js';
-import { fsErrorText } from '../workspace/owned-files.js';
+import { fsErrorText, writeFileWhole } from '../workspace/owned-files.js';
 
 /**
  * Standard output that is complete or fails. A command's output is written in slices, each waiting
@@ -122,4 +122,14 @@ export async function writeStdout(text: string, stream: NodeJS.WritableStream = 
     });
     if (first) throw first;
   }
+}
+
+/**
+ * A command's output to `-o FILE` (written whole, never over a file nrr did not write unless
+ * --force; said on standard error as `wrote FILE`) or, without it, to standard output.
+ */
+export async function writeOutput(o: { out?: string; force?: boolean }, text: string): Promise<void> {
+  if (!o.out) return writeStdout(text);
+  await writeFileWhole(o.out, text, { force: o.force, option: '-o' });
+  process.stderr.write(`wrote ${o.out}\n`);
 }

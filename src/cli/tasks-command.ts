@@ -6,11 +6,15 @@ import { stringifyJson } from '../money.js';
 import { DEFAULT_PLAYBOOK_SETTINGS, statePath } from '../playbooks/playbook-settings.js';
 import { PlaybookState, TASK_OUTCOMES, TASK_STATUSES, type TaskOutcome, type TaskStatus } from '../playbooks/playbook-state.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
-import { isCalendarDay, today } from './common-options.js';
+import { isCalendarDay, outOption, today } from './common-options.js';
+import { writeOutput } from './standard-output.js';
 
 interface StateOptions {
   data: string;
   config?: string;
+  quiet?: boolean;
+  out?: string;
+  force?: boolean;
 }
 
 /**
@@ -27,7 +31,8 @@ async function openState(o: StateOptions, readOnly: boolean): Promise<PlaybookSt
 const withStateOptions = (cmd: Command): Command =>
   cmd
     .option('-d, --data <dir>', 'data folder (its config says where the play state lives)', '.')
-    .option('-c, --config <file>', 'workspace config (default: nrr.config.yaml in the data folder or the current folder)');
+    .option('-c, --config <file>', 'workspace config (default: nrr.config.yaml in the data folder or the current folder)')
+    .option('-q, --quiet', 'print only the rows (tasks reads no data files, so there is nothing else to hush)');
 
 const COLUMNS = ['task_id', 'status', 'playbook', 'account_id', 'account_name', 'type', 'priority', 'owner', 'opened_on', 'due_date', 'closed_on', 'outcome', 'note', 'why'];
 
@@ -39,6 +44,8 @@ export function registerTasks(program: Command): void {
     .option('--playbook <name>', 'only this play')
     .option('--account <id>', 'only this account')
     .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
+    .addOption(outOption())
+    .option('--force', 'replace an -o file that nrr did not write')
     .addHelpText(
       'after',
       `
@@ -46,22 +53,30 @@ Statuses: open; done (closed with an outcome); exited (the account left the play
 
 Examples:
   nrr tasks --data demo                               open tasks, newest first
-  nrr tasks --data demo --owner "Cara Diaz" --format csv
-  nrr tasks --data demo --status all --account A-00042
+  nrr tasks --data demo --owner "Maya Patel" --format csv
+  nrr tasks --data demo --status all --account A0000042
+  nrr tasks --data demo -q --format json -o tasks.json
   nrr tasks done 17 --outcome won --note "signed 20 more seats" --data demo`,
     )
     .action(async (o: StateOptions & { owner?: string; status: TaskStatus | 'all'; playbook?: string; account?: string; format: RowFormat }) => {
+      // Before the first run there are no tasks: an empty list, and how to get some.
+      const path = statePath(o.data, loadConfig(findConfigFile(o.config, o.data)).playbook_settings ?? DEFAULT_PLAYBOOK_SETTINGS);
+      if (!existsSync(path)) {
+        if (!o.quiet) process.stderr.write(`no tasks yet: no play state at ${path}; \`nrr playbooks run --data ${o.data}\` opens them\n`);
+        await writeOutput(o, o.format === 'json' ? '[]\n' : o.format === 'table' ? `no tasks yet (no play state at ${path})\n` : formatRows([], COLUMNS, o.format));
+        return;
+      }
       const state = await openState(o, true);
       try {
         const list = await state.tasks({ owner: o.owner, status: o.status === 'all' ? undefined : o.status, playbook: o.playbook, account: o.account });
         if (o.format === 'json') {
-          process.stdout.write(stringifyJson(list.map((t) => ({ ...t, reasons: JSON.parse(t.reasons) as unknown }))) + '\n');
+          await writeOutput(o, stringifyJson(list.map((t) => ({ ...t, reasons: JSON.parse(t.reasons) as unknown }))) + '\n');
           return;
         }
         const rows = list.map((t) => ({ ...t, why: why(t.reasons) }));
         if (o.format === 'table') for (const r of rows) r.why = r.why.length > 90 ? `${r.why.slice(0, 89)}…` : r.why;
-        if (o.format === 'table' && rows.length === 0) process.stdout.write(`no ${o.status === 'all' ? '' : `${o.status} `}tasks (state: ${state.path})\n`);
-        else process.stdout.write(formatRows(rows, o.format === 'table' ? COLUMNS.filter((c) => c !== 'note' && (c !== 'closed_on' || o.status !== 'open')) : COLUMNS, o.format) + (o.format === 'table' ? '\n' : ''));
+        if (o.format === 'table' && rows.length === 0) await writeOutput(o, `no ${o.status === 'all' ? '' : `${o.status} `}tasks (state: ${state.path})\n`);
+        else await writeOutput(o, formatRows(rows, o.format === 'table' ? COLUMNS.filter((c) => c !== 'note' && (c !== 'closed_on' || o.status !== 'open')) : COLUMNS, o.format));
       } finally {
         state.close();
       }
@@ -74,6 +89,7 @@ Examples:
     .addOption(new Option('--outcome <outcome>', 'won (expanded, saved, activated), lost, no-change, not-needed').choices([...TASK_OUTCOMES]).makeOptionMandatory())
     .option('--note <text>', 'what happened')
     .option('--on <date>', 'the day it closed, YYYY-MM-DD (default: today)')
+    .addHelpText('after', `\nExamples:\n  nrr tasks done 17 --outcome won --note "signed 20 more seats" --data demo\n  nrr tasks done 3 --outcome not-needed --data demo`)
     .action(async (id: string, _: unknown, cmd: Command) => {
       // --data and --config belong to `nrr tasks`; they may be written before or after `done ID`.
       const o = cmd.optsWithGlobals<StateOptions & { outcome: TaskOutcome; note?: string; on?: string }>();

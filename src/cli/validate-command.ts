@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { stringifyJson } from '../money.js';
-import { open, withDataOptions, type CommonOptions } from './common-options.js';
+import { noLinesYet, open, withDataOptions, type CommonOptions } from './common-options.js';
+import { plural } from './plural-text.js';
 import { formatRows } from './output-format.js';
 
 /** `nrr validate`: checks every file of the data contract, revenue and signal files alike. */
@@ -9,6 +10,7 @@ export function registerValidate(program: Command): void {
     program
       .command('validate')
       .description('check every file of the data contract (revenue and signal files) and say what is wrong, row by row'),
+    { policies: false },
   )
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
     .addHelpText(
@@ -23,7 +25,7 @@ Examples:
   nrr validate --data my-data --format json`,
     )
     .action(async (o: CommonOptions & { format: 'table' | 'json' }) => {
-      const ws = await open({ ...o, quiet: true }, { signals: true });
+      const ws = await open({ ...o, quiet: true }, { signals: true }, true);
       try {
         const s = ws.summary;
         const warnings = new Map<string, number>();
@@ -44,8 +46,9 @@ Examples:
         process.stdout.write(
           rejected > 0
             ? `${rejected} rows set aside in ${s.rejectsFile}; the other rows of ${files.length} files pass the data contract\n`
-            : `all ${files.length} files pass the data contract (${ws.signalSources.length} signal files)\n`,
+            : `all ${plural(files.length, 'file')} pass the data contract (${plural(ws.signalSources.length, 'signal file')})\n`,
         );
+        if (s.lines === 0) process.stdout.write(`${noLinesYet(o.data)}\n`);
       } finally {
         ws.close();
       }

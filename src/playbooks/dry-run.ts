@@ -1,6 +1,10 @@
 import { scoreAccounts, snapshotDate, defaultSnapshot, type ScoredAccount } from '../accounts/account-records.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { existsSync } from 'node:fs';
 import type { Playbook } from './playbook-config.js';
+import { decidePlays, EMPTY_STATE_VIEW, readStateView, type PlayDecision } from './play-decisions.js';
+import { statePath } from './playbook-settings.js';
+import { PlaybookState } from './playbook-state.js';
 import { compileRule } from './rule-expression.js';
 import { FIELD_ALIASES, RULE_FIELDS } from './rule-fields.js';
 
@@ -45,6 +49,12 @@ export interface Evaluation {
 export interface DryRun {
   readonly date: string;
   readonly plays: readonly { readonly playbook: Playbook; readonly entering: readonly PlayEntry[] }[];
+  /** What `nrr playbooks run` would record now, read from the play state (empty before the first run). */
+  readonly decisions: readonly PlayDecision[];
+  /** The state file read, or null when there is none yet. */
+  readonly state_file: string | null;
+  /** True when a run with this day's default run key is already recorded: `run` with that key records nothing new (`--run-key` runs again). */
+  readonly already_recorded: boolean;
 }
 
 /**
@@ -95,7 +105,18 @@ export function ownerOf(p: Playbook, s: ScoredAccount, tierNumber: number): stri
  */
 export async function dryRun(ws: Workspace, options: { asOf?: string } = {}): Promise<DryRun> {
   const e = await evaluatePlays(ws, options.asOf ? snapshotDate(options.asOf) : defaultSnapshot(ws));
-  return { date: e.date, plays: e.plays.map((p) => ({ playbook: p.playbook, entering: p.entering })) };
+  const file = statePath(ws.dataDir, ws.scoring.playbookSettings);
+  // The state is opened read-only: a dry run never creates or changes it.
+  const seen = existsSync(file)
+    ? await PlaybookState.using(file, { readOnly: true }, async (s) => ({ view: await readStateView(s, e.date), already: await s.hasRun(`${e.date}/${ws.scoring.playbookVersion}`) }))
+    : { view: EMPTY_STATE_VIEW, already: false };
+  return {
+    date: e.date,
+    plays: e.plays.map((p) => ({ playbook: p.playbook, entering: p.entering })),
+    decisions: decidePlays(e, seen.view, ws.scoring.playbookSettings.daily_budget_per_owner),
+    state_file: existsSync(file) ? file : null,
+    already_recorded: seen.already,
+  };
 }
 
 /** Scores every account on `date` and evaluates each play's trigger and exit rule against it. */
@@ -166,4 +187,45 @@ function show(v: unknown): string {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(3);
   const n = Number(v);
   return typeof v === 'string' && v !== '' && Number.isFinite(n) && !Number.isInteger(n) ? n.toFixed(3) : String(v);
+}
+
+/** One row of the dry run: a play, an account and what `run` would do with it now. */
+export interface DryRunRow {
+  readonly playbook: string;
+  readonly account_id: string;
+  readonly action: PlayDecision['action'];
+  readonly name: string | null;
+  readonly tier: string | null;
+  readonly owner: string | null;
+  readonly priority: string;
+  readonly due_date: string | null;
+  /** The open task (already_open) or the task that closes (exit). */
+  readonly task_id: number | null;
+  /** Why: the top reason of an entry, why it waits, or why it leaves. */
+  readonly reason: string | null;
+  /** `field = value` for every field the trigger reads (entries). */
+  readonly because: string | null;
+}
+
+/** The dry run's decisions as rows, in the order `run` takes them. */
+export function dryRunRows(run: DryRun): DryRunRow[] {
+  return run.decisions.map((d): DryRunRow => {
+    if (d.action === 'exit') {
+      return { playbook: d.playbook.name, account_id: d.account_id, action: 'exit', name: null, tier: null, owner: null, priority: d.playbook.task.priority, due_date: null, task_id: d.closes ? d.task_id : null, reason: d.why, because: null };
+    }
+    const e = d.entry;
+    return {
+      playbook: e.playbook,
+      account_id: e.account_id,
+      action: d.action,
+      name: e.name,
+      tier: e.tier,
+      owner: e.owner,
+      priority: e.priority,
+      due_date: d.action === 'enter' ? e.due_date : null,
+      task_id: d.task_id,
+      reason: d.held ?? (d.action === 'already_open' ? `task ${d.task_id ?? '?'} open` : e.top_reason),
+      because: e.because,
+    };
+  });
 }

@@ -4,9 +4,10 @@ import { defaultSnapshot, snapshotDate } from '../accounts/account-records.js';
 import { NrrError } from '../errors.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { deliverPending, type DeliveryOptions, type DeliverySummary } from './deliver-actions.js';
-import { evaluatePlays, type Evaluation, type PlayEntry } from './dry-run.js';
+import { evaluatePlays, type Evaluation } from './dry-run.js';
+import { decidePlays, readStateView } from './play-decisions.js';
 import type { Playbook } from './playbook-config.js';
-import { statePath } from './playbook-settings.js';
+import { outboxPath, statePath } from './playbook-settings.js';
 import { PlaybookState, sqlValue } from './playbook-state.js';
 
 /**
@@ -38,6 +39,16 @@ export interface RunResult {
   readonly already_recorded: boolean;
   readonly plays: readonly PlayRunSummary[];
   readonly deliveries: DeliverySummary | null;
+  /** What this invocation did, one entry per effect (empty when the run key was already recorded). */
+  readonly effects: RunEffects;
+}
+
+/** The side effects of one invocation of a run: tasks opened and closed, deliveries made by destination. */
+export interface RunEffects {
+  readonly opened: readonly { readonly task_id: number; readonly playbook: string; readonly account_id: string; readonly owner: string }[];
+  readonly closed: readonly { readonly task_id: number; readonly playbook: string; readonly account_id: string }[];
+  /** Per destination: deliveries sent in this invocation; an outbox's are lines appended to its file. */
+  readonly delivered: readonly { readonly destination: string; readonly type: string; readonly file: string | null; readonly count: number }[];
 }
 
 export interface RunOptions extends DeliveryOptions {
@@ -48,9 +59,6 @@ export interface RunOptions extends DeliveryOptions {
   /** Deliver to destinations after recording (default true). */
   readonly deliver?: boolean;
 }
-
-const PRIORITY_RANK: Record<string, number> = { urgent: 0, high: 1, normal: 2, low: 3 };
-const DIGITAL = 'digital sequence';
 
 /**
  * Runs the plays for a day.
@@ -74,6 +82,7 @@ export async function runPlaybooks(ws: Workspace, options: RunOptions = {}): Pro
     });
   }
   let plays: PlayRunSummary[];
+  let tasks: Pick<RunEffects, 'opened' | 'closed'> = { opened: [], closed: [] };
   if (already) {
     plays = await PlaybookState.using(file, { readOnly: true }, (s) => summarise(s, ws.scoring.playbooks, runKey));
   } else {
@@ -84,15 +93,47 @@ export async function runPlaybooks(ws: Workspace, options: RunOptions = {}): Pro
       else {
         forward(await s.lastRunDate());
         await s.transaction(() => record(s, ws, evaluation, runKey));
+        tasks = await taskEffects(s, runKey);
       }
       return summarise(s, ws.scoring.playbooks, runKey);
     });
   }
-  const deliveries = options.deliver === false ? null : await deliverPending(file, ws.scoring.playbookSettings, ws.dataDir, options);
-  return { run_key: runKey, date, config_version: version, state_file: file, already_recorded: already, plays, deliveries };
+  let deliveries: DeliverySummary | null = null;
+  let delivered: RunEffects['delivered'] = [];
+  if (options.deliver !== false) {
+    const unsent = await PlaybookState.using(file, { readOnly: true }, async (s) => new Set((await s.unsent()).map((d) => `${d.event_id}\u0000${d.destination}`)));
+    deliveries = await deliverPending(file, ws.scoring.playbookSettings, ws.dataDir, options);
+    delivered = unsent.size === 0 ? [] : await PlaybookState.using(file, { readOnly: true }, (s) => deliveredNow(s, unsent, ws));
+  }
+  return { run_key: runKey, date, config_version: version, state_file: file, already_recorded: already, plays, deliveries, effects: { ...tasks, delivered } };
 }
 
-const key = (playbook: string, account: string): string => `${playbook}\u0000${account}`;
+/** The tasks a run key opened, and those its exits closed. */
+async function taskEffects(state: PlaybookState, runKey: string): Promise<Pick<RunEffects, 'opened' | 'closed'>> {
+  const opened = await state.query(`SELECT task_id, playbook, account_id, owner FROM play_tasks WHERE run_key = ${sqlValue(runKey)} ORDER BY task_id`);
+  const closed = await state.query(
+    `SELECT e.task_id, e.playbook, e.account_id FROM play_events e JOIN play_tasks t USING (task_id)
+     WHERE e.run_key = ${sqlValue(runKey)} AND e.kind = 'exit' AND t.status = 'exited' AND t.closed_on = e.on_date ORDER BY e.task_id`,
+  );
+  return {
+    opened: opened.map((r) => ({ task_id: Number(r['task_id']), playbook: String(r['playbook']), account_id: String(r['account_id']), owner: String(r['owner']) })),
+    closed: closed.map((r) => ({ task_id: Number(r['task_id']), playbook: String(r['playbook']), account_id: String(r['account_id']) })),
+  };
+}
+
+/** Of the deliveries unsent before delivering, those sent now, counted by destination. */
+async function deliveredNow(state: PlaybookState, unsent: ReadonlySet<string>, ws: Workspace): Promise<RunEffects['delivered']> {
+  const counts = new Map<string, number>();
+  for (const d of await state.deliveries()) {
+    if (d.status === 'sent' && unsent.has(`${d.event_id}\u0000${d.destination}`)) counts.set(d.destination, (counts.get(d.destination) ?? 0) + 1);
+  }
+  const destinations = ws.scoring.playbookSettings.destinations;
+  return [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([destination, count]) => {
+    const dest = destinations[destination];
+    return { destination, type: dest?.type ?? 'unknown', file: dest?.type === 'outbox' ? outboxPath(ws.dataDir, dest.file) : null, count };
+  });
+}
+
 const eventId = (runKey: string, kind: string, playbook: string, account: string): string =>
   createHash('sha256').update(`${runKey}\u0000${kind}\u0000${playbook}\u0000${account}`).digest('hex').slice(0, 20);
 
@@ -106,33 +147,9 @@ interface Rows {
 
 async function record(state: PlaybookState, ws: Workspace, e: Evaluation, runKey: string): Promise<void> {
   const version = ws.scoring.playbookVersion;
-  const budget = ws.scoring.playbookSettings.daily_budget_per_owner;
   const date = e.date;
   const rows: Rows = { tasks: [], members: [], leave: [], events: [], deliveries: [] };
-  const members = new Map((await state.members()).map((m) => [key(m.playbook, m.account_id), m]));
-  const openTasks = new Set(
-    (await state.query("SELECT playbook, account_id FROM play_tasks WHERE status = 'open'")).map((r) => key(String(r['playbook']), String(r['account_id']))),
-  );
-  const lastExit = new Map(
-    (await state.query("SELECT playbook, account_id, CAST(max(on_date) AS VARCHAR) AS d FROM play_events WHERE kind = 'exit' GROUP BY ALL")).map((r) => [
-      key(String(r['playbook']), String(r['account_id'])),
-      String(r['d']),
-    ]),
-  );
-  const yearAgo = new Date(Date.parse(date) - 365 * 86_400_000).toISOString().slice(0, 10);
-  const entriesInYear = new Map(
-    (
-      await state.query(
-        `SELECT playbook, account_id, count(*) AS n FROM play_events WHERE kind = 'enter' AND on_date > CAST(${sqlValue(yearAgo)} AS DATE) GROUP BY ALL`,
-      )
-    ).map((r) => [key(String(r['playbook']), String(r['account_id'])), Number(r['n'])]),
-  );
-  const openedToday = new Map(
-    (await state.query(`SELECT owner, count(*) AS n FROM play_tasks WHERE opened_on = CAST(${sqlValue(date)} AS DATE) GROUP BY owner`)).map((r) => [
-      String(r['owner']),
-      Number(r['n']),
-    ]),
-  );
+  const decisions = decidePlays(e, await readStateView(state, date), ws.scoring.playbookSettings.daily_budget_per_owner);
   const [maxId] = await state.query('SELECT coalesce(max(task_id), 0) AS n FROM play_tasks');
   let nextTask = Number(maxId?.['n'] ?? 0) + 1;
 
@@ -153,64 +170,25 @@ async function record(state: PlaybookState, ws: Workspace, e: Evaluation, runKey
     account: { account_id: account, ...(e.inputs.get(account) ?? {}) },
   });
 
-  // Who leaves: members whose play's exit rule holds, whose trigger no longer holds (no exit rule),
-  // or who are no longer customers.
-  const counts = new Map(ws.scoring.playbooks.map((p) => [p.name, { entered: 0, exited: 0, cooldown: 0, limit: 0, budget: 0 }]));
-  for (const play of e.plays) {
-    const p = play.playbook;
-    const matching = new Set(play.entering.map((x) => x.account_id));
-    for (const m of members.values()) {
-      if (m.playbook !== p.name) continue;
-      const present = e.inputs.has(m.account_id);
-      const leaves = !present || (play.exiting ? play.exiting.has(m.account_id) : !matching.has(m.account_id));
-      if (!leaves) continue;
-      const why = !present ? `not a customer on ${date}` : play.exiting ? `exit rule holds: ${p.exit}` : `trigger no longer holds: ${p.when}`;
-      rows.leave.push(`(playbook = ${sqlValue(p.name)} AND account_id = ${sqlValue(m.account_id)})`);
-      const closes = m.task_id !== null && openTasks.has(key(p.name, m.account_id));
-      event('exit', p, m.account_id, m.task_id, { exit: why }, { ...common('exit', p, m.account_id), task_id: m.task_id, task_closed: closes, reasons: { exit: why } });
-      if (closes) openTasks.delete(key(p.name, m.account_id));
-      members.delete(key(p.name, m.account_id));
-      counts.get(p.name)!.exited++;
+  let entered = 0;
+  let exited = 0;
+  let held = 0;
+  for (const d of decisions) {
+    const p = d.playbook;
+    if (d.action === 'exit') {
+      rows.leave.push(`(playbook = ${sqlValue(p.name)} AND account_id = ${sqlValue(d.account_id)})`);
+      event('exit', p, d.account_id, d.task_id, { exit: d.why }, { ...common('exit', p, d.account_id), task_id: d.task_id, task_closed: d.closes, reasons: { exit: d.why } });
+      exited++;
+      continue;
     }
-  }
-
-  // Who enters: matching, not in the play, no open task; then cooldown, yearly limit and budget.
-  const candidates: { p: Playbook; order: number; entry: PlayEntry }[] = [];
-  e.plays.forEach((play, order) => {
-    for (const entry of play.entering) {
-      const k = key(play.playbook.name, entry.account_id);
-      if (!members.has(k) && !openTasks.has(k)) candidates.push({ p: play.playbook, order, entry });
-    }
-  });
-  candidates.sort(
-    (a, b) =>
-      PRIORITY_RANK[a.p.task.priority]! - PRIORITY_RANK[b.p.task.priority]! ||
-      b.entry.arr - a.entry.arr ||
-      a.order - b.order ||
-      (a.entry.account_id < b.entry.account_id ? -1 : 1),
-  );
-  for (const { p, entry } of candidates) {
-    const k = key(p.name, entry.account_id);
-    const c = counts.get(p.name)!;
+    if (d.action === 'already_open') continue;
+    const entry = d.entry;
     const why = { trigger: p.when, values: entry.values, top_reasons: entry.reasons.slice(0, 3) };
-    const exitedOn = lastExit.get(k);
-    if (exitedOn && Date.parse(date) < Date.parse(exitedOn) + p.cooldown_days * 86_400_000) {
-      event('held', p, entry.account_id, null, { ...why, held: `cooldown: left the play on ${exitedOn}, ${p.cooldown_days} days` }, null);
-      c.cooldown++;
+    if (d.action !== 'enter') {
+      event('held', p, entry.account_id, null, { ...why, held: d.held }, null);
+      held++;
       continue;
     }
-    if ((entriesInYear.get(k) ?? 0) >= p.max_entries_per_year) {
-      event('held', p, entry.account_id, null, { ...why, held: `entered ${p.max_entries_per_year} times in the last 365 days` }, null);
-      c.limit++;
-      continue;
-    }
-    const today = openedToday.get(entry.owner) ?? 0;
-    if (entry.owner !== DIGITAL && today >= budget) {
-      event('held', p, entry.account_id, null, { ...why, held: `${entry.owner} already has ${budget} new tasks today` }, null);
-      c.budget++;
-      continue;
-    }
-    openedToday.set(entry.owner, today + 1);
     const taskId = nextTask++;
     rows.tasks.push(
       `(${taskId}, ${sqlValue(p.name)}, ${sqlValue(entry.account_id)}, ${sqlValue(entry.name)}, ${sqlValue(p.task.type)}, ${sqlValue(p.task.priority)}, ${sqlValue(entry.owner)}, CAST(${sqlValue(date)} AS DATE), CAST(${sqlValue(entry.due_date)} AS DATE), 'open', NULL, NULL, NULL, ${sqlValue(version)}, ${sqlValue(JSON.stringify(why))}, ${sqlValue(runKey)})`,
@@ -218,7 +196,7 @@ async function record(state: PlaybookState, ws: Workspace, e: Evaluation, runKey
     rows.members.push(`(${sqlValue(p.name)}, ${sqlValue(entry.account_id)}, CAST(${sqlValue(date)} AS DATE), ${taskId})`);
     const task = { task_id: taskId, type: p.task.type, priority: p.task.priority, owner: entry.owner, tier: entry.tier, due_date: entry.due_date, status: 'open' };
     event('enter', p, entry.account_id, taskId, why, { ...common('enter', p, entry.account_id), task, reasons: why });
-    c.entered++;
+    entered++;
   }
 
   for (let i = 0; i < rows.leave.length; i += 500) {
@@ -232,10 +210,8 @@ async function record(state: PlaybookState, ws: Workspace, e: Evaluation, runKey
   await insert(state, 'play_members', rows.members);
   await insert(state, 'play_events', rows.events);
   await insert(state, 'play_deliveries', rows.deliveries);
-  const total = (f: 'entered' | 'exited') => [...counts.values()].reduce((s, c) => s + c[f], 0);
-  const held = [...counts.values()].reduce((s, c) => s + c.cooldown + c.limit + c.budget, 0);
   await state.exec(
-    `INSERT INTO play_runs VALUES (${sqlValue(runKey)}, CAST(${sqlValue(date)} AS DATE), ${sqlValue(version)}, current_timestamp, ${total('entered')}, ${total('exited')}, ${held})`,
+    `INSERT INTO play_runs VALUES (${sqlValue(runKey)}, CAST(${sqlValue(date)} AS DATE), ${sqlValue(version)}, current_timestamp, ${entered}, ${exited}, ${held})`,
   );
 }
 
