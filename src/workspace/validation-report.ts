@@ -11,6 +11,8 @@ export interface ValidationIssue {
 }
 
 /** Characters a terminal would not show, or would act on: written as \uXXXX in messages. */
+// Matching control characters is the point here.
+// eslint-disable-next-line no-control-regex
 const INVISIBLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u00A0\u200B-\u200D\u2060\uFEFF]/g;
 
 /** A value as a message shows it: invisible and control characters as \uXXXX escapes. */
