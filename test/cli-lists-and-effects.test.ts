@@ -94,7 +94,7 @@ describe('nrr account: no data is not "none"', () => {
     const dir = folder(ACCOUNTS);
     const r = nrr('account', 'BIG', '--data', dir, '--as-of', '2024-06-30', '-q');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/executive sponsor\s+— \(no contacts file\)/);
+    expect(r.stdout).toMatch(/executive sponsor\s+no data \(no contacts file\)/);
     expect(r.stdout).not.toMatch(/executive sponsor\s+none/);
     expect(r.stdout).toMatch(/renewal 2025-01-01 \(in 185 days\)/);
   });

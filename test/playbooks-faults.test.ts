@@ -212,8 +212,9 @@ describe('kill -9 at random points of runs', () => {
     } finally {
       ws.close();
     }
-    // At least once to a webhook: only a request cut off by a kill may come again, one per kill.
-    expect(hook.answered.length, `kill delays ${delays.join(', ')} ms`).toBeLessThanOrEqual(30 + kills);
+    // At least once to a webhook: only requests cut off by a kill may come again, at most the last
+    // two of the destination per kill (a result is recorded while the next request is under way).
+    expect(hook.answered.length, `kill delays ${delays.join(', ')} ms`).toBeLessThanOrEqual(30 + 2 * kills);
   }, 180_000);
 });
 
