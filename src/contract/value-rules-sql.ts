@@ -67,22 +67,23 @@ export function sqlIdAsWritten(d: Dialect, column: string, alias?: string): stri
 /**
  * Warnings in `validation_issues` for ids spelled in two ways that are one id once normalised
  * (a trailing tab, a zero-width space, a no-break space): the row with the unusual spelling names
- * it (value) and the id it is read as.
+ * it (value) and the id it is read as. Two statements: the first keeps the rows whose spelling
+ * differs from their id in `odd_ids` (one scan; almost always empty), the second, run only when
+ * it is not, looks for the same ids spelled otherwise and writes the warnings.
  */
-export function sqlNearDuplicateIds(d: Dialect, sources: readonly IdSource[]): string | null {
-  const parts = sources.flatMap((s) =>
-    s.columns.map(
-      (c) =>
-        `SELECT ${d.quoteString(s.source)} AS source, ${d.quoteString(s.file)} AS file, __row AS row, ${d.quoteString(c)} AS col, ${d.quoteIdent(c)} AS id, ${d.quoteIdent(spelledColumn(c))} AS spelled FROM raw_${s.source} WHERE ${d.quoteIdent(c)} IS NOT NULL`,
-    ),
-  );
-  if (parts.length === 0) return null;
-  return `INSERT INTO validation_issues
-    WITH ids AS (${parts.join('\nUNION ALL\n')}),
-    odd AS (SELECT * FROM ids WHERE trim(spelled) <> id),
-    twice AS (SELECT col, id FROM ids WHERE id IN (SELECT id FROM odd) GROUP BY col, id HAVING count(DISTINCT coalesce(trim(spelled), id)) > 1)
+export function sqlNearDuplicateIds(d: Dialect, sources: readonly IdSource[]): { odd: string; warnings: string } | null {
+  const part = (s: IdSource, c: string, onlySpelled: boolean): string =>
+    `SELECT ${d.quoteString(s.source)} AS source, ${d.quoteString(s.file)} AS file, __row AS row, ${d.quoteString(c)} AS col, ${d.quoteIdent(c)} AS id, ${d.quoteIdent(spelledColumn(c))} AS spelled FROM raw_${s.source} WHERE ${d.quoteIdent(onlySpelled ? spelledColumn(c) : c)} IS NOT NULL`;
+  const parts = (onlySpelled: boolean): string[] => sources.flatMap((s) => s.columns.map((c) => part(s, c, onlySpelled)));
+  if (parts(false).length === 0) return null;
+  return {
+    odd: `CREATE OR REPLACE TEMP TABLE odd_ids AS SELECT * FROM (${parts(true).join('\nUNION ALL\n')}) WHERE trim(spelled) <> id`,
+    warnings: `INSERT INTO validation_issues
+    WITH ids AS (${parts(false).join('\nUNION ALL\n')}),
+    twice AS (SELECT col, id FROM ids WHERE id IN (SELECT id FROM odd_ids) GROUP BY col, id HAVING count(DISTINCT coalesce(trim(spelled), id)) > 1)
     SELECT o.source, o.file, o.row, o.col, o.spelled,
       'one spelling of each id: read as ''' || o.id || ''', which is also spelled differently (ids are compared without surrounding white space and zero-width characters)',
       'warning'
-    FROM odd o JOIN twice t ON t.col = o.col AND t.id = o.id`;
+    FROM odd_ids o JOIN twice t ON t.col = o.col AND t.id = o.id`,
+  };
 }

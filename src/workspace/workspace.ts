@@ -273,7 +273,12 @@ async function validate(
     if (s.file) for (const sql of sqlSignalIssues(d, s.source, s.file, loaded.accounts.file !== undefined, policies.reporting_currency, policies.timezone)) await driver.exec(sql);
   }
   const nearDuplicates = sqlNearDuplicateIds(d, idSources(all));
-  if (nearDuplicates) await driver.exec(nearDuplicates);
+  if (nearDuplicates) {
+    await driver.exec(nearDuplicates.odd);
+    const [odd] = await driver.query('SELECT count(*) AS n FROM odd_ids');
+    if (Number(odd!['n']) > 0) await driver.exec(nearDuplicates.warnings);
+    await driver.exec('DROP TABLE odd_ids');
+  }
   const counts = await driver.query(
     `SELECT count(*) FILTER (WHERE severity = 'error') AS errors, count(*) FILTER (WHERE severity = 'warning') AS warnings FROM validation_issues`,
   );
