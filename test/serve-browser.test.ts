@@ -32,7 +32,7 @@ let page: Page;
 const errors: string[] = [];
 const timings: string[] = [];
 
-const pct = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
+const pct = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
 /** As the engine writes money (from its decimal text), with the dollar sign: what the page must show. */
 const usd = (m: Money): string => `$${formatMoney(m)}`;
 const compactUsd = (x: number): string => new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', notation: 'compact', maximumFractionDigits: 2 }).format(x);

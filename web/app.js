@@ -16,7 +16,7 @@ let summary = null;
 // ---------- formatting ----------
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 /** A fraction as a percent with one decimal: 1.0434 → "104.3 %". */
-const pct = (x) => (x === null || x === undefined ? '—' : `${(Number(x) * 100).toFixed(1)} %`);
+const pct = (x) => (x === null || x === undefined ? '—' : `${(Number(x) * 100).toFixed(1)}%`);
 /** Money from the API (exact decimal text) in the reporting currency: to the cent, or compact. */
 function money(text, compact = false) {
   if (text === null || text === undefined) return '—';
@@ -193,11 +193,11 @@ async function overview() {
   const s = report.series;
   const pc = (v) => (v === null ? null : +(v * 100).toFixed(2));
   chart(document.getElementById('trend'), {
-    tooltip: { trigger: 'axis', valueFormatter: (v) => (v === null || v === undefined ? '—' : `${Number(v).toFixed(1)} %`) },
+    tooltip: { trigger: 'axis', valueFormatter: (v) => (v === null || v === undefined ? '—' : `${Number(v).toFixed(1)}%`) },
     legend: { bottom: 0 },
     grid: { left: 48, right: 16, top: 16, bottom: 56 },
     xAxis: { type: 'category', data: s.map((x) => x.month) },
-    yAxis: { type: 'value', scale: true, axisLabel: { formatter: '{value} %' } },
+    yAxis: { type: 'value', scale: true, axisLabel: { formatter: '{value}%' } },
     series: [
       {
         name: 'T12M NRR', type: 'line', data: s.map((x) => pc(x.t12m_nrr)), symbolSize: 5, lineStyle: { width: 3 },
@@ -294,11 +294,11 @@ async function segments() {
   );
   const shown = rows.filter((r) => r.nrr !== null).slice(0, 30);
   chart(document.getElementById('seg-chart'), {
-    tooltip: { trigger: 'axis', valueFormatter: (v) => `${Number(v).toFixed(1)} %` },
+    tooltip: { trigger: 'axis', valueFormatter: (v) => `${Number(v).toFixed(1)}%` },
     legend: { bottom: 0 },
     grid: { left: 48, right: 16, top: 16, bottom: 64 },
     xAxis: { type: 'category', data: shown.map((r) => r.group), axisLabel: { interval: 0, rotate: shown.length > 8 ? 30 : 0 } },
-    yAxis: { type: 'value', axisLabel: { formatter: '{value} %' } },
+    yAxis: { type: 'value', axisLabel: { formatter: '{value}%' } },
     series: [
       { name: 'NRR', type: 'bar', data: shown.map((r) => +(r.nrr * 100).toFixed(2)), itemStyle: { color: '#2f5bea' } },
       { name: 'GRR', type: 'bar', data: shown.map((r) => (r.grr === null ? null : +(r.grr * 100).toFixed(2))), itemStyle: { color: '#98a2b3' } },
@@ -324,7 +324,7 @@ async function cohorts() {
       .join('')}</tbody></table></div>`;
   bindControls();
   chart(document.getElementById('heatmap'), {
-    tooltip: { formatter: (p) => `${rows[p.value[1]].cohort}, +${p.value[0]}: ${p.value[2]} %` },
+    tooltip: { formatter: (p) => `${rows[p.value[1]].cohort}, +${p.value[0]}: ${p.value[2]}%` },
     grid: { left: 80, right: 24, top: 8, bottom: 72 },
     xAxis: { type: 'category', data: Array.from({ length: width }, (_, k) => `+${k}`), splitArea: { show: true } },
     yAxis: { type: 'category', data: rows.map((r) => r.cohort), inverse: true },

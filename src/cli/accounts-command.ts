@@ -17,7 +17,7 @@ type Sort = (typeof SORTS)[number];
 
 const round1 = (x: number | null): number | null => (x === null ? null : Math.round(x * 10) / 10);
 const one = (x: number | null | undefined): string | null => (x === null || x === undefined ? null : x.toFixed(1));
-const percent = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
+const percent = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
 /** A ratio for people, as the report writes it: 112.4%. */
 const pct = (x: number | null): string => formatPercent(x, 1);
 

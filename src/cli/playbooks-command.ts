@@ -159,7 +159,7 @@ Examples:
           process.stdout.write(stringifyJson(b) + '\n');
           return;
         }
-        const pct = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
+        const pct = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
         const lift = (p: PlayBacktest): string =>
           p.lift === null ? '—' : `${p.lift.toFixed(1)}×${p.lift_low !== null && p.lift_high !== null ? ` (${p.lift_low.toFixed(1)}–${p.lift_high.toFixed(1)})` : ''}`;
         process.stdout.write(`Playbooks replayed over ${b.snapshots} month-ends, ${b.from} … ${b.to}; outcomes within 90 days.\n`);
