@@ -222,6 +222,8 @@ describe('nrr generate: streaming', () => {
     );
     expect(run.stderr).toContain('generated 100,000 accounts');
     expect(run.status).toBe(0);
+    // Waiting for a full buffer must not leave a listener behind each time (Node warns past 10).
+    expect(run.stderr).not.toContain('MaxListenersExceededWarning');
     const written = readdirSync(out).reduce((s, f) => s + statSync(join(out, f)).size, 0);
     expect(written).toBeGreaterThan(400e6);
     const accounts = readFileSync(join(out, 'accounts.csv'), 'utf8').trimEnd().split('\n');

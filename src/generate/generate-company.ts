@@ -126,8 +126,15 @@ class LineSink {
     this.rows += lines.length;
     if (!this.stream.write(lines.join('\n') + '\n')) {
       await new Promise<void>((resolve) => {
-        this.stream.once('drain', resolve);
-        this.stream.once('error', () => resolve());
+        // Whichever comes first ends the wait and takes the other listener away, so that a long
+        // file does not pile up one listener per full buffer.
+        const done = (): void => {
+          this.stream.off('drain', done);
+          this.stream.off('error', done);
+          resolve();
+        };
+        this.stream.once('drain', done);
+        this.stream.once('error', done);
       });
     }
     if (this.error) throw this.error;
