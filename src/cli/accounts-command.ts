@@ -17,9 +17,6 @@ type Sort = (typeof SORTS)[number];
 
 const round1 = (x: number | null): number | null => (x === null ? null : Math.round(x * 10) / 10);
 const one = (x: number | null | undefined): string | null => (x === null || x === undefined ? null : x.toFixed(1));
-const percent = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
-/** A ratio for people, as the report writes it: 112.4%. */
-const pct = (x: number | null): string => formatPercent(x, 1);
 
 /** The top reason of a score, or why there is none. */
 const topReason = (sc: Scored): string | null => (sc.not_scored ? `not scored: ${sc.not_scored}` : (sc.reasons[0]?.text ?? null));
@@ -108,7 +105,7 @@ function accountText(s: ScoredAccount, filesWithRows: ReadonlySet<SignalSourceNa
   out.push(`  ${Object.entries(r.attributes).filter(([k, v]) => k !== 'name' && v !== null).map(([k, v]) => `${k} ${v}`).join(' · ')}`);
   out.push('');
   out.push(`Billing     MRR ${formatMoney(r.mrr)}  ARR ${formatMoney(r.arr)}  ${r.active ? '' : '(no revenue on this day)'}`);
-  out.push(`            products ${r.products.join(', ') || '—'}; customer since ${r.customer_since ?? '—'}; MRR change 90 days ${pct(r.mrr_change_90d)}`);
+  out.push(`            products ${r.products.join(', ') || '—'}; customer since ${r.customer_since ?? '—'}; MRR change 90 days ${formatPercent(r.mrr_change_90d)}`);
   out.push(`            ${r.monthly_terms && !r.renewal_date ? 'monthly terms' : `renewal ${r.renewal_date ?? '—'}${r.days_to_renewal !== null ? ` (in ${plural(r.days_to_renewal, 'day')})` : ''}`}; last movement ${r.last_movement ?? '—'}${r.last_movement_month ? ` in ${r.last_movement_month}` : ''}`);
   out.push(`Tier        ${s.tier}`);
   out.push('');
@@ -146,10 +143,10 @@ function accountText(s: ScoredAccount, filesWithRows: ReadonlySet<SignalSourceNa
   out.push('');
   out.push('Signals');
   const facts: [string, unknown][] = [
-    ['seats purchased / active', r.seats_purchased === null ? NO_DATA : `${r.seats_purchased} / ${r.seats_active ?? '—'} (${pct(r.seat_utilisation)}; ${plural(r.months_above_80 ?? 0, 'month')} above 80%)`],
+    ['seats purchased / active', r.seats_purchased === null ? NO_DATA : `${r.seats_purchased} / ${r.seats_active ?? '—'} (${formatPercent(r.seat_utilisation)}; ${plural(r.months_above_80 ?? 0, 'month')} above 80%)`],
     ['weekly active users, 30 / 90 days', r.users_90d === null && r.users_30d === null ? NO_DATA : `${round1(r.users_30d) ?? '—'} / ${round1(r.users_90d) ?? '—'}`],
-    ['usage trend 30 / 90 days', `${pct(r.usage_trend_30d)} / ${pct(r.usage_trend_90d)}`],
-    ['feature breadth', pct(r.feature_breadth)],
+    ['usage trend 30 / 90 days', `${formatPercent(r.usage_trend_30d)} / ${formatPercent(r.usage_trend_90d)}`],
+    ['feature breadth', formatPercent(r.feature_breadth)],
     ['activation', r.activation_achieved === null ? (has('onboarding') ? 'not due yet' : NO_DATA) : r.activation_achieved ? 'reached' : `not reached (due ${r.activation_due})`],
     ['days to first value', r.days_to_first_value ?? '—'],
     ['business reviews held / due, 12 months', r.reviews_missed_180d === null ? `${NO_DATA} (no meetings file)` : `${r.reviews_held_12m ?? 0} / ${r.reviews_due_12m ?? 0}`],
@@ -165,7 +162,7 @@ function accountText(s: ScoredAccount, filesWithRows: ReadonlySet<SignalSourceNa
     ],
     ['sponsor changes, 12 months', r.sponsor_changes_12m ?? `${NO_DATA} (no contacts file)`],
     ['tickets 90 days (escalated), open', r.tickets_90d === null ? `${NO_DATA} (no tickets file)` : `${r.tickets_90d} (${r.escalations_90d}), ${r.open_tickets}`],
-    ['headcount (12-month change)', `${r.headcount ?? '—'} (${pct(r.headcount_change_12m)})`],
+    ['headcount (12-month change)', `${r.headcount ?? '—'} (${formatPercent(r.headcount_change_12m)})`],
     ['last funding', r.last_funding_round ? `${r.last_funding_round}, ${r.days_since_funding === null ? '?' : plural(r.days_since_funding, 'day')} ago` : '—'],
     ['open expansion pipeline', has('opportunities') || hasFile('opportunities') ? `${formatMoney(r.open_expansion_pipeline)} (${r.open_expansion_opportunities})` : NO_DATA],
   ];
@@ -190,10 +187,10 @@ function validityText(v: ValidityReport, format: 'table' | 'md'): string {
         group: r.group,
         account_snapshots: r.n,
         churned: r.churned,
-        churn_90d: percent(r.churn_rate),
+        churn_90d: formatPercent(r.churn_rate),
         contracted: r.contracted,
-        contraction_90d: percent(r.contraction_rate),
-        either: percent(r.loss_rate),
+        contraction_90d: formatPercent(r.contraction_rate),
+        either: formatPercent(r.loss_rate),
       })),
       ['group', 'account_snapshots', 'churned', 'churn_90d', 'contracted', 'contraction_90d', 'either'],
       f,
@@ -230,7 +227,7 @@ function validityText(v: ValidityReport, format: 'table' | 'md'): string {
     '',
     'Calibration of the churn risk score',
     formatRows(
-      v.calibration.map((c) => ({ risk: c.bucket, account_snapshots: c.n, mean_risk: c.mean_risk?.toFixed(1) ?? '—', churned: c.churned, churn_90d: percent(c.churn_rate), lost: c.lost, churn_or_contraction: percent(c.loss_rate) })),
+      v.calibration.map((c) => ({ risk: c.bucket, account_snapshots: c.n, mean_risk: c.mean_risk?.toFixed(1) ?? '—', churned: c.churned, churn_90d: formatPercent(c.churn_rate), lost: c.lost, churn_or_contraction: formatPercent(c.loss_rate) })),
       ['risk', 'account_snapshots', 'mean_risk', 'churned', 'churn_90d', 'lost', 'churn_or_contraction'],
       f,
     ),

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS } from '../accounts/predictive-power.js';
 import { stringifyJson } from '../money.js';
+import { formatPercent } from '../report/format.js';
 import { backtest, type PlayBacktest } from '../playbooks/backtest.js';
 import { dryRun, dryRunRows } from '../playbooks/dry-run.js';
 import { runPlaybooks } from '../playbooks/run-playbooks.js';
@@ -159,7 +160,6 @@ Examples:
           process.stdout.write(stringifyJson(b) + '\n');
           return;
         }
-        const pct = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
         const lift = (p: PlayBacktest): string =>
           p.lift === null ? '—' : `${p.lift.toFixed(1)}×${p.lift_low !== null && p.lift_high !== null ? ` (${p.lift_low.toFixed(1)}–${p.lift_high.toFixed(1)})` : ''}`;
         process.stdout.write(`Playbooks replayed over ${b.snapshots} month-ends, ${b.from} … ${b.to}; outcomes within 90 days.\n`);
@@ -174,10 +174,10 @@ Examples:
               catches: p.target === 'loss' ? 'churn or contraction' : 'expansion',
               fires: p.fires,
               hits: `${p.hits} of ${p.fires_known}`,
-              precision: pct(p.precision),
-              base_rate: `${pct(p.base_rate)} (${p.target_cases} of ${p.account_months})`,
+              precision: formatPercent(p.precision),
+              base_rate: `${formatPercent(p.base_rate)} (${p.target_cases} of ${p.account_months})`,
               'lift (95 %)': lift(p),
-              recall_arr: `${pct(p.recall_arr)} (${p.target_events} events)`,
+              recall_arr: `${formatPercent(p.recall_arr)} (${p.target_events} events)`,
               median_lead_days: p.median_lead_days,
               verdict: p.verdict,
             })),
