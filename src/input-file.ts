@@ -1,12 +1,28 @@
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { NrrError } from './errors.js';
 
-function reason(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'ENOENT') return 'no such file or folder';
-  if (code === 'ENOTDIR') return 'a part of the path is not a folder';
-  return e instanceof Error ? e.message.split('\n')[0]! : String(e);
+const CODES: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'it is a folder',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large',
+  EIO: 'input/output error',
+  EPIPE: 'the reader closed the pipe',
+  EBADF: 'not open for writing',
+  EEXIST: 'it already exists',
+};
+
+/** A file-system error in words, with its code: "no space left on device (ENOSPC)". */
+export function fsErrorText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (code && CODES[code]) return `${CODES[code]} (${code})`;
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split('\n')[0]!;
 }
 
 /**
@@ -24,7 +40,7 @@ export function checkRegularFile(path: string, label: string = path): void {
     }
     kind = st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a named pipe (FIFO)' : st.isSocket() ? 'a socket' : 'a device';
   } catch (e) {
-    throw new NrrError(`${label}: cannot be read: ${reason(e)}`);
+    throw new NrrError(`${label}: cannot be read: ${fsErrorText(e)}`);
   }
   throw new NrrError(`${label}: is ${kind}, not a regular file; nothing was read from it. Put the data in an ordinary file.`);
 }
@@ -40,6 +56,6 @@ export function checkDataFolder(dir: string): void {
   } catch (e) {
     if (e instanceof NrrError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NrrError(`data folder not found: ${dir}`);
-    throw new NrrError(`data folder ${dir}: cannot be read: ${reason(e)}`);
+    throw new NrrError(`data folder ${dir}: cannot be read: ${fsErrorText(e)}`);
   }
 }

@@ -212,3 +212,22 @@ describe('empty and edge states', () => {
     }
   });
 });
+
+describe('nrr accounts: ARR of weekly prices', () => {
+  it('is 52 weekly prices a year, not 12', () => {
+    // 12 a week is 52 a month (12 × 13 ÷ 3) and 624 a year; 100 every 2 weeks is 2,600 a year.
+    const dir = fixtureDir({
+      'subscriptions.csv': csv('account_id,line_id,product,start_date,end_date,amount,interval', 'W1,L1,core,2024-01-01,,12,week', 'W2,L2,core,2024-01-01,,100,2 weeks'),
+    });
+    try {
+      const r = nrr('accounts', '--data', dir, '--as-of', '2024-06-30', '--format', 'csv', '-q');
+      expect(r.status, r.stderr).toBe(0);
+      const rows = parse(r.stdout, { columns: true }) as Record<string, string>[];
+      const arr = Object.fromEntries(rows.map((x) => [x['account_id'], x['arr']]));
+      expect(arr['W1']).toBe('624');
+      expect(arr['W2']).toBe('2600');
+    } finally {
+      removeDir(dir);
+    }
+  });
+});

@@ -340,6 +340,18 @@ describe('outbox records are whole', () => {
     expect(r.deliveries!.errors[0]).toMatch(/out\/events\.csv: record 1 has 14 fields, the header 13: only a torn last record is repaired, so the file is left as it is/);
     expect(readFileSync(file, 'utf8')).toBe(damaged);
   });
+
+  it('a CSV file without an event_id column is refused, not taken as holding every event', async () => {
+    const dir = company(3, config({ sheet: '{ type: outbox, file: out/events.csv }' }));
+    mkdirSync(join(dir, 'out'), { recursive: true });
+    const file = join(dir, 'out/events.csv');
+    const foreign = 'account,note\nA1,kept\n';
+    writeFileSync(file, foreign);
+    const r = await run(dir);
+    expect(r.deliveries).toMatchObject({ sent: 0, failed: 1, deferred: 2 });
+    expect(r.deliveries!.errors[0]).toMatch(/out\/events\.csv: its header has no event_id column \(found account, note\)/);
+    expect(readFileSync(file, 'utf8')).toBe(foreign);
+  });
 });
 
 describe('the play state is its own database', () => {

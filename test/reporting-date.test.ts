@@ -241,5 +241,11 @@ describe('the CLI', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("NRR_TODAY: not a date: 'yesterday'");
   });
+
+  it('refuses an NRR_TODAY that is not in the calendar instead of reading it as the next month', () => {
+    const r = nrr('2024-02-30', 'metrics', '--data', folder(CURRENT));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("NRR_TODAY: not a date: '2024-02-30'");
+  });
 });
 

@@ -33,10 +33,13 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
   WITH s AS (SELECT DISTINCT snapshot_date AS d FROM record_snapshots),
   valued AS (
     SELECT l.account_id, l.product, l.start_date, l.end_date, l.interval_months, l.mrr_start_rate AS mrr,
-      -- ARR from the amount billed where that is exact (reporting currency, a term dividing a year):
+      -- ARR from the amount billed where that is exact (reporting currency, a term of months dividing a
+      -- year, or of weeks dividing 52; a weekly price is not a monthly one):
       -- 320,632.79 a year is ARR 320,632.79, not 12 × its MRR truncated at the 12th decimal.
-      CASE WHEN l.amount IS NOT NULL AND l.interval_months > 0 AND 12 % l.interval_months = 0 AND l.mrr_start_rate = l.mrr_local
+      CASE WHEN l.amount IS NOT NULL AND l.interval_weeks IS NULL AND l.interval_months > 0 AND 12 % l.interval_months = 0 AND l.mrr_start_rate = l.mrr_local
            THEN CAST((l.amount - coalesce(l.discount, 0)) * (12 // l.interval_months) AS ${d.moneyType})
+           WHEN l.amount IS NOT NULL AND l.interval_weeks > 0 AND 52 % l.interval_weeks = 0 AND l.mrr_start_rate = l.mrr_local
+           THEN CAST((l.amount - coalesce(l.discount, 0)) * (52 // l.interval_weeks) AS ${d.moneyType})
            ELSE l.mrr_start_rate * 12 END AS arr
     FROM lines l
   ),

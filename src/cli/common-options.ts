@@ -86,7 +86,7 @@ export function withDataOptions(cmd: Command, opts: { asOfDate?: boolean; polici
 export function today(): Date {
   const pinned = process.env['NRR_TODAY'];
   if (!pinned) return new Date();
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(pinned) || Number.isNaN(Date.parse(pinned))) {
+  if (!isCalendarDay(pinned)) {
     throw new NrrError(`NRR_TODAY: not a date: '${pinned}' (expected YYYY-MM-DD)`);
   }
   return new Date(`${pinned}T00:00:00Z`);

@@ -37,7 +37,7 @@ export async function serveWorkspace(o: ServeCliOptions, runPlays = false, opene
   if (runPlays) {
     const r = await runPlaybooks(ws, {});
     for (const line of runEffectLines(r, o.quiet ?? false)) process.stderr.write(`${line}\n`);
-    process.stderr.write(`playbooks: ${r.already_recorded ? 'already run' : 'ran'} for ${r.date}, ${plural(r.plays.reduce((s, p) => s + p.open_tasks, 0), 'open task')}\n`);
+    if (!o.quiet) process.stderr.write(`playbooks: ${r.already_recorded ? 'already run' : 'ran'} for ${r.date}, ${plural(r.plays.reduce((s, p) => s + p.open_tasks, 0), 'open task')}\n`);
   }
   const server = await startServer(ws, {
     port,

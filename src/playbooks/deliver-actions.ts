@@ -363,6 +363,8 @@ function existingEventIds(file: string, csv: boolean): Set<string> {
     const rows = parseCsv(bytes, { relax_column_count: true }) as string[][];
     const [header = [], ...records] = rows;
     const at = header.indexOf('event_id');
+    // Without the column every event would look written already and be skipped: refuse the file instead.
+    if (at < 0 && header.length > 0) throw new Error(`its header has no event_id column (found ${header.join(', ')}): not an nrr outbox, so the file is left as it is`);
     records.forEach((r, i) => {
       if (r.length !== header.length) throw new Error(`record ${i + 1} has ${r.length} fields, the header ${header.length}: only a torn last record is repaired, so the file is left as it is`);
       ids.add(r[at] ?? '');

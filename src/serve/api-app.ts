@@ -171,12 +171,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     return json(c, { total: rows.length, rows });
   });
   app.get('/api/playbooks', async (c) => (query(c, 'none'), json(c, await data.playbooks())));
-  app.get('/api/playbooks/backtest', async (c) => {
-    query(c, 'none');
-    const bt = await data.backtest();
-    // The backtest sums ARR as numbers: sent, like all money, as decimal text (to the cent).
-    return json(c, { ...bt, plays: bt.plays.map((p) => ({ ...p, target_arr: p.target_arr.toFixed(2), flagged_arr: p.flagged_arr.toFixed(2) })) });
-  });
+  app.get('/api/playbooks/backtest', async (c) => (query(c, 'none'), json(c, await data.backtest())));
   app.all('/api/*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path} (see /api/openapi.json)` }, 404));
 
   app.get('/vendor/echarts.min.js', (c) => c.body(readFileSync(ECHARTS), 200, { 'content-type': TYPES['.js']!, 'cache-control': 'max-age=86400' }));

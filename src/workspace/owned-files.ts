@@ -21,29 +21,9 @@ interface Manifest {
   readonly files: Record<string, { readonly size: number; readonly mtime_ms: number }>;
 }
 
-const CODES: Record<string, string> = {
-  ENOENT: 'no such file or folder',
-  ENOTDIR: 'a part of the path is not a folder',
-  EISDIR: 'it is a folder',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-  EFBIG: 'file too large',
-  EIO: 'input/output error',
-  EPIPE: 'the reader closed the pipe',
-  EBADF: 'not open for writing',
-  EEXIST: 'it already exists',
-};
+import { fsErrorText } from '../input-file.js';
 
-/** A file-system error in words, with its code: "no space left on device (ENOSPC)". */
-export function fsErrorText(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException | null)?.code;
-  if (code && CODES[code]) return `${CODES[code]} (${code})`;
-  const msg = e instanceof Error ? e.message : String(e);
-  return msg.split('\n')[0]!;
-}
+export { fsErrorText };
 
 function readManifest(dir: string): Manifest {
   try {
