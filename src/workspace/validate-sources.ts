@@ -1,0 +1,139 @@
+import { join } from 'node:path';
+import type { Policies } from '../config/policies.js';
+import type { SourceName } from '../contract/data-contract.js';
+import type { SignalSourceName } from '../contract/signal-contract.js';
+import { sqlSignalIssues } from '../contract/signal-validation-sql.js';
+import { sqlParsedTables, sqlValidationIssues, type SourceFiles } from '../contract/validation-sql.js';
+import { sqlNearDuplicateIds } from '../contract/value-rules-sql.js';
+import type { Driver } from '../drivers/driver.js';
+import { replaceFile } from './owned-files.js';
+import { idSources, type LoadedSource } from './load-sources.js';
+import { ValidationError, type ValidationIssue } from './validation-report.js';
+import type { OpenOptions, SourceSummary } from './workspace.js';
+
+/**
+ * Checks the rows of the files read (raw_<source>) against the data contract into
+ * `validation_issues`; refuses on an error unless invalid rows are set aside (then writes them to
+ * the rejects file).
+ */
+export async function validate(
+  driver: Driver,
+  policies: Policies,
+  loaded: Record<SourceName, LoadedSource>,
+  signals: Record<SignalSourceName, LoadedSource<SignalSourceName>> | null,
+  all: readonly LoadedSource<SourceName | SignalSourceName>[],
+  options: OpenOptions,
+): Promise<{ errors: number; warnings: ValidationIssue[]; warningCount: number; rejectsFile: string | null }> {
+  const d = driver.dialect;
+  const files: SourceFiles = {};
+  for (const s of Object.values(loaded)) if (s.file) files[s.source] = { file: s.file, native: s.native, columns: s.columns };
+  for (const sql of sqlParsedTables(d, policies, files)) await driver.exec(sql);
+  await driver.exec(sqlValidationIssues(d, policies, files));
+  for (const s of Object.values(signals ?? {})) {
+    if (s.file) for (const sql of sqlSignalIssues(d, s.source, s.file, loaded.accounts.file !== undefined, policies.reporting_currency, policies.timezone)) await driver.exec(sql);
+  }
+  const nearDuplicates = sqlNearDuplicateIds(d, idSources(all));
+  if (nearDuplicates) {
+    await driver.exec(nearDuplicates.odd);
+    const [odd] = await driver.query('SELECT count(*) AS n FROM odd_ids');
+    if (Number(odd!['n']) > 0) await driver.exec(nearDuplicates.warnings);
+    await driver.exec('DROP TABLE odd_ids');
+  }
+  const counts = await driver.query(
+    `SELECT count(*) FILTER (WHERE severity = 'error') AS errors, count(*) FILTER (WHERE severity = 'warning') AS warnings FROM validation_issues`,
+  );
+  const errors = Number(counts[0]!['errors']);
+  const warningCount = Number(counts[0]!['warnings']);
+  const list = async (severity: string, limit: number): Promise<ValidationIssue[]> =>
+    (
+      await driver.query(
+        `SELECT * FROM validation_issues WHERE severity = '${severity}' ORDER BY source, row, "column" LIMIT ${limit}`,
+      )
+    ).map((r) => ({
+      source: String(r['source']),
+      file: String(r['file']),
+      row: Number(r['row']),
+      column: String(r['column']),
+      value: r['value'] === null ? null : String(r['value']),
+      expected: String(r['expected']),
+      severity: severity as 'error' | 'warning',
+    }));
+  const warnings = await list('warning', 10);
+  for (const s of all) {
+    if (s.file && s.extraColumns.length > 0 && s.source !== 'accounts') {
+      warnings.push({
+        source: s.source,
+        file: s.file,
+        row: 0,
+        column: s.extraColumns.join(', '),
+        value: null,
+        expected: 'a column of the data contract (these columns are ignored)',
+        severity: 'warning',
+      });
+    }
+  }
+  const [subs] = await driver.query('SELECT count(*) AS n FROM raw_subscriptions');
+  if (Number(subs!['n']) === 0) {
+    warnings.push({
+      source: 'subscriptions',
+      file: loaded.subscriptions.file ?? 'subscriptions',
+      row: 0,
+      column: '(rows)',
+      value: null,
+      expected: 'at least one contract line: the file has a header and no rows, so every figure is empty (docs/data-contract.md)',
+      severity: 'warning',
+    });
+  }
+  if (!loaded.accounts.file) {
+    warnings.push({
+      source: 'accounts',
+      file: 'accounts',
+      row: 0,
+      column: 'account_id',
+      value: null,
+      expected: 'an accounts file (without one, accounts have no attributes)',
+      severity: 'warning',
+    });
+  }
+  let rejectsFile: string | null = null;
+  if (errors > 0) {
+    if (!options.skipInvalid) {
+      throw new ValidationError(await list('error', options.maxListedErrors ?? 20), errors);
+    }
+    rejectsFile = options.rejectsFile ?? join(options.data, 'rejected.csv');
+    await writeRejects(driver, all, rejectsFile, options.force);
+  }
+  return { errors, warnings, warningCount, rejectsFile };
+}
+
+async function writeRejects(driver: Driver, loaded: readonly LoadedSource<string>[], path: string, force?: boolean): Promise<void> {
+  const d = driver.dialect;
+  const parts = loaded
+    .filter((s) => s.file)
+    .map(
+      (s) => `SELECT v.source, v.file, v.row,
+                string_agg(v."column" || ' = ' || coalesce('''' || v.value || '''', '(empty)') || ': expected ' || v.expected, '; ' ORDER BY v."column") AS reasons,
+                any_value(CAST(to_json(r) AS VARCHAR)) AS original_row
+         FROM validation_issues v JOIN raw_${s.source} r ON r.__row = v.row
+         WHERE v.source = ${d.quoteString(s.source)} AND v.severity = 'error' GROUP BY ALL`,
+    );
+  // Written whole under a temporary name, never over a file of the user's (owned-files.ts).
+  await replaceFile(path, (tmp) => driver.exec(`COPY (${parts.join(' UNION ALL ')} ORDER BY source, row) TO ${d.quoteString(tmp)} (FORMAT csv, HEADER, DELIMITER ',')`), {
+    force,
+    option: '--rejects',
+  });
+}
+
+/** Rows read and rows set aside, per source file. */
+export async function countRows(driver: Driver, loaded: readonly LoadedSource<SourceName | SignalSourceName>[]): Promise<SourceSummary[]> {
+  const sources: SourceSummary[] = [];
+  for (const s of loaded) {
+    if (!s.file) continue;
+    const r = await driver.query(
+      `SELECT (SELECT count(*) FROM raw_${s.source}) AS n,
+              (SELECT count(DISTINCT row) FROM validation_issues WHERE source = '${s.source}' AND severity = 'error') AS bad`,
+    );
+    sources.push({ source: s.source, file: s.file, rows: Number(r[0]!['n']), rejected: Number(r[0]!['bad']) });
+  }
+  return sources;
+}
