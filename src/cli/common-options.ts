@@ -22,6 +22,10 @@ export interface CommonOptions {
   force?: boolean;
   quiet?: boolean;
   allowPartial?: boolean;
+  /** --no-store: compute in memory from the files alone. */
+  store?: boolean;
+  /** --no-sync: answer from the store as it is, without reading the files. */
+  sync?: boolean;
   /** -o: the output to a file (commands that take it). */
   out?: string;
 }
@@ -76,7 +80,9 @@ export function withDataOptions(cmd: Command, opts: { asOfDate?: boolean; polici
     .option('--rejects <file>', 'where --skip-invalid writes rejected rows (default: rejected.csv in the data folder)')
     .option('--force', 'replace an output file (--rejects, -o) that nrr did not write')
     .option('-q, --quiet', 'do not print what was read')
-    .option('--allow-partial', 'accept a month that is not over yet; every output marks it partial');
+    .option('--allow-partial', 'accept a month that is not over yet; every output marks it partial')
+    .option('--no-store', 'compute in memory from the files alone, without the workspace store (docs/store.md)')
+    .option('--no-sync', 'answer from the workspace store as it is, without checking the files for changes');
 }
 
 /**
@@ -126,6 +132,7 @@ export async function open(
     allowPartial: o.allowPartial,
     force: o.force,
     progress: spinnerProgress(),
+    store: o.store === false ? false : { ...(extra.store || {}), sync: o.sync !== false },
   });
   if (ws.summary.lines === 0 && !emptyOk) {
     ws.close();

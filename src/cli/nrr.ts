@@ -28,6 +28,7 @@ import { ensureDemo } from '../generate/demo-folder.js';
 import { DEFAULT_SEED } from '../generate/generate-company.js';
 import { registerInit } from './init-command.js';
 import { registerValidate } from './validate-command.js';
+import { registerSync } from './sync-command.js';
 import { guardStandardStreams, OutputError, reportOutputError, writeOutput } from './standard-output.js';
 
 const formatOption = (def: string, choices: readonly string[]): Option =>
@@ -110,6 +111,7 @@ nrr.config.yaml or the flags; every report prints the ones it used. See docs/def
   // A new user's first two commands come first in --help.
   registerInit(program);
   registerValidate(program);
+  registerSync(program);
 
   withDataOptions(program.command('mrr').description('MRR per account and month (account_id, month, mrr)'))
     .option('--by-product', 'one row per account, product and month')

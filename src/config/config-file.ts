@@ -46,6 +46,8 @@ const configSchema = z
     playbook_settings: playbookSettingsSchema.optional(),
     /** Which benchmark each group is compared with; by ACV band when absent. */
     benchmark: benchmarkMappingSchema.optional(),
+    /** The workspace store (docs/store.md): absolute, or relative to the data folder; default .nrr/workspace.duckdb. */
+    store_file: z.string().min(1).optional(),
     /** `nrr serve`: where it listens, and the environment variable holding its API token. */
     serve: z
       .object({

@@ -18,6 +18,8 @@ export class DuckDbDriver implements Driver {
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
+    /** A second connection to an instance another driver owns: closing it leaves the instance open. */
+    private readonly shared = false,
   ) {}
 
   static async open(options: DuckDbOptions = {}): Promise<DuckDbDriver> {
@@ -28,6 +30,14 @@ export class DuckDbDriver implements Driver {
     const instance = await DuckDBInstance.create(options.path ?? ':memory:', settings);
     const connection = await instance.connect();
     return new DuckDbDriver(instance, connection);
+  }
+
+  /**
+   * Another connection to the same database. Each connection has its own transaction and settings
+   * (a writer in a transaction, readers that keep seeing the last committed state).
+   */
+  async connect(): Promise<DuckDbDriver> {
+    return new DuckDbDriver(this.instance, await this.instance.connect(), true);
   }
 
   async exec(sql: string): Promise<void> {
@@ -41,6 +51,6 @@ export class DuckDbDriver implements Driver {
 
   close(): void {
     this.connection.closeSync();
-    this.instance.closeSync();
+    if (!this.shared) this.instance.closeSync();
   }
 }

@@ -2,13 +2,10 @@ import { findConfigFile, loadConfig, mergePolicies } from '../config/config-file
 import type { Policies, PolicyInput } from '../config/policies.js';
 import type { SourceName } from '../contract/data-contract.js';
 import type { SignalSourceName } from '../contract/signal-contract.js';
-import { sqlSignalTable } from '../contract/signal-validation-sql.js';
-import { findSignalFiles, findSourceFiles } from '../contract/source-files.js';
-import { sqlDropParsed, sqlTypedTables } from '../contract/validation-sql.js';
+import { findSignalFiles, findSourceFiles, type SourceFile } from '../contract/source-files.js';
 import type { Driver, Row } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
-import { movementsNeedProductRanges, sqlMrrPieces, sqlContributions, sqlProductRanges, sqlUsageSetAside } from '../engine/ledger-model.js';
-import { sqlAccountChanges, sqlAccountFirstRevenue, sqlAccountRanges } from '../engine/movements-model.js';
+import { movementsNeedProductRanges, sqlProductRanges } from '../engine/ledger-model.js';
 import { checkFullMonth, dayText, daysBetween, lastFullMonth, monthEnd, monthEndedBy, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { resolveHealthConfig, type HealthConfig } from '../health/health-config.js';
@@ -18,11 +15,11 @@ import { RuleError, compileRule } from '../playbooks/rule-expression.js';
 import { DEFAULT_PLAYBOOK_SETTINGS, configVersion, type PlaybookSettings } from '../playbooks/playbook-settings.js';
 import { DuckDbDialect } from '../engine/duckdb-dialect.js';
 import { checkDataFolder } from '../input-file.js';
-import { checkMoneyTotals } from './money-limit.js';
-import { checkUnchanged, loadRawSignalSources, loadRawSources, sqlDropRaw, type LoadedSource } from './load-sources.js';
+import { openStoredWorkspace } from '../store/open-store.js';
+import { buildModel, readFiles } from './build-from-files.js';
+import { dataFacts, isRevenueSource, usageSetAsideOf, type DataFacts } from './data-facts.js';
 import { silentProgress, type Progress } from './progress.js';
-import { usageSetAside, type UsageSetAside } from './usage-set-aside.js';
-import { countRows, validate } from './validate-sources.js';
+import type { UsageSetAside } from './usage-set-aside.js';
 import type { ValidationIssue } from './validation-report.js';
 
 export interface OpenOptions {
@@ -57,6 +54,54 @@ export interface OpenOptions {
    * `signal_<source>` tables. Off by default: revenue reports do not need them.
    */
   readonly signals?: boolean;
+  /**
+   * The workspace store (docs/store.md). `false` reads and checks every file and computes in
+   * memory, as `--no-store` does. Otherwise the store (default `.nrr/workspace.duckdb` in the data
+   * folder, or `store_file` in the config, or `path`) is brought up to date with the files first
+   * (only what changed is read again), unless `sync` is false, and every question is answered from it.
+   */
+  readonly store?: false | { readonly path?: string; readonly sync?: boolean; readonly rebuild?: boolean };
+}
+
+/** What opening a workspace settles before reading any data: its files, config, policies and dates. */
+export interface OpenSetup {
+  readonly files: Partial<Record<SourceName, SourceFile>>;
+  readonly configFile: string | undefined;
+  readonly policies: Policies;
+  readonly scoring: Scoring;
+  readonly dates: ReportingDates & { readonly asOf: number };
+  /** The policies of the config alone: a store holds the model under these (flags that change the model compute in memory). */
+  readonly configPolicies: Policies;
+  /** The store's path from the config (`store_file`), absolute or relative to the data folder. */
+  readonly storeFile: string | undefined;
+}
+
+/** Settles the files, config, policies and dates of an open; reads no data. */
+export function prepareOpen(options: OpenOptions): OpenSetup {
+  checkDataFolder(options.data);
+  const files = findSourceFiles(options.data);
+  const configFile = findConfigFile(options.config, options.data);
+  const config = loadConfig(configFile);
+  const policies = mergePolicies(config.policies, options.policies);
+  const playbooks = config.playbooks ?? DEFAULT_PLAYBOOKS;
+  const playbookSettings = config.playbook_settings ?? DEFAULT_PLAYBOOK_SETTINGS;
+  const scoring: Scoring = {
+    health: resolveHealthConfig(config.health),
+    tiers: config.tiers ?? DEFAULT_TIERS,
+    playbooks,
+    playbookSettings,
+    playbookVersion: configVersion(playbooks, playbookSettings),
+  };
+  checkPlaybooks(scoring.playbooks, configFile);
+  return {
+    files,
+    configFile,
+    policies,
+    configPolicies: mergePolicies(config.policies, undefined),
+    scoring,
+    dates: reportingDates(options, policies),
+    storeFile: config.store_file,
+  };
 }
 
 export interface Scoring {
@@ -118,6 +163,21 @@ export interface ReadSummary {
   readonly latestDate: string | null;
   /** Set when the data looks like an old export: printed by every surface. */
   readonly stale: StaleData | null;
+  /** The store the answers come from, and what opening did to it; null when computed from the files alone. */
+  readonly store: StoreUse | null;
+  /** What every surface says about where the figures come from (e.g. the store was busy). */
+  readonly notes: readonly string[];
+}
+
+/** The workspace store a run read (docs/store.md). */
+export interface StoreUse {
+  readonly path: string;
+  /** read: it was up to date; updated: the changed files were read again, and the accounts they touch computed; rebuilt: built from every file. */
+  readonly action: 'read' | 'updated' | 'rebuilt';
+  /** The sources whose files were read again (all of them on a rebuild). */
+  readonly changed: readonly string[];
+  /** How many accounts were computed again (on an update). */
+  readonly accounts: number | null;
 }
 
 /** The data ends long before the reporting month does: it looks like an export from `latest_date`. */
@@ -170,64 +230,79 @@ export class Workspace {
   ) {}
 
   static async open(options: OpenOptions): Promise<Workspace> {
+    const setup = prepareOpen(options);
+    if (options.driver === undefined && options.store !== false) {
+      return openStoredWorkspace(setup, options);
+    }
+    return Workspace.openInMemory(setup, options);
+  }
+
+  /** Reads and checks every file into a database of its own and builds the model there (`--no-store`). */
+  private static async openInMemory(setup: OpenSetup, options: OpenOptions): Promise<Workspace> {
     const progress = options.progress ?? silentProgress;
-    checkDataFolder(options.data);
-    const files = findSourceFiles(options.data);
-    const configFile = findConfigFile(options.config, options.data);
-    const config = loadConfig(configFile);
-    const policies = mergePolicies(config.policies, options.policies);
-    const playbooks = config.playbooks ?? DEFAULT_PLAYBOOKS;
-    const playbookSettings = config.playbook_settings ?? DEFAULT_PLAYBOOK_SETTINGS;
-    const scoring: Scoring = {
-      health: resolveHealthConfig(config.health),
-      tiers: config.tiers ?? DEFAULT_TIERS,
-      playbooks,
-      playbookSettings,
-      playbookVersion: configVersion(playbooks, playbookSettings),
-    };
-    checkPlaybooks(scoring.playbooks, configFile);
-    const dates = reportingDates(options, policies);
     const driver = options.driver ?? (await DuckDbDriver.open());
     try {
-      progress.step('reading files');
-      const loaded = await loadRawSources(driver, files);
-      const signals = options.signals ? await loadRawSignalSources(driver, findSignalFiles(options.data)) : null;
-      const all: LoadedSource<SourceName | SignalSourceName>[] = [...Object.values(loaded), ...Object.values(signals ?? {})];
-      progress.step('validating');
-      const issues = await validate(driver, policies, loaded, signals, all, options);
-      progress.step('building the MRR ledger');
-      const attributes = loaded.accounts.extraColumns;
-      for (const sql of sqlTypedTables(driver.dialect, attributes, issues.errors > 0)) await driver.exec(sql);
-      await checkMoneyTotals(driver);
-      for (const s of Object.values(signals ?? {})) {
-        await driver.exec(sqlSignalTable(driver.dialect, s.source, s.file !== undefined, issues.errors > 0, policies.timezone));
-      }
-      const rowCounts = await countRows(driver, all);
-      checkUnchanged(all);
-      // Text copies of the input are only needed until the typed tables exist: free their memory.
-      for (const sql of sqlDropParsed()) await driver.exec(sql);
-      for (const s of all) await driver.exec(sqlDropRaw(s));
-      await buildModel(driver, policies, progress);
-      const extent = await dataExtent(driver);
-      const asOf = dates.asOf;
-      const latest = await freshness(driver, Object.values(signals ?? {}).filter((s) => s.file !== undefined).map((s) => s.source));
-      const summary = {
-        ...(await readSummary(driver, loaded, rowCounts, issues, asOf, extent.first, configFile, policies.reporting_currency)),
-        today: dates.today,
-        partial: dates.partial,
-        latestDate: latest,
-        stale: staleness(latest, asOf, dates.today),
-      };
+      const read = await readFiles(driver, setup.policies, setup.files, options.signals ? findSignalFiles(options.data) : null, options, progress);
+      await buildModel(driver, setup.policies, progress);
+      const facts = await dataFacts(driver, read.sources, setup.policies.reporting_currency);
       progress.done();
-      const present = Object.values(signals ?? {}).filter((s) => s.file !== undefined).map((s) => s.source);
-      const ws = new Workspace(driver, policies, summary, asOf, extent.first, attributes, present, scoring, options.data, dates);
-      if (movementsNeedProductRanges(policies)) ws.productRanges = Promise.resolve();
+      const ws = Workspace.assemble(driver, setup, options, facts, read.rejectsFile);
+      if (movementsNeedProductRanges(setup.policies)) ws.productRanges = Promise.resolve();
       return ws;
     } catch (e) {
       progress.done();
       if (!options.driver) driver.close();
       throw e;
     }
+  }
+
+  /**
+   * A workspace over tables that are already built (in memory or in a store), from the facts of
+   * its data and the day it is opened on.
+   * @internal
+   */
+  static assemble(
+    driver: Driver,
+    setup: OpenSetup,
+    options: OpenOptions,
+    facts: DataFacts,
+    rejectsFile: string | null,
+    productRangesBuilt = false,
+    store: StoreUse | null = null,
+  ): Workspace {
+    const withSignals = options.signals ?? false;
+    const warnings = withSignals ? facts.all : facts.revenue;
+    const latest = withSignals ? facts.latestAll : facts.latestRevenue;
+    const asOf = setup.dates.asOf;
+    const summary: ReadSummary = {
+      sources: facts.sources
+        .filter((s) => s.file !== null && (withSignals || isRevenueSource(s.source)))
+        .map((s) => ({ source: s.source, file: s.file!, rows: s.rows, rejected: s.rejected })),
+      accounts: facts.accounts,
+      lines: facts.lines,
+      firstDate: facts.firstDate,
+      lastDate: facts.lastDate,
+      currencies: facts.currencies,
+      products: facts.products,
+      attributes: facts.attributes,
+      firstMonth: facts.firstMonth === null ? null : monthText(facts.firstMonth),
+      asOf: monthText(asOf),
+      warnings: warnings.warnings,
+      warningCount: warnings.warningCount,
+      usageSetAside: usageSetAsideOf(facts),
+      rejectsFile,
+      configFile: setup.configFile ?? null,
+      today: setup.dates.today,
+      partial: setup.dates.partial,
+      latestDate: latest,
+      stale: staleness(latest, asOf, setup.dates.today),
+      store,
+      notes: [],
+    };
+    const present = withSignals ? facts.presentSignals : [];
+    const ws = new Workspace(driver, setup.policies, summary, asOf, facts.firstMonth, facts.attributes, present, setup.scoring, options.data, setup.dates);
+    if (productRangesBuilt) ws.productRanges = Promise.resolve();
+    return ws;
   }
 
   private productRanges: Promise<void> | null = null;
@@ -244,6 +319,13 @@ export class Workspace {
     return this.productRanges;
   }
 
+  /** The same workspace with a note every surface prints (see ReadSummary.notes). */
+  withNote(note: string): Workspace {
+    const ws = new Workspace(this.driver, this.policies, { ...this.summary, notes: [...this.summary.notes, note] }, this.asOfMonth, this.firstMonth, this.attributes, this.signalSources, this.scoring, this.dataDir, this.dates);
+    ws.productRanges = this.productRanges;
+    return ws;
+  }
+
   /** Runs a query of the model. */
   query(sql: string): Promise<Row[]> {
     return this.driver.query(sql);
@@ -252,26 +334,6 @@ export class Workspace {
   close(): void {
     this.driver.close();
   }
-}
-
-async function buildModel(driver: Driver, p: Policies, progress: Progress): Promise<void> {
-  const d = driver.dialect;
-  await driver.exec(sqlUsageSetAside(d, p));
-  await driver.exec(sqlContributions(d, p));
-  const pieces = movementsNeedProductRanges(p);
-  if (pieces) await driver.exec(sqlProductRanges());
-  progress.step('computing movements');
-  if (pieces) await driver.exec(sqlMrrPieces(d, p));
-  await driver.exec(sqlAccountChanges(d, p));
-  if (pieces) await driver.exec('DROP TABLE mrr_pieces');
-  await driver.exec(sqlAccountRanges());
-  await driver.exec(sqlAccountFirstRevenue());
-}
-
-async function dataExtent(driver: Driver): Promise<{ first: number | null }> {
-  const rows = await driver.query(`SELECT min(from_month) AS first FROM mrr_contributions`);
-  const r = rows[0]!;
-  return { first: r['first'] === null ? null : Number(r['first']) };
 }
 
 /**
@@ -288,36 +350,6 @@ function reportingDates(options: OpenOptions, policies: Policies): ReportingDate
   return { today, lastFullMonth: full, liveDate, partial: asOf > full, asOf };
 }
 
-/**
- * The date of each signal row: the day something was observed or happened. Scheduled dates (a
- * milestone's target, a meeting still to come, an expected close) and the end of a role are left
- * out: an export written long ago holds them too.
- */
-const OBSERVED: Record<SignalSourceName, readonly string[]> = {
-  product_usage: ['week'],
-  seats: ['last_day(month)'],
-  onboarding: ['achieved_date'],
-  meetings: [`CASE WHEN status <> 'scheduled' THEN scheduled_date END`],
-  contacts: ['start_date', 'last_engaged'],
-  tickets: ['opened_date', 'closed_date'],
-  enrichment: ['date'],
-  opportunities: ['created_date', `CASE WHEN stage <> 'open' THEN close_date END`],
-};
-
-/**
- * The latest dated row across the files: a line's start, a usage month (its last day), an observed
- * signal date. A line's end is not the date of its row: contract ends are known in advance.
- */
-async function freshness(driver: Driver, signals: readonly SignalSourceName[]): Promise<string | null> {
-  const parts = [
-    'SELECT max(start_date) AS d FROM lines',
-    `SELECT max(last_day(make_date(CAST(month_index // 12 AS INTEGER), CAST(month_index % 12 + 1 AS INTEGER), 1))) AS d FROM usage_charges`,
-    ...signals.flatMap((s) => OBSERVED[s].map((e) => `SELECT max(${e}) AS d FROM signal_${s}`)),
-  ];
-  const [r] = await driver.query(`SELECT CAST(max(d) AS VARCHAR) AS d FROM (${parts.join(' UNION ALL ')})`);
-  return (r?.['d'] as string | null) ?? null;
-}
-
 /** The note every output of a partial month carries. */
 export function partialNote(month: string, today: string): string {
   return `${month} is a partial month: it is not over (today is ${today}), so its figures count only what is known so far`;
@@ -325,7 +357,7 @@ export function partialNote(month: string, today: string): string {
 
 /** What every surface says about the dates of a run: a partial reporting month, a stale-looking export. */
 export function dateNotes(s: ReadSummary): string[] {
-  return [...(s.partial ? [partialNote(s.asOf, s.today)] : []), ...(s.stale ? [s.stale.message] : [])];
+  return [...(s.partial ? [partialNote(s.asOf, s.today)] : []), ...(s.stale ? [s.stale.message] : []), ...s.notes];
 }
 
 /**
@@ -357,44 +389,5 @@ export function staleness(latest: string | null, asOf: number, today: string): S
       `the latest dated row in the files is ${latest}, ${days} days before ${reference} (the end of the reporting month ${monthText(asOf)}): ` +
       `the data looks like an export from ${latest}. If it is, pass --as-of ${month} (or as_of: '${month}' in the config) to report as of then, ` +
       `and --as-of ${latest} to the account, playbook and task commands`,
-  };
-}
-
-async function readSummary(
-  driver: Driver,
-  loaded: Record<SourceName, LoadedSource>,
-  sources: readonly SourceSummary[],
-  issues: { warnings: ValidationIssue[]; warningCount: number; rejectsFile: string | null },
-  asOf: number,
-  first: number | null,
-  configFile: string | undefined,
-  currency: string,
-): Promise<Omit<ReadSummary, 'today' | 'partial' | 'latestDate' | 'stale'>> {
-  const setAside = await usageSetAside(driver, loaded.usage.file, currency);
-  const facts = (
-    await driver.query(`SELECT
-      (SELECT count(DISTINCT account_id) FROM lines) AS accounts,
-      (SELECT count(*) FROM lines) AS lines,
-      (SELECT CAST(min(start_date) AS VARCHAR) FROM lines) AS first_date,
-      (SELECT CAST(greatest(max(start_date), max(end_date)) AS VARCHAR) FROM lines) AS last_date,
-      (SELECT list(DISTINCT currency ORDER BY currency) FROM (SELECT currency FROM lines UNION ALL SELECT currency FROM usage_charges)) AS currencies,
-      (SELECT list(DISTINCT product ORDER BY product) FROM (SELECT product FROM lines UNION ALL SELECT product FROM usage_charges)) AS products`)
-  )[0]!;
-  return {
-    sources,
-    accounts: Number(facts['accounts']),
-    lines: Number(facts['lines']),
-    firstDate: (facts['first_date'] as string | null) ?? null,
-    lastDate: (facts['last_date'] as string | null) ?? null,
-    currencies: (facts['currencies'] as string[] | null) ?? [],
-    products: (facts['products'] as string[] | null) ?? [],
-    attributes: loaded.accounts.extraColumns,
-    firstMonth: first === null ? null : monthText(first),
-    asOf: monthText(asOf),
-    warnings: [...issues.warnings, ...setAside.warnings],
-    warningCount: issues.warningCount,
-    usageSetAside: setAside.summary,
-    rejectsFile: issues.rejectsFile,
-    configFile: configFile ?? null,
   };
 }

@@ -1,0 +1,105 @@
+import type { Policies } from '../config/policies.js';
+import type { SourceName } from '../contract/data-contract.js';
+import type { SignalSourceName } from '../contract/signal-contract.js';
+import { sqlSignalTable } from '../contract/signal-validation-sql.js';
+import type { SourceFile } from '../contract/source-files.js';
+import { sqlDropParsed, sqlTypedTables } from '../contract/validation-sql.js';
+import type { Driver } from '../drivers/driver.js';
+import { movementsNeedProductRanges, sqlContributions, sqlMrrPieces, sqlProductRanges, sqlUsageSetAside } from '../engine/ledger-model.js';
+import { sqlAccountChanges, sqlAccountFirstRevenue, sqlAccountRanges } from '../engine/movements-model.js';
+import { checkMoneyTotals } from './money-limit.js';
+import { checkUnchanged, loadRawSignalSources, loadRawSources, sqlDropRaw, type LoadedSource } from './load-sources.js';
+import type { Progress } from './progress.js';
+import { countRows, validate } from './validate-sources.js';
+
+/** What a run read of one source: its file (null when absent), its rows and its columns. */
+export interface SourceMeta {
+  readonly source: SourceName | SignalSourceName;
+  /** The file's name as messages show it; null when the data folder has none. */
+  readonly file: string | null;
+  readonly rows: number;
+  /** Rows set aside for an error (only with skipInvalid). */
+  readonly rejected: number;
+  readonly columns: readonly string[];
+  /** Columns outside the contract: the attributes of accounts, ignored elsewhere. */
+  readonly extraColumns: readonly string[];
+}
+
+export interface FilesRead {
+  /** Every revenue source, then every signal source read, in the contract's order. */
+  readonly sources: readonly SourceMeta[];
+  readonly errors: number;
+  readonly rejectsFile: string | null;
+}
+
+export interface ReadOptions {
+  readonly data: string;
+  readonly skipInvalid?: boolean;
+  readonly rejectsFile?: string;
+  readonly force?: boolean;
+  readonly maxListedErrors?: number;
+}
+
+/**
+ * Reads the revenue files and the given signal files, checks them against the data contract and
+ * leaves the typed tables (`lines`, `usage_charges`, `fx_rates` and its lookups, `accounts`,
+ * `signal_<source>`, `validation_issues`) in the database the driver writes to. Refuses on an
+ * error unless invalid rows are set aside.
+ */
+export async function readFiles(
+  driver: Driver,
+  policies: Policies,
+  files: Partial<Record<SourceName, SourceFile>>,
+  signalFiles: Partial<Record<SignalSourceName, SourceFile<SignalSourceName>>> | null,
+  options: ReadOptions,
+  progress: Progress,
+): Promise<FilesRead> {
+  progress.step('reading files');
+  const loaded = await loadRawSources(driver, files);
+  const signals = signalFiles ? await loadRawSignalSources(driver, signalFiles) : null;
+  const all: LoadedSource<SourceName | SignalSourceName>[] = [...Object.values(loaded), ...Object.values(signals ?? {})];
+  progress.step('validating');
+  const issues = await validate(driver, policies, loaded, signals, all, options);
+  progress.step('building the MRR ledger');
+  for (const sql of sqlTypedTables(driver.dialect, loaded.accounts.extraColumns, issues.errors > 0)) await driver.exec(sql);
+  await checkMoneyTotals(driver);
+  for (const s of Object.values(signals ?? {})) {
+    await driver.exec(sqlSignalTable(driver.dialect, s.source, s.file !== undefined, issues.errors > 0, policies.timezone));
+  }
+  const counts = new Map((await countRows(driver, all)).map((c) => [c.source, c]));
+  checkUnchanged(all);
+  // Text copies of the input are only needed until the typed tables exist: free their memory.
+  for (const sql of sqlDropParsed()) await driver.exec(sql);
+  for (const s of all) await driver.exec(sqlDropRaw(s));
+  return {
+    sources: all.map((s) => ({
+      source: s.source,
+      file: s.file ?? null,
+      rows: counts.get(s.source)?.rows ?? 0,
+      rejected: counts.get(s.source)?.rejected ?? 0,
+      columns: s.columns,
+      extraColumns: s.extraColumns,
+    })),
+    errors: issues.errors,
+    rejectsFile: issues.rejectsFile,
+  };
+}
+
+/**
+ * The revenue model over the typed tables: usage set aside, contributions, movements per account
+ * and month, account ranges and first revenue. `productRanges` also keeps the ledger per account
+ * and product (a store keeps it; in memory it is built when first asked for).
+ */
+export async function buildModel(driver: Driver, p: Policies, progress: Progress, productRanges = false): Promise<void> {
+  const d = driver.dialect;
+  await driver.exec(sqlUsageSetAside(d, p));
+  await driver.exec(sqlContributions(d, p));
+  const pieces = movementsNeedProductRanges(p);
+  if (pieces || productRanges) await driver.exec(sqlProductRanges());
+  progress.step('computing movements');
+  if (pieces) await driver.exec(sqlMrrPieces(d, p));
+  await driver.exec(sqlAccountChanges(d, p));
+  if (pieces) await driver.exec('DROP TABLE mrr_pieces');
+  await driver.exec(sqlAccountRanges());
+  await driver.exec(sqlAccountFirstRevenue());
+}
