@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { SourceFile } from '../contract/source-files.js';
+import { checkRegularFile } from '../input-file.js';
 
 /** What the store remembers of a file it read: enough to know, without reading it, that it is unchanged. */
 export interface FileFingerprint {
@@ -37,6 +38,7 @@ export function sha256Of(path: string): Promise<string> {
 
 /** Stat and hash of a file, taken before it is read: a change made while it is read shows next time. */
 export async function fingerprintOf(f: SourceFile<string>): Promise<FileFingerprint> {
+  checkRegularFile(f.path, f.file);
   const st = statOf(f.path);
   return { source: f.source, file: basename(f.path), size: st.size, mtimeNs: st.mtimeNs, sha256: await sha256Of(f.path) };
 }
@@ -69,6 +71,7 @@ export async function compareFiles(
       changed.add(f.source);
       continue;
     }
+    checkRegularFile(f.path, f.file);
     const st = statOf(f.path);
     if (st.size === k.size && st.mtimeNs === k.mtimeNs) continue;
     if (!hash || st.size !== k.size) {

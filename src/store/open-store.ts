@@ -10,7 +10,7 @@ import { Workspace, type OpenOptions, type OpenSetup, type StoreUse } from '../w
 import { compareFiles } from './file-fingerprints.js';
 import { readStoreMeta, type StoreMeta } from './store-meta.js';
 import { DEFAULT_STORE_FILE, STORE_CATALOG, STORE_SCHEMA_VERSION, modelKey } from './store-schema.js';
-import { exposeStore, rebuildStore, storeSourceFiles, updateStore } from './sync-store.js';
+import { StoreUnavailable, exposeStore, rebuildStore, storeSourceFiles, updateStore } from './sync-store.js';
 
 /** The store's path: `path` given, else `store_file` of the config, else .nrr/workspace.duckdb; relative to the data folder. */
 export function storePath(data: string, setup: Pick<OpenSetup, 'storeFile'>, given?: string): string {
@@ -63,10 +63,18 @@ export async function openStoredWorkspace(setup: OpenSetup, options: OpenOptions
   } catch (e) {
     progress.done();
     driver.close();
-    if (e instanceof ValidationError && options.skipInvalid) return Workspace.open({ ...options, store: false });
+    // The store keeps only files that pass every rule. Otherwise the files are read as without a
+    // store: their errors are listed (or set aside with skipInvalid), and a command that does not
+    // read the signal files still answers when only a signal file is wrong.
+    if (e instanceof ValidationError) return Workspace.open({ ...options, store: false });
+    if (e instanceof StoreUnavailable) {
+      const ws = await Workspace.open({ ...options, store: false });
+      return ws.withNote(`${e.message}: these figures were computed from the files`);
+    }
     throw e;
   }
 }
+
 
 /**
  * Takes the store read-write (waiting while another process holds it), then brings it up to date:
@@ -74,7 +82,11 @@ export async function openStoredWorkspace(setup: OpenSetup, options: OpenOptions
  * left detached.
  */
 async function syncAsWriter(driver: Driver, setup: OpenSetup, options: OpenOptions, path: string, progress: Progress, force: boolean): Promise<StoreUse | 'busy'> {
-  mkdirSync(dirname(path), { recursive: true });
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (e) {
+    throw new StoreUnavailable(`the workspace store cannot be written at ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
   const key = modelKey(setup.policies);
   const all = storeSourceFiles(setup, options.data).map((f) => f.source);
   const rebuilt: StoreUse = { path, action: 'rebuilt', changed: all, accounts: null };
@@ -126,7 +138,7 @@ async function attach(driver: Driver, path: string, readOnly: boolean): Promise<
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     if (/lock/i.test(message)) return 'busy';
-    throw new NrrError(`${path}: cannot be opened as a workspace store (${message.split('\n')[0]}); if it is damaged, delete it and it is built again from the files`);
+    throw new StoreUnavailable(`the workspace store ${path} cannot be opened (${message.split('\n')[0]}; if it is damaged, delete it and it is built again)`);
   }
 }
 

@@ -12,6 +12,9 @@ import { fingerprintOf, type FileChanges, type FileFingerprint } from './file-fi
 import { writeStoreMeta, type StoreMeta } from './store-meta.js';
 import { ACCOUNT_MODEL_TABLES, ACCOUNT_SOURCE_TABLES, META_TABLES, STORE_CATALOG, modelKey, signalTable } from './store-schema.js';
 
+/** The store cannot be opened or written here (permissions, a read-only folder, a damaged file). */
+export class StoreUnavailable extends Error {}
+
 /** Every file a store reads: the revenue files and the signal files present. */
 export function storeSourceFiles(setup: OpenSetup, data: string): SourceFile<string>[] {
   return [...Object.values(setup.files), ...Object.values(findSignalFiles(data))];
@@ -61,7 +64,11 @@ export async function rebuildStore(
   const tmp = `${path}.${process.pid}.building`;
   removeDatabase(tmp);
   const build = 'nrr_build';
-  await w.exec(`ATTACH ${w.dialect.quoteString(tmp)} AS ${build}`);
+  try {
+    await w.exec(`ATTACH ${w.dialect.quoteString(tmp)} AS ${build}`);
+  } catch (e) {
+    throw new StoreUnavailable(`the workspace store cannot be written at ${path} (${(e instanceof Error ? e.message : String(e)).split('\n')[0]})`);
+  }
   try {
     await w.exec(`USE ${build}`);
     const read = await readFiles(w, setup.policies, setup.files, findSignalFiles(options.data), { ...options, skipInvalid: false }, progress);
