@@ -1,5 +1,10 @@
 /** NRR Engine's library API. */
-export { Workspace, type OpenOptions, type ReadSummary, type SourceSummary } from './workspace/workspace.js';
+export { Workspace, type OpenOptions, type ReadSummary, type SourceSummary, type StoreUse } from './workspace/workspace.js';
+export { LiveWorkspace } from './store/live-workspace.js';
+export { INGEST_SOURCES, type IngestSource } from './store/ingest-keys.js';
+export { MAX_BATCH_ITEMS, type ApplyResult, type IngestBatch } from './store/apply-batch.js';
+export { storePath } from './store/open-store.js';
+export { STORE_SCHEMA_VERSION } from './store/store-schema.js';
 export { ValidationError, type ValidationIssue } from './workspace/validation-report.js';
 export type { Progress } from './workspace/progress.js';
 export type { UsageSetAside } from './workspace/usage-set-aside.js';

@@ -253,10 +253,10 @@ describe('as-of evaluation', () => {
     expect(r!.days_since_sponsor_engaged).toBeNull();
   });
 
-  it('needs the signal tables', async () => {
+  it('needs the signal tables (computed from the files without them)', async () => {
     const dir = folder(false);
     dirs.push(dir);
-    const ws = await Workspace.open({ data: dir });
+    const ws = await Workspace.open({ data: dir, store: false });
     workspaces.push(ws);
     await expect(accountRecords(ws, [D])).rejects.toThrow(NrrError);
   });

@@ -114,13 +114,9 @@ export function policiesFrom(o: CommonOptions & { method?: PolicyInput['nrr_meth
   };
 }
 
-export async function open(
-  o: CommonOptions & { method?: PolicyInput['nrr_method'] },
-  extra: Partial<OpenOptions> = {},
-  /** Whether a workspace without contract lines is opened (validate) rather than refused. */
-  emptyOk = false,
-): Promise<Workspace> {
-  const ws = await Workspace.open({
+/** The OpenOptions the flags of a command ask for. */
+export function openOptions(o: CommonOptions & { method?: PolicyInput['nrr_method'] }, extra: Partial<OpenOptions> = {}): OpenOptions {
+  return {
     ...extra,
     data: o.data,
     config: o.config,
@@ -133,7 +129,16 @@ export async function open(
     force: o.force,
     progress: spinnerProgress(),
     store: o.store === false ? false : { ...(extra.store || {}), sync: o.sync !== false },
-  });
+  };
+}
+
+export async function open(
+  o: CommonOptions & { method?: PolicyInput['nrr_method'] },
+  extra: Partial<OpenOptions> = {},
+  /** Whether a workspace without contract lines is opened (validate) rather than refused. */
+  emptyOk = false,
+): Promise<Workspace> {
+  const ws = await Workspace.open(openOptions(o, extra));
   if (ws.summary.lines === 0 && !emptyOk) {
     ws.close();
     throw new NrrError(noLinesYet(o.data));

@@ -5,8 +5,9 @@ import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { runPlaybooks } from '../playbooks/run-playbooks.js';
 import { checkTokenStrength, normaliseAllowedHost } from '../serve/http-security.js';
 import { startServer } from '../serve/start-server.js';
+import { LiveWorkspace } from '../store/live-workspace.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { open, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
+import { noLinesYet, open, openOptions, positiveInt, printDateWarnings, printRead, withDataOptions, type CommonOptions } from './common-options.js';
 import { runEffectLines } from './effect-lines.js';
 import { plural } from './plural-text.js';
 
@@ -33,30 +34,60 @@ export async function serveWorkspace(o: ServeCliOptions, runPlays = false, opene
   const host = o.host ?? settings?.host ?? '127.0.0.1';
   // A port in use is said before any data file is read.
   if (!opened) await ensurePortFree(port, host);
-  const ws = opened ?? (await open(o, { signals: true }));
+  const served = await liveOrStatic(o, opened);
+  const ws = served instanceof LiveWorkspace ? served.workspace : served;
   if (runPlays) {
     const r = await runPlaybooks(ws, {});
     for (const line of runEffectLines(r, o.quiet ?? false)) process.stderr.write(`${line}\n`);
     if (!o.quiet) process.stderr.write(`playbooks: ${r.already_recorded ? 'already run' : 'ran'} for ${r.date}, ${plural(r.plays.reduce((s, p) => s + p.open_tasks, 0), 'open task')}\n`);
   }
-  const server = await startServer(ws, {
+  const server = await startServer(served, {
     port,
     host,
     token,
     allowedHosts,
     cacheBytes: Math.round((o.cacheMb ?? settings?.cache_mb ?? 64) * 1024 * 1024),
+    onSync: (message) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${message}\n`),
   });
   process.stdout.write(`\nDashboard: ${server.url}   (API: ${server.url}api/openapi.json${token ? `; token from ${tokenEnv}` : ''}) — Ctrl+C to stop\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       void server.close().then(() => {
-        ws.close();
+        served.close();
         resolve();
       });
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+}
+
+/**
+ * What `serve` answers from: a live workspace on the store (it follows the files and takes
+ * ingested changes), or, with --no-store or flags that change the model, one opened as any command
+ * opens it. A workspace already opened (the demo's) is closed and opened live.
+ */
+async function liveOrStatic(o: ServeCliOptions, opened: Workspace | undefined): Promise<Workspace | LiveWorkspace> {
+  if (o.store === false) return opened ?? (await open(o, { signals: true }));
+  // The store is taken for writing: this process's own reading of it ends first.
+  opened?.close();
+  let live: LiveWorkspace;
+  try {
+    live = await LiveWorkspace.open(openOptions(o, { signals: true }));
+  } catch (e) {
+    if (!(e instanceof NrrError) || !/policies of its config/.test(e.message)) throw e;
+    process.stderr.write(`note: ${e.message}; serving a fixed state that does not follow the files\n`);
+    return open({ ...o, quiet: true }, { signals: true });
+  }
+  if (!opened) {
+    if (live.workspace.summary.lines === 0) {
+      live.close();
+      throw new NrrError(noLinesYet(o.data));
+    }
+    if (!o.quiet) printRead(live.workspace);
+    printDateWarnings(live.workspace);
+  }
+  return live;
 }
 
 /**

@@ -3,10 +3,14 @@ import { createRequire } from 'node:module';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
+import { parse as parseLossless } from 'lossless-json';
 import type { z } from 'zod';
 import { monthIndex } from '../engine/months.js';
 import { NrrError } from '../errors.js';
+import type { ApplyResult, IngestBatch } from '../store/apply-batch.js';
+import { ValidationError } from '../workspace/validation-report.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { AnswerCache } from './answer-cache.js';
 import { QUERIES, describeIssues, openApiDocument, type QueryName } from './api-schemas.js';
@@ -31,7 +35,12 @@ export interface AppOptions {
   readonly answerCache?: AnswerCache;
   /** Wrong tokens allowed per client address and minute before a 429 (default 10). */
   readonly tokenFailures?: FailureLimiter;
+  /** Applies an ingested batch (POST /api/ingest/<source>); without it the endpoint answers 405. */
+  readonly ingest?: (batch: IngestBatch) => Promise<ApplyResult>;
 }
+
+/** The largest request body POST /api/ingest takes. */
+export const MAX_INGEST_BYTES = 16 * 1024 * 1024;
 
 /** The default bound of the answer cache. */
 export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
@@ -43,7 +52,7 @@ const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
 
 class HttpError extends Error {
   constructor(
-    readonly status: 400 | 404,
+    readonly status: 400 | 403 | 404 | 405,
     message: string,
   ) {
     super(message);
@@ -172,6 +181,26 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   });
   app.get('/api/playbooks', async (c) => (query(c, 'none'), json(c, await data.playbooks())));
   app.get('/api/playbooks/backtest', async (c) => (query(c, 'none'), json(c, await data.backtest())));
+  app.post(
+    '/api/ingest/:source',
+    bodyLimit({ maxSize: MAX_INGEST_BYTES, onError: (c) => c.json({ error: `the body is larger than ${MAX_INGEST_BYTES / 1024 / 1024} MB: send smaller batches` }, 413) }),
+    async (c) => {
+      if (!options.ingest) throw new HttpError(405, 'this server does not take ingested changes: serve a workspace with its store (without --no-store)');
+      // Writes need the token even on loopback: a web page can send a POST to 127.0.0.1, not an Authorization header.
+      if (!token) throw new HttpError(403, 'ingesting needs a token: start the server with NRR_API_TOKEN set, and send Authorization: Bearer <token>');
+      const body = ingestBody(await c.req.text());
+      const batchId = c.req.header('idempotency-key') ?? body.batch_id;
+      try {
+        return json(c, await options.ingest({ source: c.req.param('source'), rows: body.rows, withdraw: body.withdraw, ...(batchId === undefined ? {} : { batchId }) }));
+      } catch (e) {
+        if (e instanceof ValidationError) {
+          const error = `the batch has ${e.errorCount} invalid value${e.errorCount === 1 ? '' : 's'}; nothing was applied`;
+          return c.json({ error, issues: e.issues, error_count: e.errorCount }, 400);
+        }
+        throw e;
+      }
+    },
+  );
   app.all('/api/*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path} (see /api/openapi.json)` }, 404));
 
   app.get('/vendor/echarts.min.js', (c) => c.body(readFileSync(ECHARTS), 200, { 'content-type': TYPES['.js']!, 'cache-control': 'max-age=86400' }));
@@ -193,6 +222,26 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     return c.json({ error: 'internal error (logged by the server)' }, 500);
   });
   return app;
+}
+
+/**
+ * The body of POST /api/ingest: { rows, withdraw, batch_id }, or a list of rows. Numbers keep the
+ * digits they were written with (never read through a double): money is checked as written.
+ */
+function ingestBody(text: string): { rows?: Record<string, unknown>[]; withdraw?: Record<string, unknown>[]; batch_id?: string } {
+  let value: unknown;
+  try {
+    value = parseLossless(text);
+  } catch (e) {
+    throw new HttpError(400, `the body is not JSON (${e instanceof Error ? e.message : String(e)}): expected {"rows": [...], "withdraw": [...]} or a list of rows`);
+  }
+  if (Array.isArray(value)) return { rows: value as Record<string, unknown>[] };
+  if (value === null || typeof value !== 'object') throw new HttpError(400, 'expected {"rows": [...], "withdraw": [...]} or a list of rows');
+  const o = value as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !['rows', 'withdraw', 'batch_id'].includes(k));
+  if (unknown.length > 0) throw new HttpError(400, `${unknown.map((k) => `'${k}'`).join(', ')}: expected only rows, withdraw and batch_id`);
+  if (o['batch_id'] !== undefined && typeof o['batch_id'] !== 'string') throw new HttpError(400, 'batch_id: expected text');
+  return o as { rows?: Record<string, unknown>[]; withdraw?: Record<string, unknown>[]; batch_id?: string };
 }
 
 /**

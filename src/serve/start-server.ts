@@ -1,8 +1,10 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { NrrError } from '../errors.js';
+import { LiveWorkspace } from '../store/live-workspace.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { AnswerCache } from './answer-cache.js';
 import { DEFAULT_CACHE_BYTES, createApp } from './api-app.js';
+import { FailureLimiter } from './failure-limiter.js';
 import { DEFAULT_ALLOWED_HOSTS, normaliseAllowedHost } from './http-security.js';
 
 export interface ServeOptions {
@@ -17,6 +19,10 @@ export interface ServeOptions {
   readonly allowedHosts?: readonly string[];
   /** Bytes of API answers kept in memory (default 64 MiB). */
   readonly cacheBytes?: number;
+  /** A live workspace: how often its files are checked for changes (default every second). */
+  readonly watchMs?: number;
+  /** Told when the files changed and the store was updated, or when that failed. */
+  readonly onSync?: (message: string) => void;
 }
 
 export interface RunningServer {
@@ -31,23 +37,77 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
  * company's revenue.
  * @example const s = await startServer(ws, { port: 4317, host: '127.0.0.1' }); console.log(s.url)
  */
-export async function startServer(ws: Workspace, options: ServeOptions): Promise<RunningServer> {
+export async function startServer(source: Workspace | LiveWorkspace, options: ServeOptions): Promise<RunningServer> {
   if (!options.token && !LOOPBACK.test(options.host)) {
     throw new NrrError(`refusing to listen on ${options.host} without a token: set NRR_API_TOKEN (or serve.token_env in the config), or listen on 127.0.0.1`);
   }
   const allowedHosts = [...new Set([...DEFAULT_ALLOWED_HOSTS, options.host, ...(options.allowedHosts ?? [])].map(normaliseAllowedHost))];
-  const app = createApp(ws, { token: options.token, allowedHosts, answerCache: new AnswerCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES) });
+  const live = source instanceof LiveWorkspace ? source : null;
+  const tokenFailures = new FailureLimiter(10, 60_000);
+  // A new state gets a new app: its answers, sorted lists and cache start from that state.
+  const appFor = (ws: Workspace) =>
+    createApp(ws, {
+      token: options.token,
+      allowedHosts,
+      tokenFailures,
+      answerCache: new AnswerCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES),
+      ...(live ? { ingest: (batch) => live.apply(batch) } : {}),
+    });
+  let app = appFor(live ? live.workspace : (source as Workspace));
+  live?.onChange((ws) => {
+    app = appFor(ws);
+  });
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s));
+    const s = serve({ fetch: (req, env) => app.fetch(req, env), port: options.port, hostname: options.host }, () => resolve(s));
     s.once('error', (e: NodeJS.ErrnoException) =>
       reject(e.code === 'EADDRINUSE' ? new NrrError(`port ${options.port} is in use: pick another with --port`) : new NrrError(`cannot listen on ${options.host}:${options.port}: ${e.message}`)),
     );
   });
+  const stopWatching = live ? watchFiles(live, options.watchMs ?? 1000, options.onSync ?? (() => undefined)) : () => undefined;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
   return {
     url: `http://${host}:${port}/`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () =>
+      new Promise<void>((r) => {
+        stopWatching();
+        server.close(() => r());
+      }),
   };
+}
+
+/**
+ * Checks the data folder's files every `everyMs` (their size and time: cheap) and syncs the store
+ * when one changed. A sync that fails (a file that breaks a rule, a file half written) leaves the
+ * last good state served and is said once until the files change again.
+ */
+function watchFiles(live: LiveWorkspace, everyMs: number, say: (message: string) => void): () => void {
+  let running = false;
+  let lastError = '';
+  let failedStamp = '';
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    void (async () => {
+      try {
+        if (!(await live.filesLookChanged())) return;
+        const stamp = live.filesStamp();
+        if (stamp === failedStamp) return;
+        failedStamp = stamp;
+        const use = await live.sync();
+        lastError = '';
+        failedStamp = '';
+        if (use.action !== 'read') say(`files changed (${use.changed.join(', ')}): the store was ${use.action}${use.accounts === null ? '' : `, ${use.accounts} account(s) computed again`}`);
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        if (message !== lastError) say(`the files changed but could not be read, so the last good state is still served: ${message}`);
+        lastError = message;
+      } finally {
+        running = false;
+      }
+    })();
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

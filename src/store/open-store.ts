@@ -18,6 +18,9 @@ export function storePath(data: string, setup: Pick<OpenSetup, 'storeFile'>, giv
   return isAbsolute(p) ? p : resolve(join(data, p));
 }
 
+/** What the store itself refuses (not a store, a newer layout, --no-sync without one): said as it is. */
+export class StoreRefusal extends NrrError {}
+
 /** How long a command waits for another process that is writing the store before it computes from the files instead. */
 export const WRITER_WAIT_MS = 30_000;
 
@@ -45,11 +48,11 @@ export async function openStoredWorkspace(setup: OpenSetup, options: OpenOptions
         if (current && store.rebuild !== true && (store.sync === false || (await compareFiles(storeSourceFiles(setup, options.data), meta.files, false)).changed.length === 0)) {
           return await reader(driver, setup, options, meta, { path, action: 'read', changed: [], accounts: null });
         }
-        if (store.sync === false) throw new NrrError(notCurrent(path, meta, key));
+        if (store.sync === false) throw new StoreRefusal(notCurrent(path, meta, key));
         await driver.exec(`DETACH ${STORE_CATALOG}`);
       }
     } else if (store.sync === false) {
-      throw new NrrError(`no workspace store at ${path} yet: run nrr sync --data ${options.data} (or leave out --no-sync)`);
+      throw new StoreRefusal(`no workspace store at ${path} yet: run nrr sync --data ${options.data} (or leave out --no-sync)`);
     }
     const use = await syncAsWriter(driver, setup, options, path, progress, store.rebuild === true);
     if (use === 'busy') {
@@ -58,7 +61,7 @@ export async function openStoredWorkspace(setup: OpenSetup, options: OpenOptions
       return ws.withNote(`the workspace store ${path} is being written by another process (nrr serve or nrr sync): these figures were computed from the files`);
     }
     const attached = await attach(driver, path, true);
-    if (attached !== 'ok') throw new NrrError(`the workspace store ${path} was taken by another process right after it was updated: run the command again`);
+    if (attached !== 'ok') throw new StoreRefusal(`the workspace store ${path} was taken by another process right after it was updated: run the command again`);
     return await reader(driver, setup, options, await checkedMeta(driver, path), use);
   } catch (e) {
     progress.done();
@@ -66,7 +69,7 @@ export async function openStoredWorkspace(setup: OpenSetup, options: OpenOptions
     // The store keeps only files that pass every rule. Otherwise the files are read as without a
     // store: their errors are listed (or set aside with skipInvalid), and a command that does not
     // read the signal files still answers when only a signal file is wrong.
-    if (e instanceof ValidationError) return Workspace.open({ ...options, store: false });
+    if (e instanceof ValidationError || (e instanceof NrrError && !(e instanceof StoreRefusal))) return Workspace.open({ ...options, store: false });
     if (e instanceof StoreUnavailable) {
       const ws = await Workspace.open({ ...options, store: false });
       return ws.withNote(`${e.message}: these figures were computed from the files`);
@@ -146,11 +149,11 @@ async function checkedMeta(driver: Driver, path: string): Promise<StoreMeta> {
   const meta = await readStoreMeta(driver, STORE_CATALOG);
   if (meta === 'foreign') {
     await driver.exec(`DETACH ${STORE_CATALOG}`);
-    throw new NrrError(`${path}: this database is not a workspace store that nrr wrote; it was left as it is. Move it away, or set store_file in the config to another path`);
+    throw new StoreRefusal(`${path}: this database is not a workspace store that nrr wrote; it was left as it is. Move it away, or set store_file in the config to another path`);
   }
   if (meta.schemaVersion > STORE_SCHEMA_VERSION) {
     await driver.exec(`DETACH ${STORE_CATALOG}`);
-    throw new NrrError(`${path}: the store was written by a newer nrr (layout ${meta.schemaVersion}; this one reads ${STORE_SCHEMA_VERSION}): upgrade nrr, or delete the store to build it again from the files`);
+    throw new StoreRefusal(`${path}: the store was written by a newer nrr (layout ${meta.schemaVersion}; this one reads ${STORE_SCHEMA_VERSION}): upgrade nrr, or delete the store to build it again from the files`);
   }
   return meta;
 }

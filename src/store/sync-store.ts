@@ -9,6 +9,7 @@ import { dataFacts, isRevenueSource } from '../workspace/data-facts.js';
 import { silentProgress, type Progress } from '../workspace/progress.js';
 import type { OpenOptions, OpenSetup } from '../workspace/workspace.js';
 import { fingerprintOf, type FileChanges, type FileFingerprint } from './file-fingerprints.js';
+import { replayOverlay } from './apply-batch.js';
 import { writeStoreMeta, type StoreMeta } from './store-meta.js';
 import { ACCOUNT_MODEL_TABLES, ACCOUNT_SOURCE_TABLES, META_TABLES, STORE_CATALOG, modelKey, signalTable } from './store-schema.js';
 
@@ -28,12 +29,17 @@ export async function storeTables(driver: Driver, catalog: string): Promise<stri
   return rows.map((r) => String(r['table_name']));
 }
 
+/** The in-memory schema where readers see the store's tables (and make their own scratch tables). */
+export const READ_SCHEMA = 'nrr_read';
+
 /**
  * Makes the store attached as `catalog` readable under its tables' own names in `schema` of the
- * in-memory database (views), and adds the model's views over them. Every query of the engine
- * then runs on the store unchanged.
+ * in-memory database (views), and adds the model's views over them. Every query of the engine then
+ * runs on the store unchanged. The connection is left working in `schema` when it is READ_SCHEMA
+ * (a reader), in memory.main otherwise. Readers are kept out of memory.main, which every schema
+ * falls back to: a writer building its own `lines` must never find theirs.
  */
-export async function exposeStore(driver: Driver, setup: OpenSetup, catalog = STORE_CATALOG, schema = 'main'): Promise<void> {
+export async function exposeStore(driver: Driver, setup: OpenSetup, catalog = STORE_CATALOG, schema = READ_SCHEMA): Promise<void> {
   await driver.exec(`CREATE SCHEMA IF NOT EXISTS memory.${schema}`);
   for (const t of await storeTables(driver, catalog)) {
     await driver.exec(`CREATE OR REPLACE VIEW memory.${schema}.${t} AS SELECT * FROM ${catalog}.main.${t}`);
@@ -41,7 +47,7 @@ export async function exposeStore(driver: Driver, setup: OpenSetup, catalog = ST
   await driver.exec(`USE memory.${schema}`);
   await driver.exec(sqlContributions(driver.dialect, setup.policies));
   await driver.exec(sqlAccountRanges());
-  await driver.exec('USE memory.main');
+  if (schema !== READ_SCHEMA) await driver.exec('USE memory.main');
 }
 
 /**
@@ -72,6 +78,11 @@ export async function rebuildStore(
   try {
     await w.exec(`USE ${build}`);
     const read = await readFiles(w, setup.policies, setup.files, findSignalFiles(options.data), { ...options, skipInvalid: false }, progress);
+    if (from !== null) {
+      // Changes ingested into the old store stay on top of the files.
+      for (const t of await overlayTables(w, from)) await w.exec(`CREATE TABLE ${build}.main.${t} AS SELECT * FROM ${from}.main.${t}`);
+      await replayOverlay(w, build, `${build}.main`);
+    }
     await buildModel(w, setup.policies, progress, true);
     progress.step('writing the store');
     const facts = await dataFacts(w, read.sources, setup.policies.reporting_currency);
@@ -92,6 +103,14 @@ export async function rebuildStore(
     removeDatabase(tmp);
     throw e;
   }
+}
+
+/** The tables of ingested rows and withdrawn keys a store keeps (see apply-batch.ts). */
+async function overlayTables(w: Driver, catalog: string): Promise<string[]> {
+  const rows = await w.query(
+    `SELECT table_name FROM duckdb_tables() WHERE database_name = '${catalog}' AND schema_name = 'main' AND (table_name LIKE 'nrr\\_overlay\\_%' ESCAPE '\\' OR table_name LIKE 'nrr\\_withdrawn\\_%' ESCAPE '\\')`,
+  );
+  return rows.map((r) => String(r['table_name']));
 }
 
 async function hasTable(w: Driver, catalog: string, table: string): Promise<boolean> {
@@ -142,6 +161,7 @@ export async function updateStore(w: Driver, setup: OpenSetup, options: OpenOpti
   await resetSchema(w, 'nrr_stage');
   try {
     const read = await readFiles(w, setup.policies, setup.files, signalFiles, { ...options, skipInvalid: false }, progress);
+    await replayOverlay(w, s, 'memory.nrr_stage');
     const accountsNow = read.sources.find((x) => x.source === 'accounts');
     const accountsKept = meta.facts.sources.find((x) => x.source === 'accounts');
     if (JSON.stringify(accountsNow?.extraColumns ?? []) !== JSON.stringify(accountsKept?.extraColumns ?? [])) return { outcome: 'rebuild' };

@@ -1,0 +1,280 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isLosslessNumber, stringify as stringifyLossless } from 'lossless-json';
+import type { SourceName } from '../contract/data-contract.js';
+import type { SignalSourceName } from '../contract/signal-contract.js';
+import type { SourceFile } from '../contract/source-files.js';
+import type { Driver } from '../drivers/driver.js';
+import { NrrError } from '../errors.js';
+import { readFiles } from '../workspace/build-from-files.js';
+import { dataFacts, isRevenueSource, type DataFacts } from '../workspace/data-facts.js';
+import { silentProgress } from '../workspace/progress.js';
+import type { ValidationIssue } from '../workspace/validation-report.js';
+import type { OpenSetup } from '../workspace/workspace.js';
+import { contractColumns, isIngestSource, sourceKey, sqlKeyIn, sqlWithdrawnKeys, type IngestSource, type SourceKey } from './ingest-keys.js';
+import { writeStoreMeta, type StoreMeta } from './store-meta.js';
+import { ACCOUNT_SOURCE_TABLES, META_TABLES, STORE_CATALOG } from './store-schema.js';
+import { exposeStore, recomputeAccounts, resetSchema, writeAccounts } from './sync-store.js';
+
+/**
+ * A change to ingest: rows in the data contract of one source (new rows, or rows replacing those
+ * with the same key) and keys of rows to withdraw. A batch is applied whole or not at all.
+ * @example { source: 'subscriptions', rows: [{ account_id: 'A1', line_id: 'L9', start_date: '2026-11-01', mrr: '120', currency: 'USD' }] }
+ * @example { source: 'subscriptions', withdraw: [{ line_id: 'L9' }] }
+ */
+export interface IngestBatch {
+  readonly source: string;
+  readonly rows?: readonly Record<string, unknown>[];
+  readonly withdraw?: readonly Record<string, unknown>[];
+  /** Names the batch: a batch sent again with the same id is not applied twice. Default: a new id. */
+  readonly batchId?: string;
+}
+
+export interface ApplyResult {
+  readonly batch_id: string;
+  readonly source: IngestSource;
+  /** The batch was applied before (same batch_id): nothing changed. */
+  readonly already_applied: boolean;
+  /** Rows ingested, of which `replaced` took the place of a row with the same key. */
+  readonly rows: number;
+  readonly replaced: number;
+  /** Rows removed by the batch's withdrawals (a key with no row removes nothing). */
+  readonly withdrawn: number;
+  /** The accounts whose ledger, movements and record were computed again. */
+  readonly accounts: readonly string[];
+  readonly warnings: readonly ValidationIssue[];
+  readonly warning_count: number;
+}
+
+/** Most items one batch may hold. */
+export const MAX_BATCH_ITEMS = 10_000;
+
+const ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/**
+ * Applies a batch to the store attached read-write as STORE_CATALOG, through the writer
+ * connection `w`: its rows are checked with the rules of the data contract (the same SQL as a
+ * file), the accounts it touches are computed again, and everything is committed in one
+ * transaction together with the batch itself (kept so that a later sync of the files, or a
+ * rebuild, applies it again on top of them).
+ */
+export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta: StoreMeta, batch: IngestBatch): Promise<{ result: ApplyResult; facts: DataFacts }> {
+  const { source, rows, withdraw, batchId } = checkBatch(batch);
+  const d = w.dialect;
+  const s = STORE_CATALOG;
+  const key = sourceKey(source, d);
+  const where = `batch ${batchId} (${source})`;
+  const done = await w.query(`SELECT count(*) AS n FROM ${s}.${META_TABLES.ingested} WHERE batch_id = ${d.quoteString(batchId)}`);
+  if (Number(done[0]!['n']) > 0) {
+    return { result: { batch_id: batchId, source, already_applied: true, rows: 0, replaced: 0, withdrawn: 0, accounts: [], warnings: [], warning_count: 0 }, facts: meta.facts };
+  }
+  const [seqRow] = await w.query(`SELECT coalesce(max(seq), 0) AS seq FROM ${s}.${META_TABLES.ingested}`);
+  const seqBase = Number(seqRow!['seq']);
+  const dir = mkdtempSync(join(tmpdir(), 'nrr-ingest-'));
+  try {
+    await resetSchema(w, 'nrr_ingest');
+    const typed = `memory.nrr_ingest.${key.table}`;
+    if (rows.length > 0) {
+      const path = join(dir, `${source}.jsonl`);
+      writeFileSync(path, rows.map((r) => jsonText(r)).join('\n') + '\n');
+      const file: SourceFile<string> = { source, path, file: where, format: 'json' };
+      const revenue = isRevenueSource(source);
+      const files: Partial<Record<SourceName, SourceFile>> = {
+        ...(revenue ? { [source]: file } : {}),
+        ...(setup.files.fx_rates ? { fx_rates: setup.files.fx_rates } : {}),
+      };
+      const signals = revenue ? null : ({ [source]: file } as Partial<Record<SignalSourceName, SourceFile<SignalSourceName>>>);
+      await readFiles(w, setup.policies, files, signals, { data, skipInvalid: false }, silentProgress);
+      await w.exec('USE memory.main');
+      await checkAttributes(w, source, typed);
+      // An ingested row's place: minus its number in the log of ingested items (a file's rows count from 1).
+      if (key.table !== 'accounts') await w.exec(`UPDATE ${typed} SET row_no = -(${seqBase} + row_no)`);
+    } else {
+      await w.exec('USE memory.main');
+      await w.exec(`CREATE TABLE ${typed} AS SELECT * FROM ${s}.main.${key.table} WHERE FALSE`);
+      await w.exec(`CREATE TABLE memory.nrr_ingest.validation_issues AS SELECT * FROM ${s}.main.validation_issues WHERE FALSE`);
+    }
+    const keyList = key.columns.map((c) => d.quoteIdent(c.column)).join(', ');
+    const withdrawn = sqlWithdrawnKeys(key, withdraw, d, where);
+    await w.exec(`CREATE TABLE memory.nrr_ingest.withdrawn_keys AS ${withdrawn ?? `SELECT ${keyList} FROM ${typed} WHERE FALSE`}`);
+    await w.exec(`CREATE TABLE memory.nrr_ingest.batch_keys AS SELECT ${keyList} FROM ${typed} UNION SELECT * FROM memory.nrr_ingest.withdrawn_keys`);
+    const [counts] = await w.query(`SELECT
+        (SELECT count(*) FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', `(SELECT ${keyList} FROM ${typed})`)}) AS replaced,
+        (SELECT count(*) FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.withdrawn_keys')}
+            AND NOT ${sqlKeyIn(key, 't', `(SELECT ${keyList} FROM ${typed})`)}) AS withdrawn`);
+    const warnings = await batchWarnings(w, source, typed, meta);
+    let accounts: string[] = [];
+    if (isRevenueSource(source)) {
+      await w.exec(`CREATE TABLE memory.nrr_ingest.changed_accounts AS
+        SELECT account_id FROM ${typed} UNION SELECT account_id FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')}`);
+      await resetSchema(w, 'nrr_apply');
+      for (const t of ACCOUNT_SOURCE_TABLES) {
+        const keep = t === key.table ? `AND NOT ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')}` : '';
+        await w.exec(`CREATE TABLE ${t} AS SELECT * FROM ${s}.main.${t} t WHERE account_id IN (SELECT account_id FROM memory.nrr_ingest.changed_accounts) ${keep}`);
+        if (t === key.table) await w.exec(`INSERT INTO ${t} BY NAME SELECT * FROM ${typed}`);
+      }
+      await recomputeAccounts(w, setup, 'memory.nrr_apply', 'memory.nrr_ingest.changed_accounts');
+      accounts = (await w.query('SELECT account_id FROM memory.nrr_ingest.changed_accounts ORDER BY account_id')).map((r) => String(r['account_id']));
+    }
+    await exposeStore(w, setup, s, 'nrr_view');
+    await w.exec('BEGIN TRANSACTION');
+    try {
+      if (isRevenueSource(source)) {
+        await writeAccounts(w, 'memory.nrr_apply', 'memory.nrr_ingest.changed_accounts');
+      } else {
+        await w.exec(`DELETE FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')}`);
+        await w.exec(`INSERT INTO ${s}.main.${key.table} BY NAME SELECT * FROM ${typed}`);
+      }
+      await keepOverlay(w, key, typed);
+      const log = [
+        ...rows.map((r, i) => ({ op: 'upsert', row: jsonText(r), key: jsonText(Object.fromEntries(key.given.map((k) => [k, r[k] ?? null]))), item: i + 1 })),
+        ...withdraw.map((k, i) => ({ op: 'withdraw', row: null, key: jsonText(k), item: rows.length + i + 1 })),
+      ];
+      const values = log.map(
+        (l) => `(${seqBase + l.item}, ${d.quoteString(batchId)}, ${d.quoteString(source)}, ${l.item}, '${l.op}', ${d.quoteString(l.key)}, ${l.row === null ? 'NULL' : d.quoteString(l.row)}, now())`,
+      );
+      await w.exec(`INSERT INTO ${s}.${META_TABLES.ingested} VALUES ${values.join(', ')}`);
+      await w.exec('USE memory.nrr_view');
+      const facts = await dataFacts(w, meta.facts.sources, setup.policies.reporting_currency);
+      await w.exec('USE memory.main');
+      await writeStoreMeta(w, s, { modelKey: meta.modelKey, facts, files: meta.files });
+      await w.exec('COMMIT');
+      return {
+        result: {
+          batch_id: batchId,
+          source,
+          already_applied: false,
+          rows: rows.length,
+          replaced: Number(counts!['replaced']),
+          withdrawn: Number(counts!['withdrawn']),
+          accounts,
+          warnings: warnings.list,
+          warning_count: warnings.count,
+        },
+        facts,
+      };
+    } catch (e) {
+      await w.exec('ROLLBACK');
+      throw e;
+    }
+  } finally {
+    await w.exec('USE memory.main');
+    for (const schema of ['nrr_ingest', 'nrr_apply', 'nrr_recompute', 'nrr_view']) await w.exec(`DROP SCHEMA IF EXISTS memory.${schema} CASCADE`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** JSON text of a row; numbers read losslessly (POST bodies) keep their digits. */
+const jsonText = (value: unknown): string => stringifyLossless(value) ?? 'null';
+
+/** The batch's shape, checked before anything is read: a known source, lists of objects, keys given. */
+function checkBatch(batch: IngestBatch): { source: IngestSource; rows: Record<string, unknown>[]; withdraw: Record<string, unknown>[]; batchId: string } {
+  const { source } = batch;
+  if (typeof source !== 'string' || !isIngestSource(source)) {
+    throw new NrrError(`source: '${String(source)}' cannot take ingested rows: expected one of subscriptions, usage, accounts or a signal source (FX rates: edit fx_rates and sync)`);
+  }
+  const list = (name: string, v: unknown): Record<string, unknown>[] => {
+    if (v === undefined) return [];
+    if (!Array.isArray(v)) throw new NrrError(`${name}: expected a list of objects`);
+    v.forEach((item, i) => {
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) throw new NrrError(`${name} item ${i + 1}: expected an object of column: value`);
+    });
+    return v as Record<string, unknown>[];
+  };
+  const rows = list('rows', batch.rows);
+  const withdraw = list('withdraw', batch.withdraw);
+  if (rows.length + withdraw.length === 0) throw new NrrError('the batch is empty: expected rows to ingest or keys to withdraw');
+  if (rows.length + withdraw.length > MAX_BATCH_ITEMS) throw new NrrError(`the batch has ${rows.length + withdraw.length} items: at most ${MAX_BATCH_ITEMS} in one batch`);
+  const batchId = batch.batchId ?? randomUUID();
+  if (typeof batchId !== 'string' || !ID.test(batchId)) throw new NrrError(`batch id '${String(batchId)}': expected 1 to 100 letters, digits, '.', '_', ':' or '-'`);
+  const known = new Set(contractColumns(source));
+  rows.forEach((r, i) => {
+    const lineId = r['line_id'];
+    if (source === 'subscriptions' && !((typeof lineId === 'string' && lineId.trim() !== '') || typeof lineId === 'number' || isLosslessNumber(lineId))) {
+      throw new NrrError(`batch ${batchId} (${source}) row ${i + 1}: line_id is missing: an ingested line needs its line_id, so that it can be corrected or withdrawn later`);
+    }
+    if (source !== 'accounts') {
+      const unknown = Object.keys(r).filter((k) => !known.has(k.trim().toLowerCase()));
+      if (unknown.length > 0) throw new NrrError(`batch ${batchId} (${source}) row ${i + 1}: ${unknown.map((k) => `'${k}'`).join(', ')}: not a column of ${source} (columns: ${[...known].join(', ')})`);
+    }
+  });
+  return { source, rows, withdraw, batchId };
+}
+
+/** Accounts ingested may give the attributes the store has (or fewer), not new ones: a new attribute needs the file, and a sync. */
+async function checkAttributes(w: Driver, source: IngestSource, typed: string): Promise<void> {
+  if (source !== 'accounts') return;
+  const cols = async (table: string): Promise<string[]> => {
+    const [catalog, schema, name] = table.split('.');
+    return (
+      await w.query(`SELECT column_name FROM duckdb_columns() WHERE database_name = '${catalog}' AND schema_name = '${schema}' AND table_name = '${name}'`)
+    ).map((r) => String(r['column_name']));
+  };
+  const kept = new Set(await cols(`${STORE_CATALOG}.main.accounts`));
+  const extra = (await cols(typed)).filter((c) => !kept.has(c));
+  if (extra.length > 0) {
+    throw new NrrError(
+      `accounts: ${extra.map((c) => `'${c}'`).join(', ')}: not an attribute of this workspace's accounts (${[...kept].filter((c) => c !== 'account_id').join(', ') || 'none'}); add the column to the accounts file and sync`,
+    );
+  }
+}
+
+/** The batch's warnings: those of the contract's rules, and rows naming an account the accounts file does not list. */
+async function batchWarnings(w: Driver, source: IngestSource, typed: string, meta: StoreMeta): Promise<{ list: ValidationIssue[]; count: number }> {
+  const parts = [`SELECT source, file, row, "column", value, expected FROM memory.nrr_ingest.validation_issues WHERE severity = 'warning' AND source = '${source}'`];
+  const hasAccounts = meta.facts.sources.some((x) => x.source === 'accounts' && x.file !== null);
+  if (hasAccounts && source !== 'accounts') {
+    parts.push(`SELECT '${source}', '', -row_no, 'account_id', account_id, 'an account listed in accounts (it will have no attributes)'
+                FROM ${typed} t WHERE account_id NOT IN (SELECT account_id FROM ${STORE_CATALOG}.main.accounts)`);
+  }
+  const all = await w.query(`SELECT * FROM (${parts.join(' UNION ALL ')}) ORDER BY row, "column"`);
+  return {
+    count: all.length,
+    list: all.slice(0, 10).map((r) => ({
+      source,
+      file: String(r['file'] || `ingested ${source}`),
+      row: Number(r['row']),
+      column: String(r['column']),
+      value: r['value'] === null ? null : String(r['value']),
+      expected: String(r['expected']),
+      severity: 'warning',
+    })),
+  };
+}
+
+/** The overlay of ingested rows and withdrawn keys, which a sync of the files or a rebuild applies again. */
+export const overlayTable = (table: string): string => `nrr_overlay_${table}`;
+export const withdrawnTable = (table: string): string => `nrr_withdrawn_${table}`;
+
+async function keepOverlay(w: Driver, key: SourceKey, typed: string): Promise<void> {
+  const s = STORE_CATALOG;
+  const overlay = `${s}.main.${overlayTable(key.table)}`;
+  const gone = `${s}.main.${withdrawnTable(key.table)}`;
+  await w.exec(`CREATE TABLE IF NOT EXISTS ${overlay} AS SELECT * FROM ${s}.main.${key.table} WHERE FALSE`);
+  await w.exec(`CREATE TABLE IF NOT EXISTS ${gone} AS SELECT * FROM memory.nrr_ingest.withdrawn_keys WHERE FALSE`);
+  await w.exec(`DELETE FROM ${overlay} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')}`);
+  await w.exec(`DELETE FROM ${gone} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')}`);
+  await w.exec(`INSERT INTO ${overlay} BY NAME SELECT * FROM ${typed}`);
+  await w.exec(`INSERT INTO ${gone} SELECT * FROM memory.nrr_ingest.withdrawn_keys`);
+}
+
+/**
+ * Applies the ingested overlay kept in `catalog` to the typed tables of `schema` just read from the
+ * files: rows with an ingested or withdrawn key are replaced by the ingested rows.
+ */
+export async function replayOverlay(w: Driver, catalog: string, schema: string): Promise<void> {
+  const d = w.dialect;
+  const tables = (
+    await w.query(`SELECT table_name FROM duckdb_tables() WHERE database_name = '${catalog}' AND schema_name = 'main' AND table_name LIKE 'nrr\\_overlay\\_%' ESCAPE '\\'`)
+  ).map((r) => String(r['table_name']).slice('nrr_overlay_'.length));
+  for (const table of tables) {
+    const source = (['subscriptions', 'usage', 'accounts'] as const).find((x) => sourceKey(x, d).table === table) ?? (table.replace(/^signal_/, '') as SignalSourceName);
+    const key = sourceKey(source, d);
+    const overlay = `${catalog}.main.${overlayTable(table)}`;
+    const gone = `${catalog}.main.${withdrawnTable(table)}`;
+    await w.exec(`DELETE FROM ${schema}.${table} t WHERE ${sqlKeyIn(key, 't', overlay)} OR ${sqlKeyIn(key, 't', gone)}`);
+    await w.exec(`INSERT INTO ${schema}.${table} BY NAME SELECT * FROM ${overlay}`);
+  }
+}
