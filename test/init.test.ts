@@ -72,6 +72,7 @@ describe('nrr init', () => {
     const dir = newDir();
     const written = initWorkspace(dir);
     expect(written).toHaveLength(1 + Object.keys(SOURCES).length + Object.keys(SIGNAL_SOURCES).length);
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toContain('\n.nrr/\n');
     const header = (f: string): string => readFileSync(join(dir, f), 'utf8');
     expect(header('subscriptions.csv')).toBe('account_id,line_id,product,start_date,end_date,amount,interval,discount,currency\n');
     expect(header('accounts.csv')).toBe(SUGGESTED_ACCOUNT_COLUMNS.join(',') + '\n');

@@ -1,3 +1,5 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { CONFIG_FILE_NAME } from '../config/config-file.js';
 import { policiesSchema, type Policies } from '../config/policies.js';
@@ -166,5 +168,8 @@ export function initWorkspace(dir: string, options: InitOptions = {}): string[] 
   }
   prepareDataFolder(dir, { force: options.force, forceDoes: 'rewrite the files init writes (nothing else is touched)' });
   writeOwnedFiles(dir, files);
+  // The workspace store (.nrr/) is built from the files: it has no place in version control.
+  const ignore = join(dir, '.gitignore');
+  if (!existsSync(ignore)) writeFileSync(ignore, '# the workspace store and play state, rebuilt from the files (docs/store.md)\n.nrr/\n');
   return files.map(([name]) => name);
 }
