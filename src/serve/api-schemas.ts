@@ -124,6 +124,45 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
     };
   }
+  paths['/api/ingest/{source}'] = {
+    post: {
+      summary: 'Ingest one change into the workspace store: rows in the data contract of one source, and keys of rows to withdraw (docs/store.md)',
+      parameters: [
+        { name: 'source', in: 'path', required: true, description: 'subscriptions, usage, accounts or a signal source', schema: { type: 'string' } },
+        { name: 'Idempotency-Key', in: 'header', required: false, description: 'names the batch: sent again, it is not applied twice', schema: { type: 'string' } },
+      ],
+      security: [{ bearer: [] }],
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: {
+              oneOf: [
+                {
+                  type: 'object',
+                  properties: {
+                    rows: { type: 'array', items: { type: 'object' }, description: 'rows as in the data contract; a row with the key of one already there replaces it' },
+                    withdraw: { type: 'array', items: { type: 'object' }, description: "keys of rows to remove, e.g. { line_id: 'L-3' }" },
+                    batch_id: { type: 'string' },
+                  },
+                  additionalProperties: false,
+                },
+                { type: 'array', items: { type: 'object' } },
+              ],
+            },
+          },
+        },
+      },
+      responses: {
+        '200': { description: '{ batch_id, source, already_applied, rows, replaced, withdrawn, accounts (recomputed), warnings, warning_count }' },
+        '400': { description: '{ error, issues: [{ file, row, column, value, expected }], error_count }: nothing of the batch was applied' },
+        '401': { description: 'no token, or another' },
+        '403': { description: 'the server has no token: ingesting needs one' },
+        '405': { description: 'the server does not answer from a store (--no-store)' },
+        '413': { description: 'the body is larger than 16 MB' },
+      },
+    },
+  };
   return {
     openapi: '3.1.0',
     info: { title: 'NRR Engine API', version, description: 'Net revenue retention, its decomposition, account health and playbooks, as JSON.' },
