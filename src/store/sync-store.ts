@@ -1,4 +1,5 @@
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { SignalSourceName } from '../contract/signal-contract.js';
 import { findSignalFiles, type SourceFile } from '../contract/source-files.js';
 import type { Driver } from '../drivers/driver.js';
@@ -68,6 +69,7 @@ export async function rebuildStore(
   const fingerprints: FileFingerprint[] = [];
   for (const f of files) fingerprints.push(await fingerprintOf(f));
   const tmp = `${path}.${process.pid}.building`;
+  removeAbandonedBuilds(path);
   removeDatabase(tmp);
   const build = 'nrr_build';
   try {
@@ -116,6 +118,26 @@ async function overlayTables(w: Driver, catalog: string): Promise<string[]> {
 async function hasTable(w: Driver, catalog: string, table: string): Promise<boolean> {
   const rows = await w.query(`SELECT 1 FROM duckdb_tables() WHERE database_name = '${catalog}' AND schema_name = 'main' AND table_name = '${table}'`);
   return rows.length > 0;
+}
+
+/** Removes what builds of processes that no longer run left beside the store (a build killed half-way). */
+function removeAbandonedBuilds(path: string): void {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+    const m = f.startsWith(prefix) ? /^(\d+)\.building(\.wal)?$/.exec(f.slice(prefix.length)) : null;
+    if (m === null || isRunning(Number(m[1]))) continue;
+    rmSync(join(dir, f), { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Removes a database file and its write-ahead log, if there. */
