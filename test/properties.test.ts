@@ -1,6 +1,9 @@
 import Big from 'big.js';
 import fc from 'fast-check';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { Workspace, metrics, movements, mrrLedger, type Metrics, type MovementRow, type NrrMethod, type PolicyInput } from '../src/index.js';
 import { parseGrouping } from '../src/engine/grouping.js';
 import { sqlSnapshotMetrics } from '../src/engine/metrics-model.js';
@@ -195,8 +198,11 @@ function writeScenario(s: Scenario): string {
 async function withScenario(s: Scenario, f: (ws: Workspace) => Promise<void>): Promise<void> {
   const dir = writeScenario(s);
   try {
-    const policies: PolicyInput = { ...s.policies, as_of: monthText(s.asOf) };
+    // The policies go in the config, so that the workspace store is built under them and answers.
+    writeFileSync(join(dir, 'nrr.config.yaml'), stringify({ policies: s.policies }));
+    const policies: PolicyInput = { as_of: monthText(s.asOf) };
     const ws = await Workspace.open({ data: dir, policies, today: new Date('2030-01-01T00:00:00Z') });
+    expect(ws.summary.store).not.toBeNull();
     try {
       await f(ws);
     } finally {
