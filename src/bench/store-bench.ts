@@ -71,7 +71,7 @@ async function floorLoad(dir: string): Promise<number> {
   }
 }
 
-export async function runStoreBench(o: { accounts: number; seed: number; out: string; timeoutS: number; slow: boolean }): Promise<{ rows: Row[]; targets: Target[] }> {
+export async function runStoreBench(o: { accounts: number; seed: number; out: string; timeoutS: number; slow: boolean; changes: number }): Promise<{ rows: Row[]; targets: Target[] }> {
   const dir = resolve(o.out, `store-${o.accounts}-${o.seed}`);
   const end = '2026-06';
   const env: NodeJS.ProcessEnv = { ...process.env, NRR_TODAY: '2026-07-01' };
@@ -123,13 +123,13 @@ export async function runStoreBench(o: { accounts: number; seed: number; out: st
   }
   rows.push({ label: `warm nrr account ${account} (process)`, seconds: median(acc), peakMb: accPeak, note: '' });
 
-  log('1,000 ingested changes');
+  log(`${o.changes.toLocaleString('en-US')} ingested changes`);
   const live = await LiveWorkspace.open({ data: dir, signals: true, today: new Date('2026-07-01T00:00:00Z') });
   const latencies: number[] = [];
   let lastLine = '';
   try {
     const lines = await live.workspace.query(`SELECT line_id, account_id, product, CAST(start_date AS VARCHAR) AS s, CAST(amount AS VARCHAR) AS a, interval_months FROM lines WHERE end_date IS NULL AND interval_months = 1 AND start_date < DATE '2026-06-01' ORDER BY line_id LIMIT 300`);
-    for (let i = 0; i < 1000; i++) {
+    for (let i = 0; i < o.changes; i++) {
       const a = `A${String((i * 7919) % o.accounts).padStart(7, '0')}`;
       const kind = i % 4;
       const batch =
@@ -148,14 +148,15 @@ export async function runStoreBench(o: { accounts: number; seed: number; out: st
       latencies.push(performance.now() - started);
     }
     // The last new line is in the store's movements.
-    const moved = await movements(live.workspace, { account: `A${String((996 * 7919) % o.accounts).padStart(7, '0')}` });
+    const lastNew = Math.floor((o.changes - 1) / 4) * 4;
+    const moved = await movements(live.workspace, { account: `A${String((lastNew * 7919) % o.accounts).padStart(7, '0')}` });
     if (!moved.some((m) => m.month === '2026-05')) log(`warning: the ingested line ${lastLine} does not show in its account's movements`);
   } finally {
     live.close();
   }
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
-  rows.push({ label: 'one ingested change (line, ended line, ticket, usage), 1,000 of them', seconds: p50 / 1000, peakMb: null, note: `p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms` });
+  rows.push({ label: `one ingested change (line, ended line, ticket, usage), ${o.changes.toLocaleString('en-US')} of them`, seconds: p50 / 1000, peakMb: null, note: `p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms` });
 
   log('serve');
   const serve = await serveTimings(dir, env, account);
@@ -258,12 +259,13 @@ async function main(argv: readonly string[]): Promise<void> {
     .option('--seed <s>', 'random seed', positiveInt, 1)
     .option('--out <dir>', 'folder for the generated company', 'bench-data/')
     .option('--timeout <seconds>', 'longest a command may take', positiveInt, 900)
+    .option('--changes <n>', 'ingested changes to time', positiveInt, 1000)
     .option('--no-slow', 'leave out accounts, health validate and playbooks backtest')
     .option('--json', 'print the result as JSON', false)
     .allowUnknownOption(true)
     .parse([...argv])
-    .opts<{ accounts: number; seed: number; out: string; timeout: number; slow: boolean; json: boolean }>();
-  const r = await runStoreBench({ accounts: o.accounts, seed: o.seed, out: o.out, timeoutS: o.timeout, slow: o.slow });
+    .opts<{ accounts: number; seed: number; out: string; timeout: number; slow: boolean; changes: number; json: boolean }>();
+  const r = await runStoreBench({ accounts: o.accounts, seed: o.seed, out: o.out, timeoutS: o.timeout, slow: o.slow, changes: o.changes });
   process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatStoreBench(r, o.accounts)}\n`);
 }
 
