@@ -118,7 +118,9 @@ export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta
       await recomputeAccounts(w, setup, 'memory.nrr_apply', 'memory.nrr_ingest.changed_accounts');
       accounts = (await w.query('SELECT account_id FROM memory.nrr_ingest.changed_accounts ORDER BY account_id')).map((r) => String(r['account_id']));
     }
-    await exposeStore(w, setup, s, 'nrr_view');
+    // The views the facts are computed through stay from one batch to the next (they read by name).
+    const [views] = await w.query(`SELECT count(*) AS n FROM duckdb_views() WHERE database_name = 'memory' AND schema_name = 'nrr_view'`);
+    if (Number(views!['n']) === 0) await exposeStore(w, setup, s, 'nrr_view');
     await w.exec('BEGIN TRANSACTION');
     try {
       if (isRevenueSource(source)) {
@@ -161,7 +163,7 @@ export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta
     }
   } finally {
     await w.exec('USE memory.main');
-    for (const schema of ['nrr_ingest', 'nrr_apply', 'nrr_recompute', 'nrr_view']) await w.exec(`DROP SCHEMA IF EXISTS memory.${schema} CASCADE`);
+    for (const schema of ['nrr_ingest', 'nrr_apply', 'nrr_recompute']) await w.exec(`DROP SCHEMA IF EXISTS memory.${schema} CASCADE`);
     rmSync(dir, { recursive: true, force: true });
   }
 }
