@@ -1,4 +1,8 @@
+import { existsSync } from 'node:fs';
 import { serve, type ServerType } from '@hono/node-server';
+import { defaultSnapshot } from '../accounts/account-records.js';
+import { statePath } from '../playbooks/playbook-settings.js';
+import { runPlaybooks } from '../playbooks/run-playbooks.js';
 import { NrrError } from '../errors.js';
 import { LiveWorkspace } from '../store/live-workspace.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -54,8 +58,10 @@ export async function startServer(source: Workspace | LiveWorkspace, options: Se
       ...(live ? { ingest: (batch) => live.apply(batch) } : {}),
     });
   let app = appFor(live ? live.workspace : (source as Workspace));
+  const plays = live ? replayPlays(options.onSync ?? (() => undefined)) : null;
   live?.onChange((ws) => {
     app = appFor(ws);
+    plays?.changed(ws);
   });
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: (req, env) => app.fetch(req, env), port: options.port, hostname: options.host }, () => resolve(s));
@@ -72,8 +78,46 @@ export async function startServer(source: Workspace | LiveWorkspace, options: Se
     close: () =>
       new Promise<void>((r) => {
         stopWatching();
+        plays?.stop();
         server.close(() => r());
       }),
+  };
+}
+
+/**
+ * After a change, the plays of a workspace that runs them (its play state exists) are evaluated
+ * again for the day, once the changes of a burst are in (2 s without another): accounts that now
+ * qualify enter their play and get a task, those that no longer do exit, as in a scheduled run.
+ * Each evaluation is a run of its own (its run key names the moment), recorded and delivered as one.
+ */
+function replayPlays(say: (message: string) => void): { changed: (ws: Workspace) => void; stop: () => void } {
+  let timer: NodeJS.Timeout | null = null;
+  let latest: Workspace | null = null;
+  let running: Promise<void> = Promise.resolve();
+  const run = (): void => {
+    const ws = latest;
+    if (ws === null || !existsSync(statePath(ws.dataDir, ws.scoring.playbookSettings))) return;
+    running = running.then(async () => {
+      try {
+        const date = defaultSnapshot(ws);
+        const r = await runPlaybooks(ws, { runKey: `${date}/${ws.scoring.playbookVersion}/live-${new Date().toISOString()}` });
+        const e = r.effects;
+        if (e.opened.length + e.closed.length > 0) say(`plays evaluated again after the change: opened ${e.opened.length} task(s), closed ${e.closed.length}`);
+      } catch (err) {
+        say(`plays could not be evaluated after the change: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+  };
+  return {
+    changed: (ws) => {
+      latest = ws;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(run, 2000);
+      timer.unref();
+    },
+    stop: () => {
+      if (timer) clearTimeout(timer);
+    },
   };
 }
 
