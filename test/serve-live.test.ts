@@ -136,6 +136,19 @@ describe('nrr serve follows the data folder', () => {
   }, 90_000);
 });
 
+describe('a command while nrr serve holds the store', () => {
+  it('does not wait for the server: it computes from the files at once and says so', async () => {
+    const dir = copyOfAcme();
+    await serve(dir, TOKEN);
+    const started = Date.now();
+    const r = spawnSync(process.execPath, [BIN, 'metrics', '--data', dir, '--window', '12', '--format', 'json'], { encoding: 'utf8', env: { ...process.env, NRR_TODAY: '2026-01-15' } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(25_000);
+    expect(r.stderr).toMatch(/is held by nrr serve \(process \d+\), which keeps it up to date: these figures were computed from the files/);
+    expect(parseLossless(r.stdout)).toEqual(parseLossless(spawnSync(process.execPath, [BIN, 'metrics', '--data', dir, '--window', '12', '--format', 'json', '--no-store', '-q'], { encoding: 'utf8', env: { ...process.env, NRR_TODAY: '2026-01-15' } }).stdout));
+  }, 90_000);
+});
+
 describe('ingest without a token', () => {
   it('is refused with 403, even on loopback: a web page can send a POST there', async () => {
     const url = await serve(copyOfAcme(), null);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
@@ -62,6 +62,7 @@ export class LiveWorkspace {
         meta = await metaOf(driver, path);
         use = { path, action: 'rebuilt', changed: storeSourceFiles(setup, options.data).map((f) => f.source), accounts: null };
       }
+      writeFileSync(liveMarker(path), JSON.stringify({ pid: process.pid, since: new Date().toISOString() }) + '\n');
       const writer = await driver.connect();
       const live = new LiveWorkspace(driver, writer, setup, options, path, meta, null as unknown as Workspace);
       const synced = await live.syncNow();
@@ -127,6 +128,7 @@ export class LiveWorkspace {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    rmSync(liveMarker(this.path), { force: true });
     this.writer.close();
     this.driver.close();
   }
@@ -160,6 +162,20 @@ export class LiveWorkspace {
     const run = this.queue.then(f, f);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+}
+
+/** Beside a store a live workspace holds: which process holds it, so that a command does not wait for it. */
+export const liveMarker = (path: string): string => `${path}.live`;
+
+/** The process holding the store live (a server), if one is running. */
+export function liveHolder(path: string): { pid: number; since: string } | null {
+  try {
+    const m = JSON.parse(readFileSync(liveMarker(path), 'utf8')) as { pid: number; since: string };
+    process.kill(m.pid, 0);
+    return m;
+  } catch {
+    return null;
   }
 }
 

@@ -10,6 +10,7 @@ import { Workspace, type OpenOptions, type OpenSetup, type StoreUse } from '../w
 import { compareFiles } from './file-fingerprints.js';
 import { readStoreMeta, type StoreMeta } from './store-meta.js';
 import { DEFAULT_STORE_FILE, STORE_CATALOG, STORE_SCHEMA_VERSION, modelKey } from './store-schema.js';
+import { liveHolder } from './live-workspace.js';
 import { StoreUnavailable, exposeStore, rebuildStore, storeSourceFiles, updateStore } from './sync-store.js';
 
 /** The store's path: `path` given, else `store_file` of the config, else .nrr/workspace.duckdb; relative to the data folder. */
@@ -58,7 +59,12 @@ export async function openStoredWorkspace(setup: OpenSetup, options: OpenOptions
     if (use === 'busy') {
       driver.close();
       const ws = await Workspace.open({ ...options, store: false });
-      return ws.withNote(`the workspace store ${path} is being written by another process (nrr serve or nrr sync): these figures were computed from the files`);
+      const holder = liveHolder(path);
+      return ws.withNote(
+        holder !== null
+          ? `the workspace store ${path} is held by nrr serve (process ${holder.pid}), which keeps it up to date: these figures were computed from the files (the server's API answers from the store)`
+          : `the workspace store ${path} is being written by another process (nrr sync): these figures were computed from the files`,
+      );
     }
     const attached = await attach(driver, path, true);
     if (attached !== 'ok') throw new StoreRefusal(`the workspace store ${path} was taken by another process right after it was updated: run the command again`);
@@ -100,7 +106,8 @@ async function syncAsWriter(driver: Driver, setup: OpenSetup, options: OpenOptio
   }
   const deadline = Date.now() + WRITER_WAIT_MS;
   for (let wait = 50; (await attach(driver, path, false)) === 'busy'; wait = Math.min(wait * 2, 1000)) {
-    if (Date.now() > deadline) return 'busy';
+    // A server holds it for its whole life: no point waiting.
+    if (Date.now() > deadline || liveHolder(path) !== null) return 'busy';
     progress.step('waiting for another process writing the workspace store');
     await sleep(wait);
   }
