@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -274,4 +275,29 @@ describe('nrr sync interfaces', () => {
     expect(again.summary.store?.action).toBe('read');
     again.close();
   });
+});
+
+describe('nrr ingest', () => {
+  const BIN = join(process.cwd(), 'dist', 'cli', 'nrr.js');
+  const run = (args: string[], input?: string) =>
+    spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, env: { ...process.env, NRR_TODAY: '2026-01-15' } });
+
+  it('applies a batch from standard input to the store, once per batch id; --no-store still reads the files alone', () => {
+    const c = fresh();
+    c.accounts.rows = [{ account_id: 'A1', segment: 'smb' }];
+    c.subscriptions.rows = [{ account_id: 'A1', line_id: 'L1', product: 'core', start_date: '2024-01-01', end_date: '', amount: '100', interval: 'monthly', currency: 'USD' }];
+    const dir = writeCompany(c);
+    writeFileSync(join(dir, 'nrr.config.yaml'), "policies:\n  as_of: '2025-12'\n");
+    const batch = JSON.stringify({ rows: [{ account_id: 'A1', line_id: 'L2', product: 'core', start_date: '2025-03-01', amount: 50.125, interval: 'monthly', currency: 'USD' }] });
+    const first = run(['ingest', 'subscriptions', '--data', dir, '--batch-id', 'b-1'], batch);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/batch b-1: 1 row ingested into subscriptions \(0 replacing rows with the same key\), 0 rows withdrawn; 1 account computed again/);
+    expect(run(['ingest', 'subscriptions', '--data', dir, '--batch-id', 'b-1'], batch).stdout).toMatch(/batch b-1 was applied before: nothing changed/);
+    const stored = run(['movements', '--data', dir, '--format', 'csv', '-q']).stdout;
+    expect(stored).toMatch(/A1,2025-03,expansion,100(\.0+)?,150\.125/);
+    expect(run(['movements', '--data', dir, '--format', 'csv', '-q', '--no-store']).stdout).not.toMatch(/2025-03/);
+    const bad = run(['ingest', 'subscriptions', '--data', dir], JSON.stringify([{ account_id: 'A1', line_id: 'L3', start_date: '2025-03-01', amount: '1e3', interval: 'monthly' }]));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/row 1, column amount: '1e3'/);
+  }, 120_000);
 });

@@ -29,6 +29,7 @@ import { DEFAULT_SEED } from '../generate/generate-company.js';
 import { registerInit } from './init-command.js';
 import { registerValidate } from './validate-command.js';
 import { registerSync } from './sync-command.js';
+import { registerIngest } from './ingest-command.js';
 import { guardStandardStreams, OutputError, reportOutputError, writeOutput } from './standard-output.js';
 
 const formatOption = (def: string, choices: readonly string[]): Option =>
@@ -112,6 +113,7 @@ nrr.config.yaml or the flags; every report prints the ones it used. See docs/def
   registerInit(program);
   registerValidate(program);
   registerSync(program);
+  registerIngest(program);
 
   withDataOptions(program.command('mrr').description('MRR per account and month (account_id, month, mrr)'))
     .option('--by-product', 'one row per account, product and month')

@@ -187,6 +187,8 @@ async function attachForWriting(driver: DuckDbDriver, path: string): Promise<voi
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       if (!/lock/i.test(message)) throw new NrrError(`the workspace store ${path} cannot be opened (${message.split('\n')[0]})`);
+      const holder = liveHolder(path);
+      if (holder !== null) throw new NrrError(`the workspace store ${path} is held by nrr serve (process ${holder.pid}): send changes to its POST /api/ingest/<source>, or stop it`);
       if (waited > 30_000) throw new NrrError(`the workspace store ${path} is held by another process (another nrr serve?): stop it, or give this one its own store (store_file in the config)`);
       await sleep(wait);
     }

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { parse as parseLossless } from 'lossless-json';
+import { NrrError } from '../errors.js';
+import { stringifyJson } from '../money.js';
+import { INGEST_SOURCES } from '../store/ingest-keys.js';
+import { LiveWorkspace } from '../store/live-workspace.js';
+import { openOptions, withDataOptions, type CommonOptions } from './common-options.js';
+import { plural } from './plural-text.js';
+
+/** `nrr ingest SOURCE [FILE]`: applies one batch of rows (and withdrawals) to the workspace store. */
+export function registerIngest(program: Command): void {
+  withDataOptions(
+    program
+      .command('ingest')
+      .description('apply a batch of rows of one source (new rows, corrections, withdrawals) to the workspace store, checked by the data contract')
+      .argument('<source>', `the source: ${INGEST_SOURCES.join(', ')}`)
+      .argument('[file]', 'a JSON file: a list of rows, or {"rows": [...], "withdraw": [...]}; default standard input'),
+    { policies: false },
+  )
+    .option('--batch-id <id>', 'names the batch: applied again with the same id, it changes nothing')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText(
+      'after',
+      `
+The rows are checked by the rules of the data contract (the same as a file's); the accounts they
+touch are computed again, all in one transaction, or nothing is applied. A row with the key of a
+row already there replaces it (subscriptions: line_id; usage: account, product, month; accounts:
+account_id; signal files: their key). Ingested rows stay in the store on top of the files
+(docs/store.md). While nrr serve runs on the folder, send the batch to its POST /api/ingest/<source>.
+
+Examples:
+  echo '[{"ticket_id":"T-9","account_id":"A0000042","opened_date":"2026-12-01","priority":"high","escalated":"false"}]' | nrr ingest tickets --data demo
+  nrr ingest subscriptions corrections.json --data my-data --batch-id crm-4711
+  echo '{"withdraw":[{"line_id":"L-3"}]}' | nrr ingest subscriptions --data my-data`,
+    )
+    .action(async (source: string, file: string | undefined, o: CommonOptions & { batchId?: string; format: 'text' | 'json' }) => {
+      const text = readFileSync(file ?? 0, 'utf8');
+      let body: unknown;
+      try {
+        body = parseLossless(text);
+      } catch (e) {
+        throw new NrrError(`${file ?? 'standard input'}: not JSON (${e instanceof Error ? e.message : String(e)}): expected a list of rows, or {"rows": [...], "withdraw": [...]}`);
+      }
+      const batch = Array.isArray(body) ? { rows: body as Record<string, unknown>[] } : (body as { rows?: Record<string, unknown>[]; withdraw?: Record<string, unknown>[] });
+      if (batch === null || typeof batch !== 'object') throw new NrrError(`${file ?? 'standard input'}: expected a list of rows, or {"rows": [...], "withdraw": [...]}`);
+      const live = await LiveWorkspace.open(openOptions({ ...o, quiet: true }, { signals: true }));
+      try {
+        const r = await live.apply({ source, rows: batch.rows, withdraw: batch.withdraw, ...(o.batchId === undefined ? {} : { batchId: o.batchId }) });
+        if (o.format === 'json') {
+          process.stdout.write(stringifyJson(r) + '\n');
+          return;
+        }
+        process.stdout.write(
+          r.already_applied
+            ? `batch ${r.batch_id} was applied before: nothing changed\n`
+            : `batch ${r.batch_id}: ${plural(r.rows, 'row')} ingested into ${r.source} (${r.replaced} replacing rows with the same key), ${plural(r.withdrawn, 'row')} withdrawn; ${plural(r.accounts.length, 'account')} computed again\n`,
+        );
+        for (const w of r.warnings) process.stderr.write(`warning: row ${w.row}, column ${w.column}: '${w.value ?? ''}': expected ${w.expected}\n`);
+      } finally {
+        live.close();
+      }
+    });
+}
