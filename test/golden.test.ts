@@ -1,4 +1,8 @@
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { Money, Workspace, metrics, movements, mrrLedger, NrrError, type Metrics, type MovementRow, type PolicyInput } from '../src/index.js';
 import { csv, fixtureDir, removeDir } from './helpers/fixture-dir.js';
 
@@ -10,8 +14,27 @@ import { csv, fixtureDir, removeDir } from './helpers/fixture-dir.js';
 const GOLDEN = 'test/fixtures/golden';
 const TODAY = new Date('2025-06-15T00:00:00Z');
 
+/** The policies that shape the model: given in a config (not as flags) they are what the workspace store is built under. */
+const MODEL_POLICIES = new Set(['snapshot', 'usage', 'fx', 'reporting_currency', 'reactivation_window_months', 'timezone']);
+const copies: string[] = [];
+afterAll(() => copies.forEach(removeDir));
+
+/**
+ * Opens the data under the policies, answered from the workspace store: the policies that shape
+ * the model go in the config of a copy of the folder (flags that change the model would compute in
+ * memory instead).
+ */
 function open(policies: PolicyInput = {}, data = GOLDEN): Promise<Workspace> {
-  return Workspace.open({ data, policies: { as_of: '2024-12', ...policies }, today: TODAY });
+  const model = Object.fromEntries(Object.entries(policies).filter(([k]) => MODEL_POLICIES.has(k)));
+  const rest = Object.fromEntries(Object.entries(policies).filter(([k]) => !MODEL_POLICIES.has(k)));
+  let dir = data;
+  if (Object.keys(model).length > 0) {
+    dir = mkdtempSync(join(tmpdir(), 'nrr-golden-'));
+    copies.push(dir);
+    cpSync(data, dir, { recursive: true, filter: (src) => !src.includes('.nrr') });
+    writeFileSync(join(dir, 'nrr.config.yaml'), stringify({ policies: model }));
+  }
+  return Workspace.open({ data: dir, policies: { as_of: '2024-12', ...rest }, today: TODAY });
 }
 
 /** 'A6 2024-04 reactivation +500' */
