@@ -19,6 +19,7 @@ export function registerIngest(program: Command): void {
     { policies: false },
   )
     .option('--batch-id <id>', 'names the batch: applied again with the same id, it changes nothing')
+    .option('--withdraw <key>', 'withdraw the row with this key, as column=value[,column=value] (repeatable); no rows are read then unless FILE is given', (v: string, all: string[] = []) => [...all, v])
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .addHelpText(
       'after',
@@ -30,12 +31,14 @@ account_id; signal files: their key). Ingested rows stay in the store on top of 
 (docs/store.md). While nrr serve runs on the folder, send the batch to its POST /api/ingest/<source>.
 
 Examples:
-  echo '[{"ticket_id":"T-9","account_id":"A0000042","opened_date":"2026-12-01","priority":"high","escalated":"false"}]' | nrr ingest tickets --data demo
-  nrr ingest subscriptions corrections.json --data my-data --batch-id crm-4711
-  echo '{"withdraw":[{"line_id":"L-3"}]}' | nrr ingest subscriptions --data my-data`,
+  nrr ingest subscriptions --data demo --withdraw line_id=L-RETIRED-7
+  nrr ingest usage --data demo --withdraw account_id=A0000042,product=api,month=2026-01
+  cat corrections.json | nrr ingest subscriptions --data my-data --batch-id crm-4711
+  echo '[{"ticket_id":"T-9","account_id":"A0000042","opened_date":"2026-12-01","priority":"high","escalated":"false"}]' | nrr ingest tickets --data demo`,
     )
-    .action(async (source: string, file: string | undefined, o: CommonOptions & { batchId?: string; format: 'text' | 'json' }) => {
-      const text = readFileSync(file ?? 0, 'utf8');
+    .action(async (source: string, file: string | undefined, o: CommonOptions & { batchId?: string; withdraw?: string[]; format: 'text' | 'json' }) => {
+      const keys = (o.withdraw ?? []).map(withdrawKey);
+      const text = keys.length > 0 && file === undefined ? '[]' : readFileSync(file ?? 0, 'utf8');
       let body: unknown;
       try {
         body = parseLossless(text);
@@ -46,7 +49,7 @@ Examples:
       if (batch === null || typeof batch !== 'object') throw new NrrError(`${file ?? 'standard input'}: expected a list of rows, or {"rows": [...], "withdraw": [...]}`);
       const live = await LiveWorkspace.open(openOptions({ ...o, quiet: true }, { signals: true }));
       try {
-        const r = await live.apply({ source, rows: batch.rows, withdraw: batch.withdraw, ...(o.batchId === undefined ? {} : { batchId: o.batchId }) });
+        const r = await live.apply({ source, rows: batch.rows, withdraw: [...(batch.withdraw ?? []), ...keys], ...(o.batchId === undefined ? {} : { batchId: o.batchId }) });
         if (o.format === 'json') {
           process.stdout.write(stringifyJson(r) + '\n');
           return;
@@ -61,4 +64,11 @@ Examples:
         live.close();
       }
     });
+}
+
+/** `column=value[,column=value]` → { column: value }. */
+function withdrawKey(text: string): Record<string, string> {
+  const parts = text.split(',').map((p) => p.split('='));
+  if (parts.some((p) => p.length !== 2 || p[0]!.trim() === '')) throw new NrrError(`--withdraw '${text}': expected column=value, or several joined by commas (e.g. line_id=L-3)`);
+  return Object.fromEntries(parts.map(([k, v]) => [k!.trim(), v!]));
 }

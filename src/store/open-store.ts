@@ -22,8 +22,11 @@ export function storePath(data: string, setup: Pick<OpenSetup, 'storeFile'>, giv
 /** What the store itself refuses (not a store, a newer layout, --no-sync without one): said as it is. */
 export class StoreRefusal extends NrrError {}
 
-/** How long a command waits for another process that is writing the store before it computes from the files instead. */
-export const WRITER_WAIT_MS = 30_000;
+/**
+ * How long a command waits for another process that is writing the store before it computes from
+ * the files instead (NRR_STORE_WAIT_MS sets it, in milliseconds).
+ */
+export const WRITER_WAIT_MS = Number(process.env['NRR_STORE_WAIT_MS'] ?? 30_000);
 
 /**
  * Opens a workspace from its store, bringing the store up to date with the files first. The store
