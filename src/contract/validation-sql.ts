@@ -2,8 +2,9 @@ import type { Dialect, NativeColumn } from '../engine/dialect.js';
 import { sqlFxLookups, sqlFxPeriods, sqlRateAt } from '../engine/fx-model.js';
 import { sqlLineMonths, sqlLineValues } from '../engine/ledger-model.js';
 import type { Policies } from '../config/policies.js';
+import { SIGNAL_SOURCES } from './signal-contract.js';
 import { DEFAULT_PRODUCT, SOURCES, type SourceName, type SubscriptionForm } from './data-contract.js';
-import { CONTROL_EXPECTED, ID_COLUMNS, sqlControlDetail, sqlHasControl, sqlIdAsWritten } from './value-rules-sql.js';
+import { CONTROL_EXPECTED, ID_COLUMNS, sqlControlDetail, sqlHasControl, sqlIdAsWritten, sqlOddId } from './value-rules-sql.js';
 
 /**
  * Pure SQL builders that turn the raw tables (`raw_<source>`: every value as text, except the
@@ -120,7 +121,7 @@ function sqlFlagDuplicateLineIds(): string {
 
 /**
  * `parsed_<source>`: per row, its file row (`__row`), the parsed values (`p_*`) and `p_flagged`,
- * true when the row breaks any rule. The raw text is not copied: problems are rare, so the
+ * true when the row breaks any rule or spells an id otherwise (sqlOddId). The raw text is not copied: problems are rare, so the
  * validation issues join the raw row back only for flagged rows. Subscription rows also carry
  * what the ledger needs of them (months in force, MRR in their own currency and at their start
  * rate): `lines` is this table once the rows with errors are gone. So the typed rates
@@ -143,16 +144,18 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   /** Every rule of the source, as one condition over the parsed columns. */
   const flagged = (source: SourceName): string =>
     all[source].length === 0 ? 'FALSE' : all[source].map((r) => `coalesce(${r.when}, FALSE)`).join('\n         OR ');
+  /** Rows that spell an id otherwise are flagged too, for the near-duplicate warning (sqlNearDuplicateIds). */
+  const oddIds = (source: SourceName): string =>
+    `(${sqlOddId(d, SOURCES[source].columns.map((c) => c.name).filter((c) => ID_COLUMNS.has(c)))})`;
   /** Whether an account id (trimmed) is listed in accounts: a semi-join, so ids repeated there cannot repeat the row. */
-  const known = (id: string): string =>
-    files.accounts === undefined ? 'TRUE' : `${id} IN (SELECT trim(account_id) FROM raw_accounts WHERE account_id IS NOT NULL)`;
+  const known = (id: string): string => (files.accounts === undefined ? 'TRUE' : `${id} IN (SELECT id FROM known_account_ids)`);
   /**
    * Parses in a first step, checks the rules over the parsed values in a second, keeps only the
    * parsed columns; `ledger` adds what the revenue ledger needs of each row, worked out in the same pass.
    */
   const table = (source: SourceName, parse: string, keep: readonly string[], ledger?: { ctes: string; last: string; columns: string }): string =>
     `CREATE OR REPLACE TABLE parsed_${source} AS
-     WITH src AS (${parse}), checked AS (SELECT *, ${flagged(source)} AS p_flagged FROM src)${ledger ? `, ${ledger.ctes}` : ''}
+     WITH src AS (${parse}), checked AS (SELECT *, ${flagged(source)} OR ${oddIds(source)} AS p_flagged FROM src)${ledger ? `, ${ledger.ctes}` : ''}
      SELECT __row, ${keep.join(', ')}, p_flagged${ledger ? `, ${ledger.columns} FROM ${ledger.last}` : ' FROM checked'}`;
   // Each line's months and values, for the ledger: parsed rows are lines once the rows with errors are gone.
   const months = sqlLineMonths(d, p, 'c.p_start', 'c.p_end');
@@ -177,6 +180,7 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   const fxKeys = (a: string): string[] => [`upper(trim(${a}.currency))`, `trim(${a}.month)`];
   const accountKeys = (a: string): string[] => [`trim(${a}.account_id)`];
   return [
+    ...(files.accounts === undefined ? [] : [sqlKnownAccounts()]),
     table(
       'fx_rates',
       `SELECT f.*,
@@ -409,9 +413,21 @@ export function sqlValidationIssues(d: Dialect, p: Policies, files: SourceFiles)
   return `CREATE OR REPLACE TABLE validation_issues AS ${body}`;
 }
 
-/** The parsed tables are only needed until the typed tables exist. */
+/**
+ * `known_account_ids`: the ids of the accounts file, read once for every file that names accounts
+ * (the rule that an account is listed in accounts).
+ */
+export function sqlKnownAccounts(): string {
+  return `CREATE OR REPLACE TEMP TABLE known_account_ids AS
+    SELECT DISTINCT trim(account_id) AS id FROM raw_accounts WHERE account_id IS NOT NULL`;
+}
+
+/** The parsed tables are only needed until the typed tables exist (a signal file's becomes its typed table). */
 export function sqlDropParsed(): string[] {
-  return ['parsed_fx_rates', 'parsed_subscriptions', 'parsed_usage', 'parsed_accounts'].map((t) => `DROP TABLE IF EXISTS ${t}`);
+  const signals = Object.keys(SIGNAL_SOURCES).map((s) => `parsed_signal_${s}`);
+  return ['parsed_fx_rates', 'parsed_subscriptions', 'parsed_usage', 'parsed_accounts', ...signals, 'known_account_ids'].map(
+    (t) => `DROP TABLE IF EXISTS ${t}`,
+  );
 }
 
 /**

@@ -100,4 +100,17 @@ export interface Dialect {
   /** Units of 10⁻¹² → money. */
   sqlPicosToMoney(picosExpr: string): string;
   sqlRegexpMatches(textExpr: string, pattern: string): string;
+  /** Whether a file column's type, as `sqlDescribe` names it, holds true/false values as they are. */
+  isBooleanType(columnType: string): boolean;
+  /** Whether it holds numbers as they are: whole, decimal or floating point. */
+  isNumberType(columnType: string): boolean;
+  /**
+   * A 64-bit hash of the values (NULLs included), equal for equal values: a cheap first filter
+   * for repeated keys, whose candidates are then compared exactly.
+   */
+  sqlHash(exprs: readonly string[]): string;
+  /** True when the text is all ASCII (a cheap test: no Unicode normal form to apply). */
+  sqlIsAscii(textExpr: string): string;
+  /** The text without the ASCII white space (blank, tab, line feed, form feed, carriage return) around it. */
+  sqlTrimAsciiSpace(textExpr: string): string;
 }
