@@ -42,8 +42,6 @@ export function signalNativeColumn(d: Dialect, columnType: string, type: SignalC
   }
 }
 
-const textBlank = (c: string): string => `(${c} IS NULL OR trim(${c}) = '')`;
-
 /** The largest count: 18 digits, as text allows. */
 const COUNT_LIMIT = '999999999999999999';
 
@@ -75,8 +73,8 @@ function enumValue(d: Dialect, col: SignalColumnSpec, t: string): string {
   return exact.length === 0 ? mapped : `CASE WHEN ${t} IN (${exact.map((v) => d.quoteString(v)).join(', ')}) THEN ${t} ELSE ${mapped} END`;
 }
 
-/** The value of a column of the file (`c`), parsed: NULL when blank or not of its type. */
-function parsed(d: Dialect, col: SignalColumnSpec, c: string, native: SignalNative | undefined, timeZone: string): string {
+/** The value of a column of the file (`c`, its trimmed text `t`), parsed: NULL when blank or not of its type. */
+function parsed(d: Dialect, col: SignalColumnSpec, c: string, native: SignalNative | undefined, timeZone: string, t = `trim(${c})`): string {
   if (native !== undefined) {
     switch (native.type) {
       case 'date':
@@ -93,19 +91,18 @@ function parsed(d: Dialect, col: SignalColumnSpec, c: string, native: SignalNati
         return c;
     }
   }
-  const t = `trim(${c})`;
   switch (col.type) {
     case 'text':
       // An id is read in its normal form, already trimmed (load-sources).
       return col.values ? enumValue(d, col, t) : ID_COLUMNS.has(col.name) ? c : t;
     case 'date':
-      return d.sqlTryDate(c, timeZone);
+      return d.sqlTryDate(t, timeZone);
     case 'month':
       return `CASE WHEN ${d.sqlRegexpMatches(t, '[0-9]{4}-[0-9]{2}')} THEN ${d.sqlTryDate(`${t} || '-01'`)} END`;
     case 'count':
       return `CASE WHEN ${d.sqlRegexpMatches(t, '[0-9]{1,18}')} THEN CAST(${t} AS BIGINT) END`;
     case 'amount':
-      return d.sqlTryMoney(c);
+      return d.sqlTryMoney(t);
     case 'score':
       return `CASE WHEN ${d.sqlRegexpMatches(t, '[0-9]+(\\.[0-9]+)?')} THEN CAST(${t} AS DOUBLE) END`;
     case 'boolean':
@@ -163,10 +160,28 @@ class Columns {
     return this.read.native[col];
   }
 
-  /** True when the value is missing: NULL, or text of blanks (an id is read trimmed: see load-sources). */
-  blank(col: string, alias?: string): string {
-    const c = this.ref(col, alias);
-    return this.native(col) ? `(${c} IS NULL)` : ID_COLUMNS.has(col) ? `(${c} IS NULL OR ${c} = '')` : textBlank(c);
+  /** True when the value is missing: NULL, or text of blanks. */
+  blank(col: string): string {
+    if (this.native(col)) return `(${this.ref(col)} IS NULL)`;
+    const t = this.trimmed(col);
+    return `(${t} IS NULL OR ${t} = '')`;
+  }
+
+  /** Text columns, other than ids, whose trimmed text the pass works out once, as `t_<column>`. */
+  trims(columns: readonly string[]): string[] {
+    return columns.filter((col) => !this.native(col) && !ID_COLUMNS.has(col));
+  }
+
+  /** A text column's trimmed text: `t_<column>` (see trims); an id is read trimmed (load-sources). */
+  trimmed(col: string): string {
+    return ID_COLUMNS.has(col) ? this.ref(col) : this.d.quoteIdent(`t_${col}`);
+  }
+
+  /** The `t_<column>` columns, worked out from the file's row `r`. */
+  trimColumns(columns: readonly string[]): string {
+    return this.trims(columns)
+      .map((col) => `, trim(${this.ref(col, 'r')}) AS ${this.trimmed(col)}`)
+      .join('');
   }
 
   ref(col: string, alias?: string): string {
@@ -179,8 +194,13 @@ class Columns {
     return this.native(col) ? this.d.sqlText(this.ref(col)) : this.ref(col);
   }
 
-  /** The value as a repeated key compares it: trimmed text, or the typed value itself. */
-  key(col: string, alias?: string): string {
+  /** The value as a repeated key compares it: trimmed text, or the typed value itself; over the pass's row. */
+  key(col: string): string {
+    return this.native(col) ? this.ref(col) : this.trimmed(col);
+  }
+
+  /** The same, over the file's row `alias`. */
+  rawKey(col: string, alias: string): string {
     const c = this.ref(col, alias);
     return this.native(col) || ID_COLUMNS.has(col) ? c : `trim(${c})`;
   }
@@ -300,23 +320,27 @@ export function sqlSignalParse(c: SignalCheck): string {
   const { d, source } = c;
   const spec = SIGNAL_SOURCES[source];
   const cols = new Columns(d, c.read);
+  const names = spec.columns.map((col) => col.name);
   const list = rules(d, source, cols, c.hasAccountsFile, c.reportingCurrency);
   const values = spec.columns.map(
-    (col) => `CAST(${parsed(d, col, cols.ref(col.name, 'r'), cols.native(col.name), c.timeZone)} AS ${signalSqlType(d, col.type)}) AS ${parsedName(d, col.name)}`,
+    (col) =>
+      `CAST(${parsed(d, col, d.quoteIdent(col.name), cols.native(col.name), c.timeZone, cols.trimmed(col.name))} AS ${signalSqlType(d, col.type)}) AS ${parsedName(d, col.name)}`,
   );
-  const any = (rs: readonly Rule[]): string => (rs.length === 0 ? 'FALSE' : rs.map((r) => `coalesce(${r.when}, FALSE)`).join('\n        OR '));
+  // NULL counts as not broken: (a OR b) IS TRUE when a or b is.
+  const any = (rs: readonly { when: string }[]): string => (rs.length === 0 ? 'FALSE' : `coalesce(${rs.map((r) => `(${r.when})`).join('\n        OR ')}, FALSE)`);
   const control = list.filter((r) => r.control);
   // One pattern over every text column joined together finds a control character in any of them.
   const controlWhen = control.length === 0 ? [] : [{ when: sqlHasControl(d, `concat(${control.map((r) => d.quoteIdent(r.column)).join(', ')})`) }];
-  const errors = [...list.filter((r) => r.severity === 'error' && !r.control && !r.repeat), ...controlWhen] as Rule[];
-  const warnings = list.filter((r) => r.severity === 'warning');
+  const errors = [...list.filter((r) => r.severity === 'error' && !r.control && !r.repeat), ...controlWhen];
+  const warnings = [...list.filter((r) => r.severity === 'warning'), { when: sqlOddId(d, names.filter((col) => ID_COLUMNS.has(col))) }];
   const keyNonBlank = spec.key.map((k) => `NOT ${cols.blank(k)}`).join(' AND ');
   const look = lookups(c, cols);
   return `CREATE OR REPLACE TABLE parsed_signal_${source} AS
-    WITH src AS (SELECT r.*, ${values.join(', ')}${look.columns} FROM raw_${source} r ${look.joins})
-    SELECT __row AS row_no, ${spec.columns.map((col) => `${parsedName(d, col.name)} AS ${d.quoteIdent(col.name)}`).join(', ')},
+    WITH trimmed AS (SELECT r.*${cols.trimColumns(names)}${look.columns} FROM raw_${source} r ${look.joins}),
+    src AS (SELECT *, ${values.join(', ')} FROM trimmed)
+    SELECT __row AS row_no, ${names.map((col) => `${parsedName(d, col)} AS ${d.quoteIdent(col)}`).join(', ')},
       ${any(errors)} AS __error,
-      ${any(warnings)} OR (${sqlOddId(d, spec.columns.map((col) => col.name).filter((col) => ID_COLUMNS.has(col)))}) AS __warning,
+      ${any(warnings)} AS __warning,
       CASE WHEN ${keyNonBlank} THEN ${d.sqlHash(spec.key.map((k) => cols.key(k)))} END AS __key
     FROM src`;
 }
@@ -331,7 +355,7 @@ export function sqlSignalRepeats(c: SignalCheck): { candidates: string; exact: s
   const { d, source } = c;
   const spec = SIGNAL_SOURCES[source];
   const cols = new Columns(d, c.read);
-  const keys = spec.key.map((k, i) => `${cols.key(k, 'r')} AS k${i}`).join(', ');
+  const keys = spec.key.map((k, i) => `${cols.rawKey(k, 'r')} AS k${i}`).join(', ');
   const on = spec.key.map((_k, i) => `f.k${i} = x.k${i}`).join(' AND ');
   return {
     // Sorting the hashes and comparing neighbours costs a fraction of a hash aggregate over them.
@@ -362,7 +386,7 @@ export function sqlSignalIssues(c: SignalCheck): string {
   const list = rules(d, source, cols, c.hasAccountsFile, c.reportingCurrency);
   const look = lookups(c, cols);
   const flagged = `WITH flagged AS MATERIALIZED (
-      SELECT r.*, ${spec.columns.map((col) => `p.${q(col.name)} AS ${parsedName(d, col.name)}`).join(', ')}, sf.first_row AS __first_row${look.columns}
+      SELECT r.*${cols.trimColumns(spec.columns.map((col) => col.name))}, ${spec.columns.map((col) => `p.${q(col.name)} AS ${parsedName(d, col.name)}`).join(', ')}, sf.first_row AS __first_row${look.columns}
       FROM (SELECT * FROM parsed_signal_${source} WHERE __error OR __warning) p
       JOIN raw_${source} r ON r.__row = p.row_no
       LEFT JOIN signal_first_${source} sf ON sf.row = p.row_no ${look.joins})`;
