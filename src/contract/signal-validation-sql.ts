@@ -402,9 +402,9 @@ export function sqlSignalFlaggedRows(source: SignalSourceName): string {
   return `SELECT row_no FROM parsed_signal_${source} WHERE __error OR __warning`;
 }
 
-/** The work tables of a signal file's checks, once its issues are listed. */
+/** The work tables of a signal file's checks, and its key hashes, once its issues are listed. */
 export function sqlSignalCheckDone(source: SignalSourceName): string[] {
-  return [`DROP TABLE IF EXISTS signal_first_${source}`, 'DROP TABLE IF EXISTS signal_candidates'];
+  return [`DROP TABLE IF EXISTS signal_first_${source}`, 'DROP TABLE IF EXISTS signal_candidates', `ALTER TABLE parsed_signal_${source} DROP COLUMN __key`];
 }
 
 /**
@@ -424,7 +424,7 @@ export function sqlSignalTable(d: Dialect, source: SignalSourceName, present: bo
   const t = `parsed_signal_${source}`;
   return [
     ...(hasErrors ? [`DELETE FROM ${t} WHERE __error`] : []),
-    ...['__error', '__warning', '__key'].map((c) => `ALTER TABLE ${t} DROP COLUMN ${c}`),
+    ...['__error', '__warning'].map((c) => `ALTER TABLE ${t} DROP COLUMN ${c}`),
     `DROP TABLE IF EXISTS signal_${source}`,
     `ALTER TABLE ${t} RENAME TO signal_${source}`,
   ].join(';\n');
