@@ -20,6 +20,8 @@ interface Rule {
   /** A text expression over the raw row that says what exactly is wrong, appended to `expected` when not NULL. */
   readonly detail?: string;
   readonly severity?: 'error' | 'warning';
+  /** A control character in a text column: the pass tests every text column at once. */
+  readonly control?: true;
 }
 
 /** What a date column expects; sqlDateProblem says which part of a value is wrong. */
@@ -141,9 +143,17 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   const usage = columnReader(d, files.usage, p.timezone);
   const mrrForm = subscriptionForm(files.subscriptions) === 'mrr';
   const value = mrrForm ? 'mrr' : 'amount';
-  /** Every rule of the source, as one condition over the parsed columns. */
-  const flagged = (source: SourceName): string =>
-    all[source].length === 0 ? 'FALSE' : all[source].map((r) => `coalesce(${r.when}, FALSE)`).join('\n         OR ');
+  /**
+   * Every rule of the source, as one condition over the parsed columns (NULL counts as not broken:
+   * (a OR b) IS TRUE when a or b is). One pattern over every text column joined together finds a
+   * control character in any of them.
+   */
+  const flagged = (source: SourceName): string => {
+    const control = all[source].filter((r) => r.control);
+    const others = all[source].filter((r) => !r.control).map((r) => r.when);
+    const whens = control.length === 0 ? others : [...others, sqlHasControl(d, `concat(${control.map((r) => d.quoteIdent(r.column)).join(', ')})`)];
+    return whens.length === 0 ? 'FALSE' : `coalesce(${whens.map((w) => `(${w})`).join('\n         OR ')}, FALSE)`;
+  };
   /** Rows that spell an id otherwise are flagged too, for the near-duplicate warning (sqlNearDuplicateIds). */
   const oddIds = (source: SourceName): string =>
     `(${sqlOddId(d, SOURCES[source].columns.map((c) => c.name).filter((c) => ID_COLUMNS.has(c)))})`;
@@ -373,7 +383,7 @@ function controlRules(d: Dialect, source: SourceName, read: SourceRead | undefin
   const text = [...contract.filter((c) => given.has(c) && read.native[c] === undefined), ...extra];
   return text.map((c) => {
     const q = d.quoteIdent(c);
-    return { column: c, when: sqlHasControl(d, q), expected: CONTROL_EXPECTED, detail: sqlControlDetail(d, q) };
+    return { column: c, when: sqlHasControl(d, q), expected: CONTROL_EXPECTED, detail: sqlControlDetail(d, q), control: true as const };
   });
 }
 
