@@ -228,7 +228,8 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
               WHEN ${iv} IN ('week', 'weekly') THEN 1
               WHEN ${d.sqlRegexpMatches(iv, '[0-9]{1,3} *weeks?')} THEN CASE WHEN TRY_CAST(regexp_extract(${iv}, '[0-9]+') AS INTEGER) > 0 THEN greatest(1, TRY_CAST(regexp_extract(${iv}, '[0-9]+') AS INTEGER) * 12 // 52) END
          END`} AS p_interval,
-         ${mrrForm ? 'NULL::INTEGER' : `CASE WHEN ${iv} IN ('week', 'weekly') THEN 1
+         ${mrrForm ? 'NULL::INTEGER' : `CASE WHEN ${q('interval')} IN ('month', 'year', 'quarter') THEN NULL
+              WHEN ${iv} IN ('week', 'weekly') THEN 1
               WHEN ${d.sqlRegexpMatches(iv, '[0-9]{1,3} *weeks?')} THEN NULLIF(TRY_CAST(regexp_extract(${iv}, '[0-9]+') AS INTEGER), 0)
          END`} AS p_weeks,
          ${currency('currency')} AS p_currency,
@@ -276,12 +277,15 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
   const mrrForm = subscriptionForm(files.subscriptions) === 'mrr';
   const value = mrrForm ? 'mrr' : 'amount';
   const dateDetail = (c: string): string => d.sqlDateProblem(columnReader(d, files.subscriptions).text(d.quoteIdent(c)));
-  const usageBlank = columnReader(d, files.usage).blank;
   const rep = d.quoteString(p.reporting_currency);
   const isoCode = (c: string): string => `NOT ${d.sqlRegexpMatches(c, '[A-Z]{3}')}`;
   const rateMissing = (monthExpr: string): string =>
     `p_currency <> ${rep} AND ${d.sqlRegexpMatches('p_currency', '[A-Z]{3}')} AND (p_fx_first_month IS NULL OR p_fx_first_month > ${monthExpr})`;
-  const money = (blank: (c: string) => string, c: string, pc: string, required: boolean): Rule[] => [
+  const money = (read: SourceRead | undefined, c: string, pc: string, required: boolean): Rule[] => {
+    const blank = columnReader(d, read).blank;
+    // A typed decimal has at most the places money keeps (load-sources): its text is not looked at.
+    const typed = read?.native[c] !== undefined;
+    return [
     ...(required ? [{ column: c, when: blank(c), expected: 'a value (required)' }] : []),
     {
       column: c,
@@ -291,8 +295,17 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
     },
     { column: c, when: `${pc} < 0`, expected: 'zero or more' },
     // Money keeps 12 places: a digit beyond them would be rounded away, so the value is refused.
-    { column: c, when: `${pc} IS NOT NULL AND ${d.sqlRegexpMatches(`trim(${d.sqlText(d.quoteIdent(c))})`, '[-+]?[0-9]*\\.[0-9]{12}[0-9]*[1-9][0-9]*')}`, expected: 'at most 12 places after the decimal point (money keeps 12)' },
-  ];
+    ...(typed
+      ? []
+      : [
+          {
+            column: c,
+            when: `${pc} IS NOT NULL AND ${d.sqlRegexpMatches(`trim(${d.quoteIdent(c)})`, '[-+]?[0-9]*\\.[0-9]{12}[0-9]*[1-9][0-9]*')}`,
+            expected: 'at most 12 places after the decimal point (money keeps 12)',
+          },
+        ]),
+    ];
+  };
   // Semicolon-separated exports often write decimals with a comma: say so, with the value to write.
   // Three digits after the comma ('1,200') may be a thousands separator: no guess then.
   const decimalComma = (c: string): string => {
@@ -325,14 +338,14 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
         detail: dateDetail('end_date'),
       },
       { column: 'end_date', when: 'p_end < p_start', expected: 'a date on or after start_date (end is exclusive)' },
-      ...money(subsBlank, value, 'p_amount', true),
+      ...money(files.subscriptions, value, 'p_amount', true),
       ...(mrrForm
         ? []
         : [
             { column: 'interval', when: 'p_interval IS NULL', expected: "month, quarter, year, week, 'N months' or 'N weeks'" },
             { column: 'amount', when: `p_weeks IS NOT NULL AND abs(p_amount) >= ${WEEK_AMOUNT_LIMIT}`, expected: 'less than 10^24 for a price per week' },
           ]),
-      ...money(subsBlank, 'discount', 'p_discount', false),
+      ...money(files.subscriptions, 'discount', 'p_discount', false),
       mrrForm
         ? { column: 'discount', when: 'p_discount > p_amount', expected: 'no more than mrr (with mrr, discount is monthly)' }
         : { column: 'discount', when: 'p_discount > p_amount', expected: 'no more than amount (discount is per interval)' },
@@ -352,7 +365,7 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
       accountId,
       unknownAccount,
       ...month('month'),
-      ...money(usageBlank, 'amount', 'p_amount', true),
+      ...money(files.usage, 'amount', 'p_amount', true),
       { column: 'currency', when: isoCode('p_currency'), expected: 'a three-letter ISO currency code' },
       { column: 'currency', when: `p_month_ok AND ${rateMissing('p_month')}`, expected: `a rate in fx_rates for this currency in force in that month (reporting currency ${p.reporting_currency})` },
     ],

@@ -109,8 +109,10 @@ export interface Dialect {
    * for repeated keys, whose candidates are then compared exactly.
    */
   sqlHash(exprs: readonly string[]): string;
-  /** True when the text is all ASCII (a cheap test: no Unicode normal form to apply). */
-  sqlIsAscii(textExpr: string): string;
-  /** The text without the ASCII white space (blank, tab, line feed, form feed, carriage return) around it. */
-  sqlTrimAsciiSpace(textExpr: string): string;
+  /**
+   * True when the text is all ASCII and neither starts nor ends with white space (blank, tab, line
+   * feed, form feed, carriage return): a cheap test that an id is its own normal form. It may say
+   * false of some such texts (those starting with any character below '!').
+   */
+  sqlIsPlainAscii(textExpr: string): string;
 }

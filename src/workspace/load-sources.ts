@@ -156,7 +156,7 @@ async function loadRaw<Name extends string>(
     // An id is held in its normal form; its own spelling, when it differs, is kept beside it for
     // messages and for the near-duplicate warning (sqlNearDuplicateIds).
     const raw = d.quoteIdent(actual);
-    const normal = `CASE WHEN ${d.sqlIsAscii(raw)} THEN ${d.sqlTrimAsciiSpace(raw)} ELSE ${sqlNormalId(d, raw)} END`;
+    const normal = `CASE WHEN ${d.sqlIsPlainAscii(raw)} THEN ${raw} ELSE ${sqlNormalId(d, raw)} END`;
     return [`${normal} AS ${d.quoteIdent(c)}`, `CASE WHEN ${raw} <> ${normal} THEN ${raw} END AS ${spelled}`];
   });
   const selectExtra = spec.extraColumnsAreAttributes ? extra.map((c) => d.quoteIdent(c)) : [];
