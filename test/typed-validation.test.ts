@@ -199,3 +199,26 @@ describe('a bad row gives the same messages from CSV and from typed Parquet', ()
     }
   });
 });
+
+describe('an account id listed in accounts is tested for control characters once', () => {
+  it('still refuses it in every file that names it', async () => {
+    const id = 'A\u0001C';
+    const dir = fixtureDir({
+      'subscriptions.csv': csv('account_id,start_date,amount', 'A1,2024-01-01,100', `${id},2024-01-01,200`),
+      'accounts.csv': csv('account_id,segment', 'A1,smb', `${id},smb`),
+      'usage.csv': csv('account_id,month,amount', `${id},2024-02,5`),
+      'product_usage.csv': csv('account_id,week,active_users', `${id},2024-03-04,1`, 'A1,2024-03-04,1'),
+    });
+    try {
+      const control = (await issuesOf(dir)).filter((i) => i.expected.startsWith('text without control characters'));
+      expect(control.map((i) => [i.source, i.row, i.column, i.value])).toEqual([
+        ['accounts', 2, 'account_id', id],
+        ['product_usage', 1, 'account_id', id],
+        ['subscriptions', 2, 'account_id', id],
+        ['usage', 1, 'account_id', id],
+      ]);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});

@@ -303,7 +303,7 @@ function lookups(c: SignalCheck, cols: Columns): { columns: string; joins: strin
     joins.push(`LEFT JOIN fx_bounds fxb ON fxb.currency = ${parsed(d, cur, cols.ref(cur.name, 'r'), cols.native(cur.name), c.timeZone)}`);
   }
   if (c.hasAccountsFile) {
-    columns.push('ka.id IS NOT NULL AS __known');
+    columns.push('ka.id IS NOT NULL AS __known', 'ka.control AS __known_control');
     joins.push(`LEFT JOIN known_account_ids ka ON ka.id = r.${d.quoteIdent('account_id')}`);
   }
   return { columns: columns.map((x) => `, ${x}`).join(''), joins: joins.join(' ') };
@@ -328,9 +328,14 @@ export function sqlSignalParse(c: SignalCheck): string {
   );
   // NULL counts as not broken: (a OR b) IS TRUE when a or b is.
   const any = (rs: readonly { when: string }[]): string => (rs.length === 0 ? 'FALSE' : `coalesce(${rs.map((r) => `(${r.when})`).join('\n        OR ')}, FALSE)`);
-  const control = list.filter((r) => r.control);
   // One pattern over every text column joined together finds a control character in any of them.
-  const controlWhen = control.length === 0 ? [] : [{ when: sqlHasControl(d, `concat(${control.map((r) => d.quoteIdent(r.column)).join(', ')})`) }];
+  // An account id listed in accounts was tested there, once (known_account_ids).
+  const knownId = c.hasAccountsFile && list.some((r) => r.control && r.column === 'account_id');
+  const control = list.filter((r) => r.control && !(knownId && r.column === 'account_id'));
+  const controlWhen = [
+    ...(control.length === 0 ? [] : [{ when: sqlHasControl(d, `concat(${control.map((r) => d.quoteIdent(r.column)).join(', ')})`) }]),
+    ...(knownId ? [{ when: `CASE WHEN __known THEN __known_control ELSE ${sqlHasControl(d, d.quoteIdent('account_id'))} END` }] : []),
+  ];
   const errors = [...list.filter((r) => r.severity === 'error' && !r.control && !r.repeat), ...controlWhen];
   const warnings = [...list.filter((r) => r.severity === 'warning'), { when: sqlOddId(d, names.filter((col) => ID_COLUMNS.has(col))) }];
   const keyNonBlank = spec.key.map((k) => `NOT ${cols.blank(k)}`).join(' AND ');

@@ -149,16 +149,31 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
    * control character in any of them.
    */
   const flagged = (source: SourceName): string => {
-    const control = all[source].filter((r) => r.control);
+    // An account id listed in accounts was tested there, once (known_account_ids).
+    const knownId = files.accounts !== undefined && (source === 'subscriptions' || source === 'usage');
+    const control = all[source].filter((r) => r.control && !(knownId && r.column === 'account_id'));
     const others = all[source].filter((r) => !r.control).map((r) => r.when);
-    const whens = control.length === 0 ? others : [...others, sqlHasControl(d, `concat(${control.map((r) => d.quoteIdent(r.column)).join(', ')})`)];
+    const knownControl = all[source].some((r) => r.control && r.column === 'account_id') && knownId
+      ? [`CASE WHEN p_known_account THEN p_known_control ELSE ${sqlHasControl(d, 'account_id')} END`]
+      : [];
+    const whens = [...others, ...knownControl, ...(control.length === 0 ? [] : [sqlHasControl(d, `concat(${control.map((r) => d.quoteIdent(r.column)).join(', ')})`)])];
     return whens.length === 0 ? 'FALSE' : `coalesce(${whens.map((w) => `(${w})`).join('\n         OR ')}, FALSE)`;
   };
   /** Rows that spell an id otherwise are flagged too, for the near-duplicate warning (sqlNearDuplicateIds). */
   const oddIds = (source: SourceName): string =>
     `(${sqlOddId(d, SOURCES[source].columns.map((c) => c.name).filter((c) => ID_COLUMNS.has(c)))})`;
-  /** Whether an account id (trimmed) is listed in accounts: a semi-join, so ids repeated there cannot repeat the row. */
-  const known = (id: string): string => (files.accounts === undefined ? 'TRUE' : `${id} IN (SELECT id FROM known_account_ids)`);
+  /**
+   * Whether a row's account id is listed in accounts, and whether that id holds a control character
+   * (tested once per id: see flagged): a join to the distinct ids, so it cannot repeat the row. An
+   * id is read in its normal form, already trimmed (load-sources).
+   */
+  const known =
+    files.accounts === undefined
+      ? { columns: 'TRUE AS p_known_account, NULL::BOOLEAN AS p_known_control,', join: (): string => '' }
+      : {
+          columns: 'ka.id IS NOT NULL AS p_known_account, ka.control AS p_known_control,',
+          join: (id: string): string => `LEFT JOIN known_account_ids ka ON ka.id = ${id}`,
+        };
   /**
    * Parses in a first step, checks the rules over the parsed values in a second, keeps only the
    * parsed columns; `ledger` adds what the revenue ledger needs of each row, worked out in the same pass.
@@ -190,7 +205,7 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   const fxKeys = (a: string): string[] => [`upper(trim(${a}.currency))`, `trim(${a}.month)`];
   const accountKeys = (a: string): string[] => [`trim(${a}.account_id)`];
   return [
-    ...(files.accounts === undefined ? [] : [sqlKnownAccounts()]),
+    ...(files.accounts === undefined ? [] : [sqlKnownAccounts(d)]),
     table(
       'fx_rates',
       `SELECT f.*,
@@ -238,10 +253,11 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          CASE WHEN s.t_line IS NULL OR s.t_line = '' THEN 'row ' || s.__row ELSE s.t_line END AS p_line_id,
          coalesce(s.t_line <> '', FALSE) AS p_line_given,
          NULL::BIGINT AS p_first_row,
-         ${known('s.t_account')} AS p_known_account,
+         ${known.columns}
          fxf.first_month AS p_fx_first_month
-       FROM (SELECT *, trim(account_id) AS t_account, trim(line_id) AS t_line FROM raw_subscriptions) s
-       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('s.currency')}`,
+       FROM (SELECT *, account_id AS t_account, line_id AS t_line FROM raw_subscriptions) s
+       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('s.currency')}
+       ${known.join('s.t_account')}`,
       SUBSCRIPTION_COLUMNS,
       lineLedger,
     ),
@@ -254,11 +270,12 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          ${usage.money('amount')} AS p_amount,
          ${currency('currency')} AS p_currency,
          ${product('product')} AS p_product,
-         trim(u.account_id) AS p_account,
-         ${known('trim(u.account_id)')} AS p_known_account,
+         u.account_id AS p_account,
+         ${known.columns}
          fxf.first_month AS p_fx_first_month
        FROM raw_usage u
-       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('u.currency')}`,
+       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('u.currency')}
+       ${known.join('u.account_id')}`,
       ['p_month_ok', 'p_month', 'p_amount', 'p_currency', 'p_product', 'p_account', 'p_known_account', 'p_fx_first_month'],
     ),
     table(
@@ -316,12 +333,14 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
     { column: c, when: blank(c), expected: 'a value (required)' },
     { column: c, when: `NOT ${blank(c)} AND NOT p_month_ok`, expected: 'a month as YYYY-MM' },
   ];
-  const accountId: Rule = { column: 'account_id', when: blank('account_id'), expected: 'a non-empty account id' };
+  // An id is read in its normal form, already trimmed (load-sources).
+  const idBlank = `(account_id IS NULL OR account_id = '')`;
+  const accountId: Rule = { column: 'account_id', when: idBlank, expected: 'a non-empty account id' };
   const unknownAccount: Rule = {
     column: 'account_id',
     severity: 'warning',
     when: hasAccountsFile
-      ? `NOT ${blank('account_id')} AND NOT p_known_account`
+      ? `NOT ${idBlank} AND NOT p_known_account`
       : 'FALSE',
     expected: 'an account listed in accounts (it will have no attributes)',
   };
@@ -359,7 +378,7 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
     ],
     accounts: [
       accountId,
-      { column: 'account_id', when: `NOT ${blank('account_id')} AND p_first_row < __row`, expected: 'a unique account_id (first listed on row ' },
+      { column: 'account_id', when: `NOT ${idBlank} AND p_first_row < __row`, expected: 'a unique account_id (first listed on row ' },
     ],
     usage: [
       accountId,
@@ -438,11 +457,12 @@ export function sqlValidationIssues(d: Dialect, p: Policies, files: SourceFiles)
 
 /**
  * `known_account_ids`: the ids of the accounts file, read once for every file that names accounts
- * (the rule that an account is listed in accounts).
+ * (the rule that an account is listed in accounts), and whether each holds a control character:
+ * a file's rows with a listed id need not be tested one by one.
  */
-export function sqlKnownAccounts(): string {
+export function sqlKnownAccounts(d: Dialect): string {
   return `CREATE OR REPLACE TEMP TABLE known_account_ids AS
-    SELECT DISTINCT trim(account_id) AS id FROM raw_accounts WHERE account_id IS NOT NULL`;
+    SELECT id, ${sqlHasControl(d, 'id')} AS control FROM (SELECT DISTINCT trim(account_id) AS id FROM raw_accounts WHERE account_id IS NOT NULL)`;
 }
 
 /** The parsed tables are only needed until the typed tables exist (a signal file's becomes its typed table). */
