@@ -203,7 +203,8 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   );
   const lineLedger = { ctes: values.ctes, last: values.last, columns: `p_from_month, p_to_month, ${values.columns}` };
   const fxKeys = (a: string): string[] => [`upper(trim(${a}.currency))`, `trim(${a}.month)`];
-  const accountKeys = (a: string): string[] => [`trim(${a}.account_id)`];
+  // An id is read in its normal form, already trimmed (load-sources).
+  const accountKeys = (a: string): string[] => [`${a}.account_id`];
   return [
     ...(files.accounts === undefined ? [] : [sqlKnownAccounts(d)]),
     table(
@@ -462,7 +463,7 @@ export function sqlValidationIssues(d: Dialect, p: Policies, files: SourceFiles)
  */
 export function sqlKnownAccounts(d: Dialect): string {
   return `CREATE OR REPLACE TEMP TABLE known_account_ids AS
-    SELECT id, ${sqlHasControl(d, 'id')} AS control FROM (SELECT DISTINCT trim(account_id) AS id FROM raw_accounts WHERE account_id IS NOT NULL)`;
+    SELECT id, ${sqlHasControl(d, 'id')} AS control FROM (SELECT DISTINCT account_id AS id FROM raw_accounts WHERE account_id IS NOT NULL)`;
 }
 
 /** The parsed tables are only needed until the typed tables exist (a signal file's becomes its typed table). */
@@ -510,7 +511,7 @@ export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], 
        __row AS row_no, p_account AS account_id, p_product AS product, p_month AS month_index,
        CAST(p_amount AS ${d.moneyType}) AS amount_local, p_currency AS currency
      FROM parsed_usage WHERE ${ok('usage')}`,
-    `CREATE OR REPLACE TABLE accounts AS SELECT trim(account_id) AS account_id${attrs}
+    `CREATE OR REPLACE TABLE accounts AS SELECT account_id${attrs}
      FROM raw_accounts WHERE ${ok('accounts')}`,
   ];
 }
