@@ -38,7 +38,7 @@ export interface BenchDataSet {
 export const LAST_MONTH = 2025 * 12 + 11;
 
 /** Bumped whenever the generator changes, so stale files are regenerated. */
-const GENERATOR_VERSION = 3;
+const GENERATOR_VERSION = 4;
 const MANIFEST = 'bench-manifest.json';
 
 const CURRENCIES: ReadonlyArray<{ code: string; share: number; rate: number }> = [
@@ -246,7 +246,7 @@ function signalFiles(o: BenchDataOptions): ReadonlyArray<{ name: string; sql: st
     },
     {
       name: 'enrichment',
-      sql: `${a} SELECT a.account_id, ${dayOf(o, `floor(${r('k', 1)} * ${historyDays(o)} / 4) + k * ${historyDays(o)} // 4`)} AS date,
+      sql: `${a} SELECT a.account_id, ${dayOf(o, `floor(${r('k', 1)} * (${historyDays(o)} // 4)) + k * (${historyDays(o)} // 4)`)} AS date,
               10 + ${count('k', 2, 5000)} AS headcount,
               CASE WHEN ${r('k', 3)} < 0.05 THEN 'series_a' END AS funding_round,
               CASE WHEN ${r('k', 3)} < 0.05 THEN CAST(round(1000000 + ${r('k', 4)} * 20000000, 2) AS DECIMAL(18,2)) END AS funding_amount
