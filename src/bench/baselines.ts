@@ -20,6 +20,14 @@ export function sqlSingleScan(d: Dialect, dir: string): string {
 }
 
 /**
+ * Every file loaded as it is into a table (`typed_<name>`), typed by the file, nothing checked: the
+ * floor for opening a workspace with those files.
+ */
+export function sqlTypedLoad(d: Dialect, dir: string, names: readonly string[]): string[] {
+  return names.map((n) => `CREATE OR REPLACE TABLE typed_${n} AS SELECT * FROM read_parquet(${d.quoteString(join(dir, `${n}.parquet`))})`);
+}
+
+/**
  * One rule the pipeline cannot skip, alone: no line_id used twice, as a hash aggregate over the
  * ids read from the file. It shows how far below any validating pipeline the single scan lies.
  */

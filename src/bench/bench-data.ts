@@ -38,7 +38,7 @@ export interface BenchDataSet {
 export const LAST_MONTH = 2025 * 12 + 11;
 
 /** Bumped whenever the generator changes, so stale files are regenerated. */
-const GENERATOR_VERSION = 2;
+const GENERATOR_VERSION = 4;
 const MANIFEST = 'bench-manifest.json';
 
 const CURRENCIES: ReadonlyArray<{ code: string; share: number; rate: number }> = [
@@ -167,6 +167,107 @@ function sqlFxRates(o: BenchDataOptions): string {
          ORDER BY currency, m`;
 }
 
+/** A DATE expression for day `day` (0 = the first day of the first month of history). */
+const dayOf = (o: BenchDataOptions, day: string): string => `CAST(${dateIn(String(LAST_MONTH - o.months + 1), '1')} + CAST(${day} AS INTEGER) AS DATE)`;
+
+/** Days of history: from the first day of the first month to the last day of the last month. */
+const historyDays = (o: BenchDataOptions): string => `(${dateIn(String(LAST_MONTH + 1), '1')} - ${dateIn(String(LAST_MONTH - o.months + 1), '1')})`;
+
+/** The last day an account is active: the day before its churn, or the end of history. */
+const lastActiveDay = (): string =>
+  `CASE WHEN a.churns AND a.churn_mi <= ${LAST_MONTH} THEN ${dateIn('a.churn_mi', 'a.churn_day')} - 1 ELSE ${dateIn(String(LAST_MONTH + 1), '1')} - 1 END`;
+
+/** Usage charges: a third of the accounts pay for API usage each month they are active, for up to 24 months. */
+function sqlUsage(o: BenchDataOptions): string {
+  const r = (n: number): string => rnd(o.seed, 'a.i', 'm', String(n));
+  return `WITH a AS (${sqlAccountsCte(o)})
+    SELECT a.account_id, 'api' AS product, printf('%04d-%02d', m // 12, m % 12 + 1) AS month,
+           CAST(round(5 + ${r(1)} * 200, 2) AS DECIMAL(18,2)) AS amount, a.currency
+    FROM a, range(${LAST_MONTH - 23}, ${LAST_MONTH + 1}) t(m)
+    WHERE ${rnd(o.seed, 'a.i', '0', '41')} < 0.33 AND m >= a.start_mi AND NOT (a.churns AND m >= a.churn_mi)`;
+}
+
+/**
+ * The signal files, as each name and the query that writes it: weekly product usage for the last 52
+ * weeks, monthly seats for the last 12 months, onboarding milestones, meetings, contacts, tickets,
+ * enrichment and CRM opportunities, for the accounts active then.
+ */
+function signalFiles(o: BenchDataOptions): ReadonlyArray<{ name: string; sql: string }> {
+  const a = `WITH a AS (${sqlAccountsCte(o)})`;
+  const r = (keys: string, n: number): string => rnd(o.seed, 'a.i', keys, String(n));
+  const start = dateIn('a.start_mi', '1');
+  const end = lastActiveDay();
+  const lastDay = `${dateIn(String(LAST_MONTH + 1), '1')} - 1`;
+  const count = (keys: string, n: number, max: number): string => `CAST(floor(${r(keys, n)} * ${max}) AS BIGINT)`;
+  const days = (keys: string, n: number, max: number): string => `CAST(floor(${r(keys, n)} * ${max}) AS INTEGER)`;
+  /** A day between the account's start and its last active day. */
+  const dayIn = (keys: string, n: number): string => `CAST(${start} + CAST(floor(${r(keys, n)} * (${end} - ${start} + 1)) AS INTEGER) AS DATE)`;
+  const list = (values: readonly string[], keys: string, n: number): string =>
+    `([${values.map((v) => `'${v}'`).join(', ')}])[1 + CAST(floor(${r(keys, n)} * ${values.length}) AS INTEGER)]`;
+  return [
+    {
+      name: 'product_usage',
+      sql: `${a} SELECT a.account_id, w.week, ${count('k', 1, 50)} AS active_users, ${count('k', 2, 500)} AS key_events,
+              ${count('k', 3, 10000)} AS api_calls, ${count('k', 4, 5)} AS adjacent_feature_users
+            FROM a, range(52) t(k), LATERAL (SELECT CAST(CAST(date_trunc('week', CAST(${lastDay} AS DATE)) AS DATE) - 7 * CAST(k AS INTEGER) AS DATE) AS week) w
+            WHERE w.week >= ${start} AND w.week <= ${end}`,
+    },
+    {
+      name: 'seats',
+      sql: `${a} SELECT a.account_id, printf('%04d-%02d', m // 12, m % 12 + 1) AS month, 5 + ${count('m', 1, 100)} AS seats_purchased, ${count('m', 2, 5)} AS seats_active
+            FROM a, range(${LAST_MONTH - 11}, ${LAST_MONTH + 1}) t(m)
+            WHERE m >= a.start_mi AND NOT (a.churns AND m >= a.churn_mi)`,
+    },
+    {
+      name: 'onboarding',
+      sql: `${a} SELECT a.account_id, ms.milestone, CAST(${start} + 14 * ms.n AS DATE) AS target_date,
+              CASE WHEN ${r('ms.n', 1)} < 0.8 THEN CAST(${start} + 14 * ms.n + ${days('ms.n', 2, 20)} AS DATE) END AS achieved_date
+            FROM a, (VALUES ('kickoff', 1), ('integration', 2), ('first_value', 3), ('activation', 4)) ms(milestone, n)`,
+    },
+    {
+      name: 'meetings',
+      sql: `${a} SELECT 'M' || a.i || '-' || k AS meeting_id, a.account_id, ${list(['kickoff', 'qbr', 'ebr', 'check_in'], 'k', 1)} AS type,
+              ${dayIn('k', 2)} AS scheduled_date, ${list(['held', 'held', 'held', 'skipped', 'cancelled'], 'k', 3)} AS status
+            FROM a, range(3) t(k)`,
+    },
+    {
+      name: 'contacts',
+      sql: `${a} SELECT 'C' || a.i || '-' || k AS contact_id, a.account_id, 'Person ' || a.i || '-' || k AS name,
+              ${list(['executive_sponsor', 'champion', 'admin', 'user'], 'k', 1)} AS role, ${start} AS start_date,
+              CASE WHEN ${r('k', 2)} < 0.2 THEN ${dayIn('k', 3)} END AS end_date, ${dayIn('k', 4)} AS last_engaged
+            FROM a, range(4) t(k)`,
+    },
+    {
+      name: 'tickets',
+      sql: `${a} SELECT 'T' || a.i || '-' || k AS ticket_id, a.account_id, d.opened AS opened_date,
+              CASE WHEN ${r('k', 2)} < 0.9 THEN CAST(d.opened + ${days('k', 3, 10)} AS DATE) END AS closed_date,
+              ${list(['low', 'normal', 'high', 'urgent'], 'k', 4)} AS priority, ${r('k', 5)} < 0.1 AS escalated
+            FROM a, range(10) t(k), LATERAL (SELECT ${dayIn('k', 1)} AS opened) d`,
+    },
+    {
+      name: 'enrichment',
+      sql: `${a} SELECT a.account_id, ${dayOf(o, `floor(${r('k', 1)} * (${historyDays(o)} // 4)) + k * (${historyDays(o)} // 4)`)} AS date,
+              10 + ${count('k', 2, 5000)} AS headcount,
+              CASE WHEN ${r('k', 3)} < 0.05 THEN 'series_a' END AS funding_round,
+              CASE WHEN ${r('k', 3)} < 0.05 THEN CAST(round(1000000 + ${r('k', 4)} * 20000000, 2) AS DECIMAL(18,2)) END AS funding_amount
+            FROM a, range(4) t(k)`,
+    },
+    {
+      name: 'opportunities',
+      sql: `${a} SELECT 'O' || a.i || '-' || k AS opportunity_id, a.account_id, ${list(['new', 'expansion', 'renewal'], 'k', 1)} AS type,
+              ${list(['cs', 'sales', 'partner', 'marketing'], 'k', 2)} AS sourced_by,
+              CAST(round(1000 + ${r('k', 3)} * 50000, 2) AS DECIMAL(18,2)) AS amount, a.currency,
+              ${list(['open', 'won', 'lost'], 'k', 4)} AS stage, d.created AS created_date, CAST(d.created + ${days('k', 5, 90)} AS DATE) AS close_date
+            FROM a, range(2) t(k), LATERAL (SELECT ${dayIn('k', 6)} AS created) d`,
+    },
+  ];
+}
+
+/** The signal files the benchmark writes, as their file names. */
+export function benchSignalFiles(): string[] {
+  return ['product_usage', 'seats', 'onboarding', 'meetings', 'contacts', 'tickets', 'enrichment', 'opportunities'].map((n) => `${n}.parquet`);
+}
+
 interface Manifest {
   readonly version: number;
   readonly accounts: number;
@@ -176,13 +277,13 @@ interface Manifest {
 }
 
 /**
- * Writes `subscriptions.parquet`, `accounts.parquet` and `fx_rates.parquet` to `o.out`, unless the
- * folder already holds them for the same parameters.
+ * Writes `subscriptions.parquet`, `accounts.parquet`, `fx_rates.parquet`, `usage.parquet` and the
+ * signal files to `o.out`, unless the folder already holds them for the same parameters.
  */
 export async function generateBenchData(o: BenchDataOptions, log: (msg: string) => void): Promise<BenchDataSet> {
   const firstMonth = monthText(LAST_MONTH - o.months + 1);
   const lastMonth = monthText(LAST_MONTH);
-  const files = ['subscriptions.parquet', 'accounts.parquet', 'fx_rates.parquet'].map((f) => join(o.out, f));
+  const files = ['subscriptions.parquet', 'accounts.parquet', 'fx_rates.parquet', 'usage.parquet', ...benchSignalFiles()].map((f) => join(o.out, f));
   const manifestPath = join(o.out, MANIFEST);
   const base = { dir: o.out, accounts: o.accounts, months: o.months, seed: o.seed, firstMonth, lastMonth };
   const old = readManifest(manifestPath);
@@ -206,6 +307,11 @@ export async function generateBenchData(o: BenchDataOptions, log: (msg: string) 
     await driver.exec(`COPY (${sqlSubscriptions(o)}) TO ${q(files[0]!)} (FORMAT parquet, COMPRESSION zstd)`);
     await driver.exec(`COPY (${sqlAccounts(o)}) TO ${q(files[1]!)} (FORMAT parquet, COMPRESSION zstd)`);
     await driver.exec(`COPY (${sqlFxRates(o)}) TO ${q(files[2]!)} (FORMAT parquet)`);
+    await driver.exec(`COPY (${sqlUsage(o)}) TO ${q(files[3]!)} (FORMAT parquet, COMPRESSION zstd)`);
+    for (const f of signalFiles(o)) {
+      log(`writing ${f.name}.parquet`);
+      await driver.exec(`COPY (${f.sql}) TO ${q(join(o.out, `${f.name}.parquet`))} (FORMAT parquet, COMPRESSION zstd)`);
+    }
     const rows = await driver.query(`SELECT count(*) AS n FROM read_parquet(${q(files[0]!)})`);
     const lines = Number(rows[0]!['n']);
     const manifest: Manifest = { version: GENERATOR_VERSION, accounts: o.accounts, months: o.months, seed: o.seed, lines };

@@ -7,12 +7,13 @@ import { monthText } from '../engine/months.js';
 import { metrics, type Metrics } from '../queries/metrics-queries.js';
 import type { Progress } from '../workspace/progress.js';
 import { Workspace } from '../workspace/workspace.js';
-import { generateBenchData, LAST_MONTH } from './bench-data.js';
-import { spineSteps, sqlLineIdCheck, sqlSingleScan } from './baselines.js';
+import { benchSignalFiles, generateBenchData, LAST_MONTH } from './bench-data.js';
+import { spineSteps, sqlLineIdCheck, sqlSingleScan, sqlTypedLoad } from './baselines.js';
 
 /**
  * `npm run bench`: generates contract data, times the engine's pipeline phase by phase with peak
- * RSS, and the same data through two baselines (a single DuckDB scan, and the textbook month spine).
+ * RSS, and the same data through two baselines (a single DuckDB scan, and the textbook month spine);
+ * then opening with the signal files, against loading every file into typed tables as it is.
  */
 
 const WINDOW = 12;
@@ -81,6 +82,9 @@ interface BenchResult {
   readonly generation: { readonly seconds: number; readonly reused: boolean; readonly dir: string };
   readonly rows: readonly Timing[];
   readonly ratios: {
+    /** Opening with the signal files, and its validation alone, ÷ the typed load of every file. */
+    readonly openWithSignalsOverTypedLoad: number;
+    readonly validateWithSignalsOverTypedLoad: number;
     readonly pipelineOverSingleScan: number;
     readonly spineOverPipelineModel: number;
     readonly spineOverPipelineWhole: number;
@@ -299,6 +303,85 @@ async function runSingleScan(
   }
 }
 
+interface SignalsRun {
+  /** Workspace.open with the signal files, whole. */
+  readonly open: number;
+  readonly read: number;
+  readonly validate: number;
+  /** Typed tables, ledger and movements, after the validation. */
+  readonly rest: number;
+  readonly warnings: number;
+  readonly statements: StatementTiming[];
+}
+
+/** Workspace.open with every file, signal files included (as the account and validate commands open it). */
+async function runOpenWithSignals(dir: string, asOf: string, o: BenchOptions, sampler: RssSampler): Promise<SignalsRun> {
+  collectGarbage();
+  const marks = new Map<string, number>();
+  const t0 = now();
+  sampler.enter(['open with signals']);
+  const driver = new TimingDriver(await DuckDbDriver.open(driverOptions(o)));
+  const progress: Progress = {
+    step: (label) => {
+      marks.set(label, now());
+      if (label === 'validating') sampler.enter(['open with signals', 'signals validate']);
+      if (label === 'building the MRR ledger') sampler.enter(['open with signals']);
+      driver.phase = `signals: ${PHASE_OF_STEP[label] ?? label}`;
+      log(`open with signal files: ${label}`);
+    },
+    done: () => undefined,
+  };
+  let ws: Workspace | undefined;
+  try {
+    ws = await Workspace.open({
+      data: dir,
+      driver,
+      progress,
+      signals: true,
+      policies: { as_of: asOf, snapshot: 'end', fx: 'contract_start', usage: 'include', reporting_currency: 'USD', nrr_method: 'snapshot' },
+    });
+    const t1 = now();
+    sampler.enter([]);
+    const at = (label: string): number => {
+      const t = marks.get(label);
+      if (t === undefined) throw new Error(`the workspace never reported the step '${label}'`);
+      return t;
+    };
+    return {
+      open: (t1 - t0) / 1000,
+      read: (at('validating') - t0) / 1000,
+      validate: (at('building the MRR ledger') - at('validating')) / 1000,
+      rest: (t1 - at('building the MRR ledger')) / 1000,
+      warnings: ws.summary.warningCount,
+      statements: driver.statements,
+    };
+  } finally {
+    if (ws) ws.close();
+    else driver.close();
+  }
+}
+
+/**
+ * The baseline for opening with the signal files: every file of the folder loaded as it is into a
+ * table with read_parquet, typed by the file and nothing checked (a fresh database).
+ */
+async function runTypedLoad(dir: string, o: BenchOptions, sampler: RssSampler): Promise<number> {
+  collectGarbage();
+  const driver = await DuckDbDriver.open(driverOptions(o));
+  try {
+    sampler.enter(['typed load']);
+    const t = now();
+    for (const sql of sqlTypedLoad(driver.dialect, dir, ['subscriptions', 'accounts', 'usage', 'fx_rates', ...benchSignalFiles().map((f) => f.replace(/\.parquet$/, ''))])) {
+      await driver.exec(sql);
+    }
+    const seconds = (now() - t) / 1000;
+    sampler.enter([]);
+    return seconds;
+  } finally {
+    driver.close();
+  }
+}
+
 interface SpineRun {
   readonly steps: Timing[];
   readonly whole: number;
@@ -350,6 +433,10 @@ async function runBench(o: BenchOptions): Promise<BenchResult> {
     const scan = await runSingleScan(dir, o, sampler);
     const pipeline = await runPipeline(dir, asOf, o, sampler);
     const spine = await runSpine(dir, LAST_MONTH, o, sampler);
+    log('open with signal files');
+    const signals = await runOpenWithSignals(dir, asOf, o, sampler);
+    log('baseline: typed load of every file');
+    const typedLoad = await runTypedLoad(dir, o, sampler);
     sampler.stop();
 
     const p = pipeline.phases;
@@ -386,8 +473,13 @@ async function runBench(o: BenchOptions): Promise<BenchResult> {
         peakRssMb: Math.max(0, ...spine.steps.filter((s) => s.label.startsWith('model')).map((s) => s.peakRssMb)),
         startRssMb: spine.steps.find((s) => s.label.startsWith('model'))?.startRssMb ?? 0,
       },
+      row('open with signals', 'open with signal files (every file)', signals.open),
+      row('signals validate', '  of which validate', signals.validate),
+      row('typed load', 'baseline typed load of every file', typedLoad),
     ];
     const ratios = {
+      openWithSignalsOverTypedLoad: signals.open / typedLoad,
+      validateWithSignalsOverTypedLoad: signals.validate / typedLoad,
       pipelineOverSingleScan: pipeline.whole / scan.seconds,
       spineOverPipelineModel: spine.model / engineModel,
       spineOverPipelineWhole: spine.whole / pipeline.whole,
@@ -441,7 +533,7 @@ async function runBench(o: BenchOptions): Promise<BenchResult> {
       rows,
       ratios,
       peakRssMb: sampler.overallMb(),
-      engineStatements: pipeline.statements,
+      engineStatements: [...pipeline.statements, ...signals.statements],
       spineSteps: spine.steps,
       check: { segments, maxNrrDifference },
       targets,
@@ -470,8 +562,13 @@ function formatBench(r: BenchResult): string {
     pipeline: times(r.ratios.spineOverPipelineWhole),
     model: times(r.ratios.spineOverPipelineModel),
   };
+  const typedLoadCol: Record<string, string> = {
+    'open with signals': times(r.ratios.openWithSignalsOverTypedLoad),
+    'signals validate': times(r.ratios.validateWithSignalsOverTypedLoad),
+    'typed load': '1.0×',
+  };
   const main = table(
-    ['step', 'seconds', 'peak RSS MB', 'RSS at start MB', '÷ single scan', 'month spine ÷ this'],
+    ['step', 'seconds', 'peak RSS MB', 'RSS at start MB', '÷ single scan', 'month spine ÷ this', '÷ typed load'],
     r.rows.map((x) => [
       x.label,
       x.seconds.toFixed(2),
@@ -479,8 +576,9 @@ function formatBench(r: BenchResult): string {
       String(x.startRssMb),
       x.key === 'single scan' ? '1.0×' : times(x.seconds / scan),
       spineCol[x.key] ?? '',
+      typedLoadCol[x.key] ?? '',
     ]),
-    [false, true, true, true, true, true],
+    [false, true, true, true, true, true, true],
   );
   const phaseTotals = new Map<string, number>();
   for (const s of r.engineStatements) phaseTotals.set(s.phase, (phaseTotals.get(s.phase) ?? 0) + s.seconds);
@@ -512,6 +610,7 @@ function formatBench(r: BenchResult): string {
     '',
     ...main,
     '',
+    `open with signal files ÷ typed load of every file: ${times(r.ratios.openWithSignalsOverTypedLoad)} (of which validate ${times(r.ratios.validateWithSignalsOverTypedLoad)})`,
     `pipeline ÷ single scan: ${times(r.ratios.pipelineOverSingleScan)} · month spine ÷ pipeline: ${times(r.ratios.spineOverPipelineModel)} (ledger + movements + metrics), ${times(r.ratios.spineOverPipelineWhole)} (whole) · peak RSS of the run ${r.peakRssMb} MB`,
     '',
     ...targets,

@@ -2,8 +2,9 @@ import type { Dialect, NativeColumn } from '../engine/dialect.js';
 import { sqlFxLookups, sqlFxPeriods, sqlRateAt } from '../engine/fx-model.js';
 import { sqlLineMonths, sqlLineValues } from '../engine/ledger-model.js';
 import type { Policies } from '../config/policies.js';
+import { SIGNAL_SOURCES } from './signal-contract.js';
 import { DEFAULT_PRODUCT, SOURCES, type SourceName, type SubscriptionForm } from './data-contract.js';
-import { CONTROL_EXPECTED, ID_COLUMNS, sqlControlDetail, sqlHasControl, sqlIdAsWritten } from './value-rules-sql.js';
+import { CONTROL_EXPECTED, ID_COLUMNS, sqlControlDetail, sqlHasControl, sqlIdAsWritten, sqlOddId } from './value-rules-sql.js';
 
 /**
  * Pure SQL builders that turn the raw tables (`raw_<source>`: every value as text, except the
@@ -19,6 +20,8 @@ interface Rule {
   /** A text expression over the raw row that says what exactly is wrong, appended to `expected` when not NULL. */
   readonly detail?: string;
   readonly severity?: 'error' | 'warning';
+  /** A control character in a text column: the pass tests every text column at once. */
+  readonly control?: true;
 }
 
 /** What a date column expects; sqlDateProblem says which part of a value is wrong. */
@@ -120,7 +123,7 @@ function sqlFlagDuplicateLineIds(): string {
 
 /**
  * `parsed_<source>`: per row, its file row (`__row`), the parsed values (`p_*`) and `p_flagged`,
- * true when the row breaks any rule. The raw text is not copied: problems are rare, so the
+ * true when the row breaks any rule or spells an id otherwise (sqlOddId). The raw text is not copied: problems are rare, so the
  * validation issues join the raw row back only for flagged rows. Subscription rows also carry
  * what the ledger needs of them (months in force, MRR in their own currency and at their start
  * rate): `lines` is this table once the rows with errors are gone. So the typed rates
@@ -140,19 +143,44 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   const usage = columnReader(d, files.usage, p.timezone);
   const mrrForm = subscriptionForm(files.subscriptions) === 'mrr';
   const value = mrrForm ? 'mrr' : 'amount';
-  /** Every rule of the source, as one condition over the parsed columns. */
-  const flagged = (source: SourceName): string =>
-    all[source].length === 0 ? 'FALSE' : all[source].map((r) => `coalesce(${r.when}, FALSE)`).join('\n         OR ');
-  /** Whether an account id (trimmed) is listed in accounts: a semi-join, so ids repeated there cannot repeat the row. */
-  const known = (id: string): string =>
-    files.accounts === undefined ? 'TRUE' : `${id} IN (SELECT trim(account_id) FROM raw_accounts WHERE account_id IS NOT NULL)`;
+  /**
+   * Every rule of the source, as one condition over the parsed columns (NULL counts as not broken:
+   * (a OR b) IS TRUE when a or b is). One pattern over every text column joined together finds a
+   * control character in any of them.
+   */
+  const flagged = (source: SourceName): string => {
+    // An account id listed in accounts was tested there, once (known_account_ids).
+    const knownId = files.accounts !== undefined && (source === 'subscriptions' || source === 'usage');
+    const control = all[source].filter((r) => r.control && !(knownId && r.column === 'account_id'));
+    const others = all[source].filter((r) => !r.control).map((r) => r.when);
+    const knownControl = all[source].some((r) => r.control && r.column === 'account_id') && knownId
+      ? [`CASE WHEN p_known_account THEN p_known_control ELSE ${sqlHasControl(d, 'account_id')} END`]
+      : [];
+    const whens = [...others, ...knownControl, ...(control.length === 0 ? [] : [sqlHasControl(d, `concat(${control.map((r) => d.quoteIdent(r.column)).join(', ')})`)])];
+    return whens.length === 0 ? 'FALSE' : `coalesce(${whens.map((w) => `(${w})`).join('\n         OR ')}, FALSE)`;
+  };
+  /** Rows that spell an id otherwise are flagged too, for the near-duplicate warning (sqlNearDuplicateIds). */
+  const oddIds = (source: SourceName): string =>
+    `(${sqlOddId(d, SOURCES[source].columns.map((c) => c.name).filter((c) => ID_COLUMNS.has(c)))})`;
+  /**
+   * Whether a row's account id is listed in accounts, and whether that id holds a control character
+   * (tested once per id: see flagged): a join to the distinct ids, so it cannot repeat the row. An
+   * id is read in its normal form, already trimmed (load-sources).
+   */
+  const known =
+    files.accounts === undefined
+      ? { columns: 'TRUE AS p_known_account, NULL::BOOLEAN AS p_known_control,', join: (): string => '' }
+      : {
+          columns: 'ka.id IS NOT NULL AS p_known_account, ka.control AS p_known_control,',
+          join: (id: string): string => `LEFT JOIN known_account_ids ka ON ka.id = ${id}`,
+        };
   /**
    * Parses in a first step, checks the rules over the parsed values in a second, keeps only the
    * parsed columns; `ledger` adds what the revenue ledger needs of each row, worked out in the same pass.
    */
   const table = (source: SourceName, parse: string, keep: readonly string[], ledger?: { ctes: string; last: string; columns: string }): string =>
     `CREATE OR REPLACE TABLE parsed_${source} AS
-     WITH src AS (${parse}), checked AS (SELECT *, ${flagged(source)} AS p_flagged FROM src)${ledger ? `, ${ledger.ctes}` : ''}
+     WITH src AS (${parse}), checked AS (SELECT *, ${flagged(source)} OR ${oddIds(source)} AS p_flagged FROM src)${ledger ? `, ${ledger.ctes}` : ''}
      SELECT __row, ${keep.join(', ')}, p_flagged${ledger ? `, ${ledger.columns} FROM ${ledger.last}` : ' FROM checked'}`;
   // Each line's months and values, for the ledger: parsed rows are lines once the rows with errors are gone.
   const months = sqlLineMonths(d, p, 'c.p_start', 'c.p_end');
@@ -175,8 +203,10 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   );
   const lineLedger = { ctes: values.ctes, last: values.last, columns: `p_from_month, p_to_month, ${values.columns}` };
   const fxKeys = (a: string): string[] => [`upper(trim(${a}.currency))`, `trim(${a}.month)`];
-  const accountKeys = (a: string): string[] => [`trim(${a}.account_id)`];
+  // An id is read in its normal form, already trimmed (load-sources).
+  const accountKeys = (a: string): string[] => [`${a}.account_id`];
   return [
+    ...(files.accounts === undefined ? [] : [sqlKnownAccounts(d)]),
     table(
       'fx_rates',
       `SELECT f.*,
@@ -214,7 +244,8 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
               WHEN ${iv} IN ('week', 'weekly') THEN 1
               WHEN ${d.sqlRegexpMatches(iv, '[0-9]{1,3} *weeks?')} THEN CASE WHEN TRY_CAST(regexp_extract(${iv}, '[0-9]+') AS INTEGER) > 0 THEN greatest(1, TRY_CAST(regexp_extract(${iv}, '[0-9]+') AS INTEGER) * 12 // 52) END
          END`} AS p_interval,
-         ${mrrForm ? 'NULL::INTEGER' : `CASE WHEN ${iv} IN ('week', 'weekly') THEN 1
+         ${mrrForm ? 'NULL::INTEGER' : `CASE WHEN ${q('interval')} IN ('month', 'year', 'quarter') THEN NULL
+              WHEN ${iv} IN ('week', 'weekly') THEN 1
               WHEN ${d.sqlRegexpMatches(iv, '[0-9]{1,3} *weeks?')} THEN NULLIF(TRY_CAST(regexp_extract(${iv}, '[0-9]+') AS INTEGER), 0)
          END`} AS p_weeks,
          ${currency('currency')} AS p_currency,
@@ -223,10 +254,11 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          CASE WHEN s.t_line IS NULL OR s.t_line = '' THEN 'row ' || s.__row ELSE s.t_line END AS p_line_id,
          coalesce(s.t_line <> '', FALSE) AS p_line_given,
          NULL::BIGINT AS p_first_row,
-         ${known('s.t_account')} AS p_known_account,
+         ${known.columns}
          fxf.first_month AS p_fx_first_month
-       FROM (SELECT *, trim(account_id) AS t_account, trim(line_id) AS t_line FROM raw_subscriptions) s
-       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('s.currency')}`,
+       FROM (SELECT *, account_id AS t_account, line_id AS t_line FROM raw_subscriptions) s
+       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('s.currency')}
+       ${known.join('s.t_account')}`,
       SUBSCRIPTION_COLUMNS,
       lineLedger,
     ),
@@ -239,11 +271,12 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          ${usage.money('amount')} AS p_amount,
          ${currency('currency')} AS p_currency,
          ${product('product')} AS p_product,
-         trim(u.account_id) AS p_account,
-         ${known('trim(u.account_id)')} AS p_known_account,
+         u.account_id AS p_account,
+         ${known.columns}
          fxf.first_month AS p_fx_first_month
        FROM raw_usage u
-       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('u.currency')}`,
+       LEFT JOIN (SELECT currency AS fx_currency, first_month FROM fx_bounds) fxf ON fxf.fx_currency = ${currency('u.currency')}
+       ${known.join('u.account_id')}`,
       ['p_month_ok', 'p_month', 'p_amount', 'p_currency', 'p_product', 'p_account', 'p_known_account', 'p_fx_first_month'],
     ),
     table(
@@ -262,12 +295,15 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
   const mrrForm = subscriptionForm(files.subscriptions) === 'mrr';
   const value = mrrForm ? 'mrr' : 'amount';
   const dateDetail = (c: string): string => d.sqlDateProblem(columnReader(d, files.subscriptions).text(d.quoteIdent(c)));
-  const usageBlank = columnReader(d, files.usage).blank;
   const rep = d.quoteString(p.reporting_currency);
   const isoCode = (c: string): string => `NOT ${d.sqlRegexpMatches(c, '[A-Z]{3}')}`;
   const rateMissing = (monthExpr: string): string =>
     `p_currency <> ${rep} AND ${d.sqlRegexpMatches('p_currency', '[A-Z]{3}')} AND (p_fx_first_month IS NULL OR p_fx_first_month > ${monthExpr})`;
-  const money = (blank: (c: string) => string, c: string, pc: string, required: boolean): Rule[] => [
+  const money = (read: SourceRead | undefined, c: string, pc: string, required: boolean): Rule[] => {
+    const blank = columnReader(d, read).blank;
+    // A typed decimal has at most the places money keeps (load-sources): its text is not looked at.
+    const typed = read?.native[c] !== undefined;
+    return [
     ...(required ? [{ column: c, when: blank(c), expected: 'a value (required)' }] : []),
     {
       column: c,
@@ -277,8 +313,17 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
     },
     { column: c, when: `${pc} < 0`, expected: 'zero or more' },
     // Money keeps 12 places: a digit beyond them would be rounded away, so the value is refused.
-    { column: c, when: `${pc} IS NOT NULL AND ${d.sqlRegexpMatches(`trim(${d.sqlText(d.quoteIdent(c))})`, '[-+]?[0-9]*\\.[0-9]{12}[0-9]*[1-9][0-9]*')}`, expected: 'at most 12 places after the decimal point (money keeps 12)' },
-  ];
+    ...(typed
+      ? []
+      : [
+          {
+            column: c,
+            when: `${pc} IS NOT NULL AND ${d.sqlRegexpMatches(`trim(${d.quoteIdent(c)})`, '[-+]?[0-9]*\\.[0-9]{12}[0-9]*[1-9][0-9]*')}`,
+            expected: 'at most 12 places after the decimal point (money keeps 12)',
+          },
+        ]),
+    ];
+  };
   // Semicolon-separated exports often write decimals with a comma: say so, with the value to write.
   // Three digits after the comma ('1,200') may be a thousands separator: no guess then.
   const decimalComma = (c: string): string => {
@@ -289,12 +334,14 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
     { column: c, when: blank(c), expected: 'a value (required)' },
     { column: c, when: `NOT ${blank(c)} AND NOT p_month_ok`, expected: 'a month as YYYY-MM' },
   ];
-  const accountId: Rule = { column: 'account_id', when: blank('account_id'), expected: 'a non-empty account id' };
+  // An id is read in its normal form, already trimmed (load-sources).
+  const idBlank = `(account_id IS NULL OR account_id = '')`;
+  const accountId: Rule = { column: 'account_id', when: idBlank, expected: 'a non-empty account id' };
   const unknownAccount: Rule = {
     column: 'account_id',
     severity: 'warning',
     when: hasAccountsFile
-      ? `NOT ${blank('account_id')} AND NOT p_known_account`
+      ? `NOT ${idBlank} AND NOT p_known_account`
       : 'FALSE',
     expected: 'an account listed in accounts (it will have no attributes)',
   };
@@ -311,14 +358,14 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
         detail: dateDetail('end_date'),
       },
       { column: 'end_date', when: 'p_end < p_start', expected: 'a date on or after start_date (end is exclusive)' },
-      ...money(subsBlank, value, 'p_amount', true),
+      ...money(files.subscriptions, value, 'p_amount', true),
       ...(mrrForm
         ? []
         : [
             { column: 'interval', when: 'p_interval IS NULL', expected: "month, quarter, year, week, 'N months' or 'N weeks'" },
             { column: 'amount', when: `p_weeks IS NOT NULL AND abs(p_amount) >= ${WEEK_AMOUNT_LIMIT}`, expected: 'less than 10^24 for a price per week' },
           ]),
-      ...money(subsBlank, 'discount', 'p_discount', false),
+      ...money(files.subscriptions, 'discount', 'p_discount', false),
       mrrForm
         ? { column: 'discount', when: 'p_discount > p_amount', expected: 'no more than mrr (with mrr, discount is monthly)' }
         : { column: 'discount', when: 'p_discount > p_amount', expected: 'no more than amount (discount is per interval)' },
@@ -332,13 +379,13 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
     ],
     accounts: [
       accountId,
-      { column: 'account_id', when: `NOT ${blank('account_id')} AND p_first_row < __row`, expected: 'a unique account_id (first listed on row ' },
+      { column: 'account_id', when: `NOT ${idBlank} AND p_first_row < __row`, expected: 'a unique account_id (first listed on row ' },
     ],
     usage: [
       accountId,
       unknownAccount,
       ...month('month'),
-      ...money(usageBlank, 'amount', 'p_amount', true),
+      ...money(files.usage, 'amount', 'p_amount', true),
       { column: 'currency', when: isoCode('p_currency'), expected: 'a three-letter ISO currency code' },
       { column: 'currency', when: `p_month_ok AND ${rateMissing('p_month')}`, expected: `a rate in fx_rates for this currency in force in that month (reporting currency ${p.reporting_currency})` },
     ],
@@ -369,7 +416,7 @@ function controlRules(d: Dialect, source: SourceName, read: SourceRead | undefin
   const text = [...contract.filter((c) => given.has(c) && read.native[c] === undefined), ...extra];
   return text.map((c) => {
     const q = d.quoteIdent(c);
-    return { column: c, when: sqlHasControl(d, q), expected: CONTROL_EXPECTED, detail: sqlControlDetail(d, q) };
+    return { column: c, when: sqlHasControl(d, q), expected: CONTROL_EXPECTED, detail: sqlControlDetail(d, q), control: true as const };
   });
 }
 
@@ -409,9 +456,22 @@ export function sqlValidationIssues(d: Dialect, p: Policies, files: SourceFiles)
   return `CREATE OR REPLACE TABLE validation_issues AS ${body}`;
 }
 
-/** The parsed tables are only needed until the typed tables exist. */
+/**
+ * `known_account_ids`: the ids of the accounts file, read once for every file that names accounts
+ * (the rule that an account is listed in accounts), and whether each holds a control character:
+ * a file's rows with a listed id need not be tested one by one.
+ */
+export function sqlKnownAccounts(d: Dialect): string {
+  return `CREATE OR REPLACE TEMP TABLE known_account_ids AS
+    SELECT id, ${sqlHasControl(d, 'id')} AS control FROM (SELECT DISTINCT account_id AS id FROM raw_accounts WHERE account_id IS NOT NULL)`;
+}
+
+/** The parsed tables are only needed until the typed tables exist (a signal file's becomes its typed table). */
 export function sqlDropParsed(): string[] {
-  return ['parsed_fx_rates', 'parsed_subscriptions', 'parsed_usage', 'parsed_accounts'].map((t) => `DROP TABLE IF EXISTS ${t}`);
+  const signals = Object.keys(SIGNAL_SOURCES).map((s) => `parsed_signal_${s}`);
+  return ['parsed_fx_rates', 'parsed_subscriptions', 'parsed_usage', 'parsed_accounts', ...signals, 'known_account_ids'].map(
+    (t) => `DROP TABLE IF EXISTS ${t}`,
+  );
 }
 
 /**
@@ -451,7 +511,7 @@ export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], 
        __row AS row_no, p_account AS account_id, p_product AS product, p_month AS month_index,
        CAST(p_amount AS ${d.moneyType}) AS amount_local, p_currency AS currency
      FROM parsed_usage WHERE ${ok('usage')}`,
-    `CREATE OR REPLACE TABLE accounts AS SELECT trim(account_id) AS account_id${attrs}
+    `CREATE OR REPLACE TABLE accounts AS SELECT account_id${attrs}
      FROM raw_accounts WHERE ${ok('accounts')}`,
   ];
 }

@@ -65,19 +65,39 @@ export function sqlIdAsWritten(d: Dialect, column: string, alias?: string): stri
 }
 
 /**
+ * True when a row spells one of its ids otherwise than its normal form, beyond blanks around it
+ * (the rows sqlNearDuplicateIds looks at): checked in the pass that parses the file, so that the
+ * near-duplicate warning reads again only the rows it flagged.
+ */
+export function sqlOddId(d: Dialect, columns: readonly string[]): string {
+  if (columns.length === 0) return 'FALSE';
+  return columns
+    .map((c) => `coalesce(trim(${d.quoteIdent(spelledColumn(c))}) <> ${d.quoteIdent(c)}, FALSE)`)
+    .join(' OR ');
+}
+
+/**
  * Warnings in `validation_issues` for ids spelled in two ways that are one id once normalised
  * (a trailing tab, a zero-width space, a no-break space): the row with the unusual spelling names
  * it (value) and the id it is read as. Two statements: the first keeps the rows whose spelling
- * differs from their id in `odd_ids` (one scan; almost always empty), the second, run only when
- * it is not, looks for the same ids spelled otherwise and writes the warnings.
+ * differs from their id in `odd_ids`, the second, run only when it is not empty, looks for the same
+ * ids spelled otherwise and writes the warnings. The pass that parses each file flags such rows
+ * (sqlOddId): `flagged` gives, per source, a query of the row numbers it flagged; only those rows
+ * are read again, and only of the sources that have any (`odd` is null when none has).
  */
-export function sqlNearDuplicateIds(d: Dialect, sources: readonly IdSource[]): { odd: string; warnings: string } | null {
+export function sqlNearDuplicateIds(
+  d: Dialect,
+  sources: readonly IdSource[],
+  flagged: ReadonlyMap<string, string>,
+): { odd: string | null; warnings: string } | null {
   const part = (s: IdSource, c: string, onlySpelled: boolean): string =>
-    `SELECT ${d.quoteString(s.source)} AS source, ${d.quoteString(s.file)} AS file, __row AS row, ${d.quoteString(c)} AS col, ${d.quoteIdent(c)} AS id, ${d.quoteIdent(spelledColumn(c))} AS spelled FROM raw_${s.source} WHERE ${d.quoteIdent(onlySpelled ? spelledColumn(c) : c)} IS NOT NULL`;
-  const parts = (onlySpelled: boolean): string[] => sources.flatMap((s) => s.columns.map((c) => part(s, c, onlySpelled)));
+    `SELECT ${d.quoteString(s.source)} AS source, ${d.quoteString(s.file)} AS file, __row AS row, ${d.quoteString(c)} AS col, ${d.quoteIdent(c)} AS id, ${d.quoteIdent(spelledColumn(c))} AS spelled FROM raw_${s.source} WHERE ${d.quoteIdent(onlySpelled ? spelledColumn(c) : c)} IS NOT NULL${onlySpelled ? ` AND __row IN (${flagged.get(s.source)})` : ''}`;
+  const parts = (onlySpelled: boolean): string[] =>
+    sources.filter((s) => !onlySpelled || flagged.has(s.source)).flatMap((s) => s.columns.map((c) => part(s, c, onlySpelled)));
   if (parts(false).length === 0) return null;
+  const odd = parts(true);
   return {
-    odd: `CREATE OR REPLACE TEMP TABLE odd_ids AS SELECT * FROM (${parts(true).join('\nUNION ALL\n')}) WHERE trim(spelled) <> id`,
+    odd: odd.length === 0 ? null : `CREATE OR REPLACE TEMP TABLE odd_ids AS SELECT * FROM (${odd.join('\nUNION ALL\n')}) WHERE trim(spelled) <> id`,
     warnings: `INSERT INTO validation_issues
     WITH ids AS (${parts(false).join('\nUNION ALL\n')}),
     twice AS (SELECT col, id FROM ids WHERE id IN (SELECT id FROM odd_ids) GROUP BY col, id HAVING count(DISTINCT coalesce(trim(spelled), id)) > 1)

@@ -100,4 +100,19 @@ export interface Dialect {
   /** Units of 10⁻¹² → money. */
   sqlPicosToMoney(picosExpr: string): string;
   sqlRegexpMatches(textExpr: string, pattern: string): string;
+  /** Whether a file column's type, as `sqlDescribe` names it, holds true/false values as they are. */
+  isBooleanType(columnType: string): boolean;
+  /** Whether it holds numbers as they are: whole, decimal or floating point. */
+  isNumberType(columnType: string): boolean;
+  /**
+   * A 64-bit hash of the values (NULLs included), equal for equal values: a cheap first filter
+   * for repeated keys, whose candidates are then compared exactly.
+   */
+  sqlHash(exprs: readonly string[]): string;
+  /**
+   * True when the text is all ASCII and neither starts nor ends with white space (blank, tab, line
+   * feed, form feed, carriage return): a cheap test that an id is its own normal form. It may say
+   * false of some such texts (those starting with any character below '!').
+   */
+  sqlIsPlainAscii(textExpr: string): string;
 }

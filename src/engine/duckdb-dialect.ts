@@ -18,6 +18,8 @@ const TIMESTAMP_TYPES = new Set(['TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TI
 const TIMESTAMPTZ_TYPES = new Set(['TIMESTAMP WITH TIME ZONE', 'TIMESTAMPTZ']);
 /** Whole-number types every value of which fits money. */
 const INTEGER_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT']);
+/** Floating-point types (a score may be one; money never is). */
+const NUMBER_TYPES = new Set(['FLOAT', 'DOUBLE', 'REAL']);
 
 /**
  * A timestamp with an offset (matching TIME_TEXT and OFFSET_TEXT) as DuckDB's cast reads it:
@@ -243,5 +245,27 @@ export class DuckDbDialect implements Dialect {
 
   sqlRegexpMatches(textExpr: string, pattern: string): string {
     return `regexp_full_match(${textExpr}, ${this.quoteString(pattern)})`;
+  }
+
+  isBooleanType(columnType: string): boolean {
+    return columnType.trim().toUpperCase() === 'BOOLEAN';
+  }
+
+  isNumberType(columnType: string): boolean {
+    const t = columnType.trim().toUpperCase();
+    return INTEGER_TYPES.has(t) || NUMBER_TYPES.has(t) || /^DECIMAL\(\d+,\s*\d+\)$/.test(t);
+  }
+
+  sqlHash(exprs: readonly string[]): string {
+    return `hash(${exprs.join(', ')})`;
+  }
+
+  sqlIsPlainAscii(textExpr: string): string {
+    // Bytes = characters only when every character is a single byte; a first byte from '!' on is
+    // no white space; the last one is compared with each white space character. Each is far
+    // cheaper than a pattern or trim().
+    const t = textExpr;
+    const ends = [' ', 'chr(9)', 'chr(10)', 'chr(12)', 'chr(13)'].map((c) => `ends_with(${t}, ${c === ' ' ? "' '" : c})`).join(' OR ');
+    return `(strlen(${t}) = length(${t}) AND ${t} >= '!' AND NOT (${ends}))`;
   }
 }

@@ -1,10 +1,11 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { SOURCES, type ContractForm, type SourceName } from '../contract/data-contract.js';
-import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contract.js';
+import { SIGNAL_SOURCES, type SignalColumnType, type SignalSourceName } from '../contract/signal-contract.js';
+import { signalNativeColumn, type SignalNative } from '../contract/signal-validation-sql.js';
 import type { SourceFile } from '../contract/source-files.js';
 import type { Driver } from '../drivers/driver.js';
-import type { ColumnKind, NativeColumn } from '../engine/dialect.js';
+import type { ColumnKind } from '../engine/dialect.js';
 import { NrrError } from '../errors.js';
 import { checkRegularFile } from '../input-file.js';
 import { jsonNumberLiterals, type JsonLiteral } from './json-literals.js';
@@ -16,8 +17,11 @@ export interface LoadedSource<Name extends string = SourceName> {
   readonly columns: readonly string[];
   /** Columns outside the contract: attributes for accounts, ignored (with a warning) elsewhere. */
   readonly extraColumns: readonly string[];
-  /** Contract columns `raw_<source>` holds in their own type (dates and money from Parquet); the rest are text. */
-  readonly native: Readonly<Record<string, NativeColumn>>;
+  /**
+   * Contract columns `raw_<source>` holds in their own type (dates and money from Parquet, and the
+   * counts, scores and booleans of signal files); the rest are text.
+   */
+  readonly native: Readonly<Record<string, SignalNative>>;
   /** A view reads the file where it lies (Parquet); a table holds a text copy (CSV, JSON, no file). */
   readonly relation: 'view' | 'table';
   /** For a view: the file's path, size and modification time when it was opened (see checkUnchanged). */
@@ -57,7 +61,7 @@ export function checkUnchanged(sources: readonly LoadedSource<string>[]): void {
 /** What loading needs to know of a file of the contract. */
 interface LoadSpec<Name extends string> {
   readonly name: Name;
-  readonly columns: readonly { readonly name: string; readonly required: boolean; readonly kind?: ColumnKind }[];
+  readonly columns: readonly { readonly name: string; readonly required: boolean; readonly kind?: ColumnKind; readonly type?: SignalColumnType }[];
   readonly extraColumnsAreAttributes: boolean;
   readonly forms?: readonly ContractForm[];
 }
@@ -152,19 +156,20 @@ async function loadRaw<Name extends string>(
     // An id is held in its normal form; its own spelling, when it differs, is kept beside it for
     // messages and for the near-duplicate warning (sqlNearDuplicateIds).
     const raw = d.quoteIdent(actual);
-    const normal = `CASE WHEN ${d.sqlRegexpMatches(raw, '[ -~]*')} THEN trim(${raw}) ELSE ${sqlNormalId(d, raw)} END`;
+    const normal = `CASE WHEN ${d.sqlIsPlainAscii(raw)} THEN ${raw} ELSE ${sqlNormalId(d, raw)} END`;
     return [`${normal} AS ${d.quoteIdent(c)}`, `CASE WHEN ${raw} <> ${normal} THEN ${raw} END AS ${spelled}`];
   });
   const selectExtra = spec.extraColumnsAreAttributes ? extra.map((c) => d.quoteIdent(c)) : [];
-  // Typed dates and money in a Parquet file are taken as they are: nothing to parse.
-  const native: Record<string, NativeColumn> = {};
+  // Typed values in a Parquet file (dates, money, counts, booleans…) are taken as they are: nothing to parse.
+  const native: Record<string, SignalNative> = {};
   const nativeActual = new Set<string>();
   if (f.format === 'parquet') {
     for (const c of spec.columns) {
       const actual = lower.get(c.name);
       const type = actual === undefined ? undefined : types.get(actual);
-      if (c.kind === undefined || c.kind === 'text' || actual === undefined || type === undefined) continue;
-      const n = d.nativeColumn(type, c.kind);
+      if (actual === undefined || type === undefined) continue;
+      const n =
+        c.type !== undefined ? signalNativeColumn(d, type, c.type) : c.kind === undefined || c.kind === 'text' ? null : d.nativeColumn(type, c.kind);
       if (n) {
         native[c.name] = n;
         nativeActual.add(actual);

@@ -1,11 +1,20 @@
 import { join } from 'node:path';
 import type { Policies } from '../config/policies.js';
 import type { SourceName } from '../contract/data-contract.js';
-import type { SignalSourceName } from '../contract/signal-contract.js';
-import { sqlSignalIssues } from '../contract/signal-validation-sql.js';
+import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contract.js';
+import {
+  sqlSignalCheckDone,
+  sqlSignalFlaggedRows,
+  sqlSignalIssues,
+  sqlSignalParse,
+  sqlSignalRepeats,
+  type SignalCheck,
+  type SignalNative,
+} from '../contract/signal-validation-sql.js';
 import { sqlParsedTables, sqlValidationIssues, type SourceFiles } from '../contract/validation-sql.js';
 import { sqlNearDuplicateIds } from '../contract/value-rules-sql.js';
 import type { Driver } from '../drivers/driver.js';
+import type { NativeColumn } from '../engine/dialect.js';
 import { replaceFile } from './owned-files.js';
 import { idSources, type LoadedSource } from './load-sources.js';
 import { ValidationError, type ValidationIssue } from './validation-report.js';
@@ -26,14 +35,31 @@ export async function validate(
 ): Promise<{ errors: number; warnings: ValidationIssue[]; warningCount: number; rejectsFile: string | null }> {
   const d = driver.dialect;
   const files: SourceFiles = {};
-  for (const s of Object.values(loaded)) if (s.file) files[s.source] = { file: s.file, native: s.native, columns: s.columns };
+  for (const s of Object.values(loaded)) if (s.file) files[s.source] = { file: s.file, native: contractNative(s.native), columns: s.columns };
   for (const sql of sqlParsedTables(d, policies, files)) await driver.exec(sql);
   await driver.exec(sqlValidationIssues(d, policies, files));
   for (const s of Object.values(signals ?? {})) {
-    if (s.file) for (const sql of sqlSignalIssues(d, s.source, s.file, loaded.accounts.file !== undefined, policies.reporting_currency, policies.timezone)) await driver.exec(sql);
+    if (s.file === undefined) continue;
+    const check: SignalCheck = {
+      d,
+      source: s.source,
+      read: { file: s.file, native: s.native },
+      hasAccountsFile: loaded.accounts.file !== undefined,
+      reportingCurrency: policies.reporting_currency,
+      timeZone: policies.timezone,
+    };
+    await validateSignal(driver, check);
   }
-  const nearDuplicates = sqlNearDuplicateIds(d, idSources(all));
-  if (nearDuplicates) {
+  // Rows that spell an id otherwise were flagged by the pass over their file: only files with
+  // flagged rows are read again.
+  const flagged = new Map<string, string>();
+  for (const s of all) {
+    if (s.file === undefined) continue;
+    const rows = s.source in SIGNAL_SOURCES ? sqlSignalFlaggedRows(s.source as SignalSourceName) : `SELECT __row FROM parsed_${s.source} WHERE p_flagged`;
+    if (Number((await driver.query(`SELECT count(*) AS n FROM (${rows})`))[0]!['n']) > 0) flagged.set(s.source, rows);
+  }
+  const nearDuplicates = sqlNearDuplicateIds(d, idSources(all), flagged);
+  if (nearDuplicates?.odd) {
     await driver.exec(nearDuplicates.odd);
     const [odd] = await driver.query('SELECT count(*) AS n FROM odd_ids');
     if (Number(odd!['n']) > 0) await driver.exec(nearDuplicates.warnings);
@@ -104,6 +130,31 @@ export async function validate(
     await writeRejects(driver, all, rejectsFile, options.force);
   }
   return { errors, warnings, warningCount, rejectsFile };
+}
+
+/** The typed columns of a file of the contract: dates and money (a signal file's counts and booleans are not among them). */
+function contractNative(native: Readonly<Record<string, SignalNative>>): Record<string, NativeColumn> {
+  const out: Record<string, NativeColumn> = {};
+  for (const [c, n] of Object.entries(native)) if (n.type !== 'boolean' && n.type !== 'number') out[c] = n;
+  return out;
+}
+
+/**
+ * One signal file: the pass that parses and checks every row into its typed table, repeated keys,
+ * then messages for the rows that break a rule (only when there are any).
+ */
+async function validateSignal(driver: Driver, check: SignalCheck): Promise<void> {
+  const count = async (sql: string): Promise<number> => Number((await driver.query(sql))[0]!['n']);
+  await driver.exec(sqlSignalParse(check));
+  const repeats = sqlSignalRepeats(check);
+  await driver.exec(repeats.candidates);
+  if ((await count('SELECT count(*) AS n FROM signal_candidates')) > 0) {
+    for (const sql of repeats.exact) await driver.exec(sql);
+  } else {
+    await driver.exec(repeats.none);
+  }
+  if ((await count(`SELECT count(*) AS n FROM (${sqlSignalFlaggedRows(check.source)})`)) > 0) await driver.exec(sqlSignalIssues(check));
+  for (const sql of sqlSignalCheckDone(check.source)) await driver.exec(sql);
 }
 
 async function writeRejects(driver: Driver, loaded: readonly LoadedSource<string>[], path: string, force?: boolean): Promise<void> {

@@ -1,0 +1,224 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DuckDbDriver, ValidationError, Workspace } from '../src/index.js';
+import { csv, fixtureDir, removeDir } from './helpers/fixture-dir.js';
+
+/**
+ * Typed columns of a Parquet file are checked as they are (never cast to text and parsed again), and
+ * a bad row gives the same messages whether it comes from CSV or from typed Parquet.
+ */
+
+const BASE = {
+  'subscriptions.csv': csv('account_id,start_date,amount', 'A1,2024-01-01,100', 'A2,2024-01-01,200'),
+  'accounts.csv': csv('account_id,segment', 'A1,smb', 'A2,smb'),
+};
+
+const open = (dir: string, options: { skipInvalid?: boolean; rejectsFile?: string } = {}): Promise<Workspace> =>
+  Workspace.open({ data: dir, signals: true, policies: { as_of: '2024-03' }, ...options });
+
+/** Writes `name`.parquet into `dir` from a query, with the query's own column types. */
+async function writeParquet(dir: string, name: string, sql: string): Promise<void> {
+  const driver = await DuckDbDriver.open();
+  try {
+    await driver.exec(`COPY (${sql}) TO '${join(dir, `${name}.parquet`)}' (FORMAT parquet)`);
+  } finally {
+    driver.close();
+  }
+}
+
+interface Issue {
+  readonly source: string;
+  readonly row: number;
+  readonly column: string;
+  readonly value: string | null;
+  readonly expected: string;
+  readonly severity: string;
+}
+
+/** Every row of validation_issues (errors and warnings), in a stable order, without the file name. */
+async function issuesOf(dir: string): Promise<Issue[]> {
+  const ws = await open(dir, { skipInvalid: true, rejectsFile: join(dir, 'rejected.csv') });
+  try {
+    const rows = await ws.query(`SELECT source, row, "column", value, expected, severity FROM validation_issues ORDER BY source, row, "column", expected`);
+    return rows.map((r) => ({
+      source: String(r['source']),
+      row: Number(r['row']),
+      column: String(r['column']),
+      value: r['value'] === null ? null : String(r['value']),
+      expected: String(r['expected']),
+      severity: String(r['severity']),
+    }));
+  } finally {
+    ws.close();
+  }
+}
+
+describe('typed Parquet columns are taken as they are', () => {
+  it('a DATE the text form YYYY-MM-DD cannot write is a date in Parquet, and refused as text in CSV', async () => {
+    // A date before year 1 has no YYYY-MM-DD text: read through its text it would be refused.
+    const dir = fixtureDir(BASE);
+    try {
+      await writeParquet(
+        dir,
+        'tickets',
+        `SELECT * FROM (VALUES
+           ('T1', 'A1', DATE '0044-03-15 (BC)', NULL::DATE, 'high', TRUE),
+           ('T2', 'A2', DATE '2024-03-01', DATE '2024-03-02', 'low', FALSE))
+         t(ticket_id, account_id, opened_date, closed_date, priority, escalated)`,
+      );
+      const ws = await open(dir);
+      try {
+        const rows = await ws.query(`SELECT ticket_id, CAST(opened_date AS VARCHAR) AS opened, escalated FROM signal_tickets ORDER BY ticket_id`);
+        expect(rows).toEqual([
+          { ticket_id: 'T1', opened: '0044-03-15 (BC)', escalated: true },
+          { ticket_id: 'T2', opened: '2024-03-01', escalated: false },
+        ]);
+        expect(ws.summary.sources.find((s) => s.file === 'tickets.parquet')?.rejected).toBe(0);
+      } finally {
+        ws.close();
+      }
+    } finally {
+      removeDir(dir);
+    }
+    const text = fixtureDir({
+      ...BASE,
+      'tickets.csv': csv('ticket_id,account_id,opened_date,closed_date,priority,escalated', 'T1,A1,0044-03-15 (BC),,high,true'),
+    });
+    try {
+      const e = await open(text).then(
+        (ws) => (ws.close(), undefined),
+        (x: unknown) => x,
+      );
+      expect(e).toBeInstanceOf(ValidationError);
+      expect((e as ValidationError).issues).toEqual([
+        expect.objectContaining({ file: 'tickets.csv', row: 1, column: 'opened_date', value: '0044-03-15 (BC)', expected: expect.stringMatching(/^a date as YYYY-MM-DD/) }),
+      ]);
+    } finally {
+      removeDir(text);
+    }
+  });
+
+  it('a DECIMAL keeps every digit, and whole-number and boolean columns keep their values', async () => {
+    const dir = fixtureDir(BASE);
+    try {
+      await writeParquet(
+        dir,
+        'enrichment',
+        `SELECT * FROM (VALUES
+           ('A1', DATE '2024-01-01', 120::BIGINT, 'series_a', CAST('12345678901234567890123456.123456789012' AS DECIMAL(38,12))),
+           ('A2', DATE '2024-01-01', 9007199254740993::BIGINT, NULL, CAST('0.000000000001' AS DECIMAL(38,12))))
+         t(account_id, date, headcount, funding_round, funding_amount)`,
+      );
+      const ws = await open(dir);
+      try {
+        const rows = await ws.query(
+          `SELECT account_id, CAST(funding_amount AS VARCHAR) AS amount, CAST(headcount AS VARCHAR) AS headcount, typeof(headcount) AS t FROM signal_enrichment ORDER BY account_id`,
+        );
+        expect(rows).toEqual([
+          { account_id: 'A1', amount: '12345678901234567890123456.123456789012', headcount: '120', t: 'BIGINT' },
+          { account_id: 'A2', amount: '0.000000000001', headcount: '9007199254740993', t: 'BIGINT' },
+        ]);
+      } finally {
+        ws.close();
+      }
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+describe('a bad row gives the same messages from CSV and from typed Parquet', () => {
+  // Rows of product_usage and tickets, each breaking rules: the same values written as CSV text and
+  // as typed Parquet columns (dates as DATE, counts as BIGINT, booleans as BOOLEAN).
+  const usageRows: ReadonlyArray<readonly [string | null, string, number | null, number]> = [
+    ['A1', '2024-03-04', 10, 1],
+    ['A1', '2024-03-04', 12, 2], // repeated key
+    ['A1', '2024-03-11', -5, 3], // negative count
+    [null, '2024-03-18', 1, 4], // no account
+    ['A9', '2024-03-18', 1, 5], // not in accounts: a warning
+    ['A\u0001B', '2024-03-25', 1, 6], // a control character
+  ];
+  const ticketRows: ReadonlyArray<readonly [string, string, string, string | null, string, boolean | null]> = [
+    ['T1', 'A1', '2024-03-05', '2024-03-01', 'high', true], // closed before opened
+    ['T2', 'A1', '2024-03-05', null, 'bogus', false], // not a priority
+    ['T3', 'A2', '2024-03-05', null, 'Medium', null], // a synonym; escalated missing
+    ['T3', 'A2', '2024-03-06', null, 'low', false], // repeated id
+  ];
+  const sqlText = (v: string | number | boolean | null): string =>
+    v === null ? 'NULL' : typeof v === 'string' ? `'${v.replaceAll('\u0001', "' || chr(1) || '")}'` : String(v);
+  const csvCell = (v: string | number | boolean | null): string => (v === null ? '' : String(v));
+
+  it('lists the same rows, columns, values and messages', async () => {
+    const csvDir = fixtureDir({
+      ...BASE,
+      'product_usage.csv': csv(
+        'account_id,week,active_users,key_events',
+        ...usageRows.map((r) => r.map(csvCell).join(',')),
+      ),
+      'tickets.csv': csv('ticket_id,account_id,opened_date,closed_date,priority,escalated', ...ticketRows.map((r) => r.map(csvCell).join(','))),
+    });
+    const parquetDir = fixtureDir(BASE);
+    try {
+      await writeParquet(
+        parquetDir,
+        'product_usage',
+        `SELECT account_id, CAST(week AS DATE) AS week, CAST(active_users AS BIGINT) AS active_users, CAST(key_events AS BIGINT) AS key_events
+         FROM (VALUES ${usageRows.map((r) => `(${r.map(sqlText).join(', ')})`).join(', ')}) t(account_id, week, active_users, key_events)`,
+      );
+      await writeParquet(
+        parquetDir,
+        'tickets',
+        `SELECT ticket_id, account_id, CAST(opened_date AS DATE) AS opened_date, CAST(closed_date AS DATE) AS closed_date, priority, CAST(escalated AS BOOLEAN) AS escalated
+         FROM (VALUES ${ticketRows.map((r) => `(${r.map(sqlText).join(', ')})`).join(', ')}) t(ticket_id, account_id, opened_date, closed_date, priority, escalated)`,
+      );
+      const fromCsv = await issuesOf(csvDir);
+      const fromParquet = await issuesOf(parquetDir);
+      expect(fromParquet).toEqual(fromCsv);
+      expect(fromCsv).toEqual([
+        { source: 'product_usage', row: 2, column: 'account_id, week', value: 'A1 + 2024-03-04', expected: 'a unique account_id + week (first used on row 1)', severity: 'error' },
+        { source: 'product_usage', row: 3, column: 'active_users', value: '-5', expected: 'a whole number, zero or more', severity: 'error' },
+        { source: 'product_usage', row: 4, column: 'account_id', value: null, expected: 'a value (required)', severity: 'error' },
+        { source: 'product_usage', row: 5, column: 'account_id', value: 'A9', expected: 'an account listed in accounts', severity: 'warning' },
+        { source: 'product_usage', row: 6, column: 'account_id', value: 'A\u0001B', expected: 'an account listed in accounts', severity: 'warning' },
+        {
+          source: 'product_usage',
+          row: 6,
+          column: 'account_id',
+          value: 'A\u0001B',
+          expected: expect.stringMatching(/^text without control characters .*; found U\+0001$/),
+          severity: 'error',
+        },
+        { source: 'tickets', row: 1, column: 'closed_date', value: '2024-03-01', expected: 'a date on or after opened_date', severity: 'error' },
+        { source: 'tickets', row: 2, column: 'priority', value: 'bogus', expected: 'one of: low, normal, high, urgent (or medium, lowest, highest, critical)', severity: 'error' },
+        { source: 'tickets', row: 3, column: 'escalated', value: null, expected: 'a value (required)', severity: 'error' },
+        { source: 'tickets', row: 4, column: 'ticket_id', value: 'T3', expected: 'a unique ticket_id (first used on row 3)', severity: 'error' },
+      ]);
+    } finally {
+      removeDir(csvDir);
+      removeDir(parquetDir);
+    }
+  });
+});
+
+describe('an account id listed in accounts is tested for control characters once', () => {
+  it('still refuses it in every file that names it', async () => {
+    const id = 'A\u0001C';
+    const dir = fixtureDir({
+      'subscriptions.csv': csv('account_id,start_date,amount', 'A1,2024-01-01,100', `${id},2024-01-01,200`),
+      'accounts.csv': csv('account_id,segment', 'A1,smb', `${id},smb`),
+      'usage.csv': csv('account_id,month,amount', `${id},2024-02,5`),
+      'product_usage.csv': csv('account_id,week,active_users', `${id},2024-03-04,1`, 'A1,2024-03-04,1'),
+    });
+    try {
+      const control = (await issuesOf(dir)).filter((i) => i.expected.startsWith('text without control characters'));
+      expect(control.map((i) => [i.source, i.row, i.column, i.value])).toEqual([
+        ['accounts', 2, 'account_id', id],
+        ['product_usage', 1, 'account_id', id],
+        ['subscriptions', 2, 'account_id', id],
+        ['usage', 1, 'account_id', id],
+      ]);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
