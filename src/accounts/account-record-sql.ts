@@ -236,7 +236,7 @@ export function sqlAccountRecordsQuery(d: Dialect, reportingCurrency: string, op
  * contracted MRR of the lines (for judging scores against history): churned when none is left,
  * contracted when less is left.
  */
-export function sqlRecordOutcomes(horizonDays: number): string {
+export function sqlRecordOutcomes(horizonDays: number, records = 'account_records'): string {
   const inForce = (at: string): string => `k.start_date <= ${at} AND (k.end_date IS NULL OR k.end_date > ${at})`;
   return `CREATE OR REPLACE TABLE record_outcomes AS
   WITH valued AS (
@@ -244,7 +244,7 @@ export function sqlRecordOutcomes(horizonDays: number): string {
   )
   SELECT r.snapshot_date, r.account_id, r.mrr,
          coalesce(sum(k.mrr) FILTER (WHERE ${inForce(`r.snapshot_date + INTERVAL ${horizonDays} DAY`)}), 0) AS mrr_after
-  FROM account_records r LEFT JOIN valued k ON k.account_id = r.account_id
+  FROM ${records} r LEFT JOIN valued k ON k.account_id = r.account_id
   WHERE r.active
   GROUP BY ALL`;
 }

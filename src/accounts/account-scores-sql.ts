@@ -103,12 +103,13 @@ export function sqlScoresSelect(d: Dialect, health: HealthConfig, tiers: Tiers, 
   const q = d.quoteIdent;
   const segments = Object.entries(health.segments);
   const segment = o.segmentAttribute === null ? 'CAST(NULL AS VARCHAR)' : `CAST(a.${q(o.segmentAttribute)} AS VARCHAR)`;
-  const measures = [
-    'CASE',
-    ...segments.map(([name, def]) => `WHEN seg = ${d.quoteString(name)} THEN ${definitionMeasures(def, d)}`),
-    `ELSE ${definitionMeasures(health.default, d)} END`,
-  ].join('\n    ');
-  const definition = ['CASE', ...segments.map(([name]) => `WHEN seg = ${d.quoteString(name)} THEN ${d.quoteString(name)}`), `ELSE 'default' END`].join(' ');
+  // The definition of the account's segment, else the default (without segments, the default).
+  const bySegment = (of: (name: string, def: HealthDefinition) => string, otherwise: string): string =>
+    segments.length === 0
+      ? otherwise
+      : ['CASE', ...segments.map(([name, def]) => `WHEN seg = ${d.quoteString(name)} THEN ${of(name, def)}`), `ELSE ${otherwise} END`].join('\n    ');
+  const measures = bySegment((_, def) => definitionMeasures(def, d), definitionMeasures(health.default, d));
+  const definition = bySegment((name) => d.quoteString(name), `'default'`);
   const values = (Object.keys(MEASURES) as MeasureName[]).map((m) => `CASE WHEN isnan(CAST(r.${m} AS DOUBLE)) THEN NULL ELSE CAST(r.${m} AS DOUBLE) END AS v_${m}`);
   const fold = (list: string, of: string): string => `list_reduce(list_transform(${list}, m -> ${of}), (a, b) -> a + b, CAST(0 AS DOUBLE))`;
   const churn = finish(churnReasons(), `(CASE WHEN NOT monthly_terms AND days_to_renewal > 180 THEN ${num(0.5)} ELSE ${num(1)} END)`);

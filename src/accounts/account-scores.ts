@@ -94,9 +94,9 @@ function keyFilter(ws: Workspace, key: ScoreKey, alias = 's'): string {
   return where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
 }
 
-/** The account attributes joined to score rows, as columns __attr_0, __attr_1, … */
-function attributeColumns(ws: Workspace): string {
-  return ws.attributes.map((a, i) => `, a.${ws.driver.dialect.quoteIdent(a)} AS __attr_${i}`).join('');
+/** The account attributes joined to score rows, as columns __attr_0, __attr_1, … (in the order of `attributes`). */
+function attributeColumns(ws: Workspace, attributes: readonly string[] = ws.attributes): string {
+  return attributes.map((a, i) => `, a.${ws.driver.dialect.quoteIdent(a)} AS __attr_${i}`).join('');
 }
 
 /**
@@ -115,20 +115,33 @@ export async function readAccountScores(ws: Workspace, key: ScoreKey = {}): Prom
  * Reads chosen columns of score rows by key, with the attributes as `attributes`; for lists of many
  * accounts, which need a few columns of each.
  */
-export async function readScoreColumns(ws: Workspace, columns: readonly string[], key: ScoreKey = {}): Promise<{ row: Row; attributes: Record<string, string | null> }[]> {
+export async function readScoreColumns(
+  ws: Workspace,
+  columns: readonly string[],
+  key: ScoreKey & {
+    /** The attributes to read (default: all). */
+    readonly attributes?: readonly string[];
+    /** More columns, by name, as SQL expressions over the table's columns (written by the caller, never from input). */
+    readonly extra?: Readonly<Record<string, string>>;
+  } = {},
+): Promise<{ row: Row; attributes: Record<string, string | null> }[]> {
   const table = relationName(key.table ?? ACCOUNT_SCORES, 'table');
-  const cols = columns.map((c) => `s.${relationName(c, 'column')}`).join(', ');
+  const attributes = key.attributes ?? ws.attributes;
+  const cols = [
+    ...columns.map((c) => `s.${relationName(c, 'column')}`),
+    ...Object.entries(key.extra ?? {}).map(([name, sql]) => `${sql} AS ${relationName(name, 'column')}`),
+  ].join(', ');
   const rows = await ws.query(
-    `SELECT ${cols}${attributeColumns(ws)} FROM ${table} s LEFT JOIN accounts a ON a.account_id = s.account_id ${keyFilter(ws, key)} ORDER BY s.snapshot_date, s.account_id`,
+    `SELECT ${cols}${attributeColumns(ws, attributes)} FROM ${table} s LEFT JOIN accounts a ON a.account_id = s.account_id ${keyFilter(ws, key)} ORDER BY s.snapshot_date, s.account_id`,
   );
-  return rows.map((row) => ({ row, attributes: attributesOf(ws, row) }));
+  return rows.map((row) => ({ row, attributes: attributesOf(attributes, row) }));
 }
 
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
-function attributesOf(ws: Workspace, row: Row): Record<string, string | null> {
-  return Object.fromEntries(ws.attributes.map((a, i) => [a, text(row[`__attr_${i}`])]));
+function attributesOf(attributes: readonly string[], row: Row): Record<string, string | null> {
+  return Object.fromEntries(attributes.map((a, i) => [a, text(row[`__attr_${i}`])]));
 }
 
 /** A score with its reasons, as risk-scores.ts shapes it. */
@@ -182,7 +195,7 @@ function changeOf(row: Row): HealthChange | null {
 /** A score row (with its attributes as __attr_i) as a `ScoredAccount`. */
 export function scoredFromRow(ws: Workspace, row: Row): ScoredAccount {
   return {
-    record: toRecord(row, attributesOf(ws, row)),
+    record: toRecord(row, attributesOf(ws.attributes, row)),
     tier: String(row['tier']),
     health: healthOf(row),
     change: changeOf(row),

@@ -1,5 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
-import { defaultSnapshot, scoreAccounts, type ScoredAccount } from '../accounts/account-records.js';
+import { defaultSnapshot, type ScoredAccount } from '../accounts/account-records.js';
+import { materializeAccountScores, readAccountScores } from '../accounts/account-scores.js';
+
 import type { MovementCategory } from '../engine/movements-model.js';
 import type { Money } from '../money.js';
 import { backtest, type Backtest } from '../playbooks/backtest.js';
@@ -12,6 +14,9 @@ import { metrics, type Metrics } from '../queries/metrics-queries.js';
 import { buildReport, type Report } from '../report/report-model.js';
 import { ACV_BENCHMARK_BANDS, BENCHMARKS } from '../report/benchmarks.js';
 import { dateNotes, type Workspace } from '../workspace/workspace.js';
+
+/** The table of the dashboard's scores (apart from `account_scores`, which commands on the same workspace replace). */
+const DASHBOARD_SCORES = 'dashboard_scores';
 
 /**
  * What the API serves, read from one open workspace. The workspace has one database connection and
@@ -128,13 +133,21 @@ export class DashboardData {
     return this.once(`cohorts:${granularity}`, () => cohortTable(this.ws, granularity));
   }
 
-  private scored(): Promise<ScoredAccount[]> {
-    return this.once('scored', () => scoreAccounts(this.ws, { asOf: this.asOfDate }));
+  /** Every account's scores on the day, computed once in SQL into their own table; rows are read from it by key. */
+  private scores(): Promise<void> {
+    return this.once('scores', () => materializeAccountScores(this.ws, { days: [this.asOfDate], table: DASHBOARD_SCORES }));
   }
 
   accounts(): Promise<AccountRow[]> {
-    // Not queued itself: it waits on scored(), which is.
-    return this.once('accounts', async () => (await this.scored()).map(accountRow), false);
+    // Not queued itself: it waits on scores(), which is, then reads in its turn.
+    return this.once(
+      'accounts',
+      async () => {
+        await this.scores();
+        return (await this.serial(() => readAccountScores(this.ws, { table: DASHBOARD_SCORES, date: this.asOfDate, activeOnly: true }))).map(accountRow);
+      },
+      false,
+    );
   }
 
   /** One account: its row and scores when it is a customer on the day, its MRR history and lines always. */
@@ -150,7 +163,8 @@ export class DashboardData {
 
   /** An account's row, scores and tasks on the day: `account` without its explanation. */
   async accountState(id: string): Promise<Omit<AccountDetail, 'explanation'>> {
-    const scored = (await this.scored()).find((s) => s.record.account_id === id) ?? null;
+    await this.scores();
+    const [scored = null] = await this.serial(() => readAccountScores(this.ws, { table: DASHBOARD_SCORES, date: this.asOfDate, accountId: id, activeOnly: true }));
     return { as_of: this.asOfDate, account: scored ? accountRow(scored) : null, scored, tasks: await this.tasks({ account: id }) };
   }
 
