@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accountRecords, scoreRecords, snapshotDate } from '../src/accounts/account-records.js';
+import { accountRecords, scoreAccounts, scoreRecords, snapshotDate } from '../src/accounts/account-records.js';
 import { materializeAccountScores, readAccountScores } from '../src/accounts/account-scores.js';
 import { generateCompany } from '../src/generate/generate-company.js';
 import { stringifyJson } from '../src/money.js';
@@ -118,6 +118,15 @@ describe('account scores in SQL', () => {
     expect(Number(n!['days'])).toBe(2);
     const [one] = await readAccountScores(ws, { table: 'partial', date, accountId: some[1] });
     expect(stringifyJson(one)).toBe(stringifyJson(all.find((s) => s.record.account_id === some[1])));
+  });
+
+  it('scores one account alone for `nrr account`: the same as among all, and only it is computed', async () => {
+    const all = await scoreAccounts(ws, { asOf: '2026-06-30', includeInactive: true });
+    const one = all[17]!;
+    const [alone] = await scoreAccounts(ws, { asOf: '2026-06-30', accountId: one.record.account_id, includeInactive: true });
+    expect(stringifyJson(alone)).toBe(stringifyJson(one));
+    const [n] = await ws.query('SELECT count(*) AS n FROM account_scores');
+    expect(Number(n!['n'])).toBe(1);
   });
 
   it('refuses a relation name that is not a plain name', async () => {
