@@ -183,7 +183,8 @@ export function sqlScoresSelect(d: Dialect, health: HealthConfig, tiers: Tiers, 
       CASE WHEN expansion_reasons IS NULL THEN ${notScored} END AS expansion_not_scored
     FROM scored_sums
   ),
-  leveled AS (
+  -- Read twice for the change (the row and the one compare_days before): computed once.
+  leveled AS ${o.change ? 'MATERIALIZED ' : ''}(
     SELECT *,
       CASE WHEN health_score IS NULL THEN NULL WHEN health_score >= ${num(health.green)} THEN 'green' WHEN health_score >= ${num(health.yellow)} THEN 'yellow' ELSE 'red' END AS health_colour,
       ${level('churn_risk')} AS risk_level,
