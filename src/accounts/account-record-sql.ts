@@ -15,8 +15,28 @@ import type { Dialect } from '../engine/dialect.js';
  * opportunity's created_date on); without a currency it is in the reporting currency.
  */
 export function sqlAccountRecords(d: Dialect, attributes: readonly string[], reportingCurrency: string): string {
+  return `CREATE OR REPLACE TABLE account_records AS\n  ${sqlAccountRecordsQuery(d, reportingCurrency, { attributes })}`;
+}
+
+export interface RecordQueryOptions {
+  /** Account attributes to add as columns (from `accounts`); none by default. */
+  readonly attributes?: readonly string[];
+  /** A relation with the snapshot days in a DATE column `snapshot_date` (default `record_snapshots`). */
+  readonly snapshots?: string;
+  /** A relation with an `account_id` column: only these accounts' records (null: every account). */
+  readonly accounts?: string | null;
+}
+
+/**
+ * The query behind `account_records` (a SELECT, with its CTEs): one row per account × snapshot day.
+ * Restricted to `accounts`, every file is read for those accounts only; what is file-wide (the
+ * latest usage week, whether a signal file has rows) is still read from the whole file.
+ */
+export function sqlAccountRecordsQuery(d: Dialect, reportingCurrency: string, options: RecordQueryOptions = {}): string {
   const q = d.quoteIdent;
-  const attrs = attributes.map((a) => `, a.${q(a)}`).join('');
+  const attrs = (options.attributes ?? []).map((a) => `, a.${q(a)}`).join('');
+  const only = (alias: string): string => (options.accounts ? ` AND ${alias}.account_id IN (SELECT account_id FROM ${options.accounts})` : '');
+  const snapshots = options.snapshots ?? 'record_snapshots';
   const days = (later: string, earlier: string): string => `date_diff('day', ${earlier}, ${later})`;
   const inForce = (at: string): string => `k.start_date <= ${at} AND (k.end_date IS NULL OR k.end_date > ${at})`;
   /** Weekly slots (first_week + 7k, up to last_week) in (after, upTo]: the weeks a window averages over. */
@@ -29,8 +49,7 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
     `CASE WHEN g.${given} THEN coalesce(sum(u.${column}) FILTER (WHERE ${filter}), 0) / nullif(${slots(after, upTo)}, 0) END`;
   // No ticket for an account is a true zero when the tickets file has rows; without any it is unknown.
   const known = (source: string, expr: string): string => `CASE WHEN EXISTS (SELECT 1 FROM signal_${source}) THEN ${expr} END`;
-  return `CREATE OR REPLACE TABLE account_records AS
-  WITH s AS (SELECT DISTINCT snapshot_date AS d FROM record_snapshots),
+  return `WITH s AS (SELECT DISTINCT snapshot_date AS d FROM ${snapshots}),
   valued AS (
     SELECT l.account_id, l.product, l.start_date, l.end_date, l.interval_months, l.mrr_start_rate AS mrr,
       -- ARR from the amount billed where that is exact (reporting currency, a term of months dividing a
@@ -41,7 +60,7 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
            WHEN l.amount IS NOT NULL AND l.interval_weeks > 0 AND 52 % l.interval_weeks = 0 AND l.mrr_start_rate = l.mrr_local
            THEN CAST((l.amount - coalesce(l.discount, 0)) * (52 // l.interval_weeks) AS ${d.moneyType})
            ELSE l.mrr_start_rate * 12 END AS arr
-    FROM lines l
+    FROM lines l WHERE TRUE${only('l')}
   ),
   billing AS (
     SELECT s.d, k.account_id,
@@ -58,7 +77,7 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
   ),
   -- Weeks with no activity (docs/data-contract.md#product_usage): from an account's first week in the
   -- file to the file's latest week over by the snapshot, a 7-day slot without a row counts as zeros.
-  usage_first AS (SELECT account_id, min(week) AS first_week FROM signal_product_usage GROUP BY ALL),
+  usage_first AS (SELECT account_id, min(week) AS first_week FROM signal_product_usage u WHERE TRUE${only('u')} GROUP BY ALL),
   -- A count column the file gives (any value) is 0 in a week without a row; one it does not give stays unknown.
   usage_given AS (SELECT count(active_users) > 0 AS users, count(adjacent_feature_users) > 0 AS adjacent FROM signal_product_usage),
   usage_last AS (
@@ -84,7 +103,7 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
   seat_months AS (
     SELECT s.d, x.account_id, x.month, x.seats_purchased, x.seats_active,
            row_number() OVER (PARTITION BY s.d, x.account_id ORDER BY x.month DESC) AS recency
-    FROM s JOIN signal_seats x ON x.month + INTERVAL 1 MONTH <= s.d + INTERVAL 1 DAY AND x.month > s.d - INTERVAL 14 MONTH
+    FROM s JOIN signal_seats x ON x.month + INTERVAL 1 MONTH <= s.d + INTERVAL 1 DAY AND x.month > s.d - INTERVAL 14 MONTH${only('x')}
   ),
   seats AS (
     SELECT d, account_id,
@@ -100,7 +119,7 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
       max(o.achieved_date) FILTER (WHERE o.milestone = 'first_value' AND o.achieved_date <= s.d) AS first_value_date,
       max(o.target_date) FILTER (WHERE o.milestone = 'activation') AS activation_due
     -- A milestone is known from its due date, or from when it was reached if that came first.
-    FROM s JOIN signal_onboarding o ON least(o.target_date, coalesce(o.achieved_date, o.target_date)) <= s.d
+    FROM s JOIN signal_onboarding o ON least(o.target_date, coalesce(o.achieved_date, o.target_date)) <= s.d${only('o')}
     GROUP BY ALL
   ),
   meetings AS (
@@ -108,7 +127,7 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
       count(*) FILTER (WHERE m.status = 'held') AS reviews_held_12m,
       count(*) FILTER (WHERE m.status IN ('held', 'skipped', 'cancelled')) AS reviews_due_12m,
       count(*) FILTER (WHERE m.status IN ('skipped', 'cancelled') AND m.scheduled_date > s.d - INTERVAL 180 DAY) AS reviews_missed_180d
-    FROM s JOIN signal_meetings m ON m.type IN ('qbr', 'ebr') AND m.scheduled_date <= s.d AND m.scheduled_date > s.d - INTERVAL 365 DAY
+    FROM s JOIN signal_meetings m ON m.type IN ('qbr', 'ebr') AND m.scheduled_date <= s.d AND m.scheduled_date > s.d - INTERVAL 365 DAY${only('m')}
     GROUP BY ALL
   ),
   sponsors AS (
@@ -117,7 +136,7 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
       max(c.last_engaged) FILTER (WHERE (c.end_date IS NULL OR c.end_date > s.d) AND c.last_engaged <= s.d) AS sponsor_last_engaged,
       max(c.end_date) FILTER (WHERE c.end_date <= s.d) AS sponsor_left_on,
       count(*) FILTER (WHERE c.end_date <= s.d AND c.end_date > s.d - INTERVAL 365 DAY) AS sponsor_changes_12m
-    FROM s JOIN signal_contacts c ON c.role = 'executive_sponsor' AND c.start_date <= s.d
+    FROM s JOIN signal_contacts c ON c.role = 'executive_sponsor' AND c.start_date <= s.d${only('c')}
     GROUP BY ALL
   ),
   tickets AS (
@@ -127,7 +146,7 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
       count(*) FILTER (WHERE t.opened_date > s.d - INTERVAL 90 DAY AND t.escalated) AS escalations_90d,
       max(t.opened_date) FILTER (WHERE t.escalated) AS last_escalation,
       count(*) FILTER (WHERE t.closed_date IS NULL OR t.closed_date > s.d) AS open_tickets
-    FROM s JOIN signal_tickets t ON t.opened_date <= s.d AND t.opened_date > s.d - INTERVAL 180 DAY
+    FROM s JOIN signal_tickets t ON t.opened_date <= s.d AND t.opened_date > s.d - INTERVAL 180 DAY${only('t')}
     GROUP BY ALL
   ),
   firmographics AS (
@@ -137,7 +156,7 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
       max(e.date) FILTER (WHERE e.funding_round IS NOT NULL AND e.funding_round <> '') AS last_funding_date,
       arg_max(e.funding_round, e.date) FILTER (WHERE e.funding_round IS NOT NULL AND e.funding_round <> '') AS last_funding_round,
       arg_max(e.funding_amount, e.date) FILTER (WHERE e.funding_round IS NOT NULL AND e.funding_round <> '') AS last_funding_amount
-    FROM s JOIN signal_enrichment e ON e.date <= s.d
+    FROM s JOIN signal_enrichment e ON e.date <= s.d${only('e')}
     GROUP BY ALL
   ),
   pipeline AS (
@@ -146,13 +165,13 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
                ELSE ${d.sqlMultiplyMoney('o.amount', 'f.rate')} END) AS open_expansion_pipeline,
       count(*) AS open_expansion_opportunities
     FROM s JOIN signal_opportunities o
-      ON o.type = 'expansion' AND o.created_date <= s.d AND (o.close_date > s.d OR (o.stage = 'open' AND (o.close_date IS NULL OR o.close_date <= s.d)))
+      ON o.type = 'expansion' AND o.created_date <= s.d AND (o.close_date > s.d OR (o.stage = 'open' AND (o.close_date IS NULL OR o.close_date <= s.d)))${only('o')}
     LEFT JOIN fx_periods f ON f.currency = o.currency AND f.from_month <= ${d.sqlMonthIndex('s.d')} AND ${d.sqlMonthIndex('s.d')} < f.to_month
     GROUP BY ALL
   ),
   recent AS (
     SELECT s.d, c.account_id, arg_max(c.category, c.month_index) AS last_movement, max(c.month_index) AS last_movement_month
-    FROM s JOIN account_changes c ON c.month_index < ${d.sqlMonthIndex("s.d + INTERVAL 1 DAY")} AND c.category IS NOT NULL AND c.category <> 'fx'
+    FROM s JOIN account_changes c ON c.month_index < ${d.sqlMonthIndex("s.d + INTERVAL 1 DAY")} AND c.category IS NOT NULL AND c.category <> 'fx'${only('c')}
     GROUP BY ALL
   ),
   final AS (
@@ -217,7 +236,7 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
  * contracted MRR of the lines (for judging scores against history): churned when none is left,
  * contracted when less is left.
  */
-export function sqlRecordOutcomes(horizonDays: number): string {
+export function sqlRecordOutcomes(horizonDays: number, records = 'account_records'): string {
   const inForce = (at: string): string => `k.start_date <= ${at} AND (k.end_date IS NULL OR k.end_date > ${at})`;
   return `CREATE OR REPLACE TABLE record_outcomes AS
   WITH valued AS (
@@ -225,7 +244,7 @@ export function sqlRecordOutcomes(horizonDays: number): string {
   )
   SELECT r.snapshot_date, r.account_id, r.mrr,
          coalesce(sum(k.mrr) FILTER (WHERE ${inForce(`r.snapshot_date + INTERVAL ${horizonDays} DAY`)}), 0) AS mrr_after
-  FROM account_records r LEFT JOIN valued k ON k.account_id = r.account_id
+  FROM ${records} r LEFT JOIN valued k ON k.account_id = r.account_id
   WHERE r.active
   GROUP BY ALL`;
 }

@@ -9,6 +9,8 @@ import type { Workspace } from '../workspace/workspace.js';
 import { sqlAccountRecords } from './account-record-sql.js';
 import { EXPANSION_SOURCES, NO_SIGNAL_DATA, RISK_SOURCES, churnRisk, expansionReadiness, scoreIfSignals, type ScoreInputs, type Scored } from './risk-scores.js';
 import { tierOf } from './tiering.js';
+import { MEASURE_SOURCES } from './measure-sources.js';
+import { materializeAccountScores, readAccountScores } from './account-scores.js';
 
 /** One account as of a date: billing joined with every signal (see account-record-sql.ts). */
 export interface AccountRecord extends ScoreInputs {
@@ -47,25 +49,6 @@ export interface AccountRecord extends ScoreInputs {
   readonly signal_sources: readonly SignalSourceName[];
 }
 
-/** Where each health measure comes from: a signal file, or the contract lines. */
-const MEASURE_SOURCES: Record<MeasureName, SignalSourceName | 'billing'> = {
-  usage_trend_90d: 'product_usage',
-  usage_trend_30d: 'product_usage',
-  feature_breadth: 'product_usage',
-  seat_utilisation: 'seats',
-  qbr_completion_12m: 'meetings',
-  days_since_sponsor_engaged: 'contacts',
-  sponsor_changes_12m: 'contacts',
-  escalations_90d: 'tickets',
-  tickets_90d: 'tickets',
-  ticket_trend_90d: 'tickets',
-  activation_achieved: 'onboarding',
-  days_to_first_value: 'onboarding',
-  headcount_change_12m: 'enrichment',
-  days_since_funding: 'enrichment',
-  mrr_change_90d: 'billing',
-  days_to_renewal: 'billing',
-};
 
 export interface ScoredAccount {
   readonly record: AccountRecord;
@@ -80,11 +63,12 @@ export interface ScoredAccount {
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-function toRecord(row: Row, attributes: readonly string[]): AccountRecord {
+/** A row of `account_records` (or of the scores table) as a record; `attributes` are the account's. */
+export function toRecord(row: Row, attributes: Readonly<Record<string, string | null>>): AccountRecord {
   const base = {
     snapshot_date: String(row['snapshot_date']),
     account_id: String(row['account_id']),
-    attributes: Object.fromEntries(attributes.map((a) => [a, text(row[a])])),
+    attributes,
     mrr: Money.from(row['mrr']),
     arr: Money.from(row['arr']),
     active: row['active'] === true,
@@ -187,7 +171,7 @@ export async function readAccountRecords(
   ];
   const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
   const rows = await ws.query(`SELECT * FROM account_records ${filter} ORDER BY snapshot_date, account_id`);
-  return rows.map((r) => toRecord(r, ws.attributes));
+  return rows.map((r) => toRecord(r, Object.fromEntries(ws.attributes.map((a) => [a, text(r[a])]))));
 }
 
 /**
@@ -203,8 +187,6 @@ export async function accountRecords(
   await buildAccountRecords(ws, dates);
   return readAccountRecords(ws, options);
 }
-
-const minusDays = (date: string, days: number): string => new Date(Date.parse(date) - days * 86_400_000).toISOString().slice(0, 10);
 
 /**
  * Health of a record, or "not scored: no signal data" (score and colour null) when none of the
@@ -246,13 +228,16 @@ export function scoreRecords(ws: Workspace, records: readonly AccountRecord[], p
 
 /**
  * Every account's record and scores as of a date (default: the workspace's live date, see `defaultSnapshot`), with
- * the health change since `compare_days` before.
+ * the health change since `compare_days` before; computed in SQL (account-scores.ts), for one account only when
+ * `accountId` is given.
  */
 export async function scoreAccounts(ws: Workspace, options: { asOf?: string; accountId?: string; includeInactive?: boolean } = {}): Promise<ScoredAccount[]> {
   const date = options.asOf ? snapshotDate(options.asOf) : defaultSnapshot(ws);
-  const earlier = minusDays(date, ws.scoring.health.compare_days);
-  const all = await accountRecords(ws, [earlier, date], { accountId: options.accountId, activeOnly: !options.includeInactive });
-  const now = all.filter((r) => r.snapshot_date === date && (options.includeInactive || r.active));
-  const then = all.filter((r) => r.snapshot_date === earlier && r.active);
-  return scoreRecords(ws, now, then);
+  let accounts: string | null = null;
+  if (options.accountId !== undefined) {
+    await ws.driver.exec(`CREATE OR REPLACE TEMP TABLE selected_accounts AS SELECT CAST(${ws.driver.dialect.quoteString(options.accountId)} AS VARCHAR) AS account_id`);
+    accounts = 'selected_accounts';
+  }
+  await materializeAccountScores(ws, { days: [date], accounts });
+  return readAccountScores(ws, { date, accountId: options.accountId, activeOnly: !options.includeInactive });
 }

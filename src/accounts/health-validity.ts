@@ -3,7 +3,8 @@ import { NrrError } from '../errors.js';
 import type { Colour } from '../health/health-score.js';
 import { outcomesKnownThrough, type Workspace } from '../workspace/workspace.js';
 import { sqlRecordOutcomes } from './account-record-sql.js';
-import { buildAccountRecords, readAccountRecords, scoreRecords, snapshotDate } from './account-records.js';
+import { snapshotDate } from './account-records.js';
+import { ACCOUNT_SCORES, materializeAccountScores } from './account-scores.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS, rankingFigures, rankingVerdict, type BootstrapOptions, type RankingFigures } from './predictive-power.js';
 
 /**
@@ -125,33 +126,31 @@ export async function healthValidity(
   const lastMonth = outcomesKnownThrough(ws) - Math.ceil(horizon / 30);
   const dates: string[] = [];
   for (let m = lastMonth - months + 1; m <= lastMonth; m++) dates.push(snapshotDate(monthText(m)));
-  await buildAccountRecords(ws, dates);
-  await ws.driver.exec(sqlRecordOutcomes(horizon));
-  // One snapshot at a time: only the compact observations are kept, not every record.
+  // Every snapshot's records and scores in one query; only the compact observations come to JavaScript.
+  await materializeAccountScores(ws, { days: dates, change: false });
+  await ws.driver.exec(sqlRecordOutcomes(horizon, ACCOUNT_SCORES));
   const obs: Observation[] = [];
   const accountIndex = new Map<string, number>();
-  for (const date of dates) {
-    const outcomes = new Map(
-      (await ws.query(`SELECT account_id, mrr, mrr_after FROM record_outcomes WHERE snapshot_date = CAST('${date}' AS DATE)`)).map((r) => [
-        String(r['account_id']),
-        { before: Number(r['mrr']), after: Number(r['mrr_after']) },
-      ]),
-    );
-    for (const s of scoreRecords(ws, await readAccountRecords(ws, { date, activeOnly: true }))) {
-      const o = outcomes.get(s.record.account_id);
-      if (!o) continue;
-      let account = accountIndex.get(s.record.account_id);
-      if (account === undefined) accountIndex.set(s.record.account_id, (account = accountIndex.size));
-      obs.push({
-        account,
-        colour: s.health.colour,
-        tier: s.tier,
-        health: s.health.score,
-        risk: s.risk.score,
-        churned: o.after <= 0,
-        contracted: o.after > 0 && o.after < o.before - 1e-9,
-      });
-    }
+  const rows = await ws.query(
+    `SELECT s.account_id, s.health_colour, s.tier, s.health_score, s.churn_risk, o.mrr, o.mrr_after
+     FROM ${ACCOUNT_SCORES} s JOIN record_outcomes o ON o.snapshot_date = s.snapshot_date AND o.account_id = s.account_id
+     WHERE s.active ORDER BY s.snapshot_date, s.account_id`,
+  );
+  for (const r of rows) {
+    const id = String(r['account_id']);
+    let account = accountIndex.get(id);
+    if (account === undefined) accountIndex.set(id, (account = accountIndex.size));
+    const before = Number(r['mrr']);
+    const after = Number(r['mrr_after']);
+    obs.push({
+      account,
+      colour: (r['health_colour'] ?? null) as Colour | null,
+      tier: String(r['tier']),
+      health: r['health_score'] === null ? null : Number(r['health_score']),
+      risk: r['churn_risk'] === null ? null : Number(r['churn_risk']),
+      churned: after <= 0,
+      contracted: after > 0 && after < before - 1e-9,
+    });
   }
   if (obs.length === 0) throw new NrrError('no accounts with revenue in the snapshots: the data has too little history for a validity report');
   const colours: Colour[] = ['green', 'yellow', 'red'];

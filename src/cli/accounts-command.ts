@@ -1,5 +1,7 @@
 import { Option, type Command } from 'commander';
-import { scoreAccounts, signalFilesWithRows, type ScoredAccount } from '../accounts/account-records.js';
+import { defaultSnapshot, scoreAccounts, signalFilesWithRows, snapshotDate, type ScoredAccount } from '../accounts/account-records.js';
+import { materializeAccountScores, readScoreColumns } from '../accounts/account-scores.js';
+import type { Workspace } from '../workspace/workspace.js';
 import type { Scored } from '../accounts/risk-scores.js';
 import type { SignalSourceName } from '../contract/signal-contract.js';
 import { healthValidity, type OutcomeRates, type ValidityReport } from '../accounts/health-validity.js';
@@ -18,14 +20,27 @@ type Sort = (typeof SORTS)[number];
 const round1 = (x: number | null): number | null => (x === null ? null : Math.round(x * 10) / 10);
 const one = (x: number | null | undefined): string | null => (x === null || x === undefined ? null : x.toFixed(1));
 
+/** What a score shows in a list: its value, its top reason, or why there is none. */
+type ListedScore = Pick<Scored, 'score' | 'not_scored'> & { readonly reasons: readonly { readonly text: string }[] };
+
+/** What `nrr accounts` lists, filters and sorts by: a `ScoredAccount`, or the few columns of it a list reads. */
+export interface ListedAccount {
+  readonly record: Pick<ScoredAccount['record'], 'account_id' | 'attributes' | 'active' | 'mrr' | 'arr' | 'renewal_date' | 'monthly_terms' | 'days_to_renewal'>;
+  readonly tier: string;
+  readonly health: Pick<ScoredAccount['health'], 'score' | 'colour'>;
+  readonly change: { readonly delta: number | null } | null;
+  readonly risk: ListedScore;
+  readonly expansion: ListedScore;
+}
+
 /** The top reason of a score, or why there is none. */
-const topReason = (sc: Scored): string | null => (sc.not_scored ? `not scored: ${sc.not_scored}` : (sc.reasons[0]?.text ?? null));
+const topReason = (sc: ListedScore): string | null => (sc.not_scored ? `not scored: ${sc.not_scored}` : (sc.reasons[0]?.text ?? null));
 
 /** Account attributes that name an owner: csm_owner, am_owner, account_owner, owner, csm, am… */
 export const ownerColumns = (attributes: readonly string[]): string[] => attributes.filter((a) => /(^|_)owner$|^(csm|am)$/i.test(a));
 
 /** One line per account for `nrr accounts`: one column per meaning (a renewal date; its term apart). */
-function summaryRow(s: ScoredAccount, owners: readonly string[]): Record<string, string | number | null | Money> {
+function summaryRow(s: ListedAccount, owners: readonly string[]): Record<string, string | number | null | Money> {
   const r = s.record;
   return {
     account_id: r.account_id,
@@ -59,14 +74,14 @@ function parseWhere(w: string, attributes: readonly string[]): [string, string] 
 }
 
 /** The filters of `nrr accounts`: owner (any owner column), segment, --where, status. Matching is on text, case-insensitive. */
-export function filterAccounts(
-  list: readonly ScoredAccount[],
+export function filterAccounts<T extends ListedAccount>(
+  list: readonly T[],
   attributes: readonly string[],
   f: { owner?: string; segment?: string; where?: readonly string[]; status: 'active' | 'churned' | 'all' },
-): ScoredAccount[] {
+): T[] {
   const same = (a: string | null | undefined, b: string): boolean => a !== null && a !== undefined && a.trim().toLowerCase() === b.trim().toLowerCase();
   const owners = ownerColumns(attributes);
-  const tests: ((s: ScoredAccount) => boolean)[] = [];
+  const tests: ((s: ListedAccount) => boolean)[] = [];
   if (f.owner !== undefined) {
     if (owners.length === 0) throw new NrrError(`--owner: the accounts have no owner column (such as csm_owner or account_owner); attributes: ${attributes.join(', ') || 'none: no accounts file'}`);
     tests.push((s) => owners.some((o) => same(s.record.attributes[o], f.owner!)));
@@ -83,8 +98,8 @@ export function filterAccounts(
   return list.filter((s) => tests.every((t) => t(s)));
 }
 
-function sortAccounts(list: ScoredAccount[], by: Sort): ScoredAccount[] {
-  const key: Record<Exclude<Sort, 'arr'>, (s: ScoredAccount) => number> = {
+function sortAccounts<T extends ListedAccount>(list: T[], by: Sort): T[] {
+  const key: Record<Exclude<Sort, 'arr'>, (s: ListedAccount) => number> = {
     risk: (s) => -(s.risk.score ?? -1), // not scored: after every score
     renewal: (s) => s.record.days_to_renewal ?? Number.MAX_SAFE_INTEGER,
     health: (s) => s.health.score ?? 101,
@@ -235,6 +250,46 @@ function validityText(v: ValidityReport, format: 'table' | 'md'): string {
   return out.join('\n') + '\n';
 }
 
+/** The attributes a list reads: those it shows and those it filters on. */
+function listAttributes(attributes: readonly string[], o: { where?: string[] }): string[] {
+  const wanted = new Set(['name', 'segment', ...ownerColumns(attributes), ...(o.where ?? []).map((w) => w.slice(0, Math.max(0, w.indexOf('='))).trim())]);
+  return attributes.filter((a) => wanted.has(a));
+}
+
+/** Every account's listed columns on a day, scored in SQL (account-scores.ts) and read without the rest of the record. */
+async function listAccounts(ws: Workspace, options: { asOf?: string; includeInactive: boolean; attributes: readonly string[] }): Promise<ListedAccount[]> {
+  const date = options.asOf ? snapshotDate(options.asOf) : defaultSnapshot(ws);
+  await materializeAccountScores(ws, { days: [date] });
+  const rows = await readScoreColumns(
+    ws,
+    [
+      'account_id', 'active', 'mrr', 'arr', 'renewal_date', 'monthly_terms', 'days_to_renewal', 'tier', 'health_score', 'health_colour', 'has_health_change', 'health_change',
+      'churn_risk', 'risk_not_scored', 'expansion_readiness', 'expansion_not_scored',
+    ],
+    { date, activeOnly: !options.includeInactive, attributes: options.attributes, extra: { risk_top: 's.risk_reasons[1].text', expansion_top: 's.expansion_reasons[1].text' } },
+  );
+  const top = (x: unknown): { text: string }[] => (x === null || x === undefined ? [] : [{ text: String(x) }]);
+  const score = (x: unknown): number | null => (x === null || x === undefined ? null : Number(x));
+  const notScored = (x: unknown): { not_scored?: string } => (x === null || x === undefined ? {} : { not_scored: String(x) });
+  return rows.map(({ row: r, attributes }) => ({
+    record: {
+      account_id: String(r['account_id']),
+      attributes,
+      active: r['active'] === true,
+      mrr: Money.from(r['mrr']),
+      arr: Money.from(r['arr']),
+      renewal_date: r['renewal_date'] === null ? null : String(r['renewal_date']),
+      monthly_terms: r['monthly_terms'] === true,
+      days_to_renewal: score(r['days_to_renewal']),
+    },
+    tier: String(r['tier']),
+    health: { score: score(r['health_score']), colour: (r['health_colour'] ?? null) as ListedAccount['health']['colour'] },
+    change: r['has_health_change'] === true ? { delta: score(r['health_change']) } : null,
+    risk: { score: score(r['churn_risk']), reasons: top(r['risk_top']), ...notScored(r['risk_not_scored']) },
+    expansion: { score: score(r['expansion_readiness']), reasons: top(r['expansion_top']), ...notScored(r['expansion_not_scored']) },
+  }));
+}
+
 type AccountsOptions = CommonOptions & { tier?: string[]; health?: string[]; sort: Sort; limit?: number; format: RowFormat; all?: boolean; owner?: string; segment?: string; where?: string[]; status: 'active' | 'churned' | 'all' };
 
 /** `nrr accounts`, `nrr account ID`, `nrr health validate`. */
@@ -272,7 +327,11 @@ and days_to_renewal. CSV and JSON carry money with every digit; a table rounds i
       const ws = await open(o, { signals: true });
       try {
         const status = o.all ? 'all' : o.status;
-        let list = await scoreAccounts(ws, { asOf: o.asOf, includeInactive: status !== 'active' });
+        // JSON gives every score in full; the other formats read the few columns a list shows.
+        let list: ListedAccount[] =
+          o.format === 'json'
+            ? await scoreAccounts(ws, { asOf: o.asOf, includeInactive: status !== 'active' })
+            : await listAccounts(ws, { asOf: o.asOf, includeInactive: status !== 'active', attributes: listAttributes(ws.attributes, o) });
         list = filterAccounts(list, ws.attributes, { owner: o.owner, segment: o.segment, where: o.where, status });
         if (o.tier) {
           const known = new Set(ws.scoring.tiers.map((t) => t.name));

@@ -1,11 +1,11 @@
-import { buildAccountRecords, readAccountRecords, scoreRecords, snapshotDate, type AccountRecord } from '../accounts/account-records.js';
+import { snapshotDate } from '../accounts/account-records.js';
+import { ACCOUNT_SCORES, defineRuleInputs, materializeAccountScores } from '../accounts/account-scores.js';
 import Big from 'big.js';
 import { monthIndex, monthText } from '../engine/months.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS, bootstrapIntervals, type BootstrapOptions, type Weights } from '../accounts/predictive-power.js';
 import { Money } from '../money.js';
 import { NrrError } from '../errors.js';
 import { outcomesKnownThrough, type Workspace } from '../workspace/workspace.js';
-import { prepareRuleInputs } from './dry-run.js';
 import type { Playbook } from './playbook-config.js';
 import { compileRule } from './rule-expression.js';
 
@@ -84,38 +84,38 @@ export async function backtest(ws: Workspace, options: { from?: string; to?: str
   const months: number[] = [];
   for (let m = from; m <= Math.min(to + HORIZON, options.to ? ws.asOfMonth : known); m++) months.push(m);
   const dates = months.map((m) => snapshotDate(monthText(m)));
-  await buildAccountRecords(ws, dates);
+  // Every month-end's records and scores in one query; the plays' rules read them through rule_inputs.
+  await materializeAccountScores(ws, { days: dates, change: false });
+  await defineRuleInputs(ws);
+  const d = ws.driver.dialect;
+  const onDay = (date: string): string => `snapshot_date = CAST(${d.quoteString(date)} AS DATE)`;
 
-  // Contracted MRR per account and month-end (0 when absent), from the records.
+  // Contracted MRR per account and month-end (0 when absent), from the records; accounts in the
+  // order they first appear, month-end by month-end, by account_id.
   const mrr = new Map<string, number[]>();
   const exactMrr = new Map<string, Money[]>(); // the same, exact, for the ARR sums
-
-  const recordsByDate: AccountRecord[][] = [];
   for (let i = 0; i < dates.length; i++) {
-    const recs = await readAccountRecords(ws, { date: dates[i]!, activeOnly: true });
-    recordsByDate.push(i <= to - from ? recs : []);
-    for (const r of recs) {
-      const row = mrr.get(r.account_id) ?? new Array<number>(dates.length).fill(0);
-      row[i] = r.mrr.toNumber();
-      mrr.set(r.account_id, row);
-      const exact = exactMrr.get(r.account_id) ?? new Array<Money>(dates.length).fill(Money.zero);
-      exact[i] = r.mrr;
-      exactMrr.set(r.account_id, exact);
+    for (const r of await ws.query(`SELECT account_id, mrr FROM ${ACCOUNT_SCORES} WHERE ${onDay(dates[i]!)} AND active ORDER BY account_id`)) {
+      const id = String(r['account_id']);
+      const m = Money.from(r['mrr']);
+      const row = mrr.get(id) ?? new Array<number>(dates.length).fill(0);
+      row[i] = m.toNumber();
+      mrr.set(id, row);
+      const exact = exactMrr.get(id) ?? new Array<Money>(dates.length).fill(Money.zero);
+      exact[i] = m;
+      exactMrr.set(id, exact);
     }
   }
 
   // Who is in each play at each replayed month-end.
   const plays = ws.scoring.playbooks;
   const inPlay: Set<string>[][] = plays.map(() => []);
-  const d = ws.driver.dialect;
   for (let i = 0; i <= to - from; i++) {
-    await prepareRuleInputs(ws, scoreRecords(ws, recordsByDate[i]!));
     for (const [k, p] of plays.entries()) {
       const rule = compileRule(p.when, d);
-      const rows = await ws.query(`SELECT account_id FROM rule_inputs WHERE snapshot_date = CAST(${d.quoteString(dates[i]!)} AS DATE) AND ${rule.sql}`);
+      const rows = await ws.query(`SELECT account_id FROM rule_inputs WHERE ${onDay(dates[i]!)} AND ${rule.sql}`);
       inPlay[k]!.push(new Set(rows.map((r) => String(r['account_id']))));
     }
-    recordsByDate[i] = []; // scored: free the records
   }
 
   const outcome = (row: number[], i: number): 'churn' | 'contraction' | 'expansion' | 'same' | null => {

@@ -1,4 +1,5 @@
-import { scoreAccounts, snapshotDate, defaultSnapshot, type ScoredAccount } from '../accounts/account-records.js';
+import { snapshotDate, defaultSnapshot, type ScoredAccount } from '../accounts/account-records.js';
+import { ACCOUNT_SCORES, defineRuleInputs, materializeAccountScores } from '../accounts/account-scores.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { existsSync } from 'node:fs';
 import type { Playbook } from './playbook-config.js';
@@ -57,41 +58,8 @@ export interface DryRun {
   readonly already_recorded: boolean;
 }
 
-/**
- * Writes the scores of a day next to the records and defines `rule_inputs`, the one view rules read.
- */
-export async function prepareRuleInputs(ws: Workspace, scored: readonly ScoredAccount[]): Promise<void> {
-  const d = ws.driver.dialect;
-  const tierNumber = new Map(ws.scoring.tiers.map((t, i) => [t.name, i + 1]));
-  await ws.driver.exec(
-    'CREATE OR REPLACE TABLE account_scores (snapshot_date DATE, account_id VARCHAR, tier_number INTEGER, health_score DOUBLE, health_colour VARCHAR, churn_risk DOUBLE, expansion_readiness DOUBLE)',
-  );
-  const num = (x: number | null): string => (x === null ? 'NULL' : String(x));
-  for (let i = 0; i < scored.length; i += 2000) {
-    const values = scored
-      .slice(i, i + 2000)
-      .map(
-        (s) =>
-          `(CAST(${d.quoteString(s.record.snapshot_date)} AS DATE), ${d.quoteString(s.record.account_id)}, ${tierNumber.get(s.tier) ?? 'NULL'}, ${num(s.health.score)}, ${s.health.colour ? d.quoteString(s.health.colour) : 'NULL'}, ${s.risk.score}, ${s.expansion.score})`,
-      );
-    if (values.length > 0) await ws.driver.exec(`INSERT INTO account_scores VALUES ${values.join(', ')}`);
-  }
-  const segment = ws.attributes.includes('segment') ? 'r.segment' : 'CAST(NULL AS VARCHAR) AS segment';
-  const attrs = ws.attributes.filter((a) => a !== 'segment').map((a) => `r.${d.quoteIdent(a)}`);
-  await ws.driver.exec(`CREATE OR REPLACE VIEW rule_inputs AS
-    SELECT r.snapshot_date, r.account_id, ${[segment, ...attrs].join(', ')},
-      CAST(r.mrr AS DOUBLE) AS mrr, CAST(r.arr AS DOUBLE) AS arr, r.mrr_change_90d, r.days_to_renewal, r.monthly_terms,
-      date_diff('day', r.customer_since, r.snapshot_date) AS days_since_start, len(r.products) AS product_count,
-      r.seat_utilisation, r.months_above_80, r.usage_trend_90d, r.usage_trend_30d, r.feature_breadth, r.adjacent_users_30d,
-      r.activation_achieved, r.days_to_first_value, r.qbr_completion_12m, r.reviews_missed_180d, r.sponsor_present,
-      r.days_since_sponsor_engaged, r.days_since_sponsor_left, r.sponsor_changes_12m, r.tickets_90d, r.escalations_90d,
-      r.open_tickets, r.headcount_change_12m, r.days_since_funding, CAST(r.open_expansion_pipeline AS DOUBLE) AS open_expansion_pipeline,
-      s.tier_number, s.health_score, s.health_colour, s.churn_risk, s.expansion_readiness
-    FROM account_records r JOIN account_scores s USING (snapshot_date, account_id)`);
-}
-
 /** The owner a play's task goes to: the account's CSM or AM, or a digital sequence. */
-export function ownerOf(p: Playbook, s: ScoredAccount, tierNumber: number): string {
+export function ownerOf(p: Playbook, s: Pick<ScoredAccount, 'record'> | { readonly record: { readonly attributes: Readonly<Record<string, string | null>> } }, tierNumber: number): string {
   const kind = typeof p.task.owner === 'string' ? p.task.owner : (p.task.owner.by_tier[String(tierNumber)] ?? 'csm');
   const a = s.record.attributes;
   if (kind === 'digital') return 'digital sequence';
@@ -119,11 +87,10 @@ export async function dryRun(ws: Workspace, options: { asOf?: string } = {}): Pr
   };
 }
 
-/** Scores every account on `date` and evaluates each play's trigger and exit rule against it. */
+/** Scores every account on `date` (in SQL, account-scores.ts) and evaluates each play's trigger and exit rule against it. */
 export async function evaluatePlays(ws: Workspace, date: string): Promise<Evaluation> {
-  const scored = await scoreAccounts(ws, { asOf: date });
-  await prepareRuleInputs(ws, scored);
-  const byId = new Map(scored.map((s) => [s.record.account_id, s]));
+  await materializeAccountScores(ws, { days: [date], change: false });
+  await defineRuleInputs(ws);
   const tierNumber = new Map(ws.scoring.tiers.map((t, i) => [t.name, i + 1]));
   const d = ws.driver.dialect;
   const onDay = `snapshot_date = CAST(${d.quoteString(date)} AS DATE)`;
@@ -140,11 +107,24 @@ export async function evaluatePlays(ws: Workspace, date: string): Promise<Evalua
   for (const p of ws.scoring.playbooks) {
     const rule = compileRule(p.when, d);
     const cols = rule.fields.map((f) => RULE_FIELDS[FIELD_ALIASES[f] ?? f]!.column);
+    const reasonsColumn = p.task.type === 'expansion' ? 'expansion_reasons' : 'risk_reasons';
     const rows = await ws.query(
       `SELECT account_id${cols.map((c, i) => `, ${c} AS f${i}`).join('')} FROM rule_inputs WHERE ${onDay} AND ${rule.sql} ORDER BY churn_risk DESC, arr DESC, account_id`,
     );
+    // The tier and reasons of the accounts entering, read by key from the scores of the day.
+    const scores = new Map(
+      (
+        await ws.query(
+          `SELECT s.account_id, s.tier, list_transform(s.${reasonsColumn}, x -> x.text) AS reasons FROM ${ACCOUNT_SCORES} s
+           WHERE s.${onDay} AND s.account_id IN (SELECT account_id FROM rule_inputs WHERE ${onDay} AND ${rule.sql})`,
+        )
+      ).map((r) => [String(r['account_id']), { tier: String(r['tier']), reasons: ((r['reasons'] as string[] | null) ?? []).map(String) }]),
+    );
     const entering = rows.map((r): PlayEntry => {
-      const s = byId.get(String(r['account_id']))!;
+      const id = String(r['account_id']);
+      const input = inputs.get(id)!;
+      const sc = scores.get(id)!;
+      const attributes = Object.fromEntries(ws.attributes.map((a) => [a, input[a] === null || input[a] === undefined ? null : String(input[a])]));
       const values = Object.fromEntries(
         rule.fields.map((f, i) => {
           const v = r[`f${i}`] ?? null;
@@ -153,13 +133,13 @@ export async function evaluatePlays(ws: Workspace, date: string): Promise<Evalua
         }),
       );
       const because = rule.fields.map((f, i) => `${f} = ${show(r[`f${i}`])}`).join(', ');
-      const reasons = (p.task.type === 'expansion' ? s.expansion.reasons : s.risk.reasons).map((x) => x.text);
+      const reasons = sc.reasons;
       return {
         playbook: p.name,
-        account_id: s.record.account_id,
-        name: s.record.attributes['name'] ?? null,
-        tier: s.tier,
-        owner: ownerOf(p, s, tierNumber.get(s.tier) ?? 3),
+        account_id: id,
+        name: attributes['name'] ?? null,
+        tier: sc.tier,
+        owner: ownerOf(p, { record: { attributes } }, tierNumber.get(sc.tier) ?? 3),
         task_type: p.task.type,
         priority: p.task.priority,
         due_date: plusDays(date, p.task.due_days),
@@ -167,7 +147,7 @@ export async function evaluatePlays(ws: Workspace, date: string): Promise<Evalua
         top_reason: reasons[0] ?? null,
         values,
         reasons,
-        arr: Number(inputs.get(s.record.account_id)?.['arr'] ?? 0),
+        arr: Number(input['arr'] ?? 0),
       };
     });
     let exiting: Set<string> | null = null;

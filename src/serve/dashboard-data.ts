@@ -1,7 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
-import { defaultSnapshot, scoreAccounts, type ScoredAccount } from '../accounts/account-records.js';
+import { defaultSnapshot, type ScoredAccount } from '../accounts/account-records.js';
+import { materializeAccountScores, readAccountScores, readScoreColumns } from '../accounts/account-scores.js';
+
 import type { MovementCategory } from '../engine/movements-model.js';
-import type { Money } from '../money.js';
+import { Money } from '../money.js';
 import { backtest, type Backtest } from '../playbooks/backtest.js';
 import { statePath } from '../playbooks/playbook-settings.js';
 import { PlaybookState, type PlayEvent, type Task, type TaskStatus } from '../playbooks/playbook-state.js';
@@ -12,6 +14,9 @@ import { metrics, type Metrics } from '../queries/metrics-queries.js';
 import { buildReport, type Report } from '../report/report-model.js';
 import { ACV_BENCHMARK_BANDS, BENCHMARKS } from '../report/benchmarks.js';
 import { dateNotes, type Workspace } from '../workspace/workspace.js';
+
+/** The table of the dashboard's scores (apart from `account_scores`, which commands on the same workspace replace). */
+const DASHBOARD_SCORES = 'dashboard_scores';
 
 /**
  * What the API serves, read from one open workspace. The workspace has one database connection and
@@ -128,13 +133,21 @@ export class DashboardData {
     return this.once(`cohorts:${granularity}`, () => cohortTable(this.ws, granularity));
   }
 
-  private scored(): Promise<ScoredAccount[]> {
-    return this.once('scored', () => scoreAccounts(this.ws, { asOf: this.asOfDate }));
+  /** Every account's scores on the day, computed once in SQL into their own table; rows are read from it by key. */
+  private scores(): Promise<void> {
+    return this.once('scores', () => materializeAccountScores(this.ws, { days: [this.asOfDate], table: DASHBOARD_SCORES }));
   }
 
   accounts(): Promise<AccountRow[]> {
-    // Not queued itself: it waits on scored(), which is.
-    return this.once('accounts', async () => (await this.scored()).map(accountRow), false);
+    // Not queued itself: it waits on scores(), which is, then reads in its turn.
+    return this.once(
+      'accounts',
+      async () => {
+        await this.scores();
+        return this.serial(() => accountRows(this.ws, this.asOfDate));
+      },
+      false,
+    );
   }
 
   /** One account: its row and scores when it is a customer on the day, its MRR history and lines always. */
@@ -150,7 +163,8 @@ export class DashboardData {
 
   /** An account's row, scores and tasks on the day: `account` without its explanation. */
   async accountState(id: string): Promise<Omit<AccountDetail, 'explanation'>> {
-    const scored = (await this.scored()).find((s) => s.record.account_id === id) ?? null;
+    await this.scores();
+    const [scored = null] = await this.serial(() => readAccountScores(this.ws, { table: DASHBOARD_SCORES, date: this.asOfDate, accountId: id, activeOnly: true }));
     return { as_of: this.asOfDate, account: scored ? accountRow(scored) : null, scored, tasks: await this.tasks({ account: id }) };
   }
 
@@ -239,6 +253,43 @@ export class DashboardData {
     }
     return this.stateCache.read;
   }
+}
+
+/** Every active account's row on the day, read from the dashboard's scores: the columns a row shows, not whole records. */
+async function accountRows(ws: Workspace, date: string): Promise<AccountRow[]> {
+  const rows = await readScoreColumns(
+    ws,
+    ['account_id', 'tier', 'arr', 'mrr', 'health_score', 'health_colour', 'churn_risk', 'risk_not_scored', 'expansion_readiness', 'expansion_not_scored', 'renewal_date', 'days_to_renewal', 'monthly_terms'],
+    {
+      table: DASHBOARD_SCORES,
+      date,
+      activeOnly: true,
+      attributes: ws.attributes.filter((a) => ['name', 'segment', 'csm_owner', 'csm', 'owner', 'am_owner'].includes(a)),
+      extra: { risk_top: 's.risk_reasons[1].text', expansion_top: 's.expansion_reasons[1].text' },
+    },
+  );
+  const orNull = (x: unknown): string | null => (x === null || x === undefined ? null : String(x));
+  const numberOrNull = (x: unknown): number | null => (x === null || x === undefined ? null : Number(x));
+  const reason = (notScored: unknown, top: unknown): string | null => (notScored !== null && notScored !== undefined ? `not scored: ${String(notScored)}` : orNull(top));
+  return rows.map(({ row: r, attributes: a }) => ({
+    account_id: String(r['account_id']),
+    name: a['name'] ?? null,
+    segment: a['segment'] ?? null,
+    tier: String(r['tier']),
+    arr: Money.from(r['arr']),
+    mrr: Money.from(r['mrr']),
+    health: numberOrNull(r['health_score']),
+    health_colour: orNull(r['health_colour']),
+    churn_risk: numberOrNull(r['churn_risk']),
+    risk_reason: reason(r['risk_not_scored'], r['risk_top']),
+    expansion_readiness: numberOrNull(r['expansion_readiness']),
+    expansion_reason: reason(r['expansion_not_scored'], r['expansion_top']),
+    renewal_date: orNull(r['renewal_date']),
+    days_to_renewal: numberOrNull(r['days_to_renewal']),
+    monthly_terms: r['monthly_terms'] === true,
+    csm_owner: a['csm_owner'] ?? a['csm'] ?? a['owner'] ?? null,
+    am_owner: a['am_owner'] ?? null,
+  }));
 }
 
 function accountRow(s: ScoredAccount): AccountRow {
