@@ -7,6 +7,8 @@ export interface DuckDbOptions {
   path?: string;
   threads?: number;
   memoryLimit?: string;
+  /** Where DuckDB spills what does not fit in memory (default: DuckDB's). */
+  tempDirectory?: string;
   /** Open the file read-only: several processes may read it at once, none may write it meanwhile. */
   readOnly?: boolean;
 }
@@ -25,7 +27,10 @@ export class DuckDbDriver implements Driver {
   static async open(options: DuckDbOptions = {}): Promise<DuckDbDriver> {
     const settings: Record<string, string> = {};
     if (options.threads) settings['threads'] = String(options.threads);
-    if (options.memoryLimit) settings['memory_limit'] = options.memoryLimit;
+    // NRR_MEMORY_LIMIT (e.g. 3GB) bounds every database a command opens; DuckDB spills past it.
+    const memoryLimit = options.memoryLimit ?? process.env['NRR_MEMORY_LIMIT'];
+    if (memoryLimit) settings['memory_limit'] = memoryLimit;
+    if (options.tempDirectory) settings['temp_directory'] = options.tempDirectory;
     if (options.readOnly) settings['access_mode'] = 'READ_ONLY';
     const instance = await DuckDBInstance.create(options.path ?? ':memory:', settings);
     const connection = await instance.connect();

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
 import { NrrError } from '../errors.js';
@@ -45,7 +45,7 @@ export class LiveWorkspace {
     }
     const path = storePath(options.data, setup, options.store === false ? undefined : options.store?.path);
     mkdirSync(dirname(path), { recursive: true });
-    const driver = await DuckDbDriver.open();
+    const driver = await DuckDbDriver.open({ tempDirectory: join(dirname(path), 'spill') });
     try {
       const progress = options.progress ?? silentProgress;
       let use: StoreUse = { path, action: 'read', changed: [], accounts: null };

@@ -42,7 +42,8 @@ export async function openStoredWorkspace(setup: OpenSetup, options: OpenOptions
   const key = modelKey(setup.policies);
   // Flags that change the model (--fx, --currency, …) ask for another model than the store's: computed from the files.
   if (key !== modelKey(setup.configPolicies)) return Workspace.open({ ...options, store: false });
-  const driver = await DuckDbDriver.open();
+  // What does not fit in memory spills beside the store, not into the current folder.
+  const driver = await DuckDbDriver.open({ tempDirectory: join(dirname(path), 'spill') });
   try {
     if (existsSync(path)) {
       const attached = await attach(driver, path, true);
