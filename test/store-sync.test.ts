@@ -294,10 +294,11 @@ describe('nrr ingest', () => {
     expect(first.stdout).toMatch(/batch b-1: 1 row ingested into subscriptions \(0 replacing rows with the same key\), 0 rows withdrawn; 1 account computed again/);
     expect(run(['ingest', 'subscriptions', '--data', dir, '--batch-id', 'b-1'], batch).stdout).toMatch(/batch b-1 was applied before: nothing changed/);
     const stored = run(['movements', '--data', dir, '--format', 'csv', '-q']).stdout;
-    expect(stored).toMatch(/A1,2025-03,expansion,100(\.0+)?,150\.125/);
+    expect(stored).toMatch(/A1,2025-03,expansion,contract,100,150\.125,50\.125/);
     expect(run(['movements', '--data', dir, '--format', 'csv', '-q', '--no-store']).stdout).not.toMatch(/2025-03/);
     const bad = run(['ingest', 'subscriptions', '--data', dir], JSON.stringify([{ account_id: 'A1', line_id: 'L3', start_date: '2025-03-01', amount: '1e3', interval: 'monthly' }]));
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/row 1, column amount: '1e3'/);
+    expect(bad.stderr).toMatch(/the batch \S+ has 1 invalid value; nothing of it was applied:\n.*row 1, column amount: '1e3'/);
+    expect(bad.stderr).toMatch(/Fix the rows and send the batch again/);
   }, 120_000);
 });

@@ -11,7 +11,7 @@ import { NrrError } from '../errors.js';
 import { readFiles } from '../workspace/build-from-files.js';
 import { dataFacts, isRevenueSource, type DataFacts } from '../workspace/data-facts.js';
 import { silentProgress } from '../workspace/progress.js';
-import type { ValidationIssue } from '../workspace/validation-report.js';
+import { ValidationError, type ValidationIssue } from '../workspace/validation-report.js';
 import type { OpenSetup } from '../workspace/workspace.js';
 import { contractColumns, isIngestSource, sourceKey, sqlKeyIn, sqlWithdrawnKeys, type IngestSource, type SourceKey } from './ingest-keys.js';
 import { writeStoreMeta, type StoreMeta } from './store-meta.js';
@@ -86,7 +86,12 @@ export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta
         ...(setup.files.fx_rates ? { fx_rates: setup.files.fx_rates } : {}),
       };
       const signals = revenue ? null : ({ [source]: file } as Partial<Record<SignalSourceName, SourceFile<SignalSourceName>>>);
-      await readFiles(w, setup.policies, files, signals, { data, skipInvalid: false }, silentProgress);
+      try {
+        await readFiles(w, setup.policies, files, signals, { data, skipInvalid: false }, silentProgress);
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e;
+        throw new ValidationError(e.issues, e.errorCount, { what: `the batch ${batchId}`, next: 'Fix the rows and send the batch again.' });
+      }
       await w.exec('USE memory.main');
       await checkAttributes(w, source, typed);
       // An ingested row's place: minus its number in the log of ingested items (a file's rows count from 1).

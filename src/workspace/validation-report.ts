@@ -31,12 +31,15 @@ export class ValidationError extends NrrError {
   constructor(
     readonly issues: readonly ValidationIssue[],
     readonly errorCount: number,
+    /** What was refused, and what to do: a batch ingested is refused whole, with nothing to skip. */
+    wording: { readonly what: string; readonly next: string } = {
+      what: 'the input',
+      next: 'Fix the rows, or run with --skip-invalid to set them aside in a rejects file and go on.',
+    },
   ) {
     const shown = issues.map((i) => `  ${formatIssue(i)}`).join('\n');
     const more = errorCount > issues.length ? `\n  … and ${errorCount - issues.length} more` : '';
-    super(
-      `the input has ${errorCount} invalid value${errorCount === 1 ? '' : 's'}; nothing was computed:\n${shown}${more}\n` +
-        `Fix the rows, or run with --skip-invalid to set them aside in a rejects file and go on.`,
-    );
+    const done = wording.what === 'the input' ? 'nothing was computed' : 'nothing of it was applied';
+    super(`${wording.what} has ${errorCount} invalid value${errorCount === 1 ? '' : 's'}; ${done}:\n${shown}${more}\n${wording.next}`);
   }
 }
