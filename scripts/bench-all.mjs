@@ -17,7 +17,10 @@ for (let i = 0; i < args.length; i++) {
   const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a] : [a, null];
   const take = () => (inline !== null ? [inline] : [a, args[++i]]);
   if (flag === '--only') only = inline !== null ? inline.split('=')[1] : args[++i];
-  else if (flag === '--json') pipeline.push(a), store.push(a);
+  else if (flag === '--json') {
+    pipeline.push(a);
+    store.push(a);
+  }
   else if (flag === '--no-slow') store.push(a);
   else if (BOTH.has(flag)) {
     const t = take();

@@ -32,7 +32,7 @@ export async function validate(
   signals: Record<SignalSourceName, LoadedSource<SignalSourceName>> | null,
   all: readonly LoadedSource<SourceName | SignalSourceName>[],
   options: OpenOptions,
-): Promise<{ errors: number; warnings: ValidationIssue[]; warningCount: number; rejectsFile: string | null }> {
+): Promise<{ errors: number; rejectsFile: string | null }> {
   const d = driver.dialect;
   const files: SourceFiles = {};
   for (const s of Object.values(loaded)) if (s.file) files[s.source] = { file: s.file, native: contractNative(s.native), columns: s.columns };
@@ -66,10 +66,9 @@ export async function validate(
     await driver.exec('DROP TABLE odd_ids');
   }
   const counts = await driver.query(
-    `SELECT count(*) FILTER (WHERE severity = 'error') AS errors, count(*) FILTER (WHERE severity = 'warning') AS warnings FROM validation_issues`,
+    `SELECT count(*) FILTER (WHERE severity = 'error') AS errors FROM validation_issues`,
   );
   const errors = Number(counts[0]!['errors']);
-  const warningCount = Number(counts[0]!['warnings']);
   const list = async (severity: string, limit: number): Promise<ValidationIssue[]> =>
     (
       await driver.query(
@@ -84,43 +83,6 @@ export async function validate(
       expected: String(r['expected']),
       severity: severity as 'error' | 'warning',
     }));
-  const warnings = await list('warning', 10);
-  for (const s of all) {
-    if (s.file && s.extraColumns.length > 0 && s.source !== 'accounts') {
-      warnings.push({
-        source: s.source,
-        file: s.file,
-        row: 0,
-        column: s.extraColumns.join(', '),
-        value: null,
-        expected: 'a column of the data contract (these columns are ignored)',
-        severity: 'warning',
-      });
-    }
-  }
-  const [subs] = await driver.query('SELECT count(*) AS n FROM raw_subscriptions');
-  if (Number(subs!['n']) === 0) {
-    warnings.push({
-      source: 'subscriptions',
-      file: loaded.subscriptions.file ?? 'subscriptions',
-      row: 0,
-      column: '(rows)',
-      value: null,
-      expected: 'at least one contract line: the file has a header and no rows, so every figure is empty (docs/data-contract.md)',
-      severity: 'warning',
-    });
-  }
-  if (!loaded.accounts.file) {
-    warnings.push({
-      source: 'accounts',
-      file: 'accounts',
-      row: 0,
-      column: 'account_id',
-      value: null,
-      expected: 'an accounts file (without one, accounts have no attributes)',
-      severity: 'warning',
-    });
-  }
   let rejectsFile: string | null = null;
   if (errors > 0) {
     if (!options.skipInvalid) {
@@ -129,7 +91,7 @@ export async function validate(
     rejectsFile = options.rejectsFile ?? join(options.data, 'rejected.csv');
     await writeRejects(driver, all, rejectsFile, options.force);
   }
-  return { errors, warnings, warningCount, rejectsFile };
+  return { errors, rejectsFile };
 }
 
 /** The typed columns of a file of the contract: dates and money (a signal file's counts and booleans are not among them). */
