@@ -73,7 +73,7 @@ async function liveOrStatic(o: ServeCliOptions, opened: Workspace | undefined): 
   opened?.close();
   let live: LiveWorkspace;
   try {
-    live = await LiveWorkspace.open(openOptions(o, { signals: true }));
+    live = await LiveWorkspace.open(openOptions(o, { signals: true }), { server: true });
   } catch (e) {
     if (!(e instanceof NrrError) || !/policies of its config/.test(e.message)) throw e;
     process.stderr.write(`note: ${e.message}; serving a fixed state that does not follow the files\n`);

@@ -34,11 +34,16 @@ export class LiveWorkspace {
     private readonly setup: OpenSetup,
     private readonly options: OpenOptions,
     private readonly path: string,
+    private readonly server: boolean,
     private meta: StoreMeta,
     private current: Workspace,
   ) {}
 
-  static async open(options: OpenOptions): Promise<LiveWorkspace> {
+  /**
+   * `server`: the process keeps the store for its whole life (nrr serve) and says so beside it
+   * (liveMarker), so that commands compute from the files at once instead of waiting for it.
+   */
+  static async open(options: OpenOptions, hold: { readonly server?: boolean } = {}): Promise<LiveWorkspace> {
     const setup = prepareOpen(options);
     if (modelKey(setup.policies) !== modelKey(setup.configPolicies)) {
       throw new NrrError('a live workspace answers under the policies of its config: put the policy in the config instead of passing it as a flag');
@@ -62,9 +67,9 @@ export class LiveWorkspace {
         meta = await metaOf(driver, path);
         use = { path, action: 'rebuilt', changed: storeSourceFiles(setup, options.data).map((f) => f.source), accounts: null };
       }
-      writeFileSync(liveMarker(path), JSON.stringify({ pid: process.pid, since: new Date().toISOString() }) + '\n');
+      if (hold.server) writeFileSync(liveMarker(path), JSON.stringify({ pid: process.pid, since: new Date().toISOString() }) + '\n');
       const writer = await driver.connect();
-      const live = new LiveWorkspace(driver, writer, setup, options, path, meta, null as unknown as Workspace);
+      const live = new LiveWorkspace(driver, writer, setup, options, path, hold.server === true, meta, null as unknown as Workspace);
       const synced = await live.syncNow();
       if (synced.action !== 'read') use = synced;
       await exposeStore(driver, setup);
@@ -128,7 +133,7 @@ export class LiveWorkspace {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    rmSync(liveMarker(this.path), { force: true });
+    if (this.server) rmSync(liveMarker(this.path), { force: true });
     this.writer.close();
     this.driver.close();
   }
