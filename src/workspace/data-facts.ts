@@ -4,7 +4,7 @@ import type { Driver } from '../drivers/driver.js';
 import { Money } from '../money.js';
 import type { SourceMeta } from './build-from-files.js';
 import { usageSetAside } from './usage-set-aside.js';
-import type { ValidationIssue } from './validation-report.js';
+import { issueOf, type ValidationIssue } from './validation-report.js';
 
 /** The warnings printed before every report, and how many there are in all. */
 export interface Warnings {
@@ -92,18 +92,7 @@ async function sourceWarnings(driver: Driver, sources: readonly SourceMeta[]): P
   const names = sources.filter((s) => s.file !== null).map((s) => `'${s.source}'`);
   const where = `severity = 'warning' AND source IN (${names.length > 0 ? names.join(', ') : 'NULL'})`;
   const [count] = await driver.query(`SELECT count(*) AS n FROM validation_issues WHERE ${where}`);
-  const listed = (await driver.query(`SELECT * FROM validation_issues WHERE ${where} ORDER BY source, row, "column" LIMIT 10`)).map(
-    (r): ValidationIssue => ({
-      source: String(r['source']),
-      file: String(r['file']),
-      row: Number(r['row']),
-      column: String(r['column']),
-      value: r['value'] === null ? null : String(r['value']),
-      expected: String(r['expected']),
-      severity: 'warning',
-    }),
-  );
-  const warnings = [...listed];
+  const warnings = (await driver.query(`SELECT * FROM validation_issues WHERE ${where} ORDER BY source, row, "column" LIMIT 10`)).map(issueOf);
   for (const s of sources) {
     if (s.file !== null && s.extraColumns.length > 0 && s.source !== 'accounts') {
       warnings.push({

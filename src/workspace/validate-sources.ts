@@ -17,7 +17,7 @@ import type { Driver } from '../drivers/driver.js';
 import type { NativeColumn } from '../engine/dialect.js';
 import { replaceFile } from './owned-files.js';
 import { idSources, type LoadedSource } from './load-sources.js';
-import { ValidationError, type ValidationIssue } from './validation-report.js';
+import { ValidationError, issueOf, type ValidationIssue } from './validation-report.js';
 import type { OpenOptions, SourceSummary } from './workspace.js';
 
 /**
@@ -74,15 +74,7 @@ export async function validate(
       await driver.query(
         `SELECT * FROM validation_issues WHERE severity = '${severity}' ORDER BY source, row, "column" LIMIT ${limit}`,
       )
-    ).map((r) => ({
-      source: String(r['source']),
-      file: String(r['file']),
-      row: Number(r['row']),
-      column: String(r['column']),
-      value: r['value'] === null ? null : String(r['value']),
-      expected: String(r['expected']),
-      severity: severity as 'error' | 'warning',
-    }));
+    ).map(issueOf);
   let rejectsFile: string | null = null;
   if (errors > 0) {
     if (!options.skipInvalid) {

@@ -20,6 +20,19 @@ export function visibleValue(value: string): string {
   return value.replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
 }
 
+/** A row of `validation_issues` as an issue. */
+export function issueOf(r: Record<string, unknown>): ValidationIssue {
+  return {
+    source: String(r['source']),
+    file: String(r['file']),
+    row: Number(r['row']),
+    column: String(r['column']),
+    value: r['value'] === null || r['value'] === undefined ? null : String(r['value']),
+    expected: String(r['expected']),
+    severity: r['severity'] === 'error' ? 'error' : 'warning',
+  };
+}
+
 export function formatIssue(i: ValidationIssue): string {
   const value = i.value === null || i.value === '' ? '(empty)' : `'${visibleValue(i.value)}'`;
   return `${i.file} row ${i.row}, column ${i.column}: ${value}: expected ${i.expected}`;
