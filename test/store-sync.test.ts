@@ -178,8 +178,11 @@ async function snapshot(ws: Workspace, withRowNumbers: boolean): Promise<Record<
   out['movements'] = withoutRows(await movements(ws, {}));
   out['ledger'] = withoutRows(await mrrLedger(ws, {}));
   out['metrics'] = JSON.parse(JSON.stringify(await metrics(ws, { window: 12, by: 'segment' })));
-  out['lines_count'] = ws.summary.lines;
-  out['accounts_count'] = ws.summary.accounts;
+  // What is printed before every report: kept by the store from batch to batch without reading every row.
+  const { accounts, lines, firstDate, lastDate, currencies, products, firstMonth, asOf, latestDate, usageSetAside } = ws.summary;
+  out['summary'] = JSON.parse(
+    JSON.stringify({ accounts, lines, firstDate, lastDate, currencies, products, firstMonth, asOf, latestDate, usageSetAside: { ...usageSetAside, amount: usageSetAside.amount.toString() } }),
+  );
   return out;
 }
 

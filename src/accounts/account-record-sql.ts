@@ -18,13 +18,36 @@ export function sqlAccountRecords(d: Dialect, attributes: readonly string[], rep
   return `CREATE OR REPLACE TABLE account_records AS\n  ${sqlAccountRecordsQuery(d, reportingCurrency, { attributes })}`;
 }
 
+/**
+ * The weeks the product usage file has rows for: what the records read of the whole file (its
+ * latest week on a day), kept as a small table so that one account's record does not read every
+ * account's usage. Made after the signal tables (sqlUsageWeeks) and kept up to date with them.
+ */
+export const USAGE_WEEKS = 'usage_weeks';
+
+export function sqlUsageWeeks(): string {
+  return `CREATE OR REPLACE TABLE ${USAGE_WEEKS} AS SELECT DISTINCT week FROM signal_product_usage`;
+}
+
 export interface RecordQueryOptions {
   /** Account attributes to add as columns (from `accounts`); none by default. */
   readonly attributes?: readonly string[];
   /** A relation with the snapshot days in a DATE column `snapshot_date` (default `record_snapshots`). */
   readonly snapshots?: string;
-  /** A relation with an `account_id` column: only these accounts' records (null: every account). */
-  readonly accounts?: string | null;
+  /** Only these accounts' records: a relation with an `account_id` column, or the ids themselves (null: every account). */
+  readonly accounts?: AccountSet | null;
+}
+
+/**
+ * Some accounts: a relation with an `account_id` column, or a list of ids. A short list is written
+ * into the SQL as it is, so that each table is read only where those accounts' rows are.
+ */
+export type AccountSet = string | { readonly ids: readonly string[] };
+
+/** The condition that `column` is one of `accounts`. */
+export function sqlAccountIn(d: Dialect, column: string, accounts: AccountSet): string {
+  if (typeof accounts === 'string') return `${column} IN (SELECT account_id FROM ${accounts})`;
+  return accounts.ids.length === 0 ? 'FALSE' : `${column} IN (${accounts.ids.map((id) => d.quoteString(id)).join(', ')})`;
 }
 
 /**
@@ -35,7 +58,8 @@ export interface RecordQueryOptions {
 export function sqlAccountRecordsQuery(d: Dialect, reportingCurrency: string, options: RecordQueryOptions = {}): string {
   const q = d.quoteIdent;
   const attrs = (options.attributes ?? []).map((a) => `, a.${q(a)}`).join('');
-  const only = (alias: string): string => (options.accounts ? ` AND ${alias}.account_id IN (SELECT account_id FROM ${options.accounts})` : '');
+  const accounts = options.accounts ?? null;
+  const only = (alias: string): string => (accounts === null ? '' : ` AND ${sqlAccountIn(d, `${alias}.account_id`, accounts)}`);
   const snapshots = options.snapshots ?? 'record_snapshots';
   const days = (later: string, earlier: string): string => `date_diff('day', ${earlier}, ${later})`;
   const inForce = (at: string): string => `k.start_date <= ${at} AND (k.end_date IS NULL OR k.end_date > ${at})`;
@@ -79,9 +103,12 @@ export function sqlAccountRecordsQuery(d: Dialect, reportingCurrency: string, op
   -- file to the file's latest week over by the snapshot, a 7-day slot without a row counts as zeros.
   usage_first AS (SELECT account_id, min(week) AS first_week FROM signal_product_usage u WHERE TRUE${only('u')} GROUP BY ALL),
   -- A count column the file gives (any value) is 0 in a week without a row; one it does not give stays unknown.
-  usage_given AS (SELECT count(active_users) > 0 AS users, count(adjacent_feature_users) > 0 AS adjacent FROM signal_product_usage),
+  usage_given AS (
+    SELECT EXISTS (SELECT 1 FROM signal_product_usage WHERE active_users IS NOT NULL) AS users,
+      EXISTS (SELECT 1 FROM signal_product_usage WHERE adjacent_feature_users IS NOT NULL) AS adjacent
+  ),
   usage_last AS (
-    SELECT s.d, max(u.week) AS last_week FROM s JOIN signal_product_usage u ON u.week <= s.d - INTERVAL 6 DAY GROUP BY ALL
+    SELECT s.d, max(w.week) AS last_week FROM s JOIN ${USAGE_WEEKS} w ON w.week <= s.d - INTERVAL 6 DAY GROUP BY ALL
   ),
   usage AS (
     SELECT s.d, f.account_id,

@@ -233,11 +233,6 @@ export function scoreRecords(ws: Workspace, records: readonly AccountRecord[], p
  */
 export async function scoreAccounts(ws: Workspace, options: { asOf?: string; accountId?: string; includeInactive?: boolean } = {}): Promise<ScoredAccount[]> {
   const date = options.asOf ? snapshotDate(options.asOf) : defaultSnapshot(ws);
-  let accounts: string | null = null;
-  if (options.accountId !== undefined) {
-    await ws.driver.exec(`CREATE OR REPLACE TEMP TABLE selected_accounts AS SELECT CAST(${ws.driver.dialect.quoteString(options.accountId)} AS VARCHAR) AS account_id`);
-    accounts = 'selected_accounts';
-  }
-  await materializeAccountScores(ws, { days: [date], accounts });
+  await materializeAccountScores(ws, { days: [date], accounts: options.accountId === undefined ? null : { ids: [options.accountId] } });
   return readAccountScores(ws, { date, accountId: options.accountId, activeOnly: !options.includeInactive });
 }

@@ -3,6 +3,7 @@ import { MEASURES, type HealthConfig, type HealthDefinition, type MeasureBand, t
 import { MEASURE_SOURCES } from './measure-sources.js';
 import { EXPANSION_SOURCES, NO_SIGNAL_DATA, RISK_SOURCES } from './risk-scores.js';
 import type { Tiers } from './tiering.js';
+import { sqlAccountIn, type AccountSet } from './account-record-sql.js';
 
 /**
  * The scores of account records in SQL: health (every measure's band and points, per definition and
@@ -94,6 +95,8 @@ export interface ScoreSqlOptions {
   readonly segmentAttribute: string | null;
   /** Days whose rows are kept (the records may hold earlier days, for the change). */
   readonly keep: readonly string[];
+  /** The accounts the records are restricted to (null or absent: every account). */
+  readonly accounts?: AccountSet | null;
   /** Compute the change against the record `compare_days` earlier (which `records` must hold). */
   readonly change: boolean;
 }
@@ -144,7 +147,7 @@ export function sqlScoresSelect(d: Dialect, health: HealthConfig, tiers: Tiers, 
   ),
   scored_values AS (
     SELECT r.*, ${segment} AS seg, ${values.join(', ')}
-    FROM records r LEFT JOIN accounts a ON a.account_id = r.account_id
+    FROM records r LEFT JOIN (SELECT * FROM accounts a WHERE ${o.accounts ? sqlAccountIn(d, 'a.account_id', o.accounts) : 'TRUE'}) a ON a.account_id = r.account_id
   ),
   scored_measures AS (
     SELECT * EXCLUDE (${(Object.keys(MEASURES) as MeasureName[]).map((m) => `v_${m}`).join(', ')}),

@@ -3,7 +3,7 @@ import type { MeasureName } from '../health/health-config.js';
 import type { Band, Colour, HealthChange, HealthScore, MeasureScore } from '../health/health-score.js';
 import { NrrError } from '../errors.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { sqlAccountRecordsQuery } from './account-record-sql.js';
+import { sqlAccountRecordsQuery, type AccountSet } from './account-record-sql.js';
 import { snapshotDate, toRecord, type ScoredAccount } from './account-records.js';
 import { sqlScoresSelect } from './account-scores-sql.js';
 import type { Reason, Scored } from './risk-scores.js';
@@ -35,8 +35,8 @@ export const ACCOUNT_SCORES = 'account_scores';
 export interface MaterializeScores {
   /** Snapshot days, YYYY-MM-DD (or YYYY-MM for the month's last day): all computed in one query. */
   readonly days: readonly string[];
-  /** A table or view with an `account_id` column: only these accounts (null or absent: every account). */
-  readonly accounts?: string | null;
+  /** A table or view with an `account_id` column, or a list of ids: only these accounts (null or absent: every account). */
+  readonly accounts?: AccountSet | null;
   /** The table written (default `account_scores`). */
   readonly table?: string;
   /** 'replace' (default) creates or replaces the table; 'insert' appends to an existing one, by column name. */
@@ -63,7 +63,7 @@ export async function materializeAccountScores(ws: Workspace, options: Materiali
   if (Number(t!['n']) === 0) throw new NrrError('account records need the signal files: open the workspace with signals: true');
   const d = ws.driver.dialect;
   const table = relationName(options.table ?? ACCOUNT_SCORES, 'table');
-  const accounts = options.accounts ? relationName(options.accounts, 'accounts') : null;
+  const accounts = options.accounts ? (typeof options.accounts === 'string' ? relationName(options.accounts, 'accounts') : options.accounts) : null;
   const change = options.change ?? true;
   const keep = [...new Set(options.days.map(snapshotDate))];
   if (keep.length === 0) throw new NrrError('no snapshot day to score');
@@ -71,7 +71,7 @@ export async function materializeAccountScores(ws: Workspace, options: Materiali
   const snapshots = `(SELECT CAST(x AS DATE) AS snapshot_date FROM (VALUES ${all.map((x) => `(${d.quoteString(x)})`).join(', ')}) v(x))`;
   const records = sqlAccountRecordsQuery(d, ws.policies.reporting_currency, { snapshots, accounts });
   const segment = ws.attributes.includes(ws.scoring.health.segment_attribute) ? ws.scoring.health.segment_attribute : null;
-  const select = sqlScoresSelect(d, ws.scoring.health, ws.scoring.tiers, { records, segmentAttribute: segment, keep, change });
+  const select = sqlScoresSelect(d, ws.scoring.health, ws.scoring.tiers, { records, segmentAttribute: segment, keep, change, accounts });
   await ws.driver.exec(options.mode === 'insert' ? `INSERT INTO ${table} BY NAME ${select}` : `CREATE OR REPLACE TABLE ${table} AS ${select}`);
 }
 

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { DEFAULT_SEED, generateCompany } from '../generate/generate-company.js';
+import { DEFAULT_SEED } from '../generate/seed.js';
 import { month, positiveInt, today } from './common-options.js';
 import { spinnerProgress } from './spinner-progress.js';
 
@@ -41,6 +41,7 @@ Examples:
       const progress = spinnerProgress();
       const started = performance.now();
       try {
+        const { generateCompany } = await import('../generate/generate-company.js');
         const result = await generateCompany({
           out: o.out,
           accounts: o.accounts,

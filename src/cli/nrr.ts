@@ -9,9 +9,6 @@ import { explainAccount } from '../queries/explain-queries.js';
 import { movements, mrrLedger } from '../queries/ledger-queries.js';
 import { metricsSeries, type Metrics } from '../queries/metrics-queries.js';
 import { cohortTable } from '../queries/cohort-queries.js';
-import { buildReport } from '../report/report-model.js';
-import { renderHtml } from '../report/render-html.js';
-import { renderMarkdown } from '../report/render-markdown.js';
 import { formatMoney, formatPercent } from '../report/format.js';
 import { metricsWarnings } from '../report/diagnostics.js';
 import { ValidationError } from '../workspace/validation-report.js';
@@ -24,8 +21,7 @@ import { registerPlaybooks } from './playbooks-command.js';
 import { registerTasks } from './tasks-command.js';
 import { ensurePortFree, registerServe, servePort, serveWorkspace } from './serve-command.js';
 import { spinnerProgress } from './spinner-progress.js';
-import { ensureDemo } from '../generate/demo-folder.js';
-import { DEFAULT_SEED } from '../generate/generate-company.js';
+import { DEFAULT_SEED } from '../generate/seed.js';
 import { registerInit } from './init-command.js';
 import { registerValidate } from './validate-command.js';
 import { registerSync } from './sync-command.js';
@@ -73,6 +69,11 @@ async function runReport(o: ReportOptions): Promise<void> {
 
 /** The report of an open workspace, to standard output or --out. */
 async function writeReport(ws: Workspace, o: ReportOptions): Promise<void> {
+  const [{ buildReport }, { renderHtml }, { renderMarkdown }] = await Promise.all([
+    import('../report/report-model.js'),
+    import('../report/render-html.js'),
+    import('../report/render-markdown.js'),
+  ]);
   const report = await buildReport(ws, { by: o.by });
   const text = o.format === 'json' ? stringifyJson(report) + '\n' : o.format === 'html' ? renderHtml(report) : renderMarkdown(report);
   await writeOutput(o, text);
@@ -243,6 +244,7 @@ Examples:
       } else if (o.serve) await ensurePortFree(o.port ?? 4317, '127.0.0.1');
       const progress = spinnerProgress();
       const started = performance.now();
+      const { ensureDemo } = await import('../generate/demo-folder.js');
       const made = await ensureDemo(dir, { accounts: o.accounts, seed: o.seed, today: today(), onProgress: (l) => progress.step(l), force: o.force }).finally(() => progress.done());
       if (made && !o.quiet) {
         process.stderr.write(`generated the demo company (${made.accounts.toLocaleString('en-US')} accounts, ${made.firstMonth} → ${made.lastMonth}) into ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);

@@ -2,10 +2,8 @@ import { createServer } from 'node:net';
 import type { Command } from 'commander';
 import { NrrError } from '../errors.js';
 import { findConfigFile, loadConfig } from '../config/config-file.js';
-import { runPlaybooks } from '../playbooks/run-playbooks.js';
 import { checkTokenStrength, normaliseAllowedHost } from '../serve/http-security.js';
-import { startServer } from '../serve/start-server.js';
-import { LiveWorkspace } from '../store/live-workspace.js';
+import type { LiveWorkspace } from '../store/live-workspace.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { noLinesYet, open, openOptions, positiveInt, printDateWarnings, printRead, withDataOptions, type CommonOptions } from './common-options.js';
 import { runEffectLines } from './effect-lines.js';
@@ -34,7 +32,13 @@ export async function serveWorkspace(o: ServeCliOptions, runPlays = false, opene
   const host = o.host ?? settings?.host ?? '127.0.0.1';
   // A port in use is said before any data file is read.
   if (!opened) await ensurePortFree(port, host);
-  const served = await liveOrStatic(o, opened);
+  // The server and the live workspace are loaded here, not by every command.
+  const [{ LiveWorkspace }, { startServer }, { runPlaybooks }] = await Promise.all([
+    import('../store/live-workspace.js'),
+    import('../serve/start-server.js'),
+    import('../playbooks/run-playbooks.js'),
+  ]);
+  const served = await liveOrStatic(o, opened, LiveWorkspace);
   const ws = served instanceof LiveWorkspace ? served.workspace : served;
   if (runPlays) {
     const r = await runPlaybooks(ws, {});
@@ -67,13 +71,13 @@ export async function serveWorkspace(o: ServeCliOptions, runPlays = false, opene
  * ingested changes), or, with --no-store or flags that change the model, one opened as any command
  * opens it. A workspace already opened (the demo's) is closed and opened live.
  */
-async function liveOrStatic(o: ServeCliOptions, opened: Workspace | undefined): Promise<Workspace | LiveWorkspace> {
+async function liveOrStatic(o: ServeCliOptions, opened: Workspace | undefined, Live: typeof LiveWorkspace): Promise<Workspace | LiveWorkspace> {
   if (o.store === false) return opened ?? (await open(o, { signals: true }));
   // The store is taken for writing: this process's own reading of it ends first.
   opened?.close();
   let live: LiveWorkspace;
   try {
-    live = await LiveWorkspace.open(openOptions(o, { signals: true }), { server: true });
+    live = await Live.open(openOptions(o, { signals: true }), { server: true });
   } catch (e) {
     if (!(e instanceof NrrError) || !/policies of its config/.test(e.message)) throw e;
     process.stderr.write(`note: ${e.message}; serving a fixed state that does not follow the files\n`);

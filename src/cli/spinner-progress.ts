@@ -1,17 +1,32 @@
-import ora from 'ora';
 import type { Progress } from '../workspace/progress.js';
 
-/** A spinner on stderr when it is a terminal; nothing when piped or in CI. */
+/**
+ * A spinner on stderr when it is a terminal; nothing when piped or in CI. The spinner library is
+ * loaded only then (a command whose output is piped does not pay for it): the first steps of a
+ * command may pass before it is there, and the latest one is shown when it is.
+ */
 export function spinnerProgress(enabled = Boolean(process.stderr.isTTY) && !process.env['CI']): Progress {
   if (!enabled) return { step: () => {}, done: () => {} };
-  const spinner = ora({ stream: process.stderr });
+  let label: string | null = null;
+  let finished = false;
+  let spinner: { text: string; isSpinning: boolean; start(text: string): unknown; stop(): unknown } | null = null;
+  void import('ora')
+    .then(({ default: ora }) => {
+      if (finished) return;
+      spinner = ora({ stream: process.stderr });
+      if (label !== null) spinner.start(label);
+    })
+    .catch(() => undefined);
   return {
-    step(label) {
-      if (spinner.isSpinning) spinner.text = label;
-      else spinner.start(label);
+    step(text) {
+      label = text;
+      if (spinner === null) return;
+      if (spinner.isSpinning) spinner.text = text;
+      else spinner.start(text);
     },
     done() {
-      spinner.stop();
+      finished = true;
+      spinner?.stop();
     },
   };
 }

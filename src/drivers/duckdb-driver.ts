@@ -1,4 +1,5 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { createRequire } from 'node:module';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbDialect } from '../engine/duckdb-dialect.js';
 import type { Driver, Row } from './driver.js';
 
@@ -11,6 +12,21 @@ export interface DuckDbOptions {
   tempDirectory?: string;
   /** Open the file read-only: several processes may read it at once, none may write it meanwhile. */
   readOnly?: boolean;
+}
+
+/**
+ * DuckDB's client is a CommonJS package of many files: loaded with require, Node does not scan each
+ * of them for named exports as it does for an ES import, which halves what loading it costs every
+ * command (about 0.2 s of CPU).
+ */
+const duckdb = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
+
+/** NRR_TRACE_SQL=1 prints every statement with its time in ms (and when it ended, in ms since the process started) to standard error, NRR_TRACE_WIDTH characters of it (160). */
+const TRACE = process.env['NRR_TRACE_SQL'] === '1';
+const NRR_TRACE_WIDTH = Number(process.env["NRR_TRACE_WIDTH"] ?? 160);
+
+function trace(started: number, sql: string): void {
+  process.stderr.write(`[sql ${(performance.now() - started).toFixed(1).padStart(8)} ms at ${performance.now().toFixed(0).padStart(6)}] ${sql.replace(/\s+/g, ' ').slice(0, NRR_TRACE_WIDTH)}\n`);
 }
 
 /** Embedded DuckDB through @duckdb/node-api. */
@@ -32,7 +48,7 @@ export class DuckDbDriver implements Driver {
     if (memoryLimit) settings['memory_limit'] = memoryLimit;
     if (options.tempDirectory) settings['temp_directory'] = options.tempDirectory;
     if (options.readOnly) settings['access_mode'] = 'READ_ONLY';
-    const instance = await DuckDBInstance.create(options.path ?? ':memory:', settings);
+    const instance = await duckdb.DuckDBInstance.create(options.path ?? ':memory:', settings);
     const connection = await instance.connect();
     return new DuckDbDriver(instance, connection);
   }
@@ -46,12 +62,17 @@ export class DuckDbDriver implements Driver {
   }
 
   async exec(sql: string): Promise<void> {
+    const started = TRACE ? performance.now() : 0;
     await this.connection.run(sql);
+    if (TRACE) trace(started, sql);
   }
 
   async query(sql: string): Promise<Row[]> {
+    const started = TRACE ? performance.now() : 0;
     const reader = await this.connection.runAndReadAll(sql);
-    return reader.getRowObjectsJson() as Row[];
+    const rows = reader.getRowObjectsJson() as Row[];
+    if (TRACE) trace(started, sql);
+    return rows;
   }
 
   close(): void {

@@ -1,3 +1,4 @@
+import { DEFAULT_SEED } from './seed.js';
 import { createWriteStream, mkdtempSync, renameSync, rmSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { SOURCES, SUGGESTED_ACCOUNT_COLUMNS } from '../contract/data-contract.js';
@@ -52,7 +53,7 @@ export interface GenerateResult {
 }
 
 /** The seed of the demo company: its segments land in their benchmark bands at the default size. */
-export const DEFAULT_SEED = 2;
+export { DEFAULT_SEED };
 
 /** Months of exchange rates before the data's first month (the loop below gives the month just before). */
 const FX_MONTHS_BEFORE = 6;

@@ -14,7 +14,7 @@ import { ValidationError } from '../workspace/validation-report.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { AnswerCache } from './answer-cache.js';
 import { QUERIES, describeIssues, openApiDocument, type QueryName } from './api-schemas.js';
-import { DashboardData, type AccountRow } from './dashboard-data.js';
+import { DashboardData, type ChangeLog, type AccountRow } from './dashboard-data.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { DEFAULT_ALLOWED_HOSTS, SECURITY_HEADERS, bearerMatches, checkTokenStrength, hostAllowed } from './http-security.js';
 
@@ -37,6 +37,8 @@ export interface AppOptions {
   readonly tokenFailures?: FailureLimiter;
   /** Applies an ingested batch (POST /api/ingest/<source>); without it the endpoint answers 405. */
   readonly ingest?: (batch: IngestBatch) => Promise<ApplyResult>;
+  /** The live workspace's changes, when it serves one: account scores are then kept up to date per changed account. */
+  readonly changes?: ChangeLog;
 }
 
 /** The largest request body POST /api/ingest takes. */
@@ -69,7 +71,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   const allowedHosts = options.allowedHosts ?? DEFAULT_ALLOWED_HOSTS;
   const failures = options.tokenFailures ?? new FailureLimiter(10, 60_000);
   const answers = options.answerCache ?? new AnswerCache(DEFAULT_CACHE_BYTES);
-  const data = new DashboardData(ws);
+  const data = new DashboardData(ws, options.changes ?? null);
   const sortCache = new Map<string, AccountRow[]>();
   const app = new Hono();
   const jsonText = (c: Context, text: string) => c.body(text, 200, JSON_TYPE);

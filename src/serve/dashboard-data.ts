@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { defaultSnapshot, type ScoredAccount } from '../accounts/account-records.js';
 import { materializeAccountScores, readAccountScores, readScoreColumns } from '../accounts/account-scores.js';
+import { sqlAccountIn } from '../accounts/account-record-sql.js';
 
 import type { MovementCategory } from '../engine/movements-model.js';
 import { Money } from '../money.js';
@@ -64,13 +65,33 @@ export interface PlaybooksPage {
   readonly outcomes: readonly { playbook: string; done: number; won: number; lost: number; exited: number }[];
 }
 
+/** What a live workspace tells of its changes (see LiveWorkspace.changedSince). */
+export interface ChangeLog {
+  readonly changeCount: number;
+  changedSince(since: number): readonly string[] | null;
+}
+
+/**
+ * What the scores table of each database connection holds: the day, and the live workspace's change
+ * it is up to date with. The app made after a change finds it there and scores only the accounts
+ * changed since, not every account again.
+ */
+const heldScores = new WeakMap<object, { readonly asOf: string; readonly change: number }>();
+
+/** More changed accounts than this: every account is scored again (one query is then cheaper). */
+const MOST_RESCORED = 10_000;
+
 export class DashboardData {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly cache = new Map<string, Promise<unknown>>();
   private stateCache: { stamp: string; read: Promise<{ tasks: Task[]; events: PlayEvent[] }> } | null = null;
   readonly asOfDate: string;
 
-  constructor(readonly ws: Workspace) {
+  constructor(
+    readonly ws: Workspace,
+    /** The live workspace's log of changes, when it follows one: the scores are then computed again only for the accounts that changed. */
+    private readonly changes: ChangeLog | null = null,
+  ) {
     this.asOfDate = defaultSnapshot(ws);
   }
 
@@ -135,7 +156,21 @@ export class DashboardData {
 
   /** Every account's scores on the day, computed once in SQL into their own table; rows are read from it by key. */
   private scores(): Promise<void> {
-    return this.once('scores', () => materializeAccountScores(this.ws, { days: [this.asOfDate], table: DASHBOARD_SCORES }));
+    return this.once('scores', async () => {
+      const driver = this.ws.driver;
+      const change = this.changes?.changeCount ?? null;
+      const held = heldScores.get(driver);
+      const changed = this.changes !== null && held !== undefined && held.asOf === this.asOfDate ? this.changes.changedSince(held.change) : null;
+      if (changed !== null && changed.length <= MOST_RESCORED) {
+        if (changed.length > 0) {
+          await driver.exec(`DELETE FROM ${DASHBOARD_SCORES} WHERE ${sqlAccountIn(driver.dialect, 'account_id', { ids: changed })}`);
+          await materializeAccountScores(this.ws, { days: [this.asOfDate], table: DASHBOARD_SCORES, mode: 'insert', accounts: { ids: changed } });
+        }
+      } else {
+        await materializeAccountScores(this.ws, { days: [this.asOfDate], table: DASHBOARD_SCORES });
+      }
+      if (change !== null) heldScores.set(driver, { asOf: this.asOfDate, change });
+    });
   }
 
   accounts(): Promise<AccountRow[]> {

@@ -55,7 +55,7 @@ export async function startServer(source: Workspace | LiveWorkspace, options: Se
       allowedHosts,
       tokenFailures,
       answerCache: new AnswerCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES),
-      ...(live ? { ingest: (batch) => live.apply(batch) } : {}),
+      ...(live ? { ingest: (batch) => live.apply(batch), changes: live } : {}),
     });
   let app = appFor(live ? live.workspace : (source as Workspace));
   const plays = live ? replayPlays(options.onSync ?? (() => undefined)) : null;

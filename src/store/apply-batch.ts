@@ -9,7 +9,7 @@ import type { SourceFile } from '../contract/source-files.js';
 import type { Driver } from '../drivers/driver.js';
 import { NrrError } from '../errors.js';
 import { readFiles } from '../workspace/build-from-files.js';
-import { dataFacts, isRevenueSource, type DataFacts } from '../workspace/data-facts.js';
+import { isRevenueSource, type DataFacts } from '../workspace/data-facts.js';
 import { silentProgress } from '../workspace/progress.js';
 import { ValidationError, type ValidationIssue } from '../workspace/validation-report.js';
 import type { OpenSetup } from '../workspace/workspace.js';
@@ -17,6 +17,8 @@ import { contractColumns, isIngestSource, sourceKey, sqlKeyIn, sqlWithdrawnKeys,
 import { writeStoreMeta, type StoreMeta } from './store-meta.js';
 import { ACCOUNT_SOURCE_TABLES, META_TABLES, STORE_CATALOG } from './store-schema.js';
 import { exposeStore, recomputeAccounts, resetSchema, writeAccounts } from './sync-store.js';
+import { sqlAccountIn, USAGE_WEEKS, type AccountSet } from '../accounts/account-record-sql.js';
+import { factsAfterBatch, factsBeforeBatch, type FactsChange } from './facts-after-batch.js';
 
 /**
  * A change to ingest: rows in the data contract of one source (new rows, or rows replacing those
@@ -42,7 +44,11 @@ export interface ApplyResult {
   readonly replaced: number;
   /** Rows removed by the batch's withdrawals (a key with no row removes nothing). */
   readonly withdrawn: number;
-  /** The accounts whose ledger, movements and record were computed again. */
+  /**
+   * The accounts the batch changed (of its rows, and of the rows it replaced or withdrew): for
+   * billing sources their ledger, movements and record were computed again; for signal sources
+   * their record reads the new rows.
+   */
   readonly accounts: readonly string[];
   readonly warnings: readonly ValidationIssue[];
   readonly warning_count: number;
@@ -87,7 +93,7 @@ export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta
       };
       const signals = revenue ? null : ({ [source]: file } as Partial<Record<SignalSourceName, SourceFile<SignalSourceName>>>);
       try {
-        await readFiles(w, setup.policies, files, signals, { data, skipInvalid: false }, silentProgress);
+        await withSmallPlans(w, rows.length <= SMALL_BATCH, () => readFiles(w, setup.policies, files, signals, { data, skipInvalid: false }, silentProgress));
       } catch (e) {
         if (!(e instanceof ValidationError)) throw e;
         throw new ValidationError(e.issues, e.errorCount, { what: `the batch ${batchId}`, next: 'Fix the rows and send the batch again.' });
@@ -111,28 +117,48 @@ export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta
             AND NOT ${sqlKeyIn(key, 't', `(SELECT ${keyList} FROM ${typed})`)}) AS withdrawn`);
     const warnings = await batchWarnings(w, source, typed, meta);
     let accounts: string[] = [];
+    // The accounts the batch changes: those of its rows, and of the rows it replaces or withdraws.
+    await w.exec(`CREATE TABLE memory.nrr_ingest.changed_accounts AS
+      SELECT account_id FROM ${typed} UNION SELECT account_id FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')}`);
+    accounts = (await w.query('SELECT account_id FROM memory.nrr_ingest.changed_accounts WHERE account_id IS NOT NULL ORDER BY account_id')).map((r) => String(r['account_id']));
+    const changed = changedSet(accounts);
     if (isRevenueSource(source)) {
-      await w.exec(`CREATE TABLE memory.nrr_ingest.changed_accounts AS
-        SELECT account_id FROM ${typed} UNION SELECT account_id FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')}`);
       await resetSchema(w, 'nrr_apply');
       for (const t of ACCOUNT_SOURCE_TABLES) {
         const keep = t === key.table ? `AND NOT ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')}` : '';
-        await w.exec(`CREATE TABLE ${t} AS SELECT * FROM ${s}.main.${t} t WHERE account_id IN (SELECT account_id FROM memory.nrr_ingest.changed_accounts) ${keep}`);
+        await w.exec(`CREATE TABLE ${t} AS SELECT * FROM ${s}.main.${t} t WHERE ${sqlAccountIn(d, 'account_id', changed)} ${keep}`);
         if (t === key.table) await w.exec(`INSERT INTO ${t} BY NAME SELECT * FROM ${typed}`);
       }
-      await recomputeAccounts(w, setup, 'memory.nrr_apply', 'memory.nrr_ingest.changed_accounts');
-      accounts = (await w.query('SELECT account_id FROM memory.nrr_ingest.changed_accounts ORDER BY account_id')).map((r) => String(r['account_id']));
+      await recomputeAccounts(w, setup, 'memory.nrr_apply', changed);
     }
     // The views the facts are computed through stay from one batch to the next (they read by name).
     const [views] = await w.query(`SELECT count(*) AS n FROM duckdb_views() WHERE database_name = 'memory' AND schema_name = 'nrr_view'`);
     if (Number(views!['n']) === 0) await exposeStore(w, setup, s, 'nrr_view');
+    const changedRows = (t: string): string => `(SELECT * FROM memory.nrr_view.${t} WHERE ${sqlAccountIn(d, 'account_id', changed)})`;
+    const change: FactsChange = isRevenueSource(source)
+      ? {
+          kind: 'revenue',
+          before: { lines: changedRows('lines'), usage: changedRows('usage_charges'), contributions: changedRows('mrr_contributions') },
+          after: { lines: 'memory.nrr_recompute.lines', usage: 'memory.nrr_recompute.usage_charges', contributions: 'memory.nrr_recompute.mrr_contributions' },
+        }
+      : { kind: 'signal', source: source as SignalSourceName, before: `(SELECT * FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')})`, after: typed };
+    const before = await factsBeforeBatch(w, change);
+    // The weeks of usage rows the batch takes away and does not add back may leave the file.
+    const goneWeeks =
+      source === 'product_usage'
+        ? (
+            await w.query(`SELECT CAST(week AS VARCHAR) AS week FROM (SELECT week FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')}
+                           EXCEPT SELECT week FROM ${typed})`)
+          ).map((r) => String(r['week']))
+        : [];
     await w.exec('BEGIN TRANSACTION');
     try {
       if (isRevenueSource(source)) {
-        await writeAccounts(w, 'memory.nrr_apply', 'memory.nrr_ingest.changed_accounts');
+        await writeAccounts(w, 'memory.nrr_apply', changed);
       } else {
         await w.exec(`DELETE FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')}`);
         await w.exec(`INSERT INTO ${s}.main.${key.table} BY NAME SELECT * FROM ${typed}`);
+        if (source === 'product_usage') await keepUsageWeeks(w, typed, goneWeeks);
       }
       await keepOverlay(w, key, typed);
       const log = [
@@ -144,7 +170,7 @@ export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta
       );
       await w.exec(`INSERT INTO ${s}.${META_TABLES.ingested} VALUES ${values.join(', ')}`);
       await w.exec('USE memory.nrr_view');
-      const facts = await dataFacts(w, meta.facts.sources, setup.policies.reporting_currency);
+      const facts = await factsAfterBatch(w, meta.facts, before, setup.policies.reporting_currency);
       await w.exec('USE memory.main');
       await writeStoreMeta(w, s, { modelKey: meta.modelKey, facts, files: meta.files });
       await w.exec('COMMIT');
@@ -171,6 +197,44 @@ export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta
     for (const schema of ['nrr_ingest', 'nrr_apply', 'nrr_recompute']) await w.exec(`DROP SCHEMA IF EXISTS memory.${schema} CASCADE`);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The changed accounts as SQL reads them: their ids written out while they are few (each table is
+ * then read only where their rows are), the scratch table of them otherwise.
+ */
+function changedSet(ids: readonly string[]): AccountSet {
+  return ids.length <= 1_000 ? { ids } : 'memory.nrr_ingest.changed_accounts';
+}
+
+/** Batches up to this many rows are checked with DuckDB's optimizer off (see withSmallPlans). */
+const SMALL_BATCH = 1_000;
+
+/**
+ * Runs `f` with DuckDB's query optimizer off when `small`: the contract's rules are long
+ * statements that take DuckDB far longer to optimise than to run over a few rows. The results
+ * are the same (the optimizer only chooses how a statement runs).
+ */
+async function withSmallPlans<T>(w: Driver, small: boolean, f: () => Promise<T>): Promise<T> {
+  if (!small) return f();
+  await w.exec('PRAGMA disable_optimizer');
+  try {
+    return await f();
+  } finally {
+    await w.exec('PRAGMA enable_optimizer');
+  }
+}
+
+/**
+ * Keeps the store's list of usage weeks (see USAGE_WEEKS) after a product usage batch: the weeks
+ * it adds, less the weeks of rows it took away that no row has any more.
+ */
+async function keepUsageWeeks(w: Driver, typed: string, goneWeeks: readonly string[]): Promise<void> {
+  const weeks = `${STORE_CATALOG}.main.${USAGE_WEEKS}`;
+  await w.exec(`INSERT INTO ${weeks} SELECT DISTINCT week FROM ${typed} WHERE week NOT IN (SELECT week FROM ${weeks})`);
+  if (goneWeeks.length === 0) return;
+  const list = goneWeeks.map((x) => `DATE ${w.dialect.quoteString(x)}`).join(', ');
+  await w.exec(`DELETE FROM ${weeks} WHERE week IN (${list}) AND week NOT IN (SELECT week FROM ${STORE_CATALOG}.main.signal_product_usage WHERE week IN (${list}))`);
 }
 
 /** JSON text of a row; numbers read losslessly (POST bodies) keep their digits. */

@@ -27,6 +27,9 @@ export class LiveWorkspace {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners: ((ws: Workspace) => void)[] = [];
   private closed = false;
+  /** Changes committed since it was opened, and the accounts of the latest ones (see changedSince). */
+  private changes = 0;
+  private readonly changeLog: { readonly change: number; readonly accounts: readonly string[] | null }[] = [];
 
   private constructor(
     private readonly driver: DuckDbDriver,
@@ -87,6 +90,23 @@ export class LiveWorkspace {
     return this.current;
   }
 
+  /** How many changes have committed since it was opened (a change's number, for changedSince). */
+  get changeCount(): number {
+    return this.changes;
+  }
+
+  /**
+   * The accounts changed by the changes after the `since`th: what a reader keeping something per
+   * account computes again. Null when one of them may have changed any account (a sync of the
+   * files, a rebuild) or is no longer remembered.
+   */
+  changedSince(since: number): readonly string[] | null {
+    if (since === this.changes) return [];
+    const later = this.changeLog.filter((c) => c.change > since);
+    if (later.length !== this.changes - since || later.some((c) => c.accounts === null)) return null;
+    return [...new Set(later.flatMap((c) => c.accounts!))];
+  }
+
   /** Called with the new state after every change that committed. */
   onChange(listener: (ws: Workspace) => void): void {
     this.listeners.push(listener);
@@ -101,7 +121,7 @@ export class LiveWorkspace {
       const { result, facts } = await applyBatch(this.writer, this.setup, this.options.data, this.meta, batch);
       if (!result.already_applied) {
         this.meta = { ...this.meta, facts };
-        this.publish({ path: this.path, action: 'updated', changed: [batch.source], accounts: result.accounts.length });
+        this.publish({ path: this.path, action: 'updated', changed: [batch.source], accounts: result.accounts.length }, result.accounts);
       }
       return result;
     });
@@ -113,7 +133,7 @@ export class LiveWorkspace {
       const use = await this.syncNow();
       if (use.action !== 'read') {
         await exposeStore(this.driver, this.setup);
-        this.publish(use);
+        this.publish(use, null);
       }
       return use;
     });
@@ -156,7 +176,10 @@ export class LiveWorkspace {
       : { path: this.path, action: 'read', changed: [], accounts: null };
   }
 
-  private publish(use: StoreUse): void {
+  private publish(use: StoreUse, accounts: readonly string[] | null): void {
+    this.changes += 1;
+    this.changeLog.push({ change: this.changes, accounts });
+    if (this.changeLog.length > CHANGES_REMEMBERED) this.changeLog.shift();
     this.current = Workspace.assemble(this.driver, this.setup, this.options, this.meta.facts, null, true, use);
     for (const l of this.listeners) l(this.current);
   }
@@ -169,6 +192,9 @@ export class LiveWorkspace {
     return run;
   }
 }
+
+/** How many changes changedSince can look back over. */
+const CHANGES_REMEMBERED = 1_000;
 
 /** Beside a store a live workspace holds: which process holds it, so that a command does not wait for it. */
 export const liveMarker = (path: string): string => `${path}.live`;

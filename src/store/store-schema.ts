@@ -7,7 +7,7 @@ import { SIGNAL_SOURCES, type SignalSourceName } from '../contract/signal-contra
  * the meaning of a value changes; a store of another version is rebuilt from the files (an older
  * one) or refused (a newer one), never read as if it were this one.
  */
-export const STORE_SCHEMA_VERSION = 1;
+export const STORE_SCHEMA_VERSION = 2;
 
 /** The marker every store carries in `nrr_store_meta`: a file without it is not a store. */
 export const STORE_FORMAT = 'nrr-workspace-store';

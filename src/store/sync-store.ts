@@ -4,6 +4,7 @@ import type { SignalSourceName } from '../contract/signal-contract.js';
 import { findSignalFiles, type SourceFile } from '../contract/source-files.js';
 import type { Driver } from '../drivers/driver.js';
 import { sqlAccountRanges } from '../engine/movements-model.js';
+import { sqlAccountIn, sqlUsageWeeks, USAGE_WEEKS, type AccountSet } from '../accounts/account-record-sql.js';
 import { sqlContributions } from '../engine/ledger-model.js';
 import { buildModel, readFiles, type SourceMeta } from '../workspace/build-from-files.js';
 import { dataFacts, isRevenueSource } from '../workspace/data-facts.js';
@@ -85,6 +86,7 @@ export async function rebuildStore(
       for (const t of await overlayTables(w, from)) await w.exec(`CREATE TABLE ${build}.main.${t} AS SELECT * FROM ${from}.main.${t}`);
       await replayOverlay(w, build, `${build}.main`);
     }
+    await w.exec(sqlUsageWeeks());
     await buildModel(w, setup.policies, progress, true);
     progress.step('writing the store');
     const facts = await dataFacts(w, read.sources, setup.policies.reporting_currency);
@@ -184,6 +186,10 @@ export async function updateStore(w: Driver, setup: OpenSetup, options: OpenOpti
   try {
     const read = await readFiles(w, setup.policies, setup.files, signalFiles, { ...options, skipInvalid: false }, progress);
     await replayOverlay(w, s, 'memory.nrr_stage');
+    if (changedSignals.includes('product_usage')) {
+      await w.exec('USE memory.nrr_stage');
+      await w.exec(sqlUsageWeeks());
+    }
     const accountsNow = read.sources.find((x) => x.source === 'accounts');
     const accountsKept = meta.facts.sources.find((x) => x.source === 'accounts');
     if (JSON.stringify(accountsNow?.extraColumns ?? []) !== JSON.stringify(accountsKept?.extraColumns ?? [])) return { outcome: 'rebuild' };
@@ -213,6 +219,10 @@ export async function updateStore(w: Driver, setup: OpenSetup, options: OpenOpti
       for (const c of changedSignals) {
         await w.exec(`DELETE FROM ${s}.${signalTable(c)}`);
         await w.exec(`INSERT INTO ${s}.${signalTable(c)} SELECT * FROM memory.nrr_stage.${signalTable(c)}`);
+      }
+      if (changedSignals.includes('product_usage')) {
+        await w.exec(`DELETE FROM ${s}.${USAGE_WEEKS}`);
+        await w.exec(`INSERT INTO ${s}.${USAGE_WEEKS} SELECT * FROM memory.nrr_stage.${USAGE_WEEKS}`);
       }
       await w.exec('USE memory.nrr_view');
       const facts = await dataFacts(w, ordered, setup.policies.reporting_currency);
@@ -255,11 +265,11 @@ export async function resetSchema(w: Driver, schema: string): Promise<void> {
  * same SQL as a full build over just their rows of `stage` (lines, usage charges) and the store's
  * FX tables, into memory.nrr_recompute.
  */
-export async function recomputeAccounts(w: Driver, setup: OpenSetup, stage: string, changed: string, progress: Progress = silentProgress): Promise<void> {
+export async function recomputeAccounts(w: Driver, setup: OpenSetup, stage: string, changed: AccountSet, progress: Progress = silentProgress): Promise<void> {
   progress.step('computing the changed accounts');
   await resetSchema(w, 'nrr_recompute');
   for (const t of ['lines', 'usage_charges']) {
-    await w.exec(`CREATE TABLE ${t} AS SELECT * FROM ${stage}.${t} WHERE account_id IN (SELECT account_id FROM ${changed})`);
+    await w.exec(`CREATE TABLE ${t} AS SELECT * FROM ${stage}.${t} WHERE ${sqlAccountIn(w.dialect, 'account_id', changed)}`);
   }
   for (const t of ['fx_rates', 'fx_periods', 'fx_bounds', 'fx_month_rates']) {
     await w.exec(`CREATE VIEW ${t} AS SELECT * FROM ${STORE_CATALOG}.main.${t}`);
@@ -272,9 +282,9 @@ export async function recomputeAccounts(w: Driver, setup: OpenSetup, stage: stri
  * Replaces, inside the caller's transaction, every row of the changed accounts: their source rows
  * from `stage` and their model from memory.nrr_recompute.
  */
-export async function writeAccounts(w: Driver, stage: string, changed: string): Promise<void> {
+export async function writeAccounts(w: Driver, stage: string, changed: AccountSet): Promise<void> {
   const s = STORE_CATALOG;
-  const inChanged = `account_id IN (SELECT account_id FROM ${changed})`;
+  const inChanged = sqlAccountIn(w.dialect, 'account_id', changed);
   for (const t of ACCOUNT_SOURCE_TABLES) {
     await w.exec(`DELETE FROM ${s}.main.${t} WHERE ${inChanged}`);
     await w.exec(`INSERT INTO ${s}.main.${t} SELECT * FROM ${stage}.${t} WHERE ${inChanged}`);

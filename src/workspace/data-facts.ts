@@ -1,6 +1,6 @@
 import { SOURCES, type SourceName } from '../contract/data-contract.js';
 import type { SignalSourceName } from '../contract/signal-contract.js';
-import type { Driver } from '../drivers/driver.js';
+import type { Driver, Row } from '../drivers/driver.js';
 import { Money } from '../money.js';
 import type { SourceMeta } from './build-from-files.js';
 import { usageSetAside } from './usage-set-aside.js';
@@ -31,8 +31,10 @@ export interface DataFacts {
   readonly revenue: Warnings;
   readonly all: Warnings;
   readonly usageSetAside: { readonly charges: number; readonly accounts: number; readonly amount: string; readonly currency: string };
-  /** The latest dated row of the revenue files, and of all files (see `freshness`). */
+  /** The latest dated row of the revenue files, and of all files (see `sqlRevenueFacts`). */
   readonly latestRevenue: string | null;
+  /** The latest observed date of the signal files (null without any, or in a store written before it was kept). */
+  readonly latestSignals?: string | null;
   readonly latestAll: string | null;
   /** The signal files present. */
   readonly presentSignals: readonly SignalSourceName[];
@@ -46,35 +48,92 @@ export const isRevenueSource = (source: string): source is SourceName => REVENUE
  * sources read.
  */
 export async function dataFacts(driver: Driver, sources: readonly SourceMeta[], currency: string): Promise<DataFacts> {
+  const present = sources.filter((s) => !isRevenueSource(s.source) && s.file !== null).map((s) => s.source as SignalSourceName);
+  const [revenue] = await driver.query(sqlRevenueFacts({ lines: 'lines', usage: 'usage_charges', contributions: 'mrr_contributions' }));
+  const [signals] = await driver.query(`SELECT CAST(max(d) AS VARCHAR) AS d FROM (${['SELECT NULL::DATE AS d', ...present.map((p) => sqlSignalLatest(p, `signal_${p}`))].join(' UNION ALL ')})`);
+  return factsOf(driver, sources, currency, revenueFactsOf(revenue!), (signals?.['d'] as string | null) ?? null);
+}
+
+/** The facts of the revenue tables that a change to some accounts can update without reading the others. */
+export interface RevenueFacts {
+  readonly accounts: number;
+  readonly lines: number;
+  readonly firstDate: string | null;
+  readonly lastDate: string | null;
+  readonly currencies: readonly string[];
+  readonly products: readonly string[];
+  readonly firstMonth: number | null;
+  /** The latest dated row of the revenue files (see `sqlRevenueFacts`). */
+  readonly latest: string | null;
+}
+
+/** Relations of lines, usage charges and their MRR contributions (all of a workspace, or some accounts'). */
+export interface RevenueRelations {
+  readonly lines: string;
+  readonly usage: string;
+  readonly contributions: string;
+}
+
+/**
+ * One row: the revenue facts of these relations. The latest dated row is a line's start or a usage
+ * month (its last day); a line's end is not the date of its row: contract ends are known in advance.
+ */
+export function sqlRevenueFacts(r: RevenueRelations): string {
+  return `SELECT
+      (SELECT count(DISTINCT account_id) FROM ${r.lines}) AS accounts,
+      (SELECT count(*) FROM ${r.lines}) AS lines,
+      (SELECT CAST(min(start_date) AS VARCHAR) FROM ${r.lines}) AS first_date,
+      (SELECT CAST(greatest(max(start_date), max(end_date)) AS VARCHAR) FROM ${r.lines}) AS last_date,
+      (SELECT list(DISTINCT currency ORDER BY currency) FROM (SELECT currency FROM ${r.lines} UNION ALL SELECT currency FROM ${r.usage})) AS currencies,
+      (SELECT list(DISTINCT product ORDER BY product) FROM (SELECT product FROM ${r.lines} UNION ALL SELECT product FROM ${r.usage})) AS products,
+      (SELECT min(from_month) FROM ${r.contributions}) AS first_month,
+      (SELECT CAST(max(d) AS VARCHAR) FROM (SELECT max(start_date) AS d FROM ${r.lines}
+        UNION ALL SELECT max(last_day(make_date(CAST(month_index // 12 AS INTEGER), CAST(month_index % 12 + 1 AS INTEGER), 1))) FROM ${r.usage})) AS latest`;
+}
+
+export function revenueFactsOf(row: Row): RevenueFacts {
+  return {
+    accounts: Number(row['accounts']),
+    lines: Number(row['lines']),
+    firstDate: (row['first_date'] as string | null) ?? null,
+    lastDate: (row['last_date'] as string | null) ?? null,
+    currencies: (row['currencies'] as string[] | null) ?? [],
+    products: (row['products'] as string[] | null) ?? [],
+    firstMonth: row['first_month'] === null || row['first_month'] === undefined ? null : Number(row['first_month']),
+    latest: (row['latest'] as string | null) ?? null,
+  };
+}
+
+/** The revenue facts kept in `facts`. */
+export function revenueFactsIn(f: DataFacts): RevenueFacts {
+  return { accounts: f.accounts, lines: f.lines, firstDate: f.firstDate, lastDate: f.lastDate, currencies: f.currencies, products: f.products, firstMonth: f.firstMonth, latest: f.latestRevenue };
+}
+
+/**
+ * The facts from their revenue part and the latest observed signal date; the warnings and the
+ * usage set aside are read again (they are small).
+ */
+export async function factsOf(driver: Driver, sources: readonly SourceMeta[], currency: string, revenue: RevenueFacts, latestSignals: string | null): Promise<DataFacts> {
   const usageFile = sources.find((s) => s.source === 'usage')?.file ?? undefined;
   const setAside = await usageSetAside(driver, usageFile, currency);
-  const facts = (
-    await driver.query(`SELECT
-      (SELECT count(DISTINCT account_id) FROM lines) AS accounts,
-      (SELECT count(*) FROM lines) AS lines,
-      (SELECT CAST(min(start_date) AS VARCHAR) FROM lines) AS first_date,
-      (SELECT CAST(greatest(max(start_date), max(end_date)) AS VARCHAR) FROM lines) AS last_date,
-      (SELECT list(DISTINCT currency ORDER BY currency) FROM (SELECT currency FROM lines UNION ALL SELECT currency FROM usage_charges)) AS currencies,
-      (SELECT list(DISTINCT product ORDER BY product) FROM (SELECT product FROM lines UNION ALL SELECT product FROM usage_charges)) AS products,
-      (SELECT min(from_month) FROM mrr_contributions) AS first_month`)
-  )[0]!;
   const present = sources.filter((s) => !isRevenueSource(s.source) && s.file !== null).map((s) => s.source as SignalSourceName);
   const withUsage = (w: Warnings): Warnings => ({ warnings: [...w.warnings, ...setAside.warnings], warningCount: w.warningCount });
   return {
     sources,
-    accounts: Number(facts['accounts']),
-    lines: Number(facts['lines']),
-    firstDate: (facts['first_date'] as string | null) ?? null,
-    lastDate: (facts['last_date'] as string | null) ?? null,
-    currencies: (facts['currencies'] as string[] | null) ?? [],
-    products: (facts['products'] as string[] | null) ?? [],
+    accounts: revenue.accounts,
+    lines: revenue.lines,
+    firstDate: revenue.firstDate,
+    lastDate: revenue.lastDate,
+    currencies: revenue.currencies,
+    products: revenue.products,
     attributes: sources.find((s) => s.source === 'accounts')?.extraColumns ?? [],
-    firstMonth: facts['first_month'] === null ? null : Number(facts['first_month']),
+    firstMonth: revenue.firstMonth,
     revenue: withUsage(await sourceWarnings(driver, sources.filter((s) => isRevenueSource(s.source)))),
     all: withUsage(await sourceWarnings(driver, sources)),
     usageSetAside: { ...setAside.summary, amount: setAside.summary.amount.toString() },
-    latestRevenue: await freshness(driver, []),
-    latestAll: await freshness(driver, present),
+    latestRevenue: revenue.latest,
+    latestSignals,
+    latestAll: [revenue.latest, latestSignals].reduce<string | null>((a, b) => (b !== null && (a === null || b > a) ? b : a), null),
     presentSignals: present,
   };
 }
@@ -148,16 +207,7 @@ const OBSERVED: Record<SignalSourceName, readonly string[]> = {
   opportunities: ['created_date', `CASE WHEN stage <> 'open' THEN close_date END`],
 };
 
-/**
- * The latest dated row across the files: a line's start, a usage month (its last day), an observed
- * signal date. A line's end is not the date of its row: contract ends are known in advance.
- */
-async function freshness(driver: Driver, signals: readonly SignalSourceName[]): Promise<string | null> {
-  const parts = [
-    'SELECT max(start_date) AS d FROM lines',
-    `SELECT max(last_day(make_date(CAST(month_index // 12 AS INTEGER), CAST(month_index % 12 + 1 AS INTEGER), 1))) AS d FROM usage_charges`,
-    ...signals.flatMap((s) => OBSERVED[s].map((e) => `SELECT max(${e}) AS d FROM signal_${s}`)),
-  ];
-  const [r] = await driver.query(`SELECT CAST(max(d) AS VARCHAR) AS d FROM (${parts.join(' UNION ALL ')})`);
-  return (r?.['d'] as string | null) ?? null;
+/** One row, `d`: the latest observed date of a signal source's rows in `relation` (see OBSERVED). */
+export function sqlSignalLatest(source: SignalSourceName, relation: string): string {
+  return `SELECT max(d) AS d FROM (${OBSERVED[source].map((e) => `SELECT max(${e}) AS d FROM ${relation}`).join(' UNION ALL ')})`;
 }

@@ -10,6 +10,7 @@ import { checkFullMonth, dayText, daysBetween, lastFullMonth, monthEnd, monthEnd
 import { NrrError } from '../errors.js';
 import { resolveHealthConfig, type HealthConfig } from '../health/health-config.js';
 import { DEFAULT_TIERS, type Tiers } from '../accounts/tiering.js';
+import { sqlUsageWeeks } from '../accounts/account-record-sql.js';
 import { DEFAULT_PLAYBOOKS, type Playbook } from '../playbooks/playbook-config.js';
 import { RuleError, compileRule } from '../playbooks/rule-expression.js';
 import { DEFAULT_PLAYBOOK_SETTINGS, configVersion, type PlaybookSettings } from '../playbooks/playbook-settings.js';
@@ -159,7 +160,7 @@ export interface ReadSummary {
   readonly today: string;
   /** The reporting month is not over yet (only with `allowPartial`): its figures are partial. */
   readonly partial: boolean;
-  /** The latest dated row across the files read (see `freshness`), or null without one. */
+  /** The latest dated row across the files read (see sqlRevenueFacts), or null without one. */
   readonly latestDate: string | null;
   /** Set when the data looks like an old export: printed by every surface. */
   readonly stale: StaleData | null;
@@ -243,6 +244,7 @@ export class Workspace {
     const driver = options.driver ?? (await DuckDbDriver.open());
     try {
       const read = await readFiles(driver, setup.policies, setup.files, options.signals ? findSignalFiles(options.data) : null, options, progress);
+      if (options.signals) await driver.exec(sqlUsageWeeks());
       await buildModel(driver, setup.policies, progress);
       const facts = await dataFacts(driver, read.sources, setup.policies.reporting_currency);
       progress.done();

@@ -1,0 +1,92 @@
+import type { SignalSourceName } from '../contract/signal-contract.js';
+import type { Driver } from '../drivers/driver.js';
+import {
+  dataFacts,
+  factsOf,
+  revenueFactsIn,
+  revenueFactsOf,
+  sqlRevenueFacts,
+  sqlSignalLatest,
+  type DataFacts,
+  type RevenueFacts,
+  type RevenueRelations,
+} from '../workspace/data-facts.js';
+
+/**
+ * What a batch changed, for the facts: every row of the changed accounts before and after it
+ * (revenue), or the signal rows it replaced or withdrew and those it added.
+ */
+export type FactsChange =
+  | { readonly kind: 'revenue'; readonly before: RevenueRelations; readonly after: RevenueRelations }
+  | { readonly kind: 'signal'; readonly source: SignalSourceName; readonly before: string; readonly after: string };
+
+/** The parts of the facts read before the store is written (they describe the rows about to go). */
+export interface FactsBefore {
+  readonly change: FactsChange;
+  readonly revenue: RevenueFacts | null;
+  readonly signalLatest: string | null;
+}
+
+/** Reads, before the batch is written, the facts of the rows it takes away. */
+export async function factsBeforeBatch(w: Driver, change: FactsChange): Promise<FactsBefore> {
+  if (change.kind === 'revenue') return { change, revenue: revenueFactsOf((await w.query(sqlRevenueFacts(change.before)))[0]!), signalLatest: null };
+  const [r] = await w.query(`SELECT CAST(d AS VARCHAR) AS d FROM (${sqlSignalLatest(change.source, change.before)})`);
+  return { change, revenue: null, signalLatest: (r?.['d'] as string | null) ?? null };
+}
+
+/**
+ * The facts after a batch, from those before it and the rows it took away and added, without
+ * reading the other accounts' rows: counts move by the difference; a first or latest date moves
+ * with the added rows unless a row taken away held it (then that one figure is read again from the
+ * whole table, as are the currencies and products when a removed row's value is not added back).
+ * `w` reads the store after the batch through the names of the workspace's tables. Equal to
+ * `dataFacts` over the store after the batch (the store property test checks it).
+ */
+export async function factsAfterBatch(w: Driver, old: DataFacts, before: FactsBefore, currency: string): Promise<DataFacts> {
+  // A store written before the signal dates were kept apart: read everything once.
+  if (old.latestSignals === undefined) return dataFacts(w, old.sources, currency);
+  const change = before.change;
+  let revenue = revenueFactsIn(old);
+  let signals = old.latestSignals;
+  const whole: RevenueRelations = { lines: 'lines', usage: 'usage_charges', contributions: 'mrr_contributions' };
+  if (change.kind === 'revenue') {
+    const gone = before.revenue!;
+    const added = revenueFactsOf((await w.query(sqlRevenueFacts(change.after)))[0]!);
+    let all: RevenueFacts | null = null;
+    const read = async (): Promise<RevenueFacts> => (all ??= revenueFactsOf((await w.query(sqlRevenueFacts(whole)))[0]!));
+    revenue = {
+      accounts: old.accounts - gone.accounts + added.accounts,
+      lines: old.lines - gone.lines + added.lines,
+      firstDate: (await extreme('min', old.firstDate, gone.firstDate, added.firstDate, async () => (await read()).firstDate)),
+      lastDate: (await extreme('max', old.lastDate, gone.lastDate, added.lastDate, async () => (await read()).lastDate)),
+      firstMonth: (await extreme('min', old.firstMonth, gone.firstMonth, added.firstMonth, async () => (await read()).firstMonth)),
+      latest: (await extreme('max', old.latestRevenue, gone.latest, added.latest, async () => (await read()).latest)),
+      currencies: gone.currencies.every((c) => added.currencies.includes(c)) ? union(old.currencies, added.currencies) : (await read()).currencies,
+      products: gone.products.every((p) => added.products.includes(p)) ? union(old.products, added.products) : (await read()).products,
+    };
+  } else {
+    const [r] = await w.query(`SELECT CAST(d AS VARCHAR) AS d FROM (${sqlSignalLatest(change.source, change.after)})`);
+    const added = (r?.['d'] as string | null) ?? null;
+    signals = await extreme('max', signals, before.signalLatest, added, async () => {
+      const present = old.presentSignals;
+      const [x] = await w.query(`SELECT CAST(max(d) AS VARCHAR) AS d FROM (${['SELECT NULL::DATE AS d', ...present.map((p) => sqlSignalLatest(p, `signal_${p}`))].join(' UNION ALL ')})`);
+      return (x?.['d'] as string | null) ?? null;
+    });
+  }
+  return factsOf(w, old.sources, currency, revenue, signals);
+}
+
+/**
+ * The least (or greatest) value after rows holding `gone` were taken away and rows holding `added`
+ * put in, from `old` over all rows: only when a row taken away may have held the extreme is it read
+ * again.
+ */
+async function extreme<T extends string | number>(kind: 'min' | 'max', old: T | null, gone: T | null, added: T | null, read: () => Promise<T | null>): Promise<T | null> {
+  const better = (a: T, b: T): boolean => (kind === 'min' ? a < b : a > b);
+  if (gone !== null && (old === null || !better(old, gone))) return read();
+  if (added === null) return old;
+  return old === null || better(added, old) ? added : old;
+}
+
+/** Sorted as the database sorts text (by code point, as UTF-8 bytes compare). */
+const union = (a: readonly string[], b: readonly string[]): string[] => [...new Set([...a, ...b])].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
