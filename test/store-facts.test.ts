@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { stringifyJson } from '../src/money.js';
+import { DashboardData } from '../src/serve/dashboard-data.js';
 import { LiveWorkspace } from '../src/store/live-workspace.js';
 import { Workspace } from '../src/workspace/workspace.js';
 import { fixtureDir, removeDir, type FileContent } from './helpers/fixture-dir.js';
@@ -110,6 +112,40 @@ describe('the facts a store keeps through ingested batches', () => {
       await step({ source: 'tickets', withdraw: [{ ticket_id: 'T2' }] }, (f) => {
         f['tickets.csv'] = f['tickets.csv']!.filter((r) => r[0] !== 'T2');
       });
+    } finally {
+      live.close();
+    }
+  }, 120_000);
+});
+
+describe('the dashboard of a live workspace', () => {
+  it('scores again only the accounts a batch changed, and its scores equal every account scored anew', async () => {
+    const dir = fixtureDir(start as Record<string, FileContent>);
+    dirs.push(dir);
+    const live = await LiveWorkspace.open({ data: dir, today: TODAY, signals: true });
+    try {
+      const rows = async (data: DashboardData): Promise<unknown[]> => (await data.accounts()).map((r) => JSON.parse(stringifyJson(r)) as unknown);
+      const first = new DashboardData(live.workspace, live);
+      const before = await rows(first);
+      expect(before.map((r) => (r as { account_id: string }).account_id)).toEqual(['A1', 'A3']);
+      // A ticket escalated for A3 and a new customer A5: only they are scored again.
+      await live.apply({ source: 'tickets', rows: [{ ticket_id: 'T7', account_id: 'A3', opened_date: '2026-06-25', priority: 'urgent', escalated: 'true' }] });
+      await live.apply({ source: 'subscriptions', rows: [{ account_id: 'A5', line_id: 'L5', start_date: '2026-06-01', amount: '80', interval: 'monthly', currency: 'USD' }] });
+      expect(live.changedSince(live.changeCount - 2)).toEqual(['A3', 'A5']);
+      const driver = live.workspace.driver;
+      const exec = driver.exec.bind(driver);
+      const statements: string[] = [];
+      driver.exec = (sql: string) => (statements.push(sql), exec(sql));
+      const carried = await rows(new DashboardData(live.workspace, live));
+      driver.exec = exec;
+      const scoring = statements.filter((sql) => sql.includes('dashboard_scores'));
+      expect(scoring.map((sql) => sql.slice(0, 40))).toEqual(['DELETE FROM dashboard_scores WHERE accou', 'INSERT INTO dashboard_scores BY NAME WIT']);
+      expect(scoring[1]).toContain("IN ('A3', 'A5')");
+      const anew = await rows(new DashboardData(live.workspace));
+      expect(carried).toEqual(anew);
+      expect(carried.map((r) => (r as { account_id: string }).account_id)).toEqual(['A1', 'A3', 'A5']);
+      // The escalation moved A3's risk: the carried table is not the one from before the change.
+      expect(carried.find((r) => (r as { account_id: string }).account_id === 'A3')).not.toEqual(before.find((r) => (r as { account_id: string }).account_id === 'A3'));
     } finally {
       live.close();
     }
