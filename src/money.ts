@@ -74,6 +74,31 @@ export function stringifyJson(value: unknown, indent = 2): string {
   return jsonOf({ '': value }, '', '', ' '.repeat(indent)) ?? 'undefined';
 }
 
+/**
+ * `stringifyJson` of a list, in pieces of about `piece` characters: the same text, for lists whose
+ * text is longer than a JavaScript string may be (every account of a large company).
+ * @example for (const t of stringifyJsonList(rows)) process.stdout.write(t);
+ */
+export function* stringifyJsonList(list: readonly unknown[], indent = 2, piece = 1 << 20): Generator<string> {
+  if (list.length === 0) {
+    yield '[]';
+    return;
+  }
+  const step = ' '.repeat(indent);
+  const open = step === '' ? '' : `\n${step}`;
+  const sep = step === '' ? ',' : `,\n${step}`;
+  const close = step === '' ? '' : '\n';
+  let buffer = `[${open}`;
+  for (let i = 0; i < list.length; i++) {
+    buffer += (i > 0 ? sep : '') + (jsonOf(list, String(i), step, step) ?? 'null');
+    if (buffer.length >= piece) {
+      yield buffer;
+      buffer = '';
+    }
+  }
+  yield `${buffer}${close}]`;
+}
+
 /** The JSON text of `holder[key]`, or undefined when JSON.stringify would leave it out. */
 function jsonOf(holder: object, key: string, at: string, step: string): string | undefined {
   let v: unknown = (holder as Record<string, unknown>)[key];

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbDriver } from '../src/drivers/duckdb-driver.js';
 import { Workspace, mrrLedger } from '../src/index.js';
+import { Money, stringifyJson, stringifyJsonList } from '../src/money.js';
 import { fixtureDir, removeDir } from './helpers/fixture-dir.js';
 
 /**
@@ -140,5 +141,26 @@ describe('dividing money by the interval', () => {
     } finally {
       removeDir(dir);
     }
+  });
+});
+
+describe('stringifyJsonList', () => {
+  it('gives the text of stringifyJson, in pieces, for any list (money, nested values, empty lists)', () => {
+    const value = fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.integer({ min: -1_000_000, max: 1_000_000 }).map((c) => Money.from((c / 100).toFixed(2))),
+      fc.array(fc.integer(), { maxLength: 3 }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.dictionary(fc.string({ maxLength: 6 }), value, { maxKeys: 4 }), { maxLength: 30 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 1, max: 200 }), (list, indent, piece) => {
+        const pieces = [...stringifyJsonList(list, indent, piece)];
+        expect(pieces.join('')).toBe(stringifyJson(list, indent));
+        // Pieces stay near the size asked (a piece ends after the item that reached it).
+        expect(pieces.slice(0, -1).every((p) => p.length >= piece)).toBe(true);
+      }),
+    );
   });
 });

@@ -7,7 +7,7 @@ import type { SignalSourceName } from '../contract/signal-contract.js';
 import { healthValidity, type OutcomeRates, type ValidityReport } from '../accounts/health-validity.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS } from '../accounts/predictive-power.js';
 import { NrrError } from '../errors.js';
-import { Money, stringifyJson } from '../money.js';
+import { Money, stringifyJson, stringifyJsonList } from '../money.js';
 import { formatMoney, formatPercent } from '../report/format.js';
 import { open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
@@ -343,7 +343,11 @@ and days_to_renewal. CSV and JSON carry money with every digit; a table rounds i
         list = sortAccounts(list, o.sort);
         if (o.limit) list = list.slice(0, o.limit);
         if (o.format === 'json') {
-          await writeOutput(o, stringifyJson(list) + '\n');
+          // In pieces: every account of a large company is more text than one string may hold.
+          await writeOutput(o, (function* () {
+            yield* stringifyJsonList(list);
+            yield '\n';
+          })());
           return;
         }
         const owners = ownerColumns(ws.attributes);

@@ -128,8 +128,12 @@ export async function writeStdout(text: string, stream: NodeJS.WritableStream = 
  * A command's output to `-o FILE` (written whole, never over a file nrr did not write unless
  * --force; said on standard error as `wrote FILE`) or, without it, to standard output.
  */
-export async function writeOutput(o: { out?: string; force?: boolean }, text: string): Promise<void> {
-  if (!o.out) return writeStdout(text);
+export async function writeOutput(o: { out?: string; force?: boolean }, text: string | Iterable<string>): Promise<void> {
+  if (!o.out) {
+    if (typeof text === 'string') return writeStdout(text);
+    for (const piece of text) await writeStdout(piece);
+    return;
+  }
   await writeFileWhole(o.out, text, { force: o.force, option: '-o' });
   process.stderr.write(`wrote ${o.out}\n`);
 }

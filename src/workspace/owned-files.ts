@@ -103,12 +103,15 @@ export function temporaryPath(path: string): string {
 }
 
 /** Creates `path` (it must not exist), writes `data` and flushes it to disk. */
-function writeNew(path: string, data: string | Uint8Array): void {
+function writeNew(path: string, data: string | Uint8Array | Iterable<string>): void {
   const fd = openSync(path, 'wx');
   try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    const pieces = typeof data === 'string' || data instanceof Uint8Array ? [data] : data;
+    for (const piece of pieces) {
+      const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    }
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -222,9 +225,9 @@ export async function replaceFile(path: string, write: (tmp: string) => Promise<
 }
 
 /**
- * `replaceFile` for text in memory: flushed to disk before the rename.
+ * `replaceFile` for text in memory (or made piece by piece): flushed to disk before the rename.
  * @example await writeFileWhole('report.html', html, { option: '-o' })
  */
-export function writeFileWhole(path: string, data: string | Uint8Array, options: ReplaceOptions = {}): Promise<void> {
+export function writeFileWhole(path: string, data: string | Uint8Array | Iterable<string>, options: ReplaceOptions = {}): Promise<void> {
   return replaceFile(path, (tmp) => writeNew(tmp, data), options);
 }
