@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { DuckDbDriver } from '../src/drivers/duckdb-driver.js';
 import { stringifyJson } from '../src/money.js';
 import { DashboardData } from '../src/serve/dashboard-data.js';
 import { LiveWorkspace } from '../src/store/live-workspace.js';
@@ -132,12 +133,14 @@ describe('the dashboard of a live workspace', () => {
       await live.apply({ source: 'tickets', rows: [{ ticket_id: 'T7', account_id: 'A3', opened_date: '2026-06-25', priority: 'urgent', escalated: 'true' }] });
       await live.apply({ source: 'subscriptions', rows: [{ account_id: 'A5', line_id: 'L5', start_date: '2026-06-01', amount: '80', interval: 'monthly', currency: 'USD' }] });
       expect(live.changedSince(live.changeCount - 2)).toEqual(['A3', 'A5']);
-      const driver = live.workspace.driver;
-      const exec = driver.exec.bind(driver);
+      // Every connection's statements (the scores are computed on one of their own).
+      const exec = DuckDbDriver.prototype.exec;
       const statements: string[] = [];
-      driver.exec = (sql: string) => (statements.push(sql), exec(sql));
-      const carried = await rows(new DashboardData(live.workspace, live));
-      driver.exec = exec;
+      DuckDbDriver.prototype.exec = function (this: DuckDbDriver, sql: string) {
+        statements.push(sql);
+        return exec.call(this, sql);
+      };
+      const carried = await rows(new DashboardData(live.workspace, live)).finally(() => (DuckDbDriver.prototype.exec = exec));
       const scoring = statements.filter((sql) => sql.includes('dashboard_scores'));
       expect(scoring.map((sql) => sql.slice(0, 40))).toEqual(['DELETE FROM dashboard_scores WHERE accou', 'INSERT INTO dashboard_scores BY NAME WIT']);
       expect(scoring[1]).toContain("IN ('A3', 'A5')");

@@ -8,5 +8,7 @@ export interface Driver {
   readonly dialect: Dialect;
   exec(sql: string): Promise<void>;
   query(sql: string): Promise<Row[]>;
+  /** Another connection to the same database, with a transaction of its own (when the engine has several). */
+  connect?(): Promise<Driver>;
   close(): void;
 }

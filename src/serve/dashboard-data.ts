@@ -18,6 +18,8 @@ import { dateNotes, type Workspace } from '../workspace/workspace.js';
 
 /** The table of the dashboard's scores (apart from `account_scores`, which commands on the same workspace replace). */
 const DASHBOARD_SCORES = 'dashboard_scores';
+/** One account's scores, while every account's are being computed. */
+const ONE_ACCOUNT_SCORES = 'dashboard_account_scores';
 
 /**
  * What the API serves, read from one open workspace. The workspace has one database connection and
@@ -86,6 +88,8 @@ export class DashboardData {
   private readonly cache = new Map<string, Promise<unknown>>();
   private stateCache: { stamp: string; read: Promise<{ tasks: Task[]; events: PlayEvent[] }> } | null = null;
   readonly asOfDate: string;
+  /** Every account's scores are in DASHBOARD_SCORES (see scores). */
+  private scored = false;
 
   constructor(
     readonly ws: Workspace,
@@ -154,23 +158,57 @@ export class DashboardData {
     return this.once(`cohorts:${granularity}`, () => cohortTable(this.ws, granularity));
   }
 
-  /** Every account's scores on the day, computed once in SQL into their own table; rows are read from it by key. */
+  /**
+   * Every account's scores on the day, in a table of their own that rows are read from by key.
+   * They are computed beside the other answers, through a connection of their own when the database
+   * has several: every account of a large company takes a while, and an account's page does not
+   * wait for it (see accountState). After a change of a live workspace, only the accounts it
+   * changed are scored again.
+   */
   private scores(): Promise<void> {
-    return this.once('scores', async () => {
-      const driver = this.ws.driver;
-      const change = this.changes?.changeCount ?? null;
-      const held = heldScores.get(driver);
-      const changed = this.changes !== null && held !== undefined && held.asOf === this.asOfDate ? this.changes.changedSince(held.change) : null;
-      if (changed !== null && changed.length <= MOST_RESCORED) {
-        if (changed.length > 0) {
-          await driver.exec(`DELETE FROM ${DASHBOARD_SCORES} WHERE ${sqlAccountIn(driver.dialect, 'account_id', { ids: changed })}`);
-          await materializeAccountScores(this.ws, { days: [this.asOfDate], table: DASHBOARD_SCORES, mode: 'insert', accounts: { ids: changed } });
+    return this.once(
+      'scores',
+      async () => {
+        const own = this.ws.driver.connect ? await this.ws.driver.connect() : null;
+        try {
+          if (own !== null) {
+            // The new connection reads the tables by the same names as this one.
+            const [at] = await this.serial(() => this.ws.query('SELECT current_database() AS d, current_schema() AS s'));
+            await own.exec(`USE ${own.dialect.quoteIdent(String(at!['d']))}.${own.dialect.quoteIdent(String(at!['s']))}`);
+          }
+          const work = (): Promise<void> => this.rescore(own === null ? this.ws : this.ws.through(own));
+          await (own === null ? this.serial(work) : work());
+        } finally {
+          own?.close();
         }
-      } else {
-        await materializeAccountScores(this.ws, { days: [this.asOfDate], table: DASHBOARD_SCORES });
+        this.scored = true;
+      },
+      false,
+    );
+  }
+
+  /** Scores every account into DASHBOARD_SCORES, or only those changed since the table was made. */
+  private async rescore(ws: Workspace): Promise<void> {
+    const key = this.ws.driver;
+    const change = this.changes?.changeCount ?? null;
+    const held = heldScores.get(key);
+    const changed = this.changes !== null && held !== undefined && held.asOf === this.asOfDate ? this.changes.changedSince(held.change) : null;
+    if (changed !== null && changed.length <= MOST_RESCORED) {
+      if (changed.length > 0) {
+        await ws.driver.exec('BEGIN TRANSACTION');
+        try {
+          await ws.driver.exec(`DELETE FROM ${DASHBOARD_SCORES} WHERE ${sqlAccountIn(ws.driver.dialect, 'account_id', { ids: changed })}`);
+          await materializeAccountScores(ws, { days: [this.asOfDate], table: DASHBOARD_SCORES, mode: 'insert', accounts: { ids: changed } });
+          await ws.driver.exec('COMMIT');
+        } catch (e) {
+          await ws.driver.exec('ROLLBACK');
+          throw e;
+        }
       }
-      if (change !== null) heldScores.set(driver, { asOf: this.asOfDate, change });
-    });
+    } else {
+      await materializeAccountScores(ws, { days: [this.asOfDate], table: DASHBOARD_SCORES });
+    }
+    if (change !== null) heldScores.set(key, { asOf: this.asOfDate, change });
   }
 
   accounts(): Promise<AccountRow[]> {
@@ -198,8 +236,14 @@ export class DashboardData {
 
   /** An account's row, scores and tasks on the day: `account` without its explanation. */
   async accountState(id: string): Promise<Omit<AccountDetail, 'explanation'>> {
-    await this.scores();
-    const [scored = null] = await this.serial(() => readAccountScores(this.ws, { table: DASHBOARD_SCORES, date: this.asOfDate, accountId: id, activeOnly: true }));
+    // Every account's scores are read from their table once it is there; until then, this account's alone are computed.
+    this.scores().catch(() => undefined);
+    const key = { date: this.asOfDate, accountId: id, activeOnly: true };
+    const [scored = null] = await this.serial(async () => {
+      if (this.scored) return readAccountScores(this.ws, { ...key, table: DASHBOARD_SCORES });
+      await materializeAccountScores(this.ws, { days: [this.asOfDate], table: ONE_ACCOUNT_SCORES, accounts: { ids: [id] } });
+      return readAccountScores(this.ws, { ...key, table: ONE_ACCOUNT_SCORES });
+    });
     return { as_of: this.asOfDate, account: scored ? accountRow(scored) : null, scored, tasks: await this.tasks({ account: id }) };
   }
 

@@ -323,7 +323,20 @@ export class Workspace {
 
   /** The same workspace with a note every surface prints (see ReadSummary.notes). */
   withNote(note: string): Workspace {
-    const ws = new Workspace(this.driver, this.policies, { ...this.summary, notes: [...this.summary.notes, note] }, this.asOfMonth, this.firstMonth, this.attributes, this.signalSources, this.scoring, this.dataDir, this.dates);
+    return this.copy({ summary: { ...this.summary, notes: [...this.summary.notes, note] } });
+  }
+
+  /**
+   * The same workspace read through another connection to its database (Driver.connect): for work
+   * that runs beside the queries of the first, such as scoring every account in the background.
+   * Closing it closes that connection only.
+   */
+  through(driver: Driver): Workspace {
+    return this.copy({ driver });
+  }
+
+  private copy(o: { readonly driver?: Driver; readonly summary?: ReadSummary }): Workspace {
+    const ws = new Workspace(o.driver ?? this.driver, this.policies, o.summary ?? this.summary, this.asOfMonth, this.firstMonth, this.attributes, this.signalSources, this.scoring, this.dataDir, this.dates);
     ws.productRanges = this.productRanges;
     return ws;
   }
