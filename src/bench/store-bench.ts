@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
@@ -236,6 +236,8 @@ async function serveTimings(dir: string, env: NodeJS.ProcessEnv, account: string
 
 export function formatStoreBench(r: { rows: Row[]; targets: Target[] }, accounts: number): string {
   const out = [`workspace store, ${accounts.toLocaleString('en-US')} accounts with signal files (Parquet):`, ''];
+  // Times on a busy machine are not those of an idle one: say how busy it was.
+  out.push(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(', ')} (1, 5, 15 min)`, '');
   const w = Math.max(...r.rows.map((x) => x.label.length));
   out.push(`${'step'.padEnd(w)}  ${'seconds'.padStart(8)}  ${'peak MB'.padStart(8)}  note`);
   for (const x of r.rows) out.push(`${x.label.padEnd(w)}  ${(x.seconds === null ? '—' : x.seconds.toFixed(3)).padStart(8)}  ${(x.peakMb === null ? '' : String(x.peakMb)).padStart(8)}  ${x.note}`);

@@ -13,7 +13,7 @@ import { isRevenueSource, type DataFacts } from '../workspace/data-facts.js';
 import { silentProgress } from '../workspace/progress.js';
 import { ValidationError, type ValidationIssue } from '../workspace/validation-report.js';
 import type { OpenSetup } from '../workspace/workspace.js';
-import { contractColumns, isIngestSource, sourceKey, sqlKeyIn, sqlWithdrawnKeys, type IngestSource, type SourceKey } from './ingest-keys.js';
+import { contractColumns, isIngestSource, MOST_KEY_VALUES, sourceKey, sqlKeyIn, sqlKeyValuesIn, sqlWithdrawnKeys, type IngestSource, type SourceKey } from './ingest-keys.js';
 import { writeStoreMeta, type StoreMeta } from './store-meta.js';
 import { ACCOUNT_SOURCE_TABLES, META_TABLES, STORE_CATALOG } from './store-schema.js';
 import { exposeStore, recomputeAccounts, resetSchema, writeAccounts } from './sync-store.js';
@@ -111,21 +111,30 @@ export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta
     const withdrawn = sqlWithdrawnKeys(key, withdraw, d, where);
     await w.exec(`CREATE TABLE memory.nrr_ingest.withdrawn_keys AS ${withdrawn ?? `SELECT ${keyList} FROM ${typed} WHERE FALSE`}`);
     await w.exec(`CREATE TABLE memory.nrr_ingest.batch_keys AS SELECT ${keyList} FROM ${typed} UNION SELECT * FROM memory.nrr_ingest.withdrawn_keys`);
+    // The keys, written into the SQL while they are few (see sqlKeyValuesIn).
+    const keysIn = async (relation: string): Promise<(t: string) => string> => {
+      const rows = await w.query(`SELECT ${key.columns.map((c) => `CAST(${d.quoteIdent(c.column)} AS VARCHAR) AS ${d.quoteIdent(c.column)}`).join(', ')} FROM ${relation}`);
+      if (rows.length > MOST_KEY_VALUES) return (t) => sqlKeyIn(key, t, relation);
+      const values = rows.map((r) => key.columns.map((c) => (r[c.column] === null ? null : String(r[c.column]))));
+      return (t) => sqlKeyValuesIn(key, t, values, d);
+    };
+    const inBatch = await keysIn('memory.nrr_ingest.batch_keys');
+    const inRows = await keysIn(`(SELECT ${keyList} FROM ${typed})`);
+    const inWithdrawn = await keysIn('memory.nrr_ingest.withdrawn_keys');
     const [counts] = await w.query(`SELECT
-        (SELECT count(*) FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', `(SELECT ${keyList} FROM ${typed})`)}) AS replaced,
-        (SELECT count(*) FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.withdrawn_keys')}
-            AND NOT ${sqlKeyIn(key, 't', `(SELECT ${keyList} FROM ${typed})`)}) AS withdrawn`);
+        (SELECT count(*) FROM ${s}.main.${key.table} t WHERE ${inRows('t')}) AS replaced,
+        (SELECT count(*) FROM ${s}.main.${key.table} t WHERE ${inWithdrawn('t')} AND NOT ${inRows('t')}) AS withdrawn`);
     const warnings = await batchWarnings(w, source, typed, meta);
     let accounts: string[] = [];
     // The accounts the batch changes: those of its rows, and of the rows it replaces or withdraws.
     await w.exec(`CREATE TABLE memory.nrr_ingest.changed_accounts AS
-      SELECT account_id FROM ${typed} UNION SELECT account_id FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')}`);
+      SELECT account_id FROM ${typed} UNION SELECT account_id FROM ${s}.main.${key.table} t WHERE ${inBatch('t')}`);
     accounts = (await w.query('SELECT account_id FROM memory.nrr_ingest.changed_accounts WHERE account_id IS NOT NULL ORDER BY account_id')).map((r) => String(r['account_id']));
     const changed = changedSet(accounts);
     if (isRevenueSource(source)) {
       await resetSchema(w, 'nrr_apply');
       for (const t of ACCOUNT_SOURCE_TABLES) {
-        const keep = t === key.table ? `AND NOT ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')}` : '';
+        const keep = t === key.table ? `AND NOT ${inBatch('t')}` : '';
         await w.exec(`CREATE TABLE ${t} AS SELECT * FROM ${s}.main.${t} t WHERE ${sqlAccountIn(d, 'account_id', changed)} ${keep}`);
         if (t === key.table) await w.exec(`INSERT INTO ${t} BY NAME SELECT * FROM ${typed}`);
       }
@@ -141,13 +150,13 @@ export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta
           before: { lines: changedRows('lines'), usage: changedRows('usage_charges'), contributions: changedRows('mrr_contributions') },
           after: { lines: 'memory.nrr_recompute.lines', usage: 'memory.nrr_recompute.usage_charges', contributions: 'memory.nrr_recompute.mrr_contributions' },
         }
-      : { kind: 'signal', source: source as SignalSourceName, before: `(SELECT * FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')})`, after: typed };
+      : { kind: 'signal', source: source as SignalSourceName, before: `(SELECT * FROM ${s}.main.${key.table} t WHERE ${inBatch('t')})`, after: typed };
     const before = await factsBeforeBatch(w, change);
     // The weeks of usage rows the batch takes away and does not add back may leave the file.
     const goneWeeks =
       source === 'product_usage'
         ? (
-            await w.query(`SELECT CAST(week AS VARCHAR) AS week FROM (SELECT week FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')}
+            await w.query(`SELECT CAST(week AS VARCHAR) AS week FROM (SELECT week FROM ${s}.main.${key.table} t WHERE ${inBatch('t')}
                            EXCEPT SELECT week FROM ${typed})`)
           ).map((r) => String(r['week']))
         : [];
@@ -156,7 +165,7 @@ export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta
       if (isRevenueSource(source)) {
         await writeAccounts(w, 'memory.nrr_apply', changed);
       } else {
-        await w.exec(`DELETE FROM ${s}.main.${key.table} t WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.batch_keys')}`);
+        await w.exec(`DELETE FROM ${s}.main.${key.table} t WHERE ${inBatch('t')}`);
         await w.exec(`INSERT INTO ${s}.main.${key.table} BY NAME SELECT * FROM ${typed}`);
         if (source === 'product_usage') await keepUsageWeeks(w, typed, goneWeeks);
       }

@@ -78,12 +78,14 @@ export async function factsAfterBatch(w: Driver, old: DataFacts, before: FactsBe
 
 /**
  * The least (or greatest) value after rows holding `gone` were taken away and rows holding `added`
- * put in, from `old` over all rows: only when a row taken away may have held the extreme is it read
- * again.
+ * put in, from `old` over all rows: only when a row taken away may have held the extreme, and the
+ * rows put in do not reach it, is it read again. (The rest of the rows hold at most `old`; with
+ * `added` at least as far as `gone`, the new extreme is the farther of `old` and `added`.)
  */
 async function extreme<T extends string | number>(kind: 'min' | 'max', old: T | null, gone: T | null, added: T | null, read: () => Promise<T | null>): Promise<T | null> {
   const better = (a: T, b: T): boolean => (kind === 'min' ? a < b : a > b);
-  if (gone !== null && (old === null || !better(old, gone))) return read();
+  // A row taken away may have held it: unless the rows put in hold as much, it is read again.
+  if (gone !== null && (old === null || !better(old, gone)) && (added === null || better(gone, added))) return read();
   if (added === null) return old;
   return old === null || better(added, old) ? added : old;
 }

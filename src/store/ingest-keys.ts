@@ -93,3 +93,23 @@ export function sqlWithdrawnKeys(key: SourceKey, withdraw: readonly Record<strin
 export function sqlKeyIn(key: SourceKey, t: string, keys: string): string {
   return `EXISTS (SELECT 1 FROM ${keys} k WHERE ${key.columns.map((c) => `k."${c.column}" = ${t}."${c.column}"`).join(' AND ')})`;
 }
+
+/** Most keys written into SQL as values (see sqlKeyValuesIn); more are matched through their table. */
+export const MOST_KEY_VALUES = 1_000;
+
+/**
+ * `t`'s key is one of `keys` (each the key's columns as text, as the database prints them), written
+ * out as values: the table is then read only where such keys can be (a filter on a column, not a
+ * join), which for a few keys of a large table is most of the work saved. The first column's list
+ * comes first so that its values alone already narrow the rows read.
+ */
+export function sqlKeyValuesIn(key: SourceKey, t: string, keys: readonly (readonly (string | null)[])[], d: Dialect): string {
+  const complete = keys.filter((k) => k.every((v) => v !== null)) as (readonly string[])[];
+  if (complete.length === 0) return 'FALSE';
+  const value = (v: string, j: number): string => `CAST(${d.quoteString(v)} AS ${key.columns[j]!.type})`;
+  const column = (j: number): string => `${t}.${d.quoteIdent(key.columns[j]!.column)}`;
+  const first = `${column(0)} IN (${[...new Set(complete.map((k) => k[0]!))].map((v) => value(v, 0)).join(', ')})`;
+  if (key.columns.length === 1) return first;
+  const each = complete.map((k) => `(${k.map((v, j) => `${column(j)} = ${value(v, j)}`).join(' AND ')})`);
+  return `(${first} AND (${each.join(' OR ')}))`;
+}
