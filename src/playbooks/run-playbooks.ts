@@ -58,6 +58,12 @@ export interface RunOptions extends DeliveryOptions {
   readonly runKey?: string;
   /** Deliver to destinations after recording (default true). */
   readonly deliver?: boolean;
+  /**
+   * Only these accounts (the accounts a change touched): they are evaluated and enter or leave as in
+   * a run for all, with the same de-duplication, cooldowns, yearly limits and owners' daily budgets
+   * (which count every account's tasks); no other account is computed, entered or exited.
+   */
+  readonly accounts?: readonly string[] | null;
 }
 
 /**
@@ -86,13 +92,14 @@ export async function runPlaybooks(ws: Workspace, options: RunOptions = {}): Pro
   if (already) {
     plays = await PlaybookState.using(file, { readOnly: true }, (s) => summarise(s, ws.scoring.playbooks, runKey));
   } else {
-    const evaluation = await evaluatePlays(ws, date);
+    const accounts = options.accounts ?? null;
+    const evaluation = await evaluatePlays(ws, date, { accounts });
     plays = await PlaybookState.using(file, {}, async (s) => {
       // Another run may have recorded this key, or a later day, since the look above.
       if (await s.hasRun(runKey)) already = true;
       else {
         forward(await s.lastRunDate());
-        await s.transaction(() => record(s, ws, evaluation, runKey));
+        await s.transaction(() => record(s, ws, evaluation, runKey, accounts));
         tasks = await taskEffects(s, runKey);
       }
       return summarise(s, ws.scoring.playbooks, runKey);
@@ -145,11 +152,11 @@ interface Rows {
   deliveries: string[];
 }
 
-async function record(state: PlaybookState, ws: Workspace, e: Evaluation, runKey: string): Promise<void> {
+async function record(state: PlaybookState, ws: Workspace, e: Evaluation, runKey: string, accounts: readonly string[] | null): Promise<void> {
   const version = ws.scoring.playbookVersion;
   const date = e.date;
   const rows: Rows = { tasks: [], members: [], leave: [], events: [], deliveries: [] };
-  const decisions = decidePlays(e, await readStateView(state, date), ws.scoring.playbookSettings.daily_budget_per_owner);
+  const decisions = decidePlays(e, await readStateView(state, date, accounts), ws.scoring.playbookSettings.daily_budget_per_owner);
   const [maxId] = await state.query('SELECT coalesce(max(task_id), 0) AS n FROM play_tasks');
   let nextTask = Number(maxId?.['n'] ?? 0) + 1;
 
