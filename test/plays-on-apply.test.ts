@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { LiveWorkspace, Workspace } from '../src/index.js';
 import { statePath } from '../src/playbooks/playbook-settings.js';
 import { PlaybookState, type Task } from '../src/playbooks/playbook-state.js';
 import { runPlaybooks } from '../src/playbooks/run-playbooks.js';
+import { startServer } from '../src/serve/start-server.js';
 import { fixtureDir, removeDir } from './helpers/fixture-dir.js';
 
 const dirs: string[] = [];
@@ -241,4 +243,42 @@ describe('property: the open tasks after a run and an apply equal those of one f
     },
     180_000,
   );
+});
+
+describe('nrr serve: an ingested change evaluates its accounts\' plays at once; a file sync runs them all', () => {
+  it('POST /api/ingest answers with the tasks opened; a changed file is followed by a run for every account', async () => {
+    const { dir, live } = await liveAfterRun(baseCompany());
+    const said: string[] = [];
+    const token = 'plays-on-apply-token-0123456789';
+    const server = await startServer(live, { port: 0, host: '127.0.0.1', token, watchMs: 100, onSync: (m) => said.push(m) });
+    try {
+      const res = await fetch(`${server.url}api/ingest/seats`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': 'http-s1' },
+        body: JSON.stringify({ rows: [seatsRow('S1', '2025-01', 10, 9)] }),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { plays: { accounts: string[]; opened: { playbook: string; account_id: string }[]; error: string | null } };
+      expect(body.plays).toMatchObject({ accounts: ['S1'], opened: [{ playbook: 'full-seats', account_id: 'S1' }], error: null });
+      // No run for every account follows an ingested change: S1's task is the apply's, and no other run is recorded.
+      await sleep(2500);
+      const keys = async () => PlaybookState.using(join(dir, '.nrr', 'state.duckdb'), { readOnly: true }, async (s) => (await s.query('SELECT run_key FROM play_runs ORDER BY recorded_at')).map((r) => String(r['run_key'])));
+      expect(await keys()).toEqual([`${DAY}/${live.workspace.scoring.playbookVersion}`, `${DAY}/${live.workspace.scoring.playbookVersion}/apply-http-s1`]);
+      // S3's seats drop to 2 of 10 in the file: after the sync (and 2 s without another), a run for every account.
+      const text = readFileSync(join(dir, 'seats.csv'), 'utf8').replace('S3,2025-01,10,9', 'S3,2025-01,10,2');
+      expect(text).toContain('S3,2025-01,10,2');
+      writeFileSync(join(dir, 'seats.csv'), text);
+      for (let i = 0; i < 100 && !said.some((m) => m.startsWith('plays evaluated again')); i++) await sleep(100);
+      expect(said.find((m) => m.startsWith('plays evaluated again'))).toBe('plays evaluated again after the change: opened 1 task(s), closed 1');
+      const tasks = await tasksOf(dir);
+      expect(sorted(tasks.filter((t) => t.account_id === 'S3').map((t) => [t.playbook, t.status]))).toEqual([
+        ['full-seats', 'exited'],
+        ['low-seats', 'open'],
+      ]);
+      expect((await keys()).at(-1)).toMatch(new RegExp(`^${DAY}/${live.workspace.scoring.playbookVersion}/live-`));
+    } finally {
+      await server.close();
+      live.close();
+    }
+  }, 60_000);
 });
