@@ -64,7 +64,7 @@ function baseCompany(): Company {
   return { lines, seats };
 }
 
-function writeCompany(c: Company): string {
+function writeCompany(c: Company, config = CONFIG): string {
   const dir = fixtureDir({
     'subscriptions.csv': [
       ['account_id', 'line_id', 'start_date', 'end_date', 'amount', 'interval'],
@@ -72,7 +72,7 @@ function writeCompany(c: Company): string {
     ],
     'accounts.csv': [['account_id', 'name', 'csm_owner', 'am_owner'], ...ACCOUNTS.map((a, i) => [a, `${a} Co`, i % 2 === 0 ? 'Cara' : 'Dev', 'Abe'])],
     'seats.csv': [['account_id', 'month', 'seats_purchased', 'seats_active'], ...[...c.seats].map(([k, [p, a]]) => [...k.split('|'), p, a])],
-    'nrr.config.yaml': CONFIG,
+    'nrr.config.yaml': config,
   });
   dirs.push(dir);
   return dir;
@@ -110,8 +110,8 @@ const shape = (t: Task) => [t.playbook, t.account_id, t.account_name, t.type, t.
 const sorted = <T>(xs: readonly T[]): T[] => [...xs].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
 
 /** A live workspace on the company whose plays have been run once for the day (the state exists). */
-async function liveAfterRun(c: Company): Promise<{ dir: string; live: LiveWorkspace }> {
-  const dir = writeCompany(c);
+async function liveAfterRun(c: Company, config = CONFIG): Promise<{ dir: string; live: LiveWorkspace }> {
+  const dir = writeCompany(c, config);
   const live = await LiveWorkspace.open({ data: dir, signals: true });
   await runPlaybooks(live.workspace, { asOf: DAY });
   return { dir, live };
@@ -188,6 +188,25 @@ describe('LiveWorkspace.apply evaluates again the plays of the accounts it touch
       live.close();
     }
   }, 60_000);
+
+  it("an owner's daily budget counts the tasks every account got that day", async () => {
+    // One new task per owner a day: the first run opens full-seats for BIG (the larger ARR) and
+    // holds S3 (the same AM, Abe); S2 enters low-seats for its CSM, Dev.
+    const { dir, live } = await liveAfterRun(baseCompany(), CONFIG.replace('playbook_settings:\n', 'playbook_settings:\n  daily_budget_per_owner: 1\n'));
+    try {
+      expect(sorted((await tasksOf(dir)).map((t) => [t.playbook, t.account_id, t.owner]))).toEqual([
+        ['full-seats', 'BIG', 'Abe'],
+        ['low-seats', 'S2', 'Dev'],
+      ]);
+      // S1 now qualifies for full-seats, but Abe already has his one task today: S1 waits.
+      const r = await live.apply({ source: 'seats', rows: [seatsRow('S1', '2025-01', 10, 9)], batchId: 'budget-s1' });
+      expect(r.plays).toMatchObject({ accounts: ['S1'], opened: [], closed: [], error: null });
+      const held = await PlaybookState.using(join(dir, '.nrr', 'state.duckdb'), { readOnly: true }, (s) => s.events({ account: 'S1' }));
+      expect(held.map((e) => [e.kind, e.run_key, JSON.parse(e.reasons).held])).toEqual([['held', r.plays!.run_key, 'Abe already has 1 new tasks today']]);
+    } finally {
+      live.close();
+    }
+  }, 30_000);
 
   it('without play state (the plays were never run) apply evaluates no play: plays is null', async () => {
     const dir = writeCompany(baseCompany());

@@ -4,7 +4,7 @@ import { defaultSnapshot } from '../accounts/account-records.js';
 import type { ApplyResult, IngestBatch } from '../store/apply-batch.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { statePath } from './playbook-settings.js';
-import { runPlaybooks, type RunEffects } from './run-playbooks.js';
+import { runPlaysOfAccounts, type RunEffects } from './run-playbooks.js';
 
 /**
  * The plays of the accounts an ingested change touched, evaluated again once the change is
@@ -51,7 +51,7 @@ export async function playsAfterApply(ws: Workspace, result: ApplyResult, batch:
   const none = { date, run_key: runKey, accounts, opened: [], closed: [], delivered: [], error: null };
   if (accounts.length === 0) return none;
   try {
-    const r = await runPlaybooks(ws, { asOf: date, runKey, accounts });
+    const r = await runPlaysOfAccounts(ws, accounts, { date, runKey });
     return { ...none, opened: r.effects.opened, closed: r.effects.closed, delivered: r.effects.delivered };
   } catch (e) {
     return { ...none, error: e instanceof Error ? e.message : String(e) };
