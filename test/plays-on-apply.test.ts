@@ -301,3 +301,32 @@ describe('nrr serve: an ingested change evaluates its accounts\' plays at once; 
     }
   }, 60_000);
 });
+
+describe('the play state within one process', () => {
+  it('a second session waits for a writer of the same process (DuckDB keeps out other processes only)', async () => {
+    const { dir, live } = await liveAfterRun(baseCompany());
+    live.close();
+    const file = join(dir, '.nrr', 'state.duckdb');
+    const writer = await PlaybookState.open(file);
+    const order: string[] = [];
+    const reader = PlaybookState.using(file, { readOnly: true }, async (s) => {
+      order.push('reader in');
+      return (await s.tasks()).length;
+    });
+    const second = PlaybookState.using(file, {}, async () => void order.push('second writer in'));
+    await sleep(300);
+    expect(order).toEqual([]);
+    await writer.exec("UPDATE play_tasks SET note = 'seen' WHERE account_id = 'BIG'");
+    order.push('writer out');
+    writer.close();
+    expect(await reader).toBe(3);
+    await second;
+    expect(order[0]).toBe('writer out');
+    expect(order.slice(1).sort()).toEqual(['reader in', 'second writer in']);
+    expect((await tasksOf(dir)).find((t) => t.account_id === 'BIG')!.note).toBe('seen');
+    // A session that cannot get in within its wait says so.
+    const hold = await PlaybookState.open(file, { readOnly: true });
+    await expect(PlaybookState.open(file, { waitMs: 200 })).rejects.toThrow(/stayed in use in this process for 200 ms; try again when it has finished/);
+    hold.close();
+  }, 30_000);
+});
