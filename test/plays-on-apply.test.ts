@@ -257,7 +257,7 @@ describe('property: the open tasks after a run and an apply equal those of one f
             expect(JSON.parse(t.reasons)).toEqual(JSON.parse(byKey.get(`${t.playbook}|${t.account_id}`)!.reasons));
           }
         }),
-        { numRuns: 6 },
+        { numRuns: 5 },
       );
     },
     180_000,

@@ -93,7 +93,7 @@ export interface EvaluateOptions {
 }
 
 /** The relations of an evaluation restricted to some accounts: apart from those of a full one, which other readers use meanwhile. */
-const FEW = { accounts: 'play_accounts_few', scores: 'play_scores_few', inputs: 'rule_inputs_few' } as const;
+const FEW = { accounts: 'play_accounts_few', scores: 'play_scores_few', view: 'rule_inputs_few_view', inputs: 'rule_inputs_few' } as const;
 
 /**
  * Scores every account on `date` (in SQL, account-scores.ts) and evaluates each play's trigger and exit rule against it.
@@ -112,7 +112,9 @@ export async function evaluatePlays(ws: Workspace, date: string, options: Evalua
     const q = ws.driver.dialect.quoteString;
     await ws.driver.exec(`CREATE OR REPLACE TABLE ${FEW.accounts} AS SELECT DISTINCT CAST(x AS VARCHAR) AS account_id FROM (VALUES ${few.map((a) => `(${q(a)})`).join(', ')}) v(x)`);
     await materializeAccountScores(ws, { days: [date], change: false, accounts: FEW.accounts, table: FEW.scores });
-    await defineRuleInputs(ws, FEW.scores, FEW.inputs);
+    await defineRuleInputs(ws, FEW.scores, FEW.view);
+    // A few rows, read by every play's queries below: kept as a table rather than joined again each time.
+    await ws.driver.exec(`CREATE OR REPLACE TABLE ${FEW.inputs} AS SELECT * FROM ${FEW.view}`);
   }
   const tierNumber = new Map(ws.scoring.tiers.map((t, i) => [t.name, i + 1]));
   const d = ws.driver.dialect;
