@@ -58,12 +58,6 @@ export interface RunOptions extends DeliveryOptions {
   readonly runKey?: string;
   /** Deliver to destinations after recording (default true). */
   readonly deliver?: boolean;
-  /**
-   * Only these accounts (the accounts a change touched): they are evaluated and enter or leave as in
-   * a run for all, with the same de-duplication, cooldowns, yearly limits and owners' daily budgets
-   * (which count every account's tasks); no other account is computed, entered or exited.
-   */
-  readonly accounts?: readonly string[] | null;
 }
 
 /**
@@ -92,14 +86,13 @@ export async function runPlaybooks(ws: Workspace, options: RunOptions = {}): Pro
   if (already) {
     plays = await PlaybookState.using(file, { readOnly: true }, (s) => summarise(s, ws.scoring.playbooks, runKey));
   } else {
-    const accounts = options.accounts ?? null;
-    const evaluation = await evaluatePlays(ws, date, { accounts });
+    const evaluation = await evaluatePlays(ws, date);
     plays = await PlaybookState.using(file, {}, async (s) => {
       // Another run may have recorded this key, or a later day, since the look above.
       if (await s.hasRun(runKey)) already = true;
       else {
         forward(await s.lastRunDate());
-        await s.transaction(() => record(s, ws, evaluation, runKey, accounts));
+        await s.transaction(() => record(s, ws, evaluation, runKey, null));
         tasks = await taskEffects(s, runKey);
       }
       return summarise(s, ws.scoring.playbooks, runKey);
@@ -118,7 +111,9 @@ export async function runPlaybooks(ws: Workspace, options: RunOptions = {}): Pro
 /**
  * The plays of a few accounts (those a change touched), evaluated and recorded as a run of their
  * own, with the state opened once (read-write) rather than for each step of a scheduled run: an
- * ingested change pays for it. The decisions are those of `runPlaybooks` with `accounts`; the
+ * ingested change pays for it. The decisions are those `runPlaybooks` takes for these accounts,
+ * from the state of these accounts only (no other account is computed, entered or exited; an
+ * owner's daily budget still counts every account's tasks of the day); the
  * run's deliveries are sent as a run sends them, and only when the run fired some (older unsent
  * deliveries wait for the next scheduled run, or the next change that fires one).
  * @example const r = await runPlaysOfAccounts(ws, ['A0000042'], { date: '2026-07-01', runKey: '2026-07-01/v/apply-b1' })
