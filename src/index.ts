@@ -53,3 +53,7 @@ export { runPlaybooks, type RunResult, type RunOptions, type PlayRunSummary } fr
 export { PlaybookState, TASK_OUTCOMES, TASK_STATUSES, type Task, type PlayEvent, type Delivery, type TaskOutcome, type TaskStatus } from './playbooks/playbook-state.js';
 export { signPayload, verifySignature, chatMessage, type DeliverySummary } from './playbooks/deliver-actions.js';
 export { escapeSlackText } from './playbooks/deliver-actions.js';
+
+// Plays evaluated again for the accounts an ingested change touched (LiveWorkspace.apply).
+export { playsAfterApply, touchedAccounts, type AppliedPlays, type LiveApplyResult } from './playbooks/apply-plays.js';
+export { runPlaysOfAccounts, type RunEffects } from './playbooks/run-playbooks.js';

@@ -206,14 +206,16 @@ export function scoredFromRow(ws: Workspace, row: Row): ScoredAccount {
 
 /**
  * The view `rule_inputs` that play rules read: the active accounts of the scores table, with their
- * attributes, the rule fields and the scores (docs/playbooks.md).
+ * attributes, the rule fields and the scores (docs/playbooks.md). `view` names it otherwise (the
+ * plays of a few accounts, evaluated beside a full run, read their own).
  */
-export async function defineRuleInputs(ws: Workspace, table = ACCOUNT_SCORES): Promise<void> {
+export async function defineRuleInputs(ws: Workspace, table = ACCOUNT_SCORES, view = 'rule_inputs'): Promise<void> {
   const d = ws.driver.dialect;
   relationName(table, 'table');
+  relationName(view, 'view');
   const segment = ws.attributes.includes('segment') ? 'a.segment' : 'CAST(NULL AS VARCHAR) AS segment';
   const attrs = ws.attributes.filter((a) => a !== 'segment').map((a) => `a.${d.quoteIdent(a)}`);
-  await ws.driver.exec(`CREATE OR REPLACE VIEW rule_inputs AS
+  await ws.driver.exec(`CREATE OR REPLACE VIEW ${view} AS
     SELECT r.snapshot_date, r.account_id, ${[segment, ...attrs].join(', ')},
       CAST(r.mrr AS DOUBLE) AS mrr, CAST(r.arr AS DOUBLE) AS arr, r.mrr_change_90d, r.days_to_renewal, r.monthly_terms,
       date_diff('day', r.customer_since, r.snapshot_date) AS days_since_start, len(r.products) AS product_count,

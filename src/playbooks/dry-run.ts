@@ -87,19 +87,44 @@ export async function dryRun(ws: Workspace, options: { asOf?: string } = {}): Pr
   };
 }
 
-/** Scores every account on `date` (in SQL, account-scores.ts) and evaluates each play's trigger and exit rule against it. */
-export async function evaluatePlays(ws: Workspace, date: string): Promise<Evaluation> {
-  await materializeAccountScores(ws, { days: [date], change: false });
-  await defineRuleInputs(ws);
+/** Which accounts to evaluate: all (default), or only these (the accounts a change touched). */
+export interface EvaluateOptions {
+  readonly accounts?: readonly string[] | null;
+}
+
+/** The relations of an evaluation restricted to some accounts: apart from those of a full one, which other readers use meanwhile. */
+const FEW = { accounts: 'play_accounts_few', scores: 'play_scores_few', view: 'rule_inputs_few_view', inputs: 'rule_inputs_few' } as const;
+
+/**
+ * Scores every account on `date` (in SQL, account-scores.ts) and evaluates each play's trigger and exit rule against it.
+ * With `accounts`, only those accounts are scored and evaluated (nothing of the others is computed):
+ * the same rows as a full evaluation gives for them.
+ */
+export async function evaluatePlays(ws: Workspace, date: string, options: EvaluateOptions = {}): Promise<Evaluation> {
+  const few = options.accounts ?? null;
+  if (few !== null && few.length === 0) return { date, inputs: new Map(), plays: ws.scoring.playbooks.map((p) => ({ playbook: p, entering: [], exiting: p.exit ? new Set<string>() : null })) };
+  const scoresTable = few === null ? ACCOUNT_SCORES : FEW.scores;
+  const ruleInputs = few === null ? 'rule_inputs' : FEW.inputs;
+  if (few === null) {
+    await materializeAccountScores(ws, { days: [date], change: false });
+    await defineRuleInputs(ws);
+  } else {
+    const q = ws.driver.dialect.quoteString;
+    await ws.driver.exec(`CREATE OR REPLACE TABLE ${FEW.accounts} AS SELECT DISTINCT CAST(x AS VARCHAR) AS account_id FROM (VALUES ${few.map((a) => `(${q(a)})`).join(', ')}) v(x)`);
+    await materializeAccountScores(ws, { days: [date], change: false, accounts: FEW.accounts, table: FEW.scores });
+    await defineRuleInputs(ws, FEW.scores, FEW.view);
+    // A few rows, read by every play's queries below: kept as a table rather than joined again each time.
+    await ws.driver.exec(`CREATE OR REPLACE TABLE ${FEW.inputs} AS SELECT * FROM ${FEW.view}`);
+  }
   const tierNumber = new Map(ws.scoring.tiers.map((t, i) => [t.name, i + 1]));
   const d = ws.driver.dialect;
   const onDay = `snapshot_date = CAST(${d.quoteString(date)} AS DATE)`;
   const inputs = new Map<string, Record<string, unknown>>();
   // Whole-number columns arrive as strings (BIGINT); counts and days are numbers in a record.
-  const integers = (await ws.query('DESCRIBE rule_inputs'))
+  const integers = (await ws.query(`DESCRIBE ${ruleInputs}`))
     .filter((c) => /^(BIGINT|HUGEINT|INTEGER|UBIGINT)$/.test(String(c['column_type'])))
     .map((c) => String(c['column_name']));
-  for (const r of await ws.query(`SELECT * EXCLUDE (snapshot_date) FROM rule_inputs WHERE ${onDay} ORDER BY account_id`)) {
+  for (const r of await ws.query(`SELECT * EXCLUDE (snapshot_date) FROM ${ruleInputs} WHERE ${onDay} ORDER BY account_id`)) {
     for (const k of integers) if (typeof r[k] === 'string' && Number.isSafeInteger(Number(r[k]))) r[k] = Number(r[k]);
     inputs.set(String(r['account_id']), r);
   }
@@ -109,14 +134,14 @@ export async function evaluatePlays(ws: Workspace, date: string): Promise<Evalua
     const cols = rule.fields.map((f) => RULE_FIELDS[FIELD_ALIASES[f] ?? f]!.column);
     const reasonsColumn = p.task.type === 'expansion' ? 'expansion_reasons' : 'risk_reasons';
     const rows = await ws.query(
-      `SELECT account_id${cols.map((c, i) => `, ${c} AS f${i}`).join('')} FROM rule_inputs WHERE ${onDay} AND ${rule.sql} ORDER BY churn_risk DESC, arr DESC, account_id`,
+      `SELECT account_id${cols.map((c, i) => `, ${c} AS f${i}`).join('')} FROM ${ruleInputs} WHERE ${onDay} AND ${rule.sql} ORDER BY churn_risk DESC, arr DESC, account_id`,
     );
     // The tier and reasons of the accounts entering, read by key from the scores of the day.
     const scores = new Map(
       (
         await ws.query(
-          `SELECT s.account_id, s.tier, list_transform(s.${reasonsColumn}, x -> x.text) AS reasons FROM ${ACCOUNT_SCORES} s
-           WHERE s.${onDay} AND s.account_id IN (SELECT account_id FROM rule_inputs WHERE ${onDay} AND ${rule.sql})`,
+          `SELECT s.account_id, s.tier, list_transform(s.${reasonsColumn}, x -> x.text) AS reasons FROM ${scoresTable} s
+           WHERE s.${onDay} AND s.account_id IN (SELECT account_id FROM ${ruleInputs} WHERE ${onDay} AND ${rule.sql})`,
         )
       ).map((r) => [String(r['account_id']), { tier: String(r['tier']), reasons: ((r['reasons'] as string[] | null) ?? []).map(String) }]),
     );
@@ -153,7 +178,7 @@ export async function evaluatePlays(ws: Workspace, date: string): Promise<Evalua
     let exiting: Set<string> | null = null;
     if (p.exit) {
       const exit = compileRule(p.exit, d);
-      exiting = new Set((await ws.query(`SELECT account_id FROM rule_inputs WHERE ${onDay} AND ${exit.sql}`)).map((r) => String(r['account_id'])));
+      exiting = new Set((await ws.query(`SELECT account_id FROM ${ruleInputs} WHERE ${onDay} AND ${exit.sql}`)).map((r) => String(r['account_id'])));
     }
     plays.push({ playbook: p, entering, exiting });
   }

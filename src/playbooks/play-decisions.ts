@@ -55,17 +55,28 @@ export const playKey = (playbook: string, account: string): string => `${playboo
 const PRIORITY_RANK: Record<string, number> = { urgent: 0, high: 1, normal: 2, low: 3 };
 export const DIGITAL_OWNER = 'digital sequence';
 
-/** Reads what a run decides from, for a run on `date`; works on a state opened read-only. */
-export async function readStateView(state: PlaybookState, date: string): Promise<StateView> {
-  const members = new Map((await state.members()).map((m) => [playKey(m.playbook, m.account_id), m]));
+/**
+ * Reads what a run decides from, for a run on `date`; works on a state opened read-only. With
+ * `accounts`, the view holds only those accounts' memberships, tasks, exits and entries (what a
+ * run for those accounts decides from); the tasks opened on the day by each owner are counted over
+ * every account, since an owner's daily budget is shared by all of them.
+ */
+export async function readStateView(state: PlaybookState, date: string, accounts: readonly string[] | null = null): Promise<StateView> {
+  const only = accounts === null ? 'TRUE' : accounts.length === 0 ? 'FALSE' : `account_id IN (${accounts.map((a) => sqlValue(a)).join(', ')})`;
+  const members = new Map(
+    (await state.query(`SELECT playbook, account_id, task_id FROM play_members WHERE ${only}`)).map((r) => {
+      const m = { playbook: String(r['playbook']), account_id: String(r['account_id']), task_id: r['task_id'] === null ? null : Number(r['task_id']) };
+      return [playKey(m.playbook, m.account_id), m];
+    }),
+  );
   const openTasks = new Map(
-    (await state.query("SELECT playbook, account_id, task_id FROM play_tasks WHERE status = 'open'")).map((r) => [
+    (await state.query(`SELECT playbook, account_id, task_id FROM play_tasks WHERE status = 'open' AND ${only}`)).map((r) => [
       playKey(String(r['playbook']), String(r['account_id'])),
       Number(r['task_id']),
     ]),
   );
   const lastExit = new Map(
-    (await state.query("SELECT playbook, account_id, CAST(max(on_date) AS VARCHAR) AS d FROM play_events WHERE kind = 'exit' GROUP BY ALL")).map((r) => [
+    (await state.query(`SELECT playbook, account_id, CAST(max(on_date) AS VARCHAR) AS d FROM play_events WHERE kind = 'exit' AND ${only} GROUP BY ALL`)).map((r) => [
       playKey(String(r['playbook']), String(r['account_id'])),
       String(r['d']),
     ]),
@@ -74,7 +85,7 @@ export async function readStateView(state: PlaybookState, date: string): Promise
   const entriesInYear = new Map(
     (
       await state.query(
-        `SELECT playbook, account_id, count(*) AS n FROM play_events WHERE kind = 'enter' AND on_date > CAST(${sqlValue(yearAgo)} AS DATE) GROUP BY ALL`,
+        `SELECT playbook, account_id, count(*) AS n FROM play_events WHERE kind = 'enter' AND on_date > CAST(${sqlValue(yearAgo)} AS DATE) AND ${only} GROUP BY ALL`,
       )
     ).map((r) => [playKey(String(r['playbook']), String(r['account_id'])), Number(r['n'])]),
   );

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Row } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
 import { NrrError } from '../errors.js';
@@ -126,6 +126,7 @@ export class PlaybookState {
   private constructor(
     private readonly db: DuckDbDriver,
     readonly path: string,
+    private readonly release: () => void,
   ) {}
 
   /**
@@ -134,18 +135,25 @@ export class PlaybookState {
    */
   static async open(path: string, options: StateOpenOptions = {}): Promise<PlaybookState> {
     const readOnly = options.readOnly ?? false;
-    if (!isDuckDbFile(path)) {
-      if (readOnly) throw new NrrError(`no play state at ${path} yet: run \`nrr playbooks run\` first`);
-      await createState(path);
-    }
-    const db = await openWaiting(path, readOnly, options.waitMs ?? STATE_WAIT_MS);
+    const deadline = Date.now() + (options.waitMs ?? STATE_WAIT_MS);
+    const release = await holdInProcess(path, readOnly, deadline, options.waitMs ?? STATE_WAIT_MS);
     try {
-      await checkMarker(db, path, readOnly);
+      if (!isDuckDbFile(path)) {
+        if (readOnly) throw new NrrError(`no play state at ${path} yet: run \`nrr playbooks run\` first`);
+        await createState(path);
+      }
+      const db = await openWaiting(path, readOnly, Math.max(0, deadline - Date.now()));
+      try {
+        await checkMarker(db, path, readOnly);
+      } catch (e) {
+        db.close();
+        throw e;
+      }
+      return new PlaybookState(db, path, release);
     } catch (e) {
-      db.close();
+      release();
       throw e;
     }
-    return new PlaybookState(db, path);
   }
 
   /**
@@ -315,7 +323,43 @@ export class PlaybookState {
   }
 
   close(): void {
-    this.db.close();
+    try {
+      this.db.close();
+    } finally {
+      this.release();
+    }
+  }
+}
+
+/**
+ * This process's sessions on each state file. DuckDB's lock on the file keeps other processes out,
+ * not a second session of this process (which would open the file again, unguarded): so within a
+ * process a writer waits for every other session, and a reader for a writer (nrr serve records an
+ * ingested change's plays while a run after a sync may be recording its own).
+ */
+const SESSIONS = new Map<string, { readers: number; writer: boolean }>();
+
+async function holdInProcess(path: string, readOnly: boolean, deadline: number, waitMs: number): Promise<() => void> {
+  const key = resolve(path);
+  let pause = 5;
+  for (;;) {
+    const held = SESSIONS.get(key) ?? { readers: 0, writer: false };
+    if (!held.writer && (readOnly || held.readers === 0)) {
+      if (readOnly) held.readers++;
+      else held.writer = true;
+      SESSIONS.set(key, held);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        if (readOnly) held.readers--;
+        else held.writer = false;
+        if (!held.writer && held.readers === 0) SESSIONS.delete(key);
+      };
+    }
+    if (Date.now() >= deadline) throw new NrrError(`the playbook state ${path} stayed in use in this process for ${waitMs >= 1000 ? `${Math.round(waitMs / 1000)} s` : `${waitMs} ms`}; try again when it has finished`);
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(pause * 2, 100);
   }
 }
 

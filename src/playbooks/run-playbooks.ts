@@ -92,7 +92,7 @@ export async function runPlaybooks(ws: Workspace, options: RunOptions = {}): Pro
       if (await s.hasRun(runKey)) already = true;
       else {
         forward(await s.lastRunDate());
-        await s.transaction(() => record(s, ws, evaluation, runKey));
+        await s.transaction(() => record(s, ws, evaluation, runKey, null));
         tasks = await taskEffects(s, runKey);
       }
       return summarise(s, ws.scoring.playbooks, runKey);
@@ -106,6 +106,43 @@ export async function runPlaybooks(ws: Workspace, options: RunOptions = {}): Pro
     delivered = unsent.size === 0 ? [] : await PlaybookState.using(file, { readOnly: true }, (s) => deliveredNow(s, unsent, ws));
   }
   return { run_key: runKey, date, config_version: version, state_file: file, already_recorded: already, plays, deliveries, effects: { ...tasks, delivered } };
+}
+
+/**
+ * The plays of a few accounts (those a change touched), evaluated and recorded as a run of their
+ * own, with the state opened once (read-write) rather than for each step of a scheduled run: an
+ * ingested change pays for it. The decisions are those `runPlaybooks` takes for these accounts,
+ * from the state of these accounts only (no other account is computed, entered or exited; an
+ * owner's daily budget still counts every account's tasks of the day); the
+ * run's deliveries are sent as a run sends them, and only when the run fired some (older unsent
+ * deliveries wait for the next scheduled run, or the next change that fires one).
+ * @example const r = await runPlaysOfAccounts(ws, ['A0000042'], { date: '2026-07-01', runKey: '2026-07-01/v/apply-b1' })
+ */
+export async function runPlaysOfAccounts(
+  ws: Workspace,
+  accounts: readonly string[],
+  options: DeliveryOptions & { readonly date: string; readonly runKey: string; readonly deliver?: boolean },
+): Promise<{ readonly already_recorded: boolean; readonly effects: RunEffects }> {
+  const { date, runKey } = options;
+  const file = statePath(ws.dataDir, ws.scoring.playbookSettings);
+  const evaluation = await evaluatePlays(ws, date, { accounts });
+  const recorded = await PlaybookState.using(file, {}, async (s) => {
+    if (await s.hasRun(runKey)) return null;
+    const last = await s.lastRunDate();
+    if (last !== null && last > date) throw new NrrError(`runs go forward in time: the last run recorded in ${file} was as of ${last}, after ${date}`);
+    await s.transaction(() => record(s, ws, evaluation, runKey, accounts));
+    const tasks = await taskEffects(s, runKey);
+    const [queued] = await s.query(`SELECT count(*) AS n FROM play_deliveries d JOIN play_events e USING (event_id) WHERE e.run_key = ${sqlValue(runKey)}`);
+    return { tasks, queued: Number(queued?.['n'] ?? 0) };
+  });
+  if (recorded === null) return { already_recorded: true, effects: { opened: [], closed: [], delivered: [] } };
+  let delivered: RunEffects['delivered'] = [];
+  if (recorded.queued > 0 && options.deliver !== false) {
+    const unsent = await PlaybookState.using(file, { readOnly: true }, async (s) => new Set((await s.unsent()).map((d) => `${d.event_id}\u0000${d.destination}`)));
+    await deliverPending(file, ws.scoring.playbookSettings, ws.dataDir, options);
+    delivered = await PlaybookState.using(file, { readOnly: true }, (s) => deliveredNow(s, unsent, ws));
+  }
+  return { already_recorded: false, effects: { ...recorded.tasks, delivered } };
 }
 
 /** The tasks a run key opened, and those its exits closed. */
@@ -145,11 +182,11 @@ interface Rows {
   deliveries: string[];
 }
 
-async function record(state: PlaybookState, ws: Workspace, e: Evaluation, runKey: string): Promise<void> {
+async function record(state: PlaybookState, ws: Workspace, e: Evaluation, runKey: string, accounts: readonly string[] | null): Promise<void> {
   const version = ws.scoring.playbookVersion;
   const date = e.date;
   const rows: Rows = { tasks: [], members: [], leave: [], events: [], deliveries: [] };
-  const decisions = decidePlays(e, await readStateView(state, date), ws.scoring.playbookSettings.daily_budget_per_owner);
+  const decisions = decidePlays(e, await readStateView(state, date, accounts), ws.scoring.playbookSettings.daily_budget_per_owner);
   const [maxId] = await state.query('SELECT coalesce(max(task_id), 0) AS n FROM play_tasks');
   let nextTask = Number(maxId?.['n'] ?? 0) + 1;
 

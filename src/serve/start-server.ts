@@ -61,7 +61,6 @@ export async function startServer(source: Workspace | LiveWorkspace, options: Se
   const plays = live ? replayPlays(options.onSync ?? (() => undefined)) : null;
   live?.onChange((ws) => {
     app = appFor(ws);
-    plays?.changed(ws);
   });
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: (req, env) => app.fetch(req, env), port: options.port, hostname: options.host }, () => resolve(s));
@@ -69,7 +68,7 @@ export async function startServer(source: Workspace | LiveWorkspace, options: Se
       reject(e.code === 'EADDRINUSE' ? new NrrError(`port ${options.port} is in use: pick another with --port`) : new NrrError(`cannot listen on ${options.host}:${options.port}: ${e.message}`)),
     );
   });
-  const stopWatching = live ? watchFiles(live, options.watchMs ?? 1000, options.onSync ?? (() => undefined)) : () => undefined;
+  const stopWatching = live ? watchFiles(live, options.watchMs ?? 1000, options.onSync ?? (() => undefined), (ws) => plays?.changed(ws)) : () => undefined;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
@@ -85,10 +84,13 @@ export async function startServer(source: Workspace | LiveWorkspace, options: Se
 }
 
 /**
- * After a change, the plays of a workspace that runs them (its play state exists) are evaluated
- * again for the day, once the changes of a burst are in (2 s without another): accounts that now
- * qualify enter their play and get a task, those that no longer do exit, as in a scheduled run.
- * Each evaluation is a run of its own (its run key names the moment), recorded and delivered as one.
+ * After a sync of changed files, the plays of a workspace that runs them (its play state exists)
+ * are evaluated again for the day, for every account (a sync may change any number of them), once
+ * the syncs of a burst are in (2 s without another): accounts that now qualify enter their play and
+ * get a task, those that no longer do exit, as in a scheduled run. Each evaluation is a run of its
+ * own (its run key names the moment), recorded and delivered as one. An ingested change
+ * (POST /api/ingest) does not come here: it evaluates the plays of the accounts it touched as it
+ * is applied (LiveWorkspace.apply, playbooks/apply-plays.ts), and its answer says what they did.
  */
 function replayPlays(say: (message: string) => void): { changed: (ws: Workspace) => void; stop: () => void } {
   let timer: NodeJS.Timeout | null = null;
@@ -123,10 +125,10 @@ function replayPlays(say: (message: string) => void): { changed: (ws: Workspace)
 
 /**
  * Checks the data folder's files every `everyMs` (their size and time: cheap) and syncs the store
- * when one changed. A sync that fails (a file that breaks a rule, a file half written) leaves the
+ * when one changed (then `synced` is told). A sync that fails (a file that breaks a rule, a file half written) leaves the
  * last good state served and is said once until the files change again.
  */
-function watchFiles(live: LiveWorkspace, everyMs: number, say: (message: string) => void): () => void {
+function watchFiles(live: LiveWorkspace, everyMs: number, say: (message: string) => void, synced: (ws: Workspace) => void): () => void {
   let running = false;
   let lastError = '';
   let failedStamp = '';
@@ -142,7 +144,10 @@ function watchFiles(live: LiveWorkspace, everyMs: number, say: (message: string)
         const use = await live.sync();
         lastError = '';
         failedStamp = '';
-        if (use.action !== 'read') say(`files changed (${use.changed.join(', ')}): the store was ${use.action}${use.accounts === null ? '' : `, ${use.accounts} account(s) computed again`}`);
+        if (use.action !== 'read') {
+          say(`files changed (${use.changed.join(', ')}): the store was ${use.action}${use.accounts === null ? '' : `, ${use.accounts} account(s) computed again`}`);
+          synced(live.workspace);
+        }
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         if (message !== lastError) say(`the files changed but could not be read, so the last good state is still served: ${message}`);

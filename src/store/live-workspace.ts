@@ -5,7 +5,8 @@ import { DuckDbDriver } from '../drivers/duckdb-driver.js';
 import { NrrError } from '../errors.js';
 import { silentProgress } from '../workspace/progress.js';
 import { Workspace, prepareOpen, type OpenOptions, type OpenSetup, type StoreUse } from '../workspace/workspace.js';
-import { applyBatch, type ApplyResult, type IngestBatch } from './apply-batch.js';
+import { playsAfterApply, type LiveApplyResult } from '../playbooks/apply-plays.js';
+import { applyBatch, type IngestBatch } from './apply-batch.js';
 import { compareFiles, statOf } from './file-fingerprints.js';
 import { storePath } from './open-store.js';
 import { readStoreMeta, type StoreMeta } from './store-meta.js';
@@ -114,16 +115,17 @@ export class LiveWorkspace {
 
   /**
    * Ingests a batch (see IngestBatch): checked with the rules of the data contract, applied with
-   * the recomputation of the accounts it touches in one transaction, or refused whole.
+   * the recomputation of the accounts it touches in one transaction, or refused whole. Once it is
+   * committed, the plays of the accounts it touched are evaluated again (`plays`, see apply-plays.ts).
    */
-  apply(batch: IngestBatch): Promise<ApplyResult> {
+  apply(batch: IngestBatch): Promise<LiveApplyResult> {
     return this.serially(async () => {
       const { result, facts } = await applyBatch(this.writer, this.setup, this.options.data, this.meta, batch);
       if (!result.already_applied) {
         this.meta = { ...this.meta, facts };
         this.publish({ path: this.path, action: 'updated', changed: [batch.source], accounts: result.accounts.length }, result.accounts);
       }
-      return result;
+      return { ...result, plays: await playsAfterApply(this.current, result, batch) };
     });
   }
 
