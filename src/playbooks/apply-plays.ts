@@ -59,8 +59,8 @@ export async function playsAfterApply(ws: Workspace, result: ApplyResult, batch:
 }
 
 /**
- * The accounts a change touched: those whose model was computed again, and for a signal source
- * (whose rows do not change the ledger) the accounts its rows and withdrawals name.
+ * The accounts a change touched: those the store says it changed (of its rows, and of the rows it
+ * replaced or withdrew), and any account its rows and withdrawals name.
  */
 export function touchedAccounts(result: ApplyResult, batch: IngestBatch): string[] {
   const out = new Set(result.accounts);
