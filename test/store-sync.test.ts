@@ -294,7 +294,7 @@ describe('nrr ingest', () => {
     const batch = JSON.stringify({ rows: [{ account_id: 'A1', line_id: 'L2', product: 'core', start_date: '2025-03-01', amount: 50.125, interval: 'monthly', currency: 'USD' }] });
     const first = run(['ingest', 'subscriptions', '--data', dir, '--batch-id', 'b-1'], batch);
     expect(first.status, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/batch b-1: 1 row ingested into subscriptions \(0 replacing rows with the same key\), 0 rows withdrawn; 1 account computed again/);
+    expect(first.stdout).toMatch(/batch b-1: 1 row ingested into subscriptions \(0 replacing rows with the same key\), 0 rows withdrawn; 1 account changed/);
     expect(run(['ingest', 'subscriptions', '--data', dir, '--batch-id', 'b-1'], batch).stdout).toMatch(/batch b-1 was applied before: nothing changed/);
     const stored = run(['movements', '--data', dir, '--format', 'csv', '-q']).stdout;
     expect(stored).toMatch(/A1,2025-03,expansion,contract,100,150\.125,50\.125/);

@@ -57,8 +57,16 @@ Examples:
         process.stdout.write(
           r.already_applied
             ? `batch ${r.batch_id} was applied before: nothing changed\n`
-            : `batch ${r.batch_id}: ${plural(r.rows, 'row')} ingested into ${r.source} (${r.replaced} replacing rows with the same key), ${plural(r.withdrawn, 'row')} withdrawn; ${plural(r.accounts.length, 'account')} computed again\n`,
+            : `batch ${r.batch_id}: ${plural(r.rows, 'row')} ingested into ${r.source} (${r.replaced} replacing rows with the same key), ${plural(r.withdrawn, 'row')} withdrawn; ${plural(r.accounts.length, 'account')} changed\n`,
         );
+        const p = r.plays;
+        if (p !== null && !r.already_applied) {
+          process.stdout.write(
+            p.error !== null
+              ? `plays of ${plural(p.accounts.length, 'account')} not evaluated: ${p.error} (the next run decides for them)\n`
+              : `plays of ${plural(p.accounts.length, 'account')} evaluated for ${p.date}: ${plural(p.opened.length, 'task')} opened, ${p.closed.length} closed\n`,
+          );
+        }
         for (const w of r.warnings) process.stderr.write(`warning: row ${w.row}, column ${w.column}: '${w.value ?? ''}': expected ${w.expected}\n`);
       } finally {
         live.close();
