@@ -59,6 +59,8 @@ export interface SubscriptionRow {
   /** Monthly discount, decimal text. */
   readonly discount: string;
   readonly currency: string;
+  /** The Stripe subscription behind the line (not a contract column: for reconcile and explanations). */
+  readonly stripe_subscription: string;
 }
 
 /** One row of `accounts`: the id and the customer's fields as attributes. */
@@ -271,7 +273,7 @@ function lineDiscount(ctx: Context, line: StripeInvoiceLine): Big {
 }
 
 /** The moment a subscription's MRR ends under the rules, or null while it runs on. */
-function subscriptionEnd(ctx: Context, sub: StripeSubscription): UnixSeconds | null {
+function subscriptionEnd(ctx: Context, sub: StripeSubscription, lastPaidEnd: UnixSeconds | null): UnixSeconds | null {
   const requested = ctx.rules.churn_timing === 'requested' && sub.canceled_at ? sub.canceled_at : null;
   const periodEnd = Math.max(0, ...(sub.items?.data ?? []).map((i) => itemPeriod(sub, i)?.end ?? 0)) || (sub.current_period_end ?? null);
   const periodStart = Math.max(0, ...(sub.items?.data ?? []).map((i) => itemPeriod(sub, i)?.start ?? 0)) || (sub.current_period_start ?? null);
@@ -282,7 +284,8 @@ function subscriptionEnd(ctx: Context, sub: StripeSubscription): UnixSeconds | n
       return requested !== null && ended !== null ? Math.min(requested, ended) : ended;
     }
     case 'unpaid':
-      if (ctx.rules.unpaid === 'churn') return periodStart ?? sub.canceled_at ?? null;
+      // The end of the last paid period: what follows was billed and never paid.
+      if (ctx.rules.unpaid === 'churn') return lastPaidEnd ?? periodStart ?? sub.canceled_at ?? null;
       break;
     case 'paused':
       return periodStart ?? sub.trial_end ?? null;
@@ -302,14 +305,28 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
   // Trials bring no MRR: the paid life starts when the trial ends.
   const paidFrom = sub.trial_end && sub.trial_end > subStart ? sub.trial_end : subStart;
   if (sub.status === 'trialing') return [];
-  const end = subscriptionEnd(ctx, sub);
+  let lastPaidEnd: UnixSeconds | null = null;
+  for (const inv of invoices) {
+    if (inv.status !== 'paid') continue;
+    for (const line of inv.lines?.data ?? []) if (lineIsSubscription(line) && !lineIsProration(line) && line.amount > 0) lastPaidEnd = Math.max(lastPaidEnd ?? 0, line.period.end);
+  }
+  const end = subscriptionEnd(ctx, sub, lastPaidEnd);
   const currency = (sub.currency ?? '').toUpperCase();
 
   // 1. Price and quantity history from non-proration invoice lines of paid or open invoices.
   const byKey = new Map<string, Piece[]>();
   const prorations: { key: string; line: StripeInvoiceLine; price: StripePrice | null }[] = [];
   const keyOf = (item: string | null, price: StripePrice | null): string => item ?? `${sub.id}/${price?.id ?? 'price'}`;
+  /** The earliest period start any invoice (of any status) bills for each item key. */
+  const billedFrom = new Map<string, UnixSeconds>();
   for (const inv of invoices) {
+    for (const line of inv.lines?.data ?? []) {
+      if (!lineIsSubscription(line) || lineIsProration(line)) continue;
+      const ls = lineSubscription(line);
+      if (ls !== null && ls !== sub.id) continue;
+      const key = keyOf(lineSubscriptionItem(line), linePrice(ctx.objects, line));
+      billedFrom.set(key, Math.min(billedFrom.get(key) ?? Infinity, line.period.start));
+    }
     if (inv.status !== 'paid' && inv.status !== 'open') continue;
     for (const line of inv.lines?.data ?? []) {
       if (!lineIsSubscription(line)) continue;
@@ -341,9 +358,14 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
     const at = pr.line.period.start;
     const i = list?.findIndex((p) => p.start < at && (p.end === null || at < p.end)) ?? -1;
     if (!list || i < 0) {
-      if (pr.line.amount > 0 && pr.price && !byKey.has(pr.key)) {
+      // A charge for the rest of a period no invoiced line covers: an item added mid-period.
+      if (pr.line.amount > 0 && pr.price) {
         const q = pr.line.quantity ?? 1;
-        byKey.set(pr.key, [{ key: pr.key, price: pr.price, start: at, end: pr.line.period.end, amount: priceAmount(pr.price, q), discount: new Big(0), line: pr.line.id, metered: false }]);
+        const added: Piece = { key: pr.key, price: pr.price, start: at, end: pr.line.period.end, amount: priceAmount(pr.price, q), discount: new Big(0), line: pr.line.id, metered: false };
+        if (list) {
+          list.push(added);
+          list.sort((a, b) => a.start - b.start);
+        } else byKey.set(pr.key, [added]);
       }
       continue;
     }
@@ -371,7 +393,15 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
     currentKeys.add(key);
     const metered = recurringOf(price).usage_type === 'metered';
     const history = byKey.get(key) ?? byKey.get(keyOf(null, price)) ?? [];
-    const from = history.length > 0 ? Math.max(...history.map((p) => p.end ?? Infinity)) : Math.max(item.created ?? subStart, subStart);
+    // Periods before the first invoice read (an export that starts later than the subscription)
+    // are taken at the first invoiced price.
+    const itemStart = Math.max(item.created ?? subStart, subStart);
+    const first = history[0];
+    if (first && first.start > itemStart && (billedFrom.get(key) ?? Infinity) >= first.start) {
+      history.unshift({ ...first, start: itemStart, end: first.start, line: undefined });
+      ctx.warnings.add('subscription items whose invoices read start after the item: the months before are taken at the first invoiced price', item.id);
+    }
+    const from = history.length > 0 ? Math.max(...history.map((p) => p.end ?? Infinity)) : itemStart;
     const amount = metered ? new Big(0) : priceAmount(price, item.quantity ?? 1);
     const spans = currentDiscounts(ctx, sub, item.discounts, from);
     let current: Piece = { key, price, start: from, end: null, amount, discount: new Big(0), metered };
@@ -516,6 +546,7 @@ function customerRows(ctx: Context, customerId: string, key: string | null | und
         mrr: decimalText(monthly(p.amount, r)),
         discount: decimalText(monthly(p.discount, r)),
         currency: cur,
+        stripe_subscription: sub.id,
       });
     }
     if (ctx.rules.metered === 'include') {
