@@ -135,7 +135,7 @@ class Warnings {
     if (w.examples.length < 3) w.examples.push(example);
   }
   list(): string[] {
-    return [...this.counts].map(([what, w]) => `${w.n} ${what} (${w.examples.join(', ')}${w.n > w.examples.length ? ', …' : ''})`);
+    return [...this.counts].map(([what, w]) => `${what}: ${w.n} (${w.examples.join(', ')}${w.n > w.examples.length ? ', …' : ''})`);
   }
 }
 
@@ -609,10 +609,8 @@ export function mapStripe(objects: StripeObjects, settings: StripeMappingSetting
   const out: ContractRows = { accounts: [], subscriptions: [], usage: [], warnings: [] };
   const ids = new Set<string>(objects.customers.keys());
   for (const s of objects.subscriptions.values()) ids.add(customerOf(s));
-  let test = 0;
-  for (const c of objects.customers.values()) if (isTest(c)) test++;
   for (const id of [...ids].sort()) customerRows(ctx, id, settings.accountMetadataKey, out);
-  if (test > 0 && !ctx.includeTest) warnings.add('test-mode customers left out (livemode: false; --include-test-mode maps them)', [...objects.customers.values()].filter(isTest)[0]!.id);
+  if (!ctx.includeTest) for (const c of objects.customers.values()) if (isTest(c)) warnings.add('test-mode customers left out (livemode: false; --include-test-mode maps them)', c.id);
   checkUniqueAccounts(out, warnings);
   out.warnings.push(...warnings.list());
   return out;
