@@ -1,5 +1,5 @@
 import Big from 'big.js';
-import { decimalText, fromMinor, intervalSeconds, monthly, truncate } from './stripe-money.js';
+import { addInterval, decimalText, fromMinor, monthly, truncate } from './stripe-money.js';
 import {
   customerOf,
   discountCoupon,
@@ -236,7 +236,7 @@ function applyDiscounts(ctx: Context, p: Piece, spans: readonly DiscountSpan[], 
   const r = recurringOf(p.price);
   const active = spans
     .filter((s) => counts(ctx.rules, s.duration))
-    .map((s) => ({ ...s, end: s.duration === 'once' ? s.start + intervalSeconds(r) : s.duration === 'forever' ? null : s.end }));
+    .map((s) => ({ ...s, end: s.duration === 'once' ? addInterval(s.start, r) : s.duration === 'forever' ? null : s.end }));
   const cuts = new Set<number>();
   for (const s of active) {
     if (s.start > p.start && (p.end === null || s.start < p.end)) cuts.add(s.start);
