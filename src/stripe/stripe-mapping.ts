@@ -93,8 +93,18 @@ export const USAGE_COLUMNS = ['account_id', 'product', 'month', 'amount', 'curre
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** The day a Unix timestamp falls on in `timeZone`, as YYYY-MM-DD. */
+const utcDays = new Map<number, string>();
+
 export function dayOf(t: UnixSeconds, timeZone: string): string {
-  if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return new Date(t * 1000).toISOString().slice(0, 10);
+  if (timeZone === 'UTC' || timeZone === 'Etc/UTC') {
+    const d = Math.floor(t / 86_400);
+    let text = utcDays.get(d);
+    if (text === undefined) {
+      text = new Date(d * 86_400_000).toISOString().slice(0, 10);
+      if (utcDays.size < 100_000) utcDays.set(d, text);
+    }
+    return text;
+  }
   let f = formatters.get(timeZone);
   if (!f) formatters.set(timeZone, (f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
   return f.format(new Date(t * 1000));
