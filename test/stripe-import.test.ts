@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/nrr.js';
+import { importStripe, readKeptObjects } from '../src/stripe/import-stripe.js';
+import { readStripeObjects } from '../src/stripe/stripe-objects.js';
 
 /**
  * The corpus (test/fixtures/stripe/corpus, one file per case, objects at API version 2025-03-31
@@ -203,6 +205,17 @@ describe('nrr stripe import: files, provenance and safety', () => {
     const lines = parse(readFileSync(join(copy, 'subscriptions.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     // 3 × 200 = 600 a month, 25% off forever = 150 a month of discount; the line keeps its id.
     expect(lines.filter((l) => l['account_id'] === 'cus_forever').map((l) => `${l['line_id']} ${l['mrr']} ${l['discount']}`)).toEqual(['si_forever@2026-01-01 600 150']);
+  });
+
+  it('the kept objects read back to the same objects at the same versions (library)', async () => {
+    const dir = join(root, 'library');
+    const r = await importStripe({ data: dir, path: CORPUS, now: Date.UTC(2026, 6, 15) / 1000 });
+    expect(r.accounts).toBe(20);
+    const original = await readStripeObjects(CORPUS);
+    const kept = await readKeptObjects(dir);
+    for (const k of ['customers', 'subscriptions', 'prices', 'products', 'coupons', 'subscriptionSchedules', 'invoices', 'discounts', 'versions'] as const) {
+      expect(new Map(kept[k] as Map<string, unknown>), k).toEqual(new Map(original[k] as Map<string, unknown>));
+    }
   });
 
   it('never replaces a contract file the user wrote; --force does', () => {

@@ -139,8 +139,8 @@ function writeObjects(tmp: string, objects: StripeObjects): void {
   const fd = openSync(tmp, 'wx');
   try {
     let buf = '';
-    for (const { version, object } of allStripeObjects(objects)) {
-      buf += `{"version":${version},"object":${JSON.stringify(object)}}\n`;
+    for (const { version, object, text } of allStripeObjects(objects)) {
+      buf += `{"version":${version},"object":${text ?? JSON.stringify(object)}}\n`;
       if (buf.length > 1 << 20) {
         writeSync(fd, buf);
         buf = '';

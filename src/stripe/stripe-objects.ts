@@ -273,6 +273,8 @@ export interface StripeObjects {
   readonly byCustomer: Map<string, Set<string>>;
   /** The version each object was added at (`type:id` → its version; see `addStripeObject`). */
   readonly versions: Map<string, number>;
+  /** The JSON text an object was read from (`type:id` → text), so that it is written back without printing it again. */
+  readonly texts: Map<string, string>;
   /** Objects of other types met while reading, by type: counted, not kept. */
   readonly skipped: Map<string, number>;
 }
@@ -290,6 +292,7 @@ export function emptyStripeObjects(): StripeObjects {
     discounts: new Map(),
     byCustomer: new Map(),
     versions: new Map(),
+    texts: new Map(),
     skipped: new Map(),
   };
 }
@@ -334,7 +337,7 @@ export type AddOutcome = 'added' | 'replaced' | 'older' | 'skipped';
  * version. A deleted object (`deleted: true`) replaces the one it deletes and keeps what it knew
  * (a deleted customer keeps its name and metadata, marked deleted).
  */
-export function addStripeObject(objects: StripeObjects, obj: unknown, version?: number): AddOutcome {
+export function addStripeObject(objects: StripeObjects, obj: unknown, version?: number, text?: string): AddOutcome {
   if (obj === null || typeof obj !== 'object') return 'skipped';
   const o = obj as AnyObject;
   if (o.object === 'event') {
@@ -364,6 +367,8 @@ export function addStripeObject(objects: StripeObjects, obj: unknown, version?: 
   const value = o['deleted'] === true && before ? { ...before, ...o } : o;
   map.set(id, value);
   objects.versions.set(key, v);
+  if (text !== undefined && value === o) objects.texts.set(key, text);
+  else objects.texts.delete(key);
   const customer = o['customer'];
   const cid = typeof customer === 'string' ? customer : customer && typeof customer === 'object' ? (customer as AnyObject).id : undefined;
   if (typeof cid === 'string' && type !== 'customer' && type !== 'discount') {
@@ -387,6 +392,7 @@ function addNested(objects: StripeObjects, o: AnyObject, v: number): void {
     if (had === undefined || had < v) {
       mapOf(objects, t)!.set(n.id, n);
       objects.versions.set(key, v);
+      objects.texts.delete(key);
     }
     if (t === 'price' || t === 'plan') keep(n['product']);
     if (t === 'discount') {
@@ -460,7 +466,7 @@ export function countStripeObjects(objects: StripeObjects): Record<StripeType, n
 }
 
 /** Every kept object, in an order that reads back to the same collection (its version beside it). */
-export function* allStripeObjects(objects: StripeObjects): Generator<{ readonly version: number; readonly object: unknown }> {
+export function* allStripeObjects(objects: StripeObjects): Generator<{ readonly version: number; readonly object: unknown; readonly text?: string }> {
   const maps: readonly [string, Map<string, unknown>][] = [
     ['product', objects.products],
     ['price', objects.prices],
@@ -472,7 +478,12 @@ export function* allStripeObjects(objects: StripeObjects): Generator<{ readonly 
     ['invoice', objects.invoices],
     ['credit_note', objects.creditNotes],
   ];
-  for (const [type, map] of maps) for (const [id, object] of map) yield { version: objects.versions.get(`${type}:${id}`) ?? 0, object };
+  for (const [type, map] of maps) {
+    for (const [id, object] of map) {
+      const key = `${type}:${id}`;
+      yield { version: objects.versions.get(key) ?? 0, object, text: objects.texts.get(key) };
+    }
+  }
 }
 
 const READABLE = new Set(['.json', '.jsonl', '.ndjson']);
@@ -506,17 +517,24 @@ export async function readStripeObjects(path: string, into: StripeObjects = empt
   return into;
 }
 
-function addParsed(objects: StripeObjects, value: unknown): void {
+const WRAPPED = /^\{"version":(\d+),"object":/;
+
+/** Adds a parsed value; `text` is the JSON text of a whole line, kept for an object read as it is. */
+function addParsed(objects: StripeObjects, value: unknown, text?: string): void {
   if (Array.isArray(value)) {
     for (const v of value) addParsed(objects, v);
     return;
   }
   if (value !== null && typeof value === 'object' && !('id' in value) && 'version' in value && 'object' in value && typeof (value as { object: unknown }).object === 'object') {
     const w = value as { version: unknown; object: unknown };
-    addStripeObject(objects, w.object, typeof w.version === 'number' ? w.version : undefined);
+    // A line as nrr writes it: {"version":N,"object":TEXT}, TEXT being the object's own JSON.
+    const m = text === undefined ? null : WRAPPED.exec(text);
+    const inner = m && text!.endsWith('}') ? text!.slice(m[0].length, -1) : undefined;
+    addStripeObject(objects, w.object, typeof w.version === 'number' ? w.version : undefined, inner);
     return;
   }
-  addStripeObject(objects, value);
+  const o = value as { object?: unknown } | null;
+  addStripeObject(objects, value, undefined, o && typeof o === 'object' && o.object !== 'event' && o.object !== 'list' ? text : undefined);
 }
 
 async function readJsonFile(file: string, objects: StripeObjects): Promise<void> {
@@ -549,14 +567,14 @@ async function readJsonLines(file: string, objects: StripeObjects): Promise<void
   let n = 0;
   const take = (line: string): void => {
     n++;
-    if (line.trim() === '') return;
+    if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) return;
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch (e) {
       throw new NrrError(`${basename(file)} line ${n} is not JSON: ${(e as Error).message}; expected one Stripe object per line`);
     }
-    addParsed(objects, value);
+    addParsed(objects, value, line.endsWith('\r') ? line.slice(0, -1) : line);
   };
   try {
     for (;;) {
