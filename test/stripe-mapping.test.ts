@@ -198,6 +198,47 @@ describe('mapping rules', () => {
   });
 });
 
+describe('more shapes', () => {
+  it('a subscription in another currency of a price (currency_options) is billed at that currency', () => {
+    const p = price('p', 10000, { currency_options: { eur: { unit_amount: 9000, unit_amount_decimal: '9000' } } });
+    const objects = oneSubscription({ price: p });
+    const sub = objects.subscriptions.get('sub_cus_1')!;
+    objects.subscriptions.set('sub_cus_1', { ...sub, currency: 'eur' });
+    expect(mapStripe(objects, { timezone: 'UTC', now: NOW }).subscriptions.map((r) => `${r.mrr} ${r.currency}`)).toEqual(['90 EUR']);
+  });
+
+  it('a schedule not started yet: its phases are future lines of the customer', () => {
+    const objects = emptyStripeObjects();
+    addStripeObject(objects, { id: 'cus_s', object: 'customer', livemode: true });
+    addStripeObject(objects, price('p', 5000));
+    addStripeObject(objects, {
+      id: 'sub_sched_x',
+      object: 'subscription_schedule',
+      customer: 'cus_s',
+      status: 'not_started',
+      subscription: null,
+      end_behavior: 'cancel',
+      livemode: true,
+      phases: [
+        { start_date: t('2026-09-01'), end_date: t('2026-12-01'), items: [{ price: 'p', quantity: 2 }] },
+        { start_date: t('2026-12-01'), end_date: t('2027-03-01'), items: [{ price: 'p', quantity: 3 }] },
+      ],
+    });
+    expect(mapStripe(objects, { timezone: 'UTC', now: NOW }).subscriptions.map((r) => `${r.line_id} ${r.start_date} ${r.end_date} ${r.mrr}`)).toEqual([
+      'sub_sched_x/p@2026-09-01 2026-09-01 2026-12-01 100',
+      'sub_sched_x/p@2026-12-01 2026-12-01 2027-03-01 150',
+    ]);
+  });
+
+  it('two invoices for the same period of an item (one reissued) count once', () => {
+    const objects = oneSubscription({ price: price('p', 1000) });
+    const line = (id: string) => ({ id, object: 'line_item', amount: 1000, currency: 'usd', period: { start: t('2026-01-01'), end: t('2026-02-01') }, quantity: 1, parent: { type: 'subscription_item_details', subscription_item_details: { subscription: 'sub_cus_1', subscription_item: 'si_cus_1', proration: false } }, pricing: { price_details: { price: 'p' } } });
+    for (const id of ['in_a', 'in_b']) addStripeObject(objects, { id, object: 'invoice', customer: 'cus_1', status: 'paid', currency: 'usd', livemode: true, parent: { subscription_details: { subscription: 'sub_cus_1' } }, lines: { data: [line(`il_${id}`)] } });
+    const rows = mapStripe(objects, { timezone: 'UTC', now: NOW }).subscriptions;
+    expect(rows.map((r) => `${r.start_date} ${r.end_date} ${r.mrr}`)).toEqual(['2026-01-01 null 10']);
+  });
+});
+
 describe('properties', () => {
   it('any price, quantity, interval and currency: MRR = unit × quantity ÷ months of the interval, exactly', () => {
     fc.assert(

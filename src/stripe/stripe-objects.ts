@@ -76,6 +76,8 @@ export interface StripePrice {
   readonly tiers?: readonly StripeTier[] | null;
   readonly transform_quantity?: { readonly divide_by: number; readonly round: 'up' | 'down' } | null;
   readonly recurring?: StripeRecurring | null;
+  /** Prices in other currencies, by lowercase code (a subscription in one of them is billed at it). */
+  readonly currency_options?: Readonly<Record<string, { readonly unit_amount?: number | null; readonly unit_amount_decimal?: string | null; readonly tiers?: readonly StripeTier[] | null }>> | null;
   /** Legacy plan fields. */
   readonly amount?: number | null;
   readonly amount_decimal?: string | null;
