@@ -95,6 +95,7 @@ export function generateStripeExport(dir: string, customers: number, seed = 7): 
     const roll = rnd();
     const status = roll < 0.12 ? 'canceled' : roll < 0.15 ? 'past_due' : roll < 0.17 ? 'trialing' : 'active';
     const sid = `sub_${i.toString(36)}`;
+    const discounted = rnd() < 0.1;
     const ended = status === 'canceled' ? Math.min(monthStart(23), start + (30 + Math.floor(rnd() * 400)) * DAY) : null;
     const now = monthStart(23);
     const periodStart = monthStart(22) + ((start - monthStart(startMonth)) % (28 * DAY));
@@ -111,7 +112,7 @@ export function generateStripeExport(dir: string, customers: number, seed = 7): 
       canceled_at: ended,
       cancel_at_period_end: status === 'active' && rnd() < 0.03,
       trial_end: status === 'trialing' ? now + 10 * DAY : null,
-      discounts: rnd() < 0.1 ? [{ id: `di_${i.toString(36)}`, object: 'discount', coupon, start, end: null }] : [],
+      discounts: discounted ? [{ id: `di_${i.toString(36)}`, object: 'discount', coupon, start, end: null }] : [],
       items: { object: 'list', data: items.map((it) => ({ id: it.si, object: 'subscription_item', created: start, price: priceObject(it.p), quantity: it.qty, current_period_start: periodStart, current_period_end: periodStart + 30 * DAY })) },
     });
     n += 2;
@@ -129,7 +130,7 @@ export function generateStripeExport(dir: string, customers: number, seed = 7): 
           currency: 'usd',
           period: { start: ps, end: it.p.interval === 'year' ? ps + 365 * DAY : ps + 30 * DAY },
           quantity: it.qty,
-          discount_amounts: [],
+          discount_amounts: discounted ? [{ amount: (it.p.unit_amount * it.qty) / 5, discount: `di_${i.toString(36)}` }] : [],
           parent: { type: 'subscription_item_details', subscription_item_details: { subscription: sid, subscription_item: it.si, proration: false } },
           pricing: { price_details: { price: it.p.id, product: it.p.product } },
         }));
