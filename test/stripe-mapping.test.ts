@@ -113,6 +113,13 @@ describe('addStripeObject keeps the newer copy', () => {
     expect(objects.customers.get('cus_1')).toMatchObject({ name: 'Kept', deleted: true });
   });
 
+  it('a customer listed with its subscriptions expanded brings them', () => {
+    const objects = emptyStripeObjects();
+    addStripeObject(objects, { id: 'cus_e', object: 'customer', subscriptions: { object: 'list', data: [{ id: 'sub_e', object: 'subscription', customer: 'cus_e', status: 'active', items: { data: [] } }] } });
+    expect(objects.subscriptions.get('sub_e')?.customer).toBe('cus_e');
+    expect(objects.byCustomer.get('cus_e')).toEqual(new Set(['sub_e']));
+  });
+
   it('prices, products, coupons and discounts expanded inside an object are added too', () => {
     const objects = oneSubscription({ price: price('price_in', 500) });
     expect(objects.prices.has('price_in')).toBe(true);

@@ -447,6 +447,10 @@ function addNested(objects: StripeObjects, o: AnyObject, v: number): void {
       keep(o['coupon']);
       keep((o['source'] as AnyObject | undefined)?.['coupon']);
       break;
+    case 'customer':
+      // A customer listed with `expand[]=data.subscriptions` carries its subscriptions.
+      for (const sub of listData(o['subscriptions'])) if (sub.object === 'subscription') addStripeObject(objects, sub, v);
+      break;
     default:
       break;
   }
