@@ -170,6 +170,13 @@ describe('the corpus through nrr stripe import, nrr mrr and nrr movements', () =
     expect(readFileSync(join(data, 'accounts.csv'), 'utf8')).not.toContain('cus_testmode');
   });
 
+  it("every account's movements add up to its MRR: 0 + new + expansion + reactivation − contraction − churn = end of June", () => {
+    for (const [account, months] of mrr) {
+      const sum = moves.filter((m) => m.account_id === account && m.month <= '2026-06').reduce((s, m) => s + Number(m.delta), 0);
+      expect(sum, account).toBeCloseTo(months.get('2026-06') ?? 0, 9);
+    }
+  });
+
   it('the whole: ending MRR in June is the sum of the cases', () => {
     // 250 + 160 + 150 + 150 + 300 + 50 + 60 + 120 + 150 + 300 + 180 + 90 + 110 + 6.5 + 50 = 2126.5
     const june = [...mrr.values()].reduce((s, m) => s + (m.get('2026-06') ?? 0), 0);

@@ -201,6 +201,16 @@ describe('mapping rules', () => {
         expect(new Big(r.discount).lte(r.mrr)).toBe(true);
         if (r.end_date !== null) expect(r.end_date > r.start_date).toBe(true);
       }
+      // One item is at one price at a time: the lines of an item never overlap.
+      const byItem = new Map<string, { start: string; end: string | null }[]>();
+      for (const r of rows.subscriptions) {
+        const item = r.line_id.split('@')[0]!;
+        byItem.set(item, [...(byItem.get(item) ?? []), { start: r.start_date, end: r.end_date }]);
+      }
+      for (const [item, lines] of byItem) {
+        lines.sort((a, b) => (a.start < b.start ? -1 : 1));
+        for (let i = 1; i < lines.length; i++) expect(lines[i - 1]!.end !== null && lines[i - 1]!.end! <= lines[i]!.start, `${profile} ${item}`).toBe(true);
+      }
     }
   });
 });
