@@ -247,6 +247,32 @@ describe('more shapes', () => {
     ]);
   });
 
+  it('a schedule without invoices: its past phases are the history, its future ones committed', () => {
+    const objects = oneSubscription({ price: price('p', 2000), quantity: 15 });
+    addStripeObject(objects, {
+      id: 'sub_sched_h',
+      object: 'subscription_schedule',
+      customer: 'cus_1',
+      subscription: 'sub_cus_1',
+      status: 'active',
+      end_behavior: 'release',
+      livemode: true,
+      phases: [
+        { start_date: t('2026-01-01'), end_date: t('2026-04-01'), items: [{ price: 'p', quantity: 10 }] },
+        { start_date: t('2026-04-01'), end_date: t('2026-10-01'), items: [{ price: 'p', quantity: 15 }] },
+        { start_date: t('2026-10-01'), end_date: t('2027-01-01'), items: [{ price: 'p', quantity: 20 }] },
+      ],
+    });
+    const sub = objects.subscriptions.get('sub_cus_1')!;
+    objects.subscriptions.set('sub_cus_1', { ...sub, schedule: 'sub_sched_h' });
+    // 10 × 20 = 200 Jan–Mar, 15 × 20 = 300 Apr–Sep, then 400 from October, open-ended (released).
+    expect(mapStripe(objects, { timezone: 'UTC', now: NOW }).subscriptions.map((r) => `${r.start_date} ${r.end_date} ${r.mrr}`)).toEqual([
+      '2026-01-01 2026-04-01 200',
+      '2026-04-01 2026-10-01 300',
+      '2026-10-01 null 400',
+    ]);
+  });
+
   it('two invoices for the same period of an item (one reissued) count once', () => {
     const objects = oneSubscription({ price: price('p', 1000) });
     const line = (id: string) => ({ id, object: 'line_item', amount: 1000, currency: 'usd', period: { start: t('2026-01-01'), end: t('2026-02-01') }, quantity: 1, parent: { type: 'subscription_item_details', subscription_item_details: { subscription: 'sub_cus_1', subscription_item: 'si_cus_1', proration: false } }, pricing: { price_details: { price: 'p' } } });

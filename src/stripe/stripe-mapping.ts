@@ -362,6 +362,23 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
       byKey.set(key, list);
     }
   }
+  // Without any invoice, the past phases of its schedule are the history (M14).
+  if (schedule && invoices.length === 0) {
+    for (const ph of schedule.phases) {
+      if (ph.start_date > ctx.now) continue;
+      for (const it of ph.items) {
+        const price = resolvePrice(ctx.objects, it.price ?? it.plan ?? null);
+        if (!price) continue;
+        const match = (sub.items?.data ?? []).find((i) => idOf(i.price ?? i.plan ?? null) === price.id);
+        const key = match?.id ?? `${schedule.id}/${price.id}`;
+        const metered = recurringOf(price).usage_type === 'metered';
+        const currency = (sub.currency ?? price.currency).toUpperCase();
+        const list = byKey.get(key) ?? [];
+        list.push({ key, price, start: ph.start_date, end: ph.end_date ?? null, amount: metered ? new Big(0) : priceAmount(price, it.quantity ?? 1, currency), discount: new Big(0), metered, currency });
+        byKey.set(key, list);
+      }
+    }
+  }
   for (const list of byKey.values()) list.sort((a, b) => a.start - b.start);
 
   // 2. Changes inside an invoiced period, from its proration lines: a charge for the remaining time
@@ -416,6 +433,8 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
       ctx.warnings.add('subscription items whose invoices read start after the item: the months before are taken at the first invoiced price', item.id);
     }
     const from = history.length > 0 ? Math.max(...history.map((p) => p.end ?? Infinity)) : itemStart;
+    // An open-ended history (a schedule's last phase, released) already runs on.
+    if (!Number.isFinite(from)) continue;
     const currency = (sub.currency ?? price.currency).toUpperCase();
     const amount = metered ? new Big(0) : priceAmount(price, item.quantity ?? 1, currency);
     const spans = currentDiscounts(ctx, sub, item.discounts, from);
