@@ -67,5 +67,5 @@ export {
 } from './stripe/stripe-objects.js';
 export { mapStripe, mapStripeCustomer, dayOf, type ContractRows, type StripeMappingSettings, type SubscriptionRow, type AccountRow, type UsageRow } from './stripe/stripe-mapping.js';
 export { PROFILES, PROFILE_NAMES, RULE_NAMES, profileRules, type StripeRules, type StripeProfileName, type RuleName } from './stripe/stripe-profiles.js';
-export { importStripe, readKeptObjects, readStripeSettings, mappingSettings, writeContractFiles, stripeDir, type ImportOptions, type ImportResult, type StripeSettings } from './stripe/import-stripe.js';
+export { importStripe, readKeptObjects, appendKeptObjects, writeKeptObjects, readStripeSettings, mappingSettings, writeContractFiles, stripeDir, type ImportOptions, type ImportResult, type StripeSettings } from './stripe/import-stripe.js';
 export { reconcile, type ReconcileRow, type ReconcileOptions } from './stripe/stripe-reconcile.js';

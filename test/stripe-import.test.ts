@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/nrr.js';
-import { importStripe, readKeptObjects } from '../src/stripe/import-stripe.js';
+import { appendKeptObjects, importStripe, readKeptObjects } from '../src/stripe/import-stripe.js';
 import { readStripeObjects } from '../src/stripe/stripe-objects.js';
 
 /**
@@ -223,6 +223,20 @@ describe('nrr stripe import: files, provenance and safety', () => {
     for (const k of ['customers', 'subscriptions', 'prices', 'products', 'coupons', 'subscriptionSchedules', 'invoices', 'discounts', 'versions'] as const) {
       expect(new Map(kept[k] as Map<string, unknown>), k).toEqual(new Map(original[k] as Map<string, unknown>));
     }
+  });
+
+  it('objects appended to the kept ones (as a webhook would) win when newer, and the file stays nrr\'s', async () => {
+    const dir = join(root, 'library');
+    const before = await readKeptObjects(dir);
+    const sub = before.subscriptions.get('sub_forever')!;
+    appendKeptObjects(dir, [
+      { version: 1, object: { ...sub, status: 'canceled' } },
+      { version: 1_790_000_000, object: { ...sub, metadata: { note: 'newer' } } },
+    ]);
+    const after = await readKeptObjects(dir);
+    expect(after.subscriptions.get('sub_forever')).toMatchObject({ status: 'active', metadata: { note: 'newer' } });
+    // Appended by nrr: a later import may rewrite it.
+    expect((await importStripe({ data: dir, path: join(CORPUS, '15-test-mode.json') })).objects.subscription).toBe(22);
   });
 
   it('never replaces a contract file the user wrote; --force does', () => {
