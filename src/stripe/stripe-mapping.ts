@@ -450,9 +450,9 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
     }
     if (!metered || ctx.rules.metered === 'include') pieces.push(...applyDiscounts(ctx, current, spans, currency));
   }
-  for (const [key, list] of byKey) {
+  // The invoiced history of every item, current or gone; a metered item's is a 0 line (its charges are usage).
+  for (const list of byKey.values()) {
     for (const p of list) if (!p.metered || ctx.rules.metered === 'include') pieces.push(p.metered ? { ...p, amount: new Big(0), discount: new Big(0) } : p);
-    void key;
   }
 
   // 4. Future phases of its schedule: committed changes.

@@ -98,7 +98,7 @@ export interface StripeCoupon {
   readonly deleted?: boolean;
 }
 
-/** A discount applied to a customer, subscription or item. Basil names its coupon under `source`. */
+/** A discount applied to a customer, subscription or item; from 2025-09-30 its coupon is under `source`. */
 export interface StripeDiscount {
   readonly id?: string;
   readonly object: 'discount';
