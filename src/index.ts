@@ -57,3 +57,20 @@ export { escapeSlackText } from './playbooks/deliver-actions.js';
 // Plays evaluated again for the accounts an ingested change touched (LiveWorkspace.apply).
 export { playsAfterApply, touchedAccounts, type AppliedPlays, type LiveApplyResult } from './playbooks/apply-plays.js';
 export { runPlaysOfAccounts, type RunEffects } from './playbooks/run-playbooks.js';
+
+// Stripe: objects read from exports, their mapping to contract rows, profiles and reconciliation (docs/stripe.md).
+export {
+  addStripeObject,
+  allStripeObjects,
+  countStripeObjects,
+  emptyStripeObjects,
+  readStripeObjects,
+  type StripeObjects,
+  type StripeCustomer,
+  type StripeSubscription,
+  type StripeInvoice,
+} from './stripe/stripe-objects.js';
+export { mapStripe, mapStripeCustomer, dayOf, type ContractRows, type StripeMappingSettings, type SubscriptionRow, type AccountRow, type UsageRow } from './stripe/stripe-mapping.js';
+export { PROFILES, PROFILE_NAMES, RULE_NAMES, profileRules, type StripeRules, type StripeProfileName, type RuleName } from './stripe/stripe-profiles.js';
+export { importStripe, readKeptObjects, appendKeptObjects, writeKeptObjects, readStripeSettings, mappingSettings, writeContractFiles, stripeDir, type ImportOptions, type ImportResult, type StripeSettings } from './stripe/import-stripe.js';
+export { reconcile, type ReconcileRow, type ReconcileOptions } from './stripe/stripe-reconcile.js';
