@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // `npm run bench`: the engine's pipeline against its baselines (dist/bench/bench.js), then the
 // workspace store (dist/bench/store-bench.js), on generated data of the same size and seed.
-// --accounts, --seed, --out and --json go to both; --changes, --timeout and --no-slow to the store
+// --accounts, --seed, --out and --json go to both; --changes, --plays, --timeout and --no-slow to the store
 // part; every other flag to the first. --only pipeline|store runs one of them.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const BOTH = new Set(['--accounts', '--seed', '--out']);
-const STORE = new Set(['--changes', '--timeout']);
+const STORE = new Set(['--changes', '--plays', '--timeout']);
 const args = process.argv.slice(2);
 const pipeline = [];
 const store = [];
