@@ -35,14 +35,11 @@ export interface StoredStripeEvent {
 
 /**
  * The events received, by id, as a JSON-lines file (one line per change of an event's state; the
- * last line of an id is its state): a repeated event is recognised, the version of each object
- * applied is known, failed events are kept for retry. Lines are appended, so a killed server
+ * last line of an id is its state): a repeated event is recognised, failed events are kept for retry. Lines are appended, so a killed server
  * loses at most the line it was writing (a torn last line is skipped on reading).
  */
 export class StripeEventLog {
   private readonly events = new Map<string, StoredStripeEvent>();
-  /** Per object id: the `created` of the event whose object was applied last. */
-  private readonly versions = new Map<string, number>();
 
   private constructor(readonly path: string) {}
 
@@ -65,11 +62,6 @@ export class StripeEventLog {
 
   get(id: string): StoredStripeEvent | undefined {
     return this.events.get(id);
-  }
-
-  /** The version (event `created`) at which the object was last applied. */
-  versionOf(objectId: string): number | undefined {
-    return this.versions.get(objectId);
   }
 
   record(e: StoredStripeEvent): void {
@@ -95,7 +87,6 @@ export class StripeEventLog {
 
   private remember(e: StoredStripeEvent): void {
     this.events.set(e.id, e);
-    if (e.status === 'applied' && e.object_id !== null) this.versions.set(e.object_id, Math.max(this.versions.get(e.object_id) ?? -Infinity, e.created));
   }
 }
 
@@ -115,8 +106,11 @@ export interface StripeLiveModel {
   reads(objectType: string): boolean;
   /** The customers whose rows depend on the object (by its current and its kept version). */
   customersOf(object: Record<string, unknown>): string[];
-  /** Keeps the object in place of the one with its id (written where the raw objects are kept). */
-  update(object: Record<string, unknown>): void;
+  /**
+   * Keeps the object at `version` (the event's `created`) in place of the one with its id, unless
+   * the one kept is of a later version (`older`: nothing changes).
+   */
+  update(object: Record<string, unknown>, version: number): 'applied' | 'older';
   /** The rows of a customer from the objects kept now. */
   rowsOf(customer: string): CustomerRows;
 }
@@ -207,16 +201,14 @@ export class StripeEventReceiver {
       this.log.record({ ...base, status: 'ignored' });
       return { event_id: event.id, status: 'ignored', duplicate: false, customers: [], changes: noChanges() };
     }
-    const applied = this.log.versionOf(objectId);
-    if (applied !== undefined && event.created < applied) {
-      this.log.record({ ...base, status: 'superseded' });
-      return { event_id: event.id, status: 'superseded', duplicate: false, customers: [], changes: noChanges() };
-    }
     let customers: string[] = [];
     try {
       customers = [...new Set(this.model.customersOf(object))].sort();
       for (const c of customers) if (!this.last.has(c)) this.last.set(c, this.model.rowsOf(c));
-      this.model.update(object);
+      if (this.model.update(object, event.created) === 'older') {
+        this.log.record({ ...base, status: 'superseded' });
+        return { event_id: event.id, status: 'superseded', duplicate: false, customers: [], changes: noChanges() };
+      }
       const changes = noChanges();
       const next = new Map(customers.map((c) => [c, this.model.rowsOf(c)] as const));
       for (const source of SOURCES) {
