@@ -28,6 +28,7 @@ import { ensureDemo } from '../generate/demo-folder.js';
 import { DEFAULT_SEED } from '../generate/generate-company.js';
 import { registerInit } from './init-command.js';
 import { registerValidate } from './validate-command.js';
+import { registerStripeLive } from './stripe-live-command.js';
 import { registerSync } from './sync-command.js';
 import { registerIngest } from './ingest-command.js';
 import { guardStandardStreams, OutputError, reportOutputError, writeOutput } from './standard-output.js';
@@ -334,6 +335,7 @@ Examples:
   registerAccounts(program);
   registerPlaybooks(program);
   registerTasks(program);
+  registerStripeLive(program);
   registerServe(program);
   registerGenerate(program);
   return program;

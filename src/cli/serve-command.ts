@@ -6,6 +6,7 @@ import { runPlaybooks } from '../playbooks/run-playbooks.js';
 import { checkTokenStrength, normaliseAllowedHost } from '../serve/http-security.js';
 import { startServer } from '../serve/start-server.js';
 import { LiveWorkspace } from '../store/live-workspace.js';
+import { stripeWebhooksFromEnv } from '../stripe/stripe-webhook-endpoint.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { noLinesYet, open, openOptions, positiveInt, printDateWarnings, printRead, withDataOptions, type CommonOptions } from './common-options.js';
 import { runEffectLines } from './effect-lines.js';
@@ -41,7 +42,9 @@ export async function serveWorkspace(o: ServeCliOptions, runPlays = false, opene
     for (const line of runEffectLines(r, o.quiet ?? false)) process.stderr.write(`${line}\n`);
     if (!o.quiet) process.stderr.write(`playbooks: ${r.already_recorded ? 'already run' : 'ran'} for ${r.date}, ${plural(r.plays.reduce((s, p) => s + p.open_tasks, 0), 'open task')}\n`);
   }
+  const stripeWebhooks = served instanceof LiveWorkspace ? await stripeWebhooksFromEnv(served, o.config) : undefined;
   const server = await startServer(served, {
+    stripeWebhook: stripeWebhooks?.handle,
     port,
     host,
     token,

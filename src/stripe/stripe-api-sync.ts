@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Stripe from 'stripe';
@@ -44,8 +44,17 @@ export const SYNCED_TYPES: readonly SyncedType[] = [
 ];
 
 export interface StripeSyncOptions {
-  /** The folder the raw objects are written to (`<type>.jsonl` each, replaced when the sync completes). */
-  readonly rawDir: string;
+  /**
+   * The folder a sync works in (stripe/.sync in a data folder): the fetched objects go to
+   * `objects/<type>.jsonl` (one `{"version","object"}` a line, the version being the second the
+   * page was fetched, so they replace older copies) and the cursors to `state.json`.
+   */
+  readonly dir: string;
+  /**
+   * Takes the folder of fetched objects once every list is done (the data folder's import
+   * re-maps them); the work folder is removed after it succeeds.
+   */
+  readonly commit: (objectsDir: string) => Promise<void>;
   readonly apiKey: string;
   /** Another address than api.stripe.com (see API_BASE_ENV). */
   readonly apiBase?: string;
@@ -77,13 +86,10 @@ export interface StripeSyncResult {
   readonly counts: Record<string, number>;
   /** Requests the server refused with 429 and that were waited for and made again. */
   readonly rate_limited: number;
-  readonly rawDir: string;
 }
 
-/** The record of the last completed sync, beside the raw objects. */
-export const SYNC_RECORD = 'stripe-sync.json';
-const STAGING = '.stripe-sync';
 const STATE = 'state.json';
+const OBJECTS = 'objects';
 
 /** The client for a key, pinned to STRIPE_API_VERSION, pointed at `apiBase` when given. */
 export function stripeClient(apiKey: string, options: { apiBase?: string; maxNetworkRetries?: number } = {}): Stripe {
@@ -103,22 +109,21 @@ export function stripeClient(apiKey: string, options: { apiBase?: string; maxNet
 
 /**
  * Fetches every object of SYNCED_TYPES through the official client, page after page (each list
- * exhausted: `has_more` followed with `starting_after`), writes them as JSON lines into a staging
- * folder inside `rawDir` with a cursor per type saved after every page, and, when every list is
- * done, moves the files into `rawDir` (replacing the previous sync's) and records the sync.
- * A sync stopped half way (killed, network lost, a refused request) leaves its staging folder:
- * the next one continues each list after its cursor. A 429 is waited for (Retry-After) and the
- * list continues from its cursor.
+ * exhausted: `has_more` followed with `starting_after`), writes them as JSON lines into the work
+ * folder with a cursor per type saved after every page and, when every list is done, hands the
+ * objects to `commit`. A sync stopped half way (killed, network lost, a refused request) leaves
+ * its work folder: the next one continues each list after its cursor. A 429 is waited for
+ * (Retry-After, else doubling from 1 s) and the list continues from its cursor.
  */
 export async function syncStripe(options: StripeSyncOptions): Promise<StripeSyncResult> {
   const stripe = stripeClient(options.apiKey, options);
-  const staging = join(options.rawDir, STAGING);
-  const statePath = join(staging, STATE);
+  const staging = join(options.dir, OBJECTS);
+  const statePath = join(options.dir, STATE);
   const say = options.onProgress ?? (() => undefined);
   let state = readState(statePath);
   const resumed = state !== null && state.api_version === STRIPE_API_VERSION;
   if (!resumed) {
-    rmSync(staging, { recursive: true, force: true });
+    rmSync(options.dir, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });
     state = { api_version: STRIPE_API_VERSION, started_at: new Date().toISOString(), types: Object.fromEntries(SYNCED_TYPES.map((t) => [t.name, { cursor: null, done: false, fetched: 0 }])) };
     writeState(statePath, state);
@@ -138,7 +143,8 @@ export async function syncStripe(options: StripeSyncOptions): Promise<StripeSync
         let page: Record<string, unknown>[] = [];
         const flush = (): void => {
           if (page.length === 0) return;
-          appendFileSync(join(staging, `${type.name}.jsonl`), page.map((o) => JSON.stringify(o)).join('\n') + '\n');
+          const version = Math.floor(Date.now() / 1000);
+          appendFileSync(join(staging, `${type.name}.jsonl`), page.map((o) => `{"version":${version},"object":${JSON.stringify(o)}}`).join('\n') + '\n');
           t.cursor = String(page[page.length - 1]!['id']);
           t.fetched += page.length;
           writeState(statePath, s);
@@ -169,40 +175,21 @@ export async function syncStripe(options: StripeSyncOptions): Promise<StripeSync
       }
     }
   }
-  // Every list is done: the new files take the place of the last sync's.
-  mkdirSync(options.rawDir, { recursive: true });
-  for (const type of SYNCED_TYPES) {
-    const from = join(staging, `${type.name}.jsonl`);
-    const to = join(options.rawDir, `${type.name}.jsonl`);
-    if (existsSync(from)) renameSync(from, to);
-    else writeFileSync(to, '');
-  }
-  const result: StripeSyncResult = {
+  await options.commit(staging);
+  rmSync(options.dir, { recursive: true, force: true });
+  return {
     api_version: STRIPE_API_VERSION,
     resumed,
     started_at: s.started_at,
     finished_at: new Date().toISOString(),
     counts: Object.fromEntries(SYNCED_TYPES.map((t) => [t.name, s.types[t.name]!.fetched])),
     rate_limited: rateLimited,
-    rawDir: options.rawDir,
   };
-  writeFileSync(join(options.rawDir, SYNC_RECORD), JSON.stringify(result, null, 2) + '\n');
-  rmSync(staging, { recursive: true, force: true });
-  return result;
 }
 
-/** The last completed sync recorded in `rawDir`, if any. */
-export function lastSync(rawDir: string): StripeSyncResult | null {
-  try {
-    return JSON.parse(readFileSync(join(rawDir, SYNC_RECORD), 'utf8')) as StripeSyncResult;
-  } catch {
-    return null;
-  }
-}
-
-/** A sync stopped half way in `rawDir`: its state, if any. */
-export function pendingSync(rawDir: string): StripeSyncState | null {
-  return readState(join(rawDir, STAGING, STATE));
+/** A sync stopped half way in its work folder: its state, if any. */
+export function pendingSync(dir: string): StripeSyncState | null {
+  return readState(join(dir, STATE));
 }
 
 /**

@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import { NrrError } from '../errors.js';
+import type { LiveWorkspace } from '../store/live-workspace.js';
+import { mappingSettings, readKeptObjects, readStripeSettings, stripeDir } from './import-stripe.js';
+import { StripeEventLog, StripeEventReceiver, type EventOutcome } from './stripe-events.js';
+import { LIVE_OBJECTS_FILE, StripeObjectsModel } from './stripe-live-model.js';
+import { WEBHOOK_SECRET_ENV, WebhookSignatureError, verifyStripeEvent, webhookTolerance } from './stripe-webhook.js';
+
+/** Where a data folder keeps the webhook events it received (stripe/events.jsonl). */
+export const EVENTS_FILE = 'events.jsonl';
+
+/** The answer of POST /webhooks/stripe. */
+export interface WebhookAnswer {
+  readonly status: 200 | 400 | 500;
+  readonly body: unknown;
+}
+
+/** Takes the raw body and Stripe-Signature header of a webhook request. */
+export type StripeWebhookHandler = (body: Uint8Array, signature: string | undefined) => Promise<WebhookAnswer>;
+
+export interface StripeWebhooks {
+  readonly handle: StripeWebhookHandler;
+  readonly receiver: StripeEventReceiver;
+}
+
+/**
+ * The webhook endpoint of a live workspace: events signed with `secret` are verified, stored by id
+ * (stripe/events.jsonl) and applied to the workspace (stripe-events.ts) before the answer: 200 once
+ * the change is applied (or the event was a repeat, superseded, or not about an object the
+ * mapping reads), 400 for a bad or missing signature (nothing stored), 500 when applying failed
+ * (the event is kept as failed; Stripe sends it again, and it is tried again then and at start).
+ */
+export async function openStripeWebhooks(live: LiveWorkspace, options: { readonly secret: string; readonly tolerance?: number; readonly config?: string }): Promise<StripeWebhooks> {
+  const data = live.workspace.dataDir;
+  const settings = mappingSettings(data, options.config, readStripeSettings(data));
+  const model = await StripeObjectsModel.open(await readKeptObjects(data), settings, join(stripeDir(data), LIVE_OBJECTS_FILE), live.workspace.attributes);
+  const log = StripeEventLog.open(join(stripeDir(data), EVENTS_FILE));
+  const receiver = new StripeEventReceiver(log, model, (batch) => live.apply(batch));
+  await receiver.retryFailed();
+  const handle: StripeWebhookHandler = async (body, signature) => {
+    let outcome: EventOutcome;
+    try {
+      const event = await verifyStripeEvent(body, signature, options.secret, options.tolerance);
+      outcome = await receiver.receive(event);
+    } catch (e) {
+      if (e instanceof WebhookSignatureError) return { status: 400, body: { error: e.message } };
+      if (e instanceof NrrError && /not a Stripe event/.test(e.message)) return { status: 400, body: { error: e.message } };
+      return { status: 500, body: { error: `${e instanceof Error ? e.message : String(e)}; the event is kept and applied again when Stripe sends it again` } };
+    }
+    return { status: 200, body: { received: true, ...outcome } };
+  };
+  return { handle, receiver };
+}
+
+/**
+ * The webhook endpoint when STRIPE_WEBHOOK_SECRET is set (tolerance from STRIPE_WEBHOOK_TOLERANCE),
+ * else undefined (POST /webhooks/stripe answers 404).
+ */
+export async function stripeWebhooksFromEnv(live: LiveWorkspace, config?: string, env: NodeJS.ProcessEnv = process.env): Promise<StripeWebhooks | undefined> {
+  const secret = env[WEBHOOK_SECRET_ENV];
+  if (secret === undefined || secret === '') return undefined;
+  return openStripeWebhooks(live, { secret, tolerance: webhookTolerance(env), config });
+}
