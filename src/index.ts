@@ -53,3 +53,19 @@ export { runPlaybooks, type RunResult, type RunOptions, type PlayRunSummary } fr
 export { PlaybookState, TASK_OUTCOMES, TASK_STATUSES, type Task, type PlayEvent, type Delivery, type TaskOutcome, type TaskStatus } from './playbooks/playbook-state.js';
 export { signPayload, verifySignature, chatMessage, type DeliverySummary } from './playbooks/deliver-actions.js';
 export { escapeSlackText } from './playbooks/deliver-actions.js';
+// Stripe: objects read from exports, their mapping to contract rows, profiles and reconciliation (docs/stripe.md).
+export {
+  addStripeObject,
+  allStripeObjects,
+  countStripeObjects,
+  emptyStripeObjects,
+  readStripeObjects,
+  type StripeObjects,
+  type StripeCustomer,
+  type StripeSubscription,
+  type StripeInvoice,
+} from './stripe/stripe-objects.js';
+export { mapStripe, mapStripeCustomer, dayOf, type ContractRows, type StripeMappingSettings, type SubscriptionRow, type AccountRow, type UsageRow } from './stripe/stripe-mapping.js';
+export { PROFILES, PROFILE_NAMES, RULE_NAMES, profileRules, type StripeRules, type StripeProfileName, type RuleName } from './stripe/stripe-profiles.js';
+export { importStripe, readKeptObjects, readStripeSettings, mappingSettings, writeContractFiles, stripeDir, type ImportOptions, type ImportResult, type StripeSettings } from './stripe/import-stripe.js';
+export { reconcile, type ReconcileRow, type ReconcileOptions } from './stripe/stripe-reconcile.js';

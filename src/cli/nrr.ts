@@ -31,6 +31,7 @@ import { registerValidate } from './validate-command.js';
 import { registerStripeLive } from './stripe-live-command.js';
 import { registerSync } from './sync-command.js';
 import { registerIngest } from './ingest-command.js';
+import { registerStripe } from './stripe-command.js';
 import { guardStandardStreams, OutputError, reportOutputError, writeOutput } from './standard-output.js';
 
 const formatOption = (def: string, choices: readonly string[]): Option =>
@@ -338,6 +339,7 @@ Examples:
   registerStripeLive(program);
   registerServe(program);
   registerGenerate(program);
+  registerStripe(program);
   return program;
 }
 

@@ -1,5 +1,5 @@
 import Big from 'big.js';
-import { decimalText, fromMinor, intervalSeconds, monthly, truncate } from './stripe-money.js';
+import { addInterval, decimalText, fromMinor, monthly, truncate } from './stripe-money.js';
 import {
   customerOf,
   discountCoupon,
@@ -59,6 +59,8 @@ export interface SubscriptionRow {
   /** Monthly discount, decimal text. */
   readonly discount: string;
   readonly currency: string;
+  /** The Stripe subscription behind the line (not a contract column: for reconcile and explanations). */
+  readonly stripe_subscription: string;
 }
 
 /** One row of `accounts`: the id and the customer's fields as attributes. */
@@ -91,8 +93,18 @@ export const USAGE_COLUMNS = ['account_id', 'product', 'month', 'amount', 'curre
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** The day a Unix timestamp falls on in `timeZone`, as YYYY-MM-DD. */
+const utcDays = new Map<number, string>();
+
 export function dayOf(t: UnixSeconds, timeZone: string): string {
-  if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return new Date(t * 1000).toISOString().slice(0, 10);
+  if (timeZone === 'UTC' || timeZone === 'Etc/UTC') {
+    const d = Math.floor(t / 86_400);
+    let text = utcDays.get(d);
+    if (text === undefined) {
+      text = new Date(d * 86_400_000).toISOString().slice(0, 10);
+      if (utcDays.size < 100_000) utcDays.set(d, text);
+    }
+    return text;
+  }
   let f = formatters.get(timeZone);
   if (!f) formatters.set(timeZone, (f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
   return f.format(new Date(t * 1000));
@@ -133,7 +145,7 @@ class Warnings {
     if (w.examples.length < 3) w.examples.push(example);
   }
   list(): string[] {
-    return [...this.counts].map(([what, w]) => `${w.n} ${what} (${w.examples.join(', ')}${w.n > w.examples.length ? ', …' : ''})`);
+    return [...this.counts].map(([what, w]) => `${what}: ${w.n} (${w.examples.join(', ')}${w.n > w.examples.length ? ', …' : ''})`);
   }
 }
 
@@ -234,7 +246,7 @@ function applyDiscounts(ctx: Context, p: Piece, spans: readonly DiscountSpan[], 
   const r = recurringOf(p.price);
   const active = spans
     .filter((s) => counts(ctx.rules, s.duration))
-    .map((s) => ({ ...s, end: s.duration === 'once' ? s.start + intervalSeconds(r) : s.duration === 'forever' ? null : s.end }));
+    .map((s) => ({ ...s, end: s.duration === 'once' ? addInterval(s.start, r) : s.duration === 'forever' ? null : s.end }));
   const cuts = new Set<number>();
   for (const s of active) {
     if (s.start > p.start && (p.end === null || s.start < p.end)) cuts.add(s.start);
@@ -271,7 +283,7 @@ function lineDiscount(ctx: Context, line: StripeInvoiceLine): Big {
 }
 
 /** The moment a subscription's MRR ends under the rules, or null while it runs on. */
-function subscriptionEnd(ctx: Context, sub: StripeSubscription): UnixSeconds | null {
+function subscriptionEnd(ctx: Context, sub: StripeSubscription, lastPaidEnd: UnixSeconds | null): UnixSeconds | null {
   const requested = ctx.rules.churn_timing === 'requested' && sub.canceled_at ? sub.canceled_at : null;
   const periodEnd = Math.max(0, ...(sub.items?.data ?? []).map((i) => itemPeriod(sub, i)?.end ?? 0)) || (sub.current_period_end ?? null);
   const periodStart = Math.max(0, ...(sub.items?.data ?? []).map((i) => itemPeriod(sub, i)?.start ?? 0)) || (sub.current_period_start ?? null);
@@ -282,7 +294,8 @@ function subscriptionEnd(ctx: Context, sub: StripeSubscription): UnixSeconds | n
       return requested !== null && ended !== null ? Math.min(requested, ended) : ended;
     }
     case 'unpaid':
-      if (ctx.rules.unpaid === 'churn') return periodStart ?? sub.canceled_at ?? null;
+      // The end of the last paid period: what follows was billed and never paid.
+      if (ctx.rules.unpaid === 'churn') return lastPaidEnd ?? periodStart ?? sub.canceled_at ?? null;
       break;
     case 'paused':
       return periodStart ?? sub.trial_end ?? null;
@@ -302,14 +315,28 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
   // Trials bring no MRR: the paid life starts when the trial ends.
   const paidFrom = sub.trial_end && sub.trial_end > subStart ? sub.trial_end : subStart;
   if (sub.status === 'trialing') return [];
-  const end = subscriptionEnd(ctx, sub);
+  let lastPaidEnd: UnixSeconds | null = null;
+  for (const inv of invoices) {
+    if (inv.status !== 'paid') continue;
+    for (const line of inv.lines?.data ?? []) if (lineIsSubscription(line) && !lineIsProration(line) && line.amount > 0) lastPaidEnd = Math.max(lastPaidEnd ?? 0, line.period.end);
+  }
+  const end = subscriptionEnd(ctx, sub, lastPaidEnd);
   const currency = (sub.currency ?? '').toUpperCase();
 
   // 1. Price and quantity history from non-proration invoice lines of paid or open invoices.
   const byKey = new Map<string, Piece[]>();
   const prorations: { key: string; line: StripeInvoiceLine; price: StripePrice | null }[] = [];
   const keyOf = (item: string | null, price: StripePrice | null): string => item ?? `${sub.id}/${price?.id ?? 'price'}`;
+  /** The earliest period start any invoice (of any status) bills for each item key. */
+  const billedFrom = new Map<string, UnixSeconds>();
   for (const inv of invoices) {
+    for (const line of inv.lines?.data ?? []) {
+      if (!lineIsSubscription(line) || lineIsProration(line)) continue;
+      const ls = lineSubscription(line);
+      if (ls !== null && ls !== sub.id) continue;
+      const key = keyOf(lineSubscriptionItem(line), linePrice(ctx.objects, line));
+      billedFrom.set(key, Math.min(billedFrom.get(key) ?? Infinity, line.period.start));
+    }
     if (inv.status !== 'paid' && inv.status !== 'open') continue;
     for (const line of inv.lines?.data ?? []) {
       if (!lineIsSubscription(line)) continue;
@@ -341,9 +368,14 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
     const at = pr.line.period.start;
     const i = list?.findIndex((p) => p.start < at && (p.end === null || at < p.end)) ?? -1;
     if (!list || i < 0) {
-      if (pr.line.amount > 0 && pr.price && !byKey.has(pr.key)) {
+      // A charge for the rest of a period no invoiced line covers: an item added mid-period.
+      if (pr.line.amount > 0 && pr.price) {
         const q = pr.line.quantity ?? 1;
-        byKey.set(pr.key, [{ key: pr.key, price: pr.price, start: at, end: pr.line.period.end, amount: priceAmount(pr.price, q), discount: new Big(0), line: pr.line.id, metered: false }]);
+        const added: Piece = { key: pr.key, price: pr.price, start: at, end: pr.line.period.end, amount: priceAmount(pr.price, q), discount: new Big(0), line: pr.line.id, metered: false };
+        if (list) {
+          list.push(added);
+          list.sort((a, b) => a.start - b.start);
+        } else byKey.set(pr.key, [added]);
       }
       continue;
     }
@@ -371,7 +403,15 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
     currentKeys.add(key);
     const metered = recurringOf(price).usage_type === 'metered';
     const history = byKey.get(key) ?? byKey.get(keyOf(null, price)) ?? [];
-    const from = history.length > 0 ? Math.max(...history.map((p) => p.end ?? Infinity)) : Math.max(item.created ?? subStart, subStart);
+    // Periods before the first invoice read (an export that starts later than the subscription)
+    // are taken at the first invoiced price.
+    const itemStart = Math.max(item.created ?? subStart, subStart);
+    const first = history[0];
+    if (first && first.start > itemStart && (billedFrom.get(key) ?? Infinity) >= first.start) {
+      history.unshift({ ...first, start: itemStart, end: first.start, line: undefined });
+      ctx.warnings.add('subscription items whose invoices read start after the item: the months before are taken at the first invoiced price', item.id);
+    }
+    const from = history.length > 0 ? Math.max(...history.map((p) => p.end ?? Infinity)) : itemStart;
     const amount = metered ? new Big(0) : priceAmount(price, item.quantity ?? 1);
     const spans = currentDiscounts(ctx, sub, item.discounts, from);
     let current: Piece = { key, price, start: from, end: null, amount, discount: new Big(0), metered };
@@ -516,6 +556,7 @@ function customerRows(ctx: Context, customerId: string, key: string | null | und
         mrr: decimalText(monthly(p.amount, r)),
         discount: decimalText(monthly(p.discount, r)),
         currency: cur,
+        stripe_subscription: sub.id,
       });
     }
     if (ctx.rules.metered === 'include') {
@@ -578,10 +619,8 @@ export function mapStripe(objects: StripeObjects, settings: StripeMappingSetting
   const out: ContractRows = { accounts: [], subscriptions: [], usage: [], warnings: [] };
   const ids = new Set<string>(objects.customers.keys());
   for (const s of objects.subscriptions.values()) ids.add(customerOf(s));
-  let test = 0;
-  for (const c of objects.customers.values()) if (isTest(c)) test++;
   for (const id of [...ids].sort()) customerRows(ctx, id, settings.accountMetadataKey, out);
-  if (test > 0 && !ctx.includeTest) warnings.add('test-mode customers left out (livemode: false; --include-test-mode maps them)', [...objects.customers.values()].filter(isTest)[0]!.id);
+  if (!ctx.includeTest) for (const c of objects.customers.values()) if (isTest(c)) warnings.add('test-mode customers left out (livemode: false; --include-test-mode maps them)', c.id);
   checkUniqueAccounts(out, warnings);
   out.warnings.push(...warnings.list());
   return out;

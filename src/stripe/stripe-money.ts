@@ -61,9 +61,15 @@ export function monthly(amount: Big, r: Pick<StripeRecurring, 'interval' | 'inte
   }
 }
 
-/** The length of one billing interval in seconds, approximately (for a `once` coupon's span). */
-export function intervalSeconds(r: Pick<StripeRecurring, 'interval' | 'interval_count'>): number {
+/** The moment one billing interval after `start` (calendar months and years, in UTC), for a `once` coupon's span. */
+export function addInterval(start: number, r: Pick<StripeRecurring, 'interval' | 'interval_count'>): number {
   const n = r.interval_count ?? 1;
-  const day = 86_400;
-  return n * (r.interval === 'day' ? day : r.interval === 'week' ? 7 * day : r.interval === 'month' ? 30 * day : 365 * day);
+  if (r.interval === 'day' || r.interval === 'week') return start + n * (r.interval === 'day' ? 1 : 7) * 86_400;
+  const d = new Date(start * 1000);
+  const months = r.interval === 'month' ? n : 12 * n;
+  const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + months, 1, d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()));
+  // The same day of the month, or the month's last day when it has fewer (31 Jan + 1 month = 28 Feb), as Stripe bills.
+  const last = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  target.setUTCDate(Math.min(d.getUTCDate(), last));
+  return target.getTime() / 1000;
 }

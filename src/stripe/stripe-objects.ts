@@ -1,7 +1,7 @@
-import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { readFile } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { NrrError } from '../errors.js';
 import { fsErrorText } from '../input-file.js';
 
@@ -273,6 +273,8 @@ export interface StripeObjects {
   readonly byCustomer: Map<string, Set<string>>;
   /** The version each object was added at (`type:id` → its version; see `addStripeObject`). */
   readonly versions: Map<string, number>;
+  /** The JSON text an object was read from (`type:id` → text), so that it is written back without printing it again. */
+  readonly texts: Map<string, string>;
   /** Objects of other types met while reading, by type: counted, not kept. */
   readonly skipped: Map<string, number>;
 }
@@ -290,6 +292,7 @@ export function emptyStripeObjects(): StripeObjects {
     discounts: new Map(),
     byCustomer: new Map(),
     versions: new Map(),
+    texts: new Map(),
     skipped: new Map(),
   };
 }
@@ -334,7 +337,7 @@ export type AddOutcome = 'added' | 'replaced' | 'older' | 'skipped';
  * version. A deleted object (`deleted: true`) replaces the one it deletes and keeps what it knew
  * (a deleted customer keeps its name and metadata, marked deleted).
  */
-export function addStripeObject(objects: StripeObjects, obj: unknown, version?: number): AddOutcome {
+export function addStripeObject(objects: StripeObjects, obj: unknown, version?: number, text?: string): AddOutcome {
   if (obj === null || typeof obj !== 'object') return 'skipped';
   const o = obj as AnyObject;
   if (o.object === 'event') {
@@ -364,6 +367,8 @@ export function addStripeObject(objects: StripeObjects, obj: unknown, version?: 
   const value = o['deleted'] === true && before ? { ...before, ...o } : o;
   map.set(id, value);
   objects.versions.set(key, v);
+  if (text !== undefined && value === o) objects.texts.set(key, text);
+  else objects.texts.delete(key);
   const customer = o['customer'];
   const cid = typeof customer === 'string' ? customer : customer && typeof customer === 'object' ? (customer as AnyObject).id : undefined;
   if (typeof cid === 'string' && type !== 'customer' && type !== 'discount') {
@@ -375,26 +380,74 @@ export function addStripeObject(objects: StripeObjects, obj: unknown, version?: 
   return had === undefined ? 'added' : 'replaced';
 }
 
-/** Prices, products and coupons expanded inside `o`, added without replacing newer copies. */
+/** Prices, products, coupons and discounts expanded inside `o`, added without replacing newer copies. */
 function addNested(objects: StripeObjects, o: AnyObject, v: number): void {
-  const visit = (x: unknown, depth: number): void => {
-    if (depth > 6 || x === null || typeof x !== 'object') return;
-    if (Array.isArray(x)) {
-      for (const y of x) visit(y, depth + 1);
-      return;
-    }
+  const keep = (x: unknown): void => {
+    if (x === null || typeof x !== 'object') return;
     const n = x as AnyObject;
-    if (n !== o && (n.object === 'price' || n.object === 'plan' || n.object === 'product' || n.object === 'coupon' || n.object === 'discount') && typeof n.id === 'string') {
-      const key = `${n.object === 'plan' ? 'price' : n.object}:${n.id}`;
-      const had = objects.versions.get(key);
-      if (had === undefined || had < v) {
-        mapOf(objects, n.object)!.set(n.id, n);
-        objects.versions.set(key, v);
-      }
+    const t = n.object;
+    if ((t !== 'price' && t !== 'plan' && t !== 'product' && t !== 'coupon' && t !== 'discount') || typeof n.id !== 'string') return;
+    const key = `${t === 'plan' ? 'price' : t}:${n.id}`;
+    const had = objects.versions.get(key);
+    if (had === undefined || had < v) {
+      mapOf(objects, t)!.set(n.id, n);
+      objects.versions.set(key, v);
+      objects.texts.delete(key);
     }
-    for (const [k, y] of Object.entries(n)) if (k !== 'metadata' && y !== null && typeof y === 'object') visit(y, depth + 1);
+    if (t === 'price' || t === 'plan') keep(n['product']);
+    if (t === 'discount') {
+      keep(n['coupon']);
+      keep((n['source'] as AnyObject | undefined)?.['coupon']);
+    }
   };
-  for (const [k, y] of Object.entries(o)) if (k !== 'metadata' && y !== null && typeof y === 'object') visit(y, 1);
+  const discounts = (x: unknown): void => {
+    if (Array.isArray(x)) for (const d of x) keep(d);
+  };
+  const listData = (x: unknown): readonly AnyObject[] => {
+    const data = (x as { data?: unknown } | null | undefined)?.data;
+    return Array.isArray(data) ? (data as AnyObject[]) : [];
+  };
+  // Only where Stripe expands them: a walk over every field of every object costs more than the rest of a read.
+  switch (o.object) {
+    case 'subscription':
+      keep(o['discount']);
+      discounts(o['discounts']);
+      keep(o['plan']);
+      for (const item of listData(o['items'])) {
+        keep(item['price']);
+        keep(item['plan']);
+        discounts(item['discounts']);
+      }
+      break;
+    case 'invoice':
+      for (const line of listData(o['lines'])) {
+        keep(line['price']);
+        keep(line['plan']);
+        keep(((line['pricing'] as AnyObject | null | undefined)?.['price_details'] as AnyObject | undefined)?.['price']);
+        discounts(line['discounts']);
+        for (const da of (line['discount_amounts'] as { discount?: unknown }[] | null | undefined) ?? []) keep(da.discount);
+      }
+      break;
+    case 'subscription_schedule':
+      for (const ph of (o['phases'] as AnyObject[] | undefined) ?? []) {
+        keep(ph['coupon']);
+        for (const it of (ph['items'] as AnyObject[] | undefined) ?? []) {
+          keep(it['price']);
+          keep(it['plan']);
+        }
+      }
+      break;
+    case 'price':
+    case 'plan':
+      keep(o['product']);
+      break;
+    case 'discount':
+      keep(o['coupon']);
+      keep((o['source'] as AnyObject | undefined)?.['coupon']);
+      break;
+    default:
+      break;
+  }
 }
 
 /** How many objects of each kept type `objects` holds. */
@@ -413,7 +466,7 @@ export function countStripeObjects(objects: StripeObjects): Record<StripeType, n
 }
 
 /** Every kept object, in an order that reads back to the same collection (its version beside it). */
-export function* allStripeObjects(objects: StripeObjects): Generator<{ readonly version: number; readonly object: unknown }> {
+export function* allStripeObjects(objects: StripeObjects): Generator<{ readonly version: number; readonly object: unknown; readonly text?: string }> {
   const maps: readonly [string, Map<string, unknown>][] = [
     ['product', objects.products],
     ['price', objects.prices],
@@ -425,7 +478,12 @@ export function* allStripeObjects(objects: StripeObjects): Generator<{ readonly 
     ['invoice', objects.invoices],
     ['credit_note', objects.creditNotes],
   ];
-  for (const [type, map] of maps) for (const [id, object] of map) yield { version: objects.versions.get(`${type}:${id}`) ?? 0, object };
+  for (const [type, map] of maps) {
+    for (const [id, object] of map) {
+      const key = `${type}:${id}`;
+      yield { version: objects.versions.get(key) ?? 0, object, text: objects.texts.get(key) };
+    }
+  }
 }
 
 const READABLE = new Set(['.json', '.jsonl', '.ndjson']);
@@ -459,17 +517,24 @@ export async function readStripeObjects(path: string, into: StripeObjects = empt
   return into;
 }
 
-function addParsed(objects: StripeObjects, value: unknown): void {
+const WRAPPED = /^\{"version":(\d+),"object":/;
+
+/** Adds a parsed value; `text` is the JSON text of a whole line, kept for an object read as it is. */
+function addParsed(objects: StripeObjects, value: unknown, text?: string): void {
   if (Array.isArray(value)) {
     for (const v of value) addParsed(objects, v);
     return;
   }
   if (value !== null && typeof value === 'object' && !('id' in value) && 'version' in value && 'object' in value && typeof (value as { object: unknown }).object === 'object') {
     const w = value as { version: unknown; object: unknown };
-    addStripeObject(objects, w.object, typeof w.version === 'number' ? w.version : undefined);
+    // A line as nrr writes it: {"version":N,"object":TEXT}, TEXT being the object's own JSON.
+    const m = text === undefined ? null : WRAPPED.exec(text);
+    const inner = m && text!.endsWith('}') ? text!.slice(m[0].length, -1) : undefined;
+    addStripeObject(objects, w.object, typeof w.version === 'number' ? w.version : undefined, inner);
     return;
   }
-  addStripeObject(objects, value);
+  const o = value as { object?: unknown } | null;
+  addStripeObject(objects, value, undefined, o && typeof o === 'object' && o.object !== 'event' && o.object !== 'list' ? text : undefined);
 }
 
 async function readJsonFile(file: string, objects: StripeObjects): Promise<void> {
@@ -490,23 +555,46 @@ async function readJsonFile(file: string, objects: StripeObjects): Promise<void>
 }
 
 async function readJsonLines(file: string, objects: StripeObjects): Promise<void> {
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-  let n = 0;
+  let handle;
   try {
-    for await (const line of lines) {
-      n++;
-      if (line.trim() === '') continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (e) {
-        throw new NrrError(`${basename(file)} line ${n} is not JSON: ${(e as Error).message}; expected one Stripe object per line`);
-      }
-      addParsed(objects, value);
+    handle = await open(file, 'r');
+  } catch (e) {
+    throw new NrrError(`cannot read ${file}: ${fsErrorText(e)}`);
+  }
+  const decoder = new StringDecoder('utf8');
+  const buf = Buffer.allocUnsafe(1 << 22);
+  let rest = '';
+  let n = 0;
+  const take = (line: string): void => {
+    n++;
+    if (line.length === 0 || (line.charCodeAt(0) <= 32 && line.trim() === '')) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      throw new NrrError(`${basename(file)} line ${n} is not JSON: ${(e as Error).message}; expected one Stripe object per line`);
     }
+    addParsed(objects, value, line.endsWith('\r') ? line.slice(0, -1) : line);
+  };
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      const text = rest + decoder.write(buf.subarray(0, bytesRead));
+      let from = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+        take(text.slice(from, nl));
+        from = nl + 1;
+      }
+      rest = text.slice(from);
+    }
+    rest += decoder.end();
+    if (rest !== '') take(rest);
   } catch (e) {
     if (e instanceof NrrError) throw e;
     throw new NrrError(`cannot read ${file}: ${fsErrorText(e)}`);
+  } finally {
+    await handle.close();
   }
 }
 

@@ -1,0 +1,213 @@
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { z } from 'zod';
+import { findConfigFile, loadConfig } from '../config/config-file.js';
+import { NrrError } from '../errors.js';
+import { checkOutputPath, fsErrorText, replaceFile } from '../workspace/owned-files.js';
+import { ACCOUNT_COLUMNS, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, mapStripe, type ContractRows, type StripeMappingSettings } from './stripe-mapping.js';
+import { allStripeObjects, countStripeObjects, emptyStripeObjects, readStripeObjects, type StripeObjects, type StripeType } from './stripe-objects.js';
+import { PROFILE_NAMES, type StripeProfileName } from './stripe-profiles.js';
+
+/**
+ * `nrr stripe import`: Stripe objects from files → the data folder's contract files
+ * (accounts.csv, subscriptions.csv, usage.csv) and, beside them, the raw objects
+ * (stripe/objects.jsonl) and the import's settings (stripe/settings.json), so that a later
+ * re-map, sync or webhook starts from them. Every file is written whole or not at all, and a file
+ * nrr did not write is never replaced (src/workspace/owned-files.ts).
+ */
+
+/** The folder inside a data folder that holds the Stripe objects and settings. */
+export const STRIPE_DIR = 'stripe';
+export const OBJECTS_FILE = 'objects.jsonl';
+export const SETTINGS_FILE = 'settings.json';
+
+/** Settings of a data folder's Stripe mapping, kept in stripe/settings.json. */
+export const stripeSettingsSchema = z
+  .object({
+    profile: z.enum(PROFILE_NAMES).default('nrr'),
+    account_metadata_key: z.string().min(1).nullable().default(null),
+    include_test_mode: z.boolean().default(false),
+  })
+  .strict();
+export type StripeSettings = z.infer<typeof stripeSettingsSchema>;
+
+export function stripeDir(dataDir: string): string {
+  return join(dataDir, STRIPE_DIR);
+}
+
+/** The Stripe settings kept in a data folder (defaults when none). */
+export function readStripeSettings(dataDir: string): StripeSettings {
+  const path = join(stripeDir(dataDir), SETTINGS_FILE);
+  if (!existsSync(path)) return stripeSettingsSchema.parse({});
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new NrrError(`cannot read ${path}: ${e instanceof SyntaxError ? `not JSON: ${e.message}` : fsErrorText(e)}`);
+  }
+  const parsed = stripeSettingsSchema.safeParse(raw);
+  if (!parsed.success) throw new NrrError(`${path}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+/** The mapping settings of a data folder: its Stripe settings and the workspace's time zone. */
+export function mappingSettings(dataDir: string, configPath: string | undefined, settings: StripeSettings, now?: number): StripeMappingSettings {
+  const config = loadConfig(findConfigFile(configPath, dataDir));
+  return {
+    timezone: config.policies.timezone,
+    profile: settings.profile,
+    accountMetadataKey: settings.account_metadata_key,
+    includeTestMode: settings.include_test_mode,
+    now,
+  };
+}
+
+/** The raw objects kept in a data folder, or an empty collection. */
+export async function readKeptObjects(dataDir: string): Promise<StripeObjects> {
+  const path = join(stripeDir(dataDir), OBJECTS_FILE);
+  return existsSync(path) ? readStripeObjects(path) : emptyStripeObjects();
+}
+
+export interface ImportOptions {
+  readonly data: string;
+  /** A file or folder of Stripe objects. */
+  readonly path: string;
+  readonly config?: string;
+  /** Settings changed from those kept in the folder. */
+  readonly settings?: Partial<StripeSettings>;
+  /** Start from the objects in `path` alone, forgetting those kept from earlier imports. */
+  readonly replace?: boolean;
+  /** Replace contract files nrr did not write. */
+  readonly force?: boolean;
+  /** "Now" for schedules (Unix seconds); default the clock. */
+  readonly now?: number;
+}
+
+export interface ImportResult {
+  readonly objects: Record<StripeType, number>;
+  /** Objects of other types in the input, by type (not kept). */
+  readonly skipped: Record<string, number>;
+  readonly accounts: number;
+  readonly lines: number;
+  readonly usage_rows: number;
+  readonly currencies: string[];
+  readonly files: string[];
+  readonly settings: StripeSettings;
+  readonly warnings: string[];
+  readonly seconds: { readonly read: number; readonly map: number; readonly write: number };
+}
+
+const CONTRACT = ['accounts', 'subscriptions', 'usage'] as const;
+
+/** Refuses when the folder holds another file for a source this import writes (`subscriptions.parquet`). */
+function checkNoOtherForms(dir: string): void {
+  if (!existsSync(dir)) return;
+  const clash = readdirSync(dir).filter((f) => {
+    const stem = basename(f, extname(f));
+    return (CONTRACT as readonly string[]).includes(stem) && extname(f).toLowerCase() !== '.csv' && !f.startsWith('.');
+  });
+  if (clash.length > 0) {
+    throw new NrrError(`${dir} holds ${clash.join(', ')}; the import writes ${CONTRACT.map((c) => `${c}.csv`).join(', ')}, and a folder keeps one file per source: move ${clash.length === 1 ? 'it' : 'them'} away first`);
+  }
+}
+
+const needsQuote = /[",\n\r]/;
+function cell(v: string | null | undefined): string {
+  if (v === null || v === undefined) return '';
+  return needsQuote.test(v) || v !== v.trim() ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+/** Writes CSV rows to `tmp` in chunks (a large import never builds one string). */
+function writeCsv(tmp: string, columns: readonly string[], rows: readonly Readonly<Record<string, string | null>>[]): void {
+  const fd = openSync(tmp, 'wx');
+  try {
+    let buf = columns.map(cell).join(',') + '\n';
+    for (const r of rows) {
+      buf += columns.map((c) => cell(r[c])).join(',') + '\n';
+      if (buf.length > 1 << 20) {
+        writeSync(fd, buf);
+        buf = '';
+      }
+    }
+    writeSync(fd, buf);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeObjects(tmp: string, objects: StripeObjects): void {
+  const fd = openSync(tmp, 'wx');
+  try {
+    let buf = '';
+    for (const { version, object, text } of allStripeObjects(objects)) {
+      buf += `{"version":${version},"object":${text ?? JSON.stringify(object)}}\n`;
+      if (buf.length > 1 << 20) {
+        writeSync(fd, buf);
+        buf = '';
+      }
+    }
+    writeSync(fd, buf);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes mapped rows as the folder's contract files (refusing files nrr did not write unless `force`). */
+export async function writeContractFiles(dir: string, rows: ContractRows, force = false): Promise<string[]> {
+  checkNoOtherForms(dir);
+  const meta = new Set<string>();
+  for (const a of rows.accounts) for (const k of Object.keys(a)) if (!(ACCOUNT_COLUMNS as readonly string[]).includes(k)) meta.add(k);
+  const files: [string, readonly string[], readonly Readonly<Record<string, string | null>>[]][] = [
+    ['accounts.csv', [...ACCOUNT_COLUMNS, ...[...meta].sort()], rows.accounts],
+    ['subscriptions.csv', SUBSCRIPTION_COLUMNS, rows.subscriptions as unknown as Readonly<Record<string, string | null>>[]],
+    ['usage.csv', USAGE_COLUMNS, rows.usage as unknown as Readonly<Record<string, string | null>>[]],
+  ];
+  // Every target is checked before any is written, so a refusal leaves the folder as it was.
+  for (const [name] of files) checkOutputPath(join(dir, name), { force });
+  for (const [name, columns, data] of files) await replaceFile(join(dir, name), (tmp) => writeCsv(tmp, columns, data), { force });
+  return files.map(([n]) => n);
+}
+
+/**
+ * Reads the objects at `path` (on top of those kept in the folder unless `replace`), maps them and
+ * writes the contract files, the raw objects and the settings.
+ */
+export async function importStripe(o: ImportOptions): Promise<ImportResult> {
+  const t0 = performance.now();
+  try {
+    mkdirSync(stripeDir(o.data), { recursive: true });
+  } catch (e) {
+    throw new NrrError(`cannot create ${stripeDir(o.data)}: ${fsErrorText(e)}`);
+  }
+  const kept = readStripeSettings(o.data);
+  const settings = stripeSettingsSchema.parse({ ...kept, ...Object.fromEntries(Object.entries(o.settings ?? {}).filter(([, v]) => v !== undefined)) });
+  const objects = o.replace ? emptyStripeObjects() : await readKeptObjects(o.data);
+  await readStripeObjects(o.path, objects);
+  const t1 = performance.now();
+  const rows = mapStripe(objects, mappingSettings(o.data, o.config, settings, o.now));
+  const t2 = performance.now();
+  const dir = stripeDir(o.data);
+  for (const f of [OBJECTS_FILE, SETTINGS_FILE]) checkOutputPath(join(dir, f), { force: o.force });
+  const files = await writeContractFiles(o.data, rows, o.force);
+  await replaceFile(join(dir, OBJECTS_FILE), (tmp) => writeObjects(tmp, objects), { force: o.force });
+  await replaceFile(join(dir, SETTINGS_FILE), (tmp) => {
+    const fd = openSync(tmp, 'wx');
+    writeSync(fd, JSON.stringify(settings, null, 2) + '\n');
+    closeSync(fd);
+  }, { force: o.force });
+  const t3 = performance.now();
+  return {
+    objects: countStripeObjects(objects),
+    skipped: Object.fromEntries(objects.skipped),
+    accounts: rows.accounts.length,
+    lines: rows.subscriptions.length,
+    usage_rows: rows.usage.length,
+    currencies: [...new Set([...rows.subscriptions.map((r) => r.currency), ...rows.usage.map((r) => r.currency)])].sort(),
+    files: [...files, join(STRIPE_DIR, OBJECTS_FILE), join(STRIPE_DIR, SETTINGS_FILE)],
+    settings,
+    warnings: rows.warnings,
+    seconds: { read: (t1 - t0) / 1000, map: (t2 - t1) / 1000, write: (t3 - t2) / 1000 },
+  };
+}
+
+export type { StripeProfileName };
