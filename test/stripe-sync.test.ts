@@ -156,6 +156,22 @@ describe('nrr stripe sync', () => {
     expect(contractFiles(data)).toEqual(imported);
   });
 
+  it("gives, for stripe-import's corpus of every case, what nrr stripe import of the corpus gives (the deleted customer retrieved by id)", async () => {
+    const corpusDir = join(process.cwd(), 'test', 'fixtures', 'stripe', 'corpus');
+    const viaImport = tempDir('nrr-stripe-corpus-import-');
+    const imp = await nrr(['stripe', 'import', '--data', viaImport, corpusDir, '-q']);
+    expect(imp.status, imp.stderr).toBe(0);
+    const server = await startStripeServer({ corpus: corpusDir, rateLimit: (n) => n === 2 || n === 9 });
+    servers.push(server);
+    const data = tempDir('nrr-stripe-corpus-sync-');
+    const r = await nrr(['stripe', 'sync', '--data', data, '--api-base', server.url, '--page-size', '5']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/2 requests rate limited and made again/);
+    // The deleted customer is not listed by Stripe; its subscription names it, so it is retrieved.
+    expect(server.requests.some((q) => q.path === '/v1/customers/cus_deleted')).toBe(true);
+    expect(contractFiles(data)).toEqual(contractFiles(viaImport));
+  });
+
   it('says what is missing without a key, and an unreachable server, with exit code 1', async () => {
     const data = tempDir('nrr-stripe-nokey-');
     const env: NodeJS.ProcessEnv = { ...ENV };

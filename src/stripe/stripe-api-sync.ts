@@ -175,6 +175,8 @@ export async function syncStripe(options: StripeSyncOptions): Promise<StripeSync
       }
     }
   }
+  const deleted = await fetchDeletedCustomers(stripe, staging);
+  if (deleted > 0) say(`customers: ${deleted} deleted customer(s) named by subscriptions or invoices fetched one by one`);
   await options.commit(staging);
   rmSync(options.dir, { recursive: true, force: true });
   return {
@@ -185,6 +187,44 @@ export async function syncStripe(options: StripeSyncOptions): Promise<StripeSync
     counts: Object.fromEntries(SYNCED_TYPES.map((t) => [t.name, s.types[t.name]!.fetched])),
     rate_limited: rateLimited,
   };
+}
+
+/**
+ * Deleted customers are not listed, but their subscriptions and invoices are: each customer they
+ * name that the list did not give is retrieved (Stripe answers `{id, deleted: true}`), so that the
+ * account is known as deleted. Customers Stripe does not know (404) are left out.
+ */
+async function fetchDeletedCustomers(stripe: Stripe, staging: string): Promise<number> {
+  const ids = (name: string): { id: string; customer: unknown }[] => {
+    try {
+      return readFileSync(join(staging, `${name}.jsonl`), 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => (JSON.parse(l) as { object: { id: string; customer: unknown } }).object);
+    } catch {
+      return [];
+    }
+  };
+  const known = new Set(ids('customers').map((c) => c.id));
+  const named = new Set<string>();
+  for (const o of [...ids('subscriptions'), ...ids('invoices')]) {
+    const c = typeof o.customer === 'string' ? o.customer : (o.customer as { id?: string } | null)?.id;
+    if (c && !known.has(c)) named.add(c);
+  }
+  const found: Record<string, unknown>[] = [];
+  for (const id of [...named].sort()) {
+    try {
+      found.push((await stripe.customers.retrieve(id)) as unknown as Record<string, unknown>);
+    } catch (e) {
+      if (e instanceof Stripe.errors.StripeInvalidRequestError && e.statusCode === 404) continue;
+      throw e;
+    }
+  }
+  if (found.length > 0) {
+    const version = Math.floor(Date.now() / 1000);
+    appendFileSync(join(staging, 'customers.jsonl'), found.map((o) => `{"version":${version},"object":${JSON.stringify(o)}}`).join('\n') + '\n');
+  }
+  return found.length;
 }
 
 /** A sync stopped half way in its work folder: its state, if any. */
