@@ -1,8 +1,10 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestBatch } from '../src/store/apply-batch.js';
 import { StripeEventLog, StripeEventReceiver, diffRows } from '../src/stripe/stripe-events.js';
 import { StripeObjectsModel } from '../src/stripe/stripe-live-model.js';
@@ -197,3 +199,142 @@ function writeJsonl(dir: string, name: string, rows: readonly unknown[]): string
   writeFileSync(path, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
   return path;
 }
+
+/**
+ * A real `nrr serve` with STRIPE_WEBHOOK_SECRET: POST /webhooks/stripe verified, applied to the
+ * live workspace before the answer, reflected in /api/accounts/<customer id>.
+ */
+describe('nrr serve: POST /webhooks/stripe', () => {
+  const BIN = join(process.cwd(), 'dist', 'cli', 'nrr.js');
+  const T0 = 1_767_225_600; // 2026-01-01T00:00:00Z
+  const DAY = 86_400;
+  const ENV = { ...process.env, NRR_TODAY: '2026-06-15', STRIPE_WEBHOOK_SECRET: SECRET };
+  let child: ChildProcess | null = null;
+  let base = '';
+  let data = '';
+  afterAll(() => {
+    child?.kill('SIGTERM');
+  });
+
+  const subscription = (quantity: number): Record<string, unknown> => ({
+    id: 'sub_1',
+    object: 'subscription',
+    customer: 'cus_1',
+    status: 'active',
+    created: T0,
+    start_date: T0,
+    livemode: true,
+    currency: 'usd',
+    cancel_at_period_end: false,
+    items: {
+      object: 'list',
+      has_more: false,
+      data: [{ id: 'si_1', object: 'subscription_item', created: T0, price: 'price_m', quantity, current_period_start: T0 + 150 * DAY, current_period_end: T0 + 180 * DAY }],
+    },
+  });
+
+  beforeAll(async () => {
+    expect(existsSync(BIN), 'run npm run build first').toBe(true);
+    const corpus = tempDir();
+    // cus_1 on 2 seats of 100.00 USD a month (MRR 200), cus_2 on 1 seat (MRR 100).
+    const objects = [
+      { id: 'prod_1', object: 'product', name: 'Pro', created: T0 - DAY, livemode: true },
+      { id: 'price_m', object: 'price', currency: 'usd', unit_amount: 10_000, type: 'recurring', recurring: { interval: 'month', interval_count: 1, usage_type: 'licensed' }, product: 'prod_1', created: T0 - DAY, livemode: true },
+      { id: 'cus_1', object: 'customer', name: 'One', created: T0, livemode: true, metadata: {} },
+      { id: 'cus_2', object: 'customer', name: 'Two', created: T0, livemode: true, metadata: {} },
+      subscription(2),
+      { ...subscription(1), id: 'sub_2', customer: 'cus_2', items: { object: 'list', has_more: false, data: [{ id: 'si_2', object: 'subscription_item', created: T0, price: 'price_m', quantity: 1, current_period_start: T0 + 150 * DAY, current_period_end: T0 + 180 * DAY }] } },
+    ];
+    writeJsonl(corpus, 'objects.jsonl', objects);
+    data = tempDir();
+    const imp = spawnSync(process.execPath, [BIN, 'stripe', 'import', '--data', data, corpus, '-q'], { encoding: 'utf8', env: ENV });
+    expect(imp.status, imp.stderr).toBe(0);
+    const port = await freePort();
+    child = spawn(process.execPath, [BIN, 'serve', '--data', data, '--port', String(port)], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      let err = '';
+      child!.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Dashboard:')) resolve();
+      });
+      child!.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      child!.once('exit', (code) => reject(new Error(`nrr serve exited with ${code}: ${err}`)));
+    });
+    base = `http://127.0.0.1:${port}`;
+  });
+
+  const mrr = async (id: string): Promise<string> => {
+    const res = await fetch(`${base}/api/accounts/${id}`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { account: { mrr: string } | null };
+    return String(body.account?.mrr);
+  };
+  const post = (body: string, signature?: string): Promise<Response> =>
+    fetch(`${base}/webhooks/stripe`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...(signature === undefined ? {} : { 'stripe-signature': signature }) } });
+  const signed = (body: string): string => signStripePayload(body, [SECRET]);
+  const updated = (id: string, created: number, quantity: number): string =>
+    JSON.stringify({ id, object: 'event', type: 'customer.subscription.updated', created, livemode: true, api_version: '2026-11-18.endive', data: { object: subscription(quantity), previous_attributes: {} } });
+
+  it('applies a signed customer.subscription.updated before answering: the MRR of the account changes', async () => {
+    expect(await mrr('cus_1')).toBe('200');
+    const body = updated('evt_seats_3', T0 + 160 * DAY, 3);
+    const res = await post(body, signed(body));
+    const answer = await res.json();
+    expect(res.status, JSON.stringify(answer)).toBe(200);
+    expect(answer).toMatchObject({ received: true, status: 'applied', duplicate: false, customers: ['cus_1'] });
+    // 3 seats × 100.00 = 300; cus_2 untouched.
+    expect(await mrr('cus_1')).toBe('300');
+    expect(await mrr('cus_2')).toBe('100');
+  });
+
+  it('acknowledges a repeated event without applying it again', async () => {
+    const body = updated('evt_seats_3', T0 + 160 * DAY, 3);
+    const res = await post(body, signed(body));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'applied', duplicate: true });
+    expect(await mrr('cus_1')).toBe('300');
+  });
+
+  it('applies out-of-order events by the object version: the later one stands', async () => {
+    const later = updated('evt_seats_5', T0 + 162 * DAY, 5);
+    const earlier = updated('evt_seats_4', T0 + 161 * DAY, 4);
+    expect((await post(later, signed(later))).status).toBe(200);
+    const res = await post(earlier, signed(earlier));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'superseded' });
+    expect(await mrr('cus_1')).toBe('500'); // 5 × 100, not 4 × 100
+  });
+
+  it('answers 400 to a bad or missing signature and applies nothing, without the API token', async () => {
+    const body = updated('evt_seats_9', T0 + 170 * DAY, 9);
+    const tampered = await post(body.replace('"quantity":9', '"quantity":1'), signed(body));
+    expect(tampered.status).toBe(400);
+    expect(((await tampered.json()) as { error: string }).error).toMatch(/does not check/);
+    expect((await post(body)).status).toBe(400);
+    const stale = signStripePayload(body, [SECRET], Math.floor(Date.now() / 1000) - 3600);
+    expect((await post(body, stale)).status).toBe(400);
+    expect(await mrr('cus_1')).toBe('500');
+  });
+
+  it('nrr stripe status counts the events received', () => {
+    const r = spawnSync(process.execPath, [BIN, 'stripe', 'status', '--data', data, '--events', '--format', 'json'], { encoding: 'utf8', env: ENV });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/3 received: 2 applied, 1 superseded by a later version, 0 ignored .*, 0 failed/);
+    const rows = JSON.parse(r.stdout) as { event_id: string; status: string }[];
+    expect(rows.map((x) => [x.event_id, x.status])).toEqual([
+      ['evt_seats_3', 'applied'],
+      ['evt_seats_4', 'superseded'],
+      ['evt_seats_5', 'applied'],
+    ]);
+  });
+});
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as { port: number }).port;
+      probe.close(() => resolve(p));
+    });
+  });

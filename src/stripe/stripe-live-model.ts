@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CustomerRows, StripeLiveModel } from './stripe-events.js';
-import { mapStripeCustomer, type StripeMappingSettings } from './stripe-mapping.js';
+import { SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, mapStripeCustomer, type StripeMappingSettings } from './stripe-mapping.js';
 import { STRIPE_TYPES, addStripeObject, customerOf, idOf, itemPrice, priceProduct, readStripeObjects, type StripeObjects, type StripeSubscription } from './stripe-objects.js';
 
 /** Where a data folder keeps the objects that webhooks brought (beside the imported ones), one `{"version","object"}` a line. */
@@ -21,12 +21,20 @@ export class StripeObjectsModel implements StripeLiveModel {
     private readonly livePath: string,
     /** Account attributes the workspace has (a new metadata key needs the accounts file and a sync). */
     private readonly attributes: ReadonlySet<string> | null,
+    /** "Now" for the mapping (schedule phases starting later are future changes), Unix seconds. */
+    private readonly now: () => number,
   ) {}
 
   /** The kept objects plus those webhooks brought earlier (`livePath`). */
-  static async open(objects: StripeObjects, settings: StripeMappingSettings, livePath: string, attributes: readonly string[] | null): Promise<StripeObjectsModel> {
+  static async open(
+    objects: StripeObjects,
+    settings: StripeMappingSettings,
+    livePath: string,
+    attributes: readonly string[] | null,
+    now: () => number = () => settings.now ?? Math.floor(Date.now() / 1000),
+  ): Promise<StripeObjectsModel> {
     if (existsSync(livePath)) await readStripeObjects(livePath, objects);
-    return new StripeObjectsModel(objects, settings, livePath, attributes === null ? null : new Set(attributes.map((a) => a.toLowerCase())));
+    return new StripeObjectsModel(objects, settings, livePath, attributes === null ? null : new Set(attributes.map((a) => a.toLowerCase())), now);
   }
 
   reads(objectType: string): boolean {
@@ -67,13 +75,16 @@ export class StripeObjectsModel implements StripeLiveModel {
   }
 
   rowsOf(customer: string): CustomerRows {
-    const rows = mapStripeCustomer(this.objects, customer, this.settings);
+    const rows = mapStripeCustomer(this.objects, customer, { ...this.settings, now: this.now() });
     const attrs = this.attributes;
     const accounts =
       attrs === null
         ? rows.accounts
         : rows.accounts.map((a) => Object.fromEntries(Object.entries(a).filter(([k]) => k === 'account_id' || attrs.has(k.toLowerCase()))));
-    return { accounts, subscriptions: rows.subscriptions as unknown as Record<string, unknown>[], usage: rows.usage as unknown as Record<string, unknown>[] };
+    // The columns the import writes to the files (the mapping's provenance fields stay out, as there).
+    const pick = (list: readonly object[], columns: readonly string[]): Record<string, unknown>[] =>
+      list.map((r) => Object.fromEntries(columns.map((c) => [c, (r as Record<string, unknown>)[c] ?? null])));
+    return { accounts, subscriptions: pick(rows.subscriptions, SUBSCRIPTION_COLUMNS), usage: pick(rows.usage, USAGE_COLUMNS) };
   }
 
   private kept(type: string, id: string): Record<string, unknown> | undefined {

@@ -30,10 +30,19 @@ export interface StripeWebhooks {
  * mapping reads), 400 for a bad or missing signature (nothing stored), 500 when applying failed
  * (the event is kept as failed; Stripe sends it again, and it is tried again then and at start).
  */
-export async function openStripeWebhooks(live: LiveWorkspace, options: { readonly secret: string; readonly tolerance?: number; readonly config?: string }): Promise<StripeWebhooks> {
+export interface WebhookOptions {
+  readonly secret: string;
+  /** Seconds a signature may be old (default 300). */
+  readonly tolerance?: number;
+  readonly config?: string;
+  /** "Now" for the mapping, Unix seconds (default: the clock). */
+  readonly now?: () => number;
+}
+
+export async function openStripeWebhooks(live: LiveWorkspace, options: WebhookOptions): Promise<StripeWebhooks> {
   const data = live.workspace.dataDir;
   const settings = mappingSettings(data, options.config, readStripeSettings(data));
-  const model = await StripeObjectsModel.open(await readKeptObjects(data), settings, join(stripeDir(data), LIVE_OBJECTS_FILE), live.workspace.attributes);
+  const model = await StripeObjectsModel.open(await readKeptObjects(data), settings, join(stripeDir(data), LIVE_OBJECTS_FILE), live.workspace.attributes, options.now);
   const log = StripeEventLog.open(join(stripeDir(data), EVENTS_FILE));
   const receiver = new StripeEventReceiver(log, model, (batch) => live.apply(batch));
   await receiver.retryFailed();
@@ -56,8 +65,8 @@ export async function openStripeWebhooks(live: LiveWorkspace, options: { readonl
  * The webhook endpoint when STRIPE_WEBHOOK_SECRET is set (tolerance from STRIPE_WEBHOOK_TOLERANCE),
  * else undefined (POST /webhooks/stripe answers 404).
  */
-export async function stripeWebhooksFromEnv(live: LiveWorkspace, config?: string, env: NodeJS.ProcessEnv = process.env): Promise<StripeWebhooks | undefined> {
+export async function stripeWebhooksFromEnv(live: LiveWorkspace, options: { config?: string; now?: () => number } = {}, env: NodeJS.ProcessEnv = process.env): Promise<StripeWebhooks | undefined> {
   const secret = env[WEBHOOK_SECRET_ENV];
   if (secret === undefined || secret === '') return undefined;
-  return openStripeWebhooks(live, { secret, tolerance: webhookTolerance(env), config });
+  return openStripeWebhooks(live, { secret, tolerance: webhookTolerance(env), ...options });
 }
