@@ -121,7 +121,7 @@ again at start and when Stripe sends them again. With --events every event is li
 
 Examples:
   nrr stripe status --data my-data
-  nrr stripe status --data my-data --events --format csv -o events.csv`,
+  nrr stripe status --data my-data --events --format json`,
     )
     .action(async (o: LiveOptions & { events?: boolean; format: RowFormat; out?: string; force?: boolean }) => {
       const dir = stripeDir(o.data);
