@@ -20,7 +20,8 @@ export type StripeWebhookHandler = (body: Uint8Array, signature: string | undefi
 
 export interface StripeWebhooks {
   readonly handle: StripeWebhookHandler;
-  readonly receiver: StripeEventReceiver;
+  /** The receiver, once the kept objects are read (they are read while the server starts answering). */
+  readonly ready: Promise<StripeEventReceiver>;
 }
 
 /**
@@ -42,23 +43,35 @@ export interface WebhookOptions {
 export async function openStripeWebhooks(live: LiveWorkspace, options: WebhookOptions): Promise<StripeWebhooks> {
   const data = live.workspace.dataDir;
   const settings = mappingSettings(data, options.config, readStripeSettings(data));
-  const model = await StripeObjectsModel.open(await readKeptObjects(data), settings, join(stripeDir(data), LIVE_OBJECTS_FILE), live.workspace.attributes, options.now);
-  const log = StripeEventLog.open(join(stripeDir(data), EVENTS_FILE));
-  const receiver = new StripeEventReceiver(log, model, (batch) => live.apply(batch));
-  await receiver.retryFailed();
+  // The objects are read (and failed events tried again) while the server starts answering; an
+  // event waits for that, a bad signature does not.
+  const ready = (async () => {
+    const model = await StripeObjectsModel.open(await readKeptObjects(data), settings, join(stripeDir(data), LIVE_OBJECTS_FILE), live.workspace.attributes, options.now);
+    const receiver = new StripeEventReceiver(StripeEventLog.open(join(stripeDir(data), EVENTS_FILE)), model, (batch) => live.apply(batch));
+    await receiver.retryFailed();
+    return receiver;
+  })();
+  ready.catch(() => undefined); // said to every event (500) instead
   const handle: StripeWebhookHandler = async (body, signature) => {
     let outcome: EventOutcome;
+    let receiver: StripeEventReceiver;
+    const text = (e: unknown): string => (e instanceof Error ? e.message : String(e));
     try {
       const event = await verifyStripeEvent(body, signature, options.secret, options.tolerance);
+      try {
+        receiver = await ready;
+      } catch (e) {
+        return { status: 500, body: { error: `the Stripe objects of ${data} could not be read (${text(e)}): the event was not stored; Stripe sends it again` } };
+      }
       outcome = await receiver.receive(event);
     } catch (e) {
       if (e instanceof WebhookSignatureError) return { status: 400, body: { error: e.message } };
       if (e instanceof NrrError && /not a Stripe event/.test(e.message)) return { status: 400, body: { error: e.message } };
-      return { status: 500, body: { error: `${e instanceof Error ? e.message : String(e)}; the event is kept and applied again when Stripe sends it again` } };
+      return { status: 500, body: { error: `${text(e)}; the event is kept and applied again when Stripe sends it again` } };
     }
     return { status: 200, body: { received: true, ...outcome } };
   };
-  return { handle, receiver };
+  return { handle, ready };
 }
 
 /**
