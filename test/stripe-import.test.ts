@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/nrr.js';
-import { importStripe, readKeptObjects } from '../src/stripe/import-stripe.js';
+import { appendKeptObjects, importStripe, readKeptObjects } from '../src/stripe/import-stripe.js';
 import { readStripeObjects } from '../src/stripe/stripe-objects.js';
 
 /**
@@ -170,6 +170,13 @@ describe('the corpus through nrr stripe import, nrr mrr and nrr movements', () =
     expect(readFileSync(join(data, 'accounts.csv'), 'utf8')).not.toContain('cus_testmode');
   });
 
+  it("every account's movements add up to its MRR: 0 + new + expansion + reactivation − contraction − churn = end of June", () => {
+    for (const [account, months] of mrr) {
+      const sum = moves.filter((m) => m.account_id === account && m.month <= '2026-06').reduce((s, m) => s + Number(m.delta), 0);
+      expect(sum, account).toBeCloseTo(months.get('2026-06') ?? 0, 9);
+    }
+  });
+
   it('the whole: ending MRR in June is the sum of the cases', () => {
     // 250 + 160 + 150 + 150 + 300 + 50 + 60 + 120 + 150 + 300 + 180 + 90 + 110 + 6.5 + 50 = 2126.5
     const june = [...mrr.values()].reduce((s, m) => s + (m.get('2026-06') ?? 0), 0);
@@ -216,6 +223,20 @@ describe('nrr stripe import: files, provenance and safety', () => {
     for (const k of ['customers', 'subscriptions', 'prices', 'products', 'coupons', 'subscriptionSchedules', 'invoices', 'discounts', 'versions'] as const) {
       expect(new Map(kept[k] as Map<string, unknown>), k).toEqual(new Map(original[k] as Map<string, unknown>));
     }
+  });
+
+  it('objects appended to the kept ones (as a webhook would) win when newer, and the file stays nrr\'s', async () => {
+    const dir = join(root, 'library');
+    const before = await readKeptObjects(dir);
+    const sub = before.subscriptions.get('sub_forever')!;
+    appendKeptObjects(dir, [
+      { version: 1, object: { ...sub, status: 'canceled' } },
+      { version: 1_790_000_000, object: { ...sub, metadata: { note: 'newer' } } },
+    ]);
+    const after = await readKeptObjects(dir);
+    expect(after.subscriptions.get('sub_forever')).toMatchObject({ status: 'active', metadata: { note: 'newer' } });
+    // Appended by nrr: a later import may rewrite it.
+    expect((await importStripe({ data: dir, path: join(CORPUS, '15-test-mode.json') })).objects.subscription).toBe(22);
   });
 
   it('never replaces a contract file the user wrote; --force does', () => {

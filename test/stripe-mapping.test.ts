@@ -113,6 +113,13 @@ describe('addStripeObject keeps the newer copy', () => {
     expect(objects.customers.get('cus_1')).toMatchObject({ name: 'Kept', deleted: true });
   });
 
+  it('a customer listed with its subscriptions expanded brings them', () => {
+    const objects = emptyStripeObjects();
+    addStripeObject(objects, { id: 'cus_e', object: 'customer', subscriptions: { object: 'list', data: [{ id: 'sub_e', object: 'subscription', customer: 'cus_e', status: 'active', items: { data: [] } }] } });
+    expect(objects.subscriptions.get('sub_e')?.customer).toBe('cus_e');
+    expect(objects.byCustomer.get('cus_e')).toEqual(new Set(['sub_e']));
+  });
+
   it('prices, products, coupons and discounts expanded inside an object are added too', () => {
     const objects = oneSubscription({ price: price('price_in', 500) });
     expect(objects.prices.has('price_in')).toBe(true);
@@ -194,7 +201,84 @@ describe('mapping rules', () => {
         expect(new Big(r.discount).lte(r.mrr)).toBe(true);
         if (r.end_date !== null) expect(r.end_date > r.start_date).toBe(true);
       }
+      // One item is at one price at a time: the lines of an item never overlap.
+      const byItem = new Map<string, { start: string; end: string | null }[]>();
+      for (const r of rows.subscriptions) {
+        const item = r.line_id.split('@')[0]!;
+        byItem.set(item, [...(byItem.get(item) ?? []), { start: r.start_date, end: r.end_date }]);
+      }
+      for (const [item, lines] of byItem) {
+        lines.sort((a, b) => (a.start < b.start ? -1 : 1));
+        for (let i = 1; i < lines.length; i++) expect(lines[i - 1]!.end !== null && lines[i - 1]!.end! <= lines[i]!.start, `${profile} ${item}`).toBe(true);
+      }
     }
+  });
+});
+
+describe('more shapes', () => {
+  it('a subscription in another currency of a price (currency_options) is billed at that currency', () => {
+    const p = price('p', 10000, { currency_options: { eur: { unit_amount: 9000, unit_amount_decimal: '9000' } } });
+    const objects = oneSubscription({ price: p });
+    const sub = objects.subscriptions.get('sub_cus_1')!;
+    objects.subscriptions.set('sub_cus_1', { ...sub, currency: 'eur' });
+    expect(mapStripe(objects, { timezone: 'UTC', now: NOW }).subscriptions.map((r) => `${r.mrr} ${r.currency}`)).toEqual(['90 EUR']);
+  });
+
+  it('a schedule not started yet: its phases are future lines of the customer', () => {
+    const objects = emptyStripeObjects();
+    addStripeObject(objects, { id: 'cus_s', object: 'customer', livemode: true });
+    addStripeObject(objects, price('p', 5000));
+    addStripeObject(objects, {
+      id: 'sub_sched_x',
+      object: 'subscription_schedule',
+      customer: 'cus_s',
+      status: 'not_started',
+      subscription: null,
+      end_behavior: 'cancel',
+      livemode: true,
+      phases: [
+        { start_date: t('2026-09-01'), end_date: t('2026-12-01'), items: [{ price: 'p', quantity: 2 }] },
+        { start_date: t('2026-12-01'), end_date: t('2027-03-01'), items: [{ price: 'p', quantity: 3 }] },
+      ],
+    });
+    expect(mapStripe(objects, { timezone: 'UTC', now: NOW }).subscriptions.map((r) => `${r.line_id} ${r.start_date} ${r.end_date} ${r.mrr}`)).toEqual([
+      'sub_sched_x/p@2026-09-01 2026-09-01 2026-12-01 100',
+      'sub_sched_x/p@2026-12-01 2026-12-01 2027-03-01 150',
+    ]);
+  });
+
+  it('a schedule without invoices: its past phases are the history, its future ones committed', () => {
+    const objects = oneSubscription({ price: price('p', 2000), quantity: 15 });
+    addStripeObject(objects, {
+      id: 'sub_sched_h',
+      object: 'subscription_schedule',
+      customer: 'cus_1',
+      subscription: 'sub_cus_1',
+      status: 'active',
+      end_behavior: 'release',
+      livemode: true,
+      phases: [
+        { start_date: t('2026-01-01'), end_date: t('2026-04-01'), items: [{ price: 'p', quantity: 10 }] },
+        { start_date: t('2026-04-01'), end_date: t('2026-10-01'), items: [{ price: 'p', quantity: 15 }] },
+        { start_date: t('2026-10-01'), end_date: t('2027-01-01'), items: [{ price: 'p', quantity: 20 }] },
+      ],
+    });
+    const sub = objects.subscriptions.get('sub_cus_1')!;
+    objects.subscriptions.set('sub_cus_1', { ...sub, schedule: 'sub_sched_h' });
+    // 10 × 20 = 200 Jan–Mar, 15 × 20 = 300 Apr–Sep, then 400 from October, open-ended (released).
+    expect(mapStripe(objects, { timezone: 'UTC', now: NOW }).subscriptions.map((r) => `${r.start_date} ${r.end_date} ${r.mrr}`)).toEqual([
+      '2026-01-01 2026-04-01 200',
+      '2026-04-01 2026-10-01 300',
+      '2026-10-01 null 400',
+    ]);
+  });
+
+  it('two invoices for the same period of an item (one reissued) count once', () => {
+    const objects = oneSubscription({ price: price('p', 1000) });
+    const line = (id: string) => ({ id, object: 'line_item', amount: 1000, currency: 'usd', period: { start: t('2026-01-01'), end: t('2026-02-01') }, quantity: 1, parent: { type: 'subscription_item_details', subscription_item_details: { subscription: 'sub_cus_1', subscription_item: 'si_cus_1', proration: false } }, pricing: { price_details: { price: 'p' } } });
+    for (const id of ['in_a', 'in_b']) addStripeObject(objects, { id, object: 'invoice', customer: 'cus_1', status: 'paid', currency: 'usd', livemode: true, parent: { subscription_details: { subscription: 'sub_cus_1' } }, lines: { data: [line(`il_${id}`)] } });
+    const rows = mapStripe(objects, { timezone: 'UTC', now: NOW }).subscriptions;
+    expect(rows.map((r) => `${r.start_date} ${r.end_date} ${r.mrr}`)).toEqual(['2026-01-01 null 10']);
   });
 });
 

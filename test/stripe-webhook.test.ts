@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IngestBatch } from '../src/store/apply-batch.js';
 import { StripeEventLog, StripeEventReceiver, diffRows } from '../src/stripe/stripe-events.js';
+import { appendKeptObjects } from '../src/stripe/import-stripe.js';
 import { StripeObjectsModel } from '../src/stripe/stripe-live-model.js';
 import { emptyStripeObjects, readStripeObjects } from '../src/stripe/stripe-objects.js';
 import { WebhookSignatureError, signStripePayload, verifyStripeEvent, type StripeEventEnvelope } from '../src/stripe/stripe-webhook.js';
@@ -109,7 +110,7 @@ describe('the event log and the receiver', () => {
     const dir = tempDir();
     const kept = emptyStripeObjects();
     await readStripeObjects(writeJsonl(dir, 'objects.jsonl', [...objects, sub(2)]), kept);
-    const model = await StripeObjectsModel.open(kept, { timezone: 'UTC', now: 1_701_000_000 }, join(dir, 'live-objects.jsonl'), null);
+    const model = StripeObjectsModel.open(kept, { timezone: 'UTC', now: 1_701_000_000 }, (entries) => appendKeptObjects(dir, entries), null);
     const batches: IngestBatch[] = [];
     const r = new StripeEventReceiver(StripeEventLog.open(join(dir, 'events.jsonl')), model, async (b) => {
       batches.push(b);
@@ -137,7 +138,7 @@ describe('the event log and the receiver', () => {
     expect(batches).toHaveLength(1);
     const reopened = StripeEventLog.open(join(dir, 'events.jsonl'));
     expect(reopened.get('evt_up')?.status).toBe('applied');
-    expect(readFileSync(join(dir, 'live-objects.jsonl'), 'utf8')).toContain('"version":1700500000');
+    expect(readFileSync(join(dir, 'stripe', 'objects.jsonl'), 'utf8')).toContain('"version":1700500000');
   });
 
   it('applies out-of-order events by the object version: a late older event does not undo a newer one', async () => {
@@ -153,7 +154,7 @@ describe('the event log and the receiver', () => {
     const dir = tempDir();
     const kept = emptyStripeObjects();
     await readStripeObjects(writeJsonl(dir, 'objects.jsonl', [...objects, sub(2)]), kept);
-    const model = await StripeObjectsModel.open(kept, { timezone: 'UTC', now: 1_701_000_000 }, join(dir, 'live-objects.jsonl'), null);
+    const model = StripeObjectsModel.open(kept, { timezone: 'UTC', now: 1_701_000_000 }, (entries) => appendKeptObjects(dir, entries), null);
     let fail = true;
     const applied: IngestBatch[] = [];
     const log = StripeEventLog.open(join(dir, 'events.jsonl'));

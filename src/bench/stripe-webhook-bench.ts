@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
@@ -16,7 +16,8 @@ import { generateStripeExport } from './stripe-bench.js';
  * are POSTed to /webhooks/stripe and the account is read from /api/accounts/<customer id>. The
  * figure is the time from sending the event to having the account's new MRR (POST + GET), with
  * the POST alone beside it. Every event is checked: its answer is 200 `applied` and the MRR read
- * afterwards differs from the one read before it (read untimed). Target: p99 ≤ 100 ms at 100K
+ * afterwards is compared with the one read before it (read untimed; it can stay the same when the
+ * mapping dates a change without an invoice at the next period). Target: p99 ≤ 100 ms at 100K
  * customers over 1,000 events.
  *   node dist/bench/stripe-webhook-bench.js --customers 100000 --events 1000
  */
@@ -136,7 +137,8 @@ async function main(): Promise<void> {
     say(`${total.length} signed events applied one after another${total.length < o.events ? ` (stopped at --timeout ${o.timeout} s of ${o.events})` : ''}; ${unchanged} without a change of MRR read back`);
     say(`event sent → new MRR read from /api/accounts/:id: p50 ${ms(quantile(total, 0.5))}, p95 ${ms(quantile(total, 0.95))}, p99 ${ms(p99)}, max ${ms(total[total.length - 1] ?? NaN)}`);
     say(`POST /webhooks/stripe alone (verified, stored, applied): p50 ${ms(quantile(postOnly, 0.5))}, p99 ${ms(quantile(postOnly, 0.99))}`);
-    say(`target p99 ≤ 100 ms at 100K customers over 1,000 events: ${o.customers >= 100_000 && total.length >= 1000 ? (p99 <= 100 ? 'met' : 'MISSED') : 'not measured at that size here'}`);
+    const full = o.customers >= 100_000 && total.length >= 1000;
+    say(`target p99 ≤ 100 ms at 100K customers over 1,000 events: ${p99 > 100 ? `MISSED (p99 ${ms(p99)} over ${total.length} events)` : full ? 'met' : 'not measured at that size here'}; load average ${loadavg()[0]!.toFixed(1)}`);
   } finally {
     child?.kill('SIGTERM');
     if (o.keep) say(`kept ${root}`);

@@ -24,7 +24,7 @@ interface StripeOptions {
   force?: boolean;
 }
 
-const dataOption = (): Option => new Option('-d, --data <dir>', 'data folder to write the contract files into (and to keep the Stripe objects in, under stripe/)').default('.');
+const dataOption = (what = 'data folder to write the contract files into (and to keep the Stripe objects in, under stripe/)'): Option => new Option('-d, --data <dir>', what).default('.');
 
 const profileOption = (what: string): Option => new Option('--profile <name>', what).choices([...PROFILE_NAMES]);
 
@@ -117,7 +117,7 @@ Examples:
   stripe
     .command('reconcile')
     .description("our MRR per month beside a profile's (stripe, chartmogul, profitwell), the difference attributed to each rule with the subscriptions behind it")
-    .addOption(dataOption())
+    .addOption(dataOption('data folder whose Stripe objects (stripe/objects.jsonl, kept by nrr stripe import) are compared'))
     .option('-c, --config <file>', 'workspace config (default: nrr.config.yaml in the data folder)')
     .addOption(profileOption('the tool to compare with').makeOptionMandatory())
     .option('--from <YYYY-MM>', 'first month (default: 11 months before --to)', month)

@@ -1,9 +1,9 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
 import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { NrrError } from '../errors.js';
-import { checkOutputPath, fsErrorText, replaceFile } from '../workspace/owned-files.js';
+import { checkOutputPath, foreignFiles, fsErrorText, recordWritten, replaceFile } from '../workspace/owned-files.js';
 import { ACCOUNT_COLUMNS, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, mapStripe, type ContractRows, type StripeMappingSettings } from './stripe-mapping.js';
 import { allStripeObjects, countStripeObjects, emptyStripeObjects, readStripeObjects, type StripeObjects, type StripeType } from './stripe-objects.js';
 import { PROFILE_NAMES, type StripeProfileName } from './stripe-profiles.js';
@@ -94,7 +94,8 @@ export interface ImportResult {
   readonly files: string[];
   readonly settings: StripeSettings;
   readonly warnings: string[];
-  readonly seconds: { readonly read: number; readonly map: number; readonly write: number };
+  /** Wall-clock seconds of each step, and the CPU seconds (user + system) of the whole import in this process. */
+  readonly seconds: { readonly read: number; readonly map: number; readonly write: number; readonly cpu: number };
 }
 
 const CONTRACT = ['accounts', 'subscriptions', 'usage'] as const;
@@ -152,6 +153,32 @@ function writeObjects(tmp: string, objects: StripeObjects): void {
   }
 }
 
+/**
+ * Adds objects to those kept in a data folder (stripe/objects.jsonl), one line each, as a webhook or a
+ * sync receives them; a later read keeps the newest copy of each (see `addStripeObject`). Refuses a
+ * file nrr did not write.
+ * @example appendKeptObjects('my-data', [{ version: event.created, object: event.data.object }])
+ */
+export function appendKeptObjects(dataDir: string, entries: readonly { readonly version: number; readonly object: unknown }[]): void {
+  const dir = stripeDir(dataDir);
+  const path = join(dir, OBJECTS_FILE);
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (existsSync(path) && foreignFiles(dir, [OBJECTS_FILE]).length > 0) throw new NrrError(`refusing to add to ${path}: nrr did not write it (or it changed since)`);
+    appendFileSync(path, entries.map((e) => `{"version":${e.version},"object":${JSON.stringify(e.object)}}\n`).join(''));
+  } catch (e) {
+    if (e instanceof NrrError) throw e;
+    throw new NrrError(`cannot write ${path}: ${fsErrorText(e)}`);
+  }
+  recordWritten(dir, [OBJECTS_FILE]);
+}
+
+/** Writes every object of `objects` as the folder's kept objects, whole (a compaction of the appended lines). */
+export async function writeKeptObjects(dataDir: string, objects: StripeObjects, force = false): Promise<void> {
+  mkdirSync(stripeDir(dataDir), { recursive: true });
+  await replaceFile(join(stripeDir(dataDir), OBJECTS_FILE), (tmp) => writeObjects(tmp, objects), { force });
+}
+
 /** Writes mapped rows as the folder's contract files (refusing files nrr did not write unless `force`). */
 export async function writeContractFiles(dir: string, rows: ContractRows, force = false): Promise<string[]> {
   checkNoOtherForms(dir);
@@ -174,6 +201,7 @@ export async function writeContractFiles(dir: string, rows: ContractRows, force 
  */
 export async function importStripe(o: ImportOptions): Promise<ImportResult> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   try {
     mkdirSync(stripeDir(o.data), { recursive: true });
   } catch (e) {
@@ -189,13 +217,14 @@ export async function importStripe(o: ImportOptions): Promise<ImportResult> {
   const dir = stripeDir(o.data);
   for (const f of [OBJECTS_FILE, SETTINGS_FILE]) checkOutputPath(join(dir, f), { force: o.force });
   const files = await writeContractFiles(o.data, rows, o.force);
-  await replaceFile(join(dir, OBJECTS_FILE), (tmp) => writeObjects(tmp, objects), { force: o.force });
+  await writeKeptObjects(o.data, objects, o.force);
   await replaceFile(join(dir, SETTINGS_FILE), (tmp) => {
     const fd = openSync(tmp, 'wx');
     writeSync(fd, JSON.stringify(settings, null, 2) + '\n');
     closeSync(fd);
   }, { force: o.force });
   const t3 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   return {
     objects: countStripeObjects(objects),
     skipped: Object.fromEntries(objects.skipped),
@@ -206,7 +235,7 @@ export async function importStripe(o: ImportOptions): Promise<ImportResult> {
     files: [...files, join(STRIPE_DIR, OBJECTS_FILE), join(STRIPE_DIR, SETTINGS_FILE)],
     settings,
     warnings: rows.warnings,
-    seconds: { read: (t1 - t0) / 1000, map: (t2 - t1) / 1000, write: (t3 - t2) / 1000 },
+    seconds: { read: (t1 - t0) / 1000, map: (t2 - t1) / 1000, write: (t3 - t2) / 1000, cpu: (cpu.user + cpu.system) / 1e6 },
   };
 }
 

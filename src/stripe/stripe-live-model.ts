@@ -1,40 +1,37 @@
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { CustomerRows, StripeLiveModel } from './stripe-events.js';
 import { SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, mapStripeCustomer, type StripeMappingSettings } from './stripe-mapping.js';
-import { STRIPE_TYPES, addStripeObject, customerOf, idOf, itemPrice, priceProduct, readStripeObjects, type StripeObjects, type StripeSubscription } from './stripe-objects.js';
+import { STRIPE_TYPES, addStripeObject, customerOf, idOf, itemPrice, priceProduct, type StripeObjects, type StripeSubscription } from './stripe-objects.js';
 
-/** Where a data folder keeps the objects that webhooks brought (beside the imported ones), one `{"version","object"}` a line. */
-export const LIVE_OBJECTS_FILE = 'live-objects.jsonl';
+/** Keeps objects received one by one where the data folder keeps its Stripe objects (`appendKeptObjects`). */
+export type KeepObjects = (entries: readonly { readonly version: number; readonly object: unknown }[]) => void;
 
 /**
  * The Stripe objects of a data folder held in memory by `nrr serve`, mapped one customer at a
  * time with stripe-import's mapping. An object a webhook brings is added at the event's version
  * (`created`): an older version than the one kept is refused (`older`), so events apply in the
- * order of the object's versions whatever order they arrive in. Kept objects are appended to
- * `livePath` so that a restarted server starts from them.
+ * order of the object's versions whatever order they arrive in. Each object taken is kept with
+ * `keep` (stripe/objects.jsonl), so that a restarted server, and a later re-map, start from it.
  */
 export class StripeObjectsModel implements StripeLiveModel {
   private constructor(
     private readonly objects: StripeObjects,
     private readonly settings: StripeMappingSettings,
-    private readonly livePath: string,
+    private readonly keep: KeepObjects,
     /** Account attributes the workspace has (a new metadata key needs the accounts file and a sync). */
     private readonly attributes: ReadonlySet<string> | null,
     /** "Now" for the mapping (schedule phases starting later are future changes), Unix seconds. */
     private readonly now: () => number,
   ) {}
 
-  /** The kept objects plus those webhooks brought earlier (`livePath`). */
-  static async open(
+  /** `objects`: the kept objects (those webhooks brought earlier among them). */
+  static open(
     objects: StripeObjects,
     settings: StripeMappingSettings,
-    livePath: string,
+    keep: KeepObjects,
     attributes: readonly string[] | null,
     now: () => number = () => settings.now ?? Math.floor(Date.now() / 1000),
-  ): Promise<StripeObjectsModel> {
-    if (existsSync(livePath)) await readStripeObjects(livePath, objects);
-    return new StripeObjectsModel(objects, settings, livePath, attributes === null ? null : new Set(attributes.map((a) => a.toLowerCase())), now);
+  ): StripeObjectsModel {
+    return new StripeObjectsModel(objects, settings, keep, attributes === null ? null : new Set(attributes.map((a) => a.toLowerCase())), now);
   }
 
   reads(objectType: string): boolean {
@@ -69,8 +66,7 @@ export class StripeObjectsModel implements StripeLiveModel {
   update(object: Record<string, unknown>, version: number): 'applied' | 'older' {
     const outcome = addStripeObject(this.objects, object, version);
     if (outcome === 'older') return 'older';
-    mkdirSync(dirname(this.livePath), { recursive: true });
-    appendFileSync(this.livePath, `{"version":${version},"object":${JSON.stringify(object)}}\n`);
+    this.keep([{ version, object }]);
     return 'applied';
   }
 

@@ -125,6 +125,8 @@ interface Piece {
   /** The invoice line behind it, if any. */
   readonly line?: string;
   readonly metered: boolean;
+  /** ISO code, upper case: the invoice line's, or the subscription's. */
+  readonly currency: string;
 }
 
 interface Context {
@@ -152,7 +154,9 @@ class Warnings {
 const isTest = (o: { readonly livemode?: boolean }): boolean => o.livemode === false;
 
 /** The amount of a price for a quantity per billing interval, major units: per unit, or tiered (graduated or volume). */
-export function priceAmount(price: StripePrice, quantity: number): Big {
+export function priceAmount(price: StripePrice, quantity: number, currency?: string): Big {
+  const option = currency && currency.toLowerCase() !== price.currency.toLowerCase() ? price.currency_options?.[currency.toLowerCase()] : undefined;
+  if (option) price = { ...price, currency: currency!.toLowerCase(), unit_amount: option.unit_amount ?? null, unit_amount_decimal: option.unit_amount_decimal ?? null, tiers: option.tiers ?? price.tiers };
   const cur = price.currency;
   let q = quantity;
   if (price.transform_quantity && price.transform_quantity.divide_by > 0) {
@@ -321,7 +325,6 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
     for (const line of inv.lines?.data ?? []) if (lineIsSubscription(line) && !lineIsProration(line) && line.amount > 0) lastPaidEnd = Math.max(lastPaidEnd ?? 0, line.period.end);
   }
   const end = subscriptionEnd(ctx, sub, lastPaidEnd);
-  const currency = (sub.currency ?? '').toUpperCase();
 
   // 1. Price and quantity history from non-proration invoice lines of paid or open invoices.
   const byKey = new Map<string, Piece[]>();
@@ -355,8 +358,25 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
       const metered = recurringOf(price).usage_type === 'metered';
       if (!metered && line.amount === 0) continue;
       const list = byKey.get(key) ?? [];
-      list.push({ key, price, start: line.period.start, end: line.period.end, amount: fromMinor(line.amount, line.currency), discount: lineDiscount(ctx, line), line: line.id, metered });
+      list.push({ key, price, start: line.period.start, end: line.period.end, amount: fromMinor(line.amount, line.currency), discount: lineDiscount(ctx, line), line: line.id, metered, currency: line.currency.toUpperCase() });
       byKey.set(key, list);
+    }
+  }
+  // Without any invoice, the past phases of its schedule are the history (M14).
+  if (schedule && invoices.length === 0) {
+    for (const ph of schedule.phases) {
+      if (ph.start_date > ctx.now) continue;
+      for (const it of ph.items) {
+        const price = resolvePrice(ctx.objects, it.price ?? it.plan ?? null);
+        if (!price) continue;
+        const match = (sub.items?.data ?? []).find((i) => idOf(i.price ?? i.plan ?? null) === price.id);
+        const key = match?.id ?? `${schedule.id}/${price.id}`;
+        const metered = recurringOf(price).usage_type === 'metered';
+        const currency = (sub.currency ?? price.currency).toUpperCase();
+        const list = byKey.get(key) ?? [];
+        list.push({ key, price, start: ph.start_date, end: ph.end_date ?? null, amount: metered ? new Big(0) : priceAmount(price, it.quantity ?? 1, currency), discount: new Big(0), metered, currency });
+        byKey.set(key, list);
+      }
     }
   }
   for (const list of byKey.values()) list.sort((a, b) => a.start - b.start);
@@ -371,7 +391,8 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
       // A charge for the rest of a period no invoiced line covers: an item added mid-period.
       if (pr.line.amount > 0 && pr.price) {
         const q = pr.line.quantity ?? 1;
-        const added: Piece = { key: pr.key, price: pr.price, start: at, end: pr.line.period.end, amount: priceAmount(pr.price, q), discount: new Big(0), line: pr.line.id, metered: false };
+        const added: Piece = { key: pr.key, price: pr.price, start: at, end: pr.line.period.end, amount: priceAmount(pr.price, q, pr.line.currency), discount: new Big(0), line: pr.line.id, metered: false, currency: pr.line.currency.toUpperCase() };
+        if (list?.some((p) => p.start === at)) continue;
         if (list) {
           list.push(added);
           list.sort((a, b) => a.start - b.start);
@@ -383,7 +404,7 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
     const before: Piece = { ...p, end: at };
     if (pr.line.amount > 0 && pr.price) {
       const q = pr.line.quantity ?? 1;
-      const after: Piece = { key: pr.key, price: pr.price, start: at, end: p.end, amount: priceAmount(pr.price, q), discount: p.discount, line: pr.line.id, metered: p.metered };
+      const after: Piece = { key: pr.key, price: pr.price, start: at, end: p.end, amount: priceAmount(pr.price, q, pr.line.currency), discount: p.discount, line: pr.line.id, metered: p.metered, currency: pr.line.currency.toUpperCase() };
       list.splice(i, 1, before, after);
     } else if (!prorations.some((o) => o.key === pr.key && o.line.amount > 0 && o.line.period.start === at)) {
       list.splice(i, 1, before);
@@ -412,9 +433,12 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
       ctx.warnings.add('subscription items whose invoices read start after the item: the months before are taken at the first invoiced price', item.id);
     }
     const from = history.length > 0 ? Math.max(...history.map((p) => p.end ?? Infinity)) : itemStart;
-    const amount = metered ? new Big(0) : priceAmount(price, item.quantity ?? 1);
+    // An open-ended history (a schedule's last phase, released) already runs on.
+    if (!Number.isFinite(from)) continue;
+    const currency = (sub.currency ?? price.currency).toUpperCase();
+    const amount = metered ? new Big(0) : priceAmount(price, item.quantity ?? 1, currency);
     const spans = currentDiscounts(ctx, sub, item.discounts, from);
-    let current: Piece = { key, price, start: from, end: null, amount, discount: new Big(0), metered };
+    let current: Piece = { key, price, start: from, end: null, amount, discount: new Big(0), metered, currency };
     // pause_collection: nothing while paused; from resumes_at again when set.
     if (sub.pause_collection && ctx.rules.pause === 'zero') {
       const period = itemPeriod(sub, item);
@@ -424,11 +448,11 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
       if (resume === null) continue;
       current = { ...current, start: Math.max(resume, from) };
     }
-    if (!metered || ctx.rules.metered === 'include') pieces.push(...applyDiscounts(ctx, current, spans, price.currency.toUpperCase()));
+    if (!metered || ctx.rules.metered === 'include') pieces.push(...applyDiscounts(ctx, current, spans, currency));
   }
-  for (const [key, list] of byKey) {
+  // The invoiced history of every item, current or gone; a metered item's is a 0 line (its charges are usage).
+  for (const list of byKey.values()) {
     for (const p of list) if (!p.metered || ctx.rules.metered === 'include') pieces.push(p.metered ? { ...p, amount: new Big(0), discount: new Big(0) } : p);
-    void key;
   }
 
   // 4. Future phases of its schedule: committed changes.
@@ -454,7 +478,8 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
           const key = match?.id ?? `${schedule.id}/${price.id}`;
           const metered = recurringOf(price).usage_type === 'metered';
           if (metered && ctx.rules.metered === 'exclude') continue;
-          pieces.push({ key, price, start: ph.start_date, end: phaseEnd, amount: metered ? new Big(0) : priceAmount(price, it.quantity ?? 1), discount: new Big(0), metered });
+          const currency = (sub.currency ?? price.currency).toUpperCase();
+          pieces.push({ key, price, start: ph.start_date, end: phaseEnd, amount: metered ? new Big(0) : priceAmount(price, it.quantity ?? 1, currency), discount: new Big(0), metered, currency });
         }
       }
     }
@@ -468,7 +493,6 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
     if (pe !== null && pe <= start) continue;
     out.push({ ...p, start, end: pe });
   }
-  void currency;
   return mergeAdjacent(out, ctx);
 }
 
@@ -476,12 +500,18 @@ function piecesOfSubscription(ctx: Context, sub: StripeSubscription, invoices: r
 function mergeAdjacent(pieces: Piece[], ctx: Context): Piece[] {
   pieces.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.start - b.start));
   const out: Piece[] = [];
-  for (const p of pieces) {
+  for (let p of pieces) {
     const prev = out[out.length - 1];
+    // Two invoices for one stretch of an item (a reissued invoice): the later stretch starts where the earlier ends.
+    if (prev && prev.key === p.key && prev.end !== null && p.start < prev.end) {
+      if (p.end !== null && p.end <= prev.end) continue;
+      p = { ...p, start: prev.end };
+    }
     if (
       prev &&
       prev.key === p.key &&
       prev.price.id === p.price.id &&
+      prev.currency === p.currency &&
       prev.end !== null &&
       (dayOf(prev.end, ctx.tz) === dayOf(p.start, ctx.tz) || (ctx.rules.pause === 'count' && prev.end <= p.start)) &&
       prev.amount.eq(p.amount) &&
@@ -516,6 +546,8 @@ function customerRows(ctx: Context, customerId: string, key: string | null | und
   const invoicesBySub = new Map<string, StripeInvoice[]>();
   const schedules = new Map<string, StripeSubscriptionSchedule>();
   const meteredLines: { line: StripeInvoiceLine; price: StripePrice; sub: string }[] = [];
+  /** Schedules that have not started their subscription yet: their phases are future lines. */
+  const pending: StripeSubscriptionSchedule[] = [];
   for (const id of ids) {
     const sub = ctx.objects.subscriptions.get(id);
     if (sub) {
@@ -537,19 +569,30 @@ function customerRows(ctx: Context, customerId: string, key: string | null | und
     if (sch && (!isTest(sch) || ctx.includeTest)) {
       const s = idOf(sch.subscription ?? null);
       if (s) schedules.set(s, sch);
+      else if (sch.status === 'not_started') pending.push(sch);
     }
   }
   if (customer === undefined && subs.length === 0) return;
   subs.sort((a, b) => (a.id < b.id ? -1 : 1));
+  const usedIds = new Set<string>();
+  // A schedule not started yet stands for the subscription it will create (M14).
+  for (const sch of pending.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    subs.push({ id: sch.id, object: 'subscription', customer: customerId, status: 'active', livemode: sch.livemode, start_date: sch.phases[0]?.start_date, created: sch.created, items: { data: [] } });
+    schedules.set(sch.id, sch);
+  }
   for (const sub of subs) {
     const invoices = invoicesBySub.get(sub.id) ?? [];
     const pieces = piecesOfSubscription(ctx, sub, invoices, schedules.get(sub.id) ?? null);
     for (const p of pieces) {
       const r = recurringOf(p.price);
-      const cur = p.price.currency.toUpperCase();
+      const cur = p.currency;
+      let lineId = `${p.key}@${dayOf(p.start, ctx.tz)}${p.line ? `~${p.line}` : ''}`;
+      // Two stretches of one item starting on one day (times of day apart): the second is told apart.
+      for (let k = 2; usedIds.has(lineId); k++) lineId = `${lineId.replace(/#\d+$/, '')}#${k}`;
+      usedIds.add(lineId);
       out.subscriptions.push({
         account_id: accountId,
-        line_id: `${p.key}@${dayOf(p.start, ctx.tz)}${p.line ? `~${p.line}` : ''}`,
+        line_id: lineId,
         product: productName(ctx, p.price),
         start_date: dayOf(p.start, ctx.tz),
         end_date: p.end === null ? null : dayOf(p.end, ctx.tz),

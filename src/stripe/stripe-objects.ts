@@ -76,6 +76,8 @@ export interface StripePrice {
   readonly tiers?: readonly StripeTier[] | null;
   readonly transform_quantity?: { readonly divide_by: number; readonly round: 'up' | 'down' } | null;
   readonly recurring?: StripeRecurring | null;
+  /** Prices in other currencies, by lowercase code (a subscription in one of them is billed at it). */
+  readonly currency_options?: Readonly<Record<string, { readonly unit_amount?: number | null; readonly unit_amount_decimal?: string | null; readonly tiers?: readonly StripeTier[] | null }>> | null;
   /** Legacy plan fields. */
   readonly amount?: number | null;
   readonly amount_decimal?: string | null;
@@ -96,7 +98,7 @@ export interface StripeCoupon {
   readonly deleted?: boolean;
 }
 
-/** A discount applied to a customer, subscription or item. Basil names its coupon under `source`. */
+/** A discount applied to a customer, subscription or item; from 2025-09-30 its coupon is under `source`. */
 export interface StripeDiscount {
   readonly id?: string;
   readonly object: 'discount';
@@ -444,6 +446,10 @@ function addNested(objects: StripeObjects, o: AnyObject, v: number): void {
     case 'discount':
       keep(o['coupon']);
       keep((o['source'] as AnyObject | undefined)?.['coupon']);
+      break;
+    case 'customer':
+      // A customer listed with `expand[]=data.subscriptions` carries its subscriptions.
+      for (const sub of listData(o['subscriptions'])) if (sub.object === 'subscription') addStripeObject(objects, sub, v);
       break;
     default:
       break;

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { NrrError } from '../errors.js';
 import type { LiveWorkspace } from '../store/live-workspace.js';
-import { mappingSettings, readKeptObjects, readStripeSettings, stripeDir } from './import-stripe.js';
+import { appendKeptObjects, mappingSettings, readKeptObjects, readStripeSettings, stripeDir } from './import-stripe.js';
 import { StripeEventLog, StripeEventReceiver, type EventOutcome } from './stripe-events.js';
-import { LIVE_OBJECTS_FILE, StripeObjectsModel } from './stripe-live-model.js';
+import { StripeObjectsModel } from './stripe-live-model.js';
 import { WEBHOOK_SECRET_ENV, WebhookSignatureError, verifyStripeEvent, webhookTolerance } from './stripe-webhook.js';
 
 /** Where a data folder keeps the webhook events it received (stripe/events.jsonl). */
@@ -46,7 +46,7 @@ export async function openStripeWebhooks(live: LiveWorkspace, options: WebhookOp
   // The objects are read (and failed events tried again) while the server starts answering; an
   // event waits for that, a bad signature does not.
   const ready = (async () => {
-    const model = await StripeObjectsModel.open(await readKeptObjects(data), settings, join(stripeDir(data), LIVE_OBJECTS_FILE), live.workspace.attributes, options.now);
+    const model = StripeObjectsModel.open(await readKeptObjects(data), settings, (entries) => appendKeptObjects(data, entries), live.workspace.attributes, options.now);
     const receiver = new StripeEventReceiver(StripeEventLog.open(join(stripeDir(data), EVENTS_FILE)), model, (batch) => live.apply(batch));
     await receiver.retryFailed();
     return receiver;
