@@ -64,6 +64,7 @@ win) and mapped into accounts.csv, subscriptions.csv and usage.csv as nrr stripe
 A read-only restricted key (rk_live_…) with read access to those objects is enough.
 
 Examples:
+  nrr stripe status --data my-data
   STRIPE_API_KEY=rk_live_... nrr stripe sync --data my-data
   STRIPE_API_KEY=sk_test_x nrr stripe sync --data my-data --api-base http://127.0.0.1:12111`,
     )
