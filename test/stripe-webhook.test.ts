@@ -9,6 +9,8 @@ import type { IngestBatch } from '../src/store/apply-batch.js';
 import { StripeEventLog, StripeEventReceiver, diffRows } from '../src/stripe/stripe-events.js';
 import { appendKeptObjects } from '../src/stripe/import-stripe.js';
 import { StripeObjectsModel } from '../src/stripe/stripe-live-model.js';
+import { refetcher } from '../src/stripe/stripe-webhook-endpoint.js';
+import { startStripeServer } from './helpers/stripe-server.js';
 import { emptyStripeObjects, readStripeObjects } from '../src/stripe/stripe-objects.js';
 import { WebhookSignatureError, signStripePayload, verifyStripeEvent, type StripeEventEnvelope } from '../src/stripe/stripe-webhook.js';
 import { removeDir } from './helpers/fixture-dir.js';
@@ -173,6 +175,36 @@ describe('the event log and the receiver', () => {
     expect(mrrOf(applied)).toEqual(['300']);
   });
 
+  it('with an API key, applies the object as Stripe has it now (fetched again), not the payload; without the object at Stripe, the payload', async () => {
+    const dir = tempDir();
+    const kept = emptyStripeObjects();
+    await readStripeObjects(writeJsonl(dir, 'objects.jsonl', [...objects, sub(2)]), kept);
+    const model = StripeObjectsModel.open(kept, { timezone: 'UTC', now: 1_701_000_000 }, (entries) => appendKeptObjects(dir, entries), null);
+    // Stripe has 7 seats by now; the event's payload (older) says 3.
+    const server = await startStripeServer({ corpus: [{ ...sub(7), id: 'sub_A' } as never] });
+    try {
+      const batches: IngestBatch[] = [];
+      const r = new StripeEventReceiver(
+        StripeEventLog.open(join(dir, 'events.jsonl')),
+        model,
+        async (b) => {
+          batches.push(b);
+          return { batch_id: b.batchId!, source: 'subscriptions', already_applied: false, rows: 0, replaced: 0, withdrawn: 0, accounts: [], warnings: [], warning_count: 0 };
+        },
+        undefined,
+        refetcher({ apiKey: 'sk_test_local', apiBase: server.url }),
+      );
+      await r.receive(event('evt_up', 1_700_500_000, 'customer.subscription.updated', sub(3)));
+      expect(server.requests.map((q) => q.path)).toEqual(['/v1/subscriptions/sub_A']);
+      expect(mrrOf(batches)).toEqual(['700']); // 7 × 100, as fetched
+      // An object Stripe does not know (404): the payload is applied.
+      await r.receive(event('evt_other', 1_700_600_000, 'customer.subscription.updated', { ...sub(4), id: 'sub_B', items: { object: 'list', has_more: false, data: [{ id: 'si_B', object: 'subscription_item', created: 1_700_000_000, price: 'price_P', quantity: 4, current_period_start: 1_700_000_000, current_period_end: 1_702_592_000 }] } }));
+      expect(mrrOf(batches)).toEqual(['700', '400']);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('ignores events about objects the mapping does not read', async () => {
     const { r, batches } = await receiver();
     const out = await r.receive(event('evt_ch', 1_700_500_000, 'charge.succeeded', { id: 'ch_1', object: 'charge', customer: 'cus_A' }));
@@ -209,7 +241,8 @@ describe('nrr serve: POST /webhooks/stripe', () => {
   const BIN = join(process.cwd(), 'dist', 'cli', 'nrr.js');
   const T0 = 1_767_225_600; // 2026-01-01T00:00:00Z
   const DAY = 86_400;
-  const ENV = { ...process.env, NRR_TODAY: '2026-06-15', STRIPE_WEBHOOK_SECRET: SECRET };
+  // Events applied from their payloads: no API key, so nothing is fetched from Stripe.
+  const ENV: NodeJS.ProcessEnv = { ...process.env, NRR_TODAY: '2026-06-15', STRIPE_WEBHOOK_SECRET: SECRET, STRIPE_API_KEY: '', STRIPE_API_BASE: '' };
   let child: ChildProcess | null = null;
   let base = '';
   let data = '';

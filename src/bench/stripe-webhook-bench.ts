@@ -61,6 +61,7 @@ async function main(): Promise<void> {
   const data = join(root, 'data');
   const env: NodeJS.ProcessEnv = { ...process.env, NRR_TODAY: '2026-12-15', STRIPE_WEBHOOK_SECRET: SECRET };
   delete env['NRR_API_TOKEN'];
+  delete env['STRIPE_API_KEY']; // events applied from their payloads
   let child: ChildProcess | null = null;
   const say = (line: string): void => void process.stdout.write(`${line}\n`);
   try {

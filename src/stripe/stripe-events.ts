@@ -154,6 +154,11 @@ export class StripeEventReceiver {
     private readonly model: StripeLiveModel,
     private readonly apply: (batch: IngestBatch) => Promise<ApplyResult>,
     private readonly now: () => Date = () => new Date(),
+    /**
+     * Fetches the object as it is now (with network access to Stripe); without it, or when the
+     * fetch fails, the event's payload is applied.
+     */
+    private readonly fetchObject?: (object: Record<string, unknown>) => Promise<Record<string, unknown> | null>,
   ) {}
 
   /** Takes an event (already verified); resolves once its change is applied, rejects when that failed (the event is kept as failed). */
@@ -185,7 +190,10 @@ export class StripeEventReceiver {
     if (before !== undefined && before.status !== 'failed') {
       return { event_id: event.id, status: before.status, duplicate: true, customers: before.customers ?? [], changes: noChanges() };
     }
-    const object = eventObject(event);
+    let object = eventObject(event);
+    if (this.fetchObject && object['deleted'] !== true && this.model.reads(String(object['object']))) {
+      object = (await this.fetchObject(object).catch(() => null)) ?? object;
+    }
     const objectId = typeof object['id'] === 'string' ? object['id'] : null;
     const objectType = typeof object['object'] === 'string' ? object['object'] : null;
     const base = {

@@ -3,6 +3,7 @@ import { NrrError } from '../errors.js';
 import type { LiveWorkspace } from '../store/live-workspace.js';
 import { appendKeptObjects, mappingSettings, readKeptObjects, readStripeSettings, stripeDir } from './import-stripe.js';
 import { StripeEventLog, StripeEventReceiver, type EventOutcome } from './stripe-events.js';
+import { API_BASE_ENV, API_KEY_ENV, stripeClient } from './stripe-api-sync.js';
 import { StripeObjectsModel } from './stripe-live-model.js';
 import { WEBHOOK_SECRET_ENV, WebhookSignatureError, verifyStripeEvent, webhookTolerance } from './stripe-webhook.js';
 
@@ -38,6 +39,10 @@ export interface WebhookOptions {
   readonly config?: string;
   /** "Now" for the mapping, Unix seconds (default: the clock). */
   readonly now?: () => number;
+  /** With an API key the object of each event is fetched again from Stripe (its state now); else the payload is applied. */
+  readonly apiKey?: string;
+  /** Another address than api.stripe.com for that fetch. */
+  readonly apiBase?: string;
 }
 
 export async function openStripeWebhooks(live: LiveWorkspace, options: WebhookOptions): Promise<StripeWebhooks> {
@@ -47,7 +52,7 @@ export async function openStripeWebhooks(live: LiveWorkspace, options: WebhookOp
   // event waits for that, a bad signature does not.
   const ready = (async () => {
     const model = StripeObjectsModel.open(await readKeptObjects(data), settings, (entries) => appendKeptObjects(data, entries), live.workspace.attributes, options.now);
-    const receiver = new StripeEventReceiver(StripeEventLog.open(join(stripeDir(data), EVENTS_FILE)), model, (batch) => live.apply(batch));
+    const receiver = new StripeEventReceiver(StripeEventLog.open(join(stripeDir(data), EVENTS_FILE)), model, (batch) => live.apply(batch), undefined, refetcher(options));
     await receiver.retryFailed();
     return receiver;
   })();
@@ -75,11 +80,28 @@ export async function openStripeWebhooks(live: LiveWorkspace, options: WebhookOp
 }
 
 /**
- * The webhook endpoint when STRIPE_WEBHOOK_SECRET is set (tolerance from STRIPE_WEBHOOK_TOLERANCE),
- * else undefined (POST /webhooks/stripe answers 404).
+ * The object of an event fetched again (`GET /v1/<type>s/<id>`, pinned API version, one retry),
+ * when an API key is given; a deleted object (404) or a failure leaves the payload to apply.
+ */
+export function refetcher(options: { readonly apiKey?: string; readonly apiBase?: string }): ((object: Record<string, unknown>) => Promise<Record<string, unknown> | null>) | undefined {
+  if (!options.apiKey) return undefined;
+  const stripe = stripeClient(options.apiKey, { apiBase: options.apiBase, maxNetworkRetries: 1 });
+  return async (object) => {
+    const type = String(object['object']);
+    const id = String(object['id']);
+    if (!/^[A-Za-z0-9_]+$/.test(id) || type === 'discount') return null; // discounts have no endpoint of their own
+    const fetched = (await stripe.rawRequest('GET', `/v1/${type === 'plan' ? 'plans' : `${type}s`}/${id}`)) as Record<string, unknown>;
+    return fetched && fetched['id'] === id ? fetched : null;
+  };
+}
+
+/**
+ * The webhook endpoint when STRIPE_WEBHOOK_SECRET is set (tolerance from STRIPE_WEBHOOK_TOLERANCE;
+ * with STRIPE_API_KEY each event's object is fetched again, from STRIPE_API_BASE when set), else
+ * undefined (POST /webhooks/stripe answers 404).
  */
 export async function stripeWebhooksFromEnv(live: LiveWorkspace, options: { config?: string; now?: () => number } = {}, env: NodeJS.ProcessEnv = process.env): Promise<StripeWebhooks | undefined> {
   const secret = env[WEBHOOK_SECRET_ENV];
   if (secret === undefined || secret === '') return undefined;
-  return openStripeWebhooks(live, { secret, tolerance: webhookTolerance(env), ...options });
+  return openStripeWebhooks(live, { secret, tolerance: webhookTolerance(env), apiKey: env[API_KEY_ENV] || undefined, apiBase: env[API_BASE_ENV] || undefined, ...options });
 }
