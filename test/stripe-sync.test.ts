@@ -69,6 +69,9 @@ function corpus(): string {
   writeFileSync(join(dir, 'catalog.json'), JSON.stringify({ object: 'list', data: objects, has_more: false }));
   writeFileSync(join(dir, 'customers.jsonl'), customers.map((c) => JSON.stringify(c)).join('\n') + '\n');
   writeFileSync(join(dir, 'subscriptions.json'), JSON.stringify({ object: 'list', data: subs, has_more: false }));
+  // An invoice of 12 one-off lines (not MRR): the list embeds 10, the sync fetches the other 2.
+  const oneOff = Array.from({ length: 12 }, (_, k) => ({ id: `il_${k + 1}`, object: 'line_item', amount: 100 * (k + 1), currency: 'usd', type: 'invoiceitem', period: { start: T0 + DAY, end: T0 + DAY }, quantity: 1 }));
+  writeFileSync(join(dir, 'invoices.jsonl'), JSON.stringify({ id: 'in_1', object: 'invoice', customer: 'cus_1', status: 'paid', currency: 'usd', created: T0 + DAY, livemode: true, lines: { object: 'list', has_more: false, data: oneOff } }) + '\n');
   writeFileSync(join(dir, 'discounts.jsonl'), JSON.stringify({ id: 'di_3', object: 'discount', coupon: objects[3], start: T0 + 2 * DAY, end: null, subscription: 'sub_3', customer: 'cus_3' }) + '\n');
   return dir;
 }
@@ -121,6 +124,13 @@ describe('nrr stripe sync', () => {
     expect(server.requests.find((q) => q.path === '/v1/subscriptions')?.query['status']).toBe('all');
     expect(server.requests.filter((q) => q.status === 429)).toHaveLength(1);
     expect(contractFiles(data)).toEqual(imported);
+    // The invoice came with 10 of its 12 lines; the other 2 were fetched from its lines endpoint.
+    expect(server.requests.filter((q) => q.path === '/v1/invoices/in_1/lines')).toHaveLength(1);
+    const kept = readFileSync(join(data, 'stripe', 'objects.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"id":"in_1"'))
+      .map((l) => (JSON.parse(l) as { object: { lines: { data: unknown[]; has_more: boolean } } }).object.lines);
+    expect(kept.map((l) => [l.data.length, l.has_more])).toEqual([[12, false]]);
     // Hand-worked: MRR 100 + 200 + 270 (300 less 10 %) + 400 + 500 + 600 = 2,070 on 2026-06-15.
     const mrr = await nrr(['mrr', '--data', data, '--format', 'json', '-q', '--no-store']);
     expect(mrr.status, mrr.stderr).toBe(0);

@@ -13,6 +13,8 @@ import { join } from 'node:path';
  *   `all` for all, as Stripe does); deleted objects are not listed.
  * - `GET /v1/<type>/<id>` retrieves one (a deleted customer answers `{id, object, deleted: true}`);
  *   an unknown id answers 404 with Stripe's error shape (`resource_missing`).
+ * - An invoice embeds its first 10 lines (`lines.has_more` when it has more, as Stripe does);
+ *   `GET /v1/invoices/<id>/lines` lists them all with the same pagination.
  * - `expand[]` (as `expand[]=` or `expand[0]=`) replaces an id (or a list of ids) at the given dotted
  *   path by the object with that id (`data.discounts` on a list, `latest_invoice` on a retrieve).
  * - Every request needs `Authorization: Bearer <key>` (401 otherwise).
@@ -129,11 +131,12 @@ export async function startStripeServer(options: StripeServerOptions): Promise<R
       return stripeError(res, 405, 'invalid_request_error', `this local server answers GET only, not ${req.method}`);
     }
     const parts = url.pathname.split('/').filter(Boolean);
-    if (parts[0] !== 'v1' || parts.length < 2 || parts.length > 3) {
+    const lines = parts.length === 4 && parts[1] === 'invoices' && parts[3] === 'lines' ? byId.get(parts[2]!) : undefined;
+    if (parts[0] !== 'v1' || parts.length < 2 || (parts.length > 3 && !lines)) {
       status(404);
       return stripeError(res, 404, 'invalid_request_error', `Unrecognized request URL (GET: ${url.pathname}).`);
     }
-    const type = parts[1]!;
+    const type = lines ? 'lines' : parts[1]!;
     let body: unknown;
     if (parts.length === 3) {
       const found = byId.get(parts[2]!);
@@ -141,14 +144,15 @@ export async function startStripeServer(options: StripeServerOptions): Promise<R
         status(404);
         return stripeError(res, 404, 'invalid_request_error', `No such ${type.replace(/s$/, '')}: '${parts[2]}'`, {}, 'resource_missing');
       }
-      body = found['deleted'] === true ? { id: found.id, object: found.object, deleted: true } : expandPaths(found, expand, byId);
+      body = found['deleted'] === true ? { id: found.id, object: found.object, deleted: true } : embedFirstLines(expandPaths(found, expand, byId));
     } else {
       const limit = query['limit'] === undefined ? 10 : Number(query['limit']);
       if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
         status(400);
         return stripeError(res, 400, 'invalid_request_error', `Invalid integer: ${query['limit']}`);
       }
-      let list = (byType.get(type) ?? []).filter((o) => o['deleted'] !== true);
+      const all = lines ? (((lines['lines'] as { data?: StripeObject[] } | undefined)?.data ?? []) as StripeObject[]) : (byType.get(type) ?? []);
+      let list = all.filter((o) => o['deleted'] !== true);
       if (query['customer'] !== undefined) list = list.filter((o) => o['customer'] === query['customer']);
       if (type === 'subscriptions') {
         const s = query['status'];
@@ -172,7 +176,7 @@ export async function startStripeServer(options: StripeServerOptions): Promise<R
       }
       const page = query['ending_before'] !== undefined && query['starting_after'] === undefined ? list.slice(Math.max(from, to - limit), to) : list.slice(from, Math.min(to, from + limit));
       const more = query['ending_before'] !== undefined && query['starting_after'] === undefined ? to - limit > from : from + limit < to;
-      body = { object: 'list', url: `/v1/${type}`, has_more: more, data: page.map((o) => expandPaths({ data: [o] }, expand, byId)['data'][0]) };
+      body = { object: 'list', url: url.pathname, has_more: more, data: page.map((o) => embedFirstLines(expandPaths({ data: [o] }, expand, byId)['data'][0] as StripeObject)) };
     }
     status(200);
     res.writeHead(200, { 'content-type': 'application/json', 'request-id': `req_local_${n}`, 'stripe-version': String(req.headers['stripe-version'] ?? '') });
@@ -193,6 +197,13 @@ export async function startStripeServer(options: StripeServerOptions): Promise<R
         server.close(() => resolve());
       }),
   };
+}
+
+/** An invoice as Stripe embeds it: its first 10 lines, `has_more` when there are more. */
+function embedFirstLines<T extends Record<string, unknown>>(o: T): T {
+  const l = o['lines'] as { data?: unknown[] } | undefined;
+  if (o['object'] !== 'invoice' || !l || !Array.isArray(l.data) || l.data.length <= 10) return o;
+  return { ...o, lines: { ...l, data: l.data.slice(0, 10), has_more: true, url: `/v1/invoices/${String(o['id'])}/lines` } };
 }
 
 /** A copy of `value` with the ids at each dotted path replaced by their objects (arrays are walked through). */
