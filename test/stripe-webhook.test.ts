@@ -351,15 +351,26 @@ describe('nrr serve: POST /webhooks/stripe', () => {
     expect(await mrr('cus_1')).toBe('500');
   });
 
+  it('applies customer.updated as the account row: the new name is in /api/accounts/<customer id>', async () => {
+    const body = JSON.stringify({ id: 'evt_name', object: 'event', type: 'customer.updated', created: T0 + 163 * DAY, livemode: true, api_version: '2026-11-18.endive', data: { object: { id: 'cus_2', object: 'customer', name: 'Two Renamed', created: T0, livemode: true, metadata: {} } } });
+    const res = await post(body, signed(body));
+    const answer = await res.json();
+    expect(res.status, JSON.stringify(answer)).toBe(200);
+    expect(answer).toMatchObject({ status: 'applied', changes: { accounts: { rows: 1, withdrawn: 0 }, subscriptions: { rows: 0, withdrawn: 0 } } });
+    const account = (await (await fetch(`${base}/api/accounts/cus_2`)).json()) as { account: { name: string; mrr: string } };
+    expect(account.account).toMatchObject({ name: 'Two Renamed', mrr: '100' });
+  });
+
   it('nrr stripe status counts the events received', () => {
     const r = spawnSync(process.execPath, [BIN, 'stripe', 'status', '--data', data, '--events', '--format', 'json'], { encoding: 'utf8', env: ENV });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/3 received: 2 applied, 1 superseded by a later version, 0 ignored .*, 0 failed/);
+    expect(r.stderr).toMatch(/4 received: 3 applied, 1 superseded by a later version, 0 ignored .*, 0 failed/);
     const rows = JSON.parse(r.stdout) as { event_id: string; status: string }[];
     expect(rows.map((x) => [x.event_id, x.status])).toEqual([
       ['evt_seats_3', 'applied'],
       ['evt_seats_4', 'superseded'],
       ['evt_seats_5', 'applied'],
+      ['evt_name', 'applied'],
     ]);
   });
 });
