@@ -74,3 +74,8 @@ export { mapStripe, mapStripeCustomer, dayOf, type ContractRows, type StripeMapp
 export { PROFILES, PROFILE_NAMES, RULE_NAMES, profileRules, type StripeRules, type StripeProfileName, type RuleName } from './stripe/stripe-profiles.js';
 export { importStripe, readKeptObjects, appendKeptObjects, writeKeptObjects, readStripeSettings, mappingSettings, writeContractFiles, stripeDir, type ImportOptions, type ImportResult, type StripeSettings } from './stripe/import-stripe.js';
 export { reconcile, type ReconcileRow, type ReconcileOptions } from './stripe/stripe-reconcile.js';
+// Stripe, live: API sync, webhook signature, events applied to a live workspace (docs/stripe.md#sync-and-webhooks-live).
+export { syncStripe, stripeClient, STRIPE_API_VERSION, SYNCED_TYPES, type StripeSyncOptions, type StripeSyncResult } from './stripe/stripe-api-sync.js';
+export { verifyStripeEvent, signStripePayload, WebhookSignatureError, DEFAULT_WEBHOOK_TOLERANCE_S, type StripeEventEnvelope } from './stripe/stripe-webhook.js';
+export { StripeEventLog, StripeEventReceiver, type StoredStripeEvent, type StripeEventStatus, type EventOutcome } from './stripe/stripe-events.js';
+export { openStripeWebhooks, type StripeWebhooks, type WebhookOptions } from './stripe/stripe-webhook-endpoint.js';

@@ -24,6 +24,7 @@ import { spinnerProgress } from './spinner-progress.js';
 import { DEFAULT_SEED } from '../generate/seed.js';
 import { registerInit } from './init-command.js';
 import { registerValidate } from './validate-command.js';
+import { registerStripeLive } from './stripe-live-command.js';
 import { registerSync } from './sync-command.js';
 import { registerIngest } from './ingest-command.js';
 import { registerStripe } from './stripe-command.js';
@@ -337,6 +338,7 @@ Examples:
   registerAccounts(program);
   registerPlaybooks(program);
   registerTasks(program);
+  registerStripeLive(program);
   registerServe(program);
   registerGenerate(program);
   registerStripe(program);

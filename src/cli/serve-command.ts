@@ -4,8 +4,9 @@ import { NrrError } from '../errors.js';
 import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { checkTokenStrength, normaliseAllowedHost } from '../serve/http-security.js';
 import type { LiveWorkspace } from '../store/live-workspace.js';
+import { stripeWebhooksFromEnv } from '../stripe/stripe-webhook-endpoint.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { noLinesYet, open, openOptions, positiveInt, printDateWarnings, printRead, withDataOptions, type CommonOptions } from './common-options.js';
+import { noLinesYet, open, openOptions, positiveInt, printDateWarnings, printRead, today, withDataOptions, type CommonOptions } from './common-options.js';
 import { runEffectLines } from './effect-lines.js';
 import { plural } from './plural-text.js';
 
@@ -45,7 +46,9 @@ export async function serveWorkspace(o: ServeCliOptions, runPlays = false, opene
     for (const line of runEffectLines(r, o.quiet ?? false)) process.stderr.write(`${line}\n`);
     if (!o.quiet) process.stderr.write(`playbooks: ${r.already_recorded ? 'already run' : 'ran'} for ${r.date}, ${plural(r.plays.reduce((s, p) => s + p.open_tasks, 0), 'open task')}\n`);
   }
+  const stripeWebhooks = served instanceof LiveWorkspace ? await stripeWebhooksFromEnv(served, { config: o.config, now: () => Math.floor(today().getTime() / 1000) }) : undefined;
   const server = await startServer(served, {
+    stripeWebhook: stripeWebhooks?.handle,
     port,
     host,
     token,

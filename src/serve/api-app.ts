@@ -39,6 +39,8 @@ export interface AppOptions {
   readonly ingest?: (batch: IngestBatch) => Promise<ApplyResult>;
   /** The live workspace's changes, when it serves one: account scores are then kept up to date per changed account. */
   readonly changes?: ChangeLog;
+  /** Takes a Stripe webhook (POST /webhooks/stripe: raw body, Stripe-Signature); without it the route answers 404. */
+  readonly stripeWebhook?: (body: Uint8Array, signature: string | undefined) => Promise<{ status: 200 | 400 | 500; body: unknown }>;
 }
 
 /** The largest request body POST /api/ingest takes. */
@@ -204,6 +206,16 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     },
   );
   app.all('/api/*', (c) => c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path} (see /api/openapi.json)` }, 404));
+  // Stripe's webhooks: not behind the API token, the Stripe-Signature over the raw body is the authentication.
+  app.post(
+    '/webhooks/stripe',
+    bodyLimit({ maxSize: MAX_INGEST_BYTES, onError: (c) => c.json({ error: 'the body is larger than a Stripe event' }, 413) }),
+    async (c) => {
+      if (!options.stripeWebhook) return c.json({ error: 'Stripe webhooks are off: start nrr serve with STRIPE_WEBHOOK_SECRET set (docs/stripe.md)' }, 404);
+      const r = await options.stripeWebhook(new Uint8Array(await c.req.arrayBuffer()), c.req.header('stripe-signature'));
+      return c.json(r.body as object, r.status);
+    },
+  );
 
   app.get('/vendor/echarts.min.js', (c) => c.body(readFileSync(ECHARTS), 200, { 'content-type': TYPES['.js']!, 'cache-control': 'max-age=86400' }));
   app.get('*', (c) => {

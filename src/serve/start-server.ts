@@ -7,7 +7,7 @@ import { NrrError } from '../errors.js';
 import { LiveWorkspace } from '../store/live-workspace.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { AnswerCache } from './answer-cache.js';
-import { DEFAULT_CACHE_BYTES, createApp } from './api-app.js';
+import { DEFAULT_CACHE_BYTES, createApp, type AppOptions } from './api-app.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { DEFAULT_ALLOWED_HOSTS, normaliseAllowedHost } from './http-security.js';
 
@@ -27,6 +27,8 @@ export interface ServeOptions {
   readonly watchMs?: number;
   /** Told when the files changed and the store was updated, or when that failed. */
   readonly onSync?: (message: string) => void;
+  /** POST /webhooks/stripe (a live workspace only). */
+  readonly stripeWebhook?: AppOptions['stripeWebhook'];
 }
 
 export interface RunningServer {
@@ -55,7 +57,7 @@ export async function startServer(source: Workspace | LiveWorkspace, options: Se
       allowedHosts,
       tokenFailures,
       answerCache: new AnswerCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES),
-      ...(live ? { ingest: (batch) => live.apply(batch), changes: live } : {}),
+      ...(live ? { ingest: (batch) => live.apply(batch), changes: live, stripeWebhook: options.stripeWebhook } : {}),
     });
   let app = appFor(live ? live.workspace : (source as Workspace));
   const plays = live ? replayPlays(options.onSync ?? (() => undefined)) : null;
