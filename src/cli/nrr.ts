@@ -30,6 +30,7 @@ import { registerInit } from './init-command.js';
 import { registerValidate } from './validate-command.js';
 import { registerSync } from './sync-command.js';
 import { registerIngest } from './ingest-command.js';
+import { registerForecast } from './forecast-command.js';
 import { guardStandardStreams, OutputError, reportOutputError, writeOutput } from './standard-output.js';
 
 const formatOption = (def: string, choices: readonly string[]): Option =>
@@ -335,6 +336,7 @@ Examples:
   registerPlaybooks(program);
   registerTasks(program);
   registerServe(program);
+  registerForecast(program);
   registerGenerate(program);
   return program;
 }

@@ -85,10 +85,11 @@ export function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Ar
  */
 export function fitHazard(data: TrainingSet, options: { lambda?: number; maxIterations?: number; exactSteps?: number } = {}): HazardModel {
   const lambda = options.lambda ?? 1;
-  const maxIterations = options.maxIterations ?? 100;
+  const maxIterations = options.maxIterations ?? 60;
   // Newton steps with the exact Hessian; after them the last Hessian is kept (the chord method):
   // each further step costs one pass for the gradient, and converges fast this close to the optimum.
   const exactSteps = options.exactSteps ?? 3;
+  let lastLargest = Number.POSITIVE_INFINITY;
   const p = data.width;
   const n = data.y.length;
   const K = EVENTS.length;
@@ -99,12 +100,32 @@ export function fitHazard(data: TrainingSet, options: { lambda?: number; maxIter
   for (let i = 0; i < n; i++) total[data.y[i]!]! += data.w[i]!;
   for (let k = 0; k < K; k++) coef[k]![0] = Math.log((total[k + 1]! + 0.5) / (total[0]! + 0.5));
   const x = data.x;
+  const objective = (c: readonly Float64Array[]): number => {
+    let ll = 0;
+    for (let i = 0; i < n; i++) {
+      const off = i * p;
+      let top = 0;
+      const eta = [0, 0, 0];
+      for (let k = 0; k < K; k++) {
+        let e = 0;
+        for (let j = 0; j < p; j++) e += c[k]![j]! * x[off + j]!;
+        eta[k] = e;
+        top = Math.max(top, e);
+      }
+      const z = Math.exp(-top) + Math.exp(eta[0]! - top) + Math.exp(eta[1]! - top) + Math.exp(eta[2]! - top);
+      const y = data.y[i]!;
+      ll += data.w[i]! * ((y === 0 ? 0 : eta[y - 1]!) - top - Math.log(z));
+    }
+    for (let k = 0; k < K; k++) for (let j = 0; j < p; j++) ll -= ((j === 0 ? 1e-6 : lambda) / 2) * c[k]![j]! ** 2;
+    return ll;
+  };
   let converged = false;
   let it = 0;
   const probs = new Float64Array(K);
   let factor: Float64Array | null = null;
   for (; it < maxIterations && !converged; it++) {
-    const exact = it < exactSteps;
+    // The kept Hessian is used only close to the optimum (the last step moved no coefficient by 0.01).
+    const exact = it < exactSteps || lastLargest > 1e-2;
     const grad = new Float64Array(dim);
     const hess = exact ? new Float64Array(dim * dim) : null;
     for (let i = 0; i < n; i++) {
@@ -152,14 +173,26 @@ export function fitHazard(data: TrainingSet, options: { lambda?: number; maxIter
       factor = cholesky(hess, dim);
     }
     const step = cholSolve(factor!, grad, dim);
+    // Step halving: a full Newton step can overshoot far from the optimum; take the longest of
+    // 1, ½, ¼… that does not lower the penalised log-likelihood.
+    const before = objective(coef);
+    let scale = 1;
+    let trial = coef.map((c, k) => c.map((v, j) => v + step[k * p + j]!));
+    for (let h = 0; h < 30 && !(objective(trial) >= before - 1e-9 * Math.abs(before)); h++) {
+      scale /= 2;
+      trial = coef.map((c, k) => c.map((v, j) => v + scale * step[k * p + j]!));
+    }
     let largest = 0;
     for (let k = 0; k < K; k++) {
       for (let j = 0; j < p; j++) {
-        coef[k]![j]! += step[k * p + j]!;
-        largest = Math.max(largest, Math.abs(step[k * p + j]!));
+        largest = Math.max(largest, Math.abs(trial[k]![j]! - coef[k]![j]!));
+        coef[k]![j] = trial[k]![j]!;
       }
     }
+    // A kept Hessian that no longer gives a useful step: the next one is exact.
+    if (scale < 1) lastLargest = Number.POSITIVE_INFINITY;
     converged = largest < 1e-7;
+    if (scale === 1) lastLargest = largest;
   }
   return { coef, iterations: it, converged };
 }
