@@ -136,6 +136,8 @@ Examples:
   nrr forecast --data demo --as-of 2026-06-30 --format json --limit 50 -o forecast.json
   nrr forecast backtest --data demo`,
     )
+    // Options after `backtest` are the subcommand's own (both take --data, --horizon…).
+    .enablePositionalOptions()
     .action(async (o: ForecastCliOptions) => {
       const ws = await open(o, { signals: true });
       try {

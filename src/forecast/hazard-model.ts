@@ -221,7 +221,7 @@ export function applyPlatt(c: Platt, p: number): number {
 export function fitPlatt(p: readonly number[], y: readonly boolean[], w: readonly number[]): Platt {
   let a = 1;
   let b = 0;
-  for (let it = 0; it < 50; it++) {
+  for (let it = 0; it < 200; it++) {
     let ga = -1e-3 * (a - 1);
     let gb = 0;
     let haa = 1e-3;
@@ -240,8 +240,10 @@ export function fitPlatt(p: readonly number[], y: readonly boolean[], w: readonl
     }
     const det = haa * hbb - hab * hab;
     if (!(det > 0)) break;
-    const da = (hbb * ga - hab * gb) / det;
-    const db = (haa * gb - hab * ga) / det;
+    // Newton's step, at most 1 in either coefficient (a full step can overshoot from a = 1, b = 0).
+    const shrink = Math.max(1, Math.abs((hbb * ga - hab * gb) / det), Math.abs((haa * gb - hab * ga) / det));
+    const da = (hbb * ga - hab * gb) / det / shrink;
+    const db = (haa * gb - hab * ga) / det / shrink;
     a += da;
     b += db;
     if (Math.abs(da) < 1e-10 && Math.abs(db) < 1e-10) break;
