@@ -104,6 +104,23 @@ function backtestText(b: ForecastBacktest, format: RowFormat): string {
   ].join('\n') + '\n';
 }
 
+/**
+ * A subcommand's options, taking the flags that the parent command (which has the same ones:
+ * --data, --horizon, -f…) parsed from the command line: commander gives a flag to the parent when
+ * both define it.
+ */
+function withParentFlags<T>(cmd: Command): T {
+  const out: Record<string, unknown> = { ...cmd.opts() };
+  const parent = cmd.parent;
+  if (parent) {
+    for (const [k, v] of Object.entries(parent.opts())) {
+      const given = parent.getOptionValueSource(k) === 'cli' || parent.getOptionValueSource(k) === 'env';
+      if (given && cmd.getOptionValueSource(k) !== 'cli' && cmd.options.some((x) => x.attributeName() === k)) out[k] = v;
+    }
+  }
+  return out as T;
+}
+
 const horizonOption = (): Option =>
   new Option('--horizon <days>', 'days ahead, 30 to 180 (simulated in whole months: 90 days = 3 months)').argParser((v) => {
     const n = positiveInt(v);
@@ -136,8 +153,6 @@ Examples:
   nrr forecast --data demo --as-of 2026-06-30 --format json --limit 50 -o forecast.json
   nrr forecast backtest --data demo`,
     )
-    // Options after `backtest` are the subcommand's own (both take --data, --horizon…).
-    .enablePositionalOptions()
     .action(async (o: ForecastCliOptions) => {
       const ws = await open(o, { signals: true });
       try {
@@ -174,7 +189,8 @@ Examples:
   nrr forecast backtest --data demo
   nrr forecast backtest --data demo --months 12 --format json`,
     )
-    .action(async (o: CommonOptions & { horizon: number; months: number; seed: number; simulations: number; format: RowFormat }) => {
+    .action(async (_o: unknown, self: Command) => {
+      const o = withParentFlags<CommonOptions & { horizon: number; months: number; seed: number; simulations: number; format: RowFormat }>(self);
       const ws = await open(o, { signals: true });
       try {
         const b = await forecastBacktest(ws, { horizonDays: o.horizon, months: o.months, seed: o.seed, simulations: o.simulations });
