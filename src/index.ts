@@ -53,3 +53,9 @@ export { runPlaybooks, type RunResult, type RunOptions, type PlayRunSummary } fr
 export { PlaybookState, TASK_OUTCOMES, TASK_STATUSES, type Task, type PlayEvent, type Delivery, type TaskOutcome, type TaskStatus } from './playbooks/playbook-state.js';
 export { signPayload, verifySignature, chatMessage, type DeliverySummary } from './playbooks/deliver-actions.js';
 export { escapeSlackText } from './playbooks/deliver-actions.js';
+
+// Forecast of NRR (docs/forecast.md): committed changes, hazard model, simulation, backtest.
+export { forecast, forecastFrom, horizonMonths, type Forecast, type ForecastFigures, type ForecastOptions, type AccountForecast, type Quantiles } from './forecast/forecast.js';
+export { forecastBacktest, BASELINES, type ForecastBacktest, type ReplayedMonth, type ReliabilityRow } from './forecast/forecast-backtest.js';
+export { fitHazard, predictRow, fitPlatt, applyPlatt, type HazardModel, type TrainingSet } from './forecast/hazard-model.js';
+export { simulateRevenue, type SimInput, type SimAccount, type SimTotals } from './forecast/simulate-revenue.js';

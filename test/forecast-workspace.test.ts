@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forecast } from '../src/forecast/forecast.js';
 import { generateCompany } from '../src/generate/generate-company.js';
+import { createApp } from '../src/serve/api-app.js';
 import { stringifyJson } from '../src/money.js';
 import { Workspace } from '../src/workspace/workspace.js';
 
@@ -89,6 +90,27 @@ describe('forecast on a workspace', () => {
     expect(f.method).toBe('segment_renewal_rates');
     expect(f.notes.join(' ')).toMatch(/thin history/);
     expect(f.shock.churn).toBeGreaterThanOrEqual(0.25);
+  }, 120_000);
+});
+
+describe('GET /api/forecast', () => {
+  it('answers with the forecast for horizon, as_of and by, and refuses bad parameters with 400', async () => {
+    const ws = await Workspace.open({ data: dir, signals: true, store: false, today: TODAY });
+    try {
+      const app = createApp(ws);
+      const res = await app.request('/api/forecast?horizon=60&as_of=2026-03&by=segment');
+      expect(res.status).toBe(200);
+      const j = (await res.json()) as { as_of: string; horizon_months: number; nrr: object; by: { attribute: string } };
+      expect(j.as_of).toBe('2026-03-31');
+      expect(j.horizon_months).toBe(2);
+      expect(Object.keys(j.nrr).sort()).toEqual(['p10', 'p50', 'p90']);
+      expect(j.by.attribute).toBe('segment');
+      expect((await app.request('/api/forecast?horizon=10')).status).toBe(400);
+      expect((await app.request('/api/forecast?by=nope')).status).toBe(400);
+      expect((await app.request('/api/forecast?as_of=2030-01')).status).toBe(400);
+    } finally {
+      ws.close();
+    }
   }, 120_000);
 });
 

@@ -1,4 +1,4 @@
-import { monthEnd, monthText } from '../engine/months.js';
+import { monthEnd, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { Money } from '../money.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -23,6 +23,8 @@ export interface ForecastOptions {
   readonly seed?: number;
   readonly simulations?: number;
   readonly trainingMonths?: number;
+  /** T as a month (YYYY-MM), no later than the workspace's reporting month (default: that month). */
+  readonly asOf?: string;
 }
 
 /** P10, P50, P90 of a figure (fractions for NRR and GRR). */
@@ -221,7 +223,8 @@ export function forecastFrom(input: ForecastInput): Forecast {
 export async function forecast(ws: Workspace, options: ForecastOptions = {}): Promise<Forecast> {
   const horizonDays = options.horizonDays ?? DEFAULT_HORIZON_DAYS;
   const H = horizonMonths(horizonDays);
-  const M = ws.asOfMonth;
+  const M = options.asOf === undefined ? ws.asOfMonth : monthIndex(options.asOf);
+  if (M > ws.asOfMonth) throw new NrrError(`as_of: ${options.asOf} is after the reporting month ${monthText(ws.asOfMonth)}`);
   const trainingMonths = options.trainingMonths ?? DEFAULT_TRAINING_MONTHS;
   const months: number[] = [];
   for (let m = Math.max(M - trainingMonths, ws.firstMonth ?? M); m <= M; m++) months.push(m);
