@@ -150,8 +150,7 @@ See docs/forecast.md; check it with \`nrr forecast backtest\`.
 Examples:
   nrr forecast --data demo
   nrr forecast --data demo --horizon 60 --by segment
-  nrr forecast --data demo --as-of 2026-06-30 --format json --limit 50 -o forecast.json
-  nrr forecast backtest --data demo`,
+  nrr forecast --data demo --as-of 2026-06-30 --format json --limit 50 -o forecast.json`,
     )
     .action(async (o: ForecastCliOptions) => {
       const ws = await open(o, { signals: true });
@@ -186,8 +185,8 @@ trailing_3m (mean monthly NRR of the last three months, compounded: Baremetrics'
 month-ends whose actual NRR fell within the P10–P90 interval.
 
 Examples:
-  nrr forecast backtest --data demo
-  nrr forecast backtest --data demo --months 12 --format json`,
+  nrr forecast backtest --data demo --months 6
+  nrr forecast backtest --data demo --months 3 --horizon 60 --format json`,
     )
     .action(async (_o: unknown, self: Command) => {
       const o = withParentFlags<CommonOptions & { horizon: number; months: number; seed: number; simulations: number; format: RowFormat }>(self);
