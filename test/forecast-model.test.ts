@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { moneyWeightedSizes } from '../src/forecast/forecast-model.js';
 import { applyPlatt, fitHazard, fitPlatt, predictRow, solveSpd } from '../src/forecast/hazard-model.js';
 import { column, quantile, simulateRevenue, type SimAccount } from '../src/forecast/simulate-revenue.js';
 
@@ -123,5 +124,16 @@ describe('the simulation', () => {
       ),
       { numRuns: 50 },
     );
+  });
+});
+
+describe('the size model', () => {
+  it('draws fractions in proportion to the MRR they moved from', () => {
+    // 100 of MRR moved by 10 %, 300 by 50 %: of 200 draws, 50 are 0.1 and 150 are 0.5; the mean
+    // (100 × 0.1 + 300 × 0.5) ÷ 400 = 0.4 is the money-weighted fraction.
+    const draws = moneyWeightedSizes([{ mrr: 100, fraction: 0.1 }, { mrr: 300, fraction: 0.5 }]);
+    expect(draws.length).toBe(200);
+    expect(draws.filter((x) => x === 0.1).length).toBe(50);
+    expect(draws.reduce((a, b) => a + b, 0) / draws.length).toBeCloseTo(0.4, 12);
   });
 });

@@ -134,7 +134,7 @@ export async function forecastBacktest(
     const actual = nrrOf(T);
     if (current.length === 0 || actual === null) continue;
     const past = rows.filter((r) => r.month < T && r.month >= T - training);
-    const predictor = fitPredictor(past, files);
+    const predictor = fitPredictor(past, files, { horizonMonths: H });
     const committed = await loadCommitted(ws, monthEnd(T), monthEnd(T + H), monthEnd(T));
     const f = forecastFrom({
       month: T,

@@ -16,13 +16,19 @@ async function setMonths(ws: Workspace, months: readonly number[]): Promise<void
 }
 
 /** Every account × month-end row of the given months, features and next-month outcome, in one query. */
-export async function loadForecastRows(ws: Workspace, months: readonly number[]): Promise<ForecastRow[]> {
+export async function loadForecastRows(ws: Workspace, months: readonly number[], sample: { readonly fullMonth: number; readonly share: number } | null = null): Promise<ForecastRow[]> {
   const [t] = await ws.query(`SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'signal_seats'`);
   if (Number(t!['n']) === 0) throw new NrrError('the forecast reads the signal files: open the workspace with signals: true');
   await setMonths(ws, months);
-  await ws.driver.exec(sqlForecastRows(ws.driver.dialect, ws.policies.reporting_currency, modelGroupAttribute(ws)));
+  await ws.driver.exec(sqlForecastRows(ws.driver.dialect, ws.policies.reporting_currency, modelGroupAttribute(ws), sample));
   const rows = await ws.query('SELECT * FROM forecast_rows ORDER BY month_index, account_id');
   return rows.map(toForecastRow);
+}
+
+/** Accounts with ledger MRR at the end of a month. */
+export async function accountsAt(ws: Workspace, month: number): Promise<number> {
+  const [r] = await ws.query(`SELECT count(*) AS n FROM account_ranges WHERE from_month <= ${month} AND ${month} < to_month`);
+  return Number(r!['n']);
 }
 
 /** Per month and account: ledger MRR then and `horizonMonths` later (for the backtest's actuals). */

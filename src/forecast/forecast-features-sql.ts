@@ -53,7 +53,13 @@ export function sqlForecastMonths(d: Dialect, months: readonly number[]): string
  * or NULL, with the MRR before and after). A row's outcome is read only by a caller that knows the
  * next month was over when the forecast was made: the features never look past their own day.
  */
-export function sqlForecastRows(d: Dialect, reportingCurrency: string, groupAttribute: string | null): string {
+export function sqlForecastRows(
+  d: Dialect,
+  reportingCurrency: string,
+  groupAttribute: string | null,
+  /** Keep every account in this month, and a share (0–1) of the accounts, by a hash of their id, in the others. */
+  sample: { readonly fullMonth: number; readonly share: number } | null = null,
+): string {
   const q = d.quoteIdent;
   const records = sqlAccountRecordsQuery(d, reportingCurrency, { attributes: groupAttribute ? [groupAttribute] : [], snapshots: 'forecast_snapshots' });
   return `CREATE OR REPLACE TEMP TABLE forecast_rows AS
@@ -61,6 +67,7 @@ export function sqlForecastRows(d: Dialect, reportingCurrency: string, groupAttr
   ledger AS (
     SELECT s.m AS month_index, r.account_id, r.mrr AS ledger_mrr
     FROM forecast_months s JOIN account_ranges r ON r.from_month <= s.m AND s.m < r.to_month
+    ${sample && sample.share < 1 ? `WHERE s.m = ${sample.fullMonth} OR ${d.sqlHash(['r.account_id'])} % 1000000 < ${Math.round(sample.share * 1_000_000)}` : ''}
   ),
   next_change AS (
     SELECT account_id, month_index, category, mrr_before, mrr_after FROM account_changes

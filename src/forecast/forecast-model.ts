@@ -20,6 +20,11 @@ export interface Predictor {
   expansionReasons(r: ForecastRow): string[];
   /** Spread of the common shock per event kind (see SimInput.shock). */
   readonly shock: readonly [number, number, number];
+  /**
+   * How much wider (> 1) or narrower (< 1) the simulated interval must be made to match how much the
+   * training months' NRR actually varied around what the model expected of them (see spreadScale).
+   */
+  readonly spread_scale: number;
   /** Fractions lost or gained by size group, and each account's size group. */
   readonly sizes: readonly { readonly group: string; readonly contraction: readonly number[]; readonly expansion: readonly number[] }[];
   sizeGroup(r: ForecastRow): number;
@@ -53,20 +58,42 @@ function encodeTraining(design: Design, rows: readonly ForecastRow[]): { x: Floa
   return { x, y, w, width };
 }
 
+/**
+ * The fractions of one kind of event, resampled in proportion to the MRR they moved from
+ * (systematic resampling into at most 2,000 values): NRR weighs accounts by MRR, and small accounts'
+ * larger fractions drawn for large accounts would overstate the money that moves.
+ */
+export function moneyWeightedSizes(events: readonly { readonly mrr: number; readonly fraction: number }[], count = 2000): number[] {
+  const total = events.reduce((s, e) => s + Math.max(0, e.mrr), 0);
+  if (events.length === 0 || !(total > 0)) return events.map((e) => e.fraction);
+  const n = Math.min(count, Math.max(events.length, 200));
+  const out: number[] = [];
+  let cumulative = 0;
+  let next = 0.5;
+  for (const e of events) {
+    cumulative += (Math.max(0, e.mrr) / total) * n;
+    while (next < cumulative && out.length < n) {
+      out.push(e.fraction);
+      next += 1;
+    }
+  }
+  return out;
+}
+
 /** Sizes of contraction and expansion by group, pooled for a group with fewer than 20 of either. */
 function sizeModel(rows: readonly ForecastRow[]): { sizes: Predictor['sizes']; index: Map<string | null, number> } {
-  const pick = (list: readonly ForecastRow[], e: EventKind): number[] => list.filter((r) => r.next === e && r.next_fraction !== null).map((r) => r.next_fraction!);
+  const pick = (list: readonly ForecastRow[], e: EventKind): number[] =>
+    moneyWeightedSizes(list.filter((r) => r.next === e && r.next_fraction !== null).map((r) => ({ mrr: r.mrr, fraction: r.next_fraction! })));
   const all = { group: 'all', contraction: pick(rows, 'contraction'), expansion: pick(rows, 'expansion') };
   const sizes = [all];
   const index = new Map<string | null, number>();
   const groups = [...new Set(rows.map((r) => r.group))].filter((g): g is string => g !== null).sort();
   for (const g of groups) {
     const mine = rows.filter((r) => r.group === g);
-    const c = pick(mine, 'contraction');
-    const e = pick(mine, 'expansion');
-    if (c.length >= 20 && e.length >= 20) {
+    const count = (e: EventKind): number => mine.filter((r) => r.next === e && r.next_fraction !== null).length;
+    if (count('contraction') >= 20 && count('expansion') >= 20) {
       index.set(g, sizes.length);
-      sizes.push({ group: g, contraction: c, expansion: e });
+      sizes.push({ group: g, contraction: pick(mine, 'contraction'), expansion: pick(mine, 'expansion') });
     }
   }
   return { sizes, index };
@@ -98,6 +125,63 @@ function shockSpread(rows: readonly ForecastRow[], prob: (r: ForecastRow) => [nu
   }) as [number, number, number];
 }
 
+/**
+ * The interval's scale from the training months: for each month-end t with t + H in the training
+ * window, the actual NRR of its cohort over H months against the model's expectation (each
+ * account's expected monthly change compounded), next to the spread the model implies (accounts
+ * independent, monthly changes independent, sizes drawn from their group). The ratio of the
+ * observed spread to the implied one, between 0.25 and 4; 1 with fewer than 6 such windows.
+ * Revenue that swings and comes back (usage) makes the simulated spread grow faster with the
+ * horizon than the real one; this puts it back to what the history showed.
+ */
+export function spreadScale(
+  rows: readonly ForecastRow[],
+  prob: (r: ForecastRow) => [number, number, number],
+  sizes: Predictor['sizes'],
+  sizeGroup: (r: ForecastRow) => number,
+  horizonMonths: number,
+): number {
+  const moments = sizes.map((s) => {
+    const m = (xs: readonly number[], f: (x: number) => number): number => (xs.length ? xs.reduce((a, x) => a + f(x), 0) / xs.length : 0);
+    return { c1: m(s.contraction, (x) => x), c2: m(s.contraction, (x) => x * x), e1: m(s.expansion, (x) => x), e2: m(s.expansion, (x) => x * x) };
+  });
+  const byMonth = new Map<number, ForecastRow[]>();
+  for (const r of rows) {
+    if (!byMonth.has(r.month)) byMonth.set(r.month, []);
+    byMonth.get(r.month)!.push(r);
+  }
+  const residuals: number[] = [];
+  const implied: number[] = [];
+  for (const [t, cohort] of byMonth) {
+    const later = byMonth.get(t + horizonMonths);
+    if (!later) continue;
+    const after = new Map(later.map((r) => [r.account_id, r.mrr]));
+    let start = 0;
+    let actual = 0;
+    let expected = 0;
+    let variance = 0;
+    for (const r of cohort) {
+      const [pc, po, pe] = prob(r);
+      const k = moments[sizeGroup(r)]!;
+      const mean = pe * k.e1 - po * k.c1 - pc;
+      const second = pe * k.e2 + po * k.c2 + pc;
+      start += r.mrr;
+      actual += after.get(r.account_id) ?? 0;
+      expected += r.mrr * (1 + mean) ** horizonMonths;
+      variance += r.mrr * r.mrr * horizonMonths * (second - mean * mean);
+    }
+    if (start <= 0) continue;
+    residuals.push((actual - expected) / start);
+    implied.push(variance / (start * start));
+  }
+  if (residuals.length < 6) return 1;
+  const mean = residuals.reduce((a, b) => a + b, 0) / residuals.length;
+  const observed = residuals.reduce((a, b) => a + (b - mean) ** 2, 0) / (residuals.length - 1);
+  const model = implied.reduce((a, b) => a + b, 0) / implied.length;
+  if (!(model > 0)) return 1;
+  return Math.min(4, Math.max(0.25, Math.sqrt(observed / model)));
+}
+
 function counts(rows: readonly ForecastRow[]): Predictor['training'] {
   const months = new Set(rows.map((r) => r.month)).size;
   const n = (e: EventKind): number => rows.filter((r) => r.next === e).length;
@@ -110,11 +194,11 @@ function counts(rows: readonly ForecastRow[]): Predictor['training'] {
  * fewer than MIN_TRAINING_MONTHS months or MIN_CHURN_EVENTS churn events, segment × time-to-renewal
  * rates with a wider shock.
  */
-export function fitPredictor(rows: readonly ForecastRow[], filesWithRows: ReadonlySet<string>, options: { lambda?: number } = {}): Predictor {
+export function fitPredictor(rows: readonly ForecastRow[], filesWithRows: ReadonlySet<string>, options: { lambda?: number; horizonMonths?: number } = {}): Predictor {
   const training = counts(rows);
   const { sizes, index } = sizeModel(rows);
   const sizeGroup = (r: ForecastRow): number => index.get(r.group) ?? 0;
-  if (training.months < MIN_TRAINING_MONTHS || training.churn < MIN_CHURN_EVENTS) return fallbackPredictor(rows, training, sizes, sizeGroup);
+  if (training.months < MIN_TRAINING_MONTHS || training.churn < MIN_CHURN_EVENTS) return fallbackPredictor(rows, training, sizes, sizeGroup, options.horizonMonths ?? 3);
 
   const months = [...new Set(rows.map((r) => r.month))].sort((a, b) => a - b);
   const calibrate = months.length >= MIN_TRAINING_MONTHS + CALIBRATION_MONTHS;
@@ -154,6 +238,7 @@ export function fitPredictor(rows: readonly ForecastRow[], filesWithRows: Readon
     reasons: (r) => reasonsFor(model, 0, design, r),
     expansionReasons: (r) => reasonsFor(model, 2, design, r),
     shock: shockSpread(rows, (r) => probabilities(r, 0)),
+    spread_scale: spreadScale(rows, (r) => probabilities(r, 0), sizes, sizeGroup, options.horizonMonths ?? 3),
     sizes,
     sizeGroup,
     training,
@@ -169,7 +254,7 @@ function renewalBucket(r: ForecastRow, steps: number): string {
 }
 
 /** Segment × time-to-renewal event rates, shrunk towards the overall rate (20 account-months' worth). */
-function fallbackPredictor(rows: readonly ForecastRow[], training: Predictor['training'], sizes: Predictor['sizes'], sizeGroup: (r: ForecastRow) => number): Predictor {
+function fallbackPredictor(rows: readonly ForecastRow[], training: Predictor['training'], sizes: Predictor['sizes'], sizeGroup: (r: ForecastRow) => number, horizonMonths: number): Predictor {
   const overall = [0, 1, 2].map((k) => (rows.filter((r) => r.next === EVENTS[k]).length + 0.5) / (rows.length + 1));
   const cells = new Map<string, { n: number; e: number[] }>();
   for (const r of rows) {
@@ -195,6 +280,8 @@ function fallbackPredictor(rows: readonly ForecastRow[], training: Predictor['tr
     reasons: (r) => [`${r.group ?? 'all accounts'}, ${renewalBucket(r, 0)}: the rate of such accounts`],
     expansionReasons: (r) => [`${r.group ?? 'all accounts'}, ${renewalBucket(r, 0)}: the rate of such accounts`],
     shock,
+    // No narrowing from a thin history.
+    spread_scale: Math.max(1, spreadScale(rows, (r) => probabilities(r, 0), sizes, sizeGroup, horizonMonths)),
     sizes,
     sizeGroup,
     training,

@@ -2,7 +2,7 @@ import { monthEnd, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { Money } from '../money.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { filesWithRows, loadAttribute, loadCommitted, loadForecastRows } from './forecast-data.js';
+import { accountsAt, filesWithRows, loadAttribute, loadCommitted, loadForecastRows } from './forecast-data.js';
 import { fitPredictor, type Predictor } from './forecast-model.js';
 import type { ForecastRow } from './hazard-features.js';
 import { column, quantile, simulateRevenue, type SimAccount } from './simulate-revenue.js';
@@ -12,6 +12,12 @@ export const DEFAULT_SIMULATIONS = 1000;
 export const DEFAULT_FORECAST_SEED = 1;
 /** Month-ends of history the model is fitted on (the latest ones before T). */
 export const DEFAULT_TRAINING_MONTHS = 24;
+/**
+ * At most about this many accounts' history trains the model: a larger company's accounts are
+ * sampled (by a hash of their id, all their month-ends) so that memory and time stay bounded; the
+ * forecast itself covers every account.
+ */
+export const TRAINING_ACCOUNTS = 6000;
 /** Accounts listed as the largest contributors to the downside. */
 export const DOWNSIDE_COUNT = 10;
 
@@ -83,6 +89,8 @@ export interface Forecast extends ForecastFigures {
   readonly calibration: Predictor['calibration'];
   /** The common shock's spread per event kind (wider intervals where events vary more than chance). */
   readonly shock: { readonly churn: number; readonly contraction: number; readonly expansion: number };
+  /** The factor the simulated spread around the P50 was scaled by, from the training months (Predictor.spread_scale). */
+  readonly spread_scale: number;
   /** Which lines the committed layer read: `all` (from today: scheduled starts count) or those started by T. */
   readonly committed_lines: 'all' | 'started_by_as_of';
   readonly notes: readonly string[];
@@ -113,6 +121,8 @@ export interface ForecastInput {
   readonly seed: number;
   readonly simulations: number;
   readonly committedLines: Forecast['committed_lines'];
+  /** The share of accounts whose history trained the model (1: all). */
+  readonly trainingShare?: number;
 }
 
 /** The forecast from its inputs (no database): the simulation, the figures, the accounts. */
@@ -170,7 +180,13 @@ export function forecastFrom(input: ForecastInput): Forecast {
     const s0 = totals.start[g]!;
     const end = column(totals.end, G, g);
     const retained = column(totals.retained, G, g);
-    const q = (xs: Float64Array, f: (x: number) => number | null): Quantiles<number | null> => ({ p10: f(quantile(xs, 0.1)), p50: f(quantile(xs, 0.5)), p90: f(quantile(xs, 0.9)) });
+    // The simulated spread around the median, scaled to what the history showed (Predictor.spread_scale).
+    const k = p.spread_scale;
+    const at = (xs: Float64Array, level: number): number => {
+      const mid = quantile(xs, 0.5);
+      return Math.max(0, mid + k * (quantile(xs, level) - mid));
+    };
+    const q = (xs: Float64Array, f: (x: number) => number | null): Quantiles<number | null> => ({ p10: f(at(xs, 0.1)), p50: f(at(xs, 0.5)), p90: f(at(xs, 0.9)) });
     const mean = (xs: Float64Array): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     return {
       account_count: members.length,
@@ -178,8 +194,8 @@ export function forecastFrom(input: ForecastInput): Forecast {
       committed_mrr: committedMrr,
       committed_nrr: start.isZero() ? null : committedMrr.toNumber() / start.toNumber(),
       nrr: q(end, (x) => ratio(x, s0)),
-      grr: q(retained, (x) => ratio(x, s0)),
-      ending_mrr: { p10: money(quantile(end, 0.1)), p50: money(quantile(end, 0.5)), p90: money(quantile(end, 0.9)) },
+      grr: q(retained, (x) => { const r = ratio(x, s0); return r === null ? null : Math.min(1, r); }),
+      ending_mrr: { p10: money(at(end, 0.1)), p50: money(at(end, 0.5)), p90: money(at(end, 0.9)) },
       expected_expansion: money(mean(column(totals.expansion, G, g))),
       expected_contraction: money(mean(column(totals.contraction, G, g))),
       expected_churn: money(mean(column(totals.churn, G, g))),
@@ -204,8 +220,13 @@ export function forecastFrom(input: ForecastInput): Forecast {
     training: p.training,
     calibration: p.calibration,
     shock: { churn: p.shock[0], contraction: p.shock[1], expansion: p.shock[2] },
+    spread_scale: p.spread_scale,
     committed_lines: input.committedLines,
-    notes: [...p.notes, ...thin],
+    notes: [
+      ...p.notes,
+      ...thin,
+      ...(input.trainingShare !== undefined && input.trainingShare < 1 ? [`the model was trained on a sample of ${Math.round(input.trainingShare * 100)} % of the accounts' history (every account is forecast)`] : []),
+    ],
     ...company,
     ...(input.byValues ? { by: { attribute: input.byValues.attribute, groups: groupNames.map((g, i) => ({ group: g, ...figures(i + 1, input.current.filter((r) => (input.byValues!.values.get(r.account_id) ?? '(none)') === g)) })) } } : {}),
     downside: withReasons.slice(0, DOWNSIDE_COUNT),
@@ -228,10 +249,12 @@ export async function forecast(ws: Workspace, options: ForecastOptions = {}): Pr
   const trainingMonths = options.trainingMonths ?? DEFAULT_TRAINING_MONTHS;
   const months: number[] = [];
   for (let m = Math.max(M - trainingMonths, ws.firstMonth ?? M); m <= M; m++) months.push(m);
-  const rows = await loadForecastRows(ws, months);
+  const count = await accountsAt(ws, M);
+  const share = count > TRAINING_ACCOUNTS ? TRAINING_ACCOUNTS / count : 1;
+  const rows = await loadForecastRows(ws, months, { fullMonth: M, share });
   const current = rows.filter((r) => r.month === M);
   if (current.length === 0) throw new NrrError(`no accounts with MRR at the end of ${monthText(M)}: nothing to forecast`);
-  const predictor = fitPredictor(rows.filter((r) => r.month < M), await filesWithRows(ws));
+  const predictor = fitPredictor(rows.filter((r) => r.month < M), await filesWithRows(ws), { horizonMonths: H });
   // From the latest full month on, every line in the files is known today (scheduled starts count);
   // from an earlier month, only the lines started by then (the as-of rule of account records).
   const live = M >= ws.dates.lastFullMonth;
@@ -247,6 +270,7 @@ export async function forecast(ws: Workspace, options: ForecastOptions = {}): Pr
     seed: options.seed ?? DEFAULT_FORECAST_SEED,
     simulations: options.simulations ?? DEFAULT_SIMULATIONS,
     committedLines: live ? 'all' : 'started_by_as_of',
+    trainingShare: share,
   });
 }
 
