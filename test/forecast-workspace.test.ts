@@ -14,7 +14,7 @@ const TODAY = new Date('2026-07-15T00:00:00Z');
 let dir = '';
 const copies: string[] = [];
 
-async function forecastAt(data: string, asOf: string, extra: { by?: string } = {}) {
+async function forecastAt(data: string, asOf: string, extra: { by?: string; trainingAccounts?: number } = {}) {
   const ws = await Workspace.open({ data, signals: true, store: false, today: TODAY, policies: { as_of: asOf } });
   try {
     return await forecast(ws, { simulations: 200, seed: 3, ...extra });
@@ -83,6 +83,15 @@ describe('forecast on a workspace', () => {
     expect(groups.length).toBeGreaterThan(1);
     expect(groups.reduce((s, g) => s.plus(g.starting_mrr), groups[0]!.starting_mrr.minus(groups[0]!.starting_mrr)).value).toBe(a.starting_mrr.value);
     expect(groups.reduce((n, g) => n + g.account_count, 0)).toBe(a.account_count);
+  }, 120_000);
+
+  it('a large company trains on a sample of accounts and still forecasts every account', async () => {
+    const full = await forecastAt(dir, '2026-02');
+    const sampled = await forecastAt(dir, '2026-02', { trainingAccounts: 100 });
+    expect(sampled.notes.join(' ')).toMatch(/sample of \d+ % of the accounts/);
+    expect(sampled.account_count).toBe(full.account_count);
+    expect(sampled.starting_mrr.value).toBe(full.starting_mrr.value);
+    expect(sampled.training.rows).toBeLessThan(full.training.rows);
   }, 120_000);
 
   it('with thin history falls back to segment × time-to-renewal rates and says so', async () => {

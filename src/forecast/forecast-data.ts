@@ -2,7 +2,7 @@ import { signalFilesWithRows } from '../accounts/account-records.js';
 import { NrrError } from '../errors.js';
 import { Money } from '../money.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { sqlCommittedChanges, sqlForecastMonths, sqlForecastOutcomes, sqlForecastRows } from './forecast-features-sql.js';
+import { sqlCommittedChanges, sqlForecastMonths, sqlForecastOutcomes, sqlForecastRows, sqlSampleAccounts } from './forecast-features-sql.js';
 import { toForecastRow, type ForecastRow } from './hazard-features.js';
 
 /** The attribute whose values the model and the size model tell apart: the health score's segment attribute, or `segment`. */
@@ -19,8 +19,20 @@ async function setMonths(ws: Workspace, months: readonly number[]): Promise<void
 export async function loadForecastRows(ws: Workspace, months: readonly number[], sample: { readonly fullMonth: number; readonly share: number } | null = null): Promise<ForecastRow[]> {
   const [t] = await ws.query(`SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'signal_seats'`);
   if (Number(t!['n']) === 0) throw new NrrError('the forecast reads the signal files: open the workspace with signals: true');
-  await setMonths(ws, months);
-  await ws.driver.exec(sqlForecastRows(ws.driver.dialect, ws.policies.reporting_currency, modelGroupAttribute(ws), sample));
+  const d = ws.driver.dialect;
+  const group = modelGroupAttribute(ws);
+  if (sample && sample.share < 1) {
+    // The sampled accounts' history, then every account in the full month: account records are
+    // computed only for the accounts each part needs.
+    await ws.driver.exec(sqlSampleAccounts(d, sample.share));
+    await setMonths(ws, months.filter((m) => m !== sample.fullMonth));
+    await ws.driver.exec(sqlForecastRows(d, ws.policies.reporting_currency, group, 'forecast_sample'));
+    await setMonths(ws, [sample.fullMonth]);
+    await ws.driver.exec(sqlForecastRows(d, ws.policies.reporting_currency, group, null, true));
+  } else {
+    await setMonths(ws, months);
+    await ws.driver.exec(sqlForecastRows(d, ws.policies.reporting_currency, group));
+  }
   const rows = await ws.query('SELECT * FROM forecast_rows ORDER BY month_index, account_id');
   return rows.map(toForecastRow);
 }

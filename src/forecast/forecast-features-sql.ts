@@ -57,17 +57,19 @@ export function sqlForecastRows(
   d: Dialect,
   reportingCurrency: string,
   groupAttribute: string | null,
-  /** Keep every account in this month, and a share (0–1) of the accounts, by a hash of their id, in the others. */
-  sample: { readonly fullMonth: number; readonly share: number } | null = null,
+  /** A relation with an `account_id` column: only these accounts' rows (null: every account). */
+  accounts: string | null = null,
+  /** Add the rows to an existing `forecast_rows` instead of replacing it. */
+  append = false,
 ): string {
   const q = d.quoteIdent;
-  const records = sqlAccountRecordsQuery(d, reportingCurrency, { attributes: groupAttribute ? [groupAttribute] : [], snapshots: 'forecast_snapshots' });
-  return `CREATE OR REPLACE TEMP TABLE forecast_rows AS
+  const records = sqlAccountRecordsQuery(d, reportingCurrency, { attributes: groupAttribute ? [groupAttribute] : [], snapshots: 'forecast_snapshots', accounts });
+  return `${append ? 'INSERT INTO forecast_rows' : 'CREATE OR REPLACE TEMP TABLE forecast_rows AS'}
   WITH rec AS (${records}),
   ledger AS (
     SELECT s.m AS month_index, r.account_id, r.mrr AS ledger_mrr
     FROM forecast_months s JOIN account_ranges r ON r.from_month <= s.m AND s.m < r.to_month
-    ${sample && sample.share < 1 ? `WHERE s.m = ${sample.fullMonth} OR ${d.sqlHash(['r.account_id'])} % 1000000 < ${Math.round(sample.share * 1_000_000)}` : ''}
+    ${accounts ? `WHERE r.account_id IN (SELECT account_id FROM ${accounts})` : ''}
   ),
   next_change AS (
     SELECT account_id, month_index, category, mrr_before, mrr_after FROM account_changes
@@ -85,6 +87,12 @@ export function sqlForecastRows(
     LEFT JOIN next_change n ON n.account_id = l.account_id AND n.month_index = l.month_index + 1
   )
   SELECT * FROM final`;
+}
+
+/** `forecast_sample`: a share (0–1) of the accounts, chosen by a hash of their id (the same on every run). */
+export function sqlSampleAccounts(d: Dialect, share: number): string {
+  return `CREATE OR REPLACE TEMP TABLE forecast_sample AS
+    SELECT DISTINCT account_id FROM account_ranges WHERE ${d.sqlHash(['account_id'])} % 1000000 < ${Math.round(share * 1_000_000)}`;
 }
 
 /**

@@ -29,6 +29,8 @@ export interface ForecastOptions {
   readonly seed?: number;
   readonly simulations?: number;
   readonly trainingMonths?: number;
+  /** Accounts whose history trains the model, at most (default TRAINING_ACCOUNTS); more are sampled. */
+  readonly trainingAccounts?: number;
   /** T as a month (YYYY-MM), no later than the workspace's reporting month (default: that month). */
   readonly asOf?: string;
 }
@@ -250,7 +252,8 @@ export async function forecast(ws: Workspace, options: ForecastOptions = {}): Pr
   const months: number[] = [];
   for (let m = Math.max(M - trainingMonths, ws.firstMonth ?? M); m <= M; m++) months.push(m);
   const count = await accountsAt(ws, M);
-  const share = count > TRAINING_ACCOUNTS ? TRAINING_ACCOUNTS / count : 1;
+  const cap = options.trainingAccounts ?? TRAINING_ACCOUNTS;
+  const share = count > cap ? cap / count : 1;
   const rows = await loadForecastRows(ws, months, { fullMonth: M, share });
   const current = rows.filter((r) => r.month === M);
   if (current.length === 0) throw new NrrError(`no accounts with MRR at the end of ${monthText(M)}: nothing to forecast`);
