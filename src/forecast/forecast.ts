@@ -251,6 +251,8 @@ export async function forecast(ws: Workspace, options: ForecastOptions = {}): Pr
   const trainingMonths = options.trainingMonths ?? DEFAULT_TRAINING_MONTHS;
   const months: number[] = [];
   for (let m = Math.max(M - trainingMonths, ws.firstMonth ?? M); m <= M; m++) months.push(m);
+  // A wrong --by is said before any work.
+  const byValues = options.by ? { attribute: options.by, values: await loadAttribute(ws, options.by) } : undefined;
   const count = await accountsAt(ws, M);
   const cap = options.trainingAccounts ?? TRAINING_ACCOUNTS;
   const share = count > cap ? cap / count : 1;
@@ -262,7 +264,6 @@ export async function forecast(ws: Workspace, options: ForecastOptions = {}): Pr
   // from an earlier month, only the lines started by then (the as-of rule of account records).
   const live = M >= ws.dates.lastFullMonth;
   const committed = await loadCommitted(ws, monthEnd(M), monthEnd(M + H), live ? null : monthEnd(M));
-  const byValues = options.by ? { attribute: options.by, values: await loadAttribute(ws, options.by) } : undefined;
   return forecastFrom({
     month: M,
     horizonDays,
