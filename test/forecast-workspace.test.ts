@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forecast } from '../src/forecast/forecast.js';
 import { generateCompany } from '../src/generate/generate-company.js';
 import { createApp } from '../src/serve/api-app.js';
-import { stringifyJson } from '../src/money.js';
+import { Money, stringifyJson } from '../src/money.js';
 import { Workspace } from '../src/workspace/workspace.js';
 
 // A small generated company: 300 accounts, 30 months to 2026-06; forecasts look from 2026-02.
@@ -83,6 +83,18 @@ describe('forecast on a workspace', () => {
     expect(groups.length).toBeGreaterThan(1);
     expect(groups.reduce((s, g) => s.plus(g.starting_mrr), groups[0]!.starting_mrr.minus(groups[0]!.starting_mrr)).value).toBe(a.starting_mrr.value);
     expect(groups.reduce((n, g) => n + g.account_count, 0)).toBe(a.account_count);
+  }, 120_000);
+
+  it('the committed layer counts a line scheduled to start before T + h, from the latest full month', async () => {
+    const base = await forecastAt(dir, '2026-06');
+    const id = base.accounts[0]!.account_id;
+    // 1,200.00 a month of a new product from 2026-08-01 (T = 2026-06-30, T + h = 2026-09-30): committed +1,200.
+    const scheduled = copyWith({ 'subscriptions.csv': `${id},${id}-ADDON,addon,2026-08-01,,1200.00,month,,USD\n` });
+    const f = await forecastAt(scheduled, '2026-06');
+    expect(f.committed_lines).toBe('all');
+    expect(f.starting_mrr.value).toBe(base.starting_mrr.value);
+    expect(f.committed_mrr.minus(base.committed_mrr).value).toBe(new Money('1200').value);
+    expect(f.accounts.find((a) => a.account_id === id)!.committed_change.minus(base.accounts.find((a) => a.account_id === id)!.committed_change).value).toBe('1200');
   }, 120_000);
 
   it('a large company trains on a sample of accounts and still forecasts every account', async () => {
