@@ -17,7 +17,7 @@ export const DEFAULT_TRAINING_MONTHS = 24;
  * sampled (by a hash of their id, all their month-ends) so that memory and time stay bounded; the
  * forecast itself covers every account.
  */
-export const TRAINING_ACCOUNTS = 6000;
+export const TRAINING_ACCOUNTS = 4000;
 /** Accounts listed as the largest contributors to the downside. */
 export const DOWNSIDE_COUNT = 10;
 

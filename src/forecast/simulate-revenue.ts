@@ -81,9 +81,9 @@ export function simulateRevenue(input: SimInput): SimTotals {
         else if (u < pc + po && sizes.contraction.length > 0) mrr *= 1 - Math.min(1, sizes.contraction[Math.floor(rng.uniform() * sizes.contraction.length)]!);
         else if (u >= pc + po && u < pc + po + pe && sizes.expansion.length > 0) mrr *= 1 + sizes.expansion[Math.floor(rng.uniform() * sizes.expansion.length)]!;
       }
-      const cells = a.group >= 0 ? [0, a.group + 1] : [0];
-      for (const g of cells) {
-        const at = s * G + g;
+      // The company (cell 0) and the account's group (cell g + 1), without allocating per account.
+      for (let c = 0; c < (a.group >= 0 ? 2 : 1); c++) {
+        const at = s * G + (c === 0 ? 0 : a.group + 1);
         out.end[at]! += mrr;
         out.retained[at]! += Math.min(mrr, a.start);
         if (mrr <= 0) out.churn[at]! += a.start;
