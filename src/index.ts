@@ -79,3 +79,9 @@ export { syncStripe, stripeClient, STRIPE_API_VERSION, SYNCED_TYPES, type Stripe
 export { verifyStripeEvent, signStripePayload, WebhookSignatureError, DEFAULT_WEBHOOK_TOLERANCE_S, type StripeEventEnvelope } from './stripe/stripe-webhook.js';
 export { StripeEventLog, StripeEventReceiver, type StoredStripeEvent, type StripeEventStatus, type EventOutcome } from './stripe/stripe-events.js';
 export { openStripeWebhooks, type StripeWebhooks, type WebhookOptions } from './stripe/stripe-webhook-endpoint.js';
+
+// Forecast of NRR (docs/forecast.md): committed changes, hazard model, simulation, backtest.
+export { forecast, forecastFrom, horizonMonths, type Forecast, type ForecastFigures, type ForecastOptions, type AccountForecast, type Quantiles } from './forecast/forecast.js';
+export { forecastBacktest, BASELINES, type ForecastBacktest, type ReplayedMonth, type ReliabilityRow } from './forecast/forecast-backtest.js';
+export { fitHazard, predictRow, fitPlatt, applyPlatt, type HazardModel, type TrainingSet } from './forecast/hazard-model.js';
+export { simulateRevenue, type SimInput, type SimAccount, type SimTotals } from './forecast/simulate-revenue.js';

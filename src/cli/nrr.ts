@@ -28,6 +28,7 @@ import { registerStripeLive } from './stripe-live-command.js';
 import { registerSync } from './sync-command.js';
 import { registerIngest } from './ingest-command.js';
 import { registerStripe } from './stripe-command.js';
+import { registerForecast } from './forecast-command.js';
 import { guardStandardStreams, OutputError, reportOutputError, writeOutput } from './standard-output.js';
 
 const formatOption = (def: string, choices: readonly string[]): Option =>
@@ -340,6 +341,7 @@ Examples:
   registerTasks(program);
   registerStripeLive(program);
   registerServe(program);
+  registerForecast(program);
   registerGenerate(program);
   registerStripe(program);
   return program;

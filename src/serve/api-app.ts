@@ -17,6 +17,7 @@ import { QUERIES, describeIssues, openApiDocument, type QueryName } from './api-
 import { DashboardData, type ChangeLog, type AccountRow } from './dashboard-data.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { DEFAULT_ALLOWED_HOSTS, SECURITY_HEADERS, bearerMatches, checkTokenStrength, hostAllowed } from './http-security.js';
+import { forecast } from '../forecast/forecast.js';
 
 /**
  * The HTTP API and the dashboard's files, on Web-standard Request/Response (Hono): tests call
@@ -185,6 +186,12 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   });
   app.get('/api/playbooks', async (c) => (query(c, 'none'), json(c, await data.playbooks())));
   app.get('/api/playbooks/backtest', async (c) => (query(c, 'none'), json(c, await data.backtest())));
+  app.get('/api/forecast', async (c) => {
+    const q = query(c, 'forecast');
+    checkMonth('as_of', q.as_of);
+    if (q.by !== undefined && !ws.attributes.includes(q.by)) throw new HttpError(400, `by: expected one of ${ws.attributes.join(', ')}, got '${q.by}'`);
+    return cached(c, q, () => forecast(ws, { horizonDays: q.horizon, asOf: q.as_of, by: q.by }));
+  });
   app.post(
     '/api/ingest/:source',
     bodyLimit({ maxSize: MAX_INGEST_BYTES, onError: (c) => c.json({ error: `the body is larger than ${MAX_INGEST_BYTES / 1024 / 1024} MB: send smaller batches` }, 413) }),

@@ -59,6 +59,13 @@ export const QUERIES = {
       account: z.string().optional(),
     })
     .strict(),
+  forecast: z
+    .object({
+      horizon: int(30, 180, 90).describe('days ahead (simulated in whole months: 90 days = 3 months)'),
+      as_of: month.optional().describe('T: the month whose last day the forecast looks from (default: the reporting month)'),
+      by: z.string().min(1).optional().describe('an account attribute to give the figures by as well'),
+    })
+    .strict(),
   none: z.object({}).strict(),
 } as const;
 
@@ -93,6 +100,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/api/tasks', query: 'tasks', summary: 'Tasks opened by playbook runs' },
   { path: '/api/playbooks', query: 'none', summary: 'Plays, open tasks per owner, recent fired events, outcomes' },
   { path: '/api/playbooks/backtest', query: 'none', summary: 'Per play: fires, precision, recall of lost or gained ARR, lead time' },
+  { path: '/api/forecast', query: 'forecast', summary: 'Forward NRR and GRR (P10/P50/P90) over the horizon, expected movements, accounts by expected loss with reasons' },
 ];
 
 /** The OpenAPI 3.1 document, from the same schemas that validate requests. */

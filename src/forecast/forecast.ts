@@ -1,0 +1,281 @@
+import { monthEnd, monthIndex, monthText } from '../engine/months.js';
+import { NrrError } from '../errors.js';
+import { Money } from '../money.js';
+import type { Workspace } from '../workspace/workspace.js';
+import { accountsAt, filesWithRows, loadAttribute, loadCommitted, loadForecastRows } from './forecast-data.js';
+import { fitPredictor, type Predictor } from './forecast-model.js';
+import type { ForecastRow } from './hazard-features.js';
+import { column, quantile, simulateRevenue, type SimAccount } from './simulate-revenue.js';
+
+export const DEFAULT_HORIZON_DAYS = 90;
+export const DEFAULT_SIMULATIONS = 1000;
+export const DEFAULT_FORECAST_SEED = 1;
+/** Month-ends of history the model is fitted on (the latest ones before T). */
+export const DEFAULT_TRAINING_MONTHS = 24;
+/**
+ * At most about this many accounts' history trains the model: a larger company's accounts are
+ * sampled (by a hash of their id, all their month-ends) so that memory and time stay bounded; the
+ * forecast itself covers every account.
+ */
+export const TRAINING_ACCOUNTS = 4000;
+/** Accounts listed as the largest contributors to the downside. */
+export const DOWNSIDE_COUNT = 10;
+
+export interface ForecastOptions {
+  /** Days ahead, 30 to 180 (default 90); simulated in whole months (90 days = 3 months). */
+  readonly horizonDays?: number;
+  /** An account attribute to give the figures by as well. */
+  readonly by?: string;
+  readonly seed?: number;
+  readonly simulations?: number;
+  readonly trainingMonths?: number;
+  /** Accounts whose history trains the model, at most (default TRAINING_ACCOUNTS); more are sampled. */
+  readonly trainingAccounts?: number;
+  /** T as a month (YYYY-MM), no later than the workspace's reporting month (default: that month). */
+  readonly asOf?: string;
+}
+
+/** P10, P50, P90 of a figure (fractions for NRR and GRR). */
+export interface Quantiles<T> {
+  readonly p10: T;
+  readonly p50: T;
+  readonly p90: T;
+}
+
+export interface ForecastFigures {
+  /** The group's value with --by; absent for the whole company. */
+  readonly group?: string;
+  /** Accounts with MRR at T (today's customers: the cohort whose forward NRR this is). */
+  readonly account_count: number;
+  readonly starting_mrr: Money;
+  /** Starting MRR plus the committed layer: what the data already knows MRR will be at T + h. */
+  readonly committed_mrr: Money;
+  /** committed_mrr ÷ starting_mrr: the forecast if nothing but the committed changes happened. */
+  readonly committed_nrr: number | null;
+  readonly nrr: Quantiles<number | null>;
+  readonly grr: Quantiles<number | null>;
+  readonly ending_mrr: Quantiles<Money>;
+  /** Means over the simulations, by the cohort's movements from T to T + h. */
+  readonly expected_expansion: Money;
+  readonly expected_contraction: Money;
+  readonly expected_churn: Money;
+}
+
+export interface AccountForecast {
+  readonly account_id: string;
+  readonly group: string | null;
+  readonly mrr: Money;
+  readonly committed_change: Money;
+  /** Probability of churn, of at least one contraction, of at least one expansion before T + h. */
+  readonly churn_probability: number;
+  readonly contraction_probability: number;
+  readonly expansion_probability: number;
+  /** MRR × churn probability + MRR × contraction probability × the mean contraction fraction. */
+  readonly expected_loss: Money;
+  /** Why it may churn, in words (the inputs that raise its churn odds most). */
+  readonly reasons: readonly string[];
+  readonly expansion_reasons: readonly string[];
+}
+
+export interface Forecast extends ForecastFigures {
+  /** T: the last day of the month the forecast looks from. */
+  readonly as_of: string;
+  readonly horizon_days: number;
+  readonly horizon_months: number;
+  /** T + h: the last day of the month the forward NRR is taken at. */
+  readonly through: string;
+  readonly method: Predictor['method'];
+  readonly seed: number;
+  readonly simulations: number;
+  readonly training: Predictor['training'];
+  readonly calibration: Predictor['calibration'];
+  /** The common shock's spread per event kind (wider intervals where events vary more than chance). */
+  readonly shock: { readonly churn: number; readonly contraction: number; readonly expansion: number };
+  /** The factor the simulated spread around the P50 was scaled by, from the training months (Predictor.spread_scale). */
+  readonly spread_scale: number;
+  /** Which lines the committed layer read: `all` (from today: scheduled starts count) or those started by T. */
+  readonly committed_lines: 'all' | 'started_by_as_of';
+  readonly notes: readonly string[];
+  readonly by?: { readonly attribute: string; readonly groups: readonly ForecastFigures[] };
+  /** The accounts with the largest expected loss, with their reasons. */
+  readonly downside: readonly AccountForecast[];
+  /** Every account with MRR at T, by expected loss (largest first). */
+  readonly accounts: readonly AccountForecast[];
+}
+
+const money = (x: number): Money => Money.from(x.toFixed(2));
+const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
+
+/** The horizon in whole months: 90 days = 3 months. */
+export function horizonMonths(days: number): number {
+  if (!Number.isInteger(days) || days < 30 || days > 180) throw new NrrError(`--horizon: expected 30 to 180 days, got ${days}`);
+  return Math.round(days / 30.4);
+}
+
+/** What one forecast needs, apart from the workspace: the accounts at T, the fitted predictor, the committed layer. */
+export interface ForecastInput {
+  readonly month: number;
+  readonly horizonDays: number;
+  readonly current: readonly ForecastRow[];
+  readonly predictor: Predictor;
+  readonly committed: ReadonlyMap<string, Money>;
+  readonly byValues?: { readonly attribute: string; readonly values: ReadonlyMap<string, string> };
+  readonly seed: number;
+  readonly simulations: number;
+  readonly committedLines: Forecast['committed_lines'];
+  /** The share of accounts whose history trained the model (1: all). */
+  readonly trainingShare?: number;
+}
+
+/** The forecast from its inputs (no database): the simulation, the figures, the accounts. */
+export function forecastFrom(input: ForecastInput): Forecast {
+  const H = horizonMonths(input.horizonDays);
+  const p = input.predictor;
+  const groupNames = input.byValues ? [...new Set(input.current.map((r) => input.byValues!.values.get(r.account_id) ?? '(none)'))].sort() : [];
+  const groupIndex = new Map(groupNames.map((g, i) => [g, i]));
+  const meanOf = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+  const accounts: AccountForecast[] = [];
+  const sim: SimAccount[] = input.current.map((r) => {
+    const probs = new Float64Array(3 * H);
+    let stay = 1;
+    let noContraction = 1;
+    let noExpansion = 1;
+    for (let k = 0; k < H; k++) {
+      const [c, o, e] = p.probabilities(r, k);
+      probs[3 * k] = c;
+      probs[3 * k + 1] = o;
+      probs[3 * k + 2] = e;
+      stay *= 1 - c;
+      noContraction *= 1 - o;
+      noExpansion *= 1 - e;
+    }
+    const sizeGroup = p.sizeGroup(r);
+    const committed = input.committed.get(r.account_id) ?? Money.zero;
+    const churnP = 1 - stay;
+    const contractionP = 1 - noContraction;
+    const loss = r.mrr * churnP + r.mrr * contractionP * meanOf(p.sizes[sizeGroup]!.contraction);
+    accounts.push({
+      account_id: r.account_id,
+      group: r.group,
+      mrr: Money.from(r.mrr_text),
+      committed_change: committed,
+      churn_probability: churnP,
+      contraction_probability: contractionP,
+      expansion_probability: 1 - noExpansion,
+      expected_loss: money(loss),
+      reasons: [],
+      expansion_reasons: [],
+    });
+    return {
+      start: r.mrr,
+      committed: committed.toNumber(),
+      group: input.byValues ? groupIndex.get(input.byValues.values.get(r.account_id) ?? '(none)')! : -1,
+      sizeGroup,
+      probs,
+    };
+  });
+  const totals = simulateRevenue({ accounts: sim, steps: H, sizes: p.sizes, shock: p.shock, groups: groupNames.length, simulations: input.simulations, seed: input.seed });
+  const G = groupNames.length;
+  const figures = (g: number, members: readonly ForecastRow[]): ForecastFigures => {
+    const start = members.reduce((s, r) => s.plus(Money.from(r.mrr_text)), Money.zero);
+    const committedMrr = members.reduce((s, r) => s.plus(input.committed.get(r.account_id) ?? Money.zero), start);
+    const s0 = totals.start[g]!;
+    const end = column(totals.end, G, g);
+    const retained = column(totals.retained, G, g);
+    // The simulated spread around the median, scaled to what the history showed (Predictor.spread_scale).
+    const k = p.spread_scale;
+    const at = (xs: Float64Array, level: number): number => {
+      const mid = quantile(xs, 0.5);
+      return Math.max(0, mid + k * (quantile(xs, level) - mid));
+    };
+    const q = (xs: Float64Array, f: (x: number) => number | null): Quantiles<number | null> => ({ p10: f(at(xs, 0.1)), p50: f(at(xs, 0.5)), p90: f(at(xs, 0.9)) });
+    const mean = (xs: Float64Array): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    return {
+      account_count: members.length,
+      starting_mrr: start,
+      committed_mrr: committedMrr,
+      committed_nrr: start.isZero() ? null : committedMrr.toNumber() / start.toNumber(),
+      nrr: q(end, (x) => ratio(x, s0)),
+      grr: q(retained, (x) => { const r = ratio(x, s0); return r === null ? null : Math.min(1, r); }),
+      ending_mrr: { p10: money(at(end, 0.1)), p50: money(at(end, 0.5)), p90: money(at(end, 0.9)) },
+      expected_expansion: money(mean(column(totals.expansion, G, g))),
+      expected_contraction: money(mean(column(totals.contraction, G, g))),
+      expected_churn: money(mean(column(totals.churn, G, g))),
+    };
+  };
+  const company = figures(0, input.current);
+  const rowById = new Map(input.current.map((r) => [r.account_id, r]));
+  accounts.sort((a, b) => b.expected_loss.cmp(a.expected_loss) || a.account_id.localeCompare(b.account_id));
+  const withReasons = accounts.map((a) => {
+    const r = rowById.get(a.account_id)!;
+    return { ...a, reasons: p.reasons(r), expansion_reasons: p.expansionReasons(r) };
+  });
+  const thin = input.current.length < 30 ? [`only ${input.current.length} accounts with MRR at T: the figures are too noisy to trust`] : [];
+  return {
+    as_of: monthEnd(input.month),
+    horizon_days: input.horizonDays,
+    horizon_months: H,
+    through: monthEnd(input.month + H),
+    method: p.method,
+    seed: input.seed,
+    simulations: input.simulations,
+    training: p.training,
+    calibration: p.calibration,
+    shock: { churn: p.shock[0], contraction: p.shock[1], expansion: p.shock[2] },
+    spread_scale: p.spread_scale,
+    committed_lines: input.committedLines,
+    notes: [
+      ...p.notes,
+      ...thin,
+      ...(input.trainingShare !== undefined && input.trainingShare < 1 ? [`the model was trained on a sample of ${Math.round(input.trainingShare * 100)} % of the accounts' history (every account is forecast)`] : []),
+    ],
+    ...company,
+    ...(input.byValues ? { by: { attribute: input.byValues.attribute, groups: groupNames.map((g, i) => ({ group: g, ...figures(i + 1, input.current.filter((r) => (input.byValues!.values.get(r.account_id) ?? '(none)') === g)) })) } } : {}),
+    downside: withReasons.slice(0, DOWNSIDE_COUNT),
+    accounts: withReasons,
+  };
+}
+
+/**
+ * The NRR forecast as of the workspace's reporting month's end (T) for a horizon h: committed
+ * changes, the hazard model's probabilities (fitted on the month-ends before T, calibrated on the
+ * last of them), sizes by segment, and a seeded Monte Carlo (docs/forecast.md).
+ * The workspace must be opened with `signals: true`.
+ * @example const f = await forecast(ws, { horizonDays: 90 }); f.nrr.p50 // 1.02
+ */
+export async function forecast(ws: Workspace, options: ForecastOptions = {}): Promise<Forecast> {
+  const horizonDays = options.horizonDays ?? DEFAULT_HORIZON_DAYS;
+  const H = horizonMonths(horizonDays);
+  const M = options.asOf === undefined ? ws.asOfMonth : monthIndex(options.asOf);
+  if (M > ws.asOfMonth) throw new NrrError(`as_of: ${options.asOf} is after the reporting month ${monthText(ws.asOfMonth)}`);
+  const trainingMonths = options.trainingMonths ?? DEFAULT_TRAINING_MONTHS;
+  const months: number[] = [];
+  for (let m = Math.max(M - trainingMonths, ws.firstMonth ?? M); m <= M; m++) months.push(m);
+  // A wrong --by is said before any work.
+  const byValues = options.by ? { attribute: options.by, values: await loadAttribute(ws, options.by) } : undefined;
+  const count = await accountsAt(ws, M);
+  const cap = options.trainingAccounts ?? TRAINING_ACCOUNTS;
+  const share = count > cap ? cap / count : 1;
+  const rows = await loadForecastRows(ws, months, { fullMonth: M, share });
+  const current = rows.filter((r) => r.month === M);
+  if (current.length === 0) throw new NrrError(`no accounts with MRR at the end of ${monthText(M)}: nothing to forecast`);
+  const predictor = fitPredictor(rows.filter((r) => r.month < M), await filesWithRows(ws), { horizonMonths: H });
+  // From the latest full month on, every line in the files is known today (scheduled starts count);
+  // from an earlier month, only the lines started by then (the as-of rule of account records).
+  const live = M >= ws.dates.lastFullMonth;
+  const committed = await loadCommitted(ws, monthEnd(M), monthEnd(M + H), live ? null : monthEnd(M));
+  return forecastFrom({
+    month: M,
+    horizonDays,
+    current,
+    predictor,
+    committed,
+    byValues,
+    seed: options.seed ?? DEFAULT_FORECAST_SEED,
+    simulations: options.simulations ?? DEFAULT_SIMULATIONS,
+    committedLines: live ? 'all' : 'started_by_as_of',
+    trainingShare: share,
+  });
+}
+
+
