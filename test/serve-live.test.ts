@@ -1,11 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseLossless } from 'lossless-json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir } from './helpers/fixture-dir.js';
+import { freePort } from './helpers/free-port.js';
 
 /**
  * `nrr serve` on the store, as a process: it follows the data folder (a changed file shows in the
@@ -29,14 +29,6 @@ function copyOfAcme(): string {
   return dir;
 }
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const p = (probe.address() as { port: number }).port;
-      probe.close(() => resolve(p));
-    });
-  });
 
 async function serve(dir: string, token: string | null): Promise<string> {
   const port = await freePort();

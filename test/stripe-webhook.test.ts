@@ -1,7 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { startStripeServer } from './helpers/stripe-server.js';
 import { emptyStripeObjects, readStripeObjects } from '../src/stripe/stripe-objects.js';
 import { WebhookSignatureError, signStripePayload, verifyStripeEvent, type StripeEventEnvelope } from '../src/stripe/stripe-webhook.js';
 import { removeDir } from './helpers/fixture-dir.js';
+import { freePort } from './helpers/free-port.js';
 
 /**
  * Stripe webhooks: the signature (checked by the official client), the event log (a repeat is
@@ -375,11 +375,3 @@ describe('nrr serve: POST /webhooks/stripe', () => {
   });
 });
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const p = (probe.address() as { port: number }).port;
-      probe.close(() => resolve(p));
-    });
-  });

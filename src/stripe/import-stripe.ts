@@ -1,9 +1,9 @@
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
 import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { NrrError } from '../errors.js';
-import { checkOutputPath, foreignFiles, fsErrorText, recordWritten, replaceFile } from '../workspace/owned-files.js';
+import { checkOutputPath, foreignFiles, fsErrorText, recordWritten, writeFileWhole } from '../workspace/owned-files.js';
 import { ACCOUNT_COLUMNS, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, mapStripe, type ContractRows, type StripeMappingSettings } from './stripe-mapping.js';
 import { allStripeObjects, countStripeObjects, emptyStripeObjects, readStripeObjects, type StripeObjects, type StripeType } from './stripe-objects.js';
 import { PROFILE_NAMES, type StripeProfileName } from './stripe-profiles.js';
@@ -118,39 +118,15 @@ function cell(v: string | null | undefined): string {
   return needsQuote.test(v) || v !== v.trim() ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
-/** Writes CSV rows to `tmp` in chunks (a large import never builds one string). */
-function writeCsv(tmp: string, columns: readonly string[], rows: readonly Readonly<Record<string, string | null>>[]): void {
-  const fd = openSync(tmp, 'wx');
-  try {
-    let buf = columns.map(cell).join(',') + '\n';
-    for (const r of rows) {
-      buf += columns.map((c) => cell(r[c])).join(',') + '\n';
-      if (buf.length > 1 << 20) {
-        writeSync(fd, buf);
-        buf = '';
-      }
-    }
-    writeSync(fd, buf);
-  } finally {
-    closeSync(fd);
-  }
+/** The CSV text of rows, a line at a time (a large import never builds one string). */
+function* csvLines(columns: readonly string[], rows: readonly Readonly<Record<string, string | null>>[]): Generator<string> {
+  yield columns.map(cell).join(',') + '\n';
+  for (const r of rows) yield columns.map((c) => cell(r[c])).join(',') + '\n';
 }
 
-function writeObjects(tmp: string, objects: StripeObjects): void {
-  const fd = openSync(tmp, 'wx');
-  try {
-    let buf = '';
-    for (const { version, object, text } of allStripeObjects(objects)) {
-      buf += `{"version":${version},"object":${text ?? JSON.stringify(object)}}\n`;
-      if (buf.length > 1 << 20) {
-        writeSync(fd, buf);
-        buf = '';
-      }
-    }
-    writeSync(fd, buf);
-  } finally {
-    closeSync(fd);
-  }
+/** The kept objects as JSON lines, each with the version it was kept at. */
+function* objectLines(objects: StripeObjects): Generator<string> {
+  for (const { version, object, text } of allStripeObjects(objects)) yield `{"version":${version},"object":${text ?? JSON.stringify(object)}}\n`;
 }
 
 /**
@@ -176,7 +152,7 @@ export function appendKeptObjects(dataDir: string, entries: readonly { readonly 
 /** Writes every object of `objects` as the folder's kept objects, whole (a compaction of the appended lines). */
 export async function writeKeptObjects(dataDir: string, objects: StripeObjects, force = false): Promise<void> {
   mkdirSync(stripeDir(dataDir), { recursive: true });
-  await replaceFile(join(stripeDir(dataDir), OBJECTS_FILE), (tmp) => writeObjects(tmp, objects), { force });
+  await writeFileWhole(join(stripeDir(dataDir), OBJECTS_FILE), objectLines(objects), { force });
 }
 
 /** Writes mapped rows as the folder's contract files (refusing files nrr did not write unless `force`). */
@@ -191,7 +167,7 @@ export async function writeContractFiles(dir: string, rows: ContractRows, force 
   ];
   // Every target is checked before any is written, so a refusal leaves the folder as it was.
   for (const [name] of files) checkOutputPath(join(dir, name), { force });
-  for (const [name, columns, data] of files) await replaceFile(join(dir, name), (tmp) => writeCsv(tmp, columns, data), { force });
+  for (const [name, columns, data] of files) await writeFileWhole(join(dir, name), csvLines(columns, data), { force });
   return files.map(([n]) => n);
 }
 
@@ -218,11 +194,7 @@ export async function importStripe(o: ImportOptions): Promise<ImportResult> {
   for (const f of [OBJECTS_FILE, SETTINGS_FILE]) checkOutputPath(join(dir, f), { force: o.force });
   const files = await writeContractFiles(o.data, rows, o.force);
   await writeKeptObjects(o.data, objects, o.force);
-  await replaceFile(join(dir, SETTINGS_FILE), (tmp) => {
-    const fd = openSync(tmp, 'wx');
-    writeSync(fd, JSON.stringify(settings, null, 2) + '\n');
-    closeSync(fd);
-  }, { force: o.force });
+  await writeFileWhole(join(dir, SETTINGS_FILE), JSON.stringify(settings, null, 2) + '\n', { force: o.force });
   const t3 = performance.now();
   const cpu = process.cpuUsage(cpu0);
   return {

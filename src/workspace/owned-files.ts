@@ -106,11 +106,22 @@ export function temporaryPath(path: string): string {
 function writeNew(path: string, data: string | Uint8Array | Iterable<string>): void {
   const fd = openSync(path, 'wx');
   try {
-    const pieces = typeof data === 'string' || data instanceof Uint8Array ? [data] : data;
-    for (const piece of pieces) {
-      const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
+    const whole = (buf: Uint8Array): void => {
       let off = 0;
       while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    };
+    if (typeof data === 'string' || data instanceof Uint8Array) whole(typeof data === 'string' ? Buffer.from(data) : data);
+    else {
+      // Small pieces (a line each) are gathered into writes of about a megabyte.
+      let pending = '';
+      for (const piece of data) {
+        pending += piece;
+        if (pending.length >= 1 << 20) {
+          whole(Buffer.from(pending));
+          pending = '';
+        }
+      }
+      whole(Buffer.from(pending));
     }
     fsyncSync(fd);
   } finally {
