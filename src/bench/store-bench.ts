@@ -143,7 +143,9 @@ export async function runStoreBench(o: { accounts: number; seed: number; out: st
   log('serve');
   const serve = await serveTimings(dir, env, account);
   rows.push({ label: 'nrr serve: start to first /api/metrics answer', seconds: serve.firstAnswerS, peakMb: null, note: '' });
-  rows.push({ label: '/api/accounts/:id (50 requests)', seconds: serve.accountP50Ms / 1000, peakMb: null, note: `p50 ${serve.accountP50Ms.toFixed(0)} ms` });
+  rows.push({ label: '/api/accounts/:id (50 requests) while every account is scored', seconds: serve.accountP50Ms / 1000, peakMb: null, note: `p50 ${serve.accountP50Ms.toFixed(0)} ms` });
+  rows.push({ label: 'nrr serve: every account scored (from the start)', seconds: serve.scoredAfterS, peakMb: null, note: '' });
+  rows.push({ label: '/api/accounts/:id (50 requests) once they are', seconds: serve.scoredP50Ms / 1000, peakMb: null, note: `p50 ${serve.scoredP50Ms.toFixed(0)} ms` });
 
   let slowRows: Row[] = [];
   if (o.slow) {
@@ -167,7 +169,7 @@ export async function runStoreBench(o: { accounts: number; seed: number; out: st
     { name: 'warm nrr account ID', target: '≤ 0.5 s', measured: `${median(acc).toFixed(2)} s`, met: median(acc) <= 0.5 },
     { name: withPlays ? 'ingested change with plays' : 'ingested change (no play state)', target: 'p50 ≤ 20 ms, p99 ≤ 100 ms', measured: `p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms`, met: p50 <= 20 && p99 <= 100 },
     { name: 'serve first answer', target: '≤ 1 s', measured: `${serve.firstAnswerS.toFixed(2)} s`, met: serve.firstAnswerS <= 1 },
-    { name: '/api/accounts/:id', target: 'p50 ≤ 20 ms', measured: `${serve.accountP50Ms.toFixed(0)} ms`, met: serve.accountP50Ms <= 20 },
+    { name: '/api/accounts/:id', target: 'p50 ≤ 20 ms', measured: `${serve.accountP50Ms.toFixed(0)} ms, then ${serve.scoredP50Ms.toFixed(0)} ms`, met: Math.max(serve.accountP50Ms, serve.scoredP50Ms) <= 20 },
     ...(o.slow
       ? [
           { name: 'accounts csv, all', target: '≤ 30 s', measured: fmt(secondsOf('nrr accounts --format csv (every account)')), met: (secondsOf('nrr accounts --format csv (every account)') ?? Infinity) <= 30 },
@@ -223,7 +225,7 @@ async function timeChanges(dir: string, accounts: number, from: number, count: n
 
 const fmt = (s: number | null): string => (s === null ? 'did not finish' : `${s.toFixed(1)} s`);
 
-async function serveTimings(dir: string, env: NodeJS.ProcessEnv, account: string): Promise<{ firstAnswerS: number; accountP50Ms: number }> {
+async function serveTimings(dir: string, env: NodeJS.ProcessEnv, account: string): Promise<{ firstAnswerS: number; accountP50Ms: number; scoredAfterS: number; scoredP50Ms: number }> {
   const port = 4300 + Math.floor(Math.random() * 600);
   const started = performance.now();
   const child = spawn(process.execPath, [CLI, 'serve', '--data', dir, '--port', String(port), '-q'], { env: { ...env, NRR_API_TOKEN: TOKEN }, stdio: 'ignore' });
@@ -243,15 +245,24 @@ async function serveTimings(dir: string, env: NodeJS.ProcessEnv, account: string
       }
       await new Promise((r) => setTimeout(r, 20));
     }
-    const times: number[] = [];
-    for (let i = 0; i < 50; i++) {
-      const id = `A${String((i * 104729 + 42) % 1000).padStart(7, '0')}`;
-      const t = performance.now();
-      const res = await fetch(`http://127.0.0.1:${port}/api/accounts/${i === 0 ? account : id}`, { headers });
-      await res.text();
-      times.push(performance.now() - t);
-    }
-    return { firstAnswerS, accountP50Ms: median(times) };
+    const pages = async (): Promise<number> => {
+      const times: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const id = `A${String((i * 104729 + 42) % 1000).padStart(7, '0')}`;
+        const t = performance.now();
+        const res = await fetch(`http://127.0.0.1:${port}/api/accounts/${i === 0 ? account : id}`, { headers });
+        await res.text();
+        times.push(performance.now() - t);
+      }
+      return median(times);
+    };
+    // Right after the start every account's scores are still being computed (each page scores its own account); then read from their table.
+    const accountP50Ms = await pages();
+    const listed = performance.now();
+    await (await fetch(`http://127.0.0.1:${port}/api/accounts?limit=1`, { headers })).text();
+    const scoredAfterS = (performance.now() - started) / 1000;
+    log(`every account scored ${scoredAfterS.toFixed(1)} s after the start (waited ${((performance.now() - listed) / 1000).toFixed(1)} s)`);
+    return { firstAnswerS, accountP50Ms, scoredAfterS, scoredP50Ms: await pages() };
   } finally {
     child.kill('SIGTERM');
   }
