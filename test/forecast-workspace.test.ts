@@ -152,8 +152,10 @@ describe('the CLI JSON interface', () => {
   it('nrr forecast backtest --format json has model and the three baselines with mae_points, and coverage_80', () => {
     const r = run(['forecast', 'backtest', '--data', dir, '--format', 'json', '--months', '2', '--simulations', '50', '-q', '--no-store']);
     expect(r.status, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { model: Record<string, unknown>; baselines: Record<string, Record<string, unknown>> };
+    const j = JSON.parse(r.stdout) as { model: Record<string, unknown>; baselines: Record<string, Record<string, unknown>>; coverage_80: unknown };
     expect(j.model).toEqual(expect.objectContaining({ mae_points: expect.any(Number), coverage_80: expect.any(Number) }));
+    // Also at the top, as the interface names it.
+    expect(j.coverage_80).toBe(j.model['coverage_80']);
     expect(Object.keys(j.baselines).sort()).toEqual(['committed', 'last_period', 'trailing_3m']);
     for (const b of Object.values(j.baselines)) expect(b).toHaveProperty('mae_points');
   }, 240_000);

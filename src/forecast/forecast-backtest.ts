@@ -58,6 +58,8 @@ export interface ForecastBacktest {
     readonly reliability_monotone: boolean;
   };
   readonly baselines: Readonly<Record<Baseline, { readonly mae_points: number | null; readonly description: string }>>;
+  /** The model's 80 % interval coverage (the same as `model.coverage_80`), where a reader of the backtest looks first. */
+  readonly coverage_80: number | null;
   /** Plain sentences: where the model beats each baseline and where it does not, and the targets. */
   readonly verdicts: readonly string[];
 }
@@ -230,6 +232,7 @@ export async function forecastBacktest(
       reliability_monotone: monotone,
     },
     baselines,
+    coverage_80: coverage,
     verdicts,
   };
 }
