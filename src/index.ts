@@ -72,7 +72,7 @@ export {
 } from './stripe/stripe-objects.js';
 export { mapStripe, mapStripeCustomer, dayOf, type ContractRows, type StripeMappingSettings, type SubscriptionRow, type AccountRow, type UsageRow } from './stripe/stripe-mapping.js';
 export { PROFILES, PROFILE_NAMES, RULE_NAMES, profileRules, type StripeRules, type StripeProfileName, type RuleName } from './stripe/stripe-profiles.js';
-export { importStripe, readKeptObjects, appendKeptObjects, writeKeptObjects, readStripeSettings, mappingSettings, writeContractFiles, stripeDir, type ImportOptions, type ImportResult, type StripeSettings } from './stripe/import-stripe.js';
+export { importStripe, readKeptObjects, appendKeptObjects, writeKeptObjects, readStripeSettings, effectiveStripeSettings, mappedStripeSettings, mappingSettings, writeContractFiles, stripeDir, type ImportOptions, type ImportResult, type StripeSettings } from './stripe/import-stripe.js';
 export { reconcile, type ReconcileRow, type ReconcileOptions } from './stripe/stripe-reconcile.js';
 // Stripe, live: API sync, webhook signature, events applied to a live workspace (docs/stripe.md#sync-and-webhooks-live).
 export { syncStripe, stripeClient, STRIPE_API_VERSION, SYNCED_TYPES, type StripeSyncOptions, type StripeSyncResult } from './stripe/stripe-api-sync.js';

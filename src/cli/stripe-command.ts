@@ -3,7 +3,7 @@ import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { lastFullMonth, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { stringifyJson } from '../money.js';
-import { importStripe, mappingSettings, readKeptObjects, readStripeSettings, type ImportResult } from '../stripe/import-stripe.js';
+import { effectiveStripeSettings, importStripe, mappingSettings, readKeptObjects, type ImportResult } from '../stripe/import-stripe.js';
 import { PROFILE_NAMES, type StripeProfileName } from '../stripe/stripe-profiles.js';
 import { reconcile } from '../stripe/stripe-reconcile.js';
 import { month, outOption, today } from './common-options.js';
@@ -75,10 +75,10 @@ export function registerStripe(program: Command): void {
   stripe
     .command('import')
     .description('read Stripe objects (list-API JSON pages or JSON lines) and write accounts, subscriptions and usage into a data folder')
-    .argument('<path>', 'a folder of *.json list pages ({"object":"list","data":[…]}) or *.jsonl files, or one such file')
+    .argument('[path]', 'a folder of *.json list pages ({"object":"list","data":[…]}) or *.jsonl files, or one such file; without it, the kept objects are mapped again (after a change of the stripe: settings)')
     .addOption(dataOption())
-    .option('-c, --config <file>', 'workspace config whose timezone turns Stripe timestamps into dates (default: nrr.config.yaml in the data folder)')
-    .addOption(profileOption('how the points on which tools differ are read (kept for later imports and syncs; default nrr)'))
+    .option('-c, --config <file>', 'workspace config: its stripe: section sets the mapping, its timezone turns Stripe timestamps into dates (default: nrr.config.yaml in the data folder)')
+    .addOption(profileOption('how the points on which tools differ are read (for a folder without stripe.profile in its config; kept for later imports and syncs; default nrr)'))
     .option('--account-key <key>', 'a customer metadata key whose value is the account id (default: the Stripe customer id)')
     .option('--include-test-mode', 'map test-mode objects (livemode: false) too; by default they are left out')
     .option('--replace', 'forget the objects kept from earlier imports; by default the new ones are added to them (newer copies win)')
@@ -95,12 +95,18 @@ later import adds to them. Afterwards nrr mrr, movements, metrics, explain repor
 A file nrr did not write is never replaced (unless --force). Stripe timestamps become dates in the
 workspace's timezone policy. See docs/stripe.md for every rule.
 
+The mapping's settings are best set in the config, where later syncs and webhooks read them:
+  stripe: { profile: chartmogul, account_metadata_key: crm_id }
+A flag contradicting the config is refused. After changing them, run the import without a path
+to map the kept objects again (\`nrr serve\` refuses webhooks until then), as the second example does.
+
 Examples:
   nrr stripe import --data my-data exports/stripe
+  nrr stripe import --data my-data
   nrr stripe import --data my-data exports/stripe/customers.jsonl --profile chartmogul
   nrr stripe import --data my-data exports/stripe --account-key crm_id --format json`,
     )
-    .action(async (path: string, o: StripeOptions & { profile?: StripeProfileName; accountKey?: string; includeTestMode?: boolean; replace?: boolean; format: 'text' | 'json' }) => {
+    .action(async (path: string | undefined, o: StripeOptions & { profile?: StripeProfileName; accountKey?: string; includeTestMode?: boolean; replace?: boolean; format: 'text' | 'json' }) => {
       const now = Math.floor(today().getTime() / 1000);
       const r = await importStripe({
         data: o.data,
@@ -141,7 +147,7 @@ Examples:
   nrr stripe reconcile --data my-data --profile chartmogul --from 2026-01 --to 2026-06 --format csv -o reconcile.csv`,
     )
     .action(async (o: StripeOptions & { profile: StripeProfileName; from?: string; to?: string; all?: boolean; format: RowFormat; out?: string }) => {
-      const settings = readStripeSettings(o.data);
+      const settings = effectiveStripeSettings(o.data, o.config);
       const objects = await readKeptObjects(o.data);
       if (objects.customers.size === 0 && objects.subscriptions.size === 0) {
         throw new NrrError(`${o.data} holds no Stripe objects (stripe/objects.jsonl): run nrr stripe import --data ${o.data} PATH first`);

@@ -10,6 +10,7 @@ import { tiersSchema } from '../accounts/tiering.js';
 import { playbooksSchema } from '../playbooks/playbook-config.js';
 import { playbookSettingsSchema } from '../playbooks/playbook-settings.js';
 import { BENCHMARK_KEYS } from '../report/benchmarks.js';
+import { stripeConfigSchema } from '../stripe/stripe-settings.js';
 
 export const CONFIG_FILE_NAME = 'nrr.config.yaml';
 
@@ -46,6 +47,8 @@ const configSchema = z
     playbook_settings: playbookSettingsSchema.optional(),
     /** Which benchmark each group is compared with; by ACV band when absent. */
     benchmark: benchmarkMappingSchema.optional(),
+    /** How Stripe objects are mapped, and the webhook signature's age limit (docs/stripe.md, Settings). */
+    stripe: stripeConfigSchema.optional(),
     /** The workspace store (docs/store.md): absolute, or relative to the data folder; default .nrr/workspace.duckdb. */
     store_file: z.string().min(1).optional(),
     /** `nrr serve`: where it listens, and the environment variable holding its API token. */

@@ -1,12 +1,14 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { z } from 'zod';
 import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { NrrError } from '../errors.js';
 import { checkOutputPath, foreignFiles, fsErrorText, recordWritten, writeFileWhole } from '../workspace/owned-files.js';
 import { ACCOUNT_COLUMNS, SUBSCRIPTION_COLUMNS, USAGE_COLUMNS, mapStripe, type ContractRows, type StripeMappingSettings } from './stripe-mapping.js';
 import { allStripeObjects, countStripeObjects, emptyStripeObjects, readStripeObjects, type StripeObjects, type StripeType } from './stripe-objects.js';
-import { PROFILE_NAMES, type StripeProfileName } from './stripe-profiles.js';
+import { type StripeProfileName } from './stripe-profiles.js';
+import { mappingDifferences, resolveStripeSettings, stripeSettingsSchema, type StripeSettings } from './stripe-settings.js';
+
+export { stripeSettingsSchema, type StripeSettings };
 
 /**
  * `nrr stripe import`: Stripe objects from files → the data folder's contract files
@@ -20,16 +22,6 @@ import { PROFILE_NAMES, type StripeProfileName } from './stripe-profiles.js';
 export const STRIPE_DIR = 'stripe';
 export const OBJECTS_FILE = 'objects.jsonl';
 export const SETTINGS_FILE = 'settings.json';
-
-/** Settings of a data folder's Stripe mapping, kept in stripe/settings.json. */
-export const stripeSettingsSchema = z
-  .object({
-    profile: z.enum(PROFILE_NAMES).default('nrr'),
-    account_metadata_key: z.string().min(1).nullable().default(null),
-    include_test_mode: z.boolean().default(false),
-  })
-  .strict();
-export type StripeSettings = z.infer<typeof stripeSettingsSchema>;
 
 export function stripeDir(dataDir: string): string {
   return join(dataDir, STRIPE_DIR);
@@ -62,6 +54,33 @@ export function mappingSettings(dataDir: string, configPath: string | undefined,
   };
 }
 
+/**
+ * The Stripe settings in force for a data folder: those recorded by its last import, then the
+ * config's `stripe:` section, then `flags` (an import's). A flag contradicting the config is an error.
+ */
+export function effectiveStripeSettings(dataDir: string, configPath: string | undefined, flags: Partial<StripeSettings> = {}): StripeSettings {
+  const path = findConfigFile(configPath, dataDir);
+  const resolved = resolveStripeSettings(readStripeSettings(dataDir), loadConfig(path).stripe, path, flags);
+  if ('error' in resolved) throw new NrrError(resolved.error);
+  return resolved.settings;
+}
+
+/**
+ * The settings the folder's contract files were mapped with, refusing when the config has since
+ * changed them: a webhook mapping one customer with the new settings beside rows mapped with the
+ * old ones would mix two mappings. `nrr stripe import --data DIR` maps the kept objects again.
+ */
+export function mappedStripeSettings(dataDir: string, configPath: string | undefined): StripeSettings {
+  const recorded = readStripeSettings(dataDir);
+  const differences = mappingDifferences(recorded, effectiveStripeSettings(dataDir, configPath));
+  if (differences.length > 0 && existsSync(join(stripeDir(dataDir), SETTINGS_FILE))) {
+    throw new NrrError(
+      `the config's Stripe settings differ from those ${dataDir}'s Stripe data was mapped with (${differences.join('; ')}): run \`nrr stripe import --data ${dataDir}\` to map the kept objects again`,
+    );
+  }
+  return recorded;
+}
+
 /** The raw objects kept in a data folder, or an empty collection. */
 export async function readKeptObjects(dataDir: string): Promise<StripeObjects> {
   const path = join(stripeDir(dataDir), OBJECTS_FILE);
@@ -70,8 +89,8 @@ export async function readKeptObjects(dataDir: string): Promise<StripeObjects> {
 
 export interface ImportOptions {
   readonly data: string;
-  /** A file or folder of Stripe objects. */
-  readonly path: string;
+  /** A file or folder of Stripe objects; without one, the kept objects are mapped again (after a change of settings). */
+  readonly path?: string;
   readonly config?: string;
   /** Settings changed from those kept in the folder. */
   readonly settings?: Partial<StripeSettings>;
@@ -183,10 +202,12 @@ export async function importStripe(o: ImportOptions): Promise<ImportResult> {
   } catch (e) {
     throw new NrrError(`cannot create ${stripeDir(o.data)}: ${fsErrorText(e)}`);
   }
-  const kept = readStripeSettings(o.data);
-  const settings = stripeSettingsSchema.parse({ ...kept, ...Object.fromEntries(Object.entries(o.settings ?? {}).filter(([, v]) => v !== undefined)) });
+  const settings = effectiveStripeSettings(o.data, o.config, o.settings);
+  if (o.path === undefined && (o.replace || !existsSync(join(stripeDir(o.data), OBJECTS_FILE)))) {
+    throw new NrrError(`nothing to map: ${o.replace ? '--replace forgets the kept objects' : `${join(stripeDir(o.data), OBJECTS_FILE)} does not exist`}; give a file or folder of Stripe objects`);
+  }
   const objects = o.replace ? emptyStripeObjects() : await readKeptObjects(o.data);
-  await readStripeObjects(o.path, objects);
+  if (o.path !== undefined) await readStripeObjects(o.path, objects);
   const t1 = performance.now();
   const rows = mapStripe(objects, mappingSettings(o.data, o.config, settings, o.now));
   const t2 = performance.now();

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { NrrError } from '../errors.js';
 import type { LiveWorkspace } from '../store/live-workspace.js';
-import { appendKeptObjects, mappingSettings, readKeptObjects, readStripeSettings, stripeDir } from './import-stripe.js';
+import { appendKeptObjects, mappedStripeSettings, mappingSettings, readKeptObjects, stripeDir } from './import-stripe.js';
+import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { StripeEventLog, StripeEventReceiver, type EventOutcome } from './stripe-events.js';
 import { API_BASE_ENV, API_KEY_ENV, stripeClient } from './stripe-api-sync.js';
 import { StripeObjectsModel } from './stripe-live-model.js';
@@ -47,7 +48,7 @@ export interface WebhookOptions {
 
 export async function openStripeWebhooks(live: LiveWorkspace, options: WebhookOptions): Promise<StripeWebhooks> {
   const data = live.workspace.dataDir;
-  const settings = mappingSettings(data, options.config, readStripeSettings(data));
+  const settings = mappingSettings(data, options.config, mappedStripeSettings(data, options.config));
   // The objects are read (and failed events tried again) while the server starts answering; an
   // event waits for that, a bad signature does not.
   const ready = (async () => {
@@ -96,12 +97,14 @@ export function refetcher(options: { readonly apiKey?: string; readonly apiBase?
 }
 
 /**
- * The webhook endpoint when STRIPE_WEBHOOK_SECRET is set (tolerance from STRIPE_WEBHOOK_TOLERANCE;
+ * The webhook endpoint when STRIPE_WEBHOOK_SECRET is set (tolerance from STRIPE_WEBHOOK_TOLERANCE,
+ * else the config's stripe.webhook_tolerance_s;
  * with STRIPE_API_KEY each event's object is fetched again, from STRIPE_API_BASE when set), else
  * undefined (POST /webhooks/stripe answers 404).
  */
 export async function stripeWebhooksFromEnv(live: LiveWorkspace, options: { config?: string; now?: () => number } = {}, env: NodeJS.ProcessEnv = process.env): Promise<StripeWebhooks | undefined> {
   const secret = env[WEBHOOK_SECRET_ENV];
   if (secret === undefined || secret === '') return undefined;
-  return openStripeWebhooks(live, { secret, tolerance: webhookTolerance(env), apiKey: env[API_KEY_ENV] || undefined, apiBase: env[API_BASE_ENV] || undefined, ...options });
+  const configured = loadConfig(findConfigFile(options.config, live.workspace.dataDir)).stripe?.webhook_tolerance_s;
+  return openStripeWebhooks(live, { secret, tolerance: webhookTolerance(env, configured), apiKey: env[API_KEY_ENV] || undefined, apiBase: env[API_BASE_ENV] || undefined, ...options });
 }

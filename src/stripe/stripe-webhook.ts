@@ -60,11 +60,11 @@ export async function verifyStripeEvent(rawBody: Uint8Array | string, signature:
 }
 
 /**
- * The tolerance from `STRIPE_WEBHOOK_TOLERANCE` (seconds, a whole number of at least 1) or the default.
+ * The tolerance from `STRIPE_WEBHOOK_TOLERANCE` (seconds, a whole number of at least 1), else the config's, else the default.
  */
-export function webhookTolerance(env: NodeJS.ProcessEnv = process.env): number {
+export function webhookTolerance(env: NodeJS.ProcessEnv = process.env, configured?: number): number {
   const text = env[WEBHOOK_TOLERANCE_ENV];
-  if (text === undefined || text === '') return DEFAULT_WEBHOOK_TOLERANCE_S;
+  if (text === undefined || text === '') return configured ?? DEFAULT_WEBHOOK_TOLERANCE_S;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new NrrError(`${WEBHOOK_TOLERANCE_ENV}: '${text}' is not a number of seconds (a whole number of at least 1; default ${DEFAULT_WEBHOOK_TOLERANCE_S})`);
   return n;
