@@ -39,6 +39,7 @@ const micros18 = (v: string): string => `CAST(trunc(${v}) AS BIGINT) * 1000000 +
 export class DuckDbDialect implements Dialect {
   readonly name = 'duckdb';
   readonly moneyType = MONEY;
+  readonly floatType = 'DOUBLE';
 
   quoteIdent(name: string): string {
     return `"${name.replaceAll('"', '""')}"`;
@@ -267,5 +268,53 @@ export class DuckDbDialect implements Dialect {
     const t = textExpr;
     const ends = [' ', 'chr(9)', 'chr(10)', 'chr(12)', 'chr(13)'].map((c) => `ends_with(${t}, ${c === ' ' ? "' '" : c})`).join(' OR ');
     return `(strlen(${t}) = length(${t}) AND ${t} >= '!' AND NOT (${ends}))`;
+  }
+
+  sqlCreateTableAs(name: string, query: string): string {
+    return `CREATE OR REPLACE TABLE ${name} AS ${query}`;
+  }
+
+  sqlCreateViewAs(name: string, query: string): string {
+    return `CREATE OR REPLACE VIEW ${name} AS ${query}`;
+  }
+
+  sqlIntDiv(a: string, b: string): string {
+    return `(${a}) // (${b})`;
+  }
+
+  sqlNullText(): string {
+    return 'NULL::VARCHAR';
+  }
+
+  sqlMedian(moneyExpr: string): string {
+    return `median(${moneyExpr})`;
+  }
+
+  sqlBoolOr(expr: string): string {
+    return `bool_or(${expr})`;
+  }
+
+  sqlArgMax(valueExpr: string, keyExpr: string): string {
+    return `arg_max(${valueExpr}, ${keyExpr})`;
+  }
+
+  sqlArgMin(valueExpr: string, keyExpr: string): string {
+    return `arg_min(${valueExpr}, ${keyExpr})`;
+  }
+
+  sqlIntegerRows(values: readonly number[], name: string): string {
+    return `SELECT unnest([${values.join(', ')}]::INTEGER[]) AS ${name}`;
+  }
+
+  sqlSeries(fromExpr: string, toExpr: string): string {
+    return `unnest(range(${fromExpr}, ${toExpr}))`;
+  }
+
+  sqlLag(expr: string, window: string): string {
+    return `lag(${expr}) OVER (${window})`;
+  }
+
+  sqlLead(expr: string, window: string): string {
+    return `lead(${expr}) OVER (${window})`;
   }
 }
