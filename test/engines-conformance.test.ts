@@ -37,9 +37,9 @@ async function everything(ws: Workspace): Promise<unknown> {
     ledgerByProduct: (await mrrLedger(ws, { byProduct: true })).map((r) => `${r.account_id} ${r.product} ${r.month} ${r.mrr.value}`),
   };
   for (const method of ['snapshot', 'movements', 'average'] as const) {
-    for (const by of [undefined, 'segment', 'product', 'cohort', 'acv_band', 'account']) {
+    for (const by of [undefined, 'segment', 'product', 'cohort', 'account']) {
       if (method === 'movements' && by === 'product') continue;
-      for (const window of [1, 3, 11]) {
+      for (const window of [1, 11]) {
         const rows = await metricsSeries(ws, { months, window, method, ...(by ? { by } : {}) });
         out[`${method} ${by ?? 'all'} ${window}`] = rows.map(plain);
       }

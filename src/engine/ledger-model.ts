@@ -75,6 +75,7 @@ export function sqlLineValues(
 export function sqlUsageSetAside(d: Dialect, p: Policies): string {
   const rate = sqlRateAt(d, p, 'u', 'u.currency', 'u.month_index');
   // One hash join on the account and a flag per charge: cheaper than a correlated range lookup.
+  // Columns are named: ClickHouse names `u.row_no` so when another relation of the query has a row_no.
   return d.sqlCreateTableAs(
     'usage_set_aside',
     `WITH outside AS (
@@ -83,8 +84,8 @@ export function sqlUsageSetAside(d: Dialect, p: Policies): string {
       GROUP BY u.row_no
       HAVING NOT ${d.sqlBoolOr('l.from_month <= u.month_index AND u.month_index < l.to_month')}
     )
-    SELECT u.row_no, u.account_id, u.product, u.month_index, u.currency, u.amount_local,
-           ${d.sqlMultiplyMoney('u.amount_local', rate.rate)} AS amount
+    SELECT u.row_no AS row_no, u.account_id AS account_id, u.product AS product, u.month_index AS month_index,
+           u.currency AS currency, u.amount_local AS amount_local, ${d.sqlMultiplyMoney('u.amount_local', rate.rate)} AS amount
     FROM usage_charges u JOIN outside o ON o.row_no = u.row_no ${rate.joins}`,
   );
 }
@@ -108,7 +109,7 @@ export function sqlContributions(d: Dialect, p: Policies): string {
     SELECT 'usage', u.row_no, u.account_id, u.product, ${startRate ? rep : 'u.currency'},
            u.month_index, u.month_index + 1, ${startRate ? d.sqlMultiplyMoney('u.amount_local', rate.rate) : 'u.amount_local'}
     FROM usage_charges u ${startRate ? rate.joins : ''}
-    WHERE u.row_no NOT IN (SELECT row_no FROM usage_set_aside)`
+    WHERE u.row_no NOT IN (SELECT s.row_no FROM usage_set_aside s)`
       : '';
   return d.sqlCreateViewAs(
     'mrr_contributions',

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WarehouseDriver } from '../../src/drivers/warehouse-driver.js';
+import { createRequire } from 'node:module';
+import { ChdbDriver } from '../../src/drivers/chdb-driver.js';
 import { PostgresDriver } from '../../src/drivers/postgres-driver.js';
 import { openInWarehouse } from '../../src/workspace/warehouse-model.js';
 import { Workspace, type OpenOptions } from '../../src/workspace/workspace.js';
@@ -36,6 +38,15 @@ export interface Engine {
 
 const CI = process.env['CI'] === 'true';
 
+function chdbInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('chdb');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Why an engine cannot run on this machine, or null when it can. Outside CI the suite skips it,
  * saying so loudly; under CI=true a missing engine is a failure, never a skip.
@@ -43,6 +54,7 @@ const CI = process.env['CI'] === 'true';
 export function engineAvailability(name: EngineName): string | null {
   let why: string | null = null;
   if (name === 'postgres' && postgresBinaries() === null) why = 'PostgreSQL is not installed here (apt-get install postgresql)';
+  if (name === 'clickhouse' && !chdbInstalled()) why = 'the optional package chdb is not installed (npm install chdb)';
   if (why === null) return null;
   if (CI) throw new Error(`engine ${name}: ${why}; under CI=true a missing engine is a failure`);
   process.stderr.write(`\n*** engine ${name} SKIPPED: ${why} ***\n\n`);
@@ -76,8 +88,17 @@ export async function startEngine(name: EngineName): Promise<Engine> {
         stop: () => server.stop(),
       };
     }
-    case 'clickhouse':
-      return unavailableEngine(name, 'not yet');
+    case 'clickhouse': {
+      const why = engineAvailability(name);
+      if (why !== null) return unavailableEngine(name, why);
+      return {
+        name,
+        unavailable: null,
+        open: async (options) => openInWarehouse(options, await ChdbDriver.open()),
+        connect: () => ChdbDriver.open(),
+        stop: () => undefined,
+      };
+    }
   }
 }
 
