@@ -10,6 +10,7 @@ const MONEY = 'Decimal(38,12)';
  * - cast_keep_nullable: CAST keeps NULL (it would otherwise fail on a NULL cast to a plain type);
  * - decimals and 64-bit integers leave as JSON text, never as lossy JSON numbers;
  * - tables made by CREATE … AS SELECT live in memory (the model is rebuilt from the files);
+ * - precise_float_parsing: a number's text becomes the nearest double (see sqlToFloat);
  * - prefer_column_name_to_alias: `sum(x) AS x` beside `sum(x + y)` reads the column x, as
  *   standard SQL does (ClickHouse would read the alias there and refuse an aggregate in another).
  */
@@ -22,6 +23,7 @@ export const CLICKHOUSE_SETTINGS: Readonly<Record<string, string | number>> = {
   default_table_engine: 'Memory',
   union_default_mode: 'ALL',
   prefer_column_name_to_alias: 1,
+  precise_float_parsing: 1,
 };
 
 /**
@@ -41,7 +43,6 @@ export const CLICKHOUSE_SETTINGS: Readonly<Record<string, string | number>> = {
 export class ClickHouseDialect extends WarehouseDialect implements Dialect {
   readonly name = 'clickhouse';
   readonly moneyType = MONEY;
-  readonly floatType = 'Float64';
 
   quoteIdent(name: string): string {
     return `"${name.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
@@ -106,6 +107,12 @@ export class ClickHouseDialect extends WarehouseDialect implements Dialect {
 
   sqlRegexpMatches(textExpr: string, pattern: string): string {
     return `match(${textExpr}, ${this.quoteString(`^(?:${pattern})$`)})`;
+  }
+
+  sqlToFloat(expr: string): string {
+    // Decimal → Float64 is not the nearest double (it divides by a power of ten in floating point);
+    // the decimal's text read with precise_float_parsing is.
+    return `toFloat64(toString(${expr}))`;
   }
 
   sqlCreateTableAs(name: string, query: string): string {

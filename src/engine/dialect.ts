@@ -24,8 +24,6 @@ export interface Dialect {
   readonly name: string;
   /** Exact money: enough scale that a /12 or /36 normalisation is not rounded before output. */
   readonly moneyType: string;
-  /** Floating point, for ratios and shares (never money). */
-  readonly floatType: string;
   quoteIdent(name: string): string;
   quoteString(value: string): string;
   /**
@@ -118,6 +116,8 @@ export interface Dialect {
    */
   sqlIsPlainAscii(textExpr: string): string;
   // What the model's builders need of every engine beyond standard SQL.
+  /** A number (money, a count) → the nearest floating-point value (for ratios and shares, never money). */
+  sqlToFloat(expr: string): string;
   /** Makes table `name` from a query, replacing any table or view of that name. */
   sqlCreateTableAs(name: string, query: string): string;
   /** Makes view `name` over a query, replacing any view of that name. */

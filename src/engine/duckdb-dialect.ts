@@ -39,7 +39,6 @@ const micros18 = (v: string): string => `CAST(trunc(${v}) AS BIGINT) * 1000000 +
 export class DuckDbDialect implements Dialect {
   readonly name = 'duckdb';
   readonly moneyType = MONEY;
-  readonly floatType = 'DOUBLE';
 
   quoteIdent(name: string): string {
     return `"${name.replaceAll('"', '""')}"`;
@@ -268,6 +267,10 @@ export class DuckDbDialect implements Dialect {
     const t = textExpr;
     const ends = [' ', 'chr(9)', 'chr(10)', 'chr(12)', 'chr(13)'].map((c) => `ends_with(${t}, ${c === ' ' ? "' '" : c})`).join(' OR ');
     return `(strlen(${t}) = length(${t}) AND ${t} >= '!' AND NOT (${ends}))`;
+  }
+
+  sqlToFloat(expr: string): string {
+    return `CAST(${expr} AS DOUBLE)`;
   }
 
   sqlCreateTableAs(name: string, query: string): string {

@@ -10,7 +10,7 @@ import { sqlGroupLabel, type Grouping } from './grouping.js';
  */
 
 const ratio = (d: Dialect, num: string, den: string): string =>
-  `CASE WHEN sum(${den}) = 0 THEN NULL ELSE CAST(sum(${num}) AS ${d.floatType}) / CAST(sum(${den}) AS ${d.floatType}) END`;
+  `CASE WHEN sum(${den}) = 0 THEN NULL ELSE ${d.sqlToFloat(`sum(${num})`)} / ${d.sqlToFloat(`sum(${den})`)} END`;
 
 /** Snapshot metrics need the per-product ledger for product groups and to keep monthly FX apart. */
 export function snapshotNeedsProductRanges(p: Policies, g: Grouping): boolean {
@@ -52,8 +52,8 @@ export function sqlSnapshotMetrics(
            count(*) FILTER (WHERE end_mrr > 0) AS retained_accounts,
            ${ratio(d, 'cc_end', 'start_mrr')} AS nrr,
            ${ratio(d, 'least(cc_end, start_mrr)', 'start_mrr')} AS grr,
-           CAST(count(*) FILTER (WHERE end_mrr > 0) AS ${d.floatType}) / count(*) AS logo_retention,
-           CAST(max(start_mrr) AS ${d.floatType}) / nullif(CAST(sum(start_mrr) AS ${d.floatType}), 0) AS largest_account_share,
+           ${d.sqlToFloat('count(*) FILTER (WHERE end_mrr > 0)')} / count(*) AS logo_retention,
+           ${d.sqlToFloat('max(start_mrr)')} / nullif(${d.sqlToFloat('sum(start_mrr)')}, 0) AS largest_account_share,
            ${d.sqlMedian('start_mrr')} AS median_start_mrr
     FROM labelled GROUP BY month_index, group_value ORDER BY month_index, group_value`;
 }
@@ -146,8 +146,8 @@ export function sqlMovementMetrics(d: Dialect, p: Policies, months: readonly num
            count(*) FILTER (WHERE in_cohort AND end_mrr > 0) AS retained_accounts,
            ${ratio(d, 'start_mrr + expansion - contraction - churn', 'start_mrr')} AS nrr,
            CASE WHEN sum(start_mrr) = 0 THEN NULL ELSE greatest(${ratio(d, 'start_mrr - contraction - churn', 'start_mrr')}, 0) END AS grr,
-           CAST(count(*) FILTER (WHERE in_cohort AND end_mrr > 0) AS ${d.floatType}) / nullif(count(*) FILTER (WHERE in_cohort), 0) AS logo_retention,
-           CAST(max(start_mrr) AS ${d.floatType}) / nullif(CAST(sum(start_mrr) AS ${d.floatType}), 0) AS largest_account_share,
+           ${d.sqlToFloat('count(*) FILTER (WHERE in_cohort AND end_mrr > 0)')} / nullif(count(*) FILTER (WHERE in_cohort), 0) AS logo_retention,
+           ${d.sqlToFloat('max(start_mrr)')} / nullif(${d.sqlToFloat('sum(start_mrr)')}, 0) AS largest_account_share,
            ${d.sqlMedian('CASE WHEN in_cohort THEN start_mrr END')} AS median_start_mrr
     FROM labelled GROUP BY month_index, group_value ORDER BY month_index, group_value`;
 }

@@ -21,7 +21,6 @@ const RATE = 'NUMERIC(24,10)';
 export class PostgresDialect extends WarehouseDialect implements Dialect {
   readonly name = 'postgres';
   readonly moneyType = MONEY;
-  readonly floatType = 'DOUBLE PRECISION';
 
   quoteIdent(name: string): string {
     return `"${name.replaceAll('"', '""')}"`;
@@ -86,6 +85,11 @@ export class PostgresDialect extends WarehouseDialect implements Dialect {
 
   sqlRegexpMatches(textExpr: string, pattern: string): string {
     return `(${textExpr} ~ ${this.quoteString(`^(?:${pattern})$`)})`;
+  }
+
+  sqlToFloat(expr: string): string {
+    // NUMERIC → float8 goes through the number's text: the nearest double.
+    return `CAST(${expr} AS DOUBLE PRECISION)`;
   }
 
   sqlCreateTableAs(name: string, query: string): string {
