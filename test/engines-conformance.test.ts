@@ -53,11 +53,11 @@ function plain(o: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v instanceof Money ? v.value : v]));
 }
 
-const open = (engine: Engine, policies: PolicyInput, data = GOLDEN): Promise<Workspace> =>
-  engine.open({ data, policies: { as_of: '2024-12', ...policies }, today: TODAY } satisfies OpenOptions);
+const open = (engine: Engine, policies: PolicyInput, data = GOLDEN, today = TODAY): Promise<Workspace> =>
+  engine.open({ data, policies: { as_of: '2024-12', ...policies }, today } satisfies OpenOptions);
 
-async function withWs<T>(engine: Engine, policies: PolicyInput, f: (ws: Workspace) => Promise<T>, data = GOLDEN): Promise<T> {
-  const ws = await open(engine, policies, data);
+async function withWs<T>(engine: Engine, policies: PolicyInput, f: (ws: Workspace) => Promise<T>, data = GOLDEN, today = TODAY): Promise<T> {
+  const ws = await open(engine, policies, data, today);
   try {
     return await f(ws);
   } finally {
@@ -82,6 +82,20 @@ describe.each(engines)('engine %s', (name: EngineName) => {
       const expected = await withWs(reference, policies, everything);
       const got = await withWs(engine, policies, everything);
       expect(got).toEqual(expected);
+    }, 120_000);
+
+    it('examples/acme (150 accounts, five currencies): movements and twelve months of metrics as DuckDB gives them', async () => {
+      const months = Array.from({ length: 12 }, (_, i) => monthIndex('2025-01') + i);
+      const run = (e: Engine): Promise<unknown> =>
+        withWs(e, { as_of: '2025-12', fx: 'monthly' }, async (ws) => ({
+          movements: (await movements(ws)).map((m) => plain(m)),
+          snapshot: (await metricsSeries(ws, { months, window: 12, by: 'segment' })).map(plain),
+          average: (await metricsSeries(ws, { months, window: 3, method: 'average' })).map(plain),
+          byMovements: (await metricsSeries(ws, { months, window: 12, method: 'movements', by: 'cohort' })).map(plain),
+        }), 'examples/acme', new Date('2026-01-15T00:00:00Z'));
+      const got = await run(engine);
+      expect(got).toEqual(await run(reference));
+      expect((got as { movements: unknown[] }).movements.length).toBeGreaterThan(100);
     }, 120_000);
 
     it('golden data, metrics 2024-12 over 11 months: the hand-checked cohort of January', async () => {

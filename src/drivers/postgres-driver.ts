@@ -98,7 +98,7 @@ export class PostgresDriver implements WarehouseDriver {
   async createTable(name: string, columns: readonly CopiedColumn[]): Promise<void> {
     const q = this.dialect.quoteIdent;
     const cols = columns.map((c) => `${q(c.name)} ${postgresType(c.duckdbType)}`).join(', ');
-    await this.exec(`DROP VIEW IF EXISTS ${q(name)} CASCADE; DROP TABLE IF EXISTS ${q(name)} CASCADE; CREATE UNLOGGED TABLE ${q(name)} (${cols})`);
+    await this.exec(`DROP TABLE IF EXISTS ${q(name)} CASCADE; CREATE UNLOGGED TABLE ${q(name)} (${cols})`);
   }
 
   async insertRows(name: string, columns: readonly CopiedColumn[], rows: readonly (readonly unknown[])[]): Promise<void> {

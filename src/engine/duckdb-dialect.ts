@@ -203,7 +203,15 @@ export class DuckDbDialect implements Dialect {
 
   sqlMultiplyMoney(moneyExpr: string, rateExpr: string): string {
     // Most values are in the reporting currency (rate 1): skip the 128-bit rescale for them.
-    return `CASE WHEN (${rateExpr}) = 1 THEN CAST(${moneyExpr} AS ${MONEY}) ELSE CAST((${moneyExpr}) * CAST(${rateExpr} AS ${RATE}) AS ${MONEY}) END`;
+    // DECIMAL(38,12) × DECIMAL(24,10) is DECIMAL(38,22), which holds products below 10¹⁶ only (beyond,
+    // DuckDB stops on an overflow): larger ones are the whole part × rate (exact at 10 places) plus
+    // the fraction × rate rounded at 12, which is the product rounded at 12 (both parts share its sign).
+    const m = `(${moneyExpr})`;
+    const r = `CAST(${rateExpr} AS ${RATE})`;
+    const large = `CAST(CAST(trunc(${m}) AS DECIMAL(38,0)) * ${r} AS ${MONEY}) + CAST((${m} - trunc(${m})) * ${r} AS ${MONEY})`;
+    return `CASE WHEN (${rateExpr}) = 1 THEN CAST(${moneyExpr} AS ${MONEY})
+                 WHEN abs(CAST(${m} AS DOUBLE) * CAST(${rateExpr} AS DOUBLE)) < 1e15 THEN CAST(${m} * ${r} AS ${MONEY})
+                 ELSE ${large} END`;
   }
 
   sqlDividePicos(microsExpr: string, intExpr: string): string {

@@ -93,7 +93,7 @@ export class PostgresDialect extends WarehouseDialect implements Dialect {
   }
 
   sqlCreateTableAs(name: string, query: string): string {
-    return `DROP VIEW IF EXISTS ${name} CASCADE; DROP TABLE IF EXISTS ${name} CASCADE; CREATE UNLOGGED TABLE ${name} AS ${query}`;
+    return `DROP TABLE IF EXISTS ${name} CASCADE; CREATE UNLOGGED TABLE ${name} AS ${query}`;
   }
 
   sqlCreateViewAs(name: string, query: string): string {
