@@ -268,6 +268,18 @@ describe.each(engines)('engine %s', (name: EngineName) => {
         expect(new Big(String(row!['v'])).toString()).toBe(multiplied(m, r));
       });
 
+      it.each([
+        [['23355.834166666660', '23355.834166666672'], '23355.834166666666'], // no floating point in between
+        [['1', '2', '3', '4'], '2.5'],
+        [['-0.000000000001', '-0.000000000002'], '-0.000000000001'], // −1.5 × 10⁻¹² truncated toward zero
+        [['7', '1', '5'], '5'],
+      ])('the median of %j is %s, exactly', async (values, expected) => {
+        const d = driver.dialect;
+        const rows = values.map((v) => `SELECT CAST('${v}' AS ${d.moneyType}) AS x`).join(' UNION ALL ');
+        const [row] = await driver.query(`SELECT ${d.sqlText(d.sqlMedian('x'))} AS m FROM (${rows}) t`);
+        expect(new Big(String(row!['m'])).toString()).toBe(new Big(expected).toString());
+      });
+
       it('monthly totals that could overflow money are refused before the model is built', async () => {
         const dir = fixtureDir({
           'subscriptions.csv': csv('account_id,start_date,amount', 'BIG,2024-01-01,9000000000000000000000', 'X,2024-01-01,100'),

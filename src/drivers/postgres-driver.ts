@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { PostgresDialect } from '../engine/postgres-dialect.js';
 import { NrrError } from '../errors.js';
 import type { Row } from './driver.js';
@@ -17,9 +17,6 @@ export interface PostgresOptions {
 // Values leave PostgreSQL as the text it prints for NUMERIC and BIGINT (the client's default) and
 // for DATE (the client's default would be a JavaScript Date at local midnight).
 const DATE_OID = 1082;
-const types = {
-  getTypeParser: (oid: number, format?: string) => (oid === DATE_OID ? (v: string) => v : pg.types.getTypeParser(oid, format as 'text')),
-};
 
 /** The most parameters one statement may carry in PostgreSQL's protocol. */
 const MAX_PARAMS = 65_535;
@@ -71,7 +68,12 @@ export class PostgresDriver implements WarehouseDriver {
   static async open(options: PostgresOptions): Promise<PostgresDriver> {
     const schema = options.schema ?? 'nrr';
     if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new NrrError(`schema '${schema}': expected lower-case letters, digits and '_'`);
-    const client = new pg.Client({ connectionString: options.url, types });
+    // Loaded when first used: commands that never meet PostgreSQL do not pay for the client.
+    const { default: pgModule } = await import('pg');
+    const types = {
+      getTypeParser: (oid: number, format?: string) => (oid === DATE_OID ? (v: string) => v : pgModule.types.getTypeParser(oid, format as 'text')),
+    };
+    const client = new pgModule.Client({ connectionString: options.url, types });
     // A connection that drops later is reported by the query that needed it; without a listener
     // the client's 'error' event would end the process.
     client.on('error', () => undefined);

@@ -298,7 +298,9 @@ export class DuckDbDialect implements Dialect {
   }
 
   sqlMedian(moneyExpr: string): string {
-    return `median(${moneyExpr})`;
+    // median() of DECIMALs interpolates in floating point (23355.834166666660 and …672 give
+    // …664): the two middle values are taken as they are and their mean truncated exactly.
+    return this.sqlDivideMoney(`quantile_disc(${moneyExpr}, 0.5) - quantile_disc(-(${moneyExpr}), 0.5)`, '2');
   }
 
   sqlBoolOr(expr: string): string {
