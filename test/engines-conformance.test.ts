@@ -1,9 +1,11 @@
 import Big from 'big.js';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbDriver } from '../src/drivers/duckdb-driver.js';
 import type { Driver } from '../src/drivers/driver.js';
 import { Money, Workspace, metrics, metricsSeries, movements, mrrLedger, NrrError, type PolicyInput } from '../src/index.js';
 import { monthIndex } from '../src/engine/months.js';
+import { generateCompany } from '../src/generate/generate-company.js';
 import type { OpenOptions } from '../src/workspace/workspace.js';
 import { engineAvailability, enginesUnderTest, startEngine, type Engine, type EngineName } from './helpers/engines.js';
 import { csv, fixtureDir, removeDir } from './helpers/fixture-dir.js';
@@ -65,6 +67,52 @@ async function withWs<T>(engine: Engine, policies: PolicyInput, f: (ws: Workspac
   }
 }
 
+/** NRR_ENGINE_RUNS=100 for a longer hunt on every engine. */
+const RANDOM_RUNS = Number(process.env['NRR_ENGINE_RUNS'] ?? 4);
+
+/**
+ * Random contract lines (every interval, weeks included, discounts, open ends, amounts with up to
+ * six decimals), EUR with random monthly rates, usage charges, and random model policies.
+ */
+const randomScenario = fc
+  .record({
+    lines: fc.array(
+      fc.record({
+        account: fc.constantFrom('A1', 'A2', 'A3', 'A4', 'A5'),
+        product: fc.constantFrom('p1', 'p2'),
+        start: fc.integer({ min: 0, max: 900 }),
+        days: fc.option(fc.integer({ min: 1, max: 700 }), { nil: null }),
+        amount: fc.tuple(fc.integer({ min: 0, max: 5_000_000 }), fc.integer({ min: 0, max: 999_999 })).map(([w, f]) => `${w}.${String(f).padStart(6, '0')}`),
+        discount: fc.option(fc.integer({ min: 0, max: 100 }), { nil: null }),
+        interval: fc.constantFrom('month', 'quarter', 'year', '3 months', '2 weeks', 'week'),
+        currency: fc.constantFrom('USD', 'EUR'),
+      }),
+      { minLength: 1, maxLength: 12 },
+    ),
+    usage: fc.array(fc.record({ account: fc.constantFrom('A1', 'A2', 'A6'), month: fc.integer({ min: 0, max: 35 }), amount: fc.integer({ min: 1, max: 100_000 }) }), { maxLength: 4 }),
+    rates: fc.array(fc.integer({ min: 500_000, max: 2_000_000 }), { minLength: 36, maxLength: 36 }),
+    fx: fc.constantFrom('contract_start', 'monthly'),
+    snapshot: fc.constantFrom('end', 'start'),
+  })
+  .map((r) => {
+    const day = (offset: number): string => new Date(Date.UTC(2023, 0, 1) + offset * 86_400_000).toISOString().slice(0, 10);
+    const month = (i: number): string => `${2023 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`;
+    const accounts = ['A1', 'A2', 'A3', 'A4', 'A5', 'A6'];
+    return {
+      policies: { fx: r.fx, snapshot: r.snapshot } as PolicyInput,
+      files: {
+        'subscriptions.csv': [
+          ['account_id', 'line_id', 'product', 'start_date', 'end_date', 'amount', 'interval', 'discount', 'currency'],
+          ...r.lines.map((l, i) => [l.account, `L${i}`, l.product, day(l.start), l.days === null ? '' : day(l.start + l.days), l.amount, l.interval, l.discount === null ? '' : String(Math.min(l.discount, Number(l.amount.split('.')[0]))), l.currency]),
+        ],
+        'accounts.csv': [['account_id', 'segment'], ...accounts.map((a, i) => [a, i % 2 === 0 ? 'smb' : 'enterprise'])],
+        'usage.csv': [['account_id', 'product', 'month', 'amount', 'currency'], ...r.usage.map((u) => [u.account, 'api', month(u.month), String(u.amount), 'USD'])],
+        // A rate with up to six decimals for each month of 2023–2025.
+        'fx_rates.csv': [['currency', 'month', 'rate'], ...r.rates.map((x, i) => ['EUR', month(i), (x / 1_000_000).toFixed(6)])],
+      },
+    };
+  });
+
 const engines = enginesUnderTest();
 
 describe.each(engines)('engine %s', (name: EngineName) => {
@@ -97,6 +145,50 @@ describe.each(engines)('engine %s', (name: EngineName) => {
       expect(got).toEqual(await run(reference));
       expect((got as { movements: unknown[] }).movements.length).toBeGreaterThan(100);
     }, 120_000);
+
+    describe('the demo company (300 accounts, 24 months, five currencies)', () => {
+      let dir: string;
+      beforeAll(async () => {
+        dir = fixtureDir({});
+        await generateCompany({ out: dir, accounts: 300, months: 24, seed: 7, end: '2025-12', force: true });
+      }, 120_000);
+      afterAll(() => removeDir(dir));
+
+      it.each([{}, { fx: 'monthly' }] as const)('under %j: movements and a year of metrics by segment as DuckDB gives them', async (policies) => {
+        const months = Array.from({ length: 12 }, (_, i) => monthIndex('2025-01') + i);
+        const run = (e: Engine): Promise<unknown> =>
+          withWs(e, { as_of: '2025-12', ...policies }, async (ws) => ({
+            movements: (await movements(ws)).map((m) => plain(m)),
+            bySegment: (await metricsSeries(ws, { months, window: 12, by: 'segment' })).map(plain),
+            byProduct: (await metricsSeries(ws, { months, window: 3, by: 'product' })).map(plain),
+          }), dir, new Date('2026-01-15T00:00:00Z'));
+        const got = await run(engine);
+        expect(got).toEqual(await run(reference));
+        expect((got as { movements: unknown[] }).movements.length).toBeGreaterThan(300);
+      }, 120_000);
+    });
+
+    it('random data (fast-check): movements, ledger and metrics as DuckDB gives them', async () => {
+      await fc.assert(
+        fc.asyncProperty(randomScenario, async (sc) => {
+          const dir = fixtureDir(sc.files);
+          try {
+            const months = Array.from({ length: 12 }, (_, i) => monthIndex('2024-01') + i);
+            const run = (e: Engine): Promise<unknown> =>
+              withWs(e, { as_of: '2024-12', ...sc.policies }, async (ws) => ({
+                movements: (await movements(ws)).map((m) => plain(m)),
+                ledger: (await mrrLedger(ws)).map((r) => plain(r)),
+                snapshot: (await metricsSeries(ws, { months, window: 3 })).map(plain),
+                byMovements: (await metricsSeries(ws, { months, window: 12, method: 'movements' })).map(plain),
+              }), dir);
+            expect(await run(engine)).toEqual(await run(reference));
+          } finally {
+            removeDir(dir);
+          }
+        }),
+        { numRuns: RANDOM_RUNS },
+      );
+    }, 600_000);
 
     it('golden data, metrics 2024-12 over 11 months: the hand-checked cohort of January', async () => {
       await withWs(engine, {}, async (ws) => {

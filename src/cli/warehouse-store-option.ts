@@ -23,7 +23,8 @@ export function registerWarehouseStore(program: Command): void {
         'after',
         `\nIn a warehouse (docs/engines.md), --store takes\n  ${WAREHOUSE_URLS.join('\n  ')}\n` +
           `Only ${WAREHOUSE_COMMANDS.join(', ')} take a warehouse so far; the workspace store (sync, ingest) stays on DuckDB.\n` +
-          `  nrr ${name} --data demo --store clickhouse://embedded\n  nrr ${name} --data demo --store 'postgres://nrr@localhost:5432/analytics?schema=nrr'`,
+          `  nrr ${name} --data demo --store clickhouse://embedded\n` +
+          `  … --store 'postgres://nrr@localhost:5432/analytics?schema=nrr'   the same on a PostgreSQL server of yours`,
       );
   }
 }
