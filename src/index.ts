@@ -85,3 +85,10 @@ export { forecast, forecastFrom, horizonMonths, type Forecast, type ForecastFigu
 export { forecastBacktest, BASELINES, type ForecastBacktest, type ReplayedMonth, type ReliabilityRow } from './forecast/forecast-backtest.js';
 export { fitHazard, predictRow, fitPlatt, applyPlatt, type HazardModel, type TrainingSet } from './forecast/hazard-model.js';
 export { simulateRevenue, type SimInput, type SimAccount, type SimTotals } from './forecast/simulate-revenue.js';
+
+// Warehouses: the model computed in PostgreSQL or ClickHouse after DuckDB reads and checks the files (docs/engines.md).
+export { PostgresDriver, type PostgresOptions } from './drivers/postgres-driver.js';
+export { ChdbDriver } from './drivers/chdb-driver.js';
+export { openWarehouse } from './drivers/open-warehouse.js';
+export type { WarehouseDriver } from './drivers/warehouse-driver.js';
+export { openInWarehouse, buildModelInWarehouse } from './workspace/warehouse-model.js';

@@ -6,6 +6,7 @@ import { formatIssue } from '../workspace/validation-report.js';
 import { Workspace, dateNotes, type OpenOptions } from '../workspace/workspace.js';
 import { plural } from './plural-text.js';
 import { spinnerProgress } from './spinner-progress.js';
+import { openInWarehouseStore } from './warehouse-store-option.js';
 
 /** The data-folder options every command that reads data shares, and opening a workspace from them. */
 export interface CommonOptions {
@@ -22,8 +23,8 @@ export interface CommonOptions {
   force?: boolean;
   quiet?: boolean;
   allowPartial?: boolean;
-  /** --no-store: compute in memory from the files alone. */
-  store?: boolean;
+  /** --no-store: compute in memory from the files alone; a URL (--store on some commands): compute in that warehouse. */
+  store?: boolean | string;
   /** --no-sync: answer from the store as it is, without reading the files. */
   sync?: boolean;
   /** -o: the output to a file (commands that take it). */
@@ -138,7 +139,8 @@ export async function open(
   /** Whether a workspace without contract lines is opened (validate) rather than refused. */
   emptyOk = false,
 ): Promise<Workspace> {
-  const ws = await Workspace.open(openOptions(o, extra));
+  const ws =
+    typeof o.store === 'string' ? await openInWarehouseStore(o.store, openOptions({ ...o, store: false }, extra)) : await Workspace.open(openOptions(o, extra));
   if (ws.summary.lines === 0 && !emptyOk) {
     ws.close();
     throw new NrrError(noLinesYet(o.data));

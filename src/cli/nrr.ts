@@ -29,6 +29,7 @@ import { registerSync } from './sync-command.js';
 import { registerIngest } from './ingest-command.js';
 import { registerStripe } from './stripe-command.js';
 import { registerForecast } from './forecast-command.js';
+import { registerWarehouseStore } from './warehouse-store-option.js';
 import { guardStandardStreams, OutputError, reportOutputError, writeOutput } from './standard-output.js';
 
 const formatOption = (def: string, choices: readonly string[]): Option =>
@@ -344,6 +345,7 @@ Examples:
   registerForecast(program);
   registerGenerate(program);
   registerStripe(program);
+  registerWarehouseStore(program);
   return program;
 }
 

@@ -115,4 +115,31 @@ export interface Dialect {
    * false of some such texts (those starting with any character below '!').
    */
   sqlIsPlainAscii(textExpr: string): string;
+  // What the model's builders need of every engine beyond standard SQL.
+  /** A number (money, a count) → the nearest floating-point value (for ratios and shares, never money). */
+  sqlToFloat(expr: string): string;
+  /** Makes table `name` from a query, replacing any table or view of that name. */
+  sqlCreateTableAs(name: string, query: string): string;
+  /** Makes view `name` over a query, replacing any view of that name. */
+  sqlCreateViewAs(name: string, query: string): string;
+  /** Whole-number division truncated toward zero (the model divides only numbers ≥ 0). */
+  sqlIntDiv(a: string, b: string): string;
+  /** A NULL of the text type (an untyped NULL cannot be unioned with text everywhere). */
+  sqlNullText(): string;
+  /** The exact median of money values (the mean of the middle two when their count is even), as money. */
+  sqlMedian(moneyExpr: string): string;
+  /** Whether any row of a group is true (an aggregate). */
+  sqlBoolOr(expr: string): string;
+  /** The value of the row with the largest key (an aggregate; keys are unique in each group). */
+  sqlArgMax(valueExpr: string, keyExpr: string): string;
+  /** The value of the row with the smallest key (an aggregate; among equal keys, any of them). */
+  sqlArgMin(valueExpr: string, keyExpr: string): string;
+  /** A query of one INTEGER column `name` holding the given values. */
+  sqlIntegerRows(values: readonly number[], name: string): string;
+  /** In a SELECT list: one row per whole number from `from` up to but not including `to`. */
+  sqlSeries(fromExpr: string, toExpr: string): string;
+  /** The previous row's value in the window (`PARTITION BY … ORDER BY …`), NULL on its first row. */
+  sqlLag(expr: string, window: string): string;
+  /** The next row's value in the window, NULL on its last row. */
+  sqlLead(expr: string, window: string): string;
 }

@@ -203,7 +203,15 @@ export class DuckDbDialect implements Dialect {
 
   sqlMultiplyMoney(moneyExpr: string, rateExpr: string): string {
     // Most values are in the reporting currency (rate 1): skip the 128-bit rescale for them.
-    return `CASE WHEN (${rateExpr}) = 1 THEN CAST(${moneyExpr} AS ${MONEY}) ELSE CAST((${moneyExpr}) * CAST(${rateExpr} AS ${RATE}) AS ${MONEY}) END`;
+    // DECIMAL(38,12) × DECIMAL(24,10) is DECIMAL(38,22), which holds products below 10¹⁶ only (beyond,
+    // DuckDB stops on an overflow): larger ones are the whole part × rate (exact at 10 places) plus
+    // the fraction × rate rounded at 12, which is the product rounded at 12 (both parts share its sign).
+    const m = `(${moneyExpr})`;
+    const r = `CAST(${rateExpr} AS ${RATE})`;
+    const large = `CAST(CAST(trunc(${m}) AS DECIMAL(38,0)) * ${r} AS ${MONEY}) + CAST((${m} - trunc(${m})) * ${r} AS ${MONEY})`;
+    return `CASE WHEN (${rateExpr}) = 1 THEN CAST(${moneyExpr} AS ${MONEY})
+                 WHEN abs(CAST(${m} AS DOUBLE) * CAST(${rateExpr} AS DOUBLE)) < 1e15 THEN CAST(${m} * ${r} AS ${MONEY})
+                 ELSE ${large} END`;
   }
 
   sqlDividePicos(microsExpr: string, intExpr: string): string {
@@ -267,5 +275,59 @@ export class DuckDbDialect implements Dialect {
     const t = textExpr;
     const ends = [' ', 'chr(9)', 'chr(10)', 'chr(12)', 'chr(13)'].map((c) => `ends_with(${t}, ${c === ' ' ? "' '" : c})`).join(' OR ');
     return `(strlen(${t}) = length(${t}) AND ${t} >= '!' AND NOT (${ends}))`;
+  }
+
+  sqlToFloat(expr: string): string {
+    return `CAST(${expr} AS DOUBLE)`;
+  }
+
+  sqlCreateTableAs(name: string, query: string): string {
+    return `CREATE OR REPLACE TABLE ${name} AS ${query}`;
+  }
+
+  sqlCreateViewAs(name: string, query: string): string {
+    return `CREATE OR REPLACE VIEW ${name} AS ${query}`;
+  }
+
+  sqlIntDiv(a: string, b: string): string {
+    return `(${a}) // (${b})`;
+  }
+
+  sqlNullText(): string {
+    return 'NULL::VARCHAR';
+  }
+
+  sqlMedian(moneyExpr: string): string {
+    // median() of DECIMALs interpolates in floating point (23355.834166666660 and …672 give
+    // …664): the two middle values are taken as they are and their mean truncated exactly.
+    return this.sqlDivideMoney(`quantile_disc(${moneyExpr}, 0.5) - quantile_disc(-(${moneyExpr}), 0.5)`, '2');
+  }
+
+  sqlBoolOr(expr: string): string {
+    return `bool_or(${expr})`;
+  }
+
+  sqlArgMax(valueExpr: string, keyExpr: string): string {
+    return `arg_max(${valueExpr}, ${keyExpr})`;
+  }
+
+  sqlArgMin(valueExpr: string, keyExpr: string): string {
+    return `arg_min(${valueExpr}, ${keyExpr})`;
+  }
+
+  sqlIntegerRows(values: readonly number[], name: string): string {
+    return `SELECT unnest([${values.join(', ')}]::INTEGER[]) AS ${name}`;
+  }
+
+  sqlSeries(fromExpr: string, toExpr: string): string {
+    return `unnest(range(${fromExpr}, ${toExpr}))`;
+  }
+
+  sqlLag(expr: string, window: string): string {
+    return `lag(${expr}) OVER (${window})`;
+  }
+
+  sqlLead(expr: string, window: string): string {
+    return `lead(${expr}) OVER (${window})`;
   }
 }

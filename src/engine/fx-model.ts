@@ -9,13 +9,15 @@ import type { Dialect } from './dialect.js';
 
 /** `fx_periods`: ranges of each currency's rate, [from_month, to_month); the reporting currency is 1 for ever. */
 export function sqlFxPeriods(d: Dialect, p: Policies): string {
-  return `CREATE OR REPLACE TABLE fx_periods AS
-    SELECT currency, month_index AS from_month,
-           coalesce(lead(month_index) OVER (PARTITION BY currency ORDER BY month_index), ${OPEN_END}) AS to_month,
+  return d.sqlCreateTableAs(
+    'fx_periods',
+    `SELECT currency, month_index AS from_month,
+           coalesce(${d.sqlLead('month_index', 'PARTITION BY currency ORDER BY month_index')}, ${OPEN_END}) AS to_month,
            rate
     FROM fx_rates WHERE currency <> ${d.quoteString(p.reporting_currency)}
     UNION ALL
-    SELECT ${d.quoteString(p.reporting_currency)}, 0, ${OPEN_END}, 1`;
+    SELECT ${d.quoteString(p.reporting_currency)}, 0, ${OPEN_END}, 1`,
+  );
 }
 
 /**
@@ -28,13 +30,17 @@ export function sqlFxPeriods(d: Dialect, p: Policies): string {
  */
 export function sqlFxLookups(d: Dialect, p: Policies): string[] {
   return [
-    `CREATE OR REPLACE TABLE fx_bounds AS
-       SELECT *, ${d.sqlRateE10('last_rate')} AS last_rate_e10 FROM (
-         SELECT currency, min(month_index) AS first_month, max(month_index) AS last_month, arg_max(rate, month_index) AS last_rate
-         FROM fx_rates GROUP BY ALL)`,
-    `CREATE OR REPLACE TABLE fx_month_rates AS
-       SELECT currency, unnest(range(from_month, to_month)) AS month_index, rate, ${d.sqlRateE10('rate')} AS rate_e10
+    d.sqlCreateTableAs(
+      'fx_bounds',
+      `SELECT b.*, ${d.sqlRateE10('b.last_rate')} AS last_rate_e10 FROM (
+         SELECT currency, min(month_index) AS first_month, max(month_index) AS last_month, ${d.sqlArgMax('rate', 'month_index')} AS last_rate
+         FROM fx_rates GROUP BY currency) b`,
+    ),
+    d.sqlCreateTableAs(
+      'fx_month_rates',
+      `SELECT currency, ${d.sqlSeries('from_month', 'to_month')} AS month_index, rate, ${d.sqlRateE10('rate')} AS rate_e10
        FROM fx_periods WHERE to_month < ${OPEN_END} AND currency <> ${d.quoteString(p.reporting_currency)}`,
+    ),
   ];
 }
 

@@ -33,9 +33,9 @@ export function sqlPeriodLabel(d: Dialect, g: Granularity, monthExpr: string): s
     case 'month':
       return d.sqlMonthText(monthExpr);
     case 'quarter':
-      return `CAST((${monthExpr}) // 12 AS VARCHAR) || '-Q' || CAST((${monthExpr}) % 12 // 3 + 1 AS VARCHAR)`;
+      return `CAST(${d.sqlIntDiv(monthExpr, '12')} AS VARCHAR) || '-Q' || CAST(${d.sqlIntDiv(`(${monthExpr}) % 12`, '3')} + 1 AS VARCHAR)`;
     case 'year':
-      return `CAST((${monthExpr}) // 12 AS VARCHAR)`;
+      return `CAST(${d.sqlIntDiv(monthExpr, '12')} AS VARCHAR)`;
   }
 }
 

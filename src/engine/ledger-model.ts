@@ -75,16 +75,19 @@ export function sqlLineValues(
 export function sqlUsageSetAside(d: Dialect, p: Policies): string {
   const rate = sqlRateAt(d, p, 'u', 'u.currency', 'u.month_index');
   // One hash join on the account and a flag per charge: cheaper than a correlated range lookup.
-  return `CREATE OR REPLACE TABLE usage_set_aside AS
-    WITH outside AS (
+  // Columns are named: ClickHouse names `u.row_no` so when another relation of the query has a row_no.
+  return d.sqlCreateTableAs(
+    'usage_set_aside',
+    `WITH outside AS (
       SELECT u.row_no FROM usage_charges u JOIN lines l ON l.account_id = u.account_id
       WHERE ${p.usage === 'include' ? 'TRUE' : 'FALSE'}
       GROUP BY u.row_no
-      HAVING NOT bool_or(l.from_month <= u.month_index AND u.month_index < l.to_month)
+      HAVING NOT ${d.sqlBoolOr('l.from_month <= u.month_index AND u.month_index < l.to_month')}
     )
-    SELECT u.row_no, u.account_id, u.product, u.month_index, u.currency, u.amount_local,
-           ${d.sqlMultiplyMoney('u.amount_local', rate.rate)} AS amount
-    FROM usage_charges u JOIN outside o ON o.row_no = u.row_no ${rate.joins}`;
+    SELECT u.row_no AS row_no, u.account_id AS account_id, u.product AS product, u.month_index AS month_index,
+           u.currency AS currency, u.amount_local AS amount_local, ${d.sqlMultiplyMoney('u.amount_local', rate.rate)} AS amount
+    FROM usage_charges u JOIN outside o ON o.row_no = u.row_no ${rate.joins}`,
+  );
 }
 
 /**
@@ -106,34 +109,36 @@ export function sqlContributions(d: Dialect, p: Policies): string {
     SELECT 'usage', u.row_no, u.account_id, u.product, ${startRate ? rep : 'u.currency'},
            u.month_index, u.month_index + 1, ${startRate ? d.sqlMultiplyMoney('u.amount_local', rate.rate) : 'u.amount_local'}
     FROM usage_charges u ${startRate ? rate.joins : ''}
-    WHERE u.row_no NOT IN (SELECT row_no FROM usage_set_aside)`
+    WHERE u.row_no NOT IN (SELECT s.row_no FROM usage_set_aside s)`
       : '';
-  return `CREATE OR REPLACE VIEW mrr_contributions AS
-    SELECT 'line' AS source, row_no, account_id, product, ${startRate ? rep : 'currency'} AS ckey, from_month, to_month,
+  return d.sqlCreateViewAs(
+    'mrr_contributions',
+    `SELECT 'line' AS source, row_no, account_id, product, ${startRate ? rep : 'currency'} AS ckey, from_month, to_month,
            ${startRate ? 'mrr_start_rate' : 'mrr_local'} AS value
     FROM lines WHERE from_month < to_month
-    ${usage}`;
+    ${usage}`,
+  );
 }
 
 /**
  * Levels over month ranges for the given keys, from the contributions' start and end events:
  * each key's level is the running sum of its deltas.
  */
-function sqlLevelRanges(keys: readonly string[]): string {
+function sqlLevelRanges(d: Dialect, keys: readonly string[]): string {
   const k = keys.join(', ');
+  const w = `PARTITION BY ${k} ORDER BY month_index`;
   return `
     WITH events AS (
       SELECT ${k}, from_month AS month_index, value AS delta FROM mrr_contributions
       UNION ALL
       SELECT ${k}, to_month, -value FROM mrr_contributions WHERE to_month < ${OPEN_END}
     ), by_month AS (
-      SELECT ${k}, month_index, sum(delta) AS delta FROM events GROUP BY ALL
+      SELECT ${k}, month_index, sum(delta) AS delta FROM events GROUP BY ${k}, month_index
     ), levels AS (
       SELECT ${k}, month_index AS from_month,
-             coalesce(lead(month_index) OVER w, ${OPEN_END}) AS to_month,
-             sum(delta) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS level
+             coalesce(${d.sqlLead('month_index', w)}, ${OPEN_END}) AS to_month,
+             sum(delta) OVER (${w} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS level
       FROM by_month
-      WINDOW w AS (PARTITION BY ${k} ORDER BY month_index)
     )
     SELECT * FROM levels WHERE level <> 0`;
 }
@@ -148,8 +153,8 @@ export function movementsNeedProductRanges(p: Policies): boolean {
 }
 
 /** `product_ranges`: account × product × currency key → level over [from_month, to_month). */
-export function sqlProductRanges(): string {
-  return `CREATE OR REPLACE TABLE product_ranges AS ${sqlLevelRanges(['account_id', 'product', 'ckey'])}`;
+export function sqlProductRanges(d: Dialect): string {
+  return d.sqlCreateTableAs('product_ranges', sqlLevelRanges(d, ['account_id', 'product', 'ckey']));
 }
 
 /**
@@ -161,12 +166,14 @@ export function sqlProductRanges(): string {
  */
 export function sqlMrrPieces(d: Dialect, p: Policies): string {
   const perProduct = p.fx === 'monthly';
-  const source = perProduct ? 'product_ranges' : `(${sqlLevelRanges(['account_id', 'ckey'])})`;
-  return `CREATE OR REPLACE TABLE mrr_pieces AS
-    SELECT r.account_id, ${perProduct ? 'r.product' : 'NULL::VARCHAR'} AS product, r.ckey,
+  const source = perProduct ? 'product_ranges' : `(${sqlLevelRanges(d, ['account_id', 'ckey'])})`;
+  return d.sqlCreateTableAs(
+    'mrr_pieces',
+    `SELECT r.account_id, ${perProduct ? 'r.product' : d.sqlNullText()} AS product, r.ckey,
            greatest(r.from_month, f.from_month) AS from_month,
            least(r.to_month, f.to_month) AS to_month,
            r.level, f.rate, ${d.sqlMultiplyMoney('r.level', 'f.rate')} AS value
     FROM ${source} r JOIN fx_periods f
-      ON f.currency = r.ckey AND f.from_month < r.to_month AND r.from_month < f.to_month`;
+      ON f.currency = r.ckey AND f.from_month < r.to_month AND r.from_month < f.to_month`,
+  );
 }

@@ -9,8 +9,8 @@ import { sqlGroupLabel, type Grouping } from './grouping.js';
  * median_start_mrr (the median unit's starting MRR, for matching a group to an ACV benchmark).
  */
 
-const ratio = (num: string, den: string): string =>
-  `CASE WHEN sum(${den}) = 0 THEN NULL ELSE CAST(sum(${num}) AS DOUBLE) / CAST(sum(${den}) AS DOUBLE) END`;
+const ratio = (d: Dialect, num: string, den: string): string =>
+  `CASE WHEN sum(${den}) = 0 THEN NULL ELSE ${d.sqlToFloat(`sum(${num})`)} / ${d.sqlToFloat(`sum(${den})`)} END`;
 
 /** Snapshot metrics need the per-product ledger for product groups and to keep monthly FX apart. */
 export function snapshotNeedsProductRanges(p: Policies, g: Grouping): boolean {
@@ -38,7 +38,7 @@ export function sqlSnapshotMetrics(
   const label = sqlGroupLabel(d, p, g);
   const units = source === 'product' || snapshotNeedsProductRanges(p, g) ? sqlProductUnits(d, g, window) : sqlAccountUnits(window);
   return `
-    WITH target AS (SELECT unnest([${months.join(', ')}]::INTEGER[]) AS month_index),
+    WITH target AS (${d.sqlIntegerRows(months, 'month_index')}),
     ${units},
     labelled AS (SELECT u.*, ${label.expr} AS group_value FROM units u ${label.joins})
     SELECT month_index, group_value,
@@ -50,12 +50,12 @@ export function sqlSnapshotMetrics(
            sum(end_mrr - cc_end) AS fx,
            count(*) AS starting_accounts,
            count(*) FILTER (WHERE end_mrr > 0) AS retained_accounts,
-           ${ratio('cc_end', 'start_mrr')} AS nrr,
-           ${ratio('least(cc_end, start_mrr)', 'start_mrr')} AS grr,
-           CAST(count(*) FILTER (WHERE end_mrr > 0) AS DOUBLE) / count(*) AS logo_retention,
-           CAST(max(start_mrr) AS DOUBLE) / nullif(CAST(sum(start_mrr) AS DOUBLE), 0) AS largest_account_share,
-           median(start_mrr) AS median_start_mrr
-    FROM labelled GROUP BY ALL ORDER BY month_index, group_value`;
+           ${ratio(d, 'cc_end', 'start_mrr')} AS nrr,
+           ${ratio(d, 'least(cc_end, start_mrr)', 'start_mrr')} AS grr,
+           ${d.sqlToFloat('count(*) FILTER (WHERE end_mrr > 0)')} / count(*) AS logo_retention,
+           ${d.sqlToFloat('max(start_mrr)')} / nullif(${d.sqlToFloat('sum(start_mrr)')}, 0) AS largest_account_share,
+           ${d.sqlMedian('start_mrr')} AS median_start_mrr
+    FROM labelled GROUP BY month_index, group_value ORDER BY month_index, group_value`;
 }
 
 /** `start_units` and `end_units`: each account's MRR at M−W and at M, from `account_ranges` (MRR above zero only). */
@@ -89,7 +89,7 @@ function sqlProductUnits(d: Dialect, g: Grouping, window: number): string {
       FROM target t
       JOIN product_ranges r ON r.from_month <= t.month_index - ${window} AND t.month_index - ${window} < r.to_month
       JOIN fx_periods f ON f.currency = r.ckey AND f.from_month <= t.month_index - ${window} AND t.month_index - ${window} < f.to_month
-      GROUP BY ALL HAVING sum(${mul('r.level', 'f.rate')}) > 0
+      GROUP BY t.month_index, ${unitKeys} HAVING sum(${mul('r.level', 'f.rate')}) > 0
     ),
     end_units AS (
       SELECT t.month_index, ${unitKeys},
@@ -99,7 +99,7 @@ function sqlProductUnits(d: Dialect, g: Grouping, window: number): string {
       JOIN product_ranges r ON r.from_month <= t.month_index AND t.month_index < r.to_month
       JOIN fx_periods fe ON fe.currency = r.ckey AND fe.from_month <= t.month_index AND t.month_index < fe.to_month
       LEFT JOIN fx_periods fs ON fs.currency = r.ckey AND fs.from_month <= t.month_index - ${window} AND t.month_index - ${window} < fs.to_month
-      GROUP BY ALL
+      GROUP BY t.month_index, ${unitKeys}
     ),
     units AS (
       SELECT s.*, coalesce(e.end_mrr, 0) AS end_mrr,
@@ -116,7 +116,7 @@ function sqlProductUnits(d: Dialect, g: Grouping, window: number): string {
 export function sqlMovementMetrics(d: Dialect, p: Policies, months: readonly number[], window: number, g: Grouping): string {
   const label = sqlGroupLabel(d, p, g);
   return `
-    WITH target AS (SELECT unnest([${months.join(', ')}]::INTEGER[]) AS month_index),
+    WITH target AS (${d.sqlIntegerRows(months, 'month_index')}),
     ${sqlAccountStartEnd(window)},
     moved AS (
       SELECT t.month_index, c.account_id,
@@ -126,7 +126,7 @@ export function sqlMovementMetrics(d: Dialect, p: Policies, months: readonly num
              sum(c.fx) AS fx
       FROM target t JOIN account_changes c ON c.month_index > t.month_index - ${window} AND c.month_index <= t.month_index
       WHERE c.category <> 'new'
-      GROUP BY ALL
+      GROUP BY t.month_index, c.account_id
     ),
     units AS (
       SELECT coalesce(s.month_index, m.month_index) AS month_index, coalesce(s.account_id, m.account_id) AS account_id,
@@ -144,10 +144,10 @@ export function sqlMovementMetrics(d: Dialect, p: Policies, months: readonly num
            sum(expansion) AS expansion, sum(contraction) AS contraction, sum(churn) AS churn, sum(fx) AS fx,
            count(*) FILTER (WHERE in_cohort) AS starting_accounts,
            count(*) FILTER (WHERE in_cohort AND end_mrr > 0) AS retained_accounts,
-           ${ratio('start_mrr + expansion - contraction - churn', 'start_mrr')} AS nrr,
-           CASE WHEN sum(start_mrr) = 0 THEN NULL ELSE greatest(${ratio('start_mrr - contraction - churn', 'start_mrr')}, 0) END AS grr,
-           CAST(count(*) FILTER (WHERE in_cohort AND end_mrr > 0) AS DOUBLE) / nullif(count(*) FILTER (WHERE in_cohort), 0) AS logo_retention,
-           CAST(max(start_mrr) AS DOUBLE) / nullif(CAST(sum(start_mrr) AS DOUBLE), 0) AS largest_account_share,
-           median(start_mrr) FILTER (WHERE in_cohort) AS median_start_mrr
-    FROM labelled GROUP BY ALL ORDER BY month_index, group_value`;
+           ${ratio(d, 'start_mrr + expansion - contraction - churn', 'start_mrr')} AS nrr,
+           CASE WHEN sum(start_mrr) = 0 THEN NULL ELSE greatest(${ratio(d, 'start_mrr - contraction - churn', 'start_mrr')}, 0) END AS grr,
+           ${d.sqlToFloat('count(*) FILTER (WHERE in_cohort AND end_mrr > 0)')} / nullif(count(*) FILTER (WHERE in_cohort), 0) AS logo_retention,
+           ${d.sqlToFloat('max(start_mrr)')} / nullif(${d.sqlToFloat('sum(start_mrr)')}, 0) AS largest_account_share,
+           ${d.sqlMedian('CASE WHEN in_cohort THEN start_mrr END')} AS median_start_mrr
+    FROM labelled GROUP BY month_index, group_value ORDER BY month_index, group_value`;
 }

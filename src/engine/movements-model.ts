@@ -54,7 +54,7 @@ export function sqlAccountChanges(d: Dialect, p: Policies): string {
       SELECT account_id, product, ckey, month_index, sum(delta) AS usage_level
       FROM (SELECT account_id, product, ckey, from_month AS month_index, value AS delta FROM mrr_contributions WHERE source = 'usage'
             UNION ALL
-            SELECT account_id, product, ckey, to_month, -value FROM mrr_contributions WHERE source = 'usage')
+            SELECT account_id, product, ckey, to_month, -value FROM mrr_contributions WHERE source = 'usage') usage_events
       GROUP BY account_id, product, ckey, month_index
     ), per_piece AS (
       SELECT account_id, product, ckey, month_index,
@@ -74,7 +74,7 @@ export function sqlAccountChanges(d: Dialect, p: Policies): string {
       SELECT account_id, month_index,
              CAST(sum(total - fx) AS ${money}) AS movement, CAST(sum(fx) AS ${money}) AS fx,
              sum(CASE WHEN usage_level = 0 THEN 0 ELSE ${d.sqlMultiplyMoney('usage_level', 'move_rate')} END) AS usage_valued,
-             bool_or(usage_level <> 0) AS usage_changed, bool_or(level_change <> usage_level) AS lines_changed
+             ${d.sqlBoolOr('usage_level <> 0')} AS usage_changed, ${d.sqlBoolOr('level_change <> usage_level')} AS lines_changed
       FROM per_piece_usage GROUP BY account_id, month_index
       HAVING sum(total) <> 0 OR sum(fx) <> 0
     ), per_account AS (
@@ -82,13 +82,15 @@ export function sqlAccountChanges(d: Dialect, p: Policies): string {
       SELECT account_id, month_index, movement, fx,
              CAST(CASE WHEN NOT usage_changed THEN 0 WHEN NOT lines_changed THEN movement ELSE usage_valued END AS ${money}) AS usage_movement
       FROM per_account_parts`;
-  return `CREATE OR REPLACE TABLE account_changes AS
-    ${perAccount}
+  const byAccount = 'PARTITION BY account_id ORDER BY month_index';
+  return d.sqlCreateTableAs(
+    'account_changes',
+    `${perAccount}
     ), running AS (
       SELECT *,
-             sum(movement + fx) OVER (PARTITION BY account_id ORDER BY month_index ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS mrr_after,
-             month_index - lag(month_index) OVER (PARTITION BY account_id ORDER BY month_index) AS gap_months,
-             coalesce(lead(month_index) OVER (PARTITION BY account_id ORDER BY month_index), ${OPEN_END}) AS next_change_month
+             sum(movement + fx) OVER (${byAccount} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS mrr_after,
+             month_index - ${d.sqlLag('month_index', byAccount)} AS gap_months,
+             coalesce(${d.sqlLead('month_index', byAccount)}, ${OPEN_END}) AS next_change_month
       FROM per_account
     ), parts AS (
       SELECT *, CASE WHEN movement = 0 THEN CAST(0 AS ${money}) ELSE usage_movement END AS usage_part FROM running
@@ -112,21 +114,23 @@ export function sqlAccountChanges(d: Dialect, p: Policies): string {
              WHEN usage_part <> 0 THEN 'usage'
              ELSE 'contract'
            END AS cause
-    FROM parts`;
+    FROM parts`,
+  );
 }
 
 /**
  * `account_ranges`: account → MRR over [from_month, to_month), only where MRR is above zero. A view:
  * each change row of `account_changes` already knows the month of the account's next change.
  */
-export function sqlAccountRanges(): string {
-  return `CREATE OR REPLACE VIEW account_ranges AS
-    SELECT account_id, month_index AS from_month, next_change_month AS to_month, mrr_after AS mrr
-    FROM account_changes WHERE mrr_after > 0`;
+export function sqlAccountRanges(d: Dialect): string {
+  return d.sqlCreateViewAs(
+    'account_ranges',
+    `SELECT account_id, month_index AS from_month, next_change_month AS to_month, mrr_after AS mrr
+    FROM account_changes WHERE mrr_after > 0`,
+  );
 }
 
 /** `account_first_revenue`: the month each account first had MRR (its cohort vintage): its first change. */
-export function sqlAccountFirstRevenue(): string {
-  return `CREATE OR REPLACE TABLE account_first_revenue AS
-    SELECT account_id, month_index AS first_month FROM account_changes WHERE first_change`;
+export function sqlAccountFirstRevenue(d: Dialect): string {
+  return d.sqlCreateTableAs('account_first_revenue', 'SELECT account_id, month_index AS first_month FROM account_changes WHERE first_change');
 }

@@ -17,26 +17,29 @@ export const OVERLAP_MIN_MONTHS = 3;
  * `replaced_by` is the first such L and `end_at` its start date: the fix is to end E on that day.
  * Values are MRR at the rate in force when each line starts (`lines.mrr_start_rate`).
  */
-export function sqlSuspectOverlaps(months: readonly number[], minMonths: number = OVERLAP_MIN_MONTHS): string {
+export function sqlSuspectOverlaps(d: Dialect, months: readonly number[], minMonths: number = OVERLAP_MIN_MONTHS): string {
   // Only accounts with two or more lines of one product in force at M can hold a pair: finding
   // those by a hash count first keeps the self-join off the single-line majority.
   return `
-    WITH target AS (SELECT unnest([${months.join(', ')}]::INTEGER[]) AS month_index),
+    WITH target AS (${d.sqlIntegerRows(months, 'month_index')}),
     in_force AS (
       SELECT t.month_index, x.account_id, x.product, x.line_id, x.start_date, x.end_date, x.from_month, x.mrr_start_rate
       FROM target t JOIN lines x ON x.from_month <= t.month_index AND t.month_index < x.to_month
     ),
-    shared AS (SELECT month_index, account_id, product FROM in_force GROUP BY ALL HAVING count(*) > 1),
-    candidates AS (SELECT f.* FROM in_force f SEMI JOIN shared s USING (month_index, account_id, product))
+    shared AS (SELECT month_index, account_id, product FROM in_force GROUP BY month_index, account_id, product HAVING count(*) > 1),
+    candidates AS (
+      SELECT f.* FROM in_force f
+      JOIN shared s ON s.month_index = f.month_index AND s.account_id = f.account_id AND s.product = f.product
+    )
     SELECT e.month_index, e.account_id, e.product, e.line_id, e.mrr_start_rate AS mrr,
-           arg_min(l.line_id, l.start_date) AS replaced_by, CAST(min(l.start_date) AS VARCHAR) AS end_at
+           ${d.sqlArgMin('l.line_id', 'l.start_date')} AS replaced_by, CAST(min(l.start_date) AS VARCHAR) AS end_at
     FROM candidates e
     JOIN candidates l ON l.month_index = e.month_index AND l.account_id = e.account_id AND l.product = e.product
       AND l.start_date > e.start_date
       AND l.mrr_start_rate >= e.mrr_start_rate
       AND (l.end_date IS NULL OR e.end_date IS NULL OR l.end_date <> e.end_date)
       AND e.month_index - l.from_month + 1 >= ${minMonths}
-    GROUP BY ALL`;
+    GROUP BY e.month_index, e.account_id, e.product, e.line_id, e.mrr_start_rate`;
 }
 
 /**
@@ -54,15 +57,15 @@ export function sqlSuspectOverlapsByGroup(
 ): string {
   const label = sqlGroupLabel(d, p, g);
   return `
-    WITH suspects AS (${sqlSuspectOverlaps(months, minMonths)}),
+    WITH suspects AS (${sqlSuspectOverlaps(d, months, minMonths)}),
     u AS (
       SELECT s.*, r.mrr AS start_mrr
       FROM suspects s JOIN account_ranges r
         ON r.account_id = s.account_id AND r.from_month <= s.month_index - ${window} AND s.month_index - ${window} < r.to_month
-    )
-    SELECT u.month_index, ${label.expr} AS group_value, count(*) AS overlap_lines, sum(u.mrr) AS overlap_mrr
-    FROM u ${label.joins}
-    GROUP BY ALL`;
+    ),
+    labelled AS (SELECT u.month_index, u.mrr, ${label.expr} AS group_value FROM u ${label.joins})
+    SELECT month_index, group_value, count(*) AS overlap_lines, sum(mrr) AS overlap_mrr
+    FROM labelled GROUP BY month_index, group_value`;
 }
 
 /**

@@ -20,11 +20,11 @@ export async function mrrLedger(ws: Workspace, options: { byProduct?: boolean; a
   if (options.byProduct) await ws.ensureProductRanges();
   const sql = options.byProduct
     ? `SELECT account_id, product, ${d.sqlMonthText('m')} AS month, sum(${d.sqlMultiplyMoney('r.level', 'f.rate')}) AS mrr
-       FROM (SELECT *, unnest(range(from_month, least(to_month, ${last}))) AS m FROM product_ranges ${where}) r
+       FROM (SELECT *, ${d.sqlSeries('from_month', `least(to_month, ${last})`)} AS m FROM product_ranges ${where}) r
        JOIN fx_periods f ON f.currency = r.ckey AND f.from_month <= r.m AND r.m < f.to_month
        GROUP BY account_id, product, m HAVING sum(r.level) > 0 ORDER BY account_id, m, product`
     : `SELECT account_id, ${d.sqlMonthText('m')} AS month, mrr
-       FROM (SELECT account_id, mrr, unnest(range(from_month, least(to_month, ${last}))) AS m FROM account_ranges ${where})
+       FROM (SELECT account_id, mrr, ${d.sqlSeries('from_month', `least(to_month, ${last})`)} AS m FROM account_ranges ${where}) r
        ORDER BY account_id, m`;
   const rows = await ws.query(sql);
   return rows.map((r) => ({

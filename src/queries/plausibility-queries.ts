@@ -36,7 +36,7 @@ export interface OverlapSummary {
  */
 export async function suspectOverlaps(ws: Workspace, q: { month?: string; examples?: number } = {}): Promise<OverlapSummary> {
   const month = q.month ? monthIndex(q.month) : ws.asOfMonth;
-  const rows = await ws.query(`${sqlSuspectOverlaps([month])} ORDER BY mrr DESC, account_id, line_id`);
+  const rows = await ws.query(`${sqlSuspectOverlaps(ws.driver.dialect, [month])} ORDER BY mrr DESC, account_id, line_id`);
   const [total] = await ws.query(`SELECT sum(mrr) AS mrr FROM account_ranges WHERE from_month <= ${month} AND ${month} < to_month`);
   const lines: SuspectLine[] = rows.map((r) => ({
     account_id: String(r['account_id']),

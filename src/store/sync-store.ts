@@ -48,7 +48,7 @@ export async function exposeStore(driver: Driver, setup: OpenSetup, catalog = ST
   }
   await driver.exec(`USE memory.${schema}`);
   await driver.exec(sqlContributions(driver.dialect, setup.policies));
-  await driver.exec(sqlAccountRanges());
+  await driver.exec(sqlAccountRanges(driver.dialect));
   if (schema !== READ_SCHEMA) await driver.exec('USE memory.main');
 }
 

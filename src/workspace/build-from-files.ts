@@ -95,11 +95,11 @@ export async function buildModel(driver: Driver, p: Policies, progress: Progress
   await driver.exec(sqlUsageSetAside(d, p));
   await driver.exec(sqlContributions(d, p));
   const pieces = movementsNeedProductRanges(p);
-  if (pieces || productRanges) await driver.exec(sqlProductRanges());
+  if (pieces || productRanges) await driver.exec(sqlProductRanges(d));
   progress.step('computing movements');
   if (pieces) await driver.exec(sqlMrrPieces(d, p));
   await driver.exec(sqlAccountChanges(d, p));
   if (pieces) await driver.exec('DROP TABLE mrr_pieces');
-  await driver.exec(sqlAccountRanges());
-  await driver.exec(sqlAccountFirstRevenue());
+  await driver.exec(sqlAccountRanges(d));
+  await driver.exec(sqlAccountFirstRevenue(d));
 }

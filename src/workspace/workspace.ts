@@ -314,7 +314,7 @@ export class Workspace {
    * it: reports by product, per-product MRR, metrics with monthly FX.
    */
   ensureProductRanges(): Promise<void> {
-    this.productRanges ??= this.driver.exec(sqlProductRanges()).catch((e: unknown) => {
+    this.productRanges ??= this.driver.exec(sqlProductRanges(this.driver.dialect)).catch((e: unknown) => {
       this.productRanges = null;
       throw e;
     });

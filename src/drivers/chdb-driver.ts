@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { CLICKHOUSE_SETTINGS, ClickHouseDialect } from '../engine/clickhouse-dialect.js';
+import { NrrError } from '../errors.js';
+import type { Row } from './driver.js';
+import type { CopiedColumn, WarehouseDriver } from './warehouse-driver.js';
+
+/** What the driver uses of chdb's session (an optional dependency, loaded when first needed). */
+interface ChdbSession {
+  query(sql: string, format?: string): string;
+  close(): void;
+}
+interface ChdbModule {
+  Session: new (path?: string) => ChdbSession;
+}
+
+let shared: { session: ChdbSession; users: number } | null = null;
+
+/**
+ * chdb binds one engine per process: every driver shares one session, each in a database of its
+ * own. The session closes when the last driver does.
+ */
+function openSession(): ChdbSession {
+  if (shared === null) {
+    let chdb: ChdbModule;
+    try {
+      chdb = createRequire(import.meta.url)('chdb') as ChdbModule;
+    } catch {
+      throw new NrrError(
+        'ClickHouse embedded needs the optional package chdb, which is not installed: run `npm install chdb` (Linux or macOS, x64 or arm64), or use --store postgres://… or DuckDB (the default)',
+      );
+    }
+    const session = new chdb.Session();
+    const settings = Object.entries(CLICKHOUSE_SETTINGS)
+      .map(([k, v]) => `${k} = ${typeof v === 'number' ? v : `'${v}'`}`)
+      .join(', ');
+    session.query(`SET ${settings}`);
+    shared = { session, users: 0 };
+  }
+  shared.users++;
+  return shared.session;
+}
+
+/** ClickHouse's type for a column of one of DuckDB's typed tables (every column may be NULL). */
+export function clickhouseType(duckdbType: string): string {
+  const t = duckdbType.trim().toUpperCase();
+  const m = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
+  if (m) return `Nullable(Decimal(${m[1]}, ${m[2]}))`;
+  const plain: Record<string, string> = {
+    VARCHAR: 'String',
+    TINYINT: 'Int8',
+    SMALLINT: 'Int16',
+    INTEGER: 'Int32',
+    BIGINT: 'Int64',
+    HUGEINT: 'Int128',
+    UTINYINT: 'UInt8',
+    USMALLINT: 'UInt16',
+    UINTEGER: 'UInt32',
+    UBIGINT: 'UInt64',
+    DOUBLE: 'Float64',
+    FLOAT: 'Float32',
+    BOOLEAN: 'Bool',
+    // Date32 reaches from 1900 to 2299 (Date only from 1970).
+    DATE: 'Date32',
+    TIMESTAMP: "DateTime64(6, 'UTC')",
+    'TIMESTAMP WITH TIME ZONE': "DateTime64(6, 'UTC')",
+  };
+  const type = plain[t];
+  if (type === undefined) throw new NrrError(`a column of type ${duckdbType} cannot be copied into ClickHouse yet`);
+  return `Nullable(${type})`;
+}
+
+/**
+ * ClickHouse embedded in the process through chdb (for tests and single-node use). Its settings
+ * are pinned on the session (CLICKHOUSE_SETTINGS); the model's tables live in memory, in the
+ * driver's database.
+ */
+export class ChdbDriver implements WarehouseDriver {
+  readonly dialect = new ClickHouseDialect();
+  private closed = false;
+
+  private constructor(
+    private readonly session: ChdbSession,
+    readonly database: string,
+  ) {}
+
+  static open(options: { readonly database?: string } = {}): Promise<ChdbDriver> {
+    const database = options.database ?? `nrr_${randomBytes(6).toString('hex')}`;
+    if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new NrrError(`database '${database}': expected lower-case letters, digits and '_'`);
+    const session = openSession();
+    session.query(`CREATE DATABASE IF NOT EXISTS ${database}`);
+    return Promise.resolve(new ChdbDriver(session, database));
+  }
+
+  /** Runs in this driver's database: chdb's calls are synchronous, so nothing runs between USE and the statement. */
+  private run(sql: string, format: string): string {
+    if (this.closed) throw new Error('the ClickHouse connection is closed');
+    this.session.query(`USE ${this.database}`);
+    return this.session.query(sql, format);
+  }
+
+  exec(sql: string): Promise<void> {
+    try {
+      this.run(sql, 'Null');
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  query(sql: string): Promise<Row[]> {
+    try {
+      const text = this.run(sql, 'JSONEachRow');
+      const rows = text
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Row);
+      return Promise.resolve(rows);
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  async createTable(name: string, columns: readonly CopiedColumn[]): Promise<void> {
+    const q = this.dialect.quoteIdent.bind(this.dialect);
+    const cols = columns.map((c) => `${q(c.name)} ${clickhouseType(c.duckdbType)}`).join(', ');
+    await this.exec(`CREATE OR REPLACE TABLE ${q(name)} (${cols}) ENGINE = Memory`);
+  }
+
+  async insertRows(name: string, columns: readonly CopiedColumn[], rows: readonly (readonly unknown[])[]): Promise<void> {
+    if (rows.length === 0) return;
+    const q = this.dialect.quoteIdent.bind(this.dialect);
+    // JSON text carries every value exactly: decimals and 64-bit integers arrive as strings.
+    const lines = rows.map((r) => JSON.stringify(Object.fromEntries(columns.map((c, i) => [c.name, r[i] ?? null])))).join('\n');
+    await this.exec(`INSERT INTO ${q(name)} (${columns.map((c) => q(c.name)).join(', ')}) FORMAT JSONEachRow\n${lines}`);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.session.query(`DROP DATABASE IF EXISTS ${this.database}`);
+    } finally {
+      if (shared !== null && --shared.users === 0) {
+        shared.session.close();
+        shared = null;
+      }
+    }
+  }
+}

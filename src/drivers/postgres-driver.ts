@@ -1,0 +1,132 @@
+import type pg from 'pg';
+import { PostgresDialect } from '../engine/postgres-dialect.js';
+import { NrrError } from '../errors.js';
+import type { Row } from './driver.js';
+import type { CopiedColumn, WarehouseDriver } from './warehouse-driver.js';
+
+export interface PostgresOptions {
+  /** A connection URL: postgres://user:password@host:port/database. */
+  readonly url: string;
+  /**
+   * The schema the model's tables are made in (made when missing; default `nrr`). Tables of that
+   * name in it are replaced: give each workspace a schema of its own.
+   */
+  readonly schema?: string;
+}
+
+// Values leave PostgreSQL as the text it prints for NUMERIC and BIGINT (the client's default) and
+// for DATE (the client's default would be a JavaScript Date at local midnight).
+const DATE_OID = 1082;
+
+/** The most parameters one statement may carry in PostgreSQL's protocol. */
+const MAX_PARAMS = 65_535;
+
+/** PostgreSQL's type for a column of one of DuckDB's typed tables. */
+export function postgresType(duckdbType: string): string {
+  const t = duckdbType.trim().toUpperCase();
+  if (/^DECIMAL\(\d+,\s*\d+\)$/.test(t)) return t.replace('DECIMAL', 'NUMERIC');
+  switch (t) {
+    case 'VARCHAR':
+      return 'TEXT';
+    case 'TINYINT':
+    case 'SMALLINT':
+    case 'UTINYINT':
+      return 'SMALLINT';
+    case 'INTEGER':
+    case 'USMALLINT':
+      return 'INTEGER';
+    case 'BIGINT':
+    case 'UINTEGER':
+      return 'BIGINT';
+    case 'HUGEINT':
+    case 'UBIGINT':
+      return 'NUMERIC(39,0)';
+    case 'DOUBLE':
+    case 'FLOAT':
+      return 'DOUBLE PRECISION';
+    case 'DATE':
+    case 'BOOLEAN':
+      return t;
+    case 'TIMESTAMP':
+      return 'TIMESTAMP';
+    case 'TIMESTAMP WITH TIME ZONE':
+      return 'TIMESTAMPTZ';
+    default:
+      throw new NrrError(`a column of type ${duckdbType} cannot be copied into PostgreSQL yet`);
+  }
+}
+
+/** PostgreSQL through the `pg` client: one connection, its search path set to the workspace's schema. */
+export class PostgresDriver implements WarehouseDriver {
+  readonly dialect = new PostgresDialect();
+
+  private constructor(
+    private readonly client: pg.Client,
+    readonly schema: string,
+  ) {}
+
+  static async open(options: PostgresOptions): Promise<PostgresDriver> {
+    const schema = options.schema ?? 'nrr';
+    if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new NrrError(`schema '${schema}': expected lower-case letters, digits and '_'`);
+    // Loaded when first used: commands that never meet PostgreSQL do not pay for the client.
+    const { default: pgModule } = await import('pg');
+    const types = {
+      getTypeParser: (oid: number, format?: string) => (oid === DATE_OID ? (v: string) => v : pgModule.types.getTypeParser(oid, format as 'text')),
+    };
+    const client = new pgModule.Client({ connectionString: options.url, types });
+    // A connection that drops later is reported by the query that needed it; without a listener
+    // the client's 'error' event would end the process.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (e) {
+      throw new NrrError(`cannot connect to PostgreSQL at ${redacted(options.url)}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const driver = new PostgresDriver(client, schema);
+    // UTC, so that dates never shift; messages in English, whatever the server's locale.
+    await driver.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}; SET TIME ZONE 'UTC'`);
+    return driver;
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.client.query(sql);
+  }
+
+  async query(sql: string): Promise<Row[]> {
+    const result = await this.client.query(sql);
+    return result.rows as Row[];
+  }
+
+  async createTable(name: string, columns: readonly CopiedColumn[]): Promise<void> {
+    const q = this.dialect.quoteIdent;
+    const cols = columns.map((c) => `${q(c.name)} ${postgresType(c.duckdbType)}`).join(', ');
+    await this.exec(`DROP TABLE IF EXISTS ${q(name)} CASCADE; CREATE UNLOGGED TABLE ${q(name)} (${cols})`);
+  }
+
+  async insertRows(name: string, columns: readonly CopiedColumn[], rows: readonly (readonly unknown[])[]): Promise<void> {
+    if (columns.length === 0) return;
+    const q = this.dialect.quoteIdent;
+    const perStatement = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
+    const list = columns.map((c) => q(c.name)).join(', ');
+    for (let at = 0; at < rows.length; at += perStatement) {
+      const chunk = rows.slice(at, at + perStatement);
+      const values = chunk.map((_, i) => `(${columns.map((_c, j) => `$${i * columns.length + j + 1}`).join(', ')})`).join(', ');
+      await this.client.query(`INSERT INTO ${q(name)} (${list}) VALUES ${values}`, chunk.flat());
+    }
+  }
+
+  close(): void {
+    void this.client.end().catch(() => undefined);
+  }
+}
+
+/** A URL as messages show it: without its password. */
+export function redacted(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the given URL';
+  }
+}

@@ -1,0 +1,48 @@
+import type { Policies } from '../config/policies.js';
+import { copyTable, type WarehouseDriver } from '../drivers/warehouse-driver.js';
+import type { Driver } from '../drivers/driver.js';
+import { DuckDbDriver } from '../drivers/duckdb-driver.js';
+import { sqlFxLookups, sqlFxPeriods } from '../engine/fx-model.js';
+import { buildModel } from './build-from-files.js';
+import { silentProgress, type Progress } from './progress.js';
+import { Workspace, type OpenOptions } from './workspace.js';
+
+/**
+ * The typed tables the model starts from, as DuckDB leaves them once the files are read and
+ * checked: each line with its months in force and its MRR (in its own currency and at its start
+ * rate), the usage charges, the exchange rates and the accounts with their attributes.
+ */
+export const COPIED_TABLES = ['lines', 'usage_charges', 'fx_rates', 'accounts'] as const;
+
+/**
+ * Copies the typed tables from `from` (DuckDB, after readFiles) into the warehouse and builds the
+ * model there with the same builders: exchange-rate periods and lookups, usage set aside,
+ * contributions, movements, account ranges and first revenue.
+ */
+export async function buildModelInWarehouse(from: Driver, to: WarehouseDriver, policies: Policies, progress: Progress = silentProgress): Promise<void> {
+  progress.step(`copying the typed tables into ${to.dialect.name}`);
+  for (const table of COPIED_TABLES) await copyTable(from, to, table);
+  await to.exec(sqlFxPeriods(to.dialect, policies));
+  for (const sql of sqlFxLookups(to.dialect, policies)) await to.exec(sql);
+  await buildModel(to, policies, progress);
+}
+
+/**
+ * Opens a data folder with its model computed in a warehouse: DuckDB reads and checks the files
+ * (in memory, with the same rules and messages as ever, and the summary's facts of the data), then
+ * the model is built in `target`, whose workspace is returned: every query of the model (metrics,
+ * movements, ledger…) runs there. Closing the workspace closes `target`.
+ */
+export async function openInWarehouse(options: OpenOptions, target: WarehouseDriver): Promise<Workspace> {
+  const duck = await DuckDbDriver.open();
+  try {
+    const ws = await Workspace.open({ ...options, driver: duck, store: false });
+    await buildModelInWarehouse(duck, target, ws.policies, options.progress ?? silentProgress);
+    return ws.through(target);
+  } catch (e) {
+    target.close();
+    throw e;
+  } finally {
+    duck.close();
+  }
+}
