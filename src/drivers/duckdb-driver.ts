@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbDialect } from '../engine/duckdb-dialect.js';
@@ -21,12 +22,19 @@ export interface DuckDbOptions {
  */
 const duckdb = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
 
-/** NRR_TRACE_SQL=1 prints every statement with its time in ms (and when it ended, in ms since the process started) to standard error, NRR_TRACE_WIDTH characters of it (160). */
-const TRACE = process.env['NRR_TRACE_SQL'] === '1';
-const NRR_TRACE_WIDTH = Number(process.env["NRR_TRACE_WIDTH"] ?? 160);
+/**
+ * NRR_TRACE_SQL=1 prints every statement with its time in ms (and when it ended, in ms since the
+ * process started) to standard error, NRR_TRACE_WIDTH characters of it (160). NRR_TRACE_FILE=path
+ * instead appends each statement whole, as a JSON line {ms, sql}, to that file (to replay them).
+ */
+const TRACE_FILE = process.env['NRR_TRACE_FILE'];
+const TRACE = process.env['NRR_TRACE_SQL'] === '1' || TRACE_FILE !== undefined;
+const NRR_TRACE_WIDTH = Number(process.env['NRR_TRACE_WIDTH'] ?? 160);
 
 function trace(started: number, sql: string): void {
-  process.stderr.write(`[sql ${(performance.now() - started).toFixed(1).padStart(8)} ms at ${performance.now().toFixed(0).padStart(6)}] ${sql.replace(/\s+/g, ' ').slice(0, NRR_TRACE_WIDTH)}\n`);
+  const ms = performance.now() - started;
+  if (TRACE_FILE !== undefined) appendFileSync(TRACE_FILE, `${JSON.stringify({ ms: Number(ms.toFixed(2)), sql })}\n`);
+  else process.stderr.write(`[sql ${ms.toFixed(1).padStart(8)} ms at ${performance.now().toFixed(0).padStart(6)}] ${sql.replace(/\s+/g, ' ').slice(0, NRR_TRACE_WIDTH)}\n`);
 }
 
 /** Embedded DuckDB through @duckdb/node-api. */

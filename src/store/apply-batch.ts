@@ -14,11 +14,13 @@ import { silentProgress } from '../workspace/progress.js';
 import { ValidationError, type ValidationIssue } from '../workspace/validation-report.js';
 import type { OpenSetup } from '../workspace/workspace.js';
 import { contractColumns, isIngestSource, MOST_KEY_VALUES, sourceKey, sqlKeyIn, sqlKeyValuesIn, sqlWithdrawnKeys, type IngestSource, type SourceKey } from './ingest-keys.js';
-import { writeStoreMeta, type StoreMeta } from './store-meta.js';
+import { writeStoreFacts, type StoreMeta } from './store-meta.js';
 import { ACCOUNT_SOURCE_TABLES, META_TABLES, STORE_CATALOG } from './store-schema.js';
-import { exposeStore, recomputeAccounts, resetSchema, writeAccounts } from './sync-store.js';
+import { exposeStore, modelInputs, recomputeAccounts, resetSchema, writeAccounts } from './sync-store.js';
+import { sqlContributions } from '../engine/ledger-model.js';
 import { sqlAccountIn, USAGE_WEEKS, type AccountSet } from '../accounts/account-record-sql.js';
 import { factsAfterBatch, factsBeforeBatch, type FactsChange } from './facts-after-batch.js';
+import { withOneThread, withSmallPlans } from './small-plans.js';
 
 /**
  * A change to ingest: rows in the data contract of one source (new rows, or rows replacing those
@@ -67,7 +69,13 @@ const ID = /^[A-Za-z0-9._:-]{1,100}$/;
  * rebuild, applies it again on top of them).
  */
 export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta: StoreMeta, batch: IngestBatch): Promise<{ result: ApplyResult; facts: DataFacts }> {
-  const { source, rows, withdraw, batchId } = checkBatch(batch);
+  const checked = checkBatch(batch);
+  // A batch of a few items runs on one thread (see withOneThread).
+  return withOneThread(w, checked.rows.length + checked.withdraw.length <= SMALL_ACCOUNTS, () => applyChecked(w, setup, data, meta, checked));
+}
+
+async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: StoreMeta, checked: CheckedBatch): Promise<{ result: ApplyResult; facts: DataFacts }> {
+  const { source, rows, withdraw, batchId } = checked;
   const d = w.dialect;
   const s = STORE_CATALOG;
   const key = sourceKey(source, d);
@@ -124,34 +132,48 @@ export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta
     const [counts] = await w.query(`SELECT
         (SELECT count(*) FROM ${s}.main.${key.table} t WHERE ${inRows('t')}) AS replaced,
         (SELECT count(*) FROM ${s}.main.${key.table} t WHERE ${inWithdrawn('t')} AND NOT ${inRows('t')}) AS withdrawn`);
-    const warnings = await batchWarnings(w, source, typed, meta);
     let accounts: string[] = [];
     // The accounts the batch changes: those of its rows, and of the rows it replaces or withdraws.
     await w.exec(`CREATE TABLE memory.nrr_ingest.changed_accounts AS
       SELECT account_id FROM ${typed} UNION SELECT account_id FROM ${s}.main.${key.table} t WHERE ${inBatch('t')}`);
     accounts = (await w.query('SELECT account_id FROM memory.nrr_ingest.changed_accounts WHERE account_id IS NOT NULL ORDER BY account_id')).map((r) => String(r['account_id']));
     const changed = changedSet(accounts);
+    const warnings = await batchWarnings(w, source, typed, meta, changed);
+    // A batch of a few accounts is computed on scratch tables of their rows alone, without the optimizer (see withSmallPlans).
+    const small = accounts.length <= SMALL_ACCOUNTS && rows.length + withdraw.length <= SMALL_BATCH;
     if (isRevenueSource(source)) {
+      // The changed accounts' rows as the store holds them, read once (each table only where their rows are) ...
+      await resetSchema(w, 'nrr_before');
+      for (const t of [...ACCOUNT_SOURCE_TABLES, 'usage_set_aside']) {
+        await w.exec(`CREATE TABLE ${t} AS SELECT * FROM ${s}.main.${t} WHERE ${sqlAccountIn(d, 'account_id', changed)}`);
+      }
+      // ... and after the batch: less the rows it replaces or withdraws, with its rows.
       await resetSchema(w, 'nrr_apply');
       for (const t of ACCOUNT_SOURCE_TABLES) {
-        const keep = t === key.table ? `AND NOT ${inBatch('t')}` : '';
-        await w.exec(`CREATE TABLE ${t} AS SELECT * FROM ${s}.main.${t} t WHERE ${sqlAccountIn(d, 'account_id', changed)} ${keep}`);
+        const keep = t === key.table ? `WHERE NOT ${inBatch('t')}` : '';
+        await w.exec(`CREATE TABLE ${t} AS SELECT * FROM memory.nrr_before.${t} t ${keep}`);
         if (t === key.table) await w.exec(`INSERT INTO ${t} BY NAME SELECT * FROM ${typed}`);
       }
-      await recomputeAccounts(w, setup, 'memory.nrr_apply', changed);
+      await withSmallPlans(w, small, async () => {
+        await recomputeAccounts(w, setup, 'memory.nrr_apply', changed);
+        // Their MRR contributions before the batch, for the facts.
+        await w.exec('USE memory.nrr_before');
+        await modelInputs(w);
+        await w.exec(sqlContributions(d, setup.policies));
+        await w.exec('USE memory.main');
+      });
     }
-    // The views the facts are computed through stay from one batch to the next (they read by name).
+    // The views the facts read the whole store through stay from one batch to the next (they read by name).
     const [views] = await w.query(`SELECT count(*) AS n FROM duckdb_views() WHERE database_name = 'memory' AND schema_name = 'nrr_view'`);
     if (Number(views!['n']) === 0) await exposeStore(w, setup, s, 'nrr_view');
-    const changedRows = (t: string): string => `(SELECT * FROM memory.nrr_view.${t} WHERE ${sqlAccountIn(d, 'account_id', changed)})`;
     const change: FactsChange = isRevenueSource(source)
       ? {
           kind: 'revenue',
-          before: { lines: changedRows('lines'), usage: changedRows('usage_charges'), contributions: changedRows('mrr_contributions') },
+          before: { lines: 'memory.nrr_before.lines', usage: 'memory.nrr_before.usage_charges', contributions: 'memory.nrr_before.mrr_contributions' },
           after: { lines: 'memory.nrr_recompute.lines', usage: 'memory.nrr_recompute.usage_charges', contributions: 'memory.nrr_recompute.mrr_contributions' },
         }
       : { kind: 'signal', source: source as SignalSourceName, before: `(SELECT * FROM ${s}.main.${key.table} t WHERE ${inBatch('t')})`, after: typed };
-    const before = await factsBeforeBatch(w, change);
+    const before = await withSmallPlans(w, small && change.kind === 'revenue', () => factsBeforeBatch(w, change));
     // The weeks of usage rows the batch takes away and does not add back may leave the file.
     const goneWeeks =
       source === 'product_usage'
@@ -179,9 +201,9 @@ export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta
       );
       await w.exec(`INSERT INTO ${s}.${META_TABLES.ingested} VALUES ${values.join(', ')}`);
       await w.exec('USE memory.nrr_view');
-      const facts = await factsAfterBatch(w, meta.facts, before, setup.policies.reporting_currency);
+      const facts = await factsAfterBatch(w, meta.facts, before, setup.policies.reporting_currency, small);
       await w.exec('USE memory.main');
-      await writeStoreMeta(w, s, { modelKey: meta.modelKey, facts, files: meta.files });
+      await writeStoreFacts(w, s, facts);
       await w.exec('COMMIT');
       return {
         result: {
@@ -203,7 +225,7 @@ export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta
     }
   } finally {
     await w.exec('USE memory.main');
-    for (const schema of ['nrr_ingest', 'nrr_apply', 'nrr_recompute']) await w.exec(`DROP SCHEMA IF EXISTS memory.${schema} CASCADE`);
+    for (const schema of ['nrr_ingest', 'nrr_before', 'nrr_apply', 'nrr_recompute']) await w.exec(`DROP SCHEMA IF EXISTS memory.${schema} CASCADE`);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -219,20 +241,8 @@ function changedSet(ids: readonly string[]): AccountSet {
 /** Batches up to this many rows are checked with DuckDB's optimizer off (see withSmallPlans). */
 const SMALL_BATCH = 1_000;
 
-/**
- * Runs `f` with DuckDB's query optimizer off when `small`: the contract's rules are long
- * statements that take DuckDB far longer to optimise than to run over a few rows. The results
- * are the same (the optimizer only chooses how a statement runs).
- */
-async function withSmallPlans<T>(w: Driver, small: boolean, f: () => Promise<T>): Promise<T> {
-  if (!small) return f();
-  await w.exec('PRAGMA disable_optimizer');
-  try {
-    return await f();
-  } finally {
-    await w.exec('PRAGMA enable_optimizer');
-  }
-}
+/** ... and their accounts' model and facts computed without it, while they change at most this many accounts. */
+const SMALL_ACCOUNTS = 100;
 
 /**
  * Keeps the store's list of usage weeks (see USAGE_WEEKS) after a product usage batch: the weeks
@@ -250,7 +260,14 @@ async function keepUsageWeeks(w: Driver, typed: string, goneWeeks: readonly stri
 const jsonText = (value: unknown): string => stringifyLossless(value) ?? 'null';
 
 /** The batch's shape, checked before anything is read: a known source, lists of objects, keys given. */
-function checkBatch(batch: IngestBatch): { source: IngestSource; rows: Record<string, unknown>[]; withdraw: Record<string, unknown>[]; batchId: string } {
+interface CheckedBatch {
+  readonly source: IngestSource;
+  readonly rows: Record<string, unknown>[];
+  readonly withdraw: Record<string, unknown>[];
+  readonly batchId: string;
+}
+
+function checkBatch(batch: IngestBatch): CheckedBatch {
   const { source } = batch;
   if (typeof source !== 'string' || !isIngestSource(source)) {
     throw new NrrError(`source: '${String(source)}' cannot take ingested rows: expected one of subscriptions, usage, accounts or a signal source (FX rates: edit fx_rates and sync)`);
@@ -301,13 +318,16 @@ async function checkAttributes(w: Driver, source: IngestSource, typed: string): 
   }
 }
 
-/** The batch's warnings: those of the contract's rules, and rows naming an account the accounts file does not list. */
-async function batchWarnings(w: Driver, source: IngestSource, typed: string, meta: StoreMeta): Promise<{ list: ValidationIssue[]; count: number }> {
+/**
+ * The batch's warnings: those of the contract's rules, and rows naming an account the accounts file
+ * does not list (looked up among the accounts the batch changes, which hold every account of its rows).
+ */
+async function batchWarnings(w: Driver, source: IngestSource, typed: string, meta: StoreMeta, changed: AccountSet): Promise<{ list: ValidationIssue[]; count: number }> {
   const parts = [`SELECT source, file, row, "column", value, expected FROM memory.nrr_ingest.validation_issues WHERE severity = 'warning' AND source = '${source}'`];
   const hasAccounts = meta.facts.sources.some((x) => x.source === 'accounts' && x.file !== null);
   if (hasAccounts && source !== 'accounts') {
     parts.push(`SELECT '${source}', '', -row_no, 'account_id', account_id, 'an account listed in accounts (it will have no attributes)'
-                FROM ${typed} t WHERE account_id NOT IN (SELECT account_id FROM ${STORE_CATALOG}.main.accounts)`);
+                FROM ${typed} t WHERE account_id IS NOT NULL AND account_id NOT IN (SELECT account_id FROM ${STORE_CATALOG}.main.accounts WHERE ${sqlAccountIn(w.dialect, 'account_id', changed)})`);
   }
   const all = await w.query(`SELECT * FROM (${parts.join(' UNION ALL ')}) ORDER BY row, "column"`);
   return {

@@ -1,5 +1,6 @@
 import type { SignalSourceName } from '../contract/signal-contract.js';
 import type { Driver } from '../drivers/driver.js';
+import { withSmallPlans } from './small-plans.js';
 import {
   dataFacts,
   factsOf,
@@ -40,9 +41,10 @@ export async function factsBeforeBatch(w: Driver, change: FactsChange): Promise<
  * with the added rows unless a row taken away held it (then that one figure is read again from the
  * whole table, as are the currencies and products when a removed row's value is not added back).
  * `w` reads the store after the batch through the names of the workspace's tables. Equal to
- * `dataFacts` over the store after the batch (the store property test checks it).
+ * `dataFacts` over the store after the batch (the store property test checks it). `small`: the
+ * rows after the batch are a few scratch rows, read without the optimizer (see withSmallPlans).
  */
-export async function factsAfterBatch(w: Driver, old: DataFacts, before: FactsBefore, currency: string): Promise<DataFacts> {
+export async function factsAfterBatch(w: Driver, old: DataFacts, before: FactsBefore, currency: string, small = false): Promise<DataFacts> {
   // A store written before the signal dates were kept apart: read everything once.
   if (old.latestSignals === undefined) return dataFacts(w, old.sources, currency);
   const change = before.change;
@@ -51,7 +53,7 @@ export async function factsAfterBatch(w: Driver, old: DataFacts, before: FactsBe
   const whole: RevenueRelations = { lines: 'lines', usage: 'usage_charges', contributions: 'mrr_contributions' };
   if (change.kind === 'revenue') {
     const gone = before.revenue!;
-    const added = revenueFactsOf((await w.query(sqlRevenueFacts(change.after)))[0]!);
+    const added = revenueFactsOf((await withSmallPlans(w, small, () => w.query(sqlRevenueFacts(change.after))))[0]!);
     let all: RevenueFacts | null = null;
     const read = async (): Promise<RevenueFacts> => (all ??= revenueFactsOf((await w.query(sqlRevenueFacts(whole)))[0]!));
     revenue = {

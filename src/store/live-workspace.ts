@@ -71,6 +71,10 @@ export class LiveWorkspace {
         meta = await metaOf(driver, path);
         use = { path, action: 'rebuilt', changed: storeSourceFiles(setup, options.data).map((f) => f.source), accounts: null };
       }
+      // A change commits to the write-ahead log; the log is folded into the store's file when it
+      // reaches this size (and when the workspace closes), not every 16 MB: folding rewrites the
+      // row groups changed since the last time, a pause of a change that happens to cross it.
+      await driver.exec(`SET checkpoint_threshold = '${CHECKPOINT_THRESHOLD}'`);
       if (hold.server) writeFileSync(liveMarker(path), JSON.stringify({ pid: process.pid, since: new Date().toISOString() }) + '\n');
       const writer = await driver.connect();
       const live = new LiveWorkspace(driver, writer, setup, options, path, hold.server === true, meta, null as unknown as Workspace);
@@ -194,6 +198,9 @@ export class LiveWorkspace {
     return run;
   }
 }
+
+/** The size of the write-ahead log past which a live workspace folds it into the store's file. */
+const CHECKPOINT_THRESHOLD = '256MB';
 
 /** How many changes changedSince can look back over. */
 const CHANGES_REMEMBERED = 1_000;

@@ -66,3 +66,15 @@ export async function writeStoreMeta(
     await driver.exec(`INSERT INTO ${catalog}.${META_TABLES.files} VALUES ${rows.join(', ')}`);
   }
 }
+
+/**
+ * Writes the facts of a store after an ingested change (inside its transaction): the rest of what
+ * the store says of itself (its files, layout and model) is what it was, and is not written again.
+ */
+export async function writeStoreFacts(driver: Driver, catalog: string, facts: DataFacts): Promise<void> {
+  const d = driver.dialect;
+  await driver.exec(
+    `UPDATE ${catalog}.${META_TABLES.meta} SET value = CASE key WHEN 'facts' THEN ${d.quoteString(JSON.stringify(facts))} ELSE ${d.quoteString(new Date().toISOString())} END
+     WHERE key IN ('facts', 'synced_at')`,
+  );
+}

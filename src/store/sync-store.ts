@@ -93,6 +93,7 @@ export async function rebuildStore(
     // The model's views are made again over the store by whoever reads it (exposeStore).
     await w.exec('DROP VIEW IF EXISTS account_ranges');
     await w.exec('DROP VIEW IF EXISTS mrr_contributions');
+    await sortByAccount(w);
     await writeStoreMeta(w, build, { modelKey: modelKey(setup.policies), facts, files: fingerprints });
     if (from !== null && (await hasTable(w, from, META_TABLES.ingested))) {
       await w.exec(`INSERT INTO ${build}.${META_TABLES.ingested} SELECT * FROM ${from}.${META_TABLES.ingested}`);
@@ -106,6 +107,21 @@ export async function rebuildStore(
     await w.exec(`DETACH DATABASE IF EXISTS ${build}`).catch(() => undefined);
     removeDatabase(tmp);
     throw e;
+  }
+}
+
+/**
+ * Writes the tables kept per account again in the order of their accounts: DuckDB keeps the least
+ * and greatest account of every row group, so that reading or replacing one account's rows (an
+ * ingested change, `nrr account`, an account's page) reads only the row groups that hold them
+ * instead of the whole table. Rows written later for a changed account go at the end, in row
+ * groups of their own.
+ */
+async function sortByAccount(w: Driver): Promise<void> {
+  for (const t of [...ACCOUNT_SOURCE_TABLES, ...ACCOUNT_MODEL_TABLES]) {
+    await w.exec(`CREATE TABLE nrr_sorting AS SELECT * FROM ${t} ORDER BY account_id`);
+    await w.exec(`DROP TABLE ${t}`);
+    await w.exec(`ALTER TABLE nrr_sorting RENAME TO ${t}`);
   }
 }
 
@@ -271,11 +287,16 @@ export async function recomputeAccounts(w: Driver, setup: OpenSetup, stage: stri
   for (const t of ['lines', 'usage_charges']) {
     await w.exec(`CREATE TABLE ${t} AS SELECT * FROM ${stage}.${t} WHERE ${sqlAccountIn(w.dialect, 'account_id', changed)}`);
   }
+  await modelInputs(w);
+  await buildModel(w, setup.policies, silentProgress, true);
+  await w.exec('USE memory.main');
+}
+
+/** The store's FX tables, seen from the schema the connection works in (what the model reads beside lines and usage). */
+export async function modelInputs(w: Driver): Promise<void> {
   for (const t of ['fx_rates', 'fx_periods', 'fx_bounds', 'fx_month_rates']) {
     await w.exec(`CREATE VIEW ${t} AS SELECT * FROM ${STORE_CATALOG}.main.${t}`);
   }
-  await buildModel(w, setup.policies, silentProgress, true);
-  await w.exec('USE memory.main');
 }
 
 /**
