@@ -12,6 +12,8 @@ export interface SimAccount {
   readonly sizeGroup: number;
   /** Per month step k: [churn, contraction, expansion] probabilities at 3k, 3k+1, 3k+2. */
   readonly probs: Float64Array;
+  /** Whether it belongs to the cohort of the T12M NRR reported at T + h (it had MRR 12 months before then). */
+  readonly t12m?: boolean;
 }
 
 export interface SimInput {
@@ -39,6 +41,8 @@ export interface SimTotals {
   readonly expansion: Float64Array;
   readonly contraction: Float64Array;
   readonly churn: Float64Array;
+  /** Per simulation × (groups + 1): ending MRR of the accounts in the T12M cohort (SimAccount.t12m). */
+  readonly t12mEnd: Float64Array;
 }
 
 function normal(rng: Random): number {
@@ -61,6 +65,7 @@ export function simulateRevenue(input: SimInput): SimTotals {
     expansion: new Float64Array(S * G),
     contraction: new Float64Array(S * G),
     churn: new Float64Array(S * G),
+    t12mEnd: new Float64Array(S * G),
   };
   for (const a of input.accounts) {
     out.start[0]! += a.start;
@@ -85,6 +90,7 @@ export function simulateRevenue(input: SimInput): SimTotals {
       for (let c = 0; c < (a.group >= 0 ? 2 : 1); c++) {
         const at = s * G + (c === 0 ? 0 : a.group + 1);
         out.end[at]! += mrr;
+        if (a.t12m) out.t12mEnd[at]! += mrr;
         out.retained[at]! += Math.min(mrr, a.start);
         if (mrr <= 0) out.churn[at]! += a.start;
         else if (mrr > a.start) out.expansion[at]! += mrr - a.start;
