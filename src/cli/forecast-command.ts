@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { NrrError } from '../errors.js';
 import { DEFAULT_BACKTEST_MONTHS, DEFAULT_BACKTEST_SIMULATIONS, forecastBacktest, type ForecastBacktest } from '../forecast/forecast-backtest.js';
-import { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_SIMULATIONS, forecast, type Forecast, type ForecastFigures } from '../forecast/forecast.js';
+import { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_SIMULATIONS, DOWNSIDE_COUNT, SIMULATION_BUDGET, forecast, type Forecast, type ForecastFigures } from '../forecast/forecast.js';
 import { Money, stringifyJson } from '../money.js';
 import { formatPercent } from '../report/format.js';
 import { open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
@@ -12,7 +12,7 @@ interface ForecastCliOptions extends CommonOptions {
   horizon: number;
   by?: string;
   seed: number;
-  simulations: number;
+  simulations?: number;
   limit?: number;
   format: RowFormat;
 }
@@ -148,7 +148,7 @@ export function registerForecast(program: Command): void {
     .addOption(horizonOption())
     .option('--by <attribute>', 'the figures by an account attribute as well (segment, region, csm_owner…)')
     .option('--seed <n>', 'seed of the simulation: the same seed gives the same numbers', positiveInt, DEFAULT_FORECAST_SEED)
-    .option('--simulations <n>', 'simulated periods behind the intervals', positiveInt, DEFAULT_SIMULATIONS)
+    .option('--simulations <n>', `simulated periods behind the intervals (default: ${DEFAULT_SIMULATIONS}, fewer above ${SIMULATION_BUDGET / DEFAULT_SIMULATIONS} accounts)`, positiveInt)
     .option('--limit <n>', 'JSON: at most this many accounts in `accounts` (default: all)', positiveInt)
     .addOption(new Option('-f, --format <format>', 'output format (csv: one row per figure set)').choices([...ROW_FORMATS]).default('table'))
     .addOption(outOption())
@@ -169,7 +169,9 @@ Examples:
     .action(async (o: ForecastCliOptions) => {
       const ws = await open(o, { signals: true });
       try {
-        const f = await forecast(ws, { horizonDays: o.horizon, by: o.by, seed: o.seed, simulations: o.simulations });
+        // Reasons are put into words only for the accounts shown.
+        const explain = o.format === 'json' ? o.limit : DOWNSIDE_COUNT;
+        const f = await forecast(ws, { horizonDays: o.horizon, by: o.by, seed: o.seed, simulations: o.simulations, explain });
         for (const n of f.notes) process.stderr.write(`warning: ${n}\n`);
         const text =
           o.format === 'json'
