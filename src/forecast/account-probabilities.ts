@@ -1,3 +1,4 @@
+import { FORECAST_PROBABILITIES, sqlForecastProbabilitiesTable } from '../accounts/account-scores.js';
 import { monthEnd, monthIndex } from '../engine/months.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { DEFAULT_HORIZON_DAYS, DEFAULT_TRAINING_MONTHS, TRAINING_ACCOUNTS, horizonMonths } from './forecast.js';
@@ -81,4 +82,27 @@ async function computeProbabilities(ws: Workspace, M: number): Promise<AccountPr
     accounts.set(r.account_id, { churn_probability_90d: 1 - stay, expansion_probability_90d: 1 - noExpansion });
   }
   return { as_of, method: predictor.method, not_fitted: null, accounts };
+}
+
+/**
+ * Writes each day's probabilities into the table play rules read (FORECAST_PROBABILITIES, one row
+ * per account with MRR at the day's month-end), once per day; days already there are left alone.
+ * Nothing is written for a day whose model could not be fitted: its rules see unknown values.
+ */
+export async function writeRuleProbabilities(ws: Workspace, days: readonly string[]): Promise<void> {
+  const d = ws.driver.dialect;
+  await ws.driver.exec(sqlForecastProbabilitiesTable());
+  const day = (x: string): string => `CAST(${d.quoteString(x)} AS DATE)`;
+  const present = new Set(
+    (await ws.query(`SELECT DISTINCT CAST(snapshot_date AS VARCHAR) AS d FROM ${FORECAST_PROBABILITIES} WHERE snapshot_date IN (${days.map(day).join(', ')})`)).map((r) => String(r['d'])),
+  );
+  const num = (x: number | null): string => (x === null || !Number.isFinite(x) ? 'NULL' : String(x));
+  for (const date of new Set(days)) {
+    if (present.has(date)) continue;
+    const p = await accountProbabilities(ws, date);
+    const rows = [...p.accounts].map(([id, v]) => `(${day(date)}, ${d.quoteString(id)}, ${num(v.churn_probability_90d)}, ${num(v.expansion_probability_90d)})`);
+    for (let i = 0; i < rows.length; i += 5000) {
+      await ws.driver.exec(`INSERT INTO ${FORECAST_PROBABILITIES} VALUES ${rows.slice(i, i + 5000).join(', ')}`);
+    }
+  }
 }
