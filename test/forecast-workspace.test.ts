@@ -201,6 +201,29 @@ describe('GET /api/forecast', () => {
       ws.close();
     }
   }, 120_000);
+
+  it('/api/accounts and /api/accounts/:id carry the 90-day probabilities of nrr accounts', async () => {
+    const ws = await Workspace.open({ data: dir, signals: true, store: false, today: TODAY });
+    try {
+      const app = createApp(ws);
+      type Row = { account_id: string; churn_probability_90d: number | null; expansion_probability_90d: number | null };
+      const rows = ((await (await app.request('/api/accounts?limit=100000')).json()) as { rows: Row[] }).rows;
+      const p = await accountProbabilities(ws, '2026-06-30');
+      expect(p.not_fitted).toBeNull();
+      const withValue = rows.filter((r) => r.churn_probability_90d !== null);
+      expect(withValue.length).toBeGreaterThan(0);
+      // Every value is the fit's; an account without MRR at the month-end has null, never 0.
+      for (const r of rows) {
+        const v = p.accounts.get(r.account_id);
+        expect(r.churn_probability_90d).toBe(v ? v.churn_probability_90d : null);
+        expect(r.expansion_probability_90d).toBe(v ? v.expansion_probability_90d : null);
+      }
+      const one = (await (await app.request(`/api/accounts/${encodeURIComponent(withValue[0]!.account_id)}`)).json()) as { account: Row };
+      expect(one.account.churn_probability_90d).toBe(withValue[0]!.churn_probability_90d);
+    } finally {
+      ws.close();
+    }
+  }, 120_000);
 });
 
 describe('the CLI JSON interface', () => {
