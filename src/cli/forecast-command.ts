@@ -148,7 +148,7 @@ export function registerForecast(program: Command): void {
     .addOption(horizonOption())
     .option('--by <attribute>', 'the figures by an account attribute as well (segment, region, csm_owner…)')
     .option('--seed <n>', 'seed of the simulation: the same seed gives the same numbers', positiveInt, DEFAULT_FORECAST_SEED)
-    .option('--simulations <n>', `simulated periods behind the intervals (default: ${DEFAULT_SIMULATIONS}, fewer above ${SIMULATION_BUDGET / DEFAULT_SIMULATIONS} accounts)`, positiveInt)
+    .option('--simulations <n>', `simulated periods behind the intervals (default: ${DEFAULT_SIMULATIONS.toLocaleString('en-US')}, fewer above ${(SIMULATION_BUDGET / DEFAULT_SIMULATIONS).toLocaleString('en-US')} accounts)`, positiveInt)
     .option('--limit <n>', 'JSON: at most this many accounts in `accounts` (default: all)', positiveInt)
     .addOption(new Option('-f, --format <format>', 'output format (csv: one row per figure set)').choices([...ROW_FORMATS]).default('table'))
     .addOption(outOption())

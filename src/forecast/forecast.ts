@@ -355,7 +355,10 @@ export async function forecast(ws: Workspace, options: ForecastOptions = {}): Pr
   const methodNote = [
     ...(ws.policies.nrr_method === 'snapshot' ? [] : [`the T12M NRR is forecast by the snapshot method; this workspace reports NRR by the ${ws.policies.nrr_method} method`]),
     ...(simulations < DEFAULT_SIMULATIONS && options.simulations === undefined
-      ? [`${simulations} simulated periods for ${current.length} accounts (1,000 up to ${SIMULATION_BUDGET / DEFAULT_SIMULATIONS} accounts): P10 and P90 carry a Monte Carlo error of about ${Math.round(quantileError(simulations) * 100)} % of the interval's half-width; --simulations 1000 for more`]
+      ? [
+          `${simulations} simulated periods for ${current.length.toLocaleString('en-US')} accounts (1,000 up to ${(SIMULATION_BUDGET / DEFAULT_SIMULATIONS).toLocaleString('en-US')} accounts): ` +
+            `P10 and P90 carry a Monte Carlo error of about ${Math.round(quantileError(simulations) * 100)} % of the interval's half-width; --simulations 1000 for more`,
+        ]
       : []),
   ];
   const f = forecastFrom({
