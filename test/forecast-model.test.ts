@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { wilson } from '../src/forecast/forecast-backtest.js';
 import { moneyWeightedSizes } from '../src/forecast/forecast-model.js';
 import { applyPlatt, fitHazard, fitPlatt, predictRow, solveSpd } from '../src/forecast/hazard-model.js';
 import { column, quantile, simulateRevenue, type SimAccount } from '../src/forecast/simulate-revenue.js';
@@ -135,5 +136,26 @@ describe('the size model', () => {
     expect(draws.length).toBe(200);
     expect(draws.filter((x) => x === 0.1).length).toBe(50);
     expect(draws.reduce((a, b) => a + b, 0) / draws.length).toBeCloseTo(0.4, 12);
+  });
+});
+
+describe('the coverage interval of the backtest', () => {
+  it('is the 95 % Wilson interval (worked: 22 of 24 → 0.7415–0.9768) and always holds the share itself', () => {
+    // centre = (p + z²/2n) ÷ (1 + z²/n) = (0.91667 + 0.08003) ÷ 1.16006 = 0.85918;
+    // half = z ÷ 1.16006 × √(p(1 − p)/n + z²/4n²) = 1.68953 × √(0.0031829 + 0.0016673) = 0.11767.
+    const [lo, hi] = wilson(22, 24)!;
+    expect(lo).toBeCloseTo(0.7415, 4);
+    expect(hi).toBeCloseTo(0.9768, 4);
+    expect(wilson(0, 0)).toBeNull();
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 500 }), fc.double({ min: 0, max: 1, noNaN: true }), (n, f) => {
+        const k = Math.round(f * n);
+        const [a, b] = wilson(k, n)!;
+        expect(a).toBeGreaterThanOrEqual(0);
+        expect(b).toBeLessThanOrEqual(1);
+        expect(a).toBeLessThanOrEqual(k / n + 1e-12);
+        expect(b).toBeGreaterThanOrEqual(k / n - 1e-12);
+      }),
+    );
   });
 });

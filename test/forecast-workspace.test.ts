@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accountProbabilities } from '../src/forecast/account-probabilities.js';
 import { forecast } from '../src/forecast/forecast.js';
+import { evaluatePlays } from '../src/playbooks/dry-run.js';
 import { generateCompany } from '../src/generate/generate-company.js';
 import { createApp } from '../src/serve/api-app.js';
 import { Money, stringifyJson } from '../src/money.js';
@@ -112,6 +114,72 @@ describe('forecast on a workspace', () => {
     expect(f.notes.join(' ')).toMatch(/thin history/);
     expect(f.shock.churn).toBeGreaterThanOrEqual(0.25);
   }, 120_000);
+
+  it('forecasts the T12M NRR reported at T + h: its cohort from 12 months before, P10 ≤ P50 ≤ P90', async () => {
+    const f = await forecastAt(dir, '2026-02');
+    const t = f.t12m!;
+    expect(t.reported_at).toBe(f.through);
+    expect(t.cohort_from).toBe('2025-05-31');
+    expect(t.accounts_at_as_of).toBeLessThanOrEqual(t.account_count);
+    expect(t.nrr.p10!).toBeLessThanOrEqual(t.nrr.p50!);
+    expect(t.nrr.p50!).toBeLessThanOrEqual(t.nrr.p90!);
+    // Some of the cohort left before T (they count 0); the starting MRR is theirs too.
+    expect(t.accounts_at_as_of).toBeLessThan(t.account_count);
+    expect(t.starting_mrr.isZero()).toBe(false);
+    expect(t.nrr.p50!).toBeGreaterThan(0.3);
+    expect(t.nrr.p50!).toBeLessThan(2);
+  }, 120_000);
+});
+
+describe('per-account probabilities (nrr accounts, playbook fields)', () => {
+  it("equal the forecast's 90-day churn and expansion probabilities of each account, from one fit", async () => {
+    const ws = await Workspace.open({ data: dir, signals: true, store: false, today: TODAY, policies: { as_of: '2026-02' } });
+    try {
+      const f = await forecast(ws, { simulations: 50, seed: 3 });
+      // A day inside March looks from the end of February, as does February's last day.
+      const p = await accountProbabilities(ws, '2026-02-28');
+      expect(p.as_of).toBe('2026-02-28');
+      expect(p.not_fitted).toBeNull();
+      expect(p.accounts.size).toBe(f.account_count);
+      for (const a of f.accounts) {
+        expect(p.accounts.get(a.account_id)!.churn_probability_90d).toBeCloseTo(a.churn_probability, 12);
+        expect(p.accounts.get(a.account_id)!.expansion_probability_90d).toBeCloseTo(a.expansion_probability, 12);
+      }
+      // Kept: the same day asks no second fit.
+      expect(accountProbabilities(ws, '2026-02-28')).toBe(accountProbabilities(ws, '2026-02-28'));
+    } finally {
+      ws.close();
+    }
+  }, 120_000);
+
+  it('are fields a play rule reads: the play selects exactly the accounts at or above its threshold', async () => {
+    const d = copyWith({});
+    const config = join(d, 'nrr.config.yaml');
+    writeFileSync(config, readFileSync(config, 'utf8').replace(/^playbooks:\n/m, 'playbooks:\n  - name: forecast-churn\n    when: churn_probability_90d >= 0.3\n    task: { type: save, priority: high, due_days: 7, owner: csm }\n'));
+    const ws = await Workspace.open({ data: d, signals: true, store: false, today: TODAY, policies: { as_of: '2026-02' } });
+    try {
+      const e = await evaluatePlays(ws, '2026-02-28');
+      const play = e.plays.find((p) => p.playbook.name === 'forecast-churn')!;
+      const p = await accountProbabilities(ws, '2026-02-28');
+      const expected = [...p.accounts].filter(([, v]) => v.churn_probability_90d! >= 0.3).map(([id]) => id).sort();
+      expect(expected.length).toBeGreaterThan(0);
+      expect(play.entering.map((x) => x.account_id).sort()).toEqual(expected);
+      expect(e.inputs.get(expected[0]!)!['churn_probability_90d']).toBeCloseTo(p.accounts.get(expected[0]!)!.churn_probability_90d!, 12);
+    } finally {
+      ws.close();
+    }
+  }, 120_000);
+
+  it('are null, never 0, when the history is too thin to fit the model', async () => {
+    const ws = await Workspace.open({ data: dir, signals: true, store: false, today: TODAY, policies: { as_of: '2024-06' } });
+    try {
+      const p = await accountProbabilities(ws, '2024-06-30');
+      expect(p.not_fitted).toMatch(/thin history/);
+      expect(p.accounts.size).toBe(0);
+    } finally {
+      ws.close();
+    }
+  }, 120_000);
 });
 
 describe('GET /api/forecast', () => {
@@ -129,6 +197,29 @@ describe('GET /api/forecast', () => {
       expect((await app.request('/api/forecast?horizon=10')).status).toBe(400);
       expect((await app.request('/api/forecast?by=nope')).status).toBe(400);
       expect((await app.request('/api/forecast?as_of=2030-01')).status).toBe(400);
+    } finally {
+      ws.close();
+    }
+  }, 120_000);
+
+  it('/api/accounts and /api/accounts/:id carry the 90-day probabilities of nrr accounts', async () => {
+    const ws = await Workspace.open({ data: dir, signals: true, store: false, today: TODAY });
+    try {
+      const app = createApp(ws);
+      type Row = { account_id: string; churn_probability_90d: number | null; expansion_probability_90d: number | null };
+      const rows = ((await (await app.request('/api/accounts?limit=100000')).json()) as { rows: Row[] }).rows;
+      const p = await accountProbabilities(ws, '2026-06-30');
+      expect(p.not_fitted).toBeNull();
+      const withValue = rows.filter((r) => r.churn_probability_90d !== null);
+      expect(withValue.length).toBeGreaterThan(0);
+      // Every value is the fit's; an account without MRR at the month-end has null, never 0.
+      for (const r of rows) {
+        const v = p.accounts.get(r.account_id);
+        expect(r.churn_probability_90d).toBe(v ? v.churn_probability_90d : null);
+        expect(r.expansion_probability_90d).toBe(v ? v.expansion_probability_90d : null);
+      }
+      const one = (await (await app.request(`/api/accounts/${encodeURIComponent(withValue[0]!.account_id)}`)).json()) as { account: Row };
+      expect(one.account.churn_probability_90d).toBe(withValue[0]!.churn_probability_90d);
     } finally {
       ws.close();
     }

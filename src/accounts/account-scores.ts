@@ -204,6 +204,14 @@ export function scoredFromRow(ws: Workspace, row: Row): ScoredAccount {
   };
 }
 
+/** Per day and account, the forecast's 90-day probabilities that play rules read (filled by account-probabilities.ts). */
+export const FORECAST_PROBABILITIES = 'forecast_account_probabilities';
+
+/** The table of FORECAST_PROBABILITIES, empty until a rule needs it. */
+export function sqlForecastProbabilitiesTable(): string {
+  return `CREATE TABLE IF NOT EXISTS ${FORECAST_PROBABILITIES} (snapshot_date DATE, account_id VARCHAR, churn_probability_90d DOUBLE, expansion_probability_90d DOUBLE)`;
+}
+
 /**
  * The view `rule_inputs` that play rules read: the active accounts of the scores table, with their
  * attributes, the rule fields and the scores (docs/playbooks.md). `view` names it otherwise (the
@@ -215,6 +223,8 @@ export async function defineRuleInputs(ws: Workspace, table = ACCOUNT_SCORES, vi
   relationName(view, 'view');
   const segment = ws.attributes.includes('segment') ? 'a.segment' : 'CAST(NULL AS VARCHAR) AS segment';
   const attrs = ws.attributes.filter((a) => a !== 'segment').map((a) => `a.${d.quoteIdent(a)}`);
+  // The forecast's probabilities, written for a day only when a rule reads them (account-probabilities.ts).
+  await ws.driver.exec(sqlForecastProbabilitiesTable());
   await ws.driver.exec(`CREATE OR REPLACE VIEW ${view} AS
     SELECT r.snapshot_date, r.account_id, ${[segment, ...attrs].join(', ')},
       CAST(r.mrr AS DOUBLE) AS mrr, CAST(r.arr AS DOUBLE) AS arr, r.mrr_change_90d, r.days_to_renewal, r.monthly_terms,
@@ -223,7 +233,9 @@ export async function defineRuleInputs(ws: Workspace, table = ACCOUNT_SCORES, vi
       r.activation_achieved, r.days_to_first_value, r.qbr_completion_12m, r.reviews_missed_180d, r.sponsor_present,
       r.days_since_sponsor_engaged, r.days_since_sponsor_left, r.sponsor_changes_12m, r.tickets_90d, r.escalations_90d,
       r.open_tickets, r.headcount_change_12m, r.days_since_funding, CAST(r.open_expansion_pipeline AS DOUBLE) AS open_expansion_pipeline,
-      r.tier_number, r.health_score, r.health_colour, r.churn_risk, r.expansion_readiness
+      r.tier_number, r.health_score, r.health_colour, r.churn_risk, r.expansion_readiness,
+      fp.churn_probability_90d, fp.expansion_probability_90d
     FROM ${table} r LEFT JOIN accounts a ON a.account_id = r.account_id
+    LEFT JOIN ${FORECAST_PROBABILITIES} fp ON fp.snapshot_date = r.snapshot_date AND fp.account_id = r.account_id
     WHERE r.active`);
 }

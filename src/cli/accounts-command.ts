@@ -7,6 +7,7 @@ import type { SignalSourceName } from '../contract/signal-contract.js';
 import { healthValidity, type OutcomeRates, type ValidityReport } from '../accounts/health-validity.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS } from '../accounts/predictive-power.js';
 import { NrrError } from '../errors.js';
+import { NO_PROBABILITY, accountProbabilities, type AccountProbability } from '../forecast/account-probabilities.js';
 import { Money, stringifyJson, stringifyJsonList } from '../money.js';
 import { formatMoney, formatPercent } from '../report/format.js';
 import { open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
@@ -290,7 +291,7 @@ async function listAccounts(ws: Workspace, options: { asOf?: string; includeInac
   }));
 }
 
-type AccountsOptions = CommonOptions & { tier?: string[]; health?: string[]; sort: Sort; limit?: number; format: RowFormat; all?: boolean; owner?: string; segment?: string; where?: string[]; status: 'active' | 'churned' | 'all' };
+type AccountsOptions = CommonOptions & { probabilities: boolean; tier?: string[]; health?: string[]; sort: Sort; limit?: number; format: RowFormat; all?: boolean; owner?: string; segment?: string; where?: string[]; status: 'active' | 'churned' | 'all' };
 
 /** `nrr accounts`, `nrr account ID`, `nrr health validate`. */
 export function registerAccounts(program: Command): void {
@@ -304,6 +305,7 @@ export function registerAccounts(program: Command): void {
     .option('--where <attr=value>', 'only accounts whose attribute has this value (case-insensitive); repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option('--status <status>', 'active (revenue on the day), churned (none), or all').choices(['active', 'churned', 'all']).default('active'))
     .option('--all', 'the same as --status all')
+    .option('--no-probabilities', "leave out the forecast's 90-day churn and expansion probabilities (they fit the forecast model once: a few seconds)")
     .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
     .addOption(outOption())
     .addHelpText(
@@ -320,8 +322,11 @@ Examples:
   nrr accounts --data demo --as-of 2026-03-31 --format csv > accounts.csv
 
 Columns: account_id, name, segment, every owner column of the accounts file, status, tier, mrr, arr,
-health, colour, risk and expansion with their top reasons, term (contract or monthly), renewal_date
-and days_to_renewal. CSV and JSON carry money with every digit; a table rounds it to cents.`,
+health, colour, risk and expansion with their top reasons, term (contract or monthly), renewal_date,
+days_to_renewal, and churn_probability_90d and expansion_probability_90d: the forecast model's
+probabilities (fractions) of churn and of an expansion in the 90 days after the last month-end on or
+before the day (docs/forecast.md); empty when the history is too thin to fit the model, or the account
+had no MRR at that month-end. CSV and JSON carry money with every digit; a table rounds it to cents.`,
     )
     .action(async (o: AccountsOptions) => {
       const ws = await open(o, { signals: true });
@@ -342,19 +347,27 @@ and days_to_renewal. CSV and JSON carry money with every digit; a table rounds i
         if (o.health) list = list.filter((s) => s.health.colour !== null && o.health!.includes(s.health.colour));
         list = sortAccounts(list, o.sort);
         if (o.limit) list = list.slice(0, o.limit);
+        // The forecast's probabilities: one fit for every account of the day.
+        const probabilities = o.probabilities ? await accountProbabilities(ws, o.asOf ? snapshotDate(o.asOf) : defaultSnapshot(ws)) : null;
+        if (probabilities?.not_fitted) process.stderr.write(`warning: no churn or expansion probabilities: ${probabilities.not_fitted}\n`);
+        const probabilityOf = (id: string): AccountProbability => probabilities?.accounts.get(id) ?? NO_PROBABILITY;
         if (o.format === 'json') {
+          const withProbabilities = probabilities ? list.map((s) => ({ ...s, ...probabilityOf(s.record.account_id) })) : list;
           // In pieces: every account of a large company is more text than one string may hold.
           await writeOutput(o, (function* () {
-            yield* stringifyJsonList(list);
+            yield* stringifyJsonList(withProbabilities);
             yield '\n';
           })());
           return;
         }
         const owners = ownerColumns(ws.attributes);
-        const cols = ['account_id', 'name', 'segment', ...owners, 'status', 'tier', 'mrr', 'arr', 'health', 'colour', 'health_change', 'risk', 'risk_reason', 'expansion', 'expansion_reason', 'term', 'renewal_date', 'days_to_renewal'];
+        const cols = [
+          'account_id', 'name', 'segment', ...owners, 'status', 'tier', 'mrr', 'arr', 'health', 'colour', 'health_change', 'risk', 'risk_reason', 'expansion', 'expansion_reason', 'term', 'renewal_date', 'days_to_renewal',
+          ...(probabilities ? ['churn_probability_90d', 'expansion_probability_90d'] : []),
+        ];
         const shown = o.format === 'table' ? cols.filter((c) => !['segment', 'status', 'mrr', 'health_change', 'expansion_reason', ...owners.slice(1)].includes(c)) : cols;
         if (list.length === 0 && o.format === 'table') process.stderr.write('no accounts match\n');
-        await writeOutput(o, formatRows(list.map((s) => summaryRow(s, owners)), shown, o.format));
+        await writeOutput(o, formatRows(list.map((s) => ({ ...summaryRow(s, owners), ...probabilityOf(s.record.account_id) })), shown, o.format));
       } finally {
         ws.close();
       }

@@ -180,8 +180,8 @@ export function printDateWarnings(ws: Workspace): void {
   for (const note of dateNotes(ws.summary)) process.stderr.write(`warning: ${note}\n`);
 }
 
-export async function withWorkspace(o: CommonOptions & { method?: PolicyInput['nrr_method'] }, f: (ws: Workspace) => Promise<void>): Promise<void> {
-  const ws = await open(o);
+export async function withWorkspace(o: CommonOptions & { method?: PolicyInput['nrr_method'] }, f: (ws: Workspace) => Promise<void>, signals = false): Promise<void> {
+  const ws = await open(o, signals ? { signals: true } : {});
   try {
     await f(ws);
   } finally {

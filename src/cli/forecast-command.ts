@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { NrrError } from '../errors.js';
 import { DEFAULT_BACKTEST_MONTHS, DEFAULT_BACKTEST_SIMULATIONS, forecastBacktest, type ForecastBacktest } from '../forecast/forecast-backtest.js';
-import { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_SIMULATIONS, forecast, type Forecast, type ForecastFigures } from '../forecast/forecast.js';
+import { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_SIMULATIONS, DOWNSIDE_COUNT, SIMULATION_BUDGET, forecast, type Forecast, type ForecastFigures } from '../forecast/forecast.js';
 import { Money, stringifyJson } from '../money.js';
 import { formatPercent } from '../report/format.js';
 import { open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
@@ -12,7 +12,7 @@ interface ForecastCliOptions extends CommonOptions {
   horizon: number;
   by?: string;
   seed: number;
-  simulations: number;
+  simulations?: number;
   limit?: number;
   format: RowFormat;
 }
@@ -36,10 +36,23 @@ function figureRows(f: Forecast): Record<string, string | number | null | Money>
     expected_expansion: x.expected_expansion,
     expected_contraction: x.expected_contraction,
     expected_churn: x.expected_churn,
+    t12m_nrr_p10: x.t12m?.nrr.p10 ?? null,
+    t12m_nrr_p50: x.t12m?.nrr.p50 ?? null,
+    t12m_nrr_p90: x.t12m?.nrr.p90 ?? null,
   });
   return [row(f, 'all'), ...(f.by?.groups.map((g) => row(g, `${f.by!.attribute}=${g.group}`)) ?? [])];
 }
-const FIGURE_COLUMNS = ['group', 'accounts', 'starting_mrr', 'committed_mrr', 'nrr_p10', 'nrr_p50', 'nrr_p90', 'grr_p10', 'grr_p50', 'grr_p90', 'ending_mrr_p50', 'expected_expansion', 'expected_contraction', 'expected_churn'];
+const FIGURE_COLUMNS = ['group', 'accounts', 'starting_mrr', 'committed_mrr', 'nrr_p10', 'nrr_p50', 'nrr_p90', 'grr_p10', 'grr_p50', 'grr_p90', 'ending_mrr_p50', 'expected_expansion', 'expected_contraction', 'expected_churn', 't12m_nrr_p10', 't12m_nrr_p50', 't12m_nrr_p90'];
+
+/** The T12M NRR line: what the report will show at T + h. */
+function t12mLine(f: Forecast): string[] {
+  const t = f.t12m;
+  if (!t) return [];
+  return [
+    `T12M NRR reported at ${t.reported_at}: P50 ${pct(t.nrr.p50)} (80 % interval ${pct(t.nrr.p10)} – ${pct(t.nrr.p90)}); committed changes alone: ${pct(t.committed_nrr)} ` +
+      `(the ${t.account_count} customers of ${t.cohort_from}, ${t.accounts_at_as_of} of them still customers at ${f.as_of}).`,
+  ];
+}
 
 function forecastText(f: Forecast, format: 'table' | 'md'): string {
   const h = format === 'md' ? '## ' : '';
@@ -48,6 +61,7 @@ function forecastText(f: Forecast, format: 'table' | 'md'): string {
     '',
     `Forward NRR of today's ${f.account_count} customers: P50 ${pct(f.nrr.p50)} (80 % interval ${pct(f.nrr.p10)} – ${pct(f.nrr.p90)}); ` +
       `GRR P50 ${pct(f.grr.p50)} (${pct(f.grr.p10)} – ${pct(f.grr.p90)}); committed changes alone: ${pct(f.committed_nrr)}.`,
+    ...t12mLine(f),
     `Method: ${f.method === 'hazard_model' ? 'hazard model' : 'segment × time-to-renewal rates (thin history)'} fitted on ${f.training.months} month-ends ` +
       `(${f.training.rows} account-months: ${f.training.churn} churns, ${f.training.contraction} contractions, ${f.training.expansion} expansions), ` +
       `calibration ${f.calibration.method}; ${f.simulations} simulations, seed ${f.seed}.`,
@@ -134,7 +148,7 @@ export function registerForecast(program: Command): void {
     .addOption(horizonOption())
     .option('--by <attribute>', 'the figures by an account attribute as well (segment, region, csm_owner…)')
     .option('--seed <n>', 'seed of the simulation: the same seed gives the same numbers', positiveInt, DEFAULT_FORECAST_SEED)
-    .option('--simulations <n>', 'simulated periods behind the intervals', positiveInt, DEFAULT_SIMULATIONS)
+    .option('--simulations <n>', `simulated periods behind the intervals (default: ${DEFAULT_SIMULATIONS.toLocaleString('en-US')}, fewer above ${(SIMULATION_BUDGET / DEFAULT_SIMULATIONS).toLocaleString('en-US')} accounts)`, positiveInt)
     .option('--limit <n>', 'JSON: at most this many accounts in `accounts` (default: all)', positiveInt)
     .addOption(new Option('-f, --format <format>', 'output format (csv: one row per figure set)').choices([...ROW_FORMATS]).default('table'))
     .addOption(outOption())
@@ -155,7 +169,9 @@ Examples:
     .action(async (o: ForecastCliOptions) => {
       const ws = await open(o, { signals: true });
       try {
-        const f = await forecast(ws, { horizonDays: o.horizon, by: o.by, seed: o.seed, simulations: o.simulations });
+        // Reasons are put into words only for the accounts shown.
+        const explain = o.format === 'json' ? o.limit : DOWNSIDE_COUNT;
+        const f = await forecast(ws, { horizonDays: o.horizon, by: o.by, seed: o.seed, simulations: o.simulations, explain });
         for (const n of f.notes) process.stderr.write(`warning: ${n}\n`);
         const text =
           o.format === 'json'

@@ -65,10 +65,11 @@ function metricsJson(rows: readonly Metrics[], by: string | undefined): string {
   return stringifyJson(rows.map((r) => ({ [by]: r.group, ...r }))) + '\n';
 }
 
-type ReportOptions = CommonOptions & { by?: string[]; method?: 'snapshot'; format: 'md' | 'json' | 'html'; out?: string };
+type ReportOptions = CommonOptions & { by?: string[]; method?: 'snapshot'; format: 'md' | 'json' | 'html'; out?: string; forecast?: boolean };
 
 async function runReport(o: ReportOptions): Promise<void> {
-  await withWorkspace(o, (ws) => writeReport(ws, o));
+  // The forecast section reads the signal files.
+  await withWorkspace(o, (ws) => writeReport(ws, o), o.forecast === true);
 }
 
 /** The report of an open workspace, to standard output or --out. */
@@ -78,7 +79,7 @@ async function writeReport(ws: Workspace, o: ReportOptions): Promise<void> {
     import('../report/render-html.js'),
     import('../report/render-markdown.js'),
   ]);
-  const report = await buildReport(ws, { by: o.by });
+  const report = await buildReport(ws, { by: o.by, forecast: o.forecast === true });
   const text = o.format === 'json' ? stringifyJson(report) + '\n' : o.format === 'html' ? renderHtml(report) : renderMarkdown(report);
   await writeOutput(o, text);
 }
@@ -211,11 +212,13 @@ Examples:
     .addOption(new Option('--method <method>', 'NRR method').choices(['snapshot', 'movements', 'average']))
     .addOption(formatOption('md', ['md', 'json', 'html']))
     .option('-o, --out <file>', 'write to a file instead of standard output')
+    .option('--no-forecast', 'leave out the forecast section (it reads the signal files and fits the forecast model: docs/forecast.md)')
     .addHelpText(
       'after',
       `
 Examples:
   nrr report --data demo
+  nrr report --data demo --no-forecast
   nrr report --data demo --by region --format html -o report.html
   nrr report --data demo --as-of 2025-12 --format json > report.json`,
     )

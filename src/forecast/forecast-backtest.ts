@@ -43,6 +43,9 @@ export interface ForecastBacktest {
     /** Share of the replayed month-ends whose actual NRR lay within P10–P90. */
     readonly coverage_80: number | null;
     readonly covered: number;
+    /** 95 % Wilson interval of the coverage from `covered` of the replayed month-ends: how much a few months can say. */
+    readonly coverage_80_low: number | null;
+    readonly coverage_80_high: number | null;
     /** Account × month-end pairs behind the probability figures, and the churns among them. */
     readonly account_months: number;
     readonly churned: number;
@@ -84,6 +87,16 @@ function monthlyNrr(rows: readonly ForecastRow[]): number | null {
     else if (r.next === 'contraction') change -= r.mrr * (r.next_fraction ?? 0);
   }
   return start > 0 ? 1 + change / start : null;
+}
+
+/** The 95 % Wilson score interval of a proportion k of n. @example wilson(22, 24) // [0.742, 0.977] */
+export function wilson(k: number, n: number): [number, number] | null {
+  if (n <= 0) return null;
+  const z = 1.959964;
+  const p = k / n;
+  const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
+  const half = (z / (1 + (z * z) / n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }
 
 const mean = (xs: readonly number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
@@ -196,6 +209,7 @@ export async function forecastBacktest(
     committed: { mae_points: absErrors((r) => r.baselines.committed), description: 'committed changes only: contract lines known at T, in force at T + h' },
   };
   const coverage = replayed.length ? covered / replayed.length : null;
+  const coverageInterval = wilson(covered, replayed.length);
   const verdicts = [
     ...BASELINES.map((b) => {
       const m = baselines[b].mae_points;
@@ -204,7 +218,7 @@ export async function forecastBacktest(
         ? `the model beats ${b}: mean absolute error ${points(modelMae)} against ${points(m)}`
         : `the model does NOT beat ${b}: mean absolute error ${points(modelMae)} against ${points(m)}`;
     }),
-    `the 80 % interval held the actual NRR in ${covered} of ${replayed.length} month-ends${coverage === null ? '' : ` (${Math.round(coverage * 100)} %)`}` +
+    `the 80 % interval held the actual NRR in ${covered} of ${replayed.length} month-ends${coverage === null ? '' : ` (${Math.round(coverage * 100)} %; 95 % ${Math.round(coverageInterval![0] * 100)}–${Math.round(coverageInterval![1] * 100)} % from so few)`}` +
       (coverage !== null && (coverage < 0.7 || coverage > 0.9) ? `: outside 70–90 %, the intervals are ${coverage < 0.7 ? 'too narrow' : 'too wide'}` : ''),
     ranking.auc === null
       ? 'no AUC: the replay has no churn, or only churn'
@@ -221,6 +235,8 @@ export async function forecastBacktest(
       grr_mae_points: mean(replayed.map((r) => Math.abs(r.model_grr_p50 - r.actual_grr) * 100)),
       coverage_80: coverage,
       covered,
+      coverage_80_low: coverageInterval?.[0] ?? null,
+      coverage_80_high: coverageInterval?.[1] ?? null,
       account_months: probabilities.length,
       churned,
       brier,

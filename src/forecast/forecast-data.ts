@@ -43,6 +43,12 @@ export async function accountsAt(ws: Workspace, month: number): Promise<number> 
   return Number(r!['n']);
 }
 
+/** Each account's ledger MRR at the end of a month (those with MRR then), exact. */
+export async function loadMrrAt(ws: Workspace, month: number): Promise<Map<string, Money>> {
+  const rows = await ws.query(`SELECT account_id, mrr FROM account_ranges WHERE from_month <= ${month} AND ${month} < to_month`);
+  return new Map(rows.map((r) => [String(r['account_id']), Money.from(r['mrr'])]));
+}
+
 /** Per month and account: ledger MRR then and `horizonMonths` later (for the backtest's actuals). */
 export async function loadOutcomes(ws: Workspace, months: readonly number[], horizonMonths: number): Promise<Map<number, { account_id: string; start: number; end: number }[]>> {
   await setMonths(ws, months);

@@ -2,13 +2,35 @@ import { monthEnd, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { Money } from '../money.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { accountsAt, filesWithRows, loadAttribute, loadCommitted, loadForecastRows } from './forecast-data.js';
+import { accountsAt, filesWithRows, loadAttribute, loadCommitted, loadForecastRows, loadMrrAt } from './forecast-data.js';
 import { fitPredictor, type Predictor } from './forecast-model.js';
 import type { ForecastRow } from './hazard-features.js';
 import { column, quantile, simulateRevenue, type SimAccount } from './simulate-revenue.js';
 
 export const DEFAULT_HORIZON_DAYS = 90;
 export const DEFAULT_SIMULATIONS = 1000;
+/**
+ * Accounts × simulated periods the default simulation runs at most: 1,000 periods up to 40,000
+ * accounts, fewer above (never under 300), so that a large company's forecast stays within seconds.
+ * The quantiles' Monte Carlo error depends on the periods, not the accounts (see simulationNote).
+ */
+export const SIMULATION_BUDGET = 40_000_000;
+export const MIN_DEFAULT_SIMULATIONS = 300;
+
+/** The default number of simulated periods for this many accounts (SIMULATION_BUDGET). */
+export function defaultSimulations(accounts: number): number {
+  const fit = Math.ceil(SIMULATION_BUDGET / Math.max(1, accounts) / 50) * 50;
+  return Math.max(MIN_DEFAULT_SIMULATIONS, Math.min(DEFAULT_SIMULATIONS, fit));
+}
+
+/**
+ * The Monte Carlo error of P10 and P90 from S periods, as a share of the interval's half-width
+ * (normal theory: the standard error of a 10 % quantile is √(0.1 × 0.9 ÷ S) ÷ φ(1.2816) standard
+ * deviations, the half-width 1.2816 of them): 4 % at 1,000 periods, 6 % at 500.
+ */
+export function quantileError(simulations: number): number {
+  return Math.sqrt(0.09 / simulations) / 0.17550 / 1.2816;
+}
 export const DEFAULT_FORECAST_SEED = 1;
 /** Month-ends of history the model is fitted on (the latest ones before T). */
 export const DEFAULT_TRAINING_MONTHS = 24;
@@ -17,7 +39,7 @@ export const DEFAULT_TRAINING_MONTHS = 24;
  * sampled (by a hash of their id, all their month-ends) so that memory and time stay bounded; the
  * forecast itself covers every account.
  */
-export const TRAINING_ACCOUNTS = 4000;
+export const TRAINING_ACCOUNTS = 3000;
 /** Accounts listed as the largest contributors to the downside. */
 export const DOWNSIDE_COUNT = 10;
 
@@ -33,6 +55,8 @@ export interface ForecastOptions {
   readonly trainingAccounts?: number;
   /** T as a month (YYYY-MM), no later than the workspace's reporting month (default: that month). */
   readonly asOf?: string;
+  /** Put reasons into words for only this many accounts, by expected loss (default: every account). */
+  readonly explain?: number;
 }
 
 /** P10, P50, P90 of a figure (fractions for NRR and GRR). */
@@ -59,6 +83,31 @@ export interface ForecastFigures {
   readonly expected_expansion: Money;
   readonly expected_contraction: Money;
   readonly expected_churn: Money;
+  /** The T12M NRR that will be reported at the month-end T + h (see T12mForecast); absent when not computed. */
+  readonly t12m?: T12mForecast;
+}
+
+/**
+ * The trailing-twelve-month NRR the report will show at the month-end T + h (snapshot method, ledger
+ * MRR): MRR at T + h of the accounts that had MRR 12 months before then, over their MRR then. The
+ * cohort's MRR 12 months before T + h is history, as are the accounts of it that left by T (0 at
+ * T + h: reactivation is not forecast); only the months from T to T + h are simulated.
+ */
+export interface T12mForecast {
+  /** The month-end the T12M NRR is reported at (T + h). */
+  readonly reported_at: string;
+  /** The month-end 12 months before it, whose customers are the cohort. */
+  readonly cohort_from: string;
+  /** Accounts with MRR at `cohort_from`, and how many of them still had MRR at T. */
+  readonly account_count: number;
+  readonly accounts_at_as_of: number;
+  /** Their MRR at `cohort_from` (the denominator). */
+  readonly starting_mrr: Money;
+  /** Their MRR at T (history: what is already known of the numerator's path). */
+  readonly mrr_at_as_of: Money;
+  /** The T12M NRR if only the committed changes happened. */
+  readonly committed_nrr: number | null;
+  readonly nrr: Quantiles<number | null>;
 }
 
 export interface AccountForecast {
@@ -125,6 +174,10 @@ export interface ForecastInput {
   readonly committedLines: Forecast['committed_lines'];
   /** The share of accounts whose history trained the model (1: all). */
   readonly trainingShare?: number;
+  /** Reasons are put into words for this many accounts, by expected loss (default: all; the rest get none). */
+  readonly explain?: number;
+  /** Each account's ledger MRR at the month-end 12 months before T + h (the T12M cohort); absent: no T12M figure. */
+  readonly t12mStart?: ReadonlyMap<string, Money>;
 }
 
 /** The forecast from its inputs (no database): the simulation, the figures, the accounts. */
@@ -172,6 +225,7 @@ export function forecastFrom(input: ForecastInput): Forecast {
       group: input.byValues ? groupIndex.get(input.byValues.values.get(r.account_id) ?? '(none)')! : -1,
       sizeGroup,
       probs,
+      t12m: input.t12mStart?.has(r.account_id) ?? false,
     };
   });
   const totals = simulateRevenue({ accounts: sim, steps: H, sizes: p.sizes, shock: p.shock, groups: groupNames.length, simulations: input.simulations, seed: input.seed });
@@ -190,6 +244,33 @@ export function forecastFrom(input: ForecastInput): Forecast {
     };
     const q = (xs: Float64Array, f: (x: number) => number | null): Quantiles<number | null> => ({ p10: f(at(xs, 0.1)), p50: f(at(xs, 0.5)), p90: f(at(xs, 0.9)) });
     const mean = (xs: Float64Array): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    const t12m = (): T12mForecast | undefined => {
+      if (!input.t12mStart) return undefined;
+      const inGroup = (id: string): boolean => g === 0 || (input.byValues?.values.get(id) ?? '(none)') === groupNames[g - 1];
+      let cohortStart = Money.zero;
+      let cohortCount = 0;
+      for (const [id, m] of input.t12mStart) {
+        if (!inGroup(id)) continue;
+        cohortStart = cohortStart.plus(m);
+        cohortCount++;
+      }
+      const stayed = members.filter((r) => input.t12mStart!.has(r.account_id));
+      const atT = stayed.reduce((x, r) => x.plus(Money.from(r.mrr_text)), Money.zero);
+      const committedEnd = stayed.reduce((x, r) => x.plus(input.committed.get(r.account_id) ?? Money.zero), atT);
+      const denominator = cohortStart.toNumber();
+      const ends = column(totals.t12mEnd, G, g);
+      return {
+        reported_at: monthEnd(input.month + H),
+        cohort_from: monthEnd(input.month + H - 12),
+        account_count: cohortCount,
+        accounts_at_as_of: stayed.length,
+        starting_mrr: cohortStart,
+        mrr_at_as_of: atT,
+        committed_nrr: ratio(committedEnd.toNumber(), denominator),
+        nrr: { p10: ratio(at(ends, 0.1), denominator), p50: ratio(at(ends, 0.5), denominator), p90: ratio(at(ends, 0.9), denominator) },
+      };
+    };
+    const t12mFigures = t12m();
     return {
       account_count: members.length,
       starting_mrr: start,
@@ -201,12 +282,17 @@ export function forecastFrom(input: ForecastInput): Forecast {
       expected_expansion: money(mean(column(totals.expansion, G, g))),
       expected_contraction: money(mean(column(totals.contraction, G, g))),
       expected_churn: money(mean(column(totals.churn, G, g))),
+      ...(t12mFigures ? { t12m: t12mFigures } : {}),
     };
   };
   const company = figures(0, input.current);
   const rowById = new Map(input.current.map((r) => [r.account_id, r]));
-  accounts.sort((a, b) => b.expected_loss.cmp(a.expected_loss) || a.account_id.localeCompare(b.account_id));
-  const withReasons = accounts.map((a) => {
+  // By expected loss (exact money, rounded to the cent; compared as numbers, which is exact at that scale), then id.
+  const lossOf = new Map(accounts.map((a) => [a, a.expected_loss.toNumber()]));
+  accounts.sort((a, b) => lossOf.get(b)! - lossOf.get(a)! || (a.account_id < b.account_id ? -1 : a.account_id > b.account_id ? 1 : 0));
+  const explain = input.explain ?? accounts.length;
+  const withReasons = accounts.map((a, i) => {
+    if (i >= explain) return a;
     const r = rowById.get(a.account_id)!;
     return { ...a, reasons: p.reasons(r), expansion_reasons: p.expansionReasons(r) };
   });
@@ -264,7 +350,18 @@ export async function forecast(ws: Workspace, options: ForecastOptions = {}): Pr
   // from an earlier month, only the lines started by then (the as-of rule of account records).
   const live = M >= ws.dates.lastFullMonth;
   const committed = await loadCommitted(ws, monthEnd(M), monthEnd(M + H), live ? null : monthEnd(M));
-  return forecastFrom({
+  const t12mStart = await loadMrrAt(ws, M + H - 12);
+  const simulations = options.simulations ?? defaultSimulations(current.length);
+  const methodNote = [
+    ...(ws.policies.nrr_method === 'snapshot' ? [] : [`the T12M NRR is forecast by the snapshot method; this workspace reports NRR by the ${ws.policies.nrr_method} method`]),
+    ...(simulations < DEFAULT_SIMULATIONS && options.simulations === undefined
+      ? [
+          `${simulations} simulated periods for ${current.length.toLocaleString('en-US')} accounts (1,000 up to ${(SIMULATION_BUDGET / DEFAULT_SIMULATIONS).toLocaleString('en-US')} accounts): ` +
+            `P10 and P90 carry a Monte Carlo error of about ${Math.round(quantileError(simulations) * 100)} % of the interval's half-width; --simulations 1000 for more`,
+        ]
+      : []),
+  ];
+  const f = forecastFrom({
     month: M,
     horizonDays,
     current,
@@ -272,10 +369,13 @@ export async function forecast(ws: Workspace, options: ForecastOptions = {}): Pr
     committed,
     byValues,
     seed: options.seed ?? DEFAULT_FORECAST_SEED,
-    simulations: options.simulations ?? DEFAULT_SIMULATIONS,
+    simulations,
     committedLines: live ? 'all' : 'started_by_as_of',
     trainingShare: share,
+    explain: options.explain,
+    t12mStart,
   });
+  return methodNote.length ? { ...f, notes: [...f.notes, ...methodNote] } : f;
 }
 
 

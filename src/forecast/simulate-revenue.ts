@@ -12,6 +12,8 @@ export interface SimAccount {
   readonly sizeGroup: number;
   /** Per month step k: [churn, contraction, expansion] probabilities at 3k, 3k+1, 3k+2. */
   readonly probs: Float64Array;
+  /** Whether it belongs to the cohort of the T12M NRR reported at T + h (it had MRR 12 months before then). */
+  readonly t12m?: boolean;
 }
 
 export interface SimInput {
@@ -39,6 +41,8 @@ export interface SimTotals {
   readonly expansion: Float64Array;
   readonly contraction: Float64Array;
   readonly churn: Float64Array;
+  /** Per simulation × (groups + 1): ending MRR of the accounts in the T12M cohort (SimAccount.t12m). */
+  readonly t12mEnd: Float64Array;
 }
 
 function normal(rng: Random): number {
@@ -54,6 +58,8 @@ function normal(rng: Random): number {
 export function simulateRevenue(input: SimInput): SimTotals {
   const G = input.groups + 1;
   const S = input.simulations;
+  const H = input.steps;
+  const N = input.accounts.length;
   const out: SimTotals = {
     start: new Float64Array(G),
     end: new Float64Array(S * G),
@@ -61,36 +67,83 @@ export function simulateRevenue(input: SimInput): SimTotals {
     expansion: new Float64Array(S * G),
     contraction: new Float64Array(S * G),
     churn: new Float64Array(S * G),
+    t12mEnd: new Float64Array(S * G),
   };
-  for (const a of input.accounts) {
+  // The accounts as flat arrays: the loop below runs accounts × simulations × steps times.
+  const start = new Float64Array(N);
+  const first = new Float64Array(N);
+  const cell = new Int32Array(N);
+  const sizeOf = new Int32Array(N);
+  const inT12m = new Uint8Array(N);
+  const probs = new Float64Array(N * 3 * H);
+  input.accounts.forEach((a, i) => {
+    start[i] = a.start;
+    first[i] = Math.max(0, a.start + a.committed);
+    cell[i] = a.group >= 0 ? a.group + 1 : 0;
+    sizeOf[i] = a.sizeGroup;
+    inT12m[i] = a.t12m ? 1 : 0;
+    probs.set(a.probs.subarray(0, 3 * H), i * 3 * H);
     out.start[0]! += a.start;
     if (a.group >= 0) out.start[a.group + 1]! += a.start;
-  }
+  });
+  const contraction = input.sizes.map((x) => Float64Array.from(x.contraction));
+  const expansion = input.sizes.map((x) => Float64Array.from(x.expansion));
   const rng = new Random(input.seed, 17);
+  // Per simulation and cell (0: the company; g + 1: group g), accumulated without allocating per account.
+  const end = new Float64Array(G);
+  const retained = new Float64Array(G);
+  const up = new Float64Array(G);
+  const down = new Float64Array(G);
+  const lost = new Float64Array(G);
+  const t12m = new Float64Array(G);
   for (let s = 0; s < S; s++) {
     const mult = input.shock.map((sigma) => (sigma > 0 ? Math.exp(sigma * normal(rng) - (sigma * sigma) / 2) : 1));
-    for (const a of input.accounts) {
-      let mrr = Math.max(0, a.start + a.committed);
-      const sizes = input.sizes[a.sizeGroup]!;
-      for (let k = 0; k < input.steps && mrr > 0; k++) {
-        const pc = Math.min(1, a.probs[3 * k]! * mult[0]!);
-        const po = Math.min(1 - pc, a.probs[3 * k + 1]! * mult[1]!);
-        const pe = Math.min(1 - pc - po, a.probs[3 * k + 2]! * mult[2]!);
+    const mc = mult[0]!;
+    const mo = mult[1]!;
+    const me = mult[2]!;
+    end.fill(0);
+    retained.fill(0);
+    up.fill(0);
+    down.fill(0);
+    lost.fill(0);
+    t12m.fill(0);
+    for (let i = 0; i < N; i++) {
+      let mrr = first[i]!;
+      const cs = contraction[sizeOf[i]!]!;
+      const es = expansion[sizeOf[i]!]!;
+      for (let k = 0, at = i * 3 * H; k < H && mrr > 0; k++, at += 3) {
+        let pc = probs[at]! * mc;
+        if (pc > 1) pc = 1;
+        let po = probs[at + 1]! * mo;
+        if (po > 1 - pc) po = 1 - pc;
+        let pe = probs[at + 2]! * me;
+        if (pe > 1 - pc - po) pe = 1 - pc - po;
         const u = rng.uniform();
         if (u < pc) mrr = 0;
-        else if (u < pc + po && sizes.contraction.length > 0) mrr *= 1 - Math.min(1, sizes.contraction[Math.floor(rng.uniform() * sizes.contraction.length)]!);
-        else if (u >= pc + po && u < pc + po + pe && sizes.expansion.length > 0) mrr *= 1 + sizes.expansion[Math.floor(rng.uniform() * sizes.expansion.length)]!;
+        else if (u < pc + po) {
+          if (cs.length > 0) {
+            const f = cs[Math.floor(rng.uniform() * cs.length)]!;
+            mrr *= 1 - (f < 1 ? f : 1);
+          }
+        } else if (u < pc + po + pe && es.length > 0) mrr *= 1 + es[Math.floor(rng.uniform() * es.length)]!;
       }
-      // The company (cell 0) and the account's group (cell g + 1), without allocating per account.
-      for (let c = 0; c < (a.group >= 0 ? 2 : 1); c++) {
-        const at = s * G + (c === 0 ? 0 : a.group + 1);
-        out.end[at]! += mrr;
-        out.retained[at]! += Math.min(mrr, a.start);
-        if (mrr <= 0) out.churn[at]! += a.start;
-        else if (mrr > a.start) out.expansion[at]! += mrr - a.start;
-        else out.contraction[at]! += a.start - mrr;
+      const a = start[i]!;
+      for (let c = cell[i]!; ; c = 0) {
+        end[c]! += mrr;
+        retained[c]! += mrr < a ? mrr : a;
+        if (mrr <= 0) lost[c]! += a;
+        else if (mrr > a) up[c]! += mrr - a;
+        else down[c]! += a - mrr;
+        if (inT12m[i] === 1) t12m[c]! += mrr;
+        if (c === 0) break;
       }
     }
+    out.end.set(end, s * G);
+    out.retained.set(retained, s * G);
+    out.expansion.set(up, s * G);
+    out.contraction.set(down, s * G);
+    out.churn.set(lost, s * G);
+    out.t12mEnd.set(t12m, s * G);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { snapshotDate } from '../accounts/account-records.js';
 import { ACCOUNT_SCORES, defineRuleInputs, materializeAccountScores } from '../accounts/account-scores.js';
+import { prepareForecastFields } from './forecast-rule-fields.js';
 import Big from 'big.js';
 import { monthIndex, monthText } from '../engine/months.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS, bootstrapIntervals, type BootstrapOptions, type Weights } from '../accounts/predictive-power.js';
@@ -86,6 +87,7 @@ export async function backtest(ws: Workspace, options: { from?: string; to?: str
   const dates = months.map((m) => snapshotDate(monthText(m)));
   // Every month-end's records and scores in one query; the plays' rules read them through rule_inputs.
   await materializeAccountScores(ws, { days: dates, change: false });
+  await prepareForecastFields(ws, dates);
   await defineRuleInputs(ws);
   const d = ws.driver.dialect;
   const onDay = (date: string): string => `snapshot_date = CAST(${d.quoteString(date)} AS DATE)`;

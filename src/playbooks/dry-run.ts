@@ -7,6 +7,7 @@ import { decidePlays, EMPTY_STATE_VIEW, readStateView, type PlayDecision } from 
 import { statePath } from './playbook-settings.js';
 import { PlaybookState } from './playbook-state.js';
 import { compileRule } from './rule-expression.js';
+import { prepareForecastFields } from './forecast-rule-fields.js';
 import { FIELD_ALIASES, RULE_FIELDS } from './rule-fields.js';
 
 /**
@@ -105,6 +106,7 @@ export async function evaluatePlays(ws: Workspace, date: string, options: Evalua
   if (few !== null && few.length === 0) return { date, inputs: new Map(), plays: ws.scoring.playbooks.map((p) => ({ playbook: p, entering: [], exiting: p.exit ? new Set<string>() : null })) };
   const scoresTable = few === null ? ACCOUNT_SCORES : FEW.scores;
   const ruleInputs = few === null ? 'rule_inputs' : FEW.inputs;
+  await prepareForecastFields(ws, [date]);
   if (few === null) {
     await materializeAccountScores(ws, { days: [date], change: false });
     await defineRuleInputs(ws);

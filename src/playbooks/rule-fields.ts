@@ -50,7 +50,12 @@ export const RULE_FIELDS: Readonly<Record<string, RuleField>> = {
   churn_risk: n('churn_risk', 'churn and contraction risk 0–100'),
   expansion_readiness: n('expansion_readiness', 'expansion readiness 0–100'),
   segment: t('segment', 'the account’s segment attribute'),
+  churn_probability_90d: n('churn_probability_90d', 'the forecast’s probability of churn in the 90 days after the last month-end (0–1; unknown with too little history)'),
+  expansion_probability_90d: n('expansion_probability_90d', 'the forecast’s probability of an expansion in the 90 days after the last month-end (0–1; unknown with too little history)'),
 };
+
+/** Fields that need the forecast model fitted (src/forecast/account-probabilities.ts) before a rule reads them. */
+export const FORECAST_FIELDS: readonly string[] = ['churn_probability_90d', 'expansion_probability_90d'];
 
 /** Other spellings users write, and the field they mean. */
 export const FIELD_ALIASES: Readonly<Record<string, string>> = {

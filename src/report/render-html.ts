@@ -1,9 +1,19 @@
 import { benchmarkBasis, formatMoney, formatPercent, plausibilityMarks } from './format.js';
 import { plausibilityRules, usageSetAsideText } from './render-markdown.js';
+import { FORECAST_DOWNSIDE_HEAD, forecastDownsideRows, forecastSentences } from './report-forecast.js';
 import { reportTitle, type Report, type SeriesPoint } from './report-model.js';
 
 const esc = (s: string): string =>
   s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+
+/** The forecast section: its sentences and the largest expected losses. */
+function forecastHtml(r: Report): string {
+  const f = r.forecast!;
+  const rows = forecastDownsideRows(f);
+  return `<h2>Forecast (next 90 days)</h2>
+${forecastSentences(f).map((s) => `<p>${esc(s)}</p>`).join('\n')}
+${rows.length ? `<p>Largest expected losses:</p><table><tr>${FORECAST_DOWNSIDE_HEAD.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>\n${rows.map((row) => `<tr>${row.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n')}</table>\n` : ''}`;
+}
 
 /** NRR and GRR over time as an SVG line chart: trailing twelve months, or monthly on short histories. */
 function trendChart(series: readonly SeriesPoint[]): string {
@@ -109,7 +119,7 @@ ${g.rows
 <h2>Cohorts (revenue retention by ${esc(r.cohorts.granularity)} of first revenue)</h2>
 <table><tr><th>Cohort</th><th>Accounts</th>${Array.from({ length: width }, (_, k) => `<th>+${k}</th>`).join('')}</tr>
 ${r.cohorts.rows.map((c) => `<tr><td>${esc(c.cohort)}${mark(plausibilityMarks({ small_group: c.small_group, nrr_plausible: null }).group)}</td><td>${c.accounts}</td>${Array.from({ length: width }, (_, k) => `<td${heat(c.retention[k])}>${k < c.retention.length ? formatPercent(c.retention[k], 0) : ''}</td>`).join('')}</tr>`).join('\n')}</table>
-<h2>Diagnostics</h2>
+${r.forecast ? forecastHtml(r) : ''}<h2>Diagnostics</h2>
 ${r.diagnostics.length === 0 ? '<p>Nothing to flag.</p>' : `<ul>${r.diagnostics.map((d) => `<li class="${d.severity}">${esc(d.message)}</li>`).join('')}</ul>`}
 <p class="muted">${esc(plausibilityRules(r))}</p>
 <h2>Policies</h2><ul class="muted">${Object.entries(r.policies).map(([k, v]) => `<li>${esc(k)}: ${esc(v)}</li>`).join('')}</ul>

@@ -1,5 +1,6 @@
 import type { Metrics } from '../queries/metrics-queries.js';
 import { benchmarkBasis, formatMoney, formatPercent, plausibilityMarks } from './format.js';
+import { FORECAST_DOWNSIDE_HEAD, forecastDownsideRows, forecastSentences } from './report-forecast.js';
 import { reportTitle, type Report } from './report-model.js';
 
 /**
@@ -119,6 +120,14 @@ export function renderMarkdown(r: Report): string {
     ),
   );
   out.push('');
+  if (r.forecast) {
+    out.push('## Forecast (next 90 days)');
+    out.push('');
+    out.push(forecastSentences(r.forecast).map(escapeMarkdown).join('\n\n'));
+    const downside = forecastDownsideRows(r.forecast);
+    if (downside.length) out.push('', 'Largest expected losses:', '', table([...FORECAST_DOWNSIDE_HEAD], downside));
+    out.push('');
+  }
   out.push('## Diagnostics');
   out.push('');
   out.push(r.diagnostics.length === 0 ? 'Nothing to flag.' : r.diagnostics.map((d) => `- **${d.severity}**: ${escapeMarkdown(d.message)}`).join('\n'));

@@ -6,6 +6,7 @@ import { cohortTable, type CohortRow } from '../queries/cohort-queries.js';
 import { annualise, metrics, metricsSeries, plausibleNrrRange, type Metrics } from '../queries/metrics-queries.js';
 import { suspectOverlaps, topContributors, type OverlapSummary } from '../queries/plausibility-queries.js';
 import { dateNotes, type ReadSummary, type Workspace } from '../workspace/workspace.js';
+import { buildReportForecast, type ReportForecast } from './report-forecast.js';
 import { chooseBenchmark, compareToBenchmark, type BenchmarkComparison, type BenchmarkMapping } from './benchmarks.js';
 import {
   DEFAULT_THRESHOLDS,
@@ -53,6 +54,8 @@ export interface Report {
   readonly cohorts: { readonly granularity: string; readonly rows: readonly CohortRow[] };
   readonly diagnostics: readonly Diagnostic[];
   /** The rules behind the plausibility diagnostics, and what they found. */
+  /** The forecast section (report-forecast.ts), when asked for (ReportOptions.forecast). */
+  readonly forecast?: ReportForecast;
   readonly plausibility: {
     /** Groups (and headline cohorts) with fewer starting accounts than this are `small_group`. */
     readonly min_group_accounts: number;
@@ -78,6 +81,8 @@ export interface ReportOptions {
   readonly seriesMonths?: number;
   /** Which benchmark each group is compared with (the config's `benchmark:`); by ACV band otherwise. */
   readonly benchmarks?: BenchmarkMapping;
+  /** Add the forecast section (the workspace opened with `signals: true`; otherwise the section says why it is missing). */
+  readonly forecast?: boolean;
 }
 
 /**
@@ -182,6 +187,7 @@ export async function buildReport(ws: Workspace, options: ReportOptions = {}): P
     groups,
     cohorts: { granularity: grain, rows: await cohortTable(ws, grain) },
     diagnostics,
+    ...(options.forecast ? { forecast: await buildReportForecast(ws) } : {}),
     plausibility: {
       min_group_accounts: ws.policies.min_group_accounts,
       nrr_ranges: [1, 3, 6, 12].map((w) => {

@@ -57,6 +57,8 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     expansion_readiness: { type: 'number' },
     renewal_date: nullable('string'),
     days_to_renewal: nullable('integer'),
+    churn_probability_90d: { ...nullable('number'), description: "The forecast's probability (0–1) of churn in the 90 days after the last month-end; null when the model could not be fitted." },
+    expansion_probability_90d: { ...nullable('number'), description: "The forecast's probability (0–1) of an expansion in the 90 days after the last month-end; null when the model could not be fitted." },
   }),
   AccountRecord: object({ account_id: text, mrr: money, arr: money, last_funding_amount: ref('NullableMoney'), open_expansion_pipeline: money }),
   AccountExplanation: object({

@@ -5,6 +5,8 @@ import { sqlAccountIn } from '../accounts/account-record-sql.js';
 
 import type { MovementCategory } from '../engine/movements-model.js';
 import { Money } from '../money.js';
+import { NrrError } from '../errors.js';
+import { NO_PROBABILITY, accountProbabilities, type AccountProbabilities } from '../forecast/account-probabilities.js';
 import { backtest, type Backtest } from '../playbooks/backtest.js';
 import { statePath } from '../playbooks/playbook-settings.js';
 import { PlaybookState, type PlayEvent, type Task, type TaskStatus } from '../playbooks/playbook-state.js';
@@ -46,6 +48,9 @@ export interface AccountRow {
   readonly monthly_terms: boolean;
   readonly csm_owner: string | null;
   readonly am_owner: string | null;
+  /** The forecast's 90-day probabilities (fractions, docs/forecast.md); null when it could not be fitted or is not computed yet. */
+  readonly churn_probability_90d: number | null;
+  readonly expansion_probability_90d: number | null;
 }
 
 export interface AccountDetail {
@@ -217,10 +222,27 @@ export class DashboardData {
       'accounts',
       async () => {
         await this.scores();
-        return this.serial(() => accountRows(this.ws, this.asOfDate));
+        const rows = await this.serial(() => accountRows(this.ws, this.asOfDate));
+        const p = await this.probabilities();
+        return rows.map((r) => ({ ...r, ...(p?.accounts.get(r.account_id) ?? NO_PROBABILITY) }));
       },
       false,
     );
+  }
+
+  /** Set once the probabilities are there: an account's page does not wait for their fit. */
+  private probabilitiesReady = false;
+
+  /** The forecast's 90-day probabilities of every account on the day: one fit (account-probabilities.ts); null without signal files. */
+  private probabilities(): Promise<AccountProbabilities | null> {
+    return this.once('probabilities', async () => {
+      const p = await accountProbabilities(this.ws, this.asOfDate).catch((e: unknown) => {
+        if (e instanceof NrrError) return null;
+        throw e;
+      });
+      this.probabilitiesReady = true;
+      return p;
+    });
   }
 
   /** One account: its row and scores when it is a customer on the day, its MRR history and lines always. */
@@ -244,7 +266,10 @@ export class DashboardData {
       await materializeAccountScores(this.ws, { days: [this.asOfDate], table: ONE_ACCOUNT_SCORES, accounts: { ids: [id] } });
       return readAccountScores(this.ws, { ...key, table: ONE_ACCOUNT_SCORES });
     });
-    return { as_of: this.asOfDate, account: scored ? accountRow(scored) : null, scored, tasks: await this.tasks({ account: id }) };
+    // The probabilities once fitted; the first page asked for starts their fit and shows none meanwhile.
+    const p = this.probabilitiesReady ? await this.probabilities() : (this.probabilities().catch(() => undefined), null);
+    const account = scored ? { ...accountRow(scored), ...(p?.accounts.get(id) ?? NO_PROBABILITY) } : null;
+    return { as_of: this.asOfDate, account, scored, tasks: await this.tasks({ account: id }) };
   }
 
   /** Tasks from the play state; none before the first `nrr playbooks run`. */
@@ -335,7 +360,7 @@ export class DashboardData {
 }
 
 /** Every active account's row on the day, read from the dashboard's scores: the columns a row shows, not whole records. */
-async function accountRows(ws: Workspace, date: string): Promise<AccountRow[]> {
+async function accountRows(ws: Workspace, date: string): Promise<Omit<AccountRow, 'churn_probability_90d' | 'expansion_probability_90d'>[]> {
   const rows = await readScoreColumns(
     ws,
     ['account_id', 'tier', 'arr', 'mrr', 'health_score', 'health_colour', 'churn_risk', 'risk_not_scored', 'expansion_readiness', 'expansion_not_scored', 'renewal_date', 'days_to_renewal', 'monthly_terms'],
@@ -371,7 +396,7 @@ async function accountRows(ws: Workspace, date: string): Promise<AccountRow[]> {
   }));
 }
 
-function accountRow(s: ScoredAccount): AccountRow {
+function accountRow(s: ScoredAccount): Omit<AccountRow, 'churn_probability_90d' | 'expansion_probability_90d'> {
   const r = s.record;
   const a = r.attributes;
   return {
