@@ -6,7 +6,7 @@ import { NrrError } from '../errors.js';
 import { checkFullMonth, dayText, monthIndex, monthText } from '../engine/months.js';
 import { Money, stringifyJson } from '../money.js';
 import { explainAccount } from '../queries/explain-queries.js';
-import { movements, mrrLedger } from '../queries/ledger-queries.js';
+import { movements } from '../queries/ledger-queries.js';
 import { metricsSeries, type Metrics } from '../queries/metrics-queries.js';
 import { cohortTable } from '../queries/cohort-queries.js';
 import { formatMoney, formatPercent } from '../report/format.js';
@@ -29,6 +29,7 @@ import { registerSync } from './sync-command.js';
 import { registerIngest } from './ingest-command.js';
 import { registerStripe } from './stripe-command.js';
 import { registerForecast } from './forecast-command.js';
+import { registerMrr } from './mrr-command.js';
 import { guardStandardStreams, OutputError, reportOutputError, writeOutput } from './standard-output.js';
 
 const formatOption = (def: string, choices: readonly string[]): Option =>
@@ -119,19 +120,7 @@ nrr.config.yaml or the flags; every report prints the ones it used. See docs/def
   registerSync(program);
   registerIngest(program);
 
-  withDataOptions(program.command('mrr').description('MRR per account and month (account_id, month, mrr)'))
-    .option('--by-product', 'one row per account, product and month')
-    .option('--account <id>', 'only this account')
-    .addHelpText('after', `\nExamples:\n  nrr mrr --data demo --account A0000042\n  nrr mrr --data demo --by-product --format csv > mrr.csv`)
-    .addOption(formatOption('table', ROW_FORMATS))
-    .addOption(outOption())
-    .action(async (o: CommonOptions & { byProduct?: boolean; account?: string; format: RowFormat }) =>
-      withWorkspace(o, async (ws) => {
-        const rows = await mrrLedger(ws, { byProduct: o.byProduct, account: o.account });
-        const cols = o.byProduct ? ['account_id', 'product', 'month', 'mrr'] : ['account_id', 'month', 'mrr'];
-        await writeOutput(o, formatRows(rows as unknown as Record<string, never>[], cols, o.format));
-      }),
-    );
+  registerMrr(program);
 
   withDataOptions(
     program

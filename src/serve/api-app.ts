@@ -13,7 +13,10 @@ import type { ApplyResult, IngestBatch } from '../store/apply-batch.js';
 import { ValidationError } from '../workspace/validation-report.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { AnswerCache } from './answer-cache.js';
-import { QUERIES, describeIssues, openApiDocument, type QueryName } from './api-schemas.js';
+import { FILTERED_QUERIES, QUERIES, describeIssues, openApiDocument, type QueryName } from './api-schemas.js';
+import type { AccountFilter } from '../engine/account-filter.js';
+import { revenueSeries } from '../queries/series-queries.js';
+import { attributeChoices } from '../queries/attribute-queries.js';
 import { DashboardData, type ChangeLog, type AccountRow } from './dashboard-data.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { DEFAULT_ALLOWED_HOSTS, SECURITY_HEADERS, bearerMatches, checkTokenStrength, hostAllowed } from './http-security.js';
@@ -82,11 +85,20 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   /** The answer for this request's path and validated parameters, from the cache or computed. */
   const cached = async (c: Context, params: unknown, compute: () => Promise<unknown>) =>
     jsonText(c, await answers.get(`${c.req.path}?${JSON.stringify(params)}`, async () => toJson(await compute())));
-  const query = <K extends QueryName>(c: Context, name: K): z.infer<(typeof QUERIES)[K]> => {
-    const input = c.req.query();
+  const query = <K extends QueryName>(c: Context, name: K): z.infer<(typeof QUERIES)[K]> & { where?: AccountFilter } => {
+    const input: Record<string, string> = {};
+    const where: Record<string, string> = {};
+    const own = QUERIES[name].shape as Record<string, unknown>;
+    for (const [k, v] of Object.entries(c.req.query())) {
+      // Any attribute of the accounts filters the endpoints that take filters (its own parameters come first).
+      if (FILTERED_QUERIES.has(name) && !(k in own) && ws.attributes.includes(k)) {
+        if (c.req.queries(k)!.length > 1) throw new HttpError(400, `${k}: one value per attribute, got ${c.req.queries(k)!.length}`);
+        where[k] = v;
+      } else input[k] = v;
+    }
     const parsed = QUERIES[name].safeParse(input);
     if (!parsed.success) throw new HttpError(400, describeIssues(parsed.error, input));
-    return parsed.data as z.infer<(typeof QUERIES)[K]>;
+    return { ...(parsed.data as z.infer<(typeof QUERIES)[K]>), ...(Object.keys(where).length > 0 ? { where } : {}) };
   };
   const checkMonth = (name: string, m: string | undefined): number | undefined => {
     if (m === undefined) return undefined;
@@ -192,6 +204,13 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     if (q.by !== undefined && !ws.attributes.includes(q.by)) throw new HttpError(400, `by: expected one of ${ws.attributes.join(', ')}, got '${q.by}'`);
     return cached(c, q, () => forecast(ws, { horizonDays: q.horizon, asOf: q.as_of, by: q.by }));
   });
+  app.get('/api/series', async (c) => {
+    const q = query(c, 'series');
+    checkMonth('from', q.from);
+    checkMonth('to', q.to);
+    return cached(c, q, async () => (await data.serial(() => revenueSeries(ws, q))).rows);
+  });
+  app.get('/api/attributes', async (c) => (query(c, 'none'), cached(c, {}, () => data.serial(() => attributeChoices(ws)))));
   app.post(
     '/api/ingest/:source',
     bodyLimit({ maxSize: MAX_INGEST_BYTES, onError: (c) => c.json({ error: `the body is larger than ${MAX_INGEST_BYTES / 1024 / 1024} MB: send smaller batches` }, 413) }),

@@ -81,6 +81,21 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     cohorts: object({ granularity: text, rows: array(ref('Cohort')) }),
     diagnostics: array(object({ id: text, severity: text, message: text })),
   }),
+  SeriesRow: object(
+    {
+      month: text,
+      mrr: money,
+      arr: money,
+      customers: int,
+      new: money,
+      expansion: money,
+      reactivation: money,
+      contraction: { ...money, description: 'MRR lost to contraction, as a positive amount' },
+      churn: { ...money, description: 'MRR lost to churn, as a positive amount' },
+      net_new: { ...money, description: 'new + expansion + reactivation − contraction − churn = mrr − the previous month\'s mrr' },
+    },
+    { additionalProperties: false },
+  ),
   Backtest: object({
     from: text,
     to: text,
@@ -108,4 +123,6 @@ export const ENDPOINT_RESPONSES: Record<string, Schema> = {
   '/api/accounts': object({ as_of: text, total: int, rows: array(ref('AccountRow')) }),
   '/api/accounts/{id}': ref('AccountDetail'),
   '/api/playbooks/backtest': ref('Backtest'),
+  '/api/series': array(ref('SeriesRow')),
+  '/api/attributes': array(object({ name: text, kind: { enum: ['categorical', 'date', 'number'] }, values: array(object({ value: text, accounts: int })) })),
 };

@@ -66,8 +66,20 @@ export const QUERIES = {
       by: z.string().min(1).optional().describe('an account attribute to give the figures by as well'),
     })
     .strict(),
+  series: z
+    .object({
+      from: month.optional().describe('first month (default: the first month with revenue)'),
+      to: month.optional().describe('last month (default: the reporting month)'),
+    })
+    .strict(),
   none: z.object({}).strict(),
 } as const;
+
+/**
+ * The endpoints that also take account filters: any attribute of the accounts as a parameter
+ * (`?segment=enterprise&region=EMEA`), see /api/attributes and AccountFilter.
+ */
+export const FILTERED_QUERIES: ReadonlySet<QueryName> = new Set(['series', 'metrics', 'movements', 'cohorts', 'accounts']);
 
 export type QueryName = keyof typeof QUERIES;
 
@@ -100,6 +112,8 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/api/tasks', query: 'tasks', summary: 'Tasks opened by playbook runs' },
   { path: '/api/playbooks', query: 'none', summary: 'Plays, open tasks per owner, recent fired events, outcomes' },
   { path: '/api/playbooks/backtest', query: 'none', summary: 'Per play: fires, precision, recall of lost or gained ARR, lead time' },
+  { path: '/api/series', query: 'series', summary: 'Company MRR, ARR, customers and the monthly bridge (new, expansion, reactivation, contraction, churn, net new), one row per month' },
+  { path: '/api/attributes', query: 'none', summary: 'The attributes of the accounts offered as filters and groups, with their values (or date and number buckets) and account counts' },
   { path: '/api/forecast', query: 'forecast', summary: 'Forward NRR and GRR (P10/P50/P90) over the horizon, expected movements, accounts by expected loss with reasons' },
 ];
 
@@ -112,6 +126,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
       const { description, ...rest } = s;
       return { name, in: 'query', required: false, description, schema: rest };
     });
+    if (FILTERED_QUERIES.has(e.query)) {
+      parameters.push({ name: 'filters', in: 'query', required: false, style: 'form', explode: true, description: 'any attribute of the accounts as a parameter (?segment=enterprise&region=EMEA): only the accounts whose attributes have those values; lo..hi for a number range, YYYY or YYYY-MM for dates (see /api/attributes)', schema: { type: 'object', additionalProperties: { type: 'string' } } });
+    }
     if (e.path.includes('{id}')) parameters.unshift({ name: 'id', in: 'path', required: true, description: 'account id', schema: { type: 'string' } });
     paths[e.path] = {
       get: {

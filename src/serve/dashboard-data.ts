@@ -99,8 +99,8 @@ export class DashboardData {
     this.asOfDate = defaultSnapshot(ws);
   }
 
-  /** Runs `f` after every earlier read has finished. */
-  private serial<T>(f: () => Promise<T>): Promise<T> {
+  /** Runs `f` after every earlier read has finished (every read of the workspace's connection goes through here). */
+  serial<T>(f: () => Promise<T>): Promise<T> {
     const next = this.queue.then(f, f);
     this.queue = next.catch(() => undefined);
     return next;
