@@ -14,6 +14,7 @@ import { currentSummary } from '../session.js';
 import { taskDue, taskId, taskNotes, taskPlay } from '../task-fields.js';
 import { params } from '../url-state.js';
 import { pill } from './accounts-page.js';
+import { current, viewId } from '../router.js';
 
 interface Reason {
   readonly points: number;
@@ -69,18 +70,19 @@ async function optional<T>(load: Promise<T>): Promise<T | Error> {
 export async function accountPage(id: string): Promise<void> {
   const enc = encodeURIComponent(id);
   const focusMonth = params().get('month');
-  const [d, timeline, history, fc] = await Promise.all([
+  // The forecast can take a while the first time (it is cached after): its tiles fill in when it comes.
+  const forecastLoad = optional(get<Forecast>(withQuery('/api/forecast', { horizon: 90 })));
+  const view = viewId();
+  const [d, timeline, history] = await Promise.all([
     get<AccountDetail>(`/api/accounts/${enc}`),
     optional(get<TimelineEvent[] | { events: TimelineEvent[] }>(`/api/accounts/${enc}/timeline`)),
     optional(get<History>(`/api/accounts/${enc}/history`)),
-    optional(get<Forecast>(withQuery('/api/forecast', { horizon: 90 }))),
   ]);
   const a = d.account;
   const s = d.scored;
   const ex = d.explanation;
   const name = ex.attributes['name'] ?? id;
   const usagePolicy = currentSummary().policies.usage ?? 'include';
-  const forecast: AccountForecast | null = fc instanceof Error ? null : (fc.accounts.find((x) => x.account_id === id) ?? null);
   const reasons = (sc: Score) =>
     sc.not_scored
       ? `<li class="muted" data-not-scored>not scored: ${esc(sc.not_scored)}</li>`
@@ -100,12 +102,10 @@ export async function accountPage(id: string): Promise<void> {
       <div class="tile"><div class="label">Health</div><div class="value">${a ? (s?.health.not_scored ? 'not scored' : `${num(a.health)} ${pill(a.health_colour)}`) : '—'}</div><div class="sub">${s ? esc(s.health.not_scored ? `no score: ${s.health.not_scored}` : (s.health.definition ?? '')) : ''}</div></div>
       <div class="tile"><div class="label">Churn risk</div><div class="value" data-metric="account-risk">${a ? scoreText(s?.risk, a.churn_risk) : '—'}</div><div class="sub">${s ? esc(s.risk.not_scored ? `no score: ${s.risk.not_scored}` : (s.risk.level ?? '')) : ''}</div></div>
       <div class="tile"><div class="label">Renewal</div><div class="value small">${a ? esc(a.renewal_date ?? (a.monthly_terms ? 'monthly' : '—')) : '—'}</div><div class="sub">${a?.days_to_renewal != null ? `in ${a.days_to_renewal} days` : ''}</div></div>
-      <div class="tile"><div class="label">Churn in 90 days</div><div class="value" data-metric="churn-probability">${forecast ? pct(forecast.churn_probability) : '—'}</div><div class="sub">${
-        forecast ? `contraction ${pct(forecast.contraction_probability)} · forecast from ${esc((fc as Forecast).as_of)}` : fc instanceof Error ? `no forecast: ${esc(fc.message)}` : 'no MRR at the forecast day'
-      }</div></div>
-      <div class="tile"><div class="label">Expansion in 90 days</div><div class="value" data-metric="expansion-probability">${forecast ? pct(forecast.expansion_probability) : '—'}</div><div class="sub">${forecast ? esc(forecast.expansion_reasons.slice(0, 2).join('; ')) : ''}</div></div>
+      <div class="tile"><div class="label">Churn in 90 days</div><div class="value" data-metric="churn-probability">…</div><div class="sub" data-forecast-sub="churn">forecasting…</div></div>
+      <div class="tile"><div class="label">Expansion in 90 days</div><div class="value" data-metric="expansion-probability">…</div><div class="sub" data-forecast-sub="expansion"></div></div>
     </div>
-    ${forecast?.reasons.length ? `<div class="card section"><h2>Why it may churn (forecast)</h2><ul>${forecast.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul></div>` : ''}
+    <div id="forecast-reasons"></div>
     ${chartCard('history', 'MRR history and movements', { note: `MRR ${usagePolicy === 'exclude' ? 'without' : 'with'} usage charges (workspace policy).` })}
     <div class="grid2 even">
       <div id="health-card">${points instanceof Error ? `<div class="card section"><h2>Health and risk over time</h2>${unavailable(points)}</div>` : chartCard('health-history', 'Health and risk over time', { note: 'Month-end scores, 0–100.' })}</div>
@@ -197,6 +197,25 @@ export async function accountPage(id: string): Promise<void> {
     ],
   }, `${id}-mrr`);
   if (!(points instanceof Error)) drawHistory(id, points);
+  void showForecast(id, forecastLoad, view);
+}
+
+/** The forecast's 90-day probabilities and churn reasons for the account, once the forecast is in. */
+async function showForecast(id: string, load: Promise<Forecast | Error>, view: number): Promise<void> {
+  const fc = await load;
+  if (!current(view)) return;
+  const root = pageRoot();
+  const set = (sel: string, html: string) => {
+    const el = root.querySelector(sel);
+    if (el) el.innerHTML = html;
+  };
+  const forecast: AccountForecast | null = fc instanceof Error ? null : (fc.accounts.find((x) => x.account_id === id) ?? null);
+  set('[data-metric="churn-probability"]', forecast ? pct(forecast.churn_probability) : '—');
+  set('[data-metric="expansion-probability"]', forecast ? pct(forecast.expansion_probability) : '—');
+  set('[data-forecast-sub="churn"]', forecast ? `contraction ${pct(forecast.contraction_probability)} · forecast from ${esc((fc as Forecast).as_of)}` : fc instanceof Error ? `no forecast: ${esc(fc.message)}` : 'no MRR at the forecast day');
+  set('[data-forecast-sub="expansion"]', forecast ? esc(forecast.expansion_reasons.slice(0, 2).join('; ')) : '');
+  if (forecast?.reasons.length) set('#forecast-reasons', `<div class="card section"><h2>Why it may churn (forecast)</h2><ul>${forecast.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul></div>`);
+  root.querySelector('[data-metric="churn-probability"]')?.setAttribute('data-done', 'true');
 }
 
 const numeric = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' && !Number.isNaN(Number(v)) ? Number(v) : null);

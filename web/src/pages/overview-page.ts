@@ -15,6 +15,7 @@ import { asLoss, periodFigures, startingMrr, type PeriodFigures } from '../reven
 import { currentSummary } from '../session.js';
 import { filterText, filters, go, hrefWithFilters, params } from '../url-state.js';
 import { flags } from './metric-flags.js';
+import { current, viewId } from '../router.js';
 
 const COLOURS: Record<MovementKey | 'net_new', string> = {
   new: '#2f5bea',
@@ -42,11 +43,11 @@ function revenueTiles(now: PeriodFigures, prior: PeriodFigures | null): string {
   const vs = (f: (p: PeriodFigures) => string) => (prior ? `prior period (${esc(prior.from)}…${esc(prior.to)}): ${f(prior)}` : undefined);
   const qr = (x: number | null) => (x === null ? 'no losses' : x.toFixed(2));
   return `<div class="tiles">
-    ${tile('mrr', `MRR ${now.to}`, money(now.mrr), 'every paying account, reporting currency', vs((p) => money(p.mrr)))}
+    ${tile('mrr', `MRR ${now.to}`, money(now.mrr, true), `${money(now.mrr)}, every paying account`, vs((p) => money(p.mrr)))}
     ${tile('arr', `ARR ${now.to}`, money(now.arr, true), `${money(now.arr)} = MRR × 12`, vs((p) => money(p.arr, true)))}
     ${tile('customers', 'Customers', count(now.customers), `accounts with MRR at the end of ${esc(now.to)}`, vs((p) => count(p.customers)))}
     ${tile('arpa', 'ARPA', money(now.arpa), `MRR ÷ ${count(now.customers)} customers`, vs((p) => money(p.arpa)))}
-    ${tile('net-new', 'Net new MRR', money(now.net_new), `${esc(now.from)}…${esc(now.to)} (${now.months} months)`, vs((p) => money(p.net_new)))}
+    ${tile('net-new', 'Net new MRR', money(now.net_new, true), `${money(now.net_new)}, ${esc(now.from)}…${esc(now.to)} (${now.months} months)`, vs((p) => money(p.net_new)))}
     ${tile('quick-ratio', 'Quick ratio', qr(now.quick_ratio), `(${money(addPos(now), true)} gained) ÷ (${money(addNeg(now), true)} lost)`, vs((p) => qr(p.quick_ratio)))}
   </div>`;
 }
@@ -114,7 +115,10 @@ export async function overviewPage(): Promise<void> {
   drawTrend(report, range.to, bench.median);
   drawMonthlyNrr(report, range.to);
   drawBridge(m);
-  if (!filtered) await drawFan(series);
+  // The forecast is slower than the rest (a simulation per horizon, cached afterwards): the page is
+  // shown first and the fan drawn when it comes, unless the reader has moved on.
+  const view = viewId();
+  if (!filtered) void drawFan(series, view);
   else document.getElementById('forecast-card')!.innerHTML = chartCard('fan', 'Forecast: MRR of today’s customers', { note: 'The forecast is company-wide: clear the filters to see it.' });
 }
 
@@ -281,15 +285,17 @@ function bridgeTable(series: readonly SeriesRow[], from: string, to: string): st
  * The fan: company MRR of the last 12 months, then the MRR of today's customers 30, 60 and 90 days
  * ahead (P10–P90 band, P50 line; /api/forecast at each horizon), and the committed changes alone.
  */
-async function drawFan(series: readonly SeriesRow[]): Promise<void> {
+async function drawFan(series: readonly SeriesRow[], view: number): Promise<void> {
   const horizons = [30, 60, 90];
   let forecasts: Forecast[];
   try {
     forecasts = await Promise.all(horizons.map((h) => get<Forecast>(withQuery('/api/forecast', { horizon: h }))));
   } catch (e) {
+    if (!current(view)) return;
     document.getElementById('forecast-card')!.innerHTML = chartCard('fan', 'Forecast: MRR of today’s customers', { note: `No forecast: ${e instanceof Error ? e.message : String(e)}` });
     return;
   }
+  if (!current(view)) return;
   const f0 = forecasts[0]!;
   const asOf = f0.as_of.slice(0, 7);
   const history = series.filter((r) => r.month <= asOf).slice(-12);
@@ -323,5 +329,6 @@ async function drawFan(series: readonly SeriesRow[]): Promise<void> {
       { name: 'committed only', type: 'line', data: committed, itemStyle: { color: '#98a2b3' }, lineStyle: { type: 'dotted' } },
     ],
   }, 'forecast-fan');
+  document.getElementById('fan')!.dataset['drawn'] = 'true';
 }
 

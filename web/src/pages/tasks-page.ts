@@ -35,7 +35,7 @@ let flash: string | null = null;
 export async function tasksPage(): Promise<void> {
   const p = params();
   const me = localStorage.getItem(ME_KEY) ?? '';
-  const view: View = VIEWS.find(([k]) => k === p.get('view'))?.[0] ?? (me ? 'mine' : 'overdue');
+  const view: View = VIEWS.find(([k]) => k === p.get('view'))?.[0] ?? (me ? 'mine' : 'all');
   const status = p.get('status') ?? 'open';
   const owner = view === 'mine' ? me : (p.get('owner') ?? '');
   const due = view === 'overdue' ? 'overdue' : view === 'week' ? 'week' : undefined;
