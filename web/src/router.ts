@@ -77,8 +77,10 @@ export async function route(): Promise<void> {
     else await notFound(path);
   } catch (e) {
     if (mine !== generation) return;
-    const message = e instanceof ApiError || e instanceof Error ? e.message : String(e);
-    root.innerHTML = `<div class="error" role="alert">${esc(message)}</div>`;
+    const message = e instanceof ApiError && e.status === 404 && /no such endpoint/.test(e.message)
+      ? `This server does not serve what this page needs (${e.message}): update nrr.`
+      : e instanceof Error ? e.message : String(e);
+    root.innerHTML = `<h1>${esc(found?.route.label ?? 'Error')}</h1><div class="error" role="alert">${esc(message)}</div>`;
   }
   if (mine !== generation) return;
   document.title = `${root.querySelector('h1')?.textContent ?? 'NRR Engine'} · NRR Engine`;

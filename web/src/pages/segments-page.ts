@@ -25,7 +25,8 @@ type Key = 'group' | 'starting_accounts' | 'starting_mrr' | 'nrr' | 'grr' | 'log
 export async function segmentsPage(): Promise<void> {
   const s = currentSummary();
   const p = params();
-  const attrs = currentAttributes().map((a) => a.name);
+  // Group by categorical attributes only: a bucketed date or number filters, but `by` would group its raw values.
+  const attrs = currentAttributes().filter((a) => a.kind === 'categorical').map((a) => a.name);
   const groups = [...DERIVED.filter((g) => s.group_by.includes(g)), ...attrs.filter((a) => s.group_by.includes(a))];
   const by = groups.includes(p.get('by') ?? '') ? p.get('by')! : groups.includes('segment') ? 'segment' : groups[0] ?? 'acv_band';
   const window = [12, 3, 1].includes(Number(p.get('window'))) ? Number(p.get('window')) : 12;
