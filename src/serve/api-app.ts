@@ -16,7 +16,10 @@ import { AnswerCache } from './answer-cache.js';
 import { FILTERED_QUERIES, QUERIES, describeIssues, openApiDocument, type QueryName } from './api-schemas.js';
 import type { AccountFilter } from '../engine/account-filter.js';
 import { revenueSeries } from '../queries/series-queries.js';
-import { attributeChoices } from '../queries/attribute-queries.js';
+import { attributeChoices, filteredAccountIds } from '../queries/attribute-queries.js';
+import { movementList } from '../queries/movement-queries.js';
+import { explainMonth } from '../queries/account-explain-queries.js';
+import { cohortAccounts, cohortPeriod } from '../queries/cohort-account-queries.js';
 import { DashboardData, type ChangeLog, type AccountRow } from './dashboard-data.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { DEFAULT_ALLOWED_HOSTS, SECURITY_HEADERS, bearerMatches, checkTokenStrength, hostAllowed } from './http-security.js';
@@ -151,25 +154,47 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   });
   app.get('/api/movements', async (c) => {
     const q = query(c, 'movements');
-    const to = checkMonth('to', q.to) ?? ws.asOfMonth;
-    const from = checkMonth('from', q.from) ?? to - 11;
+    if (q.month !== undefined && (q.from !== undefined || q.to !== undefined)) throw new HttpError(400, 'month: give month, or from and to, not both');
+    const to = checkMonth('to', q.to ?? q.month) ?? ws.asOfMonth;
+    const from = checkMonth('from', q.from ?? q.month) ?? to - 11;
     if (from > to) throw new HttpError(400, `from: ${q.from} is after to (${q.to ?? ws.summary.asOf})`);
     return cached(c, q, async () => {
-      const rows = await data.movements({ from, to, account: q.account, category: q.category as never });
-      return { from: q.from ?? null, to: q.to ?? ws.summary.asOf, total: rows.length, rows: rows.slice(0, q.limit) };
+      const { total, rows } = await data.serial(() => movementList(ws, { from, to, account: q.account, category: q.category as never, where: q.where, limit: q.limit }));
+      return { from: q.from ?? q.month ?? null, to: q.to ?? q.month ?? ws.summary.asOf, total, rows };
     });
+  });
+  app.get('/api/explain', async (c) => {
+    const q = query(c, 'explain');
+    checkMonth('month', q.month);
+    try {
+      return await cached(c, q, () => data.serial(() => explainMonth(ws, q.account, q.month)));
+    } catch (e) {
+      if (e instanceof NrrError) throw new HttpError(404, e.message);
+      throw e;
+    }
   });
   app.get('/api/cohorts', async (c) => {
     const q = query(c, 'cohorts');
-    return json(c, { granularity: q.granularity, rows: await data.cohorts(q.granularity) });
+    return json(c, { granularity: q.granularity, rows: await data.cohorts(q.granularity, q.where) });
+  });
+  app.get('/api/cohorts/:cohort/accounts', async (c) => {
+    const q = query(c, 'cohortAccounts');
+    const cohort = c.req.param('cohort');
+    if (cohortPeriod(cohort) === null) throw new HttpError(400, `cohort: expected a month (2024-03), a quarter (2024-Q1) or a year (2024), got '${cohort}'`);
+    return cached(c, { cohort, ...q }, async () => {
+      const rows = await data.serial(() => cohortAccounts(ws, cohort, q.where));
+      return { cohort, total: rows.length, rows };
+    });
   });
   app.get('/api/accounts', async (c) => {
     const q = query(c, 'accounts');
     const needle = q.q?.toLowerCase();
     let sorted = sortCache.get(q.sort);
     if (!sorted) sortCache.set(q.sort, (sorted = sortAccounts(await data.accounts(), q.sort)));
+    const kept = q.where === undefined ? null : new Set(JSON.parse(await answers.get(`accounts-where?${JSON.stringify(q.where)}`, async () => JSON.stringify(await data.serial(() => filteredAccountIds(ws, q.where!))))) as string[]);
     const rows = sorted.filter(
       (a) =>
+        (kept === null || kept.has(a.account_id)) &&
         (!q.tier || a.tier === q.tier || a.tier === `Tier ${q.tier}`) &&
         (!q.health || a.health_colour === q.health) &&
         (!q.segment || a.segment === q.segment) &&
