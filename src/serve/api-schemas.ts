@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MOVEMENT_CATEGORIES } from '../engine/movements-model.js';
-import { TASK_STATUSES } from '../playbooks/playbook-state.js';
+import { TASK_DUE, TASK_VIEW_STATUSES } from '../playbooks/task-views.js';
 import { ENDPOINT_RESPONSES, RESPONSE_SCHEMAS } from './api-responses.js';
 
 /**
@@ -55,7 +55,8 @@ export const QUERIES = {
   tasks: z
     .object({
       owner: z.string().optional(),
-      status: z.enum([...TASK_STATUSES, 'all']).default('open'),
+      status: z.enum([...TASK_VIEW_STATUSES, 'all']).default('open').describe('snoozed: open, but snoozed until after the day'),
+      due: z.enum(TASK_DUE).optional().describe('overdue: open and due before the day; week: open and due in the seven days from it'),
       playbook: z.string().optional(),
       account: z.string().optional(),
     })
