@@ -136,7 +136,7 @@ describe('the API, in-process', () => {
     const doc = (await get('/api/openapi.json')).body as unknown as { openapi: string; paths: Record<string, { get: { parameters: { name: string }[] } }> };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/metrics', '/api/movements', '/api/accounts', '/api/accounts/{id}', '/api/tasks']));
-    expect(doc.paths['/api/metrics']!.get.parameters.map((p) => p.name)).toEqual(['month', 'window', 'by']);
+    expect(doc.paths['/api/metrics']!.get.parameters.map((p) => p.name)).toEqual(['month', 'window', 'by', 'filters']);
   });
 });
 

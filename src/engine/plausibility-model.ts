@@ -1,5 +1,6 @@
 import type { Policies } from '../config/policies.js';
 import type { Dialect } from './dialect.js';
+import { sqlAccountFilter, type AccountFilter } from './account-filter.js';
 import { sqlGroupLabel, type Grouping } from './grouping.js';
 
 /** Months two lines must be in force together before their overlap looks like an upgrade never ended. */
@@ -51,6 +52,8 @@ export function sqlSuspectOverlapsByGroup(
   window: number,
   g: Grouping,
   minMonths: number = OVERLAP_MIN_MONTHS,
+  /** Only the accounts whose attributes match. */
+  filter?: AccountFilter,
 ): string {
   const label = sqlGroupLabel(d, p, g);
   return `
@@ -61,7 +64,7 @@ export function sqlSuspectOverlapsByGroup(
         ON r.account_id = s.account_id AND r.from_month <= s.month_index - ${window} AND s.month_index - ${window} < r.to_month
     )
     SELECT u.month_index, ${label.expr} AS group_value, count(*) AS overlap_lines, sum(u.mrr) AS overlap_mrr
-    FROM u ${label.joins}
+    FROM u ${label.joins} WHERE ${sqlAccountFilter(d, filter, 'u.account_id')}
     GROUP BY ALL`;
 }
 

@@ -16,7 +16,15 @@ import { AnswerCache } from './answer-cache.js';
 import { FILTERED_QUERIES, QUERIES, describeIssues, openApiDocument, type QueryName } from './api-schemas.js';
 import type { AccountFilter } from '../engine/account-filter.js';
 import { revenueSeries } from '../queries/series-queries.js';
-import { attributeChoices } from '../queries/attribute-queries.js';
+import { attributeChoices, filteredAccountIds } from '../queries/attribute-queries.js';
+import { movementList } from '../queries/movement-queries.js';
+import { existsSync } from 'node:fs';
+import { PlaybookState } from '../playbooks/playbook-state.js';
+import { statePath } from '../playbooks/playbook-settings.js';
+import { taskView, viewTasks } from '../playbooks/task-views.js';
+import { TASK_ACTIONS, tokenlessWriteRefusal, type TaskActionName } from './task-actions.js';
+import { explainMonth } from '../queries/account-explain-queries.js';
+import { cohortAccounts, cohortPeriod } from '../queries/cohort-account-queries.js';
 import { DashboardData, type ChangeLog, type AccountRow } from './dashboard-data.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { DEFAULT_ALLOWED_HOSTS, SECURITY_HEADERS, bearerMatches, checkTokenStrength, hostAllowed } from './http-security.js';
@@ -60,7 +68,7 @@ const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
 
 class HttpError extends Error {
   constructor(
-    readonly status: 400 | 403 | 404 | 405,
+    readonly status: 400 | 403 | 404 | 405 | 409,
     message: string,
   ) {
     super(message);
@@ -151,25 +159,47 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   });
   app.get('/api/movements', async (c) => {
     const q = query(c, 'movements');
-    const to = checkMonth('to', q.to) ?? ws.asOfMonth;
-    const from = checkMonth('from', q.from) ?? to - 11;
+    if (q.month !== undefined && (q.from !== undefined || q.to !== undefined)) throw new HttpError(400, 'month: give month, or from and to, not both');
+    const to = checkMonth('to', q.to ?? q.month) ?? ws.asOfMonth;
+    const from = checkMonth('from', q.from ?? q.month) ?? to - 11;
     if (from > to) throw new HttpError(400, `from: ${q.from} is after to (${q.to ?? ws.summary.asOf})`);
     return cached(c, q, async () => {
-      const rows = await data.movements({ from, to, account: q.account, category: q.category as never });
-      return { from: q.from ?? null, to: q.to ?? ws.summary.asOf, total: rows.length, rows: rows.slice(0, q.limit) };
+      const { total, rows } = await data.serial(() => movementList(ws, { from, to, account: q.account, category: q.category as never, where: q.where, limit: q.limit }));
+      return { from: q.from ?? q.month ?? null, to: q.to ?? q.month ?? ws.summary.asOf, total, rows };
     });
+  });
+  app.get('/api/explain', async (c) => {
+    const q = query(c, 'explain');
+    checkMonth('month', q.month);
+    try {
+      return await cached(c, q, () => data.serial(() => explainMonth(ws, q.account, q.month)));
+    } catch (e) {
+      if (e instanceof NrrError) throw new HttpError(404, e.message);
+      throw e;
+    }
   });
   app.get('/api/cohorts', async (c) => {
     const q = query(c, 'cohorts');
-    return json(c, { granularity: q.granularity, rows: await data.cohorts(q.granularity) });
+    return json(c, { granularity: q.granularity, rows: await data.cohorts(q.granularity, q.where) });
+  });
+  app.get('/api/cohorts/:cohort/accounts', async (c) => {
+    const q = query(c, 'cohortAccounts');
+    const cohort = c.req.param('cohort');
+    if (cohortPeriod(cohort) === null) throw new HttpError(400, `cohort: expected a month (2024-03), a quarter (2024-Q1) or a year (2024), got '${cohort}'`);
+    return cached(c, { cohort, ...q }, async () => {
+      const rows = await data.serial(() => cohortAccounts(ws, cohort, q.where));
+      return { cohort, total: rows.length, rows };
+    });
   });
   app.get('/api/accounts', async (c) => {
     const q = query(c, 'accounts');
     const needle = q.q?.toLowerCase();
     let sorted = sortCache.get(q.sort);
     if (!sorted) sortCache.set(q.sort, (sorted = sortAccounts(await data.accounts(), q.sort)));
+    const kept = q.where === undefined ? null : new Set(JSON.parse(await answers.get(`accounts-where?${JSON.stringify(q.where)}`, async () => JSON.stringify(await data.serial(() => filteredAccountIds(ws, q.where!))))) as string[]);
     const rows = sorted.filter(
       (a) =>
+        (kept === null || kept.has(a.account_id)) &&
         (!q.tier || a.tier === q.tier || a.tier === `Tier ${q.tier}`) &&
         (!q.health || a.health_colour === q.health) &&
         (!q.segment || a.segment === q.segment) &&
@@ -193,8 +223,37 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   });
   app.get('/api/tasks', async (c) => {
     const q = query(c, 'tasks');
-    const rows = await data.tasks({ owner: q.owner, status: q.status === 'all' ? undefined : q.status, playbook: q.playbook, account: q.account });
-    return json(c, { total: rows.length, rows });
+    const rows = viewTasks(await data.tasks({ owner: q.owner, playbook: q.playbook, account: q.account }), { status: q.status, due: q.due }, data.asOfDate);
+    return json(c, { as_of: data.asOfDate, total: rows.length, rows });
+  });
+  app.post('/api/tasks/:id/:action', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: 'the body is larger than 64 KB' }, 413) }), async (c) => {
+    const name = c.req.param('action');
+    if (!Object.hasOwn(TASK_ACTIONS, name)) throw new HttpError(404, `no such task action: ${name} (done, snooze, reassign, note)`);
+    const action = TASK_ACTIONS[name as TaskActionName];
+    if (!token) {
+      const refusal = tokenlessWriteRefusal(c.req.header('content-type'), c.req.header('origin'), c.req.header('host') ?? new URL(c.req.url).host);
+      if (refusal !== null) throw new HttpError(403, refusal);
+    }
+    const id = Number(c.req.param('id'));
+    if (!Number.isInteger(id) || id < 1) throw new HttpError(404, `no task '${c.req.param('id')}': task ids are whole numbers`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await c.req.text());
+    } catch {
+      throw new HttpError(400, `the body is not JSON: expected ${action.example}`);
+    }
+    const body = action.body.safeParse(raw);
+    if (!body.success) throw new HttpError(400, `${describeIssues(body.error, (raw ?? {}) as Record<string, unknown>)} (expected ${action.example})`);
+    const path = statePath(ws.dataDir, ws.scoring.playbookSettings);
+    if (!existsSync(path)) throw new HttpError(404, `no task ${id}: there is no play state yet (run nrr playbooks run)`);
+    try {
+      const task = await PlaybookState.using(path, {}, (s) => action.run(s, id, body.data as never, data.asOfDate));
+      return json(c, taskView(task, data.asOfDate));
+    } catch (e) {
+      if (e instanceof NrrError && /^no task /.test(e.message)) throw new HttpError(404, e.message.replace(/ in \S+$/, ''));
+      if (e instanceof NrrError && / is already /.test(e.message)) throw new HttpError(409, e.message);
+      throw e;
+    }
   });
   app.get('/api/playbooks', async (c) => (query(c, 'none'), json(c, await data.playbooks())));
   app.get('/api/playbooks/backtest', async (c) => (query(c, 'none'), json(c, await data.backtest())));

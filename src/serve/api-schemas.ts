@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MOVEMENT_CATEGORIES } from '../engine/movements-model.js';
-import { TASK_STATUSES } from '../playbooks/playbook-state.js';
+import { TASK_DUE, TASK_VIEW_STATUSES } from '../playbooks/task-views.js';
 import { ENDPOINT_RESPONSES, RESPONSE_SCHEMAS } from './api-responses.js';
 
 /**
@@ -31,6 +31,7 @@ export const QUERIES = {
     .strict(),
   movements: z
     .object({
+      month: month.optional().describe('one month: the same as from and to'),
       from: month.optional().describe('first month (default: 12 months before the reporting month)'),
       to: month.optional().describe('last month (default: the reporting month)'),
       account: z.string().min(1).optional(),
@@ -54,7 +55,8 @@ export const QUERIES = {
   tasks: z
     .object({
       owner: z.string().optional(),
-      status: z.enum([...TASK_STATUSES, 'all']).default('open'),
+      status: z.enum([...TASK_VIEW_STATUSES, 'all']).default('open').describe('snoozed: open, but snoozed until after the day'),
+      due: z.enum(TASK_DUE).optional().describe('overdue: open and due before the day; week: open and due in the seven days from it'),
       playbook: z.string().optional(),
       account: z.string().optional(),
     })
@@ -72,6 +74,13 @@ export const QUERIES = {
       to: month.optional().describe('last month (default: the reporting month)'),
     })
     .strict(),
+  explain: z
+    .object({
+      account: z.string().min(1).describe('account id'),
+      month: month.optional().describe('only what moved the MRR in this month, and the lines in force in it'),
+    })
+    .strict(),
+  cohortAccounts: z.object({}).strict(),
   none: z.object({}).strict(),
 } as const;
 
@@ -79,7 +88,7 @@ export const QUERIES = {
  * The endpoints that also take account filters: any attribute of the accounts as a parameter
  * (`?segment=enterprise&region=EMEA`), see /api/attributes and AccountFilter.
  */
-export const FILTERED_QUERIES: ReadonlySet<QueryName> = new Set(['series', 'metrics', 'movements', 'cohorts', 'accounts']);
+export const FILTERED_QUERIES: ReadonlySet<QueryName> = new Set(['series', 'metrics', 'movements', 'cohorts', 'accounts', 'cohortAccounts']);
 
 export type QueryName = keyof typeof QUERIES;
 
@@ -105,8 +114,10 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/api/summary', query: 'none', summary: 'What was read: months, accounts, currencies, attributes to group by, benchmarks, policies' },
   { path: '/api/report', query: 'none', summary: 'The one-screen report: headline T12M/quarterly/monthly, bridge, 24-month trend, groups, cohorts, diagnostics' },
   { path: '/api/metrics', query: 'metrics', summary: 'NRR, GRR, logo retention and the bridge for one window, overall or by a slice' },
-  { path: '/api/movements', query: 'movements', summary: 'Movements (new, expansion, contraction, churn, reactivation) per account and month' },
+  { path: '/api/movements', query: 'movements', summary: 'Movements (new, expansion, contraction, churn, reactivation) per account and month, largest first, with amount and the account\'s attributes: the rows behind a bar of the bridge' },
+  { path: '/api/explain', query: 'explain', summary: "An account's movements (in one month, or all) with the contract lines and usage rows behind each, their file and row" },
   { path: '/api/cohorts', query: 'cohorts', summary: 'Revenue and logo retention by first-revenue cohort' },
+  { path: '/api/cohorts/{cohort}/accounts', query: 'cohortAccounts', summary: "A cohort's accounts (cohort 2024-03, 2024-Q1 or 2024): MRR at the end of its first period and now, attributes" },
   { path: '/api/accounts', query: 'accounts', summary: 'Accounts on the reporting day: ARR, tier, health, churn risk, renewal, owners' },
   { path: '/api/accounts/{id}', query: 'none', summary: 'One account: its record, health with reasons, MRR history, movements and source lines, tasks' },
   { path: '/api/tasks', query: 'tasks', summary: 'Tasks opened by playbook runs' },
@@ -130,6 +141,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       parameters.push({ name: 'filters', in: 'query', required: false, style: 'form', explode: true, description: 'any attribute of the accounts as a parameter (?segment=enterprise&region=EMEA): only the accounts whose attributes have those values; lo..hi for a number range, YYYY or YYYY-MM for dates (see /api/attributes)', schema: { type: 'object', additionalProperties: { type: 'string' } } });
     }
     if (e.path.includes('{id}')) parameters.unshift({ name: 'id', in: 'path', required: true, description: 'account id', schema: { type: 'string' } });
+    if (e.path.includes('{cohort}')) parameters.unshift({ name: 'cohort', in: 'path', required: true, description: 'a cohort as the cohort table names it: 2024-03, 2024-Q1 or 2024', schema: { type: 'string' } });
     paths[e.path] = {
       get: {
         summary: e.summary,

@@ -3,6 +3,7 @@ import { defaultSnapshot, type ScoredAccount } from '../accounts/account-records
 import { materializeAccountScores, readAccountScores, readScoreColumns } from '../accounts/account-scores.js';
 import { sqlAccountIn } from '../accounts/account-record-sql.js';
 
+import type { AccountFilter } from '../engine/account-filter.js';
 import type { MovementCategory } from '../engine/movements-model.js';
 import { Money } from '../money.js';
 import { backtest, type Backtest } from '../playbooks/backtest.js';
@@ -146,7 +147,7 @@ export class DashboardData {
     return this.once('report', () => buildReport(this.ws));
   }
 
-  metrics(q: { month?: string; window: number; by?: string }): Promise<Metrics[]> {
+  metrics(q: { month?: string; window: number; by?: string; where?: AccountFilter }): Promise<Metrics[]> {
     return this.serial(() => metrics(this.ws, q));
   }
 
@@ -154,7 +155,8 @@ export class DashboardData {
     return this.serial(() => movements(this.ws, q));
   }
 
-  cohorts(granularity: 'month' | 'quarter' | 'year'): Promise<CohortRow[]> {
+  cohorts(granularity: 'month' | 'quarter' | 'year', where?: AccountFilter): Promise<CohortRow[]> {
+    if (where !== undefined) return this.serial(() => cohortTable(this.ws, granularity, where));
     return this.once(`cohorts:${granularity}`, () => cohortTable(this.ws, granularity));
   }
 
