@@ -146,7 +146,7 @@ export interface Task {
   readonly overdue?: boolean;
   readonly outcome?: string | null;
   readonly snoozed_until?: string | null;
-  readonly notes?: readonly (string | { readonly text: string; readonly on?: string; readonly at?: string })[];
+  readonly notes?: string | null | readonly (string | { readonly text: string; readonly on?: string; readonly at?: string })[];
 }
 
 export interface RenewalRow {

@@ -54,6 +54,7 @@ export async function movementsPage(): Promise<void> {
       rowAttrs: (r) => ({ 'data-account': r.account_id, 'data-amount': amountOf(r) }),
       columns: [
         { label: 'account', html: (r) => `<a href="/accounts/${encodeURIComponent(r.account_id)}?month=${esc(r.month)}" data-link>${esc(r.account_id)}</a>`, csv: (r) => r.account_id },
+        { label: 'rows', html: (r) => `<button type="button" class="small-button" data-explain="${esc(r.account_id)}" data-month="${esc(r.month)}" aria-expanded="false">lines</button>` },
         { label: 'month', html: (r) => esc(r.month), csv: (r) => r.month },
         { label: 'category', html: (r) => esc(r.category), csv: (r) => r.category },
         { label: 'amount', num: true, html: (r) => money(amountOf(r)), csv: (r) => amountOf(r) },
@@ -62,4 +63,42 @@ export async function movementsPage(): Promise<void> {
         ...(attributeColumns(rows as unknown as Record<string, unknown>[], skip) as never[]),
       ],
     })}`;
+  bindExplain();
+}
+
+interface Explained {
+  readonly movements: readonly { category: string; lines?: readonly { id: string; effect: string; product?: string; mrr?: string }[] }[];
+  readonly lines: readonly { id: string; source: string; file?: string; row: number; product: string; mrr: string }[];
+}
+
+/** "lines" under a movement: the contract lines that started or ended, with their file and row (GET /api/explain). */
+function bindExplain(): void {
+  pageRoot().querySelectorAll<HTMLButtonElement>('button[data-explain]').forEach((b) =>
+    b.addEventListener('click', async () => {
+      const tr = b.closest('tr')!;
+      const next = tr.nextElementSibling;
+      if (next?.classList.contains('explain-row')) {
+        next.remove();
+        b.setAttribute('aria-expanded', 'false');
+        return;
+      }
+      const row = document.createElement('tr');
+      row.className = 'explain-row';
+      row.innerHTML = `<td colspan="${tr.children.length}" class="muted">Reading the lines…</td>`;
+      tr.after(row);
+      b.setAttribute('aria-expanded', 'true');
+      try {
+        const e = await get<Explained>(withQuery('/api/explain', { account: b.dataset['explain'], month: b.dataset['month'] }));
+        const byId = new Map(e.lines.map((l) => [l.id, l]));
+        const items = e.movements.flatMap((m) => (m.lines ?? []).map((l) => ({ ...l, m, src: byId.get(l.id) })));
+        row.innerHTML = `<td colspan="${tr.children.length}"><ul class="explain">${
+          items.length
+            ? items.map((l) => `<li data-line="${esc(l.id)}">${esc(l.id)} ${esc(l.effect)} · ${esc(l.product ?? l.src?.product ?? '')} · ${money(l.mrr ?? l.src?.mrr ?? '0')} · <b>${esc(l.src?.file ?? l.src?.source ?? '')} row ${esc(l.src?.row ?? '?')}</b></li>`).join('')
+            : '<li class="muted">No contract line changed: usage charges moved this month.</li>'
+        }</ul></td>`;
+      } catch (err) {
+        row.innerHTML = `<td colspan="${tr.children.length}" class="error">${esc(err instanceof Error ? err.message : String(err))}</td>`;
+      }
+    }),
+  );
 }
