@@ -231,6 +231,12 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     const height = await page.$eval('#heatmap', (el) => el.getBoundingClientRect().height);
     expect(height).toBeGreaterThanOrEqual(cohorts.length * 22);
     expect(await page.locator('#cohorts [data-flag="small_group"]').count()).toBe(cohorts.filter((c) => c.small_group).length);
+    // A row opens the cohort's accounts: as many as the cohort table counts.
+    const big = [...cohorts].sort((a, b) => b.accounts - a.accounts)[0]!;
+    await page.locator(`#cohorts a[href^="/cohorts/${big.cohort}?"]`).click();
+    await navigated(`/cohorts/${big.cohort}`);
+    expect(await page.textContent('[data-metric="cohort-accounts"]')).toBe(big.accounts.toLocaleString('en-US'));
+    expect(await page.locator('#cohort-accounts tbody tr').count()).toBe(big.accounts);
   });
 
   it('Accounts sorts, filters and exports every matching account with owners; an account shows its numbers', async () => {

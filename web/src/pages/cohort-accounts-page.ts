@@ -11,7 +11,8 @@ type Row = Record<string, unknown> & { account_id: string };
 
 export async function cohortAccountsPage(cohort: string): Promise<void> {
   const granularity = params().get('granularity') ?? undefined;
-  const res = await get<Row[] | { rows: Row[]; total?: number }>(withQuery(`/api/cohorts/${encodeURIComponent(cohort)}/accounts`, { granularity, ...filters() }));
+  // The cohort's name says its granularity (2025-03, 2025-Q1, 2025): the API needs no other.
+  const res = await get<Row[] | { rows: Row[]; total?: number }>(withQuery(`/api/cohorts/${encodeURIComponent(cohort)}/accounts`, filters()));
   const rows = Array.isArray(res) ? res : res.rows;
   const mrrKey = ['mrr', 'current_mrr', 'ending_mrr'].find((k) => rows.some((r) => typeof r[k] === 'string'));
   const total = mrrKey ? addDecimals(rows.map((r) => (typeof r[mrrKey] === 'string' ? (r[mrrKey] as string) : '0'))) : null;

@@ -154,7 +154,7 @@ function drawMovements(rows: readonly SeriesRow[], all: readonly SeriesRow[]): v
     yAxis: { type: 'value', axisLabel: { formatter: axisMoney } },
     series: [
       ...MOVEMENT_KEYS.map((k) => ({
-        name: LABELS[k], id: k, type: 'bar' as const, stack: k === 'contraction' || k === 'churn' ? 'lost' : 'gained',
+        name: LABELS[k], id: k, type: 'bar' as const, stack: 'movements', // one column a month: gains stack up, losses down (ECharts stacks same signs together)
         data: rows.map((r) => plot(signed(r, k))), itemStyle: { color: COLOURS[k] }, cursor: 'pointer',
       })),
       { name: 'Net new', id: 'net_new', type: 'line' as const, data: rows.map((r) => plot(r.net_new)), itemStyle: { color: COLOURS.net_new }, symbolSize: 6 },
