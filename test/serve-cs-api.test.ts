@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Big from 'big.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace, generateCompany } from '../src/index.js';
 import { runPlaybooks } from '../src/playbooks/run-playbooks.js';
@@ -182,5 +183,124 @@ describe('who may write', () => {
     const ok = await post(`/api/tasks/${id}/done`, { outcome: 'not-needed' }, { authorization: `Bearer ${TOKEN}` }, locked);
     expect(ok.status).toBe(200);
     expect(cliTasks('--status', 'all').find((t) => t.task_id === id)).toMatchObject({ status: 'done', outcome: 'not-needed' });
+  });
+});
+
+interface RenewalRow {
+  account_id: string;
+  renewal_date: string;
+  arr: string;
+  owner: string | null;
+  risk: number | null;
+  health: number | null;
+  health_colour: string | null;
+  churn_probability_90d: number | null;
+  at_risk: boolean;
+  arr_at_risk: string;
+  expected_arr_loss: string | null;
+}
+interface Renewals {
+  from: string;
+  to: string;
+  forecast: { status: string; note: string | null };
+  total: number;
+  by_month: { month: string; accounts: number; arr: string; arr_at_risk: string }[];
+  rows: RenewalRow[];
+}
+const big = (xs: string[]): string => xs.reduce((s, x) => s.plus(x), new Big(0)).toFixed();
+
+describe('renewals and books of business', () => {
+  it('GET /api/renewals: the next three months by date, each month summed, ARR at risk by the rule', async () => {
+    const r = (await (await app.request('/api/renewals')).json()) as Renewals;
+    expect([r.from, r.to]).toEqual(['2026-07', '2026-09']);
+    expect(r.total).toBe(r.rows.length);
+    expect(r.rows.length).toBeGreaterThan(0);
+    const accounts = ((await (await app.request('/api/accounts?limit=100000')).json()) as { rows: { account_id: string; renewal_date: string | null }[] }).rows;
+    // Every account whose contract ends in the range, and no other.
+    expect(r.rows.map((x) => x.account_id).sort()).toEqual(accounts.filter((a) => a.renewal_date !== null && a.renewal_date >= '2026-07-01' && a.renewal_date <= '2026-09-30').map((a) => a.account_id).sort());
+    for (const [i, x] of r.rows.entries()) {
+      if (i > 0) expect(x.renewal_date >= r.rows[i - 1]!.renewal_date).toBe(true);
+      expect(x.at_risk).toBe(x.health_colour === 'red' || (x.risk !== null && x.risk >= 50));
+      expect(x.arr_at_risk).toBe(x.at_risk ? x.arr : '0');
+    }
+    expect(r.by_month.map((m) => m.month)).toEqual(['2026-07', '2026-08', '2026-09']);
+    for (const m of r.by_month) {
+      const mine = r.rows.filter((x) => x.renewal_date.startsWith(m.month));
+      expect([m.accounts, m.arr, m.arr_at_risk]).toEqual([mine.length, big(mine.map((x) => x.arr)), big(mine.map((x) => x.arr_at_risk))]);
+    }
+    // The CLI lists the same renewals.
+    const out = cli('renewals', '--data', dir, '-q', '--format', 'json');
+    expect(out.status).toBe(0);
+    const fromCli = JSON.parse(out.stdout) as { rows: { account_id: string; renewal_date: string }[] };
+    expect(fromCli.rows.map((x) => `${x.account_id} ${x.renewal_date}`)).toEqual(r.rows.map((x) => `${x.account_id} ${x.renewal_date}`));
+  });
+
+  it('the 90-day churn probability follows once the forecast is computed: null before, never 0 for missing', async () => {
+    let r = (await (await app.request('/api/renewals?from=2026-07&to=2026-12')).json()) as Renewals;
+    for (let k = 0; k < 240 && r.forecast.status === 'computing'; k++) {
+      expect(r.rows.every((x) => x.churn_probability_90d === null && x.expected_arr_loss === null)).toBe(true);
+      await new Promise((res) => setTimeout(res, 500));
+      r = (await (await app.request('/api/renewals?from=2026-07&to=2026-12')).json()) as Renewals;
+    }
+    expect(r.forecast.status, r.forecast.note ?? '').toBe('ready');
+    const withP = r.rows.filter((x) => x.churn_probability_90d !== null);
+    expect(withP.length).toBeGreaterThan(0);
+    for (const x of withP) {
+      expect(x.churn_probability_90d!).toBeGreaterThanOrEqual(0);
+      expect(x.churn_probability_90d!).toBeLessThanOrEqual(1);
+      expect(x.expected_arr_loss).toBe(new Big(x.arr).times(x.churn_probability_90d!).round(2, Big.roundHalfUp).toFixed());
+    }
+  }, 150_000);
+
+  it('GET /api/book: per owner, adding up to the company; the CLI prints the same', async () => {
+    const book = (await (await app.request('/api/book')).json()) as { rows: { owner: string; accounts: number; arr: string; open_tasks: number; overdue_tasks: number; renewals_90d: number }[] };
+    const accounts = ((await (await app.request('/api/accounts?limit=100000')).json()) as { rows: { arr: string; days_to_renewal: number | null }[] }).rows;
+    expect(book.rows.reduce((s, r) => s + r.accounts, 0)).toBe(accounts.length);
+    expect(big(book.rows.map((r) => r.arr))).toBe(big(accounts.map((a) => a.arr)));
+    expect(book.rows.reduce((s, r) => s + r.renewals_90d, 0)).toBe(accounts.filter((a) => a.days_to_renewal !== null && a.days_to_renewal >= 0 && a.days_to_renewal <= 90).length);
+    const open = await apiTasks();
+    expect(book.rows.reduce((s, r) => s + r.open_tasks, 0)).toBe(open.length);
+    expect(book.rows.reduce((s, r) => s + r.overdue_tasks, 0)).toBe(open.filter((t) => t.overdue).length);
+    const one = book.rows[0]!;
+    expect((await (await app.request(`/api/book?owner=${encodeURIComponent(one.owner.toUpperCase())}`)).json()) as unknown).toMatchObject({ total: 1, rows: [one] });
+    const out = cli('book', '--data', dir, '-q', '--format', 'json');
+    expect(JSON.parse(out.stdout).map((r: { owner: string; accounts: number }) => `${r.owner} ${r.accounts}`)).toEqual(book.rows.map((r) => `${r.owner} ${r.accounts}`));
+  });
+});
+
+describe('the account page’s timeline and history', () => {
+  it('GET /api/accounts/:id/timeline: revenue, signals with their file and row, plays and tasks, newest first', async () => {
+    const done = (await apiTasks('?status=done'))[0]!;
+    const res = await app.request(`/api/accounts/${done.account_id}/timeline`);
+    expect(res.status).toBe(200);
+    const t = (await res.json()) as { events: { date: string; kind: string; title: string; detail: string | null; file: string | null; row: number | null }[] };
+    const dates = t.events.map((e) => e.date);
+    expect(dates).toEqual([...dates].sort().reverse());
+    expect(dates.every((d) => d <= DAY)).toBe(true);
+    expect(t.events.some((e) => e.kind === 'task' && e.title.includes(`task ${done.id} done`))).toBe(true);
+    expect(t.events.some((e) => e.kind === 'play' && e.title.startsWith('entered play'))).toBe(true);
+    // One revenue event per movement of the account up to the day.
+    const moves = ((await (await app.request(`/api/movements?account=${done.account_id}&from=2024-07&to=2026-06`)).json()) as { rows: unknown[] }).rows;
+    expect(t.events.filter((e) => e.kind === 'revenue')).toHaveLength(moves.length);
+    for (const e of t.events.filter((x) => !['revenue', 'task', 'play'].includes(x.kind))) {
+      expect(e.file, e.title).toMatch(/\.csv$/);
+      expect(e.row).toBeGreaterThan(0);
+    }
+    expect((await app.request('/api/accounts/NO-SUCH/timeline')).status).toBe(404);
+  });
+
+  it('GET /api/accounts/:id/history: twelve month-ends of MRR, health, risk, seats and users, and what excludes usage', async () => {
+    const id = ((await (await app.request('/api/accounts?sort=arr&limit=1')).json()) as { rows: { account_id: string; mrr: string; health: number | null }[] }).rows[0]!;
+    const res = await app.request(`/api/accounts/${id.account_id}/history`);
+    expect(res.status).toBe(200);
+    const h = (await res.json()) as { points: { month: string; date: string; mrr: string; health: number | null; seats_purchased: number | null }[]; usage_policy: string; excludes_usage: string[] };
+    expect(h.points.map((p) => p.month)).toEqual(Array.from({ length: 12 }, (_, k) => `${k < 6 ? 2025 : 2026}-${String(((k + 6) % 12) + 1).padStart(2, '0')}`));
+    expect(h.points.at(-1)!.date).toBe('2026-06-30');
+    // The month-ends agree with the ledger (`nrr mrr`).
+    const explained = (await (await app.request(`/api/explain?account=${id.account_id}`)).json()) as { mrr: string };
+    expect(h.points.at(-1)!.mrr).toBe(explained.mrr);
+    for (const p of h.points) if (p.health !== null) expect(p.health).toBeGreaterThanOrEqual(0);
+    expect([h.usage_policy, h.excludes_usage]).toEqual(['include', []]);
+    expect((await app.request('/api/accounts/NO-SUCH/history')).status).toBe(404);
   });
 });

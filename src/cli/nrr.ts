@@ -30,6 +30,7 @@ import { registerIngest } from './ingest-command.js';
 import { registerStripe } from './stripe-command.js';
 import { registerForecast } from './forecast-command.js';
 import { registerMrr } from './mrr-command.js';
+import { registerCsViews } from './cs-commands.js';
 import { whereOption, type WhereOptions } from './where-option.js';
 import { filteredAccountIds } from '../queries/attribute-queries.js';
 import { guardStandardStreams, OutputError, reportOutputError, writeOutput } from './standard-output.js';
@@ -334,6 +335,7 @@ Examples:
   registerAccounts(program);
   registerPlaybooks(program);
   registerTasks(program);
+  registerCsViews(program);
   registerStripeLive(program);
   registerServe(program);
   registerForecast(program);

@@ -61,7 +61,7 @@ Examples:
   nrr tasks --data demo -q --format json -o tasks.json
   nrr tasks --data demo --due overdue --owner "Maya Patel"
   nrr tasks done 17 --outcome won --note "signed 20 more seats" --data demo
-  nrr tasks snooze 17 --until 2026-07-15 --data demo
+  nrr tasks snooze 17 --until 2026-12-15 --data demo
   nrr tasks reassign 17 --to "Sam Lee" --data demo
   nrr tasks note 17 "called, renewal call booked for the 20th" --data demo`,
     )
@@ -115,7 +115,7 @@ Examples:
     });
 
   actionCommand(tasks, 'snooze', 'snooze an open task until a day: it is not open or overdue before then', (c) =>
-    c.requiredOption('--until <date>', 'the day it comes back, YYYY-MM-DD').addHelpText('after', `\nExamples:\n  nrr tasks snooze 17 --until 2026-07-15 --data demo`),
+    c.requiredOption('--until <date>', 'the day it comes back, YYYY-MM-DD').addHelpText('after', `\nExamples:\n  nrr tasks snooze 17 --until 2026-12-15 --data demo`),
   async (state, id, o, on) => {
     if (!isCalendarDay(String(o['until']))) throw new NrrError(`--until: expected a date as YYYY-MM-DD, got '${String(o['until'])}'`);
     const t = await state.snoozeTask(id, String(o['until']), on);

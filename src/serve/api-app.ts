@@ -7,7 +7,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
 import { parse as parseLossless } from 'lossless-json';
 import type { z } from 'zod';
-import { monthIndex } from '../engine/months.js';
+import { monthIndex, monthText } from '../engine/months.js';
+import { AT_RISK_RULE, books, renewals } from '../queries/renewal-queries.js';
 import { NrrError } from '../errors.js';
 import type { ApplyResult, IngestBatch } from '../store/apply-batch.js';
 import { ValidationError } from '../workspace/validation-report.js';
@@ -18,6 +19,8 @@ import type { AccountFilter } from '../engine/account-filter.js';
 import { revenueSeries } from '../queries/series-queries.js';
 import { attributeChoices, filteredAccountIds } from '../queries/attribute-queries.js';
 import { movementList } from '../queries/movement-queries.js';
+import { accountTimeline } from '../queries/account-timeline-queries.js';
+import { accountHistory } from '../queries/account-history-queries.js';
 import { existsSync } from 'node:fs';
 import { PlaybookState } from '../playbooks/playbook-state.js';
 import { statePath } from '../playbooks/playbook-settings.js';
@@ -221,10 +224,55 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     }
     return jsonText(c, `${toJson(await data.accountState(id)).slice(0, -1)},"explanation":${explanation}}`);
   });
+  /** 404 unless the account is in the accounts file or has lines. */
+  const knownAccount = async (id: string): Promise<void> => {
+    const q = ws.driver.dialect.quoteString(id);
+    const hit = await data.serial(() => ws.query(`SELECT 1 FROM accounts WHERE account_id = ${q} UNION ALL SELECT 1 FROM lines WHERE account_id = ${q} LIMIT 1`));
+    if (hit.length === 0) throw new HttpError(404, `no account '${id}' in the accounts or the contract lines`);
+  };
+  app.get('/api/accounts/:id/timeline', async (c) => {
+    query(c, 'none');
+    const id = c.req.param('id');
+    await knownAccount(id);
+    const path = statePath(ws.dataDir, ws.scoring.playbookSettings);
+    const plays = existsSync(path)
+      ? await PlaybookState.using(path, { readOnly: true }, async (s) => {
+          const tasks = await s.tasks({ account: id });
+          const mine = new Set(tasks.map((t) => t.task_id));
+          return { tasks, events: await s.events({ account: id, limit: 500 }), actions: (await s.taskActions()).filter((a) => mine.has(a.task_id)) };
+        })
+      : { tasks: [], events: [], actions: [] };
+    const events = await data.serial(() => accountTimeline(ws, id, data.asOfDate, plays));
+    return json(c, { account_id: id, as_of: data.asOfDate, total: events.length, events });
+  });
+  app.get('/api/accounts/:id/history', async (c) => {
+    query(c, 'none');
+    const id = c.req.param('id');
+    await knownAccount(id);
+    return cached(c, { id }, () => data.serial(() => accountHistory(ws, id)));
+  });
   app.get('/api/tasks', async (c) => {
     const q = query(c, 'tasks');
     const rows = viewTasks(await data.tasks({ owner: q.owner, playbook: q.playbook, account: q.account }), { status: q.status, due: q.due }, data.asOfDate);
     return json(c, { as_of: data.asOfDate, total: rows.length, rows });
+  });
+  app.get('/api/renewals', async (c) => {
+    const q = query(c, 'renewals');
+    const from = q.from ?? data.asOfDate.slice(0, 7);
+    const to = q.to ?? monthText(monthIndex(from) + 2);
+    if (monthIndex(from) > monthIndex(to)) throw new HttpError(400, `from: ${from} is after to (${to})`);
+    if (monthIndex(to) - monthIndex(from) > 36) throw new HttpError(400, `to: at most 36 months after from, got ${from} → ${to}`);
+    const forecast = data.churnProbabilities();
+    const owner = q.owner?.toLowerCase();
+    const accounts = (await data.accounts()).filter((a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment));
+    const { rows, by_month } = renewals(accounts, { from, to }, forecast.probabilities);
+    return json(c, { as_of: data.asOfDate, from, to, forecast: { status: forecast.status, note: forecast.note }, at_risk_rule: AT_RISK_RULE, total: rows.length, by_month, rows });
+  });
+  app.get('/api/book', async (c) => {
+    const q = query(c, 'book');
+    const tasks = viewTasks(await data.tasks({}), { status: 'all' }, data.asOfDate);
+    const rows = books(await data.accounts(), tasks, q.owner);
+    return json(c, { as_of: data.asOfDate, at_risk_rule: AT_RISK_RULE, total: rows.length, rows });
   });
   app.post('/api/tasks/:id/:action', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: 'the body is larger than 64 KB' }, 413) }), async (c) => {
     const name = c.req.param('action');

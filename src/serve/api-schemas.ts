@@ -81,6 +81,15 @@ export const QUERIES = {
     })
     .strict(),
   cohortAccounts: z.object({}).strict(),
+  renewals: z
+    .object({
+      from: month.optional().describe('first month of renewal dates (default: the month of the day)'),
+      to: month.optional().describe('last month (default: two months after from)'),
+      owner: z.string().optional().describe('only this CSM owner (case-insensitive)'),
+      segment: z.string().optional(),
+    })
+    .strict(),
+  book: z.object({ owner: z.string().optional().describe('only this owner (case-insensitive)') }).strict(),
   none: z.object({}).strict(),
 } as const;
 
@@ -120,7 +129,11 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/api/cohorts/{cohort}/accounts', query: 'cohortAccounts', summary: "A cohort's accounts (cohort 2024-03, 2024-Q1 or 2024): MRR at the end of its first period and now, attributes" },
   { path: '/api/accounts', query: 'accounts', summary: 'Accounts on the reporting day: ARR, tier, health, churn risk, renewal, owners' },
   { path: '/api/accounts/{id}', query: 'none', summary: 'One account: its record, health with reasons, MRR history, movements and source lines, tasks' },
-  { path: '/api/tasks', query: 'tasks', summary: 'Tasks opened by playbook runs' },
+  { path: '/api/accounts/{id}/timeline', query: 'none', summary: "An account's timeline, newest first: revenue movements, tickets, meetings, sponsors and contacts, milestones, opportunities, funding, plays and tasks; each {date, kind, title, detail, file, row}" },
+  { path: '/api/accounts/{id}/history', query: 'none', summary: "An account's month-end MRR, ARR, health, churn risk, expansion readiness, seats and active users over 12 months, and which figures exclude usage" },
+  { path: '/api/tasks', query: 'tasks', summary: 'Tasks opened by playbook runs, as they read on the day: open, snoozed, done or exited, overdue or not' },
+  { path: '/api/renewals', query: 'renewals', summary: 'Renewals (contract ends) by date in a range of months: ARR, owner, segment, risk, health, 90-day churn probability, ARR at risk; and per month' },
+  { path: '/api/book', query: 'book', summary: 'Book of business per owner: accounts, ARR, at-risk ARR, open and overdue tasks, renewals in the next 90 days' },
   { path: '/api/playbooks', query: 'none', summary: 'Plays, open tasks per owner, recent fired events, outcomes' },
   { path: '/api/playbooks/backtest', query: 'none', summary: 'Per play: fires, precision, recall of lost or gained ARR, lead time' },
   { path: '/api/series', query: 'series', summary: 'Company MRR, ARR, customers and the monthly bridge (new, expansion, reactivation, contraction, churn, net new), one row per month' },

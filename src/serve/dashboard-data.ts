@@ -307,6 +307,38 @@ export class DashboardData {
     );
   }
 
+  private churnForecast: { status: 'computing' | 'ready' | 'unavailable'; note: string | null; probabilities: Map<string, number> | null } | null = null;
+
+  /**
+   * Each account's probability of churning in the next 90 days, from the forecast (docs/forecast.md).
+   * The forecast takes a while on a large company, so the first call starts it (on a connection of
+   * its own when the database has several) and answers `computing`; later calls answer `ready` with
+   * the probabilities, or `unavailable` with the reason (too little history, no signal files).
+   */
+  churnProbabilities(): { status: 'computing' | 'ready' | 'unavailable'; note: string | null; probabilities: Map<string, number> | null } {
+    if (this.churnForecast === null) {
+      this.churnForecast = { status: 'computing', note: 'the 90-day forecast is being computed: churn probabilities follow when it is done', probabilities: null };
+      void (async () => {
+        const own = this.ws.driver.connect ? await this.ws.driver.connect() : null;
+        try {
+          if (own !== null) {
+            const [at] = await this.serial(() => this.ws.query('SELECT current_database() AS d, current_schema() AS s'));
+            await own.exec(`USE ${own.dialect.quoteIdent(String(at!['d']))}.${own.dialect.quoteIdent(String(at!['s']))}`);
+          }
+          const { forecast } = await import('../forecast/forecast.js');
+          const run = () => forecast(own === null ? this.ws : this.ws.through(own), { horizonDays: 90 });
+          const f = await (own === null ? this.serial(run) : run());
+          this.churnForecast = { status: 'ready', note: `churn probabilities from the 90-day forecast as of ${f.as_of}`, probabilities: new Map(f.accounts.map((a) => [a.account_id, a.churn_probability])) };
+        } catch (e) {
+          this.churnForecast = { status: 'unavailable', note: `no churn probabilities: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, probabilities: null };
+        } finally {
+          own?.close();
+        }
+      })();
+    }
+    return this.churnForecast;
+  }
+
   backtest(): Promise<Backtest> {
     return this.once('backtest', () => backtest(this.ws));
   }
