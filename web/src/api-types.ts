@@ -159,7 +159,24 @@ export interface RenewalRow {
   readonly risk: number | null;
   readonly health: number | string | null;
   readonly churn_probability_90d: number | null;
+  /** At risk by the server's rule (at_risk_rule: health red, or churn risk 50 or more). */
+  readonly at_risk?: boolean;
+  /** ARR of the account when it is at risk, else 0. */
   readonly arr_at_risk: Money;
+  /** ARR × the 90-day churn probability, to the cent; null without a forecast. */
+  readonly expected_arr_loss?: Money | null;
+  readonly health_colour?: string | null;
+  readonly days_to_renewal?: number | null;
+}
+
+export interface Renewals {
+  readonly from: string;
+  readonly to: string;
+  readonly forecast?: { readonly status: string; readonly note?: string };
+  readonly at_risk_rule?: string;
+  readonly total: number;
+  readonly by_month?: readonly { month: string; accounts: number; arr: Money; at_risk_accounts: number; arr_at_risk: Money; expected_arr_loss: Money | null }[];
+  readonly rows: readonly RenewalRow[];
 }
 
 export interface BookRow {
@@ -171,6 +188,7 @@ export interface BookRow {
   readonly overdue_tasks: number;
   readonly renewals_90d: number;
   readonly renewals_90d_arr?: Money;
+  readonly at_risk_accounts?: number;
 }
 
 export interface TimelineEvent {
@@ -178,6 +196,9 @@ export interface TimelineEvent {
   readonly kind: string;
   readonly title: string;
   readonly detail: string | null;
+  /** The file and row the event was read from (null for derived events, e.g. revenue movements). */
+  readonly file?: string | null;
+  readonly row?: number | null;
 }
 
 export interface HistoryPoint {

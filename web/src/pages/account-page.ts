@@ -56,7 +56,7 @@ interface AccountDetail {
   readonly explanation: { attributes: Record<string, string | null>; lines: readonly SourceLine[]; history: readonly { month: string; mrr: string }[]; movements: readonly Movement[] };
   readonly tasks: readonly Task[];
 }
-type History = { rows?: HistoryPoint[]; history?: HistoryPoint[]; excludes_usage?: readonly string[]; notes?: readonly string[] } | HistoryPoint[];
+type History = { points?: HistoryPoint[]; rows?: HistoryPoint[]; excludes_usage?: readonly string[]; usage_policy?: string; note?: string } | HistoryPoint[];
 
 /** A section that fails alone: its message in place of its content, the rest of the page still shown. */
 async function optional<T>(load: Promise<T>): Promise<T | Error> {
@@ -89,8 +89,9 @@ export async function accountPage(id: string): Promise<void> {
       : sc.reasons.length ? sc.reasons.map((r) => `<li>+${num(r.points)} ${esc(r.text)}</li>`).join('') : '<li class="muted">nothing points that way</li>';
   const scoreText = (sc: Score | undefined, value: number | null) => (sc?.not_scored ? 'not scored' : num(value));
   const events: TimelineEvent[] | Error = timeline instanceof Error ? timeline : Array.isArray(timeline) ? timeline : timeline.events;
-  const points: HistoryPoint[] | Error = history instanceof Error ? history : Array.isArray(history) ? history : (history.rows ?? history.history ?? []);
+  const points: HistoryPoint[] | Error = history instanceof Error ? history : Array.isArray(history) ? history : (history.points ?? history.rows ?? []);
   const excludes = history instanceof Error || Array.isArray(history) ? [] : (history.excludes_usage ?? []);
+  const usageNote = history instanceof Error || Array.isArray(history) ? '' : (history.note ?? '');
   const unavailable = (e: Error) => `<p class="muted">${e instanceof ApiError && e.status === 404 ? 'Not served by this server.' : esc(e.message)}</p>`;
 
   pageRoot().innerHTML = `
@@ -109,7 +110,7 @@ export async function accountPage(id: string): Promise<void> {
     ${chartCard('history', 'MRR history and movements', { note: `MRR ${usagePolicy === 'exclude' ? 'without' : 'with'} usage charges (workspace policy).` })}
     <div class="grid2 even">
       <div id="health-card">${points instanceof Error ? `<div class="card section"><h2>Health and risk over time</h2>${unavailable(points)}</div>` : chartCard('health-history', 'Health and risk over time', { note: 'Month-end scores, 0–100.' })}</div>
-      <div id="seats-card">${points instanceof Error ? `<div class="card section"><h2>Seats and usage</h2>${unavailable(points)}</div>` : chartCard('usage-history', 'Seats and usage', { note: excludes.length ? `Figures that exclude usage: ${excludes.join(', ')}.` : 'Seats and product usage at each month-end.' })}</div>
+      <div id="seats-card">${points instanceof Error ? `<div class="card section"><h2>Seats and usage</h2>${unavailable(points)}</div>` : chartCard('usage-history', 'Seats and usage', { note: `${excludes.length ? `Figures that exclude usage charges: ${excludes.join(', ')}. ` : ''}${usageNote}` })}</div>
     </div>
     ${s ? `<div class="grid2 even">
       <div class="card"><h2>Health score: how it is made</h2>${table({
@@ -137,6 +138,7 @@ export async function accountPage(id: string): Promise<void> {
               { label: 'kind', html: (e) => `<span class="kind kind-${esc(e.kind.replace(/[^a-z_-]/gi, ''))}">${esc(e.kind)}</span>`, csv: (e) => e.kind },
               { label: 'what', wrap: true, html: (e) => esc(e.title), csv: (e) => e.title },
               { label: 'detail', wrap: true, html: (e) => `<span class="muted">${esc(e.detail ?? '')}</span>`, csv: (e) => e.detail },
+              { label: 'file row', html: (e) => (e.file ? `<span class="muted">${esc(e.file)} row ${esc(e.row)}</span>` : ''), csv: (e) => (e.file ? `${e.file}:${e.row}` : '') },
             ],
           })
     }</div>
@@ -235,7 +237,7 @@ function drawHistory(id: string, points: readonly HistoryPoint[]): void {
       yAxis: { type: 'value', min: 0, max: 100 },
       series: scoreKeys.map((k) => ({ name: k.replace(/_/g, ' '), type: 'line' as const, data: series(k), connectNulls: false })),
     }, `${id}-health`);
-  const usageKeys = Object.keys(points[0] ?? {}).filter((k) => /seat|usage|active|events|licen/i.test(k) && !/exclud/i.test(k) && has(k));
+  const usageKeys = Object.keys(points[0] ?? {}).filter((k) => /seat|usage|users|events|licen/i.test(k) && !/exclud/i.test(k) && has(k));
   if (!points.length || !usageKeys.length) byId('seats-card').innerHTML = `<div class="card section"><h2>Seats and usage</h2><p class="muted">No seat or usage data for this account.</p></div>`;
   else
     chart('usage-history', {

@@ -12,15 +12,15 @@ import { filters, params } from '../url-state.js';
 
 export async function bookPage(): Promise<void> {
   const owner = params().get('owner') ?? undefined;
-  const res = await get<BookRow[] | { rows: BookRow[] }>(withQuery('/api/book', { owner }));
+  const res = await get<{ rows: BookRow[]; at_risk_rule?: string }>(withQuery('/api/book', { owner }));
   const f = filters();
-  const rows = (Array.isArray(res) ? res : res.rows).filter((r) => Object.entries(f).every(([k, v]) => !/owner/.test(k) || r.owner === v));
+  const rows = res.rows.filter((r) => Object.entries(f).every(([k, v]) => !/owner/.test(k) || r.owner === v));
   const total = addDecimals(rows.map((r) => r.arr));
   const risk = addDecimals(rows.map((r) => r.arr_at_risk));
   const shown = rows.slice(0, 25);
   pageRoot().innerHTML = `
     <h1>Book of business</h1>
-    <div class="muted">Each owner’s accounts, ARR and ARR at risk, open and overdue tasks, and renewals in the next 90 days. An owner opens their accounts.</div>
+    <div class="muted">Each owner’s accounts, ARR and ARR at risk (${esc(res.at_risk_rule ?? 'the server’s rule')}), open and overdue tasks, and renewals in the next 90 days. An owner opens their accounts.</div>
     ${filterBar()}
     <div class="tiles">
       <div class="tile"><div class="label">Owners</div><div class="value">${count(rows.length)}</div></div>
@@ -36,7 +36,7 @@ export async function bookPage(): Promise<void> {
         { label: 'owner', html: (r) => `<a href="/accounts?owner=${encodeURIComponent(r.owner)}" data-link>${esc(r.owner)}</a>`, csv: (r) => r.owner },
         { label: 'accounts', num: true, html: (r) => count(r.accounts), csv: (r) => r.accounts },
         { label: 'ARR', num: true, html: (r) => `<span data-arr>${money(r.arr)}</span>`, csv: (r) => r.arr },
-        { label: 'ARR at risk', num: true, html: (r) => money(r.arr_at_risk), csv: (r) => r.arr_at_risk },
+        { label: 'ARR at risk', num: true, html: (r) => `${money(r.arr_at_risk)}${r.at_risk_accounts ? ` <span class="muted">(${count(r.at_risk_accounts)})</span>` : ''}`, csv: (r) => r.arr_at_risk },
         { label: 'open tasks', num: true, html: (r) => `<a href="/tasks?view=all&owner=${encodeURIComponent(r.owner)}" data-link>${count(r.open_tasks)}</a>`, csv: (r) => r.open_tasks },
         { label: 'overdue', num: true, html: (r) => (r.overdue_tasks ? `<a class="warn-text" href="/tasks?view=overdue&owner=${encodeURIComponent(r.owner)}" data-link>${count(r.overdue_tasks)}</a>` : '0'), csv: (r) => r.overdue_tasks },
         { label: 'renewals (90 d)', num: true, html: (r) => count(r.renewals_90d), csv: (r) => r.renewals_90d },

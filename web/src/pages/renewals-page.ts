@@ -2,7 +2,7 @@
 // per account with its risk, health, forecast churn probability (when there is a forecast) and
 // owner. A month's bar or row shows that month's renewals.
 import { get, withQuery } from '../api-client.js';
-import type { Money, RenewalRow } from '../api-types.js';
+import type { Money, RenewalRow, Renewals } from '../api-types.js';
 import { chart, chartCard } from '../charts.js';
 import { filterBar, select } from '../controls.js';
 import { table } from '../data-table.js';
@@ -11,21 +11,33 @@ import { axisMoney, count, money, num, pct, plot } from '../format.js';
 import { addDecimals, compareDecimal } from '../money-format.js';
 import { addMonths, monthRange } from '../months.js';
 import { currentSummary } from '../session.js';
+import { pill } from './accounts-page.js';
 import { filters, params, setParams } from '../url-state.js';
 
 interface MonthSummary {
   readonly month: string;
   readonly renewals: number;
   readonly arr: Money;
+  readonly at_risk_accounts: number;
   readonly arr_at_risk: Money;
+  /** Sum of ARR × churn probability; null when no renewal of the month has a forecast. */
+  readonly expected_arr_loss: Money | null;
 }
 
-/** Renewals by month of their date, sums exact. */
+/** Renewals by month of their date, sums exact (the server's by_month, for the filtered rows too). */
 export function byMonth(rows: readonly RenewalRow[]): MonthSummary[] {
   const months = [...new Set(rows.map((r) => r.renewal_date.slice(0, 7)))].sort();
   return months.map((month) => {
     const inMonth = rows.filter((r) => r.renewal_date.startsWith(month));
-    return { month, renewals: inMonth.length, arr: addDecimals(inMonth.map((r) => r.arr)), arr_at_risk: addDecimals(inMonth.map((r) => r.arr_at_risk)) };
+    const losses = inMonth.map((r) => r.expected_arr_loss).filter((x): x is Money => typeof x === 'string');
+    return {
+      month,
+      renewals: inMonth.length,
+      arr: addDecimals(inMonth.map((r) => r.arr)),
+      at_risk_accounts: inMonth.filter((r) => r.at_risk ?? compareDecimal(r.arr_at_risk, '0') !== 0).length,
+      arr_at_risk: addDecimals(inMonth.map((r) => r.arr_at_risk)),
+      expected_arr_loss: losses.length ? addDecimals(losses) : null,
+    };
   });
 }
 
@@ -37,17 +49,18 @@ export async function renewalsPage(): Promise<void> {
   const from = choices.includes(p.get('from') ?? '') ? p.get('from')! : first;
   const to = choices.includes(p.get('to') ?? '') && p.get('to')! >= from ? p.get('to')! : addMonths(from, 5);
   const inMonth = p.get('in') ?? '';
-  const res = await get<RenewalRow[] | { rows: RenewalRow[] }>(withQuery('/api/renewals', { from, to }));
+  const res = await get<Renewals>(withQuery('/api/renewals', { from, to }));
   const f = filters();
   // The rows carry owner and segment: the attribute filters that name them apply here.
-  const all = (Array.isArray(res) ? res : res.rows).filter((r) => Object.entries(f).every(([k, v]) => (k === 'segment' ? r.segment === v : /owner/.test(k) ? r.owner === v : true)));
+  const all = res.rows.filter((r) => Object.entries(f).every(([k, v]) => (k === 'segment' ? r.segment === v : /owner/.test(k) ? r.owner === v : true)));
   const months = byMonth(all);
   const rows = inMonth ? all.filter((r) => r.renewal_date.startsWith(inMonth)) : all;
   const total = addDecimals(all.map((r) => r.arr));
   const atRisk = addDecimals(all.map((r) => r.arr_at_risk));
   pageRoot().innerHTML = `
     <h1>Renewals</h1>
-    <div class="muted">Contracts renewing ${esc(from)} to ${esc(to)}: ARR, risk, the forecast’s 90-day churn probability when there is one, owner, and ARR at risk (ARR × churn probability, or the risk score’s estimate without a forecast; docs/api.md).</div>
+    <div class="muted">Contracts renewing ${esc(from)} to ${esc(to)}: ARR, risk, health, the forecast’s 90-day churn probability when there is one, owner. ARR at risk is the ARR of the accounts at risk (${esc(res.at_risk_rule ?? 'the server’s rule')}); expected loss is ARR × churn probability.</div>
+    ${res.forecast && res.forecast.status !== 'ready' && res.forecast.note ? `<div class="notice muted" data-forecast-status="${esc(res.forecast.status)}">${esc(res.forecast.note)}</div>` : ''}
     ${filterBar()}
     <div class="controls">
       ${select('from', choices.map((m) => [m, m]), from, 'From')}
@@ -57,7 +70,7 @@ export async function renewalsPage(): Promise<void> {
     <div class="tiles">
       <div class="tile"><div class="label">Renewals</div><div class="value" data-metric="renewals">${count(all.length)}</div><div class="sub">accounts renewing in the range</div></div>
       <div class="tile"><div class="label">ARR renewing</div><div class="value" data-metric="renewing-arr">${money(total, true)}</div><div class="sub">${money(total)}</div></div>
-      <div class="tile"><div class="label">ARR at risk</div><div class="value" data-metric="arr-at-risk">${money(atRisk, true)}</div><div class="sub">${money(atRisk)}</div></div>
+      <div class="tile"><div class="label">ARR at risk</div><div class="value" data-metric="arr-at-risk">${money(atRisk, true)}</div><div class="sub">${money(atRisk)} · ${count(all.filter((r) => r.at_risk).length)} accounts</div></div>
     </div>
     ${chartCard('renewals-chart', 'ARR renewing by month', { note: 'Each bar is a month’s renewing ARR, split into at risk and the rest; click a bar for its renewals.' })}
     <div class="card section"><h2>By month</h2>${table({
@@ -67,7 +80,9 @@ export async function renewalsPage(): Promise<void> {
         { label: 'month', html: (m) => `<a href="/renewals?from=${from}&to=${to}&in=${m.month}" data-link>${esc(m.month)}</a>`, csv: (m) => m.month },
         { label: 'renewals', num: true, html: (m) => count(m.renewals), csv: (m) => m.renewals },
         { label: 'ARR', num: true, html: (m) => `<span data-month-arr="${esc(m.month)}">${money(m.arr)}</span>`, csv: (m) => m.arr },
-        { label: 'ARR at risk', num: true, html: (m) => money(m.arr_at_risk), csv: (m) => m.arr_at_risk },
+        { label: 'at risk', num: true, html: (m) => count(m.at_risk_accounts), csv: (m) => m.at_risk_accounts },
+        { label: 'ARR at risk', num: true, html: (m) => `<span data-month-risk="${esc(m.month)}">${money(m.arr_at_risk)}</span>`, csv: (m) => m.arr_at_risk },
+        { label: 'expected loss', num: true, html: (m) => (m.expected_arr_loss === null ? '<span class="muted">no forecast</span>' : money(m.expected_arr_loss)), csv: (m) => m.expected_arr_loss },
       ],
     })}</div>
     <div class="card section"><h2>${inMonth ? `Renewing in ${esc(inMonth)}` : 'Every renewal'}</h2>${table({
@@ -80,9 +95,11 @@ export async function renewalsPage(): Promise<void> {
         { label: 'renewal', html: (r) => esc(r.renewal_date), csv: (r) => r.renewal_date },
         { label: 'ARR', num: true, html: (r) => `<span data-arr>${money(r.arr)}</span>`, csv: (r) => r.arr },
         { label: 'risk', num: true, html: (r) => num(r.risk), csv: (r) => r.risk },
-        { label: 'health', html: (r) => esc(typeof r.health === 'number' ? num(r.health) : (r.health ?? '—')), csv: (r) => r.health },
+        { label: 'health', html: (r) => `${r.health_colour ? pill(r.health_colour) : ''} ${esc(typeof r.health === 'number' ? num(r.health) : (r.health ?? '—'))}`, csv: (r) => r.health },
         { label: 'churn probability (90 d)', num: true, html: (r) => (r.churn_probability_90d === null ? '<span class="muted">no forecast</span>' : pct(r.churn_probability_90d)), csv: (r) => r.churn_probability_90d },
+        { label: 'at risk', html: (r) => (r.at_risk ? '<span class="pill red">at risk</span>' : ''), csv: (r) => r.at_risk ?? '' },
         { label: 'ARR at risk', num: true, html: (r) => money(r.arr_at_risk), csv: (r) => r.arr_at_risk },
+        { label: 'expected loss', num: true, html: (r) => (r.expected_arr_loss ? money(r.expected_arr_loss) : '—'), csv: (r) => r.expected_arr_loss },
         { label: 'owner', html: (r) => esc(r.owner ?? ''), csv: (r) => r.owner },
         { label: 'segment', html: (r) => esc(r.segment ?? ''), csv: (r) => r.segment },
       ],
