@@ -272,6 +272,41 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     await navigated('/accounts');
   });
 
+  it('Renewals, Book and the Account timeline and history show what the API serves', async () => {
+    interface Renewals { total: number; by_month: { month: string; accounts: number; arr: string; arr_at_risk: string }[]; rows: { account_id: string }[] }
+    const s = await api<{ as_of_date: string }>('/api/summary');
+    const from = s.as_of_date.slice(0, 7);
+    const [y, m] = from.split('-').map(Number) as [number, number];
+    const to = new Date(Date.UTC(y, m - 1 + 5, 1)).toISOString().slice(0, 7);
+    const r = await api<Renewals>(`/api/renewals?from=${from}&to=${to}`);
+    await open('/renewals');
+    expect(await page.textContent('[data-metric="renewals"]')).toBe(r.total.toLocaleString('en-US'));
+    expect(r.by_month.length).toBeGreaterThan(0);
+    for (const b of r.by_month) {
+      // The page sums each month exactly from the rows; the server's by_month must agree.
+      expect(await page.textContent(`[data-month-arr="${b.month}"]`), b.month).toBe(usd(b.arr));
+      expect(await page.textContent(`[data-month-risk="${b.month}"]`), b.month).toBe(usd(b.arr_at_risk));
+    }
+    expect(await page.locator('#renewals tbody tr').count()).toBe(r.rows.length);
+    const csv = await downloadText('[data-csv="renewals-by-month"]');
+    // Exact decimal text (the same value; the page's sum may keep a trailing zero the server drops).
+    const arrs = csv.text.trim().split('\r\n').slice(1).map((l) => l.split(',')[2]!);
+    expect(arrs.length).toBe(r.by_month.length);
+    arrs.forEach((a, i) => expect(new Big(a).eq(r.by_month[i]!.arr), `${a} = ${r.by_month[i]!.arr}`).toBe(true));
+
+    const book = await api<{ total: number; rows: { owner: string; arr: string }[] }>('/api/book');
+    await open('/book');
+    expect(await page.locator('#book tbody tr').count()).toBe(book.total);
+    expect(await page.textContent(`#book tr[data-owner="${book.rows[0]!.owner}"] [data-arr]`)).toBe(usd(book.rows[0]!.arr));
+
+    const id = r.rows[0]!.account_id;
+    const timeline = await api<{ total: number }>(`/api/accounts/${id}/timeline`);
+    await open(`/accounts/${id}`);
+    expect(await page.locator('#timeline tbody tr[data-kind]').count()).toBe(timeline.total);
+    expect(await page.locator('#health-history canvas').count()).toBe(1);
+    expect(await page.locator('#usage-history canvas').count()).toBe(1);
+  });
+
   it('a chart downloads as PNG', async () => {
     await open('/overview');
     const [d] = await Promise.all([page.waitForEvent('download'), page.click('[data-png="mrr-chart"]')]);

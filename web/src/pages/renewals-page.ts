@@ -24,9 +24,8 @@ interface MonthSummary {
   readonly expected_arr_loss: Money | null;
 }
 
-/** Renewals by month of their date, sums exact (the server's by_month, for the filtered rows too). */
-export function byMonth(rows: readonly RenewalRow[]): MonthSummary[] {
-  const months = [...new Set(rows.map((r) => r.renewal_date.slice(0, 7)))].sort();
+/** Renewals by month of their date, every month of the range (none is a row of zeros), sums exact: the server's by_month, for the filtered rows too. */
+export function byMonth(rows: readonly RenewalRow[], months: readonly string[]): MonthSummary[] {
   return months.map((month) => {
     const inMonth = rows.filter((r) => r.renewal_date.startsWith(month));
     const losses = inMonth.map((r) => r.expected_arr_loss).filter((x): x is Money => typeof x === 'string');
@@ -53,7 +52,7 @@ export async function renewalsPage(): Promise<void> {
   const f = filters();
   // The rows carry owner and segment: the attribute filters that name them apply here.
   const all = res.rows.filter((r) => Object.entries(f).every(([k, v]) => (k === 'segment' ? r.segment === v : /owner/.test(k) ? r.owner === v : true)));
-  const months = byMonth(all);
+  const months = byMonth(all, monthRange(from, to));
   const rows = inMonth ? all.filter((r) => r.renewal_date.startsWith(inMonth)) : all;
   const total = addDecimals(all.map((r) => r.arr));
   const atRisk = addDecimals(all.map((r) => r.arr_at_risk));
