@@ -203,6 +203,10 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     expect(await rows.first().locator('td').first().textContent()).toContain(best.group);
     expect(await rows.first().locator('[data-nrr]').textContent()).toBe(pct(best.nrr));
     expect(await page.locator('#segments [data-flag="small_group"]').count()).toBe(groups.filter((g) => g.small_group).length);
+    // Compared with the prior period: the same window a year earlier, per group.
+    const before = await metrics(ws, { window: 12, month: '2025-06', by: 'segment' });
+    await open('/segments?by=segment&sort=nrr&dir=desc&compare=1');
+    expect(await rows.first().locator('[data-prior-nrr]').textContent()).toBe(pct(before.find((g) => g.group === best.group)?.nrr ?? null));
     await rows.first().locator('a').first().click();
     await navigated('/accounts');
     expect(new URL(page.url()).searchParams.get('segment')).toBe(best.group);

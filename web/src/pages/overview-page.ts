@@ -122,7 +122,15 @@ export async function overviewPage(): Promise<void> {
   else document.getElementById('forecast-card')!.innerHTML = chartCard('fan', 'Forecast: MRR of today’s customers', { note: 'The forecast is company-wide: clear the filters to see it.' });
 }
 
+/** The smallest round number (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k) at or above x (a round top for an axis). */
+export function niceCeil(x: number): number {
+  if (!(x > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(x));
+  return [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * p).find((v) => v >= x) ?? 10 * p;
+}
+
 function drawMrr(rows: readonly SeriesRow[]): void {
+  const top = niceCeil(Math.max(0, ...rows.map((r) => plot(r.mrr))));
   chart('mrr-chart', {
     tooltip: { trigger: 'axis', formatter: ((ps: { dataIndex: number }[]) => {
       const r = rows[ps[0]!.dataIndex]!;
@@ -130,9 +138,10 @@ function drawMrr(rows: readonly SeriesRow[]): void {
     }) as never },
     grid: { left: 72, right: 72, top: 16, bottom: 32 },
     xAxis: { type: 'category', data: rows.map((r) => r.month) },
+    // The ARR axis is the MRR axis × 12, tick for tick, so either can be read off the same line.
     yAxis: [
-      { type: 'value', min: 0, name: 'MRR', axisLabel: { formatter: axisMoney } },
-      { type: 'value', min: 0, name: 'ARR', axisLabel: { formatter: axisMoney }, splitLine: { show: false } },
+      { type: 'value', min: 0, max: top, interval: top / 5, name: 'MRR', axisLabel: { formatter: axisMoney } },
+      { type: 'value', min: 0, max: top * 12, interval: (top * 12) / 5, name: 'ARR', axisLabel: { formatter: axisMoney }, splitLine: { show: false } },
     ],
     series: [
       { name: 'MRR', type: 'line', data: rows.map((r) => plot(r.mrr)), areaStyle: { opacity: 0.08 }, symbolSize: 5, itemStyle: { color: '#2f5bea' } },

@@ -9,6 +9,7 @@ import { table } from '../data-table.js';
 import { esc, pageRoot } from '../dom.js';
 import { count, money, pct } from '../format.js';
 import { compareDecimal } from '../money-format.js';
+import { addMonths } from '../months.js';
 import { currentAttributes, currentSummary } from '../session.js';
 import { filterText, filters, hrefWithFilters, navigate, params } from '../url-state.js';
 import { flags } from './metric-flags.js';
@@ -33,7 +34,19 @@ export async function segmentsPage(): Promise<void> {
   const month = p.get('month') ?? s.as_of_month;
   const sort = (p.get('sort') ?? 'starting_mrr') as Key;
   const dir = p.get('dir') === 'asc' ? 'asc' : 'desc';
-  const rows = await get<Metrics[]>(withQuery('/api/metrics', { month, window, by, ...filters() }));
+  const compare = p.get('compare') === '1';
+  // The prior period: the same window ending `window` months earlier (when the data reaches back that far).
+  const priorMonth = addMonths(month, -window);
+  const hasPrior = compare && priorMonth >= s.first_month;
+  const [rows, prior] = await Promise.all([
+    get<Metrics[]>(withQuery('/api/metrics', { month, window, by, ...filters() })),
+    hasPrior ? get<Metrics[]>(withQuery('/api/metrics', { month: priorMonth, window, by, ...filters() })) : Promise.resolve([] as Metrics[]),
+  ]);
+  const priorOf = new Map(prior.map((r) => [r.group, r]));
+  const delta = (r: Metrics): number | null => {
+    const q = priorOf.get(r.group);
+    return r.nrr === null || !q || q.nrr === null ? null : r.nrr - q.nrr;
+  };
   const value = (r: Metrics, k: Key): unknown => (k === 'group' ? r.group : r[k]);
   const cmp = (a: unknown, b: unknown): number =>
     a === b ? 0 : a === null || a === undefined ? -1 : b === null || b === undefined ? 1 : typeof a === 'number' ? Math.sign(a - (b as number)) : sort === 'group' ? String(a).localeCompare(String(b)) : compareDecimal(String(a), String(b));
@@ -43,7 +56,8 @@ export async function segmentsPage(): Promise<void> {
     <h1>Segments</h1>
     <div class="muted">NRR, GRR and logo retention by ${esc(by)}, ${window === 12 ? 'trailing twelve months' : `${window}-month window`} ending ${esc(month)}${Object.keys(filters()).length ? `, only ${esc(filterText())}` : ''}. ${isAttribute ? 'A row opens its accounts.' : ''}</div>
     ${filterBar()}
-    <div class="controls">${select('by', groups.map((g) => [g, g]), by, 'Group by')}${select('window', WINDOWS, window, 'Window')}${monthPicker('month', month)}</div>
+    <div class="controls">${select('by', groups.map((g) => [g, g]), by, 'Group by')}${select('window', WINDOWS, window, 'Window')}${monthPicker('month', month)}
+      <label><input type="checkbox" data-param="compare" data-checked-value="1"${compare ? ' checked' : ''} /> compare with the prior period${compare ? ` (${esc(priorMonth)}${hasPrior ? '' : ': before the data'})` : ''}</label></div>
     ${chartCard('seg-chart', `NRR and GRR by ${by}`, { note: 'Bars start at 0 %; the dashed line is 100 %.' })}
     ${table({
       id: 'segments',
@@ -56,6 +70,12 @@ export async function segmentsPage(): Promise<void> {
         { label: 'accounts', sort: 'starting_accounts', num: true, html: (r) => count(r.starting_accounts), csv: (r) => r.starting_accounts },
         { label: 'starting MRR', sort: 'starting_mrr', num: true, html: (r) => money(r.starting_mrr), csv: (r) => r.starting_mrr },
         { label: 'NRR', sort: 'nrr', num: true, html: (r) => `<span data-nrr>${pct(r.nrr)}</span>`, csv: (r) => r.nrr },
+        ...(hasPrior
+          ? [
+              { label: `NRR ${priorMonth}`, num: true, html: (r: Metrics) => `<span data-prior-nrr>${pct(priorOf.get(r.group)?.nrr)}</span>`, csv: (r: Metrics) => priorOf.get(r.group)?.nrr ?? '' },
+              { label: 'change (points)', num: true, html: (r: Metrics) => { const d = delta(r); return d === null ? '—' : `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)}`; }, csv: (r: Metrics) => delta(r) ?? '' },
+            ]
+          : []),
         { label: 'GRR', sort: 'grr', num: true, html: (r) => pct(r.grr), csv: (r) => r.grr },
         { label: 'logo retention', sort: 'logo_retention', num: true, html: (r) => `${pct(r.logo_retention)} <span class="muted">(${count(r.retained_accounts)})</span>`, csv: (r) => r.logo_retention },
         { label: 'expansion', sort: 'expansion', num: true, html: (r) => money(r.expansion), csv: (r) => r.expansion },
