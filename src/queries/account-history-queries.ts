@@ -23,7 +23,7 @@ export interface HistoryPoint {
   readonly expansion_readiness: number | null;
   readonly seats_purchased: number | null;
   readonly seats_active: number | null;
-  /** Active users in the 30 days to the snapshot (product usage). */
+  /** Mean weekly active users over the complete weeks of the 30 days to the snapshot (product usage; docs/health.md). */
   readonly users_30d: number | null;
 }
 

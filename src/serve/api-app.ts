@@ -191,7 +191,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     if (cohortPeriod(cohort) === null) throw new HttpError(400, `cohort: expected a month (2024-03), a quarter (2024-Q1) or a year (2024), got '${cohort}'`);
     return cached(c, { cohort, ...q }, async () => {
       const rows = await data.serial(() => cohortAccounts(ws, cohort, q.where));
-      return { cohort, total: rows.length, rows };
+      return { cohort, total: rows.length, rows: rows.slice(0, q.limit) };
     });
   });
   app.get('/api/accounts', async (c) => {

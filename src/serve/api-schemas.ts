@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MOVEMENT_CATEGORIES } from '../engine/movements-model.js';
 import { TASK_DUE, TASK_VIEW_STATUSES } from '../playbooks/task-views.js';
 import { ENDPOINT_RESPONSES, RESPONSE_SCHEMAS } from './api-responses.js';
+import { TASK_ACTIONS } from './task-actions.js';
 
 /**
  * The API's query parameters: validated on every request (a 400 names the parameter, the value and
@@ -80,7 +81,7 @@ export const QUERIES = {
       month: month.optional().describe('only what moved the MRR in this month, and the lines in force in it'),
     })
     .strict(),
-  cohortAccounts: z.object({}).strict(),
+  cohortAccounts: z.object({ limit: int(1, 100_000, 1000).describe('at most this many rows, largest start first (total counts them all)') }).strict(),
   renewals: z
     .object({
       from: month.optional().describe('first month of renewal dates (default: the month of the day)'),
@@ -210,6 +211,26 @@ export function openApiDocument(version: string): Record<string, unknown> {
         '403': { description: 'the server has no token: ingesting needs one' },
         '405': { description: 'the server does not answer from a store (--no-store)' },
         '413': { description: 'the body is larger than 16 MB' },
+      },
+    },
+  };
+  const bodies = Object.entries(TASK_ACTIONS).map(([name, a]) => ({ ...(z.toJSONSchema(a.body, { io: 'input' }) as Record<string, unknown>), title: name, examples: [JSON.parse(a.example) as unknown] }));
+  paths['/api/tasks/{id}/{action}'] = {
+    post: {
+      summary: 'Act on a task: done {outcome, note?}, snooze {until}, reassign {owner}, note {text}; `nrr tasks` then reads the change',
+      parameters: [
+        { name: 'id', in: 'path', required: true, description: 'the task number', schema: { type: 'integer' } },
+        { name: 'action', in: 'path', required: true, schema: { enum: Object.keys(TASK_ACTIONS) } },
+      ],
+      security: [{ bearer: [] }, {}],
+      requestBody: { required: true, content: { 'application/json': { schema: { oneOf: bodies } } } },
+      responses: {
+        '200': { description: 'the task as it now reads (as a row of GET /api/tasks)' },
+        '400': { description: `{ "error": "outcome: …, got 'maybe' (expected {"outcome": "won", …})" }: the body is not what the action takes` },
+        '401': { description: 'a token is set and the request has none, or another' },
+        '403': { description: 'no token is set and the request is not JSON, or comes from a page of another origin' },
+        '404': { description: 'no such task, or no such action' },
+        '409': { description: 'the task is already done or exited (snooze, reassign and done need an open task)' },
       },
     },
   };
