@@ -302,6 +302,7 @@ async function drawFan(series: readonly SeriesRow[], view: number): Promise<void
   } catch (e) {
     if (!current(view)) return;
     document.getElementById('forecast-card')!.innerHTML = chartCard('fan', 'Forecast: MRR of today’s customers', { note: `No forecast: ${e instanceof Error ? e.message : String(e)}` });
+    document.getElementById('fan')!.dataset['drawn'] = 'failed';
     return;
   }
   if (!current(view)) return;
