@@ -256,7 +256,8 @@ function drawBridge(m: Metrics): void {
   chart('bridge', {
     tooltip: { trigger: 'axis', formatter: ((ps: { dataIndex: number }[]) => `${steps[ps[0]!.dataIndex]![0]}: ${money(steps[ps[0]!.dataIndex]![1])}`) as never },
     grid: { left: 72, right: 16, top: 28, bottom: 40 },
-    xAxis: { type: 'category', data: steps.map((x) => x[0]), axisLabel: { interval: 0 } },
+    // On a phone the step names are turned so they do not run into each other.
+    xAxis: { type: 'category', data: steps.map((x) => x[0]), axisLabel: { interval: 0, rotate: (document.getElementById('bridge')?.clientWidth ?? 1000) < 560 ? 35 : 0 } },
     yAxis: { type: 'value', min: 0, axisLabel: { formatter: axisMoney } },
     series: [
       { type: 'bar', stack: 'w', data: base, itemStyle: { color: 'transparent' }, emphasis: { disabled: true }, tooltip: { show: false } },
