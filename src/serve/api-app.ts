@@ -8,7 +8,7 @@ import { compress } from 'hono/compress';
 import { parse as parseLossless } from 'lossless-json';
 import type { z } from 'zod';
 import { monthIndex, monthText } from '../engine/months.js';
-import { AT_RISK_RULE, books, renewals } from '../queries/renewal-queries.js';
+import { AT_RISK_RULE, books, renewals, type RenewalAccount } from '../queries/renewal-queries.js';
 import { NrrError } from '../errors.js';
 import type { ApplyResult, IngestBatch } from '../store/apply-batch.js';
 import { ValidationError } from '../workspace/validation-report.js';
@@ -256,23 +256,39 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     const rows = viewTasks(await data.tasks({ owner: q.owner, playbook: q.playbook, account: q.account }), { status: q.status, due: q.due }, data.asOfDate);
     return json(c, { as_of: data.asOfDate, total: rows.length, rows });
   });
+  /**
+   * The accounts renewals and books read: with their scores once every account is scored; until
+   * then at once, from the lines alone (risk and health null), saying so.
+   */
+  const csAccounts = async (): Promise<{ rows: RenewalAccount[]; scores: { status: 'ready' | 'computing'; note: string | null } }> => {
+    const scored = data.accountsIfScored(false);
+    if (scored !== null) return { rows: scored, scores: { status: 'ready', note: null } };
+    const rows = (await data.billing()).map((b) => ({ ...b, health: null, health_colour: null, churn_risk: null }));
+    // The scoring starts once this answer has its rows: it would slow this answer down.
+    data.accountsIfScored(true);
+    return { rows, scores: { status: 'computing', note: 'every account is being scored: risk, health and at-risk ARR follow when it is done' } };
+  };
   app.get('/api/renewals', async (c) => {
     const q = query(c, 'renewals');
     const from = q.from ?? data.asOfDate.slice(0, 7);
     const to = q.to ?? monthText(monthIndex(from) + 2);
     if (monthIndex(from) > monthIndex(to)) throw new HttpError(400, `from: ${from} is after to (${to})`);
     if (monthIndex(to) - monthIndex(from) > 36) throw new HttpError(400, `to: at most 36 months after from, got ${from} → ${to}`);
-    const forecast = data.churnProbabilities();
+    const forecast = data.churnProbabilities(false);
     const owner = q.owner?.toLowerCase();
-    const accounts = (await data.accounts()).filter((a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment));
+    const { rows: all, scores } = await csAccounts();
+    // The forecast, too, starts after the rows (it takes a while on a large company).
+    data.churnProbabilities(true);
+    const accounts = all.filter((a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment));
     const { rows, by_month } = renewals(accounts, { from, to }, forecast.probabilities);
-    return json(c, { as_of: data.asOfDate, from, to, forecast: { status: forecast.status, note: forecast.note }, at_risk_rule: AT_RISK_RULE, total: rows.length, by_month, rows });
+    return json(c, { as_of: data.asOfDate, from, to, scores, forecast: { status: forecast.status, note: forecast.note }, at_risk_rule: AT_RISK_RULE, total: rows.length, by_month, rows: rows.slice(0, q.limit) });
   });
   app.get('/api/book', async (c) => {
     const q = query(c, 'book');
     const tasks = viewTasks(await data.tasks({}), { status: 'all' }, data.asOfDate);
-    const rows = books(await data.accounts(), tasks, q.owner);
-    return json(c, { as_of: data.asOfDate, at_risk_rule: AT_RISK_RULE, total: rows.length, rows });
+    const { rows: accounts, scores } = await csAccounts();
+    const rows = books(accounts, tasks, q.owner);
+    return json(c, { as_of: data.asOfDate, scores, at_risk_rule: AT_RISK_RULE, total: rows.length, rows });
   });
   app.post('/api/tasks/:id/:action', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: 'the body is larger than 64 KB' }, 413) }), async (c) => {
     const name = c.req.param('action');

@@ -141,6 +141,7 @@ export const ENDPOINT_RESPONSES: Record<string, Schema> = {
     as_of: text,
     from: text,
     to: text,
+    scores: object({ status: { enum: ['computing', 'ready'] }, note: nullable('string') }),
     forecast: object({ status: { enum: ['computing', 'ready', 'unavailable'] }, note: nullable('string') }),
     at_risk_rule: text,
     total: int,
@@ -163,6 +164,7 @@ export const ENDPOINT_RESPONSES: Record<string, Schema> = {
   }),
   '/api/book': object({
     as_of: text,
+    scores: object({ status: { enum: ['computing', 'ready'] }, note: nullable('string') }),
     at_risk_rule: text,
     total: int,
     rows: array(object({ owner: text, accounts: int, arr: money, at_risk_accounts: int, arr_at_risk: money, open_tasks: int, overdue_tasks: int, renewals_90d: int, renewals_90d_arr: money })),

@@ -88,6 +88,7 @@ export const QUERIES = {
       to: month.optional().describe('last month (default: two months after from)'),
       owner: z.string().optional().describe('only this CSM owner (case-insensitive)'),
       segment: z.string().optional(),
+      limit: int(1, 100_000, 1000).describe('at most this many rows, soonest first (total and by_month count them all)'),
     })
     .strict(),
   book: z.object({ owner: z.string().optional().describe('only this owner (case-insensitive)') }).strict(),

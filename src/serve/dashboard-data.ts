@@ -13,6 +13,7 @@ import { cohortTable, type CohortRow } from '../queries/cohort-queries.js';
 import { explainAccount, type AccountExplanation } from '../queries/explain-queries.js';
 import { movements, type MovementRow } from '../queries/ledger-queries.js';
 import { metrics, type Metrics } from '../queries/metrics-queries.js';
+import { billingRows, type BillingRow } from '../queries/billing-queries.js';
 import { buildReport, type Report } from '../report/report-model.js';
 import { ACV_BENCHMARK_BANDS, BENCHMARKS } from '../report/benchmarks.js';
 import { dateNotes, type Workspace } from '../workspace/workspace.js';
@@ -219,10 +220,28 @@ export class DashboardData {
       'accounts',
       async () => {
         await this.scores();
-        return this.serial(() => accountRows(this.ws, this.asOfDate));
+        const rows = await this.serial(() => accountRows(this.ws, this.asOfDate));
+        this.accountsReady = rows;
+        return rows;
       },
       false,
     );
+  }
+
+  private accountsReady: AccountRow[] | null = null;
+
+  /**
+   * The accounts with their scores when every account has been scored; else null, and the scoring
+   * is started (it takes minutes at 100,000 accounts): for views that answer at once without scores.
+   */
+  accountsIfScored(start = true): AccountRow[] | null {
+    if (start && this.accountsReady === null) this.accounts().catch(() => undefined);
+    return this.accountsReady;
+  }
+
+  /** Every customer's MRR, ARR, renewal date, owner and segment on the day, from the lines alone (fast). */
+  billing(): Promise<BillingRow[]> {
+    return this.once('billing', () => billingRows(this.ws, this.asOfDate));
   }
 
   /** One account: its row and scores when it is a customer on the day, its MRR history and lines always. */
@@ -315,7 +334,8 @@ export class DashboardData {
    * its own when the database has several) and answers `computing`; later calls answer `ready` with
    * the probabilities, or `unavailable` with the reason (too little history, no signal files).
    */
-  churnProbabilities(): { status: 'computing' | 'ready' | 'unavailable'; note: string | null; probabilities: Map<string, number> | null } {
+  churnProbabilities(start = true): { status: 'computing' | 'ready' | 'unavailable'; note: string | null; probabilities: Map<string, number> | null } {
+    if (this.churnForecast === null && !start) return { status: 'computing', note: 'the 90-day forecast is being computed: churn probabilities follow when it is done', probabilities: null };
     if (this.churnForecast === null) {
       this.churnForecast = { status: 'computing', note: 'the 90-day forecast is being computed: churn probabilities follow when it is done', probabilities: null };
       void (async () => {
