@@ -14,6 +14,7 @@ export async function cohortAccountsPage(cohort: string): Promise<void> {
   // The cohort's name says its granularity (2025-03, 2025-Q1, 2025): the API needs no other.
   const res = await get<Row[] | { rows: Row[]; total?: number }>(withQuery(`/api/cohorts/${encodeURIComponent(cohort)}/accounts`, filters()));
   const rows = Array.isArray(res) ? res : res.rows;
+  const all = Array.isArray(res) ? rows.length : (res.total ?? rows.length);
   const mrrKey = ['mrr', 'current_mrr', 'ending_mrr'].find((k) => rows.some((r) => typeof r[k] === 'string'));
   const total = mrrKey ? addDecimals(rows.map((r) => (typeof r[mrrKey] === 'string' ? (r[mrrKey] as string) : '0'))) : null;
   pageRoot().innerHTML = `
@@ -21,13 +22,18 @@ export async function cohortAccountsPage(cohort: string): Promise<void> {
     <h1>Cohort ${esc(cohort)}</h1>
     <div class="muted">The accounts whose first revenue was in ${esc(cohort)}${Object.keys(filters()).length ? `, only ${esc(filterText())}` : ''}.</div>
     <div class="tiles">
-      <div class="tile"><div class="label">Accounts</div><div class="value" data-metric="cohort-accounts">${count(rows.length)}</div></div>
-      ${total !== null ? `<div class="tile"><div class="label">${esc(mrrKey!.replace(/_/g, ' '))} now</div><div class="value">${money(total)}</div></div>` : ''}
+      <div class="tile"><div class="label">Accounts</div><div class="value" data-metric="cohort-accounts">${count(all)}</div>${all > rows.length ? `<div class="sub">the ${count(rows.length)} largest at the start are listed</div>` : ''}</div>
+      ${total !== null && all === rows.length ? `<div class="tile"><div class="label">${esc(mrrKey!.replace(/_/g, ' '))} now</div><div class="value">${money(total)}</div></div>` : ''}
     </div>
     ${table({
       id: 'cohort-accounts',
       csvName: `cohort-${cohort}-accounts`,
       rows,
+      // The CSV holds every account of the cohort, not only those listed.
+      csvRows: async () => {
+        const every = await get<Row[] | { rows: Row[] }>(withQuery(`/api/cohorts/${encodeURIComponent(cohort)}/accounts`, { ...filters(), limit: 100000 }));
+        return Array.isArray(every) ? every : every.rows;
+      },
       rowHref: (r) => `/accounts/${encodeURIComponent(r.account_id)}`,
       rowAttrs: (r) => ({ 'data-account': r.account_id }),
       columns: [

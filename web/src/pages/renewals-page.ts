@@ -48,14 +48,23 @@ export async function renewalsPage(): Promise<void> {
   const from = choices.includes(p.get('from') ?? '') ? p.get('from')! : first;
   const to = choices.includes(p.get('to') ?? '') && p.get('to')! >= from ? p.get('to')! : addMonths(from, 5);
   const inMonth = p.get('in') ?? '';
-  const res = await get<Renewals>(withQuery('/api/renewals', { from, to }));
+  const res = await get<Renewals>(withQuery('/api/renewals', { from, to, limit: 5000 }));
   const f = filters();
   // The rows carry owner and segment: the attribute filters that name them apply here.
   const all = res.rows.filter((r) => Object.entries(f).every(([k, v]) => (k === 'segment' ? r.segment === v : /owner/.test(k) ? r.owner === v : true)));
-  const months = byMonth(all, monthRange(from, to));
+  // The server's by_month counts every renewal (the rows may stop at its limit); with a filter the
+  // page sums the rows it has, and says when they are not all of them.
+  const filtered = Object.keys(f).length > 0;
+  const truncated = res.rows.length < res.total;
+  const months: MonthSummary[] =
+    !filtered && res.by_month
+      ? res.by_month.map((b) => ({ month: b.month, renewals: b.accounts, arr: b.arr, at_risk_accounts: b.at_risk_accounts, arr_at_risk: b.arr_at_risk, expected_arr_loss: b.expected_arr_loss }))
+      : byMonth(all, monthRange(from, to));
   const rows = inMonth ? all.filter((r) => r.renewal_date.startsWith(inMonth)) : all;
-  const total = addDecimals(all.map((r) => r.arr));
-  const atRisk = addDecimals(all.map((r) => r.arr_at_risk));
+  const total = addDecimals(months.map((m) => m.arr));
+  const atRisk = addDecimals(months.map((m) => m.arr_at_risk));
+  const renewals = months.reduce((n, m) => n + m.renewals, 0);
+  const atRiskAccounts = months.reduce((n, m) => n + m.at_risk_accounts, 0);
   pageRoot().innerHTML = `
     <h1>Renewals</h1>
     <div class="muted">Contracts renewing ${esc(from)} to ${esc(to)}: ARR, risk, health, the forecast’s 90-day churn probability when there is one, owner. ARR at risk is the ARR of the accounts at risk (${esc(res.at_risk_rule ?? 'the server’s rule')}); expected loss is ARR × churn probability.</div>
@@ -67,9 +76,9 @@ export async function renewalsPage(): Promise<void> {
       ${inMonth ? `<button type="button" class="chip" data-clear="in">only ${esc(inMonth)} ✕</button>` : ''}
     </div>
     <div class="tiles">
-      <div class="tile"><div class="label">Renewals</div><div class="value" data-metric="renewals">${count(all.length)}</div><div class="sub">accounts renewing in the range</div></div>
+      <div class="tile"><div class="label">Renewals</div><div class="value" data-metric="renewals">${count(renewals)}</div><div class="sub">accounts renewing in the range${filtered && truncated ? ` (of the first ${count(res.rows.length)} of ${count(res.total)}: narrow the range)` : ''}</div></div>
       <div class="tile"><div class="label">ARR renewing</div><div class="value" data-metric="renewing-arr">${money(total, true)}</div><div class="sub">${money(total)}</div></div>
-      <div class="tile"><div class="label">ARR at risk</div><div class="value" data-metric="arr-at-risk">${money(atRisk, true)}</div><div class="sub">${money(atRisk)} · ${count(all.filter((r) => r.at_risk).length)} accounts</div></div>
+      <div class="tile"><div class="label">ARR at risk</div><div class="value" data-metric="arr-at-risk">${money(atRisk, true)}</div><div class="sub">${money(atRisk)} · ${count(atRiskAccounts)} accounts</div></div>
     </div>
     ${chartCard('renewals-chart', 'ARR renewing by month', { note: 'Each bar is a month’s renewing ARR, split into at risk and the rest; click a bar for its renewals.' })}
     <div class="card section"><h2>By month</h2>${table({
@@ -84,7 +93,7 @@ export async function renewalsPage(): Promise<void> {
         { label: 'expected loss', num: true, html: (m) => (m.expected_arr_loss === null ? '<span class="muted">no forecast</span>' : money(m.expected_arr_loss)), csv: (m) => m.expected_arr_loss },
       ],
     })}</div>
-    <div class="card section"><h2>${inMonth ? `Renewing in ${esc(inMonth)}` : 'Every renewal'}</h2>${table({
+    <div class="card section"><h2>${inMonth ? `Renewing in ${esc(inMonth)}` : 'Every renewal'}</h2>${truncated ? `<p class="muted note">The soonest ${count(res.rows.length)} of ${count(res.total)} renewals; narrow the range for the rest.</p>` : ''}${table({
       id: 'renewals', csvName: `renewals-${inMonth || `${from}-${to}`}`, rows: [...rows].sort((a, b) => (a.renewal_date < b.renewal_date ? -1 : a.renewal_date > b.renewal_date ? 1 : compareDecimal(b.arr, a.arr))),
       rowHref: (r) => `/accounts/${encodeURIComponent(r.account_id)}`,
       rowAttrs: (r) => ({ 'data-account': r.account_id }),
