@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'demo/', 'bench-data/'] },
+  { ignores: ['dist/', 'node_modules/', 'demo/', 'bench-data/', 'web/build/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,14 +15,5 @@ export default tseslint.config(
     // Scripts run in Node.
     files: ['scripts/**/*.mjs'],
     languageOptions: { globals: Object.fromEntries(['process', 'console', 'fetch', 'performance', 'URL'].map((g) => [g, 'readonly'])) },
-  },
-  {
-    // The dashboard runs in the browser.
-    files: ['web/**/*.js'],
-    languageOptions: {
-      globals: Object.fromEntries(
-        ['document', 'window', 'location', 'history', 'sessionStorage', 'fetch', 'URLSearchParams', 'Intl', 'prompt', 'performance', 'echarts'].map((g) => [g, 'readonly']),
-      ),
-    },
   },
 );

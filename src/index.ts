@@ -92,3 +92,14 @@ export { ChdbDriver } from './drivers/chdb-driver.js';
 export { openWarehouse } from './drivers/open-warehouse.js';
 export type { WarehouseDriver } from './drivers/warehouse-driver.js';
 export { openInWarehouse, buildModelInWarehouse } from './workspace/warehouse-model.js';
+// Dashboard data (issue 19): the company's revenue series, account filters, drill-downs, renewals, books, account timeline and history, task actions (docs/api.md).
+export { revenueSeries, checkFilter, SERIES_COLUMNS, type SeriesRow, type SeriesQuery } from './queries/series-queries.js';
+export { sqlAccountFilter, hasFilter, type AccountFilter } from './engine/account-filter.js';
+export { attributeChoices, filteredAccountIds, niceEdges, MOST_CATEGORIES, type AttributeChoice } from './queries/attribute-queries.js';
+export { movementList, type MovementListRow, type MovementListQuery } from './queries/movement-queries.js';
+export { explainMonth, type MonthExplanation, type FileLine } from './queries/account-explain-queries.js';
+export { cohortAccounts, cohortPeriod, type CohortAccountRow } from './queries/cohort-account-queries.js';
+export { renewals, books, atRisk, AT_RISK_SCORE, AT_RISK_RULE, type RenewalAccount, type RenewalRow, type RenewalMonth, type BookRow } from './queries/renewal-queries.js';
+export { accountTimeline, type TimelineEvent } from './queries/account-timeline-queries.js';
+export { accountHistory, type AccountHistory, type HistoryPoint } from './queries/account-history-queries.js';
+export { taskView, viewTasks, TASK_VIEW_STATUSES, TASK_DUE, type TaskView, type TaskViewStatus, type TaskDue, type TaskFilter } from './playbooks/task-views.js';

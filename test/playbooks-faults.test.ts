@@ -428,7 +428,7 @@ describe('the play state is its own database', () => {
     expect((await PlaybookState.using(path, { readOnly: true }, (s) => s.tasks())).length).toBe(3);
     expect(await PlaybookState.using(path, { readOnly: true }, (s) => s.query('SELECT key, value FROM nrr_state_meta ORDER BY key'))).toEqual([
       { key: 'format', value: 'nrr-playbook-state' },
-      { key: 'version', value: '2' },
+      { key: 'version', value: '3' },
     ]);
   });
 });

@@ -136,7 +136,7 @@ describe('the API, in-process', () => {
     const doc = (await get('/api/openapi.json')).body as unknown as { openapi: string; paths: Record<string, { get: { parameters: { name: string }[] } }> };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/metrics', '/api/movements', '/api/accounts', '/api/accounts/{id}', '/api/tasks']));
-    expect(doc.paths['/api/metrics']!.get.parameters.map((p) => p.name)).toEqual(['month', 'window', 'by']);
+    expect(doc.paths['/api/metrics']!.get.parameters.map((p) => p.name)).toEqual(['month', 'window', 'by', 'filters']);
   });
 });
 
@@ -432,7 +432,7 @@ function schemaErrors(value: unknown, schema: Record<string, unknown>, defs: Rec
   return errors;
 }
 
-const MONEY_KEYS = new Set(['starting_mrr', 'ending_mrr', 'expansion', 'contraction', 'churn', 'fx', 'mrr', 'arr', 'mrr_before', 'mrr_after', 'mrr_local', 'last_funding_amount', 'open_expansion_pipeline', 'target_arr', 'flagged_arr']);
+const MONEY_KEYS = new Set(['starting_mrr', 'ending_mrr', 'expansion', 'contraction', 'churn', 'fx', 'mrr', 'arr', 'mrr_before', 'mrr_after', 'mrr_local', 'last_funding_amount', 'open_expansion_pipeline', 'target_arr', 'flagged_arr', 'amount', 'new', 'reactivation', 'net_new', 'arr_at_risk', 'expected_arr_loss', 'renewals_90d_arr']);
 
 /** Every money-named value that is a number (not an object, not null): none may be. A movement's delta is money; a health score's is points. */
 function moneyNumbers(value: unknown, at = '$'): string[] {
@@ -459,6 +459,14 @@ describe('money in the API is exact decimal text, as its OpenAPI says', () => {
       '/api/accounts': '/api/accounts?limit=400',
       '/api/accounts/{id}': `/api/accounts/${encodeURIComponent(id)}`,
       '/api/playbooks/backtest': '/api/playbooks/backtest',
+      '/api/series': '/api/series',
+      '/api/attributes': '/api/attributes',
+      '/api/explain': `/api/explain?account=${encodeURIComponent(id)}`,
+      '/api/cohorts/{cohort}/accounts': `/api/cohorts/${((await get('/api/cohorts')).body['rows'] as { cohort: string }[])[0]!.cohort}/accounts`,
+      '/api/tasks': '/api/tasks?status=all',
+      '/api/book': '/api/book',
+      '/api/accounts/{id}/timeline': `/api/accounts/${encodeURIComponent(id)}/timeline`,
+      '/api/accounts/{id}/history': `/api/accounts/${encodeURIComponent(id)}/history`,
     };
     for (const [path, url] of Object.entries(urls)) {
       const schema = doc.paths[path]!.get.responses['200'].content!['application/json'].schema;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Money } from '../src/money.js';
 import { formatMoney as engineFormat } from '../src/report/format.js';
-import { compareDecimal, formatDecimal, formatMoney, formatMoneyCompact, multiplyDecimal, negateDecimal } from '../web/money-format.js';
+import { compareDecimal, formatDecimal, formatMoney, formatMoneyCompact, multiplyDecimal, negateDecimal } from '../web/src/money-format.js';
 
 /** The dashboard's money formatting (web/money-format.js), run without a browser. */
 describe('dashboard money formatting from decimal text', () => {

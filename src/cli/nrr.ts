@@ -6,7 +6,7 @@ import { NrrError } from '../errors.js';
 import { checkFullMonth, dayText, monthIndex, monthText } from '../engine/months.js';
 import { Money, stringifyJson } from '../money.js';
 import { explainAccount } from '../queries/explain-queries.js';
-import { movements, mrrLedger } from '../queries/ledger-queries.js';
+import { movements } from '../queries/ledger-queries.js';
 import { metricsSeries, type Metrics } from '../queries/metrics-queries.js';
 import { cohortTable } from '../queries/cohort-queries.js';
 import { formatMoney, formatPercent } from '../report/format.js';
@@ -30,6 +30,10 @@ import { registerIngest } from './ingest-command.js';
 import { registerStripe } from './stripe-command.js';
 import { registerForecast } from './forecast-command.js';
 import { registerWarehouseStore } from './warehouse-store-option.js';
+import { registerMrr } from './mrr-command.js';
+import { registerCsViews } from './cs-commands.js';
+import { whereOption, type WhereOptions } from './where-option.js';
+import { filteredAccountIds } from '../queries/attribute-queries.js';
 import { guardStandardStreams, OutputError, reportOutputError, writeOutput } from './standard-output.js';
 
 const formatOption = (def: string, choices: readonly string[]): Option =>
@@ -121,19 +125,7 @@ nrr.config.yaml or the flags; every report prints the ones it used. See docs/def
   registerSync(program);
   registerIngest(program);
 
-  withDataOptions(program.command('mrr').description('MRR per account and month (account_id, month, mrr)'))
-    .option('--by-product', 'one row per account, product and month')
-    .option('--account <id>', 'only this account')
-    .addHelpText('after', `\nExamples:\n  nrr mrr --data demo --account A0000042\n  nrr mrr --data demo --by-product --format csv > mrr.csv`)
-    .addOption(formatOption('table', ROW_FORMATS))
-    .addOption(outOption())
-    .action(async (o: CommonOptions & { byProduct?: boolean; account?: string; format: RowFormat }) =>
-      withWorkspace(o, async (ws) => {
-        const rows = await mrrLedger(ws, { byProduct: o.byProduct, account: o.account });
-        const cols = o.byProduct ? ['account_id', 'product', 'month', 'mrr'] : ['account_id', 'month', 'mrr'];
-        await writeOutput(o, formatRows(rows as unknown as Record<string, never>[], cols, o.format));
-      }),
-    );
+  registerMrr(program);
 
   withDataOptions(
     program
@@ -142,12 +134,14 @@ nrr.config.yaml or the flags; every report prints the ones it used. See docs/def
   )
     .option('--account <id>', 'only this account')
     .addOption(new Option('--category <category>', 'only this category').choices(['new', 'expansion', 'reactivation', 'contraction', 'churn']))
-    .addHelpText('after', `\nExamples:\n  nrr movements --data demo --category churn\n  nrr movements --data demo --account A0000042 --format json`)
+    .addOption(whereOption())
+    .addHelpText('after', `\nExamples:\n  nrr movements --data demo --category churn\n  nrr movements --data demo --account A0000042 --format json\n  nrr movements --data demo --category churn --where segment=smb`)
     .addOption(formatOption('table', ROW_FORMATS))
     .addOption(outOption())
-    .action(async (o: CommonOptions & { account?: string; category?: 'new'; format: RowFormat }) =>
+    .action(async (o: CommonOptions & WhereOptions & { account?: string; category?: 'new'; format: RowFormat }) =>
       withWorkspace(o, async (ws) => {
-        const rows = await movements(ws, { account: o.account, category: o.category });
+        const kept = o.where === undefined ? null : new Set(await filteredAccountIds(ws, o.where));
+        const rows = (await movements(ws, { account: o.account, category: o.category })).filter((r) => kept === null || kept.has(r.account_id));
         const cols = ['account_id', 'month', 'category', 'cause', 'mrr_before', 'mrr_after', 'delta', 'usage_delta', 'fx'];
         await writeOutput(o, formatRows(rows as unknown as Record<string, never>[], cols, o.format));
       }),
@@ -178,9 +172,10 @@ Examples:
     .option('-w, --window <months>', 'window in months: 1 monthly, 3 quarterly, 12 trailing twelve months', positiveInt, 12)
     .option('--by <attribute>', 'one result per group')
     .addOption(new Option('--method <method>', 'NRR method').choices(['snapshot', 'movements', 'average']))
+    .addOption(whereOption())
     .addOption(formatOption('table', ROW_FORMATS))
     .addOption(outOption())
-    .action(async (o: CommonOptions & { month?: string; from?: string; window: number; by?: string; method?: 'snapshot'; format: RowFormat }) => {
+    .action(async (o: CommonOptions & WhereOptions & { month?: string; from?: string; window: number; by?: string; method?: 'snapshot'; format: RowFormat }) => {
       // A month that is not over is refused before any file is read.
       if (o.month) checkFullMonth(monthIndex(o.month), dayText(today()), o.allowPartial ?? false, '--month');
       await withWorkspace(o, async (ws) => {
@@ -189,7 +184,7 @@ Examples:
         if (from > to) throw new NrrError(`--from ${o.from} is after the window's last month ${monthText(to)}`);
         const months = Array.from({ length: to - from + 1 }, (_, k) => from + k);
         // Every result says whether its month is over; a partial one is also named on stderr and in a column.
-        const rows = (await metricsSeries(ws, { months, window: o.window, by: o.by, method: o.method })).map((r) => ({
+        const rows = (await metricsSeries(ws, { months, window: o.window, by: o.by, method: o.method, where: o.where })).map((r) => ({
           ...r,
           partial: monthIndex(r.month) > ws.dates.lastFullMonth,
         }));
@@ -273,12 +268,13 @@ Examples:
 
   withDataOptions(program.command('cohorts').description('cohort table: revenue retention by period of first revenue × periods since'))
     .addOption(new Option('-g, --granularity <period>', 'cohort period').choices(['month', 'quarter', 'year']))
-    .addHelpText('after', `\nExamples:\n  nrr cohorts --data demo --granularity quarter\n  nrr cohorts --data demo --granularity year --format csv -o cohorts.csv`)
+    .addOption(whereOption())
+    .addHelpText('after', `\nExamples:\n  nrr cohorts --data demo --granularity quarter\n  nrr cohorts --data demo --granularity year --format csv -o cohorts.csv\n  nrr cohorts --data demo --where segment=enterprise`)
     .addOption(formatOption('table', ROW_FORMATS))
     .addOption(outOption())
-    .action(async (o: CommonOptions & { granularity?: 'month' | 'quarter' | 'year'; format: RowFormat }) =>
+    .action(async (o: CommonOptions & WhereOptions & { granularity?: 'month' | 'quarter' | 'year'; format: RowFormat }) =>
       withWorkspace(o, async (ws) => {
-        const rows = await cohortTable(ws, o.granularity);
+        const rows = await cohortTable(ws, o.granularity, o.where);
         if (o.format === 'json') {
           await writeOutput(o, stringifyJson(rows) + '\n');
           return;
@@ -343,6 +339,7 @@ Examples:
   registerAccounts(program);
   registerPlaybooks(program);
   registerTasks(program);
+  registerCsViews(program);
   registerStripeLive(program);
   registerServe(program);
   registerForecast(program);

@@ -4,7 +4,8 @@ import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { NrrError } from '../errors.js';
 import { stringifyJson } from '../money.js';
 import { DEFAULT_PLAYBOOK_SETTINGS, statePath } from '../playbooks/playbook-settings.js';
-import { PlaybookState, TASK_OUTCOMES, TASK_STATUSES, type TaskOutcome, type TaskStatus } from '../playbooks/playbook-state.js';
+import { PlaybookState, TASK_OUTCOMES, type TaskOutcome } from '../playbooks/playbook-state.js';
+import { TASK_DUE, TASK_VIEW_STATUSES, viewTasks, type TaskDue, type TaskViewStatus } from '../playbooks/task-views.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
 import { isCalendarDay, outOption, today } from './common-options.js';
 import { writeOutput } from './standard-output.js';
@@ -34,13 +35,14 @@ const withStateOptions = (cmd: Command): Command =>
     .option('-c, --config <file>', 'workspace config (default: nrr.config.yaml in the data folder or the current folder)')
     .option('-q, --quiet', 'print only the rows (tasks reads no data files, so there is nothing else to hush)');
 
-const COLUMNS = ['task_id', 'status', 'playbook', 'account_id', 'account_name', 'type', 'priority', 'owner', 'opened_on', 'due_date', 'closed_on', 'outcome', 'note', 'why'];
+const COLUMNS = ['task_id', 'status', 'playbook', 'account_id', 'account_name', 'type', 'priority', 'owner', 'opened_on', 'due_date', 'overdue', 'snoozed_until', 'closed_on', 'outcome', 'note', 'why'];
 
 /** `nrr tasks` and `nrr tasks done`. */
 export function registerTasks(program: Command): void {
   const tasks = withStateOptions(program.command('tasks').description('tasks opened by `nrr playbooks run`: list them, or close one with its outcome'))
     .option('--owner <name>', "only this owner's tasks (case-insensitive)")
-    .addOption(new Option('--status <status>', 'only tasks with this status').choices([...TASK_STATUSES, 'all']).default('open'))
+    .addOption(new Option('--status <status>', 'only tasks with this status (snoozed: open, but snoozed until after today)').choices([...TASK_VIEW_STATUSES, 'all']).default('open'))
+    .addOption(new Option('--due <when>', 'overdue: open and due before today; week: open and due in the next seven days').choices([...TASK_DUE]))
     .option('--playbook <name>', 'only this play')
     .option('--account <id>', 'only this account')
     .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
@@ -49,16 +51,21 @@ export function registerTasks(program: Command): void {
     .addHelpText(
       'after',
       `
-Statuses: open; done (closed with an outcome); exited (the account left the play first).
+Statuses: open; snoozed (open, waiting until the day it was snoozed to); done (closed with an
+outcome); exited (the account left the play first). Today is the clock's day, or NRR_TODAY.
 
 Examples:
   nrr tasks --data demo                               open tasks, newest first
   nrr tasks --data demo --owner "Maya Patel" --format csv
   nrr tasks --data demo --status all --account A0000042
   nrr tasks --data demo -q --format json -o tasks.json
-  nrr tasks done 17 --outcome won --note "signed 20 more seats" --data demo`,
+  nrr tasks --data demo --due overdue --owner "Maya Patel"
+  nrr tasks done 17 --outcome won --note "signed 20 more seats" --data demo
+  nrr tasks snooze 17 --until 2026-12-15 --data demo
+  nrr tasks reassign 17 --to "Sam Lee" --data demo
+  nrr tasks note 17 "called, renewal call booked for the 20th" --data demo`,
     )
-    .action(async (o: StateOptions & { owner?: string; status: TaskStatus | 'all'; playbook?: string; account?: string; format: RowFormat }) => {
+    .action(async (o: StateOptions & { owner?: string; status: TaskViewStatus | 'all'; due?: TaskDue; playbook?: string; account?: string; format: RowFormat }) => {
       // Before the first run there are no tasks: an empty list, and how to get some.
       const path = statePath(o.data, loadConfig(findConfigFile(o.config, o.data)).playbook_settings ?? DEFAULT_PLAYBOOK_SETTINGS);
       if (!existsSync(path)) {
@@ -68,12 +75,13 @@ Examples:
       }
       const state = await openState(o, true);
       try {
-        const list = await state.tasks({ owner: o.owner, status: o.status === 'all' ? undefined : o.status, playbook: o.playbook, account: o.account });
+        const day = today().toISOString().slice(0, 10);
+        const list = viewTasks(await state.tasks({ owner: o.owner, playbook: o.playbook, account: o.account }), { status: o.status, due: o.due }, day);
         if (o.format === 'json') {
           await writeOutput(o, stringifyJson(list.map((t) => ({ ...t, reasons: JSON.parse(t.reasons) as unknown }))) + '\n');
           return;
         }
-        const rows = list.map((t) => ({ ...t, why: why(t.reasons) }));
+        const rows = list.map((t) => ({ ...t, task_id: t.task_id, status: t.status as string, why: why(t.reasons) }));
         if (o.format === 'table') for (const r of rows) r.why = r.why.length > 90 ? `${r.why.slice(0, 89)}…` : r.why;
         if (o.format === 'table' && rows.length === 0) await writeOutput(o, `no ${o.status === 'all' ? '' : `${o.status} `}tasks (state: ${state.path})\n`);
         else await writeOutput(o, formatRows(rows, o.format === 'table' ? COLUMNS.filter((c) => c !== 'note' && (c !== 'closed_on' || o.status !== 'open')) : COLUMNS, o.format));
@@ -101,6 +109,57 @@ Examples:
       try {
         const t = await state.closeTask(n, o.outcome, o.note, on);
         process.stdout.write(`task ${t.task_id} (${t.playbook}, ${t.account_name ?? t.account_id}) done on ${t.closed_on}: ${t.outcome}\n`);
+      } finally {
+        state.close();
+      }
+    });
+
+  actionCommand(tasks, 'snooze', 'snooze an open task until a day: it is not open or overdue before then', (c) =>
+    c.requiredOption('--until <date>', 'the day it comes back, YYYY-MM-DD').addHelpText('after', `\nExamples:\n  nrr tasks snooze 17 --until 2026-12-15 --data demo`),
+  async (state, id, o, on) => {
+    if (!isCalendarDay(String(o['until']))) throw new NrrError(`--until: expected a date as YYYY-MM-DD, got '${String(o['until'])}'`);
+    const t = await state.snoozeTask(id, String(o['until']), on);
+    return `task ${t.task_id} (${t.playbook}, ${t.account_name ?? t.account_id}) snoozed until ${t.snoozed_until}`;
+  });
+  actionCommand(tasks, 'reassign', 'give an open task to another owner', (c) =>
+    c.requiredOption('--to <owner>', 'the new owner').addHelpText('after', `\nExamples:\n  nrr tasks reassign 17 --to "Sam Lee" --data demo`),
+  async (state, id, o, on) => {
+    const t = await state.reassignTask(id, String(o['to']), on);
+    return `task ${t.task_id} (${t.playbook}, ${t.account_name ?? t.account_id}) is now ${t.owner}'s`;
+  });
+  actionCommand(tasks, 'note', 'add a dated line to a task\'s note', (c) =>
+    c.argument('<text>', 'the note').addHelpText('after', `\nExamples:\n  nrr tasks note 17 "called, renewal call booked for the 20th" --data demo`),
+  async (state, id, _o, on, args) => {
+    const t = await state.noteTask(id, args[0] ?? '', on);
+    return `task ${t.task_id} (${t.playbook}, ${t.account_name ?? t.account_id}): note added on ${on}`;
+  });
+}
+
+/**
+ * A subcommand of `nrr tasks` that changes one task: `nrr tasks NAME ID …`, with --on (default
+ * today) and the --data and --config of `nrr tasks`.
+ */
+function actionCommand(
+  tasks: Command,
+  name: string,
+  description: string,
+  shape: (c: Command) => Command,
+  act: (state: PlaybookState, id: number, o: Record<string, unknown>, on: string, args: string[]) => Promise<string>,
+): void {
+  const c = tasks.command(name).description(`${description} (takes --data and --config like \`nrr tasks\`)`).argument('<id>', 'the task number');
+  shape(c)
+    .option('--on <date>', 'the day it is done, YYYY-MM-DD (default: today)')
+    .action(async (id: string, ...rest: unknown[]) => {
+      const cmd = rest.at(-1) as Command;
+      const args = rest.slice(0, -2).map(String);
+      const o = cmd.optsWithGlobals<StateOptions & Record<string, unknown> & { on?: string }>();
+      const n = Number(id);
+      if (!Number.isInteger(n) || n < 1) throw new NrrError(`task id: expected a task number such as 17, got '${id}'`);
+      const on = o.on ?? today().toISOString().slice(0, 10);
+      if (!isCalendarDay(on)) throw new NrrError(`--on: expected a date as YYYY-MM-DD, got '${on}'`);
+      const state = await openState(o, false);
+      try {
+        process.stdout.write(`${await act(state, n, o, on, args)}\n`);
       } finally {
         state.close();
       }

@@ -1,5 +1,6 @@
 import type { Policies } from '../config/policies.js';
 import type { Dialect } from './dialect.js';
+import { sqlAccountFilter, type AccountFilter } from './account-filter.js';
 import { sqlGroupLabel, type Grouping } from './grouping.js';
 
 /**
@@ -34,13 +35,15 @@ export function sqlSnapshotMetrics(
   g: Grouping,
   /** `product` reads `product_ranges` even where the account ledger would do (tests compare the two). */
   source: 'auto' | 'product' = 'auto',
+  /** Only the accounts whose attributes match. */
+  filter?: AccountFilter,
 ): string {
   const label = sqlGroupLabel(d, p, g);
   const units = source === 'product' || snapshotNeedsProductRanges(p, g) ? sqlProductUnits(d, g, window) : sqlAccountUnits(window);
   return `
     WITH target AS (${d.sqlIntegerRows(months, 'month_index')}),
     ${units},
-    labelled AS (SELECT u.*, ${label.expr} AS group_value FROM units u ${label.joins})
+    labelled AS (SELECT u.*, ${label.expr} AS group_value FROM units u ${label.joins} WHERE ${sqlAccountFilter(d, filter, 'u.account_id')})
     SELECT month_index, group_value,
            sum(start_mrr) AS starting_mrr,
            sum(end_mrr) AS ending_mrr,
@@ -113,7 +116,7 @@ function sqlProductUnits(d: Dialect, g: Grouping, window: number): string {
  * contraction and churn summed over every account's movements in (M−W, M], new logos' first
  * revenue excluded. Account counts are those of the snapshot cohort.
  */
-export function sqlMovementMetrics(d: Dialect, p: Policies, months: readonly number[], window: number, g: Grouping): string {
+export function sqlMovementMetrics(d: Dialect, p: Policies, months: readonly number[], window: number, g: Grouping, filter?: AccountFilter): string {
   const label = sqlGroupLabel(d, p, g);
   return `
     WITH target AS (${d.sqlIntegerRows(months, 'month_index')}),
@@ -137,7 +140,7 @@ export function sqlMovementMetrics(d: Dialect, p: Policies, months: readonly num
       FULL JOIN moved m ON m.month_index = s.month_index AND m.account_id = s.account_id
       LEFT JOIN end_units e ON e.month_index = coalesce(s.month_index, m.month_index) AND e.account_id = coalesce(s.account_id, m.account_id)
     ),
-    labelled AS (SELECT u.*, ${label.expr} AS group_value FROM units u ${label.joins})
+    labelled AS (SELECT u.*, ${label.expr} AS group_value FROM units u ${label.joins} WHERE ${sqlAccountFilter(d, filter, 'u.account_id')})
     SELECT month_index, group_value,
            sum(start_mrr) AS starting_mrr,
            sum(start_mrr + expansion - contraction - churn + fx) AS ending_mrr,

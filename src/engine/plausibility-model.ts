@@ -1,5 +1,6 @@
 import type { Policies } from '../config/policies.js';
 import type { Dialect } from './dialect.js';
+import { sqlAccountFilter, type AccountFilter } from './account-filter.js';
 import { sqlGroupLabel, type Grouping } from './grouping.js';
 
 /** Months two lines must be in force together before their overlap looks like an upgrade never ended. */
@@ -54,6 +55,8 @@ export function sqlSuspectOverlapsByGroup(
   window: number,
   g: Grouping,
   minMonths: number = OVERLAP_MIN_MONTHS,
+  /** Only the accounts whose attributes match. */
+  filter?: AccountFilter,
 ): string {
   const label = sqlGroupLabel(d, p, g);
   return `
@@ -63,7 +66,7 @@ export function sqlSuspectOverlapsByGroup(
       FROM suspects s JOIN account_ranges r
         ON r.account_id = s.account_id AND r.from_month <= s.month_index - ${window} AND s.month_index - ${window} < r.to_month
     ),
-    labelled AS (SELECT u.month_index, u.mrr, ${label.expr} AS group_value FROM u ${label.joins})
+    labelled AS (SELECT u.month_index, u.mrr, ${label.expr} AS group_value FROM u ${label.joins} WHERE ${sqlAccountFilter(d, filter, 'u.account_id')})
     SELECT month_index, group_value, count(*) AS overlap_lines, sum(mrr) AS overlap_mrr
     FROM labelled GROUP BY month_index, group_value`;
 }

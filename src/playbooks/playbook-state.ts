@@ -41,6 +41,18 @@ export interface Task {
   /** Why it was opened: the trigger's values and the account's top reasons. */
   readonly reasons: string;
   readonly run_key: string;
+  /** Set by a snooze (`snoozeTask`): the task waits until this day; null when never snoozed. */
+  readonly snoozed_until: string | null;
+}
+
+/** What was done to a task by hand after it opened: snoozed, reassigned, noted (play_task_actions). */
+export interface TaskAction {
+  readonly task_id: number;
+  readonly seq: number;
+  readonly on_date: string;
+  readonly action: 'snooze' | 'reassign' | 'note';
+  /** The day snoozed to, the new owner, or the note's text. */
+  readonly detail: string;
 }
 
 export interface PlayEvent {
@@ -66,6 +78,10 @@ export interface Delivery {
   readonly last_error: string | null;
 }
 
+/** Version 3: what people did to tasks by hand (snooze, reassign, note), one row per action. */
+const TASK_ACTIONS_TABLE = `CREATE TABLE IF NOT EXISTS play_task_actions (task_id INTEGER NOT NULL, seq INTEGER NOT NULL, on_date DATE NOT NULL,
+     action VARCHAR NOT NULL, detail VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL, PRIMARY KEY (task_id, seq))`;
+
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS play_runs (run_key VARCHAR PRIMARY KEY, as_of DATE NOT NULL, config_version VARCHAR NOT NULL,
      recorded_at TIMESTAMP NOT NULL, entered INTEGER NOT NULL, exited INTEGER NOT NULL, held INTEGER NOT NULL)`,
@@ -80,17 +96,19 @@ const SCHEMA = [
      config_version VARCHAR NOT NULL, reasons VARCHAR NOT NULL, payload VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS play_deliveries (event_id VARCHAR NOT NULL, destination VARCHAR NOT NULL, status VARCHAR NOT NULL,
      attempts INTEGER NOT NULL, last_error VARCHAR, delivered_at TIMESTAMP, PRIMARY KEY (event_id, destination))`,
+  TASK_ACTIONS_TABLE,
 ];
 
 /** What the marker table says; a state without one (version 1) is recognised by its tables. */
 const FORMAT = 'nrr-playbook-state';
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 const META = 'nrr_state_meta';
 const V1_TABLES = ['play_runs', 'play_members', 'play_tasks', 'play_events', 'play_deliveries'];
 /** From version 1: deliveries are claimed by the run sending them (see `claimUnsent`). */
 const MIGRATIONS = [
   'ALTER TABLE play_deliveries ADD COLUMN IF NOT EXISTS claimed_by VARCHAR',
   'ALTER TABLE play_deliveries ADD COLUMN IF NOT EXISTS claimed_until_ms BIGINT',
+  TASK_ACTIONS_TABLE,
 ];
 
 /** How long an open waits while another process holds the state (default 30 s). */
@@ -221,12 +239,84 @@ export class PlaybookState {
     if (filter.status) where.push(`status = ${sqlValue(filter.status)}`);
     if (filter.playbook) where.push(`playbook = ${sqlValue(filter.playbook)}`);
     if (filter.account) where.push(`account_id = ${sqlValue(filter.account)}`);
+    // A state of version 2 opened read-only has no actions table yet: nothing was snoozed.
+    const snoozes = (await this.hasActions())
+      ? `(SELECT task_id, CAST(arg_max(detail, seq) AS VARCHAR) AS snoozed_until FROM play_task_actions WHERE action = 'snooze' GROUP BY task_id)`
+      : '(SELECT NULL::INTEGER AS task_id, NULL::VARCHAR AS snoozed_until WHERE FALSE)';
     const rows = await this.db.query(
       `SELECT task_id, playbook, account_id, account_name, type, priority, owner, CAST(opened_on AS VARCHAR) AS opened_on,
-         CAST(due_date AS VARCHAR) AS due_date, status, CAST(closed_on AS VARCHAR) AS closed_on, outcome, note, config_version, reasons, run_key
-       FROM play_tasks WHERE ${where.join(' AND ')} ORDER BY opened_on DESC, task_id DESC`,
+         CAST(due_date AS VARCHAR) AS due_date, status, CAST(closed_on AS VARCHAR) AS closed_on, outcome, note, config_version, reasons, run_key,
+         s.snoozed_until
+       FROM play_tasks LEFT JOIN ${snoozes} s USING (task_id) WHERE ${where.join(' AND ')} ORDER BY opened_on DESC, task_id DESC`,
     );
-    return rows.map((r) => ({ ...r, task_id: Number(r['task_id']) }) as unknown as Task);
+    return rows.map((r) => ({ ...r, task_id: Number(r['task_id']), snoozed_until: r['snoozed_until'] ?? null }) as unknown as Task);
+  }
+
+  private actionsTable: boolean | null = null;
+
+  private async hasActions(): Promise<boolean> {
+    this.actionsTable ??= (await this.db.query("SELECT 1 FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'play_task_actions'")).length > 0;
+    return this.actionsTable;
+  }
+
+  /** What was done to tasks by hand, oldest first (of one task, or of all). */
+  async taskActions(taskId?: number): Promise<TaskAction[]> {
+    if (!(await this.hasActions())) return [];
+    const rows = await this.db.query(
+      `SELECT task_id, seq, CAST(on_date AS VARCHAR) AS on_date, action, detail FROM play_task_actions
+       ${taskId === undefined ? '' : `WHERE task_id = ${sqlValue(taskId)}`} ORDER BY task_id, seq`,
+    );
+    return rows.map((r) => ({ ...r, task_id: Number(r['task_id']), seq: Number(r['seq']) }) as unknown as TaskAction);
+  }
+
+  /** An open task, or an NrrError naming why it cannot be changed. */
+  private async openTask(taskId: number, on: string): Promise<Task> {
+    const [task] = await this.tasksById(taskId);
+    if (!task) throw new NrrError(`no task ${taskId} in ${this.path}`);
+    if (task.status !== 'open') throw new NrrError(`task ${taskId} is already ${task.status}${task.closed_on ? ` (since ${task.closed_on})` : ''}`);
+    if (on < task.opened_on) throw new NrrError(`task ${taskId} opened on ${task.opened_on}; it cannot be changed on ${on}, before that`);
+    return task;
+  }
+
+  /** Records one action on a task, with `change` (an UPDATE of the task) in the same transaction. */
+  private async act(taskId: number, on: string, action: TaskAction['action'], detail: string, change?: string): Promise<Task> {
+    await this.transaction(async () => {
+      const [last] = await this.db.query(`SELECT coalesce(max(seq), 0) AS n FROM play_task_actions WHERE task_id = ${taskId}`);
+      await this.db.exec(
+        `INSERT INTO play_task_actions VALUES (${taskId}, ${Number(last?.['n'] ?? 0) + 1}, CAST(${sqlValue(on)} AS DATE), ${sqlValue(action)}, ${sqlValue(detail)}, current_timestamp)`,
+      );
+      if (change) await this.db.exec(`UPDATE play_tasks SET ${change} WHERE task_id = ${taskId}`);
+    });
+    return (await this.tasksById(taskId))[0]!;
+  }
+
+  /**
+   * Snoozes an open task until a day after `on`: it is not shown as open or overdue before then
+   * (see taskView). Snoozing again replaces the day; a day not after `on` is refused.
+   */
+  async snoozeTask(taskId: number, until: string, on: string): Promise<Task> {
+    await this.openTask(taskId, on);
+    if (until <= on) throw new NrrError(`task ${taskId}: snooze until ${until}? expected a day after ${on}`);
+    return this.act(taskId, on, 'snooze', until);
+  }
+
+  /** Gives an open task to another owner. */
+  async reassignTask(taskId: number, owner: string, on: string): Promise<Task> {
+    const task = await this.openTask(taskId, on);
+    const name = owner.trim();
+    if (name === '') throw new NrrError(`task ${taskId}: the new owner is empty`);
+    if (name === task.owner) throw new NrrError(`task ${taskId} is already ${name}'s`);
+    return this.act(taskId, on, 'reassign', name, `owner = ${sqlValue(name)}`);
+  }
+
+  /** Adds a dated line to a task's note (any task, open or closed). */
+  async noteTask(taskId: number, text: string, on: string): Promise<Task> {
+    const [task] = await this.tasksById(taskId);
+    if (!task) throw new NrrError(`no task ${taskId} in ${this.path}`);
+    const line = text.trim();
+    if (line === '') throw new NrrError(`task ${taskId}: the note is empty`);
+    const dated = `${on}: ${line}`;
+    return this.act(taskId, on, 'note', line, `note = CASE WHEN note IS NULL OR note = '' THEN ${sqlValue(dated)} ELSE note || chr(10) || ${sqlValue(dated)} END`);
   }
 
   /** Fired events, newest first (`limit` of them). */

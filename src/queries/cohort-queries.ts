@@ -1,6 +1,8 @@
+import { sqlAccountFilter, type AccountFilter } from '../engine/account-filter.js';
 import { sqlPeriodLabel, type Granularity } from '../engine/grouping.js';
 import { Money } from '../money.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { checkFilter } from './series-queries.js';
 
 export interface CohortRow {
   /** First-revenue period: '2024-03', '2024-Q1' or '2024'. */
@@ -23,11 +25,17 @@ const PERIOD_MONTHS: Record<Granularity, number> = { month: 1, quarter: 3, year:
  * MRR at the end of period k ÷ its MRR at the end of its first period.
  * @example (await cohortTable(ws, 'quarter'))[0].retention[4] // a year on
  */
-export async function cohortTable(ws: Workspace, granularity: Granularity = ws.policies.cohort_granularity): Promise<CohortRow[]> {
+export async function cohortTable(
+  ws: Workspace,
+  granularity: Granularity = ws.policies.cohort_granularity,
+  /** Only the accounts whose attributes match. */
+  where?: AccountFilter,
+): Promise<CohortRow[]> {
+  checkFilter(ws, where);
   const d = ws.driver.dialect;
   const g = PERIOD_MONTHS[granularity];
   const rows = await ws.query(`
-    WITH acc AS (SELECT account_id, first_month // ${g} AS p, first_month FROM account_first_revenue WHERE first_month <= ${ws.asOfMonth}),
+    WITH acc AS (SELECT account_id, first_month // ${g} AS p, first_month FROM account_first_revenue WHERE first_month <= ${ws.asOfMonth} AND ${sqlAccountFilter(d, where, 'account_id')}),
     cells AS (
       SELECT a.account_id, a.p, a.first_month, k, (a.p + k) * ${g} + ${g - 1} AS at_month
       FROM acc a, range(0, (${ws.asOfMonth} // ${g}) - a.p + 1) AS t(k)

@@ -1,4 +1,5 @@
 import type { Policies } from '../config/policies.js';
+import type { AccountFilter } from '../engine/account-filter.js';
 import { BUILT_IN_GROUPINGS, parseGrouping, type Grouping } from '../engine/grouping.js';
 import { snapshotNeedsProductRanges, sqlMovementMetrics, sqlSnapshotMetrics } from '../engine/metrics-model.js';
 import { monthIndex, monthText } from '../engine/months.js';
@@ -7,6 +8,7 @@ import { NrrError } from '../errors.js';
 import { Money } from '../money.js';
 import type { Row } from '../drivers/driver.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { checkFilter } from './series-queries.js';
 
 export type NrrMethod = Policies['nrr_method'];
 
@@ -83,6 +85,8 @@ export interface MetricsQuery {
   /** Account attribute, `account`, `product`, `acv_band`, `cohort`, `cohort_month|quarter|year`. */
   readonly by?: string;
   readonly method?: NrrMethod;
+  /** Only the accounts whose attributes match (checked against the workspace's attributes). */
+  readonly where?: AccountFilter;
 }
 
 /**
@@ -106,7 +110,8 @@ export async function metricsSeries(
   const method = q.method ?? ws.policies.nrr_method;
   const g = checkGrouping(ws, parseGrouping(q.by, ws.policies));
   if (q.months.length === 0) return [];
-  const rows = withOverlaps(await computeSeries(ws, q.months, window, method, g), await overlapsByGroup(ws, q.months, window, g));
+  checkFilter(ws, q.where);
+  const rows = withOverlaps(await computeSeries(ws, q.months, window, method, g, q.where), await overlapsByGroup(ws, q.months, window, g, q.where));
   if (g.kind !== 'all') return rows;
   // The whole company has a row for every month asked for, even when its cohort is empty.
   const have = new Map(rows.map((r) => [r.month, r]));
@@ -115,8 +120,8 @@ export async function metricsSeries(
 
 type OverlapCounts = Map<string, { lines: number; mrr: Money }>;
 
-async function overlapsByGroup(ws: Workspace, months: readonly number[], window: number, g: Grouping): Promise<OverlapCounts> {
-  const rows = await ws.query(sqlSuspectOverlapsByGroup(ws.driver.dialect, ws.policies, months, window, g));
+async function overlapsByGroup(ws: Workspace, months: readonly number[], window: number, g: Grouping, where?: AccountFilter): Promise<OverlapCounts> {
+  const rows = await ws.query(sqlSuspectOverlapsByGroup(ws.driver.dialect, ws.policies, months, window, g, undefined, where));
   return new Map(
     rows.map((r) => [
       `${monthText(Number(r['month_index']))}|${g.kind === 'all' ? '' : String(r['group_value'])}`,
@@ -132,25 +137,25 @@ function withOverlaps(rows: readonly Metrics[], overlaps: OverlapCounts): Metric
   });
 }
 
-async function computeSeries(ws: Workspace, months: readonly number[], window: number, method: NrrMethod, g: Grouping): Promise<Metrics[]> {
+async function computeSeries(ws: Workspace, months: readonly number[], window: number, method: NrrMethod, g: Grouping, where?: AccountFilter): Promise<Metrics[]> {
   const d = ws.driver.dialect;
   if (method !== 'movements' && snapshotNeedsProductRanges(ws.policies, g)) await ws.ensureProductRanges();
   if (method === 'snapshot') {
-    return (await ws.query(sqlSnapshotMetrics(d, ws.policies, months, window, g))).map((r) => toMetrics(r, window, method, g, ws.policies));
+    return (await ws.query(sqlSnapshotMetrics(d, ws.policies, months, window, g, 'auto', where))).map((r) => toMetrics(r, window, method, g, ws.policies));
   }
   if (method === 'movements') {
     if (g.kind === 'product') throw new NrrError('--by product needs the snapshot method (movements are per account)');
-    return (await ws.query(sqlMovementMetrics(d, ws.policies, months, window, g))).map((r) => toMetrics(r, window, method, g, ws.policies));
+    return (await ws.query(sqlMovementMetrics(d, ws.policies, months, window, g, where))).map((r) => toMetrics(r, window, method, g, ws.policies));
   }
-  return averageOfMonthly(ws, months, window, g);
+  return averageOfMonthly(ws, months, window, g, where);
 }
 
 /** Average method: the mean of the W monthly ratios, compounded over the window. */
-async function averageOfMonthly(ws: Workspace, months: readonly number[], window: number, g: Grouping): Promise<Metrics[]> {
+async function averageOfMonthly(ws: Workspace, months: readonly number[], window: number, g: Grouping, where?: AccountFilter): Promise<Metrics[]> {
   const d = ws.driver.dialect;
-  const base = (await ws.query(sqlSnapshotMetrics(d, ws.policies, months, window, g))).map((r) => toMetrics(r, window, 'average', g, ws.policies));
+  const base = (await ws.query(sqlSnapshotMetrics(d, ws.policies, months, window, g, 'auto', where))).map((r) => toMetrics(r, window, 'average', g, ws.policies));
   const monthlyMonths = [...new Set(months.flatMap((m) => Array.from({ length: window }, (_, k) => m - k)))];
-  const monthly = (await ws.query(sqlSnapshotMetrics(d, ws.policies, monthlyMonths, 1, g))).map((r) => toMetrics(r, 1, 'average', g, ws.policies));
+  const monthly = (await ws.query(sqlSnapshotMetrics(d, ws.policies, monthlyMonths, 1, g, 'auto', where))).map((r) => toMetrics(r, 1, 'average', g, ws.policies));
   const byKey = new Map(monthly.map((m) => [`${m.month}|${m.group ?? ''}`, m]));
   return base.map((b) => {
     const end = monthIndex(b.month);

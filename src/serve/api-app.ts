@@ -7,13 +7,27 @@ import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
 import { parse as parseLossless } from 'lossless-json';
 import type { z } from 'zod';
-import { monthIndex } from '../engine/months.js';
+import { monthIndex, monthText } from '../engine/months.js';
+import { AT_RISK_RULE, books, renewals, type RenewalAccount } from '../queries/renewal-queries.js';
 import { NrrError } from '../errors.js';
 import type { ApplyResult, IngestBatch } from '../store/apply-batch.js';
 import { ValidationError } from '../workspace/validation-report.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { AnswerCache } from './answer-cache.js';
-import { QUERIES, describeIssues, openApiDocument, type QueryName } from './api-schemas.js';
+import { FILTERED_QUERIES, QUERIES, describeIssues, openApiDocument, type QueryName } from './api-schemas.js';
+import type { AccountFilter } from '../engine/account-filter.js';
+import { revenueSeries } from '../queries/series-queries.js';
+import { attributeChoices, filteredAccountIds } from '../queries/attribute-queries.js';
+import { movementList } from '../queries/movement-queries.js';
+import { accountTimeline } from '../queries/account-timeline-queries.js';
+import { accountHistory } from '../queries/account-history-queries.js';
+import { existsSync } from 'node:fs';
+import { PlaybookState } from '../playbooks/playbook-state.js';
+import { statePath } from '../playbooks/playbook-settings.js';
+import { taskView, viewTasks } from '../playbooks/task-views.js';
+import { TASK_ACTIONS, tokenlessWriteRefusal, type TaskActionName } from './task-actions.js';
+import { explainMonth } from '../queries/account-explain-queries.js';
+import { cohortAccounts, cohortPeriod } from '../queries/cohort-account-queries.js';
 import { DashboardData, type ChangeLog, type AccountRow } from './dashboard-data.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { DEFAULT_ALLOWED_HOSTS, SECURITY_HEADERS, bearerMatches, checkTokenStrength, hostAllowed } from './http-security.js';
@@ -57,7 +71,7 @@ const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
 
 class HttpError extends Error {
   constructor(
-    readonly status: 400 | 403 | 404 | 405,
+    readonly status: 400 | 403 | 404 | 405 | 409,
     message: string,
   ) {
     super(message);
@@ -82,11 +96,20 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   /** The answer for this request's path and validated parameters, from the cache or computed. */
   const cached = async (c: Context, params: unknown, compute: () => Promise<unknown>) =>
     jsonText(c, await answers.get(`${c.req.path}?${JSON.stringify(params)}`, async () => toJson(await compute())));
-  const query = <K extends QueryName>(c: Context, name: K): z.infer<(typeof QUERIES)[K]> => {
-    const input = c.req.query();
+  const query = <K extends QueryName>(c: Context, name: K): z.infer<(typeof QUERIES)[K]> & { where?: AccountFilter } => {
+    const input: Record<string, string> = {};
+    const where: Record<string, string> = {};
+    const own = QUERIES[name].shape as Record<string, unknown>;
+    for (const [k, v] of Object.entries(c.req.query())) {
+      // Any attribute of the accounts filters the endpoints that take filters (its own parameters come first).
+      if (FILTERED_QUERIES.has(name) && !(k in own) && ws.attributes.includes(k)) {
+        if (c.req.queries(k)!.length > 1) throw new HttpError(400, `${k}: one value per attribute, got ${c.req.queries(k)!.length}`);
+        where[k] = v;
+      } else input[k] = v;
+    }
     const parsed = QUERIES[name].safeParse(input);
     if (!parsed.success) throw new HttpError(400, describeIssues(parsed.error, input));
-    return parsed.data as z.infer<(typeof QUERIES)[K]>;
+    return { ...(parsed.data as z.infer<(typeof QUERIES)[K]>), ...(Object.keys(where).length > 0 ? { where } : {}) };
   };
   const checkMonth = (name: string, m: string | undefined): number | undefined => {
     if (m === undefined) return undefined;
@@ -139,25 +162,47 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   });
   app.get('/api/movements', async (c) => {
     const q = query(c, 'movements');
-    const to = checkMonth('to', q.to) ?? ws.asOfMonth;
-    const from = checkMonth('from', q.from) ?? to - 11;
+    if (q.month !== undefined && (q.from !== undefined || q.to !== undefined)) throw new HttpError(400, 'month: give month, or from and to, not both');
+    const to = checkMonth('to', q.to ?? q.month) ?? ws.asOfMonth;
+    const from = checkMonth('from', q.from ?? q.month) ?? to - 11;
     if (from > to) throw new HttpError(400, `from: ${q.from} is after to (${q.to ?? ws.summary.asOf})`);
     return cached(c, q, async () => {
-      const rows = await data.movements({ from, to, account: q.account, category: q.category as never });
-      return { from: q.from ?? null, to: q.to ?? ws.summary.asOf, total: rows.length, rows: rows.slice(0, q.limit) };
+      const { total, rows } = await data.serial(() => movementList(ws, { from, to, account: q.account, category: q.category as never, where: q.where, limit: q.limit }));
+      return { from: q.from ?? q.month ?? null, to: q.to ?? q.month ?? ws.summary.asOf, total, rows };
     });
+  });
+  app.get('/api/explain', async (c) => {
+    const q = query(c, 'explain');
+    checkMonth('month', q.month);
+    try {
+      return await cached(c, q, () => data.serial(() => explainMonth(ws, q.account, q.month)));
+    } catch (e) {
+      if (e instanceof NrrError) throw new HttpError(404, e.message);
+      throw e;
+    }
   });
   app.get('/api/cohorts', async (c) => {
     const q = query(c, 'cohorts');
-    return json(c, { granularity: q.granularity, rows: await data.cohorts(q.granularity) });
+    return json(c, { granularity: q.granularity, rows: await data.cohorts(q.granularity, q.where) });
+  });
+  app.get('/api/cohorts/:cohort/accounts', async (c) => {
+    const q = query(c, 'cohortAccounts');
+    const cohort = c.req.param('cohort');
+    if (cohortPeriod(cohort) === null) throw new HttpError(400, `cohort: expected a month (2024-03), a quarter (2024-Q1) or a year (2024), got '${cohort}'`);
+    return cached(c, { cohort, ...q }, async () => {
+      const rows = await data.serial(() => cohortAccounts(ws, cohort, q.where));
+      return { cohort, total: rows.length, rows: rows.slice(0, q.limit) };
+    });
   });
   app.get('/api/accounts', async (c) => {
     const q = query(c, 'accounts');
     const needle = q.q?.toLowerCase();
     let sorted = sortCache.get(q.sort);
     if (!sorted) sortCache.set(q.sort, (sorted = sortAccounts(await data.accounts(), q.sort)));
+    const kept = q.where === undefined ? null : new Set(JSON.parse(await answers.get(`accounts-where?${JSON.stringify(q.where)}`, async () => JSON.stringify(await data.serial(() => filteredAccountIds(ws, q.where!))))) as string[]);
     const rows = sorted.filter(
       (a) =>
+        (kept === null || kept.has(a.account_id)) &&
         (!q.tier || a.tier === q.tier || a.tier === `Tier ${q.tier}`) &&
         (!q.health || a.health_colour === q.health) &&
         (!q.segment || a.segment === q.segment) &&
@@ -179,10 +224,100 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     }
     return jsonText(c, `${toJson(await data.accountState(id)).slice(0, -1)},"explanation":${explanation}}`);
   });
+  /** 404 unless the account is in the accounts file or has lines. */
+  const knownAccount = async (id: string): Promise<void> => {
+    const q = ws.driver.dialect.quoteString(id);
+    const hit = await data.serial(() => ws.query(`SELECT 1 FROM accounts WHERE account_id = ${q} UNION ALL SELECT 1 FROM lines WHERE account_id = ${q} LIMIT 1`));
+    if (hit.length === 0) throw new HttpError(404, `no account '${id}' in the accounts or the contract lines`);
+  };
+  app.get('/api/accounts/:id/timeline', async (c) => {
+    query(c, 'none');
+    const id = c.req.param('id');
+    await knownAccount(id);
+    const path = statePath(ws.dataDir, ws.scoring.playbookSettings);
+    const plays = existsSync(path)
+      ? await PlaybookState.using(path, { readOnly: true }, async (s) => {
+          const tasks = await s.tasks({ account: id });
+          const mine = new Set(tasks.map((t) => t.task_id));
+          return { tasks, events: await s.events({ account: id, limit: 500 }), actions: (await s.taskActions()).filter((a) => mine.has(a.task_id)) };
+        })
+      : { tasks: [], events: [], actions: [] };
+    const events = await data.serial(() => accountTimeline(ws, id, data.asOfDate, plays));
+    return json(c, { account_id: id, as_of: data.asOfDate, total: events.length, events });
+  });
+  app.get('/api/accounts/:id/history', async (c) => {
+    query(c, 'none');
+    const id = c.req.param('id');
+    await knownAccount(id);
+    return cached(c, { id }, () => data.serial(() => accountHistory(ws, id)));
+  });
   app.get('/api/tasks', async (c) => {
     const q = query(c, 'tasks');
-    const rows = await data.tasks({ owner: q.owner, status: q.status === 'all' ? undefined : q.status, playbook: q.playbook, account: q.account });
-    return json(c, { total: rows.length, rows });
+    const rows = viewTasks(await data.tasks({ owner: q.owner, playbook: q.playbook, account: q.account }), { status: q.status, due: q.due }, data.asOfDate);
+    return json(c, { as_of: data.asOfDate, total: rows.length, rows });
+  });
+  /**
+   * The accounts renewals and books read: with their scores once every account is scored; until
+   * then at once, from the lines alone (risk and health null), saying so.
+   */
+  const csAccounts = async (): Promise<{ rows: RenewalAccount[]; scores: { status: 'ready' | 'computing'; note: string | null } }> => {
+    const scored = data.accountsIfScored(false);
+    if (scored !== null) return { rows: scored, scores: { status: 'ready', note: null } };
+    const rows = (await data.billing()).map((b) => ({ ...b, health: null, health_colour: null, churn_risk: null }));
+    // The scoring starts once this answer has its rows: it would slow this answer down.
+    data.accountsIfScored(true);
+    return { rows, scores: { status: 'computing', note: 'every account is being scored: risk, health and at-risk ARR follow when it is done' } };
+  };
+  app.get('/api/renewals', async (c) => {
+    const q = query(c, 'renewals');
+    const from = q.from ?? data.asOfDate.slice(0, 7);
+    const to = q.to ?? monthText(monthIndex(from) + 2);
+    if (monthIndex(from) > monthIndex(to)) throw new HttpError(400, `from: ${from} is after to (${to})`);
+    if (monthIndex(to) - monthIndex(from) > 36) throw new HttpError(400, `to: at most 36 months after from, got ${from} → ${to}`);
+    const forecast = data.churnProbabilities(false);
+    const owner = q.owner?.toLowerCase();
+    const { rows: all, scores } = await csAccounts();
+    // The forecast, too, starts after the rows (it takes a while on a large company).
+    data.churnProbabilities(true);
+    const accounts = all.filter((a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment));
+    const { rows, by_month } = renewals(accounts, { from, to }, forecast.probabilities);
+    return json(c, { as_of: data.asOfDate, from, to, scores, forecast: { status: forecast.status, note: forecast.note }, at_risk_rule: AT_RISK_RULE, total: rows.length, by_month, rows: rows.slice(0, q.limit) });
+  });
+  app.get('/api/book', async (c) => {
+    const q = query(c, 'book');
+    const tasks = viewTasks(await data.tasks({}), { status: 'all' }, data.asOfDate);
+    const { rows: accounts, scores } = await csAccounts();
+    const rows = books(accounts, tasks, q.owner);
+    return json(c, { as_of: data.asOfDate, scores, at_risk_rule: AT_RISK_RULE, total: rows.length, rows });
+  });
+  app.post('/api/tasks/:id/:action', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: 'the body is larger than 64 KB' }, 413) }), async (c) => {
+    const name = c.req.param('action');
+    if (!Object.hasOwn(TASK_ACTIONS, name)) throw new HttpError(404, `no such task action: ${name} (done, snooze, reassign, note)`);
+    const action = TASK_ACTIONS[name as TaskActionName];
+    if (!token) {
+      const refusal = tokenlessWriteRefusal(c.req.header('content-type'), c.req.header('origin'), c.req.header('host') ?? new URL(c.req.url).host);
+      if (refusal !== null) throw new HttpError(403, refusal);
+    }
+    const id = Number(c.req.param('id'));
+    if (!Number.isInteger(id) || id < 1) throw new HttpError(404, `no task '${c.req.param('id')}': task ids are whole numbers`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await c.req.text());
+    } catch {
+      throw new HttpError(400, `the body is not JSON: expected ${action.example}`);
+    }
+    const body = action.body.safeParse(raw);
+    if (!body.success) throw new HttpError(400, `${describeIssues(body.error, (raw ?? {}) as Record<string, unknown>)} (expected ${action.example})`);
+    const path = statePath(ws.dataDir, ws.scoring.playbookSettings);
+    if (!existsSync(path)) throw new HttpError(404, `no task ${id}: there is no play state yet (run nrr playbooks run)`);
+    try {
+      const task = await PlaybookState.using(path, {}, (s) => action.run(s, id, body.data as never, data.asOfDate));
+      return json(c, taskView(task, data.asOfDate));
+    } catch (e) {
+      if (e instanceof NrrError && /^no task /.test(e.message)) throw new HttpError(404, e.message.replace(/ in \S+$/, ''));
+      if (e instanceof NrrError && / is already /.test(e.message)) throw new HttpError(409, e.message);
+      throw e;
+    }
   });
   app.get('/api/playbooks', async (c) => (query(c, 'none'), json(c, await data.playbooks())));
   app.get('/api/playbooks/backtest', async (c) => (query(c, 'none'), json(c, await data.backtest())));
@@ -192,6 +327,13 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     if (q.by !== undefined && !ws.attributes.includes(q.by)) throw new HttpError(400, `by: expected one of ${ws.attributes.join(', ')}, got '${q.by}'`);
     return cached(c, q, () => forecast(ws, { horizonDays: q.horizon, asOf: q.as_of, by: q.by }));
   });
+  app.get('/api/series', async (c) => {
+    const q = query(c, 'series');
+    checkMonth('from', q.from);
+    checkMonth('to', q.to);
+    return cached(c, q, async () => (await data.serial(() => revenueSeries(ws, q))).rows);
+  });
+  app.get('/api/attributes', async (c) => (query(c, 'none'), cached(c, {}, () => data.serial(() => attributeChoices(ws)))));
   app.post(
     '/api/ingest/:source',
     bodyLimit({ maxSize: MAX_INGEST_BYTES, onError: (c) => c.json({ error: `the body is larger than ${MAX_INGEST_BYTES / 1024 / 1024} MB: send smaller batches` }, 413) }),

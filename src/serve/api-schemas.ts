@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { MOVEMENT_CATEGORIES } from '../engine/movements-model.js';
-import { TASK_STATUSES } from '../playbooks/playbook-state.js';
+import { TASK_DUE, TASK_VIEW_STATUSES } from '../playbooks/task-views.js';
 import { ENDPOINT_RESPONSES, RESPONSE_SCHEMAS } from './api-responses.js';
+import { TASK_ACTIONS } from './task-actions.js';
 
 /**
  * The API's query parameters: validated on every request (a 400 names the parameter, the value and
@@ -31,6 +32,7 @@ export const QUERIES = {
     .strict(),
   movements: z
     .object({
+      month: month.optional().describe('one month: the same as from and to'),
       from: month.optional().describe('first month (default: 12 months before the reporting month)'),
       to: month.optional().describe('last month (default: the reporting month)'),
       account: z.string().min(1).optional(),
@@ -54,7 +56,8 @@ export const QUERIES = {
   tasks: z
     .object({
       owner: z.string().optional(),
-      status: z.enum([...TASK_STATUSES, 'all']).default('open'),
+      status: z.enum([...TASK_VIEW_STATUSES, 'all']).default('open').describe('snoozed: open, but snoozed until after the day'),
+      due: z.enum(TASK_DUE).optional().describe('overdue: open and due before the day; week: open and due in the seven days from it'),
       playbook: z.string().optional(),
       account: z.string().optional(),
     })
@@ -66,8 +69,37 @@ export const QUERIES = {
       by: z.string().min(1).optional().describe('an account attribute to give the figures by as well'),
     })
     .strict(),
+  series: z
+    .object({
+      from: month.optional().describe('first month (default: the first month with revenue)'),
+      to: month.optional().describe('last month (default: the reporting month)'),
+    })
+    .strict(),
+  explain: z
+    .object({
+      account: z.string().min(1).describe('account id'),
+      month: month.optional().describe('only what moved the MRR in this month, and the lines in force in it'),
+    })
+    .strict(),
+  cohortAccounts: z.object({ limit: int(1, 100_000, 1000).describe('at most this many rows, largest start first (total counts them all)') }).strict(),
+  renewals: z
+    .object({
+      from: month.optional().describe('first month of renewal dates (default: the month of the day)'),
+      to: month.optional().describe('last month (default: two months after from)'),
+      owner: z.string().optional().describe('only this CSM owner (case-insensitive)'),
+      segment: z.string().optional(),
+      limit: int(1, 100_000, 1000).describe('at most this many rows, soonest first (total and by_month count them all)'),
+    })
+    .strict(),
+  book: z.object({ owner: z.string().optional().describe('only this owner (case-insensitive)') }).strict(),
   none: z.object({}).strict(),
 } as const;
+
+/**
+ * The endpoints that also take account filters: any attribute of the accounts as a parameter
+ * (`?segment=enterprise&region=EMEA`), see /api/attributes and AccountFilter.
+ */
+export const FILTERED_QUERIES: ReadonlySet<QueryName> = new Set(['series', 'metrics', 'movements', 'cohorts', 'accounts', 'cohortAccounts']);
 
 export type QueryName = keyof typeof QUERIES;
 
@@ -93,13 +125,21 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/api/summary', query: 'none', summary: 'What was read: months, accounts, currencies, attributes to group by, benchmarks, policies' },
   { path: '/api/report', query: 'none', summary: 'The one-screen report: headline T12M/quarterly/monthly, bridge, 24-month trend, groups, cohorts, diagnostics' },
   { path: '/api/metrics', query: 'metrics', summary: 'NRR, GRR, logo retention and the bridge for one window, overall or by a slice' },
-  { path: '/api/movements', query: 'movements', summary: 'Movements (new, expansion, contraction, churn, reactivation) per account and month' },
+  { path: '/api/movements', query: 'movements', summary: 'Movements (new, expansion, contraction, churn, reactivation) per account and month, largest first, with amount and the account\'s attributes: the rows behind a bar of the bridge' },
+  { path: '/api/explain', query: 'explain', summary: "An account's movements (in one month, or all) with the contract lines and usage rows behind each, their file and row" },
   { path: '/api/cohorts', query: 'cohorts', summary: 'Revenue and logo retention by first-revenue cohort' },
+  { path: '/api/cohorts/{cohort}/accounts', query: 'cohortAccounts', summary: "A cohort's accounts (cohort 2024-03, 2024-Q1 or 2024): MRR at the end of its first period and now, attributes" },
   { path: '/api/accounts', query: 'accounts', summary: 'Accounts on the reporting day: ARR, tier, health, churn risk, renewal, owners' },
   { path: '/api/accounts/{id}', query: 'none', summary: 'One account: its record, health with reasons, MRR history, movements and source lines, tasks' },
-  { path: '/api/tasks', query: 'tasks', summary: 'Tasks opened by playbook runs' },
+  { path: '/api/accounts/{id}/timeline', query: 'none', summary: "An account's timeline, newest first: revenue movements, tickets, meetings, sponsors and contacts, milestones, opportunities, funding, plays and tasks; each {date, kind, title, detail, file, row}" },
+  { path: '/api/accounts/{id}/history', query: 'none', summary: "An account's month-end MRR, ARR, health, churn risk, expansion readiness, seats and active users over 12 months, and which figures exclude usage" },
+  { path: '/api/tasks', query: 'tasks', summary: 'Tasks opened by playbook runs, as they read on the day: open, snoozed, done or exited, overdue or not' },
+  { path: '/api/renewals', query: 'renewals', summary: 'Renewals (contract ends) by date in a range of months: ARR, owner, segment, risk, health, 90-day churn probability, ARR at risk; and per month' },
+  { path: '/api/book', query: 'book', summary: 'Book of business per owner: accounts, ARR, at-risk ARR, open and overdue tasks, renewals in the next 90 days' },
   { path: '/api/playbooks', query: 'none', summary: 'Plays, open tasks per owner, recent fired events, outcomes' },
   { path: '/api/playbooks/backtest', query: 'none', summary: 'Per play: fires, precision, recall of lost or gained ARR, lead time' },
+  { path: '/api/series', query: 'series', summary: 'Company MRR, ARR, customers and the monthly bridge (new, expansion, reactivation, contraction, churn, net new), one row per month' },
+  { path: '/api/attributes', query: 'none', summary: 'The attributes of the accounts offered as filters and groups, with their values (or date and number buckets) and account counts' },
   { path: '/api/forecast', query: 'forecast', summary: 'Forward NRR and GRR (P10/P50/P90) over the horizon, expected movements, accounts by expected loss with reasons' },
 ];
 
@@ -112,7 +152,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
       const { description, ...rest } = s;
       return { name, in: 'query', required: false, description, schema: rest };
     });
+    if (FILTERED_QUERIES.has(e.query)) {
+      parameters.push({ name: 'filters', in: 'query', required: false, style: 'form', explode: true, description: 'any attribute of the accounts as a parameter (?segment=enterprise&region=EMEA): only the accounts whose attributes have those values; lo..hi for a number range, YYYY or YYYY-MM for dates (see /api/attributes)', schema: { type: 'object', additionalProperties: { type: 'string' } } });
+    }
     if (e.path.includes('{id}')) parameters.unshift({ name: 'id', in: 'path', required: true, description: 'account id', schema: { type: 'string' } });
+    if (e.path.includes('{cohort}')) parameters.unshift({ name: 'cohort', in: 'path', required: true, description: 'a cohort as the cohort table names it: 2024-03, 2024-Q1 or 2024', schema: { type: 'string' } });
     paths[e.path] = {
       get: {
         summary: e.summary,
@@ -168,6 +212,26 @@ export function openApiDocument(version: string): Record<string, unknown> {
         '403': { description: 'the server has no token: ingesting needs one' },
         '405': { description: 'the server does not answer from a store (--no-store)' },
         '413': { description: 'the body is larger than 16 MB' },
+      },
+    },
+  };
+  const bodies = Object.entries(TASK_ACTIONS).map(([name, a]) => ({ ...(z.toJSONSchema(a.body, { io: 'input' }) as Record<string, unknown>), title: name, examples: [JSON.parse(a.example) as unknown] }));
+  paths['/api/tasks/{id}/{action}'] = {
+    post: {
+      summary: 'Act on a task: done {outcome, note?}, snooze {until}, reassign {owner}, note {text}; `nrr tasks` then reads the change',
+      parameters: [
+        { name: 'id', in: 'path', required: true, description: 'the task number', schema: { type: 'integer' } },
+        { name: 'action', in: 'path', required: true, schema: { enum: Object.keys(TASK_ACTIONS) } },
+      ],
+      security: [{ bearer: [] }, {}],
+      requestBody: { required: true, content: { 'application/json': { schema: { oneOf: bodies } } } },
+      responses: {
+        '200': { description: 'the task as it now reads (as a row of GET /api/tasks)' },
+        '400': { description: `{ "error": "outcome: …, got 'maybe' (expected {"outcome": "won", …})" }: the body is not what the action takes` },
+        '401': { description: 'a token is set and the request has none, or another' },
+        '403': { description: 'no token is set and the request is not JSON, or comes from a page of another origin' },
+        '404': { description: 'no such task, or no such action' },
+        '409': { description: 'the task is already done or exited (snooze, reassign and done need an open task)' },
       },
     },
   };

@@ -3,6 +3,7 @@ import { defaultSnapshot, type ScoredAccount } from '../accounts/account-records
 import { materializeAccountScores, readAccountScores, readScoreColumns } from '../accounts/account-scores.js';
 import { sqlAccountIn } from '../accounts/account-record-sql.js';
 
+import type { AccountFilter } from '../engine/account-filter.js';
 import type { MovementCategory } from '../engine/movements-model.js';
 import { Money } from '../money.js';
 import { NrrError } from '../errors.js';
@@ -14,6 +15,7 @@ import { cohortTable, type CohortRow } from '../queries/cohort-queries.js';
 import { explainAccount, type AccountExplanation } from '../queries/explain-queries.js';
 import { movements, type MovementRow } from '../queries/ledger-queries.js';
 import { metrics, type Metrics } from '../queries/metrics-queries.js';
+import { billingRows, type BillingRow } from '../queries/billing-queries.js';
 import { buildReport, type Report } from '../report/report-model.js';
 import { ACV_BENCHMARK_BANDS, BENCHMARKS } from '../report/benchmarks.js';
 import { dateNotes, type Workspace } from '../workspace/workspace.js';
@@ -104,8 +106,8 @@ export class DashboardData {
     this.asOfDate = defaultSnapshot(ws);
   }
 
-  /** Runs `f` after every earlier read has finished. */
-  private serial<T>(f: () => Promise<T>): Promise<T> {
+  /** Runs `f` after every earlier read has finished (every read of the workspace's connection goes through here). */
+  serial<T>(f: () => Promise<T>): Promise<T> {
     const next = this.queue.then(f, f);
     this.queue = next.catch(() => undefined);
     return next;
@@ -151,7 +153,7 @@ export class DashboardData {
     return this.once('report', () => buildReport(this.ws));
   }
 
-  metrics(q: { month?: string; window: number; by?: string }): Promise<Metrics[]> {
+  metrics(q: { month?: string; window: number; by?: string; where?: AccountFilter }): Promise<Metrics[]> {
     return this.serial(() => metrics(this.ws, q));
   }
 
@@ -159,7 +161,8 @@ export class DashboardData {
     return this.serial(() => movements(this.ws, q));
   }
 
-  cohorts(granularity: 'month' | 'quarter' | 'year'): Promise<CohortRow[]> {
+  cohorts(granularity: 'month' | 'quarter' | 'year', where?: AccountFilter): Promise<CohortRow[]> {
+    if (where !== undefined) return this.serial(() => cohortTable(this.ws, granularity, where));
     return this.once(`cohorts:${granularity}`, () => cohortTable(this.ws, granularity));
   }
 
@@ -224,7 +227,9 @@ export class DashboardData {
         await this.scores();
         const rows = await this.serial(() => accountRows(this.ws, this.asOfDate));
         const p = await this.probabilities();
-        return rows.map((r) => ({ ...r, ...(p?.accounts.get(r.account_id) ?? NO_PROBABILITY) }));
+        const withProbabilities = rows.map((r) => ({ ...r, ...(p?.accounts.get(r.account_id) ?? NO_PROBABILITY) }));
+        this.accountsReady = withProbabilities;
+        return withProbabilities;
       },
       false,
     );
@@ -243,6 +248,22 @@ export class DashboardData {
       this.probabilitiesReady = true;
       return p;
     });
+  }
+
+  private accountsReady: AccountRow[] | null = null;
+
+  /**
+   * The accounts with their scores when every account has been scored; else null, and the scoring
+   * is started (it takes minutes at 100,000 accounts): for views that answer at once without scores.
+   */
+  accountsIfScored(start = true): AccountRow[] | null {
+    if (start && this.accountsReady === null) this.accounts().catch(() => undefined);
+    return this.accountsReady;
+  }
+
+  /** Every customer's MRR, ARR, renewal date, owner and segment on the day, from the lines alone (fast). */
+  billing(): Promise<BillingRow[]> {
+    return this.once('billing', () => billingRows(this.ws, this.asOfDate));
   }
 
   /** One account: its row and scores when it is a customer on the day, its MRR history and lines always. */
@@ -328,6 +349,39 @@ export class DashboardData {
         };
       },
     );
+  }
+
+  private churnForecast: { status: 'computing' | 'ready' | 'unavailable'; note: string | null; probabilities: Map<string, number> | null } | null = null;
+
+  /**
+   * Each account's probability of churning in the next 90 days, from the forecast (docs/forecast.md).
+   * The forecast takes a while on a large company, so the first call starts it (on a connection of
+   * its own when the database has several) and answers `computing`; later calls answer `ready` with
+   * the probabilities, or `unavailable` with the reason (too little history, no signal files).
+   */
+  churnProbabilities(start = true): { status: 'computing' | 'ready' | 'unavailable'; note: string | null; probabilities: Map<string, number> | null } {
+    if (this.churnForecast === null && !start) return { status: 'computing', note: 'the 90-day forecast is being computed: churn probabilities follow when it is done', probabilities: null };
+    if (this.churnForecast === null) {
+      this.churnForecast = { status: 'computing', note: 'the 90-day forecast is being computed: churn probabilities follow when it is done', probabilities: null };
+      void (async () => {
+        const own = this.ws.driver.connect ? await this.ws.driver.connect() : null;
+        try {
+          if (own !== null) {
+            const [at] = await this.serial(() => this.ws.query('SELECT current_database() AS d, current_schema() AS s'));
+            await own.exec(`USE ${own.dialect.quoteIdent(String(at!['d']))}.${own.dialect.quoteIdent(String(at!['s']))}`);
+          }
+          const { forecast } = await import('../forecast/forecast.js');
+          const run = () => forecast(own === null ? this.ws : this.ws.through(own), { horizonDays: 90 });
+          const f = await (own === null ? this.serial(run) : run());
+          this.churnForecast = { status: 'ready', note: `churn probabilities from the 90-day forecast as of ${f.as_of}`, probabilities: new Map(f.accounts.map((a) => [a.account_id, a.churn_probability])) };
+        } catch (e) {
+          this.churnForecast = { status: 'unavailable', note: `no churn probabilities: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, probabilities: null };
+        } finally {
+          own?.close();
+        }
+      })();
+    }
+    return this.churnForecast;
   }
 
   backtest(): Promise<Backtest> {

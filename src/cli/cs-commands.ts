@@ -1,0 +1,82 @@
+import { Option, type Command } from 'commander';
+import { NrrError } from '../errors.js';
+import { monthIndex, monthText } from '../engine/months.js';
+import { stringifyJson } from '../money.js';
+import { viewTasks } from '../playbooks/task-views.js';
+import { AT_RISK_RULE, books, renewals } from '../queries/renewal-queries.js';
+import { DashboardData } from '../serve/dashboard-data.js';
+import { month, open, outOption, withDataOptions, type CommonOptions } from './common-options.js';
+import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
+import { writeOutput } from './standard-output.js';
+
+const RENEWAL_COLUMNS = ['renewal_date', 'account_id', 'name', 'owner', 'segment', 'arr', 'risk', 'health', 'health_colour', 'churn_probability_90d', 'at_risk', 'arr_at_risk', 'expected_arr_loss'];
+const BOOK_COLUMNS = ['owner', 'accounts', 'arr', 'at_risk_accounts', 'arr_at_risk', 'open_tasks', 'overdue_tasks', 'renewals_90d', 'renewals_90d_arr'];
+
+/** `nrr renewals` and `nrr book`: the CS views of the dashboard as rows. */
+export function registerCsViews(program: Command): void {
+  withDataOptions(program.command('renewals').description('contract renewals by date in a range of months: ARR, owner, risk, health, ARR at risk'), { asOfDate: true })
+    .option('--from <YYYY-MM>', 'first month of renewal dates (default: the month of the day)', month)
+    .option('--to <YYYY-MM>', 'last month (default: two months after --from)', month)
+    .option('--owner <name>', 'only this CSM owner (case-insensitive)')
+    .option('--forecast', 'also each renewal’s 90-day churn probability from the forecast (takes longer: it fits the forecast)')
+    .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
+    .addOption(outOption())
+    .addHelpText(
+      'after',
+      `
+At risk: ${AT_RISK_RULE}; arr_at_risk is the ARR of those accounts. With --forecast,
+expected_arr_loss = ARR × the 90-day churn probability. JSON adds a summary per month.
+
+Examples:
+  nrr renewals --data demo                                  the next three months
+  nrr renewals --data demo --from 2026-07 --to 2026-12 --owner "Maya Patel" --format csv
+  nrr renewals --data demo --forecast --format json -o renewals.json`,
+    )
+    .action(async (o: CommonOptions & { from?: string; to?: string; owner?: string; forecast?: boolean; format: RowFormat }) => {
+      const ws = await open(o, { signals: true });
+      try {
+        const data = new DashboardData(ws);
+        const from = o.from ?? data.asOfDate.slice(0, 7);
+        const to = o.to ?? monthText(monthIndex(from) + 2);
+        if (monthIndex(from) > monthIndex(to)) throw new NrrError(`--from ${from} is after --to ${to}`);
+        let probabilities: Map<string, number> | null = null;
+        if (o.forecast) {
+          const { forecast } = await import('../forecast/forecast.js');
+          probabilities = new Map((await forecast(ws, { horizonDays: 90 })).accounts.map((a) => [a.account_id, a.churn_probability]));
+        }
+        const owner = o.owner?.toLowerCase();
+        const accounts = (await data.accounts()).filter((a) => owner === undefined || a.csm_owner?.toLowerCase() === owner);
+        const r = renewals(accounts, { from, to }, probabilities);
+        if (o.format === 'json') await writeOutput(o, stringifyJson({ as_of: data.asOfDate, from, to, at_risk_rule: AT_RISK_RULE, by_month: r.by_month, rows: r.rows }) + '\n');
+        else await writeOutput(o, formatRows(r.rows as unknown as Record<string, never>[], RENEWAL_COLUMNS, o.format));
+      } finally {
+        ws.close();
+      }
+    });
+
+  withDataOptions(program.command('book').description('book of business per owner: accounts, ARR, at-risk ARR, open and overdue tasks, renewals in the next 90 days'), { asOfDate: true })
+    .option('--owner <name>', 'only this owner (case-insensitive)')
+    .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
+    .addOption(outOption())
+    .addHelpText(
+      'after',
+      `
+Owners are the accounts' CSM owner (csm_owner, csm or owner in accounts.csv); tasks count by their
+owner. At risk: ${AT_RISK_RULE}. Overdue: open, not snoozed, due before the day.
+
+Examples:
+  nrr book --data demo
+  nrr book --data demo --owner "Maya Patel" --format json`,
+    )
+    .action(async (o: CommonOptions & { owner?: string; format: RowFormat }) => {
+      const ws = await open(o, { signals: true });
+      try {
+        const data = new DashboardData(ws);
+        const tasks = viewTasks(await data.tasks({}), { status: 'all' }, data.asOfDate);
+        const rows = books(await data.accounts(), tasks, o.owner);
+        await writeOutput(o, formatRows(rows as unknown as Record<string, never>[], BOOK_COLUMNS, o.format));
+      } finally {
+        ws.close();
+      }
+    });
+}
