@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbDriver } from '../src/drivers/duckdb-driver.js';
 import type { Driver } from '../src/drivers/driver.js';
-import { Money, Workspace, metrics, metricsSeries, movements, mrrLedger, NrrError, type PolicyInput } from '../src/index.js';
+import { Money, Workspace, metrics, metricsSeries, movements, mrrLedger, NrrError, type NrrMethod, type PolicyInput } from '../src/index.js';
 import { monthIndex } from '../src/engine/months.js';
 import { generateCompany } from '../src/generate/generate-company.js';
 import type { OpenOptions } from '../src/workspace/workspace.js';
@@ -38,14 +38,16 @@ async function everything(ws: Workspace): Promise<unknown> {
     ledger: (await mrrLedger(ws)).map((r) => `${r.account_id} ${r.month} ${r.mrr.value}`),
     ledgerByProduct: (await mrrLedger(ws, { byProduct: true })).map((r) => `${r.account_id} ${r.product} ${r.month} ${r.mrr.value}`),
   };
-  for (const method of ['snapshot', 'movements', 'average'] as const) {
-    for (const by of [undefined, 'segment', 'product', 'cohort', 'account']) {
-      if (method === 'movements' && by === 'product') continue;
-      for (const window of [1, 11]) {
-        const rows = await metricsSeries(ws, { months, window, method, ...(by ? { by } : {}) });
-        out[`${method} ${by ?? 'all'} ${window}`] = rows.map(plain);
-      }
-    }
+  // Each grouping's SQL once per method that has it; windows of one month and of eleven.
+  const runs: [NrrMethod, string | undefined, number][] = [
+    ...[undefined, 'segment', 'product', 'cohort', 'account'].flatMap((by) => [1, 11].map((w): [NrrMethod, string | undefined, number] => ['snapshot', by, w])),
+    ...[undefined, 'segment', 'cohort'].map((by): [NrrMethod, string | undefined, number] => ['movements', by, 11]),
+    ['average', undefined, 11],
+    ['average', 'product', 3],
+  ];
+  for (const [method, by, window] of runs) {
+    const rows = await metricsSeries(ws, { months, window, method, ...(by ? { by } : {}) });
+    out[`${method} ${by ?? 'all'} ${window}`] = rows.map(plain);
   }
   return out;
 }
@@ -57,6 +59,18 @@ function plain(o: object): Record<string, unknown> {
 
 const open = (engine: Engine, policies: PolicyInput, data = GOLDEN, today = TODAY): Promise<Workspace> =>
   engine.open({ data, policies: { as_of: '2024-12', ...policies }, today } satisfies OpenOptions);
+
+/** DuckDB's answers, computed once per data and question and shared by every engine's comparison. */
+const referenceCache = new Map<string, Promise<unknown>>();
+
+function referenceOf(key: string, f: () => Promise<unknown>): Promise<unknown> {
+  let p = referenceCache.get(key);
+  if (p === undefined) {
+    p = f();
+    referenceCache.set(key, p);
+  }
+  return p;
+}
 
 async function withWs<T>(engine: Engine, policies: PolicyInput, f: (ws: Workspace) => Promise<T>, data = GOLDEN, today = TODAY): Promise<T> {
   const ws = await open(engine, policies, data, today);
@@ -126,8 +140,9 @@ describe.each(engines)('engine %s', (name: EngineName) => {
   afterAll(() => engine?.stop());
 
   describe.skipIf(why !== null)(`on ${name}${why ? ` (skipped: ${why})` : ''}`, () => {
-    it.each(POLICY_SETS.map((p) => [JSON.stringify(p), p] as const))('golden data under %s: every figure as DuckDB gives it', async (_label, policies) => {
-      const expected = await withWs(reference, policies, everything);
+    // On DuckDB itself these comparisons would compare a run with its twin: the other engines run them.
+    it.skipIf(name === 'duckdb').each(POLICY_SETS.map((p) => [JSON.stringify(p), p] as const))('golden data under %s: every figure as DuckDB gives it', async (_label, policies) => {
+      const expected = await referenceOf(`golden ${JSON.stringify(policies)}`, () => withWs(reference, policies, everything));
       const got = await withWs(engine, policies, everything);
       expect(got).toEqual(expected);
     }, 120_000);
@@ -168,7 +183,7 @@ describe.each(engines)('engine %s', (name: EngineName) => {
       }, 120_000);
     });
 
-    it('random data (fast-check): movements, ledger and metrics as DuckDB gives them', async () => {
+    it.skipIf(name === 'duckdb')('random data (fast-check): movements, ledger and metrics as DuckDB gives them', async () => {
       await fc.assert(
         fc.asyncProperty(randomScenario, async (sc) => {
           const dir = fixtureDir(sc.files);

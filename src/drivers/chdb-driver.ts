@@ -5,7 +5,7 @@ import { NrrError } from '../errors.js';
 import type { Row } from './driver.js';
 import type { CopiedColumn, WarehouseDriver } from './warehouse-driver.js';
 
-/** What the driver uses of chdb's session (an optional dependency, loaded when first needed). */
+/** What the driver uses of chdb's session (installed apart, not a dependency: loaded when first needed). */
 interface ChdbSession {
   query(sql: string, format?: string): string;
   close(): void;
@@ -27,7 +27,7 @@ function openSession(): ChdbSession {
       chdb = createRequire(import.meta.url)('chdb') as ChdbModule;
     } catch {
       throw new NrrError(
-        'ClickHouse embedded needs the optional package chdb, which is not installed: run `npm install chdb` (Linux or macOS, x64 or arm64), or use --store postgres://… or DuckDB (the default)',
+        'ClickHouse embedded needs the package chdb, which is not installed (it is not installed with nrr): run `npm install chdb` (Linux or macOS, x64 or arm64), or use --store postgres://… or DuckDB (the default)',
       );
     }
     const session = new chdb.Session();

@@ -6,7 +6,7 @@ import type { WarehouseDriver } from './warehouse-driver.js';
 /** The warehouses `--store` takes, as its help and its errors name them. */
 export const WAREHOUSE_URLS = [
   'postgres://user[:password]@host[:port]/database[?schema=name] (PostgreSQL; schema default nrr)',
-  'clickhouse://embedded (ClickHouse in the process, through the optional package chdb)',
+  'clickhouse://embedded (ClickHouse in the process, through the package chdb, installed apart)',
 ] as const;
 
 /**

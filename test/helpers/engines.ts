@@ -54,7 +54,7 @@ function chdbInstalled(): boolean {
 export function engineAvailability(name: EngineName): string | null {
   let why: string | null = null;
   if (name === 'postgres' && postgresBinaries() === null) why = 'PostgreSQL is not installed here (apt-get install postgresql)';
-  if (name === 'clickhouse' && !chdbInstalled()) why = 'the optional package chdb is not installed (npm install chdb)';
+  if (name === 'clickhouse' && !chdbInstalled()) why = 'the package chdb is not installed (npm install chdb)';
   if (why === null) return null;
   if (CI) throw new Error(`engine ${name}: ${why}; under CI=true a missing engine is a failure`);
   process.stderr.write(`\n*** engine ${name} SKIPPED: ${why} ***\n\n`);
