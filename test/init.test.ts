@@ -120,9 +120,11 @@ describe('nrr init', () => {
     // readiness empty, the reason says why) rather than a green health or a risk of 0. A2's monthly
     // terms alone do not make a risk score. A1's renewal is 185 days off.
     const [, a1, a2] = accounts.stdout.split('\n');
-    // Columns: account_id, name, segment, csm_owner, am_owner, status, tier, mrr, arr, health…, term, renewal_date, days_to_renewal.
-    expect(a1).toBe('A1,,,,,active,Tier 3,100,1200,,,,,not scored: no signal data,,not scored: no signal data,contract,2025-01-01,185');
-    expect(a2).toBe('A2,,,,,active,Tier 3,50,600,,,,,not scored: no signal data,,not scored: no signal data,monthly,,');
+    // Columns: account_id, name, segment, csm_owner, am_owner, status, tier, mrr, arr, health…, term, renewal_date, days_to_renewal, churn_probability_90d, expansion_probability_90d.
+    expect(a1).toBe('A1,,,,,active,Tier 3,100,1200,,,,,not scored: no signal data,,not scored: no signal data,contract,2025-01-01,185,,');
+    // Five months of history and no churn: no probabilities (empty), and a warning says why.
+    expect(accounts.stderr).toContain('no churn or expansion probabilities: thin history');
+    expect(a2).toBe('A2,,,,,active,Tier 3,50,600,,,,,not scored: no signal data,,not scored: no signal data,monthly,,,,');
     const m = nrr('metrics', '--data', dir, '--month', '2024-12', '--window', '12', '--format', 'json', '-q');
     expect(m.status, m.stderr).toBe(0);
     const t12m = JSON.parse(m.stdout) as { starting_mrr: number; ending_mrr: number; churn: number; nrr: number };

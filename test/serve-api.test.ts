@@ -268,8 +268,8 @@ describe('security headers', () => {
       ['404 api', await app.request('/api/nothing')],
       ['404 account', await app.request('/api/accounts/NOPE-1')],
       ['200 page', await app.request('/accounts/A1')],
-      ['200 script', await app.request('/app.js')],
-      ['200 money-format', await app.request('/money-format.js')],
+      ['200 script', await app.request('/build/main.js')],
+      ['200 money-format', await app.request('/build/money-format.js')],
       ['200 style', await app.request('/app.css')],
       ['200 echarts', await app.request('/vendor/echarts.min.js')],
       ['404 file', await app.request('/missing.js')],
@@ -294,7 +294,7 @@ describe('security headers', () => {
     const html = await (await app.request('/overview')).text();
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
-    const js = await (await app.request('/app.js')).text();
+    const js = await (await app.request('/build/main.js')).text();
     expect(js).not.toMatch(/\sstyle="/);
   });
 });

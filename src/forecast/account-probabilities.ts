@@ -3,7 +3,7 @@ import { monthEnd, monthIndex } from '../engine/months.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { DEFAULT_HORIZON_DAYS, DEFAULT_TRAINING_MONTHS, TRAINING_ACCOUNTS, horizonMonths } from './forecast.js';
 import { accountsAt, filesWithRows, loadForecastRows } from './forecast-data.js';
-import { fitPredictor, type Predictor } from './forecast-model.js';
+import { fitPredictor, MIN_CHURN_EVENTS, MIN_TRAINING_MONTHS, type Predictor } from './forecast-model.js';
 
 /** One account's probabilities over the 90 days after a month-end; null when the model could not be fitted. */
 export interface AccountProbability {
@@ -68,7 +68,15 @@ async function computeProbabilities(ws: Workspace, M: number): Promise<AccountPr
   const share = count > TRAINING_ACCOUNTS ? TRAINING_ACCOUNTS / count : 1;
   const rows = await loadForecastRows(ws, months, { fullMonth: M, share });
   const predictor = fitPredictor(rows.filter((r) => r.month < M), await filesWithRows(ws), { horizonMonths: H });
-  if (predictor.method !== 'hazard_model') return { as_of, method: predictor.method, not_fitted: predictor.notes.join('; '), accounts: new Map() };
+  if (predictor.method !== 'hazard_model')
+    return {
+      as_of,
+      method: predictor.method,
+      not_fitted:
+        `thin history (${predictor.training.months} months, ${predictor.training.churn} churn events; ` +
+        `the model needs ${MIN_TRAINING_MONTHS} months and ${MIN_CHURN_EVENTS} churn events); \`nrr forecast\` shows segment × time-to-renewal rates instead`,
+      accounts: new Map(),
+    };
   const accounts = new Map<string, AccountProbability>();
   for (const r of rows) {
     if (r.month !== M) continue;
