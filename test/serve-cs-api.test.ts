@@ -124,6 +124,9 @@ describe('task actions through HTTP change what `nrr tasks` reads', () => {
     const res = await post(`/api/tasks/${ids[2]}/reassign`, { owner: 'Sam Lee' });
     expect(res.status).toBe(200);
     expect(cliTasks('--owner', 'sam lee').map((t) => t.task_id)).toEqual([ids[2]]);
+    // Sent again (a retry), it changes nothing and still answers the task.
+    const again = await post(`/api/tasks/${ids[2]}/reassign`, { owner: 'Sam Lee' });
+    expect([again.status, ((await again.json()) as TaskRow).owner]).toEqual([200, 'Sam Lee']);
   });
 
   it('note adds a dated line, and a second one below it', async () => {

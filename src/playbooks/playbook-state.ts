@@ -300,12 +300,12 @@ export class PlaybookState {
     return this.act(taskId, on, 'snooze', until);
   }
 
-  /** Gives an open task to another owner. */
+  /** Gives an open task to another owner; to the owner it has, it changes nothing (a retried request is harmless). */
   async reassignTask(taskId: number, owner: string, on: string): Promise<Task> {
     const task = await this.openTask(taskId, on);
     const name = owner.trim();
     if (name === '') throw new NrrError(`task ${taskId}: the new owner is empty`);
-    if (name === task.owner) throw new NrrError(`task ${taskId} is already ${name}'s`);
+    if (name === task.owner) return task;
     return this.act(taskId, on, 'reassign', name, `owner = ${sqlValue(name)}`);
   }
 

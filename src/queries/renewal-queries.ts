@@ -78,8 +78,10 @@ export function renewals(
 ): { rows: RenewalRow[]; by_month: RenewalMonth[] } {
   const lo = monthIndex(range.from);
   const hi = monthIndex(range.to);
+  // YYYY-MM compares as text: no date parsing per account.
+  const inRange = (d: string): boolean => d.slice(0, 7) >= range.from && d.slice(0, 7) <= range.to;
   const rows: RenewalRow[] = accounts
-    .filter((a) => a.renewal_date !== null && monthIndex(a.renewal_date.slice(0, 7)) >= lo && monthIndex(a.renewal_date.slice(0, 7)) <= hi)
+    .filter((a) => a.renewal_date !== null && inRange(a.renewal_date))
     .map((a) => {
       const p = probabilities?.get(a.account_id) ?? null;
       const risky = atRisk(a);
@@ -100,10 +102,17 @@ export function renewals(
         expected_arr_loss: p === null ? null : Money.from(a.arr.times(p).toFixed(2)),
       };
     })
-    .sort((x, y) => x.renewal_date.localeCompare(y.renewal_date) || y.arr.cmp(x.arr) || x.account_id.localeCompare(y.account_id));
+    .sort((x, y) => (x.renewal_date < y.renewal_date ? -1 : x.renewal_date > y.renewal_date ? 1 : y.arr.cmp(x.arr) || (x.account_id < y.account_id ? -1 : 1)));
+  const byMonth = new Map<string, RenewalRow[]>();
+  for (const r of rows) {
+    const k = r.renewal_date.slice(0, 7);
+    const list = byMonth.get(k);
+    if (list) list.push(r);
+    else byMonth.set(k, [r]);
+  }
   const by_month: RenewalMonth[] = [];
   for (let m = lo; m <= hi; m++) {
-    const mine = rows.filter((r) => r.renewal_date.startsWith(monthText(m)));
+    const mine = byMonth.get(monthText(m)) ?? [];
     by_month.push({
       month: monthText(m),
       accounts: mine.length,
