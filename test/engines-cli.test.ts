@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startClickHouseHttp, type ClickHouseHttpServer } from './helpers/clickhouse-http-server.js';
 import { engineAvailability, enginesUnderTest } from './helpers/engines.js';
 import { startPostgres, type PostgresServer } from './helpers/postgres-server.js';
 
@@ -29,13 +30,23 @@ const warehouses = enginesUnderTest().filter((e) => e !== 'duckdb');
 describe.each(warehouses)('nrr --store on %s', (name) => {
   const why = engineAvailability(name);
   let server: PostgresServer | null = null;
+  let clickhouse: ClickHouseHttpServer | null = null;
   let url = 'clickhouse://embedded';
   beforeAll(async () => {
-    if (why !== null || name !== 'postgres') return;
-    server = await startPostgres();
-    url = `${server.url}?schema=cli_test`;
+    if (why !== null) return;
+    if (name === 'postgres') {
+      server = await startPostgres();
+      url = `${server.url}?schema=cli_test`;
+    }
+    if (name === 'clickhouse-http') {
+      clickhouse = await startClickHouseHttp({ user: 'nrr', password: 'cli-secret' });
+      url = `${clickhouse.url}/cli_test`;
+    }
   }, 120_000);
-  afterAll(() => server?.stop());
+  afterAll(async () => {
+    server?.stop();
+    await clickhouse?.stop();
+  });
 
   describe.skipIf(why !== null)(`on ${name}`, () => {
     it.each([
@@ -54,11 +65,13 @@ describe.each(warehouses)('nrr --store on %s', (name) => {
       expect(wh.stdout).toBe(duck.stdout);
     }, 120_000);
 
-    it('a ClickHouse server URL is refused, naming what is supported', async () => {
-      const r = await nrr(['metrics', '--data', 'examples/acme', '-q', '--store', 'clickhouse://db.example:9000']);
+    it.runIf(name === 'clickhouse-http')('a wrong password is one line naming the server, the password hidden, no stack trace', async () => {
+      const wrong = url.replace('cli-secret', 'wrong-secret');
+      const r = await nrr(['metrics', '--data', 'examples/acme', '-q', '--store', wrong]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/only clickhouse:\/\/embedded/);
-      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(r.stderr).toMatch(/cannot connect to ClickHouse at clickhouse:\/\/nrr:\*\*\*@127\.0\.0\.1:\d+\/cli_test: .*Authentication failed/);
+      expect(r.stderr).not.toContain('wrong-secret');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
     });
   });
 });
@@ -69,5 +82,6 @@ describe('nrr --store with an unknown scheme', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/postgres:\/\//);
     expect(r.stderr).toMatch(/clickhouse:\/\/embedded/);
+    expect(r.stderr).toMatch(/clickhouse\+https:\/\//);
   });
 });

@@ -6,7 +6,7 @@ import type { Row } from './driver.js';
 import type { CopiedColumn, WarehouseDriver } from './warehouse-driver.js';
 
 /** What the driver uses of chdb's session (installed apart, not a dependency: loaded when first needed). */
-interface ChdbSession {
+export interface ChdbSession {
   query(sql: string, format?: string): string;
   close(): void;
 }
@@ -18,9 +18,9 @@ let shared: { session: ChdbSession; users: number } | null = null;
 
 /**
  * chdb binds one engine per process: every driver shares one session, each in a database of its
- * own. The session closes when the last driver does.
+ * own. The session closes when the last user releases it (releaseChdbSession).
  */
-function openSession(): ChdbSession {
+export function acquireChdbSession(): ChdbSession {
   if (shared === null) {
     let chdb: ChdbModule;
     try {
@@ -87,7 +87,7 @@ export class ChdbDriver implements WarehouseDriver {
   static open(options: { readonly database?: string } = {}): Promise<ChdbDriver> {
     const database = options.database ?? `nrr_${randomBytes(6).toString('hex')}`;
     if (!/^[a-z_][a-z0-9_]*$/.test(database)) throw new NrrError(`database '${database}': expected lower-case letters, digits and '_'`);
-    const session = openSession();
+    const session = acquireChdbSession();
     session.query(`CREATE DATABASE IF NOT EXISTS ${database}`);
     return Promise.resolve(new ChdbDriver(session, database));
   }
@@ -141,10 +141,15 @@ export class ChdbDriver implements WarehouseDriver {
     try {
       this.session.query(`DROP DATABASE IF EXISTS ${this.database}`);
     } finally {
-      if (shared !== null && --shared.users === 0) {
-        shared.session.close();
-        shared = null;
-      }
+      releaseChdbSession();
     }
+  }
+}
+
+/** One user of the shared session is done with it; the last closes it. */
+export function releaseChdbSession(): void {
+  if (shared !== null && --shared.users === 0) {
+    shared.session.close();
+    shared = null;
   }
 }

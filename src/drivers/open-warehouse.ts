@@ -1,18 +1,21 @@
 import { NrrError } from '../errors.js';
 import { ChdbDriver } from './chdb-driver.js';
+import { ClickHouseServerDriver } from './clickhouse-server-driver.js';
 import { PostgresDriver, redacted } from './postgres-driver.js';
 import type { WarehouseDriver } from './warehouse-driver.js';
 
 /** The warehouses `--store` takes, as its help and its errors name them. */
 export const WAREHOUSE_URLS = [
   'postgres://user[:password]@host[:port]/database[?schema=name] (PostgreSQL; schema default nrr)',
+  'clickhouse://user[:password]@host[:port]/database[?max_memory_usage=bytes] (a ClickHouse server over HTTP, port default 8123; database default nrr)',
+  'clickhouse+https://user[:password]@host[:port]/database (the same over TLS, port default 8443)',
   'clickhouse://embedded (ClickHouse in the process, through the package chdb, installed apart)',
 ] as const;
 
 /**
  * A connection to the warehouse a `--store` URL names. The model's tables are made in the
- * PostgreSQL schema given by `?schema=` (default `nrr`), replacing tables of the same names there;
- * embedded ClickHouse keeps them in memory for the run.
+ * PostgreSQL schema given by `?schema=` (default `nrr`) or the ClickHouse server's database (default
+ * `nrr`), replacing tables of the same names there; embedded ClickHouse keeps them in memory for the run.
  */
 export async function openWarehouse(url: string): Promise<WarehouseDriver> {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
@@ -22,11 +25,7 @@ export async function openWarehouse(url: string): Promise<WarehouseDriver> {
     u.searchParams.delete('schema');
     return PostgresDriver.open({ url: u.toString(), ...(schema === undefined ? {} : { schema }) });
   }
-  if (scheme === 'clickhouse') {
-    if (url.toLowerCase() === 'clickhouse://embedded') return ChdbDriver.open();
-    throw new NrrError(
-      `--store ${redacted(url)}: ClickHouse servers and clusters are not supported yet, only clickhouse://embedded (see docs/engines.md)`,
-    );
-  }
+  if (url.toLowerCase() === 'clickhouse://embedded') return ChdbDriver.open();
+  if (scheme === 'clickhouse' || scheme === 'clickhouse+http' || scheme === 'clickhouse+https') return ClickHouseServerDriver.open({ url });
   throw new NrrError(`--store ${redacted(url)}: expected one of\n  ${WAREHOUSE_URLS.join('\n  ')}\n(see docs/engines.md)`);
 }

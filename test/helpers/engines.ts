@@ -2,17 +2,23 @@ import { randomBytes } from 'node:crypto';
 import type { WarehouseDriver } from '../../src/drivers/warehouse-driver.js';
 import { createRequire } from 'node:module';
 import { ChdbDriver } from '../../src/drivers/chdb-driver.js';
+import { ClickHouseServerDriver } from '../../src/drivers/clickhouse-server-driver.js';
 import { PostgresDriver } from '../../src/drivers/postgres-driver.js';
 import { openInWarehouse } from '../../src/workspace/warehouse-model.js';
 import { Workspace, type OpenOptions } from '../../src/workspace/workspace.js';
+import { startClickHouseHttp } from './clickhouse-http-server.js';
 import { postgresBinaries, startPostgres, type PostgresServer } from './postgres-server.js';
 
-export const ENGINE_NAMES = ['duckdb', 'postgres', 'clickhouse'] as const;
+/**
+ * `clickhouse-http` is the client driver (`@clickhouse/client`, as for a ClickHouse server) talking
+ * to a stand-in server that runs each query on embedded ClickHouse (test/helpers/clickhouse-http-server.ts).
+ */
+export const ENGINE_NAMES = ['duckdb', 'postgres', 'clickhouse', 'clickhouse-http'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 
 /**
  * The engines the conformance suite runs on: NRR_ENGINES, a comma list (default `duckdb`).
- * `NRR_ENGINES=duckdb,postgres,clickhouse npm test` runs it on the three.
+ * `NRR_ENGINES=duckdb,postgres,clickhouse,clickhouse-http npm test` runs it on all of them.
  */
 export function enginesUnderTest(): EngineName[] {
   const names = (process.env['NRR_ENGINES'] ?? 'duckdb')
@@ -54,7 +60,7 @@ function chdbInstalled(): boolean {
 export function engineAvailability(name: EngineName): string | null {
   let why: string | null = null;
   if (name === 'postgres' && postgresBinaries() === null) why = 'PostgreSQL is not installed here (apt-get install postgresql)';
-  if (name === 'clickhouse' && !chdbInstalled()) why = 'the package chdb is not installed (npm install chdb)';
+  if ((name === 'clickhouse' || name === 'clickhouse-http') && !chdbInstalled()) why = 'the package chdb is not installed (npm install chdb)';
   if (why === null) return null;
   if (CI) throw new Error(`engine ${name}: ${why}; under CI=true a missing engine is a failure`);
   process.stderr.write(`\n*** engine ${name} SKIPPED: ${why} ***\n\n`);
@@ -94,6 +100,19 @@ export async function startEngine(name: EngineName): Promise<Engine> {
         open: async (options) => openInWarehouse(options, await ChdbDriver.open()),
         connect: () => ChdbDriver.open(),
         stop: () => undefined,
+      };
+    }
+    case 'clickhouse-http': {
+      const why = engineAvailability(name);
+      if (why !== null) return unavailableEngine(name, why);
+      const server = await startClickHouseHttp();
+      const connect = (): Promise<WarehouseDriver> => ClickHouseServerDriver.open({ url: `${server.url}/t_${randomBytes(6).toString('hex')}` });
+      return {
+        name,
+        unavailable: null,
+        open: async (options) => openInWarehouse(options, await connect()),
+        connect,
+        stop: () => void server.stop(),
       };
     }
   }
