@@ -30,6 +30,7 @@ import { registerIngest } from './ingest-command.js';
 import { registerStripe } from './stripe-command.js';
 import { registerForecast } from './forecast-command.js';
 import { registerWarehouseStore } from './warehouse-store-option.js';
+import { registerWarehouse } from './warehouse-command.js';
 import { registerMrr } from './mrr-command.js';
 import { registerCsViews } from './cs-commands.js';
 import { whereOption, type WhereOptions } from './where-option.js';
@@ -346,6 +347,7 @@ Examples:
   registerGenerate(program);
   registerStripe(program);
   registerWarehouseStore(program);
+  registerWarehouse(program);
   return program;
 }
 
