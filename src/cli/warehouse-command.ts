@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { stringifyJson } from '../money.js';
 import { sqlFillModelTables, sqlModelTables } from '../engine/clickhouse-cluster-ddl.js';
 import { NrrError } from '../errors.js';
 import { modelTableDefinitions } from '../workspace/clickhouse-model-tables.js';
@@ -8,6 +9,7 @@ import { writeOutput } from './standard-output.js';
 interface DdlOptions extends CommonOptions {
   cluster?: string;
   database: string;
+  format: 'sql' | 'json';
   out?: string;
 }
 
@@ -24,6 +26,7 @@ export function registerWarehouse(program: Command): void {
     .option('--store <url>', 'the ClickHouse that builds the model to read its tables from: clickhouse://embedded (default) or clickhouse://user:password@host:8123/database')
     .option('--cluster <name>', 'a cluster of remote_servers: tables ON CLUSTER, per-account tables sharded by cityHash64(account_id), dimensions replicated')
     .option('--database <name>', 'the database the DDL makes the tables in', 'nrr')
+    .addOption(new Option('-f, --format <format>', 'a SQL script, or JSON: {database, cluster, statements}').choices(['sql', 'json']).default('sql'))
     .option('-o, --out <file>', 'write to a file instead of standard output')
     .addHelpText(
       'after',
@@ -34,9 +37,10 @@ server as --store, the model stays in that URL's database, and the script ends w
 copy it into the new tables (run it on that server).
 
 Examples:
-  nrr warehouse ddl --data my-data --database nrr > nrr.sql
-  nrr warehouse ddl --data my-data --cluster analytics --store 'clickhouse://nrr:pw@ch-1:8123/nrr_build' > nrr.sql
-  clickhouse-client --host ch-1 --multiquery < nrr.sql`,
+  nrr warehouse ddl --data my-data --database nrr
+  nrr warehouse ddl --data my-data --cluster analytics -o nrr.sql
+  … --cluster analytics --store 'clickhouse://nrr:pw@ch-1:8123/nrr_build' -o nrr.sql   built on a server, with the INSERTs
+  then: clickhouse-client --host ch-1 --multiquery < nrr.sql`,
     )
     .action(async (o: DdlOptions) => {
       if (!NAME.test(o.database)) throw new NrrError(`--database '${o.database}': expected letters, digits and '_'`);
@@ -52,6 +56,10 @@ Examples:
         const target = { database: o.database, ...(o.cluster === undefined ? {} : { cluster: o.cluster }) };
         const embedded = store.toLowerCase() === 'clickhouse://embedded';
         const statements = [...sqlModelTables(tables, target), ...(embedded ? [] : sqlFillModelTables(tables, built, target))];
+        if (o.format === 'json') {
+          await writeOutput(o, stringifyJson({ database: o.database, cluster: o.cluster ?? null, filled_from: embedded ? null : built, statements }) + '\n');
+          return;
+        }
         const sharded = o.cluster === undefined ? '' : `; on cluster ${o.cluster}: per-account tables sharded by cityHash64(account_id), dimensions replicated`;
         const header =
           `-- The model's ${tables.length} tables and views in database ${o.database}${sharded}.\n` +
