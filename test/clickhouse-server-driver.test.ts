@@ -1,3 +1,7 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChdbDriver } from '../src/drivers/chdb-driver.js';
 import { ClickHouseServerDriver, parseClickHouseUrl } from '../src/drivers/clickhouse-server-driver.js';
@@ -144,4 +148,48 @@ describe.skipIf(why !== null)('the ClickHouse server driver, through the stand-i
     expect(error).toBeInstanceOf(NrrError);
     expect((error as Error).message).toMatch(new RegExp(`^cannot connect to ClickHouse at clickhouse://nrr:\\*\\*\\*@127\\.0\\.0\\.1:${port}/db: .*ECONNREFUSED`));
   });
+});
+
+/** `nrr` as a process (needs npm run build), asynchronously: the stand-in answers in this process. */
+function nrr(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(process.cwd(), 'dist/cli/nrr.js'), ...args], { env: { ...process.env, NRR_TODAY: '2026-01-15', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe.skipIf(why !== null)('clickhouse+https:// (a stand-in with a self-signed certificate; needs npm run build)', () => {
+  let dir: string;
+  let server: ClickHouseHttpServer;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nrr-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'pipe' });
+    server = await startClickHouseHttp({ user: 'nrr', password: 'tls-secret', tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') } });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('with the certificate trusted (NODE_EXTRA_CA_CERTS): the same metrics as DuckDB', async () => {
+    expect(server.url).toMatch(/^clickhouse\+https:\/\//);
+    const args = ['metrics', '--data', 'examples/acme', '-q', '--format', 'json'];
+    const duck = await nrr(args);
+    const tls = await nrr([...args, '--store', `${server.url}/tls_test`], { NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') });
+    expect(tls.code, tls.stderr).toBe(0);
+    expect(tls.stdout.length).toBeGreaterThan(100);
+    expect(tls.stdout).toBe(duck.stdout);
+  }, 120_000);
+
+  it('with a certificate nobody vouches for: one line naming the server, no stack trace', async () => {
+    const r = await nrr(['metrics', '--data', 'examples/acme', '-q', '--store', `${server.url}/tls_test`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot connect to ClickHouse at clickhouse\+https:\/\/nrr:\*\*\*@127\.0\.0\.1:\d+\/tls_test: .*self[- ]signed certificate/);
+    expect(r.stderr).not.toContain('tls-secret');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, 120_000);
 });

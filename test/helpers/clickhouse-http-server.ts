@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -16,6 +17,7 @@ import { acquireChdbSession, releaseChdbSession, type ChdbSession } from '../../
  *   set: a client that forgets to send a setting sees ClickHouse's default, as on a server);
  * - users: HTTP Basic auth or X-ClickHouse-User/X-ClickHouse-Key, refused with code 516;
  * - gzip responses when `enable_http_compression=1` and the client accepts gzip, gzip bodies;
+ * - HTTPS, given a key and a certificate;
  * - X-ClickHouse-Query-Id, X-ClickHouse-Format, X-ClickHouse-Timezone, X-ClickHouse-Summary;
  * - errors as ClickHouse returns them: `Code: N. DB::Exception: … (NAME) (version …)` with the
  *   X-ClickHouse-Exception-Code header and the HTTP status ClickHouse gives that code.
@@ -32,7 +34,7 @@ const CHDB_OWN = new Set(['allow_introspection_functions', 'serialize_query_plan
 const STATUS_OF_CODE: Record<number, number> = { 60: 404, 81: 404, 62: 400, 516: 401, 497: 403, 164: 403 };
 
 export interface ClickHouseHttpServer {
-  /** `clickhouse://user:password@127.0.0.1:port` (append `/database`). */
+  /** `clickhouse://user:password@127.0.0.1:port` (clickhouse+https:// with TLS; append `/database`). */
   readonly url: string;
   readonly port: number;
   /** Each request's URL parameters, in order (for tests of what the client sends). */
@@ -43,6 +45,8 @@ export interface ClickHouseHttpServer {
 export interface ClickHouseHttpOptions {
   readonly user?: string;
   readonly password?: string;
+  /** Serve HTTPS with this key and certificate (PEM); the URL is then clickhouse+https://. */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 const VERSION = '26.7.2.1';
@@ -120,7 +124,7 @@ function credentials(req: IncomingMessage, params: URLSearchParams): { user: str
   };
 }
 
-async function answer(session: ChdbSession, req: IncomingMessage, res: ServerResponse, options: Required<ClickHouseHttpOptions>, requests: URLSearchParams[]): Promise<void> {
+async function answer(session: ChdbSession, req: IncomingMessage, res: ServerResponse, options: { user: string; password: string }, requests: URLSearchParams[]): Promise<void> {
   const params = new URL(req.url ?? '/', 'http://localhost').searchParams;
   requests.push(params);
   const queryId = params.get('query_id') ?? randomUUID();
@@ -172,14 +176,16 @@ async function answer(session: ChdbSession, req: IncomingMessage, res: ServerRes
 /** Starts the stand-in on a free port of 127.0.0.1 (needs the package chdb). */
 export async function startClickHouseHttp(options: ClickHouseHttpOptions = {}): Promise<ClickHouseHttpServer> {
   const opts = { user: options.user ?? 'nrr', password: options.password ?? 'test-secret' };
+  const scheme = options.tls === undefined ? 'clickhouse' : 'clickhouse+https';
   // chdb binds one engine per process: the stand-in shares it with the embedded driver.
   const session = acquireChdbSession();
   const requests: URLSearchParams[] = [];
-  const server = createServer((req, res) => void answer(session, req, res, opts, requests));
+  const handler = (req: IncomingMessage, res: ServerResponse): void => void answer(session, req, res, opts, requests);
+  const server = options.tls === undefined ? createServer(handler) : createTlsServer({ key: options.tls.key, cert: options.tls.cert }, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `clickhouse://${encodeURIComponent(opts.user)}:${encodeURIComponent(opts.password)}@127.0.0.1:${port}`,
+    url: `${scheme}://${encodeURIComponent(opts.user)}:${encodeURIComponent(opts.password)}@127.0.0.1:${port}`,
     port,
     requests,
     stop: () =>
