@@ -139,6 +139,22 @@ describe.skipIf(why !== null)('the ClickHouse server driver, through the stand-i
     expect((error as Error).message).not.toContain('not-the-secret');
   });
 
+  it('a query past the memory limit is a user error saying how to raise it', async () => {
+    const small = await ClickHouseServerDriver.open({ url: `${server.url}/driver_test?max_memory_usage=1000000` });
+    try {
+      const error = await small.query('SELECT length(groupArray(toString(number))) AS n FROM numbers(2000000)').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(NrrError);
+      expect((error as Error).message).toMatch(/ran out of the memory a query may use: .*memory limit/is);
+      expect((error as Error).message).toMatch(/raise it with \?max_memory_usage=BYTES/);
+      expect((error as Error).message).not.toContain('pa:ss word');
+    } finally {
+      small.close();
+    }
+  });
+
   it('a server that does not answer is a user error naming it', async () => {
     const port = await freePort();
     const error = await openWarehouse(`clickhouse://nrr:hunter2@127.0.0.1:${port}/db`).then(

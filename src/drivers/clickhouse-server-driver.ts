@@ -9,6 +9,9 @@ import type { CopiedColumn, WarehouseDriver } from './warehouse-driver.js';
 /** The memory a query may use unless the URL says otherwise (`?max_memory_usage=BYTES`). */
 const DEFAULT_MAX_MEMORY_USAGE = 10_000_000_000;
 
+/** ClickHouse's code for a query that passed max_memory_usage. */
+const MEMORY_LIMIT_EXCEEDED = '241';
+
 /** How long one statement may take before the client gives up (building the model of a large company is one statement per table). */
 const REQUEST_TIMEOUT_MS = 3_600_000;
 
@@ -119,9 +122,12 @@ export class ClickHouseServerDriver implements WarehouseDriver {
     return new ClickHouseServerDriver(make(address.database), options.url, address.password, address.database);
   }
 
-  /** The server's message, without the password should it ever carry it. */
+  /** The server's message, without the password should it ever carry it; the memory limit as the user's to raise. */
   private failure(e: unknown): Error {
     const text = withoutSecret(message(e), this.password);
+    if ((e as { code?: unknown }).code === MEMORY_LIMIT_EXCEEDED) {
+      return new NrrError(`ClickHouse at ${redacted(this.url)} ran out of the memory a query may use: ${text}\nraise it with ?max_memory_usage=BYTES in the URL (default ${DEFAULT_MAX_MEMORY_USAGE})`);
+    }
     return e instanceof Error && text === e.message ? e : new Error(`ClickHouse at ${redacted(this.url)}: ${text}`);
   }
 
