@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -202,4 +203,50 @@ describe.each(enginesUnderTest())('warehouse.tables on %s', (name: EngineName) =
       );
     }, 60_000);
   });
+});
+
+/** The command line, on a DuckDB database file that the config names (needs `npm run build`: dist/). */
+describe('nrr mrr|movements|metrics over warehouse.tables of a DuckDB file', () => {
+  const dir = fixtureDir({});
+  const data = join(dir, 'data');
+  const nrr = (args: readonly string[]): { code: number; stdout: string; stderr: string } => {
+    const r = spawnSync(process.execPath, [join(process.cwd(), 'dist/cli/nrr.js'), ...args], { env: { ...process.env, NRR_TODAY: '2025-06-15' }, encoding: 'utf8' });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+  beforeAll(async () => {
+    mkdirSync(data);
+    const db = await DuckDbDriver.open({ path: join(dir, 'warehouse.duckdb') });
+    await loadGolden(db, 'duckdb');
+    db.close();
+    // The file is named relative to the config's folder.
+    writeFileSync(join(data, 'nrr.config.yaml'), configYaml().replace('warehouse:\n', 'warehouse:\n  url: duckdb:../warehouse.duckdb\n'));
+  }, 60_000);
+  afterAll(() => removeDir(dir));
+
+  it.each([
+    ['metrics', '--as-of', '2024-12', '--window', '11', '--format', 'json'],
+    ['metrics', '--as-of', '2024-12', '--by', 'segment', '--window', '3', '--format', 'csv'],
+    ['movements', '--format', 'csv'],
+    ['mrr', '--by-product', '--format', 'csv'],
+  ])('nrr %s … gives what the golden files give, byte for byte', (...args) => {
+    const tables = nrr([...args, '--data', data, '-q']);
+    const files = nrr([...args, '--data', GOLDEN, '--no-store', '-q']);
+    expect(tables.code, tables.stderr).toBe(0);
+    expect(files.code, files.stderr).toBe(0);
+    expect(tables.stdout.length).toBeGreaterThan(300);
+    expect(tables.stdout).toBe(files.stdout);
+  }, 60_000);
+
+  it('says what was read: the tables, with their rows', () => {
+    const r = nrr(['metrics', '--as-of', '2024-12', '--data', data, '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('read billing.contract_lines 18 rows, crm.customers 12 rows, billing.metered 2 rows, finance.rates 2 rows');
+  }, 60_000);
+
+  it('a command that reads files only refuses such a config, saying which commands read tables', () => {
+    const r = nrr(['report', '--data', data, '-q']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/warehouse\.tables: the sources are tables in a warehouse, which nrr mrr, movements and metrics read/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
 });

@@ -32,7 +32,7 @@ const tableSchema = (source: SourceName) =>
                 error: (issue) => `'${String(issue.input)}' is not a column of ${source} (expected one of ${contractColumns(source).join(', ')})`,
               }),
               columnNameSchema,
-              { error: `a map from a column of ${source} to the table's column, e.g. { account_id: customer_id }` },
+              { error: `a map from a column of ${source} (${contractColumns(source).join(', ')}) to the table's column, e.g. { account_id: customer_id }` },
             )
             .default({}),
         },
