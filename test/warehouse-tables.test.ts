@@ -136,6 +136,17 @@ describe.each(enginesUnderTest())('warehouse.tables on %s', (name: EngineName) =
     await loadGolden(setup, name);
     await loadGolden(setup, name, bad);
     await loadGolden(setup, name, badInterval);
+    // A line that starts at an instant: 03:30 UTC on 1 February is still 31 January in New York.
+    const instant = { duckdb: 'TIMESTAMPTZ', postgres: 'TIMESTAMPTZ', clickhouse: "Nullable(DateTime64(3, 'UTC'))" }[name];
+    const at = name === 'clickhouse' ? "'2024-02-01 03:30:00'" : "'2024-02-01 03:30:00+00'";
+    await setup.exec(`CREATE TABLE billing.instants (account_id ${TYPES[name].text}, start_date ${instant}, amount ${TYPES[name].money}, "interval" ${TYPES[name].text})`);
+    await setup.exec(`INSERT INTO billing.instants VALUES ('A', ${at}, 100.25, 'month')`);
+    writeFileSync(join(dir, 'instants.yaml'), 'warehouse:\n  tables:\n    subscriptions: billing.instants\n');
+    // Money with 20 digits before the point (the money limit keeps monthly totals below 10^21) and 12 after, which no double holds.
+    const big = { duckdb: 'DECIMAL(38,12)', postgres: 'NUMERIC(38,12)', clickhouse: 'Nullable(Decimal(38,12))' }[name];
+    await setup.exec(`CREATE TABLE billing.big (account_id ${TYPES[name].text}, start_date ${TYPES[name].date}, mrr ${big})`);
+    await setup.exec(`INSERT INTO billing.big VALUES ('B', '2024-01-01', 12345678901234567890.123456789012)`);
+    writeFileSync(join(dir, 'big.yaml'), 'warehouse:\n  tables:\n    subscriptions: billing.big\n');
     // The DuckDB file is attached read-only: its writer closes first.
     if (name === 'duckdb') setup.close();
   }, 180_000);
@@ -192,6 +203,32 @@ describe.each(enginesUnderTest())('warehouse.tables on %s', (name: EngineName) =
       expect((e as ValidationError).message).toContain(
         "billing.odd_lines row 7 (account_id 'A3', line_id 'A3-seats'), column interval: 'fortnightly': expected month, quarter, year, week, 'N months' or 'N weeks'",
       );
+    }, 60_000);
+
+    it.each([
+      ['America/New_York', '2024-01'],
+      ['UTC', '2024-02'],
+    ])('a timestamp with a time zone keeps its instant: in %s the line starts in %s', async (timezone, first) => {
+      const ws = await open(options('instants.yaml', { timezone, as_of: '2024-03' }));
+      try {
+        const ledger = (await mrrLedger(ws)).map((r) => `${r.account_id} ${r.month} ${r.mrr.value}`);
+        const months = first === '2024-01' ? ['2024-01', '2024-02', '2024-03'] : ['2024-02', '2024-03'];
+        expect(ledger).toEqual(months.map((m) => `A ${m} 100.25`));
+      } finally {
+        ws.close();
+      }
+    }, 60_000);
+
+    it('money of 20 digits and 12 places leaves the warehouse with every digit', async () => {
+      const ws = await open(options('big.yaml', { as_of: '2024-02' }));
+      try {
+        expect((await mrrLedger(ws)).map((r) => `${r.account_id} ${r.month} ${r.mrr.value}`)).toEqual([
+          'B 2024-01 12345678901234567890.123456789012',
+          'B 2024-02 12345678901234567890.123456789012',
+        ]);
+      } finally {
+        ws.close();
+      }
     }, 60_000);
 
     it('a table that is not there, and a renamed column that is not there, are named', async () => {
