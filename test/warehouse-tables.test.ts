@@ -231,6 +231,13 @@ describe.each(enginesUnderTest())('warehouse.tables on %s', (name: EngineName) =
       }
     }, 60_000);
 
+    it.skipIf(name !== 'postgres')('on PostgreSQL a table without its schema is refused: it would lie among the model’s tables, which are replaced', async () => {
+      writeFileSync(join(dir, 'bare.yaml'), 'warehouse:\n  tables:\n    subscriptions: contract_lines\n');
+      await expect(open(options('bare.yaml', {}))).rejects.toThrow(
+        /^contract_lines \(warehouse\.tables\.subscriptions in the config\): the table must be named with its schema, and not lie in the schema 't_[0-9a-f]+' where nrr makes the model's tables/,
+      );
+    }, 60_000);
+
     it('a table that is not there, and a renamed column that is not there, are named', async () => {
       writeFileSync(join(dir, 'missing.yaml'), 'warehouse:\n  tables:\n    subscriptions: billing.no_such_lines\n');
       await expect(open(options('missing.yaml', {}))).rejects.toThrow(/^billing\.no_such_lines: no table or view of that name in .*\(warehouse\.tables\.subscriptions in the config\)/);

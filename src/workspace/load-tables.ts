@@ -13,6 +13,11 @@ export interface TableDatabase {
   readonly label: string;
   /** A table's name as the config gives it (split at its dots) → the parts that name it in `driver`. */
   readonly parts: (name: readonly string[]) => readonly string[];
+  /**
+   * The schema the model's tables are made in (PostgreSQL's `?schema=`), whose tables of the
+   * model's names are replaced: a source's table may not lie there.
+   */
+  readonly modelSchema?: string;
 }
 
 /**
@@ -47,6 +52,11 @@ export async function loadRawTables(driver: Driver, tables: SourceTables, db: Ta
 async function loadTable(duck: DuckDbDriver, spec: (typeof SOURCES)[SourceName], t: SourceTable, db: TableDatabase): Promise<LoadedSource> {
   const where = `warehouse.tables.${spec.name}`;
   const parts = db.parts(t.table.split('.'));
+  if (db.modelSchema !== undefined && (parts.length < 2 || parts[parts.length - 2] === db.modelSchema)) {
+    throw new NrrError(
+      `${t.table} (${where} in the config): the table must be named with its schema, and not lie in the schema '${db.modelSchema}' where nrr makes the model's tables (lines, accounts, fx_rates…, replacing tables of those names); give --store another ?schema=`,
+    );
+  }
   const columns = await columnsOf(db.driver, parts);
   if (columns.length === 0) {
     throw new NrrError(`${t.table}: no table or view of that name in ${db.label} (${where} in the config); name it with its schema, as analytics.billing_lines`);

@@ -6,6 +6,7 @@ import type { TableDatabase } from './load-tables.js';
 import { copyTable, type WarehouseDriver } from '../drivers/warehouse-driver.js';
 import type { Driver } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
+import { PostgresDriver } from '../drivers/postgres-driver.js';
 import { sqlFxLookups, sqlFxPeriods } from '../engine/fx-model.js';
 import { buildModel } from './build-from-files.js';
 import { silentProgress, type Progress } from './progress.js';
@@ -73,7 +74,12 @@ export async function openOverDuckDbFile(options: OpenOptions, path: string): Pr
 export async function openInWarehouse(options: OpenOptions, target: WarehouseDriver): Promise<Workspace> {
   const duck = await DuckDbDriver.open();
   try {
-    const tablesIn: TableDatabase = { driver: target, label: WAREHOUSE_LABELS[target.dialect.name] ?? target.dialect.name, parts: (name) => name };
+    const tablesIn: TableDatabase = {
+      driver: target,
+      label: WAREHOUSE_LABELS[target.dialect.name] ?? target.dialect.name,
+      parts: (name) => name,
+      ...(target instanceof PostgresDriver ? { modelSchema: target.schema } : {}),
+    };
     const ws = await Workspace.open({ ...options, driver: duck, store: false, tablesIn });
     await buildModelInWarehouse(duck, target, ws.policies, options.progress ?? silentProgress);
     return ws.through(target);
