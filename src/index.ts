@@ -91,7 +91,7 @@ export { PostgresDriver, type PostgresOptions } from './drivers/postgres-driver.
 export { ChdbDriver } from './drivers/chdb-driver.js';
 export { openWarehouse } from './drivers/open-warehouse.js';
 export type { WarehouseDriver } from './drivers/warehouse-driver.js';
-export { openInWarehouse, buildModelInWarehouse } from './workspace/warehouse-model.js';
+export { openInWarehouse, openOverDuckDbFile, buildModelInWarehouse } from './workspace/warehouse-model.js';
 // Dashboard data (issue 19): the company's revenue series, account filters, drill-downs, renewals, books, account timeline and history, task actions (docs/api.md).
 export { revenueSeries, checkFilter, SERIES_COLUMNS, type SeriesRow, type SeriesQuery } from './queries/series-queries.js';
 export { sqlAccountFilter, hasFilter, type AccountFilter } from './engine/account-filter.js';

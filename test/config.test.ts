@@ -42,3 +42,29 @@ describe('nrr.config.yaml', () => {
     expect(() => parseConfigText('benchmark: smb\n', 'b.yaml')).toThrow(/b\.yaml:1: benchmark: a map from grouping to \{ group value: benchmark \}/);
   });
 });
+
+describe('warehouse: in nrr.config.yaml', () => {
+  it('reads a table per source, as a name or with renamed columns', () => {
+    const c = parseConfigText(
+      'warehouse:\n  url: duckdb:billing.duckdb\n  tables:\n    subscriptions: analytics.billing_lines\n    accounts: { table: crm.customers, columns: { account_id: customer_id } }\n',
+      'w.yaml',
+    );
+    expect(c.warehouse).toEqual({
+      url: 'duckdb:billing.duckdb',
+      tables: { subscriptions: { table: 'analytics.billing_lines', columns: {} }, accounts: { table: 'crm.customers', columns: { account_id: 'customer_id' } } },
+    });
+  });
+
+  it('names the line and key of a bad table name, an unknown source, a column outside the contract and a missing subscriptions table', () => {
+    expect(() => parseConfigText('warehouse:\n  tables:\n    subscriptions: "analytics.billing lines"\n', 'w.yaml')).toThrow(
+      /w\.yaml:3: warehouse\.tables\.subscriptions\.table: a table or view as name, schema\.name or database\.schema\.name/,
+    );
+    expect(() => parseConfigText('warehouse:\n  tables:\n    subscriptions: a.b\n    invoices: a.c\n', 'w.yaml')).toThrow(/w\.yaml:\d: warehouse\.tables: .*\(invoices\)/);
+    expect(() => parseConfigText('warehouse:\n  tables:\n    usage: { table: a.u, columns: { amount: amt } }\n', 'w.yaml')).toThrow(/warehouse\.tables\.subscriptions/);
+    expect(() => parseConfigText('warehouse:\n  tables:\n    subscriptions: { table: a.b, columns: { acount_id: customer } }\n', 'w.yaml')).toThrow(
+      /w\.yaml:3: warehouse\.tables\.subscriptions\.columns: a map from a column of subscriptions \(account_id, line_id, .*mrr\) to the table's column.*\(acount_id\)/,
+    );
+    expect(() => parseConfigText('warehouse:\n  url: mysql://x/y\n  tables:\n    subscriptions: a.b\n', 'w.yaml')).toThrow(/w\.yaml:2: warehouse\.url: a URL starting postgres:\/\/, clickhouse:\/\/ or duckdb:/);
+    expect(() => parseConfigText('warehouse:\n  url: duckdb:x\n  url_env: WH\n  tables:\n    subscriptions: a.b\n', 'w.yaml')).toThrow(/warehouse\.url_env: give url or url_env, not both/);
+  });
+});

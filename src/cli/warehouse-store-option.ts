@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
+import { dirname, resolve } from 'node:path';
+import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { WAREHOUSE_URLS, openWarehouse } from '../drivers/open-warehouse.js';
-import { openInWarehouse } from '../workspace/warehouse-model.js';
+import { NrrError } from '../errors.js';
+import { openInWarehouse, openOverDuckDbFile } from '../workspace/warehouse-model.js';
 import type { OpenOptions, Workspace } from '../workspace/workspace.js';
 
 /** The commands whose model can be computed in a warehouse (`--store URL`); the others run on DuckDB. */
 export const WAREHOUSE_COMMANDS = ['mrr', 'movements', 'metrics'] as const;
+
+/** A DuckDB database file whose tables the config's `warehouse.tables` names (computed in DuckDB in memory). */
+const DUCKDB_FILE_URL = 'duckdb:FILE (the tables of a DuckDB database file, with warehouse.tables in the config)';
 
 /**
  * Adds `--store <url>` to the commands that can compute their model in PostgreSQL or ClickHouse.
@@ -17,11 +23,14 @@ export function registerWarehouseStore(program: Command): void {
     cmd
       .option(
         '--store <url>',
-        'compute the model in a warehouse instead of DuckDB: postgres://…, clickhouse://host… or clickhouse://embedded (docs/engines.md); the files are still read and checked by DuckDB',
+        'compute the model in a warehouse instead of DuckDB: postgres://…, clickhouse://host… or clickhouse://embedded (docs/engines.md); the files are still read and checked by DuckDB, or with warehouse.tables in the config the tables of that warehouse are read instead',
       )
+      .hook('preAction', (c) => storeFromConfig(c))
       .addHelpText(
         'after',
-        `\nIn a warehouse (docs/engines.md), --store takes\n  ${WAREHOUSE_URLS.join('\n  ')}\n` +
+        `\nIn a warehouse (docs/engines.md), --store takes\n  ${[...WAREHOUSE_URLS, DUCKDB_FILE_URL].join('\n  ')}\n` +
+          `With warehouse.tables in the config, the sources are read from those tables of the warehouse (and checked by the same rules) instead of files;\n` +
+          `warehouse.url or warehouse.url_env in the config gives --store when it is not given.\n` +
           `Only ${WAREHOUSE_COMMANDS.join(', ')} take a warehouse so far; the workspace store (sync, ingest) stays on DuckDB.\n` +
           `  nrr ${name} --data demo --store clickhouse://embedded\n` +
           `  … --store 'postgres://nrr@localhost:5432/analytics?schema=nrr'   the same on a PostgreSQL server of yours\n` +
@@ -30,7 +39,37 @@ export function registerWarehouseStore(program: Command): void {
   }
 }
 
-/** Opens the workspace with its model computed in the warehouse `url` names. */
+/** --store, when not given, from the config's `warehouse.url` or `warehouse.url_env` (a duckdb: file relative to the config's folder). */
+function storeFromConfig(cmd: Command): void {
+  const o = cmd.opts<{ store?: boolean | string; config?: string; data: string }>();
+  if (typeof o.store === 'string' || o.store === false) return;
+  const file = findConfigFile(o.config, o.data);
+  const w = loadConfig(file).warehouse;
+  if (w === undefined || file === undefined) return;
+  let url = w.url;
+  if (w.url_env !== undefined) {
+    url = process.env[w.url_env];
+    if (url === undefined || url === '') throw new NrrError(`${file}: warehouse.url_env: the environment variable ${w.url_env} is not set (it should hold the warehouse's URL)`);
+  }
+  if (url === undefined) return;
+  const duckFile = duckDbFileOf(url);
+  cmd.setOptionValue('store', duckFile === null ? url : `duckdb:${resolve(dirname(file), duckFile)}`);
+}
+
+/** The path of a `duckdb:FILE` URL, or null for another URL. */
+function duckDbFileOf(url: string): string | null {
+  return /^duckdb:/i.test(url) ? url.slice('duckdb:'.length).replace(/^\/\//, '') : null;
+}
+
+/** Opens the workspace with its model computed in the warehouse `url` names (or over the tables of a DuckDB file). */
 export async function openInWarehouseStore(url: string, options: OpenOptions): Promise<Workspace> {
+  const duckFile = duckDbFileOf(url);
+  if (duckFile !== null) {
+    if (duckFile === '') throw new NrrError(`--store ${url}: expected duckdb:FILE, the path of a DuckDB database file`);
+    if (loadConfig(findConfigFile(options.config, options.data)).warehouse === undefined) {
+      throw new NrrError(`--store ${url}: a DuckDB file is read through the tables the config's warehouse.tables names, and the config has none (docs/engines.md)`);
+    }
+    return openOverDuckDbFile({ ...options, store: false }, resolve(duckFile));
+  }
   return openInWarehouse({ ...options, store: false }, await openWarehouse(url));
 }

@@ -11,6 +11,7 @@ import { playbooksSchema } from '../playbooks/playbook-config.js';
 import { playbookSettingsSchema } from '../playbooks/playbook-settings.js';
 import { BENCHMARK_KEYS } from '../report/benchmarks.js';
 import { stripeConfigSchema } from '../stripe/stripe-settings.js';
+import { warehouseConfigSchema } from './warehouse-config.js';
 
 export const CONFIG_FILE_NAME = 'nrr.config.yaml';
 
@@ -51,6 +52,8 @@ const configSchema = z
     stripe: stripeConfigSchema.optional(),
     /** The workspace store (docs/store.md): absolute, or relative to the data folder; default .nrr/workspace.duckdb. */
     store_file: z.string().min(1).optional(),
+    /** Tables already in a warehouse that hold the sources instead of files (docs/engines.md). */
+    warehouse: warehouseConfigSchema.optional(),
     /** `nrr serve`: where it listens, and the environment variable holding its API token. */
     serve: z
       .object({

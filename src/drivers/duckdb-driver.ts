@@ -83,6 +83,26 @@ export class DuckDbDriver implements Driver {
     return rows;
   }
 
+  /**
+   * Appends rows of text (or NULL) to an existing table of as many VARCHAR columns, through DuckDB's
+   * appender: values arrive exactly as given, with no SQL to parse.
+   */
+  async appendText(table: string, rows: readonly (readonly (string | null)[])[]): Promise<void> {
+    const appender = await this.connection.createAppender(table);
+    try {
+      for (const row of rows) {
+        for (const v of row) {
+          if (v === null) appender.appendNull();
+          else appender.appendVarchar(v);
+        }
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
   close(): void {
     this.connection.closeSync();
     if (!this.shared) this.instance.closeSync();

@@ -109,6 +109,20 @@ export class ClickHouseDialect extends WarehouseDialect implements Dialect {
     return `match(${textExpr}, ${this.quoteString(`^(?:${pattern})$`)})`;
   }
 
+  sqlColumnsOf(parts: readonly string[]): string {
+    // ClickHouse has databases, no schemas: [database, table] or [table] in the current database.
+    if (parts.length > 2) return 'SELECT 1 AS column_name, 1 AS column_type WHERE 0';
+    const [table, database] = [...parts].reverse().map((p) => this.quoteString(p));
+    return `SELECT name AS column_name, type AS column_type FROM system.columns
+      WHERE database = ${database ?? 'currentDatabase()'} AND table = ${table} ORDER BY position`;
+  }
+
+  sqlValueText(expr: string, columnType: string): string {
+    // A DateTime is an instant: printed in UTC with 'Z' (toString would print its zone's wall clock without one).
+    if (/^(Nullable\()?DateTime/.test(columnType)) return `concat(toString(toTimeZone(${expr}, 'UTC')), 'Z')`;
+    return `toString(${expr})`;
+  }
+
   sqlToFloat(expr: string): string {
     // Decimal → Float64 is not the nearest double (it divides by a power of ten in floating point);
     // the decimal's text read with precise_float_parsing is.

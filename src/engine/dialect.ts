@@ -124,6 +124,18 @@ export interface Dialect {
   sqlCreateViewAs(name: string, query: string): string;
   /** Whole-number division truncated toward zero (the model divides only numbers ≥ 0). */
   sqlIntDiv(a: string, b: string): string;
+  /**
+   * The columns of an existing table or view, named by its parts (`[table]`, `[schema, table]`,
+   * `[database, schema, table]`; ClickHouse `[database, table]`), as a query returning
+   * `column_name` and `column_type` in the table's order: no rows when there is no such table.
+   */
+  sqlColumnsOf(parts: readonly string[]): string;
+  /**
+   * A column of an existing table (of the type sqlColumnsOf names) as exact text that the
+   * contract's rules read as they read a file's: decimals with every digit, dates as YYYY-MM-DD,
+   * an instant with its offset.
+   */
+  sqlValueText(expr: string, columnType: string): string;
   /** A NULL of the text type (an untyped NULL cannot be unioned with text everywhere). */
   sqlNullText(): string;
   /** The exact median of money values (the mean of the middle two when their count is even), as money. */

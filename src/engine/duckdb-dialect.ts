@@ -277,6 +277,18 @@ export class DuckDbDialect implements Dialect {
     return `(strlen(${t}) = length(${t}) AND ${t} >= '!' AND NOT (${ends}))`;
   }
 
+  sqlColumnsOf(parts: readonly string[]): string {
+    const [table, schema, catalog] = [...parts].reverse().map((p) => this.quoteString(p));
+    return `SELECT column_name, data_type AS column_type FROM information_schema.columns
+      WHERE table_catalog = ${catalog ?? 'current_database()'} AND table_schema = ${schema ?? 'current_schema()'} AND table_name = ${table}
+      ORDER BY ordinal_position`;
+  }
+
+  sqlValueText(expr: string, _columnType: string): string {
+    // A TIMESTAMPTZ prints with its offset; a DECIMAL with every place.
+    return `CAST(${expr} AS VARCHAR)`;
+  }
+
   sqlToFloat(expr: string): string {
     return `CAST(${expr} AS DOUBLE)`;
   }

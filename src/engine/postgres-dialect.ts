@@ -87,6 +87,22 @@ export class PostgresDialect extends WarehouseDialect implements Dialect {
     return `(${textExpr} ~ ${this.quoteString(`^(?:${pattern})$`)})`;
   }
 
+  sqlColumnsOf(parts: readonly string[]): string {
+    // to_regclass finds a table or view by the search path when no schema is given, NULL when none.
+    const name = this.quoteString(parts.map((p) => this.quoteIdent(p)).join('.'));
+    return `SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type FROM pg_attribute a
+      WHERE a.attrelid = to_regclass(${name}) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`;
+  }
+
+  sqlValueText(expr: string, columnType: string): string {
+    // Dates and times printed whatever the server's DateStyle; NUMERIC's text has every digit.
+    const t = columnType.toLowerCase();
+    if (t === 'date') return `to_char(${expr}, 'YYYY-MM-DD')`;
+    if (t.startsWith('timestamp') && t.includes('with time zone')) return `to_char(${expr} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+    if (t.startsWith('timestamp')) return `to_char(${expr}, 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
+    return `CAST(${expr} AS TEXT)`;
+  }
+
   sqlToFloat(expr: string): string {
     // NUMERIC → float8 goes through the number's text: the nearest double.
     return `CAST(${expr} AS DOUBLE PRECISION)`;

@@ -9,7 +9,9 @@ import { movementsNeedProductRanges, sqlContributions, sqlMrrPieces, sqlProductR
 import { sqlAccountChanges, sqlAccountFirstRevenue, sqlAccountRanges } from '../engine/movements-model.js';
 import { checkMoneyTotals } from './money-limit.js';
 import { checkUnchanged, loadRawSignalSources, loadRawSources, sqlDropRaw, type LoadedSource } from './load-sources.js';
+import { loadRawTables, type TableDatabase } from './load-tables.js';
 import type { Progress } from './progress.js';
+import type { SourceTables } from '../config/warehouse-config.js';
 import { countRows, validate } from './validate-sources.js';
 
 /** What a run read of one source: its file (null when absent), its rows and its columns. */
@@ -53,9 +55,11 @@ export async function readFiles(
   signalFiles: Partial<Record<SignalSourceName, SourceFile<SignalSourceName>>> | null,
   options: ReadOptions,
   progress: Progress,
+  /** Read these tables of a database instead of the files (the config's `warehouse.tables`). */
+  tables: { readonly map: SourceTables; readonly db: TableDatabase } | null = null,
 ): Promise<FilesRead> {
-  progress.step('reading files');
-  const loaded = await loadRawSources(driver, files);
+  progress.step(tables === null ? 'reading files' : `reading tables in ${tables.db.label}`);
+  const loaded = tables === null ? await loadRawSources(driver, files) : await loadRawTables(driver, tables.map, tables.db);
   const signals = signalFiles ? await loadRawSignalSources(driver, signalFiles) : null;
   const all: LoadedSource<SourceName | SignalSourceName>[] = [...Object.values(loaded), ...Object.values(signals ?? {})];
   progress.step('validating');

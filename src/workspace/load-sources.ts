@@ -26,6 +26,8 @@ export interface LoadedSource<Name extends string = SourceName> {
   readonly relation: 'view' | 'table';
   /** For a view: the file's path, size and modification time when it was opened (see checkUnchanged). */
   readonly stamp?: FileStamp;
+  /** A table's rows: `raw_<source>` has `__key`, the row named by its key columns. */
+  readonly keyed?: boolean;
 }
 
 interface FileStamp {
@@ -59,7 +61,7 @@ export function checkUnchanged(sources: readonly LoadedSource<string>[]): void {
 }
 
 /** What loading needs to know of a file of the contract. */
-interface LoadSpec<Name extends string> {
+export interface LoadSpec<Name extends string> {
   readonly name: Name;
   readonly columns: readonly { readonly name: string; readonly required: boolean; readonly kind?: ColumnKind; readonly type?: SignalColumnType }[];
   readonly extraColumnsAreAttributes: boolean;
@@ -95,7 +97,7 @@ export async function loadRawSignalSources(
   return out;
 }
 
-async function loadRaw<Name extends string>(
+export async function loadRaw<Name extends string>(
   driver: Driver,
   spec: LoadSpec<Name>,
   f: SourceFile<Name> | undefined,
@@ -130,22 +132,66 @@ async function loadRaw<Name extends string>(
       throw new NrrError(readFailure(f, delimiter, e));
     }
   }
+  const relation = f.format === 'parquet' ? 'view' : 'table';
+  const read = (nativeActual: ReadonlySet<string>): string =>
+    f.format === 'parquet' ? d.sqlReadParquet(f.path, nativeActual) : d.sqlReadAsText(f.path, f.format, columns, delimiter);
+  const made = await makeRaw(driver, spec, {
+    label: f.file,
+    columns,
+    types: f.format === 'parquet' ? types : null,
+    read,
+    relation,
+    keyed: false,
+    failure: (e) => readFailure(f, delimiter, e),
+    jsonPath: f.format === 'json' ? f.path : null,
+  });
+  return { ...made, ...(stamp ? { stamp } : {}) };
+}
+
+/** Where the rows of a source come from, for makeRaw. */
+export interface RawInput {
+  /** The file or table as messages name it. */
+  readonly label: string;
+  /** Its columns, as it names them. */
+  readonly columns: readonly string[];
+  /** The column types of a typed file (Parquet): contract dates and money of such a type keep it; null to read all as text. */
+  readonly types: ReadonlyMap<string, string> | null;
+  /** A query of every column, `__row` (and `__key` when keyed), given the columns to keep in their own type. */
+  readonly read: (nativeActual: ReadonlySet<string>) => string;
+  readonly relation: 'view' | 'table';
+  /** The query also gives `__key`, the row named by its key columns (a table's rows have no line numbers). */
+  readonly keyed: boolean;
+  /** What a failure of the engine to read it means, in the terms of the input. */
+  readonly failure: (e: unknown) => string;
+  /** A JSON file whose number literals are put back (restoreJsonLiterals). */
+  readonly jsonPath: string | null;
+}
+
+/**
+ * Makes `raw_<source>` from the rows of a file or a table: the contract's columns (ids in their
+ * normal form, their own spelling beside them), the extra columns when they are attributes, `__row`
+ * (and `__key`). Checks the columns first: reserved names, repeats, required columns, forms.
+ */
+export async function makeRaw<Name extends string>(driver: Driver, spec: LoadSpec<Name>, input: RawInput): Promise<LoadedSource<Name>> {
+  const d = driver.dialect;
+  const contract = spec.columns.map((c) => c.name);
+  const { label, columns, types, relation } = input;
   const reserved = columns.filter(isReservedColumn);
   if (reserved.length > 0) {
     throw new NrrError(
-      `${f.file}: column ${reserved.map((c) => `'${c}'`).join(', ')}: names starting with '__' are reserved for the engine's own columns (such as the row number); rename the column`,
+      `${label}: column ${reserved.map((c) => `'${c}'`).join(', ')}: names starting with '__' are reserved for the engine's own columns (such as the row number); rename the column`,
     );
   }
   const dupes = columns.filter((c, i) => columns.indexOf(c) !== i);
-  if (dupes.length > 0) throw new NrrError(`${f.file}: the header repeats column ${dupes.map((c) => `'${c}'`).join(', ')}`);
+  if (dupes.length > 0) throw new NrrError(`${label}: the header repeats column ${dupes.map((c) => `'${c}'`).join(', ')}`);
   const lower = new Map(columns.map((c) => [c.trim().toLowerCase(), c]));
   const missing = spec.columns.filter((c) => c.required && !lower.has(c.name));
   if (missing.length > 0) {
     throw new NrrError(
-      `${f.file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c.name}'`).join(', ')} (found: ${columns.join(', ')}); see docs/data-contract.md`,
+      `${label}: missing required column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `'${c.name}'`).join(', ')} (found: ${columns.join(', ')}); see docs/data-contract.md`,
     );
   }
-  checkForms(f.file, spec.forms ?? [], lower, columns);
+  checkForms(label, spec.forms ?? [], lower, columns);
   const contractSet = new Set(contract);
   const extra = columns.filter((c) => !contractSet.has(c.trim().toLowerCase()));
   const selectContract = contract.flatMap((c) => {
@@ -163,7 +209,7 @@ async function loadRaw<Name extends string>(
   // Typed values in a Parquet file (dates, money, counts, booleans…) are taken as they are: nothing to parse.
   const native: Record<string, SignalNative> = {};
   const nativeActual = new Set<string>();
-  if (f.format === 'parquet') {
+  if (types !== null) {
     for (const c of spec.columns) {
       const actual = lower.get(c.name);
       const type = actual === undefined ? undefined : types.get(actual);
@@ -176,25 +222,24 @@ async function loadRaw<Name extends string>(
       }
     }
   }
-  const relation = f.format === 'parquet' ? 'view' : 'table';
-  const read = f.format === 'parquet' ? d.sqlReadParquet(f.path, nativeActual) : d.sqlReadAsText(f.path, f.format, columns, delimiter);
+  const read = input.read(nativeActual);
   try {
     await driver.exec(
-      `CREATE OR REPLACE ${relation === 'view' ? 'VIEW' : 'TABLE'} raw_${spec.name} AS SELECT ${[...selectContract, ...selectExtra, '__row'].join(', ')} FROM (${read})`,
+      `CREATE OR REPLACE ${relation === 'view' ? 'VIEW' : 'TABLE'} raw_${spec.name} AS SELECT ${[...selectContract, ...selectExtra, '__row', ...(input.keyed ? ['__key'] : [])].join(', ')} FROM (${read})`,
     );
     // A view reads nothing yet: count its rows so that a file that cannot be read fails here.
     if (relation === 'view') await driver.query(`SELECT count(*) AS n FROM raw_${spec.name}`);
-    if (f.format === 'json') {
+    if (input.jsonPath !== null) {
       const rawColumn = (key: string): string | undefined => {
         const c = key.trim().toLowerCase();
         return contractSet.has(c) && lower.get(c) === key ? c : spec.extraColumnsAreAttributes && extra.includes(key) ? key : undefined;
       };
-      await restoreJsonLiterals(driver, `raw_${spec.name}`, f.path, rawColumn);
+      await restoreJsonLiterals(driver, `raw_${spec.name}`, input.jsonPath, rawColumn);
     }
   } catch (e) {
-    throw new NrrError(readFailure(f, delimiter, e));
+    throw new NrrError(input.failure(e));
   }
-  return { source: spec.name, file: f.file, columns, extraColumns: extra, native, relation, ...(stamp ? { stamp } : {}) };
+  return { source: spec.name, file: label, columns, extraColumns: extra, native, relation, keyed: input.keyed };
 }
 
 /**

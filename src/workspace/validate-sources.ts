@@ -65,6 +65,7 @@ export async function validate(
     if (Number(odd!['n']) > 0) await driver.exec(nearDuplicates.warnings);
     await driver.exec('DROP TABLE odd_ids');
   }
+  await nameRowsByKey(driver, all);
   const counts = await driver.query(
     `SELECT count(*) FILTER (WHERE severity = 'error') AS errors FROM validation_issues`,
   );
@@ -84,6 +85,21 @@ export async function validate(
     await writeRejects(driver, all, rejectsFile, options.force);
   }
   return { errors, rejectsFile };
+}
+
+/**
+ * A table's rows have no line numbers: each issue of a table gets `row_key`, its row named by its
+ * key columns (`__key` of raw_<source>, see load-tables.ts).
+ */
+async function nameRowsByKey(driver: Driver, all: readonly LoadedSource<SourceName | SignalSourceName>[]): Promise<void> {
+  const keyed = all.filter((s) => s.keyed === true);
+  if (keyed.length === 0) return;
+  await driver.exec('ALTER TABLE validation_issues ADD COLUMN row_key VARCHAR');
+  for (const s of keyed) {
+    await driver.exec(
+      `UPDATE validation_issues v SET row_key = r.__key FROM raw_${s.source} r WHERE v.source = ${driver.dialect.quoteString(s.source)} AND v.row = r.__row`,
+    );
+  }
 }
 
 /** The typed columns of a file of the contract: dates and money (a signal file's counts and booleans are not among them). */

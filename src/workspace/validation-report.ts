@@ -4,6 +4,8 @@ export interface ValidationIssue {
   readonly source: string;
   readonly file: string;
   readonly row: number;
+  /** A table's row named by its key columns (`account_id 'A1', line_id 'L7'`): a table has no line numbers. */
+  readonly key?: string;
   readonly column: string;
   readonly value: string | null;
   readonly expected: string;
@@ -26,6 +28,7 @@ export function issueOf(r: Record<string, unknown>): ValidationIssue {
     source: String(r['source']),
     file: String(r['file']),
     row: Number(r['row']),
+    ...(typeof r['row_key'] === 'string' ? { key: r['row_key'] } : {}),
     column: String(r['column']),
     value: r['value'] === null || r['value'] === undefined ? null : String(r['value']),
     expected: String(r['expected']),
@@ -35,7 +38,7 @@ export function issueOf(r: Record<string, unknown>): ValidationIssue {
 
 export function formatIssue(i: ValidationIssue): string {
   const value = i.value === null || i.value === '' ? '(empty)' : `'${visibleValue(i.value)}'`;
-  return `${i.file} row ${i.row}, column ${i.column}: ${value}: expected ${i.expected}`;
+  return `${i.file} row ${i.row}${i.key === undefined ? '' : ` (${visibleValue(i.key)})`}, column ${i.column}: ${value}: expected ${i.expected}`;
 }
 
 /** Thrown when input is invalid and the caller did not ask to skip bad rows. */

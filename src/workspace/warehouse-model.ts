@@ -1,7 +1,12 @@
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Policies } from '../config/policies.js';
+import { NrrError } from '../errors.js';
+import type { TableDatabase } from './load-tables.js';
 import { copyTable, type WarehouseDriver } from '../drivers/warehouse-driver.js';
 import type { Driver } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
+import { PostgresDriver } from '../drivers/postgres-driver.js';
 import { sqlFxLookups, sqlFxPeriods } from '../engine/fx-model.js';
 import { buildModel } from './build-from-files.js';
 import { silentProgress, type Progress } from './progress.js';
@@ -27,6 +32,39 @@ export async function buildModelInWarehouse(from: Driver, to: WarehouseDriver, p
   await buildModel(to, policies, progress);
 }
 
+/** Warehouses as messages name them. */
+const WAREHOUSE_LABELS: Readonly<Record<string, string>> = { postgres: 'PostgreSQL', clickhouse: 'ClickHouse' };
+
+/** The name a DuckDB database file is attached under, read-only, to read its tables. */
+const ATTACHED = 'nrr_tables';
+
+/**
+ * Opens a workspace whose sources are tables of a DuckDB database file (the config's
+ * `warehouse.tables`), attached read-only to an in-memory DuckDB that checks them and computes the
+ * model. A table is named `table` (schema main) or `schema.table`.
+ */
+export async function openOverDuckDbFile(options: OpenOptions, path: string): Promise<Workspace> {
+  if (!existsSync(path)) throw new NrrError(`duckdb:${path}: no such database file`);
+  const duck = await DuckDbDriver.open();
+  try {
+    await duck.exec(`ATTACH ${duck.dialect.quoteString(path)} AS ${ATTACHED} (READ_ONLY)`);
+  } catch (e) {
+    duck.close();
+    throw new NrrError(`duckdb:${path}: cannot be opened as a DuckDB database file: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  }
+  try {
+    const tablesIn: TableDatabase = {
+      driver: duck,
+      label: `the DuckDB file ${basename(path)}`,
+      parts: (name) => (name.length === 1 ? [ATTACHED, 'main', ...name] : [ATTACHED, ...name.slice(-2)]),
+    };
+    return await Workspace.open({ ...options, driver: duck, store: false, tablesIn });
+  } catch (e) {
+    duck.close();
+    throw e;
+  }
+}
+
 /**
  * Opens a data folder with its model computed in a warehouse: DuckDB reads and checks the files
  * (in memory, with the same rules and messages as ever, and the summary's facts of the data), then
@@ -36,7 +74,13 @@ export async function buildModelInWarehouse(from: Driver, to: WarehouseDriver, p
 export async function openInWarehouse(options: OpenOptions, target: WarehouseDriver): Promise<Workspace> {
   const duck = await DuckDbDriver.open();
   try {
-    const ws = await Workspace.open({ ...options, driver: duck, store: false });
+    const tablesIn: TableDatabase = {
+      driver: target,
+      label: WAREHOUSE_LABELS[target.dialect.name] ?? target.dialect.name,
+      parts: (name) => name,
+      ...(target instanceof PostgresDriver ? { modelSchema: target.schema } : {}),
+    };
+    const ws = await Workspace.open({ ...options, driver: duck, store: false, tablesIn });
     await buildModelInWarehouse(duck, target, ws.policies, options.progress ?? silentProgress);
     return ws.through(target);
   } catch (e) {

@@ -22,6 +22,8 @@ import { dataFacts, isRevenueSource, usageSetAsideOf, type DataFacts } from './d
 import { silentProgress, type Progress } from './progress.js';
 import type { UsageSetAside } from './usage-set-aside.js';
 import type { ValidationIssue } from './validation-report.js';
+import type { TableDatabase } from './load-tables.js';
+import type { SourceTables } from '../config/warehouse-config.js';
 
 export interface OpenOptions {
   /** The data folder (see docs/data-contract.md). */
@@ -62,6 +64,11 @@ export interface OpenOptions {
    * (only what changed is read again), unless `sync` is false, and every question is answered from it.
    */
   readonly store?: false | { readonly path?: string; readonly sync?: boolean; readonly rebuild?: boolean };
+  /**
+   * The database holding the tables the config's `warehouse.tables` names: with such a config
+   * they are read instead of the files (docs/engines.md); without this, such a config is refused.
+   */
+  readonly tablesIn?: TableDatabase;
 }
 
 /** What opening a workspace settles before reading any data: its files, config, policies and dates. */
@@ -75,14 +82,22 @@ export interface OpenSetup {
   readonly configPolicies: Policies;
   /** The store's path from the config (`store_file`), absolute or relative to the data folder. */
   readonly storeFile: string | undefined;
+  /** The config's `warehouse.tables`: the sources are read from them instead of from files. */
+  readonly tables: SourceTables | null;
 }
 
 /** Settles the files, config, policies and dates of an open; reads no data. */
 export function prepareOpen(options: OpenOptions): OpenSetup {
   checkDataFolder(options.data);
-  const files = findSourceFiles(options.data);
   const configFile = findConfigFile(options.config, options.data);
   const config = loadConfig(configFile);
+  const tables = config.warehouse?.tables ?? null;
+  if (tables !== null && options.tablesIn === undefined) {
+    throw new NrrError(
+      `${configFile}: warehouse.tables: the sources are tables in a warehouse, which nrr mrr, movements and metrics read (with --store URL or warehouse.url); the other commands read the files of a data folder so far (docs/engines.md)`,
+    );
+  }
+  const files = tables === null ? findSourceFiles(options.data) : {};
   const policies = mergePolicies(config.policies, options.policies);
   const playbooks = config.playbooks ?? DEFAULT_PLAYBOOKS;
   const playbookSettings = config.playbook_settings ?? DEFAULT_PLAYBOOK_SETTINGS;
@@ -102,6 +117,7 @@ export function prepareOpen(options: OpenOptions): OpenSetup {
     scoring,
     dates: reportingDates(options, policies),
     storeFile: config.store_file,
+    tables,
   };
 }
 
@@ -243,7 +259,8 @@ export class Workspace {
     const progress = options.progress ?? silentProgress;
     const driver = options.driver ?? (await DuckDbDriver.open());
     try {
-      const read = await readFiles(driver, setup.policies, setup.files, options.signals ? findSignalFiles(options.data) : null, options, progress);
+      const tables = setup.tables !== null && options.tablesIn !== undefined ? { map: setup.tables, db: options.tablesIn } : null;
+      const read = await readFiles(driver, setup.policies, setup.files, options.signals ? findSignalFiles(options.data) : null, options, progress, tables);
       if (options.signals) await driver.exec(sqlUsageWeeks());
       await buildModel(driver, setup.policies, progress);
       const facts = await dataFacts(driver, read.sources, setup.policies.reporting_currency);
