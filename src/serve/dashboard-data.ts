@@ -161,9 +161,9 @@ export class DashboardData {
     return this.serial(() => movements(this.ws, q));
   }
 
-  cohorts(granularity: 'month' | 'quarter' | 'year', where?: AccountFilter): Promise<CohortRow[]> {
-    if (where !== undefined) return this.serial(() => cohortTable(this.ws, granularity, where));
-    return this.once(`cohorts:${granularity}`, () => cohortTable(this.ws, granularity));
+  cohorts(granularity: 'month' | 'quarter' | 'year', where?: AccountFilter, through?: number): Promise<CohortRow[]> {
+    if (where !== undefined) return this.serial(() => cohortTable(this.ws, granularity, where, through));
+    return this.once(`cohorts:${granularity}:${through ?? ''}`, () => cohortTable(this.ws, granularity, undefined, through));
   }
 
   /**
