@@ -3,7 +3,7 @@
 // window (T12M with the annual benchmark band, monthly without one); the window's bridge as a
 // waterfall with its labels on its bars; the monthly bridge table; the forecast fan.
 import { get, withQuery } from '../api-client.js';
-import { MOVEMENT_KEYS, type Forecast, type Metrics, type MovementKey, type Report, type SeriesRow } from '../api-types.js';
+import { MOVEMENT_KEYS, type Forecast, type Metrics, type MovementKey, type Report, type SeriesRow, type TrendPoint } from '../api-types.js';
 import { chart, chartCard } from '../charts.js';
 import { filterBar, rangeControls, rangeFromUrl, select } from '../controls.js';
 import { table } from '../data-table.js';
@@ -62,9 +62,11 @@ export async function overviewPage(): Promise<void> {
   const window = [12, 3, 1].includes(Number(p.get('window'))) ? Number(p.get('window')) : 12;
   const f = filters();
   const filtered = Object.keys(f).length > 0;
-  const [series, [m], report] = await Promise.all([
+  const [series, [m], trend, report] = await Promise.all([
     get<SeriesRow[]>(withQuery('/api/series', f)),
     get<Metrics[]>(withQuery('/api/metrics', { month: range.to, window, ...f })),
+    // The trend ends at the chosen month and follows the filters, as every other figure here.
+    get<TrendPoint[]>(withQuery('/api/trend', { to: range.to, months: 24, ...f })),
     get<Report>('/api/report'),
   ]);
   if (!m) throw new Error('/api/metrics: no figures for this month');
@@ -100,20 +102,20 @@ export async function overviewPage(): Promise<void> {
       ${tile('cohort-arr', 'Starting cohort ARR', money(multiplyDecimal(m.ending_mrr, 12), true), `at the end of ${esc(range.to)}, from ${money(multiplyDecimal(m.starting_mrr, 12), true)} at the start (not company ARR: no new accounts)`)}
     </div>
     <div class="grid2 even">
-      ${chartCard('trend', 'T12M NRR and GRR', { note: filtered ? 'Company-wide (the trend is not filtered). The band is the annual benchmark’s median.' : 'The band is the annual benchmark’s median; the dashed line marks the chosen month.' })}
+      ${chartCard('trend', 'T12M NRR and GRR', { note: `The 24 months to ${esc(range.to)}${filtered ? `, only ${esc(filterText())}` : ''}. The band is the annual benchmark’s median; the tooltip counts the accounts behind each rate.` })}
       ${chartCard('monthly-nrr', 'Monthly NRR and GRR', { note: 'Month over month; 100 % means the month’s starting accounts kept their MRR. No benchmark: those are annual.' })}
     </div>
     ${chartCard('bridge', `MRR bridge of the ${windowName} ending ${range.to}`, { note: 'The starting accounts’ MRR: start, expansion, contraction, churn, FX, end. Bars start at zero.' })}
     <div class="card section"><h2>Monthly bridge</h2>${bridgeTable(series, range.from, range.to)}</div>
     <div id="forecast-card">${chartCard('fan', 'Forecast: MRR of today’s customers', { note: 'Loading the forecast…' })}</div>
-    <div class="card section"><h2>Diagnostics</h2><ul class="diag">${
+    <div class="card section"><h2>Diagnostics</h2>${filtered ? '<p class="muted note">Company-wide: the diagnostics are not filtered.</p>' : ''}<ul class="diag">${
       report.diagnostics.length ? report.diagnostics.map((d) => `<li class="${esc(d.severity)}">${esc(d.message)}</li>`).join('') : '<li class="muted">Nothing unusual.</li>'
     }</ul></div>`;
 
   drawMrr(shown);
   drawMovements(shown, series);
-  drawTrend(report, range.to, bench.median);
-  drawMonthlyNrr(report, range.to);
+  drawTrend(trend, range.to, bench.median);
+  drawMonthlyNrr(trend, range.to);
   drawBridge(m);
   // The forecast is slower than the rest (a simulation per horizon, cached afterwards): the page is
   // shown first and the fan drawn when it comes, unless the reader has moved on.
@@ -177,11 +179,17 @@ function drawMovements(rows: readonly SeriesRow[], all: readonly SeriesRow[]): v
   });
 }
 
-function drawTrend(report: Report, month: string, band: readonly [number, number]): void {
-  const s = report.series;
+/** A month's rates for a tooltip, with the accounts they are of ("no data" when none paid at the start). */
+function trendTip(x: TrendPoint, kind: 't12m' | 'monthly'): string {
+  const [nrr, grr, n] = kind === 't12m' ? [x.t12m_nrr, x.t12m_grr, x.t12m_starting_accounts] : [x.monthly_nrr, x.monthly_grr, x.monthly_starting_accounts];
+  const label = kind === 't12m' ? 'T12M' : 'Monthly';
+  return nrr === null ? `${x.month}\n${label}: no data (no starting accounts)` : `${x.month}\n${label} NRR ${pct(nrr)}\n${label} GRR ${pct(grr)}\nof ${count(n)} starting accounts`;
+}
+
+function drawTrend(s: readonly TrendPoint[], month: string, band: readonly [number, number]): void {
   const pc = (v: number | null) => (v === null ? null : +(v * 100).toFixed(2));
   chart('trend', {
-    tooltip: { trigger: 'axis', valueFormatter: ((v: number | null) => (v === null || v === undefined ? '—' : `${Number(v).toFixed(1)}%`)) as never },
+    tooltip: { trigger: 'axis', formatter: ((ps: { dataIndex: number }[]) => trendTip(s[ps[0]!.dataIndex]!, 't12m')) as never },
     legend: { bottom: 0 },
     grid: { left: 48, right: 16, top: 16, bottom: 56 },
     xAxis: { type: 'category', data: s.map((x) => x.month) },
@@ -197,11 +205,10 @@ function drawTrend(report: Report, month: string, band: readonly [number, number
   }, 't12m-nrr-grr');
 }
 
-function drawMonthlyNrr(report: Report, month: string): void {
-  const s = report.series;
+function drawMonthlyNrr(s: readonly TrendPoint[], month: string): void {
   const pc = (v: number | null | undefined) => (v === null || v === undefined ? null : +(v * 100).toFixed(2));
   chart('monthly-nrr', {
-    tooltip: { trigger: 'axis', valueFormatter: ((v: number | null) => (v === null || v === undefined ? '—' : `${Number(v).toFixed(1)}%`)) as never },
+    tooltip: { trigger: 'axis', formatter: ((ps: { dataIndex: number }[]) => trendTip(s[ps[0]!.dataIndex]!, 'monthly')) as never },
     legend: { bottom: 0 },
     grid: { left: 48, right: 16, top: 16, bottom: 56 },
     xAxis: { type: 'category', data: s.map((x) => x.month) },
