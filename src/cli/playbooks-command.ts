@@ -3,6 +3,7 @@ import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS } from '../accounts/predict
 import { stringifyJson } from '../money.js';
 import { formatPercent } from '../report/format.js';
 import { backtest, type PlayBacktest } from '../playbooks/backtest.js';
+import { keepDefaultBacktest } from '../playbooks/backtest-cache.js';
 import { dryRun, dryRunRows } from '../playbooks/dry-run.js';
 import { runPlaybooks } from '../playbooks/run-playbooks.js';
 import { month, open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
@@ -156,6 +157,8 @@ Examples:
       const ws = await open(o, { signals: true });
       try {
         const b = await backtest(ws, { from: o.from, to: o.to, resamples: o.resamples, seed: o.seed });
+        // The default replay is what the dashboard shows: kept beside the store, it opens at once there.
+        if (o.from === undefined && o.to === undefined && o.resamples === DEFAULT_RESAMPLES && o.seed === DEFAULT_SEED) await keepDefaultBacktest(ws, b);
         if (o.format === 'json') {
           process.stdout.write(stringifyJson(b) + '\n');
           return;

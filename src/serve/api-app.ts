@@ -328,7 +328,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     }
   });
   app.get('/api/playbooks', async (c) => (query(c, 'none'), json(c, await data.playbooks())));
-  app.get('/api/playbooks/backtest', async (c) => (query(c, 'none'), json(c, await data.backtest())));
+  app.get('/api/playbooks/backtest', async (c) => (query(c, 'none'), jsonText(c, await data.backtestText())));
   app.get('/api/forecast', async (c) => {
     const q = query(c, 'forecast');
     checkMonth('as_of', q.as_of);
