@@ -151,6 +151,23 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     expect(await page.inputValue('select[data-param="month"]')).toBe('2026-03');
   });
 
+  it('the tiles open what is behind them: net new MRR its movements (adding up to it), customers the accounts, NRR its slices', async () => {
+    const { rows } = await revenueSeries(ws, {});
+    const range = rows.slice(-12);
+    const netNew = range.reduce((sum, r) => sum.plus(r.net_new.toString()), new Big(0));
+    await open('/overview');
+    await page.click('[data-drill="net-new"]');
+    await navigated('/movements');
+    expect(new URL(page.url()).searchParams.get('from')).toBe(range[0]!.month);
+    expect(await page.textContent('[data-metric="movement-total"]')).toBe(usd(netNew.toFixed()));
+    await page.goBack();
+    await navigated('/overview');
+    expect(await page.getAttribute('[data-drill="customers"]', 'href')).toBe('/accounts?sort=arr');
+    await page.click('[data-drill="nrr"]');
+    await navigated('/segments');
+    expect(new URL(page.url()).searchParams.get('window')).toBe('12');
+  });
+
   it('comparison with the prior period shows the previous range’s figures', async () => {
     const { rows } = await revenueSeries(ws, {});
     await open('/overview?month=2026-06&from=2026-04&compare=1');

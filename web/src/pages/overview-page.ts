@@ -32,23 +32,27 @@ const WINDOWS = [
   [1, 'month'],
 ] as const;
 
-/** A tile: label, value, what it counts, and the prior period when compared. */
-function tile(key: string, label: string, value: string, sub: string, prior?: string): string {
-  return `<div class="tile"><div class="label">${esc(label)}</div><div class="value" data-metric="${esc(key)}">${value}</div><div class="sub">${sub}</div>${
+/** A tile: label, value (a link to what is behind it, when `href`), what it counts, and the prior period when compared. */
+function tile(key: string, label: string, value: string, sub: string, prior?: string, href?: string): string {
+  const shown = href ? `<a href="${esc(href)}" data-link data-drill="${esc(key)}">${value}</a>` : value;
+  return `<div class="tile"><div class="label">${esc(label)}</div><div class="value" data-metric="${esc(key)}">${shown}</div><div class="sub">${sub}</div>${
     prior ? `<div class="sub compare" data-prior="${esc(key)}">${prior}</div>` : ''
   }</div>`;
 }
 
-function revenueTiles(now: PeriodFigures, prior: PeriodFigures | null): string {
+function revenueTiles(now: PeriodFigures, prior: PeriodFigures | null, asOfMonth: string): string {
   const vs = (f: (p: PeriodFigures) => string) => (prior ? `prior period (${esc(prior.from)}…${esc(prior.to)}): ${f(prior)}` : undefined);
   const qr = (x: number | null) => (x === null ? 'no losses' : x.toFixed(2));
+  // The paying accounts are listed as of the reporting day; the range's movements for any range.
+  const customers = now.to === asOfMonth ? hrefWithFilters('/accounts', { sort: 'arr' }) : undefined;
+  const moves = hrefWithFilters('/movements', { from: now.from, month: now.to });
   return `<div class="tiles">
-    ${tile('mrr', `MRR ${now.to}`, money(now.mrr, true), `${money(now.mrr)}, every paying account`, vs((p) => money(p.mrr)))}
-    ${tile('arr', `ARR ${now.to}`, money(now.arr, true), `${money(now.arr)} = MRR × 12`, vs((p) => money(p.arr, true)))}
-    ${tile('customers', 'Customers', count(now.customers), `accounts with MRR at the end of ${esc(now.to)}`, vs((p) => count(p.customers)))}
-    ${tile('arpa', 'ARPA', money(now.arpa), `MRR ÷ ${count(now.customers)} customers`, vs((p) => money(p.arpa)))}
-    ${tile('net-new', 'Net new MRR', money(now.net_new, true), `${money(now.net_new)}, ${esc(now.from)}…${esc(now.to)} (${now.months} months)`, vs((p) => money(p.net_new)))}
-    ${tile('quick-ratio', 'Quick ratio', qr(now.quick_ratio), `(${money(addPos(now), true)} gained) ÷ (${money(addNeg(now), true)} lost)`, vs((p) => qr(p.quick_ratio)))}
+    ${tile('mrr', `MRR ${now.to}`, money(now.mrr, true), `${money(now.mrr)}, every paying account`, vs((p) => money(p.mrr)), customers)}
+    ${tile('arr', `ARR ${now.to}`, money(now.arr, true), `${money(now.arr)} = MRR × 12`, vs((p) => money(p.arr, true)), customers)}
+    ${tile('customers', 'Customers', count(now.customers), `accounts with MRR at the end of ${esc(now.to)}`, vs((p) => count(p.customers)), customers)}
+    ${tile('arpa', 'ARPA', money(now.arpa), `MRR ÷ ${count(now.customers)} customers`, vs((p) => money(p.arpa)), customers)}
+    ${tile('net-new', 'Net new MRR', money(now.net_new, true), `${money(now.net_new)}, ${esc(now.from)}…${esc(now.to)} (${now.months} months)`, vs((p) => money(p.net_new)), moves)}
+    ${tile('quick-ratio', 'Quick ratio', qr(now.quick_ratio), `(${money(addPos(now), true)} gained) ÷ (${money(addNeg(now), true)} lost)`, vs((p) => qr(p.quick_ratio)), moves)}
   </div>`;
 }
 const addPos = (f: PeriodFigures) => sumText([f.new, f.expansion, f.reactivation]);
@@ -80,13 +84,15 @@ export async function overviewPage(): Promise<void> {
   const byAcv = m.median_acv === null ? undefined : s.acv_benchmark_bands.find((x) => x.below === null || compareDecimal(m.median_acv!, String(x.below)) < 0)?.key;
   const bench = s.benchmarks.find((x) => x.key === (p.get('benchmark') ?? byAcv)) ?? s.benchmarks.find((x) => x.key === 'mid-market') ?? s.benchmarks[0]!;
   const windowName = window === 12 ? 'trailing twelve months' : window === 3 ? 'quarter' : 'month';
+  // A retention figure opens the same window by segment (or the first group), whose rows open their accounts.
+  const bySlice = hrefWithFilters('/segments', { month: range.to, window });
 
   pageRoot().innerHTML = `
     <h1>Revenue</h1>
     <div class="muted">Company MRR and its movements${filtered ? `, only accounts with ${esc(filterText())}` : ''}, ${esc(range.from)} to ${esc(range.to)}.</div>
     ${filterBar()}
     <div class="controls">${rangeControls(range)}</div>
-    ${revenueTiles(now, prior)}
+    ${revenueTiles(now, prior, s.as_of_month)}
     ${chartCard('mrr-chart', 'MRR and ARR over time', { note: 'MRR at each month-end (ARR = 12 × MRR on the right axis); both axes start at zero.' })}
     ${chartCard('movements-chart', 'Monthly movements', { note: 'Gains above zero, losses below, net new as the line. Click a bar for the accounts behind it.' })}
     <h2 class="section-title">Net revenue retention</h2>
@@ -96,10 +102,10 @@ export async function overviewPage(): Promise<void> {
       ${window === 12 ? select('benchmark', s.benchmarks.map((x) => [x.key, x.label]), bench.key, 'Benchmark (annual)') : ''}
     </div>
     <div class="tiles">
-      ${tile('nrr', `NRR (${windowName})`, pct(m.nrr), `${window === 12 ? `${esc(bench.label)} median ${pct(bench.median[0])}–${pct(bench.median[1])} · top quartile ${pct(bench.topQuartile[0])}+` : 'benchmarks are annual: compare the T12M figure'}${flags(m) ? `<br>${flags(m)}` : ''}`)}
-      ${tile('grr', 'GRR', pct(m.grr), 'revenue kept before expansion')}
-      ${tile('logo', 'Logo retention', pct(m.logo_retention), `${count(m.retained_accounts)} of ${count(m.starting_accounts)} accounts`)}
-      ${tile('cohort-arr', 'Starting cohort ARR', money(multiplyDecimal(m.ending_mrr, 12), true), `at the end of ${esc(range.to)}, from ${money(multiplyDecimal(m.starting_mrr, 12), true)} at the start (not company ARR: no new accounts)`)}
+      ${tile('nrr', `NRR (${windowName})`, pct(m.nrr), `of ${count(m.starting_accounts)} starting accounts · ${window === 12 ? `${esc(bench.label)} median ${pct(bench.median[0])}–${pct(bench.median[1])} · top quartile ${pct(bench.topQuartile[0])}+` : 'benchmarks are annual: compare the T12M figure'}${flags(m) ? `<br>${flags(m)}` : ''}`, undefined, bySlice)}
+      ${tile('grr', 'GRR', pct(m.grr), 'revenue kept before expansion', undefined, bySlice)}
+      ${tile('logo', 'Logo retention', pct(m.logo_retention), `${count(m.retained_accounts)} of ${count(m.starting_accounts)} accounts`, undefined, bySlice)}
+      ${tile('cohort-arr', 'Starting cohort ARR', money(multiplyDecimal(m.ending_mrr, 12), true), `at the end of ${esc(range.to)}, from ${money(multiplyDecimal(m.starting_mrr, 12), true)} at the start (not company ARR: no new accounts)`, undefined, bySlice)}
     </div>
     <div class="grid2 even">
       ${chartCard('trend', 'T12M NRR and GRR', { note: `The 24 months to ${esc(range.to)}${filtered ? `, only ${esc(filterText())}` : ''}. The band is the annual benchmark’s median; the tooltip counts the accounts behind each rate.` })}
