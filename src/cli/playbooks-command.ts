@@ -148,6 +148,8 @@ for (churn or contraction; expansion for expansion plays), against the base rate
 account-month. Recall: the churned, contracted or expanded ARR the play had flagged in the 90 days
 before, and the median lead time. Every figure gives the cases behind it; lift has a 95 % interval
 (percentile bootstrap over accounts); below ${MIN_EVENTS} hits no verdict is given.
+The default replay is kept beside the workspace store: the dashboard's Playbooks page reads it
+until the data, the plays or the day change.
 
 Examples:
   nrr playbooks backtest --data demo
