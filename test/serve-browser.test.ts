@@ -135,6 +135,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     expect(await page.textContent('[data-metric="nrr"]')).toBe(pct(m!.nrr));
     expect(await page.textContent('[data-metric="grr"]')).toBe(pct(m!.grr));
     expect(await page.inputValue('select[data-param="benchmark"]')).toBe(benchmarkForAcv(m!.median_acv!).key);
+    await page.waitForSelector('#monthly-nrr[data-drawn="true"]', { timeout: 120_000 });
     for (const id of ['mrr-chart', 'movements-chart', 'trend', 'monthly-nrr', 'bridge']) expect(await page.locator(`#${id} canvas`).count(), id).toBe(1);
     await page.waitForSelector('#fan[data-drawn="true"]', { timeout: 120_000 });
 
@@ -253,6 +254,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     const [company] = await metrics(ws, { month, window: 12 });
     expect(enterprise!.nrr).not.toBe(company!.nrr);
     await open(`/overview?month=${month}&segment=enterprise`);
+    await page.waitForSelector('#trend[data-drawn="true"]', { timeout: 120_000 });
     const trend = await page.evaluate(() => {
       const c = (window as unknown as { echarts: { getInstanceByDom(e: HTMLElement): { getOption(): { xAxis: { data: string[] }[]; series: { data: (number | null)[] }[] } } } }).echarts.getInstanceByDom(document.getElementById('trend')!);
       const o = c.getOption();
@@ -443,7 +445,10 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
       for (const [name, path] of pages) {
         await page.goto(`${base()}${path}`);
         await ready();
-        if (name === 'overview') await page.waitForSelector('#fan[data-drawn="true"]', { timeout: 120_000 }).catch(() => undefined);
+        if (name === 'overview') {
+          await page.waitForSelector('#trend[data-drawn="true"]', { timeout: 120_000 }).catch(() => undefined);
+          await page.waitForSelector('#fan[data-drawn="true"]', { timeout: 120_000 }).catch(() => undefined);
+        }
         const file = join(SHOTS, `${name}-${width}.png`);
         await page.screenshot({ path: file, fullPage: true });
         if (width === 390) {

@@ -66,11 +66,13 @@ export async function overviewPage(): Promise<void> {
   const window = [12, 3, 1].includes(Number(p.get('window'))) ? Number(p.get('window')) : 12;
   const f = filters();
   const filtered = Object.keys(f).length > 0;
-  const [series, [m], trend, report] = await Promise.all([
+  // The trend ends at the chosen month and follows the filters, as every other figure here. It is
+  // the slowest answer (two windows over 24 months), so the page is shown first and it is drawn when it comes.
+  const trend = get<TrendPoint[]>(withQuery('/api/trend', { to: range.to, months: 24, ...f }));
+  trend.catch(() => undefined);
+  const [series, [m], report] = await Promise.all([
     get<SeriesRow[]>(withQuery('/api/series', f)),
     get<Metrics[]>(withQuery('/api/metrics', { month: range.to, window, ...f })),
-    // The trend ends at the chosen month and follows the filters, as every other figure here.
-    get<TrendPoint[]>(withQuery('/api/trend', { to: range.to, months: 24, ...f })),
     get<Report>('/api/report'),
   ]);
   if (!m) throw new Error('/api/metrics: no figures for this month');
@@ -120,12 +122,11 @@ export async function overviewPage(): Promise<void> {
 
   drawMrr(shown);
   drawMovements(shown, series);
-  drawTrend(trend, range.to, bench.median);
-  drawMonthlyNrr(trend, range.to);
   drawBridge(m);
+  const view = viewId();
+  void drawTrends(trend, range.to, bench.median, view);
   // The forecast is slower than the rest (a simulation per horizon, cached afterwards): the page is
   // shown first and the fan drawn when it comes, unless the reader has moved on.
-  const view = viewId();
   if (!filtered) void drawFan(series, view);
   else document.getElementById('forecast-card')!.innerHTML = chartCard('fan', 'Forecast: MRR of today’s customers', { note: 'The forecast is company-wide: clear the filters to see it.' });
 }
@@ -183,6 +184,27 @@ function drawMovements(rows: readonly SeriesRow[], all: readonly SeriesRow[]): v
     if (!r || !e.seriesId) return;
     go('/movements', { ...filters(), month: r.month, category: e.seriesId === 'net_new' ? undefined : e.seriesId });
   });
+}
+
+/** Draws the T12M and monthly charts when the trend comes (marked data-drawn), unless the reader has moved on. */
+async function drawTrends(trend: Promise<TrendPoint[]>, month: string, band: readonly [number, number], view: number): Promise<void> {
+  let points: TrendPoint[];
+  try {
+    points = await trend;
+  } catch (e) {
+    if (!current(view)) return;
+    for (const id of ['trend', 'monthly-nrr']) {
+      const el = document.getElementById(id)!;
+      el.textContent = `No trend: ${e instanceof Error ? e.message : String(e)}`;
+      el.dataset['drawn'] = 'failed';
+    }
+    return;
+  }
+  if (!current(view)) return;
+  drawTrend(points, month, band);
+  drawMonthlyNrr(points, month);
+  document.getElementById('trend')!.dataset['drawn'] = 'true';
+  document.getElementById('monthly-nrr')!.dataset['drawn'] = 'true';
 }
 
 /** A month's rates for a tooltip, with the accounts they are of ("no data" when none paid at the start). */
