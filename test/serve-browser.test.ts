@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +135,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     expect(await page.textContent('[data-metric="nrr"]')).toBe(pct(m!.nrr));
     expect(await page.textContent('[data-metric="grr"]')).toBe(pct(m!.grr));
     expect(await page.inputValue('select[data-param="benchmark"]')).toBe(benchmarkForAcv(m!.median_acv!).key);
+    await page.waitForSelector('#monthly-nrr[data-drawn="true"]', { timeout: 120_000 });
     for (const id of ['mrr-chart', 'movements-chart', 'trend', 'monthly-nrr', 'bridge']) expect(await page.locator(`#${id} canvas`).count(), id).toBe(1);
     await page.waitForSelector('#fan[data-drawn="true"]', { timeout: 120_000 });
 
@@ -148,6 +150,23 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     await open('/overview?month=2026-03');
     expect(await page.textContent('[data-metric="nrr"]')).toBe(pct(march!.nrr));
     expect(await page.inputValue('select[data-param="month"]')).toBe('2026-03');
+  });
+
+  it('the tiles open what is behind them: net new MRR its movements (adding up to it), customers the accounts, NRR its slices', async () => {
+    const { rows } = await revenueSeries(ws, {});
+    const range = rows.slice(-12);
+    const netNew = range.reduce((sum, r) => sum.plus(r.net_new.toString()), new Big(0));
+    await open('/overview');
+    await page.click('[data-drill="net-new"]');
+    await navigated('/movements');
+    expect(new URL(page.url()).searchParams.get('from')).toBe(range[0]!.month);
+    expect(await page.textContent('[data-metric="movement-total"]')).toBe(usd(netNew.toFixed()));
+    await page.goBack();
+    await navigated('/overview');
+    expect(await page.getAttribute('[data-drill="customers"]', 'href')).toBe('/accounts?sort=arr');
+    await page.click('[data-drill="nrr"]');
+    await navigated('/segments');
+    expect(new URL(page.url()).searchParams.get('window')).toBe('12');
   });
 
   it('comparison with the prior period shows the previous range’s figures', async () => {
@@ -227,6 +246,53 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     await page.waitForFunction(() => !location.search.includes('segment'));
     await ready();
   });
+
+  it('filters reach the trend, the cohorts of a month, renewals and books, with the CLI’s numbers', async () => {
+    // Overview's T12M NRR at the chosen month follows the filter: nrr metrics --where for that month.
+    const month = '2026-03';
+    const [enterprise] = await metrics(ws, { month, window: 12, where: { segment: 'enterprise' } });
+    const [company] = await metrics(ws, { month, window: 12 });
+    expect(enterprise!.nrr).not.toBe(company!.nrr);
+    await open(`/overview?month=${month}&segment=enterprise`);
+    await page.waitForSelector('#trend[data-drawn="true"]', { timeout: 120_000 });
+    const trend = await page.evaluate(() => {
+      const c = (window as unknown as { echarts: { getInstanceByDom(e: HTMLElement): { getOption(): { xAxis: { data: string[] }[]; series: { data: (number | null)[] }[] } } } }).echarts.getInstanceByDom(document.getElementById('trend')!);
+      const o = c.getOption();
+      return { months: o.xAxis[0]!.data, nrr: o.series[0]!.data };
+    });
+    expect(trend.months.at(-1)).toBe(month);
+    expect(trend.nrr.at(-1)).toBe(+(enterprise!.nrr! * 100).toFixed(2));
+
+    // Cohorts as of an earlier month, filtered: nrr cohorts --as-of --where.
+    const cli = (...args: string[]) => {
+      const r = spawnSync(process.execPath, [join(process.cwd(), 'dist/cli/nrr.js'), ...args, '--data', dir, '-q', '--format', 'json'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as unknown;
+    };
+    const cohorts = cli('cohorts', '--granularity', 'quarter', '--as-of', '2025-06', '--where', 'segment=smb') as { cohort: string; accounts: number; starting_mrr: string | number }[];
+    await open('/cohorts?granularity=quarter&month=2025-06&segment=smb');
+    const rows = page.locator('#cohorts tbody tr');
+    expect(await rows.count()).toBe(cohorts.length);
+    for (const [i, c] of cohorts.entries()) {
+      const cells = await rows.nth(i).locator('td').allTextContents();
+      expect([cells[0]!.trim().split(' ')[0], cells[1], cells[2]], c.cohort).toEqual([c.cohort, c.accounts.toLocaleString('en-US'), usd(String(c.starting_mrr))]);
+    }
+
+    // Renewals and books of one region: nrr renewals --where and nrr book --where.
+    const s = await api<{ as_of_date: string }>('/api/summary');
+    const from = s.as_of_date.slice(0, 7);
+    const [y, m] = from.split('-').map(Number) as [number, number];
+    const to = new Date(Date.UTC(y, m - 1 + 5, 1)).toISOString().slice(0, 7);
+    const renewals = cli('renewals', '--as-of', s.as_of_date, '--from', from, '--to', to, '--where', 'region=EMEA') as { by_month: { month: string; accounts: number; arr: string | number }[]; rows: unknown[] };
+    await open(`/renewals?from=${from}&to=${to}&region=EMEA`);
+    expect(await page.textContent('[data-metric="renewals"]')).toBe(renewals.rows.length.toLocaleString('en-US'));
+    expect(await page.locator('#renewals tbody tr').count()).toBe(renewals.rows.length);
+    for (const b of renewals.by_month) expect(await page.textContent(`[data-month-arr="${b.month}"]`), b.month).toBe(usd(String(b.arr)));
+    const book = cli('book', '--as-of', s.as_of_date, '--where', 'region=EMEA') as { owner: string; accounts: number; arr: string | number }[];
+    await open('/book?region=EMEA');
+    expect(await page.locator('#book tbody tr').count()).toBe(book.length);
+    for (const b of book) expect(await page.textContent(`#book tr[data-owner="${b.owner}"] [data-arr]`), b.owner).toBe(usd(String(b.arr)));
+  }, 180_000);
 
   it('Cohorts draws a heatmap that grows with its rows, and a row opens the cohort', async () => {
     const cohorts = await cohortTable(ws, 'month');
@@ -379,7 +445,10 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
       for (const [name, path] of pages) {
         await page.goto(`${base()}${path}`);
         await ready();
-        if (name === 'overview') await page.waitForSelector('#fan[data-drawn="true"]', { timeout: 120_000 }).catch(() => undefined);
+        if (name === 'overview') {
+          await page.waitForSelector('#trend[data-drawn="true"]', { timeout: 120_000 }).catch(() => undefined);
+          await page.waitForSelector('#fan[data-drawn="true"]', { timeout: 120_000 }).catch(() => undefined);
+        }
         const file = join(SHOTS, `${name}-${width}.png`);
         await page.screenshot({ path: file, fullPage: true });
         if (width === 390) {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace, generateCompany } from '../src/index.js';
 import { runPlaybooks } from '../src/playbooks/run-playbooks.js';
 import { createApp } from '../src/serve/api-app.js';
+import { filteredAccountIds } from '../src/queries/attribute-queries.js';
 import { tokenlessWriteRefusal } from '../src/serve/task-actions.js';
 import { removeDir } from './helpers/fixture-dir.js';
 
@@ -276,6 +277,53 @@ describe('renewals and books of business', () => {
     expect((await (await app.request(`/api/book?owner=${encodeURIComponent(one.owner.toUpperCase())}`)).json()) as unknown).toMatchObject({ total: 1, rows: [one] });
     const out = cli('book', '--data', dir, '-q', '--format', 'json');
     expect(JSON.parse(out.stdout).map((r: { owner: string; accounts: number }) => `${r.owner} ${r.accounts}`)).toEqual(book.rows.map((r) => `${r.owner} ${r.accounts}`));
+  });
+});
+
+describe('tasks, renewals and books take any attribute as a filter', () => {
+  it('keeps the tasks, renewals and books of the matching accounts only; the CLI’s --where prints the same', async () => {
+    const where = { region: 'EMEA', segment: 'smb' };
+    const kept = new Set(await filteredAccountIds(ws, where));
+    expect(kept.size).toBeGreaterThan(0);
+    const q = `region=EMEA&segment=smb`;
+
+    const all = await apiTasks('?status=all');
+    const mine = await apiTasks(`?status=all&${q}`);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.length).toBeLessThan(all.length);
+    expect(mine.map((t) => t.id)).toEqual(all.filter((t) => kept.has(t.account_id)).map((t) => t.id));
+
+    const r = (await (await app.request(`/api/renewals?from=2026-07&to=2026-12&${q}`)).json()) as Renewals;
+    const every = (await (await app.request('/api/renewals?from=2026-07&to=2026-12')).json()) as Renewals;
+    expect(r.rows.length).toBeGreaterThan(0);
+    expect(r.rows.map((x) => x.account_id)).toEqual(every.rows.filter((x) => kept.has(x.account_id)).map((x) => x.account_id));
+    // The months sum the filtered renewals, to the cent.
+    for (const m of r.by_month) {
+      const inMonth = r.rows.filter((x) => x.renewal_date.startsWith(m.month));
+      expect([m.accounts, m.arr]).toEqual([inMonth.length, big(inMonth.map((x) => x.arr))]);
+    }
+    const out = cli('renewals', '--data', dir, '-q', '--format', 'json', '--from', '2026-07', '--to', '2026-12', '--where', 'region=EMEA', '--where', 'segment=smb');
+    expect(out.stderr).toBe('');
+    const fromCli = JSON.parse(out.stdout) as { by_month: { month: string; accounts: number; arr: string }[]; rows: { account_id: string; arr: string }[] };
+    expect(fromCli.rows.map((x) => `${x.account_id} ${x.arr}`)).toEqual(r.rows.map((x) => `${x.account_id} ${x.arr}`));
+    expect(fromCli.by_month.map((m) => `${m.month} ${m.accounts} ${m.arr}`)).toEqual(r.by_month.map((m) => `${m.month} ${m.accounts} ${m.arr}`));
+
+    const book = (await (await app.request(`/api/book?${q}`)).json()) as { rows: { owner: string; accounts: number; arr: string; open_tasks: number }[] };
+    const accounts = ((await (await app.request(`/api/accounts?limit=100000&${q}`)).json()) as { rows: { arr: string }[] }).rows;
+    expect(book.rows.reduce((n, x) => n + x.accounts, 0)).toBe(accounts.length);
+    expect(big(book.rows.map((x) => x.arr))).toBe(big(accounts.map((a) => a.arr)));
+    expect(book.rows.reduce((n, x) => n + x.open_tasks, 0)).toBe((await apiTasks(`?${q}`)).length);
+    const bookCli = cli('book', '--data', dir, '-q', '--format', 'json', '--where', 'region=EMEA', '--where', 'segment=smb');
+    expect(bookCli.stderr).toBe('');
+    expect((JSON.parse(bookCli.stdout) as { owner: string; accounts: number; arr: string; open_tasks: number }[]).map((x) => `${x.owner} ${x.accounts} ${x.arr} ${x.open_tasks}`)).toEqual(
+      book.rows.map((x) => `${x.owner} ${x.accounts} ${x.arr} ${x.open_tasks}`),
+    );
+  }, 120_000);
+
+  it('an attribute the accounts do not have is a 400 that names it', async () => {
+    const res = await app.request('/api/tasks?colour=blue');
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/colour/);
   });
 });
 

@@ -197,3 +197,41 @@ describe('cohorts: filters and the accounts of a cell', () => {
     expect((body['rows'] as Record<string, unknown>[]).map((r) => r['account_id']).sort()).toEqual(['A1', 'A5', 'A7', 'A9']);
   });
 });
+
+describe('GET /api/trend and the cohorts of an earlier month', () => {
+  it('unfiltered, the trend is the report’s; filtered, each month equals metrics by the attribute, with its starting accounts', async () => {
+    const all = (await get('/api/trend?to=2024-12&months=12')).body as unknown as Record<string, unknown>[];
+    const report = (await get('/api/report')).body as unknown as { series: Record<string, unknown>[] };
+    const tail = report.series.slice(-all.length);
+    expect(all.map((p) => [p['month'], p['t12m_nrr'], p['t12m_grr'], p['monthly_nrr'], p['monthly_grr']])).toEqual(tail.map((p) => [p['month'], p['t12m_nrr'], p['t12m_grr'], p['monthly_nrr'], p['monthly_grr']]));
+
+    const smb = (await get('/api/trend?to=2024-12&months=12&segment=smb')).body as unknown as Record<string, unknown>[];
+    expect(smb.map((p) => p['month'])).toEqual(all.map((p) => p['month']));
+    let monthlyWithData = 0;
+    for (const p of smb) {
+      const month = String(p['month']);
+      const [m] = (await metrics(ws, { month, window: 1, by: 'segment' })).filter((x) => x.group === 'smb');
+      expect([p['monthly_nrr'], p['monthly_grr'], p['monthly_starting_accounts']], month).toEqual(m ? [m.nrr, m.grr, m.starting_accounts] : [null, null, 0]);
+      if (p['monthly_nrr'] !== null) monthlyWithData++;
+      // The golden data set begins in 2024: no month has twelve months of history before it.
+      expect([p['t12m_nrr'], p['t12m_starting_accounts']]).toEqual([null, 0]);
+    }
+    expect(monthlyWithData).toBeGreaterThan(3);
+    // The filter changes the figures: smb is not the company.
+    expect(smb.map((p) => p['monthly_nrr'])).not.toEqual(all.map((p) => p['monthly_nrr']));
+  });
+
+  it('GET /api/cohorts?month= is the cohort table of a workspace reporting that month', async () => {
+    const earlier = await Workspace.open({ data: dir, policies: { as_of: '2024-06' }, today: TODAY, store: false });
+    try {
+      const expected = JSON.parse(JSON.stringify(await cohortTable(earlier, 'month'))) as unknown;
+      const { body } = await get('/api/cohorts?granularity=month&month=2024-06');
+      expect(body['month']).toBe('2024-06');
+      expect(body['rows']).toEqual(expected);
+      expect(body['rows']).not.toEqual((await get('/api/cohorts?granularity=month')).body['rows']);
+    } finally {
+      earlier.close();
+    }
+    expect((await get('/api/cohorts?month=2025-03')).status).toBe(400);
+  });
+});

@@ -8,6 +8,14 @@ import { DashboardData } from '../serve/dashboard-data.js';
 import { month, open, outOption, withDataOptions, type CommonOptions } from './common-options.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
 import { writeOutput } from './standard-output.js';
+import { whereOption, type WhereOptions } from './where-option.js';
+import { filteredAccountIds } from '../queries/attribute-queries.js';
+import type { Workspace } from '../workspace/workspace.js';
+
+/** The accounts a --where keeps (null without one). */
+async function keptAccounts(ws: Workspace, o: WhereOptions): Promise<Set<string> | null> {
+  return o.where === undefined ? null : new Set(await filteredAccountIds(ws, o.where));
+}
 
 const RENEWAL_COLUMNS = ['renewal_date', 'account_id', 'name', 'owner', 'segment', 'arr', 'risk', 'health', 'health_colour', 'churn_probability_90d', 'at_risk', 'arr_at_risk', 'expected_arr_loss'];
 const BOOK_COLUMNS = ['owner', 'accounts', 'arr', 'at_risk_accounts', 'arr_at_risk', 'open_tasks', 'overdue_tasks', 'renewals_90d', 'renewals_90d_arr'];
@@ -19,6 +27,7 @@ export function registerCsViews(program: Command): void {
     .option('--to <YYYY-MM>', 'last month (default: two months after --from)', month)
     .option('--owner <name>', 'only this CSM owner (case-insensitive)')
     .option('--forecast', 'also each renewal’s 90-day churn probability from the forecast (takes longer: it fits the forecast)')
+    .addOption(whereOption())
     .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
     .addOption(outOption())
     .addHelpText(
@@ -30,9 +39,10 @@ expected_arr_loss = ARR × the 90-day churn probability. JSON adds a summary per
 Examples:
   nrr renewals --data demo                                  the next three months
   nrr renewals --data demo --from 2026-07 --to 2026-12 --owner "Maya Patel" --format csv
-  nrr renewals --data demo --forecast --format json -o renewals.json`,
+  nrr renewals --data demo --forecast --format json -o renewals.json
+  nrr renewals --data demo --where region=EMEA --where segment=enterprise`,
     )
-    .action(async (o: CommonOptions & { from?: string; to?: string; owner?: string; forecast?: boolean; format: RowFormat }) => {
+    .action(async (o: CommonOptions & WhereOptions & { from?: string; to?: string; owner?: string; forecast?: boolean; format: RowFormat }) => {
       const ws = await open(o, { signals: true });
       try {
         const data = new DashboardData(ws);
@@ -45,7 +55,8 @@ Examples:
           probabilities = new Map((await forecast(ws, { horizonDays: 90 })).accounts.map((a) => [a.account_id, a.churn_probability]));
         }
         const owner = o.owner?.toLowerCase();
-        const accounts = (await data.accounts()).filter((a) => owner === undefined || a.csm_owner?.toLowerCase() === owner);
+        const kept = await keptAccounts(ws, o);
+        const accounts = (await data.accounts()).filter((a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (kept === null || kept.has(a.account_id)));
         const r = renewals(accounts, { from, to }, probabilities);
         if (o.format === 'json') await writeOutput(o, stringifyJson({ as_of: data.asOfDate, from, to, at_risk_rule: AT_RISK_RULE, by_month: r.by_month, rows: r.rows }) + '\n');
         else await writeOutput(o, formatRows(r.rows as unknown as Record<string, never>[], RENEWAL_COLUMNS, o.format));
@@ -56,6 +67,7 @@ Examples:
 
   withDataOptions(program.command('book').description('book of business per owner: accounts, ARR, at-risk ARR, open and overdue tasks, renewals in the next 90 days'), { asOfDate: true })
     .option('--owner <name>', 'only this owner (case-insensitive)')
+    .addOption(whereOption())
     .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
     .addOption(outOption())
     .addHelpText(
@@ -66,14 +78,17 @@ owner. At risk: ${AT_RISK_RULE}. Overdue: open, not snoozed, due before the day.
 
 Examples:
   nrr book --data demo
-  nrr book --data demo --owner "Maya Patel" --format json`,
+  nrr book --data demo --owner "Maya Patel" --format json
+  nrr book --data demo --where segment=enterprise     accounts and their tasks in that segment only`,
     )
-    .action(async (o: CommonOptions & { owner?: string; format: RowFormat }) => {
+    .action(async (o: CommonOptions & WhereOptions & { owner?: string; format: RowFormat }) => {
       const ws = await open(o, { signals: true });
       try {
         const data = new DashboardData(ws);
-        const tasks = viewTasks(await data.tasks({}), { status: 'all' }, data.asOfDate);
-        const rows = books(await data.accounts(), tasks, o.owner);
+        const kept = await keptAccounts(ws, o);
+        const tasks = viewTasks(await data.tasks({}), { status: 'all' }, data.asOfDate).filter((t) => kept === null || kept.has(t.account_id));
+        const accounts = await data.accounts();
+        const rows = books(kept === null ? accounts : accounts.filter((a) => kept.has(a.account_id)), tasks, o.owner);
         await writeOutput(o, formatRows(rows as unknown as Record<string, never>[], BOOK_COLUMNS, o.format));
       } finally {
         ws.close();

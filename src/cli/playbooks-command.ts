@@ -3,6 +3,7 @@ import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS } from '../accounts/predict
 import { stringifyJson } from '../money.js';
 import { formatPercent } from '../report/format.js';
 import { backtest, type PlayBacktest } from '../playbooks/backtest.js';
+import { keepDefaultBacktest } from '../playbooks/backtest-cache.js';
 import { dryRun, dryRunRows } from '../playbooks/dry-run.js';
 import { runPlaybooks } from '../playbooks/run-playbooks.js';
 import { month, open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
@@ -147,6 +148,8 @@ for (churn or contraction; expansion for expansion plays), against the base rate
 account-month. Recall: the churned, contracted or expanded ARR the play had flagged in the 90 days
 before, and the median lead time. Every figure gives the cases behind it; lift has a 95 % interval
 (percentile bootstrap over accounts); below ${MIN_EVENTS} hits no verdict is given.
+The default replay is kept beside the workspace store: the dashboard's Playbooks page reads it
+until the data, the plays or the day change.
 
 Examples:
   nrr playbooks backtest --data demo
@@ -156,6 +159,8 @@ Examples:
       const ws = await open(o, { signals: true });
       try {
         const b = await backtest(ws, { from: o.from, to: o.to, resamples: o.resamples, seed: o.seed });
+        // The default replay is what the dashboard shows: kept beside the store, it opens at once there.
+        if (o.from === undefined && o.to === undefined && o.resamples === DEFAULT_RESAMPLES && o.seed === DEFAULT_SEED) await keepDefaultBacktest(ws, b);
         if (o.format === 'json') {
           process.stdout.write(stringifyJson(b) + '\n');
           return;

@@ -30,21 +30,23 @@ export async function cohortTable(
   granularity: Granularity = ws.policies.cohort_granularity,
   /** Only the accounts whose attributes match. */
   where?: AccountFilter,
+  /** The last month read, as a month index (default: the reporting month): the table as it stood then. */
+  through: number = ws.asOfMonth,
 ): Promise<CohortRow[]> {
   checkFilter(ws, where);
   const d = ws.driver.dialect;
   const g = PERIOD_MONTHS[granularity];
   const rows = await ws.query(`
-    WITH acc AS (SELECT account_id, first_month // ${g} AS p, first_month FROM account_first_revenue WHERE first_month <= ${ws.asOfMonth} AND ${sqlAccountFilter(d, where, 'account_id')}),
+    WITH acc AS (SELECT account_id, first_month // ${g} AS p, first_month FROM account_first_revenue WHERE first_month <= ${through} AND ${sqlAccountFilter(d, where, 'account_id')}),
     cells AS (
       SELECT a.account_id, a.p, a.first_month, k, (a.p + k) * ${g} + ${g - 1} AS at_month
-      FROM acc a, range(0, (${ws.asOfMonth} // ${g}) - a.p + 1) AS t(k)
-      WHERE (a.p + k) * ${g} + ${g - 1} <= ${ws.asOfMonth} OR k = 0
+      FROM acc a, range(0, (${through} // ${g}) - a.p + 1) AS t(k)
+      WHERE (a.p + k) * ${g} + ${g - 1} <= ${through} OR k = 0
     ),
     valued AS (
       SELECT c.p, c.k, c.account_id, coalesce(r.mrr, 0) AS mrr
       FROM cells c LEFT JOIN account_ranges r
-        ON r.account_id = c.account_id AND r.from_month <= least(c.at_month, ${ws.asOfMonth}) AND least(c.at_month, ${ws.asOfMonth}) < r.to_month
+        ON r.account_id = c.account_id AND r.from_month <= least(c.at_month, ${through}) AND least(c.at_month, ${through}) < r.to_month
     )
     SELECT ${sqlPeriodLabel(d, granularity, `p * ${g}`)} AS cohort, p, k, count(*) AS accounts,
            count(*) FILTER (WHERE mrr > 0) AS active, sum(mrr) AS mrr

@@ -17,6 +17,7 @@ import { AnswerCache } from './answer-cache.js';
 import { FILTERED_QUERIES, QUERIES, describeIssues, openApiDocument, type QueryName } from './api-schemas.js';
 import type { AccountFilter } from '../engine/account-filter.js';
 import { revenueSeries } from '../queries/series-queries.js';
+import { retentionTrend } from '../queries/retention-trend-queries.js';
 import { attributeChoices, filteredAccountIds } from '../queries/attribute-queries.js';
 import { movementList } from '../queries/movement-queries.js';
 import { accountTimeline } from '../queries/account-timeline-queries.js';
@@ -111,6 +112,9 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     if (!parsed.success) throw new HttpError(400, describeIssues(parsed.error, input));
     return { ...(parsed.data as z.infer<(typeof QUERIES)[K]>), ...(Object.keys(where).length > 0 ? { where } : {}) };
   };
+  /** The ids of the accounts a filter keeps (null: no filter), computed once per filter. */
+  const keptAccounts = async (where: AccountFilter | undefined): Promise<Set<string> | null> =>
+    where === undefined ? null : new Set(JSON.parse(await answers.get(`accounts-where?${JSON.stringify(where)}`, async () => JSON.stringify(await data.serial(() => filteredAccountIds(ws, where))))) as string[]);
   const checkMonth = (name: string, m: string | undefined): number | undefined => {
     if (m === undefined) return undefined;
     const i = monthIndex(m);
@@ -183,7 +187,8 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   });
   app.get('/api/cohorts', async (c) => {
     const q = query(c, 'cohorts');
-    return json(c, { granularity: q.granularity, rows: await data.cohorts(q.granularity, q.where) });
+    const through = checkMonth('month', q.month);
+    return json(c, { granularity: q.granularity, month: q.month ?? ws.summary.asOf, rows: await data.cohorts(q.granularity, q.where, through) });
   });
   app.get('/api/cohorts/:cohort/accounts', async (c) => {
     const q = query(c, 'cohortAccounts');
@@ -199,7 +204,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     const needle = q.q?.toLowerCase();
     let sorted = sortCache.get(q.sort);
     if (!sorted) sortCache.set(q.sort, (sorted = sortAccounts(await data.accounts(), q.sort)));
-    const kept = q.where === undefined ? null : new Set(JSON.parse(await answers.get(`accounts-where?${JSON.stringify(q.where)}`, async () => JSON.stringify(await data.serial(() => filteredAccountIds(ws, q.where!))))) as string[]);
+    const kept = await keptAccounts(q.where);
     const rows = sorted.filter(
       (a) =>
         (kept === null || kept.has(a.account_id)) &&
@@ -253,7 +258,8 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   });
   app.get('/api/tasks', async (c) => {
     const q = query(c, 'tasks');
-    const rows = viewTasks(await data.tasks({ owner: q.owner, playbook: q.playbook, account: q.account }), { status: q.status, due: q.due }, data.asOfDate);
+    const kept = await keptAccounts(q.where);
+    const rows = viewTasks(await data.tasks({ owner: q.owner, playbook: q.playbook, account: q.account }), { status: q.status, due: q.due }, data.asOfDate).filter((t) => kept === null || kept.has(t.account_id));
     return json(c, { as_of: data.asOfDate, total: rows.length, rows });
   });
   /**
@@ -276,18 +282,20 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     if (monthIndex(to) - monthIndex(from) > 36) throw new HttpError(400, `to: at most 36 months after from, got ${from} → ${to}`);
     const forecast = data.churnProbabilities(false);
     const owner = q.owner?.toLowerCase();
+    const kept = await keptAccounts(q.where);
     const { rows: all, scores } = await csAccounts();
     // The forecast, too, starts after the rows (it takes a while on a large company).
     data.churnProbabilities(true);
-    const accounts = all.filter((a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment));
+    const accounts = all.filter((a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment) && (kept === null || kept.has(a.account_id)));
     const { rows, by_month } = renewals(accounts, { from, to }, forecast.probabilities);
     return json(c, { as_of: data.asOfDate, from, to, scores, forecast: { status: forecast.status, note: forecast.note }, at_risk_rule: AT_RISK_RULE, total: rows.length, by_month, rows: rows.slice(0, q.limit) });
   });
   app.get('/api/book', async (c) => {
     const q = query(c, 'book');
-    const tasks = viewTasks(await data.tasks({}), { status: 'all' }, data.asOfDate);
-    const { rows: accounts, scores } = await csAccounts();
-    const rows = books(accounts, tasks, q.owner);
+    const kept = await keptAccounts(q.where);
+    const tasks = viewTasks(await data.tasks({}), { status: 'all' }, data.asOfDate).filter((t) => kept === null || kept.has(t.account_id));
+    const { rows: all, scores } = await csAccounts();
+    const rows = books(kept === null ? all : all.filter((a) => kept.has(a.account_id)), tasks, q.owner);
     return json(c, { as_of: data.asOfDate, scores, at_risk_rule: AT_RISK_RULE, total: rows.length, rows });
   });
   app.post('/api/tasks/:id/:action', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: 'the body is larger than 64 KB' }, 413) }), async (c) => {
@@ -320,7 +328,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     }
   });
   app.get('/api/playbooks', async (c) => (query(c, 'none'), json(c, await data.playbooks())));
-  app.get('/api/playbooks/backtest', async (c) => (query(c, 'none'), json(c, await data.backtest())));
+  app.get('/api/playbooks/backtest', async (c) => (query(c, 'none'), jsonText(c, await data.backtestText())));
   app.get('/api/forecast', async (c) => {
     const q = query(c, 'forecast');
     checkMonth('as_of', q.as_of);
@@ -332,6 +340,11 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     checkMonth('from', q.from);
     checkMonth('to', q.to);
     return cached(c, q, async () => (await data.serial(() => revenueSeries(ws, q))).rows);
+  });
+  app.get('/api/trend', async (c) => {
+    const q = query(c, 'trend');
+    const to = checkMonth('to', q.to);
+    return cached(c, q, () => data.serial(() => retentionTrend(ws, { to, months: q.months, where: q.where })));
   });
   app.get('/api/attributes', async (c) => (query(c, 'none'), cached(c, {}, () => data.serial(() => attributeChoices(ws)))));
   app.post(

@@ -121,11 +121,12 @@ export const ENDPOINT_RESPONSES: Record<string, Schema> = {
   '/api/report': ref('Report'),
   '/api/metrics': array(ref('Metrics')),
   '/api/movements': object({ from: nullable('string'), to: text, total: int, rows: array(ref('Movement')) }),
-  '/api/cohorts': object({ granularity: text, rows: array(ref('Cohort')) }),
+  '/api/cohorts': object({ granularity: text, month: text, rows: array(ref('Cohort')) }),
   '/api/accounts': object({ as_of: text, total: int, rows: array(ref('AccountRow')) }),
   '/api/accounts/{id}': ref('AccountDetail'),
   '/api/playbooks/backtest': ref('Backtest'),
   '/api/series': array(ref('SeriesRow')),
+  '/api/trend': array(object({ month: text, t12m_nrr: ratio, t12m_grr: ratio, t12m_starting_accounts: int, monthly_nrr: ratio, monthly_grr: ratio, monthly_starting_accounts: int })),
   '/api/explain': object({
     account_id: text,
     month: nullable('string'),

@@ -40,7 +40,18 @@ export const QUERIES = {
       limit: int(1, 100_000, 1000),
     })
     .strict(),
-  cohorts: z.object({ granularity: z.enum(['month', 'quarter', 'year']).default('quarter') }).strict(),
+  cohorts: z
+    .object({
+      granularity: z.enum(['month', 'quarter', 'year']).default('quarter'),
+      month: month.optional().describe('the last month the table reads: cohorts that began by then, retention up to it (default: the reporting month)'),
+    })
+    .strict(),
+  trend: z
+    .object({
+      to: month.optional().describe('last month (default: the reporting month)'),
+      months: int(1, 120, 24).describe('months of trend, ending at to'),
+    })
+    .strict(),
   accounts: z
     .object({
       q: z.string().optional().describe('text in the id, name or owner'),
@@ -99,7 +110,7 @@ export const QUERIES = {
  * The endpoints that also take account filters: any attribute of the accounts as a parameter
  * (`?segment=enterprise&region=EMEA`), see /api/attributes and AccountFilter.
  */
-export const FILTERED_QUERIES: ReadonlySet<QueryName> = new Set(['series', 'metrics', 'movements', 'cohorts', 'accounts', 'cohortAccounts']);
+export const FILTERED_QUERIES: ReadonlySet<QueryName> = new Set(['series', 'trend', 'metrics', 'movements', 'cohorts', 'accounts', 'cohortAccounts', 'tasks', 'renewals', 'book']);
 
 export type QueryName = keyof typeof QUERIES;
 
@@ -124,6 +135,7 @@ interface Endpoint {
 export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/api/summary', query: 'none', summary: 'What was read: months, accounts, currencies, attributes to group by, benchmarks, policies' },
   { path: '/api/report', query: 'none', summary: 'The one-screen report: headline T12M/quarterly/monthly, bridge, 24-month trend, groups, cohorts, diagnostics' },
+  { path: '/api/trend', query: 'trend', summary: 'T12M and monthly NRR and GRR for each month of a range, with the starting accounts behind each rate' },
   { path: '/api/metrics', query: 'metrics', summary: 'NRR, GRR, logo retention and the bridge for one window, overall or by a slice' },
   { path: '/api/movements', query: 'movements', summary: 'Movements (new, expansion, contraction, churn, reactivation) per account and month, largest first, with amount and the account\'s attributes: the rows behind a bar of the bridge' },
   { path: '/api/explain', query: 'explain', summary: "An account's movements (in one month, or all) with the contract lines and usage rows behind each, their file and row" },

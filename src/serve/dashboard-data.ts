@@ -8,7 +8,7 @@ import type { MovementCategory } from '../engine/movements-model.js';
 import { Money } from '../money.js';
 import { NrrError } from '../errors.js';
 import { NO_PROBABILITY, accountProbabilities, type AccountProbabilities } from '../forecast/account-probabilities.js';
-import { backtest, type Backtest } from '../playbooks/backtest.js';
+import { storedBacktest } from '../playbooks/backtest-cache.js';
 import { statePath } from '../playbooks/playbook-settings.js';
 import { PlaybookState, type PlayEvent, type Task, type TaskStatus } from '../playbooks/playbook-state.js';
 import { cohortTable, type CohortRow } from '../queries/cohort-queries.js';
@@ -161,9 +161,9 @@ export class DashboardData {
     return this.serial(() => movements(this.ws, q));
   }
 
-  cohorts(granularity: 'month' | 'quarter' | 'year', where?: AccountFilter): Promise<CohortRow[]> {
-    if (where !== undefined) return this.serial(() => cohortTable(this.ws, granularity, where));
-    return this.once(`cohorts:${granularity}`, () => cohortTable(this.ws, granularity));
+  cohorts(granularity: 'month' | 'quarter' | 'year', where?: AccountFilter, through?: number): Promise<CohortRow[]> {
+    if (where !== undefined) return this.serial(() => cohortTable(this.ws, granularity, where, through));
+    return this.once(`cohorts:${granularity}:${through ?? ''}`, () => cohortTable(this.ws, granularity, undefined, through));
   }
 
   /**
@@ -384,8 +384,12 @@ export class DashboardData {
     return this.churnForecast;
   }
 
-  backtest(): Promise<Backtest> {
-    return this.once('backtest', () => backtest(this.ws));
+  /**
+   * The default backtest as JSON text: kept beside the store and read from there while the data,
+   * the plays and the day are what they were (backtest-cache.ts), replayed otherwise.
+   */
+  backtestText(): Promise<string> {
+    return this.once('backtest', async () => (await storedBacktest(this.ws)).text);
   }
 
   /**

@@ -82,6 +82,17 @@ export interface ReportSeriesPoint {
   readonly monthly_grr?: number | null;
 }
 
+/** GET /api/trend: T12M and monthly NRR/GRR of one month, with the starting accounts behind each rate. */
+export interface TrendPoint {
+  readonly month: string;
+  readonly t12m_nrr: number | null;
+  readonly t12m_grr: number | null;
+  readonly t12m_starting_accounts: number;
+  readonly monthly_nrr: number | null;
+  readonly monthly_grr: number | null;
+  readonly monthly_starting_accounts: number;
+}
+
 export interface Report {
   readonly series: readonly ReportSeriesPoint[];
   readonly diagnostics: readonly { readonly severity: string; readonly message: string }[];

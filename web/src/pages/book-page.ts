@@ -8,19 +8,20 @@ import { table } from '../data-table.js';
 import { esc, pageRoot } from '../dom.js';
 import { axisMoney, count, money, plot } from '../format.js';
 import { addDecimals } from '../money-format.js';
-import { filters, params } from '../url-state.js';
+import { filterText, filters, hrefWithFilters, params } from '../url-state.js';
 
 export async function bookPage(): Promise<void> {
   const owner = params().get('owner') ?? undefined;
-  const res = await get<{ rows: BookRow[]; at_risk_rule?: string }>(withQuery('/api/book', { owner }));
   const f = filters();
-  const rows = res.rows.filter((r) => Object.entries(f).every(([k, v]) => !/owner/.test(k) || r.owner === v));
+  // The server keeps the accounts (and their tasks) that every attribute filter matches.
+  const res = await get<{ rows: BookRow[]; at_risk_rule?: string }>(withQuery('/api/book', { owner, ...f }));
+  const rows = res.rows;
   const total = addDecimals(rows.map((r) => r.arr));
   const risk = addDecimals(rows.map((r) => r.arr_at_risk));
   const shown = rows.slice(0, 25);
   pageRoot().innerHTML = `
     <h1>Book of business</h1>
-    <div class="muted">Each owner’s accounts, ARR and ARR at risk (${esc(res.at_risk_rule ?? 'the server’s rule')}), open and overdue tasks, and renewals in the next 90 days. An owner opens their accounts.</div>
+    <div class="muted">${Object.keys(f).length ? `Only accounts with ${esc(filterText())}. ` : ''}Each owner’s accounts, ARR and ARR at risk (${esc(res.at_risk_rule ?? 'the server’s rule')}), open and overdue tasks, and renewals in the next 90 days. An owner opens their accounts.</div>
     ${filterBar()}
     <div class="tiles">
       <div class="tile"><div class="label">Owners</div><div class="value">${count(rows.length)}</div></div>
@@ -30,15 +31,15 @@ export async function bookPage(): Promise<void> {
     ${chartCard('book-chart', 'ARR and ARR at risk per owner', { note: shown.length < rows.length ? `The ${shown.length} largest books; the table has all ${rows.length}.` : undefined })}
     ${table({
       id: 'book', csvName: 'book-of-business', rows,
-      rowHref: (r) => `/accounts?owner=${encodeURIComponent(r.owner)}`,
+      rowHref: (r) => hrefWithFilters('/accounts', { owner: r.owner }),
       rowAttrs: (r) => ({ 'data-owner': r.owner }),
       columns: [
-        { label: 'owner', html: (r) => `<a href="/accounts?owner=${encodeURIComponent(r.owner)}" data-link>${esc(r.owner)}</a>`, csv: (r) => r.owner },
+        { label: 'owner', html: (r) => `<a href="${esc(hrefWithFilters('/accounts', { owner: r.owner }))}" data-link>${esc(r.owner)}</a>`, csv: (r) => r.owner },
         { label: 'accounts', num: true, html: (r) => count(r.accounts), csv: (r) => r.accounts },
         { label: 'ARR', num: true, html: (r) => `<span data-arr>${money(r.arr)}</span>`, csv: (r) => r.arr },
         { label: 'ARR at risk', num: true, html: (r) => `${money(r.arr_at_risk)}${r.at_risk_accounts ? ` <span class="muted">(${count(r.at_risk_accounts)})</span>` : ''}`, csv: (r) => r.arr_at_risk },
-        { label: 'open tasks', num: true, html: (r) => `<a href="/tasks?view=all&owner=${encodeURIComponent(r.owner)}" data-link>${count(r.open_tasks)}</a>`, csv: (r) => r.open_tasks },
-        { label: 'overdue', num: true, html: (r) => (r.overdue_tasks ? `<a class="warn-text" href="/tasks?view=overdue&owner=${encodeURIComponent(r.owner)}" data-link>${count(r.overdue_tasks)}</a>` : '0'), csv: (r) => r.overdue_tasks },
+        { label: 'open tasks', num: true, html: (r) => `<a href="${esc(hrefWithFilters('/tasks', { view: 'all', owner: r.owner }))}" data-link>${count(r.open_tasks)}</a>`, csv: (r) => r.open_tasks },
+        { label: 'overdue', num: true, html: (r) => (r.overdue_tasks ? `<a class="warn-text" href="${esc(hrefWithFilters('/tasks', { view: 'overdue', owner: r.owner }))}" data-link>${count(r.overdue_tasks)}</a>` : '0'), csv: (r) => r.overdue_tasks },
         { label: 'renewals (90 d)', num: true, html: (r) => count(r.renewals_90d), csv: (r) => r.renewals_90d },
         ...(rows.some((r) => r.renewals_90d_arr !== undefined) ? [{ label: 'renewing ARR (90 d)', num: true, html: (r: BookRow) => money(r.renewals_90d_arr), csv: (r: BookRow) => r.renewals_90d_arr ?? '' }] : []),
       ],

@@ -3,7 +3,8 @@
 import { get, withQuery } from '../api-client.js';
 import type { CohortRow } from '../api-types.js';
 import { chart, chartCard } from '../charts.js';
-import { filterBar, select } from '../controls.js';
+import { allMonths, filterBar, monthPicker, select } from '../controls.js';
+import { currentSummary } from '../session.js';
 import { table } from '../data-table.js';
 import { byId, esc, pageRoot } from '../dom.js';
 import { count, money, pct } from '../format.js';
@@ -15,18 +16,19 @@ const GRANULARITIES = ['month', 'quarter', 'year'] as const;
 export async function cohortsPage(): Promise<void> {
   const p = params();
   const granularity = GRANULARITIES.find((g) => g === p.get('granularity')) ?? 'quarter';
-  const { rows } = await get<{ rows: CohortRow[] }>(withQuery('/api/cohorts', { granularity, ...filters() }));
+  const month = allMonths().includes(p.get('month') ?? '') ? p.get('month')! : currentSummary().as_of_month;
+  const { rows } = await get<{ rows: CohortRow[] }>(withQuery('/api/cohorts', { granularity, month, ...filters() }));
   const width = Math.max(0, ...rows.map((r) => r.retention.length));
   const href = (r: CohortRow) => hrefWithFilters(`/cohorts/${encodeURIComponent(r.cohort)}`, { granularity });
   pageRoot().innerHTML = `
     <h1>Cohorts</h1>
-    <div class="muted">Revenue retention of each cohort of first revenue, by ${esc(granularity)}s since (100 % = its MRR at the end of its first ${esc(granularity)})${Object.keys(filters()).length ? `; only ${esc(filterText())}` : ''}. A cell or row opens the cohort’s accounts.</div>
+    <div class="muted">Revenue retention of each cohort of first revenue up to ${esc(month)}, by ${esc(granularity)}s since (100 % = its MRR at the end of its first ${esc(granularity)})${Object.keys(filters()).length ? `; only ${esc(filterText())}` : ''}. A cell or row opens the cohort’s accounts.</div>
     ${filterBar()}
-    <div class="controls">${select('granularity', GRANULARITIES.map((g) => [g, g]), granularity, 'Cohort by')}</div>
+    <div class="controls">${select('granularity', GRANULARITIES.map((g) => [g, g]), granularity, 'Cohort by')}${monthPicker('month', month, 'As of month')}</div>
     ${chartCard('heatmap', `Revenue retention by ${granularity} cohort`)}
     ${table({
       id: 'cohorts',
-      csvName: `cohorts-${granularity}`,
+      csvName: `cohorts-${granularity}-${month}`,
       rows,
       rowHref: href,
       columns: [

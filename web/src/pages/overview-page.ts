@@ -3,7 +3,7 @@
 // window (T12M with the annual benchmark band, monthly without one); the window's bridge as a
 // waterfall with its labels on its bars; the monthly bridge table; the forecast fan.
 import { get, withQuery } from '../api-client.js';
-import { MOVEMENT_KEYS, type Forecast, type Metrics, type MovementKey, type Report, type SeriesRow } from '../api-types.js';
+import { MOVEMENT_KEYS, type Forecast, type Metrics, type MovementKey, type Report, type SeriesRow, type TrendPoint } from '../api-types.js';
 import { chart, chartCard } from '../charts.js';
 import { filterBar, rangeControls, rangeFromUrl, select } from '../controls.js';
 import { table } from '../data-table.js';
@@ -32,23 +32,27 @@ const WINDOWS = [
   [1, 'month'],
 ] as const;
 
-/** A tile: label, value, what it counts, and the prior period when compared. */
-function tile(key: string, label: string, value: string, sub: string, prior?: string): string {
-  return `<div class="tile"><div class="label">${esc(label)}</div><div class="value" data-metric="${esc(key)}">${value}</div><div class="sub">${sub}</div>${
+/** A tile: label, value (a link to what is behind it, when `href`), what it counts, and the prior period when compared. */
+function tile(key: string, label: string, value: string, sub: string, prior?: string, href?: string): string {
+  const shown = href ? `<a href="${esc(href)}" data-link data-drill="${esc(key)}">${value}</a>` : value;
+  return `<div class="tile"><div class="label">${esc(label)}</div><div class="value" data-metric="${esc(key)}">${shown}</div><div class="sub">${sub}</div>${
     prior ? `<div class="sub compare" data-prior="${esc(key)}">${prior}</div>` : ''
   }</div>`;
 }
 
-function revenueTiles(now: PeriodFigures, prior: PeriodFigures | null): string {
+function revenueTiles(now: PeriodFigures, prior: PeriodFigures | null, asOfMonth: string): string {
   const vs = (f: (p: PeriodFigures) => string) => (prior ? `prior period (${esc(prior.from)}…${esc(prior.to)}): ${f(prior)}` : undefined);
   const qr = (x: number | null) => (x === null ? 'no losses' : x.toFixed(2));
+  // The paying accounts are listed as of the reporting day; the range's movements for any range.
+  const customers = now.to === asOfMonth ? hrefWithFilters('/accounts', { sort: 'arr' }) : undefined;
+  const moves = hrefWithFilters('/movements', { from: now.from, month: now.to });
   return `<div class="tiles">
-    ${tile('mrr', `MRR ${now.to}`, money(now.mrr, true), `${money(now.mrr)}, every paying account`, vs((p) => money(p.mrr)))}
-    ${tile('arr', `ARR ${now.to}`, money(now.arr, true), `${money(now.arr)} = MRR × 12`, vs((p) => money(p.arr, true)))}
-    ${tile('customers', 'Customers', count(now.customers), `accounts with MRR at the end of ${esc(now.to)}`, vs((p) => count(p.customers)))}
-    ${tile('arpa', 'ARPA', money(now.arpa), `MRR ÷ ${count(now.customers)} customers`, vs((p) => money(p.arpa)))}
-    ${tile('net-new', 'Net new MRR', money(now.net_new, true), `${money(now.net_new)}, ${esc(now.from)}…${esc(now.to)} (${now.months} months)`, vs((p) => money(p.net_new)))}
-    ${tile('quick-ratio', 'Quick ratio', qr(now.quick_ratio), `(${money(addPos(now), true)} gained) ÷ (${money(addNeg(now), true)} lost)`, vs((p) => qr(p.quick_ratio)))}
+    ${tile('mrr', `MRR ${now.to}`, money(now.mrr, true), `${money(now.mrr)}, every paying account`, vs((p) => money(p.mrr)), customers)}
+    ${tile('arr', `ARR ${now.to}`, money(now.arr, true), `${money(now.arr)} = MRR × 12`, vs((p) => money(p.arr, true)), customers)}
+    ${tile('customers', 'Customers', count(now.customers), `accounts with MRR at the end of ${esc(now.to)}`, vs((p) => count(p.customers)), customers)}
+    ${tile('arpa', 'ARPA', money(now.arpa), `MRR ÷ ${count(now.customers)} customers`, vs((p) => money(p.arpa)), customers)}
+    ${tile('net-new', 'Net new MRR', money(now.net_new, true), `${money(now.net_new)}, ${esc(now.from)}…${esc(now.to)} (${now.months} months)`, vs((p) => money(p.net_new)), moves)}
+    ${tile('quick-ratio', 'Quick ratio', qr(now.quick_ratio), `(${money(addPos(now), true)} gained) ÷ (${money(addNeg(now), true)} lost)`, vs((p) => qr(p.quick_ratio)), moves)}
   </div>`;
 }
 const addPos = (f: PeriodFigures) => sumText([f.new, f.expansion, f.reactivation]);
@@ -62,6 +66,10 @@ export async function overviewPage(): Promise<void> {
   const window = [12, 3, 1].includes(Number(p.get('window'))) ? Number(p.get('window')) : 12;
   const f = filters();
   const filtered = Object.keys(f).length > 0;
+  // The trend ends at the chosen month and follows the filters, as every other figure here. It is
+  // the slowest answer (two windows over 24 months), so the page is shown first and it is drawn when it comes.
+  const trend = get<TrendPoint[]>(withQuery('/api/trend', { to: range.to, months: 24, ...f }));
+  trend.catch(() => undefined);
   const [series, [m], report] = await Promise.all([
     get<SeriesRow[]>(withQuery('/api/series', f)),
     get<Metrics[]>(withQuery('/api/metrics', { month: range.to, window, ...f })),
@@ -78,13 +86,15 @@ export async function overviewPage(): Promise<void> {
   const byAcv = m.median_acv === null ? undefined : s.acv_benchmark_bands.find((x) => x.below === null || compareDecimal(m.median_acv!, String(x.below)) < 0)?.key;
   const bench = s.benchmarks.find((x) => x.key === (p.get('benchmark') ?? byAcv)) ?? s.benchmarks.find((x) => x.key === 'mid-market') ?? s.benchmarks[0]!;
   const windowName = window === 12 ? 'trailing twelve months' : window === 3 ? 'quarter' : 'month';
+  // A retention figure opens the same window by segment (or the first group), whose rows open their accounts.
+  const bySlice = hrefWithFilters('/segments', { month: range.to, window });
 
   pageRoot().innerHTML = `
     <h1>Revenue</h1>
     <div class="muted">Company MRR and its movements${filtered ? `, only accounts with ${esc(filterText())}` : ''}, ${esc(range.from)} to ${esc(range.to)}.</div>
     ${filterBar()}
     <div class="controls">${rangeControls(range)}</div>
-    ${revenueTiles(now, prior)}
+    ${revenueTiles(now, prior, s.as_of_month)}
     ${chartCard('mrr-chart', 'MRR and ARR over time', { note: 'MRR at each month-end (ARR = 12 × MRR on the right axis); both axes start at zero.' })}
     ${chartCard('movements-chart', 'Monthly movements', { note: 'Gains above zero, losses below, net new as the line. Click a bar for the accounts behind it.' })}
     <h2 class="section-title">Net revenue retention</h2>
@@ -94,30 +104,29 @@ export async function overviewPage(): Promise<void> {
       ${window === 12 ? select('benchmark', s.benchmarks.map((x) => [x.key, x.label]), bench.key, 'Benchmark (annual)') : ''}
     </div>
     <div class="tiles">
-      ${tile('nrr', `NRR (${windowName})`, pct(m.nrr), `${window === 12 ? `${esc(bench.label)} median ${pct(bench.median[0])}–${pct(bench.median[1])} · top quartile ${pct(bench.topQuartile[0])}+` : 'benchmarks are annual: compare the T12M figure'}${flags(m) ? `<br>${flags(m)}` : ''}`)}
-      ${tile('grr', 'GRR', pct(m.grr), 'revenue kept before expansion')}
-      ${tile('logo', 'Logo retention', pct(m.logo_retention), `${count(m.retained_accounts)} of ${count(m.starting_accounts)} accounts`)}
-      ${tile('cohort-arr', 'Starting cohort ARR', money(multiplyDecimal(m.ending_mrr, 12), true), `at the end of ${esc(range.to)}, from ${money(multiplyDecimal(m.starting_mrr, 12), true)} at the start (not company ARR: no new accounts)`)}
+      ${tile('nrr', `NRR (${windowName})`, pct(m.nrr), `of ${count(m.starting_accounts)} starting accounts · ${window === 12 ? `${esc(bench.label)} median ${pct(bench.median[0])}–${pct(bench.median[1])} · top quartile ${pct(bench.topQuartile[0])}+` : 'benchmarks are annual: compare the T12M figure'}${flags(m) ? `<br>${flags(m)}` : ''}`, undefined, bySlice)}
+      ${tile('grr', 'GRR', pct(m.grr), 'revenue kept before expansion', undefined, bySlice)}
+      ${tile('logo', 'Logo retention', pct(m.logo_retention), `${count(m.retained_accounts)} of ${count(m.starting_accounts)} accounts`, undefined, bySlice)}
+      ${tile('cohort-arr', 'Starting cohort ARR', money(multiplyDecimal(m.ending_mrr, 12), true), `at the end of ${esc(range.to)}, from ${money(multiplyDecimal(m.starting_mrr, 12), true)} at the start (not company ARR: no new accounts)`, undefined, bySlice)}
     </div>
     <div class="grid2 even">
-      ${chartCard('trend', 'T12M NRR and GRR', { note: filtered ? 'Company-wide (the trend is not filtered). The band is the annual benchmark’s median.' : 'The band is the annual benchmark’s median; the dashed line marks the chosen month.' })}
+      ${chartCard('trend', 'T12M NRR and GRR', { note: `The 24 months to ${esc(range.to)}${filtered ? `, only ${esc(filterText())}` : ''}. The band is the annual benchmark’s median; the tooltip counts the accounts behind each rate.` })}
       ${chartCard('monthly-nrr', 'Monthly NRR and GRR', { note: 'Month over month; 100 % means the month’s starting accounts kept their MRR. No benchmark: those are annual.' })}
     </div>
     ${chartCard('bridge', `MRR bridge of the ${windowName} ending ${range.to}`, { note: 'The starting accounts’ MRR: start, expansion, contraction, churn, FX, end. Bars start at zero.' })}
     <div class="card section"><h2>Monthly bridge</h2>${bridgeTable(series, range.from, range.to)}</div>
     <div id="forecast-card">${chartCard('fan', 'Forecast: MRR of today’s customers', { note: 'Loading the forecast…' })}</div>
-    <div class="card section"><h2>Diagnostics</h2><ul class="diag">${
+    <div class="card section"><h2>Diagnostics</h2>${filtered ? '<p class="muted note">Company-wide: the diagnostics are not filtered.</p>' : ''}<ul class="diag">${
       report.diagnostics.length ? report.diagnostics.map((d) => `<li class="${esc(d.severity)}">${esc(d.message)}</li>`).join('') : '<li class="muted">Nothing unusual.</li>'
     }</ul></div>`;
 
   drawMrr(shown);
   drawMovements(shown, series);
-  drawTrend(report, range.to, bench.median);
-  drawMonthlyNrr(report, range.to);
   drawBridge(m);
+  const view = viewId();
+  void drawTrends(trend, range.to, bench.median, view);
   // The forecast is slower than the rest (a simulation per horizon, cached afterwards): the page is
   // shown first and the fan drawn when it comes, unless the reader has moved on.
-  const view = viewId();
   if (!filtered) void drawFan(series, view);
   else document.getElementById('forecast-card')!.innerHTML = chartCard('fan', 'Forecast: MRR of today’s customers', { note: 'The forecast is company-wide: clear the filters to see it.' });
 }
@@ -177,11 +186,38 @@ function drawMovements(rows: readonly SeriesRow[], all: readonly SeriesRow[]): v
   });
 }
 
-function drawTrend(report: Report, month: string, band: readonly [number, number]): void {
-  const s = report.series;
+/** Draws the T12M and monthly charts when the trend comes (marked data-drawn), unless the reader has moved on. */
+async function drawTrends(trend: Promise<TrendPoint[]>, month: string, band: readonly [number, number], view: number): Promise<void> {
+  let points: TrendPoint[];
+  try {
+    points = await trend;
+  } catch (e) {
+    if (!current(view)) return;
+    for (const id of ['trend', 'monthly-nrr']) {
+      const el = document.getElementById(id)!;
+      el.textContent = `No trend: ${e instanceof Error ? e.message : String(e)}`;
+      el.dataset['drawn'] = 'failed';
+    }
+    return;
+  }
+  if (!current(view)) return;
+  drawTrend(points, month, band);
+  drawMonthlyNrr(points, month);
+  document.getElementById('trend')!.dataset['drawn'] = 'true';
+  document.getElementById('monthly-nrr')!.dataset['drawn'] = 'true';
+}
+
+/** A month's rates for a tooltip, with the accounts they are of ("no data" when none paid at the start). */
+function trendTip(x: TrendPoint, kind: 't12m' | 'monthly'): string {
+  const [nrr, grr, n] = kind === 't12m' ? [x.t12m_nrr, x.t12m_grr, x.t12m_starting_accounts] : [x.monthly_nrr, x.monthly_grr, x.monthly_starting_accounts];
+  const label = kind === 't12m' ? 'T12M' : 'Monthly';
+  return nrr === null ? `${x.month}\n${label}: no data (no starting accounts)` : `${x.month}\n${label} NRR ${pct(nrr)}\n${label} GRR ${pct(grr)}\nof ${count(n)} starting accounts`;
+}
+
+function drawTrend(s: readonly TrendPoint[], month: string, band: readonly [number, number]): void {
   const pc = (v: number | null) => (v === null ? null : +(v * 100).toFixed(2));
   chart('trend', {
-    tooltip: { trigger: 'axis', valueFormatter: ((v: number | null) => (v === null || v === undefined ? '—' : `${Number(v).toFixed(1)}%`)) as never },
+    tooltip: { trigger: 'axis', formatter: ((ps: { dataIndex: number }[]) => trendTip(s[ps[0]!.dataIndex]!, 't12m')) as never },
     legend: { bottom: 0 },
     grid: { left: 48, right: 16, top: 16, bottom: 56 },
     xAxis: { type: 'category', data: s.map((x) => x.month) },
@@ -197,11 +233,10 @@ function drawTrend(report: Report, month: string, band: readonly [number, number
   }, 't12m-nrr-grr');
 }
 
-function drawMonthlyNrr(report: Report, month: string): void {
-  const s = report.series;
+function drawMonthlyNrr(s: readonly TrendPoint[], month: string): void {
   const pc = (v: number | null | undefined) => (v === null || v === undefined ? null : +(v * 100).toFixed(2));
   chart('monthly-nrr', {
-    tooltip: { trigger: 'axis', valueFormatter: ((v: number | null) => (v === null || v === undefined ? '—' : `${Number(v).toFixed(1)}%`)) as never },
+    tooltip: { trigger: 'axis', formatter: ((ps: { dataIndex: number }[]) => trendTip(s[ps[0]!.dataIndex]!, 'monthly')) as never },
     legend: { bottom: 0 },
     grid: { left: 48, right: 16, top: 16, bottom: 56 },
     xAxis: { type: 'category', data: s.map((x) => x.month) },

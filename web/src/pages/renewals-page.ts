@@ -12,7 +12,7 @@ import { addDecimals, compareDecimal } from '../money-format.js';
 import { addMonths, monthRange } from '../months.js';
 import { currentSummary } from '../session.js';
 import { pill } from './accounts-page.js';
-import { filters, params, setParams } from '../url-state.js';
+import { filterText, filters, hrefWithFilters, params, setParams } from '../url-state.js';
 
 interface MonthSummary {
   readonly month: string;
@@ -48,18 +48,15 @@ export async function renewalsPage(): Promise<void> {
   const from = choices.includes(p.get('from') ?? '') ? p.get('from')! : first;
   const to = choices.includes(p.get('to') ?? '') && p.get('to')! >= from ? p.get('to')! : addMonths(from, 5);
   const inMonth = p.get('in') ?? '';
-  const res = await get<Renewals>(withQuery('/api/renewals', { from, to, limit: 5000 }));
   const f = filters();
-  // The rows carry owner and segment: the attribute filters that name them apply here.
-  const all = res.rows.filter((r) => Object.entries(f).every(([k, v]) => (k === 'segment' ? r.segment === v : /owner/.test(k) ? r.owner === v : true)));
-  // The server's by_month counts every renewal (the rows may stop at its limit); with a filter the
-  // page sums the rows it has, and says when they are not all of them.
   const filtered = Object.keys(f).length > 0;
+  // The server filters by any attribute; its by_month counts every renewal (the rows may stop at its limit).
+  const res = await get<Renewals>(withQuery('/api/renewals', { from, to, limit: 5000, ...f }));
+  const all = res.rows;
   const truncated = res.rows.length < res.total;
-  const months: MonthSummary[] =
-    !filtered && res.by_month
-      ? res.by_month.map((b) => ({ month: b.month, renewals: b.accounts, arr: b.arr, at_risk_accounts: b.at_risk_accounts, arr_at_risk: b.arr_at_risk, expected_arr_loss: b.expected_arr_loss }))
-      : byMonth(all, monthRange(from, to));
+  const months: MonthSummary[] = res.by_month
+    ? res.by_month.map((b) => ({ month: b.month, renewals: b.accounts, arr: b.arr, at_risk_accounts: b.at_risk_accounts, arr_at_risk: b.arr_at_risk, expected_arr_loss: b.expected_arr_loss }))
+    : byMonth(all, monthRange(from, to));
   const rows = inMonth ? all.filter((r) => r.renewal_date.startsWith(inMonth)) : all;
   const total = addDecimals(months.map((m) => m.arr));
   const atRisk = addDecimals(months.map((m) => m.arr_at_risk));
@@ -67,7 +64,7 @@ export async function renewalsPage(): Promise<void> {
   const atRiskAccounts = months.reduce((n, m) => n + m.at_risk_accounts, 0);
   pageRoot().innerHTML = `
     <h1>Renewals</h1>
-    <div class="muted">Contracts renewing ${esc(from)} to ${esc(to)}: ARR, risk, health, the forecast’s 90-day churn probability when there is one, owner. ARR at risk is the ARR of the accounts at risk (${esc(res.at_risk_rule ?? 'the server’s rule')}); expected loss is ARR × churn probability.</div>
+    <div class="muted">Contracts renewing ${esc(from)} to ${esc(to)}${filtered ? `, only accounts with ${esc(filterText())}` : ''}: ARR, risk, health, the forecast’s 90-day churn probability when there is one, owner. ARR at risk is the ARR of the accounts at risk (${esc(res.at_risk_rule ?? 'the server’s rule')}); expected loss is ARR × churn probability.</div>
     ${res.forecast && res.forecast.status !== 'ready' && res.forecast.note ? `<div class="notice muted" data-forecast-status="${esc(res.forecast.status)}">${esc(res.forecast.note)}</div>` : ''}
     ${filterBar()}
     <div class="controls">
@@ -76,16 +73,16 @@ export async function renewalsPage(): Promise<void> {
       ${inMonth ? `<button type="button" class="chip" data-clear="in">only ${esc(inMonth)} ✕</button>` : ''}
     </div>
     <div class="tiles">
-      <div class="tile"><div class="label">Renewals</div><div class="value" data-metric="renewals">${count(renewals)}</div><div class="sub">accounts renewing in the range${filtered && truncated ? ` (of the first ${count(res.rows.length)} of ${count(res.total)}: narrow the range)` : ''}</div></div>
+      <div class="tile"><div class="label">Renewals</div><div class="value" data-metric="renewals">${count(renewals)}</div><div class="sub">accounts renewing in the range</div></div>
       <div class="tile"><div class="label">ARR renewing</div><div class="value" data-metric="renewing-arr">${money(total, true)}</div><div class="sub">${money(total)}</div></div>
       <div class="tile"><div class="label">ARR at risk</div><div class="value" data-metric="arr-at-risk">${money(atRisk, true)}</div><div class="sub">${money(atRisk)} · ${count(atRiskAccounts)} accounts</div></div>
     </div>
     ${chartCard('renewals-chart', 'ARR renewing by month', { note: 'Each bar is a month’s renewing ARR, split into at risk and the rest; click a bar for its renewals.' })}
     <div class="card section"><h2>By month</h2>${table({
       id: 'renewals-by-month', csvName: `renewals-by-month-${from}-${to}`, rows: months,
-      rowHref: (m) => `/renewals?from=${from}&to=${to}&in=${m.month}`,
+      rowHref: (m) => hrefWithFilters('/renewals', { from, to, in: m.month }),
       columns: [
-        { label: 'month', html: (m) => `<a href="/renewals?from=${from}&to=${to}&in=${m.month}" data-link>${esc(m.month)}</a>`, csv: (m) => m.month },
+        { label: 'month', html: (m) => `<a href="${esc(hrefWithFilters('/renewals', { from, to, in: m.month }))}" data-link>${esc(m.month)}</a>`, csv: (m) => m.month },
         { label: 'renewals', num: true, html: (m) => count(m.renewals), csv: (m) => m.renewals },
         { label: 'ARR', num: true, html: (m) => `<span data-month-arr="${esc(m.month)}">${money(m.arr)}</span>`, csv: (m) => m.arr },
         { label: 'at risk', num: true, html: (m) => count(m.at_risk_accounts), csv: (m) => m.at_risk_accounts },

@@ -8,7 +8,7 @@ import { table } from '../data-table.js';
 import { byId, esc, pageRoot } from '../dom.js';
 import { count } from '../format.js';
 import { taskDue, taskId, taskNotes, taskPlay } from '../task-fields.js';
-import { filters, params, setParams } from '../url-state.js';
+import { filterText, filters, hrefWithFilters, params, setParams } from '../url-state.js';
 import { route } from '../router.js';
 
 const ME_KEY = 'nrr-me';
@@ -40,16 +40,16 @@ export async function tasksPage(): Promise<void> {
   const owner = view === 'mine' ? me : (p.get('owner') ?? '');
   const due = view === 'overdue' ? 'overdue' : view === 'week' ? 'week' : undefined;
   const account = p.get('account') ?? undefined;
-  const res = view === 'mine' && !me ? { total: 0, rows: [] as Task[] } : await get<{ total: number; rows: Task[] }>(withQuery('/api/tasks', { owner, status, due, account }));
-  // Tasks carry no attributes but the account's owner: the attribute filters apply to owners only.
+  // The server keeps the tasks of the accounts that every attribute filter matches.
   const f = filters();
-  const rows = res.rows.filter((t) => Object.entries(f).every(([k, v]) => !/owner/.test(k) || t.owner === v));
-  const tabs = VIEWS.map(([k, label]) => `<a href="/tasks?view=${k}" data-link class="tab${k === view ? ' active' : ''}"${k === view ? ' aria-current="page"' : ''}>${esc(label)}</a>`).join('');
+  const res = view === 'mine' && !me ? { total: 0, rows: [] as Task[] } : await get<{ total: number; rows: Task[] }>(withQuery('/api/tasks', { owner, status, due, account, ...f }));
+  const rows = res.rows;
+  const tabs = VIEWS.map(([k, label]) => `<a href="${esc(hrefWithFilters('/tasks', { view: k }))}" data-link class="tab${k === view ? ' active' : ''}"${k === view ? ' aria-current="page"' : ''}>${esc(label)}</a>`).join('');
   const message = flash;
   flash = null;
   pageRoot().innerHTML = `
     <h1>Tasks</h1>
-    <div class="muted">Tasks opened by the plays (<code>nrr playbooks run</code>); what you do here is what <code>nrr tasks</code> reads.</div>
+    <div class="muted">${Object.keys(f).length ? `Only accounts with ${esc(filterText())}. ` : ''}Tasks opened by the plays (<code>nrr playbooks run</code>); what you do here is what <code>nrr tasks</code> reads.</div>
     ${message ? `<div class="notice" role="status" data-flash>${esc(message)}</div>` : ''}
     <nav class="tabs" aria-label="Task views">${tabs}</nav>
     ${filterBar()}
