@@ -332,6 +332,9 @@ const EXAMPLE_STEPS: (Change | { source: string; rows: Row[] })[] = [
   { kind: 'put', source: 'tickets', row: ticket('T1', 'A1', '2025-06-01') },
   { kind: 'put', source: 'tickets', row: ticket('T2', 'A2', '2025-06-02') },
   { source: 'tickets', rows: [ticket('T3', 'A3', 'yesterday')] },
+  // A key twice in one batch: another path through the checks than the one prepared (noted anew), then the first again.
+  { source: 'tickets', rows: [ticket('T4', 'A4', '2025-06-03'), ticket('T4', 'A5', '2025-06-04')] },
+  { kind: 'put', source: 'tickets', row: ticket('T5', 'A5', '2025-06-05') },
   { kind: 'put', source: 'usage', row: { account_id: 'A2', product: 'api', month: '2025-03', amount: '12.34', currency: 'USD' } },
   { kind: 'put', source: 'usage', row: { account_id: 'A3', product: 'api', month: '2025-04', amount: '5', currency: 'USD' } },
 ];

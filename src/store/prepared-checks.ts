@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Driver, Row } from '../drivers/driver.js';
 import type { DuckDbDriver, PreparedSql } from '../drivers/duckdb-driver.js';
+import { NrrError } from '../errors.js';
 
 /**
  * Runs the same steps (the contract's checks of a small ingested batch) change after change with
@@ -40,10 +41,17 @@ export class PreparedChecks {
     if (known?.complete && known.prepared === null) known.prepared = await prepareAll(this.w, known);
     if (known?.prepared) {
       await this.w.exec(`USE ${known.catalog}.main`);
+      const replay = new Replay(this.w, known);
       try {
-        return await steps(new Replay(this.w, known), known.catalog);
+        return await steps(replay, known.catalog);
       } catch (e) {
-        if (!(e instanceof Diverged)) throw e;
+        // A refusal of the batch (its rows, its file) keeps the recording; anything else (a
+        // statement that failed as prepared) forgets it, so that the next batch does not fail alike.
+        // A run that left the recording starts again as written, whatever the steps made of that.
+        if (!replay.diverged) {
+          if (!(e instanceof NrrError)) await this.forget(kind);
+          throw e;
+        }
       }
     }
     if (known) await this.forget(kind);
@@ -254,9 +262,11 @@ async function prepareAll(w: DuckDbDriver, r: Recording): Promise<Map<string, Pr
 /** A replay left the recording: it runs again as written, recorded afresh. */
 class Diverged extends Error {}
 
-/** A later run: each statement as prepared from the recording. */
+/** The steps' driver in a replay: each statement as prepared from the recording. */
 class Replay implements Driver {
   readonly dialect;
+  /** A statement left the recording (the steps may have turned that into an error of their own). */
+  diverged = false;
   constructor(
     private readonly w: DuckDbDriver,
     private readonly r: Recording,
@@ -274,10 +284,13 @@ class Replay implements Driver {
   async query(sql: string): Promise<Row[]> {
     const p = this.r.prepared!.get(sql);
     if (p?.kind === 'statements' && p.statements.length === 1) return p.statements[0]!.query();
-    if (p !== undefined && p.kind !== 'as-written') throw new Diverged();
-    const step = classify(sql);
-    if (step.kind !== 'rows' && step.kind !== 'as-written') throw new Diverged();
+    if ((p !== undefined && p.kind !== 'as-written') || !['rows', 'as-written'].includes(classify(sql).kind)) this.diverge();
     return this.w.query(sql);
+  }
+
+  private diverge(): never {
+    this.diverged = true;
+    throw new Diverged();
   }
 
   close(): void {}
@@ -287,6 +300,6 @@ class Replay implements Driver {
     // Rows only: as written. A drop of what does not exist: nothing to do.
     if (step.kind === 'rows' || step.kind === 'as-written') return this.w.exec(sql);
     if (step.kind === 'drop' && /\bIF\s+EXISTS\b/i.test(sql) && !this.r.tables.has(step.name) && !this.r.views.has(step.name)) return;
-    throw new Diverged();
+    this.diverge();
   }
 }
