@@ -117,8 +117,9 @@ async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: Sto
       const read = (driver: Driver): Promise<unknown> => readFiles(driver, setup.policies, files, signals, { data, skipInvalid: false, copyTyped: prepared !== null }, silentProgress);
       try {
         if (prepared) {
+          // Without the optimizer while the checks run as written (the first batch of a kind); prepared, they keep their plans.
           checkedIn = await prepared.run(batchKind(source, rows), async (driver, catalog) => {
-            await read(driver);
+            await withSmallPlans(w, true, () => read(driver));
             return `${catalog}.main`;
           });
         } else {
