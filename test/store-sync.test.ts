@@ -305,3 +305,90 @@ describe('nrr ingest', () => {
     expect(bad.stderr).toMatch(/Fix the rows and send the batch again/);
   }, 120_000);
 });
+
+/** Batches that break a rule of the contract, in the columns good batches of their source give. */
+const badBatchArb = fc.constantFrom<{ source: string; rows: Row[] }[]>(
+  { source: 'subscriptions', rows: [{ account_id: 'A1', line_id: 'L90', product: 'core', start_date: '2025-02-30', end_date: '', amount: '10', interval: 'monthly', currency: 'USD' }] },
+  { source: 'subscriptions', rows: [{ account_id: 'A2', line_id: 'L91', product: 'core', start_date: '2025-01-01', end_date: '', amount: '12.5x', interval: 'monthly', currency: 'USD' }] },
+  { source: 'usage', rows: [{ account_id: 'A1', product: 'api', month: '2025-13', amount: '1', currency: 'USD' }] },
+  { source: 'tickets', rows: [{ ticket_id: 'T90', account_id: 'A1', opened_date: 'yesterday', closed_date: '', priority: 'high', escalated: 'false' }] },
+);
+
+const EXAMPLE: Company = (() => {
+  const c = fresh();
+  c.subscriptions.rows = [{ account_id: 'A1', line_id: 'L1', product: 'core', start_date: '2024-01-10', end_date: '', amount: '1200', interval: 'annual', currency: 'EUR' }];
+  c.accounts.rows = ['A0', 'A1', 'A2', 'A3', 'A4', 'A5'].map((a, i) => ({ account_id: a, segment: ['smb', 'mid', 'ent'][i % 3]! }));
+  c.fx.rows = [{ currency: 'EUR', month: '2023-01', rate: '1.1000' }];
+  return c;
+})();
+
+const line = (id: string, account: string, start: string, end: string, amount: string): Row => ({ account_id: account, line_id: id, product: 'core', start_date: start, end_date: end, amount, interval: 'monthly', currency: 'USD' });
+const ticket = (id: string, account: string, opened: string): Row => ({ ticket_id: id, account_id: account, opened_date: opened, closed_date: '', priority: 'high', escalated: 'false' });
+const EXAMPLE_STEPS: (Change | { source: string; rows: Row[] })[] = [
+  { kind: 'put', source: 'subscriptions', row: line('L2', 'A2', '2024-03-01', '', '100.50') },
+  { kind: 'put', source: 'subscriptions', row: line('L3', 'A3', '2024-05-01', '2025-02-14', '80') },
+  { source: 'subscriptions', rows: [line('L4', 'A4', '2024-02-30', '', '10')] },
+  { kind: 'end', index: 0, length: 200 },
+  { kind: 'put', source: 'tickets', row: ticket('T1', 'A1', '2025-06-01') },
+  { kind: 'put', source: 'tickets', row: ticket('T2', 'A2', '2025-06-02') },
+  { source: 'tickets', rows: [ticket('T3', 'A3', 'yesterday')] },
+  // A key twice in one batch: another path through the checks than the one prepared (noted anew), then the first again.
+  { source: 'tickets', rows: [ticket('T4', 'A4', '2025-06-03'), ticket('T4', 'A5', '2025-06-04')] },
+  { kind: 'put', source: 'tickets', row: ticket('T5', 'A5', '2025-06-05') },
+  { kind: 'put', source: 'usage', row: { account_id: 'A2', product: 'api', month: '2025-03', amount: '12.34', currency: 'USD' } },
+  { kind: 'put', source: 'usage', row: { account_id: 'A3', product: 'api', month: '2025-04', amount: '5', currency: 'USD' } },
+];
+
+describe('a live workspace applying batch after batch', () => {
+  it(
+    "checks each kind of batch by statements prepared once, with the outcome of the statements as written, and answers as a build from the same rows",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          companyArb,
+          fc.array(fc.oneof({ weight: 5, arbitrary: changeArb.map((c) => c.change) }, { weight: 1, arbitrary: badBatchArb }), { minLength: 2, maxLength: 7 }),
+          async (start, steps) => {
+            const truth = clone(start);
+            const dirs = [writeCompany(start), writeCompany(start)];
+            for (const dir of dirs) writeFileSync(join(dir, 'nrr.config.yaml'), "policies:\n  as_of: '2025-12'\n");
+            const prepared = await LiveWorkspace.open({ ...base, data: dirs[0]! });
+            const written = await LiveWorkspace.open({ ...base, data: dirs[1]! }, { prepareChecks: false });
+            const outcome = async (live: LiveWorkspace, batch: Parameters<LiveWorkspace['apply']>[0]): Promise<unknown> => {
+              try {
+                return { applied: await live.apply(batch) };
+              } catch (e) {
+                return { refused: e instanceof Error ? e.message : String(e) };
+              }
+            };
+            try {
+              for (const [i, step] of steps.entries()) {
+                const bad = 'rows' in step;
+                const next = clone(truth);
+                const batch = bad ? step : applyChange(next, step);
+                if (batch === null) continue;
+                const sent = { ...batch, batchId: `b${i}` };
+                const got = await outcome(prepared, sent);
+                expect(got).toEqual(await outcome(written, sent));
+                if (bad) {
+                  // Refused whole, naming the batch and the row's problem, as the statements as written do.
+                  expect(got).toEqual({ refused: expect.stringContaining(`batch b${i} (${step.source}) row`) });
+                } else {
+                  expect(got).toHaveProperty('applied');
+                  Object.assign(truth, next);
+                }
+                expect(await snapshot(prepared.workspace, false)).toEqual(await snapshot(written.workspace, false));
+              }
+              expect(await snapshot(prepared.workspace, false)).toEqual(await fromScratch(truth, false));
+            } finally {
+              prepared.close();
+              written.close();
+            }
+          },
+        ),
+        // Every kind of batch again, good after good and bad after good (the prepared statements' path), then random ones.
+        { numRuns: Math.max(4, Math.ceil(NUM_RUNS / 3)), examples: [[EXAMPLE, EXAMPLE_STEPS]] },
+      );
+    },
+    TIMEOUT * 2,
+  );
+});

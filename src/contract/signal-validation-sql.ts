@@ -407,9 +407,12 @@ export function sqlSignalFlaggedRows(source: SignalSourceName): string {
   return `SELECT row_no FROM parsed_signal_${source} WHERE __error OR __warning`;
 }
 
-/** The work tables of a signal file's checks, and its key hashes, once its issues are listed. */
-export function sqlSignalCheckDone(source: SignalSourceName): string[] {
-  return [`DROP TABLE IF EXISTS signal_first_${source}`, 'DROP TABLE IF EXISTS signal_candidates', `ALTER TABLE parsed_signal_${source} DROP COLUMN __key`];
+/**
+ * The work tables of a signal file's checks, and its key hashes, once its issues are listed
+ * (`copy`: the hashes are left out when the typed table is copied instead, see sqlSignalTable).
+ */
+export function sqlSignalCheckDone(source: SignalSourceName, copy = false): string[] {
+  return [`DROP TABLE IF EXISTS signal_first_${source}`, 'DROP TABLE IF EXISTS signal_candidates', ...(copy ? [] : [`ALTER TABLE parsed_signal_${source} DROP COLUMN __key`])];
 }
 
 /**
@@ -420,13 +423,15 @@ export function sqlSignalCheckDone(source: SignalSourceName): string[] {
  * (account-record-sql), so the rule holds as of any day. (The time zone the dates were read in
  * applied in the pass.)
  */
-export function sqlSignalTable(d: Dialect, source: SignalSourceName, present: boolean, hasErrors: boolean, _timeZone?: string): string {
+export function sqlSignalTable(d: Dialect, source: SignalSourceName, present: boolean, hasErrors: boolean, _timeZone?: string, copy = false): string {
   const spec = SIGNAL_SOURCES[source];
   if (!present) {
     const empty = spec.columns.map((c) => `CAST(NULL AS ${signalSqlType(d, c.type)}) AS ${d.quoteIdent(c.name)}`);
     return `CREATE OR REPLACE TABLE signal_${source} AS SELECT NULL::BIGINT AS row_no, ${empty.join(', ')} WHERE FALSE`;
   }
   const t = `parsed_signal_${source}`;
+  // A copy of a few rows creates, alters and drops nothing that exists (see copyTyped in ReadOptions).
+  if (copy) return `CREATE OR REPLACE TABLE signal_${source} AS SELECT row_no, ${spec.columns.map((c) => d.quoteIdent(c.name)).join(', ')} FROM ${t} WHERE ${hasErrors ? 'NOT __error' : 'TRUE'}`;
   return [
     ...(hasErrors ? [`DELETE FROM ${t} WHERE __error`] : []),
     ...['__error', '__warning'].map((c) => `ALTER TABLE ${t} DROP COLUMN ${c}`),

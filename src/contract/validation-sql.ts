@@ -105,6 +105,12 @@ const SUBSCRIPTION_COLUMNS = [
   'p_line_id', 'p_line_given', 'p_first_row', 'p_known_account', 'p_fx_first_month',
 ] as const;
 
+/** The columns of `parsed_subscriptions` that `lines` keeps, in their order there (sqlTypedTables renames them). */
+const LINE_COLUMNS = [
+  '__row', 'p_start', 'p_end', 'p_amount', 'p_discount', 'p_interval', 'p_weeks', 'p_currency', 'p_product', 'p_account',
+  'p_line_id', 'p_from_month', 'p_to_month', 'p_mrr_local', 'p_mrr_start_rate',
+] as const;
+
 /** Columns of `parsed_subscriptions` that only serve the checks: dropped when it becomes `lines`. */
 const SUBSCRIPTION_CHECK_COLUMNS = ['p_line_given', 'p_first_row', 'p_known_account', 'p_fx_first_month', 'p_flagged'] as const;
 
@@ -479,7 +485,7 @@ export function sqlDropParsed(): string[] {
  * before the lines were parsed (sqlParsedTables). `lines` is `parsed_subscriptions` itself: its
  * rows with errors deleted, the checking columns dropped, the rest renamed (no copy of the data).
  */
-export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], hasErrors: boolean): string[] {
+export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], hasErrors: boolean, copy = false): string[] {
   const errorRows = (source: SourceName): string =>
     `SELECT v.row FROM validation_issues v WHERE v.source = '${source}' AND v.severity = 'error'`;
   const ok = (source: SourceName): string => (hasErrors ? `__row NOT IN (${errorRows(source)})` : 'TRUE');
@@ -501,12 +507,19 @@ export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], 
     p_to_month: 'to_month',
     p_mrr_start_rate: 'mrr_start_rate',
   };
+  // Renaming keeps the rows where they are (a file of millions of lines is not copied); a copy
+  // creates, alters and drops nothing that already exists (see copyTyped in ReadOptions).
+  const lines = copy
+    ? [`CREATE OR REPLACE TABLE lines AS SELECT ${LINE_COLUMNS.map((c) => `${c} AS ${renames[c]}`).join(', ')} FROM parsed_subscriptions WHERE ${ok('subscriptions')}`]
+    : [
+        ...(hasErrors ? [`DELETE FROM parsed_subscriptions WHERE __row IN (${errorRows('subscriptions')})`] : []),
+        ...SUBSCRIPTION_CHECK_COLUMNS.map((c) => `ALTER TABLE parsed_subscriptions DROP COLUMN ${c}`),
+        ...Object.entries(renames).map(([from, to]) => `ALTER TABLE parsed_subscriptions RENAME COLUMN ${from} TO ${to}`),
+        'DROP TABLE IF EXISTS lines',
+        'ALTER TABLE parsed_subscriptions RENAME TO lines',
+      ];
   return [
-    ...(hasErrors ? [`DELETE FROM parsed_subscriptions WHERE __row IN (${errorRows('subscriptions')})`] : []),
-    ...SUBSCRIPTION_CHECK_COLUMNS.map((c) => `ALTER TABLE parsed_subscriptions DROP COLUMN ${c}`),
-    ...Object.entries(renames).map(([from, to]) => `ALTER TABLE parsed_subscriptions RENAME COLUMN ${from} TO ${to}`),
-    'DROP TABLE IF EXISTS lines',
-    'ALTER TABLE parsed_subscriptions RENAME TO lines',
+    ...lines,
     `CREATE OR REPLACE TABLE usage_charges AS SELECT
        __row AS row_no, p_account AS account_id, p_product AS product, p_month AS month_index,
        CAST(p_amount AS ${d.moneyType}) AS amount_local, p_currency AS currency

@@ -21,6 +21,7 @@ import { sqlContributions } from '../engine/ledger-model.js';
 import { sqlAccountIn, USAGE_WEEKS, type AccountSet } from '../accounts/account-record-sql.js';
 import { factsAfterBatch, factsBeforeBatch, type FactsChange } from './facts-after-batch.js';
 import { withOneThread, withSmallPlans } from './small-plans.js';
+import type { PreparedChecks } from './prepared-checks.js';
 
 /**
  * A change to ingest: rows in the data contract of one source (new rows, or rows replacing those
@@ -68,13 +69,20 @@ const ID = /^[A-Za-z0-9._:-]{1,100}$/;
  * transaction together with the batch itself (kept so that a later sync of the files, or a
  * rebuild, applies it again on top of them).
  */
-export async function applyBatch(w: Driver, setup: OpenSetup, data: string, meta: StoreMeta, batch: IngestBatch): Promise<{ result: ApplyResult; facts: DataFacts }> {
+export async function applyBatch(
+  w: Driver,
+  setup: OpenSetup,
+  data: string,
+  meta: StoreMeta,
+  batch: IngestBatch,
+  checks: PreparedChecks | null = null,
+): Promise<{ result: ApplyResult; facts: DataFacts }> {
   const checked = checkBatch(batch);
   // A batch of a few items runs on one thread (see withOneThread).
-  return withOneThread(w, checked.rows.length + checked.withdraw.length <= SMALL_ACCOUNTS, () => applyChecked(w, setup, data, meta, checked));
+  return withOneThread(w, checked.rows.length + checked.withdraw.length <= SMALL_ACCOUNTS, () => applyChecked(w, setup, data, meta, checked, checks));
 }
 
-async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: StoreMeta, checked: CheckedBatch): Promise<{ result: ApplyResult; facts: DataFacts }> {
+async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: StoreMeta, checked: CheckedBatch, checks: PreparedChecks | null): Promise<{ result: ApplyResult; facts: DataFacts }> {
   const { source, rows, withdraw, batchId } = checked;
   const d = w.dialect;
   const s = STORE_CATALOG;
@@ -87,34 +95,57 @@ async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: Sto
   const [seqRow] = await w.query(`SELECT coalesce(max(seq), 0) AS seq FROM ${s}.${META_TABLES.ingested}`);
   const seqBase = Number(seqRow!['seq']);
   const dir = mkdtempSync(join(tmpdir(), 'nrr-ingest-'));
+  // A batch of a few rows is checked by statements prepared once (see PreparedChecks), in a scratch database of its own.
+  const prepared = checks !== null && rows.length > 0 && rows.length <= SMALL_BATCH ? checks : null;
+  let checkedIn = 'memory.nrr_ingest';
+  const typedNow = (): string => `${checkedIn}.${key.table}`;
+  // The prepared statements name the file and the batch as the first batch of their kind did: the same path, and a label for the batch.
+  const label = prepared ? `${PREPARED_LABEL} (${source})` : where;
+  const named = (text: string): string => text.replaceAll(label, where);
   try {
     await resetSchema(w, 'nrr_ingest');
-    const typed = `memory.nrr_ingest.${key.table}`;
     if (rows.length > 0) {
-      const path = join(dir, `${source}.jsonl`);
+      const path = join(prepared?.folder ?? dir, `${source}.jsonl`);
       writeFileSync(path, rows.map((r) => jsonText(r)).join('\n') + '\n');
-      const file: SourceFile<string> = { source, path, file: where, format: 'json' };
+      const file: SourceFile<string> = { source, path, file: label, format: 'json' };
       const revenue = isRevenueSource(source);
       const files: Partial<Record<SourceName, SourceFile>> = {
         ...(revenue ? { [source]: file } : {}),
         ...(setup.files.fx_rates ? { fx_rates: setup.files.fx_rates } : {}),
       };
       const signals = revenue ? null : ({ [source]: file } as Partial<Record<SignalSourceName, SourceFile<SignalSourceName>>>);
+      const read = (driver: Driver): Promise<unknown> => readFiles(driver, setup.policies, files, signals, { data, skipInvalid: false, copyTyped: prepared !== null }, silentProgress);
       try {
-        await withSmallPlans(w, rows.length <= SMALL_BATCH, () => readFiles(w, setup.policies, files, signals, { data, skipInvalid: false }, silentProgress));
+        if (prepared) {
+          // Without the optimizer while the checks run as written (the first batch of a kind); prepared, they keep their plans.
+          checkedIn = await prepared.run(batchKind(source, rows), async (driver, catalog) => {
+            await withSmallPlans(w, true, () => read(driver));
+            return `${catalog}.main`;
+          });
+        } else {
+          await withSmallPlans(w, rows.length <= SMALL_BATCH, () => read(w));
+        }
       } catch (e) {
-        if (!(e instanceof ValidationError)) throw e;
-        throw new ValidationError(e.issues, e.errorCount, { what: `the batch ${batchId}`, next: 'Fix the rows and send the batch again.' });
+        if (e instanceof ValidationError) {
+          throw new ValidationError(
+            e.issues.map((i) => ({ ...i, file: named(i.file) })),
+            e.errorCount,
+            { what: `the batch ${batchId}`, next: 'Fix the rows and send the batch again.' },
+          );
+        }
+        if (e instanceof NrrError && prepared) throw new NrrError(named(e.message));
+        throw e;
       }
       await w.exec('USE memory.main');
-      await checkAttributes(w, source, typed);
+      await checkAttributes(w, source, typedNow());
       // An ingested row's place: minus its number in the log of ingested items (a file's rows count from 1).
-      if (key.table !== 'accounts') await w.exec(`UPDATE ${typed} SET row_no = -(${seqBase} + row_no)`);
+      if (key.table !== 'accounts') await w.exec(`UPDATE ${typedNow()} SET row_no = -(${seqBase} + row_no)`);
     } else {
       await w.exec('USE memory.main');
-      await w.exec(`CREATE TABLE ${typed} AS SELECT * FROM ${s}.main.${key.table} WHERE FALSE`);
+      await w.exec(`CREATE TABLE ${typedNow()} AS SELECT * FROM ${s}.main.${key.table} WHERE FALSE`);
       await w.exec(`CREATE TABLE memory.nrr_ingest.validation_issues AS SELECT * FROM ${s}.main.validation_issues WHERE FALSE`);
     }
+    const typed = typedNow();
     const keyList = key.columns.map((c) => d.quoteIdent(c.column)).join(', ');
     const withdrawn = sqlWithdrawnKeys(key, withdraw, d, where);
     await w.exec(`CREATE TABLE memory.nrr_ingest.withdrawn_keys AS ${withdrawn ?? `SELECT ${keyList} FROM ${typed} WHERE FALSE`}`);
@@ -138,7 +169,8 @@ async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: Sto
       SELECT account_id FROM ${typed} UNION SELECT account_id FROM ${s}.main.${key.table} t WHERE ${inBatch('t')}`);
     accounts = (await w.query('SELECT account_id FROM memory.nrr_ingest.changed_accounts WHERE account_id IS NOT NULL ORDER BY account_id')).map((r) => String(r['account_id']));
     const changed = changedSet(accounts);
-    const warnings = await batchWarnings(w, source, typed, meta, changed);
+    const found = await batchWarnings(w, source, typed, `${checkedIn}.validation_issues`, meta, changed);
+    const warnings = { ...found, list: found.list.map((i) => ({ ...i, file: named(i.file) })) };
     // A batch of a few accounts is computed on scratch tables of their rows alone, without the optimizer (see withSmallPlans).
     const small = accounts.length <= SMALL_ACCOUNTS && rows.length + withdraw.length <= SMALL_BATCH;
     if (isRevenueSource(source)) {
@@ -238,7 +270,20 @@ function changedSet(ids: readonly string[]): AccountSet {
   return ids.length <= 1_000 ? { ids } : 'memory.nrr_ingest.changed_accounts';
 }
 
-/** Batches up to this many rows are checked with DuckDB's optimizer off (see withSmallPlans). */
+/** What the prepared checks call a batch in their statements; messages name the batch itself instead. */
+const PREPARED_LABEL = 'the ingested batch';
+
+/**
+ * The kind of a batch, for the prepared checks: its source and the columns its rows give, as
+ * written (the statements that read the rows depend on them).
+ */
+function batchKind(source: IngestSource, rows: readonly Record<string, unknown>[]): string {
+  const columns = new Set<string>();
+  for (const r of rows) for (const c of Object.keys(r)) columns.add(c);
+  return JSON.stringify([source, ...columns]);
+}
+
+/** Batches up to this many rows are checked with DuckDB's optimizer off (see withSmallPlans), or by prepared statements in a live workspace. */
 const SMALL_BATCH = 1_000;
 
 /** ... and their accounts' model and facts computed without it, while they change at most this many accounts. */
@@ -322,8 +367,15 @@ async function checkAttributes(w: Driver, source: IngestSource, typed: string): 
  * The batch's warnings: those of the contract's rules, and rows naming an account the accounts file
  * does not list (looked up among the accounts the batch changes, which hold every account of its rows).
  */
-async function batchWarnings(w: Driver, source: IngestSource, typed: string, meta: StoreMeta, changed: AccountSet): Promise<{ list: ValidationIssue[]; count: number }> {
-  const parts = [`SELECT source, file, row, "column", value, expected FROM memory.nrr_ingest.validation_issues WHERE severity = 'warning' AND source = '${source}'`];
+async function batchWarnings(
+  w: Driver,
+  source: IngestSource,
+  typed: string,
+  issues: string,
+  meta: StoreMeta,
+  changed: AccountSet,
+): Promise<{ list: ValidationIssue[]; count: number }> {
+  const parts = [`SELECT source, file, row, "column", value, expected FROM ${issues} WHERE severity = 'warning' AND source = '${source}'`];
   const hasAccounts = meta.facts.sources.some((x) => x.source === 'accounts' && x.file !== null);
   if (hasAccounts && source !== 'accounts') {
     parts.push(`SELECT '${source}', '', -row_no, 'account_id', account_id, 'an account listed in accounts (it will have no attributes)'

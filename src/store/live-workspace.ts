@@ -7,6 +7,7 @@ import { silentProgress } from '../workspace/progress.js';
 import { Workspace, prepareOpen, type OpenOptions, type OpenSetup, type StoreUse } from '../workspace/workspace.js';
 import { playsAfterApply, type LiveApplyResult } from '../playbooks/apply-plays.js';
 import { applyBatch, type IngestBatch } from './apply-batch.js';
+import { PreparedChecks } from './prepared-checks.js';
 import { compareFiles, statOf } from './file-fingerprints.js';
 import { storePath } from './open-store.js';
 import { readStoreMeta, type StoreMeta } from './store-meta.js';
@@ -31,6 +32,8 @@ export class LiveWorkspace {
   /** Changes committed since it was opened, and the accounts of the latest ones (see changedSince). */
   private changes = 0;
   private readonly changeLog: { readonly change: number; readonly accounts: readonly string[] | null }[] = [];
+  /** The contract's checks of small batches, prepared once on the writer's connection (see PreparedChecks). */
+  private readonly checks: PreparedChecks | null;
 
   private constructor(
     private readonly driver: DuckDbDriver,
@@ -39,15 +42,20 @@ export class LiveWorkspace {
     private readonly options: OpenOptions,
     private readonly path: string,
     private readonly server: boolean,
+    prepareChecks: boolean,
     private meta: StoreMeta,
     private current: Workspace,
-  ) {}
+  ) {
+    this.checks = prepareChecks ? new PreparedChecks(writer) : null;
+  }
 
   /**
    * `server`: the process keeps the store for its whole life (nrr serve) and says so beside it
    * (liveMarker), so that commands compute from the files at once instead of waiting for it.
+   * `prepareChecks: false` checks every batch by the contract's statements as written, as a sync
+   * does, instead of prepared once per kind of batch (see PreparedChecks): the same outcome, slower.
    */
-  static async open(options: OpenOptions, hold: { readonly server?: boolean } = {}): Promise<LiveWorkspace> {
+  static async open(options: OpenOptions, hold: { readonly server?: boolean; readonly prepareChecks?: boolean } = {}): Promise<LiveWorkspace> {
     const setup = prepareOpen(options);
     if (modelKey(setup.policies) !== modelKey(setup.configPolicies)) {
       throw new NrrError('a live workspace answers under the policies of its config: put the policy in the config instead of passing it as a flag');
@@ -77,7 +85,7 @@ export class LiveWorkspace {
       await driver.exec(`SET checkpoint_threshold = '${CHECKPOINT_THRESHOLD}'`);
       if (hold.server) writeFileSync(liveMarker(path), JSON.stringify({ pid: process.pid, since: new Date().toISOString() }) + '\n');
       const writer = await driver.connect();
-      const live = new LiveWorkspace(driver, writer, setup, options, path, hold.server === true, meta, null as unknown as Workspace);
+      const live = new LiveWorkspace(driver, writer, setup, options, path, hold.server === true, hold.prepareChecks !== false, meta, null as unknown as Workspace);
       const synced = await live.syncNow();
       if (synced.action !== 'read') use = synced;
       await exposeStore(driver, setup);
@@ -124,7 +132,7 @@ export class LiveWorkspace {
    */
   apply(batch: IngestBatch): Promise<LiveApplyResult> {
     return this.serially(async () => {
-      const { result, facts } = await applyBatch(this.writer, this.setup, this.options.data, this.meta, batch);
+      const { result, facts } = await applyBatch(this.writer, this.setup, this.options.data, this.meta, batch, this.checks);
       if (!result.already_applied) {
         this.meta = { ...this.meta, facts };
         this.publish({ path: this.path, action: 'updated', changed: [batch.source], accounts: result.accounts.length }, result.accounts);
@@ -160,12 +168,15 @@ export class LiveWorkspace {
     if (this.closed) return;
     this.closed = true;
     if (this.server) rmSync(liveMarker(this.path), { force: true });
+    this.checks?.close();
     this.writer.close();
     this.driver.close();
   }
 
   private async syncNow(): Promise<StoreUse> {
     const changes = await compareFiles(storeSourceFiles(this.setup, this.options.data), this.meta.files);
+    // The prepared checks read the rates' file and are bound to the tables as they are: prepared again after a change of the files.
+    if (changes.changed.length > 0) await this.checks?.reset();
     const r = await updateStore(this.writer, this.setup, this.options, this.meta, changes, silentProgress);
     if (r.outcome === 'rebuild') {
       // The new file replaces the store: it is attached again (reads wait for that moment only).

@@ -40,6 +40,12 @@ export interface ReadOptions {
   readonly rejectsFile?: string;
   readonly force?: boolean;
   readonly maxListedErrors?: number;
+  /**
+   * Make `lines` as a copy of the parsed subscriptions instead of renaming them (see
+   * sqlTypedTables): for a few rows checked by prepared statements, which a rename would make
+   * DuckDB bind again.
+   */
+  readonly copyTyped?: boolean;
 }
 
 /**
@@ -63,12 +69,12 @@ export async function readFiles(
   const signals = signalFiles ? await loadRawSignalSources(driver, signalFiles) : null;
   const all: LoadedSource<SourceName | SignalSourceName>[] = [...Object.values(loaded), ...Object.values(signals ?? {})];
   progress.step('validating');
-  const issues = await validate(driver, policies, loaded, signals, all, options);
+  const issues = await validate(driver, policies, loaded, signals, all, options, options.copyTyped === true);
   progress.step('building the MRR ledger');
-  for (const sql of sqlTypedTables(driver.dialect, loaded.accounts.extraColumns, issues.errors > 0)) await driver.exec(sql);
+  for (const sql of sqlTypedTables(driver.dialect, loaded.accounts.extraColumns, issues.errors > 0, options.copyTyped === true)) await driver.exec(sql);
   await checkMoneyTotals(driver);
   for (const s of Object.values(signals ?? {})) {
-    await driver.exec(sqlSignalTable(driver.dialect, s.source, s.file !== undefined, issues.errors > 0, policies.timezone));
+    await driver.exec(sqlSignalTable(driver.dialect, s.source, s.file !== undefined, issues.errors > 0, policies.timezone, options.copyTyped === true));
   }
   const counts = new Map((await countRows(driver, all)).map((c) => [c.source, c]));
   checkUnchanged(all);

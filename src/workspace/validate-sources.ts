@@ -32,6 +32,8 @@ export async function validate(
   signals: Record<SignalSourceName, LoadedSource<SignalSourceName>> | null,
   all: readonly LoadedSource<SourceName | SignalSourceName>[],
   options: OpenOptions,
+  /** The signal files' typed tables will be copies (see copyTyped in ReadOptions). */
+  copyTyped = false,
 ): Promise<{ errors: number; rejectsFile: string | null }> {
   const d = driver.dialect;
   const files: SourceFiles = {};
@@ -48,7 +50,7 @@ export async function validate(
       reportingCurrency: policies.reporting_currency,
       timeZone: policies.timezone,
     };
-    await validateSignal(driver, check);
+    await validateSignal(driver, check, copyTyped);
   }
   // Rows that spell an id otherwise were flagged by the pass over their file: only files with
   // flagged rows are read again.
@@ -113,7 +115,7 @@ function contractNative(native: Readonly<Record<string, SignalNative>>): Record<
  * One signal file: the pass that parses and checks every row into its typed table, repeated keys,
  * then messages for the rows that break a rule (only when there are any).
  */
-async function validateSignal(driver: Driver, check: SignalCheck): Promise<void> {
+async function validateSignal(driver: Driver, check: SignalCheck, copyTyped: boolean): Promise<void> {
   const count = async (sql: string): Promise<number> => Number((await driver.query(sql))[0]!['n']);
   await driver.exec(sqlSignalParse(check));
   const repeats = sqlSignalRepeats(check);
@@ -124,7 +126,7 @@ async function validateSignal(driver: Driver, check: SignalCheck): Promise<void>
     await driver.exec(repeats.none);
   }
   if ((await count(`SELECT count(*) AS n FROM (${sqlSignalFlaggedRows(check.source)})`)) > 0) await driver.exec(sqlSignalIssues(check));
-  for (const sql of sqlSignalCheckDone(check.source)) await driver.exec(sql);
+  for (const sql of sqlSignalCheckDone(check.source, copyTyped)) await driver.exec(sql);
 }
 
 async function writeRejects(driver: Driver, loaded: readonly LoadedSource<string>[], path: string, force?: boolean): Promise<void> {
