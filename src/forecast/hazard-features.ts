@@ -139,8 +139,8 @@ export function makeDesign(rows: readonly ForecastRow[], filesWithRows: Readonly
     let s = 0;
     let s2 = 0;
     for (const r of rows) {
-      const v = featureValue(j, r, 0);
-      if (v === null || !Number.isFinite(v)) continue;
+      const v = rowValues(r)[j]!;
+      if (Number.isNaN(v)) continue;
       n++;
       s += v;
       s2 += v * v;
@@ -159,20 +159,42 @@ export function makeDesign(rows: readonly ForecastRow[], filesWithRows: Readonly
   return { names, mean, sd, groups, sources };
 }
 
-function featureValue(j: number, r: ForecastRow, steps: number): number | null {
+function computeFeature(j: number, r: ForecastRow, steps: number): number | null {
   const f = FEATURES[j]!;
   if (f.source !== null && !r.sources.has(f.source)) return null;
   const v = f.value(r, steps);
   return v === null || !Number.isFinite(v) ? null : v;
 }
 
+/** The features whose value changes with the months simulated ahead (the renewal ones). */
+const STEP_FEATURES = FEATURES.map((f, j) => (f.name.startsWith('renewal_') ? j : -1)).filter((j) => j >= 0);
+/** Each row's feature values at its own day (NaN: unknown), computed once: every fit, replay and simulated month reads them. */
+const valuesAtDay = new WeakMap<ForecastRow, Float64Array>();
+
+function rowValues(r: ForecastRow): Float64Array {
+  let v = valuesAtDay.get(r);
+  if (!v) {
+    v = new Float64Array(FEATURES.length);
+    for (let j = 0; j < FEATURES.length; j++) v[j] = computeFeature(j, r, 0) ?? Number.NaN;
+    valuesAtDay.set(r, v);
+  }
+  return v;
+}
+
 /** Writes a row's inputs `steps` months after its day into `out` at `offset`. */
 export function encodeRow(design: Design, r: ForecastRow, steps: number, out: Float64Array, offset: number): void {
   out[offset] = 1;
   const F = FEATURES.length;
+  const values = rowValues(r);
   for (let j = 0; j < F; j++) {
-    const v = featureValue(j, r, steps);
-    out[offset + 1 + j] = v === null || design.sd[j] === 0 ? 0 : (v - design.mean[j]!) / design.sd[j]!;
+    const v = values[j]!;
+    out[offset + 1 + j] = Number.isNaN(v) || design.sd[j] === 0 ? 0 : (v - design.mean[j]!) / design.sd[j]!;
+  }
+  if (steps !== 0) {
+    for (const j of STEP_FEATURES) {
+      const v = computeFeature(j, r, steps);
+      out[offset + 1 + j] = v === null || design.sd[j] === 0 ? 0 : (v - design.mean[j]!) / design.sd[j]!;
+    }
   }
   let c = offset + 1 + F;
   for (const s of design.sources) out[c++] = r.sources.has(s) ? 0 : 1;

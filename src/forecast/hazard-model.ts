@@ -83,7 +83,7 @@ export function solveSpd(a: Float64Array, b: Float64Array, n: number): Float64Ar
  * method, stopping when no coefficient moves by more than 1e-8 (at most `maxIterations` steps).
  * @example fitHazard({ x, width: 2, y, w }, { lambda: 1 }).coef[0] // churn's intercept and slope
  */
-export function fitHazard(data: TrainingSet, options: { lambda?: number; maxIterations?: number; exactSteps?: number } = {}): HazardModel {
+export function fitHazard(data: TrainingSet, options: { lambda?: number; maxIterations?: number; exactSteps?: number; start?: readonly Float64Array[] } = {}): HazardModel {
   const lambda = options.lambda ?? 1;
   const maxIterations = options.maxIterations ?? 60;
   // Newton steps with the exact Hessian; after them the last Hessian is kept (the chord method):
@@ -99,6 +99,8 @@ export function fitHazard(data: TrainingSet, options: { lambda?: number; maxIter
   const total = new Float64Array(K + 1);
   for (let i = 0; i < n; i++) total[data.y[i]!]! += data.w[i]!;
   for (let k = 0; k < K; k++) coef[k]![0] = Math.log((total[k + 1]! + 0.5) / (total[0]! + 0.5));
+  // A start close to the optimum (a fit on nearly the same rows) saves Newton steps; the optimum is the same.
+  if (options.start && options.start.every((c) => c.length === p)) options.start.forEach((c, k) => coef[k]!.set(c));
   const x = data.x;
   const objective = (c: readonly Float64Array[]): number => {
     let ll = 0;
@@ -127,7 +129,7 @@ export function fitHazard(data: TrainingSet, options: { lambda?: number; maxIter
     // The kept Hessian is used only close to the optimum (the last step moved no coefficient by 0.01).
     const exact = it < exactSteps || lastLargest > 1e-2;
     const grad = new Float64Array(dim);
-    const hess = exact ? new Float64Array(dim * dim) : null;
+    const packed = exact ? new Float64Array(6 * ((p * (p + 1)) / 2)) : null;
     for (let i = 0; i < n; i++) {
       const off = i * p;
       let z = 1;
@@ -144,33 +146,57 @@ export function fitHazard(data: TrainingSet, options: { lambda?: number; maxIter
       for (let k = 0; k < K; k++) {
         const r = w * ((y === k + 1 ? 1 : 0) - probs[k]!);
         if (r !== 0) for (let j = 0; j < p; j++) grad[k * p + j]! += r * x[off + j]!;
-        if (!hess) continue;
-        for (let l = k; l < K; l++) {
-          const h = w * probs[k]! * ((k === l ? 1 : 0) - probs[l]!);
-          if (h === 0) continue;
-          for (let a = 0; a < p; a++) {
-            const ha = h * x[off + a]!;
-            if (ha === 0) continue;
-            const rowBase = (k * p + a) * dim + l * p;
-            // Diagonal blocks: the upper triangle only (mirrored below).
-            for (let b = k === l ? a : 0; b < p; b++) hess[rowBase + b]! += ha * x[off + b]!;
-          }
+      }
+      if (!packed) continue;
+      // Every block of the Hessian is Σ h·x·xᵀ with its own h: the products x_a·x_b (a ≤ b) are
+      // formed once per row and added to the six blocks (k ≤ l) side by side.
+      const p0 = probs[0]!;
+      const p1 = probs[1]!;
+      const p2 = probs[2]!;
+      const h00 = w * p0 * (1 - p0);
+      const h01 = -w * p0 * p1;
+      const h02 = -w * p0 * p2;
+      const h11 = w * p1 * (1 - p1);
+      const h12 = -w * p1 * p2;
+      const h22 = w * p2 * (1 - p2);
+      let q = 0;
+      for (let a = 0; a < p; a++) {
+        const xa = x[off + a]!;
+        if (xa === 0) {
+          q += 6 * (p - a);
+          continue;
+        }
+        for (let b = a; b < p; b++, q += 6) {
+          const o = xa * x[off + b]!;
+          packed[q]! += h00 * o;
+          packed[q + 1]! += h01 * o;
+          packed[q + 2]! += h02 * o;
+          packed[q + 3]! += h11 * o;
+          packed[q + 4]! += h12 * o;
+          packed[q + 5]! += h22 * o;
         }
       }
+    }
+    if (packed) {
+      const hess = new Float64Array(dim * dim);
+      const pairs = [[0, 0], [0, 1], [0, 2], [1, 1], [1, 2], [2, 2]] as const;
+      let q = 0;
+      for (let a = 0; a < p; a++) {
+        for (let b = a; b < p; b++, q += 6) {
+          pairs.forEach(([k, l], e) => {
+            const v = packed[q + e]!;
+            hess[(k * p + a) * dim + l * p + b] = v;
+            hess[(k * p + b) * dim + l * p + a] = v;
+            hess[(l * p + a) * dim + k * p + b] = v;
+            hess[(l * p + b) * dim + k * p + a] = v;
+          });
+        }
+      }
+      for (let k = 0; k < K; k++) for (let j = 0; j < p; j++) hess[(k * p + j) * dim + k * p + j]! += j === 0 ? 1e-6 : lambda;
+      factor = cholesky(hess, dim);
     }
     for (let k = 0; k < K; k++) {
       for (let j = 0; j < p; j++) grad[k * p + j]! -= (j === 0 ? 1e-6 : lambda) * coef[k]![j]!;
-    }
-    if (hess) {
-      // The other halves of the (negated) Hessian, and the penalty.
-      for (let k = 0; k < K; k++) {
-        for (let a = 0; a < p; a++) for (let b = a + 1; b < p; b++) hess[(k * p + b) * dim + k * p + a] = hess[(k * p + a) * dim + k * p + b]!;
-        for (let l = k + 1; l < K; l++) {
-          for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) hess[(l * p + b) * dim + k * p + a] = hess[(k * p + a) * dim + l * p + b]!;
-        }
-        for (let j = 0; j < p; j++) hess[(k * p + j) * dim + k * p + j]! += j === 0 ? 1e-6 : lambda;
-      }
-      factor = cholesky(hess, dim);
     }
     const step = cholSolve(factor!, grad, dim);
     // Step halving: a full Newton step can overshoot far from the optimum; take the longest of
