@@ -96,6 +96,18 @@ describe('the simulation', () => {
     expect([...t.churn]).toEqual(Array(20).fill(100));
   });
 
+  it('draws events at their probabilities month by month (worked: churn 10 %, contraction 20 % a month over 3 months)', () => {
+    // P(churn by month 3) = 1 − 0.9³ = 0.271 (a contraction does not stop a later churn); P(no event at all) = 0.7³ = 0.343.
+    const n = 20_000;
+    const t = simulateRevenue({ accounts: [account(100, 0, [0.1, 0.2, 0, 0.1, 0.2, 0, 0.1, 0.2, 0])], steps: 3, sizes: [{ contraction: [0.5], expansion: [] }], shock: [0, 0, 0], groups: 0, simulations: n, seed: 11 });
+    const ends = [...column(t.end, 0, 0)];
+    const se = (p: number): number => Math.sqrt((p * (1 - p)) / n);
+    expect(Math.abs(ends.filter((v) => v === 0).length / n - 0.271)).toBeLessThan(4 * se(0.271));
+    expect(Math.abs(ends.filter((v) => v === 100).length / n - 0.343)).toBeLessThan(4 * se(0.343));
+    // Two contractions and no churn: 3 orders × 0.2² × 0.7 = 0.084.
+    expect(Math.abs(ends.filter((v) => v === 25).length / n - 0.084)).toBeLessThan(4 * se(0.084));
+  });
+
   it('the same seed gives the same numbers; another seed other numbers', () => {
     const input = { accounts: [account(100, 0, [0.1, 0.2, 0.3, 0.1, 0.2, 0.3]), account(50, 0, [0.05, 0.1, 0.4, 0.05, 0.1, 0.4])], steps: 2, sizes, shock: [0.2, 0.2, 0.2] as [number, number, number], groups: 0, simulations: 200 };
     const a = simulateRevenue({ ...input, seed: 3 });

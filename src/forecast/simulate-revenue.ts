@@ -89,6 +89,24 @@ export function simulateRevenue(input: SimInput): SimTotals {
   const contraction = input.sizes.map((x) => Float64Array.from(x.contraction));
   const expansion = input.sizes.map((x) => Float64Array.from(x.expansion));
   const rng = new Random(input.seed, 17);
+  // The common shocks of every period, drawn first: their largest values bound each account's
+  // chance of any event over the horizon, below.
+  const mults = new Float64Array(3 * S);
+  const largest = [1, 1, 1];
+  for (let s = 0; s < S; s++) {
+    input.shock.forEach((sigma, j) => {
+      const m = sigma > 0 ? Math.exp(sigma * normal(rng) - (sigma * sigma) / 2) : 1;
+      mults[3 * s + j] = m;
+      if (m > largest[j]!) largest[j] = m;
+    });
+  }
+  // Each account's least chance of no event at all over the horizon, whatever the period's shock.
+  const calm = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    let none = 1;
+    for (let k = 0, at = i * 3 * H; k < H; k++, at += 3) none *= 1 - Math.min(1, probs[at]! * largest[0]! + probs[at + 1]! * largest[1]! + probs[at + 2]! * largest[2]!);
+    calm[i] = none;
+  }
   // Per simulation and cell (0: the company; g + 1: group g), accumulated without allocating per account.
   const end = new Float64Array(G);
   const retained = new Float64Array(G);
@@ -97,10 +115,9 @@ export function simulateRevenue(input: SimInput): SimTotals {
   const lost = new Float64Array(G);
   const t12m = new Float64Array(G);
   for (let s = 0; s < S; s++) {
-    const mult = input.shock.map((sigma) => (sigma > 0 ? Math.exp(sigma * normal(rng) - (sigma * sigma) / 2) : 1));
-    const mc = mult[0]!;
-    const mo = mult[1]!;
-    const me = mult[2]!;
+    const mc = mults[3 * s]!;
+    const mo = mults[3 * s + 1]!;
+    const me = mults[3 * s + 2]!;
     end.fill(0);
     retained.fill(0);
     up.fill(0);
@@ -109,23 +126,34 @@ export function simulateRevenue(input: SimInput): SimTotals {
     t12m.fill(0);
     for (let i = 0; i < N; i++) {
       let mrr = first[i]!;
-      const cs = contraction[sizeOf[i]!]!;
-      const es = expansion[sizeOf[i]!]!;
-      for (let k = 0, at = i * 3 * H; k < H && mrr > 0; k++, at += 3) {
-        let pc = probs[at]! * mc;
-        if (pc > 1) pc = 1;
-        let po = probs[at + 1]! * mo;
-        if (po > 1 - pc) po = 1 - pc;
-        let pe = probs[at + 2]! * me;
-        if (pe > 1 - pc - po) pe = 1 - pc - po;
-        const u = rng.uniform();
-        if (u < pc) mrr = 0;
-        else if (u < pc + po) {
-          if (cs.length > 0) {
-            const f = cs[Math.floor(rng.uniform() * cs.length)]!;
-            mrr *= 1 - (f < 1 ? f : 1);
+      // One uniform u walks the months: an event in month k when u falls below its chance q, else
+      // u becomes (u − q) ÷ (1 − q), again uniform. No event in any month exactly when 1 − u is at
+      // most the product of the (1 − q): below `calm`, that is known without the walk.
+      let u = rng.uniform();
+      if (mrr > 0 && 1 - u >= calm[i]!) {
+        const cs = contraction[sizeOf[i]!]!;
+        const es = expansion[sizeOf[i]!]!;
+        for (let k = 0, at = i * 3 * H; k < H && mrr > 0; k++, at += 3) {
+          let pc = probs[at]! * mc;
+          if (pc > 1) pc = 1;
+          let po = probs[at + 1]! * mo;
+          if (po > 1 - pc) po = 1 - pc;
+          let pe = probs[at + 2]! * me;
+          if (pe > 1 - pc - po) pe = 1 - pc - po;
+          const q = pc + po + pe;
+          if (u >= q) {
+            u = (u - q) / (1 - q);
+            continue;
           }
-        } else if (u < pc + po + pe && es.length > 0) mrr *= 1 + es[Math.floor(rng.uniform() * es.length)]!;
+          if (u < pc) mrr = 0;
+          else if (u < pc + po) {
+            if (cs.length > 0) {
+              const f = cs[Math.floor(rng.uniform() * cs.length)]!;
+              mrr *= 1 - (f < 1 ? f : 1);
+            }
+          } else if (es.length > 0) mrr *= 1 + es[Math.floor(rng.uniform() * es.length)]!;
+          u = rng.uniform();
+        }
       }
       const a = start[i]!;
       for (let c = cell[i]!; ; c = 0) {
