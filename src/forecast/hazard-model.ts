@@ -30,15 +30,21 @@ export interface HazardModel {
 
 /** Class probabilities [none, churn, contraction, expansion] of one feature row. */
 export function predictRow(model: HazardModel, x: ArrayLike<number>, offset = 0): [number, number, number, number] {
-  const eta = model.coef.map((c) => {
+  // Called for every account, month and replay: no array but the answer is allocated.
+  const eta = (c: Float64Array): number => {
     let s = 0;
     for (let j = 0; j < c.length; j++) s += c[j]! * x[offset + j]!;
     return s;
-  });
-  const top = Math.max(0, ...eta);
-  const e = eta.map((v) => Math.exp(v - top));
-  const z = Math.exp(-top) + e[0]! + e[1]! + e[2]!;
-  return [Math.exp(-top) / z, e[0]! / z, e[1]! / z, e[2]! / z];
+  };
+  const a = eta(model.coef[0]!);
+  const b = eta(model.coef[1]!);
+  const c = eta(model.coef[2]!);
+  const top = Math.max(0, a, b, c);
+  const ea = Math.exp(a - top);
+  const eb = Math.exp(b - top);
+  const ec = Math.exp(c - top);
+  const z = Math.exp(-top) + ea + eb + ec;
+  return [Math.exp(-top) / z, ea / z, eb / z, ec / z];
 }
 
 /** The Cholesky factor L (lower triangle, row-major, A = L Lᵀ) of a symmetric positive definite n × n matrix; `a` is overwritten. */
