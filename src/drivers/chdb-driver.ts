@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { CLICKHOUSE_SETTINGS, ClickHouseDialect } from '../engine/clickhouse-dialect.js';
 import { NrrError } from '../errors.js';
 import type { Row } from './driver.js';
+import { sqlCreateMemoryTable } from './clickhouse-tables.js';
 import type { CopiedColumn, WarehouseDriver } from './warehouse-driver.js';
 
 /** What the driver uses of chdb's session (installed apart, not a dependency: loaded when first needed). */
@@ -39,35 +40,6 @@ export function acquireChdbSession(): ChdbSession {
   }
   shared.users++;
   return shared.session;
-}
-
-/** ClickHouse's type for a column of one of DuckDB's typed tables (every column may be NULL). */
-export function clickhouseType(duckdbType: string): string {
-  const t = duckdbType.trim().toUpperCase();
-  const m = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
-  if (m) return `Nullable(Decimal(${m[1]}, ${m[2]}))`;
-  const plain: Record<string, string> = {
-    VARCHAR: 'String',
-    TINYINT: 'Int8',
-    SMALLINT: 'Int16',
-    INTEGER: 'Int32',
-    BIGINT: 'Int64',
-    HUGEINT: 'Int128',
-    UTINYINT: 'UInt8',
-    USMALLINT: 'UInt16',
-    UINTEGER: 'UInt32',
-    UBIGINT: 'UInt64',
-    DOUBLE: 'Float64',
-    FLOAT: 'Float32',
-    BOOLEAN: 'Bool',
-    // Date32 reaches from 1900 to 2299 (Date only from 1970).
-    DATE: 'Date32',
-    TIMESTAMP: "DateTime64(6, 'UTC')",
-    'TIMESTAMP WITH TIME ZONE': "DateTime64(6, 'UTC')",
-  };
-  const type = plain[t];
-  if (type === undefined) throw new NrrError(`a column of type ${duckdbType} cannot be copied into ClickHouse yet`);
-  return `Nullable(${type})`;
 }
 
 /**
@@ -122,9 +94,7 @@ export class ChdbDriver implements WarehouseDriver {
   }
 
   async createTable(name: string, columns: readonly CopiedColumn[]): Promise<void> {
-    const q = this.dialect.quoteIdent.bind(this.dialect);
-    const cols = columns.map((c) => `${q(c.name)} ${clickhouseType(c.duckdbType)}`).join(', ');
-    await this.exec(`CREATE OR REPLACE TABLE ${q(name)} (${cols}) ENGINE = Memory`);
+    await this.exec(sqlCreateMemoryTable(this.dialect, name, columns));
   }
 
   async insertRows(name: string, columns: readonly CopiedColumn[], rows: readonly (readonly unknown[])[]): Promise<void> {

@@ -1,7 +1,7 @@
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { CLICKHOUSE_SETTINGS, ClickHouseDialect } from '../engine/clickhouse-dialect.js';
 import { NrrError } from '../errors.js';
-import { clickhouseType } from './chdb-driver.js';
+import { sqlCreateMemoryTable } from './clickhouse-tables.js';
 import type { Row } from './driver.js';
 import { redacted } from './postgres-driver.js';
 import type { CopiedColumn, WarehouseDriver } from './warehouse-driver.js';
@@ -149,9 +149,7 @@ export class ClickHouseServerDriver implements WarehouseDriver {
   }
 
   async createTable(name: string, columns: readonly CopiedColumn[]): Promise<void> {
-    const q = this.dialect.quoteIdent.bind(this.dialect);
-    const cols = columns.map((c) => `${q(c.name)} ${clickhouseType(c.duckdbType)}`).join(', ');
-    await this.exec(`CREATE OR REPLACE TABLE ${q(name)} (${cols}) ENGINE = Memory`);
+    await this.exec(sqlCreateMemoryTable(this.dialect, name, columns));
   }
 
   async insertRows(name: string, columns: readonly CopiedColumn[], rows: readonly (readonly unknown[])[]): Promise<void> {
