@@ -292,6 +292,9 @@ describe('tasks, renewals and books take any attribute as a filter', () => {
     expect(mine.length).toBeGreaterThan(0);
     expect(mine.length).toBeLessThan(all.length);
     expect(mine.map((t) => t.id)).toEqual(all.filter((t) => kept.has(t.account_id)).map((t) => t.id));
+    const tasksCli = cli('tasks', '--data', dir, '-q', '--format', 'json', '--status', 'all', '--where', 'region=EMEA', '--where', 'segment=smb');
+    expect(tasksCli.stderr).toBe('');
+    expect((JSON.parse(tasksCli.stdout) as { task_id: number }[]).map((t) => t.task_id)).toEqual(mine.map((t) => t.id));
 
     const r = (await (await app.request(`/api/renewals?from=2026-07&to=2026-12&${q}`)).json()) as Renewals;
     const every = (await (await app.request('/api/renewals?from=2026-07&to=2026-12')).json()) as Renewals;
@@ -324,6 +327,9 @@ describe('tasks, renewals and books take any attribute as a filter', () => {
     const res = await app.request('/api/tasks?colour=blue');
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toMatch(/colour/);
+    const out = cli('tasks', '--data', dir, '-q', '--where', 'colour=blue');
+    expect(out.status).toBe(1);
+    expect(out.stderr).toMatch(/'colour' is not an attribute of the accounts; choose one of: .*segment/);
   });
 });
 

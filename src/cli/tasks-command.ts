@@ -6,9 +6,11 @@ import { stringifyJson } from '../money.js';
 import { DEFAULT_PLAYBOOK_SETTINGS, statePath } from '../playbooks/playbook-settings.js';
 import { PlaybookState, TASK_OUTCOMES, type TaskOutcome } from '../playbooks/playbook-state.js';
 import { TASK_DUE, TASK_VIEW_STATUSES, viewTasks, type TaskDue, type TaskViewStatus } from '../playbooks/task-views.js';
+import { filteredAccountIds } from '../queries/attribute-queries.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
-import { isCalendarDay, outOption, today } from './common-options.js';
+import { isCalendarDay, open, outOption, today } from './common-options.js';
 import { writeOutput } from './standard-output.js';
+import { whereOption, type WhereOptions } from './where-option.js';
 
 interface StateOptions {
   data: string;
@@ -45,6 +47,7 @@ export function registerTasks(program: Command): void {
     .addOption(new Option('--due <when>', 'overdue: open and due before today; week: open and due in the next seven days').choices([...TASK_DUE]))
     .option('--playbook <name>', 'only this play')
     .option('--account <id>', 'only this account')
+    .addOption(whereOption())
     .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
     .addOption(outOption())
     .option('--force', 'replace an -o file that nrr did not write')
@@ -53,6 +56,8 @@ export function registerTasks(program: Command): void {
       `
 Statuses: open; snoozed (open, waiting until the day it was snoozed to); done (closed with an
 outcome); exited (the account left the play first). Today is the clock's day, or NRR_TODAY.
+The task list reads only the play state; --where also reads the accounts' attributes from the
+workspace (synced first, as every command that reads the data).
 
 Examples:
   nrr tasks --data demo                               open tasks, newest first
@@ -60,12 +65,13 @@ Examples:
   nrr tasks --data demo --status all --account A0000042
   nrr tasks --data demo -q --format json -o tasks.json
   nrr tasks --data demo --due overdue --owner "Maya Patel"
+  nrr tasks --data demo --where segment=enterprise --where region=EMEA
   nrr tasks done 17 --outcome won --note "signed 20 more seats" --data demo
   nrr tasks snooze 17 --until 2026-12-15 --data demo
   nrr tasks reassign 17 --to "Sam Lee" --data demo
   nrr tasks note 17 "called, renewal call booked for the 20th" --data demo`,
     )
-    .action(async (o: StateOptions & { owner?: string; status: TaskViewStatus | 'all'; due?: TaskDue; playbook?: string; account?: string; format: RowFormat }) => {
+    .action(async (o: StateOptions & WhereOptions & { owner?: string; status: TaskViewStatus | 'all'; due?: TaskDue; playbook?: string; account?: string; format: RowFormat }) => {
       // Before the first run there are no tasks: an empty list, and how to get some.
       const path = statePath(o.data, loadConfig(findConfigFile(o.config, o.data)).playbook_settings ?? DEFAULT_PLAYBOOK_SETTINGS);
       if (!existsSync(path)) {
@@ -73,10 +79,13 @@ Examples:
         await writeOutput(o, o.format === 'json' ? '[]\n' : o.format === 'table' ? `no tasks yet (no play state at ${path})\n` : formatRows([], COLUMNS, o.format));
         return;
       }
+      const kept = await keptAccounts(o);
       const state = await openState(o, true);
       try {
         const day = today().toISOString().slice(0, 10);
-        const list = viewTasks(await state.tasks({ owner: o.owner, playbook: o.playbook, account: o.account }), { status: o.status, due: o.due }, day);
+        const list = viewTasks(await state.tasks({ owner: o.owner, playbook: o.playbook, account: o.account }), { status: o.status, due: o.due }, day).filter(
+          (t) => kept === null || kept.has(t.account_id),
+        );
         if (o.format === 'json') {
           await writeOutput(o, stringifyJson(list.map((t) => ({ ...t, reasons: JSON.parse(t.reasons) as unknown }))) + '\n');
           return;
@@ -164,6 +173,17 @@ function actionCommand(
         state.close();
       }
     });
+}
+
+/** The accounts a --where keeps, read from the workspace (null without one: tasks then read no data). */
+async function keptAccounts(o: StateOptions & WhereOptions): Promise<Set<string> | null> {
+  if (o.where === undefined) return null;
+  const ws = await open({ data: o.data, config: o.config, quiet: true }, { signals: false });
+  try {
+    return new Set(await filteredAccountIds(ws, o.where));
+  } finally {
+    ws.close();
+  }
 }
 
 /** The reasons of a task in one line. */
