@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -26,9 +26,9 @@ interface Run {
   stderr: string;
 }
 
-function nrr(args: readonly string[], started?: (pid: number) => void): Promise<Run> {
+function nrr(args: readonly string[], started?: (pid: number) => void, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: ENV });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...ENV, ...env } });
     if (child.pid !== undefined) started?.(child.pid);
     let stdout = '';
     let stderr = '';
@@ -229,4 +229,30 @@ describe.skipIf(why !== null)('the workspace store in PostgreSQL', () => {
     const left = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [`${schema}__building`]);
     expect(left.rows).toEqual([]);
   }, 300_000);
+
+  it("the config's warehouse.url_env puts the store there: sync and metrics without --store", async () => {
+    const { data, url, schema } = fresh();
+    appendFileSync(join(data, 'nrr.config.yaml'), '\nwarehouse:\n  url_env: NRR_TEST_WAREHOUSE\n');
+    const env = { NRR_TEST_WAREHOUSE: url };
+    const synced = await nrr(['sync', '--data', data, '--format', 'json'], undefined, env);
+    expect(synced.code, synced.stderr).toBe(0);
+    expect(JSON.parse(synced.stdout)).toMatchObject({ action: 'rebuilt', store: `schema ${schema} of ${server.url}` });
+    const stored = await nrr(['metrics', '--data', data, '-q', '--format', 'json'], undefined, env);
+    const files = await nrr(['metrics', '--data', data, '-q', '--format', 'json', '--no-store']);
+    expect(stored.code, stored.stderr).toBe(0);
+    expect(stored.stdout).toBe(files.stdout);
+    expect((await meta(schema))['builds']).toBe('1');
+    // Nothing was kept in DuckDB beside the files.
+    expect(existsSync(join(data, '.nrr', 'workspace.duckdb'))).toBe(false);
+    const unset = await nrr(['metrics', '--data', data, '-q']);
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toContain('warehouse.url_env: the environment variable NRR_TEST_WAREHOUSE is not set');
+  }, 300_000);
+
+  it('nrr sync --store on ClickHouse says the store is kept on PostgreSQL or DuckDB so far', async () => {
+    const { data } = fresh();
+    const r = await nrr(['sync', '--data', data, '--store', 'clickhouse://embedded']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('the workspace store is kept on PostgreSQL (postgres://…) or in DuckDB so far');
+  });
 });
