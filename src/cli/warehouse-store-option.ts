@@ -33,8 +33,9 @@ export function registerWarehouseStore(program: Command): void {
             `PostgreSQL schema (?schema=, default nrr): the model's tables and the fingerprints of the files. A file whose\n` +
             `size and modification time are unchanged is not read; when one changed, DuckDB reads and checks the files\n` +
             `again and the model is built in a schema apart and swapped in by one transaction (a killed sync leaves the\n` +
-            `store as it was). nrr mrr, movements and metrics with the same --store answer from it.\n` +
-            `  nrr sync --data my-data --store 'postgres://nrr@db.internal:5432/analytics?schema=nrr'`,
+            `store as it was). nrr mrr, movements and metrics with the same --store answer from it, e.g.\n` +
+            `  … nrr sync --data my-data --store 'postgres://nrr@db.internal:5432/analytics?schema=nrr'\n` +
+            `  … nrr metrics --data my-data --store 'postgres://nrr@db.internal:5432/analytics?schema=nrr' --by segment`,
         );
       continue;
     }
