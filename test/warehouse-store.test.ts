@@ -255,4 +255,25 @@ describe.skipIf(why !== null)('the workspace store in PostgreSQL', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('the workspace store is kept on PostgreSQL (postgres://…) or in DuckDB so far');
   });
+
+  it('two syncs at once after a change build once; a flag that changes the model builds under it, then back', async () => {
+    const { data, url, schema } = fresh();
+    await sync(data, url);
+    appendFileSync(join(data, 'subscriptions.csv'), NEW_LINE);
+    // One writer at a time: the second finds, once it holds the store, that the first brought it up to date.
+    const both = await Promise.all([sync(data, url), sync(data, url)]);
+    expect(both.map((r) => r.action).sort()).toEqual(['read', 'rebuilt']);
+    expect((await meta(schema))['builds']).toBe('2');
+
+    const monthly = ['metrics', '--data', data, '-q', '--format', 'json', '--fx', 'monthly'];
+    const [stored, files] = await Promise.all([nrr([...monthly, '--store', url]), nrr([...monthly, '--no-store'])]);
+    expect(stored.code, stored.stderr).toBe(0);
+    expect(stored.stdout).toBe(files.stdout);
+    // Monthly FX moves the figures: a revaluation other than zero (so the store really was built under it).
+    expect(figure(stored.stdout, 'fx')).toMatch(/^-?[0-9]/);
+    expect(figure(stored.stdout, 'fx')).not.toBe('0');
+    expect((await meta(schema))['builds']).toBe('3');
+    await expectSameAsFiles(data, url);
+    expect((await meta(schema))['builds']).toBe('4');
+  }, 300_000);
 });
