@@ -66,5 +66,8 @@ describe('warehouse: in nrr.config.yaml', () => {
     );
     expect(() => parseConfigText('warehouse:\n  url: mysql://x/y\n  tables:\n    subscriptions: a.b\n', 'w.yaml')).toThrow(/w\.yaml:2: warehouse\.url: a URL starting postgres:\/\/, clickhouse:\/\/ or duckdb:/);
     expect(() => parseConfigText('warehouse:\n  url: duckdb:x\n  url_env: WH\n  tables:\n    subscriptions: a.b\n', 'w.yaml')).toThrow(/warehouse\.url_env: give url or url_env, not both/);
+    // The warehouse alone (the workspace store kept there, the files read as ever); nothing at all is a mistake.
+    expect(parseConfigText('warehouse:\n  url_env: NRR_WAREHOUSE_URL\n', 'w.yaml').warehouse).toEqual({ url_env: 'NRR_WAREHOUSE_URL' });
+    expect(() => parseConfigText('warehouse: {}\n', 'w.yaml')).toThrow(/w\.yaml:1: warehouse: give the warehouse \(url or url_env\), its tables \(tables\), or both/);
   });
 });

@@ -140,7 +140,7 @@ export async function open(
   emptyOk = false,
 ): Promise<Workspace> {
   const ws =
-    typeof o.store === 'string' ? await openInWarehouseStore(o.store, openOptions({ ...o, store: false }, extra)) : await Workspace.open(openOptions(o, extra));
+    typeof o.store === 'string' ? await openInWarehouseStore(o.store, openOptions({ ...o, store: true }, extra)) : await Workspace.open(openOptions(o, extra));
   if (ws.summary.lines === 0 && !emptyOk) {
     ws.close();
     throw new NrrError(noLinesYet(o.data));

@@ -3,13 +3,15 @@ import { relative } from 'node:path';
 import { stringifyJson } from '../money.js';
 import { open, withDataOptions, type CommonOptions } from './common-options.js';
 import { plural } from './plural-text.js';
+import { noStoreIn } from './warehouse-store-option.js';
+import { NrrError } from '../errors.js';
 
 /** `nrr sync`: brings the workspace store up to date with the files. */
 export function registerSync(program: Command): void {
   withDataOptions(
     program
       .command('sync')
-      .description('bring the workspace store (.nrr/workspace.duckdb) up to date with the files: only what changed is read and computed again'),
+      .description('bring the workspace store (.nrr/workspace.duckdb, or PostgreSQL with --store) up to date with the files: only what changed is read and computed again'),
     { policies: false },
   )
     .option('--rebuild', 'build the store again from every file, whatever changed')
@@ -33,7 +35,11 @@ Examples:
     )
     .action(async (o: CommonOptions & { format: 'text' | 'json'; rebuild?: boolean }) => {
       const started = Date.now();
-      const ws = await open({ ...o, quiet: true, store: true }, { signals: true, store: { rebuild: o.rebuild === true } }, true);
+      if (typeof o.store === 'string') {
+        const why = noStoreIn(o.store, o);
+        if (why !== null) throw new NrrError(why);
+      }
+      const ws = await open({ ...o, quiet: true, store: typeof o.store === 'string' ? o.store : true }, { signals: true, store: { rebuild: o.rebuild === true } }, true);
       try {
         const use = ws.summary.store;
         const seconds = (Date.now() - started) / 1000;
@@ -56,12 +62,14 @@ Examples:
           process.stdout.write(`the store was not written: ${ws.summary.notes.join('; ')}\n`);
           return;
         }
-        const where = relative(process.cwd(), use.path) || use.path;
+        const where = o.store === undefined || o.store === true ? relative(process.cwd(), use.path) || use.path : use.path;
         const what =
           use.action === 'read'
             ? 'up to date: no file changed'
             : use.action === 'rebuilt'
-              ? `built from ${plural(use.changed.length, 'file')}`
+              ? typeof o.store === 'string' && use.changed.length < ws.summary.sources.length
+                ? `built again from ${plural(ws.summary.sources.length, 'file')} (${use.changed.join(', ')} changed)`
+                : `built from ${plural(use.changed.length, 'file')}`
               : `updated: ${use.changed.join(', ')} changed, ${plural(use.accounts ?? 0, 'account')} computed again`;
         process.stdout.write(`${where}: ${what} (${plural(ws.summary.accounts, 'account')}, ${plural(ws.summary.lines, 'line')}) in ${seconds.toFixed(1)} s\n`);
       } finally {

@@ -42,7 +42,8 @@ const tableSchema = (source: SourceName) =>
   );
 
 /**
- * `warehouse:` in the workspace config: the tables of a warehouse that hold the contract's sources
+ * `warehouse:` in the workspace config: the warehouse the model is computed in (and, on PostgreSQL,
+ * the workspace store kept), and the tables of it that hold the contract's sources, if any
  * (docs/engines.md, Reading tables already in the warehouse).
  * @example warehouse: { url: 'duckdb:billing.duckdb', tables: { subscriptions: analytics.billing_lines } }
  */
@@ -62,10 +63,14 @@ export const warehouseConfigSchema = z
         usage: tableSchema('usage').optional(),
         fx_rates: tableSchema('fx_rates').optional(),
       })
-      .strict(),
+      .strict()
+      .optional(),
   })
   .strict()
-  .refine((w) => w.url === undefined || w.url_env === undefined, { message: 'give url or url_env, not both', path: ['url_env'] });
+  .refine((w) => w.url === undefined || w.url_env === undefined, { message: 'give url or url_env, not both', path: ['url_env'] })
+  .refine((w) => w.tables !== undefined || w.url !== undefined || w.url_env !== undefined, {
+    message: 'give the warehouse (url or url_env), its tables (tables), or both',
+  });
 
 export type WarehouseConfig = z.infer<typeof warehouseConfigSchema>;
 

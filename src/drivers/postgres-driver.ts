@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { PostgresDialect } from '../engine/postgres-dialect.js';
 import { NrrError } from '../errors.js';
 import type { Row } from './driver.js';
-import type { CopiedColumn, WarehouseDriver } from './warehouse-driver.js';
+import type { StoreWarehouse } from './store-warehouse.js';
+import type { CopiedColumn } from './warehouse-driver.js';
 
 export interface PostgresOptions {
   /** A connection URL: postgres://user:password@host:port/database. */
@@ -12,6 +13,8 @@ export interface PostgresOptions {
    * name in it are replaced: give each workspace a schema of its own.
    */
   readonly schema?: string;
+  /** Tables that survive a server crash (a workspace store); default UNLOGGED (the model is rebuilt on every run). */
+  readonly logged?: boolean;
 }
 
 // Values leave PostgreSQL as the text it prints for NUMERIC and BIGINT (the client's default) and
@@ -57,13 +60,19 @@ export function postgresType(duckdbType: string): string {
 }
 
 /** PostgreSQL through the `pg` client: one connection, its search path set to the workspace's schema. */
-export class PostgresDriver implements WarehouseDriver {
-  readonly dialect = new PostgresDialect();
+export class PostgresDriver implements StoreWarehouse {
+  readonly dialect: PostgresDialect;
+  readonly storeLabel: string;
 
   private constructor(
     private readonly client: pg.Client,
     readonly schema: string,
-  ) {}
+    url: string,
+    logged: boolean,
+  ) {
+    this.dialect = new PostgresDialect(logged);
+    this.storeLabel = `schema ${schema} of ${redacted(url)}`;
+  }
 
   static async open(options: PostgresOptions): Promise<PostgresDriver> {
     const schema = options.schema ?? 'nrr';
@@ -82,7 +91,7 @@ export class PostgresDriver implements WarehouseDriver {
     } catch (e) {
       throw new NrrError(`cannot connect to PostgreSQL at ${redacted(options.url)}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    const driver = new PostgresDriver(client, schema);
+    const driver = new PostgresDriver(client, schema, options.url, options.logged === true);
     // UTC, so that dates never shift; messages in English, whatever the server's locale.
     await driver.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}; SET TIME ZONE 'UTC'`);
     return driver;
@@ -100,7 +109,7 @@ export class PostgresDriver implements WarehouseDriver {
   async createTable(name: string, columns: readonly CopiedColumn[]): Promise<void> {
     const q = this.dialect.quoteIdent;
     const cols = columns.map((c) => `${q(c.name)} ${postgresType(c.duckdbType)}`).join(', ');
-    await this.exec(`DROP TABLE IF EXISTS ${q(name)} CASCADE; CREATE UNLOGGED TABLE ${q(name)} (${cols})`);
+    await this.exec(`DROP TABLE IF EXISTS ${q(name)} CASCADE; CREATE ${this.dialect.tableKind()}TABLE ${q(name)} (${cols})`);
   }
 
   async insertRows(name: string, columns: readonly CopiedColumn[], rows: readonly (readonly unknown[])[]): Promise<void> {
@@ -113,6 +122,66 @@ export class PostgresDriver implements WarehouseDriver {
       const values = chunk.map((_, i) => `(${columns.map((_c, j) => `$${i * columns.length + j + 1}`).join(', ')})`).join(', ');
       await this.client.query(`INSERT INTO ${q(name)} (${list}) VALUES ${values}`, chunk.flat());
     }
+  }
+
+  /** The schema a store is built in before it is swapped in. */
+  private get buildSchema(): string {
+    return `${this.schema}__building`;
+  }
+
+  async storeTables(): Promise<string[]> {
+    return this.relationsOf(this.schema).then((r) => [...r.keys()]);
+  }
+
+  /** The tables and views of a schema, with their kind (pg_class.relkind: r table, v view…). */
+  private async relationsOf(schema: string): Promise<Map<string, string>> {
+    const rows = await this.client.query<{ relname: string; relkind: string }>(
+      `SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'v', 'm', 'p') ORDER BY c.relname`,
+      [schema],
+    );
+    return new Map(rows.rows.map((r) => [r.relname, r.relkind]));
+  }
+
+  // A session-level advisory lock on the store's name: released by unlockStore, or by the server
+  // when the connection ends (a killed process included).
+  async lockStore(): Promise<void> {
+    await this.client.query(`SELECT pg_advisory_lock(hashtext($1))`, [`nrr-store:${this.schema}`]);
+  }
+
+  async unlockStore(): Promise<void> {
+    await this.client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [`nrr-store:${this.schema}`]);
+  }
+
+  async beginBuild(): Promise<void> {
+    await this.exec(`DROP SCHEMA IF EXISTS ${this.buildSchema} CASCADE; CREATE SCHEMA ${this.buildSchema}; SET search_path TO ${this.buildSchema}`);
+  }
+
+  // PostgreSQL's DDL is transactional: the old tables are dropped and the new ones moved in by one
+  // COMMIT; a reader waits on their locks and then sees the new ones. Views keep pointing at the
+  // tables they were made over, wherever those move.
+  async publishBuild(): Promise<void> {
+    const q = this.dialect.quoteIdent;
+    const kind = (k: string | undefined): string => (k === 'v' ? 'VIEW' : k === 'm' ? 'MATERIALIZED VIEW' : 'TABLE');
+    await this.exec('BEGIN');
+    try {
+      const built = await this.relationsOf(this.buildSchema);
+      for (const [name, k] of built) {
+        const old = (await this.relationsOf(this.schema)).get(name);
+        if (old !== undefined) await this.exec(`DROP ${kind(old)} IF EXISTS ${this.schema}.${q(name)} CASCADE`);
+        await this.exec(`ALTER ${kind(k)} ${this.buildSchema}.${q(name)} SET SCHEMA ${this.schema}`);
+      }
+      await this.exec(`DROP SCHEMA ${this.buildSchema} CASCADE`);
+      await this.exec('COMMIT');
+    } catch (e) {
+      await this.exec('ROLLBACK');
+      throw e;
+    } finally {
+      await this.exec(`SET search_path TO ${this.schema}`);
+    }
+  }
+
+  async abandonBuild(): Promise<void> {
+    await this.exec(`SET search_path TO ${this.schema}; DROP SCHEMA IF EXISTS ${this.buildSchema} CASCADE`);
   }
 
   close(): void {

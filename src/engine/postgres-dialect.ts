@@ -8,8 +8,9 @@ const RATE = 'NUMERIC(24,10)';
  * PostgreSQL (tested on 15). Its quirks, each handled here:
  * - integer ÷ integer truncates toward zero, and NUMERIC ÷ rounds at a scale of its own choosing:
  *   money is divided with div() on units of 10⁻¹² (truncated, as DuckDB's money division is);
- * - no CREATE OR REPLACE TABLE: a table is dropped, then made again (UNLOGGED: the model is rebuilt
- *   from the files, it need not survive a crash);
+ * - no CREATE OR REPLACE TABLE: a table is dropped, then made again (UNLOGGED when the model is
+ *   rebuilt from the files on every run; logged for a workspace store, whose unlogged tables a
+ *   server crash would empty while its meta said they were complete);
  * - no median() and percentile_cont() takes floating point only: the exact median is the mean of
  *   the two middle values (percentile_disc, which keeps the type), truncated as DuckDB's is;
  * - no arg_max(): array_agg ordered by the key, first element;
@@ -21,6 +22,11 @@ const RATE = 'NUMERIC(24,10)';
 export class PostgresDialect extends WarehouseDialect implements Dialect {
   readonly name = 'postgres';
   readonly moneyType = MONEY;
+
+  /** `logged`: tables that survive a server crash (a workspace store), not UNLOGGED ones. */
+  constructor(private readonly logged = false) {
+    super();
+  }
 
   quoteIdent(name: string): string {
     return `"${name.replaceAll('"', '""')}"`;
@@ -109,7 +115,12 @@ export class PostgresDialect extends WarehouseDialect implements Dialect {
   }
 
   sqlCreateTableAs(name: string, query: string): string {
-    return `DROP TABLE IF EXISTS ${name} CASCADE; CREATE UNLOGGED TABLE ${name} AS ${query}`;
+    return `DROP TABLE IF EXISTS ${name} CASCADE; CREATE ${this.tableKind()}TABLE ${name} AS ${query}`;
+  }
+
+  /** `UNLOGGED ` or nothing, before TABLE. */
+  tableKind(): string {
+    return this.logged ? '' : 'UNLOGGED ';
   }
 
   sqlCreateViewAs(name: string, query: string): string {

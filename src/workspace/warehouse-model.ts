@@ -24,12 +24,19 @@ export const COPIED_TABLES = ['lines', 'usage_charges', 'fx_rates', 'accounts'] 
  * model there with the same builders: exchange-rate periods and lookups, usage set aside,
  * contributions, movements, account ranges and first revenue.
  */
-export async function buildModelInWarehouse(from: Driver, to: WarehouseDriver, policies: Policies, progress: Progress = silentProgress): Promise<void> {
+export async function buildModelInWarehouse(
+  from: Driver,
+  to: WarehouseDriver,
+  policies: Policies,
+  progress: Progress = silentProgress,
+  /** Also keep the ledger per account and product (a store does; otherwise built when first asked for). */
+  productRanges = false,
+): Promise<void> {
   progress.step(`copying the typed tables into ${to.dialect.name}`);
   for (const table of COPIED_TABLES) await copyTable(from, to, table);
   await to.exec(sqlFxPeriods(to.dialect, policies));
   for (const sql of sqlFxLookups(to.dialect, policies)) await to.exec(sql);
-  await buildModel(to, policies, progress);
+  await buildModel(to, policies, progress, productRanges);
 }
 
 /** Warehouses as messages name them. */
