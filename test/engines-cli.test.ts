@@ -55,6 +55,8 @@ describe.each(warehouses)('nrr --store on %s', (name) => {
       ['metrics', '--from', '2025-01', '--method', 'movements', '--format', 'csv'],
       ['movements', '--format', 'csv'],
       ['mrr', '--by-product', '--format', 'csv'],
+      ['mrr', '--total', '--format', 'csv'],
+      ['mrr', '--total', '--from', '2024-03', '--to', '2024-08', '--where', 'segment=smb', '--format', 'csv'],
     ])('nrr %s … gives what DuckDB gives', async (...args) => {
       const base = [...args, '--data', 'examples/acme', '-q'];
       const duck = await nrr(base);

@@ -25,16 +25,15 @@ export function sqlRevenueSeries(d: Dialect, q: { readonly from: number; readonl
       SELECT to_month, -mrr, -1 FROM account_ranges WHERE to_month <= ${q.to} AND to_month < ${OPEN_END} AND ${ranges}
     ),
     steps AS (SELECT month_index, sum(d_mrr) AS d_mrr, sum(d_customers) AS d_customers FROM events GROUP BY month_index),
-    levels AS (
-      SELECT month_index,
-             sum(d_mrr) OVER (ORDER BY month_index ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS mrr,
-             sum(d_customers) OVER (ORDER BY month_index ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS customers
-      FROM steps
-    ),
-    months AS (SELECT unnest(range(${q.from}, ${q.to + 1})) AS month_index),
+    -- The level at each month: what the months before the first one left, plus the steps up to it
+    -- (an equi-join and a running sum, so that every engine plans it the same way).
+    before AS (SELECT coalesce(sum(d_mrr), 0) AS mrr, coalesce(sum(d_customers), 0) AS customers FROM steps WHERE month_index < ${q.from}),
+    months AS (SELECT ${d.sqlSeries(String(q.from), String(q.to + 1))} AS month_index),
     at_month AS (
-      SELECT m.month_index, arg_max(l.mrr, l.month_index) AS mrr, arg_max(l.customers, l.month_index) AS customers
-      FROM months m LEFT JOIN levels l ON l.month_index <= m.month_index GROUP BY m.month_index
+      SELECT m.month_index AS month_index,
+             b.mrr + sum(coalesce(s.d_mrr, 0)) OVER (ORDER BY m.month_index ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS mrr,
+             b.customers + sum(coalesce(s.d_customers, 0)) OVER (ORDER BY m.month_index ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS customers
+      FROM months m CROSS JOIN before b LEFT JOIN steps s ON s.month_index = m.month_index
     ),
     moves AS (
       SELECT month_index, ${moved('new')} AS new, ${moved('expansion')} AS expansion, ${moved('reactivation')} AS reactivation,
@@ -45,6 +44,6 @@ export function sqlRevenueSeries(d: Dialect, q: { readonly from: number; readonl
            CAST(coalesce(a.mrr, 0) AS ${money}) AS mrr, CAST(coalesce(a.customers, 0) AS BIGINT) AS customers,
            coalesce(v.new, 0) AS new, coalesce(v.expansion, 0) AS expansion, coalesce(v.reactivation, 0) AS reactivation,
            coalesce(v.contraction, 0) AS contraction, coalesce(v.churn, 0) AS churn, coalesce(v.fx, 0) AS fx
-    FROM at_month a LEFT JOIN moves v USING (month_index)
+    FROM at_month a LEFT JOIN moves v ON v.month_index = a.month_index
     ORDER BY a.month_index`;
 }
