@@ -93,7 +93,11 @@ export class PostgresDriver implements StoreWarehouse {
     }
     const driver = new PostgresDriver(client, schema, options.url, options.logged === true);
     // UTC, so that dates never shift; messages in English, whatever the server's locale.
-    await driver.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}; SET TIME ZONE 'UTC'`);
+    // No nested loops: PostgreSQL estimates one row for a CTE such as the overlap check's candidates
+    // (5,212 at 20K accounts) and then compares every pair (27 million); the model's joins are all
+    // analytic, and a join on inequalities alone still gets its nested loop (this only raises its cost).
+    // No JIT: compiling a query took 4.3 of its 4.6 s, on queries that run once.
+    await driver.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}; SET TIME ZONE 'UTC'; SET enable_nestloop = off; SET jit = off`);
     return driver;
   }
 
