@@ -68,6 +68,8 @@ export interface Dialect {
    * `timeZone` (an IANA name, default UTC). One without is a wall-clock time: its date is its day.
    */
   sqlTryDate(textExpr: string, timeZone?: string): string;
+  /** Trimmed text 'YYYY-MM' → DATE of the month's first day, NULL when it is not a real month (one pattern, one cast). */
+  sqlTryMonth(trimmedExpr: string): string;
   /** A native date or timestamp column → DATE, as sqlTryDate reads its text. */
   sqlNativeDate(expr: string, native: NativeColumn, timeZone?: string): string;
   /**

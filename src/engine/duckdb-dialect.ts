@@ -147,6 +147,11 @@ export class DuckDbDialect implements Dialect {
                    THEN CAST(timezone(${this.quoteString(timeZone)}, TRY_CAST(${instantText(t)} AS TIMESTAMPTZ)) AS DATE) END`;
   }
 
+  sqlTryMonth(trimmedExpr: string): string {
+    const t = trimmedExpr;
+    return `CASE WHEN regexp_full_match(${t}, '[0-9]{4}-[0-9]{2}') THEN TRY_CAST(${t} || '-01' AS DATE) END`;
+  }
+
   sqlNativeDate(expr: string, native: NativeColumn, timeZone = 'UTC'): string {
     switch (native.type) {
       case 'date':

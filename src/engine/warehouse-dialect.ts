@@ -41,6 +41,10 @@ export abstract class WarehouseDialect {
     return this.fileWork('parse text');
   }
 
+  sqlTryMonth(_trimmedExpr: string): string {
+    return this.fileWork('parse text');
+  }
+
   sqlNativeDate(_expr: string, _native: NativeColumn, _timeZone?: string): string {
     return this.fileWork('read files');
   }
