@@ -222,3 +222,75 @@ describe('an account id listed in accounts is tested for control characters once
     }
   });
 });
+
+describe('typed DATE, INTEGER and DECIMAL columns holding bad values give the messages of the same rows in CSV', () => {
+  // Each row breaks rules through its typed columns. The Parquet files hold dates as DATE, amounts
+  // as DECIMAL(18,2), counts as BIGINT, and usage amounts as DECIMAL(38,14): more places than money
+  // keeps, so those are read through their text. The CSV files hold the same values as text,
+  // written as the engine prints them.
+  const subscriptionRows: ReadonlyArray<readonly [string, string, string, string | null, string, string | null]> = [
+    ['A1', 'L1', '2024-01-01', null, '100.00', null], // good
+    ['A1', 'L2', '2024-01-01', null, '-100.00', null], // a negative amount
+    ['A1', 'L3', '2024-03-01', '2024-02-01', '100.00', null], // ends before it starts
+    ['A2', 'L4', '2024-01-01', null, '100.00', '150.00'], // a discount above the amount
+    ['A2', 'L5', '2024-01-01', null, '100.00', '-5.00'], // a negative discount
+    ['A2', 'L4', '2024-02-01', null, '100.00', null], // a repeated line_id
+  ];
+  const usageRows: ReadonlyArray<readonly [string, string, string]> = [
+    ['A1', '2024-02', '5.00000000000000'],
+    ['A2', '2024-02', '-7.00000000000000'], // a negative amount
+    ['A2', '2024-03', '1.00000000000001'], // a 14th place
+  ];
+  const enrichmentRows: ReadonlyArray<readonly [string, string, number, string]> = [
+    ['A1', '2024-01-01', 120, '1000.50'],
+    ['A2', '2024-01-01', -3, '2000.00'], // a negative count
+  ];
+  const text = (v: string | number | null): string => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${v}'`);
+  const values = (rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string => rows.map((r) => `(${r.map(text).join(', ')})`).join(', ');
+  const lines = (rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string[] => rows.map((r) => r.map((v) => (v === null ? '' : String(v))).join(','));
+
+  it('lists the same rows, columns, values and messages', async () => {
+    const csvDir = fixtureDir({
+      'accounts.csv': BASE['accounts.csv'],
+      'subscriptions.csv': csv('account_id,line_id,start_date,end_date,amount,discount', ...lines(subscriptionRows)),
+      'usage.csv': csv('account_id,month,amount', ...lines(usageRows)),
+      'enrichment.csv': csv('account_id,date,headcount,funding_amount', ...lines(enrichmentRows)),
+    });
+    const parquetDir = fixtureDir({ 'accounts.csv': BASE['accounts.csv'] });
+    try {
+      await writeParquet(
+        parquetDir,
+        'subscriptions',
+        `SELECT account_id, line_id, CAST(start_date AS DATE) AS start_date, CAST(end_date AS DATE) AS end_date,
+                CAST(amount AS DECIMAL(18,2)) AS amount, CAST(discount AS DECIMAL(18,2)) AS discount
+         FROM (VALUES ${values(subscriptionRows)}) t(account_id, line_id, start_date, end_date, amount, discount)`,
+      );
+      await writeParquet(
+        parquetDir,
+        'usage',
+        `SELECT account_id, month, CAST(amount AS DECIMAL(38,14)) AS amount FROM (VALUES ${values(usageRows)}) t(account_id, month, amount)`,
+      );
+      await writeParquet(
+        parquetDir,
+        'enrichment',
+        `SELECT account_id, CAST(date AS DATE) AS date, CAST(headcount AS BIGINT) AS headcount, CAST(funding_amount AS DECIMAL(18,2)) AS funding_amount
+         FROM (VALUES ${values(enrichmentRows)}) t(account_id, date, headcount, funding_amount)`,
+      );
+      const fromCsv = await issuesOf(csvDir);
+      expect(fromCsv).toEqual([
+        { source: 'enrichment', row: 2, column: 'headcount', value: '-3', expected: 'a whole number, zero or more', severity: 'error' },
+        { source: 'subscriptions', row: 2, column: 'amount', value: '-100.00', expected: 'zero or more', severity: 'error' },
+        { source: 'subscriptions', row: 3, column: 'end_date', value: '2024-02-01', expected: 'a date on or after start_date (end is exclusive)', severity: 'error' },
+        { source: 'subscriptions', row: 4, column: 'discount', value: '150.00', expected: 'no more than amount (discount is per interval)', severity: 'error' },
+        { source: 'subscriptions', row: 5, column: 'discount', value: '-5.00', expected: 'zero or more', severity: 'error' },
+        { source: 'subscriptions', row: 6, column: 'line_id', value: 'L4', expected: 'a unique line_id (first used on row 4)', severity: 'error' },
+        { source: 'usage', row: 2, column: 'amount', value: '-7.00000000000000', expected: 'zero or more', severity: 'error' },
+        { source: 'usage', row: 3, column: 'amount', value: '1.00000000000001', expected: 'at most 12 places after the decimal point (money keeps 12)', severity: 'error' },
+      ]);
+      expect(await issuesOf(parquetDir)).toEqual(fromCsv);
+    } finally {
+      removeDir(csvDir);
+      removeDir(parquetDir);
+    }
+  });
+});
