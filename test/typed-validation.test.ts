@@ -294,3 +294,28 @@ describe('typed DATE, INTEGER and DECIMAL columns holding bad values give the me
     }
   });
 });
+
+describe('a control character in a date, an enumeration or a code', () => {
+  it('is named beside the rule of the column it breaks, in signal and contract files', async () => {
+    const dir = fixtureDir({
+      ...BASE,
+      'subscriptions.csv': csv('account_id,start_date,amount,currency', 'A1,2024-01-01,100,USD', 'A2,2024-01-01\u0001,200,U\u0085SD'),
+      'tickets.csv': csv('ticket_id,account_id,opened_date,closed_date,priority,escalated', 'T1,A1,2024-03-05,,hi\u0001gh,true', 'T2,A2,2024-03-05\u0002,,low,false'),
+    });
+    try {
+      const issues = await issuesOf(dir);
+      expect(issues.map((i) => [i.source, i.row, i.column, i.expected.replace(/ \(U\+0000.*\)/, '')])).toEqual([
+        ['subscriptions', 2, 'currency', 'a three-letter ISO currency code'],
+        ['subscriptions', 2, 'currency', 'text without control characters; found U+0085'],
+        ['subscriptions', 2, 'start_date', "a date as YYYY-MM-DD (a time and offset may follow, as in 2024-03-05T14:30:00Z); time of day '\u0001' not as HH:MM or HH:MM:SS"],
+        ['subscriptions', 2, 'start_date', 'text without control characters; found U+0001'],
+        ['tickets', 1, 'priority', 'one of: low, normal, high, urgent (or medium, lowest, highest, critical)'],
+        ['tickets', 1, 'priority', 'text without control characters; found U+0001'],
+        ['tickets', 2, 'opened_date', "a date as YYYY-MM-DD (a time and offset may follow, as in 2024-03-05T14:30:00Z); time of day '\u0002' not as HH:MM or HH:MM:SS"],
+        ['tickets', 2, 'opened_date', 'text without control characters; found U+0002'],
+      ]);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
