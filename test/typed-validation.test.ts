@@ -225,7 +225,7 @@ describe('an account id listed in accounts is tested for control characters once
 
 describe('typed DATE, INTEGER and DECIMAL columns holding bad values give the messages of the same rows in CSV', () => {
   // Each row breaks rules through its typed columns. The Parquet files hold dates as DATE, amounts
-  // as DECIMAL(18,2), counts as BIGINT, and usage amounts as DECIMAL(38,14): more places than money
+  // as DECIMAL(18,2), exchange rates as DECIMAL(12,6), counts as BIGINT, and usage amounts as DECIMAL(38,14): more places than money
   // keeps, so those are read through their text. The CSV files hold the same values as text,
   // written as the engine prints them.
   const subscriptionRows: ReadonlyArray<readonly [string, string, string, string | null, string, string | null]> = [
@@ -241,6 +241,11 @@ describe('typed DATE, INTEGER and DECIMAL columns holding bad values give the me
     ['A2', '2024-02', '-7.00000000000000'], // a negative amount
     ['A2', '2024-03', '1.00000000000001'], // a 14th place
   ];
+  const rateRows: ReadonlyArray<readonly [string, string, string]> = [
+    ['EUR', '2024-01', '1.100000'],
+    ['GBP', '2024-01', '0.000000'], // not positive
+    ['USD', '2024-01', '2.000000'], // the reporting currency at another rate than 1
+  ];
   const enrichmentRows: ReadonlyArray<readonly [string, string, number, string]> = [
     ['A1', '2024-01-01', 120, '1000.50'],
     ['A2', '2024-01-01', -3, '2000.00'], // a negative count
@@ -254,6 +259,7 @@ describe('typed DATE, INTEGER and DECIMAL columns holding bad values give the me
       'accounts.csv': BASE['accounts.csv'],
       'subscriptions.csv': csv('account_id,line_id,start_date,end_date,amount,discount', ...lines(subscriptionRows)),
       'usage.csv': csv('account_id,month,amount', ...lines(usageRows)),
+      'fx_rates.csv': csv('currency,month,rate', ...lines(rateRows)),
       'enrichment.csv': csv('account_id,date,headcount,funding_amount', ...lines(enrichmentRows)),
     });
     const parquetDir = fixtureDir({ 'accounts.csv': BASE['accounts.csv'] });
@@ -272,6 +278,11 @@ describe('typed DATE, INTEGER and DECIMAL columns holding bad values give the me
       );
       await writeParquet(
         parquetDir,
+        'fx_rates',
+        `SELECT currency, month, CAST(rate AS DECIMAL(12,6)) AS rate FROM (VALUES ${values(rateRows)}) t(currency, month, rate)`,
+      );
+      await writeParquet(
+        parquetDir,
         'enrichment',
         `SELECT account_id, CAST(date AS DATE) AS date, CAST(headcount AS BIGINT) AS headcount, CAST(funding_amount AS DECIMAL(18,2)) AS funding_amount
          FROM (VALUES ${values(enrichmentRows)}) t(account_id, date, headcount, funding_amount)`,
@@ -279,6 +290,8 @@ describe('typed DATE, INTEGER and DECIMAL columns holding bad values give the me
       const fromCsv = await issuesOf(csvDir);
       expect(fromCsv).toEqual([
         { source: 'enrichment', row: 2, column: 'headcount', value: '-3', expected: 'a whole number, zero or more', severity: 'error' },
+        { source: 'fx_rates', row: 2, column: 'rate', value: '0.000000', expected: 'a positive number', severity: 'error' },
+        { source: 'fx_rates', row: 3, column: 'rate', value: '2.000000', expected: '1 (USD is the reporting currency)', severity: 'error' },
         { source: 'subscriptions', row: 2, column: 'amount', value: '-100.00', expected: 'zero or more', severity: 'error' },
         { source: 'subscriptions', row: 3, column: 'end_date', value: '2024-02-01', expected: 'a date on or after start_date (end is exclusive)', severity: 'error' },
         { source: 'subscriptions', row: 4, column: 'discount', value: '150.00', expected: 'no more than amount (discount is per interval)', severity: 'error' },

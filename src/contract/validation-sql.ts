@@ -41,7 +41,7 @@ export function subscriptionForm(read: SourceRead | undefined): SubscriptionForm
 }
 
 /** Columns of the contract, other than dates and money, whose value is read as a word, a code or a number. */
-const PARSED_TEXT_COLUMNS: ReadonlySet<string> = new Set(['interval', 'currency', 'month', 'rate']);
+const PARSED_TEXT_COLUMNS: ReadonlySet<string> = new Set(['interval', 'currency', 'month']);
 
 /**
  * True when a column's own rule already refuses any text holding a control character: a date, an
@@ -73,6 +73,7 @@ interface ColumnReader {
   date(c: string): string;
   money(c: string): string;
   micros(c: string): string;
+  rate(c: string): string;
   /** The value as text, for messages. */
   text(c: string): string;
 }
@@ -95,6 +96,7 @@ function columnReader(d: Dialect, read: SourceRead | undefined, timeZone = 'UTC'
       const n = of(c);
       return isMoney(n) ? d.sqlNativeMicros(c, n) : d.sqlTryMicros(c);
     },
+    rate: (c) => (isMoney(of(c)) ? d.sqlNativeRate(c) : d.sqlTryRate(c)),
     text: (c) => (of(c) ? d.sqlText(c) : c),
   };
 }
@@ -234,7 +236,7 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
          ${currency('currency')} AS p_currency,
          ${monthToDate('month')} IS NOT NULL AS p_month_ok,
          ${mi(monthToDate('month'))} AS p_month,
-         ${d.sqlTryRate('rate')} AS p_rate,
+         ${columnReader(d, files.fx_rates).rate('rate')} AS p_rate,
          dup.first_row AS p_first_row
        FROM raw_fx_rates f ${joinDuplicates('raw_fx_rates', 'f', fxKeys)}`,
       ['p_currency', 'p_month_ok', 'p_month', 'p_rate', 'p_first_row'],
@@ -313,6 +315,7 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
   const hasAccountsFile = files.accounts !== undefined;
   const blank = textBlank;
   const subsBlank = columnReader(d, files.subscriptions).blank;
+  const fxBlank = columnReader(d, files.fx_rates).blank;
   const mrrForm = subscriptionForm(files.subscriptions) === 'mrr';
   const value = mrrForm ? 'mrr' : 'amount';
   const dateDetail = (c: string): string => d.sqlDateProblem(columnReader(d, files.subscriptions).text(d.quoteIdent(c)));
@@ -416,8 +419,8 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
       { column: 'currency', when: blank('currency'), expected: 'a value (required)' },
       { column: 'currency', when: `NOT ${blank('currency')} AND ${isoCode('p_currency')}`, expected: 'a three-letter ISO currency code' },
       ...month('month'),
-      { column: 'rate', when: blank('rate'), expected: 'a value (required)' },
-      { column: 'rate', when: `NOT ${blank('rate')} AND (p_rate IS NULL OR p_rate <= 0)`, expected: 'a positive number' },
+      { column: 'rate', when: fxBlank('rate'), expected: 'a value (required)' },
+      { column: 'rate', when: `NOT ${fxBlank('rate')} AND (p_rate IS NULL OR p_rate <= 0)`, expected: 'a positive number' },
       { column: 'rate', when: `p_currency = ${rep} AND p_rate <> 1`, expected: `1 (${p.reporting_currency} is the reporting currency)` },
       { column: 'month', when: 'p_first_row < __row', expected: 'one rate per currency and month (first given on row ' },
     ],
