@@ -222,3 +222,113 @@ describe('an account id listed in accounts is tested for control characters once
     }
   });
 });
+
+describe('typed DATE, INTEGER and DECIMAL columns holding bad values give the messages of the same rows in CSV', () => {
+  // Each row breaks rules through its typed columns. The Parquet files hold dates as DATE, amounts
+  // as DECIMAL(18,2), exchange rates as DECIMAL(12,6), counts as BIGINT, and usage amounts as DECIMAL(38,14): more places than money
+  // keeps, so those are read through their text. The CSV files hold the same values as text,
+  // written as the engine prints them.
+  const subscriptionRows: ReadonlyArray<readonly [string, string, string, string | null, string, string | null]> = [
+    ['A1', 'L1', '2024-01-01', null, '100.00', null], // good
+    ['A1', 'L2', '2024-01-01', null, '-100.00', null], // a negative amount
+    ['A1', 'L3', '2024-03-01', '2024-02-01', '100.00', null], // ends before it starts
+    ['A2', 'L4', '2024-01-01', null, '100.00', '150.00'], // a discount above the amount
+    ['A2', 'L5', '2024-01-01', null, '100.00', '-5.00'], // a negative discount
+    ['A2', 'L4', '2024-02-01', null, '100.00', null], // a repeated line_id
+  ];
+  const usageRows: ReadonlyArray<readonly [string, string, string]> = [
+    ['A1', '2024-02', '5.00000000000000'],
+    ['A2', '2024-02', '-7.00000000000000'], // a negative amount
+    ['A2', '2024-03', '1.00000000000001'], // a 14th place
+  ];
+  const rateRows: ReadonlyArray<readonly [string, string, string]> = [
+    ['EUR', '2024-01', '1.100000'],
+    ['GBP', '2024-01', '0.000000'], // not positive
+    ['USD', '2024-01', '2.000000'], // the reporting currency at another rate than 1
+  ];
+  const enrichmentRows: ReadonlyArray<readonly [string, string, number, string]> = [
+    ['A1', '2024-01-01', 120, '1000.50'],
+    ['A2', '2024-01-01', -3, '2000.00'], // a negative count
+  ];
+  const text = (v: string | number | null): string => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${v}'`);
+  const values = (rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string => rows.map((r) => `(${r.map(text).join(', ')})`).join(', ');
+  const lines = (rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string[] => rows.map((r) => r.map((v) => (v === null ? '' : String(v))).join(','));
+
+  it('lists the same rows, columns, values and messages', async () => {
+    const csvDir = fixtureDir({
+      'accounts.csv': BASE['accounts.csv'],
+      'subscriptions.csv': csv('account_id,line_id,start_date,end_date,amount,discount', ...lines(subscriptionRows)),
+      'usage.csv': csv('account_id,month,amount', ...lines(usageRows)),
+      'fx_rates.csv': csv('currency,month,rate', ...lines(rateRows)),
+      'enrichment.csv': csv('account_id,date,headcount,funding_amount', ...lines(enrichmentRows)),
+    });
+    const parquetDir = fixtureDir({ 'accounts.csv': BASE['accounts.csv'] });
+    try {
+      await writeParquet(
+        parquetDir,
+        'subscriptions',
+        `SELECT account_id, line_id, CAST(start_date AS DATE) AS start_date, CAST(end_date AS DATE) AS end_date,
+                CAST(amount AS DECIMAL(18,2)) AS amount, CAST(discount AS DECIMAL(18,2)) AS discount
+         FROM (VALUES ${values(subscriptionRows)}) t(account_id, line_id, start_date, end_date, amount, discount)`,
+      );
+      await writeParquet(
+        parquetDir,
+        'usage',
+        `SELECT account_id, month, CAST(amount AS DECIMAL(38,14)) AS amount FROM (VALUES ${values(usageRows)}) t(account_id, month, amount)`,
+      );
+      await writeParquet(
+        parquetDir,
+        'fx_rates',
+        `SELECT currency, month, CAST(rate AS DECIMAL(12,6)) AS rate FROM (VALUES ${values(rateRows)}) t(currency, month, rate)`,
+      );
+      await writeParquet(
+        parquetDir,
+        'enrichment',
+        `SELECT account_id, CAST(date AS DATE) AS date, CAST(headcount AS BIGINT) AS headcount, CAST(funding_amount AS DECIMAL(18,2)) AS funding_amount
+         FROM (VALUES ${values(enrichmentRows)}) t(account_id, date, headcount, funding_amount)`,
+      );
+      const fromCsv = await issuesOf(csvDir);
+      expect(fromCsv).toEqual([
+        { source: 'enrichment', row: 2, column: 'headcount', value: '-3', expected: 'a whole number, zero or more', severity: 'error' },
+        { source: 'fx_rates', row: 2, column: 'rate', value: '0.000000', expected: 'a positive number', severity: 'error' },
+        { source: 'fx_rates', row: 3, column: 'rate', value: '2.000000', expected: '1 (USD is the reporting currency)', severity: 'error' },
+        { source: 'subscriptions', row: 2, column: 'amount', value: '-100.00', expected: 'zero or more', severity: 'error' },
+        { source: 'subscriptions', row: 3, column: 'end_date', value: '2024-02-01', expected: 'a date on or after start_date (end is exclusive)', severity: 'error' },
+        { source: 'subscriptions', row: 4, column: 'discount', value: '150.00', expected: 'no more than amount (discount is per interval)', severity: 'error' },
+        { source: 'subscriptions', row: 5, column: 'discount', value: '-5.00', expected: 'zero or more', severity: 'error' },
+        { source: 'subscriptions', row: 6, column: 'line_id', value: 'L4', expected: 'a unique line_id (first used on row 4)', severity: 'error' },
+        { source: 'usage', row: 2, column: 'amount', value: '-7.00000000000000', expected: 'zero or more', severity: 'error' },
+        { source: 'usage', row: 3, column: 'amount', value: '1.00000000000001', expected: 'at most 12 places after the decimal point (money keeps 12)', severity: 'error' },
+      ]);
+      expect(await issuesOf(parquetDir)).toEqual(fromCsv);
+    } finally {
+      removeDir(csvDir);
+      removeDir(parquetDir);
+    }
+  });
+});
+
+describe('a control character in a date, an enumeration or a code', () => {
+  it('is named beside the rule of the column it breaks, in signal and contract files', async () => {
+    const dir = fixtureDir({
+      ...BASE,
+      'subscriptions.csv': csv('account_id,start_date,amount,currency', 'A1,2024-01-01,100,USD', 'A2,2024-01-01\u0001,200,U\u0085SD'),
+      'tickets.csv': csv('ticket_id,account_id,opened_date,closed_date,priority,escalated', 'T1,A1,2024-03-05,,hi\u0001gh,true', 'T2,A2,2024-03-05\u0002,,low,false'),
+    });
+    try {
+      const issues = await issuesOf(dir);
+      expect(issues.map((i) => [i.source, i.row, i.column, i.expected.replace(/ \(U\+0000.*\)/, '')])).toEqual([
+        ['subscriptions', 2, 'currency', 'a three-letter ISO currency code'],
+        ['subscriptions', 2, 'currency', 'text without control characters; found U+0085'],
+        ['subscriptions', 2, 'start_date', "a date as YYYY-MM-DD (a time and offset may follow, as in 2024-03-05T14:30:00Z); time of day '\u0001' not as HH:MM or HH:MM:SS"],
+        ['subscriptions', 2, 'start_date', 'text without control characters; found U+0001'],
+        ['tickets', 1, 'priority', 'one of: low, normal, high, urgent (or medium, lowest, highest, critical)'],
+        ['tickets', 1, 'priority', 'text without control characters; found U+0001'],
+        ['tickets', 2, 'opened_date', "a date as YYYY-MM-DD (a time and offset may follow, as in 2024-03-05T14:30:00Z); time of day '\u0002' not as HH:MM or HH:MM:SS"],
+        ['tickets', 2, 'opened_date', 'text without control characters; found U+0002'],
+      ]);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});

@@ -73,7 +73,7 @@ export const SOURCES: Record<SourceName, SourceSpec> = {
     name: 'fx_rates',
     required: false,
     extraColumnsAreAttributes: false,
-    columns: [col('currency', true), col('month', true), col('rate', true)],
+    columns: [col('currency', true), col('month', true), col('rate', true, 'rate')],
   },
 };
 

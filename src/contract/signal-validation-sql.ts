@@ -42,6 +42,16 @@ export function signalNativeColumn(d: Dialect, columnType: string, type: SignalC
   }
 }
 
+/**
+ * True when a column's own rule already refuses any text holding a control character: a value
+ * that passes it is a date, a month, a number, a boolean, a currency code or one of the enumeration's
+ * words (trim removes only spaces). The pass need not test such a column for control characters to
+ * flag its row; the messages still test every rule, so they are the same.
+ */
+function refusesControl(col: SignalColumnSpec | undefined): boolean {
+  return col !== undefined && (col.type !== 'text' || col.values !== undefined);
+}
+
 /** The largest count: 18 digits, as text allows. */
 const COUNT_LIMIT = '999999999999999999';
 
@@ -98,7 +108,7 @@ function parsed(d: Dialect, col: SignalColumnSpec, c: string, native: SignalNati
     case 'date':
       return d.sqlTryDate(t, timeZone);
     case 'month':
-      return `CASE WHEN ${d.sqlRegexpMatches(t, '[0-9]{4}-[0-9]{2}')} THEN ${d.sqlTryDate(`${t} || '-01'`)} END`;
+      return d.sqlTryMonth(t);
     case 'count':
       return `CASE WHEN ${d.sqlRegexpMatches(t, '[0-9]{1,18}')} THEN CAST(${t} AS BIGINT) END`;
     case 'amount':
@@ -220,7 +230,8 @@ function rules(d: Dialect, source: SignalSourceName, cols: Columns, hasAccountsF
         col.type === 'score'
           ? `(${pv(col)} IS NULL OR ${pv(col)} > 100)`
           : col.type === 'currency'
-            ? `NOT ${d.sqlRegexpMatches(pv(col), '[A-Z]{3}')}`
+            ? // Most rows are in the reporting currency, a code (policies): the pattern is tried on the others.
+              `CASE WHEN ${pv(col)} = ${s(reportingCurrency)} THEN FALSE ELSE NOT ${d.sqlRegexpMatches(pv(col), '[A-Z]{3}')} END`
             : `${pv(col)} IS NULL`;
       // A date says which part of it is wrong.
       const expected =
@@ -255,8 +266,8 @@ function rules(d: Dialect, source: SignalSourceName, cols: Columns, hasAccountsF
     const at = pv(spec.columns.find((x) => x.name === spec.fxAt)!);
     out.push({
       column: 'currency',
-      when: `${d.sqlRegexpMatches(currency, '[A-Z]{3}')} AND ${currency} <> ${s(reportingCurrency)} AND ${at} IS NOT NULL
-        AND (__fx_first_month IS NULL OR __fx_first_month > ${d.sqlMonthIndex(at)})`,
+      when: `CASE WHEN ${currency} = ${s(reportingCurrency)} THEN FALSE ELSE ${d.sqlRegexpMatches(currency, '[A-Z]{3}')} AND ${at} IS NOT NULL
+        AND (__fx_first_month IS NULL OR __fx_first_month > ${d.sqlMonthIndex(at)}) END`,
       expected: s(`a rate in fx_rates for this currency in force at ${spec.fxAt} (reporting currency ${reportingCurrency})`),
       severity: 'error',
     });
@@ -328,10 +339,11 @@ export function sqlSignalParse(c: SignalCheck): string {
   );
   // NULL counts as not broken: (a OR b) IS TRUE when a or b is.
   const any = (rs: readonly { when: string }[]): string => (rs.length === 0 ? 'FALSE' : `coalesce(${rs.map((r) => `(${r.when})`).join('\n        OR ')}, FALSE)`);
-  // One pattern over every text column joined together finds a control character in any of them.
-  // An account id listed in accounts was tested there, once (known_account_ids).
+  // One pattern over every free-text column joined together finds a control character in any of them.
+  // An account id listed in accounts was tested there, once (known_account_ids); a column whose own
+  // rule refuses such a value needs no second test to flag its row (refusesControl).
   const knownId = c.hasAccountsFile && list.some((r) => r.control && r.column === 'account_id');
-  const control = list.filter((r) => r.control && !(knownId && r.column === 'account_id'));
+  const control = list.filter((r) => r.control && !(knownId && r.column === 'account_id') && !refusesControl(spec.columns.find((x) => x.name === r.column)));
   const controlWhen = [
     ...(control.length === 0 ? [] : [{ when: sqlHasControl(d, `concat(${control.map((r) => d.quoteIdent(r.column)).join(', ')})`) }]),
     ...(knownId ? [{ when: `CASE WHEN __known THEN __known_control ELSE ${sqlHasControl(d, d.quoteIdent('account_id'))} END` }] : []),

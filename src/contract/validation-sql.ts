@@ -40,6 +40,21 @@ export function subscriptionForm(read: SourceRead | undefined): SubscriptionForm
   return read?.columns?.some((c) => c.trim().toLowerCase() === 'mrr') ? 'mrr' : 'amount';
 }
 
+/** Columns of the contract, other than dates and money, whose value is read as a word, a code or a number. */
+const PARSED_TEXT_COLUMNS: ReadonlySet<string> = new Set(['interval', 'currency', 'month']);
+
+/**
+ * True when a column's own rule already refuses any text holding a control character: a date, an
+ * amount, an interval, a currency code, a month or a rate that passes it holds none (trim removes
+ * only spaces). The pass need not test such a column for control characters to flag its row; the
+ * messages still test every rule, so they are the same.
+ */
+function refusesControl(source: SourceName, column: string): boolean {
+  const spec = SOURCES[source];
+  const col = [...spec.columns, ...(spec.alternatives ?? [])].find((c) => c.name === column);
+  return col !== undefined && (col.kind !== 'text' || PARSED_TEXT_COLUMNS.has(column));
+}
+
 /** The weekly price → MRR factor, 52 ÷ 12 = 13 ÷ 3: an amount per N weeks is × 13 ÷ (3 N) a month. */
 const WEEK_NUMERATOR = 13;
 const WEEK_DENOMINATOR = 3;
@@ -58,6 +73,7 @@ interface ColumnReader {
   date(c: string): string;
   money(c: string): string;
   micros(c: string): string;
+  rate(c: string): string;
   /** The value as text, for messages. */
   text(c: string): string;
 }
@@ -80,6 +96,7 @@ function columnReader(d: Dialect, read: SourceRead | undefined, timeZone = 'UTC'
       const n = of(c);
       return isMoney(n) ? d.sqlNativeMicros(c, n) : d.sqlTryMicros(c);
     },
+    rate: (c) => (isMoney(of(c)) ? d.sqlNativeRate(c) : d.sqlTryRate(c)),
     text: (c) => (of(c) ? d.sqlText(c) : c),
   };
 }
@@ -140,7 +157,7 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   const q = d.quoteIdent;
   const blank = textBlank;
   const mi = (e: string): string => d.sqlMonthIndex(e);
-  const monthToDate = (c: string): string => d.sqlTryDate(`trim(${c}) || '-01'`);
+  const monthToDate = (c: string): string => d.sqlTryMonth(`trim(${c})`);
   const currency = (c: string): string => `CASE WHEN ${blank(c)} THEN ${d.quoteString(p.reporting_currency)} ELSE upper(trim(${c})) END`;
   const product = (c: string): string => `CASE WHEN ${blank(c)} THEN ${d.quoteString(DEFAULT_PRODUCT)} ELSE trim(${c}) END`;
   const iv = `lower(trim(${q('interval')}))`;
@@ -151,13 +168,13 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   const value = mrrForm ? 'mrr' : 'amount';
   /**
    * Every rule of the source, as one condition over the parsed columns (NULL counts as not broken:
-   * (a OR b) IS TRUE when a or b is). One pattern over every text column joined together finds a
-   * control character in any of them.
+   * (a OR b) IS TRUE when a or b is). One pattern over every free-text column joined together finds a
+   * control character in any of them (a column whose own rule refuses one needs no second test).
    */
   const flagged = (source: SourceName): string => {
     // An account id listed in accounts was tested there, once (known_account_ids).
     const knownId = files.accounts !== undefined && (source === 'subscriptions' || source === 'usage');
-    const control = all[source].filter((r) => r.control && !(knownId && r.column === 'account_id'));
+    const control = all[source].filter((r) => r.control && !(knownId && r.column === 'account_id') && !refusesControl(source, r.column));
     const others = all[source].filter((r) => !r.control).map((r) => r.when);
     const knownControl = all[source].some((r) => r.control && r.column === 'account_id') && knownId
       ? [`CASE WHEN p_known_account THEN p_known_control ELSE ${sqlHasControl(d, 'account_id')} END`]
@@ -217,9 +234,9 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
       'fx_rates',
       `SELECT f.*,
          ${currency('currency')} AS p_currency,
-         ${d.sqlRegexpMatches('trim(month)', '[0-9]{4}-[0-9]{2}')} AND ${monthToDate('month')} IS NOT NULL AS p_month_ok,
+         ${monthToDate('month')} IS NOT NULL AS p_month_ok,
          ${mi(monthToDate('month'))} AS p_month,
-         ${d.sqlTryRate('rate')} AS p_rate,
+         ${columnReader(d, files.fx_rates).rate('rate')} AS p_rate,
          dup.first_row AS p_first_row
        FROM raw_fx_rates f ${joinDuplicates('raw_fx_rates', 'f', fxKeys)}`,
       ['p_currency', 'p_month_ok', 'p_month', 'p_rate', 'p_first_row'],
@@ -272,7 +289,7 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
     table(
       'usage',
       `SELECT u.*,
-         ${d.sqlRegexpMatches('trim(month)', '[0-9]{4}-[0-9]{2}')} AND ${monthToDate('month')} IS NOT NULL AS p_month_ok,
+         ${monthToDate('month')} IS NOT NULL AS p_month_ok,
          ${mi(monthToDate('month'))} AS p_month,
          ${usage.money('amount')} AS p_amount,
          ${currency('currency')} AS p_currency,
@@ -298,13 +315,16 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
   const hasAccountsFile = files.accounts !== undefined;
   const blank = textBlank;
   const subsBlank = columnReader(d, files.subscriptions).blank;
+  const fxBlank = columnReader(d, files.fx_rates).blank;
   const mrrForm = subscriptionForm(files.subscriptions) === 'mrr';
   const value = mrrForm ? 'mrr' : 'amount';
   const dateDetail = (c: string): string => d.sqlDateProblem(columnReader(d, files.subscriptions).text(d.quoteIdent(c)));
   const rep = d.quoteString(p.reporting_currency);
-  const isoCode = (c: string): string => `NOT ${d.sqlRegexpMatches(c, '[A-Z]{3}')}`;
+  // The reporting currency is a code (policies) and most rows are in it: the pattern is tried on
+  // the others only (a CASE, since both sides of an OR are worked out for every row).
+  const isoCode = (c: string): string => `CASE WHEN ${c} = ${rep} THEN FALSE ELSE NOT ${d.sqlRegexpMatches(c, '[A-Z]{3}')} END`;
   const rateMissing = (monthExpr: string): string =>
-    `p_currency <> ${rep} AND ${d.sqlRegexpMatches('p_currency', '[A-Z]{3}')} AND (p_fx_first_month IS NULL OR p_fx_first_month > ${monthExpr})`;
+    `CASE WHEN p_currency = ${rep} THEN FALSE ELSE ${d.sqlRegexpMatches('p_currency', '[A-Z]{3}')} AND (p_fx_first_month IS NULL OR p_fx_first_month > ${monthExpr}) END`;
   const money = (read: SourceRead | undefined, c: string, pc: string, required: boolean): Rule[] => {
     const blank = columnReader(d, read).blank;
     // A typed decimal has at most the places money keeps (load-sources): its text is not looked at.
@@ -399,8 +419,8 @@ function rules(d: Dialect, p: Policies, files: SourceFiles): Record<SourceName, 
       { column: 'currency', when: blank('currency'), expected: 'a value (required)' },
       { column: 'currency', when: `NOT ${blank('currency')} AND ${isoCode('p_currency')}`, expected: 'a three-letter ISO currency code' },
       ...month('month'),
-      { column: 'rate', when: blank('rate'), expected: 'a value (required)' },
-      { column: 'rate', when: `NOT ${blank('rate')} AND (p_rate IS NULL OR p_rate <= 0)`, expected: 'a positive number' },
+      { column: 'rate', when: fxBlank('rate'), expected: 'a value (required)' },
+      { column: 'rate', when: `NOT ${fxBlank('rate')} AND (p_rate IS NULL OR p_rate <= 0)`, expected: 'a positive number' },
       { column: 'rate', when: `p_currency = ${rep} AND p_rate <> 1`, expected: `1 (${p.reporting_currency} is the reporting currency)` },
       { column: 'month', when: 'p_first_row < __row', expected: 'one rate per currency and month (first given on row ' },
     ],

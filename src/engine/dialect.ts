@@ -2,7 +2,7 @@
 export type SourceFormat = 'csv' | 'parquet' | 'json';
 
 /** What a contract column holds: text to be parsed, a date, or an amount of money. */
-export type ColumnKind = 'text' | 'date' | 'money';
+export type ColumnKind = 'text' | 'date' | 'money' | 'rate';
 
 /**
  * A column a typed file (Parquet) already holds in a type the engine can take as it is, with
@@ -61,6 +61,8 @@ export interface Dialect {
   sqlNativeMicros(expr: string, native: NativeColumn): string;
   /** Text → exchange rate, NULL when not a number. */
   sqlTryRate(textExpr: string): string;
+  /** A native decimal or whole-number rate column → exchange rate, as sqlTryRate reads its text (NULL when it does not fit). */
+  sqlNativeRate(expr: string): string;
   /**
    * Text 'YYYY-MM-DD', or a timestamp ('YYYY-MM-DD HH:MM[:SS[.f]]', 'T' or a blank between, with
    * or without an offset: 'Z', 'UTC', '±HH[:MM]') → DATE, NULL when it is not a real calendar date
@@ -68,6 +70,8 @@ export interface Dialect {
    * `timeZone` (an IANA name, default UTC). One without is a wall-clock time: its date is its day.
    */
   sqlTryDate(textExpr: string, timeZone?: string): string;
+  /** Trimmed text 'YYYY-MM' → DATE of the month's first day, NULL when it is not a real month (one pattern, one cast). */
+  sqlTryMonth(trimmedExpr: string): string;
   /** A native date or timestamp column → DATE, as sqlTryDate reads its text. */
   sqlNativeDate(expr: string, native: NativeColumn, timeZone?: string): string;
   /**

@@ -2,6 +2,8 @@ import type { ColumnKind, Dialect, NativeColumn, SourceFormat } from './dialect.
 
 const MONEY = 'DECIMAL(38,12)';
 const RATE = 'DECIMAL(24,10)';
+const RATE_SCALE = 10;
+const RATE_WHOLE_DIGITS = 14;
 /** Digits of money before and after the point. */
 const MONEY_WHOLE_DIGITS = 26;
 const MONEY_SCALE = 12;
@@ -88,6 +90,7 @@ export class DuckDbDialect implements Dialect {
     if (!m) return null;
     const precision = Number(m[1]);
     const scale = Number(m[2]);
+    if (kind === 'rate') return scale <= RATE_SCALE && precision - scale <= RATE_WHOLE_DIGITS ? { type: 'decimal', precision, scale } : null;
     // More places than money keeps would be rounded by the cast: such values go through their text.
     return scale <= MONEY_SCALE && precision - scale <= MONEY_WHOLE_DIGITS ? { type: 'decimal', precision, scale } : null;
   }
@@ -137,6 +140,11 @@ export class DuckDbDialect implements Dialect {
     return `CASE WHEN regexp_full_match(trim(${textExpr}), '[-+]?[0-9]+(\\.[0-9]+)?') THEN TRY_CAST(trim(${textExpr}) AS ${RATE}) END`;
   }
 
+  sqlNativeRate(expr: string): string {
+    // A whole number may not fit the rate's 14 digits: NULL then, as for its text.
+    return `TRY_CAST(${expr} AS ${RATE})`;
+  }
+
   sqlTryDate(textExpr: string, timeZone = 'UTC'): string {
     // Plain dates first: most files hold nothing else. The time of day is checked by the pattern
     // (DuckDB's cast would take '24:00' as the next day and '+25:00' as an offset).
@@ -145,6 +153,11 @@ export class DuckDbDialect implements Dialect {
                  WHEN regexp_full_match(${t}, '${DATE_TEXT}${TIME_TEXT}') THEN TRY_CAST(left(${t}, 10) AS DATE)
                  WHEN regexp_full_match(${t}, '${DATE_TEXT}${TIME_TEXT}${OFFSET_TEXT}')
                    THEN CAST(timezone(${this.quoteString(timeZone)}, TRY_CAST(${instantText(t)} AS TIMESTAMPTZ)) AS DATE) END`;
+  }
+
+  sqlTryMonth(trimmedExpr: string): string {
+    const t = trimmedExpr;
+    return `CASE WHEN regexp_full_match(${t}, '[0-9]{4}-[0-9]{2}') THEN TRY_CAST(${t} || '-01' AS DATE) END`;
   }
 
   sqlNativeDate(expr: string, native: NativeColumn, timeZone = 'UTC'): string {

@@ -41,6 +41,14 @@ export abstract class WarehouseDialect {
     return this.fileWork('parse text');
   }
 
+  sqlNativeRate(_expr: string): string {
+    return this.fileWork('read files');
+  }
+
+  sqlTryMonth(_trimmedExpr: string): string {
+    return this.fileWork('parse text');
+  }
+
   sqlNativeDate(_expr: string, _native: NativeColumn, _timeZone?: string): string {
     return this.fileWork('read files');
   }
