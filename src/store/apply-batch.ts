@@ -22,6 +22,7 @@ import { sqlAccountIn, USAGE_WEEKS, type AccountSet } from '../accounts/account-
 import { factsAfterBatch, factsBeforeBatch, type FactsChange } from './facts-after-batch.js';
 import { withOneThread, withSmallPlans } from './small-plans.js';
 import type { PreparedChecks } from './prepared-checks.js';
+import { prepareModel } from './prepared-model.js';
 
 /**
  * A change to ingest: rows in the data contract of one source (new rows, or rows replacing those
@@ -75,14 +76,23 @@ export async function applyBatch(
   data: string,
   meta: StoreMeta,
   batch: IngestBatch,
-  checks: PreparedChecks | null = null,
+  prepared: PreparedSteps | null = null,
 ): Promise<{ result: ApplyResult; facts: DataFacts }> {
   const checked = checkBatch(batch);
   // A batch of a few items runs on one thread (see withOneThread).
-  return withOneThread(w, checked.rows.length + checked.withdraw.length <= SMALL_ACCOUNTS, () => applyChecked(w, setup, data, meta, checked, checks));
+  return withOneThread(w, checked.rows.length + checked.withdraw.length <= SMALL_ACCOUNTS, () => applyChecked(w, setup, data, meta, checked, prepared));
 }
 
-async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: StoreMeta, checked: CheckedBatch, checks: PreparedChecks | null): Promise<{ result: ApplyResult; facts: DataFacts }> {
+/**
+ * The steps of small batches that a live workspace runs by statements prepared once: the
+ * contract's checks, and the changed accounts' model (see PreparedChecks, prepareModel).
+ */
+export interface PreparedSteps {
+  readonly checks: PreparedChecks;
+  readonly model: PreparedChecks;
+}
+
+async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: StoreMeta, checked: CheckedBatch, steps: PreparedSteps | null): Promise<{ result: ApplyResult; facts: DataFacts }> {
   const { source, rows, withdraw, batchId } = checked;
   const d = w.dialect;
   const s = STORE_CATALOG;
@@ -96,12 +106,14 @@ async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: Sto
   const seqBase = Number(seqRow!['seq']);
   const dir = mkdtempSync(join(tmpdir(), 'nrr-ingest-'));
   // A batch of a few rows is checked by statements prepared once (see PreparedChecks), in a scratch database of its own.
-  const prepared = checks !== null && rows.length > 0 && rows.length <= SMALL_BATCH ? checks : null;
+  const prepared = steps !== null && rows.length > 0 && rows.length <= SMALL_BATCH ? steps.checks : null;
   let checkedIn = 'memory.nrr_ingest';
   const typedNow = (): string => `${checkedIn}.${key.table}`;
   // The prepared statements name the file and the batch as the first batch of their kind did: the same path, and a label for the batch.
   const label = prepared ? `${PREPARED_LABEL} (${source})` : where;
   const named = (text: string): string => text.replaceAll(label, where);
+  // The scratch schemas the change made, dropped at its end.
+  const made = ['nrr_ingest'];
   try {
     await resetSchema(w, 'nrr_ingest');
     if (rows.length > 0) {
@@ -173,7 +185,10 @@ async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: Sto
     const warnings = { ...found, list: found.list.map((i) => ({ ...i, file: named(i.file) })) };
     // A batch of a few accounts is computed on scratch tables of their rows alone, without the optimizer (see withSmallPlans).
     const small = accounts.length <= SMALL_ACCOUNTS && rows.length + withdraw.length <= SMALL_BATCH;
-    if (isRevenueSource(source)) {
+    // ... and, in a live workspace, by statements prepared once (see prepareModel).
+    const model = isRevenueSource(source) && small && steps !== null && accounts.length > 0 ? await prepareModel(w, steps.model, setup, key, typed, accounts) : null;
+    if (isRevenueSource(source) && model === null) {
+      made.push('nrr_before', 'nrr_apply', 'nrr_recompute');
       // The changed accounts' rows as the store holds them, read once (each table only where their rows are) ...
       await resetSchema(w, 'nrr_before');
       for (const t of [...ACCOUNT_SOURCE_TABLES, 'usage_set_aside']) {
@@ -198,14 +213,16 @@ async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: Sto
     // The views the facts read the whole store through stay from one batch to the next (they read by name).
     const [views] = await w.query(`SELECT count(*) AS n FROM duckdb_views() WHERE database_name = 'memory' AND schema_name = 'nrr_view'`);
     if (Number(views!['n']) === 0) await exposeStore(w, setup, s, 'nrr_view');
-    const change: FactsChange = isRevenueSource(source)
+    const change: FactsChange = model
+      ? { kind: 'revenue', before: model.before, after: model.after }
+      : isRevenueSource(source)
       ? {
           kind: 'revenue',
           before: { lines: 'memory.nrr_before.lines', usage: 'memory.nrr_before.usage_charges', contributions: 'memory.nrr_before.mrr_contributions' },
           after: { lines: 'memory.nrr_recompute.lines', usage: 'memory.nrr_recompute.usage_charges', contributions: 'memory.nrr_recompute.mrr_contributions' },
         }
       : { kind: 'signal', source: source as SignalSourceName, before: `(SELECT * FROM ${s}.main.${key.table} t WHERE ${inBatch('t')})`, after: typed };
-    const before = await withSmallPlans(w, small && change.kind === 'revenue', () => factsBeforeBatch(w, change));
+    const before = model ? { change, revenue: model.gone, signalLatest: null, added: model.added } : await withSmallPlans(w, small && change.kind === 'revenue', () => factsBeforeBatch(w, change));
     // The weeks of usage rows the batch takes away and does not add back may leave the file.
     const goneWeeks =
       source === 'product_usage'
@@ -216,7 +233,9 @@ async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: Sto
         : [];
     await w.exec('BEGIN TRANSACTION');
     try {
-      if (isRevenueSource(source)) {
+      if (model) {
+        await writeAccounts(w, model.stage, changed, model.stage);
+      } else if (isRevenueSource(source)) {
         await writeAccounts(w, 'memory.nrr_apply', changed);
       } else {
         await w.exec(`DELETE FROM ${s}.main.${key.table} t WHERE ${inBatch('t')}`);
@@ -257,7 +276,7 @@ async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: Sto
     }
   } finally {
     await w.exec('USE memory.main');
-    for (const schema of ['nrr_ingest', 'nrr_before', 'nrr_apply', 'nrr_recompute']) await w.exec(`DROP SCHEMA IF EXISTS memory.${schema} CASCADE`);
+    for (const schema of made) await w.exec(`DROP SCHEMA IF EXISTS memory.${schema} CASCADE`);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -301,9 +301,9 @@ export async function modelInputs(w: Driver): Promise<void> {
 
 /**
  * Replaces, inside the caller's transaction, every row of the changed accounts: their source rows
- * from `stage` and their model from memory.nrr_recompute.
+ * from `stage` and their model from `model` (memory.nrr_recompute unless said).
  */
-export async function writeAccounts(w: Driver, stage: string, changed: AccountSet): Promise<void> {
+export async function writeAccounts(w: Driver, stage: string, changed: AccountSet, model = 'memory.nrr_recompute'): Promise<void> {
   const s = STORE_CATALOG;
   const inChanged = sqlAccountIn(w.dialect, 'account_id', changed);
   for (const t of ACCOUNT_SOURCE_TABLES) {
@@ -312,6 +312,6 @@ export async function writeAccounts(w: Driver, stage: string, changed: AccountSe
   }
   for (const t of ACCOUNT_MODEL_TABLES) {
     await w.exec(`DELETE FROM ${s}.main.${t} WHERE ${inChanged}`);
-    await w.exec(`INSERT INTO ${s}.main.${t} SELECT * FROM memory.nrr_recompute.${t}`);
+    await w.exec(`INSERT INTO ${s}.main.${t} SELECT * FROM ${model}.${t}`);
   }
 }
