@@ -11,7 +11,7 @@ import { PreparedChecks } from './prepared-checks.js';
 import { compareFiles, statOf } from './file-fingerprints.js';
 import { storePath } from './open-store.js';
 import { readStoreMeta, type StoreMeta } from './store-meta.js';
-import { STORE_CATALOG, STORE_SCHEMA_VERSION, modelKey } from './store-schema.js';
+import { STORE_CATALOG, STORE_SCHEMA_VERSION, STORE_WRITE_OPTIONS, modelKey } from './store-schema.js';
 import { exposeStore, rebuildStore, storeSourceFiles, updateStore } from './sync-store.js';
 
 /**
@@ -238,7 +238,7 @@ export function liveHolder(path: string): { pid: number; since: string } | null 
 async function attachForWriting(driver: DuckDbDriver, path: string): Promise<void> {
   for (let wait = 50, waited = 0; ; waited += wait, wait = Math.min(wait * 2, 1000)) {
     try {
-      await driver.exec(`ATTACH ${driver.dialect.quoteString(path)} AS ${STORE_CATALOG}`);
+      await driver.exec(`ATTACH ${driver.dialect.quoteString(path)} AS ${STORE_CATALOG} ${STORE_WRITE_OPTIONS}`);
       return;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);

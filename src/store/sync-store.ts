@@ -13,7 +13,7 @@ import type { OpenOptions, OpenSetup } from '../workspace/workspace.js';
 import { fingerprintOf, type FileChanges, type FileFingerprint } from './file-fingerprints.js';
 import { replayOverlay } from './apply-batch.js';
 import { writeStoreMeta, type StoreMeta } from './store-meta.js';
-import { ACCOUNT_MODEL_TABLES, ACCOUNT_SOURCE_TABLES, META_TABLES, STORE_CATALOG, modelKey, signalTable } from './store-schema.js';
+import { ACCOUNT_MODEL_TABLES, ACCOUNT_SOURCE_TABLES, META_TABLES, STORE_CATALOG, STORE_WRITE_OPTIONS, modelKey, signalTable } from './store-schema.js';
 
 /** The store cannot be opened or written here (permissions, a read-only folder, a damaged file). */
 export class StoreUnavailable extends Error {}
@@ -74,7 +74,7 @@ export async function rebuildStore(
   removeDatabase(tmp);
   const build = 'nrr_build';
   try {
-    await w.exec(`ATTACH ${w.dialect.quoteString(tmp)} AS ${build}`);
+    await w.exec(`ATTACH ${w.dialect.quoteString(tmp)} AS ${build} ${STORE_WRITE_OPTIONS}`);
   } catch (e) {
     throw new StoreUnavailable(`the workspace store cannot be written at ${path} (${(e instanceof Error ? e.message : String(e)).split('\n')[0]})`);
   }
