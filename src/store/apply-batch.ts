@@ -22,6 +22,7 @@ import { sqlAccountIn, USAGE_WEEKS, type AccountSet } from '../accounts/account-
 import { factsAfterBatch, factsBeforeBatch, type FactsChange } from './facts-after-batch.js';
 import { withOneThread, withSmallPlans } from './small-plans.js';
 import type { PreparedChecks } from './prepared-checks.js';
+import { prepareModel } from './prepared-model.js';
 
 /**
  * A change to ingest: rows in the data contract of one source (new rows, or rows replacing those
@@ -75,33 +76,45 @@ export async function applyBatch(
   data: string,
   meta: StoreMeta,
   batch: IngestBatch,
-  checks: PreparedChecks | null = null,
+  prepared: PreparedSteps | null = null,
 ): Promise<{ result: ApplyResult; facts: DataFacts }> {
   const checked = checkBatch(batch);
   // A batch of a few items runs on one thread (see withOneThread).
-  return withOneThread(w, checked.rows.length + checked.withdraw.length <= SMALL_ACCOUNTS, () => applyChecked(w, setup, data, meta, checked, checks));
+  return withOneThread(w, checked.rows.length + checked.withdraw.length <= SMALL_ACCOUNTS, () => applyChecked(w, setup, data, meta, checked, prepared));
 }
 
-async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: StoreMeta, checked: CheckedBatch, checks: PreparedChecks | null): Promise<{ result: ApplyResult; facts: DataFacts }> {
+/**
+ * The steps of small batches that a live workspace runs by statements prepared once: the
+ * contract's checks, and the changed accounts' model (see PreparedChecks, prepareModel).
+ */
+export interface PreparedSteps {
+  readonly checks: PreparedChecks;
+  readonly model: PreparedChecks;
+}
+
+async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: StoreMeta, checked: CheckedBatch, steps: PreparedSteps | null): Promise<{ result: ApplyResult; facts: DataFacts }> {
   const { source, rows, withdraw, batchId } = checked;
   const d = w.dialect;
   const s = STORE_CATALOG;
   const key = sourceKey(source, d);
   const where = `batch ${batchId} (${source})`;
-  const done = await w.query(`SELECT count(*) AS n FROM ${s}.${META_TABLES.ingested} WHERE batch_id = ${d.quoteString(batchId)}`);
-  if (Number(done[0]!['n']) > 0) {
+  const [log] = await w.query(
+    `SELECT count(*) FILTER (WHERE batch_id = ${d.quoteString(batchId)}) AS done, coalesce(max(seq), 0) AS seq FROM ${s}.${META_TABLES.ingested}`,
+  );
+  if (Number(log!['done']) > 0) {
     return { result: { batch_id: batchId, source, already_applied: true, rows: 0, replaced: 0, withdrawn: 0, accounts: [], warnings: [], warning_count: 0 }, facts: meta.facts };
   }
-  const [seqRow] = await w.query(`SELECT coalesce(max(seq), 0) AS seq FROM ${s}.${META_TABLES.ingested}`);
-  const seqBase = Number(seqRow!['seq']);
+  const seqBase = Number(log!['seq']);
   const dir = mkdtempSync(join(tmpdir(), 'nrr-ingest-'));
   // A batch of a few rows is checked by statements prepared once (see PreparedChecks), in a scratch database of its own.
-  const prepared = checks !== null && rows.length > 0 && rows.length <= SMALL_BATCH ? checks : null;
+  const prepared = steps !== null && rows.length > 0 && rows.length <= SMALL_BATCH ? steps.checks : null;
   let checkedIn = 'memory.nrr_ingest';
   const typedNow = (): string => `${checkedIn}.${key.table}`;
   // The prepared statements name the file and the batch as the first batch of their kind did: the same path, and a label for the batch.
   const label = prepared ? `${PREPARED_LABEL} (${source})` : where;
   const named = (text: string): string => text.replaceAll(label, where);
+  // The scratch schemas the change made, dropped at its end.
+  const made = ['nrr_ingest'];
   try {
     await resetSchema(w, 'nrr_ingest');
     if (rows.length > 0) {
@@ -151,29 +164,30 @@ async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: Sto
     await w.exec(`CREATE TABLE memory.nrr_ingest.withdrawn_keys AS ${withdrawn ?? `SELECT ${keyList} FROM ${typed} WHERE FALSE`}`);
     await w.exec(`CREATE TABLE memory.nrr_ingest.batch_keys AS SELECT ${keyList} FROM ${typed} UNION SELECT * FROM memory.nrr_ingest.withdrawn_keys`);
     // The keys, written into the SQL while they are few (see sqlKeyValuesIn).
-    const keysIn = async (relation: string): Promise<(t: string) => string> => {
-      const rows = await w.query(`SELECT ${key.columns.map((c) => `CAST(${d.quoteIdent(c.column)} AS VARCHAR) AS ${d.quoteIdent(c.column)}`).join(', ')} FROM ${relation}`);
-      if (rows.length > MOST_KEY_VALUES) return (t) => sqlKeyIn(key, t, relation);
-      const values = rows.map((r) => key.columns.map((c) => (r[c.column] === null ? null : String(r[c.column]))));
-      return (t) => sqlKeyValuesIn(key, t, values, d);
-    };
-    const inBatch = await keysIn('memory.nrr_ingest.batch_keys');
-    const inRows = await keysIn(`(SELECT ${keyList} FROM ${typed})`);
-    const inWithdrawn = await keysIn('memory.nrr_ingest.withdrawn_keys');
-    const [counts] = await w.query(`SELECT
-        (SELECT count(*) FROM ${s}.main.${key.table} t WHERE ${inRows('t')}) AS replaced,
-        (SELECT count(*) FROM ${s}.main.${key.table} t WHERE ${inWithdrawn('t')} AND NOT ${inRows('t')}) AS withdrawn`);
-    let accounts: string[] = [];
+    const keyRows = await w.query(`SELECT ${key.columns.map((c) => `CAST(${d.quoteIdent(c.column)} AS VARCHAR) AS ${d.quoteIdent(c.column)}`).join(', ')} FROM memory.nrr_ingest.batch_keys`);
+    const keyValues = keyRows.map((r) => key.columns.map((c) => (r[c.column] === null ? null : String(r[c.column]))));
+    const inBatch = (t: string): string => (keyValues.length > MOST_KEY_VALUES ? sqlKeyIn(key, t, 'memory.nrr_ingest.batch_keys') : sqlKeyValuesIn(key, t, keyValues, d));
+    // The store's rows with the batch's keys (those it replaces or withdraws), read once: what it
+    // counts, the accounts it changes, the facts of a signal and the usage weeks read them there.
+    const hit = 'memory.nrr_ingest.store_rows';
+    await w.exec(`CREATE TABLE ${hit} AS SELECT * FROM ${s}.main.${key.table} t WHERE ${inBatch('t')}`);
+    const inRows = sqlKeyIn(key, 't', `(SELECT ${keyList} FROM ${typed})`);
     // The accounts the batch changes: those of its rows, and of the rows it replaces or withdraws.
-    await w.exec(`CREATE TABLE memory.nrr_ingest.changed_accounts AS
-      SELECT account_id FROM ${typed} UNION SELECT account_id FROM ${s}.main.${key.table} t WHERE ${inBatch('t')}`);
-    accounts = (await w.query('SELECT account_id FROM memory.nrr_ingest.changed_accounts WHERE account_id IS NOT NULL ORDER BY account_id')).map((r) => String(r['account_id']));
+    const [counts, ...changedRows] = await w.query(`SELECT NULL AS account_id, count(*) FILTER (WHERE ${inRows}) AS replaced,
+        count(*) FILTER (WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.withdrawn_keys')} AND NOT ${inRows}) AS withdrawn, 0 AS o FROM ${hit} t
+      UNION ALL (SELECT DISTINCT account_id, NULL, NULL, 1 FROM (SELECT account_id FROM ${typed} UNION ALL SELECT account_id FROM ${hit}) WHERE account_id IS NOT NULL)
+      ORDER BY o, account_id`);
+    const accounts = changedRows.map((r) => String(r['account_id']));
     const changed = changedSet(accounts);
+    if (typeof changed === 'string') await w.exec(`CREATE TABLE ${changed} AS SELECT account_id FROM ${typed} UNION SELECT account_id FROM ${hit}`);
     const found = await batchWarnings(w, source, typed, `${checkedIn}.validation_issues`, meta, changed);
     const warnings = { ...found, list: found.list.map((i) => ({ ...i, file: named(i.file) })) };
     // A batch of a few accounts is computed on scratch tables of their rows alone, without the optimizer (see withSmallPlans).
     const small = accounts.length <= SMALL_ACCOUNTS && rows.length + withdraw.length <= SMALL_BATCH;
-    if (isRevenueSource(source)) {
+    // ... and, in a live workspace, by statements prepared once (see prepareModel).
+    const model = isRevenueSource(source) && small && steps !== null && accounts.length > 0 ? await prepareModel(w, steps.model, setup, key, typed, accounts) : null;
+    if (isRevenueSource(source) && model === null) {
+      made.push('nrr_before', 'nrr_apply', 'nrr_recompute');
       // The changed accounts' rows as the store holds them, read once (each table only where their rows are) ...
       await resetSchema(w, 'nrr_before');
       for (const t of [...ACCOUNT_SOURCE_TABLES, 'usage_set_aside']) {
@@ -198,25 +212,28 @@ async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: Sto
     // The views the facts read the whole store through stay from one batch to the next (they read by name).
     const [views] = await w.query(`SELECT count(*) AS n FROM duckdb_views() WHERE database_name = 'memory' AND schema_name = 'nrr_view'`);
     if (Number(views!['n']) === 0) await exposeStore(w, setup, s, 'nrr_view');
-    const change: FactsChange = isRevenueSource(source)
+    const change: FactsChange = model
+      ? { kind: 'revenue', before: model.before, after: model.after }
+      : isRevenueSource(source)
       ? {
           kind: 'revenue',
           before: { lines: 'memory.nrr_before.lines', usage: 'memory.nrr_before.usage_charges', contributions: 'memory.nrr_before.mrr_contributions' },
           after: { lines: 'memory.nrr_recompute.lines', usage: 'memory.nrr_recompute.usage_charges', contributions: 'memory.nrr_recompute.mrr_contributions' },
         }
-      : { kind: 'signal', source: source as SignalSourceName, before: `(SELECT * FROM ${s}.main.${key.table} t WHERE ${inBatch('t')})`, after: typed };
-    const before = await withSmallPlans(w, small && change.kind === 'revenue', () => factsBeforeBatch(w, change));
+      : { kind: 'signal', source: source as SignalSourceName, before: hit, after: typed };
+    const before = model ? { change, revenue: model.gone, signalLatest: null, added: model.added } : await withSmallPlans(w, small && change.kind === 'revenue', () => factsBeforeBatch(w, change));
     // The weeks of usage rows the batch takes away and does not add back may leave the file.
     const goneWeeks =
       source === 'product_usage'
         ? (
-            await w.query(`SELECT CAST(week AS VARCHAR) AS week FROM (SELECT week FROM ${s}.main.${key.table} t WHERE ${inBatch('t')}
-                           EXCEPT SELECT week FROM ${typed})`)
+            await w.query(`SELECT CAST(week AS VARCHAR) AS week FROM (SELECT week FROM ${hit} EXCEPT SELECT week FROM ${typed})`)
           ).map((r) => String(r['week']))
         : [];
     await w.exec('BEGIN TRANSACTION');
     try {
-      if (isRevenueSource(source)) {
+      if (model) {
+        await writeAccounts(w, model.stage, changed, model.stage);
+      } else if (isRevenueSource(source)) {
         await writeAccounts(w, 'memory.nrr_apply', changed);
       } else {
         await w.exec(`DELETE FROM ${s}.main.${key.table} t WHERE ${inBatch('t')}`);
@@ -257,7 +274,7 @@ async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: Sto
     }
   } finally {
     await w.exec('USE memory.main');
-    for (const schema of ['nrr_ingest', 'nrr_before', 'nrr_apply', 'nrr_recompute']) await w.exec(`DROP SCHEMA IF EXISTS memory.${schema} CASCADE`);
+    for (const schema of made) await w.exec(`DROP SCHEMA IF EXISTS memory.${schema} CASCADE`);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -26,6 +26,8 @@ export interface FactsBefore {
   readonly change: FactsChange;
   readonly revenue: RevenueFacts | null;
   readonly signalLatest: string | null;
+  /** The facts of the rows a revenue batch puts in, when they were read before the store was written (see prepareModel). */
+  readonly added?: RevenueFacts;
 }
 
 /** Reads, before the batch is written, the facts of the rows it takes away. */
@@ -53,7 +55,7 @@ export async function factsAfterBatch(w: Driver, old: DataFacts, before: FactsBe
   const whole: RevenueRelations = { lines: 'lines', usage: 'usage_charges', contributions: 'mrr_contributions' };
   if (change.kind === 'revenue') {
     const gone = before.revenue!;
-    const added = revenueFactsOf((await withSmallPlans(w, small, () => w.query(sqlRevenueFacts(change.after))))[0]!);
+    const added = before.added ?? revenueFactsOf((await withSmallPlans(w, small, () => w.query(sqlRevenueFacts(change.after))))[0]!);
     let all: RevenueFacts | null = null;
     const read = async (): Promise<RevenueFacts> => (all ??= revenueFactsOf((await w.query(sqlRevenueFacts(whole)))[0]!));
     revenue = {

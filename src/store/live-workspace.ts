@@ -6,12 +6,12 @@ import { NrrError } from '../errors.js';
 import { silentProgress } from '../workspace/progress.js';
 import { Workspace, prepareOpen, type OpenOptions, type OpenSetup, type StoreUse } from '../workspace/workspace.js';
 import { playsAfterApply, type LiveApplyResult } from '../playbooks/apply-plays.js';
-import { applyBatch, type IngestBatch } from './apply-batch.js';
+import { applyBatch, type IngestBatch, type PreparedSteps } from './apply-batch.js';
 import { PreparedChecks } from './prepared-checks.js';
 import { compareFiles, statOf } from './file-fingerprints.js';
 import { storePath } from './open-store.js';
 import { readStoreMeta, type StoreMeta } from './store-meta.js';
-import { STORE_CATALOG, STORE_SCHEMA_VERSION, modelKey } from './store-schema.js';
+import { STORE_CATALOG, STORE_SCHEMA_VERSION, STORE_WRITE_OPTIONS, modelKey } from './store-schema.js';
 import { exposeStore, rebuildStore, storeSourceFiles, updateStore } from './sync-store.js';
 
 /**
@@ -32,8 +32,8 @@ export class LiveWorkspace {
   /** Changes committed since it was opened, and the accounts of the latest ones (see changedSince). */
   private changes = 0;
   private readonly changeLog: { readonly change: number; readonly accounts: readonly string[] | null }[] = [];
-  /** The contract's checks of small batches, prepared once on the writer's connection (see PreparedChecks). */
-  private readonly checks: PreparedChecks | null;
+  /** The contract's checks of small batches and their accounts' model, prepared once on the writer's connection (see PreparedSteps). */
+  private readonly steps: PreparedSteps | null;
 
   private constructor(
     private readonly driver: DuckDbDriver,
@@ -46,14 +46,15 @@ export class LiveWorkspace {
     private meta: StoreMeta,
     private current: Workspace,
   ) {
-    this.checks = prepareChecks ? new PreparedChecks(writer) : null;
+    this.steps = prepareChecks ? { checks: new PreparedChecks(writer), model: new PreparedChecks(writer, 'nrr_model', false) } : null;
   }
 
   /**
    * `server`: the process keeps the store for its whole life (nrr serve) and says so beside it
    * (liveMarker), so that commands compute from the files at once instead of waiting for it.
    * `prepareChecks: false` checks every batch by the contract's statements as written, as a sync
-   * does, instead of prepared once per kind of batch (see PreparedChecks): the same outcome, slower.
+   * does, and computes its accounts' model the same way, instead of by statements prepared once
+   * per kind of batch (see PreparedSteps): the same outcome, slower.
    */
   static async open(options: OpenOptions, hold: { readonly server?: boolean; readonly prepareChecks?: boolean } = {}): Promise<LiveWorkspace> {
     const setup = prepareOpen(options);
@@ -132,7 +133,7 @@ export class LiveWorkspace {
    */
   apply(batch: IngestBatch): Promise<LiveApplyResult> {
     return this.serially(async () => {
-      const { result, facts } = await applyBatch(this.writer, this.setup, this.options.data, this.meta, batch, this.checks);
+      const { result, facts } = await applyBatch(this.writer, this.setup, this.options.data, this.meta, batch, this.steps);
       if (!result.already_applied) {
         this.meta = { ...this.meta, facts };
         this.publish({ path: this.path, action: 'updated', changed: [batch.source], accounts: result.accounts.length }, result.accounts);
@@ -168,15 +169,19 @@ export class LiveWorkspace {
     if (this.closed) return;
     this.closed = true;
     if (this.server) rmSync(liveMarker(this.path), { force: true });
-    this.checks?.close();
+    this.steps?.checks.close();
+    this.steps?.model.close();
     this.writer.close();
     this.driver.close();
   }
 
   private async syncNow(): Promise<StoreUse> {
     const changes = await compareFiles(storeSourceFiles(this.setup, this.options.data), this.meta.files);
-    // The prepared checks read the rates' file and are bound to the tables as they are: prepared again after a change of the files.
-    if (changes.changed.length > 0) await this.checks?.reset();
+    // The prepared checks read the rates' file, and the prepared steps are bound to the tables as they are: prepared again after a change of the files.
+    if (changes.changed.length > 0) {
+      await this.steps?.checks.reset();
+      await this.steps?.model.reset();
+    }
     const r = await updateStore(this.writer, this.setup, this.options, this.meta, changes, silentProgress);
     if (r.outcome === 'rebuild') {
       // The new file replaces the store: it is attached again (reads wait for that moment only).
@@ -233,7 +238,7 @@ export function liveHolder(path: string): { pid: number; since: string } | null 
 async function attachForWriting(driver: DuckDbDriver, path: string): Promise<void> {
   for (let wait = 50, waited = 0; ; waited += wait, wait = Math.min(wait * 2, 1000)) {
     try {
-      await driver.exec(`ATTACH ${driver.dialect.quoteString(path)} AS ${STORE_CATALOG}`);
+      await driver.exec(`ATTACH ${driver.dialect.quoteString(path)} AS ${STORE_CATALOG} ${STORE_WRITE_OPTIONS}`);
       return;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);

@@ -9,7 +9,7 @@ import { ValidationError } from '../workspace/validation-report.js';
 import { Workspace, type OpenOptions, type OpenSetup, type StoreUse } from '../workspace/workspace.js';
 import { compareFiles } from './file-fingerprints.js';
 import { readStoreMeta, type StoreMeta } from './store-meta.js';
-import { DEFAULT_STORE_FILE, STORE_CATALOG, STORE_SCHEMA_VERSION, modelKey } from './store-schema.js';
+import { DEFAULT_STORE_FILE, STORE_CATALOG, STORE_SCHEMA_VERSION, STORE_WRITE_OPTIONS, modelKey } from './store-schema.js';
 import { liveHolder } from './live-workspace.js';
 import { StoreUnavailable, exposeStore, rebuildStore, storeSourceFiles, updateStore } from './sync-store.js';
 
@@ -147,7 +147,7 @@ async function reader(driver: Driver, setup: OpenSetup, options: OpenOptions, me
 /** Attaches the store; 'busy' when another process holds it in a way that excludes this one. */
 async function attach(driver: Driver, path: string, readOnly: boolean): Promise<'ok' | 'busy'> {
   try {
-    await driver.exec(`ATTACH ${driver.dialect.quoteString(path)} AS ${STORE_CATALOG} ${readOnly ? '(READ_ONLY)' : ''}`);
+    await driver.exec(`ATTACH ${driver.dialect.quoteString(path)} AS ${STORE_CATALOG} ${readOnly ? '(READ_ONLY)' : STORE_WRITE_OPTIONS}`);
     return 'ok';
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Driver, Row } from '../drivers/driver.js';
 import type { DuckDbDriver, PreparedSql } from '../drivers/duckdb-driver.js';
 import { NrrError } from '../errors.js';
+import { withSmallPlans } from './small-plans.js';
 
 /**
  * Runs the same steps (the contract's checks of a small ingested batch) change after change with
@@ -28,7 +29,18 @@ export class PreparedChecks {
   /** Where the batches' rows are written for the steps to read: one path, as the prepared statements name it. */
   readonly folder = mkdtempSync(join(tmpdir(), 'nrr-ingest-'));
 
-  constructor(private readonly w: DuckDbDriver) {}
+  /**
+   * `prefix` names its scratch databases (`<prefix>_<n>`): one per set of steps kept apart,
+   * `nrr_checks` or `nrr_model`. `optimize: false` prepares the statements with DuckDB's optimizer
+   * off: an optimised plan may rest on the statistics of the rows its tables held when it was
+   * prepared (a perfect hash aggregate sized by the range of a column), which a later batch's
+   * rows break.
+   */
+  constructor(
+    private readonly w: DuckDbDriver,
+    private readonly prefix: 'nrr_checks' | 'nrr_model' = 'nrr_checks',
+    private readonly optimize = true,
+  ) {}
 
   /**
    * Runs `steps` in the scratch database of `kind` (its name is given to them; they write to it
@@ -38,7 +50,7 @@ export class PreparedChecks {
   async run<T>(kind: string, steps: (driver: Driver, catalog: string) => Promise<T>): Promise<T> {
     const known = this.recordings.get(kind);
     // Prepared at the second run of a kind (a process that applies one batch prepares nothing).
-    if (known?.complete && known.prepared === null) known.prepared = await prepareAll(this.w, known);
+    if (known?.complete && known.prepared === null) known.prepared = await withSmallPlans(this.w, !this.optimize, () => prepareAll(this.w, known));
     if (known?.prepared) {
       await this.w.exec(`USE ${known.catalog}.main`);
       const replay = new Replay(this.w, known);
@@ -70,7 +82,7 @@ export class PreparedChecks {
 
   private async record<T>(kind: string, steps: (driver: Driver, catalog: string) => Promise<T>): Promise<T> {
     if (this.recordings.size >= MOST_KINDS) await this.forget(this.recordings.keys().next().value!);
-    const catalog = `nrr_checks_${++this.attached}`;
+    const catalog = `${this.prefix}_${++this.attached}`;
     await this.w.exec(`ATTACH ':memory:' AS ${catalog}`);
     const recording: Recording = { catalog, statements: [], tables: new Set(), views: new Set(), constant: new Set(), folder: this.folder, replayable: true, complete: false, prepared: null };
     this.recordings.set(kind, recording);
@@ -218,9 +230,9 @@ class Recorder implements Driver {
     return step;
   }
 
-  /** Whether a statement reads the batch: its file, or a table or view made from it (or something outside the scratch database). */
+  /** Whether a statement reads the batch: its file, or a table or view made from it (or something outside the scratch database: the store, memory, another scratch database). */
   private readsBatch(sql: string): boolean {
-    if (sql.includes(this.r.folder) || /\b(?:nrr_store|memory)\s*\./i.test(sql)) return true;
+    if (sql.includes(this.r.folder) || /\b(?:nrr_store|memory|nrr_checks_\d+|nrr_model_\d+)\s*\./i.test(sql)) return true;
     const words = new Set(sql.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []);
     for (const name of [...this.r.tables, ...this.r.views]) if (!this.r.constant.has(name) && words.has(name)) return true;
     return false;

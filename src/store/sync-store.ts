@@ -13,7 +13,7 @@ import type { OpenOptions, OpenSetup } from '../workspace/workspace.js';
 import { fingerprintOf, type FileChanges, type FileFingerprint } from './file-fingerprints.js';
 import { replayOverlay } from './apply-batch.js';
 import { writeStoreMeta, type StoreMeta } from './store-meta.js';
-import { ACCOUNT_MODEL_TABLES, ACCOUNT_SOURCE_TABLES, META_TABLES, STORE_CATALOG, modelKey, signalTable } from './store-schema.js';
+import { ACCOUNT_MODEL_TABLES, ACCOUNT_SOURCE_TABLES, META_TABLES, STORE_CATALOG, STORE_WRITE_OPTIONS, modelKey, signalTable } from './store-schema.js';
 
 /** The store cannot be opened or written here (permissions, a read-only folder, a damaged file). */
 export class StoreUnavailable extends Error {}
@@ -74,7 +74,7 @@ export async function rebuildStore(
   removeDatabase(tmp);
   const build = 'nrr_build';
   try {
-    await w.exec(`ATTACH ${w.dialect.quoteString(tmp)} AS ${build}`);
+    await w.exec(`ATTACH ${w.dialect.quoteString(tmp)} AS ${build} ${STORE_WRITE_OPTIONS}`);
   } catch (e) {
     throw new StoreUnavailable(`the workspace store cannot be written at ${path} (${(e instanceof Error ? e.message : String(e)).split('\n')[0]})`);
   }
@@ -301,9 +301,9 @@ export async function modelInputs(w: Driver): Promise<void> {
 
 /**
  * Replaces, inside the caller's transaction, every row of the changed accounts: their source rows
- * from `stage` and their model from memory.nrr_recompute.
+ * from `stage` and their model from `model` (memory.nrr_recompute unless said).
  */
-export async function writeAccounts(w: Driver, stage: string, changed: AccountSet): Promise<void> {
+export async function writeAccounts(w: Driver, stage: string, changed: AccountSet, model = 'memory.nrr_recompute'): Promise<void> {
   const s = STORE_CATALOG;
   const inChanged = sqlAccountIn(w.dialect, 'account_id', changed);
   for (const t of ACCOUNT_SOURCE_TABLES) {
@@ -312,6 +312,6 @@ export async function writeAccounts(w: Driver, stage: string, changed: AccountSe
   }
   for (const t of ACCOUNT_MODEL_TABLES) {
     await w.exec(`DELETE FROM ${s}.main.${t} WHERE ${inChanged}`);
-    await w.exec(`INSERT INTO ${s}.main.${t} SELECT * FROM memory.nrr_recompute.${t}`);
+    await w.exec(`INSERT INTO ${s}.main.${t} SELECT * FROM ${model}.${t}`);
   }
 }
