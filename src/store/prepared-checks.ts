@@ -57,13 +57,12 @@ export class PreparedChecks {
       try {
         return await steps(replay, known.catalog);
       } catch (e) {
-        // A refusal of the batch (its rows, its file) keeps the recording; anything else (a
-        // statement that failed as prepared) forgets it, so that the next batch does not fail alike.
-        // A run that left the recording starts again as written, whatever the steps made of that.
-        if (!replay.diverged) {
-          if (!(e instanceof NrrError)) await this.forget(kind);
-          throw e;
-        }
+        // A refusal of the batch (its rows, its file) keeps the recording. Anything else is a
+        // statement that failed as prepared (an optimised plan can rest on the rows it was prepared
+        // with): the recording is forgotten and the batch runs again as written, below, so that a
+        // valid batch is never refused for how it was planned. A run that left the recording
+        // starts again as written too, whatever the steps made of that.
+        if (!replay.diverged && e instanceof NrrError) throw e;
       }
     }
     if (known) await this.forget(kind);
