@@ -80,6 +80,11 @@ export const QUERIES = {
       by: z.string().min(1).optional().describe('an account attribute to give the figures by as well'),
     })
     .strict(),
+  accountForecast: z
+    .object({
+      horizon: int(30, 180, 90).describe('days ahead (simulated in whole months: 90 days = 3 months)'),
+    })
+    .strict(),
   series: z
     .object({
       from: month.optional().describe('first month (default: the first month with revenue)'),
@@ -153,6 +158,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/api/series', query: 'series', summary: 'Company MRR, ARR, customers and the monthly bridge (new, expansion, reactivation, contraction, churn, net new), one row per month' },
   { path: '/api/attributes', query: 'none', summary: 'The attributes of the accounts offered as filters and groups, with their values (or date and number buckets) and account counts' },
   { path: '/api/forecast', query: 'forecast', summary: 'Forward NRR and GRR (P10/P50/P90) over the horizon, expected movements, accounts by expected loss with reasons' },
+  { path: '/api/forecast/accounts/{id}', query: 'accountForecast', summary: "One account's entry of the company forecast (its probabilities, expected loss and reasons; null without MRR at T), with the forecast's as_of and method" },
 ];
 
 /** The OpenAPI 3.1 document, from the same schemas that validate requests. */
