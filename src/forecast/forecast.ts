@@ -340,12 +340,19 @@ export interface ForecastData {
   readonly simulations?: number;
   readonly committedLines: Forecast['committed_lines'];
   readonly trainingShare: number;
+  /** The training window and account cap the rows were read with (ForecastOptions). */
+  readonly trainingMonths: number;
+  readonly trainingAccounts: number;
   readonly explain?: number;
   readonly nrrMethod: string;
 }
 
-/** Reads what a forecast needs from the workspace (the SQL part of `forecast`). */
-export async function loadForecastData(ws: Workspace, options: ForecastOptions = {}): Promise<ForecastData> {
+/**
+ * Reads what a forecast needs from the workspace (the SQL part of `forecast`). `reuse`: the data of
+ * another forecast from the same month, whose model rows (the longest read) are taken as they are
+ * when its training months and accounts were the same: forecasts at several horizons read them once.
+ */
+export async function loadForecastData(ws: Workspace, options: ForecastOptions = {}, reuse?: ForecastData): Promise<ForecastData> {
   const horizonDays = options.horizonDays ?? DEFAULT_HORIZON_DAYS;
   const H = horizonMonths(horizonDays);
   const M = options.asOf === undefined ? ws.asOfMonth : monthIndex(options.asOf);
@@ -355,12 +362,13 @@ export async function loadForecastData(ws: Workspace, options: ForecastOptions =
   for (let m = Math.max(M - trainingMonths, ws.firstMonth ?? M); m <= M; m++) months.push(m);
   // A wrong --by is said before any work.
   const byValues = options.by ? { attribute: options.by, values: await loadAttribute(ws, options.by) } : undefined;
-  const count = await accountsAt(ws, M);
   const cap = options.trainingAccounts ?? TRAINING_ACCOUNTS;
-  const share = count > cap ? cap / count : 1;
-  const rows = await loadForecastRows(ws, months, { fullMonth: M, share });
+  const same = reuse !== undefined && reuse.month === M && reuse.trainingMonths === trainingMonths && reuse.trainingAccounts === cap;
+  const count = same ? 0 : await accountsAt(ws, M);
+  const share = same ? reuse.trainingShare : count > cap ? cap / count : 1;
+  const rows = same ? reuse.rows : await loadForecastRows(ws, months, { fullMonth: M, share });
   if (!rows.some((r) => r.month === M)) throw new NrrError(`no accounts with MRR at the end of ${monthText(M)}: nothing to forecast`);
-  const files = await filesWithRows(ws);
+  const files = same ? reuse.filesWithRows : await filesWithRows(ws);
   // From the latest full month on, every line in the files is known today (scheduled starts count);
   // from an earlier month, only the lines started by then (the as-of rule of account records).
   const live = M >= ws.dates.lastFullMonth;
@@ -378,6 +386,8 @@ export async function loadForecastData(ws: Workspace, options: ForecastOptions =
     ...(options.simulations === undefined ? {} : { simulations: options.simulations }),
     committedLines: live ? 'all' : 'started_by_as_of',
     trainingShare: share,
+    trainingMonths,
+    trainingAccounts: cap,
     ...(options.explain === undefined ? {} : { explain: options.explain }),
     nrrMethod: ws.policies.nrr_method,
   };

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { NrrError } from '../errors.js';
-import { forecastFromData, loadForecastData, type ForecastOptions } from '../forecast/forecast.js';
+import { forecastFromData, loadForecastData, type ForecastData, type ForecastOptions } from '../forecast/forecast.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { dataMessage, forecastAnswer, type ForecastAnswer, type WorkerReply } from './forecast-transfer.js';
 
@@ -28,6 +28,8 @@ export class ForecastRunner {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly runs = new Map<string, { state: ForecastState; done: Promise<ForecastAnswer> }>();
   private nextJob = 1;
+  /** The last forecast's data: the next one from the same month reads only what its horizon changes. */
+  private lastData: ForecastData | null = null;
 
   constructor(private readonly background: BackgroundConnection) {}
 
@@ -49,7 +51,8 @@ export class ForecastRunner {
     if (hit) return hit;
     const entry: { state: ForecastState; done: Promise<ForecastAnswer> } = { state: { status: 'computing' }, done: Promise.resolve(null as never) };
     const done = this.queue.then(async () => {
-      const data = await this.background((ws) => loadForecastData(ws, options));
+      const data = await this.background((ws) => loadForecastData(ws, options, this.lastData ?? undefined));
+      this.lastData = data;
       return existsSync(WORKER) ? this.inWorker(data) : forecastAnswer(forecastFromData(data));
     });
     this.queue = done.catch(() => undefined);
@@ -62,7 +65,7 @@ export class ForecastRunner {
     return entry;
   }
 
-  private inWorker(data: Parameters<typeof forecastFromData>[0]): Promise<ForecastAnswer> {
+  private inWorker(data: ForecastData): Promise<ForecastAnswer> {
     const id = this.nextJob++;
     return new Promise<ForecastAnswer>((resolve, reject) => {
       const worker = new Worker(WORKER);
