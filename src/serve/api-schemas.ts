@@ -78,6 +78,7 @@ export const QUERIES = {
       horizon: int(30, 180, 90).describe('days ahead (simulated in whole months: 90 days = 3 months)'),
       as_of: month.optional().describe('T: the month whose last day the forecast looks from (default: the reporting month)'),
       by: z.string().min(1).optional().describe('an account attribute to give the figures by as well'),
+      accounts: z.enum(['all', 'none']).default('all').describe("none: without the list of every account (the downside keeps its ten): what a chart needs, a fraction of the size at a large company"),
     })
     .strict(),
   accountForecast: z

@@ -255,5 +255,6 @@ export interface Forecast extends ForecastFigures {
   readonly horizon_days: number;
   readonly method: string;
   readonly notes: readonly string[];
-  readonly accounts: readonly AccountForecast[];
+  /** Absent when asked for with accounts=none. */
+  readonly accounts?: readonly AccountForecast[];
 }
