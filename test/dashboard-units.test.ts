@@ -1,6 +1,7 @@
 import Big from 'big.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { FIRST_ROWS, csvText, table } from '../web/src/data-table.js';
 import { toCsv } from '../web/src/csv.js';
 import { addDecimals, divideDecimal, ratioOf } from '../web/src/money-format.js';
 import { addMonths, monthRange, monthsBetween } from '../web/src/months.js';
@@ -95,5 +96,22 @@ describe('CSV and months', () => {
     expect(monthRange('2025-11', '2026-02')).toEqual(['2025-11', '2025-12', '2026-01', '2026-02']);
     expect(monthRange('2026-02', '2026-01')).toEqual([]);
     expect(monthsBetween('2024-12', '2026-02')).toBe(14);
+  });
+});
+
+describe('a long table', () => {
+  it('draws its first rows and a "Show all" button, and its CSV still has every row', async () => {
+    const rows = Array.from({ length: FIRST_ROWS + 7 }, (_, i) => ({ id: `A${i}`, mrr: `${i}.10` }));
+    const html = table({ id: 't', csvName: 't', rows, shown: FIRST_ROWS, columns: [{ label: 'id', html: (r) => r.id, csv: (r) => r.id }, { label: 'mrr', html: (r) => r.mrr, csv: (r) => r.mrr }] });
+    expect(html.match(/<tr>/g)!.length - 1).toBe(FIRST_ROWS); // less the header row
+    expect(html).toContain(`data-rows="${rows.length}"`);
+    expect(html).toContain(`data-show-all="t"`);
+    expect(html).toContain(`<td class="">A${FIRST_ROWS - 1}</td>`);
+    expect(html).not.toContain(`<td class="">A${FIRST_ROWS}</td>`);
+    const csv = (await csvText('t'))!.trim().split(/\r?\n/);
+    expect(csv.length).toBe(rows.length + 1);
+    expect(csv.at(-1)).toBe(`A${rows.length - 1},${rows.length - 1}.10`);
+    // A short one has no button.
+    expect(table({ id: 's', csvName: 's', rows: rows.slice(0, 3), shown: FIRST_ROWS, columns: [{ label: 'id', html: (r) => r.id }] })).not.toContain('data-show-all');
   });
 });

@@ -207,7 +207,16 @@ describe('GET /api/forecast', () => {
     try {
       const app = createApp(ws);
       type Row = { account_id: string; churn_probability_90d: number | null; expansion_probability_90d: number | null };
-      const rows = ((await (await app.request('/api/accounts?limit=100000')).json()) as { rows: Row[] }).rows;
+      // The probabilities come from the 90-day forecast, computed in the background: null until it is done.
+      type Answer = { probabilities: { status: string; note: string | null }; rows: Row[] };
+      let answer = (await (await app.request('/api/accounts?limit=100000')).json()) as Answer;
+      if (answer.probabilities.status === 'computing') expect(answer.rows.every((r) => r.churn_probability_90d === null)).toBe(true);
+      while (answer.probabilities.status === 'computing') {
+        await new Promise((r) => setTimeout(r, 100));
+        answer = (await (await app.request('/api/accounts?limit=100000')).json()) as Answer;
+      }
+      expect(answer.probabilities.status).toBe('ready');
+      const rows = answer.rows;
       const p = await accountProbabilities(ws, '2026-06-30');
       expect(p.not_fitted).toBeNull();
       const withValue = rows.filter((r) => r.churn_probability_90d !== null);

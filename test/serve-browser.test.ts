@@ -13,6 +13,7 @@ import { statePath } from '../src/playbooks/playbook-settings.js';
 import { revenueSeries } from '../src/queries/series-queries.js';
 import { startServer, type RunningServer } from '../src/serve/start-server.js';
 import { removeDir } from './helpers/fixture-dir.js';
+import { FIRST_ROWS } from '../web/src/data-table.js';
 import { benchmarkForAcv } from '../src/report/benchmarks.js';
 
 /**
@@ -65,6 +66,14 @@ async function navigated(path: string): Promise<void> {
   await ready();
 }
 /** Clicks and returns the downloaded file's text. */
+/** Draws every row of a long table (it shows FIRST_ROWS at first, then "Show all"): after it, the rows are all there. */
+async function showAll(id: string, total: number): Promise<void> {
+  expect(await page.locator(`#${id} tbody tr`).count()).toBe(Math.min(total, FIRST_ROWS));
+  const button = page.locator(`[data-show-all="${id}"]`);
+  expect(await button.count()).toBe(total > FIRST_ROWS ? 1 : 0);
+  if (total > FIRST_ROWS) await button.click();
+}
+
 async function downloadText(selector: string): Promise<{ name: string; text: string }> {
   const [d] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
   const path = await d.path();
@@ -189,6 +198,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     expect(new URL(page.url()).searchParams.get('category')).toBe('expansion');
     expect(new URL(page.url()).searchParams.get('month')).toBe(month);
     expect(await page.textContent('[data-metric="movement-total"]')).toBe(usd(r.expansion));
+    await showAll('movements-list', Number(await page.getAttribute('#movements-list', 'data-rows')));
     const listed = await page.locator('#movements-list tbody tr[data-amount]').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-amount')!));
     expect(listed.reduce((s, a) => s.plus(a), new Big(0)).eq(r.expansion.toString())).toBe(true);
     // Churn in the bridge table: a cell opens the churned accounts of its month.
@@ -286,6 +296,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     const renewals = cli('renewals', '--as-of', s.as_of_date, '--from', from, '--to', to, '--where', 'region=EMEA') as { by_month: { month: string; accounts: number; arr: string | number }[]; rows: unknown[] };
     await open(`/renewals?from=${from}&to=${to}&region=EMEA`);
     expect(await page.textContent('[data-metric="renewals"]')).toBe(renewals.rows.length.toLocaleString('en-US'));
+    await showAll('renewals', renewals.rows.length);
     expect(await page.locator('#renewals tbody tr').count()).toBe(renewals.rows.length);
     for (const b of renewals.by_month) expect(await page.textContent(`[data-month-arr="${b.month}"]`), b.month).toBe(usd(String(b.arr)));
     const book = cli('book', '--as-of', s.as_of_date, '--where', 'region=EMEA') as { owner: string; accounts: number; arr: string | number }[];
@@ -357,6 +368,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
       expect(await page.textContent(`[data-month-arr="${b.month}"]`), b.month).toBe(usd(b.arr));
       expect(await page.textContent(`[data-month-risk="${b.month}"]`), b.month).toBe(usd(b.arr_at_risk));
     }
+    await showAll('renewals', r.rows.length);
     expect(await page.locator('#renewals tbody tr').count()).toBe(r.rows.length);
     const csv = await downloadText('[data-csv="renewals-by-month"]');
     // Exact decimal text (the same value; the page's sum may keep a trailing zero the server drops).

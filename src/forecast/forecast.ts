@@ -323,13 +323,36 @@ export function forecastFrom(input: ForecastInput): Forecast {
 }
 
 /**
- * The NRR forecast as of the workspace's reporting month's end (T) for a horizon h: committed
- * changes, the hazard model's probabilities (fitted on the month-ends before T, calibrated on the
- * last of them), sizes by segment, and a seeded Monte Carlo (docs/forecast.md).
- * The workspace must be opened with `signals: true`.
- * @example const f = await forecast(ws, { horizonDays: 90 }); f.nrr.p50 // 1.02
+ * Everything a forecast reads from the workspace, as plain values (no connection): what
+ * `forecastFromData` fits and simulates. `loadForecastData` reads it; the two together are `forecast`.
  */
-export async function forecast(ws: Workspace, options: ForecastOptions = {}): Promise<Forecast> {
+export interface ForecastData {
+  readonly month: number;
+  readonly horizonDays: number;
+  /** Every account × month-end of the training months and of T (the model's rows). */
+  readonly rows: readonly ForecastRow[];
+  readonly filesWithRows: ReadonlySet<string>;
+  readonly committed: ReadonlyMap<string, Money>;
+  readonly t12mStart: ReadonlyMap<string, Money>;
+  readonly byValues?: { readonly attribute: string; readonly values: ReadonlyMap<string, string> };
+  readonly seed: number;
+  /** As asked; undefined: the default for the accounts at T (defaultSimulations). */
+  readonly simulations?: number;
+  readonly committedLines: Forecast['committed_lines'];
+  readonly trainingShare: number;
+  /** The training window and account cap the rows were read with (ForecastOptions). */
+  readonly trainingMonths: number;
+  readonly trainingAccounts: number;
+  readonly explain?: number;
+  readonly nrrMethod: string;
+}
+
+/**
+ * Reads what a forecast needs from the workspace (the SQL part of `forecast`). `reuse`: the data of
+ * another forecast from the same month, whose model rows (the longest read) are taken as they are
+ * when its training months and accounts were the same: forecasts at several horizons read them once.
+ */
+export async function loadForecastData(ws: Workspace, options: ForecastOptions = {}, reuse?: ForecastData): Promise<ForecastData> {
   const horizonDays = options.horizonDays ?? DEFAULT_HORIZON_DAYS;
   const H = horizonMonths(horizonDays);
   const M = options.asOf === undefined ? ws.asOfMonth : monthIndex(options.asOf);
@@ -339,22 +362,48 @@ export async function forecast(ws: Workspace, options: ForecastOptions = {}): Pr
   for (let m = Math.max(M - trainingMonths, ws.firstMonth ?? M); m <= M; m++) months.push(m);
   // A wrong --by is said before any work.
   const byValues = options.by ? { attribute: options.by, values: await loadAttribute(ws, options.by) } : undefined;
-  const count = await accountsAt(ws, M);
   const cap = options.trainingAccounts ?? TRAINING_ACCOUNTS;
-  const share = count > cap ? cap / count : 1;
-  const rows = await loadForecastRows(ws, months, { fullMonth: M, share });
-  const current = rows.filter((r) => r.month === M);
-  if (current.length === 0) throw new NrrError(`no accounts with MRR at the end of ${monthText(M)}: nothing to forecast`);
-  const predictor = fitPredictor(rows.filter((r) => r.month < M), await filesWithRows(ws), { horizonMonths: H });
+  const same = reuse !== undefined && reuse.month === M && reuse.trainingMonths === trainingMonths && reuse.trainingAccounts === cap;
+  const count = same ? 0 : await accountsAt(ws, M);
+  const share = same ? reuse.trainingShare : count > cap ? cap / count : 1;
+  const rows = same ? reuse.rows : await loadForecastRows(ws, months, { fullMonth: M, share });
+  if (!rows.some((r) => r.month === M)) throw new NrrError(`no accounts with MRR at the end of ${monthText(M)}: nothing to forecast`);
+  const files = same ? reuse.filesWithRows : await filesWithRows(ws);
   // From the latest full month on, every line in the files is known today (scheduled starts count);
   // from an earlier month, only the lines started by then (the as-of rule of account records).
   const live = M >= ws.dates.lastFullMonth;
   const committed = await loadCommitted(ws, monthEnd(M), monthEnd(M + H), live ? null : monthEnd(M));
   const t12mStart = await loadMrrAt(ws, M + H - 12);
-  const simulations = options.simulations ?? defaultSimulations(current.length);
+  return {
+    month: M,
+    horizonDays,
+    rows,
+    filesWithRows: files,
+    committed,
+    t12mStart,
+    ...(byValues ? { byValues } : {}),
+    seed: options.seed ?? DEFAULT_FORECAST_SEED,
+    ...(options.simulations === undefined ? {} : { simulations: options.simulations }),
+    committedLines: live ? 'all' : 'started_by_as_of',
+    trainingShare: share,
+    trainingMonths,
+    trainingAccounts: cap,
+    ...(options.explain === undefined ? {} : { explain: options.explain }),
+    nrrMethod: ws.policies.nrr_method,
+  };
+}
+
+/** The forecast from what `loadForecastData` read (no database): the fit, the simulation, the figures. */
+export function forecastFromData(data: ForecastData): Forecast {
+  const M = data.month;
+  const H = horizonMonths(data.horizonDays);
+  const current = data.rows.filter((r) => r.month === M);
+  if (current.length === 0) throw new NrrError(`no accounts with MRR at the end of ${monthText(M)}: nothing to forecast`);
+  const predictor = fitPredictor(data.rows.filter((r) => r.month < M), data.filesWithRows, { horizonMonths: H });
+  const simulations = data.simulations ?? defaultSimulations(current.length);
   const methodNote = [
-    ...(ws.policies.nrr_method === 'snapshot' ? [] : [`the T12M NRR is forecast by the snapshot method; this workspace reports NRR by the ${ws.policies.nrr_method} method`]),
-    ...(simulations < DEFAULT_SIMULATIONS && options.simulations === undefined
+    ...(data.nrrMethod === 'snapshot' ? [] : [`the T12M NRR is forecast by the snapshot method; this workspace reports NRR by the ${data.nrrMethod} method`]),
+    ...(simulations < DEFAULT_SIMULATIONS && data.simulations === undefined
       ? [
           `${simulations} simulated periods for ${current.length.toLocaleString('en-US')} accounts (1,000 up to ${(SIMULATION_BUDGET / DEFAULT_SIMULATIONS).toLocaleString('en-US')} accounts): ` +
             `P10 and P90 carry a Monte Carlo error of about ${Math.round(quantileError(simulations) * 100)} % of the interval's half-width; --simulations 1000 for more`,
@@ -363,19 +412,28 @@ export async function forecast(ws: Workspace, options: ForecastOptions = {}): Pr
   ];
   const f = forecastFrom({
     month: M,
-    horizonDays,
+    horizonDays: data.horizonDays,
     current,
     predictor,
-    committed,
-    byValues,
-    seed: options.seed ?? DEFAULT_FORECAST_SEED,
+    committed: data.committed,
+    byValues: data.byValues,
+    seed: data.seed,
     simulations,
-    committedLines: live ? 'all' : 'started_by_as_of',
-    trainingShare: share,
-    explain: options.explain,
-    t12mStart,
+    committedLines: data.committedLines,
+    trainingShare: data.trainingShare,
+    explain: data.explain,
+    t12mStart: data.t12mStart,
   });
   return methodNote.length ? { ...f, notes: [...f.notes, ...methodNote] } : f;
 }
 
-
+/**
+ * The NRR forecast as of the workspace's reporting month's end (T) for a horizon h: committed
+ * changes, the hazard model's probabilities (fitted on the month-ends before T, calibrated on the
+ * last of them), sizes by segment, and a seeded Monte Carlo (docs/forecast.md).
+ * The workspace must be opened with `signals: true`.
+ * @example const f = await forecast(ws, { horizonDays: 90 }); f.nrr.p50 // 1.02
+ */
+export async function forecast(ws: Workspace, options: ForecastOptions = {}): Promise<Forecast> {
+  return forecastFromData(await loadForecastData(ws, options));
+}

@@ -32,7 +32,7 @@ import { cohortAccounts, cohortPeriod } from '../queries/cohort-account-queries.
 import { DashboardData, type ChangeLog, type AccountRow } from './dashboard-data.js';
 import { FailureLimiter } from './failure-limiter.js';
 import { DEFAULT_ALLOWED_HOSTS, SECURITY_HEADERS, bearerMatches, checkTokenStrength, hostAllowed } from './http-security.js';
-import { forecast } from '../forecast/forecast.js';
+import { toJson } from './json-text.js';
 
 /**
  * The HTTP API and the dashboard's files, on Web-standard Request/Response (Hono): tests call
@@ -214,7 +214,8 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
         (!q.owner || [a.csm_owner, a.am_owner].some((o) => o?.toLowerCase() === q.owner!.toLowerCase())) &&
         (!needle || [a.account_id, a.name, a.csm_owner, a.am_owner].some((v) => v?.toLowerCase().includes(needle))),
     );
-    return json(c, { as_of: data.asOfDate, total: rows.length, rows: rows.slice(q.offset, q.offset + q.limit) });
+    const page = data.withProbabilities(rows.slice(q.offset, q.offset + q.limit));
+    return json(c, { as_of: data.asOfDate, total: rows.length, probabilities: { status: page.status, note: page.note }, rows: page.rows });
   });
   app.get('/api/accounts/:id', async (c) => {
     query(c, 'none');
@@ -333,7 +334,16 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     const q = query(c, 'forecast');
     checkMonth('as_of', q.as_of);
     if (q.by !== undefined && !ws.attributes.includes(q.by)) throw new HttpError(400, `by: expected one of ${ws.attributes.join(', ')}, got '${q.by}'`);
-    return cached(c, q, () => forecast(ws, { horizonDays: q.horizon, asOf: q.as_of, by: q.by }));
+    // Computed in the background (forecast-runner.ts): the other pages are answered meanwhile.
+    const f = await data.forecasts.forecast({ horizonDays: q.horizon, asOf: q.as_of, by: q.by });
+    return jsonText(c, q.accounts === 'none' ? f.summaryText : f.text);
+  });
+  app.get('/api/forecast/accounts/:id', async (c) => {
+    const q = query(c, 'accountForecast');
+    const id = c.req.param('id');
+    await knownAccount(id);
+    const f = await data.forecasts.forecast({ horizonDays: q.horizon });
+    return jsonText(c, `{"as_of":${JSON.stringify(f.as_of)},"method":${JSON.stringify(f.method)},"horizon_days":${q.horizon},"account":${f.accounts.get(id) ?? 'null'}}`);
   });
   app.get('/api/series', async (c) => {
     const q = query(c, 'series');
@@ -420,13 +430,7 @@ function ingestBody(text: string): { rows?: Record<string, unknown>[]; withdraw?
   return o as { rows?: Record<string, unknown>[]; withdraw?: Record<string, unknown>[]; batch_id?: string };
 }
 
-/**
- * JSON text of an answer: money (Money, whose toJSON is its decimal text) as exact decimal strings,
- * as the OpenAPI document says; bigint as text.
- */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-}
+export { toJson };
 
 /** The peer's address on a real socket (@hono/node-server passes it as env.incoming); 'local' in-process. */
 function clientAddress(c: Context): string {

@@ -78,6 +78,12 @@ export const QUERIES = {
       horizon: int(30, 180, 90).describe('days ahead (simulated in whole months: 90 days = 3 months)'),
       as_of: month.optional().describe('T: the month whose last day the forecast looks from (default: the reporting month)'),
       by: z.string().min(1).optional().describe('an account attribute to give the figures by as well'),
+      accounts: z.enum(['all', 'none']).default('all').describe("none: without the list of every account (the downside keeps its ten): what a chart needs, a fraction of the size at a large company"),
+    })
+    .strict(),
+  accountForecast: z
+    .object({
+      horizon: int(30, 180, 90).describe('days ahead (simulated in whole months: 90 days = 3 months)'),
     })
     .strict(),
   series: z
@@ -153,6 +159,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/api/series', query: 'series', summary: 'Company MRR, ARR, customers and the monthly bridge (new, expansion, reactivation, contraction, churn, net new), one row per month' },
   { path: '/api/attributes', query: 'none', summary: 'The attributes of the accounts offered as filters and groups, with their values (or date and number buckets) and account counts' },
   { path: '/api/forecast', query: 'forecast', summary: 'Forward NRR and GRR (P10/P50/P90) over the horizon, expected movements, accounts by expected loss with reasons' },
+  { path: '/api/forecast/accounts/{id}', query: 'accountForecast', summary: "One account's entry of the company forecast (its probabilities, expected loss and reasons; null without MRR at T), with the forecast's as_of and method" },
 ];
 
 /** The OpenAPI 3.1 document, from the same schemas that validate requests. */

@@ -7,7 +7,8 @@ import type { AccountFilter } from '../engine/account-filter.js';
 import type { MovementCategory } from '../engine/movements-model.js';
 import { Money } from '../money.js';
 import { NrrError } from '../errors.js';
-import { NO_PROBABILITY, accountProbabilities, type AccountProbabilities } from '../forecast/account-probabilities.js';
+import { MIN_CHURN_EVENTS, MIN_TRAINING_MONTHS } from '../forecast/forecast-model.js';
+import { NO_PROBABILITY, accountProbabilities, probabilityMonth, type AccountProbabilities } from '../forecast/account-probabilities.js';
 import { storedBacktest } from '../playbooks/backtest-cache.js';
 import { statePath } from '../playbooks/playbook-settings.js';
 import { PlaybookState, type PlayEvent, type Task, type TaskStatus } from '../playbooks/playbook-state.js';
@@ -19,6 +20,8 @@ import { billingRows, type BillingRow } from '../queries/billing-queries.js';
 import { buildReport, type Report } from '../report/report-model.js';
 import { ACV_BENCHMARK_BANDS, BENCHMARKS } from '../report/benchmarks.js';
 import { dateNotes, type Workspace } from '../workspace/workspace.js';
+import { ForecastRunner } from './forecast-runner.js';
+import type { ForecastAnswer } from './forecast-transfer.js';
 
 /** The table of the dashboard's scores (apart from `account_scores`, which commands on the same workspace replace). */
 const DASHBOARD_SCORES = 'dashboard_scores';
@@ -177,23 +180,32 @@ export class DashboardData {
     return this.once(
       'scores',
       async () => {
-        const own = this.ws.driver.connect ? await this.ws.driver.connect() : null;
-        try {
-          if (own !== null) {
-            // The new connection reads the tables by the same names as this one.
-            const [at] = await this.serial(() => this.ws.query('SELECT current_database() AS d, current_schema() AS s'));
-            await own.exec(`USE ${own.dialect.quoteIdent(String(at!['d']))}.${own.dialect.quoteIdent(String(at!['s']))}`);
-          }
-          const work = (): Promise<void> => this.rescore(own === null ? this.ws : this.ws.through(own));
-          await (own === null ? this.serial(work) : work());
-        } finally {
-          own?.close();
-        }
+        await this.onOwnConnection((ws) => this.rescore(ws));
         this.scored = true;
       },
       false,
     );
   }
+
+  /**
+   * Runs `f` on a new connection to the workspace's database, closed after, when the engine has
+   * several (the pages' reads do not queue behind it); in the pages' queue otherwise.
+   */
+  private async onOwnConnection<T>(f: (ws: Workspace) => Promise<T>): Promise<T> {
+    const own = this.ws.driver.connect ? await this.ws.driver.connect() : null;
+    if (own === null) return this.serial(() => f(this.ws));
+    try {
+      // The new connection reads the tables by the same names as this one.
+      const [at] = await this.serial(() => this.ws.query('SELECT current_database() AS d, current_schema() AS s'));
+      await own.exec(`USE ${own.dialect.quoteIdent(String(at!['d']))}.${own.dialect.quoteIdent(String(at!['s']))}`);
+      return await f(this.ws.through(own));
+    } finally {
+      own.close();
+    }
+  }
+
+  /** The forecasts (GET /api/forecast, the churn probabilities of renewals), computed beside the pages' reads. */
+  readonly forecasts = new ForecastRunner((f) => this.onOwnConnection(f));
 
   /** Scores every account into DASHBOARD_SCORES, or only those changed since the table was made. */
   private async rescore(ws: Workspace): Promise<void> {
@@ -219,35 +231,68 @@ export class DashboardData {
     if (change !== null) heldScores.set(key, { asOf: this.asOfDate, change });
   }
 
+  /**
+   * Every active account's row once every account is scored, without the forecast's probabilities
+   * (null here: withProbabilities adds them when they are there). Not queued itself: it waits on
+   * scores(), which is, then reads in its turn. The probabilities are started meanwhile.
+   */
   accounts(): Promise<AccountRow[]> {
-    // Not queued itself: it waits on scores(), which is, then reads in its turn.
     return this.once(
       'accounts',
       async () => {
+        this.probabilities().catch(() => undefined);
         await this.scores();
-        const rows = await this.serial(() => accountRows(this.ws, this.asOfDate));
-        const p = await this.probabilities();
-        const withProbabilities = rows.map((r) => ({ ...r, ...(p?.accounts.get(r.account_id) ?? NO_PROBABILITY) }));
-        this.accountsReady = withProbabilities;
-        return withProbabilities;
+        const rows = (await this.serial(() => accountRows(this.ws, this.asOfDate))).map((r) => ({ ...r, ...NO_PROBABILITY }));
+        this.accountsReady = rows;
+        return rows;
       },
       false,
     );
   }
 
+  /**
+   * The rows with the forecast's 90-day probabilities when they are there; until then they stay
+   * null and `status` says they are being computed (an account without MRR at the month-end, or a
+   * model that could not be fitted, has null too, `ready` or `unavailable` with the reason).
+   */
+  withProbabilities(rows: readonly AccountRow[]): { status: 'computing' | 'ready' | 'unavailable'; note: string | null; rows: AccountRow[] } {
+    const p = this.probabilitiesNow;
+    if (p === undefined) {
+      this.probabilities().catch(() => undefined);
+      return { status: 'computing', note: "the forecast's 90-day probabilities are being computed: they follow when it is done", rows: [...rows] };
+    }
+    if (p === null || p.not_fitted !== null) return { status: 'unavailable', note: p === null ? 'no probabilities: the workspace has no signal files' : `no probabilities: ${p.not_fitted}`, rows: [...rows] };
+    return { status: 'ready', note: null, rows: rows.map((r) => ({ ...r, ...(p.accounts.get(r.account_id) ?? NO_PROBABILITY) })) };
+  }
+
+  /** The probabilities once computed (null: none can be); undefined before. */
+  private probabilitiesNow: AccountProbabilities | null | undefined = undefined;
+
   /** Set once the probabilities are there: an account's page does not wait for their fit. */
   private probabilitiesReady = false;
 
-  /** The forecast's 90-day probabilities of every account on the day: one fit (account-probabilities.ts); null without signal files. */
+  /**
+   * The forecast's 90-day probabilities of every account on the day (account-probabilities.ts); null
+   * without signal files. On the reporting month's end they are the 90-day forecast's, read from it
+   * (the same fit), so they come with it from the background; for another day they are fitted apart.
+   */
   private probabilities(): Promise<AccountProbabilities | null> {
-    return this.once('probabilities', async () => {
-      const p = await accountProbabilities(this.ws, this.asOfDate).catch((e: unknown) => {
-        if (e instanceof NrrError) return null;
-        throw e;
-      });
-      this.probabilitiesReady = true;
-      return p;
-    });
+    return this.once(
+      'probabilities',
+      async () => {
+        const M = probabilityMonth(this.ws, this.asOfDate);
+        const fitted =
+          M === this.ws.asOfMonth ? this.forecasts.forecast({ horizonDays: 90 }).then(probabilitiesOf) : this.onOwnConnection((ws) => accountProbabilities(ws, this.asOfDate));
+        const p = await fitted.catch((e: unknown) => {
+          if (e instanceof NrrError) return null;
+          throw e;
+        });
+        this.probabilitiesReady = true;
+        this.probabilitiesNow = p;
+        return p;
+      },
+      false,
+    );
   }
 
   private accountsReady: AccountRow[] | null = null;
@@ -351,37 +396,17 @@ export class DashboardData {
     );
   }
 
-  private churnForecast: { status: 'computing' | 'ready' | 'unavailable'; note: string | null; probabilities: Map<string, number> | null } | null = null;
-
   /**
    * Each account's probability of churning in the next 90 days, from the forecast (docs/forecast.md).
-   * The forecast takes a while on a large company, so the first call starts it (on a connection of
-   * its own when the database has several) and answers `computing`; later calls answer `ready` with
-   * the probabilities, or `unavailable` with the reason (too little history, no signal files).
+   * The forecast takes a while on a large company, so the first call starts it in the background
+   * (ForecastRunner) and answers `computing`; later calls answer `ready` with the probabilities, or
+   * `unavailable` with the reason (too little history, no signal files).
    */
   churnProbabilities(start = true): { status: 'computing' | 'ready' | 'unavailable'; note: string | null; probabilities: Map<string, number> | null } {
-    if (this.churnForecast === null && !start) return { status: 'computing', note: 'the 90-day forecast is being computed: churn probabilities follow when it is done', probabilities: null };
-    if (this.churnForecast === null) {
-      this.churnForecast = { status: 'computing', note: 'the 90-day forecast is being computed: churn probabilities follow when it is done', probabilities: null };
-      void (async () => {
-        const own = this.ws.driver.connect ? await this.ws.driver.connect() : null;
-        try {
-          if (own !== null) {
-            const [at] = await this.serial(() => this.ws.query('SELECT current_database() AS d, current_schema() AS s'));
-            await own.exec(`USE ${own.dialect.quoteIdent(String(at!['d']))}.${own.dialect.quoteIdent(String(at!['s']))}`);
-          }
-          const { forecast } = await import('../forecast/forecast.js');
-          const run = () => forecast(own === null ? this.ws : this.ws.through(own), { horizonDays: 90 });
-          const f = await (own === null ? this.serial(run) : run());
-          this.churnForecast = { status: 'ready', note: `churn probabilities from the 90-day forecast as of ${f.as_of}`, probabilities: new Map(f.accounts.map((a) => [a.account_id, a.churn_probability])) };
-        } catch (e) {
-          this.churnForecast = { status: 'unavailable', note: `no churn probabilities: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, probabilities: null };
-        } finally {
-          own?.close();
-        }
-      })();
-    }
-    return this.churnForecast;
+    const s = this.forecasts.state({ horizonDays: 90 }, start) ?? { status: 'computing' };
+    if (s.status === 'computing') return { status: 'computing', note: 'the 90-day forecast is being computed: churn probabilities follow when it is done', probabilities: null };
+    if (s.status === 'unavailable') return { status: 'unavailable', note: `no churn probabilities: ${s.error.message.split('\n')[0]}`, probabilities: null };
+    return { status: 'ready', note: `churn probabilities from the 90-day forecast as of ${s.answer.as_of}`, probabilities: new Map([...s.answer.probabilities].map(([id, [churn]]) => [id, churn])) };
   }
 
   /**
@@ -476,4 +501,21 @@ function accountRow(s: ScoredAccount): Omit<AccountRow, 'churn_probability_90d' 
     csm_owner: a['csm_owner'] ?? a['csm'] ?? a['owner'] ?? null,
     am_owner: a['am_owner'] ?? null,
   };
+}
+
+/**
+ * The 90-day forecast's probabilities as account-probabilities.ts gives them: only from the hazard
+ * model (null for every account, with the reason, when the history was too thin for it).
+ */
+function probabilitiesOf(f: ForecastAnswer): AccountProbabilities {
+  if (f.method !== 'hazard_model')
+    return {
+      as_of: f.as_of,
+      method: f.method,
+      not_fitted:
+        `thin history (${f.training.months} months, ${f.training.churn} churn events; ` +
+        `the model needs ${MIN_TRAINING_MONTHS} months and ${MIN_CHURN_EVENTS} churn events); \`nrr forecast\` shows segment × time-to-renewal rates instead`,
+      accounts: new Map(),
+    };
+  return { as_of: f.as_of, method: f.method, not_fitted: null, accounts: new Map([...f.probabilities].map(([id, [churn, expansion]]) => [id, { churn_probability_90d: churn, expansion_probability_90d: expansion }])) };
 }

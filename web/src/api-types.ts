@@ -241,11 +241,20 @@ export interface AccountForecast {
   readonly expansion_reasons: readonly string[];
 }
 
+/** GET /api/forecast/accounts/:id: one account's entry of the company forecast; null without MRR at T. */
+export interface AccountForecastAnswer {
+  readonly as_of: string;
+  readonly method: string;
+  readonly horizon_days: number;
+  readonly account: AccountForecast | null;
+}
+
 export interface Forecast extends ForecastFigures {
   readonly as_of: string;
   readonly through: string;
   readonly horizon_days: number;
   readonly method: string;
   readonly notes: readonly string[];
-  readonly accounts: readonly AccountForecast[];
+  /** Absent when asked for with accounts=none. */
+  readonly accounts?: readonly AccountForecast[];
 }

@@ -32,12 +32,22 @@ export interface TableSpec<T> {
   readonly sorted?: { readonly key: string; readonly dir: 'asc' | 'desc' };
   readonly empty?: string;
   readonly caption?: string;
+  /**
+   * Rows drawn at first; the rest come with the "Show all" button (a browser lays out a table of
+   * thousands of rows in seconds). The CSV has every row either way. Default: all.
+   */
+  readonly shown?: number;
 }
+
+/** The first rows a long list draws (TableSpec.shown). */
+export const FIRST_ROWS = 250;
 
 interface Registered {
   readonly name: string;
   readonly header: string[];
   readonly rows: () => Promise<string[][]>;
+  /** The HTML of the rows not drawn at first. */
+  readonly rest: () => string;
 }
 const registry = new Map<string, Registered>();
 
@@ -46,12 +56,22 @@ const cell = (v: string | number | boolean | null | undefined): string => (v ===
 /** The table's HTML; its CSV button works once the HTML is in the page. */
 export function table<T>(spec: TableSpec<T>): string {
   const withCsv = spec.columns.filter((c) => c.csv);
+  const shown = spec.columns.filter((c) => !c.hidden);
+  const first = spec.shown !== undefined && spec.rows.length > spec.shown ? spec.shown : spec.rows.length;
+  const rowHtml = (r: T): string => {
+    const href = spec.rowHref?.(r) ?? null;
+    const attrs = Object.entries(spec.rowAttrs?.(r) ?? {})
+      .map(([k, v]) => ` ${k}="${esc(v)}"`)
+      .join('');
+    const cells = shown.map((c) => `<td class="${[c.num ? 'num' : '', c.wrap ? 'wrap' : ''].join(' ').trim()}">${c.html(r)}</td>`).join('');
+    return `<tr${href ? ` class="click" data-href="${esc(href)}"` : ''}${attrs}>${cells}</tr>`;
+  };
   registry.set(spec.id, {
     name: spec.csvName,
     header: withCsv.map((c) => c.label),
     rows: async () => (spec.csvRows ? await spec.csvRows() : spec.rows).map((r) => withCsv.map((c) => cell(c.csv!(r)))),
+    rest: () => spec.rows.slice(first).map(rowHtml).join(''),
   });
-  const shown = spec.columns.filter((c) => !c.hidden);
   const head = shown
     .map((c) => {
       const cls = [c.num ? 'num' : '', c.sort ? 'sortable' : '', c.sort && spec.sorted?.key === c.sort ? `sorted ${spec.sorted.dir}` : ''].filter(Boolean).join(' ');
@@ -60,20 +80,22 @@ export function table<T>(spec: TableSpec<T>): string {
       return `<th scope="col" class="${cls}"${aria}>${label}</th>`;
     })
     .join('');
-  const body = spec.rows.length
-    ? spec.rows
-        .map((r) => {
-          const href = spec.rowHref?.(r) ?? null;
-          const attrs = Object.entries(spec.rowAttrs?.(r) ?? {})
-            .map(([k, v]) => ` ${k}="${esc(v)}"`)
-            .join('');
-          const cells = shown.map((c) => `<td class="${[c.num ? 'num' : '', c.wrap ? 'wrap' : ''].join(' ').trim()}">${c.html(r)}</td>`).join('');
-          return `<tr${href ? ` class="click" data-href="${esc(href)}"` : ''}${attrs}>${cells}</tr>`;
-        })
-        .join('')
-    : `<tr><td colspan="${shown.length}" class="muted">${esc(spec.empty ?? 'Nothing here.')}</td></tr>`;
+  const body = spec.rows.length ? spec.rows.slice(0, first).map(rowHtml).join('') : `<tr><td colspan="${shown.length}" class="muted">${esc(spec.empty ?? 'Nothing here.')}</td></tr>`;
+  const more =
+    first < spec.rows.length
+      ? `<div class="table-more"><span class="muted">${first.toLocaleString('en-US')} of ${spec.rows.length.toLocaleString('en-US')} rows shown (the CSV has all)</span> <button type="button" class="small-button" data-show-all="${esc(spec.id)}">Show all ${spec.rows.length.toLocaleString('en-US')}</button></div>`
+      : '';
   return `<div class="table-tools">${spec.caption ? `<span class="muted">${esc(spec.caption)}</span>` : ''}<button type="button" class="small-button" data-csv="${esc(spec.id)}">CSV</button></div>
-    <div class="table-wrap"><table id="${esc(spec.id)}"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
+    <div class="table-wrap"><table id="${esc(spec.id)}" data-rows="${spec.rows.length}"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>${more}`;
+}
+
+/** Draws the rows of table `id` not drawn at first (the click handler of every "Show all" button). */
+export function showAllRows(id: string, button: HTMLElement): void {
+  const t = registry.get(id);
+  const body = document.getElementById(id)?.querySelector('tbody');
+  if (!t || !body) return;
+  body.insertAdjacentHTML('beforeend', t.rest());
+  button.closest('.table-more')?.remove();
 }
 
 /** Downloads the CSV of the table `id` (the click handler of every CSV button). */

@@ -3,7 +3,7 @@
 // delegates the shared clicks (links, rows, CSV, PNG, filter chips) and control changes.
 import { ApiError } from './api-client.js';
 import { disposeCharts, downloadPng } from './charts.js';
-import { clearTables, downloadCsv } from './data-table.js';
+import { clearTables, downloadCsv, showAllRows } from './data-table.js';
 import { byId, esc, pageRoot } from './dom.js';
 import { loadAttributes, loadSummary } from './session.js';
 import { hrefWithFilters, onNavigate, setParams } from './url-state.js';
@@ -101,6 +101,8 @@ function onClick(e: MouseEvent): void {
   if (png) return downloadPng(png.dataset['png']!);
   const csv = target.closest<HTMLElement>('[data-csv]');
   if (csv) return void downloadCsv(csv.dataset['csv']!);
+  const all = target.closest<HTMLElement>('[data-show-all]');
+  if (all) return showAllRows(all.dataset['showAll']!, all);
   const chip = target.closest<HTMLElement>('[data-clear]');
   if (chip) return setParams({ [chip.dataset['clear']!]: '' });
   const sort = target.closest<HTMLElement>('[data-sort]');

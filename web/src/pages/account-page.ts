@@ -4,7 +4,7 @@
 // movements); every movement with the lines behind it and every source line with its file row.
 // Which figures exclude usage is said where they are shown.
 import { ApiError, get, withQuery } from '../api-client.js';
-import type { AccountForecast, AccountRow, Forecast, HistoryPoint, Task, TimelineEvent } from '../api-types.js';
+import type { AccountForecast, AccountForecastAnswer, AccountRow, HistoryPoint, Task, TimelineEvent } from '../api-types.js';
 import { chart, chartCard } from '../charts.js';
 import { table } from '../data-table.js';
 import { byId, esc, pageRoot } from '../dom.js';
@@ -71,7 +71,7 @@ export async function accountPage(id: string): Promise<void> {
   const enc = encodeURIComponent(id);
   const focusMonth = params().get('month');
   // The forecast can take a while the first time (it is cached after): its tiles fill in when it comes.
-  const forecastLoad = optional(get<Forecast>(withQuery('/api/forecast', { horizon: 90 })));
+  const forecastLoad = optional(get<AccountForecastAnswer>(withQuery(`/api/forecast/accounts/${enc}`, { horizon: 90 })));
   const view = viewId();
   const [d, timeline, history] = await Promise.all([
     get<AccountDetail>(`/api/accounts/${enc}`),
@@ -199,11 +199,11 @@ export async function accountPage(id: string): Promise<void> {
     ],
   }, `${id}-mrr`);
   if (!(points instanceof Error)) drawHistory(id, points);
-  void showForecast(id, forecastLoad, view);
+  void showForecast(forecastLoad, view);
 }
 
 /** The forecast's 90-day probabilities and churn reasons for the account, once the forecast is in. */
-async function showForecast(id: string, load: Promise<Forecast | Error>, view: number): Promise<void> {
+async function showForecast(load: Promise<AccountForecastAnswer | Error>, view: number): Promise<void> {
   const fc = await load;
   if (!current(view)) return;
   const root = pageRoot();
@@ -211,10 +211,10 @@ async function showForecast(id: string, load: Promise<Forecast | Error>, view: n
     const el = root.querySelector(sel);
     if (el) el.innerHTML = html;
   };
-  const forecast: AccountForecast | null = fc instanceof Error ? null : (fc.accounts.find((x) => x.account_id === id) ?? null);
+  const forecast: AccountForecast | null = fc instanceof Error ? null : fc.account;
   set('[data-metric="churn-probability"]', forecast ? pct(forecast.churn_probability) : '—');
   set('[data-metric="expansion-probability"]', forecast ? pct(forecast.expansion_probability) : '—');
-  set('[data-forecast-sub="churn"]', forecast ? `contraction ${pct(forecast.contraction_probability)} · forecast from ${esc((fc as Forecast).as_of)}` : fc instanceof Error ? `no forecast: ${esc(fc.message)}` : 'no MRR at the forecast day');
+  set('[data-forecast-sub="churn"]', forecast ? `contraction ${pct(forecast.contraction_probability)} · forecast from ${esc((fc as AccountForecastAnswer).as_of)}` : fc instanceof Error ? `no forecast: ${esc(fc.message)}` : 'no MRR at the forecast day');
   set('[data-forecast-sub="expansion"]', forecast ? esc(forecast.expansion_reasons.slice(0, 2).join('; ')) : '');
   if (forecast?.reasons.length) set('#forecast-reasons', `<div class="card section"><h2>Why it may churn (forecast)</h2><ul>${forecast.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul></div>`);
   root.querySelector('[data-metric="churn-probability"]')?.setAttribute('data-done', 'true');

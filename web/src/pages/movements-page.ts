@@ -3,7 +3,7 @@
 import { get, withQuery } from '../api-client.js';
 import { MOVEMENT_KEYS, type MovementRow, type Page } from '../api-types.js';
 import { allMonths, filterBar, select } from '../controls.js';
-import { table } from '../data-table.js';
+import { FIRST_ROWS, table } from '../data-table.js';
 import { esc, pageRoot } from '../dom.js';
 import { count, money } from '../format.js';
 import { attributeColumns } from '../generic-rows.js';
@@ -46,6 +46,7 @@ export async function movementsPage(): Promise<void> {
       <div class="tile"><div class="label">Total MRR change</div><div class="value" data-metric="movement-total">${money(total)}</div><div class="sub">sum of the amounts below (contraction and churn are losses)</div></div>
     </div>
     ${table({
+      shown: FIRST_ROWS,
       id: 'movements-list',
       csvName: `movements-${category ?? 'all'}-${period.replace('…', '-')}`,
       rows,

@@ -334,7 +334,7 @@ async function drawFan(series: readonly SeriesRow[], view: number): Promise<void
   const horizons = [30, 60, 90];
   let forecasts: Forecast[];
   try {
-    forecasts = await Promise.all(horizons.map((h) => get<Forecast>(withQuery('/api/forecast', { horizon: h }))));
+    forecasts = await Promise.all(horizons.map((h) => get<Forecast>(withQuery('/api/forecast', { horizon: h, accounts: 'none' }))));
   } catch (e) {
     if (!current(view)) return;
     document.getElementById('forecast-card')!.innerHTML = chartCard('fan', 'Forecast: MRR of today’s customers', { note: `No forecast: ${e instanceof Error ? e.message : String(e)}` });

@@ -5,7 +5,7 @@ import { get, withQuery } from '../api-client.js';
 import type { Money, RenewalRow, Renewals } from '../api-types.js';
 import { chart, chartCard } from '../charts.js';
 import { filterBar, select } from '../controls.js';
-import { table } from '../data-table.js';
+import { FIRST_ROWS, table } from '../data-table.js';
 import { esc, pageRoot } from '../dom.js';
 import { axisMoney, count, money, num, pct, plot } from '../format.js';
 import { addDecimals, compareDecimal } from '../money-format.js';
@@ -91,7 +91,7 @@ export async function renewalsPage(): Promise<void> {
       ],
     })}</div>
     <div class="card section"><h2>${inMonth ? `Renewing in ${esc(inMonth)}` : 'Every renewal'}</h2>${truncated ? `<p class="muted note">The soonest ${count(res.rows.length)} of ${count(res.total)} renewals; narrow the range for the rest.</p>` : ''}${table({
-      id: 'renewals', csvName: `renewals-${inMonth || `${from}-${to}`}`, rows: [...rows].sort((a, b) => (a.renewal_date < b.renewal_date ? -1 : a.renewal_date > b.renewal_date ? 1 : compareDecimal(b.arr, a.arr))),
+      id: 'renewals', shown: FIRST_ROWS, csvName: `renewals-${inMonth || `${from}-${to}`}`, rows: [...rows].sort((a, b) => (a.renewal_date < b.renewal_date ? -1 : a.renewal_date > b.renewal_date ? 1 : compareDecimal(b.arr, a.arr))),
       rowHref: (r) => `/accounts/${encodeURIComponent(r.account_id)}`,
       rowAttrs: (r) => ({ 'data-account': r.account_id }),
       empty: 'No renewals in this range.',

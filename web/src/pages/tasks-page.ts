@@ -4,7 +4,7 @@
 import { get, post, withQuery } from '../api-client.js';
 import type { Task } from '../api-types.js';
 import { filterBar, select } from '../controls.js';
-import { table } from '../data-table.js';
+import { FIRST_ROWS, table } from '../data-table.js';
 import { byId, esc, pageRoot } from '../dom.js';
 import { count } from '../format.js';
 import { taskDue, taskId, taskNotes, taskPlay } from '../task-fields.js';
@@ -98,7 +98,7 @@ function tasksTable(rows: readonly Task[], view: View): string {
       ? (Object.keys(ACTIONS) as Action[]).map((a) => `<button type="button" class="small-button" data-action="${a}" data-task="${taskId(t)}">${ACTIONS[a].label}</button>`).join(' ')
       : `<button type="button" class="small-button" data-action="note" data-task="${taskId(t)}">Note</button>`;
   return table({
-    id: 'tasks', csvName: `tasks-${view}`, rows, empty: view === 'mine' ? 'No open tasks for this owner (or enter your name above).' : 'No tasks here.',
+    id: 'tasks', shown: FIRST_ROWS, csvName: `tasks-${view}`, rows, empty: view === 'mine' ? 'No open tasks for this owner (or enter your name above).' : 'No tasks here.',
     rowAttrs: (t) => ({ 'data-task-row': String(taskId(t)), ...(t.overdue ? { 'data-overdue': 'true' } : {}) }),
     columns: [
       { label: '#', num: true, html: (t) => String(taskId(t)), csv: (t) => taskId(t) },
