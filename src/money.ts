@@ -16,6 +16,17 @@ export class Money {
 
   static zero = new Money('0');
 
+  /**
+   * The exact sum of amounts (decimal text or Money), added in one accumulator: for many amounts
+   * much cheaper than a chain of `plus`, with the same result.
+   * @example Money.sum(['0.1', '0.2']).value // '0.3'
+   */
+  static sum(values: Iterable<Money | string>): Money {
+    let total = new Big(0);
+    for (const v of values) total = total.plus(typeof v === 'string' ? v : v.value);
+    return new Money(total.toFixed());
+  }
+
   static from(v: unknown): Money {
     if (v === null || v === undefined) return Money.zero;
     return new Money(v as string);

@@ -59,7 +59,9 @@ export function sqlAccountRecordsQuery(d: Dialect, reportingCurrency: string, op
   const q = d.quoteIdent;
   const attrs = (options.attributes ?? []).map((a) => `, a.${q(a)}`).join('');
   const accounts = options.accounts ?? null;
-  const only = (alias: string): string => (accounts === null ? '' : ` AND ${sqlAccountIn(d, `${alias}.account_id`, accounts)}`);
+  // Restricted, a table is filtered to the accounts before it is joined with the snapshot days: a
+  // filter left to after that range join would first pair every account's rows with every day.
+  const rowsOf = (table: string): string => (accounts === null ? table : `(SELECT * FROM ${table} WHERE ${sqlAccountIn(d, 'account_id', accounts)})`);
   const snapshots = options.snapshots ?? 'record_snapshots';
   const days = (later: string, earlier: string): string => `date_diff('day', ${earlier}, ${later})`;
   const inForce = (at: string): string => `k.start_date <= ${at} AND (k.end_date IS NULL OR k.end_date > ${at})`;
@@ -84,7 +86,7 @@ export function sqlAccountRecordsQuery(d: Dialect, reportingCurrency: string, op
            WHEN l.amount IS NOT NULL AND l.interval_weeks > 0 AND 52 % l.interval_weeks = 0 AND l.mrr_start_rate = l.mrr_local
            THEN CAST((l.amount - coalesce(l.discount, 0)) * (52 // l.interval_weeks) AS ${d.moneyType})
            ELSE l.mrr_start_rate * 12 END AS arr
-    FROM lines l WHERE TRUE${only('l')}
+    FROM ${rowsOf('lines')} l
   ),
   billing AS (
     SELECT s.d, k.account_id,
@@ -101,7 +103,7 @@ export function sqlAccountRecordsQuery(d: Dialect, reportingCurrency: string, op
   ),
   -- Weeks with no activity (docs/data-contract.md#product_usage): from an account's first week in the
   -- file to the file's latest week over by the snapshot, a 7-day slot without a row counts as zeros.
-  usage_first AS (SELECT account_id, min(week) AS first_week FROM signal_product_usage u WHERE TRUE${only('u')} GROUP BY ALL),
+  usage_first AS (SELECT account_id, min(week) AS first_week FROM ${rowsOf('signal_product_usage')} u GROUP BY ALL),
   -- A count column the file gives (any value) is 0 in a week without a row; one it does not give stays unknown.
   usage_given AS (
     SELECT EXISTS (SELECT 1 FROM signal_product_usage WHERE active_users IS NOT NULL) AS users,
@@ -123,14 +125,14 @@ export function sqlAccountRecordsQuery(d: Dialect, reportingCurrency: string, op
       ${slots('s.d - INTERVAL 37 DAY', 's.d - INTERVAL 6 DAY')} AS weeks_30d
     -- A week counts once it is over: its Monday is at least six days before the snapshot.
     FROM s JOIN usage_last l ON l.d = s.d JOIN usage_first f ON f.first_week <= l.last_week CROSS JOIN usage_given g
-    LEFT JOIN signal_product_usage u
+    LEFT JOIN ${rowsOf('signal_product_usage')} u
       ON u.account_id = f.account_id AND u.week <= s.d - INTERVAL 6 DAY AND u.week > s.d - INTERVAL 187 DAY
     GROUP BY s.d, f.account_id, f.first_week, l.last_week, g.users, g.adjacent
   ),
   seat_months AS (
     SELECT s.d, x.account_id, x.month, x.seats_purchased, x.seats_active,
            row_number() OVER (PARTITION BY s.d, x.account_id ORDER BY x.month DESC) AS recency
-    FROM s JOIN signal_seats x ON x.month + INTERVAL 1 MONTH <= s.d + INTERVAL 1 DAY AND x.month > s.d - INTERVAL 14 MONTH${only('x')}
+    FROM s JOIN ${rowsOf('signal_seats')} x ON x.month + INTERVAL 1 MONTH <= s.d + INTERVAL 1 DAY AND x.month > s.d - INTERVAL 14 MONTH
   ),
   seats AS (
     SELECT d, account_id,
@@ -146,7 +148,7 @@ export function sqlAccountRecordsQuery(d: Dialect, reportingCurrency: string, op
       max(o.achieved_date) FILTER (WHERE o.milestone = 'first_value' AND o.achieved_date <= s.d) AS first_value_date,
       max(o.target_date) FILTER (WHERE o.milestone = 'activation') AS activation_due
     -- A milestone is known from its due date, or from when it was reached if that came first.
-    FROM s JOIN signal_onboarding o ON least(o.target_date, coalesce(o.achieved_date, o.target_date)) <= s.d${only('o')}
+    FROM s JOIN ${rowsOf('signal_onboarding')} o ON least(o.target_date, coalesce(o.achieved_date, o.target_date)) <= s.d
     GROUP BY ALL
   ),
   meetings AS (
@@ -154,7 +156,7 @@ export function sqlAccountRecordsQuery(d: Dialect, reportingCurrency: string, op
       count(*) FILTER (WHERE m.status = 'held') AS reviews_held_12m,
       count(*) FILTER (WHERE m.status IN ('held', 'skipped', 'cancelled')) AS reviews_due_12m,
       count(*) FILTER (WHERE m.status IN ('skipped', 'cancelled') AND m.scheduled_date > s.d - INTERVAL 180 DAY) AS reviews_missed_180d
-    FROM s JOIN signal_meetings m ON m.type IN ('qbr', 'ebr') AND m.scheduled_date <= s.d AND m.scheduled_date > s.d - INTERVAL 365 DAY${only('m')}
+    FROM s JOIN ${rowsOf('signal_meetings')} m ON m.type IN ('qbr', 'ebr') AND m.scheduled_date <= s.d AND m.scheduled_date > s.d - INTERVAL 365 DAY
     GROUP BY ALL
   ),
   sponsors AS (
@@ -163,7 +165,7 @@ export function sqlAccountRecordsQuery(d: Dialect, reportingCurrency: string, op
       max(c.last_engaged) FILTER (WHERE (c.end_date IS NULL OR c.end_date > s.d) AND c.last_engaged <= s.d) AS sponsor_last_engaged,
       max(c.end_date) FILTER (WHERE c.end_date <= s.d) AS sponsor_left_on,
       count(*) FILTER (WHERE c.end_date <= s.d AND c.end_date > s.d - INTERVAL 365 DAY) AS sponsor_changes_12m
-    FROM s JOIN signal_contacts c ON c.role = 'executive_sponsor' AND c.start_date <= s.d${only('c')}
+    FROM s JOIN ${rowsOf('signal_contacts')} c ON c.role = 'executive_sponsor' AND c.start_date <= s.d
     GROUP BY ALL
   ),
   tickets AS (
@@ -173,7 +175,7 @@ export function sqlAccountRecordsQuery(d: Dialect, reportingCurrency: string, op
       count(*) FILTER (WHERE t.opened_date > s.d - INTERVAL 90 DAY AND t.escalated) AS escalations_90d,
       max(t.opened_date) FILTER (WHERE t.escalated) AS last_escalation,
       count(*) FILTER (WHERE t.closed_date IS NULL OR t.closed_date > s.d) AS open_tickets
-    FROM s JOIN signal_tickets t ON t.opened_date <= s.d AND t.opened_date > s.d - INTERVAL 180 DAY${only('t')}
+    FROM s JOIN ${rowsOf('signal_tickets')} t ON t.opened_date <= s.d AND t.opened_date > s.d - INTERVAL 180 DAY
     GROUP BY ALL
   ),
   firmographics AS (
@@ -183,7 +185,7 @@ export function sqlAccountRecordsQuery(d: Dialect, reportingCurrency: string, op
       max(e.date) FILTER (WHERE e.funding_round IS NOT NULL AND e.funding_round <> '') AS last_funding_date,
       arg_max(e.funding_round, e.date) FILTER (WHERE e.funding_round IS NOT NULL AND e.funding_round <> '') AS last_funding_round,
       arg_max(e.funding_amount, e.date) FILTER (WHERE e.funding_round IS NOT NULL AND e.funding_round <> '') AS last_funding_amount
-    FROM s JOIN signal_enrichment e ON e.date <= s.d${only('e')}
+    FROM s JOIN ${rowsOf('signal_enrichment')} e ON e.date <= s.d
     GROUP BY ALL
   ),
   pipeline AS (
@@ -191,14 +193,14 @@ export function sqlAccountRecordsQuery(d: Dialect, reportingCurrency: string, op
       sum(CASE WHEN coalesce(o.currency, '') IN ('', ${d.quoteString(reportingCurrency)}) THEN o.amount
                ELSE ${d.sqlMultiplyMoney('o.amount', 'f.rate')} END) AS open_expansion_pipeline,
       count(*) AS open_expansion_opportunities
-    FROM s JOIN signal_opportunities o
-      ON o.type = 'expansion' AND o.created_date <= s.d AND (o.close_date > s.d OR (o.stage = 'open' AND (o.close_date IS NULL OR o.close_date <= s.d)))${only('o')}
+    FROM s JOIN ${rowsOf('signal_opportunities')} o
+      ON o.type = 'expansion' AND o.created_date <= s.d AND (o.close_date > s.d OR (o.stage = 'open' AND (o.close_date IS NULL OR o.close_date <= s.d)))
     LEFT JOIN fx_periods f ON f.currency = o.currency AND f.from_month <= ${d.sqlMonthIndex('s.d')} AND ${d.sqlMonthIndex('s.d')} < f.to_month
     GROUP BY ALL
   ),
   recent AS (
     SELECT s.d, c.account_id, arg_max(c.category, c.month_index) AS last_movement, max(c.month_index) AS last_movement_month
-    FROM s JOIN account_changes c ON c.month_index < ${d.sqlMonthIndex("s.d + INTERVAL 1 DAY")} AND c.category IS NOT NULL AND c.category <> 'fx'${only('c')}
+    FROM s JOIN ${rowsOf('account_changes')} c ON c.month_index < ${d.sqlMonthIndex("s.d + INTERVAL 1 DAY")} AND c.category IS NOT NULL AND c.category <> 'fx'
     GROUP BY ALL
   ),
   final AS (

@@ -305,7 +305,7 @@ export function registerAccounts(program: Command): void {
     .option('--where <attr=value>', 'only accounts whose attribute has this value (case-insensitive); repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option('--status <status>', 'active (revenue on the day), churned (none), or all').choices(['active', 'churned', 'all']).default('active'))
     .option('--all', 'the same as --status all')
-    .option('--no-probabilities', "leave out the forecast's 90-day churn and expansion probabilities (they fit the forecast model once: a few seconds)")
+    .option('--no-probabilities', "leave out the forecast's 90-day churn and expansion probabilities (they fit the forecast model once, a few seconds, and are kept beside the store until it changes)")
     .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
     .addOption(outOption())
     .addHelpText(

@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbDialect } from '../engine/duckdb-dialect.js';
-import type { Driver, Row } from './driver.js';
+import type { Columns, Driver, Row } from './driver.js';
 
 export interface DuckDbOptions {
   /** A database file, or ':memory:' (default). */
@@ -103,6 +103,14 @@ export class DuckDbDriver implements Driver {
     const rows = reader.getRowObjectsJson() as Row[];
     if (TRACE) trace(started, sql);
     return rows;
+  }
+
+  async queryColumns(sql: string): Promise<Columns> {
+    const started = TRACE ? traceStart() : 0;
+    const reader = await this.connection.runAndReadAll(sql);
+    const columns = reader.getColumnsObjectJson() as Columns;
+    if (TRACE) trace(started, sql);
+    return columns;
   }
 
   /**

@@ -4,6 +4,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { DEFAULT_HORIZON_DAYS, DEFAULT_TRAINING_MONTHS, TRAINING_ACCOUNTS, horizonMonths } from './forecast.js';
 import { accountsAt, filesWithRows, loadForecastRows } from './forecast-data.js';
 import { fitPredictor, MIN_CHURN_EVENTS, MIN_TRAINING_MONTHS, type Predictor } from './forecast-model.js';
+import { readCachedProbabilities, writeCachedProbabilities } from './probability-cache.js';
 
 /** One account's probabilities over the 90 days after a month-end; null when the model could not be fitted. */
 export interface AccountProbability {
@@ -58,7 +59,16 @@ export function accountProbabilities(ws: Workspace, day: string): Promise<Accoun
   return hit;
 }
 
+/** The month's probabilities as kept next to the store when it has not changed since, else fitted (and kept). */
 async function computeProbabilities(ws: Workspace, M: number): Promise<AccountProbabilities> {
+  const cached = await readCachedProbabilities(ws, M);
+  if (cached) return cached;
+  const fitted = await fitProbabilities(ws, M);
+  await writeCachedProbabilities(ws, M, fitted);
+  return fitted;
+}
+
+async function fitProbabilities(ws: Workspace, M: number): Promise<AccountProbabilities> {
   const H = horizonMonths(DEFAULT_HORIZON_DAYS);
   const as_of = monthEnd(M);
   const months: number[] = [];

@@ -1,9 +1,10 @@
 import { signalFilesWithRows } from '../accounts/account-records.js';
+import { readColumns } from '../drivers/driver.js';
 import { NrrError } from '../errors.js';
 import { Money } from '../money.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { sqlCommittedChanges, sqlForecastMonths, sqlForecastOutcomes, sqlForecastRows, sqlSampleAccounts } from './forecast-features-sql.js';
-import { toForecastRow, type ForecastRow } from './hazard-features.js';
+import { toForecastRows, type ForecastRow } from './hazard-features.js';
 
 /** The attribute whose values the model and the size model tell apart: the health score's segment attribute, or `segment`. */
 export function modelGroupAttribute(ws: Workspace): string | null {
@@ -33,8 +34,8 @@ export async function loadForecastRows(ws: Workspace, months: readonly number[],
     await setMonths(ws, months);
     await ws.driver.exec(sqlForecastRows(d, ws.policies.reporting_currency, group));
   }
-  const rows = await ws.query('SELECT * FROM forecast_rows ORDER BY month_index, account_id');
-  return rows.map(toForecastRow);
+  // Read by column: an object per row and column costs more than the query at 100,000 accounts.
+  return toForecastRows(await readColumns(ws.driver, 'SELECT * FROM forecast_rows ORDER BY month_index, account_id'));
 }
 
 /** Accounts with ledger MRR at the end of a month. */

@@ -231,8 +231,8 @@ export function forecastFrom(input: ForecastInput): Forecast {
   const totals = simulateRevenue({ accounts: sim, steps: H, sizes: p.sizes, shock: p.shock, groups: groupNames.length, simulations: input.simulations, seed: input.seed });
   const G = groupNames.length;
   const figures = (g: number, members: readonly ForecastRow[]): ForecastFigures => {
-    const start = members.reduce((s, r) => s.plus(Money.from(r.mrr_text)), Money.zero);
-    const committedMrr = members.reduce((s, r) => s.plus(input.committed.get(r.account_id) ?? Money.zero), start);
+    const start = Money.sum(members.map((r) => r.mrr_text));
+    const committedMrr = Money.sum([start, ...members.map((r) => input.committed.get(r.account_id) ?? Money.zero)]);
     const s0 = totals.start[g]!;
     const end = column(totals.end, G, g);
     const retained = column(totals.retained, G, g);
@@ -247,16 +247,12 @@ export function forecastFrom(input: ForecastInput): Forecast {
     const t12m = (): T12mForecast | undefined => {
       if (!input.t12mStart) return undefined;
       const inGroup = (id: string): boolean => g === 0 || (input.byValues?.values.get(id) ?? '(none)') === groupNames[g - 1];
-      let cohortStart = Money.zero;
-      let cohortCount = 0;
-      for (const [id, m] of input.t12mStart) {
-        if (!inGroup(id)) continue;
-        cohortStart = cohortStart.plus(m);
-        cohortCount++;
-      }
+      const cohort = [...input.t12mStart].filter(([id]) => inGroup(id)).map(([, m]) => m);
+      const cohortStart = Money.sum(cohort);
+      const cohortCount = cohort.length;
       const stayed = members.filter((r) => input.t12mStart!.has(r.account_id));
-      const atT = stayed.reduce((x, r) => x.plus(Money.from(r.mrr_text)), Money.zero);
-      const committedEnd = stayed.reduce((x, r) => x.plus(input.committed.get(r.account_id) ?? Money.zero), atT);
+      const atT = Money.sum(stayed.map((r) => r.mrr_text));
+      const committedEnd = Money.sum([atT, ...stayed.map((r) => input.committed.get(r.account_id) ?? Money.zero)]);
       const denominator = cohortStart.toNumber();
       const ends = column(totals.t12mEnd, G, g);
       return {

@@ -1,4 +1,4 @@
-import type { Row } from '../drivers/driver.js';
+import type { Columns } from '../drivers/driver.js';
 import type { EventKind, HazardModel } from './hazard-model.js';
 
 /** One account × month-end of `forecast_rows`, as numbers (money as read, for the model only). */
@@ -18,25 +18,47 @@ export interface ForecastRow {
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : typeof v === 'boolean' ? (v ? 1 : 0) : Number(v));
 
-/** A row of `forecast_rows` (forecast-features-sql.ts) as a ForecastRow. */
-export function toForecastRow(r: Row): ForecastRow {
-  const mrrText = String(r['ledger_mrr']);
-  const next = (r['next_category'] ?? null) as EventKind | null;
-  const before = num(r['next_mrr_before']);
-  const after = num(r['next_mrr_after']);
-  const raw: Record<string, number | null> = {};
-  for (const k of RAW_COLUMNS) raw[k] = num(r[k]);
-  return {
-    month: Number(r['month_index']),
-    account_id: String(r['account_id']),
-    mrr_text: mrrText,
-    mrr: Number(mrrText),
-    group: r['group_value'] === null || r['group_value'] === undefined ? null : String(r['group_value']),
-    raw,
-    sources: new Set((r['signal_sources'] as string[] | null) ?? []),
-    next,
-    next_fraction: next !== null && next !== 'churn' && before !== null && after !== null && before > 0 ? Math.abs(after - before) / before : null,
-  };
+/**
+ * The rows of `forecast_rows` (forecast-features-sql.ts), read by column, as ForecastRows. Accounts
+ * share a few combinations of signal files: each combination is one set.
+ */
+export function toForecastRows(c: Columns): ForecastRow[] {
+  const col = (k: string): readonly unknown[] => c[k] ?? [];
+  const month = col('month_index');
+  const id = col('account_id');
+  const mrr = col('ledger_mrr');
+  const group = col('group_value');
+  const sources = col('signal_sources');
+  const nextCategory = col('next_category');
+  const before = col('next_mrr_before');
+  const after = col('next_mrr_after');
+  const raws = RAW_COLUMNS.map(col);
+  const sourceSets = new Map<string, ReadonlySet<string>>();
+  const out = new Array<ForecastRow>(month.length);
+  for (let i = 0; i < month.length; i++) {
+    const list = (sources[i] as string[] | null) ?? [];
+    const key = list.join(',');
+    let set = sourceSets.get(key);
+    if (!set) sourceSets.set(key, (set = new Set(list)));
+    const raw: Record<string, number | null> = {};
+    for (let j = 0; j < RAW_COLUMNS.length; j++) raw[RAW_COLUMNS[j]!] = num(raws[j]![i]);
+    const mrrText = String(mrr[i]);
+    const next = (nextCategory[i] ?? null) as EventKind | null;
+    const b = num(before[i]);
+    const a = num(after[i]);
+    out[i] = {
+      month: Number(month[i]),
+      account_id: String(id[i]),
+      mrr_text: mrrText,
+      mrr: Number(mrrText),
+      group: group[i] === null || group[i] === undefined ? null : String(group[i]),
+      raw,
+      sources: set,
+      next,
+      next_fraction: next !== null && next !== 'churn' && b !== null && a !== null && b > 0 ? Math.abs(a - b) / b : null,
+    };
+  }
+  return out;
 }
 
 const RAW_COLUMNS = [
