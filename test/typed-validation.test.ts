@@ -332,3 +332,33 @@ describe('a control character in a date, an enumeration or a code', () => {
     }
   });
 });
+
+describe('a signal amount with more places than money keeps', () => {
+  it('is refused as a billing amount is, naming file, row, column and value; 12 places are kept to the digit', async () => {
+    const dir = fixtureDir({
+      ...BASE,
+      'enrichment.csv': csv('account_id,date,headcount,funding_amount', 'A1,2024-01-01,10,1000.000000000001', 'A2,2024-01-01,12,1000.0000000000001'),
+      'opportunities.csv': csv(
+        'opportunity_id,account_id,type,sourced_by,amount,stage,created_date',
+        'O1,A1,upsell,cs,2500.1234567890120,open,2024-02-01',
+        'O2,A2,upsell,cs,2500.12345678901234,open,2024-02-01',
+      ),
+    });
+    try {
+      expect(await issuesOf(dir)).toEqual([
+        { source: 'enrichment', row: 2, column: 'funding_amount', value: '1000.0000000000001', expected: 'at most 12 places after the decimal point (money keeps 12)', severity: 'error' },
+        { source: 'opportunities', row: 2, column: 'amount', value: '2500.12345678901234', expected: 'at most 12 places after the decimal point (money keeps 12)', severity: 'error' },
+      ]);
+      const ws = await open(dir, { skipInvalid: true, rejectsFile: join(dir, 'rejected.csv') });
+      try {
+        // The rows within 12 places (a 13th place of zero is no digit lost) keep every digit.
+        expect(await ws.query(`SELECT CAST(funding_amount AS VARCHAR) AS v FROM signal_enrichment`)).toEqual([{ v: '1000.000000000001' }]);
+        expect(await ws.query(`SELECT CAST(amount AS VARCHAR) AS v FROM signal_opportunities`)).toEqual([{ v: '2500.123456789012' }]);
+      } finally {
+        ws.close();
+      }
+    } finally {
+      removeDir(dir);
+    }
+  });
+});

@@ -238,6 +238,16 @@ function rules(d: Dialect, source: SignalSourceName, cols: Columns, hasAccountsF
         col.type === 'date' ? `${s(EXPECTED.date)} || coalesce('; ' || (${d.sqlDateProblem(cols.native(col.name) ? cols.text(col.name) : q(col.name))}), '')` : s(EXPECTED[col.type]);
       out.push({ column: col.name, when: `NOT ${blank} AND ${bad}`, expected, severity: 'error' });
     }
+    // Money keeps 12 places: a digit beyond them would be rounded away, so the value is refused (a
+    // typed decimal has at most the places money keeps: its text is not looked at).
+    if (col.type === 'amount' && !cols.native(col.name)) {
+      out.push({
+        column: col.name,
+        when: `${pv(col)} IS NOT NULL AND ${d.sqlRegexpMatches(`trim(${q(col.name)})`, '[-+]?[0-9]*\\.[0-9]{12}[0-9]*[1-9][0-9]*')}`,
+        expected: s('at most 12 places after the decimal point (money keeps 12)'),
+        severity: 'error',
+      });
+    }
     if (col.values) {
       const list = col.values.map((v) => s(v)).join(', ');
       out.push({
