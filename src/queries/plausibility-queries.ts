@@ -46,7 +46,7 @@ export async function suspectOverlaps(ws: Workspace, q: { month?: string; exampl
     replaced_by: String(r['replaced_by']),
     end_at: String(r['end_at']),
   }));
-  const mrr = lines.reduce((s, l) => s.plus(l.mrr), Money.zero);
+  const mrr = Money.sum(lines.map((l) => l.mrr));
   const all = Money.from(total?.['mrr']);
   return {
     month: monthText(month),

@@ -64,7 +64,7 @@ export interface RenewalMonth {
   readonly expected_arr_loss: Money | null;
 }
 
-const sum = (xs: readonly Money[]): Money => xs.reduce((s, x) => s.plus(x), Money.zero);
+const sum = (xs: readonly Money[]): Money => Money.sum(xs);
 
 /**
  * The renewals (contract ends) in the months from `from` to `to` (YYYY-MM, inclusive), soonest first,
