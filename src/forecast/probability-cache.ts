@@ -41,15 +41,15 @@ async function cacheKey(ws: Workspace, month: number): Promise<{ key: string; fi
 export async function readCachedProbabilities(ws: Workspace, month: number): Promise<AccountProbabilities | null> {
   const k = await cacheKey(ws, month);
   if (!k) return null;
-  let cached: CacheFile;
   try {
-    cached = JSON.parse(await readFile(k.file, 'utf8')) as CacheFile;
+    const cached = JSON.parse(await readFile(k.file, 'utf8')) as CacheFile;
+    if (cached.key !== k.key) return null;
+    const accounts = new Map<string, AccountProbability>(cached.accounts.map(([id, c, e]) => [id, { churn_probability_90d: c, expansion_probability_90d: e }]));
+    return { as_of: cached.as_of, method: cached.method, not_fitted: cached.not_fitted, accounts };
   } catch {
+    // Missing, cut short or not of this shape: fitted again (and written anew).
     return null;
   }
-  if (cached.key !== k.key) return null;
-  const accounts = new Map<string, AccountProbability>(cached.accounts.map(([id, c, e]) => [id, { churn_probability_90d: c, expansion_probability_90d: e }]));
-  return { as_of: cached.as_of, method: cached.method, not_fitted: cached.not_fitted, accounts };
 }
 
 /**
