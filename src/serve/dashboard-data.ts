@@ -265,11 +265,8 @@ export class DashboardData {
     return { status: 'ready', note: null, rows: rows.map((r) => ({ ...r, ...(p.accounts.get(r.account_id) ?? NO_PROBABILITY) })) };
   }
 
-  /** The probabilities once computed (null: none can be); undefined before. */
+  /** The probabilities once computed (null: none can be); undefined before (an account's page does not wait for their fit). */
   private probabilitiesNow: AccountProbabilities | null | undefined = undefined;
-
-  /** Set once the probabilities are there: an account's page does not wait for their fit. */
-  private probabilitiesReady = false;
 
   /**
    * The forecast's 90-day probabilities of every account on the day (account-probabilities.ts); null
@@ -287,7 +284,6 @@ export class DashboardData {
           if (e instanceof NrrError) return null;
           throw e;
         });
-        this.probabilitiesReady = true;
         this.probabilitiesNow = p;
         return p;
       },
@@ -333,7 +329,7 @@ export class DashboardData {
       return readAccountScores(this.ws, { ...key, table: ONE_ACCOUNT_SCORES });
     });
     // The probabilities once fitted; the first page asked for starts their fit and shows none meanwhile.
-    const p = this.probabilitiesReady ? await this.probabilities() : (this.probabilities().catch(() => undefined), null);
+    const p = this.probabilitiesNow !== undefined ? this.probabilitiesNow : (this.probabilities().catch(() => undefined), null);
     const account = scored ? { ...accountRow(scored), ...(p?.accounts.get(id) ?? NO_PROBABILITY) } : null;
     return { as_of: this.asOfDate, account, scored, tasks: await this.tasks({ account: id }) };
   }
