@@ -67,7 +67,7 @@ export class PostgresDriver implements StoreWarehouse {
   private constructor(
     private readonly client: pg.Client,
     readonly schema: string,
-    url: string,
+    private readonly url: string,
     logged: boolean,
   ) {
     this.dialect = new PostgresDialect(logged);
@@ -102,12 +102,21 @@ export class PostgresDriver implements StoreWarehouse {
   }
 
   async exec(sql: string): Promise<void> {
-    await this.client.query(sql);
+    await this.send(sql);
   }
 
   async query(sql: string): Promise<Row[]> {
-    const result = await this.client.query(sql);
+    const result = await this.send(sql);
     return result.rows as Row[];
+  }
+
+  /** Every statement goes through here: a failure of the server or the connection becomes a message for the user. */
+  private async send<R extends pg.QueryResultRow = Row>(sql: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.client.query<R>(sql, values);
+    } catch (e) {
+      throw postgresFailure(e, this.url);
+    }
   }
 
   async createTable(name: string, columns: readonly CopiedColumn[]): Promise<void> {
@@ -124,7 +133,7 @@ export class PostgresDriver implements StoreWarehouse {
     for (let at = 0; at < rows.length; at += perStatement) {
       const chunk = rows.slice(at, at + perStatement);
       const values = chunk.map((_, i) => `(${columns.map((_c, j) => `$${i * columns.length + j + 1}`).join(', ')})`).join(', ');
-      await this.client.query(`INSERT INTO ${q(name)} (${list}) VALUES ${values}`, chunk.flat());
+      await this.send(`INSERT INTO ${q(name)} (${list}) VALUES ${values}`, chunk.flat());
     }
   }
 
@@ -139,7 +148,7 @@ export class PostgresDriver implements StoreWarehouse {
 
   /** The tables and views of a schema, with their kind (pg_class.relkind: r table, v view…). */
   private async relationsOf(schema: string): Promise<Map<string, string>> {
-    const rows = await this.client.query<{ relname: string; relkind: string }>(
+    const rows = await this.send<{ relname: string; relkind: string }>(
       `SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'v', 'm', 'p') ORDER BY c.relname`,
       [schema],
     );
@@ -149,11 +158,11 @@ export class PostgresDriver implements StoreWarehouse {
   // A session-level advisory lock on the store's name: released by unlockStore, or by the server
   // when the connection ends (a killed process included).
   async lockStore(): Promise<void> {
-    await this.client.query(`SELECT pg_advisory_lock(hashtext($1))`, [`nrr-store:${this.schema}`]);
+    await this.send(`SELECT pg_advisory_lock(hashtext($1))`, [`nrr-store:${this.schema}`]);
   }
 
   async unlockStore(): Promise<void> {
-    await this.client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [`nrr-store:${this.schema}`]);
+    await this.send(`SELECT pg_advisory_unlock(hashtext($1))`, [`nrr-store:${this.schema}`]);
   }
 
   async beginBuild(): Promise<void> {
@@ -191,6 +200,33 @@ export class PostgresDriver implements StoreWarehouse {
   close(): void {
     void this.client.end().catch(() => undefined);
   }
+}
+
+/**
+ * SQLSTATE classes that say something about the server or the user's rights, not about nrr's SQL:
+ * 08 connection, 28 authorization, 3D database, 53 resources (disk, memory, connections),
+ * 57 operator intervention (shutdown, cancel, statement timeout), 42501 privilege, 25006 read-only,
+ * 40 a conflict with another transaction.
+ */
+const SERVER_STATES = /^(08|28|3D|53|57|40)|^42501$|^25006$/;
+
+/**
+ * A failed statement as the user should read it: a lost connection or a refusal by the server is
+ * an NrrError naming the server (the store keeps its last complete state, so running again is
+ * safe); anything else is left as it is (a fault of nrr's own SQL, reported as an internal error).
+ */
+export function postgresFailure(e: unknown, url: string): unknown {
+  if (!(e instanceof Error)) return e;
+  const code = (e as { code?: unknown }).code;
+  const where = `PostgreSQL at ${redacted(url)}`;
+  if (typeof code === 'string' && SERVER_STATES.test(code)) {
+    return new NrrError(`${where} stopped the statement: ${e.message} (SQLSTATE ${code}); the workspace store keeps its last complete state, so run again once that is mended`, { cause: e });
+  }
+  const lost = typeof code === 'string' ? /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH)$/.test(code) : /Connection terminated|not queryable|connection.*(closed|ended)/i.test(e.message);
+  if (lost) {
+    return new NrrError(`lost the connection to ${where}: ${e.message}; the workspace store keeps its last complete state, so run again once the server is back`, { cause: e });
+  }
+  return e;
 }
 
 /** A URL as messages show it: without its password. */
