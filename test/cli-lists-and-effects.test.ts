@@ -81,6 +81,20 @@ describe('nrr accounts: the lists people use', () => {
     expect(list('--where', 'segment').stderr).toContain("--where: expected ATTRIBUTE=VALUE such as segment=smb, got 'segment'");
   });
 
+  it('a --where that keeps no account says so, naming the values there are, instead of a silent company of zeros', () => {
+    const m = (...where: string[]) => nrr('metrics', '--data', dir, '--month', '2024-06', '--window', '3', '-q', '--format', 'csv', ...where);
+    const typo = m('--where', 'segment=enterprize');
+    expect(typo.status).toBe(0);
+    expect(typo.stderr).toContain('warning: no account matches segment=enterprize: every figure is of no accounts (segment has smb, enterprise)');
+    expect(rows(typo.stdout)[0]).toMatchObject({ starting_mrr: '0', starting_accounts: '0', nrr: '' });
+    const together = m('--where', 'segment=enterprise', '--where', 'region=NA');
+    expect(together.stderr).toContain('no account matches segment=enterprise and region=NA together (each matches some accounts alone)');
+    // A filter that keeps accounts gives no such warning.
+    const kept = m('--where', 'segment=smb');
+    expect(kept.stderr).not.toContain('no account matches');
+    expect(rows(kept.stdout)[0]!['starting_accounts']).toBe('2');
+  });
+
   it('a table shows money to the cent', () => {
     const r = list('--owner', 'Cara Diaz');
     expect(r.stdout).toContain('320,632.79');

@@ -1,11 +1,13 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { PolicyInput } from '../config/policies.js';
 import { monthEndedBy, monthIndex, monthText } from '../engine/months.js';
+import { hasFilter } from '../engine/account-filter.js';
 import { NrrError } from '../errors.js';
 import { formatIssue } from '../workspace/validation-report.js';
 import { Workspace, dateNotes, type OpenOptions } from '../workspace/workspace.js';
 import { plural } from './plural-text.js';
 import { spinnerProgress } from './spinner-progress.js';
+import type { WhereOptions } from './where-option.js';
 import { openInWarehouseStore } from './warehouse-store-option.js';
 
 /** The data-folder options every command that reads data shares, and opening a workspace from them. */
@@ -180,9 +182,15 @@ export function printDateWarnings(ws: Workspace): void {
   for (const note of dateNotes(ws.summary)) process.stderr.write(`warning: ${note}\n`);
 }
 
-export async function withWorkspace(o: CommonOptions & { method?: PolicyInput['nrr_method'] }, f: (ws: Workspace) => Promise<void>, signals = false): Promise<void> {
+export async function withWorkspace(o: CommonOptions & WhereOptions & { method?: PolicyInput['nrr_method'] }, f: (ws: Workspace) => Promise<void>, signals = false): Promise<void> {
   const ws = await open(o, signals ? { signals: true } : {});
   try {
+    // A --where that keeps no account is said (with the values there are) before the empty answer.
+    if (hasFilter(o.where)) {
+      const { unmatchedFilterNote } = await import('../queries/attribute-queries.js');
+      const note = await unmatchedFilterNote(ws, o.where);
+      if (note !== null) process.stderr.write(`warning: ${note}\n`);
+    }
     await f(ws);
   } finally {
     ws.close();

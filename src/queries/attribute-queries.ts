@@ -91,3 +91,33 @@ export async function filteredAccountIds(ws: Workspace, where: AccountFilter): P
   const rows = await ws.query(`SELECT account_id FROM accounts WHERE ${sqlAccountFilter(ws.driver.dialect, where, 'account_id')}`);
   return rows.map((r) => String(r['account_id']));
 }
+
+/**
+ * When a filter keeps no account, a sentence saying so and why: each condition that alone matches
+ * nothing is named, with the values that attribute does have (a typo reads as a typo, not as a
+ * company of zeros); null when some account passes.
+ * @example await unmatchedFilterNote(ws, { segment: 'enterprize' }) // "no account matches segment=enterprize (segment has: smb, …)"
+ */
+export async function unmatchedFilterNote(ws: Workspace, where: AccountFilter): Promise<string | null> {
+  checkFilter(ws, where);
+  const d = ws.driver.dialect;
+  const entries = Object.entries(where);
+  const [counts] = await ws.query(
+    `SELECT count(*) FILTER (WHERE ${sqlAccountFilter(d, where, 'account_id')}) AS all_of,
+       ${entries.map(([k, v], i) => `count(*) FILTER (WHERE ${sqlAccountFilter(d, { [k]: v }, 'account_id')}) AS one${i}`).join(', ')}
+     FROM accounts`,
+  );
+  if (Number(counts?.['all_of'] ?? 0) > 0) return null;
+  const shown = entries.map(([k, v]) => `${k}=${v}`).join(' and ');
+  const empty = entries.filter((_, i) => Number(counts?.[`one${i}`] ?? 0) === 0);
+  if (empty.length === 0) return `no account matches ${shown} together (each matches some accounts alone): every figure is of no accounts`;
+  const notes: string[] = [];
+  for (const [k] of empty) {
+    const values = await ws.query(
+      `SELECT coalesce(nullif(CAST(${d.quoteIdent(k)} AS VARCHAR), ''), '(none)') AS value, count(*) AS n FROM accounts GROUP BY 1 ORDER BY n DESC, value LIMIT 11`,
+    );
+    const listed = values.slice(0, 10).map((r) => String(r['value']));
+    notes.push(`${k} has ${listed.join(', ')}${values.length > 10 ? ', …' : ''}`);
+  }
+  return `no account matches ${shown}: every figure is of no accounts (${notes.join('; ')})`;
+}
