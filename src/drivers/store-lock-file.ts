@@ -43,7 +43,7 @@ export async function takeLockFile(path: string, what: string, waitMs = WAIT_MS)
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new NrrError(`${path}: cannot make the lock file of ${what}: ${(e as Error).message}`);
     }
-    let holder = '';
+    let holder: string;
     try {
       holder = readFileSync(path, 'utf8');
     } catch {
