@@ -85,8 +85,12 @@ function duckDbFileOf(url: string): string | null {
   return /^duckdb:/i.test(url) ? url.slice('duckdb:'.length).replace(/^\/\//, '') : null;
 }
 
-/** Opens the workspace with its model computed in the warehouse `url` names (or over the tables of a DuckDB file). */
-export async function openInWarehouseStore(url: string, options: OpenOptions): Promise<Workspace> {
+/**
+ * Opens the workspace with its model computed in the warehouse `url` names (or over the tables of
+ * a DuckDB file). `keepStore` false builds the model there for this run alone, in the URL's
+ * namespace, keeping no store (`nrr warehouse ddl`).
+ */
+export async function openInWarehouseStore(url: string, options: OpenOptions, keepStore = true): Promise<Workspace> {
   const duckFile = duckDbFileOf(url);
   if (duckFile !== null) {
     if (duckFile === '') throw new NrrError(`--store ${url}: expected duckdb:FILE, the path of a DuckDB database file`);
@@ -96,7 +100,7 @@ export async function openInWarehouseStore(url: string, options: OpenOptions): P
     return openOverDuckDbFile({ ...options, store: false }, resolve(duckFile));
   }
   // A workspace store in the warehouse, when the sources are the data folder's files.
-  if (keepsStoreUrl(url) && loadConfig(findConfigFile(options.config, options.data)).warehouse?.tables === undefined) {
+  if (keepStore && keepsStoreUrl(url) && loadConfig(findConfigFile(options.config, options.data)).warehouse?.tables === undefined) {
     const setup = prepareOpen(options);
     const target = await openStoreWarehouse(url, join(resolve(options.data), '.nrr'));
     return openWarehouseStore(setup, options, target);
