@@ -79,15 +79,18 @@ export class ChdbDriver implements StoreWarehouse {
   readonly elsewhere = 'delete its folder (.nrr/clickhouse/ of the data folder)';
   private closed = false;
   private building: string | null = null;
+  private readonly store: ClickHouseStoreGenerations | null;
 
   private constructor(
     private readonly session: ChdbSession,
     private database: string,
-    private readonly store: { readonly generations: ClickHouseStoreGenerations; readonly release: () => void } | null,
+    /** A store's release of its lock file; null without a store. */
+    private readonly release: (() => void) | null,
     label: string,
   ) {
-    this.dialect = new ClickHouseDialect(store !== null);
+    this.dialect = new ClickHouseDialect(release !== null);
     this.storeLabel = label;
+    this.store = release === null ? null : new ClickHouseStoreGenerations(this, EMBEDDED_HOME, true);
   }
 
   static open(options: { readonly database?: string } = {}): Promise<ChdbDriver> {
@@ -112,11 +115,10 @@ export class ChdbDriver implements StoreWarehouse {
       try {
         // The meta's tables are made without an engine: on disk, as the model's.
         session.query(`SET default_table_engine = 'MergeTree'`);
-        const driver = new ChdbDriver(session, 'system', null, `ClickHouse embedded in ${paths.engine}`);
-        const generations = new ClickHouseStoreGenerations(driver, EMBEDDED_HOME, true);
         session.query(`CREATE DATABASE IF NOT EXISTS ${EMBEDDED_HOME}`);
-        const current = await generations.current();
-        return new ChdbDriver(session, current ?? EMBEDDED_HOME, { generations, release }, driver.storeLabel);
+        const driver = new ChdbDriver(session, EMBEDDED_HOME, release, `ClickHouse embedded in ${paths.engine}`);
+        driver.database = (await driver.generations.current()) ?? EMBEDDED_HOME;
+        return driver;
       } catch (e) {
         releaseChdbSession();
         throw e;
@@ -170,7 +172,7 @@ export class ChdbDriver implements StoreWarehouse {
 
   private get generations(): ClickHouseStoreGenerations {
     if (this.store === null) throw new Error('this ClickHouse connection keeps no workspace store');
-    return this.store.generations;
+    return this.store;
   }
 
   /** The store's tables: those of the generation the pointer names (and this driver works there from now on). */
@@ -217,7 +219,7 @@ export class ChdbDriver implements StoreWarehouse {
       if (this.store === null) this.session.query(`DROP DATABASE IF EXISTS ${this.database}`);
     } finally {
       releaseChdbSession();
-      this.store?.release();
+      this.release?.();
     }
   }
 }
