@@ -198,7 +198,8 @@ export class ClickHouseServerDriver implements StoreWarehouse {
     if ((e as { code?: unknown }).code === MEMORY_LIMIT_EXCEEDED) {
       return new NrrError(`ClickHouse at ${redacted(this.url)} ran out of the memory a query may use: ${text}\nraise it with ?max_memory_usage=BYTES in the URL (default ${DEFAULT_MAX_MEMORY_USAGE})`);
     }
-    return e instanceof Error && text === e.message ? e : new Error(`ClickHouse at ${redacted(this.url)}: ${text}`);
+    // The server's code is kept on the error (the store tells a name already taken from other failures by it).
+    return e instanceof Error && text === e.message ? e : Object.assign(new Error(`ClickHouse at ${redacted(this.url)}: ${text}`), { code: (e as { code?: unknown }).code });
   }
 
   async exec(sql: string): Promise<void> {

@@ -1,5 +1,17 @@
 import type { Driver } from './driver.js';
 
+/** ClickHouse's code of a failure: the server client's `code`, or the `Code: N.` of chdb's message; null when neither. */
+export function clickhouseErrorCode(e: unknown): number | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[0-9]+$/.test(code)) return Number(code);
+  const m = /\bCode: (\d+)\./.exec(e instanceof Error ? e.message : String(e));
+  return m === null ? null : Number(m[1]);
+}
+
+/** ClickHouse's codes of a database, and of a table, that already exists. */
+const DATABASE_ALREADY_EXISTS = 82;
+export const TABLE_ALREADY_EXISTS = 57;
+
 /**
  * The generations of a workspace store in ClickHouse (docs/store.md#a-store-in-clickhouse).
  * ClickHouse has no transaction over several statements, and its views name the database they were
@@ -80,7 +92,7 @@ export class ClickHouseStoreGenerations {
         await this.driver.exec(`CREATE DATABASE ${name}`);
         return name;
       } catch (e) {
-        if (!/\bDATABASE_ALREADY_EXISTS\b|Code: 82\b/.test(e instanceof Error ? e.message : String(e)) || next > Math.max(0, ...numbers) + 100) throw e;
+        if (clickhouseErrorCode(e) !== DATABASE_ALREADY_EXISTS || next > Math.max(0, ...numbers) + 100) throw e;
         next += 1;
       }
     }

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { TABLE_ALREADY_EXISTS, clickhouseErrorCode } from './clickhouse-store.js';
 import type { Driver } from './driver.js';
 
 /** How often the holder says it is still writing, and how long a silent holder is waited for. */
@@ -41,7 +42,7 @@ export class ClickHouseWriterLease {
         this.timer.unref();
         return;
       } catch (e) {
-        if (!/\bTABLE_ALREADY_EXISTS\b|Code: 57\b/.test(e instanceof Error ? e.message : String(e))) throw e;
+        if (clickhouseErrorCode(e) !== TABLE_ALREADY_EXISTS) throw e;
       }
       if ((await this.silentMs()) > STALE_MS) {
         await this.driver.exec(`DROP TABLE IF EXISTS ${this.table} SYNC`);
