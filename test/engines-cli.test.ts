@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClickHouseHttp, type ClickHouseHttpServer } from './helpers/clickhouse-http-server.js';
 import { engineAvailability, enginesUnderTest } from './helpers/engines.js';
+import { removeDir } from './helpers/fixture-dir.js';
 import { startPostgres, type PostgresServer } from './helpers/postgres-server.js';
 
 /**
@@ -32,8 +35,12 @@ describe.each(warehouses)('nrr --store on %s', (name) => {
   let server: PostgresServer | null = null;
   let clickhouse: ClickHouseHttpServer | null = null;
   let url = 'clickhouse://embedded';
+  // A copy of examples/acme: the store is kept in the warehouse, or embedded in the data folder's .nrr/.
+  let data = '';
   beforeAll(async () => {
     if (why !== null) return;
+    data = mkdtempSync(join(tmpdir(), 'nrr-engines-cli-'));
+    cpSync('examples/acme', data, { recursive: true, filter: (src) => !src.includes('.nrr') });
     if (name === 'postgres') {
       server = await startPostgres();
       url = `${server.url}?schema=cli_test`;
@@ -46,6 +53,7 @@ describe.each(warehouses)('nrr --store on %s', (name) => {
   afterAll(async () => {
     server?.stop();
     await clickhouse?.stop();
+    if (data !== '') removeDir(data);
   });
 
   describe.skipIf(why !== null)(`on ${name}`, () => {
@@ -58,7 +66,7 @@ describe.each(warehouses)('nrr --store on %s', (name) => {
       ['mrr', '--total', '--format', 'csv'],
       ['mrr', '--total', '--from', '2024-03', '--to', '2024-08', '--where', 'segment=smb', '--format', 'csv'],
     ])('nrr %s … gives what DuckDB gives', async (...args) => {
-      const base = [...args, '--data', 'examples/acme', '-q'];
+      const base = [...args, '--data', data, '-q'];
       const duck = await nrr(base);
       const wh = await nrr([...base, '--store', url]);
       expect(duck.code, duck.stderr).toBe(0);
@@ -69,7 +77,7 @@ describe.each(warehouses)('nrr --store on %s', (name) => {
 
     it.runIf(name === 'clickhouse-http')('a wrong password is one line naming the server, the password hidden, no stack trace', async () => {
       const wrong = url.replace('cli-secret', 'wrong-secret');
-      const r = await nrr(['metrics', '--data', 'examples/acme', '-q', '--store', wrong]);
+      const r = await nrr(['metrics', '--data', data, '-q', '--store', wrong]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/cannot connect to ClickHouse at clickhouse:\/\/nrr:\*\*\*@127\.0\.0\.1:\d+\/cli_test: .*Authentication failed/);
       expect(r.stderr).not.toContain('wrong-secret');

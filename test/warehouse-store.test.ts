@@ -249,11 +249,11 @@ describe.skipIf(why !== null)('the workspace store in PostgreSQL', () => {
     expect(unset.stderr).toContain('warehouse.url_env: the environment variable NRR_TEST_WAREHOUSE is not set');
   }, 300_000);
 
-  it('nrr sync --store on ClickHouse says the store is kept on PostgreSQL or DuckDB so far', async () => {
+  it('nrr sync --store on a DuckDB file says where a store can be kept', async () => {
     const { data } = fresh();
-    const r = await nrr(['sync', '--data', data, '--store', 'clickhouse://embedded']);
+    const r = await nrr(['sync', '--data', data, '--store', 'duckdb:other.duckdb']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('the workspace store is kept on PostgreSQL (postgres://…) or in DuckDB so far');
+    expect(r.stderr).toContain('the workspace store is kept in DuckDB, PostgreSQL (postgres://…) or ClickHouse (clickhouse://…, clickhouse://embedded), not there');
   });
 
   it('two syncs at once after a change build once; a flag that changes the model builds under it, then back', async () => {

@@ -140,9 +140,13 @@ export async function open(
   extra: Partial<OpenOptions> = {},
   /** Whether a workspace without contract lines is opened (validate) rather than refused. */
   emptyOk = false,
+  /** With --store URL: whether the workspace store is kept there (false: the model is built there for this run alone). */
+  keepStore = true,
 ): Promise<Workspace> {
   const ws =
-    typeof o.store === 'string' ? await openInWarehouseStore(o.store, openOptions({ ...o, store: true }, extra)) : await Workspace.open(openOptions(o, extra));
+    typeof o.store === 'string'
+      ? await openInWarehouseStore(o.store, openOptions({ ...o, store: true }, extra), keepStore)
+      : await Workspace.open(openOptions(o, extra));
   if (ws.summary.lines === 0 && !emptyOk) {
     ws.close();
     throw new NrrError(noLinesYet(o.data));

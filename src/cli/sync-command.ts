@@ -11,7 +11,7 @@ export function registerSync(program: Command): void {
   withDataOptions(
     program
       .command('sync')
-      .description('bring the workspace store (.nrr/workspace.duckdb, or PostgreSQL with --store) up to date with the files: only what changed is read and computed again'),
+      .description('bring the workspace store (.nrr/workspace.duckdb, or PostgreSQL or ClickHouse with --store) up to date with the files: only what changed is read and computed again'),
     { policies: false },
   )
     .option('--rebuild', 'build the store again from every file, whatever changed')

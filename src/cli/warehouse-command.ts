@@ -47,7 +47,8 @@ Examples:
       if (o.cluster !== undefined && !NAME.test(o.cluster)) throw new NrrError(`--cluster '${o.cluster}': expected letters, digits and '_'`);
       const store = typeof o.store === 'string' ? o.store : 'clickhouse://embedded';
       if (!/^clickhouse(\+https?)?:\/\//i.test(store)) throw new NrrError(`--store: expected a ClickHouse URL (clickhouse://embedded or clickhouse://user:password@host:8123/database)`);
-      const ws = await open({ ...o, store });
+      // Built in the URL's database for this run (not kept as a workspace store): the DDL reads its tables there.
+      const ws = await open({ ...o, store }, {}, false, false);
       try {
         const [row] = await ws.query('SELECT currentDatabase() AS db');
         const built = String(row?.['db']);

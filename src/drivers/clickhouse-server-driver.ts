@@ -1,10 +1,13 @@
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { CLICKHOUSE_SETTINGS, ClickHouseDialect } from '../engine/clickhouse-dialect.js';
 import { NrrError } from '../errors.js';
-import { sqlCreateMemoryTable } from './clickhouse-tables.js';
+import { ClickHouseStoreGenerations } from './clickhouse-store.js';
+import { sqlCreateCopiedTable } from './clickhouse-tables.js';
+import { ClickHouseWriterLease } from './clickhouse-writer-lease.js';
 import type { Row } from './driver.js';
 import { redacted } from './postgres-driver.js';
-import type { CopiedColumn, WarehouseDriver } from './warehouse-driver.js';
+import type { StoreWarehouse } from './store-warehouse.js';
+import type { CopiedColumn } from './warehouse-driver.js';
 
 /** The memory a query may use unless the URL says otherwise (`?max_memory_usage=BYTES`). */
 const DEFAULT_MAX_MEMORY_USAGE = 10_000_000_000;
@@ -81,23 +84,41 @@ export function parseClickHouseUrl(url: string): ClickHouseServerAddress {
 
 /**
  * A ClickHouse server or cluster node through the official client (`@clickhouse/client`, over
- * HTTP(S)). The model's tables are made in the URL's database (made when missing), replacing tables
- * of the same names there; values leave as JSON with decimals and 64-bit integers quoted.
+ * HTTP(S)). Without a store, the model's tables are made in the URL's database (made when
+ * missing), in memory, replacing tables of the same names there. With one (`store: true`), they
+ * are MergeTree tables of the store's generations beside it (ClickHouseStoreGenerations), and one
+ * writer at a time holds the lease (ClickHouseWriterLease). Values leave as JSON with decimals
+ * and 64-bit integers quoted.
  */
-export class ClickHouseServerDriver implements WarehouseDriver {
-  readonly dialect = new ClickHouseDialect();
+export class ClickHouseServerDriver implements StoreWarehouse {
+  readonly dialect: ClickHouseDialect;
+  readonly storeLabel: string;
+  readonly elsewhere: string;
+  private building: string | null = null;
+  private readonly generations: ClickHouseStoreGenerations | null;
+  private readonly lease: ClickHouseWriterLease | null;
 
   private constructor(
-    private readonly client: ClickHouseClient,
+    private client: ClickHouseClient,
+    private readonly make: (database: string) => ClickHouseClient,
     private readonly url: string,
     private readonly password: string,
-    readonly database: string,
-  ) {}
+    private database: string,
+    store: boolean,
+  ) {
+    this.dialect = new ClickHouseDialect(store);
+    this.storeLabel = `database ${database} of ${redacted(url)}`;
+    this.elsewhere = `give another database in the URL (or drop the databases ${database} and ${database}__store_*)`;
+    this.generations = store ? new ClickHouseStoreGenerations(this, database, false) : null;
+    this.lease = store ? new ClickHouseWriterLease(this, database) : null;
+  }
 
-  static async open(options: { readonly url: string }): Promise<ClickHouseServerDriver> {
+  /** `store`: keep a workspace store in the URL's database (tables on disk, in generations). */
+  static async open(options: { readonly url: string; readonly store?: boolean }): Promise<ClickHouseServerDriver> {
     const address = parseClickHouseUrl(options.url);
     // Loaded when first used: commands that never meet ClickHouse do not pay for the client.
     const { createClient, ClickHouseLogLevel } = await import('@clickhouse/client');
+    const settings = { ...clickhouseServerSettings(address.maxMemoryUsage), ...(options.store === true ? { default_table_engine: 'MergeTree' } : {}) };
     const make = (database: string): ClickHouseClient =>
       createClient({
         url: address.endpoint,
@@ -109,7 +130,7 @@ export class ClickHouseServerDriver implements WarehouseDriver {
         compression: { response: true },
         // Failures reach the user once, as nrr's message; the client's own log would repeat them with a stack.
         log: { level: ClickHouseLogLevel.OFF },
-        clickhouse_settings: clickhouseServerSettings(address.maxMemoryUsage) as ClickHouseSettings,
+        clickhouse_settings: settings as ClickHouseSettings,
       });
     const admin = make('default');
     try {
@@ -119,7 +140,56 @@ export class ClickHouseServerDriver implements WarehouseDriver {
     } finally {
       await admin.close();
     }
-    return new ClickHouseServerDriver(make(address.database), options.url, address.password, address.database);
+    return new ClickHouseServerDriver(make(address.database), make, options.url, address.password, address.database, options.store === true);
+  }
+
+  /** Works in `database` from now on (over HTTP the database is the client's: a client for it). */
+  private use(database: string): void {
+    if (database === this.database) return;
+    const old = this.client;
+    this.client = this.make(database);
+    this.database = database;
+    void old.close().catch(() => undefined);
+  }
+
+  private get store(): { generations: ClickHouseStoreGenerations; lease: ClickHouseWriterLease } {
+    if (this.generations === null || this.lease === null) throw new Error('this ClickHouse connection keeps no workspace store');
+    return { generations: this.generations, lease: this.lease };
+  }
+
+  /** The store's tables: those of the generation the pointer names (and this driver reads there from now on). */
+  async storeTables(): Promise<string[]> {
+    const current = await this.store.generations.current();
+    this.use(current ?? this.store.generations.home);
+    if (current === null) return [];
+    const rows = await this.query(`SELECT name FROM system.tables WHERE database = ${this.dialect.quoteString(current)} ORDER BY name`);
+    return rows.map((r) => String(r['name']));
+  }
+
+  lockStore(): Promise<void> {
+    return this.store.lease.take();
+  }
+
+  unlockStore(): Promise<void> {
+    return this.store.lease.release();
+  }
+
+  async beginBuild(): Promise<void> {
+    this.building = await this.store.generations.begin();
+    this.use(this.building);
+  }
+
+  async publishBuild(): Promise<void> {
+    if (this.building === null) throw new Error('no build to publish');
+    await this.store.generations.publish(this.building);
+    this.building = null;
+  }
+
+  async abandonBuild(): Promise<void> {
+    const building = this.building;
+    this.building = null;
+    this.use((await this.store.generations.current()) ?? this.store.generations.home);
+    if (building !== null) await this.store.generations.dropDatabase(building);
   }
 
   /** The server's message, without the password should it ever carry it; the memory limit as the user's to raise. */
@@ -128,7 +198,8 @@ export class ClickHouseServerDriver implements WarehouseDriver {
     if ((e as { code?: unknown }).code === MEMORY_LIMIT_EXCEEDED) {
       return new NrrError(`ClickHouse at ${redacted(this.url)} ran out of the memory a query may use: ${text}\nraise it with ?max_memory_usage=BYTES in the URL (default ${DEFAULT_MAX_MEMORY_USAGE})`);
     }
-    return e instanceof Error && text === e.message ? e : new Error(`ClickHouse at ${redacted(this.url)}: ${text}`);
+    // The server's code is kept on the error (the store tells a name already taken from other failures by it).
+    return e instanceof Error && text === e.message ? e : Object.assign(new Error(`ClickHouse at ${redacted(this.url)}: ${text}`), { code: (e as { code?: unknown }).code });
   }
 
   async exec(sql: string): Promise<void> {
@@ -149,7 +220,7 @@ export class ClickHouseServerDriver implements WarehouseDriver {
   }
 
   async createTable(name: string, columns: readonly CopiedColumn[]): Promise<void> {
-    await this.exec(sqlCreateMemoryTable(this.dialect, name, columns));
+    await this.exec(sqlCreateCopiedTable(this.dialect, name, columns));
   }
 
   async insertRows(name: string, columns: readonly CopiedColumn[], rows: readonly (readonly unknown[])[]): Promise<void> {

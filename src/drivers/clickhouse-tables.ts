@@ -31,9 +31,9 @@ export function clickhouseType(duckdbType: string): string {
   return `Nullable(${type})`;
 }
 
-/** The table a copied DuckDB table becomes in ClickHouse, embedded or on a server (held in memory for the run). */
-export function sqlCreateMemoryTable(dialect: ClickHouseDialect, name: string, columns: readonly CopiedColumn[]): string {
+/** The table a copied DuckDB table becomes in ClickHouse, embedded or on a server (in memory for the run, or on disk in a store: the dialect's engine). */
+export function sqlCreateCopiedTable(dialect: ClickHouseDialect, name: string, columns: readonly CopiedColumn[]): string {
   const q = dialect.quoteIdent.bind(dialect);
   const cols = columns.map((c) => `${q(c.name)} ${clickhouseType(c.duckdbType)}`).join(', ');
-  return `CREATE OR REPLACE TABLE ${q(name)} (${cols}) ENGINE = Memory`;
+  return `CREATE OR REPLACE TABLE ${q(name)} (${cols}) ENGINE = ${dialect.tableEngine()}`;
 }

@@ -63,6 +63,7 @@ export function postgresType(duckdbType: string): string {
 export class PostgresDriver implements StoreWarehouse {
   readonly dialect: PostgresDialect;
   readonly storeLabel: string;
+  readonly elsewhere = 'give another ?schema= (or drop that schema)';
 
   private constructor(
     private readonly client: pg.Client,

@@ -1,4 +1,4 @@
-import type { Dialect, NativeColumn } from './dialect.js';
+import type { Dialect, NativeColumn, StoreDialect } from './dialect.js';
 import { WarehouseDialect } from './warehouse-dialect.js';
 
 const MONEY = 'Decimal(38,12)';
@@ -40,9 +40,27 @@ export const CLICKHOUSE_SETTINGS: Readonly<Record<string, string | number>> = {
  * - a NULL must be of a Nullable type (NULL::String fails): Nullable(String);
  * - no bool_or(): max() of the condition; no generate_series: arrayJoin(range(…)).
  */
-export class ClickHouseDialect extends WarehouseDialect implements Dialect {
+export class ClickHouseDialect extends WarehouseDialect implements Dialect, StoreDialect {
   readonly name = 'clickhouse';
   readonly moneyType = MONEY;
+
+  /**
+   * `persistent`: the model's tables are MergeTree tables on disk (a workspace store), not tables
+   * in memory (the model rebuilt on every run).
+   */
+  constructor(private readonly persistent = false) {
+    super();
+  }
+
+  /** The engine of every table the model makes. */
+  tableEngine(): string {
+    return this.persistent ? 'MergeTree ORDER BY tuple()' : 'Memory';
+  }
+
+  sqlUpdateRows(table: string, assignments: string, where: string): string {
+    // No lightweight UPDATE on a plain MergeTree table: a mutation, waited for; it rewrites each part it touches at once.
+    return `ALTER TABLE ${table} UPDATE ${assignments} WHERE ${where} SETTINGS mutations_sync = 2`;
+  }
 
   quoteIdent(name: string): string {
     return `"${name.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
@@ -130,7 +148,7 @@ export class ClickHouseDialect extends WarehouseDialect implements Dialect {
   }
 
   sqlCreateTableAs(name: string, query: string): string {
-    return `CREATE OR REPLACE TABLE ${name} ENGINE = Memory AS ${query}`;
+    return `CREATE OR REPLACE TABLE ${name} ENGINE = ${this.tableEngine()} AS ${query}`;
   }
 
   sqlCreateViewAs(name: string, query: string): string {

@@ -159,3 +159,9 @@ export interface Dialect {
   /** The next row's value in the window, NULL on its last row. */
   sqlLead(expr: string, window: string): string;
 }
+
+/** What a workspace store kept in a warehouse needs of its dialect beyond the model's SQL. */
+export interface StoreDialect {
+  /** Changes the rows of `table` matching `where` (one statement: all of them or none). */
+  sqlUpdateRows(table: string, assignments: string, where: string): string;
+}

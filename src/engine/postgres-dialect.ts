@@ -1,4 +1,4 @@
-import type { Dialect, NativeColumn } from './dialect.js';
+import type { Dialect, NativeColumn, StoreDialect } from './dialect.js';
 import { WarehouseDialect } from './warehouse-dialect.js';
 
 const MONEY = 'NUMERIC(38,12)';
@@ -19,7 +19,7 @@ const RATE = 'NUMERIC(24,10)';
  * The DuckDB fast lane of money (64-bit millionths) is not used: NUMERIC is exact and fast enough,
  * so those methods give NULL and the exact path is taken.
  */
-export class PostgresDialect extends WarehouseDialect implements Dialect {
+export class PostgresDialect extends WarehouseDialect implements Dialect, StoreDialect {
   readonly name = 'postgres';
   readonly moneyType = MONEY;
 
@@ -119,6 +119,10 @@ export class PostgresDialect extends WarehouseDialect implements Dialect {
   }
 
   /** `UNLOGGED ` or nothing, before TABLE. */
+  sqlUpdateRows(table: string, assignments: string, where: string): string {
+    return `UPDATE ${table} SET ${assignments} WHERE ${where}`;
+  }
+
   tableKind(): string {
     return this.logged ? '' : 'UNLOGGED ';
   }

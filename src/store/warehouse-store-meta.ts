@@ -78,6 +78,6 @@ export async function stampFiles(w: StoreWarehouse, touched: readonly FileFinger
   const sizes = touched.map((t) => `WHEN ${d.quoteString(t.source)} THEN ${t.size}`).join(' ');
   const times = touched.map((t) => `WHEN ${d.quoteString(t.source)} THEN ${d.quoteString(t.mtimeNs)}`).join(' ');
   await w.exec(
-    `UPDATE ${META_TABLES.files} SET size = CASE source ${sizes} END, mtime_ns = CASE source ${times} END WHERE source IN (${touched.map((t) => d.quoteString(t.source)).join(', ')})`,
+    d.sqlUpdateRows(META_TABLES.files, `size = CASE source ${sizes} END, mtime_ns = CASE source ${times} END`, `source IN (${touched.map((t) => d.quoteString(t.source)).join(', ')})`),
   );
 }

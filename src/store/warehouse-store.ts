@@ -28,7 +28,7 @@ export function warehouseModelKey(setup: OpenSetup, options: OpenOptions): strin
  * when the files are those the store was built from (same name, size and modification time; where
  * those differ, the same SHA-256) and under the same policies, the model is read as it is, and no
  * file is read; otherwise DuckDB reads and checks the files, the model is built in the warehouse
- * in a namespace apart, and swapped in with the store's meta in one transaction. `store.sync`
+ * in a namespace apart, and swapped in with the store's meta at once (one transaction, or one write). `store.sync`
  * false reads the store as it is; `store.rebuild` builds it whatever changed.
  */
 export async function openWarehouseStore(setup: OpenSetup, options: OpenOptions, target: StoreWarehouse): Promise<Workspace> {
@@ -39,7 +39,7 @@ export async function openWarehouseStore(setup: OpenSetup, options: OpenOptions,
   const label = target.storeLabel;
   const isCurrent = (m: WarehouseMeta | null): m is WarehouseMeta => m !== null && m.schemaVersion === WAREHOUSE_STORE_VERSION && m.modelKey === key;
   try {
-    let meta = refuseNewer(await readWarehouseMeta(target), label);
+    let meta = refuseNewer(await readWarehouseMeta(target), target);
     if (store.sync === false) {
       if (meta === null) throw new StoreRefusal(`no workspace store in ${label} yet: run nrr sync --data ${options.data} --store URL (or leave out --no-sync)`);
       if (!isCurrent(meta)) throw new StoreRefusal(`the workspace store in ${label} cannot answer as it is (${whyNotCurrent(meta)}): run without --no-sync, or nrr sync`);
@@ -51,7 +51,7 @@ export async function openWarehouseStore(setup: OpenSetup, options: OpenOptions,
     await target.lockStore();
     try {
       // Another process may have brought it up to date while this one waited.
-      meta = refuseNewer(await readWarehouseMeta(target), label);
+      meta = refuseNewer(await readWarehouseMeta(target), target);
       if (isCurrent(meta) && store.rebuild !== true && (await unchanged(target, files, meta))) {
         return reader(target, setup, options, meta, { path: label, action: 'read', changed: [], accounts: null });
       }
@@ -73,10 +73,10 @@ export async function openWarehouseStore(setup: OpenSetup, options: OpenOptions,
 }
 
 /** A store of a newer layout is refused, never read as if it were this one's. */
-function refuseNewer(meta: WarehouseMeta | null, label: string): WarehouseMeta | null {
+function refuseNewer(meta: WarehouseMeta | null, target: StoreWarehouse): WarehouseMeta | null {
   if (meta !== null && meta.schemaVersion > WAREHOUSE_STORE_VERSION) {
     throw new StoreRefusal(
-      `the workspace store in ${label} was written by a newer nrr (layout ${meta.schemaVersion}; this one reads ${WAREHOUSE_STORE_VERSION}): upgrade nrr, or give another ?schema= (or drop that schema) to build it again from the files`,
+      `the workspace store in ${target.storeLabel} was written by a newer nrr (layout ${meta.schemaVersion}; this one reads ${WAREHOUSE_STORE_VERSION}): upgrade nrr, or ${target.elsewhere} to build it again from the files`,
     );
   }
   return meta;

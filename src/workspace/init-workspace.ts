@@ -170,6 +170,6 @@ export function initWorkspace(dir: string, options: InitOptions = {}): string[] 
   writeOwnedFiles(dir, files);
   // The workspace store (.nrr/) is built from the files: it has no place in version control.
   const ignore = join(dir, '.gitignore');
-  if (!existsSync(ignore)) writeFileSync(ignore, '# the workspace store and play state, rebuilt from the files (docs/store.md)\n.nrr/\n');
+  if (!existsSync(ignore)) writeFileSync(ignore, '# the workspace store (DuckDB, or embedded ClickHouse in .nrr/clickhouse/) and play state, rebuilt from the files (docs/store.md)\n.nrr/\n');
   return files.map(([name]) => name);
 }
