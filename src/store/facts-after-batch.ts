@@ -3,7 +3,7 @@ import type { Driver } from '../drivers/driver.js';
 import { withSmallPlans } from './small-plans.js';
 import {
   dataFacts,
-  factsOf,
+  factsAfterIngest,
   revenueFactsIn,
   revenueFactsOf,
   sqlRevenueFacts,
@@ -41,7 +41,9 @@ export async function factsBeforeBatch(w: Driver, change: FactsChange): Promise<
  * The facts after a batch, from those before it and the rows it took away and added, without
  * reading the other accounts' rows: counts move by the difference; a first or latest date moves
  * with the added rows unless a row taken away held it (then that one figure is read again from the
- * whole table, as are the currencies and products when a removed row's value is not added back).
+ * whole table, as are the currencies and products when a removed row's value is not added back);
+ * the files' warnings are kept (a batch never writes them) and the usage set aside is read again
+ * only after a revenue batch.
  * `w` reads the store after the batch through the names of the workspace's tables. Equal to
  * `dataFacts` over the store after the batch (the store property test checks it). `small`: the
  * rows after the batch are a few scratch rows, read without the optimizer (see withSmallPlans).
@@ -77,7 +79,7 @@ export async function factsAfterBatch(w: Driver, old: DataFacts, before: FactsBe
       return (x?.['d'] as string | null) ?? null;
     });
   }
-  return factsOf(w, old.sources, currency, revenue, signals);
+  return factsAfterIngest(w, old, currency, revenue, signals, change.kind === 'revenue');
 }
 
 /**

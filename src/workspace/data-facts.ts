@@ -3,7 +3,7 @@ import type { SignalSourceName } from '../contract/signal-contract.js';
 import type { Driver, Row } from '../drivers/driver.js';
 import { Money } from '../money.js';
 import type { SourceMeta } from './build-from-files.js';
-import { usageSetAside } from './usage-set-aside.js';
+import { usageSetAside, type UsageSetAside } from './usage-set-aside.js';
 import { issueOf, type ValidationIssue } from './validation-report.js';
 
 /** The warnings printed before every report, and how many there are in all. */
@@ -116,6 +116,45 @@ export function revenueFactsIn(f: DataFacts): RevenueFacts {
 export async function factsOf(driver: Driver, sources: readonly SourceMeta[], currency: string, revenue: RevenueFacts, latestSignals: string | null): Promise<DataFacts> {
   const usageFile = sources.find((s) => s.source === 'usage')?.file ?? undefined;
   const setAside = await usageSetAside(driver, usageFile, currency);
+  const files = {
+    revenue: await sourceWarnings(driver, sources.filter((s) => isRevenueSource(s.source))),
+    all: await sourceWarnings(driver, sources),
+  };
+  return assembleFacts(sources, revenue, latestSignals, files, setAside);
+}
+
+/**
+ * The facts after an ingested batch, from those before it (`old`): the revenue part and the latest
+ * signal date given; the files' warnings kept as they were (they are read from
+ * `validation_issues`, which a batch never writes); the usage set aside read again only when
+ * `setAsideChanged` (a revenue batch recomputes its accounts' usage set aside; a signal batch
+ * leaves it as it was). Equal to factsOf over the same store.
+ */
+export async function factsAfterIngest(
+  driver: Driver,
+  old: DataFacts,
+  currency: string,
+  revenue: RevenueFacts,
+  latestSignals: string | null,
+  setAsideChanged: boolean,
+): Promise<DataFacts> {
+  // The usage set aside's warning (at most one) comes last in each list: what is before it is the files'.
+  const kept = old.usageSetAside.charges > 0 ? 1 : 0;
+  const files = (w: Warnings): Warnings => ({ warnings: w.warnings.slice(0, w.warnings.length - kept), warningCount: w.warningCount });
+  const usageFile = old.sources.find((s) => s.source === 'usage')?.file ?? undefined;
+  const setAside = setAsideChanged
+    ? await usageSetAside(driver, usageFile, currency)
+    : { summary: { ...old.usageSetAside, amount: Money.from(old.usageSetAside.amount) }, warnings: old.revenue.warnings.slice(old.revenue.warnings.length - kept) };
+  return assembleFacts(old.sources, revenue, latestSignals, { revenue: files(old.revenue), all: files(old.all) }, setAside);
+}
+
+function assembleFacts(
+  sources: readonly SourceMeta[],
+  revenue: RevenueFacts,
+  latestSignals: string | null,
+  files: { readonly revenue: Warnings; readonly all: Warnings },
+  setAside: { readonly summary: UsageSetAside; readonly warnings: readonly ValidationIssue[] },
+): DataFacts {
   const present = sources.filter((s) => !isRevenueSource(s.source) && s.file !== null).map((s) => s.source as SignalSourceName);
   const withUsage = (w: Warnings): Warnings => ({ warnings: [...w.warnings, ...setAside.warnings], warningCount: w.warningCount });
   return {
@@ -128,8 +167,8 @@ export async function factsOf(driver: Driver, sources: readonly SourceMeta[], cu
     products: revenue.products,
     attributes: sources.find((s) => s.source === 'accounts')?.extraColumns ?? [],
     firstMonth: revenue.firstMonth,
-    revenue: withUsage(await sourceWarnings(driver, sources.filter((s) => isRevenueSource(s.source)))),
-    all: withUsage(await sourceWarnings(driver, sources)),
+    revenue: withUsage(files.revenue),
+    all: withUsage(files.all),
     usageSetAside: { ...setAside.summary, amount: setAside.summary.amount.toString() },
     latestRevenue: revenue.latest,
     latestSignals,
