@@ -90,6 +90,18 @@ describe('the facts a store keeps through ingested batches', () => {
       await step({ source: 'subscriptions', rows: [{ account_id: 'A2', line_id: 'L2', start_date: '2025-03-01', end_date: '2025-09-01', amount: '200', interval: 'monthly', currency: 'USD' }] }, (f) => {
         f['subscriptions.csv'] = f['subscriptions.csv']!.map((r) => (r[1] === 'L2' ? ['A2', 'L2', '2025-03-01', '2025-09-01', '200', 'monthly', 'USD', ''] : r));
       });
+      // Two lines in EUR of other accounts, then one of them withdrawn: EUR is still held by the other and stays; its product goes.
+      await step({ source: 'subscriptions', rows: [{ account_id: 'A5', line_id: 'L5', product: 'extra', start_date: '2025-02-01', amount: '70', interval: 'monthly', currency: 'EUR' }] }, (f) => {
+        f['subscriptions.csv']!.push(['A5', 'L5', '2025-02-01', '', '70', 'monthly', 'EUR', 'extra']);
+      });
+      await step({ source: 'subscriptions', rows: [{ account_id: 'A6', line_id: 'L6', product: 'other', start_date: '2025-02-01', amount: '80', interval: 'monthly', currency: 'EUR' }] }, (f) => {
+        f['subscriptions.csv']!.push(['A6', 'L6', '2025-02-01', '', '80', 'monthly', 'EUR', 'other']);
+      });
+      await step({ source: 'subscriptions', withdraw: [{ line_id: 'L5' }] }, (f) => {
+        f['subscriptions.csv'] = f['subscriptions.csv']!.filter((r) => r[1] !== 'L5');
+      });
+      expect(live.workspace.summary.currencies).toContain('EUR');
+      expect(live.workspace.summary.products).not.toContain('extra');
       // A usage row in a new, later week: the weeks and the latest date move.
       await step({ source: 'product_usage', rows: [{ account_id: 'A3', week: '2026-06-15', active_users: '7' }] }, (f) => {
         f['product_usage.csv']!.push(['A3', '2026-06-15', 7]);

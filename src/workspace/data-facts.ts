@@ -79,16 +79,44 @@ export interface RevenueRelations {
  * month (its last day); a line's end is not the date of its row: contract ends are known in advance.
  */
 export function sqlRevenueFacts(r: RevenueRelations): string {
-  return `SELECT
-      (SELECT count(DISTINCT account_id) FROM ${r.lines}) AS accounts,
-      (SELECT count(*) FROM ${r.lines}) AS lines,
-      (SELECT CAST(min(start_date) AS VARCHAR) FROM ${r.lines}) AS first_date,
-      (SELECT CAST(greatest(max(start_date), max(end_date)) AS VARCHAR) FROM ${r.lines}) AS last_date,
-      (SELECT list(DISTINCT currency ORDER BY currency) FROM (SELECT currency FROM ${r.lines} UNION ALL SELECT currency FROM ${r.usage})) AS currencies,
-      (SELECT list(DISTINCT product ORDER BY product) FROM (SELECT product FROM ${r.lines} UNION ALL SELECT product FROM ${r.usage})) AS products,
-      (SELECT min(from_month) FROM ${r.contributions}) AS first_month,
-      (SELECT CAST(max(d) AS VARCHAR) FROM (SELECT max(start_date) AS d FROM ${r.lines}
-        UNION ALL SELECT max(last_day(make_date(CAST(month_index // 12 AS INTEGER), CAST(month_index % 12 + 1 AS INTEGER), 1))) FROM ${r.usage})) AS latest`;
+  return `SELECT ${REVENUE_FACTS.map((f) => `(${sqlRevenueFact(r, f)}) AS ${f}`).join(',\n      ')}`;
+}
+
+/** The revenue facts, by the names of their columns in sqlRevenueFacts. */
+export const REVENUE_FACTS = ['accounts', 'lines', 'first_date', 'last_date', 'currencies', 'products', 'first_month', 'latest'] as const;
+export type RevenueFact = (typeof REVENUE_FACTS)[number];
+
+/** One revenue fact of these relations: a query of one row and one column (see sqlRevenueFacts). */
+export function sqlRevenueFact(r: RevenueRelations, fact: RevenueFact): string {
+  switch (fact) {
+    case 'accounts':
+      return `SELECT count(DISTINCT account_id) FROM ${r.lines}`;
+    case 'lines':
+      return `SELECT count(*) FROM ${r.lines}`;
+    case 'first_date':
+      return `SELECT CAST(min(start_date) AS VARCHAR) FROM ${r.lines}`;
+    case 'last_date':
+      return `SELECT CAST(greatest(max(start_date), max(end_date)) AS VARCHAR) FROM ${r.lines}`;
+    case 'currencies':
+      return `SELECT list(DISTINCT currency ORDER BY currency) FROM (SELECT currency FROM ${r.lines} UNION ALL SELECT currency FROM ${r.usage})`;
+    case 'products':
+      return `SELECT list(DISTINCT product ORDER BY product) FROM (SELECT product FROM ${r.lines} UNION ALL SELECT product FROM ${r.usage})`;
+    case 'first_month':
+      return `SELECT min(from_month) FROM ${r.contributions}`;
+    case 'latest':
+      return `SELECT CAST(max(d) AS VARCHAR) FROM (SELECT max(start_date) AS d FROM ${r.lines}
+        UNION ALL SELECT max(last_day(make_date(CAST(month_index // 12 AS INTEGER), CAST(month_index % 12 + 1 AS INTEGER), 1))) FROM ${r.usage})`;
+  }
+}
+
+/**
+ * Which of `values` of `column` (currency or product) some row of these relations' lines or usage
+ * charges still holds: for each value, each relation is read only until a row holding it is found.
+ */
+export function sqlValuesHeld(r: RevenueRelations, column: 'currency' | 'product', values: readonly string[], quote: (v: string) => string): string {
+  return values
+    .flatMap((v) => [r.lines, r.usage].map((t) => `(SELECT ${column} AS v FROM ${t} WHERE ${column} = ${quote(v)} LIMIT 1)`))
+    .join(' UNION ALL ');
 }
 
 export function revenueFactsOf(row: Row): RevenueFacts {
