@@ -3,7 +3,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbDriver } from '../src/drivers/duckdb-driver.js';
 import type { Driver } from '../src/drivers/driver.js';
+import type { IngestBatch } from '../src/store/apply-batch.js';
+import { LiveWorkspace } from '../src/store/live-workspace.js';
 import { PreparedChecks } from '../src/store/prepared-checks.js';
+import { fixtureDir, removeDir } from './helpers/fixture-dir.js';
 
 /**
  * Statements prepared with DuckDB's optimizer can rest on the rows their tables held when they were
@@ -43,4 +46,59 @@ describe('prepared checks', () => {
     batch([7, 7, 9]);
     expect(await checks.run('k', steps)).toEqual(['7:2', '9:1']);
   });
+});
+
+/**
+ * The rules are turned into messages only for the files with flagged rows (validation_issues is
+ * filled by a statement of its own, run as written when a batch needs it): bad batches between good
+ * ones are refused with the messages of the statements as written, and the good ones still apply.
+ */
+describe('prepared checks of good and bad batches in turn', () => {
+  it('refuse each bad batch with the message of the checks as written, and apply the good ones', async () => {
+    const files = {
+      'subscriptions.csv': [
+        ['account_id', 'line_id', 'start_date', 'end_date', 'amount', 'interval', 'currency'],
+        ['A1', 'L1', '2025-01-01', '', '100', 'monthly', 'USD'],
+      ],
+      'accounts.csv': [['account_id', 'segment'], ['A1', 'smb'], ['A2', 'mid']],
+    };
+    const dirs = [fixtureDir(files), fixtureDir(files)];
+    const today = new Date('2026-07-01T00:00:00Z');
+    const prepared = await LiveWorkspace.open({ data: dirs[0]!, today });
+    const asWritten = await LiveWorkspace.open({ data: dirs[1]!, today }, { prepareChecks: false });
+    const line = (id: string, start: string, amount: string): IngestBatch => ({ source: 'subscriptions', batchId: `b-${id}`, rows: [{ account_id: 'A2', line_id: id, start_date: start, amount, interval: 'monthly', currency: 'USD' }] });
+    const outcome = async (live: LiveWorkspace, b: IngestBatch): Promise<string> => {
+      try {
+        const r = await live.apply(b);
+        return `applied ${r.rows} ${r.accounts.join(',')}`;
+      } catch (e) {
+        return `refused: ${e instanceof Error ? e.message : String(e)}`;
+      }
+    };
+    try {
+      const batches = [
+        line('L2', '2025-02-01', '50'),
+        line('L3', '2025-03-01', '60'),
+        line('L4', '2025-13-01', '70'),
+        line('L5', '2025-04-01', '80'),
+        line('L6', '2025-05-01', 'ten'),
+        line('L7', '2025-06-01', '90'),
+      ];
+      const got: string[] = [];
+      for (const b of batches) {
+        const a = await outcome(prepared, b);
+        expect(a).toBe(await outcome(asWritten, b));
+        got.push(a);
+      }
+      expect(got.filter((g) => g.startsWith('applied'))).toHaveLength(4);
+      expect(got[2]).toMatch(/^refused: .*start_date.*2025-13-01/s);
+      expect(got[4]).toMatch(/^refused: .*amount.*ten/s);
+      const [n] = await prepared.workspace.query(`SELECT count(*) AS n FROM lines WHERE account_id = 'A2'`);
+      expect(Number(n!['n'])).toBe(4);
+    } finally {
+      prepared.close();
+      asWritten.close();
+      for (const d of dirs) removeDir(d);
+    }
+  }, 120_000);
 });

@@ -448,16 +448,18 @@ function controlRules(d: Dialect, source: SourceName, read: SourceRead | undefin
 
 /**
  * `validation_issues`: one row per broken rule per row, with the file's own row number. Only
- * flagged rows are checked rule by rule, with their raw text joined back for the message.
+ * flagged rows are checked rule by rule, with their raw text joined back for the message; the
+ * files of `flagged` alone, when given (a file without a flagged row has no issue: its rules need
+ * not run at all).
  */
-export function sqlValidationIssues(d: Dialect, p: Policies, files: SourceFiles): string {
+export function sqlValidationIssues(d: Dialect, p: Policies, files: SourceFiles, flagged?: ReadonlySet<string>): string[] {
   const q = d.quoteIdent;
   const ctes: string[] = [];
   const selects: string[] = [];
   const all = rules(d, p, files);
   for (const [source, list] of Object.entries(all) as [SourceName, Rule[]][]) {
     const read = files[source];
-    if (read === undefined) continue;
+    if (read === undefined || (flagged !== undefined && !flagged.has(source))) continue;
     const file = read.file;
     const columns = columnReader(d, read);
     ctes.push(
@@ -475,11 +477,9 @@ export function sqlValidationIssues(d: Dialect, p: Policies, files: SourceFiles)
       );
     }
   }
-  const body =
-    selects.length > 0
-      ? `WITH ${ctes.join(',\n')}\n${selects.join('\nUNION ALL\n')}`
-      : `SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS file, NULL::BIGINT AS row, NULL::VARCHAR AS "column", NULL::VARCHAR AS value, NULL::VARCHAR AS expected, NULL::VARCHAR AS severity WHERE FALSE`;
-  return `CREATE OR REPLACE TABLE validation_issues AS ${body}`;
+  // Made empty, then filled when a file has flagged rows: the statement that makes it is the same whichever they are.
+  const make = `CREATE OR REPLACE TABLE validation_issues (source VARCHAR, file VARCHAR, row BIGINT, "column" VARCHAR, value VARCHAR, expected VARCHAR, severity VARCHAR)`;
+  return selects.length > 0 ? [make, `INSERT INTO validation_issues WITH ${ctes.join(',\n')}\n${selects.join('\nUNION ALL\n')}`] : [make];
 }
 
 /**

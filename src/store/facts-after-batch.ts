@@ -3,10 +3,12 @@ import type { Driver } from '../drivers/driver.js';
 import { withSmallPlans } from './small-plans.js';
 import {
   dataFacts,
-  factsOf,
+  factsAfterIngest,
   revenueFactsIn,
   revenueFactsOf,
+  sqlRevenueFact,
   sqlRevenueFacts,
+  sqlValuesHeld,
   sqlSignalLatest,
   type DataFacts,
   type RevenueFacts,
@@ -41,7 +43,10 @@ export async function factsBeforeBatch(w: Driver, change: FactsChange): Promise<
  * The facts after a batch, from those before it and the rows it took away and added, without
  * reading the other accounts' rows: counts move by the difference; a first or latest date moves
  * with the added rows unless a row taken away held it (then that one figure is read again from the
- * whole table, as are the currencies and products when a removed row's value is not added back).
+ * whole table); a currency or product of a row taken away and not added back is looked for among
+ * the rows left (each read until one holding it is found), never every row's listed again;
+ * the files' warnings are kept (a batch never writes them) and the usage set aside is read again
+ * only after a revenue batch.
  * `w` reads the store after the batch through the names of the workspace's tables. Equal to
  * `dataFacts` over the store after the batch (the store property test checks it). `small`: the
  * rows after the batch are a few scratch rows, read without the optimizer (see withSmallPlans).
@@ -56,17 +61,24 @@ export async function factsAfterBatch(w: Driver, old: DataFacts, before: FactsBe
   if (change.kind === 'revenue') {
     const gone = before.revenue!;
     const added = before.added ?? revenueFactsOf((await withSmallPlans(w, small, () => w.query(sqlRevenueFacts(change.after))))[0]!);
-    let all: RevenueFacts | null = null;
-    const read = async (): Promise<RevenueFacts> => (all ??= revenueFactsOf((await w.query(sqlRevenueFacts(whole)))[0]!));
+    // A figure a removed row may have held is read again from the store after the batch, that figure alone.
+    const read = async (fact: 'first_date' | 'last_date' | 'latest'): Promise<string | null> => {
+      const [r] = await w.query(`SELECT (${sqlRevenueFact(whole, fact)}) AS v`);
+      return (r?.['v'] as string | null) ?? null;
+    };
+    const readMonth = async (): Promise<number | null> => {
+      const [r] = await w.query(`SELECT (${sqlRevenueFact(whole, 'first_month')}) AS v`);
+      return r?.['v'] === null || r?.['v'] === undefined ? null : Number(r['v']);
+    };
     revenue = {
       accounts: old.accounts - gone.accounts + added.accounts,
       lines: old.lines - gone.lines + added.lines,
-      firstDate: (await extreme('min', old.firstDate, gone.firstDate, added.firstDate, async () => (await read()).firstDate)),
-      lastDate: (await extreme('max', old.lastDate, gone.lastDate, added.lastDate, async () => (await read()).lastDate)),
-      firstMonth: (await extreme('min', old.firstMonth, gone.firstMonth, added.firstMonth, async () => (await read()).firstMonth)),
-      latest: (await extreme('max', old.latestRevenue, gone.latest, added.latest, async () => (await read()).latest)),
-      currencies: gone.currencies.every((c) => added.currencies.includes(c)) ? union(old.currencies, added.currencies) : (await read()).currencies,
-      products: gone.products.every((p) => added.products.includes(p)) ? union(old.products, added.products) : (await read()).products,
+      firstDate: await extreme('min', old.firstDate, gone.firstDate, added.firstDate, () => read('first_date')),
+      lastDate: await extreme('max', old.lastDate, gone.lastDate, added.lastDate, () => read('last_date')),
+      firstMonth: await extreme('min', old.firstMonth, gone.firstMonth, added.firstMonth, readMonth),
+      latest: await extreme('max', old.latestRevenue, gone.latest, added.latest, () => read('latest')),
+      currencies: await kept(w, whole, 'currency', old.currencies, gone.currencies, added.currencies),
+      products: await kept(w, whole, 'product', old.products, gone.products, added.products),
     };
   } else {
     const [r] = await w.query(`SELECT CAST(d AS VARCHAR) AS d FROM (${sqlSignalLatest(change.source, change.after)})`);
@@ -77,7 +89,7 @@ export async function factsAfterBatch(w: Driver, old: DataFacts, before: FactsBe
       return (x?.['d'] as string | null) ?? null;
     });
   }
-  return factsOf(w, old.sources, currency, revenue, signals);
+  return factsAfterIngest(w, old, currency, revenue, signals, change.kind === 'revenue');
 }
 
 /**
@@ -92,6 +104,21 @@ async function extreme<T extends string | number>(kind: 'min' | 'max', old: T | 
   if (gone !== null && (old === null || !better(old, gone)) && (added === null || better(gone, added))) return read();
   if (added === null) return old;
   return old === null || better(added, old) ? added : old;
+}
+
+/**
+ * The currencies (or products) after a batch: those before it and those it adds, less those of the
+ * rows it took away that no row holds any more (asked of the store for those values alone, each read
+ * until a row holding it is found, instead of listing every row's).
+ */
+async function kept(w: Driver, whole: RevenueRelations, column: 'currency' | 'product', old: readonly string[], gone: readonly string[], added: readonly string[]): Promise<string[]> {
+  const maybeLeft = gone.filter((v) => !added.includes(v));
+  if (maybeLeft.length === 0) return union(old, added);
+  const held = new Set((await w.query(sqlValuesHeld(whole, column, maybeLeft, (v) => w.dialect.quoteString(v)))).map((r) => String(r['v'])));
+  return union(
+    old.filter((v) => !maybeLeft.includes(v) || held.has(v)),
+    added,
+  );
 }
 
 /** Sorted as the database sorts text (by code point, as UTF-8 bytes compare). */

@@ -3,7 +3,7 @@ import type { SignalSourceName } from '../contract/signal-contract.js';
 import type { Driver, Row } from '../drivers/driver.js';
 import { Money } from '../money.js';
 import type { SourceMeta } from './build-from-files.js';
-import { usageSetAside } from './usage-set-aside.js';
+import { usageSetAside, type UsageSetAside } from './usage-set-aside.js';
 import { issueOf, type ValidationIssue } from './validation-report.js';
 
 /** The warnings printed before every report, and how many there are in all. */
@@ -79,16 +79,44 @@ export interface RevenueRelations {
  * month (its last day); a line's end is not the date of its row: contract ends are known in advance.
  */
 export function sqlRevenueFacts(r: RevenueRelations): string {
-  return `SELECT
-      (SELECT count(DISTINCT account_id) FROM ${r.lines}) AS accounts,
-      (SELECT count(*) FROM ${r.lines}) AS lines,
-      (SELECT CAST(min(start_date) AS VARCHAR) FROM ${r.lines}) AS first_date,
-      (SELECT CAST(greatest(max(start_date), max(end_date)) AS VARCHAR) FROM ${r.lines}) AS last_date,
-      (SELECT list(DISTINCT currency ORDER BY currency) FROM (SELECT currency FROM ${r.lines} UNION ALL SELECT currency FROM ${r.usage})) AS currencies,
-      (SELECT list(DISTINCT product ORDER BY product) FROM (SELECT product FROM ${r.lines} UNION ALL SELECT product FROM ${r.usage})) AS products,
-      (SELECT min(from_month) FROM ${r.contributions}) AS first_month,
-      (SELECT CAST(max(d) AS VARCHAR) FROM (SELECT max(start_date) AS d FROM ${r.lines}
-        UNION ALL SELECT max(last_day(make_date(CAST(month_index // 12 AS INTEGER), CAST(month_index % 12 + 1 AS INTEGER), 1))) FROM ${r.usage})) AS latest`;
+  return `SELECT ${REVENUE_FACTS.map((f) => `(${sqlRevenueFact(r, f)}) AS ${f}`).join(',\n      ')}`;
+}
+
+/** The revenue facts, by the names of their columns in sqlRevenueFacts. */
+export const REVENUE_FACTS = ['accounts', 'lines', 'first_date', 'last_date', 'currencies', 'products', 'first_month', 'latest'] as const;
+export type RevenueFact = (typeof REVENUE_FACTS)[number];
+
+/** One revenue fact of these relations: a query of one row and one column (see sqlRevenueFacts). */
+export function sqlRevenueFact(r: RevenueRelations, fact: RevenueFact): string {
+  switch (fact) {
+    case 'accounts':
+      return `SELECT count(DISTINCT account_id) FROM ${r.lines}`;
+    case 'lines':
+      return `SELECT count(*) FROM ${r.lines}`;
+    case 'first_date':
+      return `SELECT CAST(min(start_date) AS VARCHAR) FROM ${r.lines}`;
+    case 'last_date':
+      return `SELECT CAST(greatest(max(start_date), max(end_date)) AS VARCHAR) FROM ${r.lines}`;
+    case 'currencies':
+      return `SELECT list(DISTINCT currency ORDER BY currency) FROM (SELECT currency FROM ${r.lines} UNION ALL SELECT currency FROM ${r.usage})`;
+    case 'products':
+      return `SELECT list(DISTINCT product ORDER BY product) FROM (SELECT product FROM ${r.lines} UNION ALL SELECT product FROM ${r.usage})`;
+    case 'first_month':
+      return `SELECT min(from_month) FROM ${r.contributions}`;
+    case 'latest':
+      return `SELECT CAST(max(d) AS VARCHAR) FROM (SELECT max(start_date) AS d FROM ${r.lines}
+        UNION ALL SELECT max(last_day(make_date(CAST(month_index // 12 AS INTEGER), CAST(month_index % 12 + 1 AS INTEGER), 1))) FROM ${r.usage})`;
+  }
+}
+
+/**
+ * Which of `values` of `column` (currency or product) some row of these relations' lines or usage
+ * charges still holds: for each value, each relation is read only until a row holding it is found.
+ */
+export function sqlValuesHeld(r: RevenueRelations, column: 'currency' | 'product', values: readonly string[], quote: (v: string) => string): string {
+  return values
+    .flatMap((v) => [r.lines, r.usage].map((t) => `(SELECT ${column} AS v FROM ${t} WHERE ${column} = ${quote(v)} LIMIT 1)`))
+    .join(' UNION ALL ');
 }
 
 export function revenueFactsOf(row: Row): RevenueFacts {
@@ -116,6 +144,45 @@ export function revenueFactsIn(f: DataFacts): RevenueFacts {
 export async function factsOf(driver: Driver, sources: readonly SourceMeta[], currency: string, revenue: RevenueFacts, latestSignals: string | null): Promise<DataFacts> {
   const usageFile = sources.find((s) => s.source === 'usage')?.file ?? undefined;
   const setAside = await usageSetAside(driver, usageFile, currency);
+  const files = {
+    revenue: await sourceWarnings(driver, sources.filter((s) => isRevenueSource(s.source))),
+    all: await sourceWarnings(driver, sources),
+  };
+  return assembleFacts(sources, revenue, latestSignals, files, setAside);
+}
+
+/**
+ * The facts after an ingested batch, from those before it (`old`): the revenue part and the latest
+ * signal date given; the files' warnings kept as they were (they are read from
+ * `validation_issues`, which a batch never writes); the usage set aside read again only when
+ * `setAsideChanged` (a revenue batch recomputes its accounts' usage set aside; a signal batch
+ * leaves it as it was). Equal to factsOf over the same store.
+ */
+export async function factsAfterIngest(
+  driver: Driver,
+  old: DataFacts,
+  currency: string,
+  revenue: RevenueFacts,
+  latestSignals: string | null,
+  setAsideChanged: boolean,
+): Promise<DataFacts> {
+  // The usage set aside's warning (at most one) comes last in each list: what is before it is the files'.
+  const kept = old.usageSetAside.charges > 0 ? 1 : 0;
+  const files = (w: Warnings): Warnings => ({ warnings: w.warnings.slice(0, w.warnings.length - kept), warningCount: w.warningCount });
+  const usageFile = old.sources.find((s) => s.source === 'usage')?.file ?? undefined;
+  const setAside = setAsideChanged
+    ? await usageSetAside(driver, usageFile, currency)
+    : { summary: { ...old.usageSetAside, amount: Money.from(old.usageSetAside.amount) }, warnings: old.revenue.warnings.slice(old.revenue.warnings.length - kept) };
+  return assembleFacts(old.sources, revenue, latestSignals, { revenue: files(old.revenue), all: files(old.all) }, setAside);
+}
+
+function assembleFacts(
+  sources: readonly SourceMeta[],
+  revenue: RevenueFacts,
+  latestSignals: string | null,
+  files: { readonly revenue: Warnings; readonly all: Warnings },
+  setAside: { readonly summary: UsageSetAside; readonly warnings: readonly ValidationIssue[] },
+): DataFacts {
   const present = sources.filter((s) => !isRevenueSource(s.source) && s.file !== null).map((s) => s.source as SignalSourceName);
   const withUsage = (w: Warnings): Warnings => ({ warnings: [...w.warnings, ...setAside.warnings], warningCount: w.warningCount });
   return {
@@ -128,8 +195,8 @@ export async function factsOf(driver: Driver, sources: readonly SourceMeta[], cu
     products: revenue.products,
     attributes: sources.find((s) => s.source === 'accounts')?.extraColumns ?? [],
     firstMonth: revenue.firstMonth,
-    revenue: withUsage(await sourceWarnings(driver, sources.filter((s) => isRevenueSource(s.source)))),
-    all: withUsage(await sourceWarnings(driver, sources)),
+    revenue: withUsage(files.revenue),
+    all: withUsage(files.all),
     usageSetAside: { ...setAside.summary, amount: setAside.summary.amount.toString() },
     latestRevenue: revenue.latest,
     latestSignals,

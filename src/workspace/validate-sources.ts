@@ -39,7 +39,13 @@ export async function validate(
   const files: SourceFiles = {};
   for (const s of Object.values(loaded)) if (s.file) files[s.source] = { file: s.file, native: contractNative(s.native), columns: s.columns };
   for (const sql of sqlParsedTables(d, policies, files)) await driver.exec(sql);
-  await driver.exec(sqlValidationIssues(d, policies, files));
+  // Which files have rows that break a rule, asked first: the rules of the others need not run.
+  const flaggedRowsOf = (source: string): string =>
+    source in SIGNAL_SOURCES ? sqlSignalFlaggedRows(source as SignalSourceName) : `SELECT __row FROM parsed_${source} WHERE p_flagged`;
+  const hasFlagged = async (source: string): Promise<boolean> => Number((await driver.query(`SELECT count(*) AS n FROM (${flaggedRowsOf(source)})`))[0]!['n']) > 0;
+  const flaggedContract = new Set<string>();
+  for (const s of Object.keys(files)) if (await hasFlagged(s)) flaggedContract.add(s);
+  for (const sql of sqlValidationIssues(d, policies, files, flaggedContract)) await driver.exec(sql);
   for (const s of Object.values(signals ?? {})) {
     if (s.file === undefined) continue;
     const check: SignalCheck = {
@@ -57,8 +63,7 @@ export async function validate(
   const flagged = new Map<string, string>();
   for (const s of all) {
     if (s.file === undefined) continue;
-    const rows = s.source in SIGNAL_SOURCES ? sqlSignalFlaggedRows(s.source as SignalSourceName) : `SELECT __row FROM parsed_${s.source} WHERE p_flagged`;
-    if (Number((await driver.query(`SELECT count(*) AS n FROM (${rows})`))[0]!['n']) > 0) flagged.set(s.source, rows);
+    if (s.source in SIGNAL_SOURCES ? await hasFlagged(s.source) : flaggedContract.has(s.source)) flagged.set(s.source, flaggedRowsOf(s.source));
   }
   const nearDuplicates = sqlNearDuplicateIds(d, idSources(all), flagged);
   if (nearDuplicates?.odd) {
