@@ -33,6 +33,7 @@ import { DashboardData, type ChangeLog, type AccountRow } from './dashboard-data
 import { FailureLimiter } from './failure-limiter.js';
 import { DEFAULT_ALLOWED_HOSTS, SECURITY_HEADERS, bearerMatches, checkTokenStrength, hostAllowed } from './http-security.js';
 import { toJson } from './json-text.js';
+import { serverTiming } from './server-timing.js';
 
 /**
  * The HTTP API and the dashboard's files, on Web-standard Request/Response (Hono): tests call
@@ -151,6 +152,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     }
     return next();
   });
+  app.use('/api/*', serverTiming());
 
   app.get('/api/openapi.json', (c) => c.json(openApiDocument('0.1.0')));
   app.get('/api/summary', (c) => (query(c, 'none'), json(c, data.summary())));
