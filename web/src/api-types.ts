@@ -258,3 +258,11 @@ export interface Forecast extends ForecastFigures {
   /** Absent when asked for with accounts=none. */
   readonly accounts?: readonly AccountForecast[];
 }
+
+/** GET /api/status: one piece of the server's background work. */
+export interface BackgroundJob {
+  readonly job: string;
+  readonly what: string;
+  readonly status: 'running' | 'done' | 'failed';
+  readonly seconds: number;
+}
