@@ -391,7 +391,8 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   app.get('/api/trend', async (c) => {
     const q = query(c, 'trend');
     const to = checkMonth('to', q.to);
-    return cached(c, q, () => data.serial(() => retentionTrend(ws, { to, months: q.months, where: q.where })));
+    // Drawn after the rest of Overview: on a connection of its own, so the reads of the page opened next do not wait for it.
+    return cached(c, q, () => data.aside((own) => retentionTrend(own, { to, months: q.months, where: q.where })));
   });
   app.get('/api/attributes', async (c) => (query(c, 'none'), cached(c, {}, () => data.serial(() => attributeChoices(ws)))));
   app.post(

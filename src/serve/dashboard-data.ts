@@ -237,6 +237,15 @@ export class DashboardData {
   }
 
   /**
+   * Runs `f` on a connection of its own when the engine has several: for an answer that is slow and
+   * drawn after the rest of its page (the T12M trend), so that the next page's reads do not queue
+   * behind it when the reader has moved on.
+   */
+  aside<T>(f: (ws: Workspace) => Promise<T>): Promise<T> {
+    return this.onOwnConnection(f);
+  }
+
+  /**
    * Runs `f` on a new connection to the workspace's database, closed after, when the engine has
    * several (the pages' reads do not queue behind it); in the pages' queue otherwise.
    */
