@@ -184,6 +184,7 @@ export interface Renewals {
   readonly from: string;
   readonly to: string;
   readonly forecast?: { readonly status: string; readonly note?: string };
+  readonly scores?: ScoresStatus;
   readonly at_risk_rule?: string;
   readonly total: number;
   readonly by_month?: readonly { month: string; accounts: number; arr: Money; at_risk_accounts: number; arr_at_risk: Money; expected_arr_loss: Money | null }[];
@@ -265,4 +266,10 @@ export interface BackgroundJob {
   readonly what: string;
   readonly status: 'running' | 'done' | 'failed';
   readonly seconds: number;
+}
+
+/** The `scores` part of a Renewals or Book answer: every account's scores ready, or still being computed. */
+export interface ScoresStatus {
+  readonly status: 'ready' | 'computing';
+  readonly note: string | null;
 }
