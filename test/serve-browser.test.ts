@@ -424,6 +424,14 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
   it('unknown paths show the 404 view; /tasks and /renewals are pages', async () => {
     await open('/no-such-page');
     expect(await page.locator('[data-not-found]').count()).toBe(1);
+    // An unknown account is a 404 view of its own, with the server's closest ids as links that open.
+    await open('/accounts/A00000X');
+    expect(await page.textContent('[data-not-found]')).toBe('Account not found');
+    const closest = await page.locator('#page a[href^="/accounts/A"]').allTextContents();
+    expect(closest.length).toBeGreaterThan(0);
+    await page.click(`#page a[href="/accounts/${closest[0]}"]`);
+    await navigated(`/accounts/${closest[0]}`);
+    expect(await page.textContent('[data-account-name]')).toContain(closest[0]!);
     for (const path of ['/tasks', '/renewals']) {
       const res = await fetch(`${base()}${path}`);
       expect(res.status, path).toBe(200);
