@@ -1,14 +1,18 @@
 // Each dashboard page's first data in Chromium, against a running server (nrr serve):
-//   npm run build && node scripts/dashboard-page-timings.mjs http://127.0.0.1:4317 [--chromium /usr/bin/chromium]
+//   npm run build && node scripts/dashboard-page-timings.mjs http://127.0.0.1:4317 [--chromium /usr/bin/chromium] [--routes]
 // Prints one line per page: milliseconds from navigation until the page marks its data shown
-// (body[data-ready="true"]), and for Overview and Account also until the forecast is drawn.
-// Run it twice to see cold (first computation) and warm (cached) answers.
+// (body[data-ready="true"]), and for Overview and Account also until the forecast is drawn; then
+// what of it was the server's: the slowest API answer's wall time and the CPU time of all the
+// page's answers (the Server-Timing header, process CPU while each answer was computed), and the
+// browser's time after its last answer came (drawing). With --routes, one line per API call too.
+// Run it twice to see cold (first computation) and warm (cached) answers; note `uptime` beside it.
 import { chromium } from 'playwright-core';
 
 const args = process.argv.slice(2);
 const base = (args.find((a) => a.startsWith('http')) ?? 'http://127.0.0.1:4317').replace(/\/$/, '');
 const at = args.indexOf('--chromium');
 const executablePath = at >= 0 ? args[at + 1] : '/usr/bin/chromium';
+const perRoute = args.includes('--routes');
 const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'] });
 const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
 const summary = await (await fetch(`${base}/api/summary`)).json();
@@ -27,18 +31,41 @@ const pages = [
   '/book',
   '/playbooks',
 ];
+
+/** The API answers of the page being timed: path, server wall and CPU (Server-Timing), when it came. */
+let calls = [];
+let t0 = 0;
+page.on('response', async (res) => {
+  const url = new URL(res.url());
+  if (!url.pathname.startsWith('/api/')) return;
+  const came = performance.now() - t0;
+  const header = (await res.allHeaders())['server-timing'] ?? '';
+  const dur = (name) => Number(new RegExp(`${name};dur=([\\d.]+)`).exec(header)?.[1] ?? NaN);
+  calls.push({ path: `${url.pathname}${url.search}`, app: dur('app'), cpu: dur('cpu'), came });
+});
+
+const ms = (x) => (Number.isFinite(x) ? x.toFixed(0) : '?').padStart(6);
 process.stdout.write(`${summary.accounts} accounts, reporting month ${m}\n`);
 for (const path of pages) {
-  const t0 = performance.now();
+  calls = [];
+  t0 = performance.now();
   await page.goto(`${base}${path}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 600_000 });
   const shown = performance.now() - t0;
   const error = await page.$eval('#page', (el) => el.querySelector('.error')?.textContent ?? '');
+  // The answers that came before the page was shown are the ones it waited for.
+  const before = calls.filter((c) => c.came <= shown);
+  const slowest = before.reduce((a, c) => (c.app > (a?.app ?? -1) ? c : a), null);
+  const cpu = before.reduce((s, c) => s + (Number.isFinite(c.cpu) ? c.cpu : 0), 0);
+  const last = before.reduce((s, c) => Math.max(s, c.came), 0);
   let extra = '';
   if (path.startsWith('/overview') && !path.includes('segment=')) {
     await page.waitForSelector('#fan[data-drawn]', { timeout: 600_000 });
     extra = `  forecast fan ${(performance.now() - t0).toFixed(0)} ms`;
   }
-  process.stdout.write(`${path.padEnd(60)} data shown ${shown.toFixed(0).padStart(7)} ms${extra}${error ? `  ERROR ${error}` : ''}\n`);
+  process.stdout.write(
+    `${path.slice(0, 58).padEnd(58)} data shown ${ms(shown)} ms | slowest answer ${ms(slowest?.app)} ms ${(slowest?.path.split('?')[0] ?? '-').padEnd(28)} | server cpu ${ms(cpu)} ms | browser after last answer ${ms(shown - last)} ms${extra}${error ? `  ERROR ${error}` : ''}\n`,
+  );
+  if (perRoute) for (const c of calls) process.stdout.write(`    ${c.path.slice(0, 70).padEnd(70)} server ${ms(c.app)} ms  cpu ${ms(c.cpu)} ms  came at ${ms(c.came)} ms\n`);
 }
 await browser.close();

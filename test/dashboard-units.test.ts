@@ -7,6 +7,7 @@ import { addDecimals, divideDecimal, ratioOf } from '../web/src/money-format.js'
 import { addMonths, monthRange, monthsBetween } from '../web/src/months.js';
 import { periodFigures } from '../web/src/revenue-series.js';
 import type { SeriesRow } from '../web/src/api-types.js';
+import { atRiskMoney, scoresNotice } from '../web/src/scores-status.js';
 
 /** The dashboard's pure helpers (web/src), run without a browser. */
 const decimal = fc
@@ -113,5 +114,17 @@ describe('a long table', () => {
     expect(csv.at(-1)).toBe(`A${rows.length - 1},${rows.length - 1}.10`);
     // A short one has no button.
     expect(table({ id: 's', csvName: 's', rows: rows.slice(0, 3), shown: FIRST_ROWS, columns: [{ label: 'id', html: (r) => r.id }] })).not.toContain('data-show-all');
+  });
+});
+
+describe('at-risk figures while every account is being scored', () => {
+  it('say "scoring…" and the server’s note, never $0.00, until the scores are ready', () => {
+    const computing = { status: 'computing' as const, note: 'every account is being scored: risk, health and at-risk ARR follow when it is done' };
+    const ready = { status: 'ready' as const, note: null };
+    expect(atRiskMoney(computing, '0')).toBe('<span class="muted" data-not-known>scoring…</span>');
+    expect(atRiskMoney(computing, '0', true)).not.toMatch(/\$|0\.00/);
+    expect(scoresNotice(computing)).toContain('Not known yet: every account is being scored: risk, health and at-risk ARR follow when it is done.');
+    expect(scoresNotice(ready)).toBe('');
+    expect(scoresNotice(undefined)).toBe('');
   });
 });

@@ -4,6 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NrrError, Workspace, generateCompany, metrics, cohortTable, scoreAccounts } from '../src/index.js';
 import { runPlaybooks } from '../src/playbooks/run-playbooks.js';
@@ -296,6 +297,43 @@ describe('security headers', () => {
     expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
     const js = await (await app.request('/build/main.js')).text();
     expect(js).not.toMatch(/\sstyle="/);
+  });
+});
+
+describe('what the pages load', () => {
+  it('the page preloads every script of the build under one versioned path; those answer with a year-long cache, 304 to a browser that has them', async () => {
+    const html = await (await app.request('/overview')).text();
+    const scripts = [...html.matchAll(/<link rel="modulepreload" href="(\/build-[0-9a-z]+\/[^"]+)"/g)].map((m) => m[1]!);
+    const version = /\/build-([0-9a-z]+)\//.exec(scripts[0] ?? '')?.[1];
+    expect(version).toBeDefined();
+    expect(scripts).toContain(`/build-${version}/main.js`);
+    expect(scripts).toContain(`/build-${version}/pages/overview-page.js`);
+    expect(scripts.every((x) => x.startsWith(`/build-${version}/`))).toBe(true);
+    expect(html).toContain(`<script src="/build-${version}/main.js" type="module">`);
+    const res = await app.request(`/build-${version}/router.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(await res.text()).toBe(await (await app.request('/build/router.js')).text());
+    const again = await app.request(`/build-${version}/router.js`, { headers: { 'if-none-match': res.headers.get('etag')! } });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe('');
+    // Gzipped once: the same bytes as the file when unzipped.
+    const zipped = await app.request('/build/router.js', { headers: { 'accept-encoding': 'gzip' } });
+    expect(zipped.headers.get('content-encoding')).toBe('gzip');
+    expect(gunzipSync(Buffer.from(await zipped.arrayBuffer())).toString('utf8')).toBe(await (await app.request('/build/router.js')).text());
+  });
+
+  it('every API answer says its server time and CPU time (Server-Timing); /api/status lists the background work', async () => {
+    for (const path of ['/api/summary', '/api/metrics?window=12', '/api/accounts/NOPE-1']) {
+      const header = (await app.request(path)).headers.get('server-timing') ?? '';
+      expect(header, path).toMatch(/^app;dur=\d+\.\d, cpu;dur=\d+\.\d$/);
+    }
+    const fresh = createApp(ws);
+    expect(await (await fresh.request('/api/status')).json()).toEqual({ jobs: [] });
+    await fresh.request('/api/report');
+    const { jobs } = (await (await fresh.request('/api/status')).json()) as { jobs: { job: string; status: string; seconds: number; what: string }[] };
+    expect(jobs.map((j) => [j.job, j.status])).toEqual([['report', 'done']]);
+    expect(jobs[0]!.seconds).toBeGreaterThanOrEqual(0);
   });
 });
 

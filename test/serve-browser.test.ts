@@ -147,6 +147,12 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     await page.waitForSelector('#monthly-nrr[data-drawn="true"]', { timeout: 120_000 });
     for (const id of ['mrr-chart', 'movements-chart', 'trend', 'monthly-nrr', 'bridge']) expect(await page.locator(`#${id} canvas`).count(), id).toBe(1);
     await page.waitForSelector('#fan[data-drawn="true"]', { timeout: 120_000 });
+    // The diagnostics come after the revenue part, and are the report's (nrr report), in its order.
+    await page.waitForSelector('#diagnostics-card[data-drawn="true"]', { timeout: 120_000 });
+    const report = await api<{ diagnostics: { message: string }[] }>('/api/report');
+    const shownDiagnostics = await page.locator('#diagnostics-card ul.diag li').allTextContents();
+    expect(shownDiagnostics).toEqual(report.diagnostics.length ? report.diagnostics.map((d) => d.message) : ['Nothing unusual.']);
+    expect(await page.locator('[data-company-wide]').count()).toBe(0);
 
     // The month and window live in the URL; the monthly window has no benchmark selector.
     await page.selectOption('select[data-param="window"]', '1');
@@ -272,6 +278,12 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     });
     expect(trend.months.at(-1)).toBe(month);
     expect(trend.nrr.at(-1)).toBe(+(enterprise!.nrr! * 100).toFixed(2));
+    // What is not filtered says so where it is shown: the forecast is not drawn beside filtered
+    // figures, and the diagnostics are headed and marked as the whole company's.
+    expect(await page.textContent('[data-company-wide="forecast"]')).toContain('company-wide (every account): it is not drawn beside figures of segment = enterprise');
+    expect(await page.locator('#fan canvas').count()).toBe(0);
+    expect(await page.textContent('#diagnostics-card h2')).toBe('Diagnostics of the whole company (not filtered)');
+    expect(await page.textContent('[data-company-wide="diagnostics"]')).toBe('Company-wide: these diagnostics are of every account, not only segment = enterprise.');
 
     // Cohorts as of an earlier month, filtered: nrr cohorts --as-of --where.
     const cli = (...args: string[]) => {
@@ -412,6 +424,14 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
   it('unknown paths show the 404 view; /tasks and /renewals are pages', async () => {
     await open('/no-such-page');
     expect(await page.locator('[data-not-found]').count()).toBe(1);
+    // An unknown account is a 404 view of its own, with the server's closest ids as links that open.
+    await open('/accounts/A00000X');
+    expect(await page.textContent('[data-not-found]')).toBe('Account not found');
+    const closest = await page.locator('#page a[href^="/accounts/A"]').allTextContents();
+    expect(closest.length).toBeGreaterThan(0);
+    await page.click(`#page a[href="/accounts/${closest[0]}"]`);
+    await navigated(`/accounts/${closest[0]}`);
+    expect(await page.textContent('[data-account-name]')).toContain(closest[0]!);
     for (const path of ['/tasks', '/renewals']) {
       const res = await fetch(`${base()}${path}`);
       expect(res.status, path).toBe(200);

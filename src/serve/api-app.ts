@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +32,8 @@ import { DashboardData, type ChangeLog, type AccountRow } from './dashboard-data
 import { FailureLimiter } from './failure-limiter.js';
 import { DEFAULT_ALLOWED_HOSTS, SECURITY_HEADERS, bearerMatches, checkTokenStrength, hostAllowed } from './http-security.js';
 import { toJson } from './json-text.js';
+import { serverTiming } from './server-timing.js';
+import { BUILD_CACHE, StaticFiles, buildVersion, unversionedBuildPath, withModulePreloads } from './static-files.js';
 
 /**
  * The HTTP API and the dashboard's files, on Web-standard Request/Response (Hono): tests call
@@ -55,6 +56,8 @@ export interface AppOptions {
   readonly ingest?: (batch: IngestBatch) => Promise<ApplyResult>;
   /** The live workspace's changes, when it serves one: account scores are then kept up to date per changed account. */
   readonly changes?: ChangeLog;
+  /** Where the dashboard's files are kept in memory (default: one store for every app of the process). */
+  readonly staticFiles?: StaticFiles;
   /** Takes a Stripe webhook (POST /webhooks/stripe: raw body, Stripe-Signature); without it the route answers 404. */
   readonly stripeWebhook?: (body: Uint8Array, signature: string | undefined) => Promise<{ status: 200 | 400 | 500; body: unknown }>;
 }
@@ -62,12 +65,17 @@ export interface AppOptions {
 /** The largest request body POST /api/ingest takes. */
 export const MAX_INGEST_BYTES = 16 * 1024 * 1024;
 
+/** The filters whose accounts are kept as sets (the least recently used go first). */
+const KEPT_FILTERS = 16;
+
 /** The default bound of the answer cache. */
 export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
 const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 const ECHARTS = createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+/** The dashboard's files, read once for every app of the process (a live workspace makes a new app per state). */
+const SHARED_FILES = new StaticFiles();
 const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' };
 
 class HttpError extends Error {
@@ -91,6 +99,8 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   const answers = options.answerCache ?? new AnswerCache(DEFAULT_CACHE_BYTES);
   const data = new DashboardData(ws, options.changes ?? null);
   const sortCache = new Map<string, AccountRow[]>();
+  const keptSets = new Map<string, Promise<Set<string>>>();
+  const files = options.staticFiles ?? SHARED_FILES;
   const app = new Hono();
   const jsonText = (c: Context, text: string) => c.body(text, 200, JSON_TYPE);
   const json = (c: Context, value: unknown) => jsonText(c, toJson(value));
@@ -113,8 +123,20 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     return { ...(parsed.data as z.infer<(typeof QUERIES)[K]>), ...(Object.keys(where).length > 0 ? { where } : {}) };
   };
   /** The ids of the accounts a filter keeps (null: no filter), computed once per filter. */
-  const keptAccounts = async (where: AccountFilter | undefined): Promise<Set<string> | null> =>
-    where === undefined ? null : new Set(JSON.parse(await answers.get(`accounts-where?${JSON.stringify(where)}`, async () => JSON.stringify(await data.serial(() => filteredAccountIds(ws, where))))) as string[]);
+  const keptAccounts = (where: AccountFilter | undefined): Promise<Set<string> | null> => {
+    if (where === undefined) return Promise.resolve(null);
+    // Kept as sets (not as JSON text to parse again per request), the last few filters only.
+    const key = JSON.stringify(where);
+    let hit = keptSets.get(key);
+    if (hit) keptSets.delete(key);
+    else {
+      hit = data.serial(() => filteredAccountIds(ws, where)).then((ids) => new Set(ids));
+      hit.catch(() => keptSets.delete(key));
+    }
+    keptSets.set(key, hit);
+    if (keptSets.size > KEPT_FILTERS) keptSets.delete(keptSets.keys().next().value!);
+    return hit;
+  };
   const checkMonth = (name: string, m: string | undefined): number | undefined => {
     if (m === undefined) return undefined;
     const i = monthIndex(m);
@@ -151,9 +173,11 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     }
     return next();
   });
+  app.use('/api/*', serverTiming());
 
   app.get('/api/openapi.json', (c) => c.json(openApiDocument('0.1.0')));
   app.get('/api/summary', (c) => (query(c, 'none'), json(c, data.summary())));
+  app.get('/api/status', (c) => (query(c, 'none'), json(c, { jobs: data.background() })));
   app.get('/api/report', async (c) => (query(c, 'none'), json(c, await data.report())));
   app.get('/api/metrics', async (c) => {
     const q = query(c, 'metrics');
@@ -240,6 +264,10 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     query(c, 'none');
     const id = c.req.param('id');
     await knownAccount(id);
+    // Kept per account and play state (its plays and tasks are part of the timeline).
+    return cached(c, { id, plays: data.playStateStamp() }, () => accountTimelineAnswer(id));
+  });
+  const accountTimelineAnswer = async (id: string) => {
     const path = statePath(ws.dataDir, ws.scoring.playbookSettings);
     const plays = existsSync(path)
       ? await PlaybookState.using(path, { readOnly: true }, async (s) => {
@@ -249,8 +277,8 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
         })
       : { tasks: [], events: [], actions: [] };
     const events = await data.serial(() => accountTimeline(ws, id, data.asOfDate, plays));
-    return json(c, { account_id: id, as_of: data.asOfDate, total: events.length, events });
-  });
+    return { account_id: id, as_of: data.asOfDate, total: events.length, events };
+  };
   app.get('/api/accounts/:id/history', async (c) => {
     query(c, 'none');
     const id = c.req.param('id');
@@ -282,22 +310,31 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     if (monthIndex(from) > monthIndex(to)) throw new HttpError(400, `from: ${from} is after to (${to})`);
     if (monthIndex(to) - monthIndex(from) > 36) throw new HttpError(400, `to: at most 36 months after from, got ${from} → ${to}`);
     const forecast = data.churnProbabilities(false);
-    const owner = q.owner?.toLowerCase();
-    const kept = await keptAccounts(q.where);
-    const { rows: all, scores } = await csAccounts();
+    // Kept per parameters and per what the answer is made of: the scores and the forecast, ready or not.
+    const state = { scored: data.accountsIfScored(false) !== null, forecast: forecast.status };
+    const text = await answers.get(`${c.req.path}?${JSON.stringify({ ...q, from, to, ...state })}`, async () => {
+      const owner = q.owner?.toLowerCase();
+      const kept = await keptAccounts(q.where);
+      const { rows: all, scores } = await csAccounts();
+      const accounts = all.filter((a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment) && (kept === null || kept.has(a.account_id)));
+      const { rows, by_month } = renewals(accounts, { from, to }, forecast.probabilities);
+      return toJson({ as_of: data.asOfDate, from, to, scores, forecast: { status: forecast.status, note: forecast.note }, at_risk_rule: AT_RISK_RULE, total: rows.length, by_month, rows: rows.slice(0, q.limit) });
+    });
     // The forecast, too, starts after the rows (it takes a while on a large company).
     data.churnProbabilities(true);
-    const accounts = all.filter((a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment) && (kept === null || kept.has(a.account_id)));
-    const { rows, by_month } = renewals(accounts, { from, to }, forecast.probabilities);
-    return json(c, { as_of: data.asOfDate, from, to, scores, forecast: { status: forecast.status, note: forecast.note }, at_risk_rule: AT_RISK_RULE, total: rows.length, by_month, rows: rows.slice(0, q.limit) });
+    return jsonText(c, text);
   });
   app.get('/api/book', async (c) => {
     const q = query(c, 'book');
-    const kept = await keptAccounts(q.where);
-    const tasks = viewTasks(await data.tasks({}), { status: 'all' }, data.asOfDate).filter((t) => kept === null || kept.has(t.account_id));
-    const { rows: all, scores } = await csAccounts();
-    const rows = books(kept === null ? all : all.filter((a) => kept.has(a.account_id)), tasks, q.owner);
-    return json(c, { as_of: data.asOfDate, scores, at_risk_rule: AT_RISK_RULE, total: rows.length, rows });
+    // Kept per parameters, play state (tasks change) and whether the scores are ready.
+    const key = { ...q, scored: data.accountsIfScored(false) !== null, plays: data.playStateStamp() };
+    return cached(c, key, async () => {
+      const kept = await keptAccounts(q.where);
+      const tasks = viewTasks(await data.tasks({}), { status: 'all' }, data.asOfDate).filter((t) => kept === null || kept.has(t.account_id));
+      const { rows: all, scores } = await csAccounts();
+      const rows = books(kept === null ? all : all.filter((a) => kept.has(a.account_id)), tasks, q.owner);
+      return { as_of: data.asOfDate, scores, at_risk_rule: AT_RISK_RULE, total: rows.length, rows };
+    });
   });
   app.post('/api/tasks/:id/:action', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: 'the body is larger than 64 KB' }, 413) }), async (c) => {
     const name = c.req.param('action');
@@ -354,7 +391,8 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   app.get('/api/trend', async (c) => {
     const q = query(c, 'trend');
     const to = checkMonth('to', q.to);
-    return cached(c, q, () => data.serial(() => retentionTrend(ws, { to, months: q.months, where: q.where })));
+    // Drawn after the rest of Overview: on a connection of its own, so the reads of the page opened next do not wait for it.
+    return cached(c, q, () => data.aside((own) => retentionTrend(own, { to, months: q.months, where: q.where })));
   });
   app.get('/api/attributes', async (c) => (query(c, 'none'), cached(c, {}, () => data.serial(() => attributeChoices(ws)))));
   app.post(
@@ -389,13 +427,23 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     },
   );
 
-  app.get('/vendor/echarts.min.js', (c) => c.body(readFileSync(ECHARTS), 200, { 'content-type': TYPES['.js']!, 'cache-control': 'max-age=86400' }));
+  const fileAnswer = (c: Context, file: string, cacheControl?: string, transform?: { stamp: string; apply: (text: string) => string }) => {
+    const a = files.answer(file, TYPES[extname(file)] ?? 'application/octet-stream', { ifNoneMatch: c.req.header('if-none-match'), acceptEncoding: c.req.header('accept-encoding') }, cacheControl, transform);
+    return a.body === null ? c.body(null, 304, a.headers) : c.body(a.body, 200, a.headers);
+  };
+  app.get('/vendor/echarts.min.js', (c) => fileAnswer(c, ECHARTS, 'max-age=86400'));
   app.get('*', (c) => {
     // Files of the dashboard; every other path is a page of the single-page app.
-    const rel = normalize(c.req.path).replace(/^[/\\]+/, '');
+    const asked = normalize(c.req.path).replace(/^[/\\]+/, '');
+    const versioned = unversionedBuildPath(asked);
+    const rel = versioned ?? asked;
     const file = TYPES[extname(rel)] && !rel.includes('..') ? join(WEB_DIR, rel) : join(WEB_DIR, 'index.html');
     try {
-      return c.body(readFileSync(file), 200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      if (versioned !== null) return fileAnswer(c, file, BUILD_CACHE);
+      if (!file.endsWith('index.html')) return fileAnswer(c, file, 'no-cache');
+      const build = join(WEB_DIR, 'build');
+      const version = buildVersion(build);
+      return fileAnswer(c, file, 'no-cache', { stamp: version, apply: (html) => withModulePreloads(html, build, version) });
     } catch {
       return c.text('not found', 404);
     }

@@ -140,6 +140,7 @@ interface Endpoint {
 
 export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/api/summary', query: 'none', summary: 'What was read: months, accounts, currencies, attributes to group by, benchmarks, policies' },
+  { path: '/api/status', query: 'none', summary: 'The background work a page may wait on (scoring every account, the report, the backtest, each forecast): {jobs: [{job, what, status running/done/failed, seconds}]}' },
   { path: '/api/report', query: 'none', summary: 'The one-screen report: headline T12M/quarterly/monthly, bridge, 24-month trend, groups, cohorts, diagnostics' },
   { path: '/api/trend', query: 'trend', summary: 'T12M and monthly NRR and GRR for each month of a range, with the starting accounts behind each rate' },
   { path: '/api/metrics', query: 'metrics', summary: 'NRR, GRR, logo retention and the bridge for one window, overall or by a slice' },

@@ -77,6 +77,14 @@ export interface PlaybooksPage {
   readonly outcomes: readonly { playbook: string; done: number; won: number; lost: number; exited: number }[];
 }
 
+/** One piece of background work (GET /api/status). */
+export interface BackgroundJob {
+  readonly job: string;
+  readonly what: string;
+  readonly status: 'running' | 'done' | 'failed';
+  readonly seconds: number;
+}
+
 /** What a live workspace tells of its changes (see LiveWorkspace.changedSince). */
 export interface ChangeLog {
   readonly changeCount: number;
@@ -120,11 +128,48 @@ export class DashboardData {
   private once<T>(key: string, f: () => Promise<T>, database = true): Promise<T> {
     let hit = this.cache.get(key) as Promise<T> | undefined;
     if (!hit) {
+      const job = { asked: Date.now(), finished: null as number | null, failed: false };
+      this.jobs.set(key, job);
       hit = database ? this.serial(f) : f();
       this.cache.set(key, hit);
-      hit.catch(() => this.cache.delete(key));
+      hit.then(
+        () => (job.finished = Date.now()),
+        () => {
+          job.finished = Date.now();
+          job.failed = true;
+          this.cache.delete(key);
+        },
+      );
     }
     return hit;
+  }
+
+  /** When each answer computed once was first asked for and when it was done (Date.now()), by key. */
+  private readonly jobs = new Map<string, { asked: number; finished: number | null; failed: boolean }>();
+
+  /**
+   * The work a page may wait on, and where it stands (GET /api/status): scoring every account, the
+   * report (Overview's diagnostics), the backtest, each forecast. `seconds` is how long it has run,
+   * or took.
+   */
+  background(now = Date.now()): BackgroundJob[] {
+    const since = (asked: number, finished: number | null) => Math.round(((finished ?? now) - asked) / 100) / 10;
+    const named: [string, string][] = [
+      ['scores', 'scoring every account (health, churn risk, expansion readiness)'],
+      ['report', "the report's diagnostics (24-month trends, groups, concentration, overlaps)"],
+      ['backtest', "the playbooks' backtest"],
+    ];
+    const mine = named.flatMap(([key, what]) => {
+      const j = this.jobs.get(key);
+      return j ? [{ job: key, what, status: j.finished === null ? ('running' as const) : j.failed ? ('failed' as const) : ('done' as const), seconds: since(j.asked, j.finished) }] : [];
+    });
+    const forecasts = this.forecasts.jobs().map((f) => ({
+      job: `forecast:${f.horizon_days}${f.as_of ? `:${f.as_of}` : ''}`,
+      what: `the ${f.horizon_days}-day forecast${f.as_of ? ` as of ${f.as_of}` : ''} (model rows, fit and simulation)`,
+      status: f.status === 'computing' ? ('running' as const) : f.status === 'ready' ? ('done' as const) : ('failed' as const),
+      seconds: since(f.asked, f.finished),
+    }));
+    return [...mine, ...forecasts];
   }
 
   summary(): Record<string, unknown> {
@@ -152,8 +197,12 @@ export class DashboardData {
     };
   }
 
+  /**
+   * The report (Overview's diagnostics), computed once, on a connection of its own when the engine
+   * has several: at a large company it takes a while, and the pages' reads do not queue behind it.
+   */
   report(): Promise<Report> {
-    return this.once('report', () => buildReport(this.ws));
+    return this.once('report', () => this.onOwnConnection((ws) => buildReport(ws)), false);
   }
 
   metrics(q: { month?: string; window: number; by?: string; where?: AccountFilter }): Promise<Metrics[]> {
@@ -185,6 +234,15 @@ export class DashboardData {
       },
       false,
     );
+  }
+
+  /**
+   * Runs `f` on a connection of its own when the engine has several: for an answer that is slow and
+   * drawn after the rest of its page (the T12M trend), so that the next page's reads do not queue
+   * behind it when the reader has moved on.
+   */
+  aside<T>(f: (ws: Workspace) => Promise<T>): Promise<T> {
+    return this.onOwnConnection(f);
   }
 
   /**
@@ -413,13 +471,19 @@ export class DashboardData {
     return this.once('backtest', async () => (await storedBacktest(this.ws)).text);
   }
 
+  /** The play state file's size and time (and its log's): what changes when a play runs or a task is acted on. */
+  playStateStamp(): string {
+    const path = statePath(this.ws.dataDir, this.ws.scoring.playbookSettings);
+    return [path, `${path}.wal`].map((f) => (existsSync(f) ? `${statSync(f).mtimeMs}:${statSync(f).size}` : '-')).join('|');
+  }
+
   /**
    * Tasks and recent entries and exits, read again only when the state file has changed (the CLI
    * may run plays or close tasks while the server runs); the file is open only while it is read.
    */
   private async state(): Promise<{ tasks: Task[]; events: PlayEvent[] }> {
     const path = statePath(this.ws.dataDir, this.ws.scoring.playbookSettings);
-    const stamp = [path, `${path}.wal`].map((f) => (existsSync(f) ? `${statSync(f).mtimeMs}:${statSync(f).size}` : '-')).join('|');
+    const stamp = this.playStateStamp();
     if (this.stateCache?.stamp !== stamp) {
       const read = (async () => {
         if (!existsSync(path)) return { tasks: [], events: [] };

@@ -26,7 +26,7 @@ const WORKER = fileURLToPath(new URL('./forecast-worker.js', import.meta.url));
  */
 export class ForecastRunner {
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly runs = new Map<string, { state: ForecastState; done: Promise<ForecastAnswer> }>();
+  private readonly runs = new Map<string, { state: ForecastState; done: Promise<ForecastAnswer>; options: ForecastOptions; asked: number; finished: number | null }>();
   private nextJob = 1;
   /** The last forecast's data: the next one from the same month reads only what its horizon changes. */
   private lastData: ForecastData | null = null;
@@ -45,11 +45,25 @@ export class ForecastRunner {
     return this.run(options).state;
   }
 
+  /**
+   * Every forecast asked for: its horizon and month, where it stands, and since when (milliseconds
+   * of the process clock, Date.now()): what a page that waits on one can say it waits for.
+   */
+  jobs(): { horizon_days: number; as_of: string | null; status: ForecastState['status']; asked: number; finished: number | null }[] {
+    return [...this.runs.values()].map((r) => ({ horizon_days: r.options.horizonDays ?? 90, as_of: r.options.asOf ?? null, status: r.state.status, asked: r.asked, finished: r.finished }));
+  }
+
   private run(options: ForecastOptions): { state: ForecastState; done: Promise<ForecastAnswer> } {
     const k = key(options);
     const hit = this.runs.get(k);
     if (hit) return hit;
-    const entry: { state: ForecastState; done: Promise<ForecastAnswer> } = { state: { status: 'computing' }, done: Promise.resolve(null as never) };
+    const entry: { state: ForecastState; done: Promise<ForecastAnswer>; options: ForecastOptions; asked: number; finished: number | null } = {
+      state: { status: 'computing' },
+      done: Promise.resolve(null as never),
+      options,
+      asked: Date.now(),
+      finished: null,
+    };
     const done = this.queue.then(async () => {
       const data = await this.background((ws) => loadForecastData(ws, options, this.lastData ?? undefined));
       this.lastData = data;
@@ -58,8 +72,8 @@ export class ForecastRunner {
     this.queue = done.catch(() => undefined);
     entry.done = done;
     done.then(
-      (answer) => (entry.state = { status: 'ready', answer }),
-      (error: unknown) => (entry.state = { status: 'unavailable', error: error instanceof Error ? error : new Error(String(error)) }),
+      (answer) => ((entry.finished = Date.now()), (entry.state = { status: 'ready', answer })),
+      (error: unknown) => ((entry.finished = Date.now()), (entry.state = { status: 'unavailable', error: error instanceof Error ? error : new Error(String(error)) })),
     );
     this.runs.set(k, entry);
     return entry;

@@ -184,6 +184,7 @@ export interface Renewals {
   readonly from: string;
   readonly to: string;
   readonly forecast?: { readonly status: string; readonly note?: string };
+  readonly scores?: ScoresStatus;
   readonly at_risk_rule?: string;
   readonly total: number;
   readonly by_month?: readonly { month: string; accounts: number; arr: Money; at_risk_accounts: number; arr_at_risk: Money; expected_arr_loss: Money | null }[];
@@ -257,4 +258,18 @@ export interface Forecast extends ForecastFigures {
   readonly notes: readonly string[];
   /** Absent when asked for with accounts=none. */
   readonly accounts?: readonly AccountForecast[];
+}
+
+/** GET /api/status: one piece of the server's background work. */
+export interface BackgroundJob {
+  readonly job: string;
+  readonly what: string;
+  readonly status: 'running' | 'done' | 'failed';
+  readonly seconds: number;
+}
+
+/** The `scores` part of a Renewals or Book answer: every account's scores ready, or still being computed. */
+export interface ScoresStatus {
+  readonly status: 'ready' | 'computing';
+  readonly note: string | null;
 }

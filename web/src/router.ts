@@ -2,6 +2,7 @@
 // header (navigation keeps the filters), marks the body ready when the page's data is shown, and
 // delegates the shared clicks (links, rows, CSV, PNG, filter chips) and control changes.
 import { ApiError } from './api-client.js';
+import { sayWhileWaiting } from './background-status.js';
 import { disposeCharts, downloadPng } from './charts.js';
 import { clearTables, downloadCsv, showAllRows } from './data-table.js';
 import { byId, esc, pageRoot } from './dom.js';
@@ -43,8 +44,7 @@ function renderNav(active: string): void {
 }
 
 async function renderHeader(): Promise<void> {
-  const summary = await loadSummary();
-  await loadAttributes();
+  const [summary] = await Promise.all([loadSummary(), loadAttributes()]);
   const asof = byId('asof');
   asof.textContent = `as of ${summary.as_of_date} · reporting month ${summary.as_of_month}${summary.partial ? ' (partial)' : ''} · ${summary.accounts.toLocaleString('en-US')} accounts · ${summary.reporting_currency}`;
   if (summary.date_notes.length) {
@@ -61,7 +61,7 @@ export async function route(): Promise<void> {
   const path = location.pathname === '/' ? '/overview' : location.pathname.replace(/\/+$/, '');
   const root = pageRoot();
   document.body.dataset['ready'] = 'false';
-  root.innerHTML = '<p class="muted">Loading…</p>';
+  root.innerHTML = '<p class="muted" id="page-wait">Loading…</p>';
   let found: { route: Route; args: Record<string, string> } | null = null;
   for (const r of routes) {
     const args = match(r.path, path);
@@ -73,8 +73,11 @@ export async function route(): Promise<void> {
   try {
     await renderHeader();
     renderNav(found ? found.route.path : '');
-    if (found) await found.route.render(found.args);
-    else await notFound(path);
+    const shown = found ? found.route.render(found.args) : notFound(path);
+    // A page that takes more than a second says what it waits for (replaced when it is drawn).
+    const wait = document.getElementById('page-wait');
+    if (wait) sayWhileWaiting(wait, 'Loading this page’s figures', shown);
+    await shown;
   } catch (e) {
     if (mine !== generation) return;
     const message = e instanceof ApiError && e.status === 404 && /no such endpoint/.test(e.message)

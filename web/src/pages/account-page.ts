@@ -73,11 +73,17 @@ export async function accountPage(id: string): Promise<void> {
   // The forecast can take a while the first time (it is cached after): its tiles fill in when it comes.
   const forecastLoad = optional(get<AccountForecastAnswer>(withQuery(`/api/forecast/accounts/${enc}`, { horizon: 90 })));
   const view = viewId();
+  const detail = get<AccountDetail>(`/api/accounts/${enc}`);
+  detail.catch(() => undefined);
   const [d, timeline, history] = await Promise.all([
-    get<AccountDetail>(`/api/accounts/${enc}`),
+    detail.catch((e: unknown) => {
+      if (e instanceof ApiError && e.status === 404) return null;
+      throw e;
+    }),
     optional(get<TimelineEvent[] | { events: TimelineEvent[] }>(`/api/accounts/${enc}/timeline`)),
     optional(get<History>(`/api/accounts/${enc}/history`)),
   ]);
+  if (d === null) return accountNotFound(id, await detail.catch((e: unknown) => (e instanceof Error ? e.message : String(e))));
   const a = d.account;
   const s = d.scored;
   const ex = d.explanation;
@@ -248,4 +254,14 @@ function drawHistory(id: string, points: readonly HistoryPoint[]): void {
       yAxis: [{ type: 'value', min: 0, name: 'seats' }, { type: 'value', min: 0, name: 'usage', splitLine: { show: false } }],
       series: usageKeys.map((k) => ({ name: k.replace(/_/g, ' '), type: /seat|licen/i.test(k) ? ('bar' as const) : ('line' as const), yAxisIndex: /seat|licen/i.test(k) ? 0 : 1, data: series(k) })),
     }, `${id}-usage`);
+}
+
+/** The 404 view of an account: what the server said, the closest ids as links. */
+function accountNotFound(id: string, message: unknown): void {
+  const text = String(message).replace(/^\/api\/accounts\/[^:]*: /, '');
+  const closest = /closest: (.*)$/.exec(text)?.[1]?.split(', ').filter(Boolean) ?? [];
+  pageRoot().innerHTML = `<div class="muted"><a href="/accounts" data-link>← Accounts</a></div>
+    <h1 data-not-found>Account not found</h1>
+    <p class="muted">There is no account <code>${esc(id)}</code> in the accounts file or the contract lines.</p>
+    ${closest.length ? `<p>Closest ids: ${closest.map((c) => `<a href="/accounts/${encodeURIComponent(c)}" data-link>${esc(c)}</a>`).join(' · ')}</p>` : ''}`;
 }

@@ -1,7 +1,7 @@
 // Book of business: per owner, accounts, ARR, ARR at risk, open and overdue tasks and renewals in
 // the next 90 days; an owner opens their accounts and tasks.
 import { get, withQuery } from '../api-client.js';
-import type { BookRow } from '../api-types.js';
+import type { BookRow, ScoresStatus } from '../api-types.js';
 import { chart, chartCard } from '../charts.js';
 import { filterBar } from '../controls.js';
 import { table } from '../data-table.js';
@@ -9,12 +9,13 @@ import { esc, pageRoot } from '../dom.js';
 import { axisMoney, count, money, plot } from '../format.js';
 import { addDecimals } from '../money-format.js';
 import { filterText, filters, hrefWithFilters, params } from '../url-state.js';
+import { atRiskMoney, scoresNotice, scoring } from '../scores-status.js';
 
 export async function bookPage(): Promise<void> {
   const owner = params().get('owner') ?? undefined;
   const f = filters();
   // The server keeps the accounts (and their tasks) that every attribute filter matches.
-  const res = await get<{ rows: BookRow[]; at_risk_rule?: string }>(withQuery('/api/book', { owner, ...f }));
+  const res = await get<{ rows: BookRow[]; at_risk_rule?: string; scores?: ScoresStatus }>(withQuery('/api/book', { owner, ...f }));
   const rows = res.rows;
   const total = addDecimals(rows.map((r) => r.arr));
   const risk = addDecimals(rows.map((r) => r.arr_at_risk));
@@ -22,11 +23,12 @@ export async function bookPage(): Promise<void> {
   pageRoot().innerHTML = `
     <h1>Book of business</h1>
     <div class="muted">${Object.keys(f).length ? `Only accounts with ${esc(filterText())}. ` : ''}Each owner’s accounts, ARR and ARR at risk (${esc(res.at_risk_rule ?? 'the server’s rule')}), open and overdue tasks, and renewals in the next 90 days. An owner opens their accounts.</div>
+    ${scoresNotice(res.scores)}
     ${filterBar()}
     <div class="tiles">
       <div class="tile"><div class="label">Owners</div><div class="value">${count(rows.length)}</div></div>
       <div class="tile"><div class="label">ARR</div><div class="value" data-metric="book-arr">${money(total, true)}</div><div class="sub">${money(total)}</div></div>
-      <div class="tile"><div class="label">ARR at risk</div><div class="value">${money(risk, true)}</div><div class="sub">${money(risk)}</div></div>
+      <div class="tile"><div class="label">ARR at risk</div><div class="value" data-metric="book-arr-at-risk">${atRiskMoney(res.scores, risk, true)}</div><div class="sub">${atRiskMoney(res.scores, risk)}</div></div>
     </div>
     ${chartCard('book-chart', 'ARR and ARR at risk per owner', { note: shown.length < rows.length ? `The ${shown.length} largest books; the table has all ${rows.length}.` : undefined })}
     ${table({
@@ -37,7 +39,7 @@ export async function bookPage(): Promise<void> {
         { label: 'owner', html: (r) => `<a href="${esc(hrefWithFilters('/accounts', { owner: r.owner }))}" data-link>${esc(r.owner)}</a>`, csv: (r) => r.owner },
         { label: 'accounts', num: true, html: (r) => count(r.accounts), csv: (r) => r.accounts },
         { label: 'ARR', num: true, html: (r) => `<span data-arr>${money(r.arr)}</span>`, csv: (r) => r.arr },
-        { label: 'ARR at risk', num: true, html: (r) => `${money(r.arr_at_risk)}${r.at_risk_accounts ? ` <span class="muted">(${count(r.at_risk_accounts)})</span>` : ''}`, csv: (r) => r.arr_at_risk },
+        { label: 'ARR at risk', num: true, html: (r) => `${atRiskMoney(res.scores, r.arr_at_risk)}${r.at_risk_accounts ? ` <span class="muted">(${count(r.at_risk_accounts)})</span>` : ''}`, csv: (r) => (scoring(res.scores) ? '' : r.arr_at_risk) },
         { label: 'open tasks', num: true, html: (r) => `<a href="${esc(hrefWithFilters('/tasks', { view: 'all', owner: r.owner }))}" data-link>${count(r.open_tasks)}</a>`, csv: (r) => r.open_tasks },
         { label: 'overdue', num: true, html: (r) => (r.overdue_tasks ? `<a class="warn-text" href="${esc(hrefWithFilters('/tasks', { view: 'overdue', owner: r.owner }))}" data-link>${count(r.overdue_tasks)}</a>` : '0'), csv: (r) => r.overdue_tasks },
         { label: 'renewals (90 d)', num: true, html: (r) => count(r.renewals_90d), csv: (r) => r.renewals_90d },

@@ -16,6 +16,7 @@ import { currentSummary } from '../session.js';
 import { filterText, filters, go, hrefWithFilters, params } from '../url-state.js';
 import { flags } from './metric-flags.js';
 import { current, viewId } from '../router.js';
+import { sayWhileWaiting } from '../background-status.js';
 
 const COLOURS: Record<MovementKey | 'net_new', string> = {
   new: '#2f5bea',
@@ -66,15 +67,17 @@ export async function overviewPage(): Promise<void> {
   const window = [12, 3, 1].includes(Number(p.get('window'))) ? Number(p.get('window')) : 12;
   const f = filters();
   const filtered = Object.keys(f).length > 0;
+  // The diagnostics come from the company's report (slow to compute the first time after a start):
+  // the revenue part is shown without waiting for them.
+  // The revenue figures are asked for first: the server reads them in the order asked.
+  const revenue = Promise.all([get<SeriesRow[]>(withQuery('/api/series', f)), get<Metrics[]>(withQuery('/api/metrics', { month: range.to, window, ...f }))]);
   // The trend ends at the chosen month and follows the filters, as every other figure here. It is
   // the slowest answer (two windows over 24 months), so the page is shown first and it is drawn when it comes.
   const trend = get<TrendPoint[]>(withQuery('/api/trend', { to: range.to, months: 24, ...f }));
   trend.catch(() => undefined);
-  const [series, [m], report] = await Promise.all([
-    get<SeriesRow[]>(withQuery('/api/series', f)),
-    get<Metrics[]>(withQuery('/api/metrics', { month: range.to, window, ...f })),
-    get<Report>('/api/report'),
-  ]);
+  const report = get<Report>('/api/report');
+  report.catch(() => undefined);
+  const [series, [m]] = await revenue;
   if (!m) throw new Error('/api/metrics: no figures for this month');
   const length = monthRange(range.from, range.to).length;
   const now = periodFigures(series, range.from, range.to);
@@ -115,20 +118,44 @@ export async function overviewPage(): Promise<void> {
     </div>
     ${chartCard('bridge', `MRR bridge of the ${windowName} ending ${range.to}`, { note: 'The starting accounts’ MRR: start, expansion, contraction, churn, FX, end. Bars start at zero.' })}
     <div class="card section"><h2>Monthly bridge</h2>${bridgeTable(series, range.from, range.to)}</div>
-    <div id="forecast-card">${chartCard('fan', 'Forecast: MRR of today’s customers', { note: 'Loading the forecast…' })}</div>
-    <div class="card section"><h2>Diagnostics</h2>${filtered ? '<p class="muted note">Company-wide: the diagnostics are not filtered.</p>' : ''}<ul class="diag">${
-      report.diagnostics.length ? report.diagnostics.map((d) => `<li class="${esc(d.severity)}">${esc(d.message)}</li>`).join('') : '<li class="muted">Nothing unusual.</li>'
-    }</ul></div>`;
+    <div id="forecast-card">${filtered ? companyWideFan() : chartCard('fan', 'Forecast: MRR of today’s customers', { note: 'Loading the forecast…' })}</div>
+    <div class="card section" id="diagnostics-card"><h2>${filtered ? 'Diagnostics of the whole company (not filtered)' : 'Diagnostics'}</h2>${
+      filtered ? `<p class="notice company-wide" data-company-wide="diagnostics">Company-wide: these diagnostics are of every account, not only ${esc(filterText())}.</p>` : ''
+    }<p class="muted" id="diagnostics-wait">Loading the diagnostics…</p></div>`;
 
   drawMrr(shown);
   drawMovements(shown, series);
   drawBridge(m);
   const view = viewId();
   void drawTrends(trend, range.to, bench.median, view);
+  void drawDiagnostics(report, view);
   // The forecast is slower than the rest (a simulation per horizon, cached afterwards): the page is
   // shown first and the fan drawn when it comes, unless the reader has moved on.
   if (!filtered) void drawFan(series, view);
-  else document.getElementById('forecast-card')!.innerHTML = chartCard('fan', 'Forecast: MRR of today’s customers', { note: 'The forecast is company-wide: clear the filters to see it.' });
+}
+
+/** In place of the fan when filters are on: the forecast is of every account, so it is not drawn beside filtered figures. */
+function companyWideFan(): string {
+  return `<div class="card section"><div class="card-head"><h2>Forecast: MRR of today’s customers</h2></div><p class="notice company-wide" data-company-wide="forecast">The forecast is company-wide (every account): it is not drawn beside figures of ${esc(filterText())}. Clear the filters to see it.</p><div id="fan" data-drawn="company-wide"></div></div>`;
+}
+
+/** The report's diagnostics when they come; meanwhile what they wait for. */
+async function drawDiagnostics(report: Promise<Report>, view: number): Promise<void> {
+  const wait = document.getElementById('diagnostics-wait')!;
+  sayWhileWaiting(wait, 'Computing the diagnostics', report);
+  let r: Report;
+  try {
+    r = await report;
+  } catch (e) {
+    if (current(view)) wait.textContent = `No diagnostics: ${e instanceof Error ? e.message : String(e)}`;
+    return;
+  }
+  if (!current(view)) return;
+  const list = document.createElement('ul');
+  list.className = 'diag';
+  list.innerHTML = r.diagnostics.length ? r.diagnostics.map((d) => `<li class="${esc(d.severity)}">${esc(d.message)}</li>`).join('') : '<li class="muted">Nothing unusual.</li>';
+  wait.replaceWith(list);
+  document.getElementById('diagnostics-card')!.dataset['drawn'] = 'true';
 }
 
 /** The smallest round number (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^k) at or above x (a round top for an axis). */
@@ -334,7 +361,10 @@ async function drawFan(series: readonly SeriesRow[], view: number): Promise<void
   const horizons = [30, 60, 90];
   let forecasts: Forecast[];
   try {
-    forecasts = await Promise.all(horizons.map((h) => get<Forecast>(withQuery('/api/forecast', { horizon: h, accounts: 'none' }))));
+    const all = Promise.all(horizons.map((h) => get<Forecast>(withQuery('/api/forecast', { horizon: h, accounts: 'none' }))));
+    const note = document.querySelector<HTMLElement>('#forecast-card .note');
+    if (note) sayWhileWaiting(note, 'Computing the forecast', all);
+    forecasts = await all;
   } catch (e) {
     if (!current(view)) return;
     document.getElementById('forecast-card')!.innerHTML = chartCard('fan', 'Forecast: MRR of today’s customers', { note: `No forecast: ${e instanceof Error ? e.message : String(e)}` });

@@ -12,6 +12,7 @@ import { addDecimals, compareDecimal } from '../money-format.js';
 import { addMonths, monthRange } from '../months.js';
 import { currentSummary } from '../session.js';
 import { pill } from './accounts-page.js';
+import { atRiskMoney, scoresNotice, scoring } from '../scores-status.js';
 import { filterText, filters, hrefWithFilters, params, setParams } from '../url-state.js';
 
 interface MonthSummary {
@@ -66,6 +67,7 @@ export async function renewalsPage(): Promise<void> {
     <h1>Renewals</h1>
     <div class="muted">Contracts renewing ${esc(from)} to ${esc(to)}${filtered ? `, only accounts with ${esc(filterText())}` : ''}: ARR, risk, health, the forecast’s 90-day churn probability when there is one, owner. ARR at risk is the ARR of the accounts at risk (${esc(res.at_risk_rule ?? 'the server’s rule')}); expected loss is ARR × churn probability.</div>
     ${res.forecast && res.forecast.status !== 'ready' && res.forecast.note ? `<div class="notice muted" data-forecast-status="${esc(res.forecast.status)}">${esc(res.forecast.note)}</div>` : ''}
+    ${scoresNotice(res.scores)}
     ${filterBar()}
     <div class="controls">
       ${select('from', choices.map((m) => [m, m]), from, 'From')}
@@ -75,7 +77,7 @@ export async function renewalsPage(): Promise<void> {
     <div class="tiles">
       <div class="tile"><div class="label">Renewals</div><div class="value" data-metric="renewals">${count(renewals)}</div><div class="sub">accounts renewing in the range</div></div>
       <div class="tile"><div class="label">ARR renewing</div><div class="value" data-metric="renewing-arr">${money(total, true)}</div><div class="sub">${money(total)}</div></div>
-      <div class="tile"><div class="label">ARR at risk</div><div class="value" data-metric="arr-at-risk">${money(atRisk, true)}</div><div class="sub">${money(atRisk)} · ${count(atRiskAccounts)} accounts</div></div>
+      <div class="tile"><div class="label">ARR at risk</div><div class="value" data-metric="arr-at-risk">${atRiskMoney(res.scores, atRisk, true)}</div><div class="sub">${scoring(res.scores) ? atRiskMoney(res.scores, atRisk) : `${money(atRisk)} · ${count(atRiskAccounts)} accounts`}</div></div>
     </div>
     ${chartCard('renewals-chart', 'ARR renewing by month', { note: 'Each bar is a month’s renewing ARR, split into at risk and the rest; click a bar for its renewals.' })}
     <div class="card section"><h2>By month</h2>${table({
@@ -85,8 +87,8 @@ export async function renewalsPage(): Promise<void> {
         { label: 'month', html: (m) => `<a href="${esc(hrefWithFilters('/renewals', { from, to, in: m.month }))}" data-link>${esc(m.month)}</a>`, csv: (m) => m.month },
         { label: 'renewals', num: true, html: (m) => count(m.renewals), csv: (m) => m.renewals },
         { label: 'ARR', num: true, html: (m) => `<span data-month-arr="${esc(m.month)}">${money(m.arr)}</span>`, csv: (m) => m.arr },
-        { label: 'at risk', num: true, html: (m) => count(m.at_risk_accounts), csv: (m) => m.at_risk_accounts },
-        { label: 'ARR at risk', num: true, html: (m) => `<span data-month-risk="${esc(m.month)}">${money(m.arr_at_risk)}</span>`, csv: (m) => m.arr_at_risk },
+        { label: 'at risk', num: true, html: (m) => (scoring(res.scores) ? atRiskMoney(res.scores, '0') : count(m.at_risk_accounts)), csv: (m) => (scoring(res.scores) ? '' : m.at_risk_accounts) },
+        { label: 'ARR at risk', num: true, html: (m) => `<span data-month-risk="${esc(m.month)}">${atRiskMoney(res.scores, m.arr_at_risk)}</span>`, csv: (m) => (scoring(res.scores) ? '' : m.arr_at_risk) },
         { label: 'expected loss', num: true, html: (m) => (m.expected_arr_loss === null ? '<span class="muted">no forecast</span>' : money(m.expected_arr_loss)), csv: (m) => m.expected_arr_loss },
       ],
     })}</div>
@@ -103,7 +105,7 @@ export async function renewalsPage(): Promise<void> {
         { label: 'health', html: (r) => `${r.health_colour ? pill(r.health_colour) : ''} ${esc(typeof r.health === 'number' ? num(r.health) : (r.health ?? '—'))}`, csv: (r) => r.health },
         { label: 'churn probability (90 d)', num: true, html: (r) => (r.churn_probability_90d === null ? '<span class="muted">no forecast</span>' : pct(r.churn_probability_90d)), csv: (r) => r.churn_probability_90d },
         { label: 'at risk', html: (r) => (r.at_risk ? '<span class="pill red">at risk</span>' : ''), csv: (r) => r.at_risk ?? '' },
-        { label: 'ARR at risk', num: true, html: (r) => money(r.arr_at_risk), csv: (r) => r.arr_at_risk },
+        { label: 'ARR at risk', num: true, html: (r) => atRiskMoney(res.scores, r.arr_at_risk), csv: (r) => (scoring(res.scores) ? '' : r.arr_at_risk) },
         { label: 'expected loss', num: true, html: (r) => (r.expected_arr_loss ? money(r.expected_arr_loss) : '—'), csv: (r) => r.expected_arr_loss },
         { label: 'owner', html: (r) => esc(r.owner ?? ''), csv: (r) => r.owner },
         { label: 'segment', html: (r) => esc(r.segment ?? ''), csv: (r) => r.segment },
