@@ -20,6 +20,7 @@ import { billingRows, type BillingRow } from '../queries/billing-queries.js';
 import { buildReport, type Report } from '../report/report-model.js';
 import { ACV_BENCHMARK_BANDS, BENCHMARKS } from '../report/benchmarks.js';
 import { dateNotes, type Workspace } from '../workspace/workspace.js';
+import { BACKGROUND_SCORE_ACCOUNTS, scoreInRanges } from './background-scores.js';
 import { ForecastRunner } from './forecast-runner.js';
 import type { ForecastAnswer } from './forecast-transfer.js';
 
@@ -226,7 +227,8 @@ export class DashboardData {
         }
       }
     } else {
-      await materializeAccountScores(ws, { days: [this.asOfDate], table: DASHBOARD_SCORES });
+      // In ranges, each after the pages' reads asked meanwhile: an account's page does not wait behind every account.
+      await scoreInRanges(ws, { day: this.asOfDate, table: DASHBOARD_SCORES, chunk: BACKGROUND_SCORE_ACCOUNTS, yieldTo: () => this.queue });
     }
     if (change !== null) heldScores.set(key, { asOf: this.asOfDate, change });
   }
