@@ -46,7 +46,8 @@ export async function cachedMetricsSeries(ws: Workspace, q: SeriesQuery): Promis
   const kept = await readKept(file, state, query);
   if (kept !== null) return kept;
   const rows = await metricsSeries(ws, q);
-  await keep(file, { state, query, rows: rows as unknown as Record<string, unknown>[] });
+  // A live workspace (nrr serve) may commit a change while this computes: kept only for the state it began in, unchanged.
+  if ((await storeState(ws)) === state) await keep(file, { state, query, rows: rows as unknown as Record<string, unknown>[] });
   return rows;
 }
 

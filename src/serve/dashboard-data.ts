@@ -15,7 +15,9 @@ import { PlaybookState, type PlayEvent, type Task, type TaskStatus } from '../pl
 import { cohortTable, type CohortRow } from '../queries/cohort-queries.js';
 import { explainAccount, type AccountExplanation } from '../queries/explain-queries.js';
 import { movements, type MovementRow } from '../queries/ledger-queries.js';
-import { metrics, type Metrics } from '../queries/metrics-queries.js';
+import type { Metrics } from '../queries/metrics-queries.js';
+import { cachedMetricsSeries } from '../queries/metrics-cache.js';
+import { monthIndex } from '../engine/months.js';
 import { billingRows, type BillingRow } from '../queries/billing-queries.js';
 import { buildReport, type Report } from '../report/report-model.js';
 import { ACV_BENCHMARK_BANDS, BENCHMARKS } from '../report/benchmarks.js';
@@ -158,7 +160,8 @@ export class DashboardData {
   }
 
   metrics(q: { month?: string; window: number; by?: string; where?: AccountFilter }): Promise<Metrics[]> {
-    return this.serial(() => metrics(this.ws, q));
+    // Kept beside the store while it is unchanged: a server started again on the same store answers at once.
+    return this.serial(() => cachedMetricsSeries(this.ws, { ...q, months: [q.month ? monthIndex(q.month) : this.ws.asOfMonth] }));
   }
 
   movements(q: { from?: number; to?: number; account?: string; category?: MovementCategory }): Promise<MovementRow[]> {
