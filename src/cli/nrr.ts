@@ -161,6 +161,8 @@ the end of M−W (snapshot). A table shows ratios as percentages (101.5%); CSV a
 fractions (1.015).
   --by takes an account attribute (a column of accounts), or account, product, acv_band,
   cohort, cohort_month, cohort_quarter, cohort_year.
+An answer is kept beside the workspace store (.nrr/answers) and read back while the store is
+unchanged; any sync that changes it, or ingested change, makes it computed again (docs/store.md).
 
 Examples:
   nrr metrics --data demo
