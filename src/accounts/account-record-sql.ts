@@ -39,14 +39,17 @@ export interface RecordQueryOptions {
 }
 
 /**
- * Some accounts: a relation with an `account_id` column, or a list of ids. A short list is written
- * into the SQL as it is, so that each table is read only where those accounts' rows are.
+ * Some accounts: a relation with an `account_id` column, a list of ids, or the ids from `from`
+ * (included) to `to` (excluded; null: no end) in text order. A short list and a range are written
+ * into the SQL as they are, so that each table is read only where those accounts' rows are (the
+ * store keeps its tables in the order of their accounts).
  */
-export type AccountSet = string | { readonly ids: readonly string[] };
+export type AccountSet = string | { readonly ids: readonly string[] } | { readonly from: string; readonly to: string | null };
 
 /** The condition that `column` is one of `accounts`. */
 export function sqlAccountIn(d: Dialect, column: string, accounts: AccountSet): string {
   if (typeof accounts === 'string') return `${column} IN (SELECT account_id FROM ${accounts})`;
+  if ('from' in accounts) return `(${column} >= ${d.quoteString(accounts.from)}${accounts.to === null ? '' : ` AND ${column} < ${d.quoteString(accounts.to)}`})`;
   return accounts.ids.length === 0 ? 'FALSE' : `${column} IN (${accounts.ids.map((id) => d.quoteString(id)).join(', ')})`;
 }
 

@@ -35,7 +35,7 @@ export const ACCOUNT_SCORES = 'account_scores';
 export interface MaterializeScores {
   /** Snapshot days, YYYY-MM-DD (or YYYY-MM for the month's last day): all computed in one query. */
   readonly days: readonly string[];
-  /** A table or view with an `account_id` column, or a list of ids: only these accounts (null or absent: every account). */
+  /** A table or view with an `account_id` column, a list of ids or a range of them: only these accounts (null or absent: every account). */
   readonly accounts?: AccountSet | null;
   /** The table written (default `account_scores`). */
   readonly table?: string;

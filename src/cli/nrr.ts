@@ -7,7 +7,8 @@ import { checkFullMonth, dayText, monthIndex, monthText } from '../engine/months
 import { Money, stringifyJson } from '../money.js';
 import { explainAccount } from '../queries/explain-queries.js';
 import { movements } from '../queries/ledger-queries.js';
-import { metricsSeries, type Metrics } from '../queries/metrics-queries.js';
+import type { Metrics } from '../queries/metrics-queries.js';
+import { cachedMetricsSeries } from '../queries/metrics-cache.js';
 import { cohortTable } from '../queries/cohort-queries.js';
 import { formatMoney, formatPercent } from '../report/format.js';
 import { metricsWarnings } from '../report/diagnostics.js';
@@ -160,6 +161,8 @@ the end of M−W (snapshot). A table shows ratios as percentages (101.5%); CSV a
 fractions (1.015).
   --by takes an account attribute (a column of accounts), or account, product, acv_band,
   cohort, cohort_month, cohort_quarter, cohort_year.
+An answer is kept beside the workspace store (.nrr/answers) and read back while the store is
+unchanged; any sync that changes it, or ingested change, makes it computed again (docs/store.md).
 
 Examples:
   nrr metrics --data demo
@@ -185,7 +188,7 @@ Examples:
         if (from > to) throw new NrrError(`--from ${o.from} is after the window's last month ${monthText(to)}`);
         const months = Array.from({ length: to - from + 1 }, (_, k) => from + k);
         // Every result says whether its month is over; a partial one is also named on stderr and in a column.
-        const rows = (await metricsSeries(ws, { months, window: o.window, by: o.by, method: o.method, where: o.where })).map((r) => ({
+        const rows = (await cachedMetricsSeries(ws, { months, window: o.window, by: o.by, method: o.method, where: o.where })).map((r) => ({
           ...r,
           partial: monthIndex(r.month) > ws.dates.lastFullMonth,
         }));

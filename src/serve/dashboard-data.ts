@@ -15,11 +15,14 @@ import { PlaybookState, type PlayEvent, type Task, type TaskStatus } from '../pl
 import { cohortTable, type CohortRow } from '../queries/cohort-queries.js';
 import { explainAccount, type AccountExplanation } from '../queries/explain-queries.js';
 import { movements, type MovementRow } from '../queries/ledger-queries.js';
-import { metrics, type Metrics } from '../queries/metrics-queries.js';
+import type { Metrics } from '../queries/metrics-queries.js';
+import { cachedMetricsSeries } from '../queries/metrics-cache.js';
+import { monthIndex } from '../engine/months.js';
 import { billingRows, type BillingRow } from '../queries/billing-queries.js';
 import { buildReport, type Report } from '../report/report-model.js';
 import { ACV_BENCHMARK_BANDS, BENCHMARKS } from '../report/benchmarks.js';
 import { dateNotes, type Workspace } from '../workspace/workspace.js';
+import { BACKGROUND_SCORE_ACCOUNTS, scoreInRanges } from './background-scores.js';
 import { ForecastRunner } from './forecast-runner.js';
 import type { ForecastAnswer } from './forecast-transfer.js';
 
@@ -206,7 +209,8 @@ export class DashboardData {
   }
 
   metrics(q: { month?: string; window: number; by?: string; where?: AccountFilter }): Promise<Metrics[]> {
-    return this.serial(() => metrics(this.ws, q));
+    // Kept beside the store while it is unchanged: a server started again on the same store answers at once.
+    return this.serial(() => cachedMetricsSeries(this.ws, { ...q, months: [q.month ? monthIndex(q.month) : this.ws.asOfMonth] }));
   }
 
   movements(q: { from?: number; to?: number; account?: string; category?: MovementCategory }): Promise<MovementRow[]> {
@@ -284,7 +288,8 @@ export class DashboardData {
         }
       }
     } else {
-      await materializeAccountScores(ws, { days: [this.asOfDate], table: DASHBOARD_SCORES });
+      // In ranges, each after the pages' reads asked meanwhile: an account's page does not wait behind every account.
+      await scoreInRanges(ws, { day: this.asOfDate, table: DASHBOARD_SCORES, chunk: BACKGROUND_SCORE_ACCOUNTS, yieldTo: () => this.queue });
     }
     if (change !== null) heldScores.set(key, { asOf: this.asOfDate, change });
   }
