@@ -58,16 +58,29 @@ export async function serveWorkspace(o: ServeCliOptions, runPlays = false, opene
   });
   process.stdout.write(`\nDashboard: ${server.url}   (API: ${server.url}api/openapi.json${token ? `; token from ${tokenEnv}` : ''}) — Ctrl+C to stop\n`);
   await new Promise<void>((resolve) => {
+    let stopping = false;
     const stop = (): void => {
+      // A second signal stops at once: the store is consistent at every point (docs/store.md).
+      if (stopping) process.exit(130);
+      stopping = true;
+      process.stderr.write(`stopping: answers in flight get ${STOP_GRACE_MS / 1000} s to finish (a second Ctrl+C stops at once)\n`);
+      // Background work (scoring every account, forecasts) is not waited for: it is kept nowhere
+      // until it is done, so leaving it half-way loses nothing.
+      setTimeout(() => process.exit(0), STOP_GRACE_MS).unref();
       void server.close().then(() => {
         served.close();
         resolve();
+        // What still runs in the background would keep the process alive: it ends here.
+        setImmediate(() => process.exit(0));
       });
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
 }
+
+/** How long a stopping server lets the answers in flight finish before it exits anyway. */
+const STOP_GRACE_MS = 5_000;
 
 /**
  * What `serve` answers from: a live workspace on the store (it follows the files and takes

@@ -81,6 +81,8 @@ export async function startServer(source: Workspace | LiveWorkspace, options: Se
         stopWatching();
         plays?.stop();
         server.close(() => r());
+        // Idle keep-alive connections (a browser's) would hold close() open for minutes.
+        if ('closeIdleConnections' in server) server.closeIdleConnections();
       }),
   };
 }
