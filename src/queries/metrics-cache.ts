@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Money } from '../money.js';
 import { storeState } from '../store/store-state.js';
@@ -77,7 +77,20 @@ async function keep(file: string, body: CacheFile): Promise<void> {
     // Money's toJSON is its exact decimal text.
     await writeFile(temp, JSON.stringify(body));
     await rename(temp, file);
+    await prune(dirname(file));
   } catch {
     // Not kept.
   }
+}
+
+/** At most this many answers are kept (one per question asked: a dashboard's filters make many). */
+const MOST_KEPT = 1_000;
+
+/** Past MOST_KEPT answers, the least recently written go, down to four fifths of it. */
+async function prune(dir: string): Promise<void> {
+  const names = (await readdir(dir)).filter((n) => n.startsWith('metrics-') && n.endsWith('.json'));
+  if (names.length <= MOST_KEPT) return;
+  const dated = await Promise.all(names.map(async (n) => ({ n, t: (await stat(join(dir, n)).catch(() => null))?.mtimeMs ?? 0 })));
+  dated.sort((a, b) => a.t - b.t);
+  for (const { n } of dated.slice(0, names.length - Math.floor(MOST_KEPT * 0.8))) await unlink(join(dir, n)).catch(() => undefined);
 }
