@@ -15,6 +15,13 @@ import { replayOverlay } from './apply-batch.js';
 import { writeStoreMeta, type StoreMeta } from './store-meta.js';
 import { ACCOUNT_MODEL_TABLES, ACCOUNT_SOURCE_TABLES, META_TABLES, STORE_CATALOG, STORE_WRITE_OPTIONS, modelKey, signalTable } from './store-schema.js';
 
+/**
+ * The memory DuckDB may take while it builds a store from every file (its default is 80 % of the
+ * machine's): a build at a million accounts otherwise keeps every block it wrote cached, and
+ * peaked above 5 GB. What does not fit spills to the folder beside the store (open-store.ts).
+ */
+export const BUILD_MEMORY_LIMIT = '3GB';
+
 /** The store cannot be opened or written here (permissions, a read-only folder, a damaged file). */
 export class StoreUnavailable extends Error {}
 
@@ -78,6 +85,10 @@ export async function rebuildStore(
   } catch (e) {
     throw new StoreUnavailable(`the workspace store cannot be written at ${path} (${(e instanceof Error ? e.message : String(e)).split('\n')[0]})`);
   }
+  // Unless NRR_MEMORY_LIMIT bounds every database already: what does not fit spills beside the store.
+  const limit = process.env['NRR_MEMORY_LIMIT'] === undefined ? BUILD_MEMORY_LIMIT : null;
+  const limitBefore = limit === null ? null : String((await w.query(`SELECT current_setting('memory_limit') AS m`))[0]!['m']);
+  if (limit !== null) await w.exec(`SET memory_limit = ${w.dialect.quoteString(limit)}`);
   try {
     await w.exec(`USE ${build}`);
     const read = await readFiles(w, setup.policies, setup.files, findSignalFiles(options.data), { ...options, skipInvalid: false, ordered: true }, progress);
@@ -110,6 +121,8 @@ export async function rebuildStore(
     await w.exec(`DETACH DATABASE IF EXISTS ${build}`).catch(() => undefined);
     removeDatabase(tmp);
     throw e;
+  } finally {
+    if (limitBefore !== null) await w.exec(`SET memory_limit = ${w.dialect.quoteString(limitBefore)}`).catch(() => undefined);
   }
 }
 
