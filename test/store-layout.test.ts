@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDbDriver } from '../src/drivers/duckdb-driver.js';
 import { LiveWorkspace } from '../src/store/live-workspace.js';
+import { Workspace } from '../src/workspace/workspace.js';
 import { ACCOUNT_MODEL_TABLES, ACCOUNT_SOURCE_TABLES, DEFAULT_STORE_FILE, META_TABLES } from '../src/store/store-schema.js';
 import { fixtureDir, removeDir, type FileContent } from './helpers/fixture-dir.js';
 
@@ -76,6 +77,34 @@ describe('the store layout behind a small ingested change', () => {
       expect((await outOfOrder(db, 'lines')).rows).toBe(5);
       expect((await outOfOrder(db, 'usage_charges')).rows).toBe(2);
       expect((await outOfOrder(db, 'accounts')).rows).toBe(3);
+    });
+  });
+
+  it('keeps that order when it is built again with ingested rows, which go on top of the files', async () => {
+    const dir = fixtureDir(files);
+    dirs.push(dir);
+    const live = await LiveWorkspace.open({ data: dir, today: TODAY, signals: true });
+    try {
+      // A0 comes before every account of the files: kept at the end of the tables until a rebuild.
+      await live.apply({ source: 'subscriptions', rows: [{ account_id: 'A0', line_id: 'L0', start_date: '2025-05-01', amount: '10', interval: 'monthly', currency: 'USD' }] });
+    } finally {
+      live.close();
+    }
+    const ws = await Workspace.open({ data: dir, today: TODAY, signals: true, store: { rebuild: true } });
+    try {
+      expect(ws.summary.store?.action).toBe('rebuilt');
+      expect(ws.summary.lines).toBe(6);
+    } finally {
+      ws.close();
+    }
+    await readStore(dir, async (db) => {
+      for (const t of [...ACCOUNT_SOURCE_TABLES, ...ACCOUNT_MODEL_TABLES]) {
+        const o = await outOfOrder(db, t);
+        expect(o.back, `${t}: a row stored after a row of a greater account`).toBe(0);
+      }
+      expect((await outOfOrder(db, 'lines')).rows).toBe(6);
+      const [first] = await db.query('SELECT account_id, line_id FROM s.main.lines ORDER BY rowid LIMIT 1');
+      expect(first).toEqual({ account_id: 'A0', line_id: 'L0' });
     });
   });
 

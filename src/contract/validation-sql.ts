@@ -151,9 +151,10 @@ function sqlFlagDuplicateLineIds(): string {
  * what the ledger needs of them (months in force, MRR in their own currency and at their start
  * rate): `lines` is this table once the rows with errors are gone. So the typed rates
  * (`fx_rates`, `fx_periods` and the lookups of engine/fx-model.ts) are made here, before the lines.
- * Duplicate line ids are flagged after the parse (sqlFlagDuplicateLineIds).
+ * Duplicate line ids are flagged after the parse (sqlFlagDuplicateLineIds). `ordered` writes the
+ * subscriptions in the order of their accounts (a store keeps `lines` so: see sync-store.ts).
  */
-export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): string[] {
+export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles, ordered = false): string[] {
   const q = d.quoteIdent;
   const blank = textBlank;
   const mi = (e: string): string => d.sqlMonthIndex(e);
@@ -204,7 +205,7 @@ export function sqlParsedTables(d: Dialect, p: Policies, files: SourceFiles): st
   const table = (source: SourceName, parse: string, keep: readonly string[], ledger?: { ctes: string; last: string; columns: string }): string =>
     `CREATE OR REPLACE TABLE parsed_${source} AS
      WITH src AS (${parse}), checked AS (SELECT *, ${flagged(source)} OR ${oddIds(source)} AS p_flagged FROM src)${ledger ? `, ${ledger.ctes}` : ''}
-     SELECT __row, ${keep.join(', ')}, p_flagged${ledger ? `, ${ledger.columns} FROM ${ledger.last}` : ' FROM checked'}`;
+     SELECT __row, ${keep.join(', ')}, p_flagged${ledger ? `, ${ledger.columns} FROM ${ledger.last}` : ' FROM checked'}${ordered && source === 'subscriptions' ? ' ORDER BY p_account' : ''}`;
   // Each line's months and values, for the ledger: parsed rows are lines once the rows with errors are gone.
   const months = sqlLineMonths(d, p, 'c.p_start', 'c.p_end');
   const startRate = sqlRateAt(d, p, 'c', 'c.p_currency', mi('c.p_start'));
@@ -504,12 +505,15 @@ export function sqlDropParsed(): string[] {
  * The typed tables the model reads, leaving out every row that has an error. `fx_rates` was typed
  * before the lines were parsed (sqlParsedTables). `lines` is `parsed_subscriptions` itself: its
  * rows with errors deleted, the checking columns dropped, the rest renamed (no copy of the data).
+ * `ordered` writes the tables kept per account in the order of their accounts (a store's, see
+ * sqlParsedTables), so that they are never written once more only to sort them.
  */
-export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], hasErrors: boolean, copy = false): string[] {
+export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], hasErrors: boolean, copy = false, ordered = false): string[] {
   const errorRows = (source: SourceName): string =>
     `SELECT v.row FROM validation_issues v WHERE v.source = '${source}' AND v.severity = 'error'`;
   const ok = (source: SourceName): string => (hasErrors ? `__row NOT IN (${errorRows(source)})` : 'TRUE');
   const attrs = attributeColumns.map((c) => `, ${d.quoteIdent(c)}`).join('');
+  const byAccount = ordered ? ' ORDER BY account_id' : '';
   const renames: Record<string, string> = {
     __row: 'row_no',
     p_line_id: 'line_id',
@@ -530,7 +534,7 @@ export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], 
   // Renaming keeps the rows where they are (a file of millions of lines is not copied); a copy
   // creates, alters and drops nothing that already exists (see copyTyped in ReadOptions).
   const lines = copy
-    ? [`CREATE OR REPLACE TABLE lines AS SELECT ${LINE_COLUMNS.map((c) => `${c} AS ${renames[c]}`).join(', ')} FROM parsed_subscriptions WHERE ${ok('subscriptions')}`]
+    ? [`CREATE OR REPLACE TABLE lines AS SELECT ${LINE_COLUMNS.map((c) => `${c} AS ${renames[c]}`).join(', ')} FROM parsed_subscriptions WHERE ${ok('subscriptions')}${byAccount}`]
     : [
         ...(hasErrors ? [`DELETE FROM parsed_subscriptions WHERE __row IN (${errorRows('subscriptions')})`] : []),
         ...SUBSCRIPTION_CHECK_COLUMNS.map((c) => `ALTER TABLE parsed_subscriptions DROP COLUMN ${c}`),
@@ -543,8 +547,8 @@ export function sqlTypedTables(d: Dialect, attributeColumns: readonly string[], 
     `CREATE OR REPLACE TABLE usage_charges AS SELECT
        __row AS row_no, p_account AS account_id, p_product AS product, p_month AS month_index,
        CAST(p_amount AS ${d.moneyType}) AS amount_local, p_currency AS currency
-     FROM parsed_usage WHERE ${ok('usage')}`,
+     FROM parsed_usage WHERE ${ok('usage')}${byAccount}`,
     `CREATE OR REPLACE TABLE accounts AS SELECT account_id${attrs}
-     FROM raw_accounts WHERE ${ok('accounts')}`,
+     FROM raw_accounts WHERE ${ok('accounts')}${byAccount}`,
   ];
 }

@@ -15,6 +15,13 @@ import { replayOverlay } from './apply-batch.js';
 import { writeStoreMeta, type StoreMeta } from './store-meta.js';
 import { ACCOUNT_MODEL_TABLES, ACCOUNT_SOURCE_TABLES, META_TABLES, STORE_CATALOG, STORE_WRITE_OPTIONS, modelKey, signalTable } from './store-schema.js';
 
+/**
+ * The memory DuckDB may take while it builds a store from every file (its default is 80 % of the
+ * machine's): a build at a million accounts otherwise keeps every block it wrote cached, and
+ * peaked above 5 GB. What does not fit spills to the folder beside the store (open-store.ts).
+ */
+export const BUILD_MEMORY_LIMIT = '3GB';
+
 /** The store cannot be opened or written here (permissions, a read-only folder, a damaged file). */
 export class StoreUnavailable extends Error {}
 
@@ -78,22 +85,29 @@ export async function rebuildStore(
   } catch (e) {
     throw new StoreUnavailable(`the workspace store cannot be written at ${path} (${(e instanceof Error ? e.message : String(e)).split('\n')[0]})`);
   }
+  // Unless NRR_MEMORY_LIMIT bounds every database already: what does not fit spills beside the store.
+  const limit = process.env['NRR_MEMORY_LIMIT'] === undefined ? BUILD_MEMORY_LIMIT : null;
+  const limitBefore = limit === null ? null : String((await w.query(`SELECT current_setting('memory_limit') AS m`))[0]!['m']);
+  if (limit !== null) await w.exec(`SET memory_limit = ${w.dialect.quoteString(limit)}`);
   try {
     await w.exec(`USE ${build}`);
-    const read = await readFiles(w, setup.policies, setup.files, findSignalFiles(options.data), { ...options, skipInvalid: false }, progress);
+    const read = await readFiles(w, setup.policies, setup.files, findSignalFiles(options.data), { ...options, skipInvalid: false, ordered: true }, progress);
+    const overlay = from === null ? [] : await overlayTables(w, from);
     if (from !== null) {
       // Changes ingested into the old store stay on top of the files.
-      for (const t of await overlayTables(w, from)) await w.exec(`CREATE TABLE ${build}.main.${t} AS SELECT * FROM ${from}.main.${t}`);
+      for (const t of overlay) await w.exec(`CREATE TABLE ${build}.main.${t} AS SELECT * FROM ${from}.main.${t}`);
       await replayOverlay(w, build, `${build}.main`);
     }
+    // Ingested rows were added at the end: back in the order of their accounts.
+    if (overlay.length > 0) await sortByAccount(w, ACCOUNT_SOURCE_TABLES);
     await w.exec(sqlUsageWeeks());
-    await buildModel(w, setup.policies, progress, true);
+    await buildModelOrdered(w, setup, build, progress);
     progress.step('writing the store');
+    await w.exec(sqlContributions(w.dialect, setup.policies));
     const facts = await dataFacts(w, read.sources, setup.policies.reporting_currency);
     // The model's views are made again over the store by whoever reads it (exposeStore).
     await w.exec('DROP VIEW IF EXISTS account_ranges');
     await w.exec('DROP VIEW IF EXISTS mrr_contributions');
-    await sortByAccount(w);
     await writeStoreMeta(w, build, { modelKey: modelKey(setup.policies), facts, files: fingerprints });
     if (from !== null && (await hasTable(w, from, META_TABLES.ingested))) {
       await w.exec(`INSERT INTO ${build}.${META_TABLES.ingested} SELECT * FROM ${from}.${META_TABLES.ingested}`);
@@ -107,18 +121,37 @@ export async function rebuildStore(
     await w.exec(`DETACH DATABASE IF EXISTS ${build}`).catch(() => undefined);
     removeDatabase(tmp);
     throw e;
+  } finally {
+    if (limitBefore !== null) await w.exec(`SET memory_limit = ${w.dialect.quoteString(limitBefore)}`).catch(() => undefined);
   }
 }
 
 /**
- * Writes the tables kept per account again in the order of their accounts: DuckDB keeps the least
+ * The tables kept per account are written in the order of their accounts: DuckDB keeps the least
  * and greatest account of every row group, so that reading or replacing one account's rows (an
  * ingested change, `nrr account`, an account's page) reads only the row groups that hold them
  * instead of the whole table. Rows written later for a changed account go at the end, in row
- * groups of their own.
+ * groups of their own. The sources are parsed in that order (`ordered` in readFiles); the model is
+ * built in memory, over the store's typed tables, and each of its tables written to the store
+ * once, sorted (`build` is the catalog of the store being built, the connection works in it).
  */
-async function sortByAccount(w: Driver): Promise<void> {
-  for (const t of [...ACCOUNT_SOURCE_TABLES, ...ACCOUNT_MODEL_TABLES]) {
+async function buildModelOrdered(w: Driver, setup: OpenSetup, build: string, progress: Progress): Promise<void> {
+  await resetSchema(w, 'nrr_model');
+  try {
+    for (const t of ['lines', 'usage_charges', 'fx_rates', 'fx_periods', 'fx_bounds', 'fx_month_rates']) {
+      await w.exec(`CREATE VIEW ${t} AS SELECT * FROM ${build}.main.${t}`);
+    }
+    await buildModel(w, setup.policies, progress, true, true);
+    for (const t of ACCOUNT_MODEL_TABLES) await w.exec(`CREATE TABLE ${build}.main.${t} AS SELECT * FROM memory.nrr_model.${t} ORDER BY account_id`);
+  } finally {
+    await w.exec(`USE ${build}`);
+    await w.exec('DROP SCHEMA IF EXISTS memory.nrr_model CASCADE');
+  }
+}
+
+/** Writes tables kept per account again in the order of their accounts (see buildModelOrdered). */
+async function sortByAccount(w: Driver, tables: readonly string[]): Promise<void> {
+  for (const t of tables) {
     await w.exec(`CREATE TABLE nrr_sorting AS SELECT * FROM ${t} ORDER BY account_id`);
     await w.exec(`DROP TABLE ${t}`);
     await w.exec(`ALTER TABLE nrr_sorting RENAME TO ${t}`);

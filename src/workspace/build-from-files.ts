@@ -46,6 +46,11 @@ export interface ReadOptions {
    * DuckDB bind again.
    */
   readonly copyTyped?: boolean;
+  /**
+   * Make the tables kept per account (`lines`, `usage_charges`, `accounts`) in the order of their
+   * accounts, as a store keeps them (see sync-store.ts): sorted as they are made, not written again.
+   */
+  readonly ordered?: boolean;
 }
 
 /**
@@ -69,9 +74,11 @@ export async function readFiles(
   const signals = signalFiles ? await loadRawSignalSources(driver, signalFiles) : null;
   const all: LoadedSource<SourceName | SignalSourceName>[] = [...Object.values(loaded), ...Object.values(signals ?? {})];
   progress.step('validating');
-  const issues = await validate(driver, policies, loaded, signals, all, options, options.copyTyped === true);
+  const issues = await validate(driver, policies, loaded, signals, all, options, options.copyTyped === true, options.ordered === true);
   progress.step('building the MRR ledger');
-  for (const sql of sqlTypedTables(driver.dialect, loaded.accounts.extraColumns, issues.errors > 0, options.copyTyped === true)) await driver.exec(sql);
+  for (const sql of sqlTypedTables(driver.dialect, loaded.accounts.extraColumns, issues.errors > 0, options.copyTyped === true, options.ordered === true)) {
+    await driver.exec(sql);
+  }
   await checkMoneyTotals(driver);
   for (const s of Object.values(signals ?? {})) {
     await driver.exec(sqlSignalTable(driver.dialect, s.source, s.file !== undefined, issues.errors > 0, policies.timezone, options.copyTyped === true));
@@ -98,12 +105,20 @@ export async function readFiles(
 /**
  * The revenue model over the typed tables: usage set aside, contributions, movements per account
  * and month, account ranges and first revenue. `productRanges` also keeps the ledger per account
- * and product (a store keeps it; in memory it is built when first asked for).
+ * and product (a store keeps it; in memory it is built when first asked for). `keepContributions`
+ * makes `mrr_contributions` a table instead of a view (a store's full build: see sync-store.ts).
  */
-export async function buildModel(driver: Driver, p: Policies, progress: Progress, productRanges = false): Promise<void> {
+export async function buildModel(driver: Driver, p: Policies, progress: Progress, productRanges = false, keepContributions = false): Promise<void> {
   const d = driver.dialect;
   await driver.exec(sqlUsageSetAside(d, p));
   await driver.exec(sqlContributions(d, p));
+  if (keepContributions) {
+    // Each of the ledger and the movements reads the contributions twice (starts and ends): a
+    // full build works them out (usage valued at its rate) once instead of four times.
+    await driver.exec('CREATE TABLE nrr_contribution_rows AS SELECT * FROM mrr_contributions');
+    await driver.exec('DROP VIEW mrr_contributions');
+    await driver.exec('ALTER TABLE nrr_contribution_rows RENAME TO mrr_contributions');
+  }
   const pieces = movementsNeedProductRanges(p);
   if (pieces || productRanges) await driver.exec(sqlProductRanges(d));
   progress.step('computing movements');

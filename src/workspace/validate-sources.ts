@@ -34,11 +34,13 @@ export async function validate(
   options: OpenOptions,
   /** The signal files' typed tables will be copies (see copyTyped in ReadOptions). */
   copyTyped = false,
+  /** The subscriptions are parsed in the order of their accounts (see ordered in ReadOptions). */
+  ordered = false,
 ): Promise<{ errors: number; rejectsFile: string | null }> {
   const d = driver.dialect;
   const files: SourceFiles = {};
   for (const s of Object.values(loaded)) if (s.file) files[s.source] = { file: s.file, native: contractNative(s.native), columns: s.columns };
-  for (const sql of sqlParsedTables(d, policies, files)) await driver.exec(sql);
+  for (const sql of sqlParsedTables(d, policies, files, ordered)) await driver.exec(sql);
   // Which files have rows that break a rule, asked first: the rules of the others need not run.
   const flaggedRowsOf = (source: string): string =>
     source in SIGNAL_SOURCES ? sqlSignalFlaggedRows(source as SignalSourceName) : `SELECT __row FROM parsed_${source} WHERE p_flagged`;
