@@ -1,20 +1,11 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { NrrError } from '../errors.js';
+import { processAlive } from '../process-alive.js';
 
 /** How long a command waits for another process to let go of the store before it gives up. */
 const WAIT_MS = 600_000;
 const POLL_MS = 200;
-
-/** Whether a process of this machine is alive (a process of another user counts as alive). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Takes the lock file `path` (made with O_EXCL: one process at a time), waiting while a live
@@ -50,7 +41,7 @@ export async function takeLockFile(path: string, what: string, waitMs = WAIT_MS)
       continue; // released meanwhile: try again at once
     }
     const [pid, host, since] = holder.trim().split(' ');
-    if (host === hostname() && pid !== undefined && /^[0-9]+$/.test(pid) && !alive(Number(pid))) {
+    if (host === hostname() && pid !== undefined && /^[0-9]+$/.test(pid) && !processAlive(Number(pid))) {
       // Left by a process that is gone: taken over. Two waiters may both see it; the engine's own
       // lock on its folder still admits only one of them (the other is told so).
       try {

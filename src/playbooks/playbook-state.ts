@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Row } from '../drivers/driver.js';
 import { DuckDbDriver } from '../drivers/duckdb-driver.js';
 import { NrrError } from '../errors.js';
+import { processAlive } from '../process-alive.js';
 
 /**
  * Play state in an embedded DuckDB file that outlives every run: who is in which play, the tasks
@@ -463,16 +464,6 @@ function claimerAlive(claimer: string): boolean {
   const [host, pid] = claimer.split('/');
   if (host !== hostname()) return true;
   return processAlive(Number(pid));
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { storePath } from './open-store.js';
 import { readStoreMeta, type StoreMeta } from './store-meta.js';
 import { STORE_CATALOG, STORE_SCHEMA_VERSION, STORE_WRITE_OPTIONS, modelKey } from './store-schema.js';
 import { exposeStore, rebuildStore, storeSourceFiles, updateStore } from './sync-store.js';
+import { processAlive } from '../process-alive.js';
 
 /**
  * A workspace kept open on its store for as long as it lives (`nrr serve`, a program that ingests):
@@ -228,8 +229,7 @@ export const liveMarker = (path: string): string => `${path}.live`;
 export function liveHolder(path: string): { pid: number; since: string } | null {
   try {
     const m = JSON.parse(readFileSync(liveMarker(path), 'utf8')) as { pid: number; since: string };
-    process.kill(m.pid, 0);
-    return m;
+    return processAlive(m.pid) ? m : null;
   } catch {
     return null;
   }

@@ -14,6 +14,7 @@ import { fingerprintOf, type FileChanges, type FileFingerprint } from './file-fi
 import { replayOverlay } from './apply-batch.js';
 import { writeStoreMeta, type StoreMeta } from './store-meta.js';
 import { ACCOUNT_MODEL_TABLES, ACCOUNT_SOURCE_TABLES, META_TABLES, STORE_CATALOG, STORE_WRITE_OPTIONS, modelKey, signalTable } from './store-schema.js';
+import { processAlive } from '../process-alive.js';
 
 /**
  * The memory DuckDB may take while it builds a store from every file (its default is 80 % of the
@@ -177,17 +178,8 @@ function removeAbandonedBuilds(path: string): void {
   const prefix = `${basename(path)}.`;
   for (const f of existsSync(dir) ? readdirSync(dir) : []) {
     const m = f.startsWith(prefix) ? /^(\d+)\.building(\.wal)?$/.exec(f.slice(prefix.length)) : null;
-    if (m === null || isRunning(Number(m[1]))) continue;
+    if (m === null || processAlive(Number(m[1]))) continue;
     rmSync(join(dir, f), { force: true });
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
