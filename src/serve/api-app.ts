@@ -372,7 +372,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     checkMonth('as_of', q.as_of);
     if (q.by !== undefined && !ws.attributes.includes(q.by)) throw new HttpError(400, `by: expected one of ${ws.attributes.join(', ')}, got '${q.by}'`);
     // Computed in the background (forecast-runner.ts): the other pages are answered meanwhile.
-    const f = await data.forecasts.forecast({ horizonDays: q.horizon, asOf: q.as_of, by: q.by });
+    const f = await data.forecasts.forecast({ horizonDays: q.horizon, asOf: q.as_of, by: q.by, ...(q.where ? { where: q.where } : {}) });
     return jsonText(c, q.accounts === 'none' ? f.summaryText : f.text);
   });
   app.get('/api/forecast/accounts/:id', async (c) => {

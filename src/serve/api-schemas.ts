@@ -116,7 +116,7 @@ export const QUERIES = {
  * The endpoints that also take account filters: any attribute of the accounts as a parameter
  * (`?segment=enterprise&region=EMEA`), see /api/attributes and AccountFilter.
  */
-export const FILTERED_QUERIES: ReadonlySet<QueryName> = new Set(['series', 'trend', 'metrics', 'movements', 'cohorts', 'accounts', 'cohortAccounts', 'tasks', 'renewals', 'book']);
+export const FILTERED_QUERIES: ReadonlySet<QueryName> = new Set(['series', 'trend', 'metrics', 'movements', 'cohorts', 'accounts', 'cohortAccounts', 'tasks', 'renewals', 'book', 'forecast']);
 
 export type QueryName = keyof typeof QUERIES;
 
@@ -159,7 +159,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/api/playbooks/backtest', query: 'none', summary: 'Per play: fires, precision, recall of lost or gained ARR, lead time' },
   { path: '/api/series', query: 'series', summary: 'Company MRR, ARR, customers and the monthly bridge (new, expansion, reactivation, contraction, churn, net new), one row per month' },
   { path: '/api/attributes', query: 'none', summary: 'The attributes of the accounts offered as filters and groups, with their values (or date and number buckets) and account counts' },
-  { path: '/api/forecast', query: 'forecast', summary: 'Forward NRR and GRR (P10/P50/P90) over the horizon, expected movements, accounts by expected loss with reasons' },
+  { path: '/api/forecast', query: 'forecast', summary: 'Forward NRR and GRR (P10/P50/P90) over the horizon, expected movements, accounts by expected loss with reasons; with filters, of the matching accounts (the model fitted on the whole company, `filter` says so with the counts)' },
   { path: '/api/forecast/accounts/{id}', query: 'accountForecast', summary: "One account's entry of the company forecast (its probabilities, expected loss and reasons; null without MRR at T), with the forecast's as_of and method" },
 ];
 

@@ -8,6 +8,7 @@ import type { MovementCategory } from '../engine/movements-model.js';
 import { Money } from '../money.js';
 import { NrrError } from '../errors.js';
 import { MIN_CHURN_EVENTS, MIN_TRAINING_MONTHS } from '../forecast/forecast-model.js';
+import { filterWords } from '../forecast/forecast.js';
 import { NO_PROBABILITY, accountProbabilities, probabilityMonth, type AccountProbabilities } from '../forecast/account-probabilities.js';
 import { storedBacktest } from '../playbooks/backtest-cache.js';
 import { statePath } from '../playbooks/playbook-settings.js';
@@ -167,8 +168,8 @@ export class DashboardData {
       return j ? [{ job: key, what, status: j.finished === null ? ('running' as const) : j.failed ? ('failed' as const) : ('done' as const), seconds: since(j.asked, j.finished) }] : [];
     });
     const forecasts = this.forecasts.jobs().map((f) => ({
-      job: `forecast:${f.horizon_days}${f.as_of ? `:${f.as_of}` : ''}`,
-      what: `the ${f.horizon_days}-day forecast${f.as_of ? ` as of ${f.as_of}` : ''} (model rows, fit and simulation)`,
+      job: `forecast:${f.horizon_days}${f.as_of ? `:${f.as_of}` : ''}${f.where ? `:${filterWords(f.where)}` : ''}`,
+      what: `the ${f.horizon_days}-day forecast${f.as_of ? ` as of ${f.as_of}` : ''}${f.where ? ` of the accounts where ${filterWords(f.where)}` : ''} (model rows, fit and simulation)`,
       status: f.status === 'computing' ? ('running' as const) : f.status === 'ready' ? ('done' as const) : ('failed' as const),
       seconds: since(f.asked, f.finished),
     }));
