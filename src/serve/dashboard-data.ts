@@ -21,6 +21,7 @@ import { cachedMetricsSeries } from '../queries/metrics-cache.js';
 import { monthIndex } from '../engine/months.js';
 import { billingRows, type BillingRow } from '../queries/billing-queries.js';
 import { buildReport, type Report } from '../report/report-model.js';
+import { filteredDiagnostics, type FilteredDiagnostics } from '../report/report-diagnostics.js';
 import { ACV_BENCHMARK_BANDS, BENCHMARKS } from '../report/benchmarks.js';
 import { dateNotes, type Workspace } from '../workspace/workspace.js';
 import { BACKGROUND_SCORE_ACCOUNTS, scoreInRanges } from './background-scores.js';
@@ -207,6 +208,11 @@ export class DashboardData {
    */
   report(): Promise<Report> {
     return this.once('report', () => this.onOwnConnection((ws) => buildReport(ws)), false);
+  }
+
+  /** The whole company's diagnostics with their counts (GET /api/diagnostics without filters), computed once beside the pages' reads. */
+  diagnostics(): Promise<FilteredDiagnostics> {
+    return this.once('diagnostics', () => this.onOwnConnection((ws) => filteredDiagnostics(ws, undefined)), false);
   }
 
   metrics(q: { month?: string; window: number; by?: string; where?: AccountFilter }): Promise<Metrics[]> {
