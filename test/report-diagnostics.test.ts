@@ -38,6 +38,7 @@ describe('diagnostics of the accounts a filter keeps', () => {
     expect([all.accounts, all.starting_accounts, all.retained_accounts]).toEqual([150, report.headline.t12m.starting_accounts, report.headline.t12m.retained_accounts]);
     expect(all.where).toBeNull();
     expect(all.thin).toBe(false);
+    expect(all.diagnostics.every((x) => x.scope === 'company')).toBe(true);
   }, 60_000);
 
   it('a thin filter is said first, with its count; the filtered attribute is not checked as groups', async () => {

@@ -108,7 +108,7 @@ export interface FilteredDiagnostics {
   /** Fewer starting accounts than `min_group_accounts`: every finding rests on few accounts. */
   readonly thin: boolean;
   readonly min_group_accounts: number;
-  /** Each computed over the accounts the filter keeps (scope `filtered`), or of the whole company (`company`). */
+  /** Each computed over the accounts the filter keeps (scope `filtered`), or of the whole company (`company`: without a filter). */
   readonly diagnostics: readonly (Diagnostic & { readonly scope: 'filtered' | 'company' })[];
   /** Checks that do not apply to these accounts, each with the reason (not "nothing found"). */
   readonly skipped: readonly SkippedCheck[];
@@ -153,7 +153,8 @@ export async function filteredDiagnostics(ws: Workspace, where: AccountFilter | 
     retained_accounts: t12m.retained_accounts,
     thin: t12m.starting_accounts < min,
     min_group_accounts: min,
-    diagnostics: [...thin, ...diagnostics].map((d) => ({ ...d, scope: 'filtered' as const })),
+    // Every check reads the filter's accounts alone; without a filter, they are the company's.
+    diagnostics: [...thin, ...diagnostics].map((d) => ({ ...d, scope: w ? ('filtered' as const) : ('company' as const) })),
     skipped,
   };
 }
