@@ -162,6 +162,7 @@ export class DashboardData {
     const named: [string, string][] = [
       ['scores', 'scoring every account (health, churn risk, expansion readiness)'],
       ['report', "the report's diagnostics (24-month trends, groups, concentration, overlaps)"],
+      ['diagnostics', "the company's diagnostics (24 months of monthly NRR, groups, concentration, overlaps)"],
       ['backtest', "the playbooks' backtest"],
     ];
     const mine = named.flatMap(([key, what]) => {
