@@ -152,7 +152,9 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     const report = await api<{ diagnostics: { message: string }[] }>('/api/report');
     const shownDiagnostics = await page.locator('#diagnostics-card ul.diag li').allTextContents();
     expect(shownDiagnostics).toEqual(report.diagnostics.length ? report.diagnostics.map((d) => d.message) : ['Nothing unusual.']);
-    expect(await page.locator('[data-company-wide]').count()).toBe(0);
+    expect(await page.getAttribute('[data-diagnostics-scope]', 'data-diagnostics-scope')).toBe('company');
+    expect(await page.locator('#diagnostics-card li[data-scope="filtered"]').count()).toBe(0);
+    expect(await page.getAttribute('#fan', 'data-filtered')).toBeNull();
 
     // The month and window live in the URL; the monthly window has no benchmark selector.
     await page.selectOption('select[data-param="window"]', '1');
@@ -278,12 +280,29 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     });
     expect(trend.months.at(-1)).toBe(month);
     expect(trend.nrr.at(-1)).toBe(+(enterprise!.nrr! * 100).toFixed(2));
-    // What is not filtered says so where it is shown: the forecast is not drawn beside filtered
-    // figures, and the diagnostics are headed and marked as the whole company's.
-    expect(await page.textContent('[data-company-wide="forecast"]')).toContain('company-wide (every account): it is not drawn beside figures of segment = enterprise');
-    expect(await page.locator('#fan canvas').count()).toBe(0);
-    expect(await page.textContent('#diagnostics-card h2')).toBe('Diagnostics of the whole company (not filtered)');
-    expect(await page.textContent('[data-company-wide="diagnostics"]')).toBe('Company-wide: these diagnostics are of every account, not only segment = enterprise.');
+    // The forecast fan and the diagnostics follow the filter too, and say which accounts they are of.
+    await page.waitForSelector('#fan[data-drawn="true"]', { timeout: 120_000 });
+    const fc = await api<{ account_count: number; ending_mrr: { p10: string; p50: string; p90: string }; filter: { accounts: number; company_accounts: number } }>('/api/forecast?horizon=90&accounts=none&segment=enterprise');
+    const companyFc = await api<{ account_count: number }>('/api/forecast?horizon=90&accounts=none');
+    expect(fc.filter.company_accounts).toBe(companyFc.account_count);
+    expect(fc.account_count).toBeLessThan(companyFc.account_count);
+    expect(await page.getAttribute('#fan', 'data-filtered')).toBe('true');
+    expect(await page.getAttribute('#fan', 'data-accounts')).toBe(String(fc.account_count));
+    expect(await page.textContent('#forecast-card h2')).toBe('Forecast: MRR of today’s customers, only segment = enterprise');
+    expect(await page.textContent('#forecast-card .note')).toContain(`the ${fc.account_count} of ${fc.filter.company_accounts} accounts with MRR that have segment = enterprise (the model is fitted on the whole company’s history`);
+    const fan = await page.evaluate(() => {
+      const c = (window as unknown as { echarts: { getInstanceByDom(e: HTMLElement): { getOption(): { series: { name: string; data: (number | null)[] }[] } } } }).echarts.getInstanceByDom(document.getElementById('fan')!);
+      return c.getOption().series.find((x) => x.name === 'P50')!.data.at(-1);
+    });
+    expect(fan).toBe(Number(fc.ending_mrr.p50));
+    await page.waitForSelector('#diagnostics-card[data-drawn="true"]', { timeout: 120_000 });
+    const diag = await api<{ accounts: number; starting_accounts: number; retained_accounts: number; as_of: string; diagnostics: { message: string; scope: string }[] }>('/api/diagnostics?segment=enterprise');
+    expect(await page.textContent('#diagnostics-card h2')).toBe('Diagnostics of segment = enterprise');
+    expect(await page.textContent('[data-diagnostics-scope="filtered"]')).toBe(
+      `Of the ${diag.accounts} accounts with segment = enterprise: ${diag.starting_accounts} paid at the start of the trailing twelve months to ${diag.as_of}, ${diag.retained_accounts} of them still pay.`,
+    );
+    expect(await page.locator('#diagnostics-card ul.diag li').allTextContents()).toEqual(diag.diagnostics.length ? diag.diagnostics.map((d) => d.message) : ['Nothing unusual.']);
+    expect(await page.locator('#diagnostics-card li[data-scope="company"]').count()).toBe(0);
 
     // Cohorts as of an earlier month, filtered: nrr cohorts --as-of --where.
     const cli = (...args: string[]) => {

@@ -1,14 +1,15 @@
 import { Option, type Command } from 'commander';
 import { NrrError } from '../errors.js';
 import { DEFAULT_BACKTEST_MONTHS, DEFAULT_BACKTEST_SIMULATIONS, forecastBacktest, type ForecastBacktest } from '../forecast/forecast-backtest.js';
-import { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_SIMULATIONS, DOWNSIDE_COUNT, SIMULATION_BUDGET, forecast, type Forecast, type ForecastFigures } from '../forecast/forecast.js';
+import { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_SIMULATIONS, DOWNSIDE_COUNT, SIMULATION_BUDGET, filterWords, forecast, type Forecast, type ForecastFigures } from '../forecast/forecast.js';
 import { Money, stringifyJson } from '../money.js';
 import { formatPercent } from '../report/format.js';
-import { open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
+import { open, outOption, positiveInt, withDataOptions, withWorkspace, type CommonOptions } from './common-options.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
 import { writeOutput } from './standard-output.js';
+import { whereOption, type WhereOptions } from './where-option.js';
 
-interface ForecastCliOptions extends CommonOptions {
+interface ForecastCliOptions extends CommonOptions, WhereOptions {
   horizon: number;
   by?: string;
   seed: number;
@@ -19,7 +20,7 @@ interface ForecastCliOptions extends CommonOptions {
 
 const pct = (x: number | null): string => (x === null ? '—' : formatPercent(x));
 
-/** One row per figure set (the company, then each group): the P10/P50/P90 and the expected movements. */
+/** One row per figure set (the company or the accounts --where keeps, then each group): the P10/P50/P90 and the expected movements. */
 function figureRows(f: Forecast): Record<string, string | number | null | Money>[] {
   const row = (x: ForecastFigures, group: string): Record<string, string | number | null | Money> => ({
     group,
@@ -40,7 +41,8 @@ function figureRows(f: Forecast): Record<string, string | number | null | Money>
     t12m_nrr_p50: x.t12m?.nrr.p50 ?? null,
     t12m_nrr_p90: x.t12m?.nrr.p90 ?? null,
   });
-  return [row(f, 'all'), ...(f.by?.groups.map((g) => row(g, `${f.by!.attribute}=${g.group}`)) ?? [])];
+  // The first row is of the accounts the forecast is of: all of them, or those --where keeps.
+  return [row(f, f.filter ? filterWords(f.filter.where) : 'all'), ...(f.by?.groups.map((g) => row(g, `${f.by!.attribute}=${g.group}`)) ?? [])];
 }
 const FIGURE_COLUMNS = ['group', 'accounts', 'starting_mrr', 'committed_mrr', 'nrr_p10', 'nrr_p50', 'nrr_p90', 'grr_p10', 'grr_p50', 'grr_p90', 'ending_mrr_p50', 'expected_expansion', 'expected_contraction', 'expected_churn', 't12m_nrr_p10', 't12m_nrr_p50', 't12m_nrr_p90'];
 
@@ -59,7 +61,8 @@ function forecastText(f: Forecast, format: 'table' | 'md'): string {
   const lines = [
     `${h}Forecast from ${f.as_of} to ${f.through} (${f.horizon_days} days, ${f.horizon_months} months)`,
     '',
-    `Forward NRR of today's ${f.account_count} customers: P50 ${pct(f.nrr.p50)} (80 % interval ${pct(f.nrr.p10)} – ${pct(f.nrr.p90)}); ` +
+    ...(f.filter ? [`Only the accounts where ${filterWords(f.filter.where)}: ${f.filter.note}.`] : []),
+    `Forward NRR of today's ${f.account_count} customers${f.filter ? ` where ${filterWords(f.filter.where)}` : ''}: P50 ${pct(f.nrr.p50)} (80 % interval ${pct(f.nrr.p10)} – ${pct(f.nrr.p90)}); ` +
       `GRR P50 ${pct(f.grr.p50)} (${pct(f.grr.p10)} – ${pct(f.grr.p90)}); committed changes alone: ${pct(f.committed_nrr)}.`,
     ...t12mLine(f),
     `Method: ${f.method === 'hazard_model' ? 'hazard model' : 'segment × time-to-renewal rates (thin history)'} fitted on ${f.training.months} month-ends ` +
@@ -147,6 +150,7 @@ export function registerForecast(program: Command): void {
   const cmd = withDataOptions(program.command('forecast').description("forward NRR and GRR of today's customers over the next 30–180 days, with P10/P50/P90, expected movements and the accounts behind the downside"), { asOfDate: true })
     .addOption(horizonOption())
     .option('--by <attribute>', 'the figures by an account attribute as well (segment, region, csm_owner…)')
+    .addOption(whereOption())
     .option('--seed <n>', 'seed of the simulation: the same seed gives the same numbers', positiveInt, DEFAULT_FORECAST_SEED)
     .option('--simulations <n>', `simulated periods behind the intervals (default: ${DEFAULT_SIMULATIONS.toLocaleString('en-US')}, fewer above ${(SIMULATION_BUDGET / DEFAULT_SIMULATIONS).toLocaleString('en-US')} accounts)`, positiveInt)
     .option('--limit <n>', 'JSON: at most this many accounts in `accounts` (default: all)', positiveInt)
@@ -159,19 +163,22 @@ Three layers: committed changes the contract lines already show, monthly probabi
 contraction and expansion from a hazard model fitted on the workspace's own history (as-of rules of
 account records: no leakage), and sizes of contraction and expansion by segment; a seeded Monte Carlo
 gives the intervals. With thin history it falls back to segment × time-to-renewal rates and says so.
+--where keeps the figures, groups and accounts of the matching accounts only: the model is still
+fitted on the whole company's history and every account simulated, so the figures equal that
+value's group in a forecast --by the same attribute (same seed).
 See docs/forecast.md; check it with \`nrr forecast backtest\`.
 
 Examples:
   nrr forecast --data demo
   nrr forecast --data demo --horizon 60 --by segment
+  nrr forecast --data demo --where segment=enterprise     the enterprise accounts' figures
   nrr forecast --data demo --as-of 2026-06-30 --format json --limit 50 -o forecast.json`,
     )
-    .action(async (o: ForecastCliOptions) => {
-      const ws = await open(o, { signals: true });
-      try {
+    .action(async (o: ForecastCliOptions) =>
+      withWorkspace(o, async (ws) => {
         // Reasons are put into words only for the accounts shown.
         const explain = o.format === 'json' ? o.limit : DOWNSIDE_COUNT;
-        const f = await forecast(ws, { horizonDays: o.horizon, by: o.by, seed: o.seed, simulations: o.simulations, explain });
+        const f = await forecast(ws, { horizonDays: o.horizon, by: o.by, where: o.where, seed: o.seed, simulations: o.simulations, explain });
         for (const n of f.notes) process.stderr.write(`warning: ${n}\n`);
         const text =
           o.format === 'json'
@@ -180,10 +187,8 @@ Examples:
               ? formatRows(figureRows(f), FIGURE_COLUMNS, 'csv')
               : forecastText(f, o.format);
         await writeOutput(o, text);
-      } finally {
-        ws.close();
-      }
-    });
+      }, true),
+    );
 
   withDataOptions(cmd.command('backtest').description('replay past month-ends: fit on what was known then, forecast, compare with what happened and with three baselines'), { asOfDate: true })
     .addOption(horizonOption())

@@ -76,7 +76,7 @@ export function sqlSuspectOverlapsByGroup(
  * ending MRR and the change, largest change either way first. Per account, so a product grouping
  * has none (an account's change is not one product's).
  */
-export function sqlTopContributors(d: Dialect, p: Policies, month: number, window: number, g: Grouping, group: string | undefined, limit: number): string {
+export function sqlTopContributors(d: Dialect, p: Policies, month: number, window: number, g: Grouping, group: string | undefined, limit: number, filter?: AccountFilter): string {
   const label = sqlGroupLabel(d, p, g);
   const at = (m: number): string => `SELECT account_id, mrr FROM account_ranges WHERE from_month <= ${m} AND ${m} < to_month`;
   return `
@@ -84,7 +84,7 @@ export function sqlTopContributors(d: Dialect, p: Policies, month: number, windo
     u AS (SELECT s.account_id, s.mrr AS start_mrr, coalesce(e.mrr, 0) AS end_mrr FROM s LEFT JOIN e USING (account_id))
     SELECT u.account_id, u.start_mrr, u.end_mrr, u.end_mrr - u.start_mrr AS change
     FROM u ${label.joins}
-    ${group === undefined ? '' : `WHERE ${label.expr} = ${d.quoteString(group)}`}
+    WHERE ${sqlAccountFilter(d, filter, 'u.account_id')}${group === undefined ? '' : ` AND ${label.expr} = ${d.quoteString(group)}`}
     ORDER BY abs(u.end_mrr - u.start_mrr) DESC, u.account_id
     LIMIT ${limit}`;
 }

@@ -1,6 +1,8 @@
+import { hasFilter, type AccountFilter } from '../engine/account-filter.js';
 import { monthEnd, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { Money } from '../money.js';
+import { filteredAccountIds } from '../queries/attribute-queries.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { accountsAt, filesWithRows, loadAttribute, loadCommitted, loadForecastRows, loadMrrAt } from './forecast-data.js';
 import { fitPredictor, type Predictor } from './forecast-model.js';
@@ -48,6 +50,11 @@ export interface ForecastOptions {
   readonly horizonDays?: number;
   /** An account attribute to give the figures by as well. */
   readonly by?: string;
+  /**
+   * Only the accounts whose attributes match (AccountFilter): the model is still fitted on the whole
+   * company's history and every account is simulated; the figures are summed over these accounts.
+   */
+  readonly where?: AccountFilter;
   readonly seed?: number;
   readonly simulations?: number;
   readonly trainingMonths?: number;
@@ -145,12 +152,27 @@ export interface Forecast extends ForecastFigures {
   /** Which lines the committed layer read: `all` (from today: scheduled starts count) or those started by T. */
   readonly committed_lines: 'all' | 'started_by_as_of';
   readonly notes: readonly string[];
+  /** With a filter: the condition, and how many accounts of the company's customers at T it keeps. */
+  readonly filter?: ForecastFilter;
   readonly by?: { readonly attribute: string; readonly groups: readonly ForecastFigures[] };
   /** The accounts with the largest expected loss, with their reasons. */
   readonly downside: readonly AccountForecast[];
   /** Every account with MRR at T, by expected loss (largest first). */
   readonly accounts: readonly AccountForecast[];
 }
+
+/** The accounts a filtered forecast is of: the figures, groups and accounts are theirs alone. */
+export interface ForecastFilter {
+  readonly where: AccountFilter;
+  /** Accounts with MRR at T that match (the figures' account_count), of every account with MRR at T. */
+  readonly accounts: number;
+  readonly company_accounts: number;
+  /** In words: what the filtered figures are of, and that the model is the whole company's. */
+  readonly note: string;
+}
+
+/** `segment=enterprise and region=EMEA`. */
+export const filterWords = (where: AccountFilter): string => Object.entries(where).map(([k, v]) => `${k}=${v}`).join(' and ');
 
 const money = (x: number): Money => Money.from(x.toFixed(2));
 const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
@@ -178,13 +200,18 @@ export interface ForecastInput {
   readonly explain?: number;
   /** Each account's ledger MRR at the month-end 12 months before T + h (the T12M cohort); absent: no T12M figure. */
   readonly t12mStart?: ReadonlyMap<string, Money>;
+  /** Only these accounts are counted (every account is still simulated, with the same draws); absent: all. */
+  readonly filter?: { readonly where: AccountFilter; readonly accounts: ReadonlySet<string> };
 }
 
 /** The forecast from its inputs (no database): the simulation, the figures, the accounts. */
 export function forecastFrom(input: ForecastInput): Forecast {
   const H = horizonMonths(input.horizonDays);
   const p = input.predictor;
-  const groupNames = input.byValues ? [...new Set(input.current.map((r) => input.byValues!.values.get(r.account_id) ?? '(none)'))].sort() : [];
+  const kept = (id: string): boolean => input.filter === undefined || input.filter.accounts.has(id);
+  // The accounts the figures are of; every account at T is simulated (SimAccount.counted).
+  const members = input.filter === undefined ? input.current : input.current.filter((r) => kept(r.account_id));
+  const groupNames = input.byValues ? [...new Set(members.map((r) => input.byValues!.values.get(r.account_id) ?? '(none)'))].sort() : [];
   const groupIndex = new Map(groupNames.map((g, i) => [g, i]));
   const meanOf = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
   const accounts: AccountForecast[] = [];
@@ -207,7 +234,8 @@ export function forecastFrom(input: ForecastInput): Forecast {
     const churnP = 1 - stay;
     const contractionP = 1 - noContraction;
     const loss = r.mrr * churnP + r.mrr * contractionP * meanOf(p.sizes[sizeGroup]!.contraction);
-    accounts.push({
+    const counted = kept(r.account_id);
+    if (counted) accounts.push({
       account_id: r.account_id,
       group: r.group,
       mrr: Money.from(r.mrr_text),
@@ -222,10 +250,11 @@ export function forecastFrom(input: ForecastInput): Forecast {
     return {
       start: r.mrr,
       committed: committed.toNumber(),
-      group: input.byValues ? groupIndex.get(input.byValues.values.get(r.account_id) ?? '(none)')! : -1,
+      group: input.byValues && counted ? groupIndex.get(input.byValues.values.get(r.account_id) ?? '(none)')! : -1,
       sizeGroup,
       probs,
       t12m: input.t12mStart?.has(r.account_id) ?? false,
+      counted,
     };
   });
   const totals = simulateRevenue({ accounts: sim, steps: H, sizes: p.sizes, shock: p.shock, groups: groupNames.length, simulations: input.simulations, seed: input.seed });
@@ -246,7 +275,7 @@ export function forecastFrom(input: ForecastInput): Forecast {
     const mean = (xs: Float64Array): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     const t12m = (): T12mForecast | undefined => {
       if (!input.t12mStart) return undefined;
-      const inGroup = (id: string): boolean => g === 0 || (input.byValues?.values.get(id) ?? '(none)') === groupNames[g - 1];
+      const inGroup = (id: string): boolean => kept(id) && (g === 0 || (input.byValues?.values.get(id) ?? '(none)') === groupNames[g - 1]);
       const cohort = [...input.t12mStart].filter(([id]) => inGroup(id)).map(([, m]) => m);
       const cohortStart = Money.sum(cohort);
       const cohortCount = cohort.length;
@@ -281,7 +310,7 @@ export function forecastFrom(input: ForecastInput): Forecast {
       ...(t12mFigures ? { t12m: t12mFigures } : {}),
     };
   };
-  const company = figures(0, input.current);
+  const company = figures(0, members);
   const rowById = new Map(input.current.map((r) => [r.account_id, r]));
   // By expected loss (exact money, rounded to the cent; compared as numbers, which is exact at that scale), then id.
   const lossOf = new Map(accounts.map((a) => [a, a.expected_loss.toNumber()]));
@@ -292,7 +321,13 @@ export function forecastFrom(input: ForecastInput): Forecast {
     const r = rowById.get(a.account_id)!;
     return { ...a, reasons: p.reasons(r), expansion_reasons: p.expansionReasons(r) };
   });
-  const thin = input.current.length < 30 ? [`only ${input.current.length} accounts with MRR at T: the figures are too noisy to trust`] : [];
+  const filter = input.filter === undefined ? undefined : forecastFilter(input.filter.where, members.length, input.current.length, p.training.rows);
+  const thin =
+    members.length === 0
+      ? [`no account with MRR at T matches ${filterWords(input.filter!.where)}: there is nothing to forecast (no data, not a forecast of zero)`]
+      : members.length < 30
+        ? [`only ${members.length} accounts with MRR at T${filter ? ` match ${filterWords(filter.where)}` : ''}: the figures are too noisy to trust`]
+        : [];
   return {
     as_of: monthEnd(input.month),
     horizon_days: input.horizonDays,
@@ -312,9 +347,22 @@ export function forecastFrom(input: ForecastInput): Forecast {
       ...(input.trainingShare !== undefined && input.trainingShare < 1 ? [`the model was trained on a sample of ${Math.round(input.trainingShare * 100)} % of the accounts' history (every account is forecast)`] : []),
     ],
     ...company,
-    ...(input.byValues ? { by: { attribute: input.byValues.attribute, groups: groupNames.map((g, i) => ({ group: g, ...figures(i + 1, input.current.filter((r) => (input.byValues!.values.get(r.account_id) ?? '(none)') === g)) })) } } : {}),
+    ...(filter ? { filter } : {}),
+    ...(input.byValues ? { by: { attribute: input.byValues.attribute, groups: groupNames.map((g, i) => ({ group: g, ...figures(i + 1, members.filter((r) => (input.byValues!.values.get(r.account_id) ?? '(none)') === g)) })) } } : {}),
     downside: withReasons.slice(0, DOWNSIDE_COUNT),
     accounts: withReasons,
+  };
+}
+
+/** What a filtered forecast is of, in words (ForecastFilter). */
+function forecastFilter(where: AccountFilter, accounts: number, companyAccounts: number, trainingRows: number): ForecastFilter {
+  return {
+    where,
+    accounts,
+    company_accounts: companyAccounts,
+    note:
+      `the figures are of the ${accounts.toLocaleString('en-US')} of ${companyAccounts.toLocaleString('en-US')} accounts with MRR at T where ${filterWords(where)}; ` +
+      `the model is fitted on the whole company's history (${trainingRows.toLocaleString('en-US')} account-months) and every account is simulated, so these accounts' figures are the same as their group's in a forecast by that attribute`,
   };
 }
 
@@ -331,6 +379,8 @@ export interface ForecastData {
   readonly committed: ReadonlyMap<string, Money>;
   readonly t12mStart: ReadonlyMap<string, Money>;
   readonly byValues?: { readonly attribute: string; readonly values: ReadonlyMap<string, string> };
+  /** The filter and the ids of the accounts it keeps (ForecastOptions.where). */
+  readonly filter?: { readonly where: AccountFilter; readonly accounts: ReadonlySet<string> };
   readonly seed: number;
   /** As asked; undefined: the default for the accounts at T (defaultSimulations). */
   readonly simulations?: number;
@@ -358,6 +408,7 @@ export async function loadForecastData(ws: Workspace, options: ForecastOptions =
   for (let m = Math.max(M - trainingMonths, ws.firstMonth ?? M); m <= M; m++) months.push(m);
   // A wrong --by is said before any work.
   const byValues = options.by ? { attribute: options.by, values: await loadAttribute(ws, options.by) } : undefined;
+  const filter = hasFilter(options.where) ? { where: options.where, accounts: new Set(await filteredAccountIds(ws, options.where)) } : undefined;
   const cap = options.trainingAccounts ?? TRAINING_ACCOUNTS;
   const same = reuse !== undefined && reuse.month === M && reuse.trainingMonths === trainingMonths && reuse.trainingAccounts === cap;
   const count = same ? 0 : await accountsAt(ws, M);
@@ -378,6 +429,7 @@ export async function loadForecastData(ws: Workspace, options: ForecastOptions =
     committed,
     t12mStart,
     ...(byValues ? { byValues } : {}),
+    ...(filter ? { filter } : {}),
     seed: options.seed ?? DEFAULT_FORECAST_SEED,
     ...(options.simulations === undefined ? {} : { simulations: options.simulations }),
     committedLines: live ? 'all' : 'started_by_as_of',
@@ -419,6 +471,7 @@ export function forecastFromData(data: ForecastData): Forecast {
     trainingShare: data.trainingShare,
     explain: data.explain,
     t12mStart: data.t12mStart,
+    ...(data.filter ? { filter: data.filter } : {}),
   });
   return methodNote.length ? { ...f, notes: [...f.notes, ...methodNote] } : f;
 }

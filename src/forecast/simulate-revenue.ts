@@ -14,6 +14,12 @@ export interface SimAccount {
   readonly probs: Float64Array;
   /** Whether it belongs to the cohort of the T12M NRR reported at T + h (it had MRR 12 months before then). */
   readonly t12m?: boolean;
+  /**
+   * Whether it is counted in the totals (default true). An account left out is still simulated,
+   * drawing the same random numbers, so that the accounts counted get the same paths whichever
+   * others are counted beside them: a filtered forecast equals that group of a forecast by groups.
+   */
+  readonly counted?: boolean;
 }
 
 export interface SimInput {
@@ -75,6 +81,7 @@ export function simulateRevenue(input: SimInput): SimTotals {
   const cell = new Int32Array(N);
   const sizeOf = new Int32Array(N);
   const inT12m = new Uint8Array(N);
+  const counted = new Uint8Array(N);
   const probs = new Float64Array(N * 3 * H);
   input.accounts.forEach((a, i) => {
     start[i] = a.start;
@@ -82,7 +89,9 @@ export function simulateRevenue(input: SimInput): SimTotals {
     cell[i] = a.group >= 0 ? a.group + 1 : 0;
     sizeOf[i] = a.sizeGroup;
     inT12m[i] = a.t12m ? 1 : 0;
+    counted[i] = a.counted === false ? 0 : 1;
     probs.set(a.probs.subarray(0, 3 * H), i * 3 * H);
+    if (counted[i] === 0) return;
     out.start[0]! += a.start;
     if (a.group >= 0) out.start[a.group + 1]! += a.start;
   });
@@ -155,6 +164,7 @@ export function simulateRevenue(input: SimInput): SimTotals {
           u = rng.uniform();
         }
       }
+      if (counted[i] === 0) continue;
       const a = start[i]!;
       for (let c = cell[i]!; ; c = 0) {
         end[c]! += mrr;

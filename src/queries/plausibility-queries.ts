@@ -1,3 +1,4 @@
+import { sqlAccountFilter, type AccountFilter } from '../engine/account-filter.js';
 import { parseGrouping } from '../engine/grouping.js';
 import { monthIndex, monthText } from '../engine/months.js';
 import { OVERLAP_MIN_MONTHS, sqlSuspectOverlaps, sqlTopContributors } from '../engine/plausibility-model.js';
@@ -34,10 +35,12 @@ export interface OverlapSummary {
  * sqlSuspectOverlaps for the rule): how many, how much MRR, and the largest few.
  * @example (await suspectOverlaps(ws)).lines // 12
  */
-export async function suspectOverlaps(ws: Workspace, q: { month?: string; examples?: number } = {}): Promise<OverlapSummary> {
+export async function suspectOverlaps(ws: Workspace, q: { month?: string; examples?: number; where?: AccountFilter } = {}): Promise<OverlapSummary> {
   const month = q.month ? monthIndex(q.month) : ws.asOfMonth;
-  const rows = await ws.query(`${sqlSuspectOverlaps(ws.driver.dialect, [month])} ORDER BY mrr DESC, account_id, line_id`);
-  const [total] = await ws.query(`SELECT sum(mrr) AS mrr FROM account_ranges WHERE from_month <= ${month} AND ${month} < to_month`);
+  const d = ws.driver.dialect;
+  // With a filter: the lines of the accounts it keeps, and their share of those accounts' MRR.
+  const rows = await ws.query(`SELECT * FROM (${sqlSuspectOverlaps(d, [month])}) o WHERE ${sqlAccountFilter(d, q.where, 'o.account_id')} ORDER BY mrr DESC, account_id, line_id`);
+  const [total] = await ws.query(`SELECT sum(mrr) AS mrr FROM account_ranges WHERE from_month <= ${month} AND ${month} < to_month AND ${sqlAccountFilter(d, q.where, 'account_id')}`);
   const lines: SuspectLine[] = rows.map((r) => ({
     account_id: String(r['account_id']),
     product: String(r['product']),
@@ -73,12 +76,12 @@ export interface Contributor {
  */
 export async function topContributors(
   ws: Workspace,
-  q: { month?: string; window: number; by?: string; group?: string; limit?: number },
+  q: { month?: string; window: number; by?: string; group?: string; limit?: number; where?: AccountFilter },
 ): Promise<Contributor[]> {
   const g = parseGrouping(q.by, ws.policies);
   if (g.kind === 'product') return [];
   const month = q.month ? monthIndex(q.month) : ws.asOfMonth;
-  const rows = await ws.query(sqlTopContributors(ws.driver.dialect, ws.policies, month, q.window, g, g.kind === 'all' ? undefined : q.group, q.limit ?? 5));
+  const rows = await ws.query(sqlTopContributors(ws.driver.dialect, ws.policies, month, q.window, g, g.kind === 'all' ? undefined : q.group, q.limit ?? 5, q.where));
   return rows.map((r) => ({
     account_id: String(r['account_id']),
     starting_mrr: Money.from(r['start_mrr']),

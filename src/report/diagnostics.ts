@@ -11,7 +11,8 @@ export interface Diagnostic {
     | 'small_group'
     | 'upgrade_overlap'
     | 'implausible_nrr'
-    | 'tiny_cohort';
+    | 'tiny_cohort'
+    | 'thin_filter';
   readonly severity: 'warning' | 'info';
   readonly message: string;
   /** The accounts the finding rests on, when it names some (examples or top contributors). */

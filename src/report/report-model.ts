@@ -4,21 +4,12 @@ import { monthText } from '../engine/months.js';
 import type { Money } from '../money.js';
 import { cohortTable, type CohortRow } from '../queries/cohort-queries.js';
 import { annualise, metrics, metricsSeries, plausibleNrrRange, type Metrics } from '../queries/metrics-queries.js';
-import { suspectOverlaps, topContributors, type OverlapSummary } from '../queries/plausibility-queries.js';
+import type { OverlapSummary } from '../queries/plausibility-queries.js';
 import { dateNotes, type ReadSummary, type Workspace } from '../workspace/workspace.js';
 import { buildReportForecast, type ReportForecast } from './report-forecast.js';
 import { chooseBenchmark, compareToBenchmark, type BenchmarkComparison, type BenchmarkMapping } from './benchmarks.js';
-import {
-  DEFAULT_THRESHOLDS,
-  diagnoseConcentration,
-  diagnoseConsecutiveDrops,
-  diagnoseImplausibleNrr,
-  diagnoseOverlaps,
-  diagnoseSmallGroups,
-  diagnoseTinyCohort,
-  diagnoseWeakGrr,
-  type Diagnostic,
-} from './diagnostics.js';
+import { DEFAULT_THRESHOLDS, type Diagnostic } from './diagnostics.js';
+import { reportDiagnostics, reportGroupings, trendMonths } from './report-diagnostics.js';
 
 export interface SeriesPoint {
   readonly month: string;
@@ -72,8 +63,6 @@ export function reportTitle(r: Report): string {
   return `Net revenue retention — as of ${r.as_of}${r.partial ? ` (partial month, to ${r.read.today})` : ''}`;
 }
 
-const OWNER_COLUMNS = ['owner', 'csm', 'csm_owner', 'account_owner', 'am_owner', 'am'];
-
 export interface ReportOptions {
   /** Extra groupings besides the defaults (ACV band, segment, product). */
   readonly by?: readonly string[];
@@ -96,8 +85,7 @@ export async function buildReport(ws: Workspace, options: ReportOptions = {}): P
   const [monthly] = (await metrics(ws, { window: 1 })) as [Metrics];
 
   const first = ws.firstMonth ?? asOf;
-  const seriesStart = Math.max(first + 1, asOf - (options.seriesMonths ?? 24) + 1);
-  const months = Array.from({ length: Math.max(0, asOf - seriesStart + 1) }, (_, k) => seriesStart + k);
+  const months = trendMonths(ws, options.seriesMonths ?? 24);
   const t12 = new Map((await metricsSeries(ws, { months, window: 12 })).map((m) => [m.month, m]));
   const mon = await metricsSeries(ws, { months, window: 1 });
   const monMap = new Map(mon.map((m) => [m.month, m]));
@@ -112,18 +100,12 @@ export async function buildReport(ws: Workspace, options: ReportOptions = {}): P
     };
   });
 
-  const groupings = ['acv_band'];
-  if (ws.attributes.includes('segment')) groupings.push('segment');
-  if (ws.summary.products.length > 1) groupings.push('product');
-  for (const b of options.by ?? []) if (!groupings.includes(b)) groupings.push(b);
   const mapping = options.benchmarks ?? loadConfig(ws.summary.configFile ?? undefined).benchmark;
-  const method = ws.policies.nrr_method;
   const groups = [];
-  const diagnostics: Diagnostic[] = [];
-  const plausibility: Diagnostic[] = [];
-  const t = { ...DEFAULT_THRESHOLDS, minGroupAccounts: ws.policies.min_group_accounts };
-  for (const by of groupings) {
+  const groupMetrics: { by: string; rows: Metrics[] }[] = [];
+  for (const by of reportGroupings(ws, options.by)) {
     const rows = await metrics(ws, { window: 12, by });
+    groupMetrics.push({ by, rows });
     groups.push({
       by,
       rows: rows.map((r) => {
@@ -131,36 +113,8 @@ export async function buildReport(ws: Workspace, options: ReportOptions = {}): P
         return { ...r, benchmark: b && r.nrr !== null ? { ...compareToBenchmark(r.nrr, b.key, r.nrr_plausible !== false), matched_by: b.matched_by } : null };
       }),
     });
-    diagnostics.push(...diagnoseSmallGroups(by, rows, t));
-    for (const r of rows) {
-      const label = `${by} '${r.group}'`;
-      if (r.nrr_plausible === false) {
-        plausibility.push(...diagnoseImplausibleNrr(label, r, await topContributors(ws, { window: 12, by, group: r.group })));
-      }
-      diagnostics.push(...diagnoseTinyCohort(label, method, r, t));
-    }
   }
-  const headlines: [string, Metrics][] = [
-    ['Trailing 12 months', t12m],
-    ['Last quarter', quarterly],
-    ['Last month', monthly],
-  ];
-  for (const [label, m] of headlines.reverse()) {
-    if (m.nrr_plausible === false) plausibility.unshift(...diagnoseImplausibleNrr(label, m, await topContributors(ws, { window: m.window })));
-    diagnostics.unshift(...diagnoseTinyCohort(label, method, m, t));
-  }
-  const overlaps = await suspectOverlaps(ws);
-  plausibility.unshift(...diagnoseOverlaps(overlaps));
-
-  diagnostics.unshift(...diagnoseWeakGrr(t12m, t));
-  const perAccount = await metrics(ws, { window: 12, by: 'account' });
-  const ownerAttribute = ws.policies.owner_attribute ?? OWNER_COLUMNS.find((c) => ws.attributes.includes(c));
-  const perOwner = ownerAttribute ? await metrics(ws, { window: 12, by: ownerAttribute }) : undefined;
-  diagnostics.unshift(
-    ...diagnoseConcentration(perAccount, perOwner, ownerAttribute, t),
-  );
-  diagnostics.unshift(...diagnoseConsecutiveDrops(mon, t));
-  diagnostics.unshift(...plausibility);
+  const { diagnostics, overlaps } = await reportDiagnostics(ws, { headline: { t12m, quarterly, monthly }, monthly: mon, groups: groupMetrics });
 
   const grain = ws.policies.cohort_granularity;
   return {
@@ -194,7 +148,7 @@ export async function buildReport(ws: Workspace, options: ReportOptions = {}): P
         const [low, high] = plausibleNrrRange(w);
         return { window: w, low, high };
       }),
-      material_drop: t.materialDrop,
+      material_drop: DEFAULT_THRESHOLDS.materialDrop,
       overlaps,
     },
   };

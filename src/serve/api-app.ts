@@ -16,6 +16,7 @@ import { AnswerCache } from './answer-cache.js';
 import { FILTERED_QUERIES, QUERIES, describeIssues, openApiDocument, type QueryName } from './api-schemas.js';
 import type { AccountFilter } from '../engine/account-filter.js';
 import { revenueSeries } from '../queries/series-queries.js';
+import { filteredDiagnostics } from '../report/report-diagnostics.js';
 import { retentionTrend } from '../queries/retention-trend-queries.js';
 import { attributeChoices, filteredAccountIds } from '../queries/attribute-queries.js';
 import { movementList } from '../queries/movement-queries.js';
@@ -179,6 +180,12 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   app.get('/api/summary', (c) => (query(c, 'none'), json(c, data.summary())));
   app.get('/api/status', (c) => (query(c, 'none'), json(c, { jobs: data.background() })));
   app.get('/api/report', async (c) => (query(c, 'none'), json(c, await data.report())));
+  app.get('/api/diagnostics', async (c) => {
+    const q = query(c, 'diagnostics');
+    // The company's once (as the report's); a filter's kept with the other answers.
+    if (q.where === undefined) return json(c, await data.diagnostics());
+    return cached(c, q, () => data.aside((own) => filteredDiagnostics(own, q.where)));
+  });
   app.get('/api/metrics', async (c) => {
     const q = query(c, 'metrics');
     checkMonth('month', q.month);
@@ -372,7 +379,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     checkMonth('as_of', q.as_of);
     if (q.by !== undefined && !ws.attributes.includes(q.by)) throw new HttpError(400, `by: expected one of ${ws.attributes.join(', ')}, got '${q.by}'`);
     // Computed in the background (forecast-runner.ts): the other pages are answered meanwhile.
-    const f = await data.forecasts.forecast({ horizonDays: q.horizon, asOf: q.as_of, by: q.by });
+    const f = await data.forecasts.forecast({ horizonDays: q.horizon, asOf: q.as_of, by: q.by, ...(q.where ? { where: q.where } : {}) });
     return jsonText(c, q.accounts === 'none' ? f.summaryText : f.text);
   });
   app.get('/api/forecast/accounts/:id', async (c) => {

@@ -109,6 +109,7 @@ export const QUERIES = {
     })
     .strict(),
   book: z.object({ owner: z.string().optional().describe('only this owner (case-insensitive)') }).strict(),
+  diagnostics: z.object({}).strict(),
   none: z.object({}).strict(),
 } as const;
 
@@ -116,7 +117,7 @@ export const QUERIES = {
  * The endpoints that also take account filters: any attribute of the accounts as a parameter
  * (`?segment=enterprise&region=EMEA`), see /api/attributes and AccountFilter.
  */
-export const FILTERED_QUERIES: ReadonlySet<QueryName> = new Set(['series', 'trend', 'metrics', 'movements', 'cohorts', 'accounts', 'cohortAccounts', 'tasks', 'renewals', 'book']);
+export const FILTERED_QUERIES: ReadonlySet<QueryName> = new Set(['series', 'trend', 'metrics', 'movements', 'cohorts', 'accounts', 'cohortAccounts', 'tasks', 'renewals', 'book', 'forecast', 'diagnostics']);
 
 export type QueryName = keyof typeof QUERIES;
 
@@ -142,6 +143,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/api/summary', query: 'none', summary: 'What was read: months, accounts, currencies, attributes to group by, benchmarks, policies' },
   { path: '/api/status', query: 'none', summary: 'The background work a page may wait on (scoring every account, the report, the backtest, each forecast): {jobs: [{job, what, status running/done/failed, seconds}]}' },
   { path: '/api/report', query: 'none', summary: 'The one-screen report: headline T12M/quarterly/monthly, bridge, 24-month trend, groups, cohorts, diagnostics' },
+  { path: '/api/diagnostics', query: 'diagnostics', summary: "The report's diagnostics of the whole company or, with filters, of the matching accounts (each check reads only them): the accounts kept, the starting accounts behind the rates, a warning when they are few, each finding's scope, and the checks that do not apply with why" },
   { path: '/api/trend', query: 'trend', summary: 'T12M and monthly NRR and GRR for each month of a range, with the starting accounts behind each rate' },
   { path: '/api/metrics', query: 'metrics', summary: 'NRR, GRR, logo retention and the bridge for one window, overall or by a slice' },
   { path: '/api/movements', query: 'movements', summary: 'Movements (new, expansion, contraction, churn, reactivation) per account and month, largest first, with amount and the account\'s attributes: the rows behind a bar of the bridge' },
@@ -159,7 +161,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/api/playbooks/backtest', query: 'none', summary: 'Per play: fires, precision, recall of lost or gained ARR, lead time' },
   { path: '/api/series', query: 'series', summary: 'Company MRR, ARR, customers and the monthly bridge (new, expansion, reactivation, contraction, churn, net new), one row per month' },
   { path: '/api/attributes', query: 'none', summary: 'The attributes of the accounts offered as filters and groups, with their values (or date and number buckets) and account counts' },
-  { path: '/api/forecast', query: 'forecast', summary: 'Forward NRR and GRR (P10/P50/P90) over the horizon, expected movements, accounts by expected loss with reasons' },
+  { path: '/api/forecast', query: 'forecast', summary: 'Forward NRR and GRR (P10/P50/P90) over the horizon, expected movements, accounts by expected loss with reasons; with filters, of the matching accounts (the model fitted on the whole company, `filter` says so with the counts)' },
   { path: '/api/forecast/accounts/{id}', query: 'accountForecast', summary: "One account's entry of the company forecast (its probabilities, expected loss and reasons; null without MRR at T), with the forecast's as_of and method" },
 ];
 

@@ -8,6 +8,7 @@ import type { MovementCategory } from '../engine/movements-model.js';
 import { Money } from '../money.js';
 import { NrrError } from '../errors.js';
 import { MIN_CHURN_EVENTS, MIN_TRAINING_MONTHS } from '../forecast/forecast-model.js';
+import { filterWords } from '../forecast/forecast.js';
 import { NO_PROBABILITY, accountProbabilities, probabilityMonth, type AccountProbabilities } from '../forecast/account-probabilities.js';
 import { storedBacktest } from '../playbooks/backtest-cache.js';
 import { statePath } from '../playbooks/playbook-settings.js';
@@ -20,6 +21,7 @@ import { cachedMetricsSeries } from '../queries/metrics-cache.js';
 import { monthIndex } from '../engine/months.js';
 import { billingRows, type BillingRow } from '../queries/billing-queries.js';
 import { buildReport, type Report } from '../report/report-model.js';
+import { filteredDiagnostics, type FilteredDiagnostics } from '../report/report-diagnostics.js';
 import { ACV_BENCHMARK_BANDS, BENCHMARKS } from '../report/benchmarks.js';
 import { dateNotes, type Workspace } from '../workspace/workspace.js';
 import { BACKGROUND_SCORE_ACCOUNTS, scoreInRanges } from './background-scores.js';
@@ -160,6 +162,7 @@ export class DashboardData {
     const named: [string, string][] = [
       ['scores', 'scoring every account (health, churn risk, expansion readiness)'],
       ['report', "the report's diagnostics (24-month trends, groups, concentration, overlaps)"],
+      ['diagnostics', "the company's diagnostics (24 months of monthly NRR, groups, concentration, overlaps)"],
       ['backtest', "the playbooks' backtest"],
     ];
     const mine = named.flatMap(([key, what]) => {
@@ -167,8 +170,8 @@ export class DashboardData {
       return j ? [{ job: key, what, status: j.finished === null ? ('running' as const) : j.failed ? ('failed' as const) : ('done' as const), seconds: since(j.asked, j.finished) }] : [];
     });
     const forecasts = this.forecasts.jobs().map((f) => ({
-      job: `forecast:${f.horizon_days}${f.as_of ? `:${f.as_of}` : ''}`,
-      what: `the ${f.horizon_days}-day forecast${f.as_of ? ` as of ${f.as_of}` : ''} (model rows, fit and simulation)`,
+      job: `forecast:${f.horizon_days}${f.as_of ? `:${f.as_of}` : ''}${f.where ? `:${filterWords(f.where)}` : ''}`,
+      what: `the ${f.horizon_days}-day forecast${f.as_of ? ` as of ${f.as_of}` : ''}${f.where ? ` of the accounts where ${filterWords(f.where)}` : ''} (model rows, fit and simulation)`,
       status: f.status === 'computing' ? ('running' as const) : f.status === 'ready' ? ('done' as const) : ('failed' as const),
       seconds: since(f.asked, f.finished),
     }));
@@ -206,6 +209,11 @@ export class DashboardData {
    */
   report(): Promise<Report> {
     return this.once('report', () => this.onOwnConnection((ws) => buildReport(ws)), false);
+  }
+
+  /** The whole company's diagnostics with their counts (GET /api/diagnostics without filters), computed once beside the pages' reads. */
+  diagnostics(): Promise<FilteredDiagnostics> {
+    return this.once('diagnostics', () => this.onOwnConnection((ws) => filteredDiagnostics(ws, undefined)), false);
   }
 
   metrics(q: { month?: string; window: number; by?: string; where?: AccountFilter }): Promise<Metrics[]> {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { AccountFilter } from '../engine/account-filter.js';
 import { NrrError } from '../errors.js';
 import { forecastFromData, loadForecastData, type ForecastData, type ForecastOptions } from '../forecast/forecast.js';
 import type { Workspace } from '../workspace/workspace.js';
@@ -49,8 +50,8 @@ export class ForecastRunner {
    * Every forecast asked for: its horizon and month, where it stands, and since when (milliseconds
    * of the process clock, Date.now()): what a page that waits on one can say it waits for.
    */
-  jobs(): { horizon_days: number; as_of: string | null; status: ForecastState['status']; asked: number; finished: number | null }[] {
-    return [...this.runs.values()].map((r) => ({ horizon_days: r.options.horizonDays ?? 90, as_of: r.options.asOf ?? null, status: r.state.status, asked: r.asked, finished: r.finished }));
+  jobs(): { horizon_days: number; as_of: string | null; where: AccountFilter | null; status: ForecastState['status']; asked: number; finished: number | null }[] {
+    return [...this.runs.values()].map((r) => ({ horizon_days: r.options.horizonDays ?? 90, as_of: r.options.asOf ?? null, where: r.options.where ?? null, status: r.state.status, asked: r.asked, finished: r.finished }));
   }
 
   private run(options: ForecastOptions): { state: ForecastState; done: Promise<ForecastAnswer> } {
@@ -97,5 +98,5 @@ export class ForecastRunner {
 }
 
 function key(o: ForecastOptions): string {
-  return JSON.stringify([o.horizonDays ?? null, o.asOf ?? null, o.by ?? null, o.seed ?? null, o.simulations ?? null, o.explain ?? null]);
+  return JSON.stringify([o.horizonDays ?? null, o.asOf ?? null, o.by ?? null, o.seed ?? null, o.simulations ?? null, o.explain ?? null, o.where ?? null]);
 }

@@ -256,8 +256,23 @@ export interface Forecast extends ForecastFigures {
   readonly horizon_days: number;
   readonly method: string;
   readonly notes: readonly string[];
+  /** With filters: the accounts the figures are of (the model is fitted on the whole company). */
+  readonly filter?: { readonly where: Readonly<Record<string, string>>; readonly accounts: number; readonly company_accounts: number; readonly note: string };
   /** Absent when asked for with accounts=none. */
   readonly accounts?: readonly AccountForecast[];
+}
+
+/** GET /api/diagnostics: the report's diagnostics of the company or of the accounts the filters keep. */
+export interface Diagnostics {
+  readonly as_of: string;
+  readonly where: Readonly<Record<string, string>> | null;
+  readonly accounts: number;
+  readonly starting_accounts: number;
+  readonly retained_accounts: number;
+  readonly thin: boolean;
+  readonly min_group_accounts: number;
+  readonly diagnostics: readonly { readonly id: string; readonly severity: string; readonly message: string; readonly scope: 'filtered' | 'company' }[];
+  readonly skipped: readonly { readonly id: string; readonly reason: string }[];
 }
 
 /** GET /api/status: one piece of the server's background work. */

@@ -1,9 +1,10 @@
 // Overview: company MRR and ARR over time with the monthly movements (new, expansion,
 // reactivation, contraction, churn, net new); customers, ARPA and quick ratio; NRR/GRR for the
 // window (T12M with the annual benchmark band, monthly without one); the window's bridge as a
-// waterfall with its labels on its bars; the monthly bridge table; the forecast fan.
+// waterfall with its labels on its bars; the monthly bridge table; the forecast fan and the
+// diagnostics. With filters on, every part is of the accounts they keep.
 import { get, withQuery } from '../api-client.js';
-import { MOVEMENT_KEYS, type Forecast, type Metrics, type MovementKey, type Report, type SeriesRow, type TrendPoint } from '../api-types.js';
+import { MOVEMENT_KEYS, type Diagnostics, type Forecast, type Metrics, type MovementKey, type SeriesRow, type TrendPoint } from '../api-types.js';
 import { chart, chartCard } from '../charts.js';
 import { filterBar, rangeControls, rangeFromUrl, select } from '../controls.js';
 import { table } from '../data-table.js';
@@ -67,16 +68,16 @@ export async function overviewPage(): Promise<void> {
   const window = [12, 3, 1].includes(Number(p.get('window'))) ? Number(p.get('window')) : 12;
   const f = filters();
   const filtered = Object.keys(f).length > 0;
-  // The diagnostics come from the company's report (slow to compute the first time after a start):
-  // the revenue part is shown without waiting for them.
+  // The diagnostics (slow to compute the first time after a start) follow the filters: the revenue
+  // part is shown without waiting for them.
   // The revenue figures are asked for first: the server reads them in the order asked.
   const revenue = Promise.all([get<SeriesRow[]>(withQuery('/api/series', f)), get<Metrics[]>(withQuery('/api/metrics', { month: range.to, window, ...f }))]);
   // The trend ends at the chosen month and follows the filters, as every other figure here. It is
   // the slowest answer (two windows over 24 months), so the page is shown first and it is drawn when it comes.
   const trend = get<TrendPoint[]>(withQuery('/api/trend', { to: range.to, months: 24, ...f }));
   trend.catch(() => undefined);
-  const report = get<Report>('/api/report');
-  report.catch(() => undefined);
+  const diagnostics = get<Diagnostics>(withQuery('/api/diagnostics', f));
+  diagnostics.catch(() => undefined);
   const [series, [m]] = await revenue;
   if (!m) throw new Error('/api/metrics: no figures for this month');
   const length = monthRange(range.from, range.to).length;
@@ -118,43 +119,53 @@ export async function overviewPage(): Promise<void> {
     </div>
     ${chartCard('bridge', `MRR bridge of the ${windowName} ending ${range.to}`, { note: 'The starting accounts’ MRR: start, expansion, contraction, churn, FX, end. Bars start at zero.' })}
     <div class="card section"><h2>Monthly bridge</h2>${bridgeTable(series, range.from, range.to)}</div>
-    <div id="forecast-card">${filtered ? companyWideFan() : chartCard('fan', 'Forecast: MRR of today’s customers', { note: 'Loading the forecast…' })}</div>
-    <div class="card section" id="diagnostics-card"><h2>${filtered ? 'Diagnostics of the whole company (not filtered)' : 'Diagnostics'}</h2>${
-      filtered ? `<p class="notice company-wide" data-company-wide="diagnostics">Company-wide: these diagnostics are of every account, not only ${esc(filterText())}.</p>` : ''
-    }<p class="muted" id="diagnostics-wait">Loading the diagnostics…</p></div>`;
+    <div id="forecast-card">${chartCard('fan', fanTitle(filtered), { note: 'Loading the forecast…' })}</div>
+    <div class="card section" id="diagnostics-card"><h2>${filtered ? `Diagnostics of ${esc(filterText())}` : 'Diagnostics'}</h2><p class="muted" id="diagnostics-wait">Loading the diagnostics…</p></div>`;
 
   drawMrr(shown);
   drawMovements(shown, series);
   drawBridge(m);
   const view = viewId();
   void drawTrends(trend, range.to, bench.median, view);
-  void drawDiagnostics(report, view);
+  void drawDiagnostics(diagnostics, view);
   // The forecast is slower than the rest (a simulation per horizon, cached afterwards): the page is
   // shown first and the fan drawn when it comes, unless the reader has moved on.
-  if (!filtered) void drawFan(series, view);
+  void drawFan(series, view, f);
 }
 
-/** In place of the fan when filters are on: the forecast is of every account, so it is not drawn beside filtered figures. */
-function companyWideFan(): string {
-  return `<div class="card section"><div class="card-head"><h2>Forecast: MRR of today’s customers</h2></div><p class="notice company-wide" data-company-wide="forecast">The forecast is company-wide (every account): it is not drawn beside figures of ${esc(filterText())}. Clear the filters to see it.</p><div id="fan" data-drawn="company-wide"></div></div>`;
-}
+const fanTitle = (filtered: boolean): string => (filtered ? `Forecast: MRR of today’s customers, only ${filterText()}` : 'Forecast: MRR of today’s customers');
 
-/** The report's diagnostics when they come; meanwhile what they wait for. */
-async function drawDiagnostics(report: Promise<Report>, view: number): Promise<void> {
+/**
+ * The diagnostics when they come (meanwhile what they wait for): which accounts they are of and
+ * the starting accounts behind them, each finding (one computed of the whole company would say so),
+ * and the checks that do not apply with why; "no data", not "nothing unusual", when no account paid.
+ */
+async function drawDiagnostics(diagnostics: Promise<Diagnostics>, view: number): Promise<void> {
   const wait = document.getElementById('diagnostics-wait')!;
-  sayWhileWaiting(wait, 'Computing the diagnostics', report);
-  let r: Report;
+  sayWhileWaiting(wait, 'Computing the diagnostics', diagnostics);
+  let r: Diagnostics;
   try {
-    r = await report;
+    r = await diagnostics;
   } catch (e) {
     if (current(view)) wait.textContent = `No diagnostics: ${e instanceof Error ? e.message : String(e)}`;
     return;
   }
   if (!current(view)) return;
+  const of = r.where === null ? 'every account' : `the ${count(r.accounts)} accounts with ${esc(filterText())}`;
+  const scope = document.createElement('p');
+  scope.className = 'muted';
+  scope.dataset['diagnosticsScope'] = r.where === null ? 'company' : 'filtered';
+  scope.innerHTML = `Of ${of}: ${count(r.starting_accounts)} paid at the start of the trailing twelve months to ${esc(r.as_of)}, ${count(r.retained_accounts)} of them still pay.`;
   const list = document.createElement('ul');
   list.className = 'diag';
-  list.innerHTML = r.diagnostics.length ? r.diagnostics.map((d) => `<li class="${esc(d.severity)}">${esc(d.message)}</li>`).join('') : '<li class="muted">Nothing unusual.</li>';
-  wait.replaceWith(list);
+  const item = (d: Diagnostics['diagnostics'][number]) =>
+    `<li class="${esc(d.severity)}" data-diagnostic="${esc(d.id)}" data-scope="${esc(d.scope)}">${r.where !== null && d.scope === 'company' ? '<b>Whole company (cannot be filtered):</b> ' : ''}${esc(d.message)}</li>`;
+  const nothing = r.starting_accounts === 0 ? '' : '<li class="muted">Nothing unusual.</li>';
+  list.innerHTML = r.diagnostics.length ? r.diagnostics.map(item).join('') : nothing;
+  const skipped = document.createElement('p');
+  skipped.className = 'muted';
+  skipped.innerHTML = r.skipped.map((x) => `<span data-skipped="${esc(x.id)}">Not checked (${esc(x.id.replace(/_/g, ' '))}): ${esc(x.reason)}.</span>`).join(' ');
+  wait.replaceWith(scope, list, ...(r.skipped.length ? [skipped] : []));
   document.getElementById('diagnostics-card')!.dataset['drawn'] = 'true';
 }
 
@@ -357,17 +368,18 @@ function bridgeTable(series: readonly SeriesRow[], from: string, to: string): st
  * The fan: company MRR of the last 12 months, then the MRR of today's customers 30, 60 and 90 days
  * ahead (P10–P90 band, P50 line; /api/forecast at each horizon), and the committed changes alone.
  */
-async function drawFan(series: readonly SeriesRow[], view: number): Promise<void> {
+async function drawFan(series: readonly SeriesRow[], view: number, f: Record<string, string>): Promise<void> {
   const horizons = [30, 60, 90];
+  const title = fanTitle(Object.keys(f).length > 0);
   let forecasts: Forecast[];
   try {
-    const all = Promise.all(horizons.map((h) => get<Forecast>(withQuery('/api/forecast', { horizon: h, accounts: 'none' }))));
+    const all = Promise.all(horizons.map((h) => get<Forecast>(withQuery('/api/forecast', { horizon: h, accounts: 'none', ...f }))));
     const note = document.querySelector<HTMLElement>('#forecast-card .note');
     if (note) sayWhileWaiting(note, 'Computing the forecast', all);
     forecasts = await all;
   } catch (e) {
     if (!current(view)) return;
-    document.getElementById('forecast-card')!.innerHTML = chartCard('fan', 'Forecast: MRR of today’s customers', { note: `No forecast: ${e instanceof Error ? e.message : String(e)}` });
+    document.getElementById('forecast-card')!.innerHTML = chartCard('fan', title, { note: `No forecast: ${e instanceof Error ? e.message : String(e)}` });
     document.getElementById('fan')!.dataset['drawn'] = 'failed';
     return;
   }
@@ -383,8 +395,15 @@ async function drawFan(series: readonly SeriesRow[], view: number): Promise<void
   const band = pad([0, ...forecasts.map((f) => plot(f.ending_mrr.p90) - plot(f.ending_mrr.p10))]);
   const p50 = pad([start, ...forecasts.map((f) => plot(f.ending_mrr.p50))]);
   const committed = pad([start, ...forecasts.map((f) => plot(f.committed_mrr))]);
-  const note = `From ${f0.as_of}: ${f0.account_count.toLocaleString('en-US')} accounts with MRR, no new business. 90 days: P50 ${money(forecasts[2]!.ending_mrr.p50)} (P10 ${money(forecasts[2]!.ending_mrr.p10)} – P90 ${money(forecasts[2]!.ending_mrr.p90)}), forward NRR ${pct(forecasts[2]!.nrr.p50)} (${pct(forecasts[2]!.nrr.p10)}–${pct(forecasts[2]!.nrr.p90)}). Method: ${f0.method}.${f0.notes.length ? ` ${f0.notes.join(' ')}` : ''}`;
-  document.getElementById('forecast-card')!.innerHTML = chartCard('fan', 'Forecast: MRR of today’s customers', { note });
+  // Which accounts the fan is of, in words: every customer, or those the filters keep (of how many).
+  const whose = f0.filter
+    ? `the ${f0.account_count.toLocaleString('en-US')} of ${f0.filter.company_accounts.toLocaleString('en-US')} accounts with MRR that have ${filterText()} (the model is fitted on the whole company’s history; these accounts’ figures are summed from the same simulation)`
+    : `${f0.account_count.toLocaleString('en-US')} accounts with MRR`;
+  const note = `From ${f0.as_of}: ${whose}, no new business. 90 days: P50 ${money(forecasts[2]!.ending_mrr.p50)} (P10 ${money(forecasts[2]!.ending_mrr.p10)} – P90 ${money(forecasts[2]!.ending_mrr.p90)}), forward NRR ${pct(forecasts[2]!.nrr.p50)} (${pct(forecasts[2]!.nrr.p10)}–${pct(forecasts[2]!.nrr.p90)}). Method: ${f0.method}.${f0.notes.length ? ` ${f0.notes.join(' ')}` : ''}`;
+  document.getElementById('forecast-card')!.innerHTML = chartCard('fan', title, { note });
+  const fan = document.getElementById('fan')!;
+  fan.dataset['accounts'] = String(f0.account_count);
+  if (f0.filter) fan.dataset['filtered'] = 'true';
   const tip = (i: number): string => {
     const k = i - history.length;
     if (k < 0) return `${months[i]}: MRR ${money(history[i]!.mrr)}`;
