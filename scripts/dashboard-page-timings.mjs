@@ -10,6 +10,7 @@
 // chart library are fetched and compiled again), as a reader's first visit is; without it, the pages
 // are opened one after another in one browser, as a reader moving between them. Each line then also
 // says when the page's charts were drawn (the chart library comes after the figures).
+/* global document -- the functions given to waitForFunction run in the page */
 import { chromium } from 'playwright-core';
 
 const args = process.argv.slice(2);
@@ -72,11 +73,11 @@ for (const path of pages) {
   const slowest = before.reduce((a, c) => (c.app > (a?.app ?? -1) ? c : a), null);
   const cpu = before.reduce((s, c) => s + (Number.isFinite(c.cpu) ? c.cpu : 0), 0);
   const last = before.reduce((s, c) => Math.max(s, c.came), 0);
-  await page.waitForFunction('!document.querySelector(\'[data-chart="pending"]\')', null, { timeout: 600_000 });
+  await page.waitForFunction(() => !document.querySelector('[data-chart="pending"]'), null, { timeout: 600_000 });
   let extra = ` | charts ${ms(performance.now() - t0)} ms`;
   if (path.startsWith('/overview') && !path.includes('segment=')) {
     await page.waitForSelector('#fan[data-drawn]', { timeout: 600_000 });
-    await page.waitForFunction('document.getElementById(\'fan\')?.dataset.chart !== \'pending\'', null, { timeout: 600_000 });
+    await page.waitForFunction(() => document.getElementById('fan')?.dataset.chart !== 'pending', null, { timeout: 600_000 });
     extra += `  forecast fan ${(performance.now() - t0).toFixed(0)} ms`;
   }
   process.stdout.write(
