@@ -6,6 +6,11 @@
 // page's answers (the Server-Timing header, process CPU while each answer was computed), and the
 // browser's time after its last answer came (drawing). With --routes, one line per API call too.
 // Run it twice to see cold (first computation) and warm (cached) answers; note `uptime` beside it.
+// With --fresh, each page is opened in a new browser context (an empty cache: every script and the
+// chart library are fetched and compiled again), as a reader's first visit is; without it, the pages
+// are opened one after another in one browser, as a reader moving between them. Each line then also
+// says when the page's charts were drawn (the chart library comes after the figures).
+/* global document -- the functions given to waitForFunction run in the page */
 import { chromium } from 'playwright-core';
 
 const args = process.argv.slice(2);
@@ -13,8 +18,10 @@ const base = (args.find((a) => a.startsWith('http')) ?? 'http://127.0.0.1:4317')
 const at = args.indexOf('--chromium');
 const executablePath = at >= 0 ? args[at + 1] : '/usr/bin/chromium';
 const perRoute = args.includes('--routes');
+const fresh = args.includes('--fresh');
 const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox'] });
-const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+let context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+let page = await context.newPage();
 const summary = await (await fetch(`${base}/api/summary`)).json();
 const top = (await (await fetch(`${base}/api/accounts?sort=arr&limit=1`)).json()).rows[0]?.account_id;
 const m = summary.as_of_month;
@@ -35,18 +42,26 @@ const pages = [
 /** The API answers of the page being timed: path, server wall and CPU (Server-Timing), when it came. */
 let calls = [];
 let t0 = 0;
-page.on('response', async (res) => {
+const onResponse = async (res) => {
   const url = new URL(res.url());
   if (!url.pathname.startsWith('/api/')) return;
   const came = performance.now() - t0;
   const header = (await res.allHeaders())['server-timing'] ?? '';
   const dur = (name) => Number(new RegExp(`${name};dur=([\\d.]+)`).exec(header)?.[1] ?? NaN);
   calls.push({ path: `${url.pathname}${url.search}`, app: dur('app'), cpu: dur('cpu'), came });
-});
+};
+page.on('response', onResponse);
 
 const ms = (x) => (Number.isFinite(x) ? x.toFixed(0) : '?').padStart(6);
 process.stdout.write(`${summary.accounts} accounts, reporting month ${m}\n`);
+process.stdout.write(fresh ? 'each page in a new browser context (nothing cached)\n' : 'the pages one after another in one browser\n');
 for (const path of pages) {
+  if (fresh) {
+    await context.close();
+    context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    page = await context.newPage();
+    page.on('response', onResponse);
+  }
   calls = [];
   t0 = performance.now();
   await page.goto(`${base}${path}`);
@@ -58,10 +73,12 @@ for (const path of pages) {
   const slowest = before.reduce((a, c) => (c.app > (a?.app ?? -1) ? c : a), null);
   const cpu = before.reduce((s, c) => s + (Number.isFinite(c.cpu) ? c.cpu : 0), 0);
   const last = before.reduce((s, c) => Math.max(s, c.came), 0);
-  let extra = '';
+  await page.waitForFunction(() => !document.querySelector('[data-chart="pending"]'), null, { timeout: 600_000 });
+  let extra = ` | charts ${ms(performance.now() - t0)} ms`;
   if (path.startsWith('/overview') && !path.includes('segment=')) {
     await page.waitForSelector('#fan[data-drawn]', { timeout: 600_000 });
-    extra = `  forecast fan ${(performance.now() - t0).toFixed(0)} ms`;
+    await page.waitForFunction(() => document.getElementById('fan')?.dataset.chart !== 'pending', null, { timeout: 600_000 });
+    extra += `  forecast fan ${(performance.now() - t0).toFixed(0)} ms`;
   }
   process.stdout.write(
     `${path.slice(0, 58).padEnd(58)} data shown ${ms(shown)} ms | slowest answer ${ms(slowest?.app)} ms ${(slowest?.path.split('?')[0] ?? '-').padEnd(28)} | server cpu ${ms(cpu)} ms | browser after last answer ${ms(shown - last)} ms${extra}${error ? `  ERROR ${error}` : ''}\n`,

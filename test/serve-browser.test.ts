@@ -51,6 +51,8 @@ const api = async <T>(path: string): Promise<T> => (await (await fetch(`${base()
 
 async function ready(): Promise<void> {
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+  // The chart library comes after the page's figures (charts.ts): the charts the page has drawn by now are then in.
+  await page.waitForFunction(() => !document.querySelector('[data-chart="pending"]'), null, { timeout: 60_000 });
 }
 async function open(path: string): Promise<void> {
   const started = performance.now();

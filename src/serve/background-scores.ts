@@ -1,8 +1,12 @@
 import { materializeAccountScores } from '../accounts/account-scores.js';
 import type { Workspace } from '../workspace/workspace.js';
 
-/** Accounts scored per statement when every account is scored beside the pages' reads. */
-export const BACKGROUND_SCORE_ACCOUNTS = 25_000;
+/**
+ * Accounts scored per statement when every account is scored beside the pages' reads: a page's
+ * read asked while a range runs shares the machine with that range only (the next one waits for
+ * the pages' reads), so the smaller the range the less it waits; each range costs one more statement.
+ */
+export const BACKGROUND_SCORE_ACCOUNTS = 10_000;
 
 /**
  * Every account's scores on `day` into `table`, in ranges of `chunk` accounts (by account_id, the
@@ -11,7 +15,7 @@ export const BACKGROUND_SCORE_ACCOUNTS = 25_000;
  * run first, so that an account's page waits for at most one range, not for every account. The
  * table is the one a single statement over every account writes (an account's scores read no other
  * account's rows).
- * @example await scoreInRanges(ws, { day: '2026-06-30', table: 'dashboard_scores', chunk: 25_000, yieldTo: () => pagesIdle() });
+ * @example await scoreInRanges(ws, { day: '2026-06-30', table: 'dashboard_scores', chunk: 10_000, yieldTo: () => data.pagesIdle() });
  */
 export async function scoreInRanges(ws: Workspace, o: { readonly day: string; readonly table: string; readonly chunk: number; readonly yieldTo: () => Promise<unknown> }): Promise<void> {
   // An account is scored when it has contract lines (account-record-sql.ts): the ranges are cut between theirs.

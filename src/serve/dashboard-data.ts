@@ -129,6 +129,18 @@ export class DashboardData {
     return next;
   }
 
+  /**
+   * Resolves once every read asked of the pages' queue has finished, those asked while it waits
+   * included: the background scoring awaits it before each range of accounts, so a page's reads,
+   * even several in a row, run before the next range rather than beside it.
+   */
+  async pagesIdle(): Promise<void> {
+    for (let seen = this.queue; ; seen = this.queue) {
+      await seen;
+      if (seen === this.queue) return;
+    }
+  }
+
   /** `f`'s answer, computed once per key (a failure is not kept); database work waits its turn. */
   private once<T>(key: string, f: () => Promise<T>, database = true): Promise<T> {
     let hit = this.cache.get(key) as Promise<T> | undefined;
@@ -297,7 +309,7 @@ export class DashboardData {
       }
     } else {
       // In ranges, each after the pages' reads asked meanwhile: an account's page does not wait behind every account.
-      await scoreInRanges(ws, { day: this.asOfDate, table: DASHBOARD_SCORES, chunk: BACKGROUND_SCORE_ACCOUNTS, yieldTo: () => this.queue });
+      await scoreInRanges(ws, { day: this.asOfDate, table: DASHBOARD_SCORES, chunk: BACKGROUND_SCORE_ACCOUNTS, yieldTo: () => this.pagesIdle() });
     }
     if (change !== null) heldScores.set(key, { asOf: this.asOfDate, change });
   }
