@@ -287,8 +287,9 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   });
   app.get('/api/tasks', async (c) => {
     const q = query(c, 'tasks');
+    if (q.due_from !== undefined && q.due_to !== undefined && q.due_from > q.due_to) throw new HttpError(400, `due_from: ${q.due_from} is after due_to (${q.due_to})`);
     const kept = await keptAccounts(q.where);
-    const rows = viewTasks(await data.tasks({ owner: q.owner, playbook: q.playbook, account: q.account }), { status: q.status, due: q.due }, data.asOfDate).filter((t) => kept === null || kept.has(t.account_id));
+    const rows = viewTasks(await data.tasks({ owner: q.owner, playbook: q.playbook, account: q.account }), { status: q.status, due: q.due, dueFrom: q.due_from, dueTo: q.due_to }, data.asOfDate).filter((t) => kept === null || kept.has(t.account_id));
     return json(c, { as_of: data.asOfDate, total: rows.length, rows });
   });
   /**

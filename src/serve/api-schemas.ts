@@ -69,6 +69,8 @@ export const QUERIES = {
       owner: z.string().optional(),
       status: z.enum([...TASK_VIEW_STATUSES, 'all']).default('open').describe('snoozed: open, but snoozed until after the day'),
       due: z.enum(TASK_DUE).optional().describe('overdue: open and due before the day; week: open and due in the seven days from it'),
+      due_from: month.optional().describe('only tasks due in this month or later'),
+      due_to: month.optional().describe('only tasks due in this month or earlier'),
       playbook: z.string().optional(),
       account: z.string().optional(),
     })
