@@ -6,7 +6,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
 import { parse as parseLossless } from 'lossless-json';
 import type { z } from 'zod';
-import { monthIndex, monthText } from '../engine/months.js';
+import { monthEnd, monthIndex, monthText } from '../engine/months.js';
+import { billingRows } from '../queries/billing-queries.js';
+import { ownerPeriods } from '../queries/book-period-queries.js';
 import { AT_RISK_RULE, books, renewals, type RenewalAccount } from '../queries/renewal-queries.js';
 import { NrrError } from '../errors.js';
 import type { ApplyResult, IngestBatch } from '../store/apply-batch.js';
@@ -327,14 +329,20 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   });
   app.get('/api/book', async (c) => {
     const q = query(c, 'book');
+    const to = checkMonth('to', q.to) ?? ws.asOfMonth;
+    const from = checkMonth('from', q.from) ?? to - 11;
+    if (from > to) throw new HttpError(400, `from: ${q.from} is after to (${monthText(to)})`);
     // Kept per parameters, play state (tasks change) and whether the scores are ready.
     const key = { ...q, scored: data.accountsIfScored(false) !== null, plays: data.playStateStamp() };
     return cached(c, key, async () => {
       const kept = await keptAccounts(q.where);
       const tasks = viewTasks(await data.tasks({}), { status: 'all' }, data.asOfDate).filter((t) => kept === null || kept.has(t.account_id));
-      const { rows: all, scores } = await csAccounts();
-      const rows = books(kept === null ? all : all.filter((a) => kept.has(a.account_id)), tasks, q.owner);
-      return { as_of: data.asOfDate, scores, at_risk_rule: AT_RISK_RULE, total: rows.length, rows };
+      // Before the reporting month the book is that month's last day's: from the lines, not scored.
+      const past = to < ws.asOfMonth ? monthEnd(to) : null;
+      const { rows: all, scores } = past === null ? await csAccounts() : { rows: (await data.serial(() => billingRows(ws, past))).map((b) => ({ ...b, health: null, health_colour: null, churn_risk: null })), scores: { status: 'unscored' as const, note: `the scores are kept for ${data.asOfDate} only: \`nrr book --as-of ${monthText(to)}\` scores ${past}` } };
+      const periods = await data.serial(() => ownerPeriods(ws, { from, to, where: q.where }));
+      const rows = books(kept === null ? all : all.filter((a) => kept.has(a.account_id)), tasks, q.owner, periods);
+      return { as_of: past ?? data.asOfDate, from: monthText(from), to: monthText(to), scores, at_risk_rule: AT_RISK_RULE, total: rows.length, rows };
     });
   });
   app.post('/api/tasks/:id/:action', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: 'the body is larger than 64 KB' }, 413) }), async (c) => {

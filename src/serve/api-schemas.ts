@@ -110,7 +110,13 @@ export const QUERIES = {
       limit: int(1, 100_000, 1000).describe('at most this many rows, soonest first (total and by_month count them all)'),
     })
     .strict(),
-  book: z.object({ owner: z.string().optional().describe('only this owner (case-insensitive)') }).strict(),
+  book: z
+    .object({
+      owner: z.string().optional().describe('only this owner (case-insensitive)'),
+      from: month.optional().describe("first month of the period whose churn and expansion each owner's row adds (default: 11 months before to)"),
+      to: month.optional().describe('last month of the period (default: the reporting month); before the reporting month, the accounts and ARR are those of its last day'),
+    })
+    .strict(),
   none: z.object({}).strict(),
 } as const;
 
