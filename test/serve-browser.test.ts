@@ -317,6 +317,40 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     for (const b of book) expect(await page.textContent(`#book tr[data-owner="${b.owner}"] [data-arr]`), b.owner).toBe(usd(String(b.arr)));
   }, 180_000);
 
+  it('Accounts as of a past month: the accounts, ARR and scores of nrr accounts --as-of that month', async () => {
+    type ApiAccounts = { as_of: string; total: number; probabilities: { status: string }; rows: { account_id: string; arr: string; tier: string; health_colour: string | null; churn_risk: number | null }[] };
+    const res = await api<ApiAccounts>('/api/accounts?month=2025-12&sort=arr&limit=100000');
+    const now = await api<ApiAccounts>('/api/accounts?sort=arr&limit=1');
+    const r = spawnSync(process.execPath, [join(process.cwd(), 'dist/cli/nrr.js'), 'accounts', '--as-of', '2025-12', '--sort', 'arr', '--no-probabilities', '--data', dir, '-q', '--format', 'json'], { encoding: 'utf8', maxBuffer: 1 << 29 });
+    expect(r.status, r.stderr).toBe(0);
+    // JSON holds whole records: the list's columns are read out of them.
+    const want = (JSON.parse(r.stdout) as { record: { account_id: string; arr: string | number }; tier: string; health: { colour: string | null }; risk: { score: number | null } }[]).map((a) => ({
+      account_id: a.record.account_id,
+      arr: a.record.arr,
+      tier: a.tier,
+      colour: a.health.colour,
+      risk: a.risk.score === null ? null : a.risk.score.toFixed(1),
+    }));
+    expect([res.as_of, res.probabilities.status]).toEqual(['2025-12-31', 'unavailable']);
+    // Another list than today's: the month picked, not the server's day relabelled.
+    expect(res.total).not.toBe(now.total);
+    const cents = (m: string | number): string => new Big(String(m)).round(2).toFixed(2);
+    expect(res.rows.map((a) => [a.account_id, cents(a.arr), a.tier, a.health_colour, a.churn_risk === null ? null : a.churn_risk.toFixed(1)])).toEqual(
+      want.map((a) => [a.account_id, cents(a.arr), a.tier, a.colour, a.risk]),
+    );
+    await open('/accounts?month=2025-12&sort=arr');
+    expect(await page.textContent('[data-accounts-as-of]')).toBe('2025-12-31');
+    expect(await page.textContent('[data-accounts-total]')).toBe(want.length.toLocaleString('en-US'));
+    const shown = await page.locator('#accounts tbody tr[data-account]').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-account')));
+    expect(shown).toEqual(want.slice(0, 50).map((a) => a.account_id));
+    for (const a of want.slice(0, 5)) expect(await page.textContent(`#accounts tr[data-account="${a.account_id}"] [data-arr]`), a.account_id).toBe(usd(String(a.arr)));
+    // Back to the reporting month with the picker: the server's day again.
+    await page.evaluate(() => (document.body.dataset['ready'] = 'false'));
+    await page.selectOption('select[data-param="month"]', '2026-06');
+    await ready();
+    expect(await page.textContent('[data-accounts-as-of]')).toBe(now.as_of);
+  }, 180_000);
+
   it('Book of a chosen month and period, with the prior period: the numbers of nrr book --from --to', async () => {
     type CliBook = { owner: string; accounts: number; arr: string | number; renewals_90d: number; churned_accounts: number; churned_mrr: string | number; expanded_accounts: number; expansion_mrr: string | number };
     const cliBook = (...args: string[]): CliBook[] => {

@@ -93,6 +93,9 @@ class HttpError extends Error {
  * The app for one open workspace.
  * @example const app = createApp(ws); const res = await app.request('/api/metrics?window=12');
  */
+/** Sorted account lists kept (per day and sort). */
+const KEPT_SORTS = 10;
+
 export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   const { token } = options;
   if (token !== undefined) checkTokenStrength(token, 'the API token');
@@ -228,8 +231,15 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   app.get('/api/accounts', async (c) => {
     const q = query(c, 'accounts');
     const needle = q.q?.toLowerCase();
-    let sorted = sortCache.get(q.sort);
-    if (!sorted) sortCache.set(q.sort, (sorted = sortAccounts(await data.accounts(), q.sort)));
+    // A month before the reporting month: its last day's accounts, scored on that day.
+    const day = q.month !== undefined && checkMonth('month', q.month)! < ws.asOfMonth ? monthEnd(monthIndex(q.month)) : data.asOfDate;
+    const sortKey = `${day}:${q.sort}`;
+    let sorted = sortCache.get(sortKey);
+    if (!sorted) {
+      sortCache.set(sortKey, (sorted = sortAccounts(await data.accountsOn(day), q.sort)));
+      // The lists of the last few days and sorts only (each holds every account).
+      if (sortCache.size > KEPT_SORTS) sortCache.delete(sortCache.keys().next().value!);
+    }
     const kept = await keptAccounts(q.where);
     const rows = sorted.filter(
       (a) =>
@@ -240,8 +250,11 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
         (!q.owner || [a.csm_owner, a.am_owner].some((o) => o?.toLowerCase() === q.owner!.toLowerCase())) &&
         (!needle || [a.account_id, a.name, a.csm_owner, a.am_owner].some((v) => v?.toLowerCase().includes(needle))),
     );
-    const page = data.withProbabilities(rows.slice(q.offset, q.offset + q.limit));
-    return json(c, { as_of: data.asOfDate, total: rows.length, probabilities: { status: page.status, note: page.note }, rows: page.rows });
+    const page =
+      day === data.asOfDate
+        ? data.withProbabilities(rows.slice(q.offset, q.offset + q.limit))
+        : { status: 'unavailable' as const, note: `no probabilities: the forecast's are fitted for ${data.asOfDate} (\`nrr accounts --as-of ${q.month}\` fits them for ${day})`, rows: rows.slice(q.offset, q.offset + q.limit) };
+    return json(c, { as_of: day, total: rows.length, probabilities: { status: page.status, note: page.note }, rows: page.rows });
   });
   app.get('/api/accounts/:id', async (c) => {
     query(c, 'none');

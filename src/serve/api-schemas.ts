@@ -55,6 +55,7 @@ export const QUERIES = {
   accounts: z
     .object({
       q: z.string().optional().describe('text in the id, name or owner'),
+      month: month.optional().describe("the accounts as of this month's last day, scored on it as `nrr accounts --as-of` (default: the server's day)"),
       tier: z.string().optional(),
       health: z.enum(['red', 'yellow', 'green']).optional(),
       owner: z.string().optional(),

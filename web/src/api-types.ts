@@ -143,6 +143,11 @@ export interface Page<T> {
   readonly rows: readonly T[];
 }
 
+/** GET /api/accounts: a page of the accounts with revenue on `as_of`. */
+export interface AccountsPage extends Page<AccountRow> {
+  readonly as_of: string;
+}
+
 export interface Task {
   readonly id?: number;
   readonly task_id?: number;
