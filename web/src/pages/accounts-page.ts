@@ -36,7 +36,7 @@ export async function accountsPage(): Promise<void> {
   const churned = hrefWithFilters('/movements', { category: 'churn', from: addMonths(to, -11), month: to });
   pageRoot().innerHTML = `
     <h1>Accounts</h1>
-    <div class="muted"><span data-accounts-total>${count(res.total)}</span> accounts with revenue${Object.keys(filters()).length ? ` with ${esc(filterText())}` : ''} on <strong data-accounts-as-of>${esc(res.as_of)}</strong>${month ? ' (the last day of the month picked, scored on that day)' : ''}: churn risk and expansion readiness 0–100 with their top reason. <a href="${esc(churned)}" data-link>Accounts that churned in the 12 months to ${esc(to)} →</a></div>
+    <div class="muted"><span data-accounts-total>${count(res.total)}</span> ${month ? 'accounts with revenue' : 'current accounts'}${Object.keys(filters()).length ? ` with ${esc(filterText())}` : ''} on <strong data-accounts-as-of>${esc(res.as_of)}</strong>${month ? ' (the last day of the month picked, scored on that day)' : ''}: churn risk and expansion readiness 0–100 with their top reason. <a href="${esc(churned)}" data-link>Accounts that churned in the 12 months to ${esc(to)} →</a></div>
     ${filterBar()}
     <div class="controls">
       ${monthPicker('month', to, 'As of (month)')}
