@@ -22,6 +22,7 @@ if (!haveBrowser) {
 }
 /** The plays run on RUN; the server and the CLI look on DAY, three weeks later, when some tasks are overdue. */
 const RUN = '2026-07-01';
+const EARLIER_RUN = '2026-06-01';
 const DAY = '2026-07-22';
 const BIN = join(process.cwd(), 'dist/cli/nrr.js');
 const SHOTS = join(process.cwd(), 'test-artifacts', 'dashboard');
@@ -69,9 +70,12 @@ describe.skipIf(!haveBrowser || !existsSync(BIN))('the Tasks page acts through t
     mkdirSync(SHOTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'nrr-tasks-ui-'));
     await generateCompany({ out: dir, accounts: 300, months: 24, seed: 21, end: '2026-06' });
-    const run = await Workspace.open({ data: dir, signals: true, today: new Date(`${RUN}T00:00:00Z`) });
-    await runPlaybooks(run, {});
-    run.close();
+    // Two runs a month apart: tasks fall due in more than one month (the due-range test cuts them).
+    for (const day of [EARLIER_RUN, RUN]) {
+      const run = await Workspace.open({ data: dir, signals: true, today: new Date(`${day}T00:00:00Z`) });
+      await runPlaybooks(run, {});
+      run.close();
+    }
     ws = await Workspace.open({ data: dir, signals: true, today: new Date(`${DAY}T00:00:00Z`) });
     server = await startServer(ws, { port: 0, host: '127.0.0.1' });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
@@ -105,6 +109,39 @@ describe.skipIf(!haveBrowser || !existsSync(BIN))('the Tasks page acts through t
     await open('/tasks?view=owners');
     const owner = open_[0]!.owner;
     expect(await page.textContent(`[data-owner-tasks="${owner}"]`)).toBe(String(open_.filter((t) => t.owner === owner).length));
+  });
+
+  it('a range of due months lists what nrr tasks --due-from --due-to lists, and stays in the URL', async () => {
+    const all = cliTasks('--status', 'all');
+    const months = [...new Set(all.map((t) => (t as unknown as { due_date: string }).due_date.slice(0, 7)))].sort();
+    expect(months.length, 'the tasks fall due in more than one month').toBeGreaterThan(1);
+    const [first, last] = [months[0]!, months[months.length - 1]!];
+    const want = cliTasks('--status', 'all', '--due-from', last, '--due-to', last).map((t) => t.task_id);
+    // A real cut: some tasks, not all of them.
+    expect(want.length).toBeGreaterThan(0);
+    expect(want.length).toBeLessThan(all.length);
+    await open('/tasks?view=all&status=all');
+    // Chosen with the pickers: the URL keeps them, the list is the CLI's.
+    await page.evaluate(() => (document.body.dataset['ready'] = 'false'));
+    await page.selectOption('select[data-param="due_from"]', last);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.evaluate(() => (document.body.dataset['ready'] = 'false'));
+    await page.selectOption('select[data-param="due_to"]', last);
+    await page.waitForSelector('body[data-ready="true"]');
+    expect(new URL(page.url()).searchParams.get('due_from')).toBe(last);
+    expect(new URL(page.url()).searchParams.get('due_to')).toBe(last);
+    const ids = await page.locator('#tasks tbody tr[data-task-row]').evaluateAll((trs) => trs.map((t) => Number(t.getAttribute('data-task-row'))));
+    expect(ids).toEqual(want);
+    expect(await page.textContent('[data-due-range]')).toBe(`Due in ${last}`);
+    // The views keep the range: overdue within it is the CLI's overdue within it.
+    await open(`/tasks?view=overdue&due_from=${first}&due_to=${first}`);
+    const overdue = await page.locator('#tasks tbody tr[data-task-row]').evaluateAll((trs) => trs.map((t) => Number(t.getAttribute('data-task-row'))));
+    expect(overdue).toEqual(cliTasks('--due', 'overdue', '--due-from', first, '--due-to', first).map((t) => t.task_id));
+    expect(await page.getAttribute('a.tab[href*="view=week"]', 'href')).toContain(`due_from=${first}`);
+    // The API refuses a range that ends before it starts, naming both ends.
+    const bad = await fetch(`${base()}/api/tasks?due_from=${last}&due_to=${first}`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain(`due_from: ${last} is after due_to (${first})`);
   });
 
   it('done, snooze, reassign and note change what nrr tasks reads', async () => {

@@ -338,6 +338,91 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     for (const b of book) expect(await page.textContent(`#book tr[data-owner="${b.owner}"] [data-arr]`), b.owner).toBe(usd(String(b.arr)));
   }, 180_000);
 
+  it('Accounts as of a past month: the accounts, ARR and scores of nrr accounts --as-of that month', async () => {
+    type ApiAccounts = { as_of: string; total: number; probabilities: { status: string }; rows: { account_id: string; arr: string; tier: string; health_colour: string | null; churn_risk: number | null }[] };
+    const res = await api<ApiAccounts>('/api/accounts?month=2025-12&sort=arr&limit=100000');
+    const now = await api<ApiAccounts>('/api/accounts?sort=arr&limit=1');
+    const r = spawnSync(process.execPath, [join(process.cwd(), 'dist/cli/nrr.js'), 'accounts', '--as-of', '2025-12', '--sort', 'arr', '--no-probabilities', '--data', dir, '-q', '--format', 'json'], { encoding: 'utf8', maxBuffer: 1 << 29 });
+    expect(r.status, r.stderr).toBe(0);
+    // JSON holds whole records: the list's columns are read out of them.
+    const want = (JSON.parse(r.stdout) as { record: { account_id: string; arr: string | number }; tier: string; health: { colour: string | null }; risk: { score: number | null } }[]).map((a) => ({
+      account_id: a.record.account_id,
+      arr: a.record.arr,
+      tier: a.tier,
+      colour: a.health.colour,
+      risk: a.risk.score === null ? null : a.risk.score.toFixed(1),
+    }));
+    expect([res.as_of, res.probabilities.status]).toEqual(['2025-12-31', 'unavailable']);
+    // Another list than today's: the month picked, not the server's day relabelled.
+    expect(res.total).not.toBe(now.total);
+    const cents = (m: string | number): string => new Big(String(m)).round(2).toFixed(2);
+    expect(res.rows.map((a) => [a.account_id, cents(a.arr), a.tier, a.health_colour, a.churn_risk === null ? null : a.churn_risk.toFixed(1)])).toEqual(
+      want.map((a) => [a.account_id, cents(a.arr), a.tier, a.colour, a.risk]),
+    );
+    await open('/accounts?month=2025-12&sort=arr');
+    expect(await page.textContent('[data-accounts-as-of]')).toBe('2025-12-31');
+    expect(await page.textContent('[data-accounts-total]')).toBe(want.length.toLocaleString('en-US'));
+    const shown = await page.locator('#accounts tbody tr[data-account]').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-account')));
+    expect(shown).toEqual(want.slice(0, 50).map((a) => a.account_id));
+    for (const a of want.slice(0, 5)) expect(await page.textContent(`#accounts tr[data-account="${a.account_id}"] [data-arr]`), a.account_id).toBe(usd(String(a.arr)));
+    // Back to the reporting month with the picker: the server's day again.
+    await page.evaluate(() => (document.body.dataset['ready'] = 'false'));
+    await page.selectOption('select[data-param="month"]', '2026-06');
+    await ready();
+    expect(await page.textContent('[data-accounts-as-of]')).toBe(now.as_of);
+  }, 180_000);
+
+  it('Book of a chosen month and period, with the prior period: the numbers of nrr book --from --to', async () => {
+    type CliBook = { owner: string; accounts: number; arr: string | number; renewals_90d: number; churned_accounts: number; churned_mrr: string | number; expanded_accounts: number; expansion_mrr: string | number };
+    const cliBook = (...args: string[]): CliBook[] => {
+      const r = spawnSync(process.execPath, [join(process.cwd(), 'dist/cli/nrr.js'), 'book', ...args, '--data', dir, '-q', '--format', 'json'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as CliBook[];
+    };
+    type ApiBook = { as_of: string; from: string; to: string; scores: { status: string }; rows: { owner: string; accounts: number; arr: string; renewals_90d: number; renewals_90d_arr: string; churned_accounts: number; churned_mrr: string; expanded_accounts: number; expansion_mrr: string }[] };
+    // A quarter before the reporting month: the book of its last day, scored by the CLI (as --as-of), from the lines on the server.
+    // Both answers before the CLI runs (its seconds would outlast the server's keep-alive).
+    const period = await api<ApiBook>('/api/book?from=2025-10&to=2025-12');
+    const churn = await api<{ total: number; rows: { amount: string }[] }>('/api/movements?from=2025-10&to=2025-12&category=churn&limit=100000');
+    expect([period.as_of, period.from, period.to, period.scores.status]).toEqual(['2025-12-31', '2025-10', '2025-12', 'unscored']);
+    const want = cliBook('--from', '2025-10', '--to', '2025-12');
+    // To the cent: the CLI's scored records and the server's lines-only rows agree there (their last digits, 1e-12, may not).
+    const cents = (m: string | number): string => new Big(String(m)).round(2).toFixed(2);
+    const key = (r: CliBook | ApiBook['rows'][number]) => [r.owner, r.accounts, cents(r.arr), r.renewals_90d, r.churned_accounts, cents(r.churned_mrr), r.expanded_accounts, cents(r.expansion_mrr)];
+    expect(period.rows.map(key)).toEqual(want.map(key));
+    expect(want.reduce((n, r) => n + r.churned_accounts, 0), 'some accounts churned in the quarter').toBeGreaterThan(0);
+    // Invariant: the owners' churned MRR adds up to the quarter's churn movements.
+    const byOwner = period.rows.reduce((a, r) => a.plus(r.churned_mrr), new Big(0));
+    expect(byOwner.eq(churn.rows.reduce((a, r) => a.minus(r.amount), new Big(0)))).toBe(true);
+    const prior = cliBook('--from', '2025-07', '--to', '2025-09');
+
+    await open('/book?from=2025-10&month=2025-12&compare=1');
+    expect(await page.textContent('[data-book-as-of]')).toBe('2025-12-31');
+    expect(await page.textContent('[data-book-period]')).toBe('2025-10 to 2025-12');
+    expect(await page.locator('[data-scores-status="unscored"]').count()).toBe(1);
+    expect(await page.textContent('[data-metric="book-arr-at-risk"]')).toBe('not scored');
+    expect(await page.locator('#book tbody tr').count()).toBe(want.length);
+    for (const b of want) {
+      const row = `#book tr[data-owner="${b.owner}"]`;
+      expect(await page.textContent(`${row} [data-arr]`), b.owner).toBe(usd(String(b.arr)));
+      expect(await page.textContent(`${row} [data-churned]`), b.owner).toBe(String(b.churned_accounts));
+      expect(await page.textContent(`${row} [data-churned-mrr]`), b.owner).toBe(usd(String(b.churned_mrr)));
+      expect(await page.textContent(`${row} [data-expansion-mrr]`), b.owner).toBe(usd(String(b.expansion_mrr)));
+      const p = prior.find((x) => x.owner.toLowerCase() === b.owner.toLowerCase());
+      expect(await page.textContent(`${row} [data-prior-arr]`), b.owner).toBe(usd(String(p?.arr ?? 0)));
+      expect(await page.textContent(`${row} [data-prior-churned]`), b.owner).toBe(String(p?.churned_accounts ?? 0));
+    }
+    // The month picker moves the book's day; the URL keeps it.
+    await page.evaluate(() => (document.body.dataset['ready'] = 'false'));
+    await page.selectOption('select[data-param="month"]', '2026-03');
+    await ready();
+    expect(new URL(page.url()).searchParams.get('month')).toBe('2026-03');
+    expect(await page.textContent('[data-book-as-of]')).toBe('2026-03-31');
+    const march = cliBook('--from', '2025-10', '--to', '2026-03');
+    for (const b of march) expect(await page.textContent(`#book tr[data-owner="${b.owner}"] [data-arr]`), b.owner).toBe(usd(String(b.arr)));
+    await page.screenshot({ path: join(SHOTS, 'book-period-1440.png'), fullPage: true });
+  }, 180_000);
+
   it('Cohorts draws a heatmap that grows with its rows, and a row opens the cohort', async () => {
     const cohorts = await cohortTable(ws, 'month');
     await open('/cohorts?granularity=month');

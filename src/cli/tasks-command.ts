@@ -8,7 +8,7 @@ import { PlaybookState, TASK_OUTCOMES, type TaskOutcome } from '../playbooks/pla
 import { TASK_DUE, TASK_VIEW_STATUSES, viewTasks, type TaskDue, type TaskViewStatus } from '../playbooks/task-views.js';
 import { filteredAccountIds } from '../queries/attribute-queries.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
-import { isCalendarDay, open, outOption, today } from './common-options.js';
+import { isCalendarDay, month, open, outOption, today } from './common-options.js';
 import { writeOutput } from './standard-output.js';
 import { whereOption, type WhereOptions } from './where-option.js';
 
@@ -45,6 +45,8 @@ export function registerTasks(program: Command): void {
     .option('--owner <name>', "only this owner's tasks (case-insensitive)")
     .addOption(new Option('--status <status>', 'only tasks with this status (snoozed: open, but snoozed until after today)').choices([...TASK_VIEW_STATUSES, 'all']).default('open'))
     .addOption(new Option('--due <when>', 'overdue: open and due before today; week: open and due in the next seven days').choices([...TASK_DUE]))
+    .option('--due-from <YYYY-MM>', 'only tasks due in this month or later', month)
+    .option('--due-to <YYYY-MM>', 'only tasks due in this month or earlier', month)
     .option('--playbook <name>', 'only this play')
     .option('--account <id>', 'only this account')
     .addOption(whereOption())
@@ -65,13 +67,15 @@ Examples:
   nrr tasks --data demo --status all --account A0000042
   nrr tasks --data demo -q --format json -o tasks.json
   nrr tasks --data demo --due overdue --owner "Maya Patel"
+  nrr tasks --data demo --status all --due-from 2026-07 --due-to 2026-09
   nrr tasks --data demo --where segment=enterprise --where region=EMEA
   nrr tasks done 17 --outcome won --note "signed 20 more seats" --data demo
   nrr tasks snooze 17 --until 2026-12-15 --data demo
   nrr tasks reassign 17 --to "Sam Lee" --data demo
   nrr tasks note 17 "called, renewal call booked for the 20th" --data demo`,
     )
-    .action(async (o: StateOptions & WhereOptions & { owner?: string; status: TaskViewStatus | 'all'; due?: TaskDue; playbook?: string; account?: string; format: RowFormat }) => {
+    .action(async (o: StateOptions & WhereOptions & { owner?: string; status: TaskViewStatus | 'all'; due?: TaskDue; dueFrom?: string; dueTo?: string; playbook?: string; account?: string; format: RowFormat }) => {
+      if (o.dueFrom !== undefined && o.dueTo !== undefined && o.dueFrom > o.dueTo) throw new NrrError(`--due-from ${o.dueFrom} is after --due-to ${o.dueTo}`);
       // Before the first run there are no tasks: an empty list, and how to get some.
       const path = statePath(o.data, loadConfig(findConfigFile(o.config, o.data)).playbook_settings ?? DEFAULT_PLAYBOOK_SETTINGS);
       if (!existsSync(path)) {
@@ -83,7 +87,7 @@ Examples:
       const state = await openState(o, true);
       try {
         const day = today().toISOString().slice(0, 10);
-        const list = viewTasks(await state.tasks({ owner: o.owner, playbook: o.playbook, account: o.account }), { status: o.status, due: o.due }, day).filter(
+        const list = viewTasks(await state.tasks({ owner: o.owner, playbook: o.playbook, account: o.account }), { status: o.status, due: o.due, dueFrom: o.dueFrom, dueTo: o.dueTo }, day).filter(
           (t) => kept === null || kept.has(t.account_id),
         );
         if (o.format === 'json') {

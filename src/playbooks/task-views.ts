@@ -29,6 +29,10 @@ export interface TaskFilter {
   readonly status?: TaskViewStatus | 'all';
   /** overdue: open and due before the day; week: open and due in the seven days from the day. */
   readonly due?: TaskDue;
+  /** Only tasks due in this month or later (YYYY-MM). */
+  readonly dueFrom?: string;
+  /** Only tasks due in this month or earlier (YYYY-MM). */
+  readonly dueTo?: string;
   readonly playbook?: string;
   readonly account?: string;
 }
@@ -48,7 +52,10 @@ export function taskView(t: Task, day: string): TaskView {
   return { ...t, id: t.task_id, play: t.playbook, due: t.due_date, status, overdue: status === 'open' && t.due_date < day, notes: t.note };
 }
 
-/** The tasks a filter keeps, as they read on `day` (default status: open). */
+/**
+ * The tasks a filter keeps, as they read on `day` (default status: open).
+ * @example viewTasks(tasks, { status: 'all', dueFrom: '2026-07', dueTo: '2026-08' }, '2026-07-22') // due in July or August
+ */
 export function viewTasks(tasks: readonly Task[], filter: TaskFilter, day: string): TaskView[] {
   const owner = filter.owner?.toLowerCase();
   const status = filter.status ?? 'open';
@@ -61,6 +68,8 @@ export function viewTasks(tasks: readonly Task[], filter: TaskFilter, day: strin
         (status === 'all' || t.status === status) &&
         (filter.playbook === undefined || t.playbook === filter.playbook) &&
         (filter.account === undefined || t.account_id === filter.account) &&
+        (filter.dueFrom === undefined || t.due.slice(0, 7) >= filter.dueFrom) &&
+        (filter.dueTo === undefined || t.due.slice(0, 7) <= filter.dueTo) &&
         (filter.due === undefined || (filter.due === 'overdue' ? t.overdue : t.status === 'open' && t.due >= day && t.due <= weekEnd)),
     );
 }

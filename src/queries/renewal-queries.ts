@@ -1,6 +1,7 @@
 import { monthIndex, monthText } from '../engine/months.js';
 import { Money } from '../money.js';
 import type { TaskView } from '../playbooks/task-views.js';
+import type { OwnerPeriod } from './book-period-queries.js';
 
 /**
  * Renewals and books of business, from the accounts as the dashboard lists them (their scores on
@@ -136,14 +137,20 @@ export interface BookRow {
   /** Renewals in the 90 days from the day (days_to_renewal 0–90). */
   readonly renewals_90d: number;
   readonly renewals_90d_arr: Money;
+  /** With a period (ownerPeriods): its churn and expansion; owners with only those have 0 accounts. */
+  readonly churned_accounts?: number;
+  readonly churned_mrr?: Money;
+  readonly expanded_accounts?: number;
+  readonly expansion_mrr?: Money;
 }
 
 /**
  * The book of business per owner (the accounts' CSM owner; tasks by their owner, matched without
  * case): accounts, ARR, at-risk ARR, open and overdue tasks, renewals in the next 90 days. Largest
- * ARR first; `owner` keeps one owner's row.
+ * ARR first; `owner` keeps one owner's row. With `periods`, each row adds its owner's churn and
+ * expansion in that period.
  */
-export function books(accounts: readonly RenewalAccount[], tasks: readonly TaskView[], owner?: string): BookRow[] {
+export function books(accounts: readonly RenewalAccount[], tasks: readonly TaskView[], owner?: string, periods?: readonly OwnerPeriod[]): BookRow[] {
   const key = (o: string): string => o.toLowerCase();
   const by = new Map<string, { owner: string; accounts: RenewalAccount[]; open: number; overdue: number }>();
   const entry = (o: string) => {
@@ -157,6 +164,11 @@ export function books(accounts: readonly RenewalAccount[], tasks: readonly TaskV
     const e = entry(t.owner);
     e.open++;
     if (t.overdue) e.overdue++;
+  }
+  const period = new Map<string, OwnerPeriod>();
+  for (const p of periods ?? []) {
+    entry(p.owner);
+    period.set(key(p.owner), p);
   }
   return [...by.values()]
     .filter((e) => owner === undefined || key(e.owner) === key(owner))
@@ -173,7 +185,13 @@ export function books(accounts: readonly RenewalAccount[], tasks: readonly TaskV
         overdue_tasks: e.overdue,
         renewals_90d: soon.length,
         renewals_90d_arr: sum(soon.map((a) => a.arr)),
+        ...(periods === undefined ? {} : periodOf(period.get(key(e.owner)))),
       };
     })
     .sort((x, y) => y.arr.cmp(x.arr) || x.owner.localeCompare(y.owner));
+}
+
+/** An owner's churn and expansion in the period (zeros when they had neither). */
+function periodOf(p: OwnerPeriod | undefined): Pick<Required<BookRow>, 'churned_accounts' | 'churned_mrr' | 'expanded_accounts' | 'expansion_mrr'> {
+  return { churned_accounts: p?.churned_accounts ?? 0, churned_mrr: p?.churned_mrr ?? Money.zero, expanded_accounts: p?.expanded_accounts ?? 0, expansion_mrr: p?.expansion_mrr ?? Money.zero };
 }

@@ -6,7 +6,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
 import { parse as parseLossless } from 'lossless-json';
 import type { z } from 'zod';
-import { monthIndex, monthText } from '../engine/months.js';
+import { monthEnd, monthIndex, monthText } from '../engine/months.js';
+import { billingRows } from '../queries/billing-queries.js';
+import { ownerPeriods } from '../queries/book-period-queries.js';
 import { AT_RISK_RULE, books, renewals, type RenewalAccount } from '../queries/renewal-queries.js';
 import { NrrError } from '../errors.js';
 import type { ApplyResult, IngestBatch } from '../store/apply-batch.js';
@@ -92,6 +94,9 @@ class HttpError extends Error {
  * The app for one open workspace.
  * @example const app = createApp(ws); const res = await app.request('/api/metrics?window=12');
  */
+/** Sorted account lists kept (per day and sort). */
+const KEPT_SORTS = 10;
+
 export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   const { token } = options;
   if (token !== undefined) checkTokenStrength(token, 'the API token');
@@ -233,8 +238,15 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   app.get('/api/accounts', async (c) => {
     const q = query(c, 'accounts');
     const needle = q.q?.toLowerCase();
-    let sorted = sortCache.get(q.sort);
-    if (!sorted) sortCache.set(q.sort, (sorted = sortAccounts(await data.accounts(), q.sort)));
+    // A month before the reporting month: its last day's accounts, scored on that day.
+    const day = q.month !== undefined && checkMonth('month', q.month)! < ws.asOfMonth ? monthEnd(monthIndex(q.month)) : data.asOfDate;
+    const sortKey = `${day}:${q.sort}`;
+    let sorted = sortCache.get(sortKey);
+    if (!sorted) {
+      sortCache.set(sortKey, (sorted = sortAccounts(await data.accountsOn(day), q.sort)));
+      // The lists of the last few days and sorts only (each holds every account).
+      if (sortCache.size > KEPT_SORTS) sortCache.delete(sortCache.keys().next().value!);
+    }
     const kept = await keptAccounts(q.where);
     const rows = sorted.filter(
       (a) =>
@@ -245,8 +257,11 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
         (!q.owner || [a.csm_owner, a.am_owner].some((o) => o?.toLowerCase() === q.owner!.toLowerCase())) &&
         (!needle || [a.account_id, a.name, a.csm_owner, a.am_owner].some((v) => v?.toLowerCase().includes(needle))),
     );
-    const page = data.withProbabilities(rows.slice(q.offset, q.offset + q.limit));
-    return json(c, { as_of: data.asOfDate, total: rows.length, probabilities: { status: page.status, note: page.note }, rows: page.rows });
+    const page =
+      day === data.asOfDate
+        ? data.withProbabilities(rows.slice(q.offset, q.offset + q.limit))
+        : { status: 'unavailable' as const, note: `no probabilities: the forecast's are fitted for ${data.asOfDate} (\`nrr accounts --as-of ${q.month}\` fits them for ${day})`, rows: rows.slice(q.offset, q.offset + q.limit) };
+    return json(c, { as_of: day, total: rows.length, probabilities: { status: page.status, note: page.note }, rows: page.rows });
   });
   app.get('/api/accounts/:id', async (c) => {
     query(c, 'none');
@@ -294,8 +309,9 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   });
   app.get('/api/tasks', async (c) => {
     const q = query(c, 'tasks');
+    if (q.due_from !== undefined && q.due_to !== undefined && q.due_from > q.due_to) throw new HttpError(400, `due_from: ${q.due_from} is after due_to (${q.due_to})`);
     const kept = await keptAccounts(q.where);
-    const rows = viewTasks(await data.tasks({ owner: q.owner, playbook: q.playbook, account: q.account }), { status: q.status, due: q.due }, data.asOfDate).filter((t) => kept === null || kept.has(t.account_id));
+    const rows = viewTasks(await data.tasks({ owner: q.owner, playbook: q.playbook, account: q.account }), { status: q.status, due: q.due, dueFrom: q.due_from, dueTo: q.due_to }, data.asOfDate).filter((t) => kept === null || kept.has(t.account_id));
     return json(c, { as_of: data.asOfDate, total: rows.length, rows });
   });
   /**
@@ -333,14 +349,20 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   });
   app.get('/api/book', async (c) => {
     const q = query(c, 'book');
+    const to = checkMonth('to', q.to) ?? ws.asOfMonth;
+    const from = checkMonth('from', q.from) ?? to - 11;
+    if (from > to) throw new HttpError(400, `from: ${q.from} is after to (${monthText(to)})`);
     // Kept per parameters, play state (tasks change) and whether the scores are ready.
     const key = { ...q, scored: data.accountsIfScored(false) !== null, plays: data.playStateStamp() };
     return cached(c, key, async () => {
       const kept = await keptAccounts(q.where);
       const tasks = viewTasks(await data.tasks({}), { status: 'all' }, data.asOfDate).filter((t) => kept === null || kept.has(t.account_id));
-      const { rows: all, scores } = await csAccounts();
-      const rows = books(kept === null ? all : all.filter((a) => kept.has(a.account_id)), tasks, q.owner);
-      return { as_of: data.asOfDate, scores, at_risk_rule: AT_RISK_RULE, total: rows.length, rows };
+      // Before the reporting month the book is that month's last day's: from the lines, not scored.
+      const past = to < ws.asOfMonth ? monthEnd(to) : null;
+      const { rows: all, scores } = past === null ? await csAccounts() : { rows: (await data.serial(() => billingRows(ws, past))).map((b) => ({ ...b, health: null, health_colour: null, churn_risk: null })), scores: { status: 'unscored' as const, note: `the scores are kept for ${data.asOfDate} only: \`nrr book --as-of ${monthText(to)}\` scores ${past}` } };
+      const periods = await data.serial(() => ownerPeriods(ws, { from, to, where: q.where }));
+      const rows = books(kept === null ? all : all.filter((a) => kept.has(a.account_id)), tasks, q.owner, periods);
+      return { as_of: past ?? data.asOfDate, from: monthText(from), to: monthText(to), scores, at_risk_rule: AT_RISK_RULE, total: rows.length, rows };
     });
   });
   app.post('/api/tasks/:id/:action', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: 'the body is larger than 64 KB' }, 413) }), async (c) => {

@@ -167,10 +167,12 @@ export const ENDPOINT_RESPONSES: Record<string, Schema> = {
   }),
   '/api/book': object({
     as_of: text,
-    scores: object({ status: { enum: ['computing', 'ready'] }, note: nullable('string') }),
+    from: text,
+    to: text,
+    scores: object({ status: { enum: ['computing', 'ready', 'unscored'] }, note: nullable('string') }),
     at_risk_rule: text,
     total: int,
-    rows: array(object({ owner: text, accounts: int, arr: money, at_risk_accounts: int, arr_at_risk: money, open_tasks: int, overdue_tasks: int, renewals_90d: int, renewals_90d_arr: money })),
+    rows: array(object({ owner: text, accounts: int, arr: money, at_risk_accounts: int, arr_at_risk: money, open_tasks: int, overdue_tasks: int, renewals_90d: int, renewals_90d_arr: money, churned_accounts: int, churned_mrr: money, expanded_accounts: int, expansion_mrr: money })),
   }),
   '/api/accounts/{id}/timeline': object({
     account_id: text,

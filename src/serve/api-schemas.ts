@@ -55,6 +55,7 @@ export const QUERIES = {
   accounts: z
     .object({
       q: z.string().optional().describe('text in the id, name or owner'),
+      month: month.optional().describe("the accounts as of this month's last day, scored on it as `nrr accounts --as-of` (default: the server's day)"),
       tier: z.string().optional(),
       health: z.enum(['red', 'yellow', 'green']).optional(),
       owner: z.string().optional(),
@@ -69,6 +70,8 @@ export const QUERIES = {
       owner: z.string().optional(),
       status: z.enum([...TASK_VIEW_STATUSES, 'all']).default('open').describe('snoozed: open, but snoozed until after the day'),
       due: z.enum(TASK_DUE).optional().describe('overdue: open and due before the day; week: open and due in the seven days from it'),
+      due_from: month.optional().describe('only tasks due in this month or later'),
+      due_to: month.optional().describe('only tasks due in this month or earlier'),
       playbook: z.string().optional(),
       account: z.string().optional(),
     })
@@ -108,7 +111,13 @@ export const QUERIES = {
       limit: int(1, 100_000, 1000).describe('at most this many rows, soonest first (total and by_month count them all)'),
     })
     .strict(),
-  book: z.object({ owner: z.string().optional().describe('only this owner (case-insensitive)') }).strict(),
+  book: z
+    .object({
+      owner: z.string().optional().describe('only this owner (case-insensitive)'),
+      from: month.optional().describe("first month of the period whose churn and expansion each owner's row adds (default: 11 months before to)"),
+      to: month.optional().describe('last month of the period (default: the reporting month); before the reporting month, the accounts and ARR are those of its last day'),
+    })
+    .strict(),
   diagnostics: z.object({}).strict(),
   none: z.object({}).strict(),
 } as const;

@@ -30,6 +30,8 @@ import type { ForecastAnswer } from './forecast-transfer.js';
 
 /** The table of the dashboard's scores (apart from `account_scores`, which commands on the same workspace replace). */
 const DASHBOARD_SCORES = 'dashboard_scores';
+/** The scores of a past day the Accounts page asked for (one day at a time; the rows are kept in memory per day). */
+const PAST_SCORES = 'dashboard_past_scores';
 /** One account's scores, while every account's are being computed. */
 const ONE_ACCOUNT_SCORES = 'dashboard_account_scores';
 
@@ -334,6 +336,33 @@ export class DashboardData {
   }
 
   /**
+   * Every active account's row on a day before the server's (the last day of a past month), scored
+   * on that day as `nrr accounts --as-of` scores it; without the forecast's probabilities (they are
+   * fitted for the server's day). The server's own day is accounts(). Days are scored one after
+   * another, beside the pages' reads.
+   */
+  accountsOn(day: string): Promise<AccountRow[]> {
+    if (day === this.asOfDate) return this.accounts();
+    return this.once(
+      `accounts-on:${day}`,
+      () => {
+        const next = this.pastScoring.then(() =>
+          this.onOwnConnection(async (ws) => {
+            await scoreInRanges(ws, { day, table: PAST_SCORES, chunk: BACKGROUND_SCORE_ACCOUNTS, yieldTo: () => this.queue });
+            return (await accountRows(ws, day, PAST_SCORES)).map((r) => ({ ...r, ...NO_PROBABILITY }));
+          }),
+        );
+        this.pastScoring = next.catch(() => undefined);
+        return next;
+      },
+      false,
+    );
+  }
+
+  /** The past days' scoring, one day after another (they share PAST_SCORES). */
+  private pastScoring: Promise<unknown> = Promise.resolve();
+
+  /**
    * The rows with the forecast's 90-day probabilities when they are there; until then they stay
    * null and `status` says they are being computed (an account without MRR at the month-end, or a
    * model that could not be fitted, has null too, `ready` or `unavailable` with the reason).
@@ -528,12 +557,12 @@ export class DashboardData {
 }
 
 /** Every active account's row on the day, read from the dashboard's scores: the columns a row shows, not whole records. */
-async function accountRows(ws: Workspace, date: string): Promise<Omit<AccountRow, 'churn_probability_90d' | 'expansion_probability_90d'>[]> {
+async function accountRows(ws: Workspace, date: string, table = DASHBOARD_SCORES): Promise<Omit<AccountRow, 'churn_probability_90d' | 'expansion_probability_90d'>[]> {
   const rows = await readScoreColumns(
     ws,
     ['account_id', 'tier', 'arr', 'mrr', 'health_score', 'health_colour', 'churn_risk', 'risk_not_scored', 'expansion_readiness', 'expansion_not_scored', 'renewal_date', 'days_to_renewal', 'monthly_terms'],
     {
-      table: DASHBOARD_SCORES,
+      table,
       date,
       activeOnly: true,
       attributes: ws.attributes.filter((a) => ['name', 'segment', 'csm_owner', 'csm', 'owner', 'am_owner'].includes(a)),

@@ -143,6 +143,11 @@ export interface Page<T> {
   readonly rows: readonly T[];
 }
 
+/** GET /api/accounts: a page of the accounts with revenue on `as_of`. */
+export interface AccountsPage extends Page<AccountRow> {
+  readonly as_of: string;
+}
+
 export interface Task {
   readonly id?: number;
   readonly task_id?: number;
@@ -201,6 +206,22 @@ export interface BookRow {
   readonly renewals_90d: number;
   readonly renewals_90d_arr?: Money;
   readonly at_risk_accounts?: number;
+  /** Churn and expansion of the owner's accounts in the answer's period (from…to). */
+  readonly churned_accounts: number;
+  readonly churned_mrr: Money;
+  readonly expanded_accounts: number;
+  readonly expansion_mrr: Money;
+}
+
+/** GET /api/book: the owners' books as of `as_of`, their churn and expansion in from…to. */
+export interface Book {
+  readonly as_of: string;
+  readonly from: string;
+  readonly to: string;
+  readonly scores?: ScoresStatus;
+  readonly at_risk_rule?: string;
+  readonly total: number;
+  readonly rows: readonly BookRow[];
 }
 
 export interface TimelineEvent {
@@ -283,8 +304,11 @@ export interface BackgroundJob {
   readonly seconds: number;
 }
 
-/** The `scores` part of a Renewals or Book answer: every account's scores ready, or still being computed. */
+/**
+ * The `scores` part of a Renewals or Book answer: every account's scores ready, still being
+ * computed, or not computed (a Book of a past month: its note says how to get them).
+ */
 export interface ScoresStatus {
-  readonly status: 'ready' | 'computing';
+  readonly status: 'ready' | 'computing' | 'unscored';
   readonly note: string | null;
 }

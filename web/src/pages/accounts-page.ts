@@ -1,9 +1,10 @@
-// Accounts: every current account with ARR, health, churn risk and expansion readiness (each with
+// Accounts: every account with revenue on the day (the server's, or a past month's last day from
+// the month picker, scored on that day) with ARR, health, churn risk and expansion readiness (each with
 // its top reason), renewal and owners; filters from the URL; 50 a page; the CSV has every
 // matching account with its owners. Churned accounts are listed through the churn movements.
 import { get, withQuery } from '../api-client.js';
-import type { AccountRow, Page } from '../api-types.js';
-import { filterBar, select } from '../controls.js';
+import type { AccountRow, AccountsPage, Page } from '../api-types.js';
+import { filterBar, monthPicker, select } from '../controls.js';
 import { table } from '../data-table.js';
 import { byId, esc, pageRoot } from '../dom.js';
 import { count, money, num } from '../format.js';
@@ -27,14 +28,18 @@ export async function accountsPage(): Promise<void> {
   const s = currentSummary();
   const f = { q: p.get('q') ?? '', tier: p.get('tier') ?? '', health: p.get('health') ?? '', sort: SORTS.find(([k]) => k === p.get('sort'))?.[0] ?? 'risk' };
   const offset = Math.max(0, Number(p.get('offset') ?? 0) || 0);
-  const query = { ...f, ...filters() };
-  const res = await get<Page<AccountRow>>(withQuery('/api/accounts', { ...query, limit: LIMIT, offset }));
-  const churned = hrefWithFilters('/movements', { category: 'churn', from: addMonths(s.as_of_month, -11), month: s.as_of_month });
+  // The reporting month is the server's day (left out of the query); an earlier month its last day.
+  const month = p.get('month') && p.get('month')! < s.as_of_month && p.get('month')! >= s.first_month ? p.get('month')! : undefined;
+  const query = { ...f, month, ...filters() };
+  const res = await get<AccountsPage>(withQuery('/api/accounts', { ...query, limit: LIMIT, offset }));
+  const to = month ?? s.as_of_month;
+  const churned = hrefWithFilters('/movements', { category: 'churn', from: addMonths(to, -11), month: to });
   pageRoot().innerHTML = `
     <h1>Accounts</h1>
-    <div class="muted">${count(res.total)} current accounts${Object.keys(filters()).length ? ` with ${esc(filterText())}` : ''} on ${esc(s.as_of_date)}: churn risk and expansion readiness 0–100 with their top reason. <a href="${esc(churned)}" data-link>Accounts that churned in the last 12 months →</a></div>
+    <div class="muted"><span data-accounts-total>${count(res.total)}</span> ${month ? 'accounts with revenue' : 'current accounts'}${Object.keys(filters()).length ? ` with ${esc(filterText())}` : ''} on <strong data-accounts-as-of>${esc(res.as_of)}</strong>${month ? ' (the last day of the month picked, scored on that day)' : ''}: churn risk and expansion readiness 0–100 with their top reason. <a href="${esc(churned)}" data-link>Accounts that churned in the 12 months to ${esc(to)} →</a></div>
     ${filterBar()}
     <div class="controls">
+      ${monthPicker('month', to, 'As of (month)')}
       <label>Search <input id="q" type="search" value="${esc(f.q)}" placeholder="id, name or owner" /></label>
       ${select('tier', [['', 'all'], ['1', 'Tier 1'], ['2', 'Tier 2'], ['3', 'Tier 3']], f.tier, 'Tier')}
       ${select('health', [['', 'all'], ['red', 'red'], ['yellow', 'yellow'], ['green', 'green']], f.health, 'Health')}

@@ -1,5 +1,6 @@
-// Tasks: the CS workspace's task list (mine, by owner, overdue, due this week, all) with its
-// actions written through the API (done with an outcome, snooze, reassign, note): the same state
+// Tasks: the CS workspace's task list (mine, by owner, overdue, due this week, all), narrowed to a
+// range of due months when one is chosen (due_from, due_to in the URL, as `nrr tasks --due-from
+// --due-to`), with its actions written through the API (done with an outcome, snooze, reassign, note): the same state
 // `nrr tasks` reads.
 import { get, post, withQuery } from '../api-client.js';
 import type { Task } from '../api-types.js';
@@ -7,6 +8,8 @@ import { filterBar, select } from '../controls.js';
 import { FIRST_ROWS, table } from '../data-table.js';
 import { byId, esc, pageRoot } from '../dom.js';
 import { count } from '../format.js';
+import { addMonths, monthRange, MONTH } from '../months.js';
+import { currentSummary } from '../session.js';
 import { taskDue, taskId, taskNotes, taskPlay } from '../task-fields.js';
 import { filterText, filters, hrefWithFilters, params, setParams } from '../url-state.js';
 import { route } from '../router.js';
@@ -40,22 +43,25 @@ export async function tasksPage(): Promise<void> {
   const owner = view === 'mine' ? me : (p.get('owner') ?? '');
   const due = view === 'overdue' ? 'overdue' : view === 'week' ? 'week' : undefined;
   const account = p.get('account') ?? undefined;
+  const range = dueRange(p);
   // The server keeps the tasks of the accounts that every attribute filter matches.
   const f = filters();
-  const res = view === 'mine' && !me ? { total: 0, rows: [] as Task[] } : await get<{ total: number; rows: Task[] }>(withQuery('/api/tasks', { owner, status, due, account, ...f }));
+  const res = view === 'mine' && !me ? { total: 0, rows: [] as Task[] } : await get<{ total: number; rows: Task[] }>(withQuery('/api/tasks', { owner, status, due, account, due_from: range.from, due_to: range.to, ...f }));
   const rows = res.rows;
-  const tabs = VIEWS.map(([k, label]) => `<a href="${esc(hrefWithFilters('/tasks', { view: k }))}" data-link class="tab${k === view ? ' active' : ''}"${k === view ? ' aria-current="page"' : ''}>${esc(label)}</a>`).join('');
+  const tabs = VIEWS.map(([k, label]) => `<a href="${esc(hrefWithFilters('/tasks', { view: k, due_from: range.from, due_to: range.to }))}" data-link class="tab${k === view ? ' active' : ''}"${k === view ? ' aria-current="page"' : ''}>${esc(label)}</a>`).join('');
   const message = flash;
   flash = null;
   pageRoot().innerHTML = `
     <h1>Tasks</h1>
-    <div class="muted">${Object.keys(f).length ? `Only accounts with ${esc(filterText())}. ` : ''}Tasks opened by the plays (<code>nrr playbooks run</code>); what you do here is what <code>nrr tasks</code> reads.</div>
+    <div class="muted">${Object.keys(f).length ? `Only accounts with ${esc(filterText())}. ` : ''}<span data-due-range>${esc(rangeText(range))}</span>. Tasks opened by the plays (<code>nrr playbooks run</code>); what you do here is what <code>nrr tasks</code> reads.</div>
     ${message ? `<div class="notice" role="status" data-flash>${esc(message)}</div>` : ''}
     <nav class="tabs" aria-label="Task views">${tabs}</nav>
     ${filterBar()}
     <div class="controls">
       ${view === 'mine' ? `<form id="me-form" class="inline-form"><label>I am <input id="me" value="${esc(me)}" placeholder="owner name" required /></label><button type="submit">Show my tasks</button></form>` : `<label>Owner <input id="owner" type="search" value="${esc(owner)}" placeholder="any owner" /></label>`}
       ${select('status', [['open', 'open'], ['snoozed', 'snoozed'], ['done', 'done'], ['all', 'all']], status, 'Status')}
+      ${select('due_from', [['', 'any'], ...range.choices.map((m) => [m, m] as const)], range.from ?? '', 'Due from')}
+      ${select('due_to', [['', 'any'], ...range.choices.filter((m) => range.from === undefined || m >= range.from).map((m) => [m, m] as const)], range.to ?? '', 'Due to')}
       ${account ? `<span class="chip">account ${esc(account)}</span>` : ''}
     </div>
     ${view === 'owners' ? ownersTable(rows) : tasksTable(rows, view)}`;
@@ -70,6 +76,32 @@ export async function tasksPage(): Promise<void> {
     o.addEventListener('change', () => setParams({ owner: o.value }));
   }
   bindActions(rows);
+}
+
+interface DueRange {
+  readonly from: string | undefined;
+  readonly to: string | undefined;
+  /** The months offered: a year before the reporting month to a year after it (tasks fall due ahead). */
+  readonly choices: readonly string[];
+}
+
+/** The due months in the URL (either end open); a `to` before `from` is dropped. */
+function dueRange(p: URLSearchParams): DueRange {
+  const m = currentSummary().as_of_month;
+  const choices = monthRange(addMonths(m, -12), addMonths(m, 12));
+  const pick = (k: string): string | undefined => {
+    const v = p.get(k) ?? '';
+    return MONTH.test(v) ? v : undefined;
+  };
+  const from = pick('due_from');
+  const to = pick('due_to');
+  return { from, to: to !== undefined && from !== undefined && to < from ? undefined : to, choices };
+}
+
+function rangeText(r: DueRange): string {
+  if (r.from === undefined && r.to === undefined) return 'Due any month';
+  if (r.from === r.to) return `Due in ${r.from}`;
+  return r.from === undefined ? `Due up to ${r.to}` : r.to === undefined ? `Due from ${r.from}` : `Due ${r.from} to ${r.to}`;
 }
 
 function ownersTable(rows: readonly Task[]): string {
