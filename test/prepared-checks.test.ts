@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbDriver } from '../src/drivers/duckdb-driver.js';
@@ -45,6 +45,39 @@ describe('prepared checks', () => {
     // And the next batch of the kind is answered too (prepared again, from these rows).
     batch([7, 7, 9]);
     expect(await checks.run('k', steps)).toEqual(['7:2', '9:1']);
+  });
+
+  it('a question of what does not depend on the batch keeps the answer it had at that point of the steps; questions of the batch are asked again', async () => {
+    const other = join(checks.folder, '..', `rates-${process.pid}.csv`);
+    writeFileSync(other, 'code,rate\nEUR,2\n');
+    const fixedSteps = async (d: Driver): Promise<string[]> => {
+      // Made from no batch: kept from one run to the next. Nothing by that name was ever made: nothing to drop.
+      await d.exec('DROP TABLE IF EXISTS never_made');
+      await d.exec(`CREATE TABLE consts AS SELECT 1 AS x`);
+      const [before] = await d.query('SELECT sum(x) AS s FROM consts');
+      await d.exec('UPDATE consts SET x = x + 1');
+      const [after] = await d.query('SELECT sum(x) AS s2 FROM consts');
+      const columns = await d.query(`SELECT column_name FROM (DESCRIBE SELECT * FROM read_csv('${other}'))`);
+      await d.exec(`CREATE TABLE rows_in AS SELECT a FROM read_csv('${join(checks.folder, 'rows.csv')}', header = true, columns = {'a': 'INTEGER'})`);
+      const [sum] = await d.query('SELECT sum(a) AS s FROM rows_in');
+      return [String(before!['s']), String(after!['s2']), columns.map((c) => String(c['column_name'])).join(','), String(sum!['s'])];
+    };
+    try {
+      // As written, every run answers 1 before the UPDATE and 2 after it; the batch's sum follows its rows.
+      for (const [values, sum] of [[[1, 2], '3'], [[5], '5'], [[4, 4, 4], '12']] as const) {
+        batch(values);
+        expect(await checks.run('fixed', fixedSteps)).toEqual(['1', '2', 'code,rate', sum]);
+      }
+      // Another file is read again once the recordings are forgotten (a sync of the files does that).
+      writeFileSync(other, 'currency,rate\nEUR,2\n');
+      await checks.reset();
+      batch([6]);
+      expect(await checks.run('fixed', fixedSteps)).toEqual(['1', '2', 'currency,rate', '6']);
+      batch([7]);
+      expect(await checks.run('fixed', fixedSteps)).toEqual(['1', '2', 'currency,rate', '7']);
+    } finally {
+      rmSync(other, { force: true });
+    }
   });
 });
 

@@ -161,10 +161,14 @@ async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: Sto
     const typed = typedNow();
     const keyList = key.columns.map((c) => d.quoteIdent(c.column)).join(', ');
     const withdrawn = sqlWithdrawnKeys(key, withdraw, d, where);
-    await w.exec(`CREATE TABLE memory.nrr_ingest.withdrawn_keys AS ${withdrawn ?? `SELECT ${keyList} FROM ${typed} WHERE FALSE`}`);
-    await w.exec(`CREATE TABLE memory.nrr_ingest.batch_keys AS SELECT ${keyList} FROM ${typed} UNION SELECT * FROM memory.nrr_ingest.withdrawn_keys`);
-    // The keys, written into the SQL while they are few (see sqlKeyValuesIn).
-    const keyRows = await w.query(`SELECT ${key.columns.map((c) => `CAST(${d.quoteIdent(c.column)} AS VARCHAR) AS ${d.quoteIdent(c.column)}`).join(', ')} FROM memory.nrr_ingest.batch_keys`);
+    // The batch's keys, over its few scratch rows alone: without the optimizer while the batch is small (see withSmallPlans).
+    const fewRows = rows.length + withdraw.length <= SMALL_BATCH;
+    const keyRows = await withSmallPlans(w, fewRows, async () => {
+      await w.exec(`CREATE TABLE memory.nrr_ingest.withdrawn_keys AS ${withdrawn ?? `SELECT ${keyList} FROM ${typed} LIMIT 0`}`);
+      await w.exec(`CREATE TABLE memory.nrr_ingest.batch_keys AS SELECT ${keyList} FROM ${typed} UNION SELECT * FROM memory.nrr_ingest.withdrawn_keys`);
+      // The keys, written into the SQL while they are few (see sqlKeyValuesIn).
+      return w.query(`SELECT ${key.columns.map((c) => `CAST(${d.quoteIdent(c.column)} AS VARCHAR) AS ${d.quoteIdent(c.column)}`).join(', ')} FROM memory.nrr_ingest.batch_keys`);
+    });
     const keyValues = keyRows.map((r) => key.columns.map((c) => (r[c.column] === null ? null : String(r[c.column]))));
     const inBatch = (t: string): string => (keyValues.length > MOST_KEY_VALUES ? sqlKeyIn(key, t, 'memory.nrr_ingest.batch_keys') : sqlKeyValuesIn(key, t, keyValues, d));
     // The store's rows with the batch's keys (those it replaces or withdraws), read once: what it
@@ -172,11 +176,11 @@ async function applyChecked(w: Driver, setup: OpenSetup, data: string, meta: Sto
     const hit = 'memory.nrr_ingest.store_rows';
     await w.exec(`CREATE TABLE ${hit} AS SELECT * FROM ${s}.main.${key.table} t WHERE ${inBatch('t')}`);
     const inRows = sqlKeyIn(key, 't', `(SELECT ${keyList} FROM ${typed})`);
-    // The accounts the batch changes: those of its rows, and of the rows it replaces or withdraws.
-    const [counts, ...changedRows] = await w.query(`SELECT NULL AS account_id, count(*) FILTER (WHERE ${inRows}) AS replaced,
+    // The accounts the batch changes: those of its rows, and of the rows it replaces or withdraws (scratch rows alone: see withSmallPlans).
+    const [counts, ...changedRows] = await withSmallPlans(w, fewRows, () => w.query(`SELECT NULL AS account_id, count(*) FILTER (WHERE ${inRows}) AS replaced,
         count(*) FILTER (WHERE ${sqlKeyIn(key, 't', 'memory.nrr_ingest.withdrawn_keys')} AND NOT ${inRows}) AS withdrawn, 0 AS o FROM ${hit} t
       UNION ALL (SELECT DISTINCT account_id, NULL, NULL, 1 FROM (SELECT account_id FROM ${typed} UNION ALL SELECT account_id FROM ${hit}) WHERE account_id IS NOT NULL)
-      ORDER BY o, account_id`);
+      ORDER BY o, account_id`));
     const accounts = changedRows.map((r) => String(r['account_id']));
     const changed = changedSet(accounts);
     if (typeof changed === 'string') await w.exec(`CREATE TABLE ${changed} AS SELECT account_id FROM ${typed} UNION SELECT account_id FROM ${hit}`);

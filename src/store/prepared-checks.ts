@@ -138,10 +138,12 @@ type Step = (
   | { readonly kind: 'view'; readonly sql: string; readonly view: string }
   | { readonly kind: 'drop'; readonly sql: string; readonly name: string }
   | { readonly kind: 'rows'; readonly sql: string }
+  | { readonly kind: 'answer'; readonly sql: string; rows?: readonly Row[] }
 ) & { constant?: boolean };
 
 type PreparedStep =
   | { readonly kind: 'statements'; readonly statements: readonly PreparedSql[] }
+  | { readonly kind: 'answer'; readonly rows: readonly Row[] }
   | { readonly kind: 'nothing' }
   | { readonly kind: 'as-written' };
 
@@ -153,6 +155,17 @@ const DROP = /^\s*DROP\s+(?:TABLE|VIEW)\s+(?:IF\s+EXISTS\s+)?([A-Za-z_][A-Za-z0-
 const OTHER = /^\s*(?:CREATE|DROP|ALTER|ATTACH|DETACH|USE|SET|RESET|PRAGMA|BEGIN|COMMIT|ROLLBACK|CHECKPOINT|COPY|EXPORT|IMPORT|INSTALL|LOAD|CALL)\b/i;
 /** Statements whose answer is fixed when they are bound (what a file holds): always run as written. */
 const ASKS_FILES = /\bDESCRIBE\b|read_json_auto\s*\(/i;
+/**
+ * Questions whose answer is kept from the recording when they read nothing of the batch (only the
+ * constant tables, or the shape of a file other than the batch's): the rates and their file change
+ * only with a sync, which forgets every recording.
+ */
+const FIXED_ANSWER = /^\s*(?:SELECT|WITH)\b/i;
+/** ... unless they ask for something that changes by itself. */
+const VOLATILE = /\b(?:now|current_date|current_timestamp|today|random|uuid|gen_random_uuid|nextval|currval)\b/i;
+/** A query of no rows (the columns of a table, none of its rows). */
+const NO_ROWS = /\bLIMIT\s+0\s*$/i;
+const IF_EXISTS = /\bIF\s+EXISTS\b/i;
 /** The table a statement that changes rows writes to. */
 const WRITES = /^\s*(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+([A-Za-z_][A-Za-z0-9_]*)/i;
 
@@ -194,14 +207,23 @@ class Recorder implements Driver {
   }
 
   async query(sql: string): Promise<Row[]> {
-    this.note(sql);
-    return this.w.query(sql);
+    const step = this.note(sql, true);
+    const rows = await this.w.query(sql);
+    // Kept as the statement answered at this point of the steps, which every run as written repeats.
+    if (step?.kind === 'answer') step.rows = rows.map((row) => ({ ...row }));
+    return rows;
   }
 
   close(): void {}
 
-  private note(sql: string): Step | null {
+  private note(sql: string, asked = false): Step | null {
     const step = classify(sql);
+    // A question whose answer cannot change from one batch to the next: answered once, when prepared (see FIXED_ANSWER).
+    if (asked && (step.kind === 'rows' || step.kind === 'as-written') && FIXED_ANSWER.test(sql) && !VOLATILE.test(sql) && !this.readsBatch(sql)) {
+      const answer: Step = { kind: 'answer', sql };
+      this.r.statements.push(answer);
+      return answer;
+    }
     if (step.kind === 'other') {
       this.r.replayable = false;
       return null;
@@ -253,14 +275,25 @@ async function prepareAll(w: DuckDbDriver, r: Recording): Promise<Map<string, Pr
       case 'create':
         out.set(step.sql, {
           kind: 'statements',
-          statements: [await w.prepare(`DELETE FROM ${step.table}`), ...(step.query === null ? [] : [await w.prepare(`INSERT INTO ${step.table} ${step.query}`)])],
+          // A table made empty with the columns of another (`AS SELECT … LIMIT 0`) is only emptied: inserting no row is still a statement to run.
+          statements: [await w.prepare(`DELETE FROM ${step.table}`), ...(step.query === null || NO_ROWS.test(step.query) ? [] : [await w.prepare(`INSERT INTO ${step.table} ${step.query}`)])],
         });
         break;
+      case 'answer': {
+        // Asked more than once with different answers (something the steps wrote in between): asked each time, prepared.
+        const answers = new Set(r.statements.filter((x) => x.kind === 'answer' && x.sql === step.sql).map((x) => JSON.stringify((x as { rows?: readonly Row[] }).rows ?? null)));
+        out.set(step.sql, step.rows !== undefined && answers.size === 1 ? { kind: 'answer', rows: step.rows } : ASKS_FILES.test(step.sql) ? { kind: 'as-written' } : { kind: 'statements', statements: [await w.prepare(step.sql)] });
+        break;
+      }
       case 'view':
         out.set(step.sql, { kind: 'nothing' });
         break;
       case 'drop':
-        out.set(step.sql, r.tables.has(step.name) ? { kind: 'statements', statements: [await w.prepare(`DELETE FROM ${step.name}`)] } : views.has(step.name) ? { kind: 'nothing' } : { kind: 'as-written' });
+        // A drop IF EXISTS of what the steps never made: nothing to drop (only the steps make anything in the scratch database).
+        out.set(
+          step.sql,
+          r.tables.has(step.name) ? { kind: 'statements', statements: [await w.prepare(`DELETE FROM ${step.name}`)] } : views.has(step.name) || IF_EXISTS.test(step.sql) ? { kind: 'nothing' } : { kind: 'as-written' },
+        );
         break;
       case 'rows':
         out.set(step.sql, { kind: 'statements', statements: [await w.prepare(step.sql)] });
@@ -289,11 +322,13 @@ class Replay implements Driver {
     const p = this.r.prepared!.get(sql);
     if (p === undefined) return this.unknown(sql);
     if (p.kind === 'as-written') return this.w.exec(sql);
+    if (p.kind === 'answer') this.diverge();
     if (p.kind === 'statements') for (const s of p.statements) await s.run();
   }
 
   async query(sql: string): Promise<Row[]> {
     const p = this.r.prepared!.get(sql);
+    if (p?.kind === 'answer') return p.rows.map((row) => ({ ...row }));
     if (p?.kind === 'statements' && p.statements.length === 1) return p.statements[0]!.query();
     if ((p !== undefined && p.kind !== 'as-written') || !['rows', 'as-written'].includes(classify(sql).kind)) this.diverge();
     return this.w.query(sql);
