@@ -1,7 +1,16 @@
 import { Option, type Command } from 'commander';
 import { NrrError } from '../errors.js';
-import { DEFAULT_BACKTEST_MONTHS, DEFAULT_BACKTEST_SIMULATIONS, forecastBacktest, type ForecastBacktest } from '../forecast/forecast-backtest.js';
-import { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_SIMULATIONS, DOWNSIDE_COUNT, SIMULATION_BUDGET, forecast, type Forecast, type ForecastFigures } from '../forecast/forecast.js';
+import type { ForecastBacktest } from '../forecast/forecast-backtest.js';
+import type { Forecast, ForecastFigures } from '../forecast/forecast.js';
+import {
+  DEFAULT_BACKTEST_MONTHS,
+  DEFAULT_BACKTEST_SIMULATIONS,
+  DEFAULT_FORECAST_SEED,
+  DEFAULT_HORIZON_DAYS,
+  DEFAULT_SIMULATIONS,
+  DOWNSIDE_COUNT,
+  SIMULATION_BUDGET,
+} from '../forecast/forecast-defaults.js';
 import { Money, stringifyJson } from '../money.js';
 import { formatPercent } from '../report/format.js';
 import { open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
@@ -171,6 +180,7 @@ Examples:
       try {
         // Reasons are put into words only for the accounts shown.
         const explain = o.format === 'json' ? o.limit : DOWNSIDE_COUNT;
+        const { forecast } = await import('../forecast/forecast.js');
         const f = await forecast(ws, { horizonDays: o.horizon, by: o.by, seed: o.seed, simulations: o.simulations, explain });
         for (const n of f.notes) process.stderr.write(`warning: ${n}\n`);
         const text =
@@ -208,6 +218,7 @@ Examples:
       const o = withParentFlags<CommonOptions & { horizon: number; months: number; seed: number; simulations: number; format: RowFormat }>(self);
       const ws = await open(o, { signals: true });
       try {
+        const { forecastBacktest } = await import('../forecast/forecast-backtest.js');
         const b = await forecastBacktest(ws, { horizonDays: o.horizon, months: o.months, seed: o.seed, simulations: o.simulations });
         await writeOutput(o, o.format === 'json' ? stringifyJson(b) + '\n' : backtestText(b, o.format));
       } finally {

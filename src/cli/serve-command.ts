@@ -4,7 +4,6 @@ import { NrrError } from '../errors.js';
 import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { checkTokenStrength, normaliseAllowedHost } from '../serve/http-security.js';
 import type { LiveWorkspace } from '../store/live-workspace.js';
-import { stripeWebhooksFromEnv } from '../stripe/stripe-webhook-endpoint.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { noLinesYet, open, openOptions, positiveInt, printDateWarnings, printRead, today, withDataOptions, type CommonOptions } from './common-options.js';
 import { runEffectLines } from './effect-lines.js';
@@ -46,7 +45,11 @@ export async function serveWorkspace(o: ServeCliOptions, runPlays = false, opene
     for (const line of runEffectLines(r, o.quiet ?? false)) process.stderr.write(`${line}\n`);
     if (!o.quiet) process.stderr.write(`playbooks: ${r.already_recorded ? 'already run' : 'ran'} for ${r.date}, ${plural(r.plays.reduce((s, p) => s + p.open_tasks, 0), 'open task')}\n`);
   }
-  const stripeWebhooks = served instanceof LiveWorkspace ? await stripeWebhooksFromEnv(served, { config: o.config, now: () => Math.floor(today().getTime() / 1000) }) : undefined;
+  // Stripe's webhook endpoint (and its modules) only when served live: it reads the environment itself.
+  const stripeWebhooks =
+    served instanceof LiveWorkspace
+      ? await (await import('../stripe/stripe-webhook-endpoint.js')).stripeWebhooksFromEnv(served, { config: o.config, now: () => Math.floor(today().getTime() / 1000) })
+      : undefined;
   const server = await startServer(served, {
     stripeWebhook: stripeWebhooks?.handle,
     port,
