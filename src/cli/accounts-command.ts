@@ -4,10 +4,10 @@ import { materializeAccountScores, readScoreColumns } from '../accounts/account-
 import type { Workspace } from '../workspace/workspace.js';
 import type { Scored } from '../accounts/risk-scores.js';
 import type { SignalSourceName } from '../contract/signal-contract.js';
-import { healthValidity, type OutcomeRates, type ValidityReport } from '../accounts/health-validity.js';
+import type { OutcomeRates, ValidityReport } from '../accounts/health-validity.js';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS } from '../accounts/predictive-power.js';
 import { NrrError } from '../errors.js';
-import { NO_PROBABILITY, accountProbabilities, type AccountProbability } from '../forecast/account-probabilities.js';
+import type { AccountProbability } from '../forecast/account-probabilities.js';
 import { Money, stringifyJson, stringifyJsonList } from '../money.js';
 import { formatMoney, formatPercent } from '../report/format.js';
 import { open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
@@ -348,9 +348,11 @@ had no MRR at that month-end. CSV and JSON carry money with every digit; a table
         list = sortAccounts(list, o.sort);
         if (o.limit) list = list.slice(0, o.limit);
         // The forecast's probabilities: one fit for every account of the day.
-        const probabilities = o.probabilities ? await accountProbabilities(ws, o.asOf ? snapshotDate(o.asOf) : defaultSnapshot(ws)) : null;
+        // (The forecast's modules are loaded by the lists that ask for them.)
+        const forecast = o.probabilities ? await import('../forecast/account-probabilities.js') : null;
+        const probabilities = forecast ? await forecast.accountProbabilities(ws, o.asOf ? snapshotDate(o.asOf) : defaultSnapshot(ws)) : null;
         if (probabilities?.not_fitted) process.stderr.write(`warning: no churn or expansion probabilities: ${probabilities.not_fitted}\n`);
-        const probabilityOf = (id: string): AccountProbability => probabilities?.accounts.get(id) ?? NO_PROBABILITY;
+        const probabilityOf = (id: string): AccountProbability | Record<string, never> => probabilities?.accounts.get(id) ?? forecast?.NO_PROBABILITY ?? {};
         if (o.format === 'json') {
           const withProbabilities = probabilities ? list.map((s) => ({ ...s, ...probabilityOf(s.record.account_id) })) : list;
           // In pieces: every account of a large company is more text than one string may hold.
@@ -410,6 +412,7 @@ Examples:
     .action(async (o: CommonOptions & { months: number; horizon: number; resamples: number; seed: number; format: 'table' | 'md' | 'json' }) => {
       const ws = await open(o, { signals: true });
       try {
+        const { healthValidity } = await import('../accounts/health-validity.js');
         const v = await healthValidity(ws, { months: o.months, horizonDays: o.horizon, resamples: o.resamples, seed: o.seed });
         process.stdout.write(o.format === 'json' ? stringifyJson(v) + '\n' : validityText(v, o.format));
       } finally {

@@ -4,18 +4,17 @@ import { monthIndex, monthText } from '../engine/months.js';
 import { stringifyJson } from '../money.js';
 import { viewTasks } from '../playbooks/task-views.js';
 import { AT_RISK_RULE, books, renewals } from '../queries/renewal-queries.js';
-import { DashboardData } from '../serve/dashboard-data.js';
 import { month, open, outOption, withDataOptions, type CommonOptions } from './common-options.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
 import { writeOutput } from './standard-output.js';
 import { whereOption, type WhereOptions } from './where-option.js';
-import { filteredAccountIds } from '../queries/attribute-queries.js';
-import { ownerPeriods } from '../queries/book-period-queries.js';
 import type { Workspace } from '../workspace/workspace.js';
 
 /** The accounts a --where keeps (null without one). */
 async function keptAccounts(ws: Workspace, o: WhereOptions): Promise<Set<string> | null> {
-  return o.where === undefined ? null : new Set(await filteredAccountIds(ws, o.where));
+  if (o.where === undefined) return null;
+  const { filteredAccountIds } = await import('../queries/attribute-queries.js');
+  return new Set(await filteredAccountIds(ws, o.where));
 }
 
 const RENEWAL_COLUMNS = ['renewal_date', 'account_id', 'name', 'owner', 'segment', 'arr', 'risk', 'health', 'health_colour', 'churn_probability_90d', 'at_risk', 'arr_at_risk', 'expected_arr_loss'];
@@ -46,6 +45,7 @@ Examples:
     .action(async (o: CommonOptions & WhereOptions & { from?: string; to?: string; owner?: string; forecast?: boolean; format: RowFormat }) => {
       const ws = await open(o, { signals: true });
       try {
+        const { DashboardData } = await import('../serve/dashboard-data.js');
         const data = new DashboardData(ws);
         const from = o.from ?? data.asOfDate.slice(0, 7);
         const to = o.to ?? monthText(monthIndex(from) + 2);
@@ -95,6 +95,7 @@ Examples:
         if (to > ws.asOfMonth) throw new NrrError(`--to ${o.to} is after the reporting month ${ws.summary.asOf}`);
         const from = o.from === undefined ? to - 11 : monthIndex(o.from);
         if (from > to) throw new NrrError(`--from ${o.from} is after --to ${monthText(to)}`);
+        const { DashboardData } = await import('../serve/dashboard-data.js');
         // Tasks read as on the day (as the server reads them), whatever month the book is of.
         const taskDay = new DashboardData(ws).asOfDate;
         // A period that ends before the reporting month: the book as of its last day (as --as-of).
@@ -106,6 +107,7 @@ Examples:
         const kept = await keptAccounts(ws, o);
         const tasks = viewTasks(await data.tasks({}), { status: 'all' }, taskDay).filter((t) => kept === null || kept.has(t.account_id));
         const accounts = await data.accounts();
+        const { ownerPeriods } = await import('../queries/book-period-queries.js');
         const periods = await ownerPeriods(ws, { from, to, where: o.where });
         const rows = books(kept === null ? accounts : accounts.filter((a) => kept.has(a.account_id)), tasks, o.owner, periods);
         await writeOutput(o, formatRows(rows as unknown as Record<string, never>[], BOOK_COLUMNS, o.format));

@@ -1,7 +1,17 @@
 import { Option, type Command } from 'commander';
 import { NrrError } from '../errors.js';
-import { DEFAULT_BACKTEST_MONTHS, DEFAULT_BACKTEST_SIMULATIONS, forecastBacktest, type ForecastBacktest } from '../forecast/forecast-backtest.js';
-import { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_SIMULATIONS, DOWNSIDE_COUNT, SIMULATION_BUDGET, filterWords, forecast, type Forecast, type ForecastFigures } from '../forecast/forecast.js';
+import { filterWords } from '../engine/account-filter.js';
+import type { ForecastBacktest } from '../forecast/forecast-backtest.js';
+import type { Forecast, ForecastFigures } from '../forecast/forecast.js';
+import {
+  DEFAULT_BACKTEST_MONTHS,
+  DEFAULT_BACKTEST_SIMULATIONS,
+  DEFAULT_FORECAST_SEED,
+  DEFAULT_HORIZON_DAYS,
+  DEFAULT_SIMULATIONS,
+  DOWNSIDE_COUNT,
+  SIMULATION_BUDGET,
+} from '../forecast/forecast-defaults.js';
 import { Money, stringifyJson } from '../money.js';
 import { formatPercent } from '../report/format.js';
 import { open, outOption, positiveInt, withDataOptions, withWorkspace, type CommonOptions } from './common-options.js';
@@ -178,6 +188,7 @@ Examples:
       withWorkspace(o, async (ws) => {
         // Reasons are put into words only for the accounts shown.
         const explain = o.format === 'json' ? o.limit : DOWNSIDE_COUNT;
+        const { forecast } = await import('../forecast/forecast.js');
         const f = await forecast(ws, { horizonDays: o.horizon, by: o.by, where: o.where, seed: o.seed, simulations: o.simulations, explain });
         for (const n of f.notes) process.stderr.write(`warning: ${n}\n`);
         const text =
@@ -213,6 +224,7 @@ Examples:
       const o = withParentFlags<CommonOptions & { horizon: number; months: number; seed: number; simulations: number; format: RowFormat }>(self);
       const ws = await open(o, { signals: true });
       try {
+        const { forecastBacktest } = await import('../forecast/forecast-backtest.js');
         const b = await forecastBacktest(ws, { horizonDays: o.horizon, months: o.months, seed: o.seed, simulations: o.simulations });
         await writeOutput(o, o.format === 'json' ? stringifyJson(b) + '\n' : backtestText(b, o.format));
       } finally {

@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { parse as parseLossless } from 'lossless-json';
 import { NrrError } from '../errors.js';
 import { stringifyJson } from '../money.js';
 import { INGEST_SOURCES } from '../store/ingest-keys.js';
-import { LiveWorkspace } from '../store/live-workspace.js';
 import { openOptions, withDataOptions, type CommonOptions } from './common-options.js';
 import { plural } from './plural-text.js';
 
@@ -39,6 +37,7 @@ Examples:
     .action(async (source: string, file: string | undefined, o: CommonOptions & { batchId?: string; withdraw?: string[]; format: 'text' | 'json' }) => {
       const keys = (o.withdraw ?? []).map(withdrawKey);
       const text = keys.length > 0 && file === undefined ? '[]' : readFileSync(file ?? 0, 'utf8');
+      const [{ parse: parseLossless }, { LiveWorkspace }] = await Promise.all([import('lossless-json'), import('../store/live-workspace.js')]);
       let body: unknown;
       try {
         body = parseLossless(text);

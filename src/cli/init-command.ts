@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { initWorkspace } from '../workspace/init-workspace.js';
 
 /** `nrr init DIR`: a new workspace for a user's own exports. */
 export function registerInit(program: Command): void {
@@ -21,7 +20,8 @@ Then put your exports into the files (columns: docs/data-contract.md) and run
   nrr validate --data my-data
   nrr report --data my-data`,
     )
-    .action((dir: string, o: { currency?: string; signals: boolean; force?: boolean }) => {
+    .action(async (dir: string, o: { currency?: string; signals: boolean; force?: boolean }) => {
+      const { initWorkspace } = await import('../workspace/init-workspace.js');
       const written = initWorkspace(dir, { currency: o.currency, signals: o.signals, force: o.force });
       const out = process.stdout;
       out.write(`created ${dir} with ${written.length} files:\n`);

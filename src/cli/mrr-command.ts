@@ -1,8 +1,6 @@
 import { Option, type Command } from 'commander';
 import { NrrError } from '../errors.js';
 import { stringifyJson } from '../money.js';
-import { mrrLedger } from '../queries/ledger-queries.js';
-import { filteredAccountIds } from '../queries/attribute-queries.js';
 import { SERIES_COLUMNS, checkFilter, revenueSeries } from '../queries/series-queries.js';
 import { month, outOption, withDataOptions, withWorkspace, type CommonOptions } from './common-options.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
@@ -41,6 +39,7 @@ Examples:
       if (!o.total && (o.from !== undefined || o.to !== undefined)) throw new NrrError('--from and --to go with --total (the ledger lists every month)');
       if (o.total && (o.byProduct || o.account !== undefined)) throw new NrrError('--total is the whole company (or the accounts --where keeps): leave out --by-product and --account');
       await withWorkspace(o, async (ws) => {
+        const [{ mrrLedger }, { filteredAccountIds }] = await Promise.all([import('../queries/ledger-queries.js'), import('../queries/attribute-queries.js')]);
         if (o.total) {
           const { rows, fx } = await revenueSeries(ws, { from: o.from, to: o.to, where: o.where });
           const monthlyFx = ws.policies.fx === 'monthly';

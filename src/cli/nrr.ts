@@ -5,15 +5,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { NrrError } from '../errors.js';
 import { checkFullMonth, dayText, monthIndex, monthText } from '../engine/months.js';
 import { Money, stringifyJson } from '../money.js';
-import { explainAccount } from '../queries/explain-queries.js';
-import { movements } from '../queries/ledger-queries.js';
 import type { Metrics } from '../queries/metrics-queries.js';
-import { cachedMetricsSeries } from '../queries/metrics-cache.js';
-import { cohortTable } from '../queries/cohort-queries.js';
 import { formatMoney, formatPercent } from '../report/format.js';
-import { metricsWarnings } from '../report/diagnostics.js';
 import { ValidationError } from '../workspace/validation-report.js';
-import { partialNote, type Workspace } from '../workspace/workspace.js';
+import type { Workspace } from '../workspace/workspace.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
 import { month, open, outOption, positiveInt, today, type CommonOptions, withDataOptions, withWorkspace } from './common-options.js';
 import { registerAccounts } from './accounts-command.js';
@@ -35,7 +30,6 @@ import { registerWarehouse } from './warehouse-command.js';
 import { registerMrr } from './mrr-command.js';
 import { registerCsViews } from './cs-commands.js';
 import { whereOption, type WhereOptions } from './where-option.js';
-import { filteredAccountIds } from '../queries/attribute-queries.js';
 import { guardStandardStreams, OutputError, reportOutputError, writeOutput } from './standard-output.js';
 
 const formatOption = (def: string, choices: readonly string[]): Option =>
@@ -142,6 +136,7 @@ nrr.config.yaml or the flags; every report prints the ones it used. See docs/def
     .addOption(outOption())
     .action(async (o: CommonOptions & WhereOptions & { account?: string; category?: 'new'; format: RowFormat }) =>
       withWorkspace(o, async (ws) => {
+        const [{ filteredAccountIds }, { movements }] = await Promise.all([import('../queries/attribute-queries.js'), import('../queries/ledger-queries.js')]);
         const kept = o.where === undefined ? null : new Set(await filteredAccountIds(ws, o.where));
         const rows = (await movements(ws, { account: o.account, category: o.category })).filter((r) => kept === null || kept.has(r.account_id));
         const cols = ['account_id', 'month', 'category', 'cause', 'mrr_before', 'mrr_after', 'delta', 'usage_delta', 'fx'];
@@ -183,6 +178,11 @@ Examples:
       // A month that is not over is refused before any file is read.
       if (o.month) checkFullMonth(monthIndex(o.month), dayText(today()), o.allowPartial ?? false, '--month');
       await withWorkspace(o, async (ws) => {
+        const [{ cachedMetricsSeries }, { metricsWarnings }, { partialNote }] = await Promise.all([
+          import('../queries/metrics-cache.js'),
+          import('../report/diagnostics.js'),
+          import('../workspace/workspace.js'),
+        ]);
         const to = o.month ? monthIndex(o.month) : ws.asOfMonth;
         const from = o.from ? monthIndex(o.from) : to;
         if (from > to) throw new NrrError(`--from ${o.from} is after the window's last month ${monthText(to)}`);
@@ -278,6 +278,7 @@ Examples:
     .addOption(outOption())
     .action(async (o: CommonOptions & WhereOptions & { granularity?: 'month' | 'quarter' | 'year'; format: RowFormat }) =>
       withWorkspace(o, async (ws) => {
+        const { cohortTable } = await import('../queries/cohort-queries.js');
         const rows = await cohortTable(ws, o.granularity, o.where);
         if (o.format === 'json') {
           await writeOutput(o, stringifyJson(rows) + '\n');
@@ -308,6 +309,7 @@ Examples:
     )
     .action(async (account: string, o: CommonOptions & { format: 'table' | 'json' }) =>
       withWorkspace(o, async (ws) => {
+        const { explainAccount } = await import('../queries/explain-queries.js');
         const x = await explainAccount(ws, account);
         if (o.format === 'json') {
           await writeOutput(o, stringifyJson(x) + '\n');

@@ -2,10 +2,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_RESAMPLES, DEFAULT_SEED, MIN_EVENTS } from '../accounts/predictive-power.js';
 import { stringifyJson } from '../money.js';
 import { formatPercent } from '../report/format.js';
-import { backtest, type PlayBacktest } from '../playbooks/backtest.js';
-import { keepDefaultBacktest } from '../playbooks/backtest-cache.js';
-import { dryRun, dryRunRows } from '../playbooks/dry-run.js';
-import { runPlaybooks } from '../playbooks/run-playbooks.js';
+import type { PlayBacktest } from '../playbooks/backtest.js';
 import { month, open, outOption, positiveInt, withDataOptions, type CommonOptions } from './common-options.js';
 import { plural } from './plural-text.js';
 import { runEffectLines } from './effect-lines.js';
@@ -41,6 +38,7 @@ Examples:
     .action(async (o: CommonOptions & { format: RowFormat; limit: number }) => {
       const ws = await open(o, { signals: true });
       try {
+        const { dryRun, dryRunRows } = await import('../playbooks/dry-run.js');
         const run = await dryRun(ws, { asOf: o.asOf });
         const rows = dryRunRows(run);
         const cols = ['playbook', 'account_id', 'action', 'name', 'tier', 'owner', 'priority', 'due_date', 'task_id', 'reason', 'because'];
@@ -103,6 +101,7 @@ Examples:
     .action(async (o: CommonOptions & { runKey?: string; deliver: boolean; format: 'table' | 'md' | 'json' }) => {
       const ws = await open(o, { signals: true });
       try {
+        const { runPlaybooks } = await import('../playbooks/run-playbooks.js');
         const r = await runPlaybooks(ws, { asOf: o.asOf, runKey: o.runKey, deliver: o.deliver });
         if (o.format === 'json') process.stdout.write(stringifyJson(r) + '\n');
         else {
@@ -158,6 +157,7 @@ Examples:
     .action(async (o: CommonOptions & { from?: string; to?: string; resamples: number; seed: number; format: 'table' | 'md' | 'json' }) => {
       const ws = await open(o, { signals: true });
       try {
+        const [{ backtest }, { keepDefaultBacktest }] = await Promise.all([import('../playbooks/backtest.js'), import('../playbooks/backtest-cache.js')]);
         const b = await backtest(ws, { from: o.from, to: o.to, resamples: o.resamples, seed: o.seed });
         // The default replay is what the dashboard shows: kept beside the store, it opens at once there.
         if (o.from === undefined && o.to === undefined && o.resamples === DEFAULT_RESAMPLES && o.seed === DEFAULT_SEED) await keepDefaultBacktest(ws, b);

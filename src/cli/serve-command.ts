@@ -4,7 +4,6 @@ import { NrrError } from '../errors.js';
 import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { checkTokenStrength, normaliseAllowedHost } from '../serve/http-security.js';
 import type { LiveWorkspace } from '../store/live-workspace.js';
-import { stripeWebhooksFromEnv } from '../stripe/stripe-webhook-endpoint.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { noLinesYet, open, openOptions, positiveInt, printDateWarnings, printRead, today, withDataOptions, type CommonOptions } from './common-options.js';
 import { runEffectLines } from './effect-lines.js';
@@ -33,20 +32,25 @@ export async function serveWorkspace(o: ServeCliOptions, runPlays = false, opene
   const host = o.host ?? settings?.host ?? '127.0.0.1';
   // A port in use is said before any data file is read.
   if (!opened) await ensurePortFree(port, host);
-  // The server and the live workspace are loaded here, not by every command.
-  const [{ LiveWorkspace }, { startServer }, { runPlaybooks }] = await Promise.all([
-    import('../store/live-workspace.js'),
-    import('../serve/start-server.js'),
-    import('../playbooks/run-playbooks.js'),
-  ]);
+  // The server and the live workspace are loaded here, not by every command. The server's modules
+  // load while the store opens (its work runs on DuckDB's threads).
+  const serverModule = import('../serve/start-server.js');
+  serverModule.catch(() => undefined);
+  const { LiveWorkspace } = await import('../store/live-workspace.js');
   const served = await liveOrStatic(o, opened, LiveWorkspace);
   const ws = served instanceof LiveWorkspace ? served.workspace : served;
   if (runPlays) {
+    const { runPlaybooks } = await import('../playbooks/run-playbooks.js');
     const r = await runPlaybooks(ws, {});
     for (const line of runEffectLines(r, o.quiet ?? false)) process.stderr.write(`${line}\n`);
     if (!o.quiet) process.stderr.write(`playbooks: ${r.already_recorded ? 'already run' : 'ran'} for ${r.date}, ${plural(r.plays.reduce((s, p) => s + p.open_tasks, 0), 'open task')}\n`);
   }
-  const stripeWebhooks = served instanceof LiveWorkspace ? await stripeWebhooksFromEnv(served, { config: o.config, now: () => Math.floor(today().getTime() / 1000) }) : undefined;
+  // Stripe's webhook endpoint (and its modules) only when served live: it reads the environment itself.
+  const stripeWebhooks =
+    served instanceof LiveWorkspace
+      ? await (await import('../stripe/stripe-webhook-endpoint.js')).stripeWebhooksFromEnv(served, { config: o.config, now: () => Math.floor(today().getTime() / 1000) })
+      : undefined;
+  const { startServer } = await serverModule;
   const server = await startServer(served, {
     stripeWebhook: stripeWebhooks?.handle,
     port,

@@ -3,9 +3,8 @@ import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { lastFullMonth, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { stringifyJson } from '../money.js';
-import { effectiveStripeSettings, importStripe, mappingSettings, readKeptObjects, type ImportResult } from '../stripe/import-stripe.js';
+import type { ImportResult } from '../stripe/import-stripe.js';
 import { PROFILE_NAMES, type StripeProfileName } from '../stripe/stripe-profiles.js';
-import { reconcile } from '../stripe/stripe-reconcile.js';
 import { month, outOption, today } from './common-options.js';
 import { formatRows, ROW_FORMATS, type RowFormat } from './output-format.js';
 import { plural } from './plural-text.js';
@@ -108,6 +107,7 @@ Examples:
     )
     .action(async (path: string | undefined, o: StripeOptions & { profile?: StripeProfileName; accountKey?: string; includeTestMode?: boolean; replace?: boolean; format: 'text' | 'json' }) => {
       const now = Math.floor(today().getTime() / 1000);
+      const { importStripe } = await import('../stripe/import-stripe.js');
       const r = await importStripe({
         data: o.data,
         path,
@@ -147,6 +147,7 @@ Examples:
   nrr stripe reconcile --data my-data --profile chartmogul --from 2026-01 --to 2026-06 --format csv -o reconcile.csv`,
     )
     .action(async (o: StripeOptions & { profile: StripeProfileName; from?: string; to?: string; all?: boolean; format: RowFormat; out?: string }) => {
+      const [{ effectiveStripeSettings, mappingSettings, readKeptObjects }, { reconcile }] = await Promise.all([import('../stripe/import-stripe.js'), import('../stripe/stripe-reconcile.js')]);
       const settings = effectiveStripeSettings(o.data, o.config);
       const objects = await readKeptObjects(o.data);
       if (objects.customers.size === 0 && objects.subscriptions.size === 0) {

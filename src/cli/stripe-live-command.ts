@@ -3,10 +3,8 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { NrrError } from '../errors.js';
 import { stringifyJson } from '../money.js';
-import { importStripe, stripeDir, type ImportResult } from '../stripe/import-stripe.js';
+import type { ImportResult } from '../stripe/import-stripe.js';
 import { API_BASE_ENV, API_KEY_ENV, STRIPE_API_VERSION, pendingSync, syncStripe, type StripeSyncResult } from '../stripe/stripe-api-sync.js';
-import { StripeEventLog } from '../stripe/stripe-events.js';
-import { EVENTS_FILE } from '../stripe/stripe-webhook-endpoint.js';
 import { positiveInt, today } from './common-options.js';
 import { formatRows, ROW_FORMATS, type RowFormat } from './output-format.js';
 import { plural } from './plural-text.js';
@@ -26,10 +24,10 @@ interface LiveOptions {
 
 const dataOption = (): Option => new Option('-d, --data <dir>', 'data folder (its Stripe objects are kept under stripe/)').default('.');
 
-/** The last completed sync of a data folder, if any. */
-export function lastStripeSync(data: string): (StripeSyncResult & { import?: Pick<ImportResult, 'accounts' | 'lines' | 'usage_rows'> }) | null {
+/** The last completed sync kept in a data folder's Stripe folder (stripeDir), if any. */
+export function lastStripeSync(dir: string): (StripeSyncResult & { import?: Pick<ImportResult, 'accounts' | 'lines' | 'usage_rows'> }) | null {
   try {
-    return JSON.parse(readFileSync(join(stripeDir(data), SYNC_RECORD), 'utf8')) as StripeSyncResult;
+    return JSON.parse(readFileSync(join(dir, SYNC_RECORD), 'utf8')) as StripeSyncResult;
   } catch {
     return null;
   }
@@ -73,6 +71,7 @@ Examples:
       if (!apiKey) throw new NrrError(`${API_KEY_ENV} is not set: put a secret or restricted Stripe API key in it (read access to customers, products, prices, coupons, subscriptions, invoices and credit notes)`);
       const say = o.quiet || o.format === 'json' ? () => undefined : (m: string) => process.stderr.write(`${m}\n`);
       let imported: ImportResult | null = null;
+      const { importStripe, stripeDir } = await import('../stripe/import-stripe.js');
       const r = await syncStripe({
         dir: join(stripeDir(o.data), SYNC_DIR),
         apiKey,
@@ -125,9 +124,14 @@ Examples:
   nrr stripe status --data my-data --events --format json`,
     )
     .action(async (o: LiveOptions & { events?: boolean; format: RowFormat; out?: string; force?: boolean }) => {
+      const [{ stripeDir }, { StripeEventLog }, { EVENTS_FILE }] = await Promise.all([
+        import('../stripe/import-stripe.js'),
+        import('../stripe/stripe-events.js'),
+        import('../stripe/stripe-webhook-endpoint.js'),
+      ]);
       const dir = stripeDir(o.data);
       const log = StripeEventLog.open(join(dir, EVENTS_FILE));
-      const sync = lastStripeSync(o.data);
+      const sync = lastStripeSync(dir);
       const pending = pendingSync(join(dir, SYNC_DIR));
       if (!o.quiet) {
         const c = log.counts();

@@ -6,7 +6,6 @@ import { stringifyJson } from '../money.js';
 import { DEFAULT_PLAYBOOK_SETTINGS, statePath } from '../playbooks/playbook-settings.js';
 import { PlaybookState, TASK_OUTCOMES, type TaskOutcome } from '../playbooks/playbook-state.js';
 import { TASK_DUE, TASK_VIEW_STATUSES, viewTasks, type TaskDue, type TaskViewStatus } from '../playbooks/task-views.js';
-import { filteredAccountIds } from '../queries/attribute-queries.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
 import { isCalendarDay, month, open, outOption, today } from './common-options.js';
 import { writeOutput } from './standard-output.js';
@@ -184,6 +183,7 @@ async function keptAccounts(o: StateOptions & WhereOptions): Promise<Set<string>
   if (o.where === undefined) return null;
   const ws = await open({ data: o.data, config: o.config, quiet: true }, { signals: false });
   try {
+    const { filteredAccountIds } = await import('../queries/attribute-queries.js');
     return new Set(await filteredAccountIds(ws, o.where));
   } finally {
     ws.close();

@@ -1,8 +1,6 @@
 import { Option, type Command } from 'commander';
 import { stringifyJson } from '../money.js';
-import { sqlFillModelTables, sqlModelTables } from '../engine/clickhouse-cluster-ddl.js';
 import { NrrError } from '../errors.js';
-import { modelTableDefinitions } from '../workspace/clickhouse-model-tables.js';
 import { open, withDataOptions, type CommonOptions } from './common-options.js';
 import { writeOutput } from './standard-output.js';
 
@@ -53,6 +51,10 @@ Examples:
         const [row] = await ws.query('SELECT currentDatabase() AS db');
         const built = String(row?.['db']);
         if (built === o.database) throw new NrrError(`--database ${o.database} is where --store builds the model: give the DDL another database`);
+        const [{ sqlFillModelTables, sqlModelTables }, { modelTableDefinitions }] = await Promise.all([
+          import('../engine/clickhouse-cluster-ddl.js'),
+          import('../workspace/clickhouse-model-tables.js'),
+        ]);
         const tables = await modelTableDefinitions(ws.driver);
         const target = { database: o.database, ...(o.cluster === undefined ? {} : { cluster: o.cluster }) };
         const embedded = store.toLowerCase() === 'clickhouse://embedded';

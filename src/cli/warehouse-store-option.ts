@@ -3,9 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { WAREHOUSE_URLS, keepsStoreUrl, openStoreWarehouse, openWarehouse } from '../drivers/open-warehouse.js';
 import { redacted } from '../drivers/postgres-driver.js';
-import { openWarehouseStore } from '../store/warehouse-store.js';
 import { NrrError } from '../errors.js';
-import { openInWarehouse, openOverDuckDbFile } from '../workspace/warehouse-model.js';
 import { prepareOpen, type OpenOptions, type Workspace } from '../workspace/workspace.js';
 
 /** The commands whose model can be computed in a warehouse (`--store URL`); the others run on DuckDB. */
@@ -91,6 +89,7 @@ function duckDbFileOf(url: string): string | null {
  * namespace, keeping no store (`nrr warehouse ddl`).
  */
 export async function openInWarehouseStore(url: string, options: OpenOptions, keepStore = true): Promise<Workspace> {
+  const { openInWarehouse, openOverDuckDbFile } = await import('../workspace/warehouse-model.js');
   const duckFile = duckDbFileOf(url);
   if (duckFile !== null) {
     if (duckFile === '') throw new NrrError(`--store ${url}: expected duckdb:FILE, the path of a DuckDB database file`);
@@ -103,7 +102,7 @@ export async function openInWarehouseStore(url: string, options: OpenOptions, ke
   if (keepStore && keepsStoreUrl(url) && loadConfig(findConfigFile(options.config, options.data)).warehouse?.tables === undefined) {
     const setup = prepareOpen(options);
     const target = await openStoreWarehouse(url, join(resolve(options.data), '.nrr'));
-    return openWarehouseStore(setup, options, target);
+    return (await import('../store/warehouse-store.js')).openWarehouseStore(setup, options, target);
   }
   return openInWarehouse({ ...options, store: false }, await openWarehouse(url));
 }

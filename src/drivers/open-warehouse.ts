@@ -1,6 +1,4 @@
 import { NrrError } from '../errors.js';
-import { ChdbDriver } from './chdb-driver.js';
-import { ClickHouseServerDriver } from './clickhouse-server-driver.js';
 import { PostgresDriver, redacted } from './postgres-driver.js';
 import type { StoreWarehouse } from './store-warehouse.js';
 import type { WarehouseDriver } from './warehouse-driver.js';
@@ -20,8 +18,9 @@ export const WAREHOUSE_URLS = [
  */
 export async function openWarehouse(url: string): Promise<WarehouseDriver> {
   if (isPostgresUrl(url)) return PostgresDriver.open({ ...postgresTarget(url), logged: false });
-  if (isEmbeddedClickHouse(url)) return ChdbDriver.open();
-  if (isClickHouseServerUrl(url)) return ClickHouseServerDriver.open({ url });
+  // The ClickHouse drivers are loaded by the runs that use them.
+  if (isEmbeddedClickHouse(url)) return (await import('./chdb-driver.js')).ChdbDriver.open();
+  if (isClickHouseServerUrl(url)) return (await import('./clickhouse-server-driver.js')).ClickHouseServerDriver.open({ url });
   throw unknownWarehouse(url);
 }
 
@@ -33,8 +32,8 @@ export async function openWarehouse(url: string): Promise<WarehouseDriver> {
  */
 export async function openStoreWarehouse(url: string, nrrFolder: string): Promise<StoreWarehouse> {
   if (isPostgresUrl(url)) return PostgresDriver.open({ ...postgresTarget(url), logged: true });
-  if (isEmbeddedClickHouse(url)) return ChdbDriver.openStore(nrrFolder);
-  if (isClickHouseServerUrl(url)) return ClickHouseServerDriver.open({ url, store: true });
+  if (isEmbeddedClickHouse(url)) return (await import('./chdb-driver.js')).ChdbDriver.openStore(nrrFolder);
+  if (isClickHouseServerUrl(url)) return (await import('./clickhouse-server-driver.js')).ClickHouseServerDriver.open({ url, store: true });
   throw unknownWarehouse(url);
 }
 

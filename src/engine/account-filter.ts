@@ -18,6 +18,9 @@ export function hasFilter(f: AccountFilter | undefined): f is AccountFilter {
   return f !== undefined && Object.keys(f).length > 0;
 }
 
+/** A filter in words: `segment=enterprise and region=EMEA`. */
+export const filterWords = (where: AccountFilter): string => Object.entries(where).map(([k, v]) => `${k}=${v}`).join(' and ');
+
 /** The SQL condition one attribute's value meets (on the `accounts` table's columns). */
 function sqlCondition(d: Dialect, attribute: string, value: string): string {
   const col = `CAST(${d.quoteIdent(attribute)} AS VARCHAR)`;

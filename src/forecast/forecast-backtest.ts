@@ -3,14 +3,15 @@ import { monthEnd, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { outcomesKnownThrough, type Workspace } from '../workspace/workspace.js';
 import { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_TRAINING_MONTHS, forecastFrom, horizonMonths } from './forecast.js';
+import { DEFAULT_BACKTEST_MONTHS, DEFAULT_BACKTEST_SIMULATIONS } from './forecast-defaults.js';
 import { filesWithRows, loadCommitted, loadForecastRows, loadOutcomes } from './forecast-data.js';
 import { MIN_TRAINING_MONTHS, fitPredictor } from './forecast-model.js';
 import type { ForecastRow } from './hazard-features.js';
 
 export const BASELINES = ['last_period', 'trailing_3m', 'committed'] as const;
 export type Baseline = (typeof BASELINES)[number];
-export const DEFAULT_BACKTEST_MONTHS = 24;
-export const DEFAULT_BACKTEST_SIMULATIONS = 400;
+
+export { DEFAULT_BACKTEST_MONTHS, DEFAULT_BACKTEST_SIMULATIONS };
 
 /** One replayed month-end: what each method forecast for forward NRR, and what happened. */
 export interface ReplayedMonth {

@@ -1,4 +1,4 @@
-import { hasFilter, type AccountFilter } from '../engine/account-filter.js';
+import { filterWords, hasFilter, type AccountFilter } from '../engine/account-filter.js';
 import { monthEnd, monthIndex, monthText } from '../engine/months.js';
 import { NrrError } from '../errors.js';
 import { Money } from '../money.js';
@@ -8,15 +8,10 @@ import { accountsAt, filesWithRows, loadAttribute, loadCommitted, loadForecastRo
 import { fitPredictor, type Predictor } from './forecast-model.js';
 import type { ForecastRow } from './hazard-features.js';
 import { column, quantile, simulateRevenue, type SimAccount } from './simulate-revenue.js';
+import { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_SIMULATIONS, DOWNSIDE_COUNT, SIMULATION_BUDGET } from './forecast-defaults.js';
 
-export const DEFAULT_HORIZON_DAYS = 90;
-export const DEFAULT_SIMULATIONS = 1000;
-/**
- * Accounts × simulated periods the default simulation runs at most: 1,000 periods up to 40,000
- * accounts, fewer above (never under 300), so that a large company's forecast stays within seconds.
- * The quantiles' Monte Carlo error depends on the periods, not the accounts (see simulationNote).
- */
-export const SIMULATION_BUDGET = 40_000_000;
+export { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_SIMULATIONS, DOWNSIDE_COUNT, SIMULATION_BUDGET };
+
 export const MIN_DEFAULT_SIMULATIONS = 300;
 
 /** The default number of simulated periods for this many accounts (SIMULATION_BUDGET). */
@@ -33,7 +28,6 @@ export function defaultSimulations(accounts: number): number {
 export function quantileError(simulations: number): number {
   return Math.sqrt(0.09 / simulations) / 0.17550 / 1.2816;
 }
-export const DEFAULT_FORECAST_SEED = 1;
 /** Month-ends of history the model is fitted on (the latest ones before T). */
 export const DEFAULT_TRAINING_MONTHS = 24;
 /**
@@ -42,8 +36,6 @@ export const DEFAULT_TRAINING_MONTHS = 24;
  * forecast itself covers every account.
  */
 export const TRAINING_ACCOUNTS = 3000;
-/** Accounts listed as the largest contributors to the downside. */
-export const DOWNSIDE_COUNT = 10;
 
 export interface ForecastOptions {
   /** Days ahead, 30 to 180 (default 90); simulated in whole months (90 days = 3 months). */
@@ -172,7 +164,6 @@ export interface ForecastFilter {
 }
 
 /** `segment=enterprise and region=EMEA`. */
-export const filterWords = (where: AccountFilter): string => Object.entries(where).map(([k, v]) => `${k}=${v}`).join(' and ');
 
 const money = (x: number): Money => Money.from(x.toFixed(2));
 const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);

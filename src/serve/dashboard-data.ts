@@ -8,7 +8,7 @@ import type { MovementCategory } from '../engine/movements-model.js';
 import { Money } from '../money.js';
 import { NrrError } from '../errors.js';
 import { MIN_CHURN_EVENTS, MIN_TRAINING_MONTHS } from '../forecast/forecast-model.js';
-import { filterWords } from '../forecast/forecast.js';
+import { filterWords } from '../engine/account-filter.js';
 import { NO_PROBABILITY, accountProbabilities, probabilityMonth, type AccountProbabilities } from '../forecast/account-probabilities.js';
 import { storedBacktest } from '../playbooks/backtest-cache.js';
 import { statePath } from '../playbooks/playbook-settings.js';
