@@ -21,7 +21,7 @@ import { revenueSeries } from '../queries/series-queries.js';
 import { filteredDiagnostics } from '../report/report-diagnostics.js';
 import { retentionTrend } from '../queries/retention-trend-queries.js';
 import { attributeChoices, filteredAccountIds } from '../queries/attribute-queries.js';
-import { movementList } from '../queries/movement-queries.js';
+import { movementList, movementTotals } from '../queries/movement-queries.js';
 import { accountTimeline } from '../queries/account-timeline-queries.js';
 import { accountHistory } from '../queries/account-history-queries.js';
 import { existsSync } from 'node:fs';
@@ -206,9 +206,16 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     const to = checkMonth('to', q.to ?? q.month) ?? ws.asOfMonth;
     const from = checkMonth('from', q.from ?? q.month) ?? to - 11;
     if (from > to) throw new HttpError(400, `from: ${q.from} is after to (${q.to ?? ws.summary.asOf})`);
+    // The prior period: as many months, ending the month before `from`; null when it is all before the data.
+    const before = { from: from - (to - from + 1), to: from - 1 };
+    const hasPrior = q.compare === '1' && ws.firstMonth !== null && before.to >= ws.firstMonth;
     return cached(c, q, async () => {
       const { total, rows } = await data.serial(() => movementList(ws, { from, to, account: q.account, category: q.category as never, where: q.where, limit: q.limit }));
-      return { from: q.from ?? q.month ?? null, to: q.to ?? q.month ?? ws.summary.asOf, total, rows };
+      const totals = await data.serial(() => movementTotals(ws, { from, to, account: q.account, where: q.where }));
+      const prior = hasPrior
+        ? { from: monthText(before.from), to: monthText(before.to), starts_before_data: before.from < ws.firstMonth!, totals: await data.serial(() => movementTotals(ws, { ...before, account: q.account, where: q.where })) }
+        : null;
+      return { from: monthText(from), to: monthText(to), total, rows, totals, ...(q.compare === '1' ? { prior } : {}) };
     });
   });
   app.get('/api/explain', async (c) => {
