@@ -187,7 +187,7 @@ describe('GET /api/movements?compare=1: a range beside the prior period', () => 
     const partial = (await get('/api/movements?from=2024-02&to=2024-04&compare=1')).body['prior'] as { from: string; to: string; starts_before_data: boolean; totals: { new: { amount: string } } };
     expect([partial.from, partial.to, partial.starts_before_data, partial.totals.new.amount]).toEqual(['2023-11', '2024-01', true, '5100']);
     // SMB in March (A6 churn, A10 expansion) beside February (A8 joins, SMB).
-    const smb = (await get('/api/movements?month=2024-03&segment=smb&compare=1')).body as { totals: { net_new: { amount: string } }; prior: { totals: { net_new: { amount: string } } } };
+    const smb = (await get('/api/movements?month=2024-03&segment=smb&compare=1')).body as unknown as { totals: { net_new: { amount: string } }; prior: { totals: { net_new: { amount: string } } } };
     expect([smb.totals.net_new.amount, smb.prior.totals.net_new.amount]).toEqual(['-450', '250']);
     // Without compare=1 there is no prior at all.
     expect('prior' in (await get('/api/movements?month=2024-03')).body).toBe(false);
