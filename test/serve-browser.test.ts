@@ -205,10 +205,11 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     expect([res.prior.from, res.prior.to, res.prior.starts_before_data]).toEqual(['2025-07', '2025-09', false]);
     const r = spawnSync(process.execPath, [join(process.cwd(), 'dist/cli/nrr.js'), 'movements', '--as-of', '2026-06', '--data', dir, '-q', '--format', 'json'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    const moves = JSON.parse(r.stdout) as { account_id: string; month: string; category: string; delta: string | number }[];
+    // The CLI writes money as JSON numbers with every digit: read them as text, not as floats.
+    const moves = JSON.parse(r.stdout.replace(/"delta": (-?\d+(?:\.\d+)?)/g, '"delta": "$1"')) as { account_id: string; month: string; category: string; delta: string }[];
     const summed = (from: string, to: string) => {
       const inRange = moves.filter((m) => m.month >= from && m.month <= to);
-      const of = (ms: typeof inRange) => ({ amount: ms.reduce((t, m) => t.plus(String(m.delta)), new Big(0)).toFixed(), accounts: new Set(ms.map((m) => m.account_id)).size, movements: ms.length });
+      const of = (ms: typeof inRange) => ({ amount: ms.reduce((t, m) => t.plus(m.delta), new Big(0)).toFixed(), accounts: new Set(ms.map((m) => m.account_id)).size, movements: ms.length });
       const byKey = Object.fromEntries(['new', 'expansion', 'reactivation', 'contraction', 'churn'].map((k) => [k, of(inRange.filter((m) => m.category === k))]));
       return { ...byKey, net_new: of(inRange) };
     };
@@ -547,6 +548,22 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     const arrs = csv.text.trim().split('\r\n').slice(1).map((l) => l.split(',')[2]!);
     expect(arrs.length).toBe(r.by_month.length);
     arrs.forEach((a, i) => expect(new Big(a).eq(r.by_month[i]!.arr), `${a} = ${r.by_month[i]!.arr}`).toBe(true));
+
+    // Beside the prior period: its renewals as the book stood six months before the day, as `nrr renewals --as-of` then prints them.
+    const compared = await api<Renewals & { prior: { from: string; to: string; as_of: string; accounts: number; arr: string } }>(`/api/renewals?from=${from}&to=${to}&compare=1`);
+    const cliPrior = spawnSync(process.execPath, [join(process.cwd(), 'dist/cli/nrr.js'), 'renewals', '--as-of', compared.prior.as_of, '--from', compared.prior.from, '--to', compared.prior.to, '--data', dir, '-q', '--format', 'json'], { encoding: 'utf8' });
+    expect(cliPrior.status, cliPrior.stderr).toBe(0);
+    // The CLI writes money as JSON numbers with every digit: read them as text, not as floats.
+    const priorRows = (JSON.parse(cliPrior.stdout.replace(/"arr": (-?\d+(?:\.\d+)?)/g, '"arr": "$1"')) as { rows: { arr: string }[] }).rows;
+    expect(priorRows.length).toBeGreaterThan(0);
+    expect([compared.prior.accounts, new Big(compared.prior.arr).toFixed()]).toEqual([priorRows.length, priorRows.reduce((t, x) => t.plus(x.arr), new Big(0)).toFixed()]);
+    await open(`/renewals?from=${from}&to=${to}&compare=1`);
+    expect(await page.textContent('[data-prior-renewals]')).toBe(compared.prior.accounts.toLocaleString('en-US'));
+    expect(await page.textContent('[data-prior-arr]')).toBe(usd(compared.prior.arr));
+    const renewing = r.by_month.reduce((t, b) => t.plus(b.arr), new Big(0));
+    const change = renewing.minus(compared.prior.arr);
+    expect(await page.textContent('[data-change-arr]')).toBe(change.gt(0) ? `+${usd(change.toFixed())}` : usd(change.toFixed()));
+    await page.screenshot({ path: join(SHOTS, 'renewals-compare-1440.png') });
 
     const book = await api<{ total: number; rows: { owner: string; arr: string }[] }>('/api/book');
     await open('/book');

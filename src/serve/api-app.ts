@@ -6,8 +6,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
 import { parse as parseLossless } from 'lossless-json';
 import type { z } from 'zod';
-import { monthEnd, monthIndex, monthText } from '../engine/months.js';
-import { billingRows } from '../queries/billing-queries.js';
+import { monthEnd, monthIndex, monthText, shiftDay } from '../engine/months.js';
+import { billingRows, type BillingRow } from '../queries/billing-queries.js';
+import { Money } from '../money.js';
 import { ownerPeriods } from '../queries/book-period-queries.js';
 import { AT_RISK_RULE, books, renewals, type RenewalAccount } from '../queries/renewal-queries.js';
 import { NrrError } from '../errors.js';
@@ -333,6 +334,20 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     data.accountsIfScored(true);
     return { rows, scores: { status: 'computing', note: 'every account is being scored: risk, health and at-risk ARR follow when it is done' } };
   };
+  /**
+   * The renewals of the period as many months before `range`, as the book stood as many months
+   * before the day (the same page, that much earlier): their count and ARR, from the lines of that
+   * day with the same filters. Null when that day is before the data.
+   */
+  const priorRenewals = async (range: { from: string; to: string }, keep: (a: BillingRow) => boolean) => {
+    const n = monthIndex(range.to) - monthIndex(range.from) + 1;
+    const day = shiftDay(data.asOfDate, -n);
+    if (ws.firstMonth === null || monthIndex(day.slice(0, 7)) < ws.firstMonth) return null;
+    const before = { from: monthText(monthIndex(range.from) - n), to: monthText(monthIndex(range.from) - 1) };
+    const accounts = (await data.serial(() => billingRows(ws, day))).filter(keep).map((b) => ({ ...b, health: null, health_colour: null, churn_risk: null }));
+    const { rows } = renewals(accounts, before, null);
+    return { ...before, as_of: day, accounts: rows.length, arr: Money.sum(rows.map((r) => r.arr)) };
+  };
   app.get('/api/renewals', async (c) => {
     const q = query(c, 'renewals');
     const from = q.from ?? data.asOfDate.slice(0, 7);
@@ -348,7 +363,8 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
       const { rows: all, scores } = await csAccounts();
       const accounts = all.filter((a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment) && (kept === null || kept.has(a.account_id)));
       const { rows, by_month } = renewals(accounts, { from, to }, forecast.probabilities);
-      return toJson({ as_of: data.asOfDate, from, to, scores, forecast: { status: forecast.status, note: forecast.note }, at_risk_rule: AT_RISK_RULE, total: rows.length, by_month, rows: rows.slice(0, q.limit) });
+      const prior = q.compare === '1' ? await priorRenewals({ from, to }, (a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment) && (kept === null || kept.has(a.account_id))) : undefined;
+      return toJson({ as_of: data.asOfDate, from, to, scores, forecast: { status: forecast.status, note: forecast.note }, at_risk_rule: AT_RISK_RULE, total: rows.length, by_month, ...(prior === undefined ? {} : { prior }), rows: rows.slice(0, q.limit) });
     });
     // The forecast, too, starts after the rows (it takes a while on a large company).
     data.churnProbabilities(true);

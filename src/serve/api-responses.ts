@@ -196,7 +196,11 @@ export const ENDPOINT_RESPONSES: Record<string, Schema> = {
         expected_arr_loss: ref('NullableMoney'),
       }),
     ),
-  }),
+    prior: {
+      description: 'with compare=1 only: the renewals of the period as many months before from, as the book stood as many months before as_of (the same page, that much earlier); null when that day is before the data',
+      anyOf: [object({ from: text, to: text, as_of: text, accounts: int, arr: money }), { type: 'null' }],
+    },
+  }, { required: ['as_of', 'from', 'to', 'scores', 'forecast', 'at_risk_rule', 'total', 'by_month', 'rows'] }),
   '/api/book': object({
     as_of: text,
     from: text,

@@ -110,6 +110,7 @@ export const QUERIES = {
       owner: z.string().optional().describe('only this CSM owner (case-insensitive)'),
       segment: z.string().optional(),
       limit: int(1, 100_000, 1000).describe('at most this many rows, soonest first (total and by_month count them all)'),
+      compare: z.enum(['1']).optional().describe('1: also the renewals of the prior period (as many months before from), as the book stood as many months before the day'),
     })
     .strict(),
   book: z

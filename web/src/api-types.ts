@@ -204,6 +204,7 @@ export interface RenewalRow {
 }
 
 export interface Renewals {
+  readonly as_of?: string;
   readonly from: string;
   readonly to: string;
   readonly forecast?: { readonly status: string; readonly note?: string };
@@ -211,6 +212,8 @@ export interface Renewals {
   readonly at_risk_rule?: string;
   readonly total: number;
   readonly by_month?: readonly { month: string; accounts: number; arr: Money; at_risk_accounts: number; arr_at_risk: Money; expected_arr_loss: Money | null }[];
+  /** With compare=1: the prior period's renewals as the book stood that many months earlier; null before the data. */
+  readonly prior?: { readonly from: string; readonly to: string; readonly as_of: string; readonly accounts: number; readonly arr: Money } | null;
   readonly rows: readonly RenewalRow[];
 }
 

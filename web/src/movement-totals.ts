@@ -3,8 +3,8 @@
 import { MOVEMENT_KEYS, type MovementKey, type MovementTotal, type MovementTotals } from './api-types.js';
 import { table } from './data-table.js';
 import { esc } from './dom.js';
-import { count, money } from './format.js';
-import { addDecimals, compareDecimal, negateDecimal } from './money-format.js';
+import { count, money, signedCount, signedMoney } from './format.js';
+import { addDecimals, negateDecimal } from './money-format.js';
 
 type TotalKey = MovementKey | 'net_new';
 const LABELS: Record<TotalKey, string> = { new: 'New', expansion: 'Expansion', reactivation: 'Reactivation', contraction: 'Contraction', churn: 'Churn', net_new: 'Net new' };
@@ -12,14 +12,6 @@ const LABELS: Record<TotalKey, string> = { new: 'New', expansion: 'Expansion', r
 /** now − before, exactly. @example amountChange('730', '50') // '680' */
 export function amountChange(now: string, before: string): string {
   return addDecimals([now, negateDecimal(before)]);
-}
-
-/** A change with its sign: "+$680.00", "-$80.00", "$0.00". */
-function signedMoney(text: string): string {
-  return compareDecimal(text, '0') > 0 ? `+${money(text)}` : money(text);
-}
-function signedCount(n: number): string {
-  return n > 0 ? `+${count(n)}` : count(n);
 }
 
 export interface PriorTotals {
