@@ -96,7 +96,7 @@ export { openInWarehouse, openOverDuckDbFile, buildModelInWarehouse } from './wo
 export { revenueSeries, checkFilter, SERIES_COLUMNS, type SeriesRow, type SeriesQuery } from './queries/series-queries.js';
 export { sqlAccountFilter, hasFilter, type AccountFilter } from './engine/account-filter.js';
 export { attributeChoices, filteredAccountIds, niceEdges, MOST_CATEGORIES, type AttributeChoice } from './queries/attribute-queries.js';
-export { movementList, type MovementListRow, type MovementListQuery } from './queries/movement-queries.js';
+export { movementList, movementTotals, type MovementListRow, type MovementListQuery, type MovementTotal, type MovementTotals } from './queries/movement-queries.js';
 export { explainMonth, type MonthExplanation, type FileLine } from './queries/account-explain-queries.js';
 export { cohortAccounts, cohortPeriod, type CohortAccountRow } from './queries/cohort-account-queries.js';
 export { renewals, books, atRisk, AT_RISK_SCORE, AT_RISK_RULE, type RenewalAccount, type RenewalRow, type RenewalMonth, type BookRow } from './queries/renewal-queries.js';

@@ -8,6 +8,7 @@ import { addMonths, monthRange, monthsBetween } from '../web/src/months.js';
 import { periodFigures } from '../web/src/revenue-series.js';
 import type { SeriesRow } from '../web/src/api-types.js';
 import { atRiskMoney, scoresNotice } from '../web/src/scores-status.js';
+import { amountChange } from '../web/src/movement-totals.js';
 
 /** The dashboard's pure helpers (web/src), run without a browser. */
 const decimal = fc
@@ -18,6 +19,16 @@ const decimal = fc
   });
 
 describe('exact decimal arithmetic for derived figures', () => {
+  it('a period’s change against the prior is the exact difference, digit for digit', () => {
+    expect(amountChange('730', '50')).toBe('680');
+    expect(amountChange('-80', '0')).toBe('-80');
+    fc.assert(
+      fc.property(decimal, decimal, (a, b) => {
+        expect(new Big(amountChange(a, b)).eq(new Big(a).minus(b))).toBe(true);
+      }),
+    );
+  });
+
   it('adds like big.js, digit for digit', () => {
     fc.assert(
       fc.property(fc.array(decimal, { maxLength: 12 }), (xs) => {

@@ -490,7 +490,7 @@ describe('money in the API is exact decimal text, as its OpenAPI says', () => {
     const urls: Record<string, string> = {
       '/api/report': '/api/report',
       '/api/metrics': '/api/metrics?window=12&by=segment',
-      '/api/movements': '/api/movements?limit=300',
+      '/api/movements': '/api/movements?limit=300&compare=1',
       '/api/cohorts': '/api/cohorts',
       '/api/accounts': '/api/accounts?limit=400',
       '/api/accounts/{id}': `/api/accounts/${encodeURIComponent(id)}`,

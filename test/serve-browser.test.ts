@@ -196,6 +196,61 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     expect(await page.textContent('[data-prior="mrr"]')).toBe(`prior period (2026-01…2026-03): ${usd(march.mrr)}`);
   });
 
+  it('Movements beside the prior period: the totals per category are `nrr movements` of each period summed, and the page shows the API’s', async () => {
+    type Total = { amount: string; accounts: number; movements: number };
+    type Totals = Record<'new' | 'expansion' | 'reactivation' | 'contraction' | 'churn' | 'net_new', Total> & { net_new: { customers: number } };
+    type Answer = { totals: Totals; prior: { from: string; to: string; starts_before_data: boolean; totals: Totals } };
+    // The answer before the CLI runs (its seconds would outlast the server's keep-alive).
+    const res = await api<Answer>('/api/movements?from=2025-10&to=2025-12&compare=1&limit=1');
+    expect([res.prior.from, res.prior.to, res.prior.starts_before_data]).toEqual(['2025-07', '2025-09', false]);
+    const r = spawnSync(process.execPath, [join(process.cwd(), 'dist/cli/nrr.js'), 'movements', '--as-of', '2026-06', '--data', dir, '-q', '--format', 'json'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    // The CLI writes money as JSON numbers with every digit: read them as text, not as floats.
+    const moves = JSON.parse(r.stdout.replace(/"delta": (-?\d+(?:\.\d+)?)/g, '"delta": "$1"')) as { account_id: string; month: string; category: string; delta: string }[];
+    const summed = (from: string, to: string) => {
+      const inRange = moves.filter((m) => m.month >= from && m.month <= to);
+      const of = (ms: typeof inRange) => ({ amount: ms.reduce((t, m) => t.plus(m.delta), new Big(0)).toFixed(), accounts: new Set(ms.map((m) => m.account_id)).size, movements: ms.length });
+      const byKey = Object.fromEntries(['new', 'expansion', 'reactivation', 'contraction', 'churn'].map((k) => [k, of(inRange.filter((m) => m.category === k))]));
+      return { ...byKey, net_new: of(inRange) };
+    };
+    const amounts = (t: Totals) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { amount: new Big(v.amount).toFixed(), accounts: v.accounts, movements: v.movements }]));
+    expect(amounts(res.prior.totals)).toEqual(summed('2025-07', '2025-09'));
+    expect(amounts(res.totals)).toEqual(summed('2025-10', '2025-12'));
+    expect(res.prior.totals.net_new.movements).toBeGreaterThan(0);
+
+    await open('/movements?from=2025-10&month=2025-12&compare=1');
+    expect(await page.isChecked('input[data-param="compare"]')).toBe(true);
+    const signed = (m: string) => (new Big(m).gt(0) ? `+${usd(m)}` : usd(m));
+    const signedCount = (n: number) => (n > 0 ? `+${n.toLocaleString('en-US')}` : n.toLocaleString('en-US'));
+    for (const k of ['new', 'expansion', 'reactivation', 'contraction', 'churn', 'net_new'] as const) {
+      const row = page.locator(`#movement-totals tr[data-total="${k}"]`);
+      const now = res.totals[k];
+      const before = res.prior.totals[k];
+      expect(await row.locator('[data-now-amount]').textContent(), k).toBe(usd(now.amount));
+      expect(await row.locator('[data-now-accounts]').textContent(), k).toBe(now.accounts.toLocaleString('en-US'));
+      expect(await row.locator('[data-prior-amount]').textContent(), k).toBe(usd(before.amount));
+      expect(await row.locator('[data-prior-accounts]').textContent(), k).toBe(before.accounts.toLocaleString('en-US'));
+      expect(await row.locator('[data-change-amount]').textContent(), k).toBe(signed(new Big(now.amount).minus(before.amount).toFixed()));
+      expect(await row.locator('[data-change-accounts]').textContent(), k).toBe(signedCount(now.accounts - before.accounts));
+    }
+    expect(await page.textContent('[data-metric="movement-total"]')).toBe(usd(res.totals.net_new.amount));
+    expect(await page.textContent('[data-metric="net-customers"]')).toBe(signedCount(res.totals.net_new.customers));
+    expect(await page.textContent('[data-prior-net-customers]')).toBe(signedCount(res.prior.totals.net_new.customers));
+    await page.screenshot({ path: join(SHOTS, 'movements-compare-1440.png') });
+    // The table's CSV: exact amounts, the prior period's and the change.
+    const csv = await downloadText('[data-csv="movement-totals"]');
+    const netLine = csv.text.split('\n').find((l) => l.startsWith('net_new,'))!;
+    expect(netLine.split(',').slice(1, 2)).toEqual([res.totals.net_new.amount]);
+    // Unticked, the prior period goes (and the URL says so).
+    await page.click('input[data-param="compare"]');
+    await page.waitForFunction(() => !new URL(location.href).searchParams.has('compare'));
+    await ready();
+    expect(await page.locator('#movement-totals [data-prior-amount]').count()).toBe(0);
+    // A range whose prior period is all before the data says so.
+    await open(`/movements?from=${(await api<{ first_month: string }>('/api/summary')).first_month}&month=2026-06&compare=1`);
+    expect(await page.locator('[data-no-prior]').count()).toBe(1);
+  });
+
   it('a movement bar opens that month’s movements of that category, which add up to the bar', async () => {
     const { rows } = await revenueSeries(ws, {});
     const month = '2026-05';
@@ -493,6 +548,22 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     const arrs = csv.text.trim().split('\r\n').slice(1).map((l) => l.split(',')[2]!);
     expect(arrs.length).toBe(r.by_month.length);
     arrs.forEach((a, i) => expect(new Big(a).eq(r.by_month[i]!.arr), `${a} = ${r.by_month[i]!.arr}`).toBe(true));
+
+    // Beside the prior period: its renewals as the book stood six months before the day, as `nrr renewals --as-of` then prints them.
+    const compared = await api<Renewals & { prior: { from: string; to: string; as_of: string; accounts: number; arr: string } }>(`/api/renewals?from=${from}&to=${to}&compare=1`);
+    const cliPrior = spawnSync(process.execPath, [join(process.cwd(), 'dist/cli/nrr.js'), 'renewals', '--as-of', compared.prior.as_of, '--from', compared.prior.from, '--to', compared.prior.to, '--data', dir, '-q', '--format', 'json'], { encoding: 'utf8' });
+    expect(cliPrior.status, cliPrior.stderr).toBe(0);
+    // The CLI writes money as JSON numbers with every digit: read them as text, not as floats.
+    const priorRows = (JSON.parse(cliPrior.stdout.replace(/"arr": (-?\d+(?:\.\d+)?)/g, '"arr": "$1"')) as { rows: { arr: string }[] }).rows;
+    expect(priorRows.length).toBeGreaterThan(0);
+    expect([compared.prior.accounts, new Big(compared.prior.arr).toFixed()]).toEqual([priorRows.length, priorRows.reduce((t, x) => t.plus(x.arr), new Big(0)).toFixed()]);
+    await open(`/renewals?from=${from}&to=${to}&compare=1`);
+    expect(await page.textContent('[data-prior-renewals]')).toBe(compared.prior.accounts.toLocaleString('en-US'));
+    expect(await page.textContent('[data-prior-arr]')).toBe(usd(compared.prior.arr));
+    const renewing = r.by_month.reduce((t, b) => t.plus(b.arr), new Big(0));
+    const change = renewing.minus(compared.prior.arr);
+    expect(await page.textContent('[data-change-arr]')).toBe(change.gt(0) ? `+${usd(change.toFixed())}` : usd(change.toFixed()));
+    await page.screenshot({ path: join(SHOTS, 'renewals-compare-1440.png') });
 
     const book = await api<{ total: number; rows: { owner: string; arr: string }[] }>('/api/book');
     await open('/book');

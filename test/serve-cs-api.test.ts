@@ -278,6 +278,26 @@ describe('renewals and books of business', () => {
     const out = cli('book', '--data', dir, '-q', '--format', 'json');
     expect(JSON.parse(out.stdout).map((r: { owner: string; accounts: number }) => `${r.owner} ${r.accounts}`)).toEqual(book.rows.map((r) => `${r.owner} ${r.accounts}`));
   });
+
+  it('GET /api/renewals?compare=1: the prior period’s count and ARR are `nrr renewals --as-of` that many months earlier', async () => {
+    type Prior = { from: string; to: string; as_of: string; accounts: number; arr: string };
+    for (const filter of ['', '&region=EMEA']) {
+      const r = (await (await app.request(`/api/renewals?from=2026-07&to=2026-12&compare=1${filter}`)).json()) as Renewals & { as_of: string; prior: Prior };
+      // Six months before the range, as the book stood six months before the day.
+      expect([r.prior.from, r.prior.to]).toEqual(['2026-01', '2026-06']);
+      expect([r.as_of, r.prior.as_of]).toEqual([DAY, '2026-01-01']);
+      const out = cli('renewals', '--data', dir, '-q', '--format', 'json', '--as-of', r.prior.as_of, '--from', '2026-01', '--to', '2026-06', ...(filter ? ['--where', 'region=EMEA'] : []));
+      expect(out.stderr).toBe('');
+      // The CLI writes money as JSON numbers with every digit: read them as text, not as floats.
+      const fromCli = JSON.parse(out.stdout.replace(/"arr": (-?\d+(?:\.\d+)?)/g, '"arr": "$1"')) as { rows: { arr: string }[] };
+      expect(fromCli.rows.length).toBeGreaterThan(0);
+      expect([r.prior.accounts, r.prior.arr]).toEqual([fromCli.rows.length, big(fromCli.rows.map((x) => x.arr))]);
+    }
+    // A range whose shifted day is before the data has no prior period; without compare there is none at all.
+    const far = (await (await app.request('/api/renewals?from=2026-07&to=2028-12&compare=1')).json()) as { prior: Prior | null };
+    expect(far.prior).toBeNull();
+    expect('prior' in ((await (await app.request('/api/renewals?from=2026-07&to=2026-12')).json()) as object)).toBe(false);
+  });
 });
 
 describe('tasks, renewals and books take any attribute as a filter', () => {

@@ -113,6 +113,15 @@ describe('GET /api/movements as a drill-down', () => {
           owner: 'eli',
         },
       ],
+      totals: {
+        new: { amount: '1100', accounts: 1, movements: 1 },
+        expansion: { amount: '50', accounts: 1, movements: 1 },
+        reactivation: { amount: '0', accounts: 0, movements: 0 },
+        contraction: { amount: '0', accounts: 0, movements: 0 },
+        // Every category's totals whatever `category` lists: March is A9 new, A6 churn, A10 expansion.
+        churn: { amount: '-500', accounts: 1, movements: 1 },
+        net_new: { amount: '650', accounts: 3, movements: 3, customers: 0 },
+      },
     });
   });
 
@@ -133,6 +142,55 @@ describe('GET /api/movements as a drill-down', () => {
     expect((range.body['rows'] as Record<string, string>[]).map((r) => `${r['account_id']} ${r['month']} ${r['amount']}`)).toEqual(['A7 2024-07 -200']);
     expect((await get('/api/movements?month=2024-03&from=2024-01')).status).toBe(400);
     expect((await get('/api/movements?month=2024-03&plan=x')).body).toEqual({ error: 'unknown parameter plan' });
+  });
+});
+
+describe('GET /api/movements?compare=1: a range beside the prior period', () => {
+  const zero = { amount: '0', accounts: 0, movements: 0 };
+  it('April–June 2024 beside January–March, hand-checked from the golden movements', async () => {
+    const { body } = await get('/api/movements?from=2024-04&to=2024-06&compare=1');
+    // April–June: A10 +30, A4 +200, A3 +500 expansions; A6 comes back (+500); A10 −80 of usage.
+    expect(body['totals']).toEqual({
+      new: zero,
+      expansion: { amount: '730', accounts: 3, movements: 3 },
+      reactivation: { amount: '500', accounts: 1, movements: 1 },
+      contraction: { amount: '-80', accounts: 1, movements: 1 },
+      churn: zero,
+      net_new: { amount: '1150', accounts: 4, movements: 5, customers: 1 },
+    });
+    // January–March: 11 accounts join (8,450), A10 +50 of usage, A6 churns (−500).
+    expect(body['prior']).toEqual({
+      from: '2024-01',
+      to: '2024-03',
+      starts_before_data: false,
+      totals: {
+        new: { amount: '8450', accounts: 11, movements: 11 },
+        expansion: { amount: '50', accounts: 1, movements: 1 },
+        reactivation: zero,
+        contraction: zero,
+        churn: { amount: '-500', accounts: 1, movements: 1 },
+        net_new: { amount: '8000', accounts: 11, movements: 13, customers: 10 },
+      },
+    });
+  });
+
+  it('net new customers is the change in customers: the series’ customers at either end', async () => {
+    const { body } = await get('/api/movements?from=2024-04&to=2024-12&compare=1');
+    const series = (await get('/api/series?from=2024-01&to=2024-12')).body as unknown as { month: string; customers: number }[];
+    const customers = (m: string) => series.find((r) => r.month === m)!.customers;
+    const totals = body['totals'] as { net_new: { customers: number } };
+    expect(totals.net_new.customers).toBe(customers('2024-12') - customers('2024-03'));
+  });
+
+  it('says when the prior period is all or partly before the data, and keeps filters', async () => {
+    expect((await get('/api/movements?from=2024-01&to=2024-03&compare=1')).body['prior']).toBeNull();
+    const partial = (await get('/api/movements?from=2024-02&to=2024-04&compare=1')).body['prior'] as { from: string; to: string; starts_before_data: boolean; totals: { new: { amount: string } } };
+    expect([partial.from, partial.to, partial.starts_before_data, partial.totals.new.amount]).toEqual(['2023-11', '2024-01', true, '5100']);
+    // SMB in March (A6 churn, A10 expansion) beside February (A8 joins, SMB).
+    const smb = (await get('/api/movements?month=2024-03&segment=smb&compare=1')).body as unknown as { totals: { net_new: { amount: string } }; prior: { totals: { net_new: { amount: string } } } };
+    expect([smb.totals.net_new.amount, smb.prior.totals.net_new.amount]).toEqual(['-450', '250']);
+    // Without compare=1 there is no prior at all.
+    expect('prior' in (await get('/api/movements?month=2024-03')).body).toBe(false);
   });
 });
 

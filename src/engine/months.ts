@@ -37,6 +37,18 @@ export function monthEndedBy(day: string): number {
   return lastFullMonth(next);
 }
 
+/**
+ * The same day `months` months later (earlier when negative), clamped to that month's length; a
+ * month's last day stays a last day.
+ * @example shiftDay('2026-06-30', -1) // '2026-05-31'
+ */
+export function shiftDay(day: string, months: number): string {
+  const index = monthIndex(day.slice(0, 7)) + months;
+  const last = monthEnd(index);
+  const isLast = day === monthEnd(monthIndex(day.slice(0, 7)));
+  return isLast || Number(day.slice(8, 10)) > Number(last.slice(8, 10)) ? last : `${monthText(index)}-${day.slice(8, 10)}`;
+}
+
 /** Whole days from one YYYY-MM-DD day to another (negative when `to` is earlier). */
 export function daysBetween(from: string, to: string): number {
   return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);

@@ -1,5 +1,5 @@
 import { sqlAccountFilter, type AccountFilter } from '../engine/account-filter.js';
-import type { ChangeCause, MovementCategory } from '../engine/movements-model.js';
+import { MOVEMENT_CATEGORIES, type ChangeCause, type MovementCategory } from '../engine/movements-model.js';
 import { Money } from '../money.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { checkFilter } from './series-queries.js';
@@ -76,4 +76,40 @@ export async function movementList(ws: Workspace, q: MovementListQuery): Promise
       };
     }),
   };
+}
+
+/** A category's movements in a period: their signed sum, the accounts behind them and how many. */
+export interface MovementTotal {
+  /** Signed: contraction and churn are negative. */
+  readonly amount: Money;
+  /** Distinct accounts with a movement of this kind (an account may have several in a range). */
+  readonly accounts: number;
+  readonly movements: number;
+}
+
+/** The totals of a period per category, and net new: the sum of every category. */
+export type MovementTotals = Record<MovementCategory, MovementTotal> & {
+  /** amount = new + expansion + reactivation − contraction − churn; accounts: with any movement. */
+  readonly net_new: MovementTotal & {
+    /** New and reactivation movements less churn ones: the change in customers over the period. */
+    readonly customers: number;
+  };
+};
+
+/**
+ * The movements of a period (FX revaluations alone left out) totalled per category, over every
+ * category whatever one a list shows: what `nrr movements` gives for those months, summed.
+ * @example await movementTotals(ws, { from: m - 2, to: m, where: { region: 'EMEA' } })
+ */
+export async function movementTotals(ws: Workspace, q: Pick<MovementListQuery, 'from' | 'to' | 'account' | 'where'>): Promise<MovementTotals> {
+  checkFilter(ws, q.where);
+  const d = ws.driver.dialect;
+  const conditions = [`c.category <> 'fx'`, `c.month_index BETWEEN ${q.from} AND ${q.to}`, sqlAccountFilter(d, q.where, 'c.account_id')];
+  if (q.account) conditions.push(`c.account_id = ${d.quoteString(q.account)}`);
+  const where = conditions.join(' AND ');
+  const byCategory = await ws.query(`SELECT c.category, sum(c.movement) AS amount, count(DISTINCT c.account_id) AS accounts, count(*) AS n FROM account_changes c WHERE ${where} GROUP BY c.category`);
+  const [all] = await ws.query(`SELECT sum(c.movement) AS amount, count(DISTINCT c.account_id) AS accounts, count(*) AS n FROM account_changes c WHERE ${where}`);
+  const total = (r: Record<string, unknown> | undefined): MovementTotal => ({ amount: Money.from(r?.['amount']), accounts: Number(r?.['accounts'] ?? 0), movements: Number(r?.['n'] ?? 0) });
+  const of = Object.fromEntries(MOVEMENT_CATEGORIES.map((k) => [k, total(byCategory.find((r) => r['category'] === k))])) as Record<MovementCategory, MovementTotal>;
+  return { ...of, net_new: { ...total(all), customers: of.new.movements + of.reactivation.movements - of.churn.movements } };
 }

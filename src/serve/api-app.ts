@@ -6,8 +6,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { compress } from 'hono/compress';
 import { parse as parseLossless } from 'lossless-json';
 import type { z } from 'zod';
-import { monthEnd, monthIndex, monthText } from '../engine/months.js';
-import { billingRows } from '../queries/billing-queries.js';
+import { monthEnd, monthIndex, monthText, shiftDay } from '../engine/months.js';
+import { billingRows, type BillingRow } from '../queries/billing-queries.js';
+import { Money } from '../money.js';
 import { ownerPeriods } from '../queries/book-period-queries.js';
 import { AT_RISK_RULE, books, renewals, type RenewalAccount } from '../queries/renewal-queries.js';
 import { NrrError } from '../errors.js';
@@ -21,7 +22,7 @@ import { revenueSeries } from '../queries/series-queries.js';
 import { filteredDiagnostics } from '../report/report-diagnostics.js';
 import { retentionTrend } from '../queries/retention-trend-queries.js';
 import { attributeChoices, filteredAccountIds } from '../queries/attribute-queries.js';
-import { movementList } from '../queries/movement-queries.js';
+import { movementList, movementTotals } from '../queries/movement-queries.js';
 import { accountTimeline } from '../queries/account-timeline-queries.js';
 import { accountHistory } from '../queries/account-history-queries.js';
 import { existsSync } from 'node:fs';
@@ -206,9 +207,16 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     const to = checkMonth('to', q.to ?? q.month) ?? ws.asOfMonth;
     const from = checkMonth('from', q.from ?? q.month) ?? to - 11;
     if (from > to) throw new HttpError(400, `from: ${q.from} is after to (${q.to ?? ws.summary.asOf})`);
+    // The prior period: as many months, ending the month before `from`; null when it is all before the data.
+    const before = { from: from - (to - from + 1), to: from - 1 };
+    const hasPrior = q.compare === '1' && ws.firstMonth !== null && before.to >= ws.firstMonth;
     return cached(c, q, async () => {
       const { total, rows } = await data.serial(() => movementList(ws, { from, to, account: q.account, category: q.category as never, where: q.where, limit: q.limit }));
-      return { from: q.from ?? q.month ?? null, to: q.to ?? q.month ?? ws.summary.asOf, total, rows };
+      const totals = await data.serial(() => movementTotals(ws, { from, to, account: q.account, where: q.where }));
+      const prior = hasPrior
+        ? { from: monthText(before.from), to: monthText(before.to), starts_before_data: before.from < ws.firstMonth!, totals: await data.serial(() => movementTotals(ws, { ...before, account: q.account, where: q.where })) }
+        : null;
+      return { from: monthText(from), to: monthText(to), total, rows, totals, ...(q.compare === '1' ? { prior } : {}) };
     });
   });
   app.get('/api/explain', async (c) => {
@@ -326,6 +334,20 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     data.accountsIfScored(true);
     return { rows, scores: { status: 'computing', note: 'every account is being scored: risk, health and at-risk ARR follow when it is done' } };
   };
+  /**
+   * The renewals of the period as many months before `range`, as the book stood as many months
+   * before the day (the same page, that much earlier): their count and ARR, from the lines of that
+   * day with the same filters. Null when that day is before the data.
+   */
+  const priorRenewals = async (range: { from: string; to: string }, keep: (a: BillingRow) => boolean) => {
+    const n = monthIndex(range.to) - monthIndex(range.from) + 1;
+    const day = shiftDay(data.asOfDate, -n);
+    if (ws.firstMonth === null || monthIndex(day.slice(0, 7)) < ws.firstMonth) return null;
+    const before = { from: monthText(monthIndex(range.from) - n), to: monthText(monthIndex(range.from) - 1) };
+    const accounts = (await data.serial(() => billingRows(ws, day))).filter(keep).map((b) => ({ ...b, health: null, health_colour: null, churn_risk: null }));
+    const { rows } = renewals(accounts, before, null);
+    return { ...before, as_of: day, accounts: rows.length, arr: Money.sum(rows.map((r) => r.arr)) };
+  };
   app.get('/api/renewals', async (c) => {
     const q = query(c, 'renewals');
     const from = q.from ?? data.asOfDate.slice(0, 7);
@@ -341,7 +363,8 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
       const { rows: all, scores } = await csAccounts();
       const accounts = all.filter((a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment) && (kept === null || kept.has(a.account_id)));
       const { rows, by_month } = renewals(accounts, { from, to }, forecast.probabilities);
-      return toJson({ as_of: data.asOfDate, from, to, scores, forecast: { status: forecast.status, note: forecast.note }, at_risk_rule: AT_RISK_RULE, total: rows.length, by_month, rows: rows.slice(0, q.limit) });
+      const prior = q.compare === '1' ? await priorRenewals({ from, to }, (a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment) && (kept === null || kept.has(a.account_id))) : undefined;
+      return toJson({ as_of: data.asOfDate, from, to, scores, forecast: { status: forecast.status, note: forecast.note }, at_risk_rule: AT_RISK_RULE, total: rows.length, by_month, ...(prior === undefined ? {} : { prior }), rows: rows.slice(0, q.limit) });
     });
     // The forecast, too, starts after the rows (it takes a while on a large company).
     data.churnProbabilities(true);

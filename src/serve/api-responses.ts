@@ -22,6 +22,25 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     examples: ['1234567.123456789012', '-250', '0'],
   },
   NullableMoney: { anyOf: [money, { type: 'null' }] },
+  MovementTotal: object({
+    amount: { ...money, description: 'signed sum: contraction and churn are negative' },
+    accounts: { ...int, description: 'distinct accounts with such a movement in the period' },
+    movements: int,
+  }),
+  MovementTotals: object(
+    {
+      new: ref('MovementTotal'),
+      expansion: ref('MovementTotal'),
+      reactivation: ref('MovementTotal'),
+      contraction: ref('MovementTotal'),
+      churn: ref('MovementTotal'),
+      net_new: {
+        allOf: [ref('MovementTotal'), object({ customers: { ...int, description: 'new and reactivation movements less churn ones: the change in customers' } })],
+        description: 'every category: amount = new + expansion + reactivation − contraction − churn; accounts with any movement',
+      },
+    },
+    { description: "The movements of a period per category, over every category whatever `category` lists: `nrr movements` for those months, summed" },
+  ),
   Ratio: { type: ['number', 'null'], description: 'A fraction: 1.015 means 101.5 %. Null when its base is empty.' },
   Metrics: object(
     {
@@ -120,7 +139,20 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
 export const ENDPOINT_RESPONSES: Record<string, Schema> = {
   '/api/report': ref('Report'),
   '/api/metrics': array(ref('Metrics')),
-  '/api/movements': object({ from: nullable('string'), to: text, total: int, rows: array(ref('Movement')) }),
+  '/api/movements': object(
+    {
+      from: nullable('string'),
+      to: text,
+      total: int,
+      rows: array(ref('Movement')),
+      totals: ref('MovementTotals'),
+      prior: {
+        description: 'with compare=1 only: the prior period (as many months, ending the month before from); null when it is all before the data',
+        anyOf: [object({ from: text, to: text, starts_before_data: { type: 'boolean', description: 'the data begins inside the prior period: fewer months of movements' }, totals: ref('MovementTotals') }), { type: 'null' }],
+      },
+    },
+    { required: ['from', 'to', 'total', 'rows', 'totals'] },
+  ),
   '/api/cohorts': object({ granularity: text, month: text, rows: array(ref('Cohort')) }),
   '/api/accounts': object({ as_of: text, total: int, rows: array(ref('AccountRow')) }),
   '/api/accounts/{id}': ref('AccountDetail'),
@@ -164,7 +196,11 @@ export const ENDPOINT_RESPONSES: Record<string, Schema> = {
         expected_arr_loss: ref('NullableMoney'),
       }),
     ),
-  }),
+    prior: {
+      description: 'with compare=1 only: the renewals of the period as many months before from, as the book stood as many months before as_of (the same page, that much earlier); null when that day is before the data',
+      anyOf: [object({ from: text, to: text, as_of: text, accounts: int, arr: money }), { type: 'null' }],
+    },
+  }, { required: ['as_of', 'from', 'to', 'scores', 'forecast', 'at_risk_rule', 'total', 'by_month', 'rows'] }),
   '/api/book': object({
     as_of: text,
     from: text,

@@ -38,6 +38,7 @@ export const QUERIES = {
       account: z.string().min(1).optional(),
       category: z.enum(MOVEMENT_CATEGORIES).optional(),
       limit: int(1, 100_000, 1000),
+      compare: z.enum(['1']).optional().describe('1: also the totals of the prior period (as many months, ending the month before from)'),
     })
     .strict(),
   cohorts: z
@@ -109,6 +110,7 @@ export const QUERIES = {
       owner: z.string().optional().describe('only this CSM owner (case-insensitive)'),
       segment: z.string().optional(),
       limit: int(1, 100_000, 1000).describe('at most this many rows, soonest first (total and by_month count them all)'),
+      compare: z.enum(['1']).optional().describe('1: also the renewals of the prior period (as many months before from), as the book stood as many months before the day'),
     })
     .strict(),
   book: z
@@ -155,7 +157,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/api/diagnostics', query: 'diagnostics', summary: "The report's diagnostics of the whole company or, with filters, of the matching accounts (each check reads only them): the accounts kept, the starting accounts behind the rates, a warning when they are few, each finding's scope, and the checks that do not apply with why" },
   { path: '/api/trend', query: 'trend', summary: 'T12M and monthly NRR and GRR for each month of a range, with the starting accounts behind each rate' },
   { path: '/api/metrics', query: 'metrics', summary: 'NRR, GRR, logo retention and the bridge for one window, overall or by a slice' },
-  { path: '/api/movements', query: 'movements', summary: 'Movements (new, expansion, contraction, churn, reactivation) per account and month, largest first, with amount and the account\'s attributes: the rows behind a bar of the bridge' },
+  { path: '/api/movements', query: 'movements', summary: 'Movements (new, expansion, contraction, churn, reactivation) per account and month, largest first, with amount and the account\'s attributes: the rows behind a bar of the bridge; the totals per category and net new (amount, accounts, movements), and with compare=1 those of the prior period' },
   { path: '/api/explain', query: 'explain', summary: "An account's movements (in one month, or all) with the contract lines and usage rows behind each, their file and row" },
   { path: '/api/cohorts', query: 'cohorts', summary: 'Revenue and logo retention by first-revenue cohort' },
   { path: '/api/cohorts/{cohort}/accounts', query: 'cohortAccounts', summary: "A cohort's accounts (cohort 2024-03, 2024-Q1 or 2024): MRR at the end of its first period and now, attributes" },

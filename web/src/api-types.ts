@@ -110,6 +110,24 @@ export interface MovementRow {
   readonly [attribute: string]: unknown;
 }
 
+/** A category's movements in a period: signed sum (contraction and churn negative), distinct accounts, movements. */
+export interface MovementTotal {
+  readonly amount: Money;
+  readonly accounts: number;
+  readonly movements: number;
+}
+
+/** Every category's totals in a period and net new (their sum; accounts with any movement). */
+export type MovementTotals = Record<MovementKey, MovementTotal> & { readonly net_new: MovementTotal & { readonly customers: number } };
+
+/** GET /api/movements: the rows of a period, its totals, and with compare=1 the prior period's. */
+export interface MovementsAnswer extends Page<MovementRow> {
+  readonly from: string;
+  readonly to: string;
+  readonly totals: MovementTotals;
+  readonly prior?: { readonly from: string; readonly to: string; readonly starts_before_data: boolean; readonly totals: MovementTotals } | null;
+}
+
 export interface CohortRow {
   readonly cohort: string;
   readonly accounts: number;
@@ -186,6 +204,7 @@ export interface RenewalRow {
 }
 
 export interface Renewals {
+  readonly as_of?: string;
   readonly from: string;
   readonly to: string;
   readonly forecast?: { readonly status: string; readonly note?: string };
@@ -193,6 +212,8 @@ export interface Renewals {
   readonly at_risk_rule?: string;
   readonly total: number;
   readonly by_month?: readonly { month: string; accounts: number; arr: Money; at_risk_accounts: number; arr_at_risk: Money; expected_arr_loss: Money | null }[];
+  /** With compare=1: the prior period's renewals as the book stood that many months earlier; null before the data. */
+  readonly prior?: { readonly from: string; readonly to: string; readonly as_of: string; readonly accounts: number; readonly arr: Money } | null;
   readonly rows: readonly RenewalRow[];
 }
 

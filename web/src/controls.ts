@@ -65,9 +65,14 @@ export function rangeFromUrl(defaultMonths = 12): Range {
   return { from, to, compare: p.get('compare') === '1' };
 }
 
+/** The prior-period checkbox, bound to ?compare=1. */
+export function compareCheckbox(checked: boolean): string {
+  return `<label><input type="checkbox" data-param="compare" data-checked-value="1"${checked ? ' checked' : ''} /> compare with the prior period</label>`;
+}
+
 /** Month picker, custom range start and the prior-period checkbox. */
 export function rangeControls(r: Range, options: { compare?: boolean } = {}): string {
   const months = allMonths();
-  const compare = options.compare === false ? '' : `<label><input type="checkbox" data-param="compare" data-checked-value="1"${r.compare ? ' checked' : ''} /> compare with the prior period</label>`;
+  const compare = options.compare === false ? '' : compareCheckbox(r.compare);
   return `${select('from', months.filter((m) => m <= r.to).map((m) => [m, m]), r.from, 'From')}${select('month', months.map((m) => [m, m]), r.to, 'To (month)')}${compare}`;
 }

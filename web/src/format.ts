@@ -1,6 +1,6 @@
 // How numbers are written on every page: money from exact decimal text, ratios as percents with
 // one decimal (as the CLI and the report), counts with separators.
-import { formatMoney, formatMoneyCompact } from './money-format.js';
+import { compareDecimal, formatMoney, formatMoneyCompact } from './money-format.js';
 import { currentSummary } from './session.js';
 
 /** A fraction as a percent with one decimal: 1.0434 → "104.3%". */
@@ -38,4 +38,14 @@ export function num(x: number | null | undefined, d = 1): string {
 /** "1 account", "3 accounts". */
 export function plural(n: number, word: string): string {
   return `${count(n)} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** A change in money with its sign: "+$680.00", "-$80.00", "$0.00". */
+export function signedMoney(text: string): string {
+  return compareDecimal(text, '0') > 0 ? `+${money(text)}` : money(text);
+}
+
+/** A change in a count with its sign: "+3", "-1", "0". */
+export function signedCount(n: number): string {
+  return n > 0 ? `+${count(n)}` : count(n);
 }

@@ -1,13 +1,14 @@
 // Movements: who joined, expanded, reactivated, contracted or churned in a month or a range, with
-// amounts (the drill-down of every bar and bridge cell). The total is the bar's amount.
+// amounts (the drill-down of every bar and bridge cell). The total is the bar's amount. The
+// range's totals per category, beside the prior period's with ?compare=1.
 import { get, withQuery } from '../api-client.js';
-import { MOVEMENT_KEYS, type MovementRow, type Page } from '../api-types.js';
-import { allMonths, filterBar, select } from '../controls.js';
+import { MOVEMENT_KEYS, type MovementRow, type MovementsAnswer } from '../api-types.js';
+import { allMonths, filterBar, rangeControls, select } from '../controls.js';
 import { FIRST_ROWS, table } from '../data-table.js';
 import { esc, pageRoot } from '../dom.js';
 import { count, money } from '../format.js';
 import { attributeColumns } from '../generic-rows.js';
-import { addDecimals } from '../money-format.js';
+import { movementTotalsTable } from '../movement-totals.js';
 import { currentSummary } from '../session.js';
 import { filterText, filters, hrefWithFilters, params } from '../url-state.js';
 
@@ -24,11 +25,20 @@ export async function movementsPage(): Promise<void> {
   const to = months.includes(p.get('month') ?? '') ? p.get('month')! : currentSummary().as_of_month;
   const from = months.includes(p.get('from') ?? '') && p.get('from')! <= to ? p.get('from')! : to;
   const category = MOVEMENT_KEYS.find((k) => k === p.get('category'));
-  const res = await get<Page<MovementRow>>(withQuery('/api/movements', { from, to, category, limit: 100000, ...filters() }));
+  const compare = p.get('compare') === '1';
+  const res = await get<MovementsAnswer>(withQuery('/api/movements', { from, to, category, limit: 100000, compare: compare ? '1' : undefined, ...filters() }));
   const rows = res.rows;
-  const total = addDecimals(rows.map(amountOf));
-  const accounts = new Set(rows.map((r) => r.account_id)).size;
+  // The server's totals: every movement of the period, also when the list is cut at the limit.
+  const shown = category ? res.totals[category] : res.totals.net_new;
+  const prior = res.prior ?? null;
   const period = from === to ? to : `${from}…${to}`;
+  const priorNote = !compare
+    ? ''
+    : prior === null
+      ? `<div class="notice muted" data-no-prior>No prior period: the data starts in ${esc(currentSummary().first_month)}.</div>`
+      : prior.starts_before_data
+        ? `<div class="notice muted" data-prior-partial>The prior period ${esc(prior.from)}…${esc(prior.to)} begins before the data (${esc(currentSummary().first_month)}): it has fewer months of movements.</div>`
+        : '';
   const what = category ? `Accounts that ${WORDS[category]}` : 'Every movement';
   const skip = ['account_id', 'month', 'category', 'amount', 'delta', 'mrr_before', 'mrr_after'];
   pageRoot().innerHTML = `
@@ -38,13 +48,16 @@ export async function movementsPage(): Promise<void> {
     ${filterBar()}
     <div class="controls">
       ${select('category', [['', 'all categories'], ...MOVEMENT_KEYS.map((k) => [k, `${k} (${WORDS[k]})`] as const)], category ?? '', 'Category')}
-      ${select('from', months.filter((m) => m <= to).map((m) => [m, m]), from, 'From')}
-      ${select('month', months.map((m) => [m, m]), to, 'To')}
+      ${rangeControls({ from, to, compare })}
     </div>
+    ${priorNote}
     <div class="tiles">
-      <div class="tile"><div class="label">Accounts</div><div class="value" data-metric="movement-accounts">${count(accounts)}</div><div class="sub">${count(rows.length)} movements${res.total > rows.length ? ` of ${count(res.total)} (first ${count(rows.length)} shown)` : ''}</div></div>
-      <div class="tile"><div class="label">Total MRR change</div><div class="value" data-metric="movement-total">${money(total)}</div><div class="sub">sum of the amounts below (contraction and churn are losses)</div></div>
+      <div class="tile"><div class="label">Accounts</div><div class="value" data-metric="movement-accounts">${count(shown.accounts)}</div><div class="sub">${count(rows.length)} movements${res.total > rows.length ? ` of ${count(res.total)} (first ${count(rows.length)} shown)` : ''}</div>${prior ? `<div class="sub" data-prior>prior period ${count((category ? prior.totals[category] : prior.totals.net_new).accounts)}</div>` : ''}</div>
+      <div class="tile"><div class="label">Total MRR change</div><div class="value" data-metric="movement-total">${money(shown.amount)}</div><div class="sub">sum of the amounts below (contraction and churn are losses)</div>${prior ? `<div class="sub" data-prior>prior period ${money((category ? prior.totals[category] : prior.totals.net_new).amount)}</div>` : ''}</div>
     </div>
+    <h2>By category${prior ? `, beside ${esc(prior.from)}…${esc(prior.to)}` : ''}</h2>
+    ${movementTotalsTable(res.totals, prior, `movement-totals-${period.replace('…', '-')}`)}
+    <h2>The movements, largest first in each month</h2>
     ${table({
       shown: FIRST_ROWS,
       id: 'movements-list',

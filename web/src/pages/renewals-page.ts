@@ -4,11 +4,11 @@
 import { get, withQuery } from '../api-client.js';
 import type { Money, RenewalRow, Renewals } from '../api-types.js';
 import { chart, chartCard } from '../charts.js';
-import { filterBar, select } from '../controls.js';
+import { compareCheckbox, filterBar, select } from '../controls.js';
 import { FIRST_ROWS, table } from '../data-table.js';
 import { esc, pageRoot } from '../dom.js';
-import { axisMoney, count, money, num, pct, plot } from '../format.js';
-import { addDecimals, compareDecimal } from '../money-format.js';
+import { axisMoney, count, money, num, pct, plot, signedCount, signedMoney } from '../format.js';
+import { addDecimals, compareDecimal, negateDecimal } from '../money-format.js';
 import { addMonths, monthRange } from '../months.js';
 import { currentSummary } from '../session.js';
 import { pill } from './accounts-page.js';
@@ -52,7 +52,9 @@ export async function renewalsPage(): Promise<void> {
   const f = filters();
   const filtered = Object.keys(f).length > 0;
   // The server filters by any attribute; its by_month counts every renewal (the rows may stop at its limit).
-  const res = await get<Renewals>(withQuery('/api/renewals', { from, to, limit: 5000, ...f }));
+  const compare = p.get('compare') === '1';
+  const res = await get<Renewals>(withQuery('/api/renewals', { from, to, limit: 5000, compare: compare ? '1' : undefined, ...f }));
+  const prior = res.prior ?? null;
   const all = res.rows;
   const truncated = res.rows.length < res.total;
   const months: MonthSummary[] = res.by_month
@@ -72,11 +74,14 @@ export async function renewalsPage(): Promise<void> {
     <div class="controls">
       ${select('from', choices.map((m) => [m, m]), from, 'From')}
       ${select('to', choices.filter((m) => m >= from).map((m) => [m, m]), to, 'To')}
+      ${compareCheckbox(compare)}
       ${inMonth ? `<button type="button" class="chip" data-clear="in">only ${esc(inMonth)} ✕</button>` : ''}
     </div>
+    ${compare && prior === null ? `<div class="notice muted" data-no-prior>No prior period: ${esc(s.as_of_date)} less ${count(monthRange(from, to).length)} months is before the data (${esc(s.first_month)}).</div>` : ''}
+    ${prior ? `<div class="muted" data-prior-note>Prior period: the renewals of ${esc(prior.from)} to ${esc(prior.to)} as the book stood on ${esc(prior.as_of)}, as many months before ${esc(res.as_of ?? s.as_of_date)}: the same page that much earlier.</div>` : ''}
     <div class="tiles">
-      <div class="tile"><div class="label">Renewals</div><div class="value" data-metric="renewals">${count(renewals)}</div><div class="sub">accounts renewing in the range</div></div>
-      <div class="tile"><div class="label">ARR renewing</div><div class="value" data-metric="renewing-arr">${money(total, true)}</div><div class="sub">${money(total)}</div></div>
+      <div class="tile"><div class="label">Renewals</div><div class="value" data-metric="renewals">${count(renewals)}</div><div class="sub">accounts renewing in the range</div>${prior ? `<div class="sub">prior period <span data-prior-renewals>${count(prior.accounts)}</span> (${signedCount(renewals - prior.accounts)})</div>` : ''}</div>
+      <div class="tile"><div class="label">ARR renewing</div><div class="value" data-metric="renewing-arr">${money(total, true)}</div><div class="sub">${money(total)}</div>${prior ? `<div class="sub">prior period <span data-prior-arr>${money(prior.arr)}</span> (<span data-change-arr>${signedMoney(addDecimals([total, negateDecimal(prior.arr)]))}</span>)</div>` : ''}</div>
       <div class="tile"><div class="label">ARR at risk</div><div class="value" data-metric="arr-at-risk">${atRiskMoney(res.scores, atRisk, true)}</div><div class="sub">${scoring(res.scores) ? atRiskMoney(res.scores, atRisk) : `${money(atRisk)} · ${count(atRiskAccounts)} accounts`}</div></div>
     </div>
     ${chartCard('renewals-chart', 'ARR renewing by month', { note: 'Each bar is a month’s renewing ARR, split into at risk and the rest; click a bar for its renewals.' })}
