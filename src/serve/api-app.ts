@@ -91,12 +91,16 @@ class HttpError extends Error {
   }
 }
 
+/** Sorted account lists kept (per day and sort). */
+const KEPT_SORTS = 10;
+
+/** Accounts read from their lines alone (a past day, or before they are scored): no health or risk. */
+const unscored = (rows: readonly BillingRow[]): RenewalAccount[] => rows.map((b) => ({ ...b, health: null, health_colour: null, churn_risk: null }));
+
 /**
  * The app for one open workspace.
  * @example const app = createApp(ws); const res = await app.request('/api/metrics?window=12');
  */
-/** Sorted account lists kept (per day and sort). */
-const KEPT_SORTS = 10;
 
 export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   const { token } = options;
@@ -329,7 +333,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   const csAccounts = async (): Promise<{ rows: RenewalAccount[]; scores: { status: 'ready' | 'computing'; note: string | null } }> => {
     const scored = data.accountsIfScored(false);
     if (scored !== null) return { rows: scored, scores: { status: 'ready', note: null } };
-    const rows = (await data.billing()).map((b) => ({ ...b, health: null, health_colour: null, churn_risk: null }));
+    const rows = unscored(await data.billing());
     // The scoring starts once this answer has its rows: it would slow this answer down.
     data.accountsIfScored(true);
     return { rows, scores: { status: 'computing', note: 'every account is being scored: risk, health and at-risk ARR follow when it is done' } };
@@ -344,7 +348,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     const day = shiftDay(data.asOfDate, -n);
     if (ws.firstMonth === null || monthIndex(day.slice(0, 7)) < ws.firstMonth) return null;
     const before = { from: monthText(monthIndex(range.from) - n), to: monthText(monthIndex(range.from) - 1) };
-    const accounts = (await data.serial(() => billingRows(ws, day))).filter(keep).map((b) => ({ ...b, health: null, health_colour: null, churn_risk: null }));
+    const accounts = unscored((await data.serial(() => billingRows(ws, day))).filter(keep));
     const { rows } = renewals(accounts, before, null);
     return { ...before, as_of: day, accounts: rows.length, arr: Money.sum(rows.map((r) => r.arr)) };
   };
@@ -361,9 +365,9 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
       const owner = q.owner?.toLowerCase();
       const kept = await keptAccounts(q.where);
       const { rows: all, scores } = await csAccounts();
-      const accounts = all.filter((a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment) && (kept === null || kept.has(a.account_id)));
-      const { rows, by_month } = renewals(accounts, { from, to }, forecast.probabilities);
-      const prior = q.compare === '1' ? await priorRenewals({ from, to }, (a) => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment) && (kept === null || kept.has(a.account_id))) : undefined;
+      const keep = (a: Pick<BillingRow, 'csm_owner' | 'segment' | 'account_id'>): boolean => (owner === undefined || a.csm_owner?.toLowerCase() === owner) && (q.segment === undefined || a.segment === q.segment) && (kept === null || kept.has(a.account_id));
+      const { rows, by_month } = renewals(all.filter(keep), { from, to }, forecast.probabilities);
+      const prior = q.compare === '1' ? await priorRenewals({ from, to }, keep) : undefined;
       return toJson({ as_of: data.asOfDate, from, to, scores, forecast: { status: forecast.status, note: forecast.note }, at_risk_rule: AT_RISK_RULE, total: rows.length, by_month, ...(prior === undefined ? {} : { prior }), rows: rows.slice(0, q.limit) });
     });
     // The forecast, too, starts after the rows (it takes a while on a large company).
@@ -382,7 +386,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
       const tasks = viewTasks(await data.tasks({}), { status: 'all' }, data.asOfDate).filter((t) => kept === null || kept.has(t.account_id));
       // Before the reporting month the book is that month's last day's: from the lines, not scored.
       const past = to < ws.asOfMonth ? monthEnd(to) : null;
-      const { rows: all, scores } = past === null ? await csAccounts() : { rows: (await data.serial(() => billingRows(ws, past))).map((b) => ({ ...b, health: null, health_colour: null, churn_risk: null })), scores: { status: 'unscored' as const, note: `the scores are kept for ${data.asOfDate} only: \`nrr book --as-of ${monthText(to)}\` scores ${past}` } };
+      const { rows: all, scores } = past === null ? await csAccounts() : { rows: unscored(await data.serial(() => billingRows(ws, past))), scores: { status: 'unscored' as const, note: `the scores are kept for ${data.asOfDate} only: \`nrr book --as-of ${monthText(to)}\` scores ${past}` } };
       const periods = await data.serial(() => ownerPeriods(ws, { from, to, where: q.where }));
       const rows = books(kept === null ? all : all.filter((a) => kept.has(a.account_id)), tasks, q.owner, periods);
       return { as_of: past ?? data.asOfDate, from: monthText(from), to: monthText(to), scores, at_risk_rule: AT_RISK_RULE, total: rows.length, rows };

@@ -32,6 +32,8 @@ import type { ForecastAnswer } from './forecast-transfer.js';
 const DASHBOARD_SCORES = 'dashboard_scores';
 /** The scores of a past day the Accounts page asked for (one day at a time; the rows are kept in memory per day). */
 const PAST_SCORES = 'dashboard_past_scores';
+/** Past days whose scored rows are kept in memory (each holds a row per account). */
+const KEPT_PAST_DAYS = 3;
 /** One account's scores, while every account's are being computed. */
 const ONE_ACCOUNT_SCORES = 'dashboard_account_scores';
 
@@ -343,12 +345,15 @@ export class DashboardData {
    */
   accountsOn(day: string): Promise<AccountRow[]> {
     if (day === this.asOfDate) return this.accounts();
+    // Each day holds a row per account: only the last few days asked are kept.
+    const days = [...this.cache.keys()].filter((k) => k.startsWith('accounts-on:') && k !== `accounts-on:${day}`);
+    for (const k of days.slice(0, Math.max(0, days.length - (KEPT_PAST_DAYS - 1)))) this.cache.delete(k);
     return this.once(
       `accounts-on:${day}`,
       () => {
         const next = this.pastScoring.then(() =>
           this.onOwnConnection(async (ws) => {
-            await scoreInRanges(ws, { day, table: PAST_SCORES, chunk: BACKGROUND_SCORE_ACCOUNTS, yieldTo: () => this.queue });
+            await scoreInRanges(ws, { day, table: PAST_SCORES, chunk: BACKGROUND_SCORE_ACCOUNTS, yieldTo: () => this.pagesIdle() });
             return (await accountRows(ws, day, PAST_SCORES)).map((r) => ({ ...r, ...NO_PROBABILITY }));
           }),
         );
