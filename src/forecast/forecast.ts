@@ -163,8 +163,6 @@ export interface ForecastFilter {
   readonly note: string;
 }
 
-/** `segment=enterprise and region=EMEA`. */
-
 const money = (x: number): Money => Money.from(x.toFixed(2));
 const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
 
