@@ -1,4 +1,4 @@
-import { hasFilter, type AccountFilter } from '../engine/account-filter.js';
+import { filterWords, hasFilter, type AccountFilter } from '../engine/account-filter.js';
 import { monthText } from '../engine/months.js';
 import { filteredAccountIds } from '../queries/attribute-queries.js';
 import { metrics, metricsSeries, type Metrics } from '../queries/metrics-queries.js';
@@ -133,7 +133,7 @@ export async function filteredDiagnostics(ws: Workspace, where: AccountFilter | 
   for (const by of groupings) groups.push({ by, rows: await metrics(ws, { window: 12, by, where: w }) });
   const { diagnostics } = await reportDiagnostics(ws, { headline: { t12m, quarterly, monthly }, monthly: series, groups }, w);
   const min = ws.policies.min_group_accounts;
-  const said = w ? Object.entries(w).map(([k, v]) => `${k}=${v}`).join(' and ') : 'the company';
+  const said = w ? filterWords(w) : 'the company';
   const skipped: SkippedCheck[] = [];
   const owner = ownerAttribute(ws);
   if (w && owner && owner in w) skipped.push({ id: 'expansion_concentrated_owner', reason: `the filter keeps one ${owner}: expansion cannot be concentrated in one of several owners` });
