@@ -10,7 +10,8 @@ import { sqlAccountRecords } from './account-record-sql.js';
 import { EXPANSION_SOURCES, NO_SIGNAL_DATA, RISK_SOURCES, churnRisk, expansionReadiness, scoreIfSignals, type ScoreInputs, type Scored } from './risk-scores.js';
 import { tierOf } from './tiering.js';
 import { MEASURE_SOURCES } from './measure-sources.js';
-import { materializeAccountScores, readAccountScores } from './account-scores.js';
+import { ACCOUNT_SCORES, materializeAccountScores, readAccountScores } from './account-scores.js';
+import { keptOrScored, keptScores, restoreScores } from './kept-scores.js';
 
 /** One account as of a date: billing joined with every signal (see account-record-sql.ts). */
 export interface AccountRecord extends ScoreInputs {
@@ -233,6 +234,9 @@ export function scoreRecords(ws: Workspace, records: readonly AccountRecord[], p
  */
 export async function scoreAccounts(ws: Workspace, options: { asOf?: string; accountId?: string; includeInactive?: boolean } = {}): Promise<ScoredAccount[]> {
   const date = options.asOf ? snapshotDate(options.asOf) : defaultSnapshot(ws);
-  await materializeAccountScores(ws, { days: [date], accounts: options.accountId === undefined ? null : { ids: [options.accountId] } });
+  // Scores kept beside the store for the day (kept-scores.ts) are read, not computed again.
+  const id = options.accountId;
+  if (id === undefined) await keptOrScored(ws, date, ACCOUNT_SCORES, () => materializeAccountScores(ws, { days: [date] }));
+  else if (!(await restoreScores(ws, await keptScores(ws, date), ACCOUNT_SCORES, [id]))) await materializeAccountScores(ws, { days: [date], accounts: { ids: [id] } });
   return readAccountScores(ws, { date, accountId: options.accountId, activeOnly: !options.includeInactive });
 }

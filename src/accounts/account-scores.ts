@@ -6,6 +6,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { sqlAccountRecordsQuery, type AccountSet } from './account-record-sql.js';
 import { snapshotDate, toRecord, type ScoredAccount } from './account-records.js';
 import { sqlScoresSelect } from './account-scores-sql.js';
+import { dropView, writableScores } from './kept-scores.js';
 import type { Reason, Scored } from './risk-scores.js';
 
 /**
@@ -72,6 +73,9 @@ export async function materializeAccountScores(ws: Workspace, options: Materiali
   const records = sqlAccountRecordsQuery(d, ws.policies.reporting_currency, { snapshots, accounts });
   const segment = ws.attributes.includes(ws.scoring.health.segment_attribute) ? ws.scoring.health.segment_attribute : null;
   const select = sqlScoresSelect(d, ws.scoring.health, ws.scoring.tiers, { records, segmentAttribute: segment, keep, change, accounts });
+  // A table of that name may be a view of scores kept beside the store (kept-scores.ts).
+  if (options.mode === 'insert') await writableScores(ws, table);
+  else await dropView(ws, table);
   await ws.driver.exec(options.mode === 'insert' ? `INSERT INTO ${table} BY NAME ${select}` : `CREATE OR REPLACE TABLE ${table} AS ${select}`);
 }
 

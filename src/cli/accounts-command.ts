@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { defaultSnapshot, scoreAccounts, signalFilesWithRows, snapshotDate, type ScoredAccount } from '../accounts/account-records.js';
-import { materializeAccountScores, readScoreColumns } from '../accounts/account-scores.js';
+import { ACCOUNT_SCORES, materializeAccountScores, readScoreColumns } from '../accounts/account-scores.js';
+import { keptOrScored } from '../accounts/kept-scores.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { Scored } from '../accounts/risk-scores.js';
 import type { SignalSourceName } from '../contract/signal-contract.js';
@@ -260,7 +261,7 @@ function listAttributes(attributes: readonly string[], o: { where?: string[] }):
 /** Every account's listed columns on a day, scored in SQL (account-scores.ts) and read without the rest of the record. */
 async function listAccounts(ws: Workspace, options: { asOf?: string; includeInactive: boolean; attributes: readonly string[] }): Promise<ListedAccount[]> {
   const date = options.asOf ? snapshotDate(options.asOf) : defaultSnapshot(ws);
-  await materializeAccountScores(ws, { days: [date] });
+  await keptOrScored(ws, date, ACCOUNT_SCORES, () => materializeAccountScores(ws, { days: [date] }));
   const rows = await readScoreColumns(
     ws,
     [

@@ -25,6 +25,7 @@ import { filteredDiagnostics, type FilteredDiagnostics } from '../report/report-
 import { ACV_BENCHMARK_BANDS, BENCHMARKS } from '../report/benchmarks.js';
 import { dateNotes, type Workspace } from '../workspace/workspace.js';
 import { BACKGROUND_SCORE_ACCOUNTS, scoreInRanges } from './background-scores.js';
+import { keptOrScored, keptScores, restoreScores, writableScores } from '../accounts/kept-scores.js';
 import { ForecastRunner } from './forecast-runner.js';
 import type { ForecastAnswer } from './forecast-transfer.js';
 
@@ -251,18 +252,34 @@ export class DashboardData {
    * They are computed beside the other answers, through a connection of their own when the database
    * has several: every account of a large company takes a while, and an account's page does not
    * wait for it (see accountState). After a change of a live workspace, only the accounts it
-   * changed are scored again.
+   * changed are scored again. Scores kept beside the store for this state are read instead.
    */
   private scores(): Promise<void> {
     return this.once(
       'scores',
       async () => {
-        await this.onOwnConnection((ws) => this.rescore(ws));
+        if (!(await this.restored())) await this.onOwnConnection((ws) => this.rescore(ws));
         this.scored = true;
       },
       false,
     );
   }
+
+  /**
+   * Whether every account's scores were read from those kept beside the store (kept-scores.ts: the
+   * store has not changed since a server or `nrr accounts` scored this day): a quick look, which an
+   * account's page awaits rather than scoring its account alone.
+   */
+  private restored(): Promise<boolean> {
+    this.restoring ??= this.onOwnConnection(async (ws) => {
+      if (!(await restoreScores(ws, await keptScores(ws, this.asOfDate), DASHBOARD_SCORES))) return false;
+      this.scored = true;
+      return true;
+    });
+    return this.restoring;
+  }
+
+  private restoring: Promise<boolean> | null = null;
 
   /**
    * Runs `f` on a connection of its own when the engine has several: for an answer that is slow and
@@ -301,6 +318,7 @@ export class DashboardData {
     const changed = this.changes !== null && held !== undefined && held.asOf === this.asOfDate ? this.changes.changedSince(held.change) : null;
     if (changed !== null && changed.length <= MOST_RESCORED) {
       if (changed.length > 0) {
+        await writableScores(ws, DASHBOARD_SCORES);
         await ws.driver.exec('BEGIN TRANSACTION');
         try {
           await ws.driver.exec(`DELETE FROM ${DASHBOARD_SCORES} WHERE ${sqlAccountIn(ws.driver.dialect, 'account_id', { ids: changed })}`);
@@ -312,8 +330,12 @@ export class DashboardData {
         }
       }
     } else {
-      // In ranges, each after the pages' reads asked meanwhile: an account's page does not wait behind every account.
-      await scoreInRanges(ws, { day: this.asOfDate, table: DASHBOARD_SCORES, chunk: BACKGROUND_SCORE_ACCOUNTS, yieldTo: () => this.pagesIdle() });
+      // Read from the scores kept beside the store when it has not changed since (a server started
+      // again, or `nrr accounts` run on the same day); else in ranges, each after the pages' reads
+      // asked meanwhile: an account's page does not wait behind every account.
+      await keptOrScored(ws, this.asOfDate, DASHBOARD_SCORES, () =>
+        scoreInRanges(ws, { day: this.asOfDate, table: DASHBOARD_SCORES, chunk: BACKGROUND_SCORE_ACCOUNTS, yieldTo: () => this.pagesIdle() }),
+      );
     }
     if (change !== null) heldScores.set(key, { asOf: this.asOfDate, change });
   }
@@ -353,7 +375,7 @@ export class DashboardData {
       () => {
         const next = this.pastScoring.then(() =>
           this.onOwnConnection(async (ws) => {
-            await scoreInRanges(ws, { day, table: PAST_SCORES, chunk: BACKGROUND_SCORE_ACCOUNTS, yieldTo: () => this.pagesIdle() });
+            await keptOrScored(ws, day, PAST_SCORES, () => scoreInRanges(ws, { day, table: PAST_SCORES, chunk: BACKGROUND_SCORE_ACCOUNTS, yieldTo: () => this.pagesIdle() }));
             return (await accountRows(ws, day, PAST_SCORES)).map((r) => ({ ...r, ...NO_PROBABILITY }));
           }),
         );
@@ -439,6 +461,7 @@ export class DashboardData {
   async accountState(id: string): Promise<Omit<AccountDetail, 'explanation'>> {
     // Every account's scores are read from their table once it is there; until then, this account's alone are computed.
     this.scores().catch(() => undefined);
+    await this.restored().catch(() => false);
     const key = { date: this.asOfDate, accountId: id, activeOnly: true };
     const [scored = null] = await this.serial(async () => {
       if (this.scored) return readAccountScores(this.ws, { ...key, table: DASHBOARD_SCORES });
