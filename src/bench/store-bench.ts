@@ -148,10 +148,10 @@ export async function runStoreBench(o: { accounts: number; seed: number; out: st
   rows.push({ label: '/api/accounts/:id (50 requests) once they are', seconds: serve.scoredP50Ms / 1000, peakMb: null, note: `p50 ${serve.scoredP50Ms.toFixed(0)} ms` });
   // Started again on the same store: every account's scores are read back from where the first server kept them.
   log('serve again');
-  const again = await serveTimings(dir, env, account);
+  const again = await serveTimings(dir, env, account, true);
   rows.push({ label: 'nrr serve started again: first /api/metrics answer', seconds: again.firstAnswerS, peakMb: null, note: '' });
-  rows.push({ label: '/api/accounts/:id (50 requests) right after, scores kept', seconds: again.accountP50Ms / 1000, peakMb: null, note: `p50 ${again.accountP50Ms.toFixed(0)} ms` });
-  rows.push({ label: 'nrr serve started again: every account scored', seconds: again.scoredAfterS, peakMb: null, note: `${(serve.scoredAfterS / again.scoredAfterS).toFixed(0)}× sooner than the first start` });
+  rows.push({ label: 'nrr serve started again: every account scored (kept)', seconds: again.scoredAfterS, peakMb: null, note: 'from the start, to the first /api/accounts answer' });
+  rows.push({ label: '/api/accounts/:id (50 requests) then', seconds: again.accountP50Ms / 1000, peakMb: null, note: `p50 ${again.accountP50Ms.toFixed(0)} ms` });
 
   let slowRows: Row[] = [];
   if (o.slow) {
@@ -231,7 +231,13 @@ async function timeChanges(dir: string, accounts: number, from: number, count: n
 
 const fmt = (s: number | null): string => (s === null ? 'did not finish' : `${s.toFixed(1)} s`);
 
-async function serveTimings(dir: string, env: NodeJS.ProcessEnv, account: string): Promise<{ firstAnswerS: number; accountP50Ms: number; scoredAfterS: number; scoredP50Ms: number }> {
+async function serveTimings(
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  account: string,
+  /** Ask for the accounts list first (when the scores are kept, it does not wait for scoring), then the account pages. */
+  listFirst = false,
+): Promise<{ firstAnswerS: number; accountP50Ms: number; scoredAfterS: number; scoredP50Ms: number }> {
   const port = 4300 + Math.floor(Math.random() * 600);
   const started = performance.now();
   const child = spawn(process.execPath, [CLI, 'serve', '--data', dir, '--port', String(port), '-q'], { env: { ...env, NRR_API_TOKEN: TOKEN }, stdio: 'ignore' });
@@ -262,12 +268,21 @@ async function serveTimings(dir: string, env: NodeJS.ProcessEnv, account: string
       }
       return median(times);
     };
+    const list = async (): Promise<number> => {
+      const listed = performance.now();
+      await (await fetch(`http://127.0.0.1:${port}/api/accounts?limit=1`, { headers })).text();
+      const scoredAfterS = (performance.now() - started) / 1000;
+      log(`every account scored ${scoredAfterS.toFixed(1)} s after the start (waited ${((performance.now() - listed) / 1000).toFixed(1)} s)`);
+      return scoredAfterS;
+    };
+    if (listFirst) {
+      const scoredAfterS = await list();
+      const accountP50Ms = await pages();
+      return { firstAnswerS, accountP50Ms, scoredAfterS, scoredP50Ms: accountP50Ms };
+    }
     // Right after the start every account's scores are still being computed (each page scores its own account); then read from their table.
     const accountP50Ms = await pages();
-    const listed = performance.now();
-    await (await fetch(`http://127.0.0.1:${port}/api/accounts?limit=1`, { headers })).text();
-    const scoredAfterS = (performance.now() - started) / 1000;
-    log(`every account scored ${scoredAfterS.toFixed(1)} s after the start (waited ${((performance.now() - listed) / 1000).toFixed(1)} s)`);
+    const scoredAfterS = await list();
     return { firstAnswerS, accountP50Ms, scoredAfterS, scoredP50Ms: await pages() };
   } finally {
     // The next server takes the store's lock: this one is gone first.
