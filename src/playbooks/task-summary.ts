@@ -82,7 +82,7 @@ export function summarizeTasks(tasks: readonly TaskView[], arr: ReadonlyMap<stri
     retained: wonOf(RETAIN_TYPES),
     expanded: wonOf(EXPAND_TYPES),
     accounts: accounts.length,
-    arr: Money.sum(accounts.map((a) => arr.get(a) ?? new Money(0))),
+    arr: Money.sum(accounts.map((a) => arr.get(a) ?? Money.zero)),
   };
 }
 
