@@ -75,7 +75,7 @@ export function pointsChange(now: number | null, before: number | null): string 
  */
 export function taskSummaryTable(now: TaskSummary, prior: TaskSummary | undefined): string {
   type Row = Figure;
-  const span = (s: TaskSummary): string => `${s.due_from ?? 'any'}…${s.due_to ?? 'any'}`;
+  const span = (s: TaskSummary): string => (s.due_from !== null && s.due_from === s.due_to ? s.due_from : `${s.due_from ?? 'any'}…${s.due_to ?? 'any'}`);
   const compared = prior
     ? [
         { label: `prior ${span(prior)}`, num: true, html: (f: Row) => `<span data-prior-count>${value(f.pick(prior))}</span>`, csv: (f: Row) => exact(f.pick(prior)) },
