@@ -327,6 +327,14 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     const rows = viewTasks(await data.tasks({ owner: q.owner, playbook: q.playbook, account: q.account }), { status: q.status, due: q.due, dueFrom: q.due_from, dueTo: q.due_to }, data.asOfDate).filter((t) => kept === null || kept.has(t.account_id));
     return json(c, { as_of: data.asOfDate, total: rows.length, rows });
   });
+  /** Each account's ARR on the day, built once from the day's billing rows (100,000 accounts: a tenth of a second). */
+  const arrByAccount = new WeakMap<readonly BillingRow[], Map<string, Money>>();
+  const arrOf = async (): Promise<Map<string, Money>> => {
+    const rows = await data.billing();
+    let arr = arrByAccount.get(rows);
+    if (!arr) arrByAccount.set(rows, (arr = new Map(rows.map((b) => [b.account_id, b.arr]))));
+    return arr;
+  };
   app.get('/api/tasks/summary', async (c) => {
     const q = query(c, 'taskSummary');
     if (q.due_from !== undefined && q.due_to !== undefined && q.due_from > q.due_to) throw new HttpError(400, `due_from: ${q.due_from} is after due_to (${q.due_to})`);
@@ -335,7 +343,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
     return cached(c, { ...q, plays: data.playStateStamp() }, async () => {
       const kept = await keptAccounts(q.where);
       const all = (await data.tasks({ owner: q.owner, playbook: q.playbook, account: q.account })).filter((t) => kept === null || kept.has(t.account_id));
-      const arr = new Map((await data.billing()).map((b) => [b.account_id, b.arr]));
+      const arr = await arrOf();
       const summary = (from: string | undefined, to: string | undefined) => summarizeTasks(viewTasks(all, { status: 'all', dueFrom: from, dueTo: to }, data.asOfDate), arr, { from, to });
       const prior = q.compare === '1' ? priorDueRange(q.due_from!, q.due_to!) : null;
       return { as_of: data.asOfDate, arr_as_of: data.asOfDate, summary: summary(q.due_from, q.due_to), ...(prior ? { prior: summary(prior.from, prior.to) } : {}) };
