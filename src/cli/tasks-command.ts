@@ -225,8 +225,6 @@ async function printSummary(o: ListOptions, cmd: Command): Promise<void> {
   }
   if (o.compare && (o.dueFrom === undefined || o.dueTo === undefined)) throw new NrrError('--compare needs --due-from and --due-to: the prior period is as many months, ending the month before --due-from');
   const path = statePath(o.data, loadConfig(findConfigFile(o.config, o.data)).playbook_settings ?? DEFAULT_PLAYBOOK_SETTINGS);
-  const tasks = existsSync(path) ? await PlaybookState.using(path, { readOnly: true }, (s) => s.tasks({ owner: o.owner, playbook: o.playbook, account: o.account })) : [];
-  if (!existsSync(path) && !o.quiet) process.stderr.write(`no tasks yet: no play state at ${path}; \`nrr playbooks run --data ${o.data}\` opens them\n`);
   const ws = await open({ data: o.data, config: o.config, quiet: true }, { signals: false });
   let asOf: string;
   let arr: Map<string, Money>;
@@ -242,6 +240,9 @@ async function printSummary(o: ListOptions, cmd: Command): Promise<void> {
   } finally {
     ws.close();
   }
+  // After the workspace: a data folder that is not one is refused before anything is said of tasks.
+  const tasks = existsSync(path) ? await PlaybookState.using(path, { readOnly: true }, (s) => s.tasks({ owner: o.owner, playbook: o.playbook, account: o.account })) : [];
+  if (!existsSync(path) && !o.quiet) process.stderr.write(`no tasks yet: no play state at ${path}; \`nrr playbooks run --data ${o.data}\` opens them\n`);
   const day = today().toISOString().slice(0, 10);
   const mine = tasks.filter((t) => kept === null || kept.has(t.account_id));
   const summary = (from: string | undefined, to: string | undefined): TaskSummary => summarizeTasks(viewTasks(mine, { status: 'all', dueFrom: from, dueTo: to }, day), arr, { from, to });
