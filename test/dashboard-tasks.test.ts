@@ -2,11 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Big from 'big.js';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace, generateCompany } from '../src/index.js';
 import { runPlaybooks } from '../src/playbooks/run-playbooks.js';
 import { startServer, type RunningServer } from '../src/serve/start-server.js';
+import { formatMoney } from '../web/src/money-format.js';
 import { removeDir } from './helpers/fixture-dir.js';
 
 /**
@@ -35,6 +37,9 @@ const errors: string[] = [];
 
 interface CliTask {
   task_id: number;
+  account_id: string;
+  type: string;
+  due_date: string;
   owner: string;
   status: string;
   outcome: string | null;
@@ -183,6 +188,108 @@ describe.skipIf(!haveBrowser || !existsSync(BIN))('the Tasks page acts through t
     expect(await page.textContent(`${form} .form-error`)).toMatch(/until/);
     expect(cliTasks().find((x) => x.task_id === t!.task_id)!.snoozed_until).toBeNull();
     errors.splice(0, errors.length, ...errors.filter((e) => !/status of 400/.test(e)));
+  });
+
+  it('the summary of a due range is what nrr tasks lists in it, the prior period as many months before; the page shows the API\'s figures', async () => {
+    // Close a few more tasks, in both months, with different outcomes (the CLI writes them).
+    for (const [month, outcomes] of [['2026-06', ['won', 'lost']], ['2026-07', ['no-change', 'won']]] as const) {
+      const open_ = cliTasks('--due-from', month, '--due-to', month);
+      expect(open_.length, month).toBeGreaterThan(outcomes.length);
+      outcomes.forEach((outcome, i) => {
+        const r = spawnSync(process.execPath, [BIN, 'tasks', 'done', String(open_[i]!.task_id), '--outcome', outcome, '--data', dir], { encoding: 'utf8', env: { ...process.env, CI: 'true', NRR_TODAY: DAY } });
+        expect(r.status, r.stderr).toBe(0);
+      });
+    }
+    // The ARR of every account, as /api/accounts serves it (decimal text).
+    const accounts = (await (await fetch(`${base()}/api/accounts?limit=100000`)).json()) as { rows: { account_id: string; arr: string }[] };
+    const arrOf = new Map(accounts.rows.map((a) => [a.account_id, a.arr]));
+    /** The summary worked out from the CLI's rows of the range, apart from the engine's summary code. */
+    const expected = (from: string, to: string) => {
+      const rows = cliTasks('--status', 'all', '--due-from', from, '--due-to', to);
+      const n = (f: (t: CliTask) => boolean): number => rows.filter(f).length;
+      const share = (count: number, of: number) => ({ count, of, rate: of === 0 ? null : count / of });
+      const done = n((t) => t.status === 'done');
+      const won = (types: string[]) => share(n((t) => t.status === 'done' && types.includes(t.type) && t.outcome === 'won'), n((t) => t.status === 'done' && types.includes(t.type)));
+      const ids = [...new Set(rows.map((t) => t.account_id))];
+      return {
+        due_from: from, due_to: to, tasks: rows.length,
+        statuses: Object.fromEntries(['open', 'snoozed', 'done', 'exited'].map((k) => [k, share(n((t) => t.status === k), rows.length)])),
+        overdue: share(n((t) => t.overdue), n((t) => t.status === 'open')),
+        outcomes: Object.fromEntries(['won', 'lost', 'no-change', 'not-needed'].map((k) => [k, share(n((t) => t.status === 'done' && t.outcome === k), done)])),
+        retained: won(['save', 'risk', 'renewal']),
+        expanded: won(['expansion']),
+        accounts: ids.length,
+        arr: ids.reduce((sum, a) => sum.plus(arrOf.get(a) ?? '0'), new Big(0)).toFixed(),
+      };
+    };
+    type Answer = { as_of: string; arr_as_of: string; summary: ReturnType<typeof expected>; prior?: ReturnType<typeof expected> };
+    const api = async (q: string): Promise<Answer> => {
+      const res = await fetch(`${base()}/api/tasks/summary?${q}`);
+      expect(res.status, q).toBe(200);
+      return (await res.json()) as Answer;
+    };
+    const july = await api('due_from=2026-07&due_to=2026-07&compare=1');
+    expect(july.summary).toEqual(expected('2026-07', '2026-07'));
+    // The prior period of July is June; both have tasks and a done one of each outcome closed above.
+    expect(july.prior).toEqual(expected('2026-06', '2026-06'));
+    expect(july.prior!.tasks).toBeGreaterThan(0);
+    expect(july.summary.statuses.done.count).toBeGreaterThanOrEqual(3);
+    expect(july.prior!.outcomes.lost.count).toBeGreaterThanOrEqual(1);
+    // A year from July to June: the prior year (2025-07…2026-06) holds exactly June's tasks.
+    const year = await api('due_from=2026-07&due_to=2027-06&compare=1');
+    expect([year.prior!.due_from, year.prior!.due_to]).toEqual(['2025-07', '2026-06']);
+    expect(year.prior).toEqual(expected('2025-07', '2026-06'));
+    expect(year.prior!.tasks).toBe(july.prior!.tasks);
+    expect(year.summary).toEqual(expected('2026-07', '2027-06'));
+    // Across a year end, with hand-checked ends: January–February's prior period is November–December.
+    const winter = await api('due_from=2027-01&due_to=2027-02&compare=1');
+    expect([winter.prior!.due_from, winter.prior!.due_to]).toEqual(['2026-11', '2026-12']);
+    // The CLI's summary is the API's, figure for figure (its JSON writes money as a number with every digit: read as text).
+    const r = spawnSync(process.execPath, [BIN, 'tasks', '--summary', '--compare', '--due-from', '2026-07', '--due-to', '2026-07', '--data', dir, '-q', '--format', 'json'], { encoding: 'utf8', env: { ...process.env, CI: 'true', NRR_TODAY: DAY } });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout.replace(/"arr": (-?\d+(?:\.\d+)?)/g, '"arr": "$1"'))).toEqual(july);
+    // Compare without both ends of the range is refused, saying why.
+    const bad = await fetch(`${base()}/api/tasks/summary?due_from=2026-07&compare=1`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain('compare: needs due_from and due_to');
+
+    // The page: the checkbox puts compare=1 in the URL; every figure is the API's, now and before.
+    await open('/tasks?view=all&status=all&due_from=2026-07&due_to=2026-07');
+    expect(await page.locator('#task-summary [data-prior-count]').count()).toBe(0);
+    await page.evaluate(() => (document.body.dataset['ready'] = 'false'));
+    await page.check('input[data-param="compare"]');
+    await page.waitForSelector('body[data-ready="true"]');
+    expect(new URL(page.url()).searchParams.get('compare')).toBe('1');
+    await page.screenshot({ path: join(SHOTS, 'tasks-summary-compare.png'), fullPage: true });
+    const cells = await page.locator('#task-summary tr[data-figure]').evaluateAll((trs) =>
+      trs.map((tr) => ({
+        figure: tr.getAttribute('data-figure')!,
+        now: tr.querySelector('[data-now-count]')!.textContent!,
+        nowRate: tr.querySelector('[data-now-rate]')!.textContent!,
+        prior: tr.querySelector('[data-prior-count]')!.textContent!,
+        priorRate: tr.querySelector('[data-prior-rate]')!.textContent!,
+        change: tr.querySelector('[data-change]')!.textContent!,
+      })),
+    );
+    const rateText = (x: { count: number; of: number; rate: number | null }): string => `${x.rate === null ? '—' : `${(x.rate * 100).toFixed(1)}%`} of ${x.of}`;
+    const signed = (d: number): string => (d > 0 ? `+${d}` : String(d));
+    const figure = (s: ReturnType<typeof expected>, key: string): { count: number; rate?: { count: number; of: number; rate: number | null } } => {
+      const rate = key === 'overdue' || key === 'retained' || key === 'expanded' ? s[key] : key.startsWith('done-') ? s.outcomes[key.slice(5) as 'won'] : key in s.statuses ? s.statuses[key as 'open'] : undefined;
+      return { count: rate?.count ?? (key === 'tasks' ? s.tasks : s.accounts), rate };
+    };
+    const [now, before] = [july.summary, july.prior!];
+    expect(cells.map((c) => c.figure)).toEqual(['tasks', 'open', 'snoozed', 'done', 'exited', 'overdue', 'done-won', 'done-lost', 'done-no-change', 'done-not-needed', 'retained', 'expanded', 'accounts', 'arr']);
+    for (const c of cells) {
+      if (c.figure === 'arr') {
+        expect(c.now).toBe(formatMoney(now.arr, 'USD'));
+        expect(c.prior).toBe(formatMoney(before.arr, 'USD'));
+        expect(c.change).toBe(`${new Big(now.arr).gt(before.arr) ? '+' : ''}${formatMoney(new Big(now.arr).minus(before.arr).toFixed(), 'USD')}`);
+        continue;
+      }
+      const [a, b] = [figure(now, c.figure), figure(before, c.figure)];
+      expect([c.now, c.prior, c.change], c.figure).toEqual([String(a.count), String(b.count), signed(a.count - b.count)]);
+      if (a.rate) expect([c.nowRate, c.priorRate], c.figure).toEqual([rateText(a.rate), rateText(b.rate!)]);
+    }
   });
 
   it('no page logged an error', () => {

@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { findConfigFile, loadConfig } from '../config/config-file.js';
 import { NrrError } from '../errors.js';
-import { stringifyJson } from '../money.js';
+import { Money, stringifyJson } from '../money.js';
 import { DEFAULT_PLAYBOOK_SETTINGS, statePath } from '../playbooks/playbook-settings.js';
 import { PlaybookState, TASK_OUTCOMES, type TaskOutcome } from '../playbooks/playbook-state.js';
+import { priorDueRange, summarizeTasks, summaryFigures, type TaskSummary } from '../playbooks/task-summary.js';
 import { TASK_DUE, TASK_VIEW_STATUSES, viewTasks, type TaskDue, type TaskViewStatus } from '../playbooks/task-views.js';
 import { ROW_FORMATS, formatRows, type RowFormat } from './output-format.js';
 import { isCalendarDay, month, open, outOption, today } from './common-options.js';
@@ -36,6 +37,9 @@ const withStateOptions = (cmd: Command): Command =>
     .option('-c, --config <file>', 'workspace config (default: nrr.config.yaml in the data folder or the current folder)')
     .option('-q, --quiet', 'print only the rows (tasks reads no data files, so there is nothing else to hush)');
 
+type ListOptions = StateOptions &
+  WhereOptions & { owner?: string; status: TaskViewStatus | 'all'; due?: TaskDue; dueFrom?: string; dueTo?: string; playbook?: string; account?: string; summary?: boolean; compare?: boolean; format: RowFormat };
+
 const COLUMNS = ['task_id', 'status', 'playbook', 'account_id', 'account_name', 'type', 'priority', 'owner', 'opened_on', 'due_date', 'overdue', 'snoozed_until', 'closed_on', 'outcome', 'note', 'why'];
 
 /** `nrr tasks` and `nrr tasks done`. */
@@ -48,6 +52,8 @@ export function registerTasks(program: Command): void {
     .option('--due-to <YYYY-MM>', 'only tasks due in this month or earlier', month)
     .option('--playbook <name>', 'only this play')
     .option('--account <id>', 'only this account')
+    .option('--summary', 'instead of the list, what the tasks due in --due-from…--due-to came to: counts by status, outcomes, won saves and expansions, the accounts and their ARR')
+    .option('--compare', 'with --summary: also the prior period (as many months, ending the month before --due-from) and the change')
     .addOption(whereOption())
     .addOption(new Option('-f, --format <format>', 'output format').choices([...ROW_FORMATS]).default('table'))
     .addOption(outOption())
@@ -60,6 +66,14 @@ outcome); exited (the account left the play first). Today is the clock's day, or
 The task list reads only the play state; --where also reads the accounts' attributes from the
 workspace (synced first, as every command that reads the data).
 
+--summary counts every status of the tasks due in the range (--owner, --playbook, --account and
+--where narrow it): open, snoozed, done and exited, each a share of all; overdue, a share of the
+open; each outcome, a share of the done; retained, the done save, risk and renewal tasks closed
+as won (a share of those); expanded, the done expansion tasks closed as won; the accounts and
+their ARR on the reporting day (it reads the workspace for it). Won is what the person closing
+the task recorded, not a change measured in revenue. --compare adds the prior period and the
+change; it needs --due-from and --due-to.
+
 Examples:
   nrr tasks --data demo                               open tasks, newest first
   nrr tasks --data demo --owner "Maya Patel" --format csv
@@ -68,13 +82,16 @@ Examples:
   nrr tasks --data demo --due overdue --owner "Maya Patel"
   nrr tasks --data demo --status all --due-from 2026-07 --due-to 2026-09
   nrr tasks --data demo --where segment=enterprise --where region=EMEA
+  nrr tasks --data demo --summary --due-from 2026-07 --due-to 2026-09 --compare
   nrr tasks done 17 --outcome won --note "signed 20 more seats" --data demo
   nrr tasks snooze 17 --until 2026-12-15 --data demo
   nrr tasks reassign 17 --to "Sam Lee" --data demo
   nrr tasks note 17 "called, renewal call booked for the 20th" --data demo`,
     )
-    .action(async (o: StateOptions & WhereOptions & { owner?: string; status: TaskViewStatus | 'all'; due?: TaskDue; dueFrom?: string; dueTo?: string; playbook?: string; account?: string; format: RowFormat }) => {
+    .action(async (o: ListOptions, cmd: Command) => {
       if (o.dueFrom !== undefined && o.dueTo !== undefined && o.dueFrom > o.dueTo) throw new NrrError(`--due-from ${o.dueFrom} is after --due-to ${o.dueTo}`);
+      if (o.summary) return printSummary(o, cmd);
+      if (o.compare) throw new NrrError('--compare goes with --summary (the list has no prior period)');
       // Before the first run there are no tasks: an empty list, and how to get some.
       const path = statePath(o.data, loadConfig(findConfigFile(o.config, o.data)).playbook_settings ?? DEFAULT_PLAYBOOK_SETTINGS);
       if (!existsSync(path)) {
@@ -195,4 +212,58 @@ function why(reasons: string): string {
   const r = JSON.parse(reasons) as { values?: Record<string, unknown>; top_reasons?: string[] };
   const values = Object.entries(r.values ?? {}).map(([k, v]) => `${k} = ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(3) : String(v)}`);
   return [...values, ...(r.top_reasons ?? []).slice(0, 1)].join('; ');
+}
+
+/**
+ * `nrr tasks --summary [--compare]`: the summary of the tasks due in the range, as GET
+ * /api/tasks/summary answers it. Tasks read as on today (as the list); the ARR is the reporting
+ * day's, from the workspace.
+ */
+async function printSummary(o: ListOptions, cmd: Command): Promise<void> {
+  for (const flag of ['status', 'due'] as const) {
+    if (cmd.getOptionValueSource(flag) === 'cli') throw new NrrError(`--${flag}: --summary counts every status of the range; drop --${flag}`);
+  }
+  if (o.compare && (o.dueFrom === undefined || o.dueTo === undefined)) throw new NrrError('--compare needs --due-from and --due-to: the prior period is as many months, ending the month before --due-from');
+  const path = statePath(o.data, loadConfig(findConfigFile(o.config, o.data)).playbook_settings ?? DEFAULT_PLAYBOOK_SETTINGS);
+  const ws = await open({ data: o.data, config: o.config, quiet: true }, { signals: false });
+  let asOf: string;
+  let arr: Map<string, Money>;
+  let kept: Set<string> | null = null;
+  try {
+    const [{ defaultSnapshot }, { billingRows }] = await Promise.all([import('../accounts/account-records.js'), import('../queries/billing-queries.js')]);
+    asOf = defaultSnapshot(ws);
+    arr = new Map((await billingRows(ws, asOf)).map((b) => [b.account_id, b.arr]));
+    if (o.where !== undefined) {
+      const { filteredAccountIds } = await import('../queries/attribute-queries.js');
+      kept = new Set(await filteredAccountIds(ws, o.where));
+    }
+  } finally {
+    ws.close();
+  }
+  // After the workspace: a data folder that is not one is refused before anything is said of tasks.
+  const tasks = existsSync(path) ? await PlaybookState.using(path, { readOnly: true }, (s) => s.tasks({ owner: o.owner, playbook: o.playbook, account: o.account })) : [];
+  if (!existsSync(path) && !o.quiet) process.stderr.write(`no tasks yet: no play state at ${path}; \`nrr playbooks run --data ${o.data}\` opens them\n`);
+  const day = today().toISOString().slice(0, 10);
+  const mine = tasks.filter((t) => kept === null || kept.has(t.account_id));
+  const summary = (from: string | undefined, to: string | undefined): TaskSummary => summarizeTasks(viewTasks(mine, { status: 'all', dueFrom: from, dueTo: to }, day), arr, { from, to });
+  const now = summary(o.dueFrom, o.dueTo);
+  const range = o.compare ? priorDueRange(o.dueFrom!, o.dueTo!) : null;
+  const prior = range ? summary(range.from, range.to) : null;
+  if (o.format === 'json') {
+    await writeOutput(o, stringifyJson({ as_of: day, arr_as_of: asOf, summary: now, ...(prior ? { prior } : {}) }) + '\n');
+    return;
+  }
+  const before = prior ? summaryFigures(prior) : [];
+  const rows = summaryFigures(now).map((f, i) => {
+    if (!prior) return f;
+    const p = before[i]!;
+    const change = f.count instanceof Money ? f.count.minus(p.count as Money) : (f.count as number) - (p.count as number);
+    return { ...f, prior_count: p.count, prior_of: p.of, prior_rate: p.rate, change, rate_change: f.rate === null || p.rate === null ? null : f.rate - p.rate };
+  });
+  const columns = ['figure', 'count', 'of', 'rate', ...(prior ? ['prior_count', 'prior_of', 'prior_rate', 'change', 'rate_change'] : [])];
+  if (o.format === 'table' && !o.quiet) {
+    const span = (s: TaskSummary): string => `${s.due_from ?? 'any month'}…${s.due_to ?? 'any month'}`;
+    process.stderr.write(`tasks due ${span(now)}${prior ? `, prior period ${span(prior)}` : ''}; as on ${day}, ARR of ${asOf}\n`);
+  }
+  await writeOutput(o, formatRows(rows, columns, o.format));
 }

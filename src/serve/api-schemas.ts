@@ -77,6 +77,16 @@ export const QUERIES = {
       account: z.string().optional(),
     })
     .strict(),
+  taskSummary: z
+    .object({
+      owner: z.string().optional(),
+      due_from: month.optional().describe('tasks due in this month or later (default: any)'),
+      due_to: month.optional().describe('tasks due in this month or earlier (default: any)'),
+      playbook: z.string().optional(),
+      account: z.string().optional(),
+      compare: z.enum(['1']).optional().describe('1: also the summary of the prior period (as many months, ending the month before due_from); needs due_from and due_to'),
+    })
+    .strict(),
   forecast: z
     .object({
       horizon: int(30, 180, 90).describe('days ahead (simulated in whole months: 90 days = 3 months)'),
@@ -128,7 +138,7 @@ export const QUERIES = {
  * The endpoints that also take account filters: any attribute of the accounts as a parameter
  * (`?segment=enterprise&region=EMEA`), see /api/attributes and AccountFilter.
  */
-export const FILTERED_QUERIES: ReadonlySet<QueryName> = new Set(['series', 'trend', 'metrics', 'movements', 'cohorts', 'accounts', 'cohortAccounts', 'tasks', 'renewals', 'book', 'forecast', 'diagnostics']);
+export const FILTERED_QUERIES: ReadonlySet<QueryName> = new Set(['series', 'trend', 'metrics', 'movements', 'cohorts', 'accounts', 'cohortAccounts', 'tasks', 'taskSummary', 'renewals', 'book', 'forecast', 'diagnostics']);
 
 export type QueryName = keyof typeof QUERIES;
 
@@ -166,6 +176,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   { path: '/api/accounts/{id}/timeline', query: 'none', summary: "An account's timeline, newest first: revenue movements, tickets, meetings, sponsors and contacts, milestones, opportunities, funding, plays and tasks; each {date, kind, title, detail, file, row}" },
   { path: '/api/accounts/{id}/history', query: 'none', summary: "An account's month-end MRR, ARR, health, churn risk, expansion readiness, seats and active users over 12 months, and which figures exclude usage" },
   { path: '/api/tasks', query: 'tasks', summary: 'Tasks opened by playbook runs, as they read on the day: open, snoozed, done or exited, overdue or not' },
+  { path: '/api/tasks/summary', query: 'taskSummary', summary: 'The tasks due in a range of months: counts by status (overdue among the open), outcomes of the done, won saves and expansions, the accounts covered and their ARR; each rate with its count; with compare=1 the prior period\'s' },
   { path: '/api/renewals', query: 'renewals', summary: 'Renewals (contract ends) by date in a range of months: ARR, owner, segment, risk, health, 90-day churn probability, ARR at risk; and per month' },
   { path: '/api/book', query: 'book', summary: 'Book of business per owner: accounts, ARR, at-risk ARR, open and overdue tasks, renewals in the next 90 days' },
   { path: '/api/playbooks', query: 'none', summary: 'Plays, open tasks per owner, recent fired events, outcomes' },

@@ -1,16 +1,18 @@
 // Tasks: the CS workspace's task list (mine, by owner, overdue, due this week, all), narrowed to a
 // range of due months when one is chosen (due_from, due_to in the URL, as `nrr tasks --due-from
-// --due-to`), with its actions written through the API (done with an outcome, snooze, reassign, note): the same state
+// --due-to`), under the range's summary (beside the prior period's with ?compare=1, as `nrr tasks
+// --summary --compare`), with its actions written through the API (done with an outcome, snooze, reassign, note): the same state
 // `nrr tasks` reads.
 import { get, post, withQuery } from '../api-client.js';
 import type { Task } from '../api-types.js';
-import { filterBar, select } from '../controls.js';
+import { compareCheckbox, filterBar, select } from '../controls.js';
 import { FIRST_ROWS, table } from '../data-table.js';
 import { byId, esc, pageRoot } from '../dom.js';
 import { count } from '../format.js';
 import { addMonths, monthRange, MONTH } from '../months.js';
 import { currentSummary } from '../session.js';
 import { taskDue, taskId, taskNotes, taskPlay } from '../task-fields.js';
+import { taskSummaryTable, type TaskSummaryAnswer } from '../task-summary-table.js';
 import { filterText, filters, hrefWithFilters, params, setParams } from '../url-state.js';
 import { route } from '../router.js';
 
@@ -46,7 +48,14 @@ export async function tasksPage(): Promise<void> {
   const range = dueRange(p);
   // The server keeps the tasks of the accounts that every attribute filter matches.
   const f = filters();
-  const res = view === 'mine' && !me ? { total: 0, rows: [] as Task[] } : await get<{ total: number; rows: Task[] }>(withQuery('/api/tasks', { owner, status, due, account, due_from: range.from, due_to: range.to, ...f }));
+  // The summary counts every status of the range; the prior period needs both ends of it.
+  const bounded = range.from !== undefined && range.to !== undefined;
+  const compare = p.get('compare') === '1';
+  const nobody = view === 'mine' && !me;
+  const [res, sum] = await Promise.all([
+    nobody ? { total: 0, rows: [] as Task[] } : get<{ total: number; rows: Task[] }>(withQuery('/api/tasks', { owner, status, due, account, due_from: range.from, due_to: range.to, ...f })),
+    nobody ? null : get<TaskSummaryAnswer>(withQuery('/api/tasks/summary', { owner, account, due_from: range.from, due_to: range.to, compare: compare && bounded ? '1' : undefined, ...f })),
+  ]);
   const rows = res.rows;
   const tabs = VIEWS.map(([k, label]) => `<a href="${esc(hrefWithFilters('/tasks', { view: k, due_from: range.from, due_to: range.to }))}" data-link class="tab${k === view ? ' active' : ''}"${k === view ? ' aria-current="page"' : ''}>${esc(label)}</a>`).join('');
   const message = flash;
@@ -62,8 +71,10 @@ export async function tasksPage(): Promise<void> {
       ${select('status', [['open', 'open'], ['snoozed', 'snoozed'], ['done', 'done'], ['all', 'all']], status, 'Status')}
       ${select('due_from', [['', 'any'], ...range.choices.map((m) => [m, m] as const)], range.from ?? '', 'Due from')}
       ${select('due_to', [['', 'any'], ...range.choices.filter((m) => range.from === undefined || m >= range.from).map((m) => [m, m] as const)], range.to ?? '', 'Due to')}
+      ${compareCheckbox(compare)}
       ${account ? `<span class="chip">account ${esc(account)}</span>` : ''}
     </div>
+    ${sum ? summarySection(sum, compare, bounded) : ''}
     ${view === 'owners' ? ownersTable(rows) : tasksTable(rows, view)}`;
   if (view === 'mine') {
     byId<HTMLFormElement>('me-form').addEventListener('submit', (e) => {
@@ -102,6 +113,15 @@ function rangeText(r: DueRange): string {
   if (r.from === undefined && r.to === undefined) return 'Due any month';
   if (r.from === r.to) return `Due in ${r.from}`;
   return r.from === undefined ? `Due up to ${r.to}` : r.to === undefined ? `Due from ${r.from}` : `Due ${r.from} to ${r.to}`;
+}
+
+/** The summary of the range, above the list; the prior period beside it when compared. */
+function summarySection(sum: TaskSummaryAnswer, compare: boolean, bounded: boolean): string {
+  const note = compare && !bounded ? `<div class="notice muted" data-no-prior>No prior period: choose both ends of the due range (from and to) to compare with as many months before it.</div>` : '';
+  return `<h2>Summary</h2>
+    <div class="muted">Every status of the tasks due in the range (the views and the status picker narrow only the list). Retained and expanded: done tasks closed as won, as recorded when they were closed. ARR of the accounts on ${esc(sum.arr_as_of)}.</div>
+    ${note}
+    ${taskSummaryTable(sum.summary, sum.prior)}`;
 }
 
 function ownersTable(rows: readonly Task[]): string {
