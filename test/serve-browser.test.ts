@@ -573,6 +573,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     const id = r.rows[0]!.account_id;
     const timeline = await api<{ total: number }>(`/api/accounts/${id}/timeline`);
     await open(`/accounts/${id}`);
+    await showAll('timeline', timeline.total);
     expect(await page.locator('#timeline tbody tr[data-kind]').count()).toBe(timeline.total);
     expect(await page.locator('#health-history canvas').count()).toBe(1);
     expect(await page.locator('#usage-history canvas').count()).toBe(1);

@@ -20,7 +20,7 @@ start(
     { path: '/cohorts', label: 'Cohorts', render: cohortsPage },
     { path: '/cohorts/:cohort', render: ({ cohort }) => cohortAccountsPage(cohort!) },
     { path: '/accounts', label: 'Accounts', render: accountsPage },
-    { path: '/accounts/:id', render: ({ id }) => accountPage(id!) },
+    { path: '/accounts/:id', render: ({ id }) => accountPage(id!), early: true },
     { path: '/movements', render: movementsPage },
     { path: '/tasks', label: 'Tasks', render: tasksPage },
     { path: '/renewals', label: 'Renewals', render: renewalsPage },

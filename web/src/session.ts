@@ -3,12 +3,22 @@ import { ApiError, get } from './api-client.js';
 import type { Attribute, Summary } from './api-types.js';
 
 let summary: Summary | null = null;
+let summaryLoad: Promise<Summary> | null = null;
 let attributes: readonly Attribute[] | null = null;
 
-/** The workspace summary (reporting month, currency, benchmarks…), read once. */
-export async function loadSummary(): Promise<Summary> {
-  summary ??= await get<Summary>('/api/summary');
-  return summary;
+/**
+ * The workspace summary (reporting month, currency, benchmarks…), read once: callers that come
+ * while it is being read share that one request (a failed read is tried again by the next caller).
+ */
+export function loadSummary(): Promise<Summary> {
+  summaryLoad ??= get<Summary>('/api/summary').then(
+    (s) => (summary = s),
+    (e: unknown) => {
+      summaryLoad = null;
+      throw e;
+    },
+  );
+  return summaryLoad;
 }
 
 /** The summary once loaded (pages run after `loadSummary`). */

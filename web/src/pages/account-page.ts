@@ -6,11 +6,11 @@
 import { ApiError, get, withQuery } from '../api-client.js';
 import type { AccountForecast, AccountForecastAnswer, AccountRow, HistoryPoint, Task, TimelineEvent } from '../api-types.js';
 import { chart, chartCard } from '../charts.js';
-import { table } from '../data-table.js';
+import { FIRST_ROWS, table } from '../data-table.js';
 import { byId, esc, pageRoot } from '../dom.js';
 import { axisMoney, money, num, pct, plot } from '../format.js';
 import { formatDecimal } from '../money-format.js';
-import { currentSummary } from '../session.js';
+import { currentSummary, loadSummary } from '../session.js';
 import { taskDue, taskId, taskNotes, taskPlay } from '../task-fields.js';
 import { params } from '../url-state.js';
 import { pill } from './accounts-page.js';
@@ -75,6 +75,7 @@ export async function accountPage(id: string): Promise<void> {
   const view = viewId();
   const detail = get<AccountDetail>(`/api/accounts/${enc}`);
   detail.catch(() => undefined);
+  // The page is an early route (router.ts): its requests go out beside the summary's, which it reads when drawing.
   const [d, timeline, history] = await Promise.all([
     detail.catch((e: unknown) => {
       if (e instanceof ApiError && e.status === 404) return null;
@@ -82,6 +83,7 @@ export async function accountPage(id: string): Promise<void> {
     }),
     optional(get<TimelineEvent[] | { events: TimelineEvent[] }>(`/api/accounts/${enc}/timeline`)),
     optional(get<History>(`/api/accounts/${enc}/history`)),
+    loadSummary(),
   ]);
   if (d === null) return accountNotFound(id, await detail.catch((e: unknown) => (e instanceof Error ? e.message : String(e))));
   const a = d.account;
@@ -136,7 +138,7 @@ export async function accountPage(id: string): Promise<void> {
       events instanceof Error
         ? unavailable(events)
         : table({
-            id: 'timeline', csvName: `${id}-timeline`, rows: [...events].sort((x, y) => (x.date < y.date ? 1 : x.date > y.date ? -1 : 0)),
+            id: 'timeline', shown: FIRST_ROWS, csvName: `${id}-timeline`, rows: [...events].sort((x, y) => (x.date < y.date ? 1 : x.date > y.date ? -1 : 0)),
             empty: 'Nothing recorded for this account.',
             rowAttrs: (e) => ({ 'data-kind': e.kind }),
             columns: [
