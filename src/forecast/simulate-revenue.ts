@@ -57,43 +57,50 @@ function normal(rng: Random): number {
 }
 
 /**
+ * Each simulated period's ending MRR of every account, kept sparse: an account's ending MRR is its
+ * MRR at T plus its committed change (`first`) unless an event moved it, and only the moved ones are
+ * kept. Summed over any accounts (sumOutcomes), it gives their totals exactly as if they alone had
+ * been counted, which lets a server sum a filter's accounts without simulating again.
+ */
+export interface SimOutcomes {
+  readonly simulations: number;
+  /** Per account: max(0, start + committed), its ending MRR in a period where nothing happened to it. */
+  readonly first: Float64Array;
+  /** Period s's moved accounts are entries offsets[s] to offsets[s + 1] − 1 of `index` and `mrr`. */
+  readonly offsets: Int32Array;
+  /** The moved account's position in SimInput.accounts, and its ending MRR, by period then position. */
+  readonly index: Int32Array;
+  readonly mrr: Float64Array;
+}
+
+/** What summing needs of an account (SimAccount without its probabilities). */
+export type SumAccount = Pick<SimAccount, 'start' | 'group' | 't12m' | 'counted'>;
+
+/**
  * Monte Carlo over accounts: each starts at its MRR plus its committed change, then in each month
  * step churns (to zero, for good), contracts or expands by a size drawn from its size group's
  * history, or stays. The same input and seed give the same totals.
  */
 export function simulateRevenue(input: SimInput): SimTotals {
-  const G = input.groups + 1;
+  return sumOutcomes(simulateOutcomes(input), input.accounts, input.groups);
+}
+
+/**
+ * The simulation's outcomes (SimOutcomes), before any summing. Every account is simulated whether
+ * counted or not, drawing the same random numbers: the outcomes depend on no filter or grouping.
+ */
+export function simulateOutcomes(input: Omit<SimInput, 'groups'>): SimOutcomes {
   const S = input.simulations;
   const H = input.steps;
   const N = input.accounts.length;
-  const out: SimTotals = {
-    start: new Float64Array(G),
-    end: new Float64Array(S * G),
-    retained: new Float64Array(S * G),
-    expansion: new Float64Array(S * G),
-    contraction: new Float64Array(S * G),
-    churn: new Float64Array(S * G),
-    t12mEnd: new Float64Array(S * G),
-  };
   // The accounts as flat arrays: the loop below runs accounts × simulations × steps times.
-  const start = new Float64Array(N);
   const first = new Float64Array(N);
-  const cell = new Int32Array(N);
   const sizeOf = new Int32Array(N);
-  const inT12m = new Uint8Array(N);
-  const counted = new Uint8Array(N);
   const probs = new Float64Array(N * 3 * H);
   input.accounts.forEach((a, i) => {
-    start[i] = a.start;
     first[i] = Math.max(0, a.start + a.committed);
-    cell[i] = a.group >= 0 ? a.group + 1 : 0;
     sizeOf[i] = a.sizeGroup;
-    inT12m[i] = a.t12m ? 1 : 0;
-    counted[i] = a.counted === false ? 0 : 1;
     probs.set(a.probs.subarray(0, 3 * H), i * 3 * H);
-    if (counted[i] === 0) return;
-    out.start[0]! += a.start;
-    if (a.group >= 0) out.start[a.group + 1]! += a.start;
   });
   const contraction = input.sizes.map((x) => Float64Array.from(x.contraction));
   const expansion = input.sizes.map((x) => Float64Array.from(x.expansion));
@@ -116,23 +123,15 @@ export function simulateRevenue(input: SimInput): SimTotals {
     for (let k = 0, at = i * 3 * H; k < H; k++, at += 3) none *= 1 - Math.min(1, probs[at]! * largest[0]! + probs[at + 1]! * largest[1]! + probs[at + 2]! * largest[2]!);
     calm[i] = none;
   }
-  // Per simulation and cell (0: the company; g + 1: group g), accumulated without allocating per account.
-  const end = new Float64Array(G);
-  const retained = new Float64Array(G);
-  const up = new Float64Array(G);
-  const down = new Float64Array(G);
-  const lost = new Float64Array(G);
-  const t12m = new Float64Array(G);
+  const offsets = new Int32Array(S + 1);
+  let index = new Int32Array(Math.max(16, N));
+  let ended = new Float64Array(index.length);
+  let moved = 0;
   for (let s = 0; s < S; s++) {
     const mc = mults[3 * s]!;
     const mo = mults[3 * s + 1]!;
     const me = mults[3 * s + 2]!;
-    end.fill(0);
-    retained.fill(0);
-    up.fill(0);
-    down.fill(0);
-    lost.fill(0);
-    t12m.fill(0);
+    offsets[s] = moved;
     for (let i = 0; i < N; i++) {
       let mrr = first[i]!;
       // One uniform u walks the months: an event in month k when u falls below its chance q, else
@@ -163,8 +162,76 @@ export function simulateRevenue(input: SimInput): SimTotals {
           } else if (es.length > 0) mrr *= 1 + es[Math.floor(rng.uniform() * es.length)]!;
           u = rng.uniform();
         }
+        if (mrr !== first[i]) {
+          if (moved === index.length) {
+            index = grown(index, new Int32Array(2 * moved));
+            ended = grown(ended, new Float64Array(2 * moved));
+          }
+          index[moved] = i;
+          ended[moved++] = mrr;
+        }
       }
-      if (counted[i] === 0) continue;
+    }
+  }
+  offsets[S] = moved;
+  return { simulations: S, first, offsets, index: index.slice(0, moved), mrr: ended.slice(0, moved) };
+}
+
+function grown<T extends Int32Array | Float64Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+/**
+ * The totals of the accounts counted (SumAccount.counted), company-wide and by group, from the
+ * outcomes of a simulation of these same accounts: each period's sums are taken in the accounts'
+ * order, so that the same accounts always give the same totals to the last digit.
+ */
+export function sumOutcomes(outcomes: SimOutcomes, accounts: readonly SumAccount[], groups: number): SimTotals {
+  const G = groups + 1;
+  const S = outcomes.simulations;
+  const N = accounts.length;
+  const out: SimTotals = {
+    start: new Float64Array(G),
+    end: new Float64Array(S * G),
+    retained: new Float64Array(S * G),
+    expansion: new Float64Array(S * G),
+    contraction: new Float64Array(S * G),
+    churn: new Float64Array(S * G),
+    t12mEnd: new Float64Array(S * G),
+  };
+  const start = new Float64Array(N);
+  const cell = new Int32Array(N);
+  const inT12m = new Uint8Array(N);
+  const counted: number[] = [];
+  accounts.forEach((a, i) => {
+    start[i] = a.start;
+    cell[i] = a.group >= 0 ? a.group + 1 : 0;
+    inT12m[i] = a.t12m ? 1 : 0;
+    if (a.counted === false) return;
+    counted.push(i);
+    out.start[0]! += a.start;
+    if (a.group >= 0) out.start[a.group + 1]! += a.start;
+  });
+  // Per simulation and cell (0: the company; g + 1: group g), accumulated without allocating per account.
+  const ending = new Float64Array(N);
+  const end = new Float64Array(G);
+  const retained = new Float64Array(G);
+  const up = new Float64Array(G);
+  const down = new Float64Array(G);
+  const lost = new Float64Array(G);
+  const t12m = new Float64Array(G);
+  for (let s = 0; s < S; s++) {
+    ending.set(outcomes.first);
+    for (let j = outcomes.offsets[s]!; j < outcomes.offsets[s + 1]!; j++) ending[outcomes.index[j]!] = outcomes.mrr[j]!;
+    end.fill(0);
+    retained.fill(0);
+    up.fill(0);
+    down.fill(0);
+    lost.fill(0);
+    t12m.fill(0);
+    for (const i of counted) {
+      const mrr = ending[i]!;
       const a = start[i]!;
       for (let c = cell[i]!; ; c = 0) {
         end[c]! += mrr;
