@@ -435,6 +435,16 @@ export interface ForecastData {
 }
 
 /**
+ * The accounts a forecast's options count and how they are grouped: the attribute's values (`by`)
+ * and the ids the filter keeps (`where`). All that a filtered forecast reads beyond the company's.
+ */
+export async function loadForecastSelection(ws: Workspace, options: Pick<ForecastOptions, 'by' | 'where'>): Promise<Pick<ForecastData, 'byValues' | 'filter'>> {
+  const byValues = options.by ? { attribute: options.by, values: await loadAttribute(ws, options.by) } : undefined;
+  const filter = hasFilter(options.where) ? { where: options.where, accounts: new Set(await filteredAccountIds(ws, options.where)) } : undefined;
+  return { ...(byValues ? { byValues } : {}), ...(filter ? { filter } : {}) };
+}
+
+/**
  * Reads what a forecast needs from the workspace (the SQL part of `forecast`). `reuse`: the data of
  * another forecast from the same month, whose model rows (the longest read) are taken as they are
  * when its training months and accounts were the same: forecasts at several horizons read them once.
@@ -448,8 +458,7 @@ export async function loadForecastData(ws: Workspace, options: ForecastOptions =
   const months: number[] = [];
   for (let m = Math.max(M - trainingMonths, ws.firstMonth ?? M); m <= M; m++) months.push(m);
   // A wrong --by is said before any work.
-  const byValues = options.by ? { attribute: options.by, values: await loadAttribute(ws, options.by) } : undefined;
-  const filter = hasFilter(options.where) ? { where: options.where, accounts: new Set(await filteredAccountIds(ws, options.where)) } : undefined;
+  const { byValues, filter } = await loadForecastSelection(ws, options);
   const cap = options.trainingAccounts ?? TRAINING_ACCOUNTS;
   const same = reuse !== undefined && reuse.month === M && reuse.trainingMonths === trainingMonths && reuse.trainingAccounts === cap;
   const count = same ? 0 : await accountsAt(ws, M);
