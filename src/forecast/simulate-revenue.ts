@@ -58,19 +58,25 @@ function normal(rng: Random): number {
 
 /**
  * Each simulated period's ending MRR of every account, kept sparse: an account's ending MRR is its
- * MRR at T plus its committed change (`first`) unless an event moved it, and only the moved ones are
- * kept. Summed over any accounts (sumOutcomes), it gives their totals exactly as if they alone had
- * been counted, which lets a server sum a filter's accounts without simulating again.
+ * MRR at T plus its committed change (`first`) unless an event moved it, and only the moved ones'
+ * are kept (8 bytes each, and a bit per account and period). Summed over any accounts
+ * (sumOutcomes), it gives their totals exactly as if they alone had been counted, which lets a
+ * server sum a filter's accounts without simulating again.
  */
 export interface SimOutcomes {
   readonly simulations: number;
   /** Per account: max(0, start + committed), its ending MRR in a period where nothing happened to it. */
   readonly first: Float64Array;
-  /** Period s's moved accounts are entries offsets[s] to offsets[s + 1] − 1 of `index` and `mrr`. */
+  /** Per period, ⌈accounts ÷ 32⌉ words: bit i (word i ÷ 32, bit i mod 32) set when account i moved. */
+  readonly moved: Uint32Array;
+  /** Period s's moved accounts' ending MRRs are `mrr` offsets[s] to offsets[s + 1] − 1, by account. */
   readonly offsets: Int32Array;
-  /** The moved account's position in SimInput.accounts, and its ending MRR, by period then position. */
-  readonly index: Int32Array;
   readonly mrr: Float64Array;
+}
+
+/** The bytes SimOutcomes hold (what a server keeping them for sums spends). */
+export function outcomeBytes(o: SimOutcomes): number {
+  return o.first.byteLength + o.moved.byteLength + o.offsets.byteLength + o.mrr.byteLength;
 }
 
 /** What summing needs of an account (SimAccount without its probabilities). */
@@ -123,9 +129,10 @@ export function simulateOutcomes(input: Omit<SimInput, 'groups'>): SimOutcomes {
     for (let k = 0, at = i * 3 * H; k < H; k++, at += 3) none *= 1 - Math.min(1, probs[at]! * largest[0]! + probs[at + 1]! * largest[1]! + probs[at + 2]! * largest[2]!);
     calm[i] = none;
   }
+  const W = Math.ceil(N / 32);
+  const movedBits = new Uint32Array(S * W);
   const offsets = new Int32Array(S + 1);
-  let index = new Int32Array(Math.max(16, N));
-  let ended = new Float64Array(index.length);
+  let ended = new Float64Array(Math.max(16, N));
   let moved = 0;
   for (let s = 0; s < S; s++) {
     const mc = mults[3 * s]!;
@@ -163,23 +170,26 @@ export function simulateOutcomes(input: Omit<SimInput, 'groups'>): SimOutcomes {
           u = rng.uniform();
         }
         if (mrr !== first[i]) {
-          if (moved === index.length) {
-            index = grown(index, new Int32Array(2 * moved));
-            ended = grown(ended, new Float64Array(2 * moved));
+          if (moved === ended.length) {
+            const more = new Float64Array(2 * moved);
+            more.set(ended);
+            ended = more;
           }
-          index[moved] = i;
+          movedBits[s * W + (i >>> 5)]! |= 1 << (i & 31);
           ended[moved++] = mrr;
         }
       }
     }
   }
   offsets[S] = moved;
-  return { simulations: S, first, offsets, index: index.slice(0, moved), mrr: ended.slice(0, moved) };
+  return { simulations: S, first, moved: movedBits, offsets, mrr: ended.slice(0, moved) };
 }
 
-function grown<T extends Int32Array | Float64Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
+/** The number of bits set in a 32-bit word. */
+function bitCount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 
 /**
@@ -214,16 +224,18 @@ export function sumOutcomes(outcomes: SimOutcomes, accounts: readonly SumAccount
     if (a.group >= 0) out.start[a.group + 1]! += a.start;
   });
   // Per simulation and cell (0: the company; g + 1: group g), accumulated without allocating per account.
-  const ending = new Float64Array(N);
+  const W = Math.ceil(N / 32);
   const end = new Float64Array(G);
   const retained = new Float64Array(G);
   const up = new Float64Array(G);
   const down = new Float64Array(G);
   const lost = new Float64Array(G);
   const t12m = new Float64Array(G);
+  const { first, moved, mrr: movedMrr } = outcomes;
   for (let s = 0; s < S; s++) {
-    ending.set(outcomes.first);
-    for (let j = outcomes.offsets[s]!; j < outcomes.offsets[s + 1]!; j++) ending[outcomes.index[j]!] = outcomes.mrr[j]!;
+    // `at`: where in `mrr` the moved accounts of words `scanned` on start.
+    let at = outcomes.offsets[s]!;
+    let scanned = s * W;
     end.fill(0);
     retained.fill(0);
     up.fill(0);
@@ -231,7 +243,11 @@ export function sumOutcomes(outcomes: SimOutcomes, accounts: readonly SumAccount
     lost.fill(0);
     t12m.fill(0);
     for (const i of counted) {
-      const mrr = ending[i]!;
+      const w = s * W + (i >>> 5);
+      while (scanned < w) at += bitCount(moved[scanned++]!);
+      const word = moved[w]!;
+      const bit = 1 << (i & 31);
+      const mrr = (word & bit) === 0 ? first[i]! : movedMrr[at + bitCount(word & (bit - 1))]!;
       const a = start[i]!;
       for (let c = cell[i]!; ; c = 0) {
         end[c]! += mrr;

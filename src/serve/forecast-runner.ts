@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { AccountFilter } from '../engine/account-filter.js';
 import { NrrError } from '../errors.js';
 import { forecastAndCompanyFromData, forecastHead, headInput, loadForecastData, loadForecastSelection, type ForecastData, type ForecastOptions, type SimulatedCompany } from '../forecast/forecast.js';
+import { outcomeBytes } from '../forecast/simulate-revenue.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { dataMessage, forecastAnswer, summedAnswer, type ForecastAnswer, type WorkerReply } from './forecast-transfer.js';
 
@@ -19,6 +20,12 @@ export type ForecastKind = 'simulation' | 'sum';
 
 /** How many companies' simulations are kept for sums (the last ones computed): each holds every account's outcomes. */
 export const KEPT_SIMULATIONS = 2;
+/**
+ * A company's simulation is kept for sums when its outcomes take at most this many bytes (about
+ * 180 MB at 100,000 accounts and 500 periods; some 300,000 accounts fit). A larger company's filters
+ * fit and simulate again, as a forecast of their own.
+ */
+export const KEPT_OUTCOME_BYTES = 400 * 2 ** 20;
 
 /** A company's forecast as kept for sums: its data, its simulation and its answer (whose accounts a sum lists). */
 interface Simulated {
@@ -98,7 +105,7 @@ export class ForecastRunner {
       const data = await this.background((ws) => loadForecastData(ws, options, this.lastData ?? undefined));
       this.lastData = data;
       const { answer, company } = existsSync(WORKER) ? await this.inWorker(data) : inThisThread(data);
-      if (company !== null && data.filter === undefined && data.byValues === undefined && options.explain === undefined) {
+      if (company !== null && data.filter === undefined && data.byValues === undefined && options.explain === undefined && outcomeBytes(company.outcomes) <= KEPT_OUTCOME_BYTES) {
         this.simulated.delete(key(options));
         this.simulated.set(key(options), { data, company, answer });
         for (const old of this.simulated.keys()) if (this.simulated.size > KEPT_SIMULATIONS) this.simulated.delete(old);

@@ -34,7 +34,7 @@ export type WorkerReply = { readonly id: number; readonly answer: ForecastAnswer
 export function companyBuffers(c: SimulatedCompany | null): ArrayBuffer[] {
   if (c === null) return [];
   const o = c.outcomes;
-  return [o.first.buffer, o.offsets.buffer, o.index.buffer, o.mrr.buffer] as ArrayBuffer[];
+  return [o.first.buffer, o.moved.buffer, o.offsets.buffer, o.mrr.buffer] as ArrayBuffer[];
 }
 
 const texts = (m: ReadonlyMap<string, Money>): Map<string, string> => new Map([...m].map(([k, v]) => [k, v.toString()]));
