@@ -7,7 +7,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { accountsAt, filesWithRows, loadAttribute, loadCommitted, loadForecastRows, loadMrrAt } from './forecast-data.js';
 import { fitPredictor, type Predictor } from './forecast-model.js';
 import type { ForecastRow } from './hazard-features.js';
-import { column, quantile, simulateOutcomes, sumOutcomes, type SimAccount, type SimOutcomes, type SumAccount } from './simulate-revenue.js';
+import { column, quantile, simulateOutcomes, simulateRevenue, sumOutcomes, type SimAccount, type SimOutcomes, type SimTotals, type SumAccount } from './simulate-revenue.js';
 import { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_SIMULATIONS, DOWNSIDE_COUNT, SIMULATION_BUDGET } from './forecast-defaults.js';
 
 export { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_SIMULATIONS, DOWNSIDE_COUNT, SIMULATION_BUDGET };
@@ -225,8 +225,11 @@ export function forecastFrom(input: ForecastInput): Forecast {
   return forecastAndCompany(input).forecast;
 }
 
-/** forecastFrom, and the company's simulation it summed (SimulatedCompany) for other filters to reuse. */
-export function forecastAndCompany(input: ForecastInput): { forecast: Forecast; company: SimulatedCompany } {
+/**
+ * forecastFrom, and with `keep` the company's simulation it summed (SimulatedCompany) for other
+ * filters to reuse. Without, the outcomes are summed a block of periods at a time and not held.
+ */
+export function forecastAndCompany(input: ForecastInput, keep = false): { forecast: Forecast; company: SimulatedCompany | null } {
   const H = horizonMonths(input.horizonDays);
   const p = input.predictor;
   const kept = (id: string): boolean => input.filter === undefined || input.filter.accounts.has(id);
@@ -266,13 +269,16 @@ export function forecastAndCompany(input: ForecastInput): { forecast: Forecast; 
     });
     return { start: r.mrr, committed: committed.toNumber(), group: -1, sizeGroup, probs };
   });
-  const company: SimulatedCompany = {
+  const summary: CompanySummary = {
     model: { method: p.method, training: p.training, calibration: p.calibration, shock: p.shock, spread_scale: p.spread_scale, notes: p.notes },
     simulations: input.simulations,
-    outcomes: simulateOutcomes({ accounts: sim, steps: H, sizes: p.sizes, shock: p.shock, simulations: input.simulations, seed: input.seed }),
     notes: input.notes ?? [],
   };
-  const head = forecastHead(input, company);
+  const simInput = { accounts: sim, steps: H, sizes: p.sizes, shock: p.shock, simulations: input.simulations, seed: input.seed };
+  const company: SimulatedCompany | null = keep ? { ...summary, outcomes: simulateOutcomes(simInput) } : null;
+  const head = company
+    ? forecastHead(input, company)
+    : headFrom(input, summary, (summed, groups) => simulateRevenue({ ...simInput, accounts: sim.map((a, i) => ({ ...a, ...summed[i]! })), groups }));
   const rowById = new Map(input.current.map((r) => [r.account_id, r]));
   // By expected loss (exact money, rounded to the cent; compared as numbers, which is exact at that scale), then id.
   const lossOf = new Map(accounts.map((a) => [a, a.expected_loss.toNumber()]));
@@ -293,6 +299,14 @@ export function forecastAndCompany(input: ForecastInput): { forecast: Forecast; 
  * reasons for every account, each entry is the same in both).
  */
 export function forecastHead(input: HeadInput, company: SimulatedCompany): ForecastHead {
+  return headFrom(input, company, (summed, groups) => sumOutcomes(company.outcomes, summed, groups));
+}
+
+/** A SimulatedCompany without its outcomes. */
+type CompanySummary = Omit<SimulatedCompany, 'outcomes'>;
+
+/** The figures from the totals of the accounts counted (`totalsOf`, given which accounts are counted and in which group). */
+function headFrom(input: HeadInput, company: CompanySummary, totalsOf: (summed: readonly SumAccount[], groups: number) => SimTotals): ForecastHead {
   const H = horizonMonths(input.horizonDays);
   const m = company.model;
   const kept = (id: string): boolean => input.filter === undefined || input.filter.accounts.has(id);
@@ -309,7 +323,7 @@ export function forecastHead(input: HeadInput, company: SimulatedCompany): Forec
       counted,
     };
   });
-  const totals = sumOutcomes(company.outcomes, summed, groupNames.length);
+  const totals = totalsOf(summed, groupNames.length);
   const G = groupNames.length;
   const figures = (g: number, members: readonly ForecastRow[]): ForecastFigures => {
     const start = Money.sum(members.map((r) => r.mrr_text));
@@ -496,8 +510,8 @@ export function forecastFromData(data: ForecastData): Forecast {
   return forecastAndCompanyFromData(data).forecast;
 }
 
-/** forecastFromData, and the company's simulation (SimulatedCompany) that other filters of the same data are summed from. */
-export function forecastAndCompanyFromData(data: ForecastData): { forecast: Forecast; company: SimulatedCompany } {
+/** forecastFromData, and with `keep` the company's simulation (SimulatedCompany) that other filters of the same data are summed from. */
+export function forecastAndCompanyFromData(data: ForecastData, keep = false): { forecast: Forecast; company: SimulatedCompany | null } {
   const M = data.month;
   const H = horizonMonths(data.horizonDays);
   const current = currentRows(data);
@@ -512,7 +526,7 @@ export function forecastAndCompanyFromData(data: ForecastData): { forecast: Fore
         ]
       : []),
   ];
-  return forecastAndCompany({ ...headInput(data, current), predictor, simulations, explain: data.explain, notes: methodNote });
+  return forecastAndCompany({ ...headInput(data, current), predictor, simulations, explain: data.explain, notes: methodNote }, keep);
 }
 
 /** The accounts with MRR at T of the data (the forecast's accounts). */

@@ -88,14 +88,28 @@ export type SumAccount = Pick<SimAccount, 'start' | 'group' | 't12m' | 'counted'
  * history, or stays. The same input and seed give the same totals.
  */
 export function simulateRevenue(input: SimInput): SimTotals {
-  return sumOutcomes(simulateOutcomes(input), input.accounts, input.groups);
+  // Summed a block of periods at a time: the outcomes of all the periods at once are not held.
+  const parts: SimTotals[] = [];
+  for (const block of outcomeBlocks(input, PERIODS_A_BLOCK)) parts.push(sumOutcomes(block, input.accounts, input.groups));
+  return joinTotals(parts, input.groups);
 }
+
+/** Periods whose outcomes simulateRevenue holds at once. */
+const PERIODS_A_BLOCK = 50;
 
 /**
  * The simulation's outcomes (SimOutcomes), before any summing. Every account is simulated whether
  * counted or not, drawing the same random numbers: the outcomes depend on no filter or grouping.
  */
 export function simulateOutcomes(input: Omit<SimInput, 'groups'>): SimOutcomes {
+  return outcomeBlocks(input, input.simulations).next().value as SimOutcomes;
+}
+
+/**
+ * The simulation's outcomes, `periods` periods a block (the last may have fewer): one stream of
+ * random numbers across the blocks, so the blocks together are simulateOutcomes' periods.
+ */
+function* outcomeBlocks(input: Omit<SimInput, 'groups'>, periods: number): Generator<SimOutcomes> {
   const S = input.simulations;
   const H = input.steps;
   const N = input.accounts.length;
@@ -130,59 +144,84 @@ export function simulateOutcomes(input: Omit<SimInput, 'groups'>): SimOutcomes {
     calm[i] = none;
   }
   const W = Math.ceil(N / 32);
-  const movedBits = new Uint32Array(S * W);
-  const offsets = new Int32Array(S + 1);
   let ended = new Float64Array(Math.max(16, N));
-  let moved = 0;
-  for (let s = 0; s < S; s++) {
-    const mc = mults[3 * s]!;
-    const mo = mults[3 * s + 1]!;
-    const me = mults[3 * s + 2]!;
-    offsets[s] = moved;
-    for (let i = 0; i < N; i++) {
-      let mrr = first[i]!;
-      // One uniform u walks the months: an event in month k when u falls below its chance q, else
-      // u becomes (u − q) ÷ (1 − q), again uniform. No event in any month exactly when 1 − u is at
-      // most the product of the (1 − q): below `calm`, that is known without the walk.
-      let u = rng.uniform();
-      if (mrr > 0 && 1 - u >= calm[i]!) {
-        const cs = contraction[sizeOf[i]!]!;
-        const es = expansion[sizeOf[i]!]!;
-        for (let k = 0, at = i * 3 * H; k < H && mrr > 0; k++, at += 3) {
-          let pc = probs[at]! * mc;
-          if (pc > 1) pc = 1;
-          let po = probs[at + 1]! * mo;
-          if (po > 1 - pc) po = 1 - pc;
-          let pe = probs[at + 2]! * me;
-          if (pe > 1 - pc - po) pe = 1 - pc - po;
-          const q = pc + po + pe;
-          if (u >= q) {
-            u = (u - q) / (1 - q);
-            continue;
-          }
-          if (u < pc) mrr = 0;
-          else if (u < pc + po) {
-            if (cs.length > 0) {
-              const f = cs[Math.floor(rng.uniform() * cs.length)]!;
-              mrr *= 1 - (f < 1 ? f : 1);
+  // One block at least, even of no periods: simulateOutcomes has something to answer.
+  const step = Math.max(1, periods);
+  for (let from = 0; from === 0 || from < S; from += step) {
+    const P = Math.min(step, S - from);
+    const movedBits = new Uint32Array(P * W);
+    const offsets = new Int32Array(P + 1);
+    let moved = 0;
+    for (let b = 0; b < P; b++) {
+      const s = from + b;
+      const mc = mults[3 * s]!;
+      const mo = mults[3 * s + 1]!;
+      const me = mults[3 * s + 2]!;
+      offsets[b] = moved;
+      for (let i = 0; i < N; i++) {
+        let mrr = first[i]!;
+        // One uniform u walks the months: an event in month k when u falls below its chance q, else
+        // u becomes (u − q) ÷ (1 − q), again uniform. No event in any month exactly when 1 − u is at
+        // most the product of the (1 − q): below `calm`, that is known without the walk.
+        let u = rng.uniform();
+        if (mrr > 0 && 1 - u >= calm[i]!) {
+          const cs = contraction[sizeOf[i]!]!;
+          const es = expansion[sizeOf[i]!]!;
+          for (let k = 0, at = i * 3 * H; k < H && mrr > 0; k++, at += 3) {
+            let pc = probs[at]! * mc;
+            if (pc > 1) pc = 1;
+            let po = probs[at + 1]! * mo;
+            if (po > 1 - pc) po = 1 - pc;
+            let pe = probs[at + 2]! * me;
+            if (pe > 1 - pc - po) pe = 1 - pc - po;
+            const q = pc + po + pe;
+            if (u >= q) {
+              u = (u - q) / (1 - q);
+              continue;
             }
-          } else if (es.length > 0) mrr *= 1 + es[Math.floor(rng.uniform() * es.length)]!;
-          u = rng.uniform();
-        }
-        if (mrr !== first[i]) {
-          if (moved === ended.length) {
-            const more = new Float64Array(2 * moved);
-            more.set(ended);
-            ended = more;
+            if (u < pc) mrr = 0;
+            else if (u < pc + po) {
+              if (cs.length > 0) {
+                const f = cs[Math.floor(rng.uniform() * cs.length)]!;
+                mrr *= 1 - (f < 1 ? f : 1);
+              }
+            } else if (es.length > 0) mrr *= 1 + es[Math.floor(rng.uniform() * es.length)]!;
+            u = rng.uniform();
           }
-          movedBits[s * W + (i >>> 5)]! |= 1 << (i & 31);
-          ended[moved++] = mrr;
+          if (mrr !== first[i]) {
+            if (moved === ended.length) {
+              const more = new Float64Array(2 * moved);
+              more.set(ended);
+              ended = more;
+            }
+            movedBits[b * W + (i >>> 5)]! |= 1 << (i & 31);
+            ended[moved++] = mrr;
+          }
         }
       }
     }
+    offsets[P] = moved;
+    yield { simulations: P, first, moved: movedBits, offsets, mrr: ended.slice(0, moved) };
   }
-  offsets[S] = moved;
-  return { simulations: S, first, moved: movedBits, offsets, mrr: ended.slice(0, moved) };
+}
+
+/** Totals of consecutive blocks of periods as one (the start is every block's). */
+function joinTotals(parts: readonly SimTotals[], groups: number): SimTotals {
+  const join = (k: Exclude<keyof SimTotals, 'start'>): Float64Array => {
+    const out = new Float64Array(parts.reduce((n, p) => n + p[k].length, 0));
+    let at = 0;
+    for (const p of parts) (out.set(p[k], at), (at += p[k].length));
+    return out;
+  };
+  return {
+    start: parts[0]?.start ?? new Float64Array(groups + 1),
+    end: join('end'),
+    retained: join('retained'),
+    expansion: join('expansion'),
+    contraction: join('contraction'),
+    churn: join('churn'),
+    t12mEnd: join('t12mEnd'),
+  };
 }
 
 /** The number of bits set in a 32-bit word. */

@@ -163,8 +163,8 @@ interface Run {
 }
 
 /** The fit and simulation on this thread (no compiled worker), as the worker does them. */
-function inThisThread(data: ForecastData): { answer: ForecastAnswer; company: SimulatedCompany } {
-  const { forecast, company } = forecastAndCompanyFromData(data);
+function inThisThread(data: ForecastData): { answer: ForecastAnswer; company: SimulatedCompany | null } {
+  const { forecast, company } = forecastAndCompanyFromData(data, data.filter === undefined && data.byValues === undefined);
   return { answer: forecastAnswer(forecast), company };
 }
 

@@ -10,9 +10,9 @@ parentPort?.once('message', ({ id, data }: { id: number; data: ForecastDataMessa
   let reply: WorkerReply;
   try {
     const d = dataFromMessage(data);
-    const { forecast, company } = forecastAndCompanyFromData(d);
     // The company's simulation goes back with its answer: the server sums filters from it.
-    reply = { id, answer: forecastAnswer(forecast), company: d.filter === undefined && d.byValues === undefined ? company : null };
+    const { forecast, company } = forecastAndCompanyFromData(d, d.filter === undefined && d.byValues === undefined);
+    reply = { id, answer: forecastAnswer(forecast), company };
   } catch (e) {
     reply = { id, error: e instanceof Error ? e.message : String(e), nrrError: e instanceof NrrError };
   }
