@@ -125,7 +125,7 @@ export class ForecastRunner {
     const companyOptions = ofCompany(options);
     await this.forecast(companyOptions);
     const kept = this.simulated.get(key(companyOptions));
-    // Its simulation no longer kept (other months' since): the whole forecast, with the same figures.
+    // Its simulation not kept (too large, or others computed since): the whole forecast, with the same figures.
     if (kept === undefined) {
       entry.kind = 'simulation';
       return this.simulation(options);
