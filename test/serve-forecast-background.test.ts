@@ -26,6 +26,7 @@ describe.skipIf(!built && process.env['CI'] !== 'true')('nrr serve while the for
   let child: ChildProcess | null = null;
   let base = '';
   let cliForecast = '';
+  let cliEnterprise = '';
   let accountId = '';
 
   beforeAll(async () => {
@@ -36,6 +37,9 @@ describe.skipIf(!built && process.env['CI'] !== 'true')('nrr serve while the for
     const cli = spawnSync(process.execPath, [BIN, 'forecast', '--data', dir, '--format', 'json'], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
     expect(cli.status, cli.stderr).toBe(0);
     cliForecast = cli.stdout;
+    const enterprise = spawnSync(process.execPath, [BIN, 'forecast', '--data', dir, '--where', 'segment=enterprise', '--format', 'json'], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+    expect(enterprise.status, enterprise.stderr).toBe(0);
+    cliEnterprise = enterprise.stdout;
     accountId = (JSON.parse(cliForecast) as { accounts: { account_id: string }[] }).accounts[0]!.account_id;
     const port = await freePort();
     const env = { ...process.env };
@@ -85,4 +89,16 @@ describe.skipIf(!built && process.env['CI'] !== 'true')('nrr serve while the for
     expect(one.account.churn_probability).toBe(mine.churn_probability);
     expect(((await (await fetch(`${base}/api/renewals`)).json()) as { forecast: { status: string } }).forecast.status).toBe('ready');
   }, 300_000);
+
+  it("answers a filter from the company's simulation: what nrr forecast --where prints, and no fit or simulation of its own", async () => {
+    // The company's forecast is computed (the test above); the filter's is summed from it.
+    const r = await fetch(`${base}/api/forecast?horizon=90&segment=enterprise`);
+    expect(r.status).toBe(200);
+    const text = await r.text();
+    expect(leaves(text)).toEqual(leaves(cliEnterprise));
+    expect((JSON.parse(text) as { filter: { accounts: number } }).filter.accounts).toBeLessThan((JSON.parse(cliForecast) as { account_count: number }).account_count);
+    const status = (await (await fetch(`${base}/api/status`)).json()) as { jobs: { job: string; what: string; status: string }[] };
+    expect(status.jobs.find((j) => j.job === 'forecast:90:segment=enterprise')).toMatchObject({ status: 'done', what: expect.stringContaining("summed from the company's simulation") });
+    expect(status.jobs.find((j) => j.job === 'forecast:90')).toMatchObject({ what: expect.stringContaining('model rows, fit and simulation') });
+  }, 120_000);
 });

@@ -7,7 +7,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { accountsAt, filesWithRows, loadAttribute, loadCommitted, loadForecastRows, loadMrrAt } from './forecast-data.js';
 import { fitPredictor, type Predictor } from './forecast-model.js';
 import type { ForecastRow } from './hazard-features.js';
-import { column, quantile, simulateRevenue, type SimAccount } from './simulate-revenue.js';
+import { column, quantile, simulateOutcomes, simulateRevenue, sumOutcomes, type SimAccount, type SimOutcomes, type SimTotals, type SumAccount } from './simulate-revenue.js';
 import { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_SIMULATIONS, DOWNSIDE_COUNT, SIMULATION_BUDGET } from './forecast-defaults.js';
 
 export { DEFAULT_FORECAST_SEED, DEFAULT_HORIZON_DAYS, DEFAULT_SIMULATIONS, DOWNSIDE_COUNT, SIMULATION_BUDGET };
@@ -191,19 +191,51 @@ export interface ForecastInput {
   readonly t12mStart?: ReadonlyMap<string, Money>;
   /** Only these accounts are counted (every account is still simulated, with the same draws); absent: all. */
   readonly filter?: { readonly where: AccountFilter; readonly accounts: ReadonlySet<string> };
+  /** Notes said after the model's and the figures' own (what the caller knows of its inputs). */
+  readonly notes?: readonly string[];
 }
+
+/**
+ * What a forecast's figures take of the fitted model: plain values (no functions), so that they
+ * cross to another thread and are kept beside a company's simulation (SimulatedCompany).
+ */
+export type ModelSummary = Pick<Predictor, 'method' | 'training' | 'calibration' | 'shock' | 'spread_scale' | 'notes'>;
+
+/**
+ * What a company's forecast leaves that no filter or grouping changes: the model's summary and every
+ * account's simulated outcome. Any filter's or attribute's forecast from the same data is summed
+ * from it (forecastHead) to the last digit of a forecast that fits and simulates again.
+ */
+export interface SimulatedCompany {
+  readonly model: ModelSummary;
+  readonly simulations: number;
+  readonly outcomes: SimOutcomes;
+  /** Notes said after the model's (ForecastInput.notes). */
+  readonly notes: readonly string[];
+}
+
+/** A forecast without its account lists: what is summed from the outcomes. */
+export type ForecastHead = Omit<Forecast, 'downside' | 'accounts'>;
+
+/** What forecastHead reads besides the company's simulation: the inputs that say which accounts are counted, and how. */
+export type HeadInput = Pick<ForecastInput, 'month' | 'horizonDays' | 'current' | 'committed' | 'byValues' | 'seed' | 'committedLines' | 'trainingShare' | 't12mStart' | 'filter'>;
 
 /** The forecast from its inputs (no database): the simulation, the figures, the accounts. */
 export function forecastFrom(input: ForecastInput): Forecast {
+  return forecastAndCompany(input).forecast;
+}
+
+/**
+ * forecastFrom, and with `keep` the company's simulation it summed (SimulatedCompany) for other
+ * filters to reuse. Without, the outcomes are summed a block of periods at a time and not held.
+ */
+export function forecastAndCompany(input: ForecastInput, keep = false): { forecast: Forecast; company: SimulatedCompany | null } {
   const H = horizonMonths(input.horizonDays);
   const p = input.predictor;
   const kept = (id: string): boolean => input.filter === undefined || input.filter.accounts.has(id);
-  // The accounts the figures are of; every account at T is simulated (SimAccount.counted).
-  const members = input.filter === undefined ? input.current : input.current.filter((r) => kept(r.account_id));
-  const groupNames = input.byValues ? [...new Set(members.map((r) => input.byValues!.values.get(r.account_id) ?? '(none)'))].sort() : [];
-  const groupIndex = new Map(groupNames.map((g, i) => [g, i]));
   const meanOf = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
   const accounts: AccountForecast[] = [];
+  // Every account at T is simulated, whichever are counted (SimAccount.counted).
   const sim: SimAccount[] = input.current.map((r) => {
     const probs = new Float64Array(3 * H);
     let stay = 1;
@@ -223,8 +255,7 @@ export function forecastFrom(input: ForecastInput): Forecast {
     const churnP = 1 - stay;
     const contractionP = 1 - noContraction;
     const loss = r.mrr * churnP + r.mrr * contractionP * meanOf(p.sizes[sizeGroup]!.contraction);
-    const counted = kept(r.account_id);
-    if (counted) accounts.push({
+    if (kept(r.account_id)) accounts.push({
       account_id: r.account_id,
       group: r.group,
       mrr: Money.from(r.mrr_text),
@@ -236,17 +267,63 @@ export function forecastFrom(input: ForecastInput): Forecast {
       reasons: [],
       expansion_reasons: [],
     });
+    return { start: r.mrr, committed: committed.toNumber(), group: -1, sizeGroup, probs };
+  });
+  const summary: CompanySummary = {
+    model: { method: p.method, training: p.training, calibration: p.calibration, shock: p.shock, spread_scale: p.spread_scale, notes: p.notes },
+    simulations: input.simulations,
+    notes: input.notes ?? [],
+  };
+  const simInput = { accounts: sim, steps: H, sizes: p.sizes, shock: p.shock, simulations: input.simulations, seed: input.seed };
+  const company: SimulatedCompany | null = keep ? { ...summary, outcomes: simulateOutcomes(simInput) } : null;
+  const head = company
+    ? forecastHead(input, company)
+    : headFrom(input, summary, (summed, groups) => simulateRevenue({ ...simInput, accounts: sim.map((a, i) => ({ ...a, ...summed[i]! })), groups }));
+  const rowById = new Map(input.current.map((r) => [r.account_id, r]));
+  // By expected loss (exact money, rounded to the cent; compared as numbers, which is exact at that scale), then id.
+  const lossOf = new Map(accounts.map((a) => [a, a.expected_loss.toNumber()]));
+  accounts.sort((a, b) => lossOf.get(b)! - lossOf.get(a)! || (a.account_id < b.account_id ? -1 : a.account_id > b.account_id ? 1 : 0));
+  const explain = input.explain ?? accounts.length;
+  const withReasons = accounts.map((a, i) => {
+    if (i >= explain) return a;
+    const r = rowById.get(a.account_id)!;
+    return { ...a, reasons: p.reasons(r), expansion_reasons: p.expansionReasons(r) };
+  });
+  return { forecast: { ...head, downside: withReasons.slice(0, DOWNSIDE_COUNT), accounts: withReasons }, company };
+}
+
+/**
+ * The figures of a forecast, summed from a company's simulation over the accounts the filter keeps
+ * and by the attribute's values: no fit and no simulation, so a server answers a filter at once once
+ * the company's forecast is computed. The accounts' list is the company's, restricted to them (with
+ * reasons for every account, each entry is the same in both).
+ */
+export function forecastHead(input: HeadInput, company: SimulatedCompany): ForecastHead {
+  return headFrom(input, company, (summed, groups) => sumOutcomes(company.outcomes, summed, groups));
+}
+
+/** A SimulatedCompany without its outcomes. */
+type CompanySummary = Omit<SimulatedCompany, 'outcomes'>;
+
+/** The figures from the totals of the accounts counted (`totalsOf`, given which accounts are counted and in which group). */
+function headFrom(input: HeadInput, company: CompanySummary, totalsOf: (summed: readonly SumAccount[], groups: number) => SimTotals): ForecastHead {
+  const H = horizonMonths(input.horizonDays);
+  const m = company.model;
+  const kept = (id: string): boolean => input.filter === undefined || input.filter.accounts.has(id);
+  // The accounts the figures are of.
+  const members = input.filter === undefined ? input.current : input.current.filter((r) => kept(r.account_id));
+  const groupNames = input.byValues ? [...new Set(members.map((r) => input.byValues!.values.get(r.account_id) ?? '(none)'))].sort() : [];
+  const groupIndex = new Map(groupNames.map((g, i) => [g, i]));
+  const summed: SumAccount[] = input.current.map((r) => {
+    const counted = kept(r.account_id);
     return {
       start: r.mrr,
-      committed: committed.toNumber(),
       group: input.byValues && counted ? groupIndex.get(input.byValues.values.get(r.account_id) ?? '(none)')! : -1,
-      sizeGroup,
-      probs,
       t12m: input.t12mStart?.has(r.account_id) ?? false,
       counted,
     };
   });
-  const totals = simulateRevenue({ accounts: sim, steps: H, sizes: p.sizes, shock: p.shock, groups: groupNames.length, simulations: input.simulations, seed: input.seed });
+  const totals = totalsOf(summed, groupNames.length);
   const G = groupNames.length;
   const figures = (g: number, members: readonly ForecastRow[]): ForecastFigures => {
     const start = Money.sum(members.map((r) => r.mrr_text));
@@ -255,7 +332,7 @@ export function forecastFrom(input: ForecastInput): Forecast {
     const end = column(totals.end, G, g);
     const retained = column(totals.retained, G, g);
     // The simulated spread around the median, scaled to what the history showed (Predictor.spread_scale).
-    const k = p.spread_scale;
+    const k = m.spread_scale;
     const at = (xs: Float64Array, level: number): number => {
       const mid = quantile(xs, 0.5);
       return Math.max(0, mid + k * (quantile(xs, level) - mid));
@@ -299,18 +376,8 @@ export function forecastFrom(input: ForecastInput): Forecast {
       ...(t12mFigures ? { t12m: t12mFigures } : {}),
     };
   };
-  const company = figures(0, members);
-  const rowById = new Map(input.current.map((r) => [r.account_id, r]));
-  // By expected loss (exact money, rounded to the cent; compared as numbers, which is exact at that scale), then id.
-  const lossOf = new Map(accounts.map((a) => [a, a.expected_loss.toNumber()]));
-  accounts.sort((a, b) => lossOf.get(b)! - lossOf.get(a)! || (a.account_id < b.account_id ? -1 : a.account_id > b.account_id ? 1 : 0));
-  const explain = input.explain ?? accounts.length;
-  const withReasons = accounts.map((a, i) => {
-    if (i >= explain) return a;
-    const r = rowById.get(a.account_id)!;
-    return { ...a, reasons: p.reasons(r), expansion_reasons: p.expansionReasons(r) };
-  });
-  const filter = input.filter === undefined ? undefined : forecastFilter(input.filter.where, members.length, input.current.length, p.training.rows);
+  const figuresOfAll = figures(0, members);
+  const filter = input.filter === undefined ? undefined : forecastFilter(input.filter.where, members.length, input.current.length, m.training.rows);
   const thin =
     members.length === 0
       ? [`no account with MRR at T matches ${filterWords(input.filter!.where)}: there is nothing to forecast (no data, not a forecast of zero)`]
@@ -322,24 +389,23 @@ export function forecastFrom(input: ForecastInput): Forecast {
     horizon_days: input.horizonDays,
     horizon_months: H,
     through: monthEnd(input.month + H),
-    method: p.method,
+    method: m.method,
     seed: input.seed,
-    simulations: input.simulations,
-    training: p.training,
-    calibration: p.calibration,
-    shock: { churn: p.shock[0], contraction: p.shock[1], expansion: p.shock[2] },
-    spread_scale: p.spread_scale,
+    simulations: company.simulations,
+    training: m.training,
+    calibration: m.calibration,
+    shock: { churn: m.shock[0], contraction: m.shock[1], expansion: m.shock[2] },
+    spread_scale: m.spread_scale,
     committed_lines: input.committedLines,
     notes: [
-      ...p.notes,
+      ...m.notes,
       ...thin,
       ...(input.trainingShare !== undefined && input.trainingShare < 1 ? [`the model was trained on a sample of ${Math.round(input.trainingShare * 100)} % of the accounts' history (every account is forecast)`] : []),
+      ...company.notes,
     ],
-    ...company,
+    ...figuresOfAll,
     ...(filter ? { filter } : {}),
     ...(input.byValues ? { by: { attribute: input.byValues.attribute, groups: groupNames.map((g, i) => ({ group: g, ...figures(i + 1, members.filter((r) => (input.byValues!.values.get(r.account_id) ?? '(none)') === g)) })) } } : {}),
-    downside: withReasons.slice(0, DOWNSIDE_COUNT),
-    accounts: withReasons,
   };
 }
 
@@ -383,6 +449,16 @@ export interface ForecastData {
 }
 
 /**
+ * The accounts a forecast's options count and how they are grouped: the attribute's values (`by`)
+ * and the ids the filter keeps (`where`). All that a filtered forecast reads beyond the company's.
+ */
+export async function loadForecastSelection(ws: Workspace, options: Pick<ForecastOptions, 'by' | 'where'>): Promise<Pick<ForecastData, 'byValues' | 'filter'>> {
+  const byValues = options.by ? { attribute: options.by, values: await loadAttribute(ws, options.by) } : undefined;
+  const filter = hasFilter(options.where) ? { where: options.where, accounts: new Set(await filteredAccountIds(ws, options.where)) } : undefined;
+  return { ...(byValues ? { byValues } : {}), ...(filter ? { filter } : {}) };
+}
+
+/**
  * Reads what a forecast needs from the workspace (the SQL part of `forecast`). `reuse`: the data of
  * another forecast from the same month, whose model rows (the longest read) are taken as they are
  * when its training months and accounts were the same: forecasts at several horizons read them once.
@@ -396,8 +472,7 @@ export async function loadForecastData(ws: Workspace, options: ForecastOptions =
   const months: number[] = [];
   for (let m = Math.max(M - trainingMonths, ws.firstMonth ?? M); m <= M; m++) months.push(m);
   // A wrong --by is said before any work.
-  const byValues = options.by ? { attribute: options.by, values: await loadAttribute(ws, options.by) } : undefined;
-  const filter = hasFilter(options.where) ? { where: options.where, accounts: new Set(await filteredAccountIds(ws, options.where)) } : undefined;
+  const { byValues, filter } = await loadForecastSelection(ws, options);
   const cap = options.trainingAccounts ?? TRAINING_ACCOUNTS;
   const same = reuse !== undefined && reuse.month === M && reuse.trainingMonths === trainingMonths && reuse.trainingAccounts === cap;
   const count = same ? 0 : await accountsAt(ws, M);
@@ -432,10 +507,14 @@ export async function loadForecastData(ws: Workspace, options: ForecastOptions =
 
 /** The forecast from what `loadForecastData` read (no database): the fit, the simulation, the figures. */
 export function forecastFromData(data: ForecastData): Forecast {
+  return forecastAndCompanyFromData(data).forecast;
+}
+
+/** forecastFromData, and with `keep` the company's simulation (SimulatedCompany) that other filters of the same data are summed from. */
+export function forecastAndCompanyFromData(data: ForecastData, keep = false): { forecast: Forecast; company: SimulatedCompany | null } {
   const M = data.month;
   const H = horizonMonths(data.horizonDays);
-  const current = data.rows.filter((r) => r.month === M);
-  if (current.length === 0) throw new NrrError(`no accounts with MRR at the end of ${monthText(M)}: nothing to forecast`);
+  const current = currentRows(data);
   const predictor = fitPredictor(data.rows.filter((r) => r.month < M), data.filesWithRows, { horizonMonths: H });
   const simulations = data.simulations ?? defaultSimulations(current.length);
   const methodNote = [
@@ -447,22 +526,33 @@ export function forecastFromData(data: ForecastData): Forecast {
         ]
       : []),
   ];
-  const f = forecastFrom({
-    month: M,
+  return forecastAndCompany({ ...headInput(data, current), predictor, simulations, explain: data.explain, notes: methodNote }, keep);
+}
+
+/** The accounts with MRR at T of the data (the forecast's accounts). */
+export function currentRows(data: ForecastData): ForecastRow[] {
+  const current = data.rows.filter((r) => r.month === data.month);
+  if (current.length === 0) throw new NrrError(`no accounts with MRR at the end of ${monthText(data.month)}: nothing to forecast`);
+  return current;
+}
+
+/**
+ * The inputs forecastHead reads, from a forecast's data; `current` is currentRows(data), given when
+ * already taken.
+ */
+export function headInput(data: ForecastData, current: readonly ForecastRow[] = currentRows(data)): HeadInput {
+  return {
+    month: data.month,
     horizonDays: data.horizonDays,
     current,
-    predictor,
     committed: data.committed,
     byValues: data.byValues,
     seed: data.seed,
-    simulations,
     committedLines: data.committedLines,
     trainingShare: data.trainingShare,
-    explain: data.explain,
     t12mStart: data.t12mStart,
     ...(data.filter ? { filter: data.filter } : {}),
-  });
-  return methodNote.length ? { ...f, notes: [...f.notes, ...methodNote] } : f;
+  };
 }
 
 /**

@@ -188,7 +188,7 @@ export class DashboardData {
     });
     const forecasts = this.forecasts.jobs().map((f) => ({
       job: `forecast:${f.horizon_days}${f.as_of ? `:${f.as_of}` : ''}${f.where ? `:${filterWords(f.where)}` : ''}`,
-      what: `the ${f.horizon_days}-day forecast${f.as_of ? ` as of ${f.as_of}` : ''}${f.where ? ` of the accounts where ${filterWords(f.where)}` : ''} (model rows, fit and simulation)`,
+      what: `the ${f.horizon_days}-day forecast${f.as_of ? ` as of ${f.as_of}` : ''}${f.where ? ` of the accounts where ${filterWords(f.where)}` : ''} (${f.kind === 'sum' ? "summed from the company's simulation" : 'model rows, fit and simulation'})`,
       status: f.status === 'computing' ? ('running' as const) : f.status === 'ready' ? ('done' as const) : ('failed' as const),
       seconds: since(f.asked, f.finished),
     }));

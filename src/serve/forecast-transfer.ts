@@ -1,5 +1,5 @@
 import { Money } from '../money.js';
-import type { Forecast, ForecastData } from '../forecast/forecast.js';
+import { DOWNSIDE_COUNT, type Forecast, type ForecastData, type ForecastHead, type SimulatedCompany } from '../forecast/forecast.js';
 import type { Predictor } from '../forecast/forecast-model.js';
 import { toJson } from './json-text.js';
 
@@ -27,7 +27,15 @@ export interface ForecastAnswer {
   readonly training: Predictor['training'];
 }
 
-export type WorkerReply = { readonly id: number; readonly answer: ForecastAnswer } | { readonly id: number; readonly error: string; readonly nrrError: boolean };
+/** The worker's answer, with the company's simulation when the forecast is the company's (no filter, no grouping). */
+export type WorkerReply = { readonly id: number; readonly answer: ForecastAnswer; readonly company: SimulatedCompany | null } | { readonly id: number; readonly error: string; readonly nrrError: boolean };
+
+/** The buffers of a company's simulation: moved to the other thread rather than copied. */
+export function companyBuffers(c: SimulatedCompany | null): ArrayBuffer[] {
+  if (c === null) return [];
+  const o = c.outcomes;
+  return [o.first.buffer, o.moved.buffer, o.offsets.buffer, o.mrr.buffer] as ArrayBuffer[];
+}
 
 const texts = (m: ReadonlyMap<string, Money>): Map<string, string> => new Map([...m].map(([k, v]) => [k, v.toString()]));
 const amounts = (m: ReadonlyMap<string, string>): Map<string, Money> => new Map([...m].map(([k, v]) => [k, Money.from(v)]));
@@ -51,5 +59,28 @@ export function forecastAnswer(f: Forecast): ForecastAnswer {
     as_of: f.as_of,
     method: f.method,
     training: f.training,
+  };
+}
+
+/**
+ * The answer of a forecast summed from the company's simulation (forecastHead): its figures, then the
+ * company's accounts that the filter keeps, in the company's order (by expected loss, then id, which
+ * a subset keeps). Each account's entry is the company's text: an account's forecast does not depend
+ * on the filter, so the text is what serialising the whole forecast gives, byte for byte.
+ */
+export function summedAnswer(head: ForecastHead, company: ForecastAnswer, kept?: ReadonlySet<string>): ForecastAnswer {
+  const ids = kept === undefined ? [...company.accounts.keys()] : [...company.accounts.keys()].filter((id) => kept.has(id));
+  const texts = ids.map((id) => company.accounts.get(id)!);
+  // The forecast's keys in order: the figures, then downside and accounts (Forecast).
+  const open = toJson(head).slice(0, -1);
+  const downside = `"downside":[${texts.slice(0, DOWNSIDE_COUNT).join(',')}]`;
+  return {
+    text: `${open},${downside},"accounts":[${texts.join(',')}]}`,
+    summaryText: `${open},${downside}}`,
+    accounts: new Map(ids.map((id, i) => [id, texts[i]!])),
+    probabilities: new Map(ids.map((id) => [id, company.probabilities.get(id)!])),
+    as_of: head.as_of,
+    method: head.method,
+    training: head.training,
   };
 }
