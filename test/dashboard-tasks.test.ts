@@ -3,25 +3,20 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Big from 'big.js';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace, generateCompany } from '../src/index.js';
 import { runPlaybooks } from '../src/playbooks/run-playbooks.js';
-import { startServer, type RunningServer } from '../src/serve/start-server.js';
+import type { RunningServer } from '../src/serve/start-server.js';
 import { formatMoney } from '../web/src/money-format.js';
-import { removeDir } from './helpers/fixture-dir.js';
+import { closeServed, haveChromium, serveInChromium } from './helpers/chromium.js';
 
 /**
  * The Tasks page in Chromium: its actions (done with an outcome, snooze, reassign, note) write
  * through the API, and `nrr tasks` (the CLI, another process) then reads the changed state. Its
  * overdue and this-week views list what the CLI lists. Needs `npm run build` (dist/).
  */
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) {
-  if (process.env['CI'] === 'true') throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run installs it (apt-get install chromium)`);
-  console.warn(`\n*** SKIPPING the dashboard task tests: no Chromium at ${CHROMIUM} (apt-get install chromium) ***\n`);
-}
+const haveBrowser = haveChromium('the dashboard task tests');
 /** The plays run on RUN; the server and the CLI look on DAY, three weeks later, when some tasks are overdue. */
 const RUN = '2026-07-01';
 const EARLIER_RUN = '2026-06-01';
@@ -82,8 +77,7 @@ describe.skipIf(!haveBrowser || !existsSync(BIN))('the Tasks page acts through t
       run.close();
     }
     ws = await Workspace.open({ data: dir, signals: true, today: new Date(`${DAY}T00:00:00Z`) });
-    server = await startServer(ws, { port: 0, host: '127.0.0.1' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    ({ server, browser } = await serveInChromium(ws));
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
@@ -91,10 +85,7 @@ describe.skipIf(!haveBrowser || !existsSync(BIN))('the Tasks page acts through t
     });
   }, 180_000);
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    ws?.close();
-    removeDir(dir);
+    await closeServed({ browser, server, ws, dir });
   });
 
   it('lists the open tasks the CLI lists; overdue and this week as the CLI filters them', async () => {

@@ -1,12 +1,12 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Route } from 'playwright-core';
+import { type Browser, type Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace, generateCompany } from '../src/index.js';
 import { revenueSeries } from '../src/queries/series-queries.js';
-import { startServer, type RunningServer } from '../src/serve/start-server.js';
-import { removeDir } from './helpers/fixture-dir.js';
+import type { RunningServer } from '../src/serve/start-server.js';
+import { closeServed, haveChromium, serveInChromium } from './helpers/chromium.js';
 
 /**
  * The chart library is not in the page's head: a page's figures are shown before it has come, its
@@ -14,12 +14,7 @@ import { removeDir } from './helpers/fixture-dir.js';
  * and says the chart is not drawn. The library's request is held (then let through to the real
  * server) or refused in the browser, so the order is checked, never a time.
  */
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) {
-  if (process.env['CI'] === 'true') throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run installs it (apt-get install chromium)`);
-  console.warn(`\n*** SKIPPING the chart-loading browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium) ***\n`);
-}
+const haveBrowser = haveChromium('the chart-loading browser tests');
 
 let dir = '';
 let ws: Workspace;
@@ -32,14 +27,10 @@ describe.skipIf(!haveBrowser)('the chart library, loaded after the figures', () 
     dir = mkdtempSync(join(tmpdir(), 'nrr-browser-charts-'));
     await generateCompany({ out: dir, accounts: 120, months: 24, seed: 5, end: '2026-06' });
     ws = await Workspace.open({ data: dir, policies: { as_of: '2026-06' } });
-    server = await startServer(ws, { port: 0, host: '127.0.0.1' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    ({ server, browser } = await serveInChromium(ws));
   }, 180_000);
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    ws?.close();
-    removeDir(dir);
+    await closeServed({ browser, server, ws, dir });
   });
 
   it('Overview shows its figures while the library is held, and draws its charts once it comes', async () => {

@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Route } from 'playwright-core';
+import { type Browser, type Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace, generateCompany } from '../src/index.js';
-import { startServer, type RunningServer } from '../src/serve/start-server.js';
-import { removeDir } from './helpers/fixture-dir.js';
+import type { RunningServer } from '../src/serve/start-server.js';
+import { closeServed, haveChromium, serveInChromium } from './helpers/chromium.js';
 
 /**
  * A reader's first visit (a new browser context, nothing cached): what the page asks the server
@@ -13,12 +13,7 @@ import { removeDir } from './helpers/fixture-dir.js';
  * for once; the Account page asks for its own data without waiting for the summary. The summary's
  * answer is held in the browser to check the order, never a time.
  */
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) {
-  if (process.env['CI'] === 'true') throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run installs it (apt-get install chromium)`);
-  console.warn(`\n*** SKIPPING the first-load browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium) ***\n`);
-}
+const haveBrowser = haveChromium('the first-load browser tests');
 
 let dir = '';
 let ws: Workspace;
@@ -32,14 +27,10 @@ describe.skipIf(!haveBrowser)('a first visit to the dashboard', () => {
     dir = mkdtempSync(join(tmpdir(), 'nrr-browser-first-'));
     await generateCompany({ out: dir, accounts: 120, months: 24, seed: 7, end: '2026-06' });
     ws = await Workspace.open({ data: dir, policies: { as_of: '2026-06' } });
-    server = await startServer(ws, { port: 0, host: '127.0.0.1' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    ({ server, browser } = await serveInChromium(ws));
   }, 180_000);
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    ws?.close();
-    removeDir(dir);
+    await closeServed({ browser, server, ws, dir });
   });
 
   it('asks for the summary and the attributes once each, Overview and Account alike', async () => {

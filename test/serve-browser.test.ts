@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Big from 'big.js';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace, cohortTable, explainAccount, generateCompany, metrics, scoreAccounts, type Money } from '../src/index.js';
 import { formatMoney } from '../src/report/format.js';
@@ -11,8 +11,8 @@ import { runPlaybooks } from '../src/playbooks/run-playbooks.js';
 import { PlaybookState } from '../src/playbooks/playbook-state.js';
 import { statePath } from '../src/playbooks/playbook-settings.js';
 import { revenueSeries } from '../src/queries/series-queries.js';
-import { startServer, type RunningServer } from '../src/serve/start-server.js';
-import { removeDir } from './helpers/fixture-dir.js';
+import type { RunningServer } from '../src/serve/start-server.js';
+import { closeServed, haveChromium, serveInChromium } from './helpers/chromium.js';
 import { FIRST_ROWS } from '../web/src/data-table.js';
 import { benchmarkForAcv } from '../src/report/benchmarks.js';
 
@@ -23,12 +23,7 @@ import { benchmarkForAcv } from '../src/report/benchmarks.js';
  * Screenshots of every page at 1440 and 390 px go to test-artifacts/ (git-ignored); with
  * NRR_DOC_IMAGES=1 the 1440 ones are copied to docs/images/ for docs/dashboard.md.
  */
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) {
-  if (process.env['CI'] === 'true') throw new Error(`CI=true and no Chromium at ${CHROMIUM}: .ci/run installs it (apt-get install chromium)`);
-  console.warn(`\n*** SKIPPING the browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium) ***\n`);
-}
+const haveBrowser = haveChromium('the browser tests');
 
 const SHOTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 const DOC_IMAGES = join(process.cwd(), 'docs', 'images');
@@ -104,8 +99,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     await generateCompany({ out: dir, accounts: 400, months: 30, seed: 11, end: '2026-06' });
     ws = await Workspace.open({ data: dir, signals: true, policies: { as_of: '2026-06' } });
     await runPlaybooks(ws, {});
-    server = await startServer(ws, { port: 0, host: '127.0.0.1' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    ({ server, browser } = await serveInChromium(ws));
     page = await browser.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
@@ -114,10 +108,7 @@ describe.skipIf(!haveBrowser)('the dashboard in Chromium', () => {
     });
   }, 180_000);
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    ws?.close();
-    removeDir(dir);
+    await closeServed({ browser, server, ws, dir });
     if (timings.length) console.log(`dashboard timings (1440×900):\n  ${timings.join('\n  ')}`);
   });
 
