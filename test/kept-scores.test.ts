@@ -162,3 +162,29 @@ describe('scores kept beside the store', () => {
     expect(after.rows).not.toEqual(base.rows);
   }, 240_000);
 });
+
+describe("a server's warm-up", () => {
+  it("computes the reporting month's and the prior period's metrics, overall and by segment, and keeps them beside the store", async () => {
+    const { DashboardData } = await import('../src/serve/dashboard-data.js');
+    const { metricsSeries } = await import('../src/queries/metrics-queries.js');
+    const answers = join(dir, '.nrr', 'answers');
+    const metricsFiles = (): string[] => (existsSync(answers) ? readdirSync(answers).filter((n) => n.startsWith('metrics-')) : []);
+    for (const f of metricsFiles()) rmSync(join(answers, f));
+    const ws = await open();
+    try {
+      await new DashboardData(ws).warmUp();
+      const kept = metricsFiles().map((f) => JSON.parse(readFileSync(join(answers, f), 'utf8')) as { query: string; rows: Record<string, unknown>[] });
+      const asked = kept.map((k) => JSON.parse(k.query) as { months: number[]; by: string | null; window: number });
+      expect(asked.map((q) => `${q.months.join()}/${q.by}/${q.window}`).sort()).toEqual(
+        [ws.asOfMonth, ws.asOfMonth - 12].flatMap((m) => [`${m}/null/12`, `${m}/segment/12`]).sort(),
+      );
+      // What is kept is what the engine computes, every digit.
+      for (const [i, q] of asked.entries()) {
+        const fresh = await metricsSeries(ws, { months: q.months, window: q.window, ...(q.by ? { by: q.by } : {}) });
+        expect(kept[i]!.rows).toEqual(JSON.parse(JSON.stringify(fresh)));
+      }
+    } finally {
+      ws.close();
+    }
+  }, 240_000);
+});

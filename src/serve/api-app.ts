@@ -61,6 +61,8 @@ export interface AppOptions {
   readonly ingest?: (batch: IngestBatch) => Promise<ApplyResult>;
   /** The live workspace's changes, when it serves one: account scores are then kept up to date per changed account. */
   readonly changes?: ChangeLog;
+  /** Compute in the background what the pages ask for first (DashboardData.warmUp): a server's first app. */
+  readonly warmUp?: boolean;
   /** Where the dashboard's files are kept in memory (default: one store for every app of the process). */
   readonly staticFiles?: StaticFiles;
   /** Takes a Stripe webhook (POST /webhooks/stripe: raw body, Stripe-Signature); without it the route answers 404. */
@@ -110,6 +112,7 @@ export function createApp(ws: Workspace, options: AppOptions = {}): Hono {
   const failures = options.tokenFailures ?? new FailureLimiter(10, 60_000);
   const answers = options.answerCache ?? new AnswerCache(DEFAULT_CACHE_BYTES);
   const data = new DashboardData(ws, options.changes ?? null);
+  if (options.warmUp) data.warmUp().catch(() => undefined);
   const sortCache = new Map<string, AccountRow[]>();
   const keptSets = new Map<string, Promise<Set<string>>>();
   const files = options.staticFiles ?? SHARED_FILES;

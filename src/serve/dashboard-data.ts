@@ -18,7 +18,7 @@ import { explainAccount, type AccountExplanation } from '../queries/explain-quer
 import { movements, type MovementRow } from '../queries/ledger-queries.js';
 import type { Metrics } from '../queries/metrics-queries.js';
 import { cachedMetricsSeries } from '../queries/metrics-cache.js';
-import { monthIndex } from '../engine/months.js';
+import { monthIndex, monthText } from '../engine/months.js';
 import { billingRows, type BillingRow } from '../queries/billing-queries.js';
 import { buildReport, type Report } from '../report/report-model.js';
 import { filteredDiagnostics, type FilteredDiagnostics } from '../report/report-diagnostics.js';
@@ -439,6 +439,30 @@ export class DashboardData {
   accountsIfScored(start = true): AccountRow[] | null {
     if (start && this.accountsReady === null) this.accounts().catch(() => undefined);
     return this.accountsReady;
+  }
+
+  /**
+   * Computes, one after another and each after the pages' reads asked meanwhile, what the pages ask
+   * for first and is slow to compute at a large company: every customer's billing row (Tasks,
+   * Renewals, Book), the cohort tables by quarter and month, the reporting month's metrics and the
+   * prior period's, overall and by segment (Overview, Segments; kept beside the store, so a server
+   * started again reads them). Each is then answered from what is kept. Started once, when a server
+   * starts: after a live change the pages compute what they ask for (warming every change would
+   * keep the machine busy for answers nobody may ask for).
+   */
+  async warmUp(): Promise<void> {
+    const month = this.ws.asOfMonth;
+    const steps: (() => Promise<unknown>)[] = [
+      () => this.billing(),
+      ...[month, month - 12].flatMap((m) => [undefined, 'segment'].map((by) => () => this.metrics({ month: monthText(m), window: 12, by }))),
+      () => this.cohorts('quarter', undefined, month),
+      () => this.cohorts('month', undefined, month),
+    ];
+    for (const step of steps) {
+      await this.pagesIdle();
+      // A step that fails is computed again, and says why, when a page asks for it.
+      await step().catch(() => undefined);
+    }
   }
 
   /** Every customer's MRR, ARR, renewal date, owner and segment on the day, from the lines alone (fast). */

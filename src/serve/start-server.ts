@@ -14,6 +14,8 @@ import { DEFAULT_ALLOWED_HOSTS, normaliseAllowedHost } from './http-security.js'
 export interface ServeOptions {
   readonly port: number;
   readonly host: string;
+  /** Compute in the background, once started, what the pages ask for first (default true; tests that count queries turn it off). */
+  readonly warmUp?: boolean;
   /** Needed to listen on anything but loopback; at least 16 characters. */
   readonly token?: string;
   /**
@@ -51,15 +53,17 @@ export async function startServer(source: Workspace | LiveWorkspace, options: Se
   const live = source instanceof LiveWorkspace ? source : null;
   const tokenFailures = new FailureLimiter(10, 60_000);
   // A new state gets a new app: its answers, sorted lists and cache start from that state.
-  const appFor = (ws: Workspace) =>
+  const appFor = (ws: Workspace, warmUp = false) =>
     createApp(ws, {
+      warmUp,
       token: options.token,
       allowedHosts,
       tokenFailures,
       answerCache: new AnswerCache(options.cacheBytes ?? DEFAULT_CACHE_BYTES),
       ...(live ? { ingest: (batch) => live.apply(batch), changes: live, stripeWebhook: options.stripeWebhook } : {}),
     });
-  let app = appFor(live ? live.workspace : (source as Workspace));
+  // The first app computes what the pages ask for first in the background; after a change, pages compute what they ask for.
+  let app = appFor(live ? live.workspace : (source as Workspace), options.warmUp ?? true);
   const plays = live ? replayPlays(options.onSync ?? (() => undefined)) : null;
   live?.onChange((ws) => {
     app = appFor(ws);
