@@ -18,8 +18,12 @@ export type BackgroundConnection = <T>(f: (ws: Workspace) => Promise<T>) => Prom
  */
 export type ForecastKind = 'simulation' | 'sum';
 
-/** How many companies' simulations are kept for sums (the last ones computed): each holds every account's outcomes. */
-export const KEPT_SIMULATIONS = 2;
+/**
+ * How many companies' simulations are kept for sums (the last ones computed): each holds every
+ * account's outcomes. Overview's fan asks for three horizons (30, 60 and 90 days): with fewer kept,
+ * a filter's 90 days found the company's simulation evicted by the 30 and 60 and simulated again.
+ */
+export const KEPT_SIMULATIONS = 3;
 /**
  * A company's simulation is kept for sums when its outcomes take at most this many bytes (about
  * 180 MB at 100,000 accounts and 500 periods; some 300,000 accounts fit). A larger company's filters
