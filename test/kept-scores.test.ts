@@ -172,7 +172,7 @@ describe("a server's warm-up", () => {
     for (const f of metricsFiles()) rmSync(join(answers, f));
     const ws = await open();
     try {
-      await new DashboardData(ws).warmUp();
+      await new DashboardData(ws).warmUp(0);
       const kept = metricsFiles().map((f) => JSON.parse(readFileSync(join(answers, f), 'utf8')) as { query: string; rows: Record<string, unknown>[] });
       const asked = kept.map((k) => JSON.parse(k.query) as { months: number[]; by: string | null; window: number });
       expect(asked.map((q) => `${q.months.join()}/${q.by}/${q.window}`).sort()).toEqual(

@@ -18,7 +18,7 @@ import { explainAccount, type AccountExplanation } from '../queries/explain-quer
 import { movements, type MovementRow } from '../queries/ledger-queries.js';
 import type { Metrics } from '../queries/metrics-queries.js';
 import { cachedMetricsSeries } from '../queries/metrics-cache.js';
-import { monthIndex, monthText } from '../engine/months.js';
+import { monthIndex } from '../engine/months.js';
 import { billingRows, type BillingRow } from '../queries/billing-queries.js';
 import { buildReport, type Report } from '../report/report-model.js';
 import { filteredDiagnostics, type FilteredDiagnostics } from '../report/report-diagnostics.js';
@@ -107,6 +107,9 @@ export interface ChangeLog {
  * changed since, not every account again.
  */
 const heldScores = new WeakMap<object, { readonly asOf: string; readonly change: number }>();
+
+/** How long a started server waits before its warm-up (DashboardData.warmUp): the first page's reads come first. */
+const WARM_UP_PAUSE_MS = 2_000;
 
 /** More changed accounts than this: every account is scored again (one query is then cheaper). */
 const MOST_RESCORED = 10_000;
@@ -244,7 +247,8 @@ export class DashboardData {
 
   cohorts(granularity: 'month' | 'quarter' | 'year', where?: AccountFilter, through?: number): Promise<CohortRow[]> {
     if (where !== undefined) return this.serial(() => cohortTable(this.ws, granularity, where, through));
-    return this.once(`cohorts:${granularity}:${through ?? ''}`, () => cohortTable(this.ws, granularity, undefined, through));
+    // On a connection of its own (a read only): a page's other reads do not queue behind it.
+    return this.once(`cohorts:${granularity}:${through ?? ''}`, () => this.onOwnConnection((ws) => cohortTable(ws, granularity, undefined, through)), false);
   }
 
   /**
@@ -450,14 +454,19 @@ export class DashboardData {
    * starts: after a live change the pages compute what they ask for (warming every change would
    * keep the machine busy for answers nobody may ask for).
    */
-  async warmUp(): Promise<void> {
+  async warmUp(pause = WARM_UP_PAUSE_MS): Promise<void> {
     const month = this.ws.asOfMonth;
+    // Each on a connection of its own: a page's reads asked meanwhile share the machine with it, not a queue.
     const steps: (() => Promise<unknown>)[] = [
       () => this.billing(),
-      ...[month, month - 12].flatMap((m) => [undefined, 'segment'].map((by) => () => this.metrics({ month: monthText(m), window: 12, by }))),
+      ...[month, month - 12].flatMap((m) =>
+        [undefined, 'segment'].map((by) => () => this.onOwnConnection((ws) => cachedMetricsSeries(ws, { window: 12, ...(by ? { by } : {}), months: [m] }))),
+      ),
       () => this.cohorts('quarter', undefined, month),
       () => this.cohorts('month', undefined, month),
     ];
+    // The first page, asked as the server starts, comes first.
+    await new Promise((r) => setTimeout(r, pause).unref());
     for (const step of steps) {
       await this.pagesIdle();
       // A step that fails is computed again, and says why, when a page asks for it.
@@ -467,7 +476,8 @@ export class DashboardData {
 
   /** Every customer's MRR, ARR, renewal date, owner and segment on the day, from the lines alone (fast). */
   billing(): Promise<BillingRow[]> {
-    return this.once('billing', () => billingRows(this.ws, this.asOfDate));
+    // On a connection of its own (a read only): a page's other reads do not queue behind it.
+    return this.once('billing', () => this.onOwnConnection((ws) => billingRows(ws, this.asOfDate)), false);
   }
 
   /** One account: its row and scores when it is a customer on the day, its MRR history and lines always. */
