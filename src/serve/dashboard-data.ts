@@ -276,7 +276,11 @@ export class DashboardData {
    */
   private restored(): Promise<boolean> {
     this.restoring ??= this.onOwnConnection(async (ws) => {
+      // The change count before the state is read: a change committed meanwhile is scored again after, never missed.
+      const change = this.changes?.changeCount ?? null;
       if (!(await restoreScores(ws, await keptScores(ws, this.asOfDate), DASHBOARD_SCORES))) return false;
+      // As after scoring every account: the app made after the next change scores only the accounts it changed.
+      if (change !== null) heldScores.set(this.ws.driver, { asOf: this.asOfDate, change });
       this.scored = true;
       return true;
     });
