@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readdir, rename, stat, unlink } from 'node:fs/promises';
+import { rename, unlink } from 'node:fs/promises';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { pruneOldest } from '../store/answers-folder.js';
 import { storeState } from '../store/store-state.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { sqlAccountIn } from './account-record-sql.js';
@@ -11,6 +12,13 @@ const KEPT_VERSION = 1;
 
 /** At most this many scored days are kept (each holds a row per account: about 40 MB at 100,000 accounts). */
 const MOST_KEPT = 6;
+
+/**
+ * The names restoreScores has made views of kept scores in this process: only these can be views,
+ * so writing scores under any other name asks the database nothing (an ingested change's plays
+ * score a few accounts into a table of their own).
+ */
+const restoredNames = new Set<string>();
 
 /** Where one day's scores are kept and the store state they are of. */
 export interface KeptScores {
@@ -64,6 +72,7 @@ export async function restoreScores(ws: Workspace, kept: KeptScores | null, tabl
     } else {
       if ((await relationKind(ws, table)) === 'BASE TABLE') await ws.driver.exec(`DROP TABLE ${d.quoteIdent(table)}`);
       await ws.driver.exec(`CREATE OR REPLACE VIEW ${d.quoteIdent(table)} AS SELECT * FROM ${catalog}.scores`);
+      restoredNames.add(table);
     }
     return true;
   } catch {
@@ -76,7 +85,7 @@ export async function restoreScores(ws: Workspace, kept: KeptScores | null, tabl
  * rows (for the rows of changed accounts to be replaced in it); nothing otherwise.
  */
 export async function writableScores(ws: Workspace, table: string): Promise<void> {
-  if (ws.driver.dialect.name !== 'duckdb' || (await relationKind(ws, table)) !== 'VIEW') return;
+  if (!restoredNames.has(table) || (await relationKind(ws, table)) !== 'VIEW') return;
   const t = ws.driver.dialect.quoteIdent(table);
   const copy = ws.driver.dialect.quoteIdent(`${table}__copy`);
   await ws.driver.exec(`CREATE OR REPLACE TABLE ${copy} AS SELECT * FROM ${t}`);
@@ -86,7 +95,7 @@ export async function writableScores(ws: Workspace, table: string): Promise<void
 
 /** Drops `table` when restoreScores made it a view, so that scores can be written under its name. */
 export async function dropView(ws: Workspace, table: string): Promise<void> {
-  if (ws.driver.dialect.name === 'duckdb' && (await relationKind(ws, table)) === 'VIEW') await ws.driver.exec(`DROP VIEW ${ws.driver.dialect.quoteIdent(table)}`);
+  if (restoredNames.has(table) && (await relationKind(ws, table)) === 'VIEW') await ws.driver.exec(`DROP VIEW ${ws.driver.dialect.quoteIdent(table)}`);
 }
 
 /** Whether `name` is a table or a view of the database's default schema, or neither (null). */
@@ -122,7 +131,7 @@ export async function keepScores(ws: Workspace, kept: KeptScores | null, table: 
       await ws.driver.exec(`DETACH ${catalog}`);
     }
     await rename(temp, kept.file);
-    await prune(dirname(kept.file));
+    await pruneOldest(dirname(kept.file), (n) => n.startsWith('scores-') && n.endsWith('.duckdb'), MOST_KEPT, MOST_KEPT);
   } catch {
     await unlink(temp).catch(() => undefined);
     await unlink(`${temp}.wal`).catch(() => undefined);
@@ -141,13 +150,4 @@ export async function keptOrScored(ws: Workspace, day: string, table: string, co
   await compute();
   await keepScores(ws, kept, table);
   return 'computed';
-}
-
-/** Past MOST_KEPT days, the least recently written go. */
-async function prune(dir: string): Promise<void> {
-  const names = (await readdir(dir)).filter((n) => n.startsWith('scores-') && n.endsWith('.duckdb'));
-  if (names.length <= MOST_KEPT) return;
-  const dated = await Promise.all(names.map(async (n) => ({ n, t: (await stat(join(dir, n)).catch(() => null))?.mtimeMs ?? 0 })));
-  dated.sort((a, b) => a.t - b.t);
-  for (const { n } of dated.slice(0, names.length - MOST_KEPT)) await unlink(join(dir, n)).catch(() => undefined);
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -156,8 +156,13 @@ export async function runStoreBench(o: { accounts: number; seed: number; out: st
   let slowRows: Row[] = [];
   if (o.slow) {
     slowRows = [];
+    // The servers above kept every account's scores for the day: without them, `nrr accounts` scores every account, as the target means.
+    const answers = join(dir, '.nrr', 'answers');
+    for (const f of existsSync(answers) ? readdirSync(answers) : []) if (f.startsWith('scores-')) rmSync(join(answers, f), { force: true });
+    const accountsArgs = ['accounts', '--data', dir, '-q', '--format', 'csv', '-o', join(tmpdir(), `nrr-bench-accounts-${process.pid}.csv`), '--force'];
     for (const [label, args] of [
-      ['nrr accounts --format csv (every account)', ['accounts', '--data', dir, '-q', '--format', 'csv', '-o', join(tmpdir(), `nrr-bench-accounts-${process.pid}.csv`), '--force']],
+      ['nrr accounts --format csv (every account)', accountsArgs],
+      ['nrr accounts --format csv again (scores, probabilities kept)', accountsArgs],
       ['nrr health validate', ['health', 'validate', '--data', dir, '-q', '--format', 'json']],
       ['nrr playbooks backtest', ['playbooks', 'backtest', '--data', dir, '-q', '--format', 'json']],
     ] as const) {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Money } from '../money.js';
 import { storeState } from '../store/store-state.js';
+import { pruneOldest } from '../store/answers-folder.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { metricsSeries, type Metrics, type MetricsQuery } from './metrics-queries.js';
 
@@ -77,20 +78,12 @@ async function keep(file: string, body: CacheFile): Promise<void> {
     // Money's toJSON is its exact decimal text.
     await writeFile(temp, JSON.stringify(body));
     await rename(temp, file);
-    await prune(dirname(file));
+    await pruneOldest(dirname(file), (n) => n.startsWith('metrics-') && n.endsWith('.json'), MOST_KEPT, Math.floor(MOST_KEPT * 0.8));
   } catch {
     // Not kept.
   }
 }
 
-/** At most this many answers are kept (one per question asked: a dashboard's filters make many). */
+/** At most this many answers are kept (one per question asked: a dashboard's filters make many); past it, the oldest go down to four fifths. */
 const MOST_KEPT = 1_000;
 
-/** Past MOST_KEPT answers, the least recently written go, down to four fifths of it. */
-async function prune(dir: string): Promise<void> {
-  const names = (await readdir(dir)).filter((n) => n.startsWith('metrics-') && n.endsWith('.json'));
-  if (names.length <= MOST_KEPT) return;
-  const dated = await Promise.all(names.map(async (n) => ({ n, t: (await stat(join(dir, n)).catch(() => null))?.mtimeMs ?? 0 })));
-  dated.sort((a, b) => a.t - b.t);
-  for (const { n } of dated.slice(0, names.length - Math.floor(MOST_KEPT * 0.8))) await unlink(join(dir, n)).catch(() => undefined);
-}
